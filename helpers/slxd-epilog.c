@@ -1,0 +1,92 @@
+/* slxd-epilog: slurm.conf Epilog= helper.  Tears down the ending job's
+ * container on this node.
+ *
+ *   Epilog=/usr/local/sbin/slxd-epilog
+ *
+ * slurmd runs it as root with SLURM_JOB_ID set.  A job that never had a
+ * container here costs one access(2).  A non-zero exit makes Slurm drain
+ * the node, which is what an operator wants when a container could not be
+ * removed: no new job lands next to a container that outlived its job. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "config.h"
+#include "container.h"
+#include "log.h"
+#include "lxd.h"
+
+static void to_syslog(enum slxd_log_level level, const char *line)
+{
+	syslog(level == SLXD_LOG_ERROR ? LOG_ERR : level == SLXD_LOG_INFO ? LOG_INFO : LOG_DEBUG,
+	       "%s", line);
+	if (level == SLXD_LOG_ERROR)
+		fprintf(stderr, "slxd-epilog: %s\n", line);
+}
+
+static int parse_jobid(const char *s, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v == 0 || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: slxd-epilog [--config FILE] [JOBID]\n"
+		   "Delete the job's LXD container on this node (JOBID defaults to $SLURM_JOB_ID).\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *config = "/etc/slurm/spank_lxd.conf";
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+	while ((o = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (o) {
+		case 'c': config = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	openlog("slxd-epilog", LOG_PID, LOG_DAEMON);
+	slxd_log_set_sink(to_syslog);
+
+	const char *jobarg = optind < argc ? argv[optind] : getenv("SLURM_JOB_ID");
+	uint32_t jobid;
+	if (!jobarg || optind + 1 < argc || parse_jobid(jobarg, &jobid) != 0) {
+		fprintf(stderr, "slxd-epilog: need a job id (argument or SLURM_JOB_ID), got %s\n",
+			jobarg ? "an invalid one" : "none");
+		return 2;
+	}
+
+	struct slxd_config cfg;
+	slxd_error err;
+	slxd_config_defaults(&cfg);
+	if (slxd_config_load_file(&cfg, config, &err) != 0) {
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", jobid, err.msg);
+		return 1;
+	}
+	if (!slxd_container_marked(&cfg, jobid))
+		return 0;
+	lxd_client *c = lxd_open(cfg.lxd_socket, cfg.lxd_timeout * 1000L, &err);
+	if (!c || slxd_container_teardown(c, &cfg, jobid, &err) != 0) {
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": teardown failed: %s", jobid, err.msg);
+		lxd_close(c);
+		return 1;
+	}
+	lxd_close(c);
+	return 0;
+}

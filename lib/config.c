@@ -1,0 +1,297 @@
+#define _GNU_SOURCE /* strchrnul */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Longest line of a config file: room for a full default_mounts list. */
+#define LINE_MAX_BYTES (SLXD_MOUNTS_MAX * (2 * SLXD_PATH_MAX + 4) + 256)
+
+#define COPY(field, s) snprintf((field), sizeof(field), "%s", (s))
+
+void slxd_config_defaults(struct slxd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	COPY(cfg->lxd_socket, "/var/lib/lxd/unix.socket");
+	COPY(cfg->profile, "default");
+	COPY(cfg->approved_images, "/etc/slurm/lxd-images.conf");
+	COPY(cfg->spool_dir, "/var/spool/slurmd");
+	COPY(cfg->state_dir, "/run/slurm-lxd");
+	COPY(cfg->init_path, "/usr/local/libexec/slurm-lxd/slxd-init");
+	COPY(cfg->subuid_path, "/etc/subuid");
+	COPY(cfg->subgid_path, "/etc/subgid");
+	cfg->lxd_timeout = 60;
+}
+
+enum kind { K_PATH, K_NAME, K_NAME_OR_EMPTY, K_MOUNTS, K_ALLOW, K_TIMEOUT };
+
+#define FIELD(f) offsetof(struct slxd_config, f), sizeof(((struct slxd_config *)0)->f)
+
+static const struct key {
+	const char *name;
+	enum kind kind;
+	size_t off, size;
+} keys[] = {
+	{ "lxd_socket", K_PATH, FIELD(lxd_socket) },
+	{ "storage_pool", K_NAME_OR_EMPTY, FIELD(storage_pool) },
+	{ "profile", K_NAME, FIELD(profile) },
+	{ "approved_images", K_PATH, FIELD(approved_images) },
+	{ "slurmd_spool_dir", K_PATH, FIELD(spool_dir) },
+	{ "state_dir", K_PATH, FIELD(state_dir) },
+	{ "init", K_PATH, FIELD(init_path) },
+	{ "subuid", K_PATH, FIELD(subuid_path) },
+	{ "subgid", K_PATH, FIELD(subgid_path) },
+	{ "default_mounts", K_MOUNTS, 0, 0 },
+	{ "mount_allow", K_ALLOW, 0, 0 },
+	{ "lxd_timeout", K_TIMEOUT, 0, 0 },
+};
+
+#define KNOWN_KEYS "config, lxd_socket, storage_pool, profile, approved_images, " \
+	"slurmd_spool_dir, state_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout"
+
+/* LXD object names: they end up in API paths, so no '/', and not "." or "..". */
+static int set_name(char *dst, size_t size, const char *key, const char *v,
+		    bool may_be_empty, slxd_error *err)
+{
+	char q[SLXD_QUOTE_BUF];
+	size_t n = strlen(v);
+	bool ok = n < size && (n > 0 || may_be_empty) &&
+		  strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n &&
+		  strcmp(v, ".") != 0 && strcmp(v, "..") != 0;
+
+	if (!ok)
+		return slxd_fail(err, "invalid %s %s: use an LXD name of letters, digits and _ . - (at most %zu characters)",
+				 key, slxd_quote(v, q, sizeof(q)), size - 1);
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+static int set_allow(struct slxd_config *cfg, const char *v, slxd_error *err)
+{
+	char q[SLXD_QUOTE_BUF];
+	int n = 0;
+
+	cfg->n_mount_allow = 0;
+	if (!*v)
+		return 0;
+	for (const char *p = v;;) {
+		const char *end = strchrnul(p, ',');
+		size_t len = (size_t)(end - p);
+		char item[SLXD_PATH_MAX + 2];
+
+		if (n == SLXD_ALLOW_MAX)
+			return slxd_fail(err, "invalid mount_allow: more than %d prefixes", SLXD_ALLOW_MAX);
+		if (len > SLXD_PATH_MAX)
+			len = SLXD_PATH_MAX + 1; /* slxd_check_path reports it as too long */
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (len == 0)
+			return slxd_fail(err, "invalid mount_allow %s: empty entry: use absolute paths separated by ',' (e.g. mount_allow=/home,/scratch)",
+					 slxd_quote(v, q, sizeof(q)));
+		if (slxd_check_path(item, "mount_allow", err) < 0)
+			return -1;
+		memcpy(cfg->mount_allow[n++], item, len + 1);
+		if (!*end)
+			break;
+		p = end + 1;
+	}
+	cfg->n_mount_allow = n;
+	return 0;
+}
+
+static int set_timeout(struct slxd_config *cfg, const char *v, slxd_error *err)
+{
+	char q[SLXD_QUOTE_BUF];
+	size_t n = strlen(v);
+	long t = 0;
+
+	/* digits only: no sign, no spaces, no "0x", no trailing junk */
+	if (n > 0 && n <= 4 && strspn(v, "0123456789") == n)
+		t = strtol(v, NULL, 10);
+	if (t < 1 || t > 3600)
+		return slxd_fail(err, "invalid lxd_timeout %s: use a whole number of seconds from 1 to 3600",
+				 slxd_quote(v, q, sizeof(q)));
+	cfg->lxd_timeout = (int)t;
+	return 0;
+}
+
+/* Cut surrounding whitespace off [*s, *s + *n). */
+static void trim(const char **s, size_t *n)
+{
+	while (*n && isspace((unsigned char)**s))
+		(*s)++, (*n)--;
+	while (*n && isspace((unsigned char)(*s)[*n - 1]))
+		(*n)--;
+}
+
+static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
+		 slxd_error *err)
+{
+	switch (k->kind) {
+	case K_PATH:
+		if (slxd_check_path(v, k->name, err) < 0)
+			return -1;
+		memcpy((char *)cfg + k->off, v, strlen(v) + 1);
+		return 0;
+	case K_NAME:
+	case K_NAME_OR_EMPTY:
+		return set_name((char *)cfg + k->off, k->size, k->name, v,
+				k->kind == K_NAME_OR_EMPTY, err);
+	case K_MOUNTS:
+		if (!*v) {
+			cfg->default_mounts.n = 0;
+			return 0;
+		}
+		return slxd_parse_mounts(v, k->name, &cfg->default_mounts, err);
+	case K_ALLOW:
+		return set_allow(cfg, v, err);
+	case K_TIMEOUT:
+		return set_timeout(cfg, v, err);
+	}
+	return slxd_fail(err, "internal error: bad key kind");
+}
+
+int slxd_config_set(struct slxd_config *cfg, const char *word, slxd_error *err)
+{
+	char q[SLXD_QUOTE_BUF];
+	const char *eq = strchr(word, '=');
+	const char *key = word, *val;
+	size_t klen, vlen;
+	char *v;
+	int rc;
+
+	if (!eq)
+		return slxd_fail(err, "expected key=value, got %s", slxd_quote(word, q, sizeof(q)));
+	klen = (size_t)(eq - word);
+	trim(&key, &klen);
+	val = eq + 1;
+	vlen = strlen(val);
+	trim(&val, &vlen);
+
+	if (klen == 6 && memcmp(key, "config", 6) == 0)
+		return slxd_fail(err, "config= may only be given on the plugstack.conf line, not in a config file");
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strlen(keys[i].name) != klen || memcmp(keys[i].name, key, klen) != 0)
+			continue;
+		if (!(v = strndup(val, vlen)))
+			return slxd_fail(err, "out of memory");
+		rc = apply(cfg, &keys[i], v, err);
+		free(v);
+		return rc;
+	}
+	if (!(v = strndup(key, klen)))
+		return slxd_fail(err, "out of memory");
+	slxd_fail(err, "unknown key %s (known keys: " KNOWN_KEYS ")", slxd_quote(v, q, sizeof(q)));
+	free(v);
+	return -1;
+}
+
+int slxd_config_load_stream(struct slxd_config *cfg, FILE *f,
+			    const char *name, slxd_error *err)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int lineno = 0, rc = 0;
+
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		const char *s = line;
+		size_t n = (size_t)len;
+
+		lineno++;
+		if (n > LINE_MAX_BYTES) {
+			rc = slxd_fail(err, "%s:%d: line longer than %d bytes", name, lineno, LINE_MAX_BYTES);
+			break;
+		}
+		if (strlen(line) != n) {
+			rc = slxd_fail(err, "%s:%d: NUL byte in line", name, lineno);
+			break;
+		}
+		trim(&s, &n);
+		if (n == 0 || *s == '#')
+			continue;
+		((char *)s)[n] = '\0';
+		if (slxd_config_set(cfg, s, err) < 0) {
+			rc = slxd_fail_prefix(err, "%s:%d", name, lineno);
+			break;
+		}
+	}
+	if (rc == 0 && ferror(f))
+		rc = slxd_fail(err, "%s: read error", name);
+	free(line);
+	return rc;
+}
+
+int slxd_config_load_file(struct slxd_config *cfg, const char *path,
+			  slxd_error *err)
+{
+	struct stat st;
+	FILE *f;
+	int fd, rc;
+
+	/* O_NONBLOCK so a FIFO put in its place cannot hang the node */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return slxd_fail(err, "cannot open config file %s: %s", path, strerror(errno));
+	/* check what was opened, not the path, so a swap cannot slip through */
+	if (fstat(fd, &st) < 0) {
+		rc = slxd_fail(err, "cannot stat config file %s: %s", path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return slxd_fail(err, "config file %s is not a regular file: point config= at a root-owned file of mode 644",
+				 path);
+	}
+	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		return slxd_fail(err, "config file %s must be owned by root and writable by no one else "
+				 "(it is owned by uid %u with mode %04o): chown root:root %s; chmod 644 %s",
+				 path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), path, path);
+	}
+	if (!(f = fdopen(fd, "r"))) {
+		rc = slxd_fail(err, "cannot read config file %s: %s", path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	rc = slxd_config_load_stream(cfg, f, path, err);
+	fclose(f);
+	return rc;
+}
+
+static bool is_config_arg(const char *a)
+{
+	return strncmp(a, "config=", 7) == 0;
+}
+
+int slxd_config_from_args(struct slxd_config *cfg, int argc, char **argv,
+			  slxd_error *err)
+{
+	const char *file = NULL;
+
+	slxd_config_defaults(cfg);
+	for (int i = 0; i < argc; i++) {
+		if (!is_config_arg(argv[i]))
+			continue;
+		if (file)
+			return slxd_fail(err, "plugstack.conf: config= given more than once");
+		file = argv[i] + 7;
+	}
+	if (file) {
+		if (slxd_check_path(file, "config", err) < 0)
+			return slxd_fail_prefix(err, "plugstack.conf");
+		if (slxd_config_load_file(cfg, file, err) < 0)
+			return -1;
+	}
+	for (int i = 0; i < argc; i++)
+		if (!is_config_arg(argv[i]) && slxd_config_set(cfg, argv[i], err) < 0)
+			return slxd_fail_prefix(err, "plugstack.conf");
+	return 0;
+}

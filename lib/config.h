@@ -1,0 +1,55 @@
+/* Site configuration of the node side: the plugstack.conf arguments
+ * (key=value words) and the optional file they name (config=PATH, one
+ * key=value per line, '#' comments).  Arguments given on the plugstack line
+ * override the file.  Unknown keys and bad values are errors: a node that
+ * is misconfigured refuses jobs with a clear line rather than guessing. */
+#ifndef SLXD_CONFIG_H
+#define SLXD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "error.h"
+#include "opts.h"
+
+#define SLXD_ALLOW_MAX 32
+
+struct slxd_config {
+	char lxd_socket[SLXD_PATH_MAX + 1];       /* lxd_socket= */
+	char storage_pool[128];                   /* storage_pool= ("" = profile's) */
+	char profile[128];                        /* profile= (default "default") */
+	char approved_images[SLXD_PATH_MAX + 1];  /* approved_images= */
+	char spool_dir[SLXD_PATH_MAX + 1];        /* slurmd_spool_dir= */
+	char state_dir[SLXD_PATH_MAX + 1];        /* state_dir= (locks, markers) */
+	char init_path[SLXD_PATH_MAX + 1];        /* init= host path of slxd-init */
+	char subuid_path[SLXD_PATH_MAX + 1];      /* subuid= */
+	char subgid_path[SLXD_PATH_MAX + 1];      /* subgid= */
+	struct slxd_mount_list default_mounts;    /* default_mounts= */
+	char mount_allow[SLXD_ALLOW_MAX][SLXD_PATH_MAX + 1]; /* mount_allow=a,b */
+	int n_mount_allow;
+	int lxd_timeout;                          /* lxd_timeout= seconds */
+};
+
+void slxd_config_defaults(struct slxd_config *cfg);
+
+/* Apply one "key=value" word (plugstack argument or file line). */
+int slxd_config_set(struct slxd_config *cfg, const char *word,
+		    slxd_error *err);
+
+/* Read a config file.  It must be a regular file owned by root and not
+ * writable by group or others (it decides what users may mount). */
+int slxd_config_load_file(struct slxd_config *cfg, const char *path,
+			  slxd_error *err);
+
+/* The parser behind slxd_config_load_file, without the ownership and mode
+ * checks (those belong to opening a path; tests feed it fmemopen streams).
+ * `name` labels errors as "name:line: ...". */
+int slxd_config_load_stream(struct slxd_config *cfg, FILE *f,
+			    const char *name, slxd_error *err);
+
+/* Defaults, then file (if a config= argument names one), then the other
+ * arguments, in that order. */
+int slxd_config_from_args(struct slxd_config *cfg, int argc, char **argv,
+			  slxd_error *err);
+
+#endif

@@ -1,0 +1,332 @@
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "idmap.h"
+#include "log.h"
+
+void slxd_container_name(uint32_t jobid, char out[32])
+{
+	snprintf(out, 32, SLXD_CONTAINER_PREFIX "%" PRIu32, jobid);
+}
+
+static void lock_path(const struct slxd_config *cfg, uint32_t jobid,
+		      char *out, size_t len)
+{
+	snprintf(out, len, "%s/job-%" PRIu32 ".lock", cfg->state_dir, jobid);
+}
+
+int slxd_container_marked(const struct slxd_config *cfg, uint32_t jobid)
+{
+	char path[SLXD_PATH_MAX + 64];
+	lock_path(cfg, jobid, path, sizeof(path));
+	return access(path, F_OK) == 0;
+}
+
+/* Device names are derived from the path inside the container, so the same
+ * mount asked for by two steps is one device, and two different sources
+ * for one path are caught. */
+static void device_name(const char *dst, char out[32])
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const unsigned char *p = (const unsigned char *)dst; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	snprintf(out, 32, "slxd-%016" PRIx64, h);
+}
+
+static int add_disk(json_t *devices, const char *name, const char *src,
+		    const char *dst, bool readonly, slxd_error *err)
+{
+	json_t *existing = json_object_get(devices, name);
+	if (existing) {
+		const char *s = json_string_value(json_object_get(existing, "source"));
+		if (s && strcmp(s, src) == 0)
+			return 0;
+		return slxd_fail(err, "two different host paths (%s and %s) are to be mounted at %s; "
+				 "choose one", s ? s : "?", src, dst);
+	}
+	json_t *dev = json_pack("{s:s, s:s, s:s, s:s}", "type", "disk", "source", src,
+				"path", dst, "readonly", readonly ? "true" : "false");
+	if (!dev || json_object_set_new(devices, name, dev) != 0)
+		return slxd_fail(err, "out of memory");
+	return 0;
+}
+
+static int add_mount(json_t *devices, const char *src, const char *dst,
+		     bool readonly, slxd_error *err)
+{
+	char name[32];
+	device_name(dst, name);
+	return add_disk(devices, name, src, dst, readonly, err);
+}
+
+static int set_str(json_t *obj, const char *key, const char *value, slxd_error *err)
+{
+	if (json_object_set_new(obj, key, json_string(value)) != 0)
+		return slxd_fail(err, "out of memory");
+	return 0;
+}
+
+int slxd_container_spec(const struct slxd_config *cfg,
+			const struct slxd_job *job, json_t **config_out,
+			json_t **devices_out, slxd_error *err)
+{
+	char idmap[8192], num[32];
+	json_t *config = json_object(), *devices = json_object();
+	if (!config || !devices) {
+		slxd_fail(err, "out of memory");
+		goto fail;
+	}
+	if (slxd_idmap_build(job->uid, job->gid, job->gids, job->ngids, idmap,
+			     sizeof(idmap), err) != 0)
+		goto fail;
+	if (set_str(config, "security.privileged", "false", err) ||
+	    set_str(config, "security.nesting", "false", err) ||
+	    set_str(config, "boot.autostart", "false", err) ||
+	    set_str(config, "raw.idmap", idmap, err) ||
+	    /* Our init, never the image's (see helpers/slxd-init.c). */
+	    set_str(config, "raw.lxc", "lxc.init.cmd = " SLXD_INIT_PATH, err) ||
+	    set_str(config, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE, err) ||
+	    set_str(config, SLXD_KEY_IMAGE, job->image, err) ||
+	    set_str(config, SLXD_KEY_FINGERPRINT, job->fingerprint, err))
+		goto fail;
+	snprintf(num, sizeof(num), "%" PRIu32, job->jobid);
+	if (set_str(config, SLXD_KEY_JOB_ID, num, err))
+		goto fail;
+	snprintf(num, sizeof(num), "%u", (unsigned)job->uid);
+	if (set_str(config, SLXD_KEY_UID, num, err))
+		goto fail;
+	snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
+	if (set_str(config, SLXD_KEY_CREATED, num, err))
+		goto fail;
+
+	if (add_disk(devices, "slxd-init", cfg->init_path, SLXD_INIT_PATH, true, err))
+		goto fail;
+	for (size_t i = 0; i < cfg->default_mounts.n; i++) {
+		const struct slxd_mount *m = &cfg->default_mounts.m[i];
+		if (add_mount(devices, m->src, m->dst, m->readonly, err))
+			goto fail;
+	}
+	if (job->cwd && add_mount(devices, job->cwd, job->cwd, false, err))
+		goto fail;
+	if (job->spool_job_dir &&
+	    add_mount(devices, job->spool_job_dir, job->spool_job_dir, true, err))
+		goto fail;
+	for (size_t i = 0; job->user_mounts && i < job->user_mounts->n; i++) {
+		const struct slxd_mount *m = &job->user_mounts->m[i];
+		if (add_mount(devices, m->src, m->dst, m->readonly, err))
+			goto fail;
+	}
+	*config_out = config;
+	*devices_out = devices;
+	return 0;
+fail:
+	json_decref(config);
+	json_decref(devices);
+	return -1;
+}
+
+static int lock_job(const struct slxd_config *cfg, uint32_t jobid, slxd_error *err)
+{
+	if (mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST)
+		return slxd_fail(err, "cannot create %s: %s", cfg->state_dir, strerror(errno));
+	char path[SLXD_PATH_MAX + 64];
+	lock_path(cfg, jobid, path, sizeof(path));
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return slxd_fail(err, "cannot open lock %s: %s", path, strerror(errno));
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return slxd_fail(err, "cannot lock %s: %s", path, strerror(errno));
+		}
+	}
+	return fd;
+}
+
+/* A container named like ours must also be labelled as this job's, for
+ * this user and this image, before any task is let into it. */
+static int check_owner(json_t *inst, const struct slxd_job *job, const char *name,
+		       slxd_error *err)
+{
+	json_t *config = json_object_get(inst, "config");
+	const char *managed = json_string_value(json_object_get(config, SLXD_KEY_MANAGED));
+	const char *jobid = json_string_value(json_object_get(config, SLXD_KEY_JOB_ID));
+	const char *uid = json_string_value(json_object_get(config, SLXD_KEY_UID));
+	const char *fp = json_string_value(json_object_get(config, SLXD_KEY_FINGERPRINT));
+	char want_job[16], want_uid[16];
+	snprintf(want_job, sizeof(want_job), "%" PRIu32, job->jobid);
+	snprintf(want_uid, sizeof(want_uid), "%u", (unsigned)job->uid);
+	if (!managed || strcmp(managed, SLXD_MANAGED_VALUE) != 0 || !jobid ||
+	    strcmp(jobid, want_job) != 0 || !uid || strcmp(uid, want_uid) != 0)
+		return slxd_fail(err, "an LXD instance named %s exists but is not this job's "
+				 "container; refusing to use it (an admin should remove it)", name);
+	if (!fp || strcmp(fp, job->fingerprint) != 0)
+		return slxd_fail(err, "this job's container already runs image %s; every step of a "
+				 "job uses the same --lxd-image",
+				 json_string_value(json_object_get(config, SLXD_KEY_IMAGE)) ?: "?");
+	return 0;
+}
+
+/* Add the devices this step needs that the running container lacks. */
+static int plug_missing(lxd_client *c, const char *name, json_t *inst,
+			json_t *wanted, slxd_error *err)
+{
+	json_t *have = json_object_get(inst, "devices");
+	json_t *add = json_object();
+	const char *key;
+	json_t *dev;
+	int rc = -1;
+	json_object_foreach(wanted, key, dev) {
+		json_t *cur = json_object_get(have, key);
+		if (!cur) {
+			json_object_set(add, key, dev);
+			continue;
+		}
+		const char *s1 = json_string_value(json_object_get(cur, "source"));
+		const char *s2 = json_string_value(json_object_get(dev, "source"));
+		if (!s1 || !s2 || strcmp(s1, s2) != 0) {
+			slxd_fail(err, "%s is already mounted from %s in this job's container; a step "
+				  "cannot mount %s there", json_string_value(json_object_get(dev, "path")),
+				  s1 ? s1 : "?", s2 ? s2 : "?");
+			goto out;
+		}
+	}
+	if (json_object_size(add) == 0) {
+		rc = 0;
+		goto out;
+	}
+	/* PATCH merges: the existing devices stay. */
+	json_t *body = json_pack("{s:O}", "devices", add);
+	char path[96];
+	snprintf(path, sizeof(path), "/1.0/instances/%s", name);
+	rc = lxd_request(c, "PATCH", path, body, NULL, err);
+	json_decref(body);
+	if (rc != 0)
+		slxd_fail_prefix(err, "cannot add this step's mounts to %s", name);
+	else
+		slxd_log(SLXD_LOG_INFO, "job container %s: added %zu mount(s) for a new step",
+			 name, json_object_size(add));
+out:
+	json_decref(add);
+	return rc == 0 ? 0 : -1;
+}
+
+static void delete_quietly(lxd_client *c, const char *name)
+{
+	slxd_error ignored;
+	lxd_instance_stop_force(c, name, &ignored);
+	lxd_instance_delete(c, name, &ignored);
+}
+
+int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
+			  const struct slxd_job *job, pid_t *init_pid,
+			  slxd_error *err)
+{
+	char name[32];
+	slxd_container_name(job->jobid, name);
+	json_t *config = NULL, *devices = NULL, *inst = NULL;
+	int rc = -1;
+
+	if (slxd_container_spec(cfg, job, &config, &devices, err) != 0)
+		return -1;
+	int lock = lock_job(cfg, job->jobid, err);
+	if (lock < 0)
+		goto out;
+
+	int got = lxd_instance_get(c, name, &inst, err);
+	bool created = false;
+	if (got == LXD_NOT_FOUND) {
+		if (slxd_subid_check(cfg->subuid_path, cfg->subgid_path, job->uid, job->gid,
+				     job->gids, job->ngids, err) != 0)
+			goto unlock;
+		json_t *profiles = json_pack("[s]", cfg->profile);
+		int crc = lxd_instance_create(c, name, job->fingerprint, config, devices,
+					      profiles, err);
+		json_decref(profiles);
+		if (crc != 0) {
+			delete_quietly(c, name); /* nothing half-made stays */
+			goto unlock;
+		}
+		created = true;
+		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": created container %s (image %s, uid %u)",
+			 job->jobid, name, job->image, (unsigned)job->uid);
+	} else if (got != 0) {
+		goto unlock;
+	} else if (check_owner(inst, job, name, err) != 0 ||
+		   plug_missing(c, name, inst, devices, err) != 0) {
+		goto unlock;
+	}
+
+	struct lxd_instance_state st;
+	if (lxd_instance_state(c, name, &st, err) != 0)
+		goto cleanup;
+	if (strcmp(st.status, "Running") != 0 || st.init_pid <= 0) {
+		if (lxd_instance_start(c, name, err) != 0) {
+			slxd_fail_prefix(err, "container %s did not start", name);
+			goto cleanup;
+		}
+		if (lxd_instance_state(c, name, &st, err) != 0)
+			goto cleanup;
+		if (st.init_pid <= 0) {
+			slxd_fail(err, "container %s started but LXD reports no init process", name);
+			goto cleanup;
+		}
+	}
+	*init_pid = st.init_pid;
+	rc = 0;
+cleanup:
+	if (rc != 0 && created)
+		delete_quietly(c, name);
+unlock:
+	close(lock);
+out:
+	json_decref(inst);
+	json_decref(config);
+	json_decref(devices);
+	return rc;
+}
+
+int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
+			    uint32_t jobid, slxd_error *err)
+{
+	char name[32];
+	slxd_container_name(jobid, name);
+	int rc = -1;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (attempt)
+			usleep(200000U << attempt);
+		int s = lxd_instance_stop_force(c, name, err);
+		if (s == LXD_NOT_FOUND) {
+			rc = 0;
+			break;
+		}
+		if (s != 0) {
+			slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": stopping %s failed (try %d): %s",
+				 jobid, name, attempt + 1, err->msg);
+			continue;
+		}
+		int d = lxd_instance_delete(c, name, err);
+		if (d == 0 || d == LXD_NOT_FOUND) {
+			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": deleted container %s", jobid, name);
+			rc = 0;
+			break;
+		}
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": deleting %s failed (try %d): %s",
+			 jobid, name, attempt + 1, err->msg);
+	}
+	if (rc == 0) {
+		char path[SLXD_PATH_MAX + 64];
+		lock_path(cfg, jobid, path, sizeof(path));
+		unlink(path);
+	}
+	return rc;
+}

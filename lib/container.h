@@ -1,0 +1,73 @@
+/* A job's container on one node: its name and labels, what it is made of,
+ * creating it once per job under a lock, and tearing it down.
+ *
+ * Every cleaner (the plugin's epilog, slxd-epilog, slxd-gc) finds the
+ * containers of this project by the user.slurm.* keys set here, and every
+ * path that removes one goes through slxd_container_teardown(). */
+#ifndef SLXD_CONTAINER_H
+#define SLXD_CONTAINER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "error.h"
+#include "lxd.h"
+#include "opts.h"
+
+#define SLXD_CONTAINER_PREFIX "slurm-"
+#define SLXD_KEY_MANAGED "user.slurm.managed_by"
+#define SLXD_MANAGED_VALUE "slurm-lxd"
+#define SLXD_KEY_JOB_ID "user.slurm.job_id"
+#define SLXD_KEY_UID "user.slurm.uid"
+#define SLXD_KEY_CREATED "user.slurm.created"
+#define SLXD_KEY_IMAGE "user.slurm.image"
+#define SLXD_KEY_FINGERPRINT "user.slurm.fingerprint"
+/* Where the container's init (slxd-init) is mounted inside it. */
+#define SLXD_INIT_PATH "/.slxd/init"
+
+struct slxd_job {
+	uint32_t jobid;
+	uid_t uid;
+	gid_t gid;
+	const gid_t *gids; /* supplementary groups */
+	size_t ngids;
+	const char *image;       /* NAME:TAG as asked, for the label */
+	const char *fingerprint; /* the approved fingerprint */
+	/* Host directories shown at the same path inside (canonical,
+	 * validated).  NULL entries are skipped. */
+	const char *cwd;
+	const char *spool_job_dir;
+	const struct slxd_mount_list *user_mounts;
+};
+
+/* "slurm-<jobid>". */
+void slxd_container_name(uint32_t jobid, char out[32]);
+
+/* The instance's config and devices (pure: what we ask LXD for). */
+int slxd_container_spec(const struct slxd_config *cfg,
+			const struct slxd_job *job, json_t **config,
+			json_t **devices, slxd_error *err);
+
+/* Make sure the job's container exists, runs the approved image for this
+ * job's user, and has every device this step needs (hot-plugging any that a
+ * later step adds), then return its init pid.  Serialised per job by a lock
+ * in cfg->state_dir.  A container this call created and could not start is
+ * deleted before it returns the error. */
+int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
+			  const struct slxd_job *job, pid_t *init_pid,
+			  slxd_error *err);
+
+/* Force-stop and delete the job's container, retrying transient LXD
+ * errors, then remove the job's lock.  A missing container is success. */
+int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
+			    uint32_t jobid, slxd_error *err);
+
+/* Did this node ever start making a container for the job?  (A marker in
+ * cfg->state_dir, written before the first LXD call.)  Lets job ends
+ * without containers cost nothing. */
+int slxd_container_marked(const struct slxd_config *cfg, uint32_t jobid);
+
+#endif

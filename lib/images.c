@@ -1,0 +1,105 @@
+#include "images.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool slxd_is_fingerprint(const char *s)
+{
+	size_t i;
+	for (i = 0; s[i]; i++)
+		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+			return false;
+	return i == SLXD_FINGERPRINT_LEN;
+}
+
+bool slxd_image_list_readable(const struct slxd_config *cfg)
+{
+	return access(cfg->approved_images, R_OK) == 0;
+}
+
+/* The list decides what runs as every user on every node: refuse it unless
+ * only root can change it. */
+static FILE *open_trusted(const char *path, slxd_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return slxd_fail(err, "cannot read the approved-images list %s: %s; "
+				 "ask your admin to check approved_images= in spank_lxd.conf",
+				 path, strerror(errno)), NULL;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		return slxd_fail(err, "refusing the approved-images list %s: it must be a "
+				 "regular file owned by root and writable only by root "
+				 "(fix: chown root:root %s; chmod 644 %s)", path, path, path), NULL;
+	}
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		slxd_fail(err, "cannot read %s: %s", path, strerror(errno));
+	}
+	return f;
+}
+
+int slxd_image_resolve(const struct slxd_config *cfg,
+		       const struct slxd_image_ref *ref,
+		       char fingerprint[SLXD_FINGERPRINT_LEN + 1],
+		       slxd_error *err)
+{
+	FILE *f = open_trusted(cfg->approved_images, err);
+	if (!f)
+		return -1;
+	char want[SLXD_IMAGE_NAME_MAX + SLXD_IMAGE_TAG_MAX + 2];
+	snprintf(want, sizeof(want), "%s:%s", ref->name, ref->tag);
+
+	char line[512];
+	unsigned lineno = 0;
+	int rc = -1;
+	bool found = false;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			slxd_fail(err, "%s:%u: line too long; ask your admin to fix the approved-images list",
+				  cfg->approved_images, lineno);
+			goto out;
+		}
+		char name[sizeof(line)], fp[sizeof(line)], extra[2];
+		int n = sscanf(line, "%511s %511s %1s", name, fp, extra);
+		if (n <= 0 || name[0] == '#')
+			continue;
+		struct slxd_image_ref parsed;
+		slxd_error perr;
+		if (n != 2 || !slxd_is_fingerprint(fp) ||
+		    slxd_parse_image_ref(name, &parsed, &perr) != 0 || !strchr(name, ':')) {
+			slxd_fail(err, "%s:%u: malformed entry (expected 'NAME:TAG FINGERPRINT' with a "
+				  "64-digit lowercase hex fingerprint); ask your admin to fix it",
+				  cfg->approved_images, lineno);
+			goto out;
+		}
+		if (strcmp(name, want) == 0) {
+			memcpy(fingerprint, fp, SLXD_FINGERPRINT_LEN + 1);
+			found = true;
+			/* keep reading: a malformed list is an error wherever it is */
+		}
+	}
+	if (ferror(f)) {
+		slxd_fail(err, "cannot read %s: %s", cfg->approved_images, strerror(errno));
+		goto out;
+	}
+	if (!found) {
+		slxd_fail(err, "image %s is not approved on this cluster; list approved images "
+			  "with 'grep -v ^# %s' or ask your admin to approve it",
+			  want, cfg->approved_images);
+		goto out;
+	}
+	rc = 0;
+out:
+	fclose(f);
+	return rc;
+}

@@ -1,0 +1,29 @@
+/* Where approved images are listed.  One small interface so the source can
+ * change (the admin-owned file today, the registry later) without touching
+ * the plugin. */
+#ifndef SLXD_IMAGES_H
+#define SLXD_IMAGES_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "error.h"
+#include "opts.h"
+
+#define SLXD_FINGERPRINT_LEN 64
+
+/* Resolve ref to its approved fingerprint (64 lowercase hex + NUL).
+ * Errors: list missing or unsafe (not root-owned, writable by others),
+ * malformed line, image not approved. */
+int slxd_image_resolve(const struct slxd_config *cfg,
+		       const struct slxd_image_ref *ref,
+		       char fingerprint[SLXD_FINGERPRINT_LEN + 1],
+		       slxd_error *err);
+
+/* Can this process read the approved list?  Submit hosts without it skip
+ * the early check; nodes never do. */
+bool slxd_image_list_readable(const struct slxd_config *cfg);
+
+bool slxd_is_fingerprint(const char *s);
+
+#endif

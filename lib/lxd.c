@@ -1,0 +1,622 @@
+#define _GNU_SOURCE
+#include "lxd.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "log.h"
+
+/* LXD's largest legitimate answers (instance lists with expanded config)
+ * stay far below this; anything bigger is a broken or hostile peer. */
+#define LXD_MAX_BODY ((size_t)16 << 20)
+
+/* Names go into URL paths unescaped, so only this alphabet is accepted. */
+#define LXD_MAX_NAME 128
+
+/* Internal: LXD answered with an error (text kept in c->lxd_text) so callers
+ * can look at what LXD said before reporting it. */
+#define LXD_REFUSED (-2)
+
+struct lxd_client {
+	CURL *curl;
+	struct curl_slist *headers;
+	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	long timeout_ms;
+	char curl_err[CURL_ERROR_SIZE];
+	char *body;          /* answer being received, reused between requests */
+	size_t len, cap;
+	bool too_big, no_mem;
+	char lxd_text[512];  /* LXD's error text of the last LXD_REFUSED */
+};
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct lxd_client *c = arg;
+	size_t n = size * nmemb;
+
+	if (n > LXD_MAX_BODY - c->len) {
+		c->too_big = true;
+		return 0; /* makes curl abort the transfer */
+	}
+	if (c->len + n > c->cap) {
+		size_t cap = c->cap ? c->cap : 16384;
+		while (cap < c->len + n)
+			cap *= 2;
+		if (cap > LXD_MAX_BODY)
+			cap = LXD_MAX_BODY;
+		char *p = realloc(c->body, cap);
+		if (!p) {
+			c->no_mem = true;
+			return 0;
+		}
+		c->body = p;
+		c->cap = cap;
+	}
+	memcpy(c->body + c->len, data, n);
+	c->len += n;
+	return n;
+}
+
+static bool name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > LXD_MAX_NAME)
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789-") == n;
+}
+
+static int check_name(const char *kind, const char *s, slxd_error *err)
+{
+	if (s && name_ok(s))
+		return 0;
+	return slxd_fail(err, "invalid LXD %s name \"%.*s\": only letters, digits "
+			 "and '-' are allowed (1 to %d characters)",
+			 kind, 64, s ? s : "(null)", LXD_MAX_NAME);
+}
+
+/* One HTTP exchange.  On success *root is the parsed answer (an object) and
+ * *status the HTTP status. */
+static int exchange(lxd_client *c, const char *method, const char *path,
+		    const char *body, long timeout_ms, const char *what,
+		    long *status, json_t **root, slxd_error *err)
+{
+	char url[2048];
+	CURL *h = c->curl;
+
+	*status = 0;
+	*root = NULL;
+	if (snprintf(url, sizeof(url), "http://lxd%s", path) >= (int)sizeof(url))
+		return slxd_fail(err, "LXD request path too long while trying to %s",
+				 what);
+	c->len = 0;
+	c->too_big = c->no_mem = false;
+	c->curl_err[0] = '\0';
+
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	if (body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)strlen(body));
+	} else {
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	}
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+
+	CURLcode rc = curl_easy_perform(h);
+	/* POSTFIELDS points at the caller's buffer; do not keep it past here. */
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+	const char *why = c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc);
+
+	if (c->too_big || rc == CURLE_FILESIZE_EXCEEDED)
+		return slxd_fail(err, "LXD's answer while trying to %s is larger "
+				 "than %zu MiB; refusing it", what,
+				 LXD_MAX_BODY >> 20);
+	if (c->no_mem)
+		return slxd_fail(err, "out of memory reading LXD's answer while "
+				 "trying to %s", what);
+	if (rc == CURLE_COULDNT_CONNECT)
+		return slxd_fail(err, "cannot reach LXD at %s: %s; is the LXD "
+				 "daemon running?", c->socket_path, why);
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return slxd_fail(err, "timed out after %ld ms waiting for LXD at "
+				 "%s to %s", timeout_ms, c->socket_path, what);
+	if (rc != CURLE_OK)
+		return slxd_fail(err, "lost the connection to LXD at %s while "
+				 "trying to %s: %s", c->socket_path, what, why);
+
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	slxd_log(SLXD_LOG_DEBUG, "lxd: %s %s -> HTTP %ld, %zu bytes", method,
+		 path, *status, c->len);
+
+	json_error_t jerr;
+	*root = json_loadb(c->body ? c->body : "", c->len, 0, &jerr);
+	if (!*root)
+		return slxd_fail(err, "LXD sent a malformed answer (HTTP %ld) while "
+				 "trying to %s: %s at line %d", *status, what,
+				 jerr.text, jerr.line);
+	if (!json_is_object(*root)) {
+		json_decref(*root);
+		*root = NULL;
+		return slxd_fail(err, "LXD sent a malformed answer (HTTP %ld) while "
+				 "trying to %s: not a JSON object", *status, what);
+	}
+	return 0;
+}
+
+static int malformed(const char *what, const char *detail, slxd_error *err)
+{
+	return slxd_fail(err, "LXD sent a malformed answer while trying to %s: %s",
+			 what, detail);
+}
+
+/* Turn an LXD error answer into LXD_REFUSED or LXD_NOT_FOUND. */
+static int refused(lxd_client *c, json_t *root, long status, const char *what,
+		   slxd_error *err)
+{
+	const char *text = json_string_value(json_object_get(root, "error"));
+	json_int_t code = json_integer_value(json_object_get(root, "error_code"));
+
+	if (text && *text)
+		snprintf(c->lxd_text, sizeof(c->lxd_text), "%s", text);
+	else
+		snprintf(c->lxd_text, sizeof(c->lxd_text), "HTTP %ld", status);
+	slxd_fail(err, "LXD refused to %s: %s", what, c->lxd_text);
+	return status == 404 || code == 404 ? LXD_NOT_FOUND : LXD_REFUSED;
+}
+
+static long wait_secs(const lxd_client *c)
+{
+	long s = (c->timeout_ms + 999) / 1000;
+	return s < 1 ? 1 : s;
+}
+
+/* Wait for the background operation named in an async answer and return
+ * (in *op) the finished operation object. */
+static int wait_operation(lxd_client *c, json_t *async, const char *what,
+			  json_t **op, slxd_error *err)
+{
+	static const char prefix[] = "/1.0/operations/";
+	const char *opath = json_string_value(json_object_get(async, "operation"));
+	char path[256];
+	long status = 0;
+	json_t *root = NULL;
+
+	/* The id comes from the peer and goes into our next URL. */
+	if (!opath || strncmp(opath, prefix, sizeof(prefix) - 1) != 0 ||
+	    !name_ok(opath + sizeof(prefix) - 1))
+		return malformed(what, "bad or missing \"operation\"", err);
+
+	long secs = wait_secs(c);
+	snprintf(path, sizeof(path), "%s/wait?timeout=%ld", opath, secs);
+	/* Give LXD a second to report its own timeout before curl gives up. */
+	if (exchange(c, "GET", path, NULL, secs * 1000 + 1000, what, &status,
+		     &root, err) < 0)
+		return -1;
+
+	const char *type = json_string_value(json_object_get(root, "type"));
+	json_t *md = json_object_get(root, "metadata");
+	json_t *code = json_object_get(md, "status_code");
+	if (status >= 300 || (type && strcmp(type, "error") == 0)) {
+		char wwhat[300];
+		snprintf(wwhat, sizeof(wwhat), "wait for operation %s (%s)",
+			 opath + sizeof(prefix) - 1, what);
+		/* A vanished operation is not a missing instance. */
+		int rc = refused(c, root, status, wwhat, err);
+		json_decref(root);
+		return rc == LXD_NOT_FOUND ? -1 : rc;
+	}
+	if (!type || strcmp(type, "sync") != 0 || !json_is_integer(code)) {
+		json_decref(root);
+		return malformed(what, "no operation status in the wait answer",
+				 err);
+	}
+
+	json_int_t sc = json_integer_value(code);
+	const char *st = json_string_value(json_object_get(md, "status"));
+	if (sc == 200) {
+		*op = json_incref(md);
+		json_decref(root);
+		return 0;
+	}
+	int rc;
+	if (sc == 103 || sc == 105 || sc == 106) { /* Running, Pending, Cancelling */
+		rc = slxd_fail(err, "timed out after %ld s waiting for LXD at %s to "
+			       "%s (operation still %s)", secs, c->socket_path,
+			       what, st ? st : "running");
+	} else {
+		const char *text = json_string_value(json_object_get(md, "err"));
+		snprintf(c->lxd_text, sizeof(c->lxd_text), "%s",
+			 text && *text ? text : st ? st : "unknown failure");
+		slxd_fail(err, "LXD failed to %s: %s", what, c->lxd_text);
+		rc = LXD_REFUSED;
+	}
+	json_decref(root);
+	return rc;
+}
+
+/* The whole request cycle.  Returns 0, -1, LXD_NOT_FOUND or LXD_REFUSED. */
+static int call(lxd_client *c, const char *method, const char *path,
+		json_t *body, json_t **metadata, const char *what,
+		slxd_error *err)
+{
+	char *text = NULL;
+	json_t *root = NULL;
+	long status = 0;
+	int rc;
+
+	if (metadata)
+		*metadata = NULL;
+	c->lxd_text[0] = '\0';
+	if (body && !(text = json_dumps(body, JSON_COMPACT)))
+		return slxd_fail(err, "cannot encode the request to %s as JSON",
+				 what);
+	rc = exchange(c, method, path, text, c->timeout_ms, what, &status, &root,
+		      err);
+	free(text);
+	if (rc < 0)
+		return -1;
+
+	const char *type = json_string_value(json_object_get(root, "type"));
+	json_t *md = json_object_get(root, "metadata");
+	if (status >= 300 || (type && strcmp(type, "error") == 0)) {
+		rc = refused(c, root, status, what, err);
+	} else if (type && strcmp(type, "sync") == 0) {
+		if (metadata)
+			*metadata = md ? json_incref(md) : json_null();
+	} else if (type && strcmp(type, "async") == 0) {
+		json_t *op = NULL;
+		rc = wait_operation(c, root, what, &op, err);
+		if (rc == 0 && metadata) {
+			md = json_object_get(op, "metadata");
+			*metadata = md ? json_incref(md) : json_null();
+		}
+		json_decref(op);
+	} else {
+		rc = malformed(what, "unknown answer \"type\"", err);
+	}
+	json_decref(root);
+	return rc;
+}
+
+static int public_rc(int rc)
+{
+	return rc == LXD_REFUSED ? -1 : rc;
+}
+
+/* For calls whose callers only test `< 0`: a 404 is just a failure. */
+static int failure_rc(int rc)
+{
+	return rc == 0 ? 0 : -1;
+}
+
+lxd_client *lxd_open(const char *socket_path, long timeout_ms, slxd_error *err)
+{
+	struct stat st;
+	lxd_client *c;
+
+	if (!socket_path || !*socket_path) {
+		slxd_fail(err, "no LXD socket path configured");
+		return NULL;
+	}
+	if (strlen(socket_path) >= sizeof(c->socket_path)) {
+		slxd_fail(err, "LXD socket path %s is too long for a unix socket",
+			  socket_path);
+		return NULL;
+	}
+	if (stat(socket_path, &st) < 0) {
+		slxd_fail(err, "cannot use LXD socket %s: %s; is LXD installed "
+			  "and running, and is lxd_socket= set right?",
+			  socket_path, strerror(errno));
+		return NULL;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		slxd_fail(err, "LXD socket %s is not a unix socket; check "
+			  "lxd_socket=", socket_path);
+		return NULL;
+	}
+	if (!(c = calloc(1, sizeof(*c))) || !(c->curl = curl_easy_init())) {
+		free(c);
+		slxd_fail(err, "cannot set up an HTTP client for LXD (out of "
+			  "memory?)");
+		return NULL;
+	}
+	strcpy(c->socket_path, socket_path);
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
+	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	/* An "Expect: 100-continue" round trip would only slow large bodies. */
+	c->headers = curl_slist_append(c->headers, "Expect:");
+
+	CURL *h = c->curl;
+	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "slurm-lxd");
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)LXD_MAX_BODY);
+	/* We run inside multi-threaded daemons: no signals for timeouts. */
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+#else
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
+#endif
+	if (!c->headers) {
+		lxd_close(c);
+		slxd_fail(err, "cannot set up an HTTP client for LXD (out of "
+			  "memory?)");
+		return NULL;
+	}
+
+	json_t *md;
+	if (call(c, "GET", "/1.0", NULL, &md, "answer GET /1.0", err) != 0) {
+		lxd_close(c);
+		return NULL;
+	}
+	const char *auth = json_string_value(json_object_get(md, "auth"));
+	if (auth && strcmp(auth, "trusted") != 0) {
+		slxd_fail(err, "LXD at %s does not trust this client (auth: %s); "
+			  "the plugin needs root's full access to the socket",
+			  socket_path, auth);
+		json_decref(md);
+		lxd_close(c);
+		return NULL;
+	}
+	json_decref(md);
+	return c;
+}
+
+void lxd_close(lxd_client *c)
+{
+	if (!c)
+		return;
+	curl_easy_cleanup(c->curl);
+	curl_slist_free_all(c->headers);
+	free(c->body);
+	free(c);
+}
+
+int lxd_request(lxd_client *c, const char *method, const char *path,
+		json_t *body, json_t **metadata, slxd_error *err)
+{
+	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH",
+					       "DELETE" };
+	char what[300];
+	size_t i;
+
+	if (metadata)
+		*metadata = NULL;
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (method && strcmp(method, methods[i]) == 0)
+			break;
+	if (i == sizeof(methods) / sizeof(methods[0]))
+		return slxd_fail(err, "unsupported LXD request method %s",
+				 method ? method : "(null)");
+	if (!path || strncmp(path, "/1.0", 4) != 0 ||
+	    path[strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			      "0123456789-._~/?=&%")] != '\0')
+		return slxd_fail(err, "refusing unsafe LXD request path \"%.*s\"",
+				 64, path ? path : "(null)");
+	snprintf(what, sizeof(what), "process %s %s", method, path);
+	return public_rc(call(c, method, path, body, metadata, what, err));
+}
+
+int lxd_instance_create(lxd_client *c, const char *name,
+			const char *fingerprint, json_t *config,
+			json_t *devices, json_t *profiles, slxd_error *err)
+{
+	char what[200];
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (check_name("instance", name, err) ||
+	    check_name("image fingerprint", fingerprint, err))
+		return -1;
+	snprintf(what, sizeof(what), "create instance %s", name);
+	/* LXD would reject these too, but later and less clearly. */
+	if (config && !json_is_object(config))
+		return slxd_fail(err, "cannot %s: config is not an object", what);
+	json_object_foreach(config, key, v)
+		if (!json_is_string(v))
+			return slxd_fail(err, "cannot %s: config key %s is not a "
+					 "string", what, key);
+	if (devices && !json_is_object(devices))
+		return slxd_fail(err, "cannot %s: devices is not an object", what);
+	json_object_foreach(devices, key, v)
+		if (!json_is_object(v))
+			return slxd_fail(err, "cannot %s: device %s is not an "
+					 "object", what, key);
+	if (profiles && !json_is_array(profiles))
+		return slxd_fail(err, "cannot %s: profiles is not an array", what);
+	json_array_foreach(profiles, i, v)
+		if (!json_is_string(v))
+			return slxd_fail(err, "cannot %s: profile %zu is not a "
+					 "string", what, i);
+
+	/* "o" steals the references, also when packing fails. */
+	json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:o, s:o}",
+		"name", name, "type", "container",
+		"source", "type", "image", "fingerprint", fingerprint,
+		"config", config ? json_incref(config) : json_object(),
+		"devices", devices ? json_incref(devices) : json_object(),
+		"profiles", profiles ? json_incref(profiles)
+				      : json_pack("[s]", "default"));
+	if (!body)
+		return slxd_fail(err, "cannot %s: out of memory", what);
+	int rc = call(c, "POST", "/1.0/instances", body, NULL, what, err);
+	json_decref(body);
+	return failure_rc(rc);
+}
+
+static int set_state(lxd_client *c, const char *name, const char *verb,
+		     json_t *body, slxd_error *err)
+{
+	char path[200], what[200];
+
+	snprintf(path, sizeof(path), "/1.0/instances/%s/state", name);
+	snprintf(what, sizeof(what), "%s instance %s", verb, name);
+	int rc = call(c, "PUT", path, body, NULL, what, err);
+	if (rc == LXD_REFUSED && strcmp(verb, "stop") == 0 &&
+	    (strcasestr(c->lxd_text, "already stopped") ||
+	     strcasestr(c->lxd_text, "not running"))) {
+		slxd_error_clear(err);
+		return 0;
+	}
+	return public_rc(rc);
+}
+
+int lxd_instance_start(lxd_client *c, const char *name, slxd_error *err)
+{
+	if (check_name("instance", name, err))
+		return -1;
+	json_t *body = json_pack("{s:s}", "action", "start");
+	int rc = body ? set_state(c, name, "start", body, err)
+		      : slxd_fail(err, "out of memory");
+	json_decref(body);
+	return failure_rc(rc);
+}
+
+int lxd_instance_stop_force(lxd_client *c, const char *name, slxd_error *err)
+{
+	if (check_name("instance", name, err))
+		return -1;
+	json_t *body = json_pack("{s:s, s:b, s:i}", "action", "stop",
+				 "force", 1, "timeout", -1);
+	int rc = body ? set_state(c, name, "stop", body, err)
+		      : slxd_fail(err, "out of memory");
+	json_decref(body);
+	return rc;
+}
+
+int lxd_instance_delete(lxd_client *c, const char *name, slxd_error *err)
+{
+	char path[200], what[200];
+
+	if (check_name("instance", name, err))
+		return -1;
+	snprintf(path, sizeof(path), "/1.0/instances/%s", name);
+	snprintf(what, sizeof(what), "delete instance %s", name);
+	return public_rc(call(c, "DELETE", path, NULL, NULL, what, err));
+}
+
+/* GET returning metadata of the JSON type `want` (JSON_OBJECT/JSON_ARRAY). */
+static int get_typed(lxd_client *c, const char *path, const char *what,
+		     json_type want, json_t **out, slxd_error *err)
+{
+	json_t *md;
+	int rc = call(c, "GET", path, NULL, &md, what, err);
+
+	*out = NULL;
+	if (rc != 0)
+		return public_rc(rc);
+	if (json_typeof(md) != want) {
+		json_decref(md);
+		return malformed(what, want == JSON_ARRAY ? "metadata is not a list"
+				 : "metadata is not an object", err);
+	}
+	*out = md;
+	return 0;
+}
+
+int lxd_instance_state(lxd_client *c, const char *name,
+		       struct lxd_instance_state *st, slxd_error *err)
+{
+	char path[200], what[200];
+	json_t *md;
+
+	memset(st, 0, sizeof(*st));
+	if (check_name("instance", name, err))
+		return -1;
+	snprintf(path, sizeof(path), "/1.0/instances/%s/state", name);
+	snprintf(what, sizeof(what), "read the state of instance %s", name);
+	int rc = get_typed(c, path, what, JSON_OBJECT, &md, err);
+	if (rc != 0)
+		return rc;
+
+	const char *status = json_string_value(json_object_get(md, "status"));
+	json_t *pid = json_object_get(md, "pid");
+	if (!status || (pid && !json_is_integer(pid))) {
+		json_decref(md);
+		return malformed(what, "no \"status\" or a bad \"pid\"", err);
+	}
+	snprintf(st->status, sizeof(st->status), "%s", status);
+	json_int_t p = json_integer_value(pid);
+	/* LXD reports -1 or 0 for "no init"; anything huge is nonsense. */
+	st->init_pid = p > 0 && p <= INT_MAX ? (pid_t)p : 0;
+	json_decref(md);
+	return 0;
+}
+
+int lxd_instance_get(lxd_client *c, const char *name, json_t **out,
+		     slxd_error *err)
+{
+	char path[200], what[200];
+
+	*out = NULL;
+	if (check_name("instance", name, err))
+		return -1;
+	snprintf(path, sizeof(path), "/1.0/instances/%s", name);
+	snprintf(what, sizeof(what), "read instance %s", name);
+	return get_typed(c, path, what, JSON_OBJECT, out, err);
+}
+
+int lxd_instances_list(lxd_client *c, const char *key, const char *value,
+		       json_t **out, slxd_error *err)
+{
+	static const char what[] = "list instances";
+	json_t *all, *inst;
+	size_t i;
+
+	*out = NULL;
+	int rc = get_typed(c, "/1.0/instances?recursion=1", what, JSON_ARRAY,
+			   &all, err);
+	if (rc != 0 || !key) {
+		*out = all;
+		return failure_rc(rc);
+	}
+	json_t *kept = json_array();
+	json_array_foreach(all, i, inst) {
+		const char *v = json_string_value(
+			json_object_get(json_object_get(inst, "config"), key));
+		if (kept && v && (!value || strcmp(v, value) == 0) &&
+		    json_array_append(kept, inst) < 0) {
+			json_decref(kept);
+			kept = NULL;
+		}
+	}
+	json_decref(all);
+	if (!kept)
+		return slxd_fail(err, "cannot %s: out of memory", what);
+	*out = kept;
+	return 0;
+}
+
+int lxd_image_get(lxd_client *c, const char *fingerprint, json_t **out,
+		  slxd_error *err)
+{
+	char path[200], what[200];
+
+	*out = NULL;
+	if (check_name("image fingerprint", fingerprint, err))
+		return -1;
+	snprintf(path, sizeof(path), "/1.0/images/%s", fingerprint);
+	snprintf(what, sizeof(what), "read image %s", fingerprint);
+	return get_typed(c, path, what, JSON_OBJECT, out, err);
+}
+
+int lxd_images_list(lxd_client *c, json_t **out, slxd_error *err)
+{
+	return failure_rc(get_typed(c, "/1.0/images?recursion=1",
+				    "list images", JSON_ARRAY, out, err));
+}

@@ -1,0 +1,81 @@
+/* A small client for LXD's REST API over its unix socket.
+ *
+ * libcurl (CURLOPT_UNIX_SOCKET_PATH) carries the requests, jansson reads and
+ * writes the JSON.  One handle per process is reused for every request so
+ * the connection stays open.  Every failure is reported through slxd_error
+ * with LXD's own error text when LXD gave one.
+ *
+ * Return values: 0 on success, -1 on error (err filled), and LXD_NOT_FOUND
+ * (a positive value) where a missing object is a normal answer. */
+#ifndef SLXD_LXD_H
+#define SLXD_LXD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define LXD_NOT_FOUND 1
+
+typedef struct lxd_client lxd_client;
+
+/* `timeout_ms` bounds each HTTP exchange and each wait on a background
+ * operation.  Fails if the socket does not exist or LXD does not answer
+ * GET /1.0. */
+lxd_client *lxd_open(const char *socket_path, long timeout_ms, slxd_error *err);
+void lxd_close(lxd_client *c);
+
+/* Issue one request.  `body` may be NULL (it is not stolen).  For a sync
+ * answer, *metadata receives a new reference to the "metadata" member (or
+ * json null).  For an async answer the operation is waited on (bounded by
+ * the client's timeout) and *metadata receives the finished operation's
+ * metadata.  `metadata` may be NULL.  HTTP 404 / error_code 404 returns
+ * LXD_NOT_FOUND with err filled. */
+int lxd_request(lxd_client *c, const char *method, const char *path,
+		json_t *body, json_t **metadata, slxd_error *err);
+
+/* POST /1.0/instances from a local image fingerprint.  `config` is an object
+ * of string values, `devices` an object of device objects, `profiles` an
+ * array of names (NULL means ["default"]).  Waits for the creation. */
+int lxd_instance_create(lxd_client *c, const char *name,
+			const char *fingerprint, json_t *config,
+			json_t *devices, json_t *profiles, slxd_error *err);
+
+/* PUT /1.0/instances/NAME/state {"action":"start"}.  Waits. */
+int lxd_instance_start(lxd_client *c, const char *name, slxd_error *err);
+
+/* PUT .../state {"action":"stop","force":true,"timeout":N}. Waits.
+ * A missing instance returns LXD_NOT_FOUND; an already stopped one is 0. */
+int lxd_instance_stop_force(lxd_client *c, const char *name, slxd_error *err);
+
+/* DELETE /1.0/instances/NAME.  Waits.  Missing returns LXD_NOT_FOUND. */
+int lxd_instance_delete(lxd_client *c, const char *name, slxd_error *err);
+
+struct lxd_instance_state {
+	char status[32]; /* "Running", "Stopped", ... */
+	pid_t init_pid;  /* host pid of the instance's init, 0 if none */
+};
+
+/* GET /1.0/instances/NAME/state. */
+int lxd_instance_state(lxd_client *c, const char *name,
+		       struct lxd_instance_state *st, slxd_error *err);
+
+/* GET /1.0/instances/NAME: *out receives the instance object (config,
+ * expanded_config, devices, status, ...).  Missing returns LXD_NOT_FOUND. */
+int lxd_instance_get(lxd_client *c, const char *name, json_t **out,
+		     slxd_error *err);
+
+/* GET /1.0/instances?recursion=1, keeping only instances whose config has
+ * key == value (key NULL keeps all).  *out receives a JSON array. */
+int lxd_instances_list(lxd_client *c, const char *key, const char *value,
+		       json_t **out, slxd_error *err);
+
+/* GET /1.0/images/FINGERPRINT.  Missing returns LXD_NOT_FOUND. */
+int lxd_image_get(lxd_client *c, const char *fingerprint, json_t **out,
+		  slxd_error *err);
+
+/* GET /1.0/images?recursion=1.  *out receives a JSON array. */
+int lxd_images_list(lxd_client *c, json_t **out, slxd_error *err);
+
+#endif

@@ -1,0 +1,223 @@
+#define _GNU_SOURCE
+#include "nsjoin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+/* Is `id` mapped onto itself in the user namespace of `pid`?  Checked
+ * through the pidfd-held process, so a recycled pid (the container died
+ * between LXD's answer and our open) cannot send a task elsewhere. */
+static bool maps_identity(pid_t pid, const char *file, unsigned long id)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	bool ok = false;
+	while (!ok && fgets(line, sizeof(line), f)) {
+		unsigned long inside, outside, count;
+		if (sscanf(line, "%lu %lu %lu", &inside, &outside, &count) == 3 &&
+		    id >= inside && id - inside < count && outside + (id - inside) == id)
+			ok = true;
+	}
+	fclose(f);
+	return ok;
+}
+
+static int capset_zero(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	memset(data, 0, sizeof(data));
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+static bool caps_all_zero(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return false;
+	for (int i = 0; i < 2; i++)
+		if (data[i].effective || data[i].permitted || data[i].inheritable)
+			return false;
+	return true;
+}
+
+/* In the child, already in the container's pid namespace.  Any failure
+ * here leaves a half-switched process, so it ends the process rather than
+ * return to slurmstepd. */
+static void become_job_user(int pidfd, const struct slxd_identity *id)
+{
+	const char *step = "setns";
+	if (setns(pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS |
+			 CLONE_NEWIPC | CLONE_NEWCGROUP) != 0)
+		goto fail;
+	close(pidfd);
+
+	step = "dropping the capability bounding set";
+	for (int cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+			goto fail;
+	step = "clearing ambient capabilities";
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+		goto fail;
+
+	step = "setgroups";
+	gid_t *groups = calloc(id->ngids + 1, sizeof(*groups));
+	if (!groups)
+		goto fail;
+	size_t n = 0;
+	groups[n++] = id->gid;
+	for (size_t i = 0; i < id->ngids; i++)
+		if (id->gids[i] != id->gid)
+			groups[n++] = id->gids[i];
+	int set = setgroups(n, groups);
+	free(groups);
+	if (set != 0)
+		goto fail;
+	step = "setresgid";
+	if (setresgid(id->gid, id->gid, id->gid) != 0)
+		goto fail;
+	step = "setresuid";
+	if (setresuid(id->uid, id->uid, id->uid) != 0)
+		goto fail;
+	step = "clearing capabilities";
+	if (capset_zero() != 0)
+		goto fail;
+	step = "no_new_privs";
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		goto fail;
+	/* The waiter holds our place in slurmstepd's books; if it is killed,
+	 * so are we.  Set after the id change, which clears it. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+
+	uid_t r, e, s;
+	gid_t rg, eg, sg;
+	step = "verifying the switch";
+	if (getresuid(&r, &e, &s) != 0 || r != id->uid || e != id->uid || s != id->uid ||
+	    getresgid(&rg, &eg, &sg) != 0 || rg != id->gid || eg != id->gid || sg != id->gid ||
+	    !caps_all_zero() || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
+		errno = EPERM;
+		goto fail;
+	}
+	return;
+fail:
+	slxd_log(SLXD_LOG_ERROR, "entering the job container failed at %s: %s", step,
+		 strerror(errno));
+	_exit(126);
+}
+
+static pid_t payload_pid;
+static pid_t stepd_pid;
+
+/* slurmstepd signals every process of the step itself (proctrack), so the
+ * payload already has what slurmstepd sends; relaying it too would deliver
+ * it twice.  Anything else aimed at the task's pid is passed on. */
+static void relay(int sig, siginfo_t *si, void *ctx)
+{
+	(void)ctx;
+	if (si->si_code == SI_USER && si->si_pid == stepd_pid)
+		return;
+	kill(payload_pid, sig);
+}
+
+static void __attribute__((noreturn)) wait_for_payload(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = relay;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++) {
+		switch (sig) {
+		case SIGKILL: case SIGSTOP: case SIGCHLD:
+		case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP: case SIGSYS:
+			continue;
+		}
+		sigaction(sig, &sa, NULL);
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	int status;
+	while (waitpid(payload_pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			_exit(127);
+	}
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status));
+	/* Die the way the payload died, without leaving a root core file. */
+	int sig = WTERMSIG(status);
+	struct rlimit nocore = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &nocore);
+	signal(sig, SIG_DFL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id,
+		    const char *workdir, slxd_error *err)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, init_pid, 0);
+	if (pidfd < 0)
+		return slxd_fail(err, "the job container's init (pid %d) is gone: %s",
+				 (int)init_pid, strerror(errno));
+	if (!maps_identity(init_pid, "uid_map", id->uid) ||
+	    !maps_identity(init_pid, "gid_map", id->gid)) {
+		close(pidfd);
+		return slxd_fail(err, "pid %d is not the init of a container made for uid %u; "
+				 "refusing to enter it", (int)init_pid, (unsigned)id->uid);
+	}
+	/* pid_for_children only: this process itself stays outside. */
+	if (setns(pidfd, CLONE_NEWPID) != 0) {
+		int e = errno;
+		close(pidfd);
+		return slxd_fail(err, "cannot join the job container's pid namespace: %s",
+				 strerror(e));
+	}
+
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	stepd_pid = getppid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(pidfd);
+		return slxd_fail(err, "fork: %s", strerror(e));
+	}
+	if (pid == 0) {
+		become_job_user(pidfd, id);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (workdir && chdir(workdir) != 0)
+			return slxd_fail(err, "cannot change to %s inside the container: %s",
+					 workdir, strerror(errno)), 1;
+		return 0;
+	}
+	close(pidfd);
+	payload_pid = pid;
+	wait_for_payload();
+}

@@ -1,0 +1,314 @@
+/* spank_lxd: run a job's tasks inside a per-job unprivileged LXD container.
+ *
+ * Thin front end over lib/: it reads options and Slurm's view of the job,
+ * then calls the core.  Where each callback runs:
+ *   local/allocator (srun, sbatch, salloc; the user): check the options'
+ *     syntax and, when the approved list is readable here, the image;
+ *   remote (slurmstepd; root): check again (the user controls the job's
+ *     environment, so nothing from the submit side is trusted), then per
+ *     task create or reuse the job's container and move the task into it;
+ *   job_epilog (slurmd; root): tear the job's container down.
+ *
+ * Errors found in slurmstepd before a task has its stdio are kept and
+ * reported from slurm_spank_task_init, where stderr is the job's, so the
+ * user reads the reason in their output and the task fails before exec. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <slurm/slurm.h>
+#include <slurm/spank.h>
+
+#include "config.h"
+#include "container.h"
+#include "images.h"
+#include "log.h"
+#include "lxd.h"
+#include "mounts.h"
+#include "nsjoin.h"
+#include "opts.h"
+
+SPANK_PLUGIN(lxd, 1);
+
+static struct {
+	char *image;
+	char *mounts;
+	char *workdir;
+} opt;
+
+static struct {
+	bool active; /* this step runs in a container */
+	struct slxd_config cfg;
+	struct slxd_image_ref ref;
+	char image[SLXD_IMAGE_NAME_MAX + SLXD_IMAGE_TAG_MAX + 2];
+	char fingerprint[SLXD_FINGERPRINT_LEN + 1];
+	struct slxd_mount_list mounts;
+	char workdir[SLXD_PATH_MAX + 1];
+	slxd_error pending; /* reported at task_init */
+} st;
+
+static void to_slurm_log(enum slxd_log_level level, const char *line)
+{
+	switch (level) {
+	case SLXD_LOG_ERROR:
+		slurm_error("slurm-lxd: %s", line);
+		break;
+	case SLXD_LOG_INFO:
+		slurm_info("slurm-lxd: %s", line);
+		break;
+	default:
+		slurm_debug("slurm-lxd: %s", line);
+	}
+}
+
+static int store(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = strdup(value ? value : "");
+	return *slot ? 0 : -1;
+}
+
+static int opt_image(int val, const char *arg, int remote)
+{
+	(void)val, (void)remote;
+	return store(&opt.image, arg);
+}
+
+static int opt_mounts(int val, const char *arg, int remote)
+{
+	(void)val, (void)remote;
+	return store(&opt.mounts, arg);
+}
+
+static int opt_workdir(int val, const char *arg, int remote)
+{
+	(void)val, (void)remote;
+	return store(&opt.workdir, arg);
+}
+
+struct spank_option spank_options[] = {
+	{ "lxd-image", "NAME[:TAG]",
+	  "Run the job's tasks in an unprivileged LXD container started from the "
+	  "admin-approved image NAME:TAG (TAG defaults to latest).",
+	  1, 0, opt_image },
+	{ "lxd-mount", "SRC:DST[:ro|:rw][,...]",
+	  "With --lxd-image: also show host path SRC at DST inside the container "
+	  "(only paths the site allows and you can read).",
+	  1, 0, opt_mounts },
+	{ "lxd-workdir", "PATH",
+	  "With --lxd-image: working directory inside the container (default: "
+	  "the job's working directory).",
+	  1, 0, opt_workdir },
+	SPANK_OPTIONS_TABLE_END
+};
+
+/* Syntax of every option value, and that the image is approved where the
+ * approved list can be read. Fills st. */
+static int check_options(bool need_list, slxd_error *err)
+{
+	if (!opt.image)
+		return (opt.mounts || opt.workdir)
+			? slxd_fail(err, "--lxd-mount and --lxd-workdir need --lxd-image=NAME[:TAG]")
+			: 0;
+	if (slxd_parse_image_ref(opt.image, &st.ref, err) != 0)
+		return -1;
+	snprintf(st.image, sizeof(st.image), "%s:%s", st.ref.name, st.ref.tag);
+	st.mounts.n = 0;
+	if (opt.mounts && slxd_parse_mounts(opt.mounts, "--lxd-mount", &st.mounts, err) != 0)
+		return -1;
+	st.workdir[0] = '\0';
+	if (opt.workdir) {
+		if (slxd_check_path(opt.workdir, "--lxd-workdir", err) != 0)
+			return -1;
+		snprintf(st.workdir, sizeof(st.workdir), "%s", opt.workdir);
+	}
+	if (need_list || slxd_image_list_readable(&st.cfg))
+		if (slxd_image_resolve(&st.cfg, &st.ref, st.fingerprint, err) != 0)
+			return -1;
+	return 0;
+}
+
+int slurm_spank_init(spank_t sp, int ac, char **av)
+{
+	(void)sp;
+	slxd_error err;
+	if (spank_context() == S_CTX_REMOTE || spank_context() == S_CTX_JOB_SCRIPT)
+		slxd_log_set_sink(to_slurm_log);
+	/* A broken node configuration fails every job that asks for a
+	 * container, and only those. */
+	if (slxd_config_from_args(&st.cfg, ac, av, &err) != 0) {
+		snprintf(st.pending.msg, sizeof(st.pending.msg), "node configuration: %s", err.msg);
+		slurm_debug("slurm-lxd: %s", st.pending.msg);
+	}
+	return 0;
+}
+
+static int job_ids(spank_t sp, uid_t *uid, gid_t *gid, uint32_t *jobid)
+{
+	if (spank_get_item(sp, S_JOB_UID, uid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_GID, gid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_ID, jobid) != ESPANK_SUCCESS)
+		return -1;
+	return 0;
+}
+
+int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
+{
+	(void)ac, (void)av;
+	slxd_error err;
+	spank_context_t ctx = spank_context();
+
+	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR) {
+		if (!opt.image && !opt.mounts && !opt.workdir)
+			return 0;
+		if (st.pending.msg[0]) {
+			slurm_error("slurm-lxd: %s", st.pending.msg);
+			return -1;
+		}
+		if (check_options(false, &err) != 0) {
+			slurm_error("slurm-lxd: %s", err.msg);
+			return -1;
+		}
+		return 0;
+	}
+	if (ctx != S_CTX_REMOTE || (!opt.image && !opt.mounts && !opt.workdir))
+		return 0;
+
+	st.active = true;
+	if (st.pending.msg[0])
+		return 0;
+	if (check_options(true, &err) != 0) {
+		st.pending = err;
+		return 0;
+	}
+	uid_t uid;
+	gid_t gid;
+	uint32_t jobid;
+	gid_t *gids = NULL;
+	int ngids = 0;
+	if (job_ids(sp, &uid, &gid, &jobid) != 0 ||
+	    spank_get_item(sp, S_JOB_SUPPLEMENTARY_GIDS, &gids, &ngids) != ESPANK_SUCCESS) {
+		slxd_fail(&st.pending, "cannot read the job's ids from Slurm");
+		return 0;
+	}
+	for (size_t i = 0; i < st.mounts.n; i++)
+		if (slxd_mount_validate(&st.cfg, &st.mounts.m[i], uid, gid, gids,
+					(size_t)ngids, &st.pending) != 0)
+			return 0;
+	return 0;
+}
+
+/* Per task, in the process slurmstepd forked for it, as root. */
+int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
+{
+	(void)ac, (void)av;
+	if (!st.active || st.pending.msg[0])
+		return 0;
+
+	uid_t uid;
+	gid_t gid;
+	uint32_t jobid, stepid;
+	gid_t *gids = NULL;
+	int ngids = 0;
+	if (job_ids(sp, &uid, &gid, &jobid) != 0 ||
+	    spank_get_item(sp, S_JOB_STEPID, &stepid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_SUPPLEMENTARY_GIDS, &gids, &ngids) != ESPANK_SUCCESS) {
+		slxd_fail(&st.pending, "cannot read the job's ids from Slurm");
+		return 0;
+	}
+
+	/* slurmstepd has already changed, as the user, into the job's
+	 * working directory: that is the directory the user may use. */
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd))) {
+		slxd_fail(&st.pending, "cannot read the job's working directory: %s", strerror(errno));
+		return 0;
+	}
+	char spool[SLXD_PATH_MAX + 32];
+	const char *spool_job = NULL;
+	struct stat sb;
+	snprintf(spool, sizeof(spool), "%s/job%05" PRIu32, st.cfg.spool_dir, jobid);
+	if (stepid == SLURM_BATCH_SCRIPT && stat(spool, &sb) == 0 && S_ISDIR(sb.st_mode))
+		spool_job = spool;
+
+	struct slxd_job job = {
+		.jobid = jobid, .uid = uid, .gid = gid,
+		.gids = gids, .ngids = (size_t)ngids,
+		.image = st.image, .fingerprint = st.fingerprint,
+		.cwd = strcmp(cwd, "/") ? cwd : NULL,
+		.spool_job_dir = spool_job, .user_mounts = &st.mounts,
+	};
+	slxd_error err;
+	lxd_client *c = lxd_open(st.cfg.lxd_socket, st.cfg.lxd_timeout * 1000L, &err);
+	if (!c) {
+		st.pending = err;
+		return 0;
+	}
+	pid_t init_pid = 0;
+	int rc = slxd_container_ensure(c, &st.cfg, &job, &init_pid, &err);
+	lxd_close(c);
+	if (rc != 0) {
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", jobid, err.msg);
+		st.pending = err;
+		return 0;
+	}
+
+	struct slxd_identity id = { uid, gid, gids, (size_t)ngids };
+	rc = slxd_task_enter(init_pid, &id, st.workdir[0] ? st.workdir : cwd, &err);
+	if (rc != 0) {
+		/* rc < 0: still outside, nothing changed; rc > 0: inside and
+		 * unprivileged, but the working directory is missing. */
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", jobid, err.msg);
+		st.pending = err;
+	}
+	return 0;
+}
+
+/* Per task, as the user, with the job's stdio: the last stop before exec. */
+int slurm_spank_task_init(spank_t sp, int ac, char **av)
+{
+	(void)sp, (void)ac, (void)av;
+	if (!st.active || !st.pending.msg[0])
+		return 0;
+	fprintf(stderr, "slurm-lxd: error: %s\n", st.pending.msg);
+	fflush(stderr);
+	return -1;
+}
+
+/* At the end of the job on this node, as root. */
+int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
+{
+	(void)ac, (void)av;
+	uint32_t jobid;
+	slxd_error err;
+	if (spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS)
+		return 0;
+	if (st.pending.msg[0] && !st.cfg.state_dir[0])
+		return 0;
+	if (!slxd_container_marked(&st.cfg, jobid))
+		return 0; /* no container was ever asked for here: nothing to do */
+	lxd_client *c = lxd_open(st.cfg.lxd_socket, st.cfg.lxd_timeout * 1000L, &err);
+	if (!c || slxd_container_teardown(c, &st.cfg, jobid, &err) != 0) {
+		slurm_error("slurm-lxd: job %" PRIu32 ": teardown failed: %s", jobid, err.msg);
+		lxd_close(c);
+		return -1;
+	}
+	lxd_close(c);
+	return 0;
+}
+
+int slurm_spank_exit(spank_t sp, int ac, char **av)
+{
+	(void)sp, (void)ac, (void)av;
+	free(opt.image);
+	free(opt.mounts);
+	free(opt.workdir);
+	opt.image = opt.mounts = opt.workdir = NULL;
+	return 0;
+}

@@ -1,0 +1,20 @@
+# Names shared by setup.sh, stop.sh, the demo, the integration suite and the
+# benchmarks.  Sourced, never run.
+SLXD_TEST_RUN=/run/slurm-lxd-test          # pids of the daemons we started
+SLXD_TEST_LOG=/var/log/slurm-lxd-test
+SLXD_TEST_STATE=/var/lib/slurm-lxd-test    # built test images
+SLXD_TEST_SHARED=/srv/slxd-test            # allow-listed for --lxd-mount
+SLXD_TEST_USER=slxd-alice
+SLXD_TEST_UID=2001
+SLXD_TEST_USER2=slxd-bob
+SLXD_TEST_UID2=2002
+SLXD_TEST_GROUP=slxd-lab
+SLXD_TEST_GID=2010
+SLXD_SUBID_LINE=root:2000:1000             # grants the test users' ids
+SLXD_POOL=slxd
+SLXD_APPROVED=/etc/slurm/lxd-images.conf
+SLXD_IMAGE=demo:1.0                         # approved, on the node
+SLXD_IMAGE_ALIAS=slxd-test-demo
+SLXD_IMAGE2=demo:2.0                        # approved, second image
+SLXD_IMAGE2_ALIAS=slxd-test-demo2
+SLXD_IMAGE_UNAPPROVED_ALIAS=slxd-test-unapproved  # on the node, never approved

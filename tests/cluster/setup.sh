@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# Bring up everything the integration tests, the demo and the benchmarks
+# need on one Debian 12 machine, as root: packages, MUNGE, LXD with a btrfs
+# storage pool and no network, a one-node Slurm cluster, two ordinary test
+# users, a test image built locally from busybox-static, and slurm-lxd
+# itself installed and configured.  Safe to run again: each step checks
+# what is already there.  Daemons it starts are recorded by pid in
+# $SLXD_TEST_RUN so tests/cluster/stop.sh stops exactly those.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+# shellcheck source=tests/cluster/env.sh
+. "$here/env.sh"
+
+[ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (it installs packages and starts daemons)" >&2; exit 1; }
+
+say() { printf '[setup] %s\n' "$*"; }
+
+PACKAGES=(slurmctld slurmd slurm-client libslurm-dev munge libmunge-dev
+	lxd lxd-client btrfs-progs squashfs-tools busybox-static
+	build-essential pkg-config libcurl4-openssl-dev libjansson-dev
+	libcmocka-dev libmicrohttpd-dev libsqlite3-dev sqlite3 curl jq
+	python3 procps psmisc util-linux)
+
+install_packages() {
+	local missing=() p
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		say "installing ${missing[*]}"
+		apt-get update -qq
+		# Debian's packages try to start their services; we start them
+		# ourselves, by pid, so keep the postinst scripts from doing it.
+		DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq \
+			--no-install-recommends "${missing[@]}" >/dev/null
+	fi
+}
+
+ensure_line() { # file line
+	grep -qxF "$2" "$1" 2>/dev/null || echo "$2" >>"$1"
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+setup_users() {
+	getent group "$SLXD_TEST_GROUP" >/dev/null || groupadd -g "$SLXD_TEST_GID" "$SLXD_TEST_GROUP"
+	local u uid
+	for u in "$SLXD_TEST_USER:$SLXD_TEST_UID" "$SLXD_TEST_USER2:$SLXD_TEST_UID2"; do
+		uid=${u#*:}; u=${u%%:*}
+		id "$u" >/dev/null 2>&1 || useradd -m -u "$uid" -U -s /bin/bash "$u"
+	done
+	# The first user has a supplementary group so `id -G` is a real test.
+	usermod -a -G "$SLXD_TEST_GROUP" "$SLXD_TEST_USER"
+	install -d -m 0755 "$SLXD_TEST_SHARED"
+	for u in "$SLXD_TEST_USER" "$SLXD_TEST_USER2"; do
+		install -d -m 0700 -o "$u" -g "$u" "$SLXD_TEST_SHARED/$u"
+	done
+}
+
+# LXD maps the job's ids onto themselves only where /etc/subuid and
+# /etc/subgid grant them to root; LXD reads both only when it starts.
+setup_subids() {
+	local f changed=0
+	for f in /etc/subuid /etc/subgid; do
+		touch "$f"
+		grep -qxF "$SLXD_SUBID_LINE" "$f" || { echo "$SLXD_SUBID_LINE" >>"$f"; changed=1; }
+		grep -q '^root:100000:' "$f" || { echo "root:100000:1000000000" >>"$f"; changed=1; }
+	done
+	if [ $changed = 1 ] && lxd_running; then
+		say "subuid/subgid changed: restarting LXD"
+		stop_lxd
+	fi
+}
+
+lxd_running() { lxc query /1.0 >/dev/null 2>&1; }
+
+stop_lxd() {
+	if pid_alive "$SLXD_TEST_RUN/lxd.pid"; then
+		lxd shutdown --timeout 30 >/dev/null 2>&1 || kill "$(cat "$SLXD_TEST_RUN/lxd.pid")"
+		rm -f "$SLXD_TEST_RUN/lxd.pid"
+	fi
+}
+
+setup_lxd() {
+	if ! lxd_running; then
+		say "starting LXD"
+		(setsid lxd --group root --logfile "$SLXD_TEST_LOG/lxd.log" </dev/null >/dev/null 2>&1 &
+			echo $! >"$SLXD_TEST_RUN/lxd.pid")
+		lxd waitready --timeout 60
+	fi
+	if ! lxc storage show "$SLXD_POOL" >/dev/null 2>&1; then
+		say "creating LXD storage pool $SLXD_POOL (btrfs on a loop file: copy-on-write instances)"
+		lxd init --preseed <<EOF
+storage_pools:
+- name: $SLXD_POOL
+  driver: btrfs
+  config:
+    size: 16GiB
+profiles:
+- name: default
+  devices:
+    root:
+      path: /
+      pool: $SLXD_POOL
+      type: disk
+EOF
+	fi
+}
+
+# A tiny image built from busybox-static: nothing can be downloaded here.
+build_test_image() {
+	local alias=$1 marker=$2 out=$3
+	local d
+	d=$(mktemp -d)
+	mkdir -p "$d"/rootfs/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,run,var/tmp,home}
+	chmod 1777 "$d/rootfs/tmp" "$d/rootfs/var/tmp"
+	cp /bin/busybox "$d/rootfs/bin/busybox"
+	local a
+	for a in $(/bin/busybox --list-full); do
+		[ -e "$d/rootfs/$a" ] || ln -s /bin/busybox "$d/rootfs/$a"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$d/rootfs/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$d/rootfs/etc/group"
+	echo "$marker" >"$d/rootfs/etc/slxd-image"
+	# A setuid-root copy of busybox: the payload must not gain root from it.
+	cp /bin/busybox "$d/rootfs/bin/suid-busybox"
+	chmod 4755 "$d/rootfs/bin/suid-busybox"
+	# The applet links point at /bin/busybox: replace, never write through.
+	rm -f "$d/rootfs/sbin/init"
+	printf '#!/bin/sh\nexec /bin/sleep 2147483647\n' >"$d/rootfs/sbin/init"
+	chmod 755 "$d/rootfs/sbin/init"
+	cat >"$d/metadata.yaml" <<EOF
+architecture: x86_64
+creation_date: $(date +%s)
+properties:
+  description: slurm-lxd test image ($alias)
+  os: busybox
+EOF
+	tar --numeric-owner --owner=0 --group=0 -C "$d" -czf "$out" metadata.yaml rootfs
+	rm -rf "$d"
+}
+
+setup_images() {
+	install -d -m 0755 "$SLXD_TEST_STATE"
+	local alias img fp
+	for alias in "$SLXD_IMAGE_ALIAS" "$SLXD_IMAGE2_ALIAS" "$SLXD_IMAGE_UNAPPROVED_ALIAS"; do
+		img="$SLXD_TEST_STATE/$alias.tar.gz"
+		if ! lxc image info "$alias" >/dev/null 2>&1; then
+			[ -f "$img" ] || build_test_image "$alias" "image:$alias" "$img"
+			say "importing test image $alias"
+			lxc image import "$img" --alias "$alias" >/dev/null
+		fi
+	done
+	# The approved list: root-owned, not writable by others.
+	local tmp
+	tmp=$(mktemp "$SLXD_APPROVED.XXXXXX")
+	{
+		echo "# NAME:TAG FINGERPRINT — written by tests/cluster/setup.sh"
+		fp=$(lxc image info "$SLXD_IMAGE_ALIAS" | awk '/^Fingerprint:/{print $2}')
+		echo "$SLXD_IMAGE $fp"
+		echo "${SLXD_IMAGE%%:*}:latest $fp"
+		fp=$(lxc image info "$SLXD_IMAGE2_ALIAS" | awk '/^Fingerprint:/{print $2}')
+		echo "$SLXD_IMAGE2 $fp"
+		# Approved, but the node does not have it: a job must fail clearly.
+		echo "absent:1 0000000000000000000000000000000000000000000000000000000000000000"
+	} >"$tmp"
+	chmod 0644 "$tmp"
+	mv -f "$tmp" "$SLXD_APPROVED"
+}
+
+setup_munge() {
+	[ -s /etc/munge/munge.key ] || { mungekey --create --keyfile=/etc/munge/munge.key; chown munge:munge /etc/munge/munge.key; chmod 0400 /etc/munge/munge.key; }
+	install -d -o munge -g munge -m 0755 /run/munge
+	if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
+		say "starting munged"
+		runuser -u munge -- /usr/sbin/munged --pid-file=/run/munge/munged.pid
+		cp /run/munge/munged.pid "$SLXD_TEST_RUN/munged.pid"
+		local i
+		for i in $(seq 50); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.1; done
+	fi
+}
+
+setup_slurm() {
+	local host conf=/etc/slurm/slurm.conf
+	host=$(hostname -s)
+	install -d -m 0755 /var/spool/slurmd /var/spool/slurmctld
+	local new
+	new=$(mktemp)
+	sed -e "s/@HOST@/$host/g" -e "s,@LOG@,$SLXD_TEST_LOG,g" "$here/slurm.conf.in" >"$new"
+	if ! cmp -s "$new" "$conf"; then
+		say "writing $conf"
+		install -m 0644 "$new" "$conf"
+		if pid_alive "$SLXD_TEST_RUN/slurmctld.pid"; then scontrol reconfigure || true; fi
+	fi
+	rm -f "$new"
+	if ! pid_alive /run/slurmctld.pid; then
+		say "starting slurmctld"
+		slurmctld -i
+		sleep 0.5
+		cp /run/slurmctld.pid "$SLXD_TEST_RUN/slurmctld.pid"
+	fi
+	if ! pid_alive /run/slurmd.pid; then
+		say "starting slurmd"
+		slurmd
+		sleep 0.5
+		cp /run/slurmd.pid "$SLXD_TEST_RUN/slurmd.pid"
+	fi
+	local i state
+	for i in $(seq 120); do
+		state=$(sinfo -h -n "$host" -o %T 2>/dev/null || true)
+		case "$state" in
+		idle|mixed|allocated) break ;;
+		down*|drain*|fail*) scontrol update nodename="$host" state=resume >/dev/null 2>&1 || true ;;
+		esac
+		sleep 0.5
+	done
+	case "$state" in idle|mixed|allocated) ;; *)
+		echo "setup.sh: node $host is '$state', not ready; see $SLXD_TEST_LOG/slurmd.log" >&2; exit 1 ;;
+	esac
+}
+
+install_slurm_lxd() {
+	say "installing slurm-lxd"
+	make -C "$top" -s install PREFIX=/usr/local >/dev/null
+	install -m 0644 "$here/spank_lxd.conf.in" /etc/slurm/spank_lxd.conf
+	sed -i -e "s,@SHARED@,$SLXD_TEST_SHARED,g" -e "s,@APPROVED@,$SLXD_APPROVED,g" \
+		-e "s,@POOL@,$SLXD_POOL,g" /etc/slurm/spank_lxd.conf
+	echo "required spank_lxd.so config=/etc/slurm/spank_lxd.conf" >/etc/slurm/plugstack.conf.d/lxd.conf
+}
+
+mkdir -p "$SLXD_TEST_RUN" "$SLXD_TEST_LOG"
+install_packages
+setup_users
+setup_subids
+setup_lxd
+setup_images
+setup_munge
+install_slurm_lxd
+setup_slurm
+say "ready: $(sinfo -h -o '%P %D %T')"

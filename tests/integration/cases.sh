@@ -1,0 +1,268 @@
+# Integration cases.  Each t_* function is one test: it returns non-zero
+# (after printing why) when the behaviour it names is broken.  Sourced by
+# run.sh, which provides IMG, ALICE_DIR, BOB_DIR and the helpers of lib.sh.
+
+# --- the payload runs in the container, as the user ---------------------
+
+t_srun_runs_in_container() {
+	local out
+	out=$(alice srun --lxd-image="$IMG" sh -c 'cat /etc/slxd-image; hostname') || fail "srun failed: $out" || return 1
+	expect_contains "image-only file" "image:$SLXD_IMAGE_ALIAS" "$out" || return 1
+	expect_contains "container hostname" "slurm-" "$out" || return 1
+	expect_not_contains "host hostname" "$(hostname)" "$out"
+}
+
+t_sbatch_runs_in_container() {
+	local job out
+	job=$(sbatch_wait "$SLXD_TEST_USER" --lxd-image="$IMG" -o "$ALICE_DIR/sb-%j.out" \
+		--wrap 'cat /etc/slxd-image; hostname; echo "cwd=$(pwd)"')
+	out=$(cat "$ALICE_DIR/sb-$job.out" 2>&1)
+	expect_contains "image-only file" "image:$SLXD_IMAGE_ALIAS" "$out" || return 1
+	expect_contains "container hostname" "slurm-$job" "$out" || return 1
+	expect_contains "working directory" "cwd=$ALICE_DIR" "$out" || return 1
+	expect_no_container "$job"
+}
+
+t_ids_match_host() {
+	local host_ids out
+	host_ids="$(id -u "$SLXD_TEST_USER") $(id -g "$SLXD_TEST_USER") $(id -G "$SLXD_TEST_USER" | tr ' ' '\n' | sort -n | tr '\n' ' ')"
+	out=$(alice srun --lxd-image="$IMG" sh -c 'echo "$(id -u) $(id -g) $(id -G | tr " " "\n" | sort -n | tr "\n" " ")"') || fail "srun: $out" || return 1
+	expect_eq "uid gid groups" "$host_ids" "$out" || return 1
+	# the supplementary group really is there (not only the primary)
+	expect_contains "supplementary group" "$SLXD_TEST_GID" "$out"
+}
+
+t_no_capabilities_and_no_new_privs() {
+	local out
+	out=$(alice srun --lxd-image="$IMG" grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs):' /proc/self/status) || fail "srun: $out" || return 1
+	expect_contains CapEff "CapEff:	0000000000000000" "$out" || return 1
+	expect_contains CapPrm "CapPrm:	0000000000000000" "$out" || return 1
+	expect_contains CapBnd "CapBnd:	0000000000000000" "$out" || return 1
+	expect_contains NoNewPrivs "NoNewPrivs:	1" "$out"
+}
+
+t_setuid_binary_does_not_give_root() {
+	local out
+	out=$(alice srun --lxd-image="$IMG" /bin/suid-busybox id -u) || fail "srun: $out" || return 1
+	expect_eq "uid after a setuid-root binary" "$SLXD_TEST_UID" "$out"
+}
+
+t_exit_code_comes_back() {
+	local rc job
+	alice srun --lxd-image="$IMG" sh -c 'exit 7' >/dev/null 2>&1
+	rc=$?
+	expect_eq "srun exit code" 7 "$rc" || return 1
+	job=$(sbatch_wait "$SLXD_TEST_USER" --lxd-image="$IMG" -o /dev/null --wrap 'exit 7')
+	expect_eq "sbatch job exit code" "7:0" "$(scontrol show job "$job" | sed -n 's/.* ExitCode=\([0-9:]*\).*/\1/p')"
+}
+
+t_signal_by_payload_comes_back() {
+	local rc
+	alice srun --lxd-image="$IMG" sh -c 'kill -USR1 $$' >/dev/null 2>&1
+	rc=$?
+	[ "$rc" != 0 ] || fail "a payload killed by SIGUSR1 must not report success"
+}
+
+t_stdout_stderr_separate() {
+	local job
+	job=$(sbatch_wait "$SLXD_TEST_USER" --lxd-image="$IMG" -o "$ALICE_DIR/oe-%j.out" -e "$ALICE_DIR/oe-%j.err" \
+		--wrap 'echo to-out; echo to-err >&2')
+	expect_eq stdout to-out "$(cat "$ALICE_DIR/oe-$job.out")" || return 1
+	expect_eq stderr to-err "$(cat "$ALICE_DIR/oe-$job.err")"
+}
+
+t_pty() {
+	local out
+	out=$(script -qec "runuser -u $SLXD_TEST_USER -- sh -c 'cd $ALICE_DIR && srun --lxd-image=$IMG --pty sh -c \"test -t 0 && test -t 1 && echo tty-ok; cat /etc/slxd-image\"'" /dev/null </dev/null | tr -d '\r')
+	expect_contains "terminal in the container" "tty-ok" "$out" || return 1
+	expect_contains "image file under --pty" "image:$SLXD_IMAGE_ALIAS" "$out"
+}
+
+t_scancel_delivers_sigterm() {
+	local job
+	rm -f "$ALICE_DIR/term.mark"
+	job=$(alice sbatch --parsable --lxd-image="$IMG" -o /dev/null \
+		--wrap "trap 'echo TERM > $ALICE_DIR/term.mark; exit 0' TERM; echo started > $ALICE_DIR/term.ready; sleep 300 & wait")
+	wait_file "$ALICE_DIR/term.ready" 60 || return 1
+	rm -f "$ALICE_DIR/term.ready"
+	scancel "$job"
+	wait_file "$ALICE_DIR/term.mark" 20 || return 1
+	expect_eq "signal seen by the payload" TERM "$(cat "$ALICE_DIR/term.mark")" || return 1
+	wait_job_gone "$job" 60 || return 1
+	expect_no_container "$job"
+}
+
+t_scancel_signal_usr1() {
+	local job
+	rm -f "$ALICE_DIR/usr1.mark" "$ALICE_DIR/usr1.ready"
+	job=$(alice sbatch --parsable --lxd-image="$IMG" -o /dev/null \
+		--wrap "trap 'echo USR1 >> $ALICE_DIR/usr1.mark' USR1; echo r > $ALICE_DIR/usr1.ready; while [ ! -s $ALICE_DIR/usr1.mark ]; do sleep 0.2; done; sleep 1")
+	wait_file "$ALICE_DIR/usr1.ready" 60 || return 1
+	scancel --batch --signal=USR1 "$job"
+	wait_job_gone "$job" 60 || return 1
+	expect_eq "USR1 delivered exactly once" USR1 "$(cat "$ALICE_DIR/usr1.mark" 2>&1)" || return 1
+	expect_no_container "$job"
+}
+
+t_three_steps_one_container() {
+	local out n
+	out=$(alice salloc --lxd-image="$IMG" sh -c \
+		'for i in 1 2 3; do srun -n1 readlink /proc/self/ns/pid; done; srun -n3 readlink /proc/self/ns/pid' 2>&1) \
+		|| fail "salloc: $out" || return 1
+	n=$(printf '%s\n' "$out" | grep -c '^pid:')
+	expect_eq "steps that ran" 6 "$n" || return 1
+	expect_eq "distinct containers (pid namespaces)" 1 "$(printf '%s\n' "$out" | grep '^pid:' | sort -u | wc -l)" || return 1
+	expect_not_contains "host pid namespace" "$(readlink /proc/1/ns/pid)" "$out"
+}
+
+t_two_users_isolated() {
+	local ja jb out
+	rm -f "$ALICE_DIR/iso.ready"
+	ja=$(alice sbatch --parsable --lxd-image="$IMG" -o /dev/null \
+		--wrap "echo secret > /tmp/alice-secret; echo ok > $ALICE_DIR/iso.ready; exec sleep 313")
+	wait_file "$ALICE_DIR/iso.ready" 60 || { scancel "$ja"; return 1; }
+	out=$(bob srun --lxd-image="$IMG" sh -c "ps -o pid,user,args; ls /tmp; cat $ALICE_DIR/iso.ready 2>&1; echo uid=\$(id -u)" 2>&1)
+	scancel "$ja"
+	expect_contains "bob ran" "uid=$SLXD_TEST_UID2" "$out" || return 1
+	expect_not_contains "alice's process seen by bob" "sleep 313" "$out" || return 1
+	expect_not_contains "alice's /tmp seen by bob" "alice-secret" "$out" || return 1
+	expect_not_contains "alice's files read by bob" "ok" "$(printf '%s\n' "$out" | grep -v '^uid=' | grep -vi 'no such\|denied\|ps\|PID')" || return 1
+	wait_job_gone "$ja" 60 || return 1
+	expect_no_container "$ja"
+}
+
+t_user_mount() {
+	local out
+	echo shared-data >"$ALICE_DIR/mount-src.txt"
+	chown "$SLXD_TEST_USER" "$ALICE_DIR/mount-src.txt"
+	out=$(alice srun --lxd-image="$IMG" --lxd-mount="$ALICE_DIR:/data:ro" sh -c 'cat /data/mount-src.txt; touch /data/x 2>&1 || echo ro-ok') || fail "srun: $out" || return 1
+	expect_contains "mounted file" shared-data "$out" || return 1
+	expect_contains "read-only mount" ro-ok "$out"
+}
+
+t_workdir_option() {
+	local out
+	out=$(alice srun --lxd-image="$IMG" --lxd-workdir=/etc pwd) || fail "srun: $out" || return 1
+	expect_eq "working directory" /etc "$out"
+}
+
+t_jobs_without_option_untouched() {
+	local out
+	out=$(alice srun sh -c 'hostname; test -e /etc/slxd-image && echo in-container || echo on-host') || fail "srun: $out" || return 1
+	expect_contains "host" "$(hostname)" "$out" || return 1
+	expect_contains "not in a container" on-host "$out"
+}
+
+t_help_lists_options() {
+	local out
+	out=$(alice sbatch --help 2>&1; alice srun --help 2>&1)
+	expect_contains "sbatch/srun --help" "--lxd-image" "$out" || return 1
+	expect_contains "sbatch/srun --help" "--lxd-mount" "$out" || return 1
+	expect_contains "sbatch/srun --help" "--lxd-workdir" "$out"
+}
+
+# --- bad input: one clear line, a failed step, nothing left behind --------
+
+# Runs srun as alice expecting failure with `needle` on stderr; then checks
+# that no container and no lock of that job stayed.
+expect_refused() { # needle srun-args...
+	local needle=$1 out rc job
+	shift
+	out=$(alice srun "$@" 2>&1)
+	rc=$?
+	[ "$rc" != 0 ] || fail "srun $* succeeded; expected refusal ($needle)" || return 1
+	expect_contains "error message" "$needle" "$out" || return 1
+	job=$(last_job_of "$SLXD_TEST_USER")
+	[ -z "$job" ] || expect_no_container "$job"
+}
+
+t_refuses_unapproved_image_at_submit() {
+	expect_refused "not approved" --lxd-image=nosuch:1.0 true || return 1
+	# refused before the job was queued: sbatch prints no job id
+	local out
+	out=$(alice sbatch --lxd-image=nosuch:1.0 --wrap true 2>&1)
+	expect_not_contains "queued" "Submitted batch job" "$out" || return 1
+	expect_contains "sbatch error" "not approved" "$out"
+}
+
+t_refuses_unapproved_image_on_node() {
+	# A submit host without the approved list cannot check; the node must.
+	# The user controls the job's environment, so hand the option over
+	# that way, skipping the submit-side check entirely.
+	local job out
+	job=$(alice sbatch --parsable -o "$ALICE_DIR/unapp-%j.out" --wait \
+		--export=ALL,SLURM_SPANK__SLURM_SPANK_OPTION_lxd_lxd_image=nosuch:1.0 \
+		--wrap 'echo payload-ran' 2>/dev/null | tail -1)
+	out=$(cat "$ALICE_DIR/unapp-$job.out" 2>&1)
+	expect_contains "node-side refusal" "not approved" "$out" || return 1
+	expect_not_contains "payload must not run" "payload-ran" "$out" || return 1
+	expect_no_container "$job"
+}
+
+t_refuses_image_not_on_node() {
+	expect_refused "absent:1" --lxd-image=absent:1 true
+}
+
+t_refuses_malformed_values() {
+	expect_refused "invalid" --lxd-image='Bad;rm -rf' true || return 1
+	expect_refused "invalid" --lxd-image='demo:1.0:extra' true || return 1
+	expect_refused "--lxd-image" $'--lxd-image=demo\n:1.0' true || return 1
+	expect_refused "--lxd-mount" --lxd-image="$IMG" --lxd-mount=relative/path:/x true || return 1
+	expect_refused "--lxd-mount" --lxd-image="$IMG" --lxd-mount="$ALICE_DIR/../x:/x" true || return 1
+	expect_refused "--lxd-mount" --lxd-image="$IMG" --lxd-mount="$ALICE_DIR:/x:rx" true || return 1
+	expect_refused "--lxd-workdir" --lxd-image="$IMG" --lxd-workdir=relative true || return 1
+	expect_refused "--lxd-image" --lxd-mount="$ALICE_DIR:/x" true
+}
+
+t_refuses_mount_outside_allow_list() {
+	expect_refused "allowed" --lxd-image="$IMG" --lxd-mount=/etc:/mnt/etc true
+}
+
+t_refuses_mount_user_cannot_read() {
+	expect_refused "not readable" --lxd-image="$IMG" --lxd-mount="$BOB_DIR:/mnt/bob" true
+}
+
+t_refuses_symlink_escaping_allow_list() {
+	ln -sfn /etc "$ALICE_DIR/escape"
+	expect_refused "allowed" --lxd-image="$IMG" --lxd-mount="$ALICE_DIR/escape:/mnt/e" true
+}
+
+# Swap the node configuration for one test and always put it back.
+with_node_conf() { # key=value cmd...
+	local kv=$1 rc
+	shift
+	cp -p "$NODE_CONF" "$NODE_CONF.saved"
+	echo "$kv" >>"$NODE_CONF"
+	"$@"
+	rc=$?
+	mv -f "$NODE_CONF.saved" "$NODE_CONF"
+	return $rc
+}
+
+t_refuses_when_lxd_socket_missing() {
+	with_node_conf lxd_socket=/run/slxd-test-no-such.socket \
+		expect_refused "cannot reach LXD" --lxd-image="$IMG" true
+}
+
+t_refuses_when_container_cannot_start() {
+	with_node_conf init=/nonexistent/slxd-init \
+		expect_refused "did not start" --lxd-image="$IMG" true
+}
+
+t_refuses_ids_not_in_subuid() {
+	local out rc
+	id slxd-carol >/dev/null 2>&1 || useradd -M -u 3001 -U -s /bin/sh slxd-carol
+	install -d -o slxd-carol -m 0700 "$SLXD_TEST_SHARED/slxd-carol"
+	out=$(as_user slxd-carol "$SLXD_TEST_SHARED/slxd-carol" srun --lxd-image="$IMG" true 2>&1)
+	rc=$?
+	[ "$rc" != 0 ] || fail "uid 3001 is not granted in /etc/subuid; the job must fail" || return 1
+	expect_contains "names the line to add" "root:3001:1" "$out" || return 1
+	local job
+	job=$(last_job_of slxd-carol)
+	expect_no_container "$job"
+}
+
+t_bad_node_config_refuses_clearly() {
+	with_node_conf no_such_key=1 \
+		expect_refused "no_such_key" --lxd-image="$IMG" true
+}

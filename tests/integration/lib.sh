@@ -1,0 +1,96 @@
+# Helpers for the integration suite: run things as the test users, submit
+# and wait for jobs, and assert.  Sourced by run.sh.
+
+# Run a command as USER in DIR with a clean login-like environment.
+as_user() { # user dir cmd...
+	local user=$1 dir=$2
+	shift 2
+	runuser -u "$user" -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$(getent passwd "$user" | cut -d: -f6)" \
+		USER="$user" LANG=C.UTF-8 sh -c 'cd "$1" && shift && exec "$@"' sh "$dir" "$@"
+}
+
+alice() { as_user "$SLXD_TEST_USER" "$ALICE_DIR" "$@"; }
+bob() { as_user "$SLXD_TEST_USER2" "$BOB_DIR" "$@"; }
+
+fail() {
+	echo "    $*" >&2
+	return 1
+}
+
+expect_eq() { # what expected actual
+	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+}
+
+expect_contains() { # what needle haystack
+	case "$3" in *"$2"*) ;; *) fail "$1: expected to contain '$2', got: $3" ;; esac
+}
+
+expect_not_contains() {
+	case "$3" in *"$2"*) fail "$1: must not contain '$2', got: $3" ;; *) ;; esac
+}
+
+# The job id of the newest job of a user (for srun, which does not print it).
+last_job_of() {
+	squeue -h -t all -u "$1" -o %i --sort=-i 2>/dev/null | head -1
+}
+
+# sbatch as alice, wait for the end; prints the job id.
+sbatch_wait() { # user args...
+	local user=$1
+	shift
+	as_user "$user" "$(user_dir "$user")" sbatch --parsable --wait "$@" 2>&1 | tail -1
+}
+
+user_dir() {
+	case "$1" in
+	"$SLXD_TEST_USER") echo "$ALICE_DIR" ;;
+	"$SLXD_TEST_USER2") echo "$BOB_DIR" ;;
+	*) echo "$SLXD_TEST_SHARED" ;;
+	esac
+}
+
+# Wait until the job's container and lock are gone (teardown runs in the
+# job's epilog, just after the job ends).  Fails after 60 s.
+expect_no_container() { # jobid
+	local i
+	for i in $(seq 600); do
+		if ! lxc info "slurm-$1" >/dev/null 2>&1 && [ ! -e "/run/slurm-lxd/job-$1.lock" ]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "container slurm-$1 or its lock is still there 60 s after the job ended"
+}
+
+wait_job_state() { # jobid state-regex seconds
+	local i s
+	for i in $(seq $(($3 * 10))); do
+		s=$(squeue -h -j "$1" -o %T 2>/dev/null || true)
+		[[ "$s" =~ $2 ]] && return 0
+		sleep 0.1
+	done
+	fail "job $1 did not reach state $2 (last: '$s')"
+}
+
+wait_job_gone() { # jobid seconds
+	local i
+	for i in $(seq $(($2 * 10))); do
+		[ -z "$(squeue -h -j "$1" -o %T 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	fail "job $1 still in the queue after $2 s"
+}
+
+wait_file() { # path seconds
+	local i
+	for i in $(seq $(($2 * 10))); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "$1 did not appear within $2 s"
+}
+
+# Every container of this project currently on the node.
+our_containers() {
+	lxc list --format csv -c n 2>/dev/null | grep '^slurm-' || true
+}

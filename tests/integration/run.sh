@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The integration suite: real jobs, as ordinary users, on a real one-node
+# cluster (slurmctld, slurmd, MUNGE) against a real LXD.  It sets the
+# cluster up first (tests/cluster/setup.sh, idempotent) and ends with the
+# line "N passed, N failed".
+#   bash tests/integration/run.sh [NAME-PATTERN]
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$top/tests/cluster/env.sh"
+. "$here/lib.sh"
+
+bash "$top/tests/cluster/setup.sh" || { echo "0 passed, 1 failed"; exit 1; }
+
+ALICE_DIR=$SLXD_TEST_SHARED/$SLXD_TEST_USER
+BOB_DIR=$SLXD_TEST_SHARED/$SLXD_TEST_USER2
+IMG=$SLXD_IMAGE
+NODE_CONF=/etc/slurm/spank_lxd.conf
+
+. "$here/cases.sh"
+
+elapsed() { local ns=$(( $(date +%s%N) - $1 )); printf '%d.%d' $((ns / 1000000000)) $((ns / 100000000 % 10)); }
+
+pattern=${1:-}
+passed=0 failed=0 failures=()
+leftover_before=$(our_containers)
+for t in $(declare -F | awk '{print $3}' | grep '^t_' ); do
+	[ -n "$pattern" ] && [[ "$t" != *$pattern* ]] && continue
+	start=$(date +%s%N)
+	if out=$( ("$t") 2>&1 ); then
+		passed=$((passed + 1))
+		printf 'ok   %-45s %5ss\n' "${t#t_}" "$(elapsed "$start")"
+	else
+		failed=$((failed + 1))
+		failures+=("${t#t_}")
+		printf 'FAIL %-45s %5ss\n%s\n' "${t#t_}" "$(elapsed "$start")" "$out"
+	fi
+done
+
+# Nothing of ours may outlive the suite.
+sleep 1
+left=$(our_containers)
+if [ -n "$left" ] && [ "$left" != "$leftover_before" ]; then
+	echo "FAIL containers left behind: $left"
+	failed=$((failed + 1))
+fi
+[ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

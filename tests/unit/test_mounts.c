@@ -1,0 +1,342 @@
+#include "testutil.h"
+
+#include <grp.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mounts.h"
+
+/* As root the checks drop to nobody; as anyone else they run as themselves
+ * and the tests that need another user are skipped. */
+#define NOBODY 65534
+#define TESTGRP 4242
+
+static struct slxd_config cfg;
+static slxd_error err;
+static char base[64];
+static bool root;
+static uid_t user;
+static gid_t group;
+
+static void path_of(char *buf, size_t len, const char *rel)
+{
+	snprintf(buf, len, "%s/%s", base, rel);
+}
+
+static void mk(const char *rel, mode_t mode, uid_t uid, gid_t gid)
+{
+	char p[256];
+
+	path_of(p, sizeof(p), rel);
+	assert_int_equal(mkdir(p, mode), 0);
+	assert_int_equal(chmod(p, mode), 0);
+	if (root)
+		assert_int_equal(chown(p, uid, gid), 0);
+}
+
+static void ln(const char *target, const char *rel)
+{
+	char p[256];
+
+	path_of(p, sizeof(p), rel);
+	assert_int_equal(symlink(target, p), 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	char p[256], t[256];
+	FILE *f;
+
+	root = geteuid() == 0;
+	user = root ? NOBODY : geteuid();
+	group = root ? NOBODY : getegid();
+	strcpy(base, "/tmp/slxd-mnt-XXXXXX");
+	assert_non_null(mkdtemp(base));
+	assert_int_equal(chmod(base, 0755), 0);
+
+	mk("allowed", 0755, 0, 0);
+	mk("allowed/data", 0755, user, group);
+	mk("allowed/shared", 0555, 0, 0);
+	mk("allowed/private", 0700, 0, 0);
+	mk("allowed/private/sub", 0755, 0, 0);
+	mk("allowed/grp", 0750, 0, TESTGRP);
+	mk("allowed/bad\nname", 0755, 0, 0);
+	mk("outside", 0777, 0, 0);
+	mk("allowedx", 0777, 0, 0);
+	path_of(p, sizeof(p), "allowed/file");
+	assert_non_null(f = fopen(p, "w"));
+	fclose(f);
+	assert_int_equal(chmod(p, 0644), 0);
+
+	path_of(t, sizeof(t), "allowed/data");
+	ln(t, "allowed/link");
+	ln("../outside", "allowed/rel");
+	path_of(t, sizeof(t), "outside");
+	ln(t, "allowed/escape");
+	ln("/proc/self", "allowed/tosys");
+	ln("/", "allowed/toroot");
+	ln("loop", "allowed/loop");
+	ln("bad\nname", "allowed/l2");
+	ln("data/../../outside", "allowed/dotdot");
+
+	slxd_config_defaults(&cfg);
+	path_of(cfg.mount_allow[0], sizeof(cfg.mount_allow[0]), "allowed");
+	cfg.n_mount_allow = 1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct slxd_mount mount_of(const char *src, bool ro)
+{
+	struct slxd_mount m;
+
+	memset(&m, 0, sizeof(m));
+	if (src[0] == '/')
+		snprintf(m.src, sizeof(m.src), "%s", src);
+	else
+		path_of(m.src, sizeof(m.src), src);
+	snprintf(m.dst, sizeof(m.dst), "/mnt");
+	m.readonly = ro;
+	return m;
+}
+
+static void ok_as(const char *src, bool ro, gid_t gid, const gid_t *gids, size_t n,
+		  const char *want_canonical)
+{
+	struct slxd_mount m = mount_of(src, ro);
+	char want[256];
+
+	memset(&err, 0, sizeof(err));
+	if (slxd_mount_validate(&cfg, &m, user, gid, gids, n, &err) != 0)
+		fail_msg("refused %s: %s", src, err.msg);
+	path_of(want, sizeof(want), want_canonical);
+	assert_string_equal(m.src, want);
+}
+
+static const char *bad_as(const char *src, bool ro, gid_t gid, const gid_t *gids, size_t n)
+{
+	struct slxd_mount m = mount_of(src, ro);
+	struct slxd_mount before = m;
+
+	memset(&err, 0, sizeof(err));
+	if (slxd_mount_validate(&cfg, &m, user, gid, gids, n, &err) != -1)
+		fail_msg("accepted %s", m.src);
+	assert_memory_equal(&m, &before, sizeof(m));
+	assert_one_line(err.msg);
+	assert_contains(err.msg, "--lxd-mount: ");
+	return err.msg;
+}
+
+#define ok(src, ro, canon) ok_as((src), (ro), group, NULL, 0, (canon))
+#define bad(src, ro) bad_as((src), (ro), group, NULL, 0)
+
+static void test_path_allowed(void **state)
+{
+	(void)state;
+	struct slxd_config c;
+
+	slxd_config_defaults(&c);
+	assert_false(slxd_path_allowed(&c, "/home/x"));
+	strcpy(c.mount_allow[0], "/home");
+	strcpy(c.mount_allow[1], "/scratch/proj");
+	c.n_mount_allow = 2;
+	assert_true(slxd_path_allowed(&c, "/home"));
+	assert_true(slxd_path_allowed(&c, "/home/x"));
+	assert_true(slxd_path_allowed(&c, "/home/x/y"));
+	assert_false(slxd_path_allowed(&c, "/homer"));
+	assert_false(slxd_path_allowed(&c, "/home2/x"));
+	assert_false(slxd_path_allowed(&c, "/hom"));
+	assert_false(slxd_path_allowed(&c, "/"));
+	assert_false(slxd_path_allowed(&c, "/scratch"));
+	assert_false(slxd_path_allowed(&c, "/scratch/projx"));
+	assert_true(slxd_path_allowed(&c, "/scratch/proj/a"));
+	assert_false(slxd_path_allowed(&c, "/etc/home"));
+	strcpy(c.mount_allow[0], "/");
+	c.n_mount_allow = 1;
+	assert_true(slxd_path_allowed(&c, "/"));
+	assert_true(slxd_path_allowed(&c, "/etc"));
+}
+
+static void test_ok(void **state)
+{
+	(void)state;
+	ok("allowed/data", false, "allowed/data");
+	ok("allowed/data", true, "allowed/data");
+	ok("allowed", true, "allowed");
+	ok("allowed/file", true, "allowed/file");
+	/* a symlink inside the prefix is replaced by its canonical path */
+	ok("allowed/link", false, "allowed/data");
+	/* the credentials of the caller are untouched */
+	if (root) {
+		assert_int_equal(geteuid(), 0);
+		assert_int_equal(getuid(), 0);
+		assert_int_equal(getegid(), 0);
+	}
+}
+
+static void test_outside(void **state)
+{
+	(void)state;
+	char want[200];
+	const char *m;
+
+	snprintf(want, sizeof(want), "outside the allowed prefixes (%s/allowed)", base);
+	m = bad("outside", true);
+	assert_contains(m, want);
+	assert_not_contains(m, "resolves to");
+	assert_contains(bad("allowedx", true), want);
+
+	/* a symlink that leads out of the prefix is judged by where it leads */
+	m = bad("allowed/escape", true);
+	assert_contains(m, want);
+	assert_contains(m, "resolves to");
+	assert_contains(bad("allowed/rel", true), want);
+	assert_contains(bad("allowed/dotdot", true), want);
+	assert_contains(bad("/etc", true), want);
+
+	/* the list names every prefix */
+	strcpy(cfg.mount_allow[1], "/scratch");
+	cfg.n_mount_allow = 2;
+	snprintf(want, sizeof(want), "(%s/allowed, /scratch)", base);
+	assert_contains(bad("outside", true), want);
+}
+
+static void test_system_paths(void **state)
+{
+	(void)state;
+	strcpy(cfg.mount_allow[1], "/");
+	cfg.n_mount_allow = 2;
+	static const char *sys[] = { "/", "/proc", "/proc/self", "/proc/1", "/sys",
+				     "/sys/kernel", "/dev", "/dev/null", "/dev/shm",
+				     "allowed/tosys", "allowed/toroot" };
+	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
+		assert_contains(bad(sys[i], true), "is a refused system path");
+	/* not a system path, allowed by "/" */
+	ok("outside", true, "outside");
+}
+
+static void test_missing(void **state)
+{
+	(void)state;
+	assert_contains(bad("allowed/nope", true), "does not exist");
+	assert_contains(bad("nope/deeper", true), "does not exist");
+	assert_contains(bad("allowed/file/x", true), "does not exist");
+	assert_contains(bad("allowed/loop", true), "too many levels of symbolic links");
+	/* a typed path that is not clean never reaches the file system */
+	assert_contains(bad("/tmp/../etc", true), "invalid path");
+	assert_contains(bad("/tmp/", true), "invalid path");
+	struct slxd_mount m = mount_of("/x", true);
+	strcpy(m.src, "relative");
+	assert_int_equal(slxd_mount_validate(&cfg, &m, user, group, NULL, 0, &err), -1);
+	assert_contains(err.msg, "not absolute");
+}
+
+static void test_canonical_must_be_clean(void **state)
+{
+	(void)state;
+	const char *m = bad("allowed/l2", true);
+
+	assert_contains(m, "real path is not a plain absolute path");
+	assert_contains(m, "\\n");
+}
+
+static void test_disabled(void **state)
+{
+	(void)state;
+	cfg.n_mount_allow = 0;
+	assert_contains(bad("allowed/data", true), "not enabled on this node");
+}
+
+static void test_unreadable(void **state)
+{
+	(void)state;
+	if (!root)
+		skip();
+	/* 0700 root: nobody may not read it, nor reach inside it */
+	assert_contains(bad("allowed/private", true), "is not readable by you");
+	assert_contains(bad("allowed/private/sub", true), "is not reachable by you");
+	/* outside beats unreadable: do not tell users about what is not theirs */
+	strcpy(cfg.mount_allow[0], "/nonexistent");
+	assert_contains(bad("allowed/private", true), "outside the allowed prefixes");
+}
+
+static void test_unwritable(void **state)
+{
+	(void)state;
+	if (!root)
+		skip();
+	const char *m = bad("allowed/shared", false);
+	assert_contains(m, "is not writable by you");
+	assert_contains(m, "add :ro");
+	ok("allowed/shared", true, "allowed/shared");
+}
+
+static void test_groups(void **state)
+{
+	(void)state;
+	const gid_t with[] = { 100, TESTGRP };
+	const gid_t without[] = { 100 };
+
+	if (!root)
+		skip();
+	ok_as("allowed/grp", true, group, with, 2, "allowed/grp");
+	ok_as("allowed/grp", true, TESTGRP, NULL, 0, "allowed/grp");
+	assert_contains(bad_as("allowed/grp", true, group, without, 1), "is not readable by you");
+	assert_contains(bad_as("allowed/grp", false, group, with, 2), "is not writable by you");
+	/* the caller's own groups are not leaked into the check */
+	assert_int_equal(setgroups(1, (gid_t[]){ TESTGRP }), 0);
+	assert_contains(bad_as("allowed/grp", true, group, NULL, 0), "is not readable by you");
+	assert_int_equal(setgroups(0, NULL), 0);
+}
+
+static void test_refuses_uid0(void **state)
+{
+	(void)state;
+	struct slxd_mount m = mount_of("allowed/data", true);
+
+	if (!root)
+		skip();
+	assert_int_equal(slxd_mount_validate(&cfg, &m, 0, 0, NULL, 0, &err), -1);
+	assert_contains(err.msg, "uid 0");
+}
+
+static void test_other_uid_needs_root(void **state)
+{
+	(void)state;
+	struct slxd_mount m = mount_of("allowed/data", true);
+
+	if (root)
+		skip();
+	assert_int_equal(slxd_mount_validate(&cfg, &m, geteuid() + 1, group, NULL, 0, &err), -1);
+	assert_contains(err.msg, "needs root");
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_allowed),
+		T(test_ok),
+		T(test_outside),
+		T(test_system_paths),
+		T(test_missing),
+		T(test_canonical_must_be_clean),
+		T(test_disabled),
+		T(test_unreadable),
+		T(test_unwritable),
+		T(test_groups),
+		T(test_refuses_uid0),
+		T(test_other_uid_needs_root),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
