@@ -33,7 +33,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_SUPPORT := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
-.PHONY: all install uninstall unit unit-san check integration demo clean bench
+.PHONY: all deps install uninstall unit unit-san check integration demo clean bench
 all: $(PLUGIN) $(HELPERS)
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
@@ -68,15 +68,26 @@ unit-san:
 	$(MAKE) BUILD=build-san CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	        LDFLAGS="-fsanitize=address,undefined" unit
 
+# Debian packages needed to build and test (root; skips what is there).
+deps:
+	bash tests/cluster/setup.sh --packages-only
+
 integration: all
 	bash tests/integration/run.sh
 
-check: all unit unit-san integration
+# Everything, in order, from a fresh Debian 12 machine (as root).
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) unit-san
+	$(MAKE) integration
 
-demo: all
+demo: deps
+	$(MAKE) all
 	bash tests/cluster/demo.sh
 
-bench: all
+bench: deps
+	$(MAKE) all
 	bash bench/run.sh
 
 install: all

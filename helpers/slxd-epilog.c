@@ -75,9 +75,11 @@ int main(int argc, char **argv)
 	struct slxd_config cfg;
 	slxd_error err;
 	slxd_config_defaults(&cfg);
+	/* A broken configuration must not stop the teardown of a container
+	 * that exists: fall back to the defaults and say so. */
 	if (slxd_config_load_file(&cfg, config, &err) != 0) {
-		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", jobid, err.msg);
-		return 1;
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s; using default settings", jobid, err.msg);
+		slxd_config_defaults(&cfg);
 	}
 	if (!slxd_container_marked(&cfg, jobid))
 		return 0;

@@ -248,6 +248,17 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 		if (slxd_subid_check(cfg->subuid_path, cfg->subgid_path, job->uid, job->gid,
 				     job->gids, job->ngids, err) != 0)
 			goto unlock;
+		json_t *image = NULL;
+		int irc = lxd_image_get(c, job->fingerprint, &image, err);
+		json_decref(image);
+		if (irc == LXD_NOT_FOUND) {
+			slxd_fail(err, "image %s is approved (fingerprint %.12s) but this node's LXD "
+				  "does not have it; ask your admin to import it on this node",
+				  job->image, job->fingerprint);
+			goto unlock;
+		}
+		if (irc != 0)
+			goto unlock;
 		json_t *profiles = json_pack("[s]", cfg->profile);
 		int crc = lxd_instance_create(c, name, job->fingerprint, config, devices,
 					      profiles, err);
@@ -277,7 +288,8 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 		if (lxd_instance_state(c, name, &st, err) != 0)
 			goto cleanup;
 		if (st.init_pid <= 0) {
-			slxd_fail(err, "container %s started but LXD reports no init process", name);
+			slxd_fail(err, "container %s did not start: its init exited at once "
+				  "(an admin should check init= in spank_lxd.conf)", name);
 			goto cleanup;
 		}
 	}

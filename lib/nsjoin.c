@@ -130,14 +130,20 @@ fail:
 
 static pid_t payload_pid;
 static pid_t stepd_pid;
+static bool batch_script;
 
-/* slurmstepd signals every process of the step itself (proctrack), so the
+/* slurmstepd signals every process of a step itself (proctrack), so the
  * payload already has what slurmstepd sends; relaying it too would deliver
- * it twice.  Anything else aimed at the task's pid is passed on. */
+ * it twice.  The exception is a signal for the batch script alone
+ * (`scancel --batch`, `sbatch --signal=B:...`), which slurmstepd sends to
+ * this pid only.  SIGTERM and SIGCONT are what scancel and time limits
+ * send to the whole step, so those are never relayed from slurmstepd.
+ * Anything from anyone else aimed at the task's pid is passed on. */
 static void relay(int sig, siginfo_t *si, void *ctx)
 {
 	(void)ctx;
-	if (si->si_code == SI_USER && si->si_pid == stepd_pid)
+	if (si->si_code == SI_USER && si->si_pid == stepd_pid &&
+	    (!batch_script || sig == SIGTERM || sig == SIGCONT))
 		return;
 	kill(payload_pid, sig);
 }
@@ -178,8 +184,9 @@ static void __attribute__((noreturn)) wait_for_payload(void)
 }
 
 int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id,
-		    const char *workdir, slxd_error *err)
+		    const char *workdir, bool is_batch_script, slxd_error *err)
 {
+	batch_script = is_batch_script;
 	int pidfd = (int)syscall(SYS_pidfd_open, init_pid, 0);
 	if (pidfd < 0)
 		return slxd_fail(err, "the job container's init (pid %d) is gone: %s",
@@ -197,6 +204,12 @@ int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id,
 		return slxd_fail(err, "cannot join the job container's pid namespace: %s",
 				 strerror(e));
 	}
+
+	/* Lead a process group that the payload inherits, so a signal that
+	 * slurmstepd sends to the task's group reaches the payload too.
+	 * slurmstepd puts this process into the step's group afterwards;
+	 * for the first task (and the batch script) that group is this one. */
+	setpgid(0, 0);
 
 	sigset_t all, old;
 	sigfillset(&all);

@@ -6,6 +6,7 @@
 #ifndef SLXD_NSJOIN_H
 #define SLXD_NSJOIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -27,8 +28,9 @@ struct slxd_identity {
  * slurmstepd to exec the payload.  The calling process stays outside as a
  * waiter and never returns: it exits with the child's status (re-raising a
  * fatal signal), so slurmstepd sees the payload's own end.  Returns -1 with
- * err filled (in the original process) when it could not start. */
+ * err filled (in the original process) when it could not start.
+ * is_batch_script: see the signal relay in nsjoin.c. */
 int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id,
-		    const char *workdir, slxd_error *err);
+		    const char *workdir, bool is_batch_script, slxd_error *err);
 
 #endif

@@ -92,7 +92,9 @@ static int opt_workdir(int val, const char *arg, int remote)
 	return store(&opt.workdir, arg);
 }
 
-struct spank_option spank_options[] = {
+/* Registered from slurm_spank_init: sbatch and salloc (allocator context)
+ * do not read a static spank_options table in Slurm 22.05. */
+static struct spank_option lxd_options[] = {
 	{ "lxd-image", "NAME[:TAG]",
 	  "Run the job's tasks in an unprivileged LXD container started from the "
 	  "admin-approved image NAME:TAG (TAG defaults to latest).",
@@ -136,10 +138,16 @@ static int check_options(bool need_list, slxd_error *err)
 
 int slurm_spank_init(spank_t sp, int ac, char **av)
 {
-	(void)sp;
 	slxd_error err;
-	if (spank_context() == S_CTX_REMOTE || spank_context() == S_CTX_JOB_SCRIPT)
+	spank_context_t ctx = spank_context();
+	if (ctx == S_CTX_REMOTE || ctx == S_CTX_JOB_SCRIPT || ctx == S_CTX_SLURMD)
 		slxd_log_set_sink(to_slurm_log);
+	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR || ctx == S_CTX_REMOTE)
+		for (struct spank_option *o = lxd_options; o->name; o++)
+			if (spank_option_register(sp, o) != ESPANK_SUCCESS) {
+				slurm_error("slurm-lxd: cannot register --%s", o->name);
+				return -1;
+			}
 	/* A broken node configuration fails every job that asks for a
 	 * container, and only those. */
 	if (slxd_config_from_args(&st.cfg, ac, av, &err) != 0) {
@@ -260,7 +268,7 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	}
 
 	struct slxd_identity id = { uid, gid, gids, (size_t)ngids };
-	rc = slxd_task_enter(init_pid, &id, st.workdir[0] ? st.workdir : cwd, &err);
+	rc = slxd_task_enter(init_pid, &id, cwd, stepid == SLURM_BATCH_SCRIPT, &err);
 	if (rc != 0) {
 		/* rc < 0: still outside, nothing changed; rc > 0: inside and
 		 * unprivileged, but the working directory is missing. */
@@ -274,11 +282,26 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 int slurm_spank_task_init(spank_t sp, int ac, char **av)
 {
 	(void)sp, (void)ac, (void)av;
-	if (!st.active || !st.pending.msg[0])
+	if (!st.active)
+		return 0;
+	/* slurmstepd changes into the job's working directory after the
+	 * privileged callback, so --lxd-workdir is applied here. */
+	if (!st.pending.msg[0] && st.workdir[0] && chdir(st.workdir) != 0)
+		slxd_fail(&st.pending, "--lxd-workdir: cannot change to %s inside the container: %s",
+			  st.workdir, strerror(errno));
+	if (!st.pending.msg[0])
 		return 0;
 	fprintf(stderr, "slurm-lxd: error: %s\n", st.pending.msg);
 	fflush(stderr);
 	return -1;
+}
+
+/* Defined so that slurmd loads the plugin in its own context: Slurm only
+ * runs slurm_spank_job_epilog for plugins slurmd has loaded. */
+int slurm_spank_slurmd_init(spank_t sp, int ac, char **av)
+{
+	(void)sp, (void)ac, (void)av;
+	return 0;
 }
 
 /* At the end of the job on this node, as root. */

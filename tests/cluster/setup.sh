@@ -42,7 +42,13 @@ ensure_line() { # file line
 	grep -qxF "$2" "$1" 2>/dev/null || echo "$2" >>"$1"
 }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# Is the process recorded in pidfile $1 alive and really named $2?  (A
+# stale file's pid may belong to anything by now.)
+pid_alive() {
+	local pid
+	pid=$(cat "$1" 2>/dev/null) || return 1
+	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]
+}
 
 setup_users() {
 	getent group "$SLXD_TEST_GROUP" >/dev/null || groupadd -g "$SLXD_TEST_GID" "$SLXD_TEST_GROUP"
@@ -77,7 +83,7 @@ setup_subids() {
 lxd_running() { lxc query /1.0 >/dev/null 2>&1; }
 
 stop_lxd() {
-	if pid_alive "$SLXD_TEST_RUN/lxd.pid"; then
+	if pid_alive "$SLXD_TEST_RUN/lxd.pid" lxd; then
 		lxd shutdown --timeout 30 >/dev/null 2>&1 || kill "$(cat "$SLXD_TEST_RUN/lxd.pid")"
 		rm -f "$SLXD_TEST_RUN/lxd.pid"
 	fi
@@ -125,8 +131,9 @@ build_test_image() {
 	printf 'root:x:0:\nnogroup:x:65534:\n' >"$d/rootfs/etc/group"
 	echo "$marker" >"$d/rootfs/etc/slxd-image"
 	# A setuid-root copy of busybox: the payload must not gain root from it.
-	cp /bin/busybox "$d/rootfs/bin/suid-busybox"
-	chmod 4755 "$d/rootfs/bin/suid-busybox"
+	# (busybox runs as a multi-call binary when its name starts with "busybox")
+	cp /bin/busybox "$d/rootfs/bin/busybox-suid"
+	chmod 4755 "$d/rootfs/bin/busybox-suid"
 	# The applet links point at /bin/busybox: replace, never write through.
 	rm -f "$d/rootfs/sbin/init"
 	printf '#!/bin/sh\nexec /bin/sleep 2147483647\n' >"$d/rootfs/sbin/init"
@@ -192,16 +199,16 @@ setup_slurm() {
 	if ! cmp -s "$new" "$conf"; then
 		say "writing $conf"
 		install -m 0644 "$new" "$conf"
-		if pid_alive "$SLXD_TEST_RUN/slurmctld.pid"; then scontrol reconfigure || true; fi
+		if pid_alive /run/slurmctld.pid slurmctld; then scontrol reconfigure || true; fi
 	fi
 	rm -f "$new"
-	if ! pid_alive /run/slurmctld.pid; then
+	if ! pid_alive /run/slurmctld.pid slurmctld; then
 		say "starting slurmctld"
 		slurmctld -i
 		sleep 0.5
 		cp /run/slurmctld.pid "$SLXD_TEST_RUN/slurmctld.pid"
 	fi
-	if ! pid_alive /run/slurmd.pid; then
+	if ! pid_alive /run/slurmd.pid slurmd; then
 		say "starting slurmd"
 		slurmd
 		sleep 0.5
@@ -232,6 +239,7 @@ install_slurm_lxd() {
 
 mkdir -p "$SLXD_TEST_RUN" "$SLXD_TEST_LOG"
 install_packages
+[ "${1:-}" = --packages-only ] && exit 0
 setup_users
 setup_subids
 setup_lxd

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make demo`: bring up the one-node cluster (as `make check` does), then
+# submit a batch job with --lxd-image as an ordinary user and show what
+# the payload saw.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/env.sh"
+
+bash "$here/setup.sh"
+
+dir=$SLXD_TEST_SHARED/$SLXD_TEST_USER
+script=$dir/demo-job.sh
+cat >"$script" <<'EOF'
+#!/bin/sh
+echo "host name   : $(hostname)"
+echo "image       : $(cat /etc/slxd-image)"
+echo "ids         : $(id)"
+echo "capabilities: $(grep CapEff /proc/self/status)"
+echo "no_new_privs: $(grep NoNewPrivs /proc/self/status)"
+echo "processes   :"; ps -o pid,user,args
+EOF
+chown "$SLXD_TEST_USER" "$script"
+chmod 0755 "$script"
+
+echo
+echo "== as $SLXD_TEST_USER (uid $(id -u "$SLXD_TEST_USER")) on $(hostname): sbatch --lxd-image=$SLXD_IMAGE demo-job.sh"
+job=$(runuser -u "$SLXD_TEST_USER" -- sh -c "cd '$dir' && sbatch --parsable --wait --lxd-image='$SLXD_IMAGE' -o demo-%j.out demo-job.sh")
+echo "== job $job finished; its output ($dir/demo-$job.out):"
+cat "$dir/demo-$job.out"
+for _ in $(seq 100); do lxc info "slurm-$job" >/dev/null 2>&1 || break; sleep 0.1; done
+if lxc info "slurm-$job" >/dev/null 2>&1; then
+	echo "== container slurm-$job still exists: teardown failed (see $SLXD_TEST_LOG/slurmd.log)" >&2
+	exit 1
+fi
+echo "== container slurm-$job is gone."
