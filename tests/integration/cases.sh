@@ -112,7 +112,7 @@ t_three_steps_one_container() {
 	n=$(printf '%s\n' "$out" | grep -c '^pid:')
 	expect_eq "steps that ran" 6 "$n" || return 1
 	expect_eq "distinct containers (pid namespaces)" 1 "$(printf '%s\n' "$out" | grep '^pid:' | sort -u | wc -l)" || return 1
-	expect_not_contains "host pid namespace" "$(readlink /proc/1/ns/pid)" "$out"
+	expect_not_contains "host pid namespace" "$(readlink /proc/self/ns/pid)" "$out"
 }
 
 t_two_users_isolated() {
