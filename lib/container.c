@@ -33,9 +33,14 @@ int slxd_container_marked(const struct slxd_config *cfg, uint32_t jobid)
 
 /* Device names are derived from the path inside the container, so the same
  * mount asked for by two steps is one device, and two different sources
- * for one path are caught. */
+ * for one path are caught.  The init's path keeps its fixed name, so no
+ * mount can claim it. */
 static void device_name(const char *dst, char out[32])
 {
+	if (strcmp(dst, SLXD_INIT_PATH) == 0) {
+		snprintf(out, 32, "slxd-init");
+		return;
+	}
 	uint64_t h = 1469598103934665603ULL;
 	for (const unsigned char *p = (const unsigned char *)dst; *p; p++)
 		h = (h ^ *p) * 1099511628211ULL;

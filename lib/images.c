@@ -26,7 +26,8 @@ bool slxd_image_list_readable(const struct slxd_config *cfg)
  * only root can change it. */
 static FILE *open_trusted(const char *path, slxd_error *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK so a FIFO put in its place cannot hang the node */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return slxd_fail(err, "cannot read the approved-images list %s: %s; "
 				 "ask your admin to check approved_images= in spank_lxd.conf",

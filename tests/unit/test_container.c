@@ -1,0 +1,892 @@
+/* lib/container.c: the job container's spec, its creation under the job
+ * lock, later steps, and teardown — against the fake LXD in fake_lxd.c.
+ * Nothing here talks to a real LXD. */
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "fake_lxd.h"
+#include "log.h"
+
+#define FP  "23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d737882"
+#define FP2 "5e1a000000000000000000000000000000000000000000000000000000000bad"
+#define JOBID 42
+#define NAME "slurm-42"
+#define IPATH "/1.0/instances/" NAME
+#define SPATH IPATH "/state"
+#define UID 2000
+#define GID 2000
+#define INIT_PID 4242
+#define CWD "/home/alice/run"
+#define SPOOL "/var/spool/slurmd/job00042"
+#define INIT_HOST "/usr/local/libexec/slurm-lxd/slxd-init"
+
+static char dir[64], su[128], sg[128];
+static struct slxd_config cfg;
+static struct fake_lxd *f;
+static lxd_client *c;
+static slxd_error err;
+static gid_t gids[4];
+static struct slxd_mount_list um;
+static struct slxd_job job;
+static char logbuf[16384];
+
+static void capture(enum slxd_log_level level, const char *line)
+{
+	size_t o = strlen(logbuf);
+	(void)level;
+	snprintf(logbuf + o, sizeof(logbuf) - o, "%s\n", line);
+}
+
+static void write_file(const char *p, const char *text)
+{
+	FILE *fp = fopen(p, "w");
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/slxd-ct-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(su, sizeof(su), "%s/subuid", dir);
+	snprintf(sg, sizeof(sg), "%s/subgid", dir);
+	write_file(su, "root:1000000:1000000000\nroot:2000:1000\n");
+	write_file(sg, "root:1000000:1000000000\nroot:2000:2000\n");
+
+	slxd_config_defaults(&cfg);
+	/* a directory that does not exist yet: the lock creates it */
+	snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s/state", dir);
+	snprintf(cfg.subuid_path, sizeof(cfg.subuid_path), "%s", su);
+	snprintf(cfg.subgid_path, sizeof(cfg.subgid_path), "%s", sg);
+	snprintf(cfg.init_path, sizeof(cfg.init_path), "%s", INIT_HOST);
+	snprintf(cfg.profile, sizeof(cfg.profile), "hpc");
+
+	f = fake_lxd_start();
+	fake_lxd_add_image(f, FP, NULL);
+	fake_lxd_set_init_pid(f, INIT_PID);
+	c = lxd_open(fake_lxd_socket(f), 5000, &err);
+	if (!c)
+		fail_msg("lxd_open: %s", err.msg);
+
+	gids[0] = 3000, gids[1] = GID, gids[2] = 3001, gids[3] = 3000;
+	memset(&um, 0, sizeof(um));
+	job = (struct slxd_job){
+		.jobid = JOBID, .uid = UID, .gid = GID, .gids = gids, .ngids = 4,
+		.image = "ubuntu:22.04", .fingerprint = FP,
+		.cwd = CWD, .spool_job_dir = SPOOL, .user_mounts = &um,
+	};
+	memset(&err, 0, sizeof(err));
+	logbuf[0] = '\0';
+	slxd_log_set_sink(capture);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	(void)state;
+	slxd_log_set_sink(NULL);
+	lxd_close(c);
+	fake_lxd_stop(f);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Requests with exactly this method and path (query string included). */
+static int nreq(const char *method, const char *path)
+{
+	int n = 0;
+	for (int i = 0; i < fake_lxd_nrequests(f); i++) {
+		const struct fake_request *r = fake_lxd_request(f, i);
+		if (strcmp(r->method, method) == 0 && strcmp(r->path, path) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* Requests that change something in LXD. */
+static int nwrites(void)
+{
+	int n = 0;
+	for (int i = 0; i < fake_lxd_nrequests(f); i++)
+		n += strcmp(fake_lxd_request(f, i)->method, "GET") != 0;
+	return n;
+}
+
+static void lock_file(char *out, size_t len, uint32_t jobid)
+{
+	snprintf(out, len, "%s/job-%" PRIu32 ".lock", cfg.state_dir, jobid);
+}
+
+static const char *cfg_str(json_t *config, const char *key)
+{
+	const char *v = json_string_value(json_object_get(config, key));
+	if (!v)
+		fail_msg("config has no string %s", key);
+	return v;
+}
+
+/* The one device mounted at `path` (fails if none or several). */
+static json_t *dev_at(json_t *devices, const char *path, const char **name)
+{
+	const char *key;
+	json_t *dev, *found = NULL;
+	json_object_foreach(devices, key, dev) {
+		if (strcmp(json_string_value(json_object_get(dev, "path")), path) != 0)
+			continue;
+		if (found)
+			fail_msg("two devices at %s", path);
+		found = dev;
+		if (name)
+			*name = key;
+	}
+	if (!found)
+		fail_msg("no device at %s", path);
+	return found;
+}
+
+static void assert_disk(json_t *dev, const char *src, const char *dst, bool ro)
+{
+	assert_string_equal(json_string_value(json_object_get(dev, "type")), "disk");
+	assert_string_equal(json_string_value(json_object_get(dev, "source")), src);
+	assert_string_equal(json_string_value(json_object_get(dev, "path")), dst);
+	assert_string_equal(json_string_value(json_object_get(dev, "readonly")),
+			    ro ? "true" : "false");
+	assert_int_equal(json_object_size(dev), 4);
+}
+
+static void set_ok(const char *word)
+{
+	if (slxd_config_set(&cfg, word, &err) != 0)
+		fail_msg("refused %s: %s", word, err.msg);
+}
+
+static void mounts(const char *spec)
+{
+	if (slxd_parse_mounts(spec, "--lxd-mount", &um, &err) != 0)
+		fail_msg("bad mounts %s: %s", spec, err.msg);
+}
+
+/* ---- slxd_container_name ------------------------------------------------ */
+
+static void test_name(void **state)
+{
+	char n[32];
+	(void)state;
+	slxd_container_name(42, n);
+	assert_string_equal(n, "slurm-42");
+	slxd_container_name(0, n);
+	assert_string_equal(n, "slurm-0");
+	slxd_container_name(UINT32_MAX, n);
+	assert_string_equal(n, "slurm-4294967295");
+}
+
+/* ---- slxd_container_spec ------------------------------------------------ */
+
+static void test_spec_config(void **state)
+{
+	json_t *config = NULL, *devices = NULL;
+	(void)state;
+	time_t t0 = time(NULL);
+	assert_int_equal(slxd_container_spec(&cfg, &job, &config, &devices, &err), 0);
+	time_t t1 = time(NULL);
+
+	assert_string_equal(cfg_str(config, "security.privileged"), "false");
+	assert_string_equal(cfg_str(config, "security.nesting"), "false");
+	/* uid, then the primary gid first and every other gid once */
+	assert_string_equal(cfg_str(config, "raw.idmap"),
+			    "uid 2000 2000\ngid 2000 2000\ngid 3000 3000\ngid 3001 3001\n");
+	assert_string_equal(cfg_str(config, "raw.lxc"), "lxc.init.cmd = " SLXD_INIT_PATH);
+	assert_string_equal(cfg_str(config, SLXD_KEY_MANAGED), "slurm-lxd");
+	assert_string_equal(cfg_str(config, SLXD_KEY_JOB_ID), "42");
+	assert_string_equal(cfg_str(config, SLXD_KEY_UID), "2000");
+	assert_string_equal(cfg_str(config, SLXD_KEY_IMAGE), "ubuntu:22.04");
+	assert_string_equal(cfg_str(config, SLXD_KEY_FINGERPRINT), FP);
+	const char *created = cfg_str(config, SLXD_KEY_CREATED);
+	char *end;
+	long long when = strtoll(created, &end, 10);
+	assert_true(*created && *end == '\0');
+	assert_in_range(when, t0, t1);
+	/* every value is a string: LXD refuses anything else */
+	const char *key;
+	json_t *v;
+	json_object_foreach(config, key, v)
+		assert_true(json_is_string(v));
+	json_decref(config);
+	json_decref(devices);
+
+	/* the labels follow the job */
+	job.jobid = 4294967295U;
+	job.uid = 2999;
+	assert_int_equal(slxd_container_spec(&cfg, &job, &config, &devices, &err), 0);
+	assert_string_equal(cfg_str(config, SLXD_KEY_JOB_ID), "4294967295");
+	assert_string_equal(cfg_str(config, SLXD_KEY_UID), "2999");
+	assert_string_equal(cfg_str(config, "raw.idmap"),
+			    "uid 2999 2999\ngid 2000 2000\ngid 3000 3000\ngid 3001 3001\n");
+	json_decref(config);
+	json_decref(devices);
+}
+
+static void test_spec_devices(void **state)
+{
+	json_t *config = NULL, *devices = NULL;
+	const char *name;
+	(void)state;
+	set_ok("default_mounts=/opt/sw:/opt/sw:ro,/scratch:/scratch");
+	mounts("/data/alice:/data:ro,/home/alice/out:/out:rw,/srv/x:/x");
+	assert_int_equal(slxd_container_spec(&cfg, &job, &config, &devices, &err), 0);
+
+	json_t *init = json_object_get(devices, "slxd-init");
+	assert_non_null(init);
+	assert_disk(init, INIT_HOST, SLXD_INIT_PATH, true);
+	assert_disk(dev_at(devices, CWD, &name), CWD, CWD, false);
+	assert_disk(dev_at(devices, SPOOL, NULL), SPOOL, SPOOL, true);
+	assert_disk(dev_at(devices, "/data", NULL), "/data/alice", "/data", true);
+	assert_disk(dev_at(devices, "/out", NULL), "/home/alice/out", "/out", false);
+	assert_disk(dev_at(devices, "/x", NULL), "/srv/x", "/x", false);
+	assert_disk(dev_at(devices, "/opt/sw", NULL), "/opt/sw", "/opt/sw", true);
+	assert_disk(dev_at(devices, "/scratch", NULL), "/scratch", "/scratch", false);
+	assert_int_equal(json_object_size(devices), 8);
+	/* device names are LXD-safe (letters, digits, '-') and ours */
+	const char *key;
+	json_t *dev;
+	json_object_foreach(devices, key, dev) {
+		assert_true(strncmp(key, "slxd-", 5) == 0);
+		assert_int_equal(strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789-"), strlen(key));
+	}
+
+	/* The name depends on the path inside only, so a later step asking
+	 * for the same mount finds the same device. */
+	char cwd_name[32];
+	snprintf(cwd_name, sizeof(cwd_name), "%s", name);
+	json_decref(config);
+	json_decref(devices);
+	job.cwd = "/elsewhere";
+	mounts("/other:" CWD);
+	assert_int_equal(slxd_container_spec(&cfg, &job, &config, &devices, &err), 0);
+	dev_at(devices, CWD, &name);
+	assert_string_equal(name, cwd_name);
+	json_decref(config);
+	json_decref(devices);
+}
+
+/* No working directory, spool directory, user or site mounts: only init. */
+static void test_spec_minimal(void **state)
+{
+	json_t *config = NULL, *devices = NULL;
+	(void)state;
+	job.cwd = NULL;
+	job.spool_job_dir = NULL;
+	job.user_mounts = NULL;
+	job.gids = NULL;
+	job.ngids = 0;
+	assert_int_equal(slxd_container_spec(&cfg, &job, &config, &devices, &err), 0);
+	assert_int_equal(json_object_size(devices), 1);
+	assert_disk(json_object_get(devices, "slxd-init"), INIT_HOST, SLXD_INIT_PATH, true);
+	assert_string_equal(cfg_str(config, "raw.idmap"), "uid 2000 2000\ngid 2000 2000\n");
+	json_decref(config);
+	json_decref(devices);
+}
+
+static void spec_refused(const char *want)
+{
+	json_t *config = NULL, *devices = NULL;
+	memset(&err, 0, sizeof(err));
+	if (slxd_container_spec(&cfg, &job, &config, &devices, &err) != -1) {
+		json_decref(config);
+		json_decref(devices);
+		fail_msg("accepted; expected: %s", want);
+	}
+	assert_one_line(err.msg);
+	assert_contains(err.msg, want);
+	/* nothing handed out on failure */
+	assert_null(config);
+	assert_null(devices);
+}
+
+static void test_spec_conflicts(void **state)
+{
+	(void)state;
+	/* a user mount against a site mount */
+	set_ok("default_mounts=/b:/data");
+	mounts("/a:/data");
+	spec_refused("two different host paths (/b and /a) are to be mounted at /data; choose one");
+
+	/* against the working directory and the spool directory */
+	set_ok("default_mounts=/scratch:/scratch");
+	mounts("/tmp/evil:" CWD);
+	spec_refused("(" CWD " and /tmp/evil) are to be mounted at " CWD);
+	mounts("/tmp/evil:" SPOOL);
+	spec_refused("(" SPOOL " and /tmp/evil) are to be mounted at " SPOOL);
+
+	/* the container's init cannot be replaced */
+	mounts("/home/alice/init:" SLXD_INIT_PATH);
+	spec_refused("(" INIT_HOST " and /home/alice/init) are to be mounted at " SLXD_INIT_PATH);
+
+	/* the working directory against a site mount */
+	set_ok("default_mounts=/srv/run:" CWD);
+	um.n = 0;
+	spec_refused("(/srv/run and " CWD ") are to be mounted at " CWD);
+
+	/* uid 0 never gets a container */
+	cfg.default_mounts.n = 0;
+	job.uid = 0;
+	spec_refused("uid 0");
+}
+
+/* The same source at the same place is one device; the site's mode wins. */
+static void test_spec_same_mount_twice(void **state)
+{
+	json_t *config = NULL, *devices = NULL;
+	(void)state;
+	set_ok("default_mounts=/opt/sw:/opt/sw:ro");
+	mounts("/opt/sw:/opt/sw:rw," CWD ":" CWD ":ro");
+	assert_int_equal(slxd_container_spec(&cfg, &job, &config, &devices, &err), 0);
+	assert_disk(dev_at(devices, "/opt/sw", NULL), "/opt/sw", "/opt/sw", true);
+	assert_disk(dev_at(devices, CWD, NULL), CWD, CWD, false);
+	assert_int_equal(json_object_size(devices), 4); /* init, sw, cwd, spool */
+	json_decref(config);
+	json_decref(devices);
+}
+
+/* ---- slxd_container_ensure: creation ------------------------------------ */
+
+static void test_ensure_creates_and_starts(void **state)
+{
+	pid_t pid = 0;
+	char lock[256];
+	struct stat st;
+	(void)state;
+	lock_file(lock, sizeof(lock), JOBID);
+	assert_false(slxd_container_marked(&cfg, JOBID));
+
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(pid, INIT_PID);
+	assert_string_equal(fake_lxd_instance_status(f, NAME), "Running");
+	assert_int_equal(fake_lxd_instance_count(f), 1);
+	assert_int_equal(nreq("POST", "/1.0/instances"), 1);
+	assert_int_equal(nreq("PUT", SPATH), 1);
+
+	/* what was asked of LXD */
+	json_t *body = fake_request_json(fake_lxd_find(f, "POST", "/1.0/instances$"));
+	assert_non_null(body);
+	assert_string_equal(json_string_value(json_object_get(body, "name")), NAME);
+	json_t *src = json_object_get(body, "source");
+	assert_string_equal(json_string_value(json_object_get(src, "type")), "image");
+	assert_string_equal(json_string_value(json_object_get(src, "fingerprint")), FP);
+	json_t *profiles = json_object_get(body, "profiles");
+	assert_int_equal(json_array_size(profiles), 1);
+	assert_string_equal(json_string_value(json_array_get(profiles, 0)), "hpc");
+	json_t *config = json_object_get(body, "config");
+	assert_string_equal(cfg_str(config, SLXD_KEY_JOB_ID), "42");
+	assert_string_equal(cfg_str(config, SLXD_KEY_UID), "2000");
+	assert_string_equal(cfg_str(config, "security.privileged"), "false");
+	json_t *devices = json_object_get(body, "devices");
+	assert_disk(json_object_get(devices, "slxd-init"), INIT_HOST, SLXD_INIT_PATH, true);
+	assert_disk(dev_at(devices, CWD, NULL), CWD, CWD, false);
+	json_decref(body);
+	/* the image was looked up by its approved fingerprint first */
+	assert_int_equal(nreq("GET", "/1.0/images/" FP), 1);
+
+	/* the lock marks the job on this node */
+	assert_int_equal(stat(lock, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(stat(cfg.state_dir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_true(slxd_container_marked(&cfg, JOBID));
+	assert_false(slxd_container_marked(&cfg, JOBID + 1));
+	assert_contains(logbuf, "job 42: created container slurm-42 (image ubuntu:22.04, uid 2000)");
+}
+
+static void test_ensure_second_call(void **state)
+{
+	pid_t pid = 0, pid2 = 0;
+	(void)state;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid2, &err), 0);
+	assert_int_equal(pid2, INIT_PID);
+	assert_int_equal(nreq("POST", "/1.0/instances"), 1);
+	assert_int_equal(nreq("PUT", SPATH), 1);   /* running: not started again */
+	assert_int_equal(nreq("PATCH", IPATH), 0); /* same mounts: nothing to add */
+	assert_int_equal(nreq("DELETE", IPATH), 0);
+	assert_int_equal(fake_lxd_instance_count(f), 1);
+
+	/* stopped meanwhile: started again, not re-created */
+	assert_int_equal(lxd_instance_stop_force(c, NAME, &err), 0);
+	assert_string_equal(fake_lxd_instance_status(f, NAME), "Stopped");
+	pid2 = 0;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid2, &err), 0);
+	assert_int_equal(pid2, INIT_PID);
+	assert_string_equal(fake_lxd_instance_status(f, NAME), "Running");
+	assert_int_equal(nreq("POST", "/1.0/instances"), 1);
+}
+
+/* An instance called slurm-42 that is not this job's (other job, other
+ * user, not ours at all) is neither used nor touched. */
+static void test_ensure_foreign_instance(void **state)
+{
+	static const char *const configs[] = {
+		"{\"user.slurm.managed_by\":\"slurm-lxd\",\"user.slurm.job_id\":\"%u\","
+		"\"user.slurm.uid\":\"2001\",\"user.slurm.fingerprint\":\"" FP "\"}",
+		"{\"user.slurm.managed_by\":\"slurm-lxd\",\"user.slurm.job_id\":\"7%u\","
+		"\"user.slurm.uid\":\"2000\",\"user.slurm.fingerprint\":\"" FP "\"}",
+		"{\"user.slurm.managed_by\":\"someone-else\",\"user.slurm.job_id\":\"%u\","
+		"\"user.slurm.uid\":\"2000\",\"user.slurm.fingerprint\":\"" FP "\"}",
+		"{\"user.slurm.job_id\":\"%u\",\"user.slurm.uid\":\"2000\","
+		"\"user.slurm.fingerprint\":\"" FP "\"}",
+		"{\"user.slurm.managed_by\":\"slurm-lxd\",\"user.slurm.uid\":\"2000\"," "\"x\":\"%u\"}",
+		"{\"user.slurm.managed_by\":\"slurm-lxd\",\"user.slurm.job_id\":\"%u\"}",
+		"{\"image.os\":\"mine-%u\"}",
+	};
+	(void)state;
+	for (unsigned i = 0; i < sizeof(configs) / sizeof(configs[0]); i++) {
+		char json[512], name[32], want[160];
+		pid_t pid = -7;
+		job.jobid = 100 + i;
+		slxd_container_name(job.jobid, name);
+		snprintf(json, sizeof(json), configs[i], job.jobid);
+		fake_lxd_add_instance(f, name, "Stopped", json);
+		json_t *before = fake_lxd_instance_json(f, name);
+		int writes = nwrites();
+
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+		assert_one_line(err.msg);
+		snprintf(want, sizeof(want), "an LXD instance named %s exists but is not this "
+			 "job's container; refusing to use it (an admin should remove it)", name);
+		assert_string_equal(err.msg, want);
+		assert_int_equal(pid, -7);
+		/* not started, patched, deleted or re-created */
+		assert_int_equal(nwrites(), writes);
+		json_t *after = fake_lxd_instance_json(f, name);
+		assert_true(json_equal(before, after));
+		json_decref(before);
+		json_decref(after);
+	}
+	assert_int_equal(fake_lxd_instance_count(f), 7);
+}
+
+static void test_ensure_other_image(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	fake_lxd_add_instance(f, NAME, "Running",
+		"{\"user.slurm.managed_by\":\"slurm-lxd\",\"user.slurm.job_id\":\"42\","
+		"\"user.slurm.uid\":\"2000\",\"user.slurm.image\":\"debian:12\","
+		"\"user.slurm.fingerprint\":\"" FP2 "\"}");
+	json_t *before = fake_lxd_instance_json(f, NAME);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_string_equal(err.msg, "this job's container already runs image debian:12; "
+			    "every step of a job uses the same --lxd-image");
+	assert_int_equal(nwrites(), 0);
+	json_t *after = fake_lxd_instance_json(f, NAME);
+	assert_true(json_equal(before, after));
+	json_decref(before);
+	json_decref(after);
+	assert_int_equal(pid, 0);
+}
+
+static void test_ensure_image_missing(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	job.fingerprint = FP2;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_one_line(err.msg);
+	assert_string_equal(err.msg, "image ubuntu:22.04 is approved (fingerprint 5e1a00000000) "
+			    "but this node's LXD does not have it; ask your admin to import it "
+			    "on this node");
+	assert_int_equal(nreq("GET", "/1.0/images/" FP2), 1);
+	assert_int_equal(nwrites(), 0);
+	assert_int_equal(fake_lxd_instance_count(f), 0);
+}
+
+/* Any other failure to look up the image is reported, not mistaken for
+ * "missing", and creates nothing. */
+static void test_ensure_image_lookup_fails(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	fake_reply_error(fake_lxd_on(f, "GET", "/1.0/images/"), 500, "database is locked");
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_contains(err.msg, "database is locked");
+	assert_not_contains(err.msg, "does not have it");
+	assert_int_equal(nwrites(), 0);
+	assert_int_equal(fake_lxd_instance_count(f), 0);
+}
+
+static void test_ensure_subuid_not_granted(void **state)
+{
+	pid_t pid = 0;
+	char want[300];
+	(void)state;
+	job.uid = 5000;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_one_line(err.msg);
+	snprintf(want, sizeof(want), "uid 5000 is not granted to root in %s: add the line "
+		 "'root:5000:1' and restart LXD", su);
+	assert_contains(err.msg, want);
+	/* refused before the image is looked up or anything is created */
+	assert_int_equal(nreq("GET", "/1.0/images/" FP), 0);
+	assert_int_equal(nwrites(), 0);
+	assert_int_equal(fake_lxd_instance_count(f), 0);
+
+	/* the same for a supplementary group */
+	job.uid = UID;
+	gids[2] = 7777;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	snprintf(want, sizeof(want), "gid 7777 is not granted to root in %s: add the line "
+		 "'root:7777:1'", sg);
+	assert_contains(err.msg, want);
+	assert_int_equal(nwrites(), 0);
+	assert_int_equal(fake_lxd_instance_count(f), 0);
+}
+
+static void test_ensure_create_fails(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	fake_route_times(fake_reply_error(fake_lxd_on(f, "POST", "/1.0/instances$"), 400,
+					  "Invalid devices: boom"), 1);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_contains(err.msg, "LXD refused to create instance slurm-42: Invalid devices: boom");
+	/* whatever LXD may have left behind is removed */
+	assert_int_equal(nreq("DELETE", IPATH), 1);
+	assert_int_equal(fake_lxd_instance_count(f), 0);
+	assert_int_equal(nreq("PUT", SPATH), 1); /* the clean-up's stop; no start */
+}
+
+static void test_ensure_start_fails(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	struct fake_route *r = fake_reply_async(fake_lxd_on(f, "PUT", SPATH "$"), 400,
+						"Failed to run: newuidmap failed", NULL);
+	fake_route_times(r, 1);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_one_line(err.msg);
+	assert_contains(err.msg, "container slurm-42 did not start: ");
+	assert_contains(err.msg, "newuidmap failed");
+	assert_int_equal(fake_route_hits(r), 1);
+	assert_int_equal(nreq("POST", "/1.0/instances"), 1);
+	/* the half-made instance is gone */
+	assert_int_equal(nreq("DELETE", IPATH), 1);
+	assert_false(fake_lxd_instance_exists(f, NAME));
+	assert_int_equal(fake_lxd_instance_count(f), 0);
+	assert_int_equal(pid, 0);
+}
+
+/* LXD says "started" but the init exits at once: also deleted. */
+static void test_ensure_init_exits(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	fake_reply_sync(fake_lxd_on(f, "GET", SPATH "$"),
+			"{\"status\":\"Stopped\",\"status_code\":102,\"pid\":0}");
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_contains(err.msg, "container slurm-42 did not start: its init exited at once");
+	assert_contains(err.msg, "init=");
+	assert_int_equal(nreq("DELETE", IPATH), 1);
+	assert_int_equal(fake_lxd_instance_count(f), 0);
+}
+
+/* A container that this call did not create is not deleted when its start
+ * fails: it belongs to the job's other steps. */
+static void test_ensure_existing_start_fails_kept(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(lxd_instance_stop_force(c, NAME, &err), 0);
+	fake_route_times(fake_reply_async(fake_lxd_on(f, "PUT", SPATH "$"), 400,
+					  "no", NULL), 1);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_contains(err.msg, "did not start");
+	assert_true(fake_lxd_instance_exists(f, NAME));
+	assert_int_equal(nreq("DELETE", IPATH), 0);
+}
+
+/* A later step with a new mount hot-plugs only that device. */
+static void test_ensure_plugs_new_mount(void **state)
+{
+	pid_t pid = 0;
+	const char *name;
+	(void)state;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(nreq("PATCH", IPATH), 0);
+
+	/* the in-memory LXD has no PATCH: script it */
+	struct fake_route *patch = fake_lxd_on(f, "PATCH", IPATH "$");
+	mounts("/data/alice:/data:ro," CWD ":" CWD);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(pid, INIT_PID);
+	assert_int_equal(fake_route_hits(patch), 1);
+	assert_int_equal(nreq("POST", "/1.0/instances"), 1);
+
+	json_t *body = fake_request_json(fake_lxd_find(f, "PATCH", IPATH "$"));
+	assert_non_null(body);
+	assert_int_equal(json_object_size(body), 1);
+	json_t *devices = json_object_get(body, "devices");
+	assert_int_equal(json_object_size(devices), 1);
+	assert_disk(dev_at(devices, "/data", &name), "/data/alice", "/data", true);
+	assert_true(strncmp(name, "slxd-", 5) == 0);
+	json_decref(body);
+	assert_contains(logbuf, "job container slurm-42: added 1 mount(s) for a new step");
+}
+
+static void test_ensure_plug_conflict_and_failure(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	mounts("/data/alice:/data");
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	struct fake_route *patch = fake_reply_error(fake_lxd_on(f, "PATCH", IPATH "$"), 400,
+						    "Device validation failed");
+
+	/* another source at a path the container already has */
+	mounts("/data/bob:/data");
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_string_equal(err.msg, "/data is already mounted from /data/alice in this job's "
+			    "container; a step cannot mount /data/bob there");
+	assert_int_equal(fake_route_hits(patch), 0);
+
+	/* nor can a step mount something over the container's init */
+	mounts("/home/alice/init:" SLXD_INIT_PATH);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_contains(err.msg, "are to be mounted at " SLXD_INIT_PATH "; choose one");
+	assert_int_equal(fake_route_hits(patch), 0);
+
+	/* LXD refusing the hot-plug */
+	mounts("/data/alice:/data,/srv/new:/new");
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_contains(err.msg, "cannot add this step's mounts to slurm-42: ");
+	assert_contains(err.msg, "Device validation failed");
+	assert_int_equal(fake_route_hits(patch), 1);
+	/* the job's container stays for its other steps */
+	assert_true(fake_lxd_instance_exists(f, NAME));
+	assert_int_equal(nreq("DELETE", IPATH), 0);
+}
+
+/* Two steps starting together: the second waits for the first's lock. */
+struct racer {
+	int rc;
+	pid_t pid;
+	slxd_error err;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	r->rc = slxd_container_ensure(c, &cfg, &job, &r->pid, &r->err);
+	return NULL;
+}
+
+static void test_ensure_waits_for_lock(void **state)
+{
+	char lock[256];
+	pthread_t th;
+	struct racer r = { -2, 0, { "" } };
+	struct timespec ts = { 0, 300 * 1000 * 1000 };
+	(void)state;
+	assert_int_equal(mkdir(cfg.state_dir, 0700), 0);
+	lock_file(lock, sizeof(lock), JOBID);
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+
+	assert_int_equal(pthread_create(&th, NULL, race, &r), 0);
+	nanosleep(&ts, NULL);
+	/* nothing asked of LXD while another holds the job's lock */
+	assert_int_equal(nreq("GET", IPATH), 0);
+	assert_int_equal(fake_lxd_nrequests(f), 1); /* lxd_open's GET /1.0 */
+	assert_int_equal(flock(fd, LOCK_UN), 0);
+	close(fd);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	if (r.rc != 0)
+		fail_msg("ensure: %s", r.err.msg);
+	assert_int_equal(r.pid, INIT_PID);
+}
+
+/* The lock is never opened through a symlink planted in state_dir. */
+static void test_ensure_lock_symlink(void **state)
+{
+	char lock[256], target[128];
+	pid_t pid = 0;
+	struct stat st;
+	(void)state;
+	assert_int_equal(mkdir(cfg.state_dir, 0700), 0);
+	lock_file(lock, sizeof(lock), JOBID);
+	snprintf(target, sizeof(target), "%s/target", dir);
+	assert_int_equal(symlink(target, lock), 0);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_contains(err.msg, "cannot open lock ");
+	assert_contains(err.msg, lock);
+	assert_int_equal(stat(target, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(fake_lxd_nrequests(f), 1);
+}
+
+/* A bad spec is refused before the lock or LXD are touched. */
+static void test_ensure_bad_spec(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	mounts("/a:" CWD);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_contains(err.msg, "choose one");
+	assert_int_equal(fake_lxd_nrequests(f), 1);
+	assert_false(slxd_container_marked(&cfg, JOBID));
+}
+
+/* ---- slxd_container_teardown ------------------------------------------- */
+
+static void test_teardown(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_true(slxd_container_marked(&cfg, JOBID));
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+	assert_false(fake_lxd_instance_exists(f, NAME));
+	assert_false(slxd_container_marked(&cfg, JOBID));
+
+	/* force-stopped, then deleted */
+	json_t *stop = fake_request_json(fake_lxd_find_last(f, "PUT", SPATH "$"));
+	assert_string_equal(json_string_value(json_object_get(stop, "action")), "stop");
+	assert_true(json_is_true(json_object_get(stop, "force")));
+	json_decref(stop);
+	assert_int_equal(nreq("DELETE", IPATH), 1);
+	assert_contains(logbuf, "job 42: deleted container slurm-42");
+}
+
+static void test_teardown_missing(void **state)
+{
+	char lock[256];
+	(void)state;
+	assert_int_equal(mkdir(cfg.state_dir, 0700), 0);
+	lock_file(lock, sizeof(lock), JOBID);
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+	assert_false(slxd_container_marked(&cfg, JOBID));
+	assert_int_equal(nreq("DELETE", IPATH), 0);
+	/* and with no lock either */
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+}
+
+/* Teardown removes only its own job's container. */
+static void test_teardown_only_own(void **state)
+{
+	(void)state;
+	fake_lxd_add_instance(f, "slurm-43", "Running", NULL);
+	fake_lxd_add_instance(f, "slurm-420", "Running", NULL);
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+	assert_string_equal(fake_lxd_instance_status(f, "slurm-43"), "Running");
+	assert_string_equal(fake_lxd_instance_status(f, "slurm-420"), "Running");
+}
+
+static void test_teardown_transient(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	struct fake_route *r = fake_route_times(
+		fake_reply_error(fake_lxd_on(f, "PUT", SPATH "$"), 500, "transient hiccup"), 1);
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+	assert_int_equal(fake_route_hits(r), 1);
+	assert_false(fake_lxd_instance_exists(f, NAME));
+	assert_false(slxd_container_marked(&cfg, JOBID));
+	assert_contains(logbuf, "stopping slurm-42 failed (try 1)");
+	assert_contains(logbuf, "transient hiccup");
+
+	/* the same for a failed delete */
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	r = fake_route_times(fake_reply_error(fake_lxd_on(f, "DELETE", IPATH "$"), 500,
+					      "busy"), 1);
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+	assert_int_equal(fake_route_hits(r), 1);
+	assert_false(fake_lxd_instance_exists(f, NAME));
+	assert_false(slxd_container_marked(&cfg, JOBID));
+}
+
+static void test_teardown_persistent_stop(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	struct fake_route *r = fake_reply_error(fake_lxd_on(f, "PUT", SPATH "$"), 500,
+						"storage pool is gone");
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), -1);
+	assert_one_line(err.msg);
+	assert_contains(err.msg, "storage pool is gone");
+	assert_int_equal(fake_route_hits(r), 3);
+	assert_int_equal(nreq("DELETE", IPATH), 0);
+	assert_true(fake_lxd_instance_exists(f, NAME));
+	/* kept, so a later cleaner still knows there is something to remove */
+	assert_true(slxd_container_marked(&cfg, JOBID));
+	assert_contains(logbuf, "(try 3)");
+}
+
+static void test_teardown_persistent_delete(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	struct fake_route *r = fake_reply_error(fake_lxd_on(f, "DELETE", IPATH "$"), 500,
+						"device busy");
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), -1);
+	assert_contains(err.msg, "device busy");
+	assert_int_equal(fake_route_hits(r), 3);
+	assert_true(fake_lxd_instance_exists(f, NAME));
+	assert_true(slxd_container_marked(&cfg, JOBID));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_name),
+		cmocka_unit_test_setup_teardown(test_spec_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spec_devices, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spec_minimal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spec_conflicts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spec_same_mount_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_creates_and_starts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_second_call, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_foreign_instance, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_other_image, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_image_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_image_lookup_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_subuid_not_granted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_create_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_start_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_init_exits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_existing_start_fails_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_plugs_new_mount, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_plug_conflict_and_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_waits_for_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_lock_symlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_bad_spec, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_teardown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_teardown_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_teardown_only_own, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_teardown_transient, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_teardown_persistent_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_teardown_persistent_delete, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
