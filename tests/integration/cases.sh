@@ -272,3 +272,15 @@ t_bad_node_config_refuses_clearly() {
 	with_node_conf no_such_key=1 \
 		expect_refused "no_such_key" --lxd-image="$IMG" true
 }
+
+t_time_limit_ends_payload() {
+	# Slurm checks limits about every 30 s: this takes 60-100 s.
+	local job
+	rm -f "$ALICE_DIR/limit.mark"
+	job=$(alice sbatch --parsable --time=1 --lxd-image="$IMG" -o /dev/null \
+		--wrap "trap 'echo TERM > $ALICE_DIR/limit.mark; exit 0' TERM; sleep 600 & wait")
+	wait_job_gone "$job" 180 || { scancel "$job"; return 1; }
+	expect_eq "payload saw the time limit's SIGTERM" TERM "$(cat "$ALICE_DIR/limit.mark" 2>&1)" || return 1
+	expect_eq "job state" TIMEOUT "$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')" || return 1
+	expect_no_container "$job"
+}
