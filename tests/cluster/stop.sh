@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Stop the daemons tests/cluster/setup.sh started, by the pids it recorded
+# (never by name), after cancelling the test users' jobs.  Packages,
+# images, users and configuration stay, so setup.sh is quick next time.
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/env.sh"
+
+stop_pid() { # pidfile expected-name
+	local pid i
+	pid=$(cat "$1" 2>/dev/null) || return 0
+	if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]; then
+		kill "$pid"
+		for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	fi
+	rm -f "$1"
+}
+
+for u in "$SLXD_TEST_USER" "$SLXD_TEST_USER2"; do scancel -u "$u" 2>/dev/null || true; done
+stop_pid "$SLXD_TEST_RUN/slurmd.pid" slurmd
+stop_pid "$SLXD_TEST_RUN/slurmctld.pid" slurmctld
+stop_pid "$SLXD_TEST_RUN/munged.pid" munged
+if [ -f "$SLXD_TEST_RUN/lxd.pid" ]; then
+	lxd shutdown --timeout 60 >/dev/null 2>&1 || stop_pid "$SLXD_TEST_RUN/lxd.pid" lxd
+	rm -f "$SLXD_TEST_RUN/lxd.pid"
+fi
