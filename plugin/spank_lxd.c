@@ -312,8 +312,6 @@ int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 	slxd_error err;
 	if (spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS)
 		return 0;
-	if (st.pending.msg[0] && !st.cfg.state_dir[0])
-		return 0;
 	if (!slxd_container_marked(&st.cfg, jobid))
 		return 0; /* no container was ever asked for here: nothing to do */
 	lxd_client *c = lxd_open(st.cfg.lxd_socket, st.cfg.lxd_timeout * 1000L, &err);
