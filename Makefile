@@ -10,7 +10,7 @@ SLURM_PLUGIN_DIR ?= $(shell pkg-config --variable=libdir slurm 2>/dev/null | sed
 LIBEXECDIR  ?= $(PREFIX)/libexec/slurm-lxd
 
 CC      ?= cc
-PKGS    := libcurl jansson
+PKGS    := libcurl jansson libcrypto munge
 HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection
 CFLAGS  ?= -O2 -g
 override CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation \
@@ -76,8 +76,10 @@ integration: all
 	bash tests/integration/run.sh
 
 # Everything, in order, from a fresh Debian 12 machine (as root).
+# The cluster comes up first: some unit tests use the real munged.
 check: deps
 	$(MAKE) all
+	bash tests/cluster/setup.sh
 	$(MAKE) unit
 	$(MAKE) unit-san
 	$(MAKE) integration
