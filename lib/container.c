@@ -312,15 +312,40 @@ out:
 	return rc;
 }
 
+/* Teardown waits for an ensure in flight (a step still being set up when
+ * the job was cancelled) so it cannot delete first and let the ensure make
+ * a fresh container behind it.  Bounded: a stuck holder must not hold up
+ * the job's end; if the wait runs out we tear down anyway and slxd-gc
+ * catches anything made afterwards. */
+static int lock_job_bounded(const struct slxd_config *cfg, uint32_t jobid, int seconds)
+{
+	char path[SLXD_PATH_MAX + 64];
+	lock_path(cfg, jobid, path, sizeof(path));
+	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1; /* no lock file: nothing of ours is in flight */
+	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; waited++) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= seconds * 10) {
+			slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s still held after %d s; "
+				 "tearing down without it", jobid, path, seconds);
+			close(fd);
+			return -1;
+		}
+		usleep(100000);
+	}
+	return fd;
+}
+
 int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
 			    uint32_t jobid, slxd_error *err)
 {
 	char name[32];
 	slxd_container_name(jobid, name);
+	int lock = lock_job_bounded(cfg, jobid, cfg->lxd_timeout);
 	int rc = -1;
-	for (int attempt = 0; attempt < 3; attempt++) {
+	for (int attempt = 0; attempt < SLXD_TEARDOWN_TRIES; attempt++) {
 		if (attempt)
-			usleep(200000U << attempt);
+			usleep(200000U << (attempt < 2 ? attempt : 2)); /* 0.4, 0.8, 0.8 ... s */
 		int s = lxd_instance_stop_force(c, name, err);
 		if (s == LXD_NOT_FOUND) {
 			rc = 0;
@@ -345,5 +370,7 @@ int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
 		lock_path(cfg, jobid, path, sizeof(path));
 		unlink(path);
 	}
+	if (lock >= 0)
+		close(lock);
 	return rc;
 }

@@ -61,7 +61,10 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 			  slxd_error *err);
 
 /* Force-stop and delete the job's container, retrying transient LXD
- * errors, then remove the job's lock.  A missing container is success. */
+ * errors (SLXD_TEARDOWN_TRIES tries over about 3 s), then remove
+ * the job's lock.  A missing container is success.  Waits (bounded by
+ * cfg->lxd_timeout) for a concurrent slxd_container_ensure of the job. */
+#define SLXD_TEARDOWN_TRIES 5
 int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
 			    uint32_t jobid, slxd_error *err);
 

@@ -9,7 +9,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -834,12 +836,12 @@ static void test_teardown_persistent_stop(void **state)
 	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), -1);
 	assert_one_line(err.msg);
 	assert_contains(err.msg, "storage pool is gone");
-	assert_int_equal(fake_route_hits(r), 3);
+	assert_int_equal(fake_route_hits(r), SLXD_TEARDOWN_TRIES);
 	assert_int_equal(nreq("DELETE", IPATH), 0);
 	assert_true(fake_lxd_instance_exists(f, NAME));
 	/* kept, so a later cleaner still knows there is something to remove */
 	assert_true(slxd_container_marked(&cfg, JOBID));
-	assert_contains(logbuf, "(try 3)");
+	assert_contains(logbuf, "(try 5)");
 }
 
 static void test_teardown_persistent_delete(void **state)
@@ -851,9 +853,77 @@ static void test_teardown_persistent_delete(void **state)
 						"device busy");
 	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), -1);
 	assert_contains(err.msg, "device busy");
-	assert_int_equal(fake_route_hits(r), 3);
+	assert_int_equal(fake_route_hits(r), SLXD_TEARDOWN_TRIES);
 	assert_true(fake_lxd_instance_exists(f, NAME));
 	assert_true(slxd_container_marked(&cfg, JOBID));
+}
+
+/* A child holds the job's lock (as an ensure in flight would) for
+ * `hold_ms`; returns its pid once it has the lock. */
+static pid_t hold_lock(int hold_ms)
+{
+	char lock[256];
+	int ready[2];
+	lock_file(lock, sizeof(lock), JOBID);
+	assert_int_equal(pipe(ready), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(lock, O_RDWR | O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX) != 0)
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		usleep((useconds_t)hold_ms * 1000);
+		_exit(0);
+	}
+	char x;
+	assert_int_equal(read(ready[0], &x, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	return pid;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Teardown must not delete while an ensure of the same job is in flight,
+ * or the ensure would leave a fresh container behind it. */
+static void test_teardown_waits_for_ensure(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	pid_t holder = hold_lock(700);
+	double t0 = now_s();
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+	assert_true(now_s() - t0 >= 0.6);
+	assert_false(fake_lxd_instance_exists(f, NAME));
+	int st;
+	assert_int_equal(waitpid(holder, &st, 0), holder);
+	assert_int_equal(st, 0);
+}
+
+/* ... but a holder that never lets go does not hold up the job's end. */
+static void test_teardown_lock_wait_bounded(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	cfg.lxd_timeout = 1;
+	pid_t holder = hold_lock(3000);
+	double t0 = now_s();
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+	double took = now_s() - t0;
+	assert_true(took >= 0.9 && took < 2.5);
+	assert_false(fake_lxd_instance_exists(f, NAME));
+	assert_contains(logbuf, "still held after 1 s");
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
 }
 
 int main(void)
@@ -887,6 +957,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_teardown_transient, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_persistent_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_persistent_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_teardown_waits_for_ensure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_teardown_lock_wait_bounded, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
