@@ -8,6 +8,7 @@ MULTIARCH   := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc
 # Slurm's Debian packages put plugins here; override with SLURM_PLUGIN_DIR=.
 SLURM_PLUGIN_DIR ?= $(shell pkg-config --variable=libdir slurm 2>/dev/null | sed 's,$$,/slurm,' | grep . || echo /usr/lib/$(MULTIARCH)/slurm-wlm)
 LIBEXECDIR  ?= $(PREFIX)/libexec/slurm-lxd
+SYSTEMDUNITDIR ?= /etc/systemd/system
 
 CC      ?= cc
 PKGS    := libcurl jansson libcrypto munge
@@ -16,7 +17,7 @@ CFLAGS  ?= -O2 -g
 override CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation \
            -fPIC $(HARDEN) -Ilib $(shell pkg-config --cflags $(PKGS))
 LDLIBS  := $(shell pkg-config --libs $(PKGS))
-override LDFLAGS += -Wl,-z,relro,-z,now
+override LDFLAGS += -Wl,-z,relro,-z,now -Wl,--as-needed
 
 BUILD   ?= build
 LIB_SRC := $(wildcard lib/*.c)
@@ -26,7 +27,8 @@ LIBSLXD := $(BUILD)/libslxd.a
 PLUGIN  := $(BUILD)/spank_lxd.so
 INIT    := $(BUILD)/slxd-init
 EPILOG  := $(BUILD)/slxd-epilog
-HELPERS := $(INIT) $(EPILOG)
+GC      := $(BUILD)/slxd-gc
+HELPERS := $(INIT) $(EPILOG) $(GC)
 SBINDIR ?= $(PREFIX)/sbin
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -55,6 +57,11 @@ $(INIT): helpers/slxd-init.c
 # Programs are position-independent executables (full RELRO via LDFLAGS).
 $(BUILD)/slxd-%: helpers/slxd-%.c $(LIBSLXD)
 	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(LDFLAGS) $(LDLIBS)
+
+# The only program that asks slurmctld about jobs, so the only one linked
+# against libslurm.
+$(GC): helpers/slxd-gc.c $(LIBSLXD)
+	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(LDFLAGS) $(LDLIBS) -lslurm
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(LIBSLXD)
 	@mkdir -p $(dir $@)
@@ -96,16 +103,21 @@ install: all
 	install -D -m 0755 $(PLUGIN) $(DESTDIR)$(SLURM_PLUGIN_DIR)/spank_lxd.so
 	install -D -m 0755 $(INIT) $(DESTDIR)$(LIBEXECDIR)/slxd-init
 	install -D -m 0755 $(EPILOG) $(DESTDIR)$(SBINDIR)/slxd-epilog
+	install -D -m 0755 $(GC) $(DESTDIR)$(SBINDIR)/slxd-gc
 	install -D -m 0644 etc/spank_lxd.conf $(DESTDIR)$(SYSCONFDIR)/slurm/spank_lxd.conf.example
 	install -D -m 0644 etc/plugstack.conf.example $(DESTDIR)$(SYSCONFDIR)/slurm/plugstack.conf.d/lxd.conf.example
 	install -D -m 0644 etc/lxd-images.conf.example $(DESTDIR)$(SYSCONFDIR)/slurm/lxd-images.conf.example
+	sed 's,/usr/local/sbin,$(SBINDIR),' etc/slxd-gc.service >$(BUILD)/slxd-gc.service
+	install -D -m 0644 $(BUILD)/slxd-gc.service $(DESTDIR)$(SYSTEMDUNITDIR)/slxd-gc.service
+	install -D -m 0644 etc/slxd-gc.timer $(DESTDIR)$(SYSTEMDUNITDIR)/slxd-gc.timer
 
 uninstall:
 	rm -f $(DESTDIR)$(SLURM_PLUGIN_DIR)/spank_lxd.so $(DESTDIR)$(LIBEXECDIR)/slxd-init \
-	      $(DESTDIR)$(SBINDIR)/slxd-epilog \
+	      $(DESTDIR)$(SBINDIR)/slxd-epilog $(DESTDIR)$(SBINDIR)/slxd-gc \
 	      $(DESTDIR)$(SYSCONFDIR)/slurm/spank_lxd.conf.example \
 	      $(DESTDIR)$(SYSCONFDIR)/slurm/plugstack.conf.d/lxd.conf.example \
-	      $(DESTDIR)$(SYSCONFDIR)/slurm/lxd-images.conf.example
+	      $(DESTDIR)$(SYSCONFDIR)/slurm/lxd-images.conf.example \
+	      $(DESTDIR)$(SYSTEMDUNITDIR)/slxd-gc.service $(DESTDIR)$(SYSTEMDUNITDIR)/slxd-gc.timer
 	-rmdir $(DESTDIR)$(LIBEXECDIR)
 
 clean:

@@ -1,0 +1,256 @@
+/* slxd-gc: remove containers that outlived their job on this node.
+ *
+ *   slxd-gc [--dry-run] [--list] [--json] [--node NAME] [--config FILE]
+ *
+ * Run from a systemd timer (etc/slxd-gc.timer) or by hand.  For each
+ * container labelled by slurm-lxd it asks slurmctld about the job and
+ * deletes the container only when Slurm proves the job no longer runs here:
+ * ended, requeued, running elsewhere, or purged.  If slurmctld cannot be
+ * reached, nothing is deleted and the exit status says so (75), so a timer
+ * simply tries again.
+ *
+ * Exit: 0 all decided (and done), 1 a deletion failed, 2 usage or config,
+ * 3 LXD unreachable, 75 Slurm unreachable for some container. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <slurm/slurm.h>
+#include <slurm/slurm_errno.h>
+
+#include "config.h"
+#include "gc.h"
+#include "log.h"
+#include "lxd.h"
+
+static bool quiet_stderr;
+
+static void to_syslog(enum slxd_log_level level, const char *line)
+{
+	syslog(level == SLXD_LOG_ERROR ? LOG_ERR : level == SLXD_LOG_INFO ? LOG_INFO : LOG_DEBUG,
+	       "%s", line);
+	if (level == SLXD_LOG_ERROR && !quiet_stderr)
+		fprintf(stderr, "slxd-gc: %s\n", line);
+}
+
+static const char *state_word(uint32_t state)
+{
+	static const char *const words[] = {
+		"PENDING", "RUNNING", "SUSPENDED", "COMPLETED", "CANCELLED", "FAILED",
+		"TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY",
+	};
+	uint32_t base = state & JOB_STATE_BASE;
+	return base < sizeof(words) / sizeof(words[0]) ? words[base] : "UNKNOWN";
+}
+
+/* This node's name as Slurm knows it. */
+static char node_name[256];
+
+static enum slxd_job_status ask_slurm(uint32_t jobid, void *arg, char state[32],
+				      slxd_error *err)
+{
+	(void)arg;
+	job_info_msg_t *msg = NULL;
+	if (slurm_load_job(&msg, jobid, SHOW_ALL) != SLURM_SUCCESS) {
+		int e = slurm_get_errno();
+		if (e == ESLURM_INVALID_JOB_ID)
+			return SLXD_JOB_UNKNOWN;
+		slxd_fail(err, "%s", slurm_strerror(e));
+		return SLXD_JOB_UNREACHABLE;
+	}
+	enum slxd_job_status st = SLXD_JOB_UNKNOWN;
+	for (uint32_t i = 0; i < msg->record_count; i++) {
+		slurm_job_info_t *j = &msg->job_array[i];
+		if (j->job_id != jobid)
+			continue; /* an array or het job's siblings */
+		uint32_t base = j->job_state & JOB_STATE_BASE;
+		snprintf(state, 32, "%s%s", state_word(j->job_state),
+			 (j->job_state & JOB_COMPLETING) ? "+COMPLETING" : "");
+		if (base == JOB_PENDING) {
+			st = SLXD_JOB_PENDING;
+		} else if (base == JOB_RUNNING || base == JOB_SUSPENDED) {
+			hostlist_t hl = slurm_hostlist_create(j->nodes ? j->nodes : "");
+			/* a job whose nodes cannot be read proves nothing */
+			if (!hl) {
+				slxd_fail(err, "cannot read job %" PRIu32 "'s node list", jobid);
+				st = SLXD_JOB_UNREACHABLE;
+			} else {
+				st = slurm_hostlist_find(hl, node_name) >= 0 ? SLXD_JOB_HERE
+									     : SLXD_JOB_ELSEWHERE;
+				slurm_hostlist_destroy(hl);
+			}
+		} else {
+			st = SLXD_JOB_ENDED;
+		}
+		break;
+	}
+	slurm_free_job_info_msg(msg);
+	return st;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: slxd-gc [--dry-run] [--list] [--json] [--node NAME] [--config FILE]\n"
+		"Delete this node's slurm-lxd containers whose job no longer runs here.\n"
+		"  --dry-run   say what would be deleted, delete nothing\n"
+		"  --list      list the containers (job, user, image, age, state); ask Slurm nothing\n"
+		"  --json      machine-readable output\n"
+		"  --node NAME this node's Slurm name (default: $SLURMD_NODENAME, else the short host name)\n");
+}
+
+static void print_human(const struct slxd_gc_entry *es, size_t n, bool list, time_t now)
+{
+	if (n == 0) {
+		printf("no slurm-lxd containers on this node\n");
+		return;
+	}
+	printf("%-16s %-8s %-8s %-20s %8s %-8s %s\n", "CONTAINER", "JOB", "UID", "IMAGE",
+	       "AGE", "STATUS", list ? "" : "ACTION (WHY)");
+	for (size_t i = 0; i < n; i++) {
+		const struct slxd_gc_entry *e = &es[i];
+		char job[16] = "-", uid[16] = "-", age[24] = "-";
+		if (e->jobid)
+			snprintf(job, sizeof(job), "%" PRIu32, e->jobid);
+		if (e->uid >= 0)
+			snprintf(uid, sizeof(uid), "%lld", e->uid);
+		if (e->created > 0)
+			snprintf(age, sizeof(age), "%llds", (long long)now - e->created);
+		printf("%-16s %-8s %-8s %-20s %8s %-8s", e->name, job, uid,
+		       e->image[0] ? e->image : "-", age, e->status);
+		if (!list)
+			printf(" %s (%s)%s%s", slxd_gc_action_name(e->action), e->reason,
+			       e->error[0] ? ": " : "", e->error);
+		printf("\n");
+	}
+}
+
+static int print_json(const struct slxd_gc_entry *es, size_t n, bool list, time_t now)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < n; i++) {
+		const struct slxd_gc_entry *e = &es[i];
+		json_t *o = json_pack("{s:s, s:s, s:s}", "container", e->name, "image", e->image,
+				      "status", e->status);
+		if (!o)
+			break;
+		json_object_set_new(o, "job_id", e->jobid ? json_integer(e->jobid) : json_null());
+		json_object_set_new(o, "uid", e->uid >= 0 ? json_integer(e->uid) : json_null());
+		json_object_set_new(o, "age_seconds", e->created > 0
+				    ? json_integer((json_int_t)(now - e->created)) : json_null());
+		if (!list) {
+			json_object_set_new(o, "job", json_string(slxd_job_status_name(e->job)));
+			json_object_set_new(o, "job_state", e->job_state[0]
+					    ? json_string(e->job_state) : json_null());
+			json_object_set_new(o, "action", json_string(slxd_gc_action_name(e->action)));
+			json_object_set_new(o, "reason", json_string(e->reason));
+			if (e->error[0])
+				json_object_set_new(o, "error", json_string(e->error));
+		}
+		json_array_append_new(arr, o);
+	}
+	if (!arr || json_dumpf(arr, stdout, JSON_INDENT(2)) != 0) {
+		json_decref(arr);
+		return -1;
+	}
+	printf("\n");
+	json_decref(arr);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config = "/etc/slurm/spank_lxd.conf";
+	bool dry_run = false, list = false, json = false;
+	const char *node = NULL;
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "node", required_argument, NULL, 'N' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+	while ((o = getopt_long(argc, argv, "nljN:c:h", longopts, NULL)) != -1) {
+		switch (o) {
+		case 'n': dry_run = true; break;
+		case 'l': list = true; break;
+		case 'j': json = true; break;
+		case 'N': node = optarg; break;
+		case 'c': config = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "slxd-gc: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return 2;
+	}
+	openlog("slxd-gc", LOG_PID, LOG_DAEMON);
+	slxd_log_set_sink(to_syslog);
+	quiet_stderr = json;
+
+	struct slxd_config cfg;
+	slxd_error err;
+	slxd_config_defaults(&cfg);
+	if (slxd_config_load_file(&cfg, config, &err) != 0) {
+		fprintf(stderr, "slxd-gc: %s\n", err.msg);
+		return 2;
+	}
+	if (!node)
+		node = getenv("SLURMD_NODENAME");
+	if (node && *node) {
+		snprintf(node_name, sizeof(node_name), "%s", node);
+	} else {
+		if (gethostname(node_name, sizeof(node_name) - 1) != 0) {
+			fprintf(stderr, "slxd-gc: cannot read the host name; pass --node NAME\n");
+			return 2;
+		}
+		node_name[strcspn(node_name, ".")] = '\0';
+	}
+	if (!list)
+		slurm_init(NULL);
+
+	lxd_client *c = lxd_open(cfg.lxd_socket, cfg.lxd_timeout * 1000L, &err);
+	if (!c) {
+		fprintf(stderr, "slxd-gc: %s\n", err.msg);
+		return 3;
+	}
+	struct slxd_gc_opts opts = { .act = !dry_run && !list, .decide = !list };
+	struct slxd_gc_entry *es = NULL;
+	size_t n = 0;
+	int rc = slxd_gc_run(c, &cfg, ask_slurm, NULL, &opts, &es, &n, &err);
+	lxd_close(c);
+	if (rc != 0) {
+		fprintf(stderr, "slxd-gc: %s\n", err.msg);
+		return 3;
+	}
+	time_t now = time(NULL);
+	if (json ? print_json(es, n, list, now) != 0 : (print_human(es, n, list, now), 0)) {
+		free(es);
+		fprintf(stderr, "slxd-gc: cannot write the output\n");
+		return 1;
+	}
+	int status = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (es[i].action == SLXD_GC_FAILED)
+			status = 1;
+		else if (status == 0 && es[i].job == SLXD_JOB_UNREACHABLE && es[i].jobid && !list)
+			status = 75;
+	}
+	if (status == 75)
+		fprintf(stderr, "slxd-gc: slurmctld could not be reached; containers whose "
+			"job could not be checked were kept (run again later)\n");
+	if (!list && !dry_run)
+		slurm_fini();
+	free(es);
+	return status;
+}

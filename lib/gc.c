@@ -1,0 +1,162 @@
+#include "gc.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "container.h"
+#include "log.h"
+
+const char *slxd_gc_action_name(enum slxd_gc_action a)
+{
+	switch (a) {
+	case SLXD_GC_KEEP: return "keep";
+	case SLXD_GC_DELETE: return "delete";
+	case SLXD_GC_DELETED: return "deleted";
+	case SLXD_GC_FAILED: return "failed";
+	}
+	return "?";
+}
+
+const char *slxd_job_status_name(enum slxd_job_status s)
+{
+	switch (s) {
+	case SLXD_JOB_UNREACHABLE: return "unreachable";
+	case SLXD_JOB_HERE: return "running-here";
+	case SLXD_JOB_ELSEWHERE: return "running-elsewhere";
+	case SLXD_JOB_PENDING: return "pending";
+	case SLXD_JOB_ENDED: return "ended";
+	case SLXD_JOB_UNKNOWN: return "unknown-to-slurm";
+	}
+	return "?";
+}
+
+static bool parse_u64(const char *s, unsigned long long max, unsigned long long *out)
+{
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Read what the labels say.  A container whose name and job label disagree
+ * is not provably any job's: it keeps jobid 0 and is never deleted. */
+static void read_labels(json_t *inst, struct slxd_gc_entry *e)
+{
+	json_t *config = json_object_get(inst, "config");
+	const char *name = json_string_value(json_object_get(inst, "name"));
+	const char *status = json_string_value(json_object_get(inst, "status"));
+	const char *image = json_string_value(json_object_get(config, SLXD_KEY_IMAGE));
+	unsigned long long v;
+
+	snprintf(e->name, sizeof(e->name), "%s", name ? name : "");
+	snprintf(e->status, sizeof(e->status), "%s", status ? status : "");
+	snprintf(e->image, sizeof(e->image), "%s", image ? image : "");
+	e->uid = parse_u64(json_string_value(json_object_get(config, SLXD_KEY_UID)),
+			   UINT32_MAX, &v) ? (long long)v : -1;
+	e->created = parse_u64(json_string_value(json_object_get(config, SLXD_KEY_CREATED)),
+			       INT64_MAX, &v) ? (long long)v : 0;
+	if (parse_u64(json_string_value(json_object_get(config, SLXD_KEY_JOB_ID)),
+		      UINT32_MAX, &v) && v > 0) {
+		char want[32];
+		slxd_container_name((uint32_t)v, want);
+		if (name && strcmp(name, want) == 0)
+			e->jobid = (uint32_t)v;
+	}
+}
+
+static void decide(struct slxd_gc_entry *e, slxd_job_lookup lookup, void *arg)
+{
+	slxd_error err = { "" };
+
+	e->action = SLXD_GC_KEEP;
+	if (e->jobid == 0) {
+		snprintf(e->reason, sizeof(e->reason), "its labels name no job (expected name "
+			 SLXD_CONTAINER_PREFIX "<job id> and a matching " SLXD_KEY_JOB_ID
+			 "); remove it by hand if it is not in use");
+		return;
+	}
+	e->job = lookup(e->jobid, arg, e->job_state, &err);
+	switch (e->job) {
+	case SLXD_JOB_HERE:
+		snprintf(e->reason, sizeof(e->reason), "job %" PRIu32 " is running on this node",
+			 e->jobid);
+		return;
+	case SLXD_JOB_UNREACHABLE:
+		snprintf(e->reason, sizeof(e->reason), "cannot ask Slurm about job %" PRIu32
+			 " (%.100s); keeping it until Slurm answers", e->jobid, err.msg);
+		return;
+	case SLXD_JOB_ELSEWHERE:
+		snprintf(e->reason, sizeof(e->reason), "job %" PRIu32 " runs on other nodes now",
+			 e->jobid);
+		break;
+	case SLXD_JOB_PENDING:
+		snprintf(e->reason, sizeof(e->reason), "job %" PRIu32 " was requeued and is pending",
+			 e->jobid);
+		break;
+	case SLXD_JOB_ENDED:
+		snprintf(e->reason, sizeof(e->reason), "job %" PRIu32 " has ended (%s)",
+			 e->jobid, e->job_state);
+		break;
+	case SLXD_JOB_UNKNOWN:
+		snprintf(e->reason, sizeof(e->reason), "Slurm no longer knows job %" PRIu32,
+			 e->jobid);
+		break;
+	default:
+		snprintf(e->reason, sizeof(e->reason), "unexpected answer about job %" PRIu32,
+			 e->jobid);
+		return;
+	}
+	e->action = SLXD_GC_DELETE;
+}
+
+int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg,
+		slxd_job_lookup lookup, void *lookup_arg,
+		const struct slxd_gc_opts *opts,
+		struct slxd_gc_entry **entries, size_t *n, slxd_error *err)
+{
+	json_t *list = NULL;
+	*entries = NULL;
+	*n = 0;
+	if (lxd_instances_list(c, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE, &list, err) != 0)
+		return slxd_fail_prefix(err, "cannot list this node's containers");
+	size_t count = json_array_size(list);
+	struct slxd_gc_entry *es = calloc(count ? count : 1, sizeof(*es));
+	if (!es) {
+		json_decref(list);
+		return slxd_fail(err, "out of memory");
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct slxd_gc_entry *e = &es[i];
+		read_labels(json_array_get(list, i), e);
+		if (!opts->decide) {
+			e->action = SLXD_GC_KEEP;
+			continue;
+		}
+		decide(e, lookup, lookup_arg);
+		if (e->action != SLXD_GC_DELETE || !opts->act)
+			continue;
+		slxd_error terr;
+		if (slxd_container_teardown(c, cfg, e->jobid, &terr) == 0) {
+			e->action = SLXD_GC_DELETED;
+			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": removed leftover container %s: %s",
+				 e->jobid, e->name, e->reason);
+		} else {
+			e->action = SLXD_GC_FAILED;
+			snprintf(e->error, sizeof(e->error), "%s", terr.msg);
+			slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": could not remove leftover "
+				 "container %s: %s", e->jobid, e->name, terr.msg);
+		}
+	}
+	json_decref(list);
+	*entries = es;
+	*n = count;
+	return 0;
+}

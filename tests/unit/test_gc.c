@@ -1,0 +1,215 @@
+/* slxd_gc_run: which leftover containers are removed and which are kept,
+ * against the fake LXD and a scripted Slurm. */
+#include "testutil.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "fake_lxd.h"
+#include "gc.h"
+#include "log.h"
+
+static struct fake_lxd *f;
+static lxd_client *c;
+static struct slxd_config cfg;
+static char dir[64];
+static int lookups;
+
+static int setup(void **state)
+{
+	slxd_error err;
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/slxd-gc-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	slxd_config_defaults(&cfg);
+	snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s", dir);
+	f = fake_lxd_start();
+	c = lxd_open(fake_lxd_socket(f), 5000, &err);
+	lookups = 0;
+	return c ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	(void)state;
+	lxd_close(c);
+	fake_lxd_stop(f);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void add_ours(const char *name, const char *jobid)
+{
+	char config[512];
+	snprintf(config, sizeof(config),
+		 "{\"" SLXD_KEY_MANAGED "\":\"" SLXD_MANAGED_VALUE "\","
+		 "\"" SLXD_KEY_JOB_ID "\":\"%s\",\"" SLXD_KEY_UID "\":\"2001\","
+		 "\"" SLXD_KEY_IMAGE "\":\"demo:1.0\",\"" SLXD_KEY_CREATED "\":\"%lld\"}",
+		 jobid, (long long)time(NULL) - 30);
+	fake_lxd_add_instance(f, name, "Running", config);
+}
+
+/* Slurm as scripted: job N's fate is N's last digit. */
+static enum slxd_job_status scripted(uint32_t jobid, void *arg, char state[32], slxd_error *err)
+{
+	(void)arg;
+	lookups++;
+	switch (jobid % 10) {
+	case 1: snprintf(state, 32, "COMPLETED"); return SLXD_JOB_ENDED;
+	case 2: snprintf(state, 32, "RUNNING"); return SLXD_JOB_HERE;
+	case 3: slxd_fail(err, "Unable to contact slurm controller"); return SLXD_JOB_UNREACHABLE;
+	case 4: snprintf(state, 32, "PENDING"); return SLXD_JOB_PENDING;
+	case 5: snprintf(state, 32, "RUNNING"); return SLXD_JOB_ELSEWHERE;
+	case 6: return SLXD_JOB_UNKNOWN;
+	default: fail_msg("unexpected lookup of job %" PRIu32, jobid);
+	}
+	return SLXD_JOB_UNREACHABLE;
+}
+
+static const struct slxd_gc_entry *find(const struct slxd_gc_entry *es, size_t n,
+					const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(es[i].name, name) == 0)
+			return &es[i];
+	fail_msg("no entry for %s", name);
+	abort(); /* not reached: fail_msg ends the test */
+}
+
+static void seed(void)
+{
+	add_ours("slurm-11", "11");
+	add_ours("slurm-12", "12");
+	add_ours("slurm-13", "13");
+	add_ours("slurm-14", "14");
+	add_ours("slurm-15", "15");
+	add_ours("slurm-16", "16");
+	add_ours("slurm-17", "18");     /* name and label disagree */
+	add_ours("slurm-19", "junk");   /* label is not a job id */
+	fake_lxd_add_instance(f, "slurm-21", "Running", NULL); /* not ours: no label */
+	fake_lxd_add_instance(f, "web", "Running",
+			      "{\"" SLXD_KEY_MANAGED "\":\"someone-else\"}");
+}
+
+static void deletes_only_what_slurm_proves_over(void **state)
+{
+	(void)state;
+	seed();
+	struct slxd_gc_opts opts = { .act = true, .decide = true };
+	struct slxd_gc_entry *es;
+	size_t n;
+	slxd_error err;
+	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	assert_int_equal(n, 8); /* only ours are looked at */
+
+	assert_int_equal(find(es, n, "slurm-11")->action, SLXD_GC_DELETED);
+	assert_contains(find(es, n, "slurm-11")->reason, "has ended (COMPLETED)");
+	assert_int_equal(find(es, n, "slurm-12")->action, SLXD_GC_KEEP);
+	assert_int_equal(find(es, n, "slurm-13")->action, SLXD_GC_KEEP);
+	assert_contains(find(es, n, "slurm-13")->reason, "Unable to contact slurm controller");
+	assert_int_equal(find(es, n, "slurm-14")->action, SLXD_GC_DELETED);
+	assert_int_equal(find(es, n, "slurm-15")->action, SLXD_GC_DELETED);
+	assert_int_equal(find(es, n, "slurm-16")->action, SLXD_GC_DELETED);
+	assert_int_equal(find(es, n, "slurm-17")->action, SLXD_GC_KEEP);
+	assert_int_equal(find(es, n, "slurm-17")->jobid, 0);
+	assert_contains(find(es, n, "slurm-17")->reason, "labels name no job");
+	assert_int_equal(find(es, n, "slurm-19")->action, SLXD_GC_KEEP);
+	assert_int_equal(find(es, n, "slurm-11")->uid, 2001);
+	assert_true(find(es, n, "slurm-11")->created > 0);
+	assert_int_equal(lookups, 6); /* unlabelled ones are not even asked about */
+
+	assert_false(fake_lxd_instance_exists(f, "slurm-11"));
+	assert_true(fake_lxd_instance_exists(f, "slurm-12"));
+	assert_true(fake_lxd_instance_exists(f, "slurm-13"));
+	assert_false(fake_lxd_instance_exists(f, "slurm-14"));
+	assert_false(fake_lxd_instance_exists(f, "slurm-15"));
+	assert_false(fake_lxd_instance_exists(f, "slurm-16"));
+	assert_true(fake_lxd_instance_exists(f, "slurm-17"));
+	assert_true(fake_lxd_instance_exists(f, "slurm-19"));
+	assert_true(fake_lxd_instance_exists(f, "slurm-21"));
+	assert_true(fake_lxd_instance_exists(f, "web"));
+	free(es);
+}
+
+static void dry_run_deletes_nothing(void **state)
+{
+	(void)state;
+	seed();
+	struct slxd_gc_opts opts = { .act = false, .decide = true };
+	struct slxd_gc_entry *es;
+	size_t n;
+	slxd_error err;
+	int before = fake_lxd_instance_count(f);
+	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	assert_int_equal(find(es, n, "slurm-11")->action, SLXD_GC_DELETE);
+	assert_int_equal(find(es, n, "slurm-12")->action, SLXD_GC_KEEP);
+	assert_int_equal(fake_lxd_instance_count(f), before);
+	for (int i = 0; i < fake_lxd_nrequests(f); i++)
+		assert_string_equal(fake_lxd_request(f, i)->method, "GET");
+	free(es);
+}
+
+static void list_asks_slurm_nothing(void **state)
+{
+	(void)state;
+	seed();
+	struct slxd_gc_opts opts = { .act = false, .decide = false };
+	struct slxd_gc_entry *es;
+	size_t n;
+	slxd_error err;
+	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	assert_int_equal(n, 8);
+	assert_int_equal(lookups, 0);
+	assert_string_equal(find(es, n, "slurm-12")->image, "demo:1.0");
+	assert_string_equal(find(es, n, "slurm-12")->status, "Running");
+	free(es);
+}
+
+static void failed_delete_is_reported_not_hidden(void **state)
+{
+	(void)state;
+	add_ours("slurm-11", "11");
+	fake_reply_error(fake_lxd_on(f, "DELETE", "/1.0/instances/slurm-11"), 500, "disk on fire");
+	struct slxd_gc_opts opts = { .act = true, .decide = true };
+	struct slxd_gc_entry *es;
+	size_t n;
+	slxd_error err;
+	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(es[0].action, SLXD_GC_FAILED);
+	assert_contains(es[0].error, "disk on fire");
+	assert_one_line(es[0].error);
+	free(es);
+}
+
+static void lxd_down_is_an_error(void **state)
+{
+	(void)state;
+	fake_reply_error(fake_lxd_on(f, "GET", "/1.0/instances"), 500, "database locked");
+	struct slxd_gc_opts opts = { .act = true, .decide = true };
+	struct slxd_gc_entry *es;
+	size_t n;
+	slxd_error err;
+	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), -1);
+	assert_contains(err.msg, "cannot list this node's containers");
+	assert_contains(err.msg, "database locked");
+	assert_null(es);
+}
+
+int main(void)
+{
+	slxd_log_set_sink(NULL);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(deletes_only_what_slurm_proves_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(dry_run_deletes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(list_asks_slurm_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_delete_is_reported_not_hidden, setup, teardown),
+		cmocka_unit_test_setup_teardown(lxd_down_is_an_error, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
