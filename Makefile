@@ -28,7 +28,8 @@ PLUGIN  := $(BUILD)/spank_lxd.so
 INIT    := $(BUILD)/slxd-init
 EPILOG  := $(BUILD)/slxd-epilog
 GC      := $(BUILD)/slxd-gc
-HELPERS := $(INIT) $(EPILOG) $(GC)
+PROLOG  := $(BUILD)/slxd-prolog
+HELPERS := $(INIT) $(EPILOG) $(GC) $(PROLOG)
 SBINDIR ?= $(PREFIX)/sbin
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -104,6 +105,7 @@ install: all
 	install -D -m 0755 $(INIT) $(DESTDIR)$(LIBEXECDIR)/slxd-init
 	install -D -m 0755 $(EPILOG) $(DESTDIR)$(SBINDIR)/slxd-epilog
 	install -D -m 0755 $(GC) $(DESTDIR)$(SBINDIR)/slxd-gc
+	install -D -m 0755 $(PROLOG) $(DESTDIR)$(SBINDIR)/slxd-prolog
 	install -D -m 0644 etc/spank_lxd.conf $(DESTDIR)$(SYSCONFDIR)/slurm/spank_lxd.conf.example
 	install -D -m 0644 etc/plugstack.conf.example $(DESTDIR)$(SYSCONFDIR)/slurm/plugstack.conf.d/lxd.conf.example
 	install -D -m 0644 etc/lxd-images.conf.example $(DESTDIR)$(SYSCONFDIR)/slurm/lxd-images.conf.example
@@ -114,6 +116,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SLURM_PLUGIN_DIR)/spank_lxd.so $(DESTDIR)$(LIBEXECDIR)/slxd-init \
 	      $(DESTDIR)$(SBINDIR)/slxd-epilog $(DESTDIR)$(SBINDIR)/slxd-gc \
+	      $(DESTDIR)$(SBINDIR)/slxd-prolog \
 	      $(DESTDIR)$(SYSCONFDIR)/slurm/spank_lxd.conf.example \
 	      $(DESTDIR)$(SYSCONFDIR)/slurm/plugstack.conf.d/lxd.conf.example \
 	      $(DESTDIR)$(SYSCONFDIR)/slurm/lxd-images.conf.example \

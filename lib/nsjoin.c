@@ -150,6 +150,14 @@ static void relay(int sig, siginfo_t *si, void *ctx)
 
 static void __attribute__((noreturn)) wait_for_payload(void)
 {
+	/* This process is a fork of slurmstepd that never execs, so it still
+	 * holds slurmstepd's descriptors, its listening socket among them.  If
+	 * slurmstepd dies, slurmd's connections to that socket would then be
+	 * accepted by the kernel and never answered: slurmd hangs, the job
+	 * never completes, its epilog never runs.  The waiter needs none of
+	 * them (the payload keeps its own stdio). */
+	close_range(3, ~0U, 0);
+
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = relay;

@@ -183,6 +183,12 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 			slurm_error("slurm-lxd: %s", err.msg);
 			return -1;
 		}
+		/* For slxd-prolog (as $SPANK_SLXD_IMAGE), so nodes fetch the
+		 * image before the job starts.  Steps of an existing allocation
+		 * have had their prolog: there it is harmless and ignored. */
+		if (opt.image && spank_job_control_setenv(sp, "SLXD_IMAGE", st.image, 1) !=
+		    ESPANK_SUCCESS)
+			slurm_debug("slurm-lxd: cannot pass the image to the prolog");
 		return 0;
 	}
 	if (ctx != S_CTX_REMOTE || (!opt.image && !opt.mounts && !opt.workdir))

@@ -1,0 +1,117 @@
+/* slxd-prolog: slurm.conf Prolog= helper.  Before a job that asked for
+ * --lxd-image starts on this node, resolve the image to its approved
+ * fingerprint and make sure this node's LXD has it, so that image work
+ * happens once per node and job, not in every step's critical path.
+ *
+ *   Prolog=/usr/local/sbin/slxd-prolog
+ *
+ * slurmd runs it as root with SLURM_JOB_ID and, for jobs submitted with
+ * --lxd-image, SPANK_SLXD_IMAGE (set by the plugin at submission: it is the
+ * user's word, so it is validated again here like any other input).
+ *
+ * It always exits 0 after logging what went wrong: a non-zero prolog makes
+ * Slurm drain the node and requeue the job, which is the wrong answer to an
+ * unapproved image or a registry hiccup.  The job's own steps then refuse
+ * with the same one-line reason, in the user's output. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "config.h"
+#include "images.h"
+#include "log.h"
+#include "lxd.h"
+#include "opts.h"
+
+#define IMAGE_ENV "SPANK_SLXD_IMAGE"
+
+static void to_syslog(enum slxd_log_level level, const char *line)
+{
+	syslog(level == SLXD_LOG_ERROR ? LOG_ERR : level == SLXD_LOG_INFO ? LOG_INFO : LOG_DEBUG,
+	       "%s", line);
+	if (level == SLXD_LOG_ERROR)
+		fprintf(stderr, "slxd-prolog: %s\n", line);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: slxd-prolog [--config FILE] [--image NAME[:TAG]] [JOBID]\n"
+		   "Resolve and fetch the job's approved image on this node (JOBID defaults to\n"
+		   "$SLURM_JOB_ID, the image to $" IMAGE_ENV ").  Exits 0 unless misused.\n");
+}
+
+static int prepare(const struct slxd_config *cfg, const char *image, const char *job,
+		   slxd_error *err)
+{
+	struct slxd_image_ref ref;
+	char fp[SLXD_FINGERPRINT_LEN + 1];
+	if (slxd_parse_image_ref(image, &ref, err) != 0 ||
+	    slxd_image_resolve(cfg, &ref, fp, err) != 0)
+		return -1;
+	lxd_client *c = lxd_open(cfg->lxd_socket, cfg->lxd_timeout * 1000L, err);
+	if (!c)
+		return -1;
+	json_t *img = NULL;
+	int rc = lxd_image_get(c, fp, &img, err);
+	json_decref(img);
+	lxd_close(c);
+	if (rc == LXD_NOT_FOUND)
+		return slxd_fail(err, "image %s:%s (fingerprint %.12s) is approved but not in this "
+				 "node's LXD", ref.name, ref.tag, fp);
+	if (rc != 0)
+		return -1;
+	slxd_log(SLXD_LOG_INFO, "job %s: image %s:%s ready (fingerprint %.12s)", job,
+		 ref.name, ref.tag, fp);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config = "/etc/slurm/spank_lxd.conf";
+	const char *image = NULL;
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+	while ((o = getopt_long(argc, argv, "c:i:h", longopts, NULL)) != -1) {
+		switch (o) {
+		case 'c': config = optarg; break;
+		case 'i': image = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind + 1 < argc) {
+		usage(stderr);
+		return 2;
+	}
+	openlog("slxd-prolog", LOG_PID, LOG_DAEMON);
+	slxd_log_set_sink(to_syslog);
+
+	/* The job id is only used in log lines; keep it to what a job id is. */
+	const char *job = optind < argc ? argv[optind] : getenv("SLURM_JOB_ID");
+	if (!job || !*job || strspn(job, "0123456789") != strlen(job) || strlen(job) > 10)
+		job = "?";
+	if (!image)
+		image = getenv(IMAGE_ENV);
+	if (!image || !*image)
+		return 0; /* not a container job: nothing to do */
+
+	struct slxd_config cfg;
+	slxd_error err;
+	slxd_config_defaults(&cfg);
+	if (slxd_config_load_file(&cfg, config, &err) != 0) {
+		slxd_log(SLXD_LOG_ERROR, "job %s: %s", job, err.msg);
+		return 0;
+	}
+	if (prepare(&cfg, image, job, &err) != 0)
+		slxd_log(SLXD_LOG_ERROR, "job %s: image not prepared: %s", job, err.msg);
+	return 0;
+}
