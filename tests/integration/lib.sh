@@ -94,3 +94,54 @@ wait_file() { # path seconds
 our_containers() {
 	lxc list --format csv -c n 2>/dev/null | grep '^slurm-' || true
 }
+
+# Lines a case wants in the suite's output even when it passes (timings).
+report() { echo "$*" >>"$SLXD_REPORT"; }
+
+now_ns() { date +%s%N; }
+secs_between() { # start-ns end-ns
+	local ns=$(($2 - $1))
+	printf '%d.%d' $((ns / 1000000000)) $((ns / 100000000 % 10))
+}
+
+container_exists() { lxc query "/1.0/instances/slurm-$1" >/dev/null 2>&1; }
+
+# The node is back: IDLE, and a plain job runs on it.
+expect_node_idle() {
+	local i s host
+	host=$(hostname -s)
+	for i in $(seq 600); do
+		s=$(sinfo -h -n "$host" -o %T 2>/dev/null)
+		[ "$s" = idle ] && break
+		sleep 0.1
+	done
+	[ "$s" = idle ] || fail "node is '$s', not idle, 60 s later" || return 1
+	s=$(alice srun -t 1 echo accepting 2>&1)
+	expect_eq "a plain job after the fault" accepting "$s"
+}
+
+# The fault-injection cases' common end: wait until the job has ended
+# (left RUNNING), then until its container and lock are gone, report how
+# long that took, and check the node is back.
+expect_teardown_after_end() { # jobid what
+	local job=$1 i s t_end t_gone
+	for i in $(seq 1800); do
+		s=$(squeue -h -j "$job" -o %T 2>/dev/null)
+		case "$s" in RUNNING|PENDING|CONFIGURING|SUSPENDED) sleep 0.1 ;; *) break ;; esac
+	done
+	case "$s" in RUNNING|PENDING|CONFIGURING|SUSPENDED)
+		scancel "$job"; fail "job $job still $s after 180 s"; return 1 ;;
+	esac
+	t_end=$(now_ns)
+	for i in $(seq 1200); do
+		if ! container_exists "$job" && [ ! -e "/run/slurm-lxd/job-$job.lock" ]; then
+			t_gone=$(now_ns)
+			break
+		fi
+		sleep 0.05
+	done
+	[ -n "${t_gone:-}" ] || fail "container slurm-$job or its lock still there 60 s after job $job ended" || return 1
+	report "$2: container gone $(secs_between "$t_end" "$t_gone") s after the job ended"
+	wait_job_gone "$job" 60 || return 1
+	expect_node_idle
+}

@@ -19,6 +19,9 @@ IMG=$SLXD_IMAGE
 NODE_CONF=/etc/slurm/spank_lxd.conf
 
 . "$here/cases.sh"
+. "$here/faults.sh"
+SLXD_REPORT=$(mktemp)
+trap 'rm -f "$SLXD_REPORT"' EXIT
 
 elapsed() { local ns=$(( $(date +%s%N) - $1 )); printf '%d.%d' $((ns / 1000000000)) $((ns / 100000000 % 10)); }
 
@@ -28,6 +31,7 @@ leftover_before=$(our_containers)
 for t in $(declare -F | awk '{print $3}' | grep '^t_' ); do
 	[ -n "$pattern" ] && [[ "$t" != *$pattern* ]] && continue
 	start=$(date +%s%N)
+	: >"$SLXD_REPORT"
 	if out=$( ("$t") 2>&1 ); then
 		passed=$((passed + 1))
 		printf 'ok   %-45s %5ss\n' "${t#t_}" "$(elapsed "$start")"
@@ -36,6 +40,7 @@ for t in $(declare -F | awk '{print $3}' | grep '^t_' ); do
 		failures+=("${t#t_}")
 		printf 'FAIL %-45s %5ss\n%s\n' "${t#t_}" "$(elapsed "$start")" "$out"
 	fi
+	sed 's/^/       /' "$SLXD_REPORT"
 done
 
 # Nothing of ours may outlive the suite.

@@ -1,0 +1,204 @@
+# The fault-injection suite: every way a job can end badly, on the real
+# cluster.  Each case ends with no container of the job on the node, the
+# node IDLE and running a plain job, and reports how long the container
+# outlived the job.  Sourced by run.sh (cases are t_fault_* functions).
+
+# A batch job whose payload writes READY, then waits for GO (or a signal).
+# Prints the job id.
+fault_job() { # name [sbatch args...]
+	local name=$1
+	shift
+	rm -f "$ALICE_DIR/$name.ready" "$ALICE_DIR/$name.go"
+	alice sbatch --parsable --lxd-image="$IMG" -o "$ALICE_DIR/$name.out" "$@" \
+		--wrap "echo up > $ALICE_DIR/$name.ready; while [ ! -e $ALICE_DIR/$name.go ]; do sleep 0.2; done; echo done"
+}
+
+# The pid of the job's batch slurmstepd (not its forked task).
+stepd_pid_of() { # jobid
+	local p c
+	for p in /proc/[0-9]*; do
+		c=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		case "$c" in "slurmstepd: [$1.batch]"*)
+			[ "$(awk '{print $4}' "$p/stat")" = 1 ] && { echo "${p#/proc/}"; return 0; } ;;
+		esac
+	done
+	return 1
+}
+
+# Stop a daemon the test set-up started, by its recorded pid, and wait.
+kill_recorded() { # pidfile name signal
+	local pid i
+	pid=$(cat "$1") || return 1
+	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] || fail "$1 does not name a running $2" || return 1
+	kill "-$3" "$pid"
+	for i in $(seq 300); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	fail "$2 (pid $pid) did not exit"
+}
+
+restart_daemons() { bash "$top/tests/cluster/setup.sh" >/dev/null; }
+
+t_fault_scancel_while_creating() {
+	local job i
+	job=$(fault_job create)
+	# The job's lock appears just before the first call to LXD.
+	for i in $(seq 3000); do [ -e "/run/slurm-lxd/job-$job.lock" ] && break; sleep 0.01; done
+	container_exists "$job" && report "(container already existed at scancel)"
+	scancel "$job"
+	expect_teardown_after_end "$job" "scancel while creating"
+}
+
+t_fault_scancel_while_starting() {
+	local job i
+	job=$(fault_job start)
+	for i in $(seq 3000); do container_exists "$job" && break; sleep 0.01; done
+	report "(container was $(lxc query "/1.0/instances/slurm-$job" 2>/dev/null | jq -r .status) at scancel)"
+	scancel "$job"
+	expect_teardown_after_end "$job" "scancel while starting"
+}
+
+t_fault_scancel_while_running() {
+	local job
+	job=$(fault_job run)
+	wait_file "$ALICE_DIR/run.ready" 60 || { scancel "$job"; return 1; }
+	scancel "$job"
+	expect_teardown_after_end "$job" "scancel while running"
+}
+
+# KillWait=5 in the test cluster: TERM is ignored, KILL comes 5 s later.
+t_fault_payload_ignores_sigterm() {
+	local job t0
+	rm -f "$ALICE_DIR/ign.ready" "$ALICE_DIR/ign.beat"
+	job=$(alice sbatch --parsable --lxd-image="$IMG" -o /dev/null \
+		--wrap "trap '' TERM; echo up > $ALICE_DIR/ign.ready; while :; do date +%s > $ALICE_DIR/ign.beat; sleep 0.5; done")
+	wait_file "$ALICE_DIR/ign.ready" 60 || { scancel "$job"; return 1; }
+	t0=$(date +%s)
+	scancel "$job"
+	sleep 3
+	# still beating after the SIGTERM: it really ignored it
+	[ "$(cat "$ALICE_DIR/ign.beat")" -ge $((t0 + 2)) ] || fail "payload stopped before KillWait" || return 1
+	expect_teardown_after_end "$job" "payload ignoring SIGTERM" || return 1
+	local beat
+	beat=$(cat "$ALICE_DIR/ign.beat")
+	sleep 1.5
+	expect_eq "payload killed (no more beats)" "$beat" "$(cat "$ALICE_DIR/ign.beat")"
+}
+
+t_fault_slurmstepd_killed() {
+	local job pid
+	job=$(fault_job stepd)
+	wait_file "$ALICE_DIR/stepd.ready" 60 || { scancel "$job"; return 1; }
+	pid=$(stepd_pid_of "$job") || { scancel "$job"; fail "no slurmstepd for job $job"; return 1; }
+	kill -KILL "$pid"
+	sleep 1
+	# Slurm does not notice a dead slurmstepd by itself: the job runs on
+	# until cancelled or its time limit.  Cancelling must still clean up.
+	scancel "$job"
+	expect_teardown_after_end "$job" "slurmstepd SIGKILLed, then scancel"
+}
+
+t_fault_slurmd_restarted() {
+	local job
+	job=$(fault_job slurmd)
+	wait_file "$ALICE_DIR/slurmd.ready" 60 || { scancel "$job"; return 1; }
+	kill_recorded "$SLXD_TEST_RUN/slurmd.pid" slurmd TERM || { restart_daemons; scancel "$job"; return 1; }
+	restart_daemons
+	touch "$ALICE_DIR/slurmd.go"
+	expect_teardown_after_end "$job" "slurmd restarted mid-job" || return 1
+	expect_eq "job survived the restart" done "$(tail -1 "$ALICE_DIR/slurmd.out")"
+}
+
+t_fault_lxd_restarted() {
+	local job
+	job=$(fault_job lxd)
+	wait_file "$ALICE_DIR/lxd.ready" 60 || { scancel "$job"; return 1; }
+	kill_recorded "$SLXD_TEST_RUN/lxd.pid" lxd TERM || { restart_daemons; scancel "$job"; return 1; }
+	restart_daemons
+	touch "$ALICE_DIR/lxd.go"
+	expect_teardown_after_end "$job" "LXD restarted mid-job" || return 1
+	report "(job state after the LXD restart: $(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'))"
+}
+
+# A container as a node crash leaves it: labelled for a job that has
+# ended, running, with nobody left to remove it.
+make_leftover() { # jobid
+	lxc init "$SLXD_IMAGE_ALIAS" "slurm-$1" -c user.slurm.managed_by=slurm-lxd \
+		-c user.slurm.job_id="$1" -c user.slurm.uid="$SLXD_TEST_UID" \
+		-c user.slurm.image="$IMG" -c user.slurm.created="$(date +%s)" >/dev/null 2>&1 &&
+		lxc start "slurm-$1" 2>/dev/null
+}
+
+gc_action() { # json container
+	printf '%s' "$1" | jq -r --arg c "$2" '.[] | select(.container == $c) | .action'
+}
+
+t_fault_gc_removes_leftover_keeps_running() {
+	local ended run out rc t0
+	ended=$(alice sbatch --parsable --wait -o /dev/null --wrap true | tail -1)
+	make_leftover "$ended" || return 1
+
+	# slurmctld down: nothing can be proven, nothing is deleted.  (No job
+	# runs across this restart: slurmctld may then hold its CPUs for a
+	# while after it ends, which is Slurm's business, not this test's.)
+	kill_recorded "$SLXD_TEST_RUN/slurmctld.pid" slurmctld TERM || { restart_daemons; return 1; }
+	out=$(slxd-gc --json 2>/dev/null)
+	rc=$?
+	restart_daemons
+	expect_eq "exit status with slurmctld down" 75 "$rc" || return 1
+	expect_eq "leftover kept while slurmctld is down" keep "$(gc_action "$out" "slurm-$ended")" || return 1
+	container_exists "$ended" || fail "deleted without asking Slurm" || return 1
+
+	run=$(fault_job gc)
+	wait_file "$ALICE_DIR/gc.ready" 60 || { scancel "$run"; return 1; }
+	out=$(slxd-gc --dry-run --json) || { scancel "$run"; fail "slxd-gc --dry-run failed: $out"; return 1; }
+	expect_eq "dry run: ended job's container" delete "$(gc_action "$out" "slurm-$ended")" || return 1
+	expect_eq "dry run: running job's container" keep "$(gc_action "$out" "slurm-$run")" || return 1
+	container_exists "$ended" || fail "--dry-run deleted something" || return 1
+
+	t0=$(now_ns)
+	out=$(slxd-gc --json) || { scancel "$run"; fail "slxd-gc failed: $out"; return 1; }
+	expect_eq "leftover removed" deleted "$(gc_action "$out" "slurm-$ended")" || return 1
+	expect_eq "running job's container kept" keep "$(gc_action "$out" "slurm-$run")" || return 1
+	! container_exists "$ended" || fail "slurm-$ended still there" || return 1
+	report "slxd-gc removed the leftover in $(secs_between "$t0" "$(now_ns)") s"
+	expect_eq "running job's container still running" Running \
+		"$(lxc query "/1.0/instances/slurm-$run" | jq -r .status)" || return 1
+	touch "$ALICE_DIR/gc.go"
+	expect_teardown_after_end "$run" "job next to the leftover" || return 1
+	expect_eq "running job unharmed" done "$(tail -1 "$ALICE_DIR/gc.out")"
+}
+
+t_fault_many_jobs_end_at_once() {
+	local n=16 i jobs=() gone=() t_end t_now left sorted
+	rm -f "$ALICE_DIR"/many.*
+	for i in $(seq "$n"); do
+		jobs+=("$(alice sbatch --parsable --lxd-image="$IMG" -o /dev/null \
+			--wrap "echo up > $ALICE_DIR/many.$i.ready; while [ ! -e $ALICE_DIR/many.go ]; do sleep 0.2; done")")
+	done
+	for i in $(seq "$n"); do
+		wait_file "$ALICE_DIR/many.$i.ready" 180 || { scancel "${jobs[@]}"; return 1; }
+	done
+	touch "$ALICE_DIR/many.go"
+	t_end=$(now_ns)
+	left=("${jobs[@]}")
+	for i in $(seq 1800); do
+		local still=()
+		for j in "${left[@]}"; do
+			if container_exists "$j" || [ -e "/run/slurm-lxd/job-$j.lock" ]; then
+				still+=("$j")
+			else
+				gone+=("$(secs_between "$t_end" "$(now_ns)")")
+			fi
+		done
+		left=("${still[@]}")
+		[ ${#left[@]} = 0 ] && break
+		sleep 0.1
+	done
+	[ ${#left[@]} = 0 ] || fail "containers still there 180 s after $n jobs ended: ${left[*]}" || return 1
+	sorted=$(printf '%s\n' "${gone[@]}" | sort -n)
+	report "$n jobs ended at once: containers gone after $(echo "$sorted" | sed -n "$((n / 2))p") s (median), $(echo "$sorted" | tail -1) s (last)"
+	for j in "${jobs[@]}"; do
+		wait_job_gone "$j" 60 || return 1
+		expect_eq "job $j state" COMPLETED "$(scontrol show job "$j" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')" || return 1
+	done
+	expect_node_idle
+}
