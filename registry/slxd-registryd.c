@@ -277,6 +277,8 @@ static void check_digest(struct rq *rq, const char *method, const char *sha)
 static enum MHD_Result fail(struct MHD_Connection *conn, struct rq *rq, const char *method,
 			    int status, const char *msg)
 {
+	slxd_upload_free(rq->upload);
+	rq->upload = NULL;
 	struct slxd_api_resp resp;
 	memset(&resp, 0, sizeof(resp));
 	resp.status = status;
@@ -382,9 +384,16 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	} else {
 		slxd_sha256_buf(rq->body ? rq->body : "", rq->body_len, sha);
 	}
-	check_digest(rq, method, sha);
+	/* a JSON body cut at the limit cannot match its digest; it is
+	 * refused as too large (413) either way, and changes nothing */
+	if (rq->upload || rq->body_len <= (size_t)api.max_body_json)
+		check_digest(rq, method, sha);
 	fill_req(rq, method, &req);
 	slxd_api_handle(&api, &req, &resp);
+	/* before the answer goes out: a refused upload is gone when the
+	 * client hears so (an accepted one was renamed into blobs/) */
+	slxd_upload_free(rq->upload);
+	rq->upload = NULL;
 	return respond(conn, rq, method, &resp);
 }
 

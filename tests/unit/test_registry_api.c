@@ -288,6 +288,7 @@ static void push_refusals(void **state)
 	assert_contains(R.detail, "character device");
 
 	/* no Content-Length: 411 before any body */
+	slxd_api_resp_free(&R);
 	base_req(&req, "PUT", "/v1/images/demo/1.0", ALICE);
 	assert_false(slxd_api_precheck(&api, &req, &R));
 	assert_int_equal(R.status, 411);
