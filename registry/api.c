@@ -178,6 +178,7 @@ static void parse(const struct slxd_api_req *req, struct parsed *p)
 			bad(p, 400, "GET /v1/blobs/FP takes no query string");
 	} else if (IS("/v1/log")) {
 		p->r = R_LOG;
+		p->since = -1; /* the newest page */
 		if (strcmp(m, "GET") != 0)
 			bad(p, 405, "%s is not allowed on /v1/log: use GET", m);
 		if (query) {

@@ -17,7 +17,8 @@
 #include "store.h"
 #include "tarcheck.h"
 
-/* Entries of one GET /v1/log answer: ask again with ?since=<last id>. */
+/* Entries of one GET /v1/log answer: without ?since, the newest ones; with
+ * it, the next ones after that id (ask again with the last id). */
 #define SLXD_LOG_PAGE 1000
 
 struct slxd_api {

@@ -825,7 +825,12 @@ int slxd_store_audit_read(slxd_store *st, int64_t since, int64_t uid, size_t lim
 	out->e = NULL;
 	out->n = 0;
 	pthread_mutex_lock(&st->lock);
-	if (prepare(st, "SELECT id, time, uid, user, host, action, name, tag, fingerprint,"
+	/* since < 0: the newest `limit` entries, still oldest first */
+	if (prepare(st, since < 0 ?
+		    "SELECT * FROM (SELECT id, time, uid, user, host, action, name, tag, fingerprint,"
+		    " status, detail FROM audit WHERE ?1 < 0 AND (?2 < 0 OR uid = ?2)"
+		    " ORDER BY id DESC LIMIT ?3) ORDER BY id" :
+		    "SELECT id, time, uid, user, host, action, name, tag, fingerprint,"
 		    " status, detail FROM audit WHERE id > ?1 AND (?2 < 0 OR uid = ?2)"
 		    " ORDER BY id LIMIT ?3", &s, err) < 0)
 		goto out;

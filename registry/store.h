@@ -151,8 +151,8 @@ void slxd_store_blob_path(const slxd_store *st, const char *fp, char *buf, size_
 /* e->id and e->time are ignored (the row gets the next id; time is e->time
  * when non-zero, else now). */
 int slxd_store_audit(slxd_store *st, const struct slxd_audit *e, slxd_error *err);
-/* Entries with id > since, oldest first, at most limit; uid >= 0 keeps only
- * that caller's. */
+/* Entries with id > since, oldest first, at most limit (since < 0: the
+ * newest limit entries, oldest first); uid >= 0 keeps only that caller's. */
 int slxd_store_audit_read(slxd_store *st, int64_t since, int64_t uid, size_t limit,
 			  struct slxd_audit_list *out, slxd_error *err);
 

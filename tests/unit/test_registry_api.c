@@ -563,6 +563,22 @@ static void log_shows_each_caller_their_own(void **state)
 	assert_int_equal(call("GET", "/v1/log", ALICE, NULL), 200);
 	assert_int_equal(json_array_size(json_object_get(J, "entries")), 1);
 
+	/* pages: without since the newest SLXD_LOG_PAGE, with it the next */
+	for (int i = 0; i < SLXD_LOG_PAGE; i++)
+		assert_int_equal(call("GET", "/v1/nothing", ROOT, NULL), 404);
+	assert_int_equal(call("GET", "/v1/log", ROOT, NULL), 200);
+	es = json_object_get(J, "entries");
+	assert_int_equal(json_array_size(es), SLXD_LOG_PAGE);
+	assert_string_equal(jstr(json_array_get(es, SLXD_LOG_PAGE - 1), "action"), "request");
+	assert_int_equal(call("GET", "/v1/log?since=0", ROOT, NULL), 200);
+	es = json_object_get(J, "entries");
+	assert_int_equal(json_array_size(es), SLXD_LOG_PAGE);
+	assert_string_equal(jstr(json_array_get(es, 0), "action"), "push");
+	snprintf(path, sizeof(path), "/v1/log?since=%lld", (long long)json_integer_value(
+			 json_object_get(json_array_get(es, SLXD_LOG_PAGE - 1), "id")));
+	assert_int_equal(call("GET", path, ROOT, NULL), 200);
+	assert_int_equal(json_array_size(json_object_get(J, "entries")), 4);
+
 	assert_int_equal(call("GET", "/v1/log?since=x", ROOT, NULL), 400);
 	assert_int_equal(call("GET", "/v1/log?until=1", ROOT, NULL), 400);
 

@@ -350,6 +350,17 @@ static void audit_rows_read_back_filtered(void **state)
 	slxd_audit_list_free(&l);
 	assert_int_equal(slxd_store_audit_read(st, 0, -1, 2, &l, &err), 0);
 	assert_int_equal(l.n, 2);
+	assert_int_equal(l.e[0].status, 200);
+	slxd_audit_list_free(&l);
+	/* no `since`: the newest page, still oldest first */
+	assert_int_equal(slxd_store_audit_read(st, -1, -1, 2, &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.e[0].status, 203);
+	assert_int_equal(l.e[1].status, 204);
+	slxd_audit_list_free(&l);
+	assert_int_equal(slxd_store_audit_read(st, -1, 1000, 1, &l, &err), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.e[0].status, 203);
 	slxd_audit_list_free(&l);
 	slxd_store_close(st);
 }
