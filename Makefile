@@ -32,12 +32,22 @@ PROLOG  := $(BUILD)/slxd-prolog
 HELPERS := $(INIT) $(EPILOG) $(GC) $(PROLOG)
 SBINDIR ?= $(PREFIX)/sbin
 
+# The registry service: its own libraries, on its own link lines only (the
+# SPANK plugin loads into slurmstepd and must not drag them in).
+REG_PKGS     := sqlite3 libmicrohttpd libarchive jansson
+REG_CFLAGS   := $(shell pkg-config --cflags $(REG_PKGS))
+REG_LDLIBS   := $(shell pkg-config --libs $(REG_PKGS))
+REG_OBJ      := $(patsubst registry/%.c,$(BUILD)/registry/%.o,registry/store.c registry/tarcheck.c registry/api.c registry/regconf.c)
+REGISTRYD    := $(BUILD)/slxd-registryd
+
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_SUPPORT := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
-.PHONY: all deps install uninstall unit unit-san check integration demo clean bench
-all: $(PLUGIN) $(HELPERS)
+.PHONY: all deps install uninstall unit unit-san check integration demo clean bench registry
+all: $(PLUGIN) $(HELPERS) registry
+
+registry: $(REGISTRYD)
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
@@ -63,6 +73,19 @@ $(BUILD)/slxd-%: helpers/slxd-%.c $(LIBSLXD)
 # against libslurm.
 $(GC): helpers/slxd-gc.c $(LIBSLXD)
 	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(LDFLAGS) $(LDLIBS) -lslurm
+$(BUILD)/registry/%.o: registry/%.c $(wildcard registry/*.h) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(REG_CFLAGS) -c -o $@ $<
+
+$(REGISTRYD): $(BUILD)/registry/slxd-registryd.o $(REG_OBJ) $(LIBSLXD)
+	$(CC) $(CFLAGS) -fPIE -pie -o $@ $^ $(LDFLAGS) $(REG_LDLIBS) $(LDLIBS) -lpthread
+
+# Registry tests link the registry's objects and libraries; the end-to-end
+# one runs the daemon, so it depends on it and is told where it is.
+$(BUILD)/tests/test_registry_%: tests/unit/test_registry_%.c $(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(REG_OBJ) $(LIBSLXD) $(REGISTRYD)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(REG_CFLAGS) -Itests/unit -Iregistry -DSLXD_REGISTRYD='"$(abspath $(REGISTRYD))"' \
+		-o $@ $< $(UNIT_SUPPORT) $(REG_OBJ) $(LIBSLXD) $(LDFLAGS) $(REG_LDLIBS) $(LDLIBS) -lcmocka -lpthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(LIBSLXD)
 	@mkdir -p $(dir $@)
@@ -106,6 +129,9 @@ install: all
 	install -D -m 0755 $(EPILOG) $(DESTDIR)$(SBINDIR)/slxd-epilog
 	install -D -m 0755 $(GC) $(DESTDIR)$(SBINDIR)/slxd-gc
 	install -D -m 0755 $(PROLOG) $(DESTDIR)$(SBINDIR)/slxd-prolog
+	install -D -m 0755 $(REGISTRYD) $(DESTDIR)$(SBINDIR)/slxd-registryd
+	install -D -m 0644 etc/registryd.conf.example $(DESTDIR)$(SYSCONFDIR)/slurm-lxd/registryd.conf.example
+	install -D -m 0644 etc/slxd-registryd.service $(DESTDIR)$(SYSTEMDUNITDIR)/slxd-registryd.service
 	install -D -m 0644 etc/spank_lxd.conf $(DESTDIR)$(SYSCONFDIR)/slurm/spank_lxd.conf.example
 	install -D -m 0644 etc/plugstack.conf.example $(DESTDIR)$(SYSCONFDIR)/slurm/plugstack.conf.d/lxd.conf.example
 	install -D -m 0644 etc/lxd-images.conf.example $(DESTDIR)$(SYSCONFDIR)/slurm/lxd-images.conf.example
@@ -116,7 +142,9 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SLURM_PLUGIN_DIR)/spank_lxd.so $(DESTDIR)$(LIBEXECDIR)/slxd-init \
 	      $(DESTDIR)$(SBINDIR)/slxd-epilog $(DESTDIR)$(SBINDIR)/slxd-gc \
-	      $(DESTDIR)$(SBINDIR)/slxd-prolog \
+	      $(DESTDIR)$(SBINDIR)/slxd-prolog $(DESTDIR)$(SBINDIR)/slxd-registryd \
+	      $(DESTDIR)$(SYSCONFDIR)/slurm-lxd/registryd.conf.example \
+	      $(DESTDIR)$(SYSTEMDUNITDIR)/slxd-registryd.service \
 	      $(DESTDIR)$(SYSCONFDIR)/slurm/spank_lxd.conf.example \
 	      $(DESTDIR)$(SYSCONFDIR)/slurm/plugstack.conf.d/lxd.conf.example \
 	      $(DESTDIR)$(SYSCONFDIR)/slurm/lxd-images.conf.example \

@@ -1,5 +1,6 @@
 #include "reqauth.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,28 +46,66 @@ int slxd_reqauth_sign(const char *socket, const char *method, const char *path,
 	return 0;
 }
 
-int slxd_reqauth_verify(const char *socket, const char *cred, const char *method,
-			const char *path, const char body_sha256[SLXD_SHA256_HEX_LEN + 1],
-			uid_t *uid, gid_t *gid, slxd_error *err)
+int slxd_reqauth_decode(const char *socket, const char *cred,
+			struct slxd_reqauth_cred *out, slxd_error *err)
 {
-	char want[8192];
-	int wlen = slxd_reqauth_payload(want, sizeof(want), method, path, body_sha256);
-	if (wlen < 0)
-		return slxd_fail(err, "request path too long or not one line");
+	memset(out, 0, sizeof(*out));
 	munge_ctx_t ctx = new_ctx(socket);
 	if (!ctx)
 		return slxd_fail(err, "cannot set up MUNGE");
 	void *got = NULL;
 	int glen = 0;
-	munge_err_t e = munge_decode(cred, ctx, &got, &glen, uid, gid);
+	munge_err_t e = munge_decode(cred, ctx, &got, &glen, &out->uid, &out->gid);
 	munge_ctx_destroy(ctx);
-	if (e != EMUNGE_SUCCESS) {
+	if (e != EMUNGE_SUCCESS || glen < 0) {
 		free(got);
 		return slxd_fail(err, "credential refused: %s", munge_strerror(e));
 	}
-	int same = glen == wlen && memcmp(got, want, (size_t)wlen) == 0;
-	free(got);
-	if (!same)
+	out->payload = got;
+	out->len = (size_t)glen;
+	return 0;
+}
+
+int slxd_reqauth_match(const struct slxd_reqauth_cred *c, const char *method,
+		       const char *path, const char *body_sha256, slxd_error *err)
+{
+	/* a digest of the right length keeps the payload's shape; cut it off
+	 * again below when only method and path are compared */
+	static const char zeros[SLXD_SHA256_HEX_LEN + 1] =
+		"0000000000000000000000000000000000000000000000000000000000000000";
+	char want[8192];
+	int wlen = slxd_reqauth_payload(want, sizeof(want), method, path,
+					body_sha256 ? body_sha256 : zeros);
+	if (wlen < 0)
+		return slxd_fail(err, "request path too long or not one line");
+	size_t n = (size_t)wlen;
+	if (!body_sha256)
+		n -= SLXD_SHA256_HEX_LEN + 1;
+	bool same = body_sha256 ? c->len == n : c->len == n + SLXD_SHA256_HEX_LEN + 1;
+	if (!same || memcmp(c->payload, want, n) != 0)
 		return slxd_fail(err, "credential refused: it was made for another request");
 	return 0;
+}
+
+void slxd_reqauth_cred_free(struct slxd_reqauth_cred *c)
+{
+	free(c->payload);
+	c->payload = NULL;
+	c->len = 0;
+}
+
+int slxd_reqauth_verify(const char *socket, const char *cred, const char *method,
+			const char *path, const char body_sha256[SLXD_SHA256_HEX_LEN + 1],
+			uid_t *uid, gid_t *gid, slxd_error *err)
+{
+	struct slxd_reqauth_cred c;
+	if (slxd_reqauth_decode(socket, cred, &c, err) < 0)
+		return -1;
+	int rc = slxd_reqauth_match(&c, method, path, body_sha256, err);
+	if (rc == 0) {
+		*uid = c.uid;
+		*gid = c.gid;
+	}
+	slxd_reqauth_cred_free(&c);
+	return rc;
 }

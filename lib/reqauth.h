@@ -38,4 +38,26 @@ int slxd_reqauth_verify(const char *socket, const char *cred, const char *method
 			const char *path, const char body_sha256[SLXD_SHA256_HEX_LEN + 1],
 			uid_t *uid, gid_t *gid, slxd_error *err);
 
+/* The same check in two steps, for a server that must know the caller
+ * before it has the body (an upload's digest is known only at its end):
+ * decode at the headers, refusing forged, expired and replayed credentials
+ * at once (MUNGE counts a credential as used when it is decoded), then
+ * compare with the request once the body is in. */
+struct slxd_reqauth_cred {
+	uid_t uid;
+	gid_t gid;
+	char *payload; /* malloc'd, what the signer bound; NOT NUL-terminated */
+	size_t len;
+};
+
+int slxd_reqauth_decode(const char *socket, const char *cred,
+			struct slxd_reqauth_cred *out, slxd_error *err);
+
+/* body_sha256 NULL compares everything but the digest: lets a server refuse
+ * a credential made for another method or path before reading the body. */
+int slxd_reqauth_match(const struct slxd_reqauth_cred *c, const char *method,
+		       const char *path, const char *body_sha256, slxd_error *err);
+
+void slxd_reqauth_cred_free(struct slxd_reqauth_cred *c);
+
 #endif

@@ -87,6 +87,42 @@ static void credential_round_trip_and_refusals(void **state)
 	assert_contains(err.msg, "credential refused");
 }
 
+/* The two-step form a server uses for uploads: decode at the headers (a
+ * replay is refused there, before any body is read), compare at the end. */
+static void decode_then_match(void **state)
+{
+	(void)state;
+	static const char BODY_SHA[] =
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	slxd_error err;
+	char *cred = NULL;
+	assert_int_equal(slxd_reqauth_sign(NULL, "PUT", "/v1/images/a/b", BODY_SHA, &cred, &err), 0);
+
+	struct slxd_reqauth_cred c;
+	assert_int_equal(slxd_reqauth_decode(NULL, cred, &c, &err), 0);
+	assert_int_equal(c.uid, geteuid());
+	assert_int_equal(c.gid, getegid());
+	/* method and path alone, before the body */
+	assert_int_equal(slxd_reqauth_match(&c, "PUT", "/v1/images/a/b", NULL, &err), 0);
+	assert_int_equal(slxd_reqauth_match(&c, "PUT", "/v1/images/a/c", NULL, &err), -1);
+	assert_contains(err.msg, "another request");
+	assert_int_equal(slxd_reqauth_match(&c, "POST", "/v1/images/a/b", NULL, &err), -1);
+	/* a prefix of the path is not the path */
+	assert_int_equal(slxd_reqauth_match(&c, "PUT", "/v1/images/a", NULL, &err), -1);
+	/* then the digest */
+	assert_int_equal(slxd_reqauth_match(&c, "PUT", "/v1/images/a/b", BODY_SHA, &err), 0);
+	assert_int_equal(slxd_reqauth_match(&c, "PUT", "/v1/images/a/b", EMPTY_SHA, &err), -1);
+	assert_contains(err.msg, "another request");
+	slxd_reqauth_cred_free(&c);
+
+	/* decoding counted it as used */
+	assert_int_equal(slxd_reqauth_decode(NULL, cred, &c, &err), -1);
+	assert_contains(err.msg, "credential refused");
+	assert_one_line(err.msg);
+	assert_null(c.payload);
+	free(cred);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -94,6 +130,7 @@ int main(void)
 		cmocka_unit_test(sha256_streamed_equals_whole),
 		cmocka_unit_test(payload_is_bound_and_one_line_only),
 		cmocka_unit_test(credential_round_trip_and_refusals),
+		cmocka_unit_test(decode_then_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

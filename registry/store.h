@@ -1,0 +1,159 @@
+/* The registry's store: SQLite for versions and the audit log, one
+ * content-addressed file per image under STORE/blobs/<fingerprint>.
+ *
+ * Layout (docs/registry-api.md, "Store"):
+ *   STORE/registry.db   versions + audit (WAL, synchronous=FULL)
+ *   STORE/blobs/<fp>    image tarballs, 0644, in a 0711 directory so a
+ *                       file:// reader needs the fingerprint to open one
+ *   STORE/tmp/          uploads in flight; emptied at every start
+ *   STORE/index.json    approved NAME:TAG -> fingerprint, rewritten
+ *                       atomically after every change
+ *
+ * Order of an upload: stream to tmp/ while hashing, fsync, check, rename
+ * into blobs/, fsync blobs/, and only then insert the row.  A crash before
+ * the row leaves a blob without a row, which the next start removes; a row
+ * never names a blob that is not durable.
+ *
+ * Every function is safe to call from several threads: one mutex orders
+ * them, so a blob cannot be removed while another upload of the same bytes
+ * is being added. */
+#ifndef SLXD_REGISTRY_STORE_H
+#define SLXD_REGISTRY_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "digest.h"
+#include "error.h"
+#include "opts.h"
+
+#define SLXD_USER_MAX 64   /* user names as stored (longer ones are cut) */
+#define SLXD_HOST_MAX 64   /* peer addresses: an IPv6 literal fits */
+
+enum slxd_state {
+	SLXD_PENDING,
+	SLXD_APPROVED,
+	SLXD_REVOKED,
+	SLXD_SUPERSEDED,
+};
+
+const char *slxd_state_name(enum slxd_state s);
+
+struct slxd_version {
+	char name[SLXD_IMAGE_NAME_MAX + 1];
+	char tag[SLXD_IMAGE_TAG_MAX + 1];
+	char fingerprint[SLXD_SHA256_HEX_LEN + 1];
+	int64_t size;
+	enum slxd_state state;
+	int64_t owner_uid;
+	char owner[SLXD_USER_MAX + 1];
+	int64_t uploaded_at;
+	char uploaded_from[SLXD_HOST_MAX + 1];
+	bool decided;          /* decided_* are null in JSON when false */
+	char decided_by[SLXD_USER_MAX + 1];
+	int64_t decided_at;
+};
+
+struct slxd_version_list {
+	struct slxd_version *v;
+	size_t n;
+};
+
+void slxd_version_list_free(struct slxd_version_list *l);
+
+struct slxd_audit {
+	int64_t id;
+	int64_t time;
+	int64_t uid;            /* -1: unknown (no valid credential) */
+	char user[SLXD_USER_MAX + 1];
+	char host[SLXD_HOST_MAX + 1];
+	char action[16];
+	char name[SLXD_IMAGE_NAME_MAX + 1];   /* "" when none */
+	char tag[SLXD_IMAGE_TAG_MAX + 1];
+	char fingerprint[SLXD_SHA256_HEX_LEN + 1];
+	int status;
+	char detail[1024];
+};
+
+struct slxd_audit_list {
+	struct slxd_audit *e;
+	size_t n;
+};
+
+void slxd_audit_list_free(struct slxd_audit_list *l);
+
+typedef struct slxd_store slxd_store;
+
+/* Open (creating what is missing) the store in dir, which must exist.
+ * Empties tmp/, removes blobs that no row names (an upload cut by a crash
+ * between rename and insert), and writes index.json. */
+int slxd_store_open(const char *dir, slxd_store **out, slxd_error *err);
+void slxd_store_close(slxd_store *st);
+
+/* --- uploads ---------------------------------------------------------- */
+
+typedef struct slxd_upload slxd_upload;
+
+/* A new file in STORE/tmp/, hashed as it is written. */
+int slxd_upload_begin(slxd_store *st, slxd_upload **out, slxd_error *err);
+int slxd_upload_write(slxd_upload *u, const void *data, size_t len, slxd_error *err);
+/* fsync and close; then the file may be checked and added. */
+int slxd_upload_finish(slxd_upload *u, slxd_error *err);
+const char *slxd_upload_path(const slxd_upload *u);
+const char *slxd_upload_sha256(const slxd_upload *u); /* after finish */
+int64_t slxd_upload_size(const slxd_upload *u);
+/* Remove the temporary file unless it was added, and free u. */
+void slxd_upload_free(slxd_upload *u);
+
+/* Outcomes that are the caller's fault, so the API can map them to 409/404;
+ * -1 is any other failure. */
+#define SLXD_STORE_CONFLICT (-2)
+#define SLXD_STORE_NOTFOUND (-3)
+
+/* Add a finished, checked upload as a pending version of name:tag: rename
+ * into blobs/ (or drop it if those bytes are already there), fsync the
+ * directory, insert the row.  SLXD_STORE_CONFLICT when these bytes already
+ * are a version of name:tag. */
+int slxd_store_add(slxd_store *st, slxd_upload *u, const char *name, const char *tag,
+		   int64_t owner_uid, const char *owner, const char *host, int64_t now,
+		   struct slxd_version *out, slxd_error *err);
+
+/* Pending -> approved; the approved one before it -> superseded.
+ * NOTFOUND: no such version; CONFLICT: it is not pending. */
+int slxd_store_approve(slxd_store *st, const char *name, const char *tag, const char *fp,
+		       const char *by, int64_t now, struct slxd_version *out, slxd_error *err);
+
+/* Approved -> revoked.  NOTFOUND: no version of name:tag at all;
+ * CONFLICT: none approved. */
+int slxd_store_revoke(slxd_store *st, const char *name, const char *tag,
+		      const char *by, int64_t now, struct slxd_version *out, slxd_error *err);
+
+/* Remove a version; the blob goes with it when no other version uses it. */
+int slxd_store_delete(slxd_store *st, const char *name, const char *tag, const char *fp,
+		      slxd_error *err);
+
+/* --- reads ------------------------------------------------------------- */
+
+/* All versions of name:tag (n == 0 when there are none). */
+int slxd_store_versions(slxd_store *st, const char *name, const char *tag,
+			struct slxd_version_list *out, slxd_error *err);
+/* Approved and pending versions of every image, by name, tag, upload. */
+int slxd_store_list(slxd_store *st, struct slxd_version_list *out, slxd_error *err);
+/* Every version, of any name, whose file is fp. */
+int slxd_store_by_fingerprint(slxd_store *st, const char *fp,
+			      struct slxd_version_list *out, slxd_error *err);
+/* Path of the blob fp (whether or not it exists). */
+void slxd_store_blob_path(const slxd_store *st, const char *fp, char *buf, size_t len);
+
+/* --- audit log --------------------------------------------------------- */
+
+/* e->id and e->time are ignored (the row gets the next id; time is e->time
+ * when non-zero, else now). */
+int slxd_store_audit(slxd_store *st, const struct slxd_audit *e, slxd_error *err);
+/* Entries with id > since, oldest first, at most limit (since < 0: the
+ * newest limit entries, oldest first); uid >= 0 keeps only that caller's. */
+int slxd_store_audit_read(slxd_store *st, int64_t since, int64_t uid, size_t limit,
+			  struct slxd_audit_list *out, slxd_error *err);
+
+#endif
