@@ -27,14 +27,17 @@ PLUGIN  := $(BUILD)/spank_lxd.so
 INIT    := $(BUILD)/slxd-init
 EPILOG  := $(BUILD)/slxd-epilog
 HELPERS := $(INIT) $(EPILOG)
+REGCLI  := $(BUILD)/slxd-registry
 SBINDIR ?= $(PREFIX)/sbin
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-UNIT_SUPPORT := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+# fake_registry.c needs libmicrohttpd: only the registry client tests link it.
+UNIT_SUPPORT := $(filter-out $(UNIT_SRC) tests/unit/fake_registry.c,$(wildcard tests/unit/*.c))
+MHD_LIBS  = $(shell pkg-config --libs libmicrohttpd)
 
 .PHONY: all deps install uninstall unit unit-san check integration demo clean bench
-all: $(PLUGIN) $(HELPERS)
+all: $(PLUGIN) $(HELPERS) $(REGCLI)
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
@@ -55,6 +58,19 @@ $(INIT): helpers/slxd-init.c
 # Programs are position-independent executables (full RELRO via LDFLAGS).
 $(BUILD)/slxd-%: helpers/slxd-%.c $(LIBSLXD)
 	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(LDFLAGS) $(LDLIBS)
+
+# The user's and admin's command for the registry (runs as the user).
+$(REGCLI): registry/slxd-registry.c $(LIBSLXD)
+	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(LDFLAGS) $(LDLIBS)
+
+# Registry client tests: a fake registry service (libmicrohttpd); the CLI
+# test compiles registry/slxd-registry.c in.
+$(BUILD)/tests/test_registry_client_cli: registry/slxd-registry.c
+$(BUILD)/tests/test_registry_%: tests/unit/test_registry_%.c tests/unit/fake_registry.c \
+		$(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(LIBSLXD)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags libmicrohttpd) -Itests/unit -o $@ $< tests/unit/fake_registry.c \
+		$(UNIT_SUPPORT) $(LIBSLXD) $(LDFLAGS) $(LDLIBS) $(MHD_LIBS) -lcmocka -lpthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(LIBSLXD)
 	@mkdir -p $(dir $@)
@@ -96,13 +112,14 @@ install: all
 	install -D -m 0755 $(PLUGIN) $(DESTDIR)$(SLURM_PLUGIN_DIR)/spank_lxd.so
 	install -D -m 0755 $(INIT) $(DESTDIR)$(LIBEXECDIR)/slxd-init
 	install -D -m 0755 $(EPILOG) $(DESTDIR)$(SBINDIR)/slxd-epilog
+	install -D -m 0755 $(REGCLI) $(DESTDIR)$(PREFIX)/bin/slxd-registry
 	install -D -m 0644 etc/spank_lxd.conf $(DESTDIR)$(SYSCONFDIR)/slurm/spank_lxd.conf.example
 	install -D -m 0644 etc/plugstack.conf.example $(DESTDIR)$(SYSCONFDIR)/slurm/plugstack.conf.d/lxd.conf.example
 	install -D -m 0644 etc/lxd-images.conf.example $(DESTDIR)$(SYSCONFDIR)/slurm/lxd-images.conf.example
 
 uninstall:
 	rm -f $(DESTDIR)$(SLURM_PLUGIN_DIR)/spank_lxd.so $(DESTDIR)$(LIBEXECDIR)/slxd-init \
-	      $(DESTDIR)$(SBINDIR)/slxd-epilog \
+	      $(DESTDIR)$(SBINDIR)/slxd-epilog $(DESTDIR)$(PREFIX)/bin/slxd-registry \
 	      $(DESTDIR)$(SYSCONFDIR)/slurm/spank_lxd.conf.example \
 	      $(DESTDIR)$(SYSCONFDIR)/slurm/plugstack.conf.d/lxd.conf.example \
 	      $(DESTDIR)$(SYSCONFDIR)/slurm/lxd-images.conf.example
