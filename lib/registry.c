@@ -675,6 +675,8 @@ int slxd_registry_evict(const struct slxd_config *cfg, lxd_client *c,
 
 	if (cfg->image_cache_max == 0)
 		return 0;
+	if (state_dir_ready(cfg, err) != 0)
+		return -1;
 	if (lxd_images_list(c, &images, err) != 0)
 		return -1;
 	if (!(cands = calloc(json_array_size(images) + 1, sizeof(*cands)))) {
