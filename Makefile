@@ -30,6 +30,7 @@ EPILOG  := $(BUILD)/slxd-epilog
 GC      := $(BUILD)/slxd-gc
 PROLOG  := $(BUILD)/slxd-prolog
 HELPERS := $(INIT) $(EPILOG) $(GC) $(PROLOG)
+REGCLI  := $(BUILD)/slxd-registry
 SBINDIR ?= $(PREFIX)/sbin
 
 # The registry service: its own libraries, on its own link lines only (the
@@ -42,12 +43,14 @@ REGISTRYD    := $(BUILD)/slxd-registryd
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-UNIT_SUPPORT := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+# fake_registry.c needs libmicrohttpd: only the registry client tests link it.
+UNIT_SUPPORT := $(filter-out $(UNIT_SRC) tests/unit/fake_registry.c,$(wildcard tests/unit/*.c))
+MHD_LIBS  = $(shell pkg-config --libs libmicrohttpd)
 
 .PHONY: all deps install uninstall unit unit-san check integration demo clean bench registry
 all: $(PLUGIN) $(HELPERS) registry
 
-registry: $(REGISTRYD)
+registry: $(REGISTRYD) $(REGCLI)
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
@@ -73,6 +76,7 @@ $(BUILD)/slxd-%: helpers/slxd-%.c $(LIBSLXD)
 # against libslurm.
 $(GC): helpers/slxd-gc.c $(LIBSLXD)
 	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(LDFLAGS) $(LDLIBS) -lslurm
+
 $(BUILD)/registry/%.o: registry/%.c $(wildcard registry/*.h) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(REG_CFLAGS) -c -o $@ $<
@@ -86,6 +90,21 @@ $(BUILD)/tests/test_registry_%: tests/unit/test_registry_%.c $(UNIT_SUPPORT) $(w
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(REG_CFLAGS) -Itests/unit -Iregistry -DSLXD_REGISTRYD='"$(abspath $(REGISTRYD))"' \
 		-o $@ $< $(UNIT_SUPPORT) $(REG_OBJ) $(LIBSLXD) $(LDFLAGS) $(REG_LDLIBS) $(LDLIBS) -lcmocka -lpthread
+
+# The user's and admin's command for the registry (runs as the user).
+$(REGCLI): registry/slxd-registry.c $(LIBSLXD)
+	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(LDFLAGS) $(LDLIBS)
+
+# Registry client tests (test_registry_client*, the more specific pattern):
+# a fake registry service (libmicrohttpd); the CLI test compiles
+# registry/slxd-registry.c in.
+$(BUILD)/tests/test_registry_client_cli: registry/slxd-registry.c
+REGCLIENT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_registry_client*.c))
+$(REGCLIENT_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/fake_registry.c \
+		$(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(LIBSLXD)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags libmicrohttpd) -Itests/unit -o $@ $< tests/unit/fake_registry.c \
+		$(UNIT_SUPPORT) $(LIBSLXD) $(LDFLAGS) $(LDLIBS) $(MHD_LIBS) -lcmocka -lpthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(LIBSLXD)
 	@mkdir -p $(dir $@)
@@ -132,6 +151,7 @@ install: all
 	install -D -m 0755 $(REGISTRYD) $(DESTDIR)$(SBINDIR)/slxd-registryd
 	install -D -m 0644 etc/registryd.conf.example $(DESTDIR)$(SYSCONFDIR)/slurm-lxd/registryd.conf.example
 	install -D -m 0644 etc/slxd-registryd.service $(DESTDIR)$(SYSTEMDUNITDIR)/slxd-registryd.service
+	install -D -m 0755 $(REGCLI) $(DESTDIR)$(PREFIX)/bin/slxd-registry
 	install -D -m 0644 etc/spank_lxd.conf $(DESTDIR)$(SYSCONFDIR)/slurm/spank_lxd.conf.example
 	install -D -m 0644 etc/plugstack.conf.example $(DESTDIR)$(SYSCONFDIR)/slurm/plugstack.conf.d/lxd.conf.example
 	install -D -m 0644 etc/lxd-images.conf.example $(DESTDIR)$(SYSCONFDIR)/slurm/lxd-images.conf.example
@@ -143,6 +163,7 @@ uninstall:
 	rm -f $(DESTDIR)$(SLURM_PLUGIN_DIR)/spank_lxd.so $(DESTDIR)$(LIBEXECDIR)/slxd-init \
 	      $(DESTDIR)$(SBINDIR)/slxd-epilog $(DESTDIR)$(SBINDIR)/slxd-gc \
 	      $(DESTDIR)$(SBINDIR)/slxd-prolog $(DESTDIR)$(SBINDIR)/slxd-registryd \
+	      $(DESTDIR)$(PREFIX)/bin/slxd-registry \
 	      $(DESTDIR)$(SYSCONFDIR)/slurm-lxd/registryd.conf.example \
 	      $(DESTDIR)$(SYSTEMDUNITDIR)/slxd-registryd.service \
 	      $(DESTDIR)$(SYSCONFDIR)/slurm/spank_lxd.conf.example \

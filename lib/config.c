@@ -27,9 +27,15 @@ void slxd_config_defaults(struct slxd_config *cfg)
 	COPY(cfg->subuid_path, "/etc/subuid");
 	COPY(cfg->subgid_path, "/etc/subgid");
 	cfg->lxd_timeout = 60;
+	cfg->registry_timeout = 30;
+	/* An hour rides out a registry restart or a short outage; a revocation
+	 * reaches every node that can still talk to the registry at once. */
+	cfg->registry_grace = 3600;
+	cfg->image_cache_max = 20ULL << 30;
 }
 
-enum kind { K_PATH, K_NAME, K_NAME_OR_EMPTY, K_MOUNTS, K_ALLOW, K_TIMEOUT };
+enum kind { K_PATH, K_NAME, K_NAME_OR_EMPTY, K_MOUNTS, K_ALLOW, K_TIMEOUT,
+	    K_REGISTRY, K_REG_TIMEOUT, K_GRACE, K_BYTES };
 
 #define FIELD(f) offsetof(struct slxd_config, f), sizeof(((struct slxd_config *)0)->f)
 
@@ -50,10 +56,15 @@ static const struct key {
 	{ "default_mounts", K_MOUNTS, 0, 0 },
 	{ "mount_allow", K_ALLOW, 0, 0 },
 	{ "lxd_timeout", K_TIMEOUT, 0, 0 },
+	{ "registry", K_REGISTRY, 0, 0 },
+	{ "registry_timeout", K_REG_TIMEOUT, 0, 0 },
+	{ "registry_grace", K_GRACE, 0, 0 },
+	{ "image_cache_max", K_BYTES, 0, 0 },
 };
 
 #define KNOWN_KEYS "config, lxd_socket, storage_pool, profile, approved_images, " \
-	"slurmd_spool_dir, state_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout"
+	"slurmd_spool_dir, state_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout, " \
+	"registry, registry_timeout, registry_grace, image_cache_max"
 
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */
 static int set_name(char *dst, size_t size, const char *key, const char *v,
@@ -121,6 +132,84 @@ static int set_timeout(struct slxd_config *cfg, const char *v, slxd_error *err)
 	return 0;
 }
 
+/* Whole seconds in [lo, hi]: digits only, no sign, spaces or "0x". */
+static int set_seconds(long *out, const char *key, const char *v, long lo,
+		       long hi, slxd_error *err)
+{
+	char q[SLXD_QUOTE_BUF];
+	size_t n = strlen(v);
+	long t = -1;
+
+	if (n > 0 && n <= 9 && strspn(v, "0123456789") == n)
+		t = strtol(v, NULL, 10);
+	if (t < lo || t > hi)
+		return slxd_fail(err, "invalid %s %s: use a whole number of seconds from %ld to %ld",
+				 key, slxd_quote(v, q, sizeof(q)), lo, hi);
+	*out = t;
+	return 0;
+}
+
+/* A size in bytes with an optional binary suffix K, M, G or T (20G). */
+static int set_bytes(unsigned long long *out, const char *key, const char *v,
+		     slxd_error *err)
+{
+	char q[SLXD_QUOTE_BUF];
+	size_t n = strlen(v), digits = strspn(v, "0123456789");
+	unsigned shift = 0;
+
+	if (digits > 0 && digits <= 15 && n == digits + 1) {
+		switch (v[digits]) {
+		case 'K': case 'k': shift = 10; break;
+		case 'M': case 'm': shift = 20; break;
+		case 'G': case 'g': shift = 30; break;
+		case 'T': case 't': shift = 40; break;
+		default: digits = 0;
+		}
+	}
+	/* 15 digits << 40 could overflow: cap the result at 2^60 (an exabyte) */
+	unsigned long long b = digits ? strtoull(v, NULL, 10) : 0;
+	if (digits == 0 || (n != digits && shift == 0) || b > (1ULL << (60 - shift)))
+		return slxd_fail(err, "invalid %s %s: use a number of bytes with an optional K, M, G or T "
+				 "suffix (e.g. 20G; 0 means no bound)", key, slxd_quote(v, q, sizeof(q)));
+	*out = b << shift;
+	return 0;
+}
+
+/* The registry's address.  It becomes a URL prefix or a directory: only
+ * scheme://HOST[:PORT] (no user, path, query) or file:// + a clean path. */
+static int set_registry(struct slxd_config *cfg, const char *v, slxd_error *err)
+{
+	char q[SLXD_QUOTE_BUF];
+	size_t n = strlen(v);
+	const char *rest = NULL;
+
+	if (n == 0) {
+		cfg->registry[0] = '\0';
+		return 0;
+	}
+	if (n > SLXD_REGISTRY_URL_MAX)
+		return slxd_fail(err, "invalid registry: longer than %d characters", SLXD_REGISTRY_URL_MAX);
+	if (strncmp(v, "file://", 7) == 0) {
+		if (slxd_check_path(v + 7, "registry file:// path", err) < 0)
+			return -1;
+		memcpy(cfg->registry, v, n + 1);
+		return 0;
+	}
+	if (strncmp(v, "http://", 7) == 0)
+		rest = v + 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		rest = v + 8;
+	size_t hlen = rest ? strspn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") : 0;
+	/* a trailing '/' is tolerated and dropped; nothing else may follow */
+	if (!rest || hlen == 0 || (rest[hlen] && strcmp(rest + hlen, "/") != 0) || rest[0] == ':')
+		return slxd_fail(err, "invalid registry %s: use http://HOST:PORT, https://HOST[:PORT] or "
+				 "file:///PATH (no user, path or query), or leave it empty",
+				 slxd_quote(v, q, sizeof(q)));
+	memcpy(cfg->registry, v, (size_t)(rest - v) + hlen);
+	cfg->registry[(rest - v) + hlen] = '\0';
+	return 0;
+}
+
 /* Cut surrounding whitespace off [*s, *s + *n). */
 static void trim(const char **s, size_t *n)
 {
@@ -153,6 +242,20 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 		return set_allow(cfg, v, err);
 	case K_TIMEOUT:
 		return set_timeout(cfg, v, err);
+	case K_REGISTRY:
+		return set_registry(cfg, v, err);
+	case K_REG_TIMEOUT: {
+		long t;
+		if (set_seconds(&t, k->name, v, 1, 3600, err) < 0)
+			return -1;
+		cfg->registry_timeout = (int)t;
+		return 0;
+	}
+	case K_GRACE:
+		/* 0 = never run on an answer the registry did not just give */
+		return set_seconds(&cfg->registry_grace, k->name, v, 0, 30L * 86400, err);
+	case K_BYTES:
+		return set_bytes(&cfg->image_cache_max, k->name, v, err);
 	}
 	return slxd_fail(err, "internal error: bad key kind");
 }

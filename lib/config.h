@@ -13,6 +13,7 @@
 #include "opts.h"
 
 #define SLXD_ALLOW_MAX 32
+#define SLXD_REGISTRY_URL_MAX 512
 
 struct slxd_config {
 	char lxd_socket[SLXD_PATH_MAX + 1];       /* lxd_socket= */
@@ -28,6 +29,12 @@ struct slxd_config {
 	char mount_allow[SLXD_ALLOW_MAX][SLXD_PATH_MAX + 1]; /* mount_allow=a,b */
 	int n_mount_allow;
 	int lxd_timeout;                          /* lxd_timeout= seconds */
+	/* registry= "" (approved_images file only), http(s)://HOST[:PORT]
+	 * or file:///STORE (the service's store on a shared file system) */
+	char registry[SLXD_REGISTRY_URL_MAX + 1];
+	int registry_timeout;                     /* registry_timeout= seconds */
+	long registry_grace;                      /* registry_grace= seconds */
+	unsigned long long image_cache_max;       /* image_cache_max= bytes, 0 = no bound */
 };
 
 void slxd_config_defaults(struct slxd_config *cfg);

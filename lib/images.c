@@ -1,5 +1,7 @@
 #include "images.h"
 
+#include "registry.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +21,8 @@ bool slxd_is_fingerprint(const char *s)
 
 bool slxd_image_list_readable(const struct slxd_config *cfg)
 {
-	return access(cfg->approved_images, R_OK) == 0;
+	/* anyone with a MUNGE credential may ask the registry */
+	return cfg->registry[0] || access(cfg->approved_images, R_OK) == 0;
 }
 
 /* The list decides what runs as every user on every node: refuse it unless
@@ -53,6 +56,10 @@ int slxd_image_resolve(const struct slxd_config *cfg,
 		       char fingerprint[SLXD_FINGERPRINT_LEN + 1],
 		       slxd_error *err)
 {
+	/* One source decides: a node that has a registry must not also run
+	 * what an older list file still names (a revocation would not stick). */
+	if (cfg->registry[0])
+		return slxd_registry_resolve(cfg, ref, fingerprint, err);
 	FILE *f = open_trusted(cfg->approved_images, err);
 	if (!f)
 		return -1;

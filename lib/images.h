@@ -13,14 +13,20 @@
 #define SLXD_FINGERPRINT_LEN 64
 
 /* Resolve ref to its approved fingerprint (64 lowercase hex + NUL).
- * Errors: list missing or unsafe (not root-owned, writable by others),
- * malformed line, image not approved. */
+ * With registry= set, the registry decides (lib/registry.h) and the list
+ * file is not read; otherwise the list file does.
+ * Returns 0, -1 (not approved, or the list is missing, unsafe or
+ * malformed) or SLXD_IMAGE_UNCHECKED: the registry could not be asked and
+ * no recent answer is cached (a node must refuse the job; a submit host
+ * may let the node decide). */
+#define SLXD_IMAGE_UNCHECKED 2
 int slxd_image_resolve(const struct slxd_config *cfg,
 		       const struct slxd_image_ref *ref,
 		       char fingerprint[SLXD_FINGERPRINT_LEN + 1],
 		       slxd_error *err);
 
-/* Can this process read the approved list?  Submit hosts without it skip
+/* Can this process check images (a registry is configured, or it can read
+ * the approved list)?  Submit hosts without it skip
  * the early check; nodes never do. */
 bool slxd_image_list_readable(const struct slxd_config *cfg);
 

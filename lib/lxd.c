@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -34,7 +35,24 @@ struct lxd_client {
 	size_t len, cap;
 	bool too_big, no_mem;
 	char lxd_text[512];  /* LXD's error text of the last LXD_REFUSED */
+	int up_fd;           /* >= 0: the next request's body is read from here */
+	curl_off_t up_size;
+	bool up_fail;
 };
+
+static size_t on_upload(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct lxd_client *c = arg;
+	for (;;) {
+		ssize_t r = read(c->up_fd, buf, size * nitems);
+		if (r >= 0)
+			return (size_t)r;
+		if (errno != EINTR) {
+			c->up_fail = true;
+			return CURL_READFUNC_ABORT;
+		}
+	}
+}
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -101,7 +119,13 @@ static int exchange(lxd_client *c, const char *method, const char *path,
 	c->curl_err[0] = '\0';
 
 	curl_easy_setopt(h, CURLOPT_URL, url);
-	if (body) {
+	if (c->up_fd >= 0) {
+		/* a file as the raw body (image import), never held in memory */
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_upload);
+		curl_easy_setopt(h, CURLOPT_READDATA, c);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, c->up_size);
+	} else if (body) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)strlen(body));
@@ -114,8 +138,18 @@ static int exchange(lxd_client *c, const char *method, const char *path,
 	CURLcode rc = curl_easy_perform(h);
 	/* POSTFIELDS points at the caller's buffer; do not keep it past here. */
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+	/* An upload is this one exchange's body, not the operation wait's. */
+	if (c->up_fd >= 0) {
+		c->up_fd = -1;
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, NULL);
+		curl_easy_setopt(h, CURLOPT_READDATA, NULL);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+	}
 	const char *why = c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc);
 
+	if (c->up_fail)
+		return slxd_fail(err, "cannot read the image file to %s: %s", what,
+				 strerror(errno));
 	if (c->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 		return slxd_fail(err, "LXD's answer while trying to %s is larger "
 				 "than %zu MiB; refusing it", what,
@@ -330,6 +364,7 @@ lxd_client *lxd_open(const char *socket_path, long timeout_ms, slxd_error *err)
 		return NULL;
 	}
 	strcpy(c->socket_path, socket_path);
+	c->up_fd = -1;
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
 	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	/* An "Expect: 100-continue" round trip would only slow large bodies. */
@@ -619,4 +654,60 @@ int lxd_images_list(lxd_client *c, json_t **out, slxd_error *err)
 {
 	return failure_rc(get_typed(c, "/1.0/images?recursion=1",
 				    "list images", JSON_ARRAY, out, err));
+}
+
+int lxd_image_import(lxd_client *c, int fd, off_t size, long wait_ms,
+		     char fingerprint[65], slxd_error *err)
+{
+	static const char what[] = "import an image";
+	struct curl_slist *hdr = NULL;
+	json_t *md = NULL;
+	long saved_timeout = c->timeout_ms;
+	int rc;
+
+	fingerprint[0] = '\0';
+	hdr = curl_slist_append(hdr, "Content-Type: application/octet-stream");
+	if (hdr)
+		hdr = curl_slist_append(hdr, "Expect:");
+	if (!hdr)
+		return slxd_fail(err, "cannot %s: out of memory", what);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdr);
+	c->up_fd = fd;
+	c->up_size = (curl_off_t)size;
+	c->up_fail = false;
+	/* LXD unpacks the image in the operation: give big images time */
+	if (wait_ms > c->timeout_ms)
+		c->timeout_ms = wait_ms;
+	rc = call(c, "POST", "/1.0/images", NULL, &md, what, err);
+	c->timeout_ms = saved_timeout;
+	c->up_fd = -1;
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+	curl_slist_free_all(hdr);
+	if (rc == LXD_REFUSED && strstr(c->lxd_text, "already exists")) {
+		json_decref(md);
+		return LXD_IMAGE_EXISTS;
+	}
+	if (rc != 0) {
+		json_decref(md);
+		return -1;
+	}
+	const char *fp = json_string_value(json_object_get(md, "fingerprint"));
+	if (!fp || strlen(fp) != 64 || !name_ok(fp)) {
+		json_decref(md);
+		return malformed(what, "no image fingerprint in the finished operation", err);
+	}
+	memcpy(fingerprint, fp, 65);
+	json_decref(md);
+	return 0;
+}
+
+int lxd_image_delete(lxd_client *c, const char *fingerprint, slxd_error *err)
+{
+	char path[200], what[200];
+
+	if (check_name("image fingerprint", fingerprint, err))
+		return -1;
+	snprintf(path, sizeof(path), "/1.0/images/%s", fingerprint);
+	snprintf(what, sizeof(what), "delete image %s", fingerprint);
+	return public_rc(call(c, "DELETE", path, NULL, NULL, what, err));
 }

@@ -78,4 +78,16 @@ int lxd_image_get(lxd_client *c, const char *fingerprint, json_t **out,
 /* GET /1.0/images?recursion=1.  *out receives a JSON array. */
 int lxd_images_list(lxd_client *c, json_t **out, slxd_error *err);
 
+/* POST /1.0/images with `size` bytes read from fd (a unified image
+ * tarball) as the body, streamed, and wait up to max(wait_ms, the client's
+ * timeout) for LXD to unpack it.  On success `fingerprint` receives the
+ * fingerprint LXD computed (64 hex + NUL).  If LXD already has the image
+ * it returns LXD_IMAGE_EXISTS (err filled) and fingerprint stays "". */
+#define LXD_IMAGE_EXISTS 2
+int lxd_image_import(lxd_client *c, int fd, off_t size, long wait_ms,
+		     char fingerprint[65], slxd_error *err);
+
+/* DELETE /1.0/images/FINGERPRINT.  Waits.  Missing returns LXD_NOT_FOUND. */
+int lxd_image_delete(lxd_client *c, const char *fingerprint, slxd_error *err);
+
 #endif

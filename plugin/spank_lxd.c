@@ -130,9 +130,17 @@ static int check_options(bool need_list, slxd_error *err)
 			return -1;
 		snprintf(st.workdir, sizeof(st.workdir), "%s", opt.workdir);
 	}
-	if (need_list || slxd_image_list_readable(&st.cfg))
-		if (slxd_image_resolve(&st.cfg, &st.ref, st.fingerprint, err) != 0)
+	if (need_list || slxd_image_list_readable(&st.cfg)) {
+		int rc = slxd_image_resolve(&st.cfg, &st.ref, st.fingerprint, err);
+		/* At submit time a registry outage is not the user's error: the
+		 * node checks again, and refuses if it still cannot. */
+		if (rc == SLXD_IMAGE_UNCHECKED && !need_list) {
+			slurm_debug("slurm-lxd: %s", err->msg);
+			return 0;
+		}
+		if (rc != 0)
 			return -1;
+	}
 	return 0;
 }
 

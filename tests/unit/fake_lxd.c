@@ -2,6 +2,7 @@
  * simplicity over speed; one thread serves all connections with poll(). */
 #define _GNU_SOURCE
 #include "fake_lxd.h"
+#include "digest.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -379,8 +380,41 @@ static long query_long(const char *query, const char *key, long dflt)
 	return dflt;
 }
 
+static struct image *new_image(const char *fingerprint, json_t *obj)
+{
+	struct image *i = xcalloc(sizeof(*i));
+	i->fp = xstrdup(fingerprint);
+	i->obj = obj;
+	if (!json_is_object(i->obj))
+		die("image JSON must be an object");
+	json_object_set_new(i->obj, "fingerprint", json_string(fingerprint));
+	if (!json_object_get(i->obj, "type"))
+		json_object_set_new(i->obj, "type", json_string("container"));
+	if (!json_object_get(i->obj, "properties"))
+		json_object_set_new(i->obj, "properties", json_object());
+	return i;
+}
+
+/* POST /1.0/images with a raw tarball: the fingerprint is its SHA-256,
+ * as LXD computes it for a unified image. */
+static void import_image(struct fake_lxd *f, struct answer *a, const char *body,
+			 size_t blen)
+{
+	char fp[65];
+	slxd_sha256_buf(body, blen, fp);
+	if (find_image(f, fp))
+		return answer_async(f, a, 400, "Image with same fingerprint already exists", NULL);
+	struct image *i = new_image(fp, json_pack("{s:I, s:s, s:s}", "size", (json_int_t)blen,
+						  "uploaded_at", "2026-01-01T00:00:00Z",
+						  "last_used_at", "0001-01-01T00:00:00Z"));
+	i->next = f->images;
+	f->images = i;
+	answer_async(f, a, 200, NULL, json_pack("{s:s, s:s}", "fingerprint", fp, "size", "0"));
+}
+
 static void emulate(struct fake_lxd *f, struct answer *a, const char *method,
-		    const char *path, const char *query, json_t *req)
+		    const char *path, const char *query, json_t *req,
+		    const char *body, size_t blen)
 {
 	bool get = strcmp(method, "GET") == 0;
 	bool recursion = query_long(query, "recursion", 0) > 0;
@@ -401,13 +435,33 @@ static void emulate(struct fake_lxd *f, struct answer *a, const char *method,
 				: json_sprintf("/1.0/images/%s", i->fp));
 		return answer_sync(a, list);
 	}
+	if (strcmp(path, "/1.0/images") == 0 && strcmp(method, "POST") == 0)
+		return import_image(f, a, body, blen);
 	if (sscanf(path, "/1.0/images/%255[^/]", name) == 1) {
 		struct image *img = find_image(f, name);
-		if (!get)
-			return answer_error(a, 405, "method not allowed");
 		if (!img)
 			return answer_error(a, 404, "Image not found");
-		return answer_sync(a, json_incref(img->obj));
+		if (get)
+			return answer_sync(a, json_incref(img->obj));
+		if (strcmp(method, "PATCH") == 0) {
+			json_t *props = json_object_get(req, "properties");
+			if (props && !json_is_object(props))
+				return answer_error(a, 400, "bad properties");
+			if (props)
+				json_object_update(json_object_get(img->obj, "properties"), props);
+			return answer_sync(a, NULL);
+		}
+		if (strcmp(method, "DELETE") == 0) {
+			struct image **p = &f->images;
+			while (*p != img)
+				p = &(*p)->next;
+			*p = img->next;
+			free(img->fp);
+			json_decref(img->obj);
+			free(img);
+			return answer_async(f, a, 200, NULL, NULL);
+		}
+		return answer_error(a, 405, "method not allowed");
 	}
 
 	if (strcmp(path, "/1.0/instances") == 0) {
@@ -518,7 +572,7 @@ static void handle(struct fake_lxd *f, struct conn *c, const char *method,
 		if (query)
 			*query++ = '\0';
 		json_t *req = json_loadb(body, blen, 0, NULL);
-		emulate(f, a, method, path, query, req);
+		emulate(f, a, method, path, query, req, body, blen);
 		json_decref(req);
 		free(path);
 	}
@@ -973,14 +1027,7 @@ int fake_lxd_accepts(struct fake_lxd *f)
 void fake_lxd_add_image(struct fake_lxd *f, const char *fingerprint,
 			const char *json)
 {
-	struct image *i = xcalloc(sizeof(*i));
-	i->fp = xstrdup(fingerprint);
-	i->obj = json ? parse(json) : json_object();
-	if (!json_is_object(i->obj))
-		die("image JSON must be an object");
-	json_object_set_new(i->obj, "fingerprint", json_string(fingerprint));
-	if (!json_object_get(i->obj, "type"))
-		json_object_set_new(i->obj, "type", json_string("container"));
+	struct image *i = new_image(fingerprint, json ? parse(json) : json_object());
 	lock(f);
 	i->next = f->images;
 	f->images = i;
@@ -1045,6 +1092,33 @@ int fake_lxd_instance_count(struct fake_lxd *f)
 	int n = 0;
 	lock(f);
 	for (struct inst *i = f->insts; i; i = i->next)
+		n++;
+	unlock(f);
+	return n;
+}
+
+bool fake_lxd_image_exists(struct fake_lxd *f, const char *fingerprint)
+{
+	lock(f);
+	bool found = find_image(f, fingerprint) != NULL;
+	unlock(f);
+	return found;
+}
+
+json_t *fake_lxd_image_json(struct fake_lxd *f, const char *fingerprint)
+{
+	lock(f);
+	struct image *i = find_image(f, fingerprint);
+	json_t *j = i ? json_deep_copy(i->obj) : NULL;
+	unlock(f);
+	return j;
+}
+
+int fake_lxd_image_count(struct fake_lxd *f)
+{
+	int n = 0;
+	lock(f);
+	for (struct image *i = f->images; i; i = i->next)
 		n++;
 	unlock(f);
 	return n;

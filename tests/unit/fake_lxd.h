@@ -6,7 +6,9 @@
  *
  *   1. the first scripted route (fake_lxd_on) whose method and path prefix
  *      match and that has uses left, else
- *   2. a small in-memory LXD: GET /1.0, images (fake_lxd_add_image),
+ *   2. a small in-memory LXD: GET /1.0, images (fake_lxd_add_image; list,
+ *      get, PATCH properties, DELETE, and import by POST /1.0/images with
+ *      the raw tarball as body: fingerprint = its SHA-256),
  *      instances (create, get, list, state, start, stop, delete) and the
  *      background operations those return (/1.0/operations/ID[/wait]),
  *      else
@@ -106,6 +108,10 @@ int fake_lxd_accepts(struct fake_lxd *f);
  * "{\"properties\":{\"os\":\"busybox\"}}" or NULL. */
 void fake_lxd_add_image(struct fake_lxd *f, const char *fingerprint,
 			const char *json);
+bool fake_lxd_image_exists(struct fake_lxd *f, const char *fingerprint);
+/* The image object (new reference), NULL if missing. */
+json_t *fake_lxd_image_json(struct fake_lxd *f, const char *fingerprint);
+int fake_lxd_image_count(struct fake_lxd *f);
 /* Pre-existing instance ("Running" or "Stopped"), config as JSON or NULL. */
 void fake_lxd_add_instance(struct fake_lxd *f, const char *name,
 			   const char *status, const char *config_json);

@@ -48,6 +48,10 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.default_mounts.n, 0);
 	assert_int_equal(cfg.n_mount_allow, 0);
 	assert_int_equal(cfg.lxd_timeout, 60);
+	assert_string_equal(cfg.registry, "");
+	assert_int_equal(cfg.registry_timeout, 30);
+	assert_int_equal(cfg.registry_grace, 3600);
+	assert_true(cfg.image_cache_max == 20ULL << 30);
 }
 
 static void test_set_every_key(void **state)
@@ -133,6 +137,61 @@ static void test_set_timeout(void **state)
 		assert_contains(m, "from 1 to 3600");
 		assert_int_equal(cfg.lxd_timeout, 3600);
 	}
+}
+
+static void test_set_registry_keys(void **state)
+{
+	(void)state;
+	set_ok("registry=http://reg.example.org:8080");
+	assert_string_equal(cfg.registry, "http://reg.example.org:8080");
+	set_ok("registry=https://reg/");
+	assert_string_equal(cfg.registry, "https://reg");
+	set_ok("registry=http://[::1]:80");
+	assert_string_equal(cfg.registry, "http://[::1]:80");
+	set_ok("registry=file:///gpfs/slxd/store");
+	assert_string_equal(cfg.registry, "file:///gpfs/slxd/store");
+	set_ok("registry=");
+	assert_string_equal(cfg.registry, "");
+	static const char *bad_reg[] = {
+		"registry=ftp://x", "registry=http://", "registry=http://u@h:1",
+		"registry=http://h/v1", "registry=http://h?x=1", "registry=reg:8080",
+		"registry=file://relative", "registry=file:///a/../b", "registry=http://h h",
+		"registry=HTTP://h", "registry=http://:80",
+	};
+	for (size_t i = 0; i < sizeof(bad_reg) / sizeof(bad_reg[0]); i++)
+		assert_contains(set_bad(bad_reg[i]), "registry");
+	assert_contains(set_bad("registry=http://h/v1"), "use http://HOST:PORT");
+
+	set_ok("registry_timeout=5");
+	assert_int_equal(cfg.registry_timeout, 5);
+	assert_contains(set_bad("registry_timeout=0"), "from 1 to 3600");
+	assert_contains(set_bad("registry_timeout=1m"), "invalid registry_timeout");
+	set_ok("registry_grace=0");
+	assert_int_equal(cfg.registry_grace, 0);
+	set_ok("registry_grace=86400");
+	assert_int_equal(cfg.registry_grace, 86400);
+	assert_contains(set_bad("registry_grace=-1"), "invalid registry_grace");
+	assert_contains(set_bad("registry_grace=2592001"), "from 0 to 2592000");
+	assert_int_equal(cfg.registry_grace, 86400);
+
+	set_ok("image_cache_max=0");
+	assert_true(cfg.image_cache_max == 0);
+	set_ok("image_cache_max=1048576");
+	assert_true(cfg.image_cache_max == 1048576);
+	set_ok("image_cache_max=20G");
+	assert_true(cfg.image_cache_max == 20ULL << 30);
+	set_ok("image_cache_max=512m");
+	assert_true(cfg.image_cache_max == 512ULL << 20);
+	set_ok("image_cache_max=2T");
+	assert_true(cfg.image_cache_max == 2ULL << 40);
+	static const char *bad_bytes[] = {
+		"image_cache_max=", "image_cache_max=G", "image_cache_max=10GB",
+		"image_cache_max=-1", "image_cache_max=1.5G", "image_cache_max=10P",
+		"image_cache_max=999999999999999T", "image_cache_max= 1 G",
+	};
+	for (size_t i = 0; i < sizeof(bad_bytes) / sizeof(bad_bytes[0]); i++)
+		assert_contains(set_bad(bad_bytes[i]), "invalid image_cache_max");
+	assert_true(cfg.image_cache_max == 2ULL << 40);
 }
 
 static void test_set_names(void **state)
@@ -428,6 +487,7 @@ int main(void)
 		cmocka_unit_test_setup(test_set_trims_and_overrides, setup),
 		cmocka_unit_test_setup(test_set_unknown, setup),
 		cmocka_unit_test_setup(test_set_timeout, setup),
+		cmocka_unit_test_setup(test_set_registry_keys, setup),
 		cmocka_unit_test_setup(test_set_names, setup),
 		cmocka_unit_test_setup(test_set_paths, setup),
 		cmocka_unit_test_setup(test_set_mounts_and_allow, setup),

@@ -1,0 +1,287 @@
+#define _GNU_SOURCE
+#include "reghttp.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "reqauth.h"
+
+/* The largest JSON answer we accept (a long audit log stays far below). */
+#define REG_MAX_JSON ((size_t)64 << 20)
+/* Error bodies of blob downloads are small JSON objects. */
+#define REG_MAX_ERROR_BODY ((size_t)64 << 10)
+
+struct xfer {
+	CURL *h;
+	/* JSON answer, or the error body of a download */
+	char *buf;
+	size_t len, cap, max;
+	/* download target */
+	int out_fd;
+	slxd_sha256 *hash;
+	off_t written;
+	/* upload source */
+	int in_fd;
+	/* local failures inside callbacks (not the peer's fault) */
+	bool local_fail;
+	char local_msg[256];
+	/* progress */
+	bool progress, drew;
+};
+
+static int local_fail(struct xfer *x, const char *what)
+{
+	x->local_fail = true;
+	snprintf(x->local_msg, sizeof(x->local_msg), "%s: %s", what, strerror(errno));
+	return 0;
+}
+
+static size_t keep(struct xfer *x, const char *data, size_t n)
+{
+	if (n > x->max - x->len) {
+		snprintf(x->local_msg, sizeof(x->local_msg),
+			 "the registry's answer is larger than %zu MiB", x->max >> 20);
+		x->local_fail = true;
+		return 0;
+	}
+	if (x->len + n + 1 > x->cap) {
+		size_t cap = x->cap ? x->cap : 16384;
+		while (cap < x->len + n + 1)
+			cap *= 2;
+		char *p = realloc(x->buf, cap);
+		if (!p)
+			return local_fail(x, "out of memory");
+		x->buf = p;
+		x->cap = cap;
+	}
+	memcpy(x->buf + x->len, data, n);
+	x->len += n;
+	x->buf[x->len] = '\0';
+	return n;
+}
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	size_t n = size * nmemb;
+	long status = 0;
+
+	if (x->out_fd >= 0)
+		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+	if (x->out_fd < 0 || status != 200)
+		return keep(x, data, n);
+	for (size_t done = 0; done < n;) {
+		ssize_t w = write(x->out_fd, data + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return local_fail(x, "cannot write the downloaded image");
+		done += (size_t)w;
+	}
+	slxd_sha256_update(x->hash, data, n);
+	x->written += (off_t)n;
+	return n;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct xfer *x = arg;
+	for (;;) {
+		ssize_t r = read(x->in_fd, buf, size * nitems);
+		if (r >= 0)
+			return (size_t)r;
+		if (errno != EINTR) {
+			local_fail(x, "cannot read the image file");
+			return CURL_READFUNC_ABORT;
+		}
+	}
+}
+
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct xfer *x = arg;
+	curl_off_t total = ultotal ? ultotal : dltotal;
+	curl_off_t now = ultotal ? ulnow : dlnow;
+	if (total > 0) {
+		fprintf(stderr, "\r%s %3d%% (%lld of %lld MiB)", ultotal ? "uploading" : "downloading",
+			(int)(now * 100 / total), (long long)(now >> 20), (long long)(total >> 20));
+		x->drew = true;
+	}
+	return 0;
+}
+
+/* Copy the service's error text (or "HTTP <status>") into r->error. */
+static void read_reply(struct xfer *x, struct slxd_reg_reply *r)
+{
+	json_t *j = x->len ? json_loadb(x->buf, x->len, 0, NULL) : NULL;
+	if (j && !json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+	}
+	r->json = j;
+	const char *e = json_string_value(json_object_get(j, "error"));
+	if (r->status >= 400 || e) {
+		if (e && *e)
+			snprintf(r->error, sizeof(r->error), "%s", e);
+		else
+			snprintf(r->error, sizeof(r->error), "HTTP %ld from the registry", r->status);
+		/* the text comes from the network: keep it one printable line */
+		for (char *p = r->error; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = ' ';
+	}
+}
+
+enum mode { M_JSON, M_DOWNLOAD, M_UPLOAD };
+
+static int perform(const char *base, long timeout_s, const char *method,
+		   const char *path, enum mode mode, const char *body,
+		   const char *body_sha, int fd, off_t size, slxd_sha256 *h,
+		   bool progress, off_t *written, struct slxd_reg_reply *r,
+		   slxd_error *err)
+{
+	char url[2048], sha[SLXD_SHA256_HEX_LEN + 1], ebuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *hdr = NULL;
+	struct xfer x = { .out_fd = -1, .in_fd = -1, .max = REG_MAX_JSON };
+	char *cred = NULL, *auth = NULL;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (strncmp(path, "/v1/", 4) != 0 || strpbrk(path, " \t\r\n#"))
+		return slxd_fail(err, "internal error: bad registry request path");
+	if (snprintf(url, sizeof(url), "%s%s", base, path) >= (int)sizeof(url))
+		return slxd_fail(err, "registry request path too long");
+	if (body_sha)
+		memcpy(sha, body_sha, sizeof(sha));
+	else
+		slxd_sha256_buf(body ? body : "", body ? strlen(body) : 0, sha);
+	if (slxd_reqauth_sign(NULL, method, path, sha, &cred, err) < 0)
+		return -1;
+	if (asprintf(&auth, "Authorization: " SLXD_REQAUTH_SCHEME "%s", cred) < 0) {
+		auth = NULL;
+		slxd_fail(err, "out of memory");
+		goto out;
+	}
+	if (!(x.h = curl_easy_init())) {
+		slxd_fail(err, "cannot set up an HTTP client (out of memory?)");
+		goto out;
+	}
+	CURL *c = x.h;
+	hdr = curl_slist_append(hdr, auth);
+	if (mode == M_UPLOAD)
+		hdr = curl_slist_append(hdr, "Content-Type: application/octet-stream");
+	else if (body)
+		hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	if (!hdr || (mode != M_UPLOAD && !curl_slist_append(hdr, "Expect:"))) {
+		slxd_fail(err, "out of memory");
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "slurm-lxd");
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout_s);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	if (mode == M_JSON) {
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+		if (body) {
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+		}
+	} else {
+		/* images are large: bound stalls, not the whole transfer */
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, timeout_s);
+	}
+	if (mode == M_DOWNLOAD) {
+		x.out_fd = fd;
+		x.hash = h;
+		x.max = REG_MAX_ERROR_BODY;
+	}
+	if (mode == M_UPLOAD) {
+		x.in_fd = fd;
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, &x);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
+	}
+	if (progress) {
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
+	}
+
+	CURLcode cc = curl_easy_perform(c);
+	if (x.drew)
+		fputc('\n', stderr);
+	if (x.local_fail) {
+		slxd_fail(err, "%s", x.local_msg);
+		goto out;
+	}
+	if (cc != CURLE_OK) {
+		slxd_fail(err, "cannot reach the image registry at %s: %s", base,
+			  ebuf[0] ? ebuf : curl_easy_strerror(cc));
+		rc = SLXD_REG_UNREACHABLE;
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	slxd_log(SLXD_LOG_DEBUG, "registry: %s %s -> HTTP %ld", method, path, r->status);
+	read_reply(&x, r);
+	if (written)
+		*written = x.written;
+	rc = 0;
+out:
+	curl_easy_cleanup(x.h);
+	curl_slist_free_all(hdr);
+	free(x.buf);
+	free(auth);
+	free(cred);
+	return rc;
+}
+
+void slxd_reg_reply_free(struct slxd_reg_reply *r)
+{
+	json_decref(r->json);
+	r->json = NULL;
+}
+
+int slxd_reg_json(const char *base, long timeout_s, const char *method,
+		  const char *path, const char *body, struct slxd_reg_reply *r,
+		  slxd_error *err)
+{
+	return perform(base, timeout_s, method, path, M_JSON, body, NULL, -1, 0,
+		       NULL, false, NULL, r, err);
+}
+
+int slxd_reg_download(const char *base, long timeout_s, const char *path,
+		      int fd, slxd_sha256 *h, off_t *written,
+		      struct slxd_reg_reply *r, slxd_error *err)
+{
+	*written = 0;
+	return perform(base, timeout_s, "GET", path, M_DOWNLOAD, NULL, NULL, fd, 0,
+		       h, false, written, r, err);
+}
+
+int slxd_reg_upload(const char *base, long timeout_s, const char *path,
+		    int fd, off_t size,
+		    const char body_sha256[SLXD_SHA256_HEX_LEN + 1],
+		    bool progress, struct slxd_reg_reply *r, slxd_error *err)
+{
+	return perform(base, timeout_s, "PUT", path, M_UPLOAD, NULL, body_sha256,
+		       fd, size, NULL, progress, NULL, r, err);
+}

@@ -1,0 +1,56 @@
+/* Signed HTTP requests to the registry service (docs/registry-api.md).
+ *
+ * Shared by the nodes (lib/registry.c, as root) and the command
+ * slxd-registry (as the user).  Each request carries a MUNGE credential
+ * bound to its method, path and body digest (lib/reqauth.h), so the uid of
+ * the calling process is who the service sees.  One curl handle per
+ * request: callers run in threads and forked helpers, and a registry
+ * request is rare next to everything else a job start does.
+ *
+ * Return values: 0 when the service answered (any HTTP status, in
+ * reply->status), SLXD_REG_UNREACHABLE when no HTTP answer came (cannot
+ * connect, timeout, TLS failure, connection lost), -1 for a local failure
+ * (no credential, cannot write the file, out of memory).  err is filled
+ * for the last two. */
+#ifndef SLXD_REGHTTP_H
+#define SLXD_REGHTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "digest.h"
+#include "error.h"
+
+#define SLXD_REG_UNREACHABLE (-3)
+
+struct slxd_reg_reply {
+	long status;      /* HTTP status */
+	json_t *json;     /* the answer if it was a JSON object, else NULL */
+	char error[512];  /* the service's {"error": ...} text, or "HTTP <status>" */
+};
+
+void slxd_reg_reply_free(struct slxd_reg_reply *r);
+
+/* A request with an optional JSON body (NULL: none). */
+int slxd_reg_json(const char *base, long timeout_s, const char *method,
+		  const char *path, const char *body, struct slxd_reg_reply *r,
+		  slxd_error *err);
+
+/* GET path and, when the answer is 200, write the body to fd, feeding
+ * every byte to h; *written counts them.  A non-200 answer is read into r
+ * as for slxd_reg_json.  timeout_s bounds connecting and any stall, not the
+ * whole (possibly long) transfer. */
+int slxd_reg_download(const char *base, long timeout_s, const char *path,
+		      int fd, slxd_sha256 *h, off_t *written,
+		      struct slxd_reg_reply *r, slxd_error *err);
+
+/* PUT `size` bytes read from fd (at its current offset), whose SHA-256 is
+ * body_sha256 (the credential binds it).  With progress, a progress line is
+ * drawn on stderr. */
+int slxd_reg_upload(const char *base, long timeout_s, const char *path,
+		    int fd, off_t size,
+		    const char body_sha256[SLXD_SHA256_HEX_LEN + 1],
+		    bool progress, struct slxd_reg_reply *r, slxd_error *err);
+
+#endif

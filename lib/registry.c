@@ -1,0 +1,742 @@
+#define _GNU_SOURCE
+#include "registry.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "log.h"
+#include "reghttp.h"
+
+#define CACHE_FILE "registry-cache.json"
+#define CACHE_LOCK "registry-cache.lock"
+/* The index lists every approved image; far below this on any site. */
+#define INDEX_MAX ((off_t)64 << 20)
+/* LXD unpacks an imported image inside the operation: allow for big ones. */
+#define IMPORT_WAIT_MS (30L * 60 * 1000)
+/* Answers re-verified this recently are not written again (job arrays). */
+#define CACHE_REWRITE_S 60
+
+enum verdict {
+	V_OK,        /* approved: fingerprint filled */
+	V_REFUSED,   /* definite: not there, not approved, revoked */
+	V_NO_ANSWER, /* the registry could not be asked: the cache may stand in */
+	V_ERROR,     /* something a cache must not paper over (unsafe store) */
+};
+
+static bool is_file_registry(const struct slxd_config *cfg)
+{
+	return strncmp(cfg->registry, "file://", 7) == 0;
+}
+
+/* ---- STATE_DIR ----------------------------------------------------------- */
+
+static int state_dir_ready(const struct slxd_config *cfg, slxd_error *err)
+{
+	struct stat st;
+	if (mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST)
+		return slxd_fail(err, "cannot create %s: %s; check state_dir= in spank_lxd.conf",
+				 cfg->state_dir, strerror(errno));
+	if (lstat(cfg->state_dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return slxd_fail(err, "refusing state_dir %s: it must be a directory owned by uid %u "
+				 "and writable by no one else (fix: chown root %s; chmod 700 %s)",
+				 cfg->state_dir, (unsigned)geteuid(), cfg->state_dir, cfg->state_dir);
+	return 0;
+}
+
+static int open_lock(const struct slxd_config *cfg, const char *name, slxd_error *err)
+{
+	char path[SLXD_PATH_MAX + 128];
+	snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, name);
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		slxd_fail(err, "cannot open lock %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* Open file description locks: per open file (so threads of one process
+ * exclude each other too), and a writer can turn its lock into a reader's
+ * atomically, which flock() cannot. */
+static int ofd_lock(int fd, short type, bool wait)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
+	int rc;
+	while ((rc = fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl)) != 0 && errno == EINTR)
+		;
+	return rc;
+}
+
+/* ---- The cache of verified answers ---------------------------------------- */
+
+static bool cache_usable(void)
+{
+	/* Users at submit time can neither read nor write root's cache, and
+	 * must not be able to feed one in through their own state_dir. */
+	return geteuid() == 0;
+}
+
+static json_t *cache_load(const struct slxd_config *cfg)
+{
+	char path[SLXD_PATH_MAX + 64];
+	struct stat st;
+	json_error_t jerr;
+
+	snprintf(path, sizeof(path), "%s/" CACHE_FILE, cfg->state_dir);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			slxd_log(SLXD_LOG_ERROR, "registry: ignoring %s: %s", path, strerror(errno));
+		return json_object();
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		slxd_log(SLXD_LOG_ERROR, "registry: ignoring %s: not a file only uid %u can change",
+			 path, (unsigned)geteuid());
+		close(fd);
+		return json_object();
+	}
+	json_t *j = json_loadfd(fd, 0, &jerr);
+	close(fd);
+	json_t *entries = json_object_get(j, "entries");
+	if (!json_is_object(entries)) {
+		slxd_log(SLXD_LOG_ERROR, "registry: ignoring malformed %s", path);
+		json_decref(j);
+		return json_object();
+	}
+	json_incref(entries);
+	json_decref(j);
+	return entries;
+}
+
+static int cache_write(const struct slxd_config *cfg, json_t *entries)
+{
+	char path[SLXD_PATH_MAX + 64], tmp[SLXD_PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/" CACHE_FILE, cfg->state_dir);
+	snprintf(tmp, sizeof(tmp), "%s/" CACHE_FILE ".XXXXXX", cfg->state_dir);
+
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	json_t *doc = json_pack("{s:i, s:O}", "version", 1, "entries", entries);
+	int rc = doc ? json_dumpfd(doc, fd, JSON_COMPACT) : -1;
+	json_decref(doc);
+	if (rc == 0)
+		rc = fsync(fd);
+	if (close(fd) != 0)
+		rc = -1;
+	if (rc == 0)
+		rc = rename(tmp, path);
+	if (rc != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	int dfd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+/* Record (fingerprint) or forget (NULL) the answer for key.  Failures are
+ * logged, not returned: the cache only ever helps during an outage. */
+static void cache_update(const struct slxd_config *cfg, const char *key,
+			 const char *fingerprint)
+{
+	slxd_error e;
+	if (!cache_usable() || state_dir_ready(cfg, &e) != 0)
+		return;
+	int lfd = open_lock(cfg, CACHE_LOCK, &e);
+	if (lfd < 0 || ofd_lock(lfd, F_WRLCK, true) != 0) {
+		slxd_log(SLXD_LOG_ERROR, "registry: cannot update the answer cache: %s",
+			 lfd < 0 ? e.msg : strerror(errno));
+		if (lfd >= 0)
+			close(lfd);
+		return;
+	}
+	json_t *entries = cache_load(cfg);
+	json_t *old = json_object_get(entries, key);
+	time_t now = time(NULL);
+	bool change;
+	if (!fingerprint) {
+		change = old != NULL;
+		json_object_del(entries, key);
+	} else {
+		const char *ofp = json_string_value(json_object_get(old, "fingerprint"));
+		const char *oreg = json_string_value(json_object_get(old, "registry"));
+		json_int_t at = json_integer_value(json_object_get(old, "verified_at"));
+		change = !ofp || strcmp(ofp, fingerprint) != 0 || !oreg ||
+			 strcmp(oreg, cfg->registry) != 0 || now - at >= CACHE_REWRITE_S || at > now;
+		json_object_set_new(entries, key, json_pack("{s:s, s:s, s:I}", "registry", cfg->registry,
+							    "fingerprint", fingerprint,
+							    "verified_at", (json_int_t)now));
+	}
+	if (change && cache_write(cfg, entries) != 0)
+		slxd_log(SLXD_LOG_ERROR, "registry: cannot write %s/" CACHE_FILE ": %s",
+			 cfg->state_dir, strerror(errno));
+	json_decref(entries);
+	close(lfd);
+}
+
+/* The cached answer for key from this registry, and its age. */
+static bool cache_lookup(const struct slxd_config *cfg, const char *key,
+			 char fingerprint[SLXD_FINGERPRINT_LEN + 1], long *age)
+{
+	if (!cache_usable())
+		return false;
+	json_t *entries = cache_load(cfg);
+	json_t *e = json_object_get(entries, key);
+	const char *fp = json_string_value(json_object_get(e, "fingerprint"));
+	const char *reg = json_string_value(json_object_get(e, "registry"));
+	json_t *at = json_object_get(e, "verified_at");
+	time_t now = time(NULL);
+	bool ok = fp && slxd_is_fingerprint(fp) && reg && strcmp(reg, cfg->registry) == 0 &&
+		  json_is_integer(at) && json_integer_value(at) <= now;
+	if (ok) {
+		memcpy(fingerprint, fp, SLXD_FINGERPRINT_LEN + 1);
+		*age = (long)(now - json_integer_value(at));
+	}
+	json_decref(entries);
+	return ok;
+}
+
+/* ---- Asking the registry over HTTP ----------------------------------------- */
+
+static enum verdict ask_http(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
+			     const char *key, char fingerprint[SLXD_FINGERPRINT_LEN + 1],
+			     slxd_error *err)
+{
+	char path[SLXD_IMAGE_NAME_MAX + SLXD_IMAGE_TAG_MAX + 32];
+	struct slxd_reg_reply r;
+	snprintf(path, sizeof(path), "/v1/images/%s/%s", ref->name, ref->tag);
+
+	int rc = slxd_reg_json(cfg->registry, cfg->registry_timeout, "GET", path, NULL, &r, err);
+	if (rc != 0)
+		return V_NO_ANSWER; /* unreachable, or no credential on this node */
+	enum verdict v = V_NO_ANSWER;
+	if (r.status == 404) {
+		slxd_fail(err, "image %s is not in the image registry; check the name, list images "
+			  "with 'slxd-registry list', or push it with 'slxd-registry push'", key);
+		v = V_REFUSED;
+	} else if (r.status != 200) {
+		slxd_fail(err, "the image registry at %s refused to say whether %s is approved: %s",
+			  cfg->registry, key, r.error);
+	} else if (!r.json) {
+		slxd_fail(err, "the image registry at %s sent a malformed answer about %s",
+			  cfg->registry, key);
+	} else {
+		json_t *a = json_object_get(r.json, "approved");
+		json_t *pending = json_object_get(r.json, "pending");
+		const char *fp = json_string_value(json_object_get(a, "fingerprint"));
+		const char *state = json_string_value(json_object_get(a, "state"));
+		const char *name = json_string_value(json_object_get(a, "name"));
+		const char *tag = json_string_value(json_object_get(a, "tag"));
+		if (json_is_null(a) || (!a && json_is_array(pending))) {
+			if (json_array_size(pending) > 0)
+				slxd_fail(err, "image %s is waiting for an admin's approval; ask your admin to "
+					  "review it ('slxd-registry show %s')", key, key);
+			else
+				slxd_fail(err, "image %s is not approved on this cluster (never approved or "
+					  "revoked); see 'slxd-registry show %s'", key, key);
+			v = V_REFUSED;
+		} else if (!json_is_object(a) || !fp || !slxd_is_fingerprint(fp) || !state ||
+			   strcmp(state, "approved") != 0 || !name || strcmp(name, ref->name) != 0 ||
+			   !tag || strcmp(tag, ref->tag) != 0) {
+			/* never guess from an answer we do not fully understand */
+			slxd_fail(err, "the image registry at %s sent a malformed answer about %s",
+				  cfg->registry, key);
+		} else {
+			memcpy(fingerprint, fp, SLXD_FINGERPRINT_LEN + 1);
+			v = V_OK;
+		}
+	}
+	slxd_reg_reply_free(&r);
+	return v;
+}
+
+/* ---- The shared-file-system form (file:///STORE) ----------------------------- */
+
+/* Files of the store must be changeable only by root or the store's owner
+ * (the service's user): they say what runs on every node.  Returns -1 when
+ * the store cannot be seen (unmounted?), -2 when it is unsafe. */
+static int store_owner(const struct slxd_config *cfg, uid_t *owner, slxd_error *err)
+{
+	const char *store = cfg->registry + 7;
+	struct stat st;
+	if (stat(store, &st) != 0)
+		return slxd_fail(err, "cannot use the image registry store %s: %s", store, strerror(errno));
+	if (!S_ISDIR(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		slxd_fail(err, "refusing the image registry store %s: it must be a directory "
+			  "writable only by its owner (fix: chmod go-w %s)", store, store);
+		return -2;
+	}
+	*owner = st.st_uid;
+	return 0;
+}
+
+static int open_store_file(const char *path, uid_t owner, slxd_error *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 && errno == ELOOP) {
+		/* the service writes files, never links: someone else put it there */
+		slxd_fail(err, "refusing %s: it is a symbolic link; ask your admin to fix the store", path);
+		return -2;
+	}
+	if (fd < 0)
+		return slxd_fail(err, "cannot read %s: %s", path, strerror(errno)), -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_uid != 0 && st.st_uid != owner) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		slxd_fail(err, "refusing %s: it must be a regular file owned by root or the store's "
+			  "owner (uid %u) and writable by no one else; ask your admin to fix the store",
+			  path, (unsigned)owner);
+		return -2;
+	}
+	return fd;
+}
+
+static enum verdict ask_file(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
+			     const char *key, char fingerprint[SLXD_FINGERPRINT_LEN + 1],
+			     slxd_error *err)
+{
+	char path[SLXD_PATH_MAX + 64];
+	uid_t owner;
+	struct stat st;
+	json_error_t jerr;
+
+	int src = store_owner(cfg, &owner, err);
+	if (src != 0)
+		/* an unmounted shared file system is an outage; an unsafe store is not */
+		return src == -1 ? V_NO_ANSWER : V_ERROR;
+	snprintf(path, sizeof(path), "%s/index.json", cfg->registry + 7);
+	int fd = open_store_file(path, owner, err);
+	if (fd == -2)
+		return V_ERROR;
+	if (fd < 0)
+		return V_NO_ANSWER;
+	if (fstat(fd, &st) != 0 || st.st_size > INDEX_MAX) {
+		close(fd);
+		slxd_fail(err, "refusing %s: larger than %lld MiB", path, (long long)(INDEX_MAX >> 20));
+		return V_ERROR;
+	}
+	json_t *j = json_loadfd(fd, 0, &jerr);
+	close(fd);
+	json_t *images = json_object_get(j, "images");
+	if (!json_is_array(images) || json_integer_value(json_object_get(j, "version")) != 1) {
+		json_decref(j);
+		slxd_fail(err, "the image registry index %s is malformed (%s); ask your admin to check "
+			  "slxd-registryd", path, jerr.text[0] ? jerr.text : "no version 1 \"images\" list");
+		return V_NO_ANSWER;
+	}
+	size_t i;
+	json_t *e;
+	enum verdict v = V_REFUSED;
+	json_array_foreach(images, i, e) {
+		const char *n = json_string_value(json_object_get(e, "name"));
+		const char *t = json_string_value(json_object_get(e, "tag"));
+		const char *fp = json_string_value(json_object_get(e, "fingerprint"));
+		if (!n || !t || strcmp(n, ref->name) != 0 || strcmp(t, ref->tag) != 0)
+			continue;
+		if (!fp || !slxd_is_fingerprint(fp)) {
+			slxd_fail(err, "the image registry index %s has a malformed entry for %s", path, key);
+			v = V_NO_ANSWER;
+			break;
+		}
+		memcpy(fingerprint, fp, SLXD_FINGERPRINT_LEN + 1);
+		v = V_OK;
+		break;
+	}
+	json_decref(j);
+	if (v == V_REFUSED)
+		slxd_fail(err, "image %s is not approved on this cluster (not in the registry, waiting "
+			  "for approval, or revoked); see 'slxd-registry show %s'", key, key);
+	return v;
+}
+
+/* ---- Resolve --------------------------------------------------------------- */
+
+int slxd_registry_resolve(const struct slxd_config *cfg,
+			  const struct slxd_image_ref *ref,
+			  char fingerprint[SLXD_FINGERPRINT_LEN + 1],
+			  slxd_error *err)
+{
+	char key[SLXD_IMAGE_NAME_MAX + SLXD_IMAGE_TAG_MAX + 2];
+	char fp[SLXD_FINGERPRINT_LEN + 1] = "";
+	slxd_error why;
+	long age = 0;
+
+	if (!cfg->registry[0])
+		return slxd_fail(err, "internal error: no registry= configured");
+	snprintf(key, sizeof(key), "%s:%s", ref->name, ref->tag);
+	memset(&why, 0, sizeof(why));
+	enum verdict v = is_file_registry(cfg) ? ask_file(cfg, ref, key, fp, &why)
+					       : ask_http(cfg, ref, key, fp, &why);
+	switch (v) {
+	case V_OK:
+		cache_update(cfg, key, fp);
+		memcpy(fingerprint, fp, sizeof(fp));
+		return 0;
+	case V_REFUSED:
+		/* final: a later outage must not bring the old answer back */
+		cache_update(cfg, key, NULL);
+		return slxd_fail(err, "%s", why.msg);
+	case V_ERROR:
+		return slxd_fail(err, "%s", why.msg);
+	case V_NO_ANSWER:
+		break;
+	}
+	if (cfg->registry_grace > 0 && cache_lookup(cfg, key, fp, &age) && age <= cfg->registry_grace) {
+		slxd_log(SLXD_LOG_INFO, "registry: %s; using the answer for %s verified %ld s ago "
+			 "(registry_grace=%ld)", why.msg, key, age, cfg->registry_grace);
+		memcpy(fingerprint, fp, sizeof(fp));
+		return 0;
+	}
+	slxd_fail(err, "%s; no answer for %s verified in the last %ld s is kept on this node, so "
+		  "it cannot be checked: try again later or ask your admin to check the registry",
+		  why.msg, key, cfg->registry_grace);
+	return SLXD_REGISTRY_UNREACHABLE;
+}
+
+/* ---- Pull ------------------------------------------------------------------ */
+
+/* Remove what a killed pull of fp left behind.  Called under fp's lock. */
+static void remove_parts(const struct slxd_config *cfg, const char *fp)
+{
+	char prefix[128];
+	snprintf(prefix, sizeof(prefix), "image-%s.part.", fp);
+	DIR *d = opendir(cfg->state_dir);
+	if (!d)
+		return;
+	for (struct dirent *e; (e = readdir(d));)
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+}
+
+static int copy_hashing(int in, int out, slxd_sha256 *h, off_t *n, const char *src,
+			slxd_error *err)
+{
+	char buf[1 << 16];
+	*n = 0;
+	for (;;) {
+		ssize_t r = read(in, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return slxd_fail(err, "cannot read %s: %s", src, strerror(errno));
+		if (r == 0)
+			return 0;
+		for (ssize_t done = 0; done < r;) {
+			ssize_t w = write(out, buf + done, (size_t)(r - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return slxd_fail(err, "cannot write the image to %s: %s", src,
+						 strerror(errno));
+			done += w;
+		}
+		slxd_sha256_update(h, buf, (size_t)r);
+		*n += r;
+	}
+}
+
+/* Fetch fp's blob into fd, hashing it; got receives the digest. */
+static int fetch_blob(const struct slxd_config *cfg, const char *fp, int fd,
+		      char got[SLXD_SHA256_HEX_LEN + 1], off_t *size, slxd_error *err)
+{
+	slxd_sha256 *h = slxd_sha256_new();
+	int rc = -1;
+	if (!h)
+		return slxd_fail(err, "out of memory");
+	if (is_file_registry(cfg)) {
+		char path[SLXD_PATH_MAX + 128];
+		uid_t owner;
+		if (store_owner(cfg, &owner, err) == 0) {
+			snprintf(path, sizeof(path), "%s/blobs/%s", cfg->registry + 7, fp);
+			int in = open_store_file(path, owner, err);
+			if (in >= 0) {
+				rc = copy_hashing(in, fd, h, size, path, err);
+				close(in);
+			}
+		}
+	} else {
+		char path[128];
+		struct slxd_reg_reply r;
+		snprintf(path, sizeof(path), "/v1/blobs/%s", fp);
+		rc = slxd_reg_download(cfg->registry, cfg->registry_timeout, path, fd, h, size, &r, err);
+		if (rc == 0 && r.status != 200)
+			rc = slxd_fail(err, "the image registry at %s refused to send image %s: %s",
+				       cfg->registry, fp, r.error);
+		else if (rc != 0)
+			rc = slxd_fail_prefix(err, "cannot download image %s", fp);
+		slxd_reg_reply_free(&r);
+	}
+	if (rc == 0)
+		slxd_sha256_final(h, got);
+	else
+		slxd_sha256_free(h);
+	return rc;
+}
+
+static int mark_ours(lxd_client *c, const char *fp, slxd_error *err)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/1.0/images/%s", fp);
+	json_t *body = json_pack("{s:{s:s}}", "properties", SLXD_IMAGE_PROP_MANAGED,
+				 SLXD_IMAGE_PROP_MANAGED_VALUE);
+	if (!body)
+		return slxd_fail(err, "out of memory");
+	/* PATCH merges properties: the image's own (os, release...) stay */
+	int rc = lxd_request(c, "PATCH", path, body, NULL, err);
+	json_decref(body);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Download, verify, import, verify, mark.  Called under fp's write lock. */
+static int pull_locked(const struct slxd_config *cfg, lxd_client *c, const char *fp,
+		       slxd_error *err)
+{
+	char tmp[SLXD_PATH_MAX + 128], got[SLXD_SHA256_HEX_LEN + 1], lxd_fp[65];
+	off_t size = 0;
+	int rc = -1;
+
+	remove_parts(cfg, fp);
+	snprintf(tmp, sizeof(tmp), "%s/image-%s.part.XXXXXX", cfg->state_dir, fp);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return slxd_fail(err, "cannot create a temporary file in %s: %s", cfg->state_dir,
+				 strerror(errno));
+	if (fetch_blob(cfg, fp, fd, got, &size, err) != 0)
+		goto out;
+	if (strcmp(got, fp) != 0) {
+		slxd_fail(err, "refusing image %s: the bytes received have fingerprint %s (damaged or "
+			  "tampered with in transit or in the store); ask your admin to check the registry",
+			  fp, got);
+		goto out;
+	}
+	if (lseek(fd, 0, SEEK_SET) != 0) {
+		slxd_fail(err, "cannot rewind %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	int irc = lxd_image_import(c, fd, size, IMPORT_WAIT_MS, lxd_fp, err);
+	if (irc == LXD_IMAGE_EXISTS) {
+		/* imported meanwhile outside our lock (an admin): it is LXD's
+		 * fingerprint that names it, so it is the approved image */
+		slxd_log(SLXD_LOG_INFO, "registry: image %s appeared in LXD during the pull", fp);
+		rc = 0;
+		goto out;
+	}
+	if (irc != 0)
+		goto out;
+	if (strcmp(lxd_fp, fp) != 0) {
+		slxd_error e2;
+		slxd_fail(err, "refusing image %s: LXD computed fingerprint %s for it (not a unified "
+			  "LXD image tarball?); the import was removed; ask your admin to check the image",
+			  fp, lxd_fp);
+		if (lxd_image_delete(c, lxd_fp, &e2) < 0)
+			slxd_log(SLXD_LOG_ERROR, "registry: cannot remove the mismatched image %s: %s",
+				 lxd_fp, e2.msg);
+		goto out;
+	}
+	if (mark_ours(c, fp, err) != 0) {
+		slxd_fail_prefix(err, "image %s was imported but cannot be marked as pulled by slurm-lxd "
+				 "(it will not be evicted)", fp);
+		/* the image itself is approved and verified: use it anyway */
+		slxd_log(SLXD_LOG_ERROR, "registry: %s", err->msg);
+	}
+	slxd_log(SLXD_LOG_INFO, "registry: pulled image %s (%lld bytes) into LXD", fp, (long long)size);
+	rc = 0;
+out:
+	close(fd);
+	unlink(tmp);
+	return rc;
+}
+
+int slxd_registry_pull(const struct slxd_config *cfg, lxd_client *c,
+		       const char *fingerprint, int *hold_fd, slxd_error *err)
+{
+	char name[128];
+	json_t *img = NULL;
+	int rc;
+
+	if (hold_fd)
+		*hold_fd = -1;
+	if (!slxd_is_fingerprint(fingerprint))
+		return slxd_fail(err, "internal error: bad image fingerprint");
+	if (!cfg->registry[0])
+		return slxd_fail(err, "image %s is not in LXD and no registry= is configured to pull it "
+				 "from; ask your admin to import it", fingerprint);
+	if (state_dir_ready(cfg, err) != 0)
+		return -1;
+	snprintf(name, sizeof(name), "image-%s.lock", fingerprint);
+	int lfd = open_lock(cfg, name, err);
+	if (lfd < 0)
+		return -1;
+
+	/* Fast path: shared lock, image present. */
+	if (ofd_lock(lfd, F_RDLCK, true) != 0)
+		goto lock_failed;
+	rc = lxd_image_get(c, fingerprint, &img, err);
+	json_decref(img);
+	if (rc < 0)
+		goto fail;
+	if (rc == LXD_NOT_FOUND) {
+		/* Let go and queue for the writer's lock: two readers that both
+		 * upgraded in place would wait on each other forever. */
+		if (ofd_lock(lfd, F_UNLCK, false) != 0 || ofd_lock(lfd, F_WRLCK, true) != 0)
+			goto lock_failed;
+		rc = lxd_image_get(c, fingerprint, &img, err);
+		json_decref(img);
+		if (rc < 0)
+			goto fail;
+		if (rc == LXD_NOT_FOUND) {
+			if (pull_locked(cfg, c, fingerprint, err) != 0)
+				goto fail;
+		}
+		/* atomically a reader again: no evictor can slip in between */
+		if (ofd_lock(lfd, F_RDLCK, false) != 0)
+			goto lock_failed;
+		futimens(lfd, NULL);
+		slxd_error e2;
+		if (slxd_registry_evict(cfg, c, fingerprint, &e2) != 0)
+			slxd_log(SLXD_LOG_ERROR, "registry: image cache eviction: %s", e2.msg);
+	} else {
+		futimens(lfd, NULL); /* the lock's mtime is the image's last use */
+	}
+	if (hold_fd)
+		*hold_fd = lfd;
+	else
+		close(lfd);
+	return 0;
+lock_failed:
+	slxd_fail(err, "cannot lock %s/%s: %s", cfg->state_dir, name, strerror(errno));
+fail:
+	close(lfd);
+	return -1;
+}
+
+/* ---- Eviction ---------------------------------------------------------------- */
+
+/* LXD's RFC 3339 times ("2026-11-25T12:46:03.123456789Z"); 0 if unset. */
+static time_t lxd_time(json_t *v)
+{
+	struct tm tm = { 0 };
+	const char *s = json_string_value(v);
+	if (!s || sscanf(s, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			 &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6 || tm.tm_year < 1970)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return timegm(&tm);
+}
+
+struct cand {
+	const char *fp;
+	json_int_t size;
+	time_t used;
+};
+
+static int by_use(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	return x->used < y->used ? -1 : x->used > y->used ? 1 : strcmp(x->fp, y->fp);
+}
+
+static bool in_use(json_t *instances, const char *fp)
+{
+	size_t i;
+	json_t *inst;
+	json_array_foreach(instances, i, inst) {
+		const char *base = json_string_value(
+			json_object_get(json_object_get(inst, "config"), "volatile.base_image"));
+		if (base && strcmp(base, fp) == 0)
+			return true;
+	}
+	return false;
+}
+
+int slxd_registry_evict(const struct slxd_config *cfg, lxd_client *c,
+			const char *keep, slxd_error *err)
+{
+	json_t *images = NULL, *instances = NULL;
+	struct cand *cands = NULL;
+	size_t n = 0, i;
+	json_t *img;
+	unsigned long long total = 0;
+
+	if (cfg->image_cache_max == 0)
+		return 0;
+	if (state_dir_ready(cfg, err) != 0)
+		return -1;
+	if (lxd_images_list(c, &images, err) != 0)
+		return -1;
+	if (!(cands = calloc(json_array_size(images) + 1, sizeof(*cands)))) {
+		json_decref(images);
+		return slxd_fail(err, "out of memory");
+	}
+	json_array_foreach(images, i, img) {
+		const char *fp = json_string_value(json_object_get(img, "fingerprint"));
+		const char *mark = json_string_value(json_object_get(json_object_get(img, "properties"),
+								     SLXD_IMAGE_PROP_MANAGED));
+		json_int_t size = json_integer_value(json_object_get(img, "size"));
+		if (!fp || !slxd_is_fingerprint(fp) || !mark ||
+		    strcmp(mark, SLXD_IMAGE_PROP_MANAGED_VALUE) != 0 || size < 0)
+			continue;
+		time_t used = lxd_time(json_object_get(img, "last_used_at"));
+		time_t up = lxd_time(json_object_get(img, "uploaded_at"));
+		char lock[SLXD_PATH_MAX + 128];
+		struct stat st;
+		snprintf(lock, sizeof(lock), "%s/image-%s.lock", cfg->state_dir, fp);
+		if (up > used)
+			used = up;
+		if (stat(lock, &st) == 0 && st.st_mtime > used)
+			used = st.st_mtime;
+		cands[n++] = (struct cand){ fp, size, used };
+		total += (unsigned long long)size;
+	}
+	int rc = 0;
+	if (total <= cfg->image_cache_max)
+		goto out;
+	if (lxd_instances_list(c, NULL, NULL, &instances, err) != 0) {
+		rc = -1;
+		goto out;
+	}
+	qsort(cands, n, sizeof(*cands), by_use);
+	for (i = 0; i < n && total > cfg->image_cache_max; i++) {
+		char name[128];
+		slxd_error e2;
+		if ((keep && strcmp(cands[i].fp, keep) == 0) || in_use(instances, cands[i].fp))
+			continue;
+		snprintf(name, sizeof(name), "image-%s.lock", cands[i].fp);
+		int lfd = open_lock(cfg, name, &e2);
+		if (lfd < 0)
+			continue;
+		/* held: being pulled or about to be used; leave it */
+		if (ofd_lock(lfd, F_WRLCK, false) != 0) {
+			close(lfd);
+			continue;
+		}
+		if (lxd_image_delete(c, cands[i].fp, &e2) < 0) {
+			slxd_log(SLXD_LOG_ERROR, "registry: cannot evict image %s: %s", cands[i].fp, e2.msg);
+		} else {
+			slxd_log(SLXD_LOG_INFO, "registry: evicted image %s (%lld bytes, image_cache_max=%llu)",
+				 cands[i].fp, (long long)cands[i].size, cfg->image_cache_max);
+			total -= (unsigned long long)cands[i].size;
+		}
+		close(lfd);
+	}
+out:
+	free(cands);
+	json_decref(instances);
+	json_decref(images);
+	return rc;
+}

@@ -1,0 +1,74 @@
+/* The node's view of the image registry (docs/registry-api.md): which
+ * fingerprint a NAME:TAG stands for, and getting that image into LXD.
+ *
+ * Resolution always asks the registry (HTTP, signed as the calling uid, or
+ * the file:// index on a shared file system).  Its last approving answer
+ * per NAME:TAG is kept in STATE_DIR/registry-cache.json (root only) and is
+ * used only when the registry gives no answer at all, and only while it is
+ * younger than registry_grace.  A refusal (not found, not approved,
+ * revoked) is final: it also drops the cached answer.  So a revoked image
+ * starts no new job even when LXD still has its bytes.
+ *
+ * Files in STATE_DIR (created 0700 if missing):
+ *   registry-cache.json      last verified answers (tmp + fsync + rename)
+ *   registry-cache.lock      serialises rewrites of the cache
+ *   image-<FP>.lock          one pull of FP at a time; held shared while a
+ *                            caller is about to use FP; mtime = last use
+ *   image-<FP>.part.XXXXXX   a download in progress (removed on failure,
+ *                            and by the next pull of FP after a crash) */
+#ifndef SLXD_REGISTRY_H
+#define SLXD_REGISTRY_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "error.h"
+#include "images.h"
+#include "lxd.h"
+#include "opts.h"
+
+/* The image property that marks images this project imported (and may
+ * therefore evict).  Images an admin imported by hand are never touched. */
+#define SLXD_IMAGE_PROP_MANAGED "user.slurm.managed_by"
+#define SLXD_IMAGE_PROP_MANAGED_VALUE "slurm-lxd"
+
+/* slxd_registry_resolve: no answer from the registry and no usable cached
+ * answer.  Callers that only check early (submit time) may go on; nodes
+ * must refuse the job. */
+#define SLXD_REGISTRY_UNREACHABLE SLXD_IMAGE_UNCHECKED
+
+/* NAME:TAG -> approved fingerprint.  Returns 0 (fingerprint filled),
+ * -1 (refused or a local error: err says which and what to do) or
+ * SLXD_REGISTRY_UNREACHABLE (err filled).  cfg->registry must be set.
+ * The cache is read and written only when running as root. */
+int slxd_registry_resolve(const struct slxd_config *cfg,
+			  const struct slxd_image_ref *ref,
+			  char fingerprint[SLXD_FINGERPRINT_LEN + 1],
+			  slxd_error *err);
+
+/* Make sure LXD has image `fingerprint` (one that slxd_registry_resolve
+ * just returned).  If LXD has it, only its last-use time is updated.
+ * Otherwise, under STATE_DIR/image-<FP>.lock (concurrent pulls of one
+ * image wait for the first and then find it present), the blob is fetched
+ * into STATE_DIR while hashed, refused unless its SHA-256 is the
+ * fingerprint, imported into LXD, refused (and deleted from LXD) unless
+ * LXD's fingerprint is the same, marked with SLXD_IMAGE_PROP_MANAGED, and
+ * then least recently used images of ours beyond image_cache_max are
+ * evicted.
+ *
+ * hold_fd: NULL, or receives an fd holding a shared lock on
+ * image-<FP>.lock: eviction skips the image while it is held.  Close it
+ * once the container made from the image exists (LXD then records the
+ * use, and eviction skips images that instances use). */
+int slxd_registry_pull(const struct slxd_config *cfg, lxd_client *c,
+		       const char *fingerprint, int *hold_fd, slxd_error *err);
+
+/* Delete least recently used images marked as ours until their total size
+ * (LXD's image sizes) is at most cfg->image_cache_max; 0 = no bound.
+ * Skips `keep` (may be NULL), images any instance was created from, and
+ * images whose lock is held.  Images LXD refuses to delete are skipped and
+ * logged.  Returns 0, or -1 if LXD could not be asked at all. */
+int slxd_registry_evict(const struct slxd_config *cfg, lxd_client *c,
+			const char *keep, slxd_error *err);
+
+#endif

@@ -1,0 +1,751 @@
+/* slxd-registry: the command users and admins use to talk to the image
+ * registry (docs/registry-api.md, docs/registry-client.md).  It runs as the
+ * caller: MUNGE proves that uid to the service, which decides what the
+ * caller may do.  Thin: parse, one or two requests, print.
+ *
+ * Exit codes: 0 ok, 1 refused / not found / service error, 2 usage,
+ * 3 cannot reach the registry. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <stdarg.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "digest.h"
+#include "error.h"
+#include "images.h"
+#include "opts.h"
+#include "reghttp.h"
+
+#define EX_OK 0
+#define EX_REFUSED 1
+#define EX_USAGE 2
+#define EX_UNREACHABLE 3
+
+#define NODE_CONFIG "/etc/slurm/spank_lxd.conf"
+#define TIMEOUT_S 30L
+
+static const char usage_text[] =
+	"usage: slxd-registry [--registry URL] COMMAND [ARGS]\n"
+	"  push FILE [--name NAME:TAG]          submit an LXD image tarball for approval\n"
+	"  push --from-lxd ALIAS --name NAME:TAG  submit an image from your own LXD\n"
+	"  list [--pending] [--json]            approved images (--pending: also waiting ones)\n"
+	"  show NAME:TAG [--json]               versions of one image\n"
+	"  approve NAME:TAG [--fingerprint FP]  (admins) approve the pending version\n"
+	"  revoke NAME:TAG                      (admins) stop new jobs using the image\n"
+	"  delete NAME:TAG [--fingerprint FP]   remove a version (admins; owners: own pending)\n"
+	"  log [--json] [--since ID]            the audit log (yours; admins: everyone's)\n"
+	"The registry is --registry URL, else $SLXD_REGISTRY, else registry= in " NODE_CONFIG ".\n";
+
+struct cli {
+	const char *cmd;
+	const char *args[2];
+	int nargs;
+	const char *registry, *name, *fingerprint, *from_lxd, *since;
+	bool json, pending;
+	char base[SLXD_REGISTRY_URL_MAX + 1];
+};
+
+__attribute__((format(printf, 2, 3)))
+static int say(int code, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("slxd-registry: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+__attribute__((format(printf, 1, 2)))
+static int usage(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("slxd-registry: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("; see 'slxd-registry --help'\n", stderr);
+	return EX_USAGE;
+}
+
+/* ---- Where the registry is ----------------------------------------------- */
+
+/* registry= from the node config, read-only; a missing or unreadable file is
+ * just "not configured" (login nodes may have none). */
+static void registry_from_config(char *out, size_t outlen)
+{
+	const char *path = getenv("SLXD_CONFIG") ? getenv("SLXD_CONFIG") : NODE_CONFIG;
+	FILE *f = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	out[0] = '\0';
+	if (!f)
+		return;
+	while (getline(&line, &cap, f) >= 0) {
+		char *s = line + strspn(line, " \t");
+		if (strncmp(s, "registry", 8) != 0)
+			continue;
+		char *eq = s + 8 + strspn(s + 8, " \t");
+		if (*eq != '=')
+			continue;
+		eq++;
+		eq += strspn(eq, " \t");
+		eq[strcspn(eq, " \t\r\n#")] = '\0';
+		snprintf(out, outlen, "%s", eq);
+	}
+	free(line);
+	fclose(f);
+}
+
+static int pick_registry(struct cli *c)
+{
+	char from_cfg[SLXD_REGISTRY_URL_MAX + 1];
+	const char *url = c->registry, *src = "--registry";
+	if (!url && getenv("SLXD_REGISTRY") && *getenv("SLXD_REGISTRY")) {
+		url = getenv("SLXD_REGISTRY");
+		src = "SLXD_REGISTRY";
+	}
+	if (!url) {
+		registry_from_config(from_cfg, sizeof(from_cfg));
+		url = from_cfg;
+		src = "registry= in the node config";
+	}
+	if (!*url)
+		return usage("no registry configured: give --registry http://HOST:PORT or set SLXD_REGISTRY");
+	/* the node's own validation: the same addresses are valid everywhere */
+	struct slxd_config cfg;
+	slxd_error err;
+	char word[SLXD_REGISTRY_URL_MAX + 16];
+	slxd_config_defaults(&cfg);
+	snprintf(word, sizeof(word), "registry=%s", url);
+	if (slxd_config_set(&cfg, word, &err) != 0)
+		return usage("%s: %s", src, err.msg);
+	if (strncmp(cfg.registry, "file://", 7) == 0)
+		return usage("%s is %s: file:// is for nodes; this command needs the service's "
+			     "http(s):// address", src, cfg.registry);
+	snprintf(c->base, sizeof(c->base), "%s", cfg.registry);
+	return EX_OK;
+}
+
+/* ---- Talking to it -------------------------------------------------------- */
+
+/* Map a request's outcome to an exit code, printing what went wrong. */
+static int outcome(const struct cli *c, int rc, const struct slxd_reg_reply *r,
+		   const slxd_error *err)
+{
+	if (rc == SLXD_REG_UNREACHABLE)
+		return say(EX_UNREACHABLE, "%s; is slxd-registryd running there? (check --registry, "
+			   "SLXD_REGISTRY or registry= in " NODE_CONFIG ")", err->msg);
+	if (rc != 0)
+		return say(EX_REFUSED, "%s", err->msg);
+	if (r->status == 502 || r->status == 503 || r->status == 504)
+		return say(EX_UNREACHABLE, "the registry at %s is not available: %s; try again later",
+			   c->base, r->error);
+	if (r->status >= 400)
+		return say(EX_REFUSED, "%s", r->error);
+	if (!r->json)
+		return say(EX_REFUSED, "the registry at %s sent a malformed answer (HTTP %ld)",
+			   c->base, r->status);
+	return EX_OK;
+}
+
+static int request(const struct cli *c, const char *method, const char *path,
+		   const char *body, struct slxd_reg_reply *r)
+{
+	slxd_error err = { "" };
+	int rc = slxd_reg_json(c->base, TIMEOUT_S, method, path, body, r, &err);
+	return outcome(c, rc, r, &err);
+}
+
+static void print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (s)
+		puts(s);
+	free(s);
+}
+
+/* ---- Human output ----------------------------------------------------------- */
+
+#define MAXCOLS 9
+
+struct table {
+	int ncols, nrows;
+	char *(*rows)[MAXCOLS];
+};
+
+static void table_add(struct table *t, const char *cells[])
+{
+	char *(*p)[MAXCOLS] = realloc(t->rows, (size_t)(t->nrows + 1) * sizeof(*t->rows));
+	if (!p)
+		return;
+	t->rows = p;
+	for (int i = 0; i < t->ncols; i++) {
+		/* values come from the network: no control bytes on the terminal */
+		char *s = strdup(cells[i] ? cells[i] : "-");
+		for (char *q = s; q && *q; q++)
+			if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				*q = '?';
+		t->rows[t->nrows][i] = s;
+	}
+	t->nrows++;
+}
+
+static void table_print(struct table *t)
+{
+	size_t w[MAXCOLS] = { 0 };
+	for (int r = 0; r < t->nrows; r++)
+		for (int i = 0; i < t->ncols; i++)
+			if (t->rows[r][i] && strlen(t->rows[r][i]) > w[i])
+				w[i] = strlen(t->rows[r][i]);
+	for (int r = 0; r < t->nrows; r++) {
+		for (int i = 0; i < t->ncols; i++) {
+			const char *s = t->rows[r][i] ? t->rows[r][i] : "";
+			if (i == t->ncols - 1)
+				printf("%s\n", s);
+			else
+				printf("%-*s  ", (int)w[i], s);
+			free(t->rows[r][i]);
+		}
+	}
+	free(t->rows);
+	t->rows = NULL;
+	t->nrows = 0;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static void fmt_time(json_t *v, char *out, size_t n)
+{
+	time_t t = (time_t)json_integer_value(v);
+	struct tm tm;
+	if (!json_is_integer(v) || !localtime_r(&t, &tm) || !strftime(out, n, "%Y-%m-%d %H:%M", &tm))
+		snprintf(out, n, "-");
+}
+
+static void fmt_size(json_t *v, char *out, size_t n)
+{
+	double s = (double)json_integer_value(v);
+	const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+	if (!json_is_integer(v)) {
+		snprintf(out, n, "-");
+		return;
+	}
+	while (s >= 1024 && u < 4)
+		s /= 1024, u++;
+	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", s, unit[u]);
+}
+
+static void version_row(struct table *t, json_t *v)
+{
+	char image[300], fp[16], size[32], up[32], dec[32];
+	snprintf(image, sizeof(image), "%s:%s", str(v, "name") ?: "?", str(v, "tag") ?: "?");
+	snprintf(fp, sizeof(fp), "%.12s", str(v, "fingerprint") ?: "?");
+	fmt_size(json_object_get(v, "size"), size, sizeof(size));
+	fmt_time(json_object_get(v, "uploaded_at"), up, sizeof(up));
+	fmt_time(json_object_get(v, "decided_at"), dec, sizeof(dec));
+	const char *cells[] = { image, str(v, "state"), fp, size, str(v, "owner"), up,
+				str(v, "decided_by"), dec };
+	table_add(t, cells);
+}
+
+static const char *version_head[] = { "IMAGE", "STATE", "FINGERPRINT", "SIZE", "OWNER",
+				      "UPLOADED", "DECIDED BY", "DECIDED" };
+
+/* ---- Commands ------------------------------------------------------------------ */
+
+static int parse_ref(const char *s, struct slxd_image_ref *ref)
+{
+	slxd_error err;
+	if (!s)
+		return usage("give the image as NAME:TAG");
+	if (slxd_parse_image_ref(s, ref, &err) != 0)
+		return usage("%s", err.msg);
+	return EX_OK;
+}
+
+static int cmd_list(struct cli *c)
+{
+	struct slxd_reg_reply r;
+	int rc = request(c, "GET", c->pending ? "/v1/images?pending=1" : "/v1/images", NULL, &r);
+	if (rc == EX_OK) {
+		json_t *list = json_object_get(r.json, "images");
+		if (c->json) {
+			print_json(r.json);
+		} else if (json_array_size(list) == 0) {
+			fprintf(stderr, "no images%s\n", c->pending ? "" : " approved yet (--pending shows waiting ones)");
+		} else {
+			struct table t = { .ncols = 8 };
+			size_t i;
+			json_t *v;
+			table_add(&t, version_head);
+			json_array_foreach(list, i, v)
+				version_row(&t, v);
+			table_print(&t);
+		}
+	}
+	slxd_reg_reply_free(&r);
+	return rc;
+}
+
+static int get_image(struct cli *c, const struct slxd_image_ref *ref, struct slxd_reg_reply *r)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "/v1/images/%s/%s", ref->name, ref->tag);
+	return request(c, "GET", path, NULL, r);
+}
+
+static int cmd_show(struct cli *c)
+{
+	struct slxd_image_ref ref;
+	struct slxd_reg_reply r;
+	int rc = parse_ref(c->args[0], &ref);
+	if (rc != EX_OK)
+		return rc;
+	if ((rc = get_image(c, &ref, &r)) == EX_OK) {
+		if (c->json) {
+			print_json(r.json);
+		} else {
+			struct table t = { .ncols = 8 };
+			json_t *a = json_object_get(r.json, "approved"), *v;
+			size_t i;
+			table_add(&t, version_head);
+			if (json_is_object(a))
+				version_row(&t, a);
+			json_array_foreach(json_object_get(r.json, "pending"), i, v)
+				version_row(&t, v);
+			table_print(&t);
+			if (!json_is_object(a))
+				printf("no approved version: jobs cannot use %s:%s\n", ref.name, ref.tag);
+		}
+	}
+	slxd_reg_reply_free(&r);
+	return rc;
+}
+
+/* The one version --fingerprint names (full, or a unique prefix of at least
+ * 12 digits as the tables show), or the only candidate when none is given. */
+static int choose(struct cli *c, const char *what, json_t *cands, char out[65])
+{
+	size_t i, n = 0, len = c->fingerprint ? strlen(c->fingerprint) : 0;
+	json_t *v;
+	const char *found = NULL;
+	json_array_foreach(cands, i, v) {
+		const char *fp = str(v, "fingerprint");
+		if (!fp || !slxd_is_fingerprint(fp))
+			continue;
+		if (c->fingerprint && strncmp(fp, c->fingerprint, len) != 0)
+			continue;
+		found = fp;
+		n++;
+	}
+	if (n == 1) {
+		memcpy(out, found, 65);
+		return EX_OK;
+	}
+	if (n == 0 && c->fingerprint)
+		return say(EX_REFUSED, "no %s version with fingerprint %s; see 'slxd-registry show %s'",
+			   what, c->fingerprint, c->args[0]);
+	if (n == 0)
+		return say(EX_REFUSED, "%s has no %s version; see 'slxd-registry show %s'", c->args[0],
+			   what, c->args[0]);
+	return usage("%s has %zu %s versions: choose one with --fingerprint (see 'slxd-registry show %s')",
+		     c->args[0], n, what, c->args[0]);
+}
+
+static int cmd_decide(struct cli *c, const char *verb)
+{
+	struct slxd_image_ref ref;
+	struct slxd_reg_reply r = { 0 };
+	char path[400], fp[65], body[128] = "{}";
+	int rc = parse_ref(c->args[0], &ref);
+	if (rc != EX_OK)
+		return rc;
+	if (strcmp(verb, "approve") == 0) {
+		if ((rc = get_image(c, &ref, &r)) != EX_OK)
+			goto out;
+		if ((rc = choose(c, "pending", json_object_get(r.json, "pending"), fp)) != EX_OK)
+			goto out;
+		snprintf(body, sizeof(body), "{\"fingerprint\": \"%s\"}", fp);
+		slxd_reg_reply_free(&r);
+	}
+	snprintf(path, sizeof(path), "/v1/images/%s/%s/%s", ref.name, ref.tag, verb);
+	if ((rc = request(c, "POST", path, body, &r)) != EX_OK)
+		goto out;
+	if (c->json)
+		print_json(r.json);
+	else
+		printf("%s:%s %s: %.12s is now %s\n", ref.name, ref.tag,
+		       strcmp(verb, "approve") == 0 ? "approved" : "revoked",
+		       str(r.json, "fingerprint") ?: "?", str(r.json, "state") ?: "?");
+out:
+	slxd_reg_reply_free(&r);
+	return rc;
+}
+
+static int cmd_delete(struct cli *c)
+{
+	struct slxd_image_ref ref;
+	struct slxd_reg_reply r = { 0 };
+	char path[500], fp[65];
+	int rc = parse_ref(c->args[0], &ref);
+	if (rc != EX_OK)
+		return rc;
+	if ((rc = get_image(c, &ref, &r)) != EX_OK)
+		goto out;
+	json_t *cands = json_deep_copy(json_object_get(r.json, "pending"));
+	if (!cands)
+		cands = json_array();
+	if (json_is_object(json_object_get(r.json, "approved")))
+		json_array_append(cands, json_object_get(r.json, "approved"));
+	rc = choose(c, "visible", cands, fp);
+	json_decref(cands);
+	slxd_reg_reply_free(&r);
+	if (rc != EX_OK)
+		goto out;
+	snprintf(path, sizeof(path), "/v1/images/%s/%s?fingerprint=%s", ref.name, ref.tag, fp);
+	if ((rc = request(c, "DELETE", path, NULL, &r)) != EX_OK)
+		goto out;
+	if (c->json)
+		print_json(r.json);
+	else
+		printf("deleted %s:%s %.12s\n", ref.name, ref.tag, fp);
+out:
+	slxd_reg_reply_free(&r);
+	return rc;
+}
+
+static int cmd_log(struct cli *c)
+{
+	struct slxd_reg_reply r;
+	char path[64] = "/v1/log";
+	if (c->since) {
+		size_t n = strlen(c->since);
+		if (n == 0 || n > 18 || strspn(c->since, "0123456789") != n)
+			return usage("invalid --since %s: give an entry id (a whole number)", c->since);
+		snprintf(path, sizeof(path), "/v1/log?since=%s", c->since);
+	}
+	int rc = request(c, "GET", path, NULL, &r);
+	if (rc == EX_OK) {
+		if (c->json) {
+			print_json(r.json);
+		} else {
+			struct table t = { .ncols = 9 };
+			static const char *head[] = { "ID", "TIME", "USER", "HOST", "ACTION", "IMAGE",
+						      "FINGERPRINT", "STATUS", "DETAIL" };
+			size_t i;
+			json_t *e;
+			table_add(&t, head);
+			json_array_foreach(json_object_get(r.json, "entries"), i, e) {
+				char id[32], when[32], image[300], fp[16], status[32];
+				snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(e, "id")));
+				fmt_time(json_object_get(e, "time"), when, sizeof(when));
+				snprintf(image, sizeof(image), "%s%s%s", str(e, "name") ?: "", str(e, "tag") ? ":" : "",
+					 str(e, "tag") ?: "");
+				snprintf(fp, sizeof(fp), "%.12s", str(e, "fingerprint") ?: "");
+				json_t *st = json_object_get(e, "status");
+				if (json_is_integer(st))
+					snprintf(status, sizeof(status), "%lld", (long long)json_integer_value(st));
+				else
+					snprintf(status, sizeof(status), "%s", json_string_value(st) ?: "-");
+				const char *cells[] = { id, when, str(e, "user"), str(e, "host"), str(e, "action"),
+							image[0] ? image : NULL, fp[0] ? fp : NULL, status,
+							str(e, "detail") };
+				table_add(&t, cells);
+			}
+			table_print(&t);
+		}
+	}
+	slxd_reg_reply_free(&r);
+	return rc;
+}
+
+static int push_fd(struct cli *c, const struct slxd_image_ref *ref, int fd, const char *label)
+{
+	struct stat st;
+	char sha[SLXD_SHA256_HEX_LEN + 1], path[400], buf[1 << 16];
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return say(EX_REFUSED, "%s is not a regular file: give an image tarball "
+			   "('lxc image export ALIAS' makes one)", label);
+	/* hash first: the credential binds the body's digest */
+	slxd_sha256 *h = slxd_sha256_new();
+	if (!h)
+		return say(EX_REFUSED, "out of memory");
+	for (ssize_t n; (n = read(fd, buf, sizeof(buf))) != 0;) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			slxd_sha256_free(h);
+			return say(EX_REFUSED, "cannot read %s: %s", label, strerror(errno));
+		}
+		slxd_sha256_update(h, buf, (size_t)n);
+	}
+	slxd_sha256_final(h, sha);
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return say(EX_REFUSED, "cannot rewind %s: %s", label, strerror(errno));
+
+	struct slxd_reg_reply r;
+	slxd_error err = { "" };
+	snprintf(path, sizeof(path), "/v1/images/%s/%s", ref->name, ref->tag);
+	int rc = slxd_reg_upload(c->base, TIMEOUT_S, path, fd, st.st_size, sha, isatty(2) == 1,
+				 &r, &err);
+	rc = outcome(c, rc, &r, &err);
+	if (rc == EX_OK) {
+		if (c->json)
+			print_json(r.json);
+		else
+			printf("pushed %s:%s (fingerprint %s), waiting for approval: an admin runs "
+			       "'slxd-registry approve %s:%s --fingerprint %.12s'\n", ref->name, ref->tag,
+			       sha, ref->name, ref->tag, sha);
+	}
+	slxd_reg_reply_free(&r);
+	return rc;
+}
+
+/* "dir/demo_1.0.tar.gz" -> "demo_1.0" as the default NAME (tag latest). */
+static int name_from_file(const char *file, struct slxd_image_ref *ref)
+{
+	char base[256];
+	const char *b = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	snprintf(base, sizeof(base), "%s", b);
+	char *dot = strchr(base, '.');
+	if (dot)
+		*dot = '\0';
+	for (char *p = base; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	slxd_error err;
+	if (!base[0] || slxd_parse_image_ref(base, ref, &err) != 0)
+		return usage("cannot make an image name out of %s: give --name NAME:TAG", file);
+	return EX_OK;
+}
+
+/* `lxc image export ALIAS DIR/image` as the caller: their LXD, their rights. */
+static int export_from_lxd(const char *alias, const char *dir, char *file, size_t flen)
+{
+	const char *lxc = getenv("SLXD_LXC") ? getenv("SLXD_LXC") : "lxc";
+	char target[300];
+	snprintf(target, sizeof(target), "%s/image", dir);
+	pid_t pid = fork();
+	if (pid < 0)
+		return say(EX_REFUSED, "cannot run %s: %s", lxc, strerror(errno));
+	if (pid == 0) {
+		dup2(2, 1); /* lxc's chatter is not our output */
+		execlp(lxc, lxc, "image", "export", alias, target, (char *)NULL);
+		fprintf(stderr, "slxd-registry: cannot run %s: %s; is LXD's client installed? "
+			"Or export the image yourself ('lxc image export %s') and push the file\n",
+			lxc, strerror(errno), alias);
+		_exit(127);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return say(EX_REFUSED, "cannot wait for %s: %s", lxc, strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) == 127)
+		return EX_REFUSED;
+	if (WEXITSTATUS(status) != 0)
+		return say(EX_REFUSED, "'%s image export %s' failed (see above); check the alias with "
+			   "'lxc image list' and that you may use LXD", lxc, alias);
+	DIR *d = opendir(dir);
+	int n = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		if (e->d_name[0] != '.' && n++ == 0)
+			snprintf(file, flen, "%s/%s", dir, e->d_name);
+	if (d)
+		closedir(d);
+	if (n == 0)
+		return say(EX_REFUSED, "'%s image export %s' made no file", lxc, alias);
+	if (n > 1)
+		return say(EX_REFUSED, "image %s is a split image (metadata and rootfs): the registry "
+			   "takes unified tarballs; republish it ('lxc publish' makes unified images)", alias);
+	return EX_OK;
+}
+
+static void remove_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	for (struct dirent *e; d && (e = readdir(d));)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+static int cmd_push(struct cli *c)
+{
+	struct slxd_image_ref ref;
+	int rc;
+	if (c->from_lxd) {
+		if (c->nargs)
+			return usage("push takes FILE or --from-lxd ALIAS, not both");
+		if (!c->name)
+			return usage("push --from-lxd needs --name NAME:TAG");
+		if (c->from_lxd[0] == '-' || !c->from_lxd[0] || strpbrk(c->from_lxd, " \t\r\n"))
+			return usage("invalid --from-lxd alias: give an image alias or fingerprint from "
+				     "'lxc image list'");
+	} else if (c->nargs != 1) {
+		return usage("push needs FILE (an LXD image tarball) or --from-lxd ALIAS");
+	}
+	if ((rc = c->name ? parse_ref(c->name, &ref) : name_from_file(c->args[0], &ref)) != EX_OK)
+		return rc;
+	if (!c->from_lxd) {
+		int fd = open(c->args[0], O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return say(EX_REFUSED, "cannot read %s: %s", c->args[0], strerror(errno));
+		rc = push_fd(c, &ref, fd, c->args[0]);
+		close(fd);
+		return rc;
+	}
+	char dir[256], file[600];
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	snprintf(dir, sizeof(dir), "%s/slxd-registry-XXXXXX", tmp);
+	if (!mkdtemp(dir))
+		return say(EX_REFUSED, "cannot make a temporary directory in %s: %s (set TMPDIR)", tmp,
+			   strerror(errno));
+	rc = export_from_lxd(c->from_lxd, dir, file, sizeof(file));
+	if (rc == EX_OK) {
+		int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		rc = fd < 0 ? say(EX_REFUSED, "cannot read %s: %s", file, strerror(errno))
+			    : push_fd(c, &ref, fd, file);
+		if (fd >= 0)
+			close(fd);
+	}
+	remove_tree(dir);
+	return rc;
+}
+
+/* ---- Parsing ------------------------------------------------------------------ */
+
+static const struct command {
+	const char *name;
+	int min_args, max_args;
+	const char *options; /* allowed: n=name f=fingerprint l=from-lxd s=since j=json p=pending */
+	int (*run)(struct cli *);
+} commands[] = {
+	{ "push", 0, 1, "nlj", cmd_push },
+	{ "list", 0, 0, "pj", cmd_list },
+	{ "show", 1, 1, "j", cmd_show },
+	{ "approve", 1, 1, "fj", NULL },
+	{ "revoke", 1, 1, "j", NULL },
+	{ "delete", 1, 1, "fj", cmd_delete },
+	{ "log", 0, 0, "sj", cmd_log },
+};
+
+static const char *option_name(char key)
+{
+	switch (key) {
+	case 'n': return "--name";
+	case 'f': return "--fingerprint";
+	case 'l': return "--from-lxd";
+	case 's': return "--since";
+	case 'j': return "--json";
+	case 'p': return "--pending";
+	}
+	return "that option";
+}
+
+static int parse(int argc, char **argv, struct cli *c, const struct command **cmd)
+{
+	static const struct { const char *opt; char key; } valued[] = {
+		{ "--registry", 'r' }, { "--name", 'n' }, { "--fingerprint", 'f' },
+		{ "--from-lxd", 'l' }, { "--since", 's' },
+	};
+	char used[16] = "";
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		char key = 0;
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(usage_text, stdout);
+			return -1;
+		}
+		if (strcmp(a, "--json") == 0) {
+			key = 'j';
+			c->json = true;
+		} else if (strcmp(a, "--pending") == 0) {
+			key = 'p';
+			c->pending = true;
+		} else if (a[0] == '-' && a[1]) {
+			for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++) {
+				size_t n = strlen(valued[k].opt);
+				if (strncmp(a, valued[k].opt, n) == 0 && (a[n] == '=' || !a[n])) {
+					key = valued[k].key;
+					val = a[n] == '=' ? a + n + 1 : (i + 1 < argc ? argv[++i] : NULL);
+					if (!val)
+						return usage("%s needs a value", valued[k].opt);
+				}
+			}
+			if (!key)
+				return usage("unknown option %.64s", a);
+			switch (key) {
+			case 'r': c->registry = val; break;
+			case 'n': c->name = val; break;
+			case 'f': c->fingerprint = val; break;
+			case 'l': c->from_lxd = val; break;
+			case 's': c->since = val; break;
+			}
+		} else if (!c->cmd) {
+			c->cmd = a;
+			continue;
+		} else if (c->nargs < 2) {
+			c->args[c->nargs++] = a;
+			continue;
+		} else {
+			return usage("too many arguments");
+		}
+		if (key != 'r' && strlen(used) < sizeof(used) - 1)
+			strncat(used, &key, 1);
+	}
+	if (!c->cmd)
+		return usage("no command given");
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
+		if (strcmp(commands[k].name, c->cmd) != 0)
+			continue;
+		*cmd = &commands[k];
+		if (c->nargs < commands[k].min_args)
+			return usage("%s needs NAME:TAG", c->cmd);
+		if (c->nargs > commands[k].max_args)
+			return usage("%s takes %s", c->cmd, commands[k].max_args ? "one NAME:TAG" : "no arguments");
+		for (const char *u = used; *u; u++)
+			if (!strchr(commands[k].options, *u))
+				return usage("%s does not take %s", c->cmd, option_name(*u));
+		size_t n = c->fingerprint ? strlen(c->fingerprint) : 0;
+		if (c->fingerprint && (n < 12 || n > 64 || strspn(c->fingerprint, "0123456789abcdef") != n))
+			return usage("invalid --fingerprint: give 12 to 64 lowercase hex digits");
+		return EX_OK;
+	}
+	return usage("unknown command %.64s", c->cmd);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c;
+	const struct command *cmd = NULL;
+	memset(&c, 0, sizeof(c));
+	int rc = parse(argc, argv, &c, &cmd);
+	if (rc < 0)
+		return EX_OK; /* --help */
+	if (rc != EX_OK)
+		return rc;
+	if ((rc = pick_registry(&c)) != EX_OK)
+		return rc;
+	if (strcmp(cmd->name, "approve") == 0 || strcmp(cmd->name, "revoke") == 0)
+		return cmd_decide(&c, cmd->name);
+	return cmd->run(&c);
+}

@@ -1,0 +1,40 @@
+/* A fake registry service for unit tests (libmicrohttpd, 127.0.0.1, a
+ * thread per connection).  Every request's MUNGE credential is checked
+ * with slxd_reqauth_verify against its method, path (query included) and
+ * body digest, as the real service does; requests that fail it are
+ * answered 401 and counted.  Other requests get the answer scripted for
+ * their exact method and path, else 404 {"error": ...}.  Aborts on misuse. */
+#ifndef FAKE_REGISTRY_H
+#define FAKE_REGISTRY_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct fake_reg;
+
+struct fake_reg *fake_reg_start(void);
+void fake_reg_stop(struct fake_reg *r);
+/* "http://127.0.0.1:PORT" */
+const char *fake_reg_url(const struct fake_reg *r);
+
+/* Answer METHOD PATH (exact, query included) with status and body bytes
+ * (JSON unless it is a blob).  Replaces an earlier answer for the same
+ * request. */
+void fake_reg_answer(struct fake_reg *r, const char *method, const char *path,
+		     int status, const void *body, size_t len);
+/* The same with a NUL-terminated body. */
+void fake_reg_json(struct fake_reg *r, const char *method, const char *path,
+		   int status, const char *json);
+/* Sleep this long before every answer. */
+void fake_reg_delay(struct fake_reg *r, int ms);
+
+/* Requests seen for METHOD PATH (NULL: any method or path). */
+int fake_reg_hits(struct fake_reg *r, const char *method, const char *path);
+/* Requests refused because their credential did not verify. */
+int fake_reg_bad_auth(struct fake_reg *r);
+/* The last request's body (malloc'd copy, NUL-terminated; free it), its
+ * length, Content-Type and the uid its credential proved. */
+char *fake_reg_last_body(struct fake_reg *r, size_t *len);
+uid_t fake_reg_last_uid(struct fake_reg *r);
+
+#endif

@@ -1,0 +1,329 @@
+/* registry/slxd-registry.c, the command: argument checking and exit codes,
+ * and each command's requests against the fake registry (which checks the
+ * MUNGE credentials).  The command's source is compiled in, with its main
+ * renamed, so each case runs it in-process with stdout/stderr captured. */
+#define main slxd_registry_main
+#include "../../registry/slxd-registry.c"
+#undef main
+
+#include "testutil.h"
+
+#include <curl/curl.h>
+
+#include "fake_registry.h"
+
+#define FP1 "23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d737882"
+#define FP2 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static struct fake_reg *reg;
+static char dir[64], out[65536], errout[65536];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/slxd-regcli-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	reg = fake_reg_start();
+	setenv("SLXD_REGISTRY", fake_reg_url(reg), 1);
+	setenv("SLXD_CONFIG", "/nonexistent/spank_lxd.conf", 1);
+	unsetenv("SLXD_LXC");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	(void)state;
+	fake_reg_stop(reg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void slurp(int fd, char *buf, size_t len)
+{
+	lseek(fd, 0, SEEK_SET);
+	ssize_t n = read(fd, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+}
+
+/* Run the command with these words; stdout and stderr land in out/errout. */
+static int run(const char *first, ...)
+{
+	char *argv[32] = { "slxd-registry" };
+	int argc = 1;
+	va_list ap;
+	va_start(ap, first);
+	for (const char *a = first; a && argc < 31; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	char p1[128], p2[128];
+	snprintf(p1, sizeof(p1), "%s/out.XXXXXX", dir);
+	snprintf(p2, sizeof(p2), "%s/err.XXXXXX", dir);
+	int o = mkstemp(p1), e = mkstemp(p2);
+	assert_true(o >= 0 && e >= 0);
+	fflush(stdout);
+	fflush(stderr);
+	int so = dup(1), se = dup(2);
+	dup2(o, 1);
+	dup2(e, 2);
+	int rc = slxd_registry_main(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(so);
+	close(se);
+	slurp(o, out, sizeof(out));
+	slurp(e, errout, sizeof(errout));
+	unlink(p1);
+	unlink(p2);
+	return rc;
+}
+
+static void expect_usage(const char *want, const char *first, ...)
+{
+	char *argv[16];
+	int n = 0;
+	va_list ap;
+	va_start(ap, first);
+	for (const char *a = first; a && n < 15; a = va_arg(ap, const char *))
+		argv[n++] = (char *)a;
+	va_end(ap);
+	argv[n] = NULL;
+	int rc = run(n > 0 ? argv[0] : NULL, n > 1 ? argv[1] : NULL, n > 2 ? argv[2] : NULL,
+		     n > 3 ? argv[3] : NULL, n > 4 ? argv[4] : NULL, n > 5 ? argv[5] : NULL, NULL);
+	if (rc != EX_USAGE)
+		fail_msg("%s %s: rc %d, wanted 2 (stderr: %s)", first ? first : "", n > 1 ? argv[1] : "",
+			 rc, errout);
+	assert_contains(errout, want);
+	/* one line, then nothing */
+	assert_true(strchr(errout, '\n') == errout + strlen(errout) - 1);
+	assert_int_equal(fake_reg_hits(reg, NULL, NULL), 0);
+}
+
+static void usage_errors(void **state)
+{
+	(void)state;
+	expect_usage("no command given", NULL);
+	expect_usage("unknown command frobnicate", "frobnicate", NULL);
+	expect_usage("unknown option --force", "list", "--force", NULL);
+	expect_usage("push needs FILE", "push", NULL);
+	expect_usage("not both", "push", "a.tar.gz", "--from-lxd", "x", NULL);
+	expect_usage("push --from-lxd needs --name", "push", "--from-lxd", "x", NULL);
+	expect_usage("invalid --from-lxd", "push", "--from-lxd", "-rf", "--name", "a:1", NULL);
+	expect_usage("invalid image name", "push", "f.tar.gz", "--name", "Bad Name", NULL);
+	expect_usage("show needs NAME:TAG", "show", NULL);
+	expect_usage("show takes one NAME:TAG", "show", "a:1", "b:2", NULL);
+	expect_usage("list does not take --fingerprint", "list", "--fingerprint", FP1, NULL);
+	expect_usage("revoke does not take --fingerprint", "revoke", "a:1", "--fingerprint", FP1, NULL);
+	expect_usage("--since needs a value", "log", "--since", NULL);
+	expect_usage("invalid --since", "log", "--since", "abc", NULL);
+	expect_usage("invalid --fingerprint", "approve", "a:1", "--fingerprint", "XYZ", NULL);
+	expect_usage("registry", "list", "--registry", "ftp://x", NULL);
+	expect_usage("file:// is for nodes", "list", "--registry", "file:///srv/store", NULL);
+	unsetenv("SLXD_REGISTRY");
+	expect_usage("no registry configured", "list", NULL);
+	assert_int_equal(run("--help", NULL), 0);
+	assert_contains(out, "usage: slxd-registry");
+}
+
+static void registry_from_node_config(void **state)
+{
+	(void)state;
+	char conf[128], line[256];
+	snprintf(conf, sizeof(conf), "%s/spank_lxd.conf", dir);
+	FILE *f = fopen(conf, "w");
+	snprintf(line, sizeof(line), "# the registry\nlxd_timeout=60\nregistry = %s  # ours\n",
+		 fake_reg_url(reg));
+	fputs(line, f);
+	fclose(f);
+	unsetenv("SLXD_REGISTRY");
+	setenv("SLXD_CONFIG", conf, 1);
+	fake_reg_json(reg, "GET", "/v1/images", 200, "{\"images\":[]}");
+	assert_int_equal(run("list", NULL), 0);
+	assert_int_equal(fake_reg_hits(reg, "GET", "/v1/images"), 1);
+	/* --registry wins */
+	assert_int_equal(run("list", "--registry", "http://127.0.0.1:1", NULL), EX_UNREACHABLE);
+}
+
+static void unreachable_is_3(void **state)
+{
+	(void)state;
+	setenv("SLXD_REGISTRY", "http://127.0.0.1:1", 1);
+	assert_int_equal(run("show", "demo:1.0", NULL), EX_UNREACHABLE);
+	assert_contains(errout, "cannot reach the image registry at http://127.0.0.1:1");
+	assert_contains(errout, "is slxd-registryd running");
+	setenv("SLXD_REGISTRY", fake_reg_url(reg), 1);
+	fake_reg_json(reg, "GET", "/v1/images", 503, "{\"error\":\"maintenance\"}");
+	assert_int_equal(run("list", NULL), EX_UNREACHABLE);
+	assert_contains(errout, "maintenance");
+}
+
+#define V(name, tag, fp, state) \
+	"{\"name\":\"" name "\",\"tag\":\"" tag "\",\"fingerprint\":\"" fp "\",\"size\":2097152," \
+	"\"state\":\"" state "\",\"owner_uid\":2001,\"owner\":\"alice\",\"uploaded_at\":1764000000," \
+	"\"uploaded_from\":\"login1\",\"decided_by\":null,\"decided_at\":null}"
+
+static void list_show_and_json(void **state)
+{
+	(void)state;
+	fake_reg_json(reg, "GET", "/v1/images", 200, "{\"images\":[" V("demo", "1.0", FP1, "approved") ","
+		      V("lab/tools", "latest", FP2, "approved") "]}");
+	assert_int_equal(run("list", NULL), 0);
+	assert_contains(out, "IMAGE             STATE     FINGERPRINT   SIZE     OWNER");
+	assert_contains(out, "demo:1.0          approved  23d3c0a0f74c  2.0 MiB  alice");
+	assert_contains(out, "lab/tools:latest  approved  0123456789ab");
+	assert_int_equal(run("list", "--pending", "--json", NULL), 1); /* no such route: 404 */
+	fake_reg_json(reg, "GET", "/v1/images?pending=1", 200, "{\"images\":[" V("demo", "2.0", FP2, "pending") "]}");
+	assert_int_equal(run("list", "--pending", "--json", NULL), 0);
+	json_t *j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "images"), 0),
+							      "state")), "pending");
+	json_decref(j);
+
+	assert_int_equal(run("show", "nothere:1", NULL), EX_REFUSED);
+	assert_contains(errout, "slxd-registry: no such image in the fake registry");
+	fake_reg_json(reg, "GET", "/v1/images/demo/2.0", 200,
+		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V("demo", "2.0", FP2, "pending") "]}");
+	assert_int_equal(run("show", "demo:2.0", NULL), 0);
+	assert_contains(out, "demo:2.0  pending  0123456789ab");
+	assert_contains(out, "no approved version");
+	assert_int_equal(fake_reg_bad_auth(reg), 0);
+}
+
+static void approve_picks_the_single_pending(void **state)
+{
+	(void)state;
+	fake_reg_json(reg, "GET", "/v1/images/demo/2.0", 200,
+		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V("demo", "2.0", FP2, "pending") "]}");
+	fake_reg_json(reg, "POST", "/v1/images/demo/2.0/approve", 200, V("demo", "2.0", FP2, "approved"));
+	assert_int_equal(run("approve", "demo:2.0", NULL), 0);
+	char *body = fake_reg_last_body(reg, NULL);
+	json_t *j = json_loads(body, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "fingerprint")), FP2);
+	json_decref(j);
+	free(body);
+	assert_contains(out, "demo:2.0 approved: 0123456789ab is now approved");
+
+	/* two pending: the admin must say which */
+	fake_reg_json(reg, "GET", "/v1/images/demo/2.0", 200,
+		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":["
+		      V("demo", "2.0", FP2, "pending") "," V("demo", "2.0", FP1, "pending") "]}");
+	assert_int_equal(run("approve", "demo:2.0", NULL), EX_USAGE);
+	assert_contains(errout, "has 2 pending versions: choose one with --fingerprint");
+	assert_int_equal(fake_reg_hits(reg, "POST", NULL), 1);
+	assert_int_equal(run("approve", "demo:2.0", "--fingerprint", "23d3c0a0f74c", NULL), 0);
+	body = fake_reg_last_body(reg, NULL);
+	assert_contains(body, FP1);
+	free(body);
+	assert_int_equal(run("approve", "demo:2.0", "--fingerprint", "ffffffffffff", NULL), EX_REFUSED);
+	assert_contains(errout, "no pending version with fingerprint ffffffffffff");
+	/* the service says no (not an admin) */
+	fake_reg_json(reg, "POST", "/v1/images/demo/2.0/approve", 403,
+		      "{\"error\":\"only admins may approve images; ask one\"}");
+	assert_int_equal(run("approve", "demo:2.0", "--fingerprint", FP1, NULL), EX_REFUSED);
+	assert_contains(errout, "slxd-registry: only admins may approve images; ask one\n");
+}
+
+static void revoke_delete_and_log(void **state)
+{
+	(void)state;
+	fake_reg_json(reg, "POST", "/v1/images/demo/1.0/revoke", 200, V("demo", "1.0", FP1, "revoked"));
+	assert_int_equal(run("revoke", "demo:1.0", NULL), 0);
+	char *body = fake_reg_last_body(reg, NULL);
+	assert_string_equal(body, "{}");
+	free(body);
+	assert_contains(out, "is now revoked");
+
+	fake_reg_json(reg, "GET", "/v1/images/demo/1.0", 200,
+		      "{\"name\":\"demo\",\"tag\":\"1.0\",\"approved\":" V("demo", "1.0", FP1, "approved") ",\"pending\":[]}");
+	fake_reg_json(reg, "DELETE", "/v1/images/demo/1.0?fingerprint=" FP1, 200, "{\"deleted\":\"" FP1 "\"}");
+	assert_int_equal(run("delete", "demo:1.0", NULL), 0);
+	assert_int_equal(fake_reg_hits(reg, "DELETE", "/v1/images/demo/1.0?fingerprint=" FP1), 1);
+
+	fake_reg_json(reg, "GET", "/v1/log?since=41", 200,
+		      "{\"entries\":[{\"id\":42,\"time\":1764000100,\"uid\":0,\"user\":\"root\",\"host\":\"adm1\","
+		      "\"action\":\"approve\",\"name\":\"demo\",\"tag\":\"2.0\",\"fingerprint\":\"" FP2 "\","
+		      "\"status\":200,\"detail\":\"ok\"}]}");
+	assert_int_equal(run("log", "--since", "41", NULL), 0);
+	assert_contains(out, "ID  TIME");
+	assert_contains(out, "42  ");
+	assert_contains(out, "root  adm1  approve  demo:2.0  0123456789ab  200     ok");
+	assert_int_equal(fake_reg_bad_auth(reg), 0);
+}
+
+static void push_file_and_from_lxd(void **state)
+{
+	(void)state;
+	char file[128];
+	static const char data[] = "pretend this is a unified image tarball";
+	snprintf(file, sizeof(file), "%s/Demo.tar.gz", dir);
+	FILE *f = fopen(file, "w");
+	fputs(data, f);
+	fclose(f);
+	fake_reg_json(reg, "PUT", "/v1/images/demo/latest", 201, V("demo", "latest", FP1, "pending"));
+	assert_int_equal(run("push", file, NULL), 0);
+	size_t len;
+	char *body = fake_reg_last_body(reg, &len);
+	assert_int_equal(len, strlen(data));
+	assert_memory_equal(body, data, len);
+	free(body);
+	assert_int_equal(fake_reg_bad_auth(reg), 0);
+	assert_contains(out, "pushed demo:latest");
+	assert_contains(out, "slxd-registry approve demo:latest --fingerprint");
+
+	fake_reg_json(reg, "PUT", "/v1/images/demo/1.0", 409, "{\"error\":\"these bytes are already demo:1.0\"}");
+	assert_int_equal(run("push", file, "--name", "demo:1.0", NULL), EX_REFUSED);
+	assert_contains(errout, "already demo:1.0");
+	assert_int_equal(run("push", "/nonexistent.tar.gz", "--name", "demo:1.0", NULL), EX_REFUSED);
+	assert_contains(errout, "cannot read /nonexistent.tar.gz");
+
+	/* --from-lxd runs `lxc image export ALIAS DIR/image` as the caller */
+	char lxc[128];
+	snprintf(lxc, sizeof(lxc), "%s/lxc", dir);
+	f = fopen(lxc, "w");
+	fprintf(f, "#!/bin/sh\n[ \"$1 $2 $3\" = 'image export myimg' ] || exit 1\n"
+		"printf %%s '%s' > \"$4.tar.gz\"\n", data);
+	fclose(f);
+	chmod(lxc, 0755);
+	setenv("SLXD_LXC", lxc, 1);
+	setenv("TMPDIR", dir, 1);
+	fake_reg_json(reg, "PUT", "/v1/images/demo/2.0", 201, V("demo", "2.0", FP1, "pending"));
+	assert_int_equal(run("push", "--from-lxd", "myimg", "--name", "demo:2.0", NULL), 0);
+	body = fake_reg_last_body(reg, &len);
+	assert_int_equal(len, strlen(data));
+	free(body);
+	assert_int_equal(run("push", "--from-lxd", "other", "--name", "demo:2.0", NULL), EX_REFUSED);
+	assert_contains(errout, "image export other' failed");
+	setenv("SLXD_LXC", "/nonexistent/lxc", 1);
+	assert_int_equal(run("push", "--from-lxd", "myimg", "--name", "demo:2.0", NULL), EX_REFUSED);
+	assert_contains(errout, "cannot run /nonexistent/lxc");
+	unsetenv("TMPDIR");
+	/* nothing left behind in TMPDIR but our own files */
+	DIR *d = opendir(dir);
+	for (struct dirent *e; (e = readdir(d));)
+		assert_null(strstr(e->d_name, "slxd-registry-"));
+	closedir(d);
+}
+
+int main(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(usage_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(registry_from_node_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(unreachable_is_3, setup, teardown),
+		cmocka_unit_test_setup_teardown(list_show_and_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(approve_picks_the_single_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(revoke_delete_and_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(push_file_and_from_lxd, setup, teardown),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,401 @@
+/* lib/registry.c, pulling: an approved fingerprint into LXD (fake LXD),
+ * verified twice (bytes on the wire, LXD's own fingerprint), one download
+ * for concurrent pulls, and the LRU bound on the images we imported. */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "fake_lxd.h"
+#include "fake_registry.h"
+#include "registry.h"
+
+#define BLOB "a unified LXD image tarball, as far as this test is concerned"
+#define OTHER "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+
+static struct slxd_config cfg;
+static slxd_error err;
+static struct fake_reg *reg;
+static struct fake_lxd *lxd;
+static lxd_client *cl;
+static char dir[64], fp[65], blob_path[128];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/slxd-regp-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	slxd_config_defaults(&cfg);
+	snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s/state", dir);
+	reg = fake_reg_start();
+	snprintf(cfg.registry, sizeof(cfg.registry), "%s", fake_reg_url(reg));
+	cfg.registry_timeout = 5;
+	lxd = fake_lxd_start();
+	snprintf(cfg.lxd_socket, sizeof(cfg.lxd_socket), "%s", fake_lxd_socket(lxd));
+	cl = lxd_open(cfg.lxd_socket, 5000, &err);
+	if (!cl)
+		return -1;
+	slxd_sha256_buf(BLOB, strlen(BLOB), fp);
+	snprintf(blob_path, sizeof(blob_path), "/v1/blobs/%s", fp);
+	memset(&err, 0, sizeof(err));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	(void)state;
+	lxd_close(cl);
+	fake_lxd_stop(lxd);
+	fake_reg_stop(reg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Names in state_dir other than lock files and the cache. */
+static int leftovers(void)
+{
+	int n = 0;
+	DIR *d = opendir(cfg.state_dir);
+	if (!d)
+		return 0;
+	for (struct dirent *e; (e = readdir(d));)
+		if (e->d_name[0] != '.' && !strstr(e->d_name, ".lock") &&
+		    strcmp(e->d_name, "registry-cache.json") != 0) {
+			fprintf(stderr, "leftover: %s\n", e->d_name);
+			n++;
+		}
+	closedir(d);
+	return n;
+}
+
+static int pull(const char *f)
+{
+	memset(&err, 0, sizeof(err));
+	return slxd_registry_pull(&cfg, cl, f, NULL, &err);
+}
+
+static const char *managed(const char *f)
+{
+	static char v[64];
+	json_t *img = fake_lxd_image_json(lxd, f);
+	const char *m = json_string_value(json_object_get(json_object_get(img, "properties"),
+							  SLXD_IMAGE_PROP_MANAGED));
+	snprintf(v, sizeof(v), "%s", m ? m : "");
+	json_decref(img);
+	return v;
+}
+
+static void pulls_verifies_imports_and_marks(void **state)
+{
+	(void)state;
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
+	if (pull(fp) != 0)
+		fail_msg("%s", err.msg);
+	assert_true(fake_lxd_image_exists(lxd, fp));
+	assert_string_equal(managed(fp), SLXD_IMAGE_PROP_MANAGED_VALUE);
+	assert_int_equal(fake_reg_hits(reg, "GET", blob_path), 1);
+	assert_int_equal(fake_reg_bad_auth(reg), 0);
+	const struct fake_request *imp = fake_lxd_find(lxd, "POST", "/1.0/images$");
+	assert_non_null(imp);
+	assert_int_equal(imp->body_len, strlen(BLOB));
+	assert_int_equal(leftovers(), 0);
+	/* present now: no second download, and the last use is recorded */
+	char lock[256];
+	struct stat st;
+	snprintf(lock, sizeof(lock), "%s/image-%s.lock", cfg.state_dir, fp);
+	struct timespec old[2] = { { 1000, 0 }, { 1000, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, lock, old, 0), 0);
+	int hold = -1;
+	assert_int_equal(slxd_registry_pull(&cfg, cl, fp, &hold, &err), 0);
+	assert_true(hold >= 0);
+	close(hold);
+	assert_int_equal(fake_reg_hits(reg, "GET", blob_path), 1);
+	assert_int_equal(stat(lock, &st), 0);
+	assert_true(st.st_mtime > time(NULL) - 60);
+}
+
+static void present_image_needs_no_registry(void **state)
+{
+	(void)state;
+	fake_lxd_add_image(lxd, fp, NULL);
+	strcpy(cfg.registry, "http://127.0.0.1:1");
+	assert_int_equal(pull(fp), 0);
+	/* not ours: it stays unmarked */
+	assert_string_equal(managed(fp), "");
+}
+
+static void tampered_blob_is_refused(void **state)
+{
+	(void)state;
+	static const char evil[] = "a unified LXD image tarball, as far as this test is concernee";
+	fake_reg_answer(reg, "GET", blob_path, 200, evil, strlen(evil));
+	assert_int_equal(pull(fp), -1);
+	assert_one_line(err.msg);
+	assert_contains(err.msg, "refusing image");
+	assert_contains(err.msg, "tampered");
+	assert_false(fake_lxd_image_exists(lxd, fp));
+	assert_null(fake_lxd_find(lxd, "POST", "/1.0/images"));
+	assert_int_equal(leftovers(), 0);
+	/* a stale part from a killed pull goes too */
+	char part[256];
+	snprintf(part, sizeof(part), "%s/image-%s.part.abcdef", cfg.state_dir, fp);
+	close(open(part, O_CREAT | O_WRONLY, 0600));
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
+	assert_int_equal(pull(fp), 0);
+	assert_int_equal(leftovers(), 0);
+}
+
+static void registry_refusal_of_blob(void **state)
+{
+	(void)state;
+	fake_reg_json(reg, "GET", blob_path, 403, "{\"error\":\"image is not approved\"}");
+	assert_int_equal(pull(fp), -1);
+	assert_one_line(err.msg);
+	assert_contains(err.msg, "refused to send image");
+	assert_contains(err.msg, "image is not approved");
+	assert_int_equal(leftovers(), 0);
+	strcpy(cfg.registry, "http://127.0.0.1:1");
+	assert_int_equal(pull(fp), -1);
+	assert_contains(err.msg, "cannot download image");
+	assert_int_equal(leftovers(), 0);
+}
+
+static void lxd_fingerprint_mismatch_is_removed(void **state)
+{
+	(void)state;
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
+	/* LXD says it made another image out of these bytes */
+	fake_lxd_add_image(lxd, OTHER, "{\"size\":1}");
+	fake_reply_async(fake_lxd_on(lxd, "POST", "/1.0/images$"), 200, NULL,
+			 "{\"fingerprint\":\"" OTHER "\",\"size\":\"61\"}");
+	assert_int_equal(pull(fp), -1);
+	assert_one_line(err.msg);
+	assert_contains(err.msg, "LXD computed fingerprint " OTHER);
+	assert_false(fake_lxd_image_exists(lxd, OTHER));
+	assert_false(fake_lxd_image_exists(lxd, fp));
+	assert_non_null(fake_lxd_find(lxd, "DELETE", "/1.0/images/" OTHER));
+	assert_int_equal(leftovers(), 0);
+}
+
+static void lxd_import_failure_is_reported(void **state)
+{
+	(void)state;
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
+	fake_reply_async(fake_lxd_on(lxd, "POST", "/1.0/images$"), 400,
+			 "Failed to unpack: not an image", NULL);
+	assert_int_equal(pull(fp), -1);
+	assert_one_line(err.msg);
+	assert_contains(err.msg, "not an image");
+	assert_int_equal(leftovers(), 0);
+}
+
+struct puller {
+	int rc;
+	slxd_error err;
+};
+
+static void *pull_thread(void *arg)
+{
+	struct puller *p = arg;
+	lxd_client *c = lxd_open(cfg.lxd_socket, 5000, &p->err);
+	p->rc = c ? slxd_registry_pull(&cfg, c, fp, NULL, &p->err) : -1;
+	lxd_close(c);
+	return NULL;
+}
+
+static void concurrent_pulls_download_once(void **state)
+{
+	(void)state;
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
+	fake_reg_delay(reg, 300); /* the second puller arrives during the download */
+	struct puller p[3] = { 0 };
+	pthread_t t[3];
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, pull_thread, &p[i]), 0);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		if (p[i].rc != 0)
+			fail_msg("puller %d: %s", i, p[i].err.msg);
+	}
+	assert_int_equal(fake_reg_hits(reg, "GET", blob_path), 1);
+	int imports = 0;
+	for (int i = 0; i < fake_lxd_nrequests(lxd); i++) {
+		const struct fake_request *r = fake_lxd_request(lxd, i);
+		imports += strcmp(r->method, "POST") == 0 && strcmp(r->path, "/1.0/images") == 0;
+	}
+	assert_int_equal(imports, 1);
+	assert_true(fake_lxd_image_exists(lxd, fp));
+}
+
+/* ---- file:///STORE --------------------------------------------------------- */
+
+static void file_store_pull(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	char store[128], blobs[160], path[256];
+	snprintf(store, sizeof(store), "%s/store", dir);
+	snprintf(blobs, sizeof(blobs), "%s/blobs", store);
+	assert_int_equal(mkdir(store, 0755), 0);
+	assert_int_equal(mkdir(blobs, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%s", blobs, fp);
+	FILE *f = fopen(path, "w");
+	fputs(BLOB "x", f); /* damaged in the store */
+	fclose(f);
+	chmod(path, 0644);
+	snprintf(cfg.registry, sizeof(cfg.registry), "file://%s", store);
+	assert_int_equal(pull(fp), -1);
+	assert_contains(err.msg, "tampered");
+	assert_int_equal(leftovers(), 0);
+	f = fopen(path, "w");
+	fputs(BLOB, f);
+	fclose(f);
+	chmod(path, 0666);
+	assert_int_equal(pull(fp), -1);
+	assert_contains(err.msg, "writable by no one else");
+	chmod(path, 0644);
+	if (pull(fp) != 0)
+		fail_msg("%s", err.msg);
+	assert_true(fake_lxd_image_exists(lxd, fp));
+	assert_string_equal(managed(fp), SLXD_IMAGE_PROP_MANAGED_VALUE);
+	assert_int_equal(leftovers(), 0);
+}
+
+/* ---- LRU --------------------------------------------------------------------- */
+
+#define FA "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define FB "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define FC "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define FD "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+
+static void add_ours(const char *f, int size, const char *used)
+{
+	char json[512];
+	snprintf(json, sizeof(json), "{\"size\":%d,\"uploaded_at\":\"2026-01-01T00:00:00Z\","
+		 "\"last_used_at\":\"%s\",\"properties\":{\"" SLXD_IMAGE_PROP_MANAGED "\":\"slurm-lxd\","
+		 "\"os\":\"busybox\"}}", size, used);
+	fake_lxd_add_image(lxd, f, json);
+}
+
+static void lru_images(void)
+{
+	add_ours(FA, 100, "2026-03-01T00:00:00.123456789Z");
+	add_ours(FB, 100, "2026-04-01T00:00:00Z");
+	add_ours(FC, 100, "0001-01-01T00:00:00Z"); /* never used: uploaded_at counts */
+	/* an admin's own image, huge and old: never ours to delete */
+	fake_lxd_add_image(lxd, FD, "{\"size\":100000,\"uploaded_at\":\"2020-01-01T00:00:00Z\"}");
+	cfg.image_cache_max = 250;
+}
+
+static int evict(const char *keep)
+{
+	memset(&err, 0, sizeof(err));
+	return slxd_registry_evict(&cfg, cl, keep, &err);
+}
+
+static void lru_evicts_oldest_to_the_bound(void **state)
+{
+	(void)state;
+	lru_images();
+	assert_int_equal(evict(NULL), 0);
+	/* C (Jan) goes first; 200 <= 250 then */
+	assert_false(fake_lxd_image_exists(lxd, FC));
+	assert_true(fake_lxd_image_exists(lxd, FA));
+	assert_true(fake_lxd_image_exists(lxd, FB));
+	assert_true(fake_lxd_image_exists(lxd, FD));
+	cfg.image_cache_max = 100;
+	assert_int_equal(evict(NULL), 0);
+	assert_false(fake_lxd_image_exists(lxd, FA));
+	assert_true(fake_lxd_image_exists(lxd, FB));
+	cfg.image_cache_max = 0; /* no bound */
+	assert_int_equal(evict(NULL), 0);
+	assert_true(fake_lxd_image_exists(lxd, FB));
+}
+
+static void lru_skips_kept_used_locked_and_refused(void **state)
+{
+	(void)state;
+	lru_images();
+	cfg.image_cache_max = 100;
+	/* C: just pulled; A: an instance runs it; B: LXD refuses to delete it */
+	fake_lxd_add_instance(lxd, "slurm-7", "Running",
+			      "{\"volatile.base_image\":\"" FA "\"}");
+	fake_reply_error(fake_lxd_on(lxd, "DELETE", "/1.0/images/" FB), 400, "Image is in use");
+	assert_int_equal(evict(FC), 0);
+	assert_true(fake_lxd_image_exists(lxd, FA));
+	assert_true(fake_lxd_image_exists(lxd, FB));
+	assert_true(fake_lxd_image_exists(lxd, FC));
+	assert_null(fake_lxd_find(lxd, "DELETE", "/1.0/images/" FA));
+	assert_null(fake_lxd_find(lxd, "DELETE", "/1.0/images/" FC));
+	assert_non_null(fake_lxd_find(lxd, "DELETE", "/1.0/images/" FB));
+}
+
+static void lru_respects_holders_and_recent_use(void **state)
+{
+	(void)state;
+	lru_images();
+	/* a job holds C (pulled, container not made yet) */
+	int hold = -1;
+	assert_int_equal(slxd_registry_pull(&cfg, cl, FC, &hold, &err), 0);
+	assert_true(hold >= 0);
+	assert_int_equal(evict(NULL), 0);
+	assert_true(fake_lxd_image_exists(lxd, FC));
+	/* the pull recorded C's use: A (March) is now the oldest */
+	assert_false(fake_lxd_image_exists(lxd, FA));
+	/* over any bound, a held image stays */
+	cfg.image_cache_max = 1;
+	assert_int_equal(evict(NULL), 0);
+	assert_false(fake_lxd_image_exists(lxd, FB));
+	assert_true(fake_lxd_image_exists(lxd, FC));
+	close(hold);
+	assert_int_equal(evict(NULL), 0);
+	assert_false(fake_lxd_image_exists(lxd, FC));
+}
+
+static void pull_evicts_beyond_the_bound(void **state)
+{
+	(void)state;
+	lru_images();
+	cfg.image_cache_max = 200;
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
+	assert_int_equal(pull(fp), 0);
+	/* 300 + 61 > 200: C then A go; B and the new image stay */
+	assert_true(fake_lxd_image_exists(lxd, fp));
+	assert_false(fake_lxd_image_exists(lxd, FC));
+	assert_false(fake_lxd_image_exists(lxd, FA));
+	assert_true(fake_lxd_image_exists(lxd, FB));
+	assert_true(fake_lxd_image_exists(lxd, FD));
+}
+
+int main(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(pulls_verifies_imports_and_marks, setup, teardown),
+		cmocka_unit_test_setup_teardown(present_image_needs_no_registry, setup, teardown),
+		cmocka_unit_test_setup_teardown(tampered_blob_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(registry_refusal_of_blob, setup, teardown),
+		cmocka_unit_test_setup_teardown(lxd_fingerprint_mismatch_is_removed, setup, teardown),
+		cmocka_unit_test_setup_teardown(lxd_import_failure_is_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(concurrent_pulls_download_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(file_store_pull, setup, teardown),
+		cmocka_unit_test_setup_teardown(lru_evicts_oldest_to_the_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(lru_skips_kept_used_locked_and_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(lru_respects_holders_and_recent_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(pull_evicts_beyond_the_bound, setup, teardown),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	curl_global_cleanup();
+	return rc;
+}
