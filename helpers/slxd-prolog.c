@@ -26,6 +26,7 @@
 #include "log.h"
 #include "lxd.h"
 #include "opts.h"
+#include "registry.h"
 
 #define IMAGE_ENV "SPANK_SLXD_IMAGE"
 
@@ -55,13 +56,18 @@ static int prepare(const struct slxd_config *cfg, const char *image, const char 
 	lxd_client *c = lxd_open(cfg->lxd_socket, cfg->lxd_timeout * 1000L, err);
 	if (!c)
 		return -1;
-	json_t *img = NULL;
-	int rc = lxd_image_get(c, fp, &img, err);
-	json_decref(img);
+	int rc;
+	if (cfg->registry[0]) {
+		rc = slxd_registry_pull(cfg, c, fp, NULL, err);
+	} else {
+		json_t *img = NULL;
+		rc = lxd_image_get(c, fp, &img, err);
+		json_decref(img);
+		if (rc == LXD_NOT_FOUND)
+			rc = slxd_fail(err, "image %s:%s (fingerprint %.12s) is approved but not "
+				       "in this node's LXD", ref.name, ref.tag, fp);
+	}
 	lxd_close(c);
-	if (rc == LXD_NOT_FOUND)
-		return slxd_fail(err, "image %s:%s (fingerprint %.12s) is approved but not in this "
-				 "node's LXD", ref.name, ref.tag, fp);
 	if (rc != 0)
 		return -1;
 	slxd_log(SLXD_LOG_INFO, "job %s: image %s:%s ready (fingerprint %.12s)", job,

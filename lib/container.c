@@ -12,6 +12,7 @@
 
 #include "idmap.h"
 #include "log.h"
+#include "registry.h"
 
 void slxd_container_name(uint32_t jobid, char out[32])
 {
@@ -253,21 +254,35 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 		if (slxd_subid_check(cfg->subuid_path, cfg->subgid_path, job->uid, job->gid,
 				     job->gids, job->ngids, err) != 0)
 			goto unlock;
-		json_t *image = NULL;
-		int irc = lxd_image_get(c, job->fingerprint, &image, err);
-		json_decref(image);
-		if (irc == LXD_NOT_FOUND) {
-			slxd_fail(err, "image %s is approved (fingerprint %.12s) but this node's LXD "
-				  "does not have it; ask your admin to import it on this node",
-				  job->image, job->fingerprint);
-			goto unlock;
+		/* With a registry the node fetches what it lacks (usually the
+		 * prolog did already); without one, images are the admin's to
+		 * import.  The hold keeps the image from being evicted until
+		 * the container made from it exists. */
+		int hold = -1;
+		if (cfg->registry[0]) {
+			if (slxd_registry_pull(cfg, c, job->fingerprint, &hold, err) != 0) {
+				slxd_fail_prefix(err, "image %s", job->image);
+				goto unlock;
+			}
+		} else {
+			json_t *image = NULL;
+			int irc = lxd_image_get(c, job->fingerprint, &image, err);
+			json_decref(image);
+			if (irc == LXD_NOT_FOUND) {
+				slxd_fail(err, "image %s is approved (fingerprint %.12s) but this "
+					  "node's LXD does not have it; ask your admin to import it "
+					  "on this node", job->image, job->fingerprint);
+				goto unlock;
+			}
+			if (irc != 0)
+				goto unlock;
 		}
-		if (irc != 0)
-			goto unlock;
 		json_t *profiles = json_pack("[s]", cfg->profile);
 		int crc = lxd_instance_create(c, name, job->fingerprint, config, devices,
 					      profiles, err);
 		json_decref(profiles);
+		if (hold >= 0)
+			close(hold);
 		if (crc != 0) {
 			delete_quietly(c, name); /* nothing half-made stays */
 			goto unlock;

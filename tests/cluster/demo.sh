@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: bring up the one-node cluster (as `make check` does), then
-# submit a batch job with --lxd-image as an ordinary user and show what
+# `make demo`: bring up the one-node cluster (as `make check` does, with
+# the image registry and a demo image approved in it), then submit a batch job with --lxd-image as an ordinary user and show what
 # the payload saw.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,6 +22,9 @@ EOF
 chown "$SLXD_TEST_USER" "$script"
 chmod 0755 "$script"
 
+echo
+echo "== images approved in the site registry ($SLXD_REGISTRY_URL), as $SLXD_TEST_USER sees them:"
+runuser -u "$SLXD_TEST_USER" -- slxd-registry --registry "$SLXD_REGISTRY_URL" list
 echo
 echo "== as $SLXD_TEST_USER (uid $(id -u "$SLXD_TEST_USER")) on $(hostname): sbatch --lxd-image=$SLXD_IMAGE demo-job.sh"
 job=$(runuser -u "$SLXD_TEST_USER" -- sh -c "cd '$dir' && sbatch --parsable --wait --lxd-image='$SLXD_IMAGE' -o demo-%j.out demo-job.sh")

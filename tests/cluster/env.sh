@@ -18,3 +18,6 @@ SLXD_IMAGE_ALIAS=slxd-test-demo
 SLXD_IMAGE2=demo:2.0                        # approved, second image
 SLXD_IMAGE2_ALIAS=slxd-test-demo2
 SLXD_IMAGE_UNAPPROVED_ALIAS=slxd-test-unapproved  # on the node, never approved
+SLXD_REGISTRY_URL=http://127.0.0.1:8470     # the test registry (slxd-registryd)
+SLXD_REGISTRY_CONF=/etc/slurm-lxd/registryd.conf
+SLXD_REGISTRY_STORE=/var/lib/slurm-lxd-test/registry

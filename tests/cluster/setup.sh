@@ -155,6 +155,10 @@ setup_images() {
 	local alias img fp
 	for alias in "$SLXD_IMAGE_ALIAS" "$SLXD_IMAGE2_ALIAS" "$SLXD_IMAGE_UNAPPROVED_ALIAS"; do
 		img="$SLXD_TEST_STATE/$alias.tar.gz"
+		# The registry is given the same file LXD imported: keep them one.
+		if [ ! -f "$img" ] && lxc image info "$alias" >/dev/null 2>&1; then
+			lxc image delete "$alias"
+		fi
 		if ! lxc image info "$alias" >/dev/null 2>&1; then
 			[ -f "$img" ] || build_test_image "$alias" "image:$alias" "$img"
 			say "importing test image $alias"
@@ -234,8 +238,49 @@ install_slurm_lxd() {
 	make -C "$top" -s install PREFIX=/usr/local >/dev/null
 	install -m 0644 "$here/spank_lxd.conf.in" /etc/slurm/spank_lxd.conf
 	sed -i -e "s,@SHARED@,$SLXD_TEST_SHARED,g" -e "s,@APPROVED@,$SLXD_APPROVED,g" \
+		-e "s,@REGISTRY@,$SLXD_REGISTRY_URL,g" \
 		-e "s,@POOL@,$SLXD_POOL,g" /etc/slurm/spank_lxd.conf
 	echo "required spank_lxd.so config=/etc/slurm/spank_lxd.conf" >/etc/slurm/plugstack.conf.d/lxd.conf
+}
+
+# The image registry, started by pid like the other daemons.
+setup_registry() {
+	local new
+	new=$(mktemp)
+	sed -e "s,@STORE@,$SLXD_REGISTRY_STORE,g" "$here/registryd.conf.in" >"$new"
+	install -d -m 0755 "$(dirname "$SLXD_REGISTRY_CONF")"
+	if ! cmp -s "$new" "$SLXD_REGISTRY_CONF"; then
+		install -m 0644 "$new" "$SLXD_REGISTRY_CONF"
+		if pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd; then
+			kill "$(cat "$SLXD_TEST_RUN/registryd.pid")"
+			sleep 0.5
+		fi
+	fi
+	rm -f "$new"
+	if ! pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd; then
+		say "starting slxd-registryd"
+		/usr/local/sbin/slxd-registryd -c "$SLXD_REGISTRY_CONF" \
+			--pidfile "$SLXD_TEST_RUN/registryd.pid" 2>>"$SLXD_TEST_LOG/registryd.log" ||
+			{ echo "setup.sh: slxd-registryd did not start; see $SLXD_TEST_LOG/registryd.log" >&2; exit 1; }
+	fi
+}
+
+# NAME:TAG approved in the registry with exactly the bytes of FILE (as root,
+# an admin of the test registry).  Idempotent.
+registry_approve() { # name:tag file
+	local reg=(slxd-registry --registry "$SLXD_REGISTRY_URL") fp cur
+	fp=$(sha256sum "$2" | cut -d' ' -f1)
+	cur=$("${reg[@]}" show "$1" --json 2>/dev/null | jq -r '.approved.fingerprint // empty')
+	[ "$cur" = "$fp" ] && return 0
+	say "registry: pushing and approving $1"
+	"${reg[@]}" push "$2" --name "$1" >/dev/null 2>&1 || true # already pending is fine
+	"${reg[@]}" approve "$1" --fingerprint "$fp" >/dev/null
+}
+
+seed_registry() {
+	registry_approve "$SLXD_IMAGE" "$SLXD_TEST_STATE/$SLXD_IMAGE_ALIAS.tar.gz"
+	registry_approve "${SLXD_IMAGE%%:*}:latest" "$SLXD_TEST_STATE/$SLXD_IMAGE_ALIAS.tar.gz"
+	registry_approve "$SLXD_IMAGE2" "$SLXD_TEST_STATE/$SLXD_IMAGE2_ALIAS.tar.gz"
 }
 
 mkdir -p "$SLXD_TEST_RUN" "$SLXD_TEST_LOG"
@@ -247,5 +292,7 @@ setup_lxd
 setup_images
 setup_munge
 install_slurm_lxd
+setup_registry
+seed_registry
 setup_slurm
 say "ready: $(sinfo -h -o '%P %D %T')"

@@ -19,6 +19,7 @@ stop_pid() { # pidfile expected-name
 for u in "$SLXD_TEST_USER" "$SLXD_TEST_USER2"; do scancel -u "$u" 2>/dev/null || true; done
 stop_pid "$SLXD_TEST_RUN/slurmd.pid" slurmd
 stop_pid "$SLXD_TEST_RUN/slurmctld.pid" slurmctld
+stop_pid "$SLXD_TEST_RUN/registryd.pid" slxd-registryd
 stop_pid "$SLXD_TEST_RUN/munged.pid" munged
 if [ -f "$SLXD_TEST_RUN/lxd.pid" ]; then
 	lxd shutdown --timeout 60 >/dev/null 2>&1 || stop_pid "$SLXD_TEST_RUN/lxd.pid" lxd

@@ -181,12 +181,17 @@ expect_refused() { # needle srun-args...
 }
 
 t_refuses_unapproved_image_at_submit() {
-	expect_refused "not approved" --lxd-image=nosuch:1.0 true || return 1
+	expect_refused "not in the image registry" --lxd-image=nosuch:1.0 true || return 1
 	# refused before the job was queued: sbatch prints no job id
 	local out
 	out=$(alice sbatch --lxd-image=nosuch:1.0 --wrap true 2>&1)
 	expect_not_contains "queued" "Submitted batch job" "$out" || return 1
-	expect_contains "sbatch error" "not approved" "$out"
+	expect_contains "sbatch error" "not in the image registry" "$out"
+}
+
+# The same with the admin's list file instead of the registry.
+t_refuses_unapproved_image_at_submit_list() {
+	with_node_conf registry= expect_refused "not approved" --lxd-image=nosuch:1.0 true
 }
 
 t_refuses_unapproved_image_on_node() {
@@ -194,8 +199,8 @@ t_refuses_unapproved_image_on_node() {
 	# node always does.  Make the list root-only for the duration.
 	local job out
 	chmod 0600 "$SLXD_APPROVED"
-	job=$(sbatch_wait "$SLXD_TEST_USER" --lxd-image=nosuch:1.0 -o "$ALICE_DIR/unapp-%j.out" \
-		--wrap 'echo payload-ran')
+	job=$(with_node_conf registry= sbatch_wait "$SLXD_TEST_USER" --lxd-image=nosuch:1.0 \
+		-o "$ALICE_DIR/unapp-%j.out" --wrap 'echo payload-ran')
 	chmod 0644 "$SLXD_APPROVED"
 	out=$(cat "$ALICE_DIR/unapp-$job.out" 2>&1)
 	expect_contains "node-side refusal" "not approved" "$out" || return 1
@@ -204,7 +209,8 @@ t_refuses_unapproved_image_on_node() {
 }
 
 t_refuses_image_not_on_node() {
-	expect_refused "does not have it" --lxd-image=absent:1 true
+	# (without a registry the node cannot fetch what it lacks)
+	with_node_conf registry= expect_refused "does not have it" --lxd-image=absent:1 true
 }
 
 t_refuses_malformed_values() {

@@ -76,7 +76,7 @@ t_fault_payload_ignores_sigterm() {
 	sleep 3
 	# still beating after the SIGTERM: it really ignored it
 	[ "$(cat "$ALICE_DIR/ign.beat")" -ge $((t0 + 2)) ] || fail "payload stopped before KillWait" || return 1
-	expect_teardown_after_end "$job" "payload ignoring SIGTERM" || return 1
+	expect_teardown_after_end "$job" "payload ignoring SIGTERM (timed from 3 s after scancel; KillWait=5)" || return 1
 	local beat
 	beat=$(cat "$ALICE_DIR/ign.beat")
 	sleep 1.5
@@ -115,7 +115,8 @@ t_fault_lxd_restarted() {
 	restart_daemons
 	touch "$ALICE_DIR/lxd.go"
 	expect_teardown_after_end "$job" "LXD restarted mid-job" || return 1
-	report "(job state after the LXD restart: $(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'))"
+	# (it may fail; here the payload does not need LXD once started)
+	report "(payload after the LXD restart: $(tail -1 "$ALICE_DIR/lxd.out"))"
 }
 
 # A container as a node crash leaves it: labelled for a job that has

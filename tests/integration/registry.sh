@@ -1,0 +1,194 @@
+# The image registry on the real cluster: the real slxd-registryd (started
+# by tests/cluster/setup.sh), pushed to with slxd-registry by the test
+# users, pulled from by the node.  Sourced by run.sh (t_registry_*).
+
+REG=(--registry "$SLXD_REGISTRY_URL")
+# The test cluster's nodes resolve through the registry already; this
+# restates it for cases that add other keys.
+REG_CONF="registry=$SLXD_REGISTRY_URL"
+
+reg_alice() { alice slxd-registry "${REG[@]}" "$@"; }
+reg_admin() { slxd-registry "${REG[@]}" "$@"; }
+
+# A test image that differs from every other (its own fingerprint, never
+# seen by LXD): the demo image with /etc/slxd-image saying MARKER.  Written
+# to alice's directory; prints the path.
+variant_image() { # marker
+	local d out=$ALICE_DIR/$1.tar.gz
+	d=$(mktemp -d)
+	tar -C "$d" -xzf "$SLXD_TEST_STATE/$SLXD_IMAGE_ALIAS.tar.gz"
+	echo "$1" >"$d/rootfs/etc/slxd-image"
+	sed -i "s/^creation_date: .*/creation_date: $(date +%s%N)/" "$d/metadata.yaml"
+	tar --numeric-owner --owner=0 --group=0 -C "$d" -czf "$out" metadata.yaml rootfs
+	rm -rf "$d"
+	chown "$SLXD_TEST_USER" "$out"
+	echo "$out"
+}
+
+fp_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# Leave nothing behind: the registry's versions and LXD's copy.
+reg_cleanup() { # name:tag fingerprint...
+	local ref=$1 fp
+	shift
+	for fp in "$@"; do
+		reg_admin delete "$ref" --fingerprint "$fp" >/dev/null 2>&1 || true
+		lxc image delete "$fp" >/dev/null 2>&1 || true
+	done
+}
+
+t_registry_push_approve_run_revoke() {
+	local name=lab$RANDOM img1 img2 fp1 fp2 out rc
+	img1=$(variant_image "$name-one")
+	img2=$(variant_image "$name-two")
+	fp1=$(fp_of "$img1")
+	fp2=$(fp_of "$img2")
+	(
+	out=$(reg_alice push "$img1" --name "$name:1" 2>&1) || fail "push: $out" || exit 1
+	expect_contains "push says pending" pending "$out" || exit 1
+
+	out=$(with_node_conf "$REG_CONF" alice srun --lxd-image="$name:1" true 2>&1)
+	[ $? != 0 ] || fail "a pending image ran" || exit 1
+	expect_contains "refused while pending" "waiting for an admin's approval" "$out" || exit 1
+
+	out=$(reg_alice approve "$name:1" 2>&1)
+	rc=$?
+	expect_eq "non-admin approve exit" 1 "$rc" || exit 1
+	expect_contains "non-admin approve refused" "admin" "$out" || exit 1
+
+	reg_admin approve "$name:1" >/dev/null || fail "admin approve failed" || exit 1
+	lxc image info "$fp1" >/dev/null 2>&1 && { fail "image was in LXD before the job"; exit 1; }
+	out=$(with_node_conf "$REG_CONF" alice srun --lxd-image="$name:1" cat /etc/slxd-image 2>&1)
+	expect_eq "approved image runs (pulled by the node)" "$name-one" "$out" || exit 1
+	expect_eq "pulled image is marked ours" slurm-lxd \
+		"$(lxc query "/1.0/images/$fp1" | jq -r '.properties["user.slurm.managed_by"]')" || exit 1
+
+	# a second tag of the same name, approved on its own
+	reg_alice push "$img2" --name "$name:2" >/dev/null || fail "push of tag 2" || exit 1
+	reg_admin approve "$name:2" >/dev/null || fail "approve of tag 2" || exit 1
+	out=$(with_node_conf "$REG_CONF" alice srun --lxd-image="$name:2" cat /etc/slxd-image 2>&1)
+	expect_eq "second tag runs its own image" "$name-two" "$out" || exit 1
+
+	# revoked: no new job, although LXD still has the bytes
+	reg_admin revoke "$name:1" >/dev/null || fail "revoke failed" || exit 1
+	lxc image info "$fp1" >/dev/null 2>&1 || fail "(setup) image should still be cached" || exit 1
+	out=$(with_node_conf "$REG_CONF" alice srun --lxd-image="$name:1" true 2>&1)
+	[ $? != 0 ] || fail "a revoked image ran" || exit 1
+	expect_contains "refused once revoked" "not approved" "$out" || exit 1
+	out=$(with_node_conf "$REG_CONF" alice srun --lxd-image="$name:2" cat /etc/slxd-image 2>&1)
+	expect_eq "the other tag still runs" "$name-two" "$out" || exit 1
+
+	out=$(reg_admin log --json) || fail "log" || exit 1
+	expect_contains "audit names the revoke" '"revoke"' "$out"
+	)
+	rc=$?
+	reg_cleanup "$name:1" "$fp1"
+	reg_cleanup "$name:2" "$fp2"
+	return $rc
+}
+
+t_registry_tampered_blob_refused() {
+	local name=tamper$RANDOM img fp out rc
+	img=$(variant_image "$name")
+	fp=$(fp_of "$img")
+	(
+	reg_alice push "$img" --name "$name:1" >/dev/null || fail "push" || exit 1
+	reg_admin approve "$name:1" >/dev/null || fail "approve" || exit 1
+	# flip one byte of the stored file, as a damaged disk or an intruder would
+	printf '\x00' | dd of="$SLXD_REGISTRY_STORE/blobs/$fp" bs=1 seek=200 conv=notrunc status=none
+	out=$(with_node_conf "$REG_CONF" alice srun --lxd-image="$name:1" true 2>&1)
+	[ $? != 0 ] || fail "a tampered image ran" || exit 1
+	expect_contains "refused as tampered" "refusing image" "$out" || exit 1
+	! lxc image info "$fp" >/dev/null 2>&1 || fail "tampered image reached LXD" || exit 1
+	[ -z "$(ls /run/slurm-lxd/ | grep '\.part\.')" ] || fail "download left behind" || exit 1
+	)
+	rc=$?
+	reg_cleanup "$name:1" "$fp"
+	return $rc
+}
+
+# Credentials made by hand with munge(1), as an attacker on the network
+# would have to.
+cred_for() { # method path [munge args]
+	local m=$1 p=$2
+	shift 2
+	printf 'slxd-registry-v1\n%s\n%s\n%s\n' "$m" "$p" \
+		e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 | munge "$@"
+}
+http_status() { # cred-or-empty path
+	curl -s -o /dev/null -w '%{http_code}' ${1:+-H "Authorization: MUNGE $1"} "$SLXD_REGISTRY_URL$2"
+}
+
+t_registry_refuses_bad_credentials() {
+	local cred
+	expect_eq "no credential" 401 "$(http_status "" /v1/images)" || return 1
+	expect_eq "forged credential" 401 "$(http_status "MUNGE:AAAAforgedforgedforged:" /v1/images)" || return 1
+	cred=$(cred_for GET /v1/log)
+	expect_eq "credential for another path" 401 "$(http_status "$cred" /v1/images)" || return 1
+	cred=$(cred_for GET /v1/images)
+	expect_eq "fresh credential" 200 "$(http_status "$cred" /v1/images)" || return 1
+	expect_eq "the same credential replayed" 401 "$(http_status "$cred" /v1/images)" || return 1
+	cred=$(cred_for GET /v1/images -t 1)
+	sleep 2.5
+	expect_eq "expired credential" 401 "$(http_status "$cred" /v1/images)" || return 1
+	# and the service is still there for the next honest request
+	expect_eq "next honest request" 200 "$(http_status "$(cred_for GET /v1/images)" /v1/images)" || return 1
+	expect_contains "refusals are audited" '"status": 401' "$(reg_admin log --json)"
+}
+
+t_registry_killed_mid_upload_loses_nothing() {
+	local name=crash$RANDOM img fp big sha cred pid out rc
+	img=$(variant_image "$name")
+	fp=$(fp_of "$img")
+	big=$(mktemp)
+	(
+	reg_alice push "$img" --name "$name:1" >/dev/null || fail "push" || exit 1
+	reg_admin approve "$name:1" >/dev/null || fail "approve" || exit 1
+	# a 64 MiB upload, slowed down so the kill lands in the middle of it
+	head -c $((64 << 20)) /dev/urandom >"$big"
+	sha=$(sha256sum "$big" | cut -d' ' -f1)
+	cred=$(printf 'slxd-registry-v1\nPUT\n/v1/images/%s/2\n%s\n' "$name" "$sha" | munge)
+	curl -s -o /dev/null --limit-rate 4M -T "$big" -H "Authorization: MUNGE $cred" \
+		"$SLXD_REGISTRY_URL/v1/images/$name/2" &
+	local curl_pid=$!
+	sleep 3
+	[ -n "$(ls -A "$SLXD_REGISTRY_STORE/tmp")" ] || fail "(setup) upload not in progress" || exit 1
+	kill_recorded "$SLXD_TEST_RUN/registryd.pid" slxd-registryd KILL || exit 1
+	wait "$curl_pid"
+	restart_daemons
+	expect_eq "nothing half-written survives" "" "$(ls -A "$SLXD_REGISTRY_STORE/tmp")" || exit 1
+	out=$(reg_admin show "$name:1" --json) || fail "show after restart: $out" || exit 1
+	expect_eq "acknowledged approval kept" "$fp" "$(printf '%s' "$out" | jq -r .approved.fingerprint)" || exit 1
+	expect_eq "no trace of the killed upload" 0 "$(printf '%s' "$out" | jq '.pending | length')" || exit 1
+	out=$(with_node_conf "$REG_CONF" alice srun --lxd-image="$name:1" cat /etc/slxd-image 2>&1)
+	expect_eq "the image still serves jobs" "$name" "$out"
+	)
+	rc=$?
+	rm -f "$big"
+	reg_cleanup "$name:1" "$fp"
+	return $rc
+}
+
+t_registry_down_within_and_past_grace() {
+	local name=grace$RANDOM img fp out rc
+	img=$(variant_image "$name")
+	fp=$(fp_of "$img")
+	local conf="$REG_CONF"$'\n'"registry_grace=15"
+	(
+	reg_alice push "$img" --name "$name:1" >/dev/null || fail "push" || exit 1
+	reg_admin approve "$name:1" >/dev/null || fail "approve" || exit 1
+	out=$(with_node_conf "$conf" alice srun --lxd-image="$name:1" cat /etc/slxd-image 2>&1)
+	expect_eq "runs while the registry is up" "$name" "$out" || exit 1
+	kill_recorded "$SLXD_TEST_RUN/registryd.pid" slxd-registryd TERM || exit 1
+	out=$(with_node_conf "$conf" alice srun --lxd-image="$name:1" cat /etc/slxd-image 2>&1)
+	expect_eq "runs on the last verified answer within the grace period" "$name" "$out" || exit 1
+	sleep 16
+	out=$(with_node_conf "$conf" alice srun --lxd-image="$name:1" true 2>&1)
+	[ $? != 0 ] || fail "ran past the grace period with the registry down" || exit 1
+	expect_contains "says why" "registry" "$out"
+	)
+	rc=$?
+	restart_daemons
+	reg_cleanup "$name:1" "$fp"
+	return $rc
+}
