@@ -257,6 +257,7 @@ setup_registry() {
 		fi
 	fi
 	rm -f "$new"
+	install -d -m 0755 "$SLXD_REGISTRY_STORE"
 	if ! pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd; then
 		say "starting slxd-registryd"
 		/usr/local/sbin/slxd-registryd -c "$SLXD_REGISTRY_CONF" \
@@ -270,7 +271,7 @@ setup_registry() {
 registry_approve() { # name:tag file
 	local reg=(slxd-registry --registry "$SLXD_REGISTRY_URL") fp cur
 	fp=$(sha256sum "$2" | cut -d' ' -f1)
-	cur=$("${reg[@]}" show "$1" --json 2>/dev/null | jq -r '.approved.fingerprint // empty')
+	cur=$("${reg[@]}" show "$1" --json 2>/dev/null | jq -r '.approved.fingerprint // empty' || true)
 	[ "$cur" = "$fp" ] && return 0
 	say "registry: pushing and approving $1"
 	"${reg[@]}" push "$2" --name "$1" >/dev/null 2>&1 || true # already pending is fine
