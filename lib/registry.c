@@ -223,8 +223,10 @@ static enum verdict ask_http(const struct slxd_config *cfg, const struct slxd_im
 		return V_NO_ANSWER; /* unreachable, or no credential on this node */
 	enum verdict v = V_NO_ANSWER;
 	if (r.status == 404) {
-		slxd_fail(err, "image %s is not in the image registry; check the name, list images "
-			  "with 'slxd-registry list', or push it with 'slxd-registry push'", key);
+		/* 404 is all a non-admin learns about a revoked image too */
+		slxd_fail(err, "image %s is not approved on this cluster (unknown to the image "
+			  "registry, or revoked); list approved images with 'slxd-registry list', "
+			  "or push it with 'slxd-registry push'", key);
 		v = V_REFUSED;
 	} else if (r.status != 200) {
 		slxd_fail(err, "the image registry at %s refused to say whether %s is approved: %s",

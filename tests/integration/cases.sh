@@ -181,12 +181,12 @@ expect_refused() { # needle srun-args...
 }
 
 t_refuses_unapproved_image_at_submit() {
-	expect_refused "not in the image registry" --lxd-image=nosuch:1.0 true || return 1
+	expect_refused "unknown to the image registry" --lxd-image=nosuch:1.0 true || return 1
 	# refused before the job was queued: sbatch prints no job id
 	local out
 	out=$(alice sbatch --lxd-image=nosuch:1.0 --wrap true 2>&1)
 	expect_not_contains "queued" "Submitted batch job" "$out" || return 1
-	expect_contains "sbatch error" "not in the image registry" "$out"
+	expect_contains "sbatch error" "unknown to the image registry" "$out"
 }
 
 # The same with the admin's list file instead of the registry.

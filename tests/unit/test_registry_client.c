@@ -156,7 +156,7 @@ static void refusals_are_clear(void **state)
 	assert_contains(refused("demo:1.0", -1), "demo:1.0 is waiting for an admin's approval");
 	answer("demo", "2.0", NULL, NULL);
 	assert_contains(refused("demo:2.0", -1), "demo:2.0 is not approved on this cluster");
-	assert_contains(refused("nothere:1", -1), "nothere:1 is not in the image registry");
+	assert_contains(refused("nothere:1", -1), "nothere:1 is not approved on this cluster (unknown to the image registry");
 	/* an answer that does not say approved is never taken as approval */
 	fake_reg_json(reg, "GET", "/v1/images/odd/1", 200,
 		      "{\"approved\":{\"name\":\"other\",\"tag\":\"1\",\"fingerprint\":\"" FP1 "\","
@@ -219,7 +219,7 @@ static void cache_never_overrides_a_refusal(void **state)
 	assert_false(cache_has("demo:1.0"));
 	/* deleted: the same */
 	fake_reg_json(reg, "GET", "/v1/images/demo/2.0", 404, "{\"error\":\"no such image\"}");
-	assert_contains(refused("demo:2.0", -1), "not in the image registry");
+	assert_contains(refused("demo:2.0", -1), "unknown to the image registry");
 	assert_false(cache_has("demo:2.0"));
 	go_down();
 	refused("demo:1.0", SLXD_IMAGE_UNCHECKED);
