@@ -319,8 +319,12 @@ int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
 	slxd_container_name(jobid, name);
 	int rc = -1;
 	for (int attempt = 0; attempt < 3; attempt++) {
-		if (attempt)
-			usleep(200000U << attempt);
+		if (attempt) {
+			unsigned ms = 200U << attempt;
+			struct timespec pause = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+			nanosleep(&pause, NULL);
+		}
 		int s = lxd_instance_stop_force(c, name, err);
 		if (s == LXD_NOT_FOUND) {
 			rc = 0;

@@ -256,7 +256,7 @@ static int exchange(lxd_client *c, const char *method, const char *path,
 
 	CURLcode rc = curl_easy_perform(h);
 	/* POSTFIELDS points at the caller's buffer; do not keep it past here. */
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, (char *)NULL);
 	const char *why = c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc);
 
 	if (c->too_big || rc == CURLE_FILESIZE_EXCEEDED)
@@ -396,7 +396,7 @@ lxd_client *lxd_open(const char *socket_path, long timeout_ms, slxd_error *err)
 			  "memory?)");
 		return NULL;
 	}
-	strcpy(c->socket_path, socket_path);
+	memcpy(c->socket_path, socket_path, strlen(socket_path) + 1); /* fits: checked above */
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
 	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	/* An "Expect: 100-continue" round trip would only slow large bodies. */
