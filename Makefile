@@ -156,6 +156,19 @@ lint:
 			{ $(CLANG_TIDY) --quiet $$f -- $(LINT_FLAGS); exit 1; }; \
 	done
 
+# ---- Valgrind (docs/hardening.md) --------------------------------------
+# The unit tests (the plain build, not the sanitizer one) and the helpers
+# that run without a cluster, under memcheck: any report fails.
+VALGRIND ?= valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible
+
+valgrind: $(UNIT_BIN) $(EPILOG)
+	@set -e; for t in $(UNIT_BIN); do \
+		echo "== valgrind $$t"; \
+		$(VALGRIND) $$t >$$t.valgrind.log 2>&1 && ! grep -qE '^==[0-9]+==' $$t.valgrind.log || \
+			{ cat $$t.valgrind.log >&2; echo "valgrind: $$t FAILED" >&2; exit 1; }; \
+	done
+	bash tests/valgrind/helpers.sh $(BUILD)
+
 # Debian packages needed to build and test (root; skips what is there).
 deps:
 	bash tests/cluster/setup.sh --packages-only
