@@ -34,7 +34,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_SUPPORT := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
 .PHONY: all deps install uninstall unit unit-san check integration demo clean bench \
-	fuzz fuzz-replay fuzz-build lint valgrind
+	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind
 all: $(PLUGIN) $(HELPERS)
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
@@ -101,17 +101,17 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(LIBSLXD) \
 # (internal: run with the fuzzing BUILD/CC/CFLAGS below)
 fuzz-build: $(FUZZ_BIN)
 
+# Build (or bring up to date) every target in FUZZ_BUILD with clang.
 # fuzzer-no-link: libslxd gets the coverage instrumentation, the targets
 # link libFuzzer's main.
-$(FUZZ_BUILD)/.built: $(wildcard lib/*.c lib/*.h tests/fuzz/*.c tests/fuzz/*.h) Makefile
-	$(MAKE) --no-print-directory CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) \
+fuzz-targets:
+	@$(MAKE) --no-print-directory CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) \
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -Wno-unknown-warning-option -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
 		LDFLAGS="$(FUZZ_SAN)" fuzz-build
-	@touch $@
 
 # Replay every seed once, no new inputs: fast and deterministic (for
 # `make check`).  Fails on any crash, leak, sanitizer report or timeout.
-fuzz-replay: $(FUZZ_BUILD)/.built
+fuzz-replay: fuzz-targets
 	@set -e; for t in $(FUZZ_NAMES); do \
 		set -- tests/fuzz/corpus/$$t/*; \
 		[ -e "$$1" ] || { echo "fuzz-replay: $$t has no seed corpus in tests/fuzz/corpus/$$t/" >&2; exit 1; }; \
@@ -124,7 +124,7 @@ fuzz-replay: $(FUZZ_BUILD)/.built
 # to build-fuzz/corpus/NAME/ (the seeds are only read); a crash stops and
 # leaves its input in build-fuzz/artifacts/.  Keep a crash's input as a
 # seed once the bug is fixed.
-fuzz: $(FUZZ_BUILD)/.built
+fuzz: fuzz-targets
 	@set -e; mkdir -p $(FUZZ_BUILD)/artifacts; for t in $(FUZZ_NAMES); do \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
 		dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
@@ -141,8 +141,8 @@ fuzz: $(FUZZ_BUILD)/.built
 # too, once it exists); checks in .clang-tidy, justified false positives
 # in .cppcheck-suppressions.  Any finding fails.
 LINT_SRC   = $(wildcard lib/*.c plugin/*.c helpers/*.c registry/*.c)
-LINT_FLAGS = -std=gnu11 -Ilib $(shell pkg-config --cflags $(PKGS)) \
-	     $(shell pkg-config --cflags sqlite3 2>/dev/null)
+LINT_FLAGS = -std=gnu11 -Ilib $(if $(wildcard registry/*.h),-Iregistry) \
+	     $(shell pkg-config --cflags $(PKGS)) $(shell pkg-config --cflags sqlite3 2>/dev/null)
 CLANG_TIDY ?= clang-tidy
 CPPCHECK   ?= cppcheck
 
