@@ -47,7 +47,8 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_SUPPORT := $(filter-out $(UNIT_SRC) tests/unit/fake_registry.c,$(wildcard tests/unit/*.c))
 MHD_LIBS  = $(shell pkg-config --libs libmicrohttpd)
 
-.PHONY: all deps install uninstall unit unit-san check integration demo clean bench registry
+.PHONY: all deps install uninstall unit unit-san check integration demo clean bench registry \
+	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind
 all: $(PLUGIN) $(HELPERS) registry
 
 registry: $(REGISTRYD) $(REGCLI)
@@ -118,6 +119,108 @@ unit-san:
 	$(MAKE) BUILD=build-san CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	        LDFLAGS="-fsanitize=address,undefined" unit
 
+# ---- Fuzzing (docs/hardening.md) ---------------------------------------
+# Every tests/fuzz/fuzz_NAME.c is a libFuzzer target (clang), seeded from
+# tests/fuzz/corpus/fuzz_NAME/ and, if present, tests/fuzz/fuzz_NAME.dict.
+# libslxd is rebuilt with the same sanitizers in build-fuzz/.  A target
+# that needs more than libslxd (the registry's request handling, say)
+# names its extra sources, and libraries if any, here:
+#     fuzz_registry_request_SRC    := registry/request.c registry/store.c
+#     fuzz_registry_request_LDLIBS := -lsqlite3
+FUZZ_CC      ?= clang
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES   := $(FUZZ_SRC:tests/fuzz/%.c=%)
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+# Which targets fuzz and fuzz-replay run, e.g. FUZZ_TARGETS=fuzz_mounts.
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+# -timeout: an input that takes seconds is a bug (a hang on a node).
+FUZZ_OPTS    ?= -timeout=10 -rss_limit_mb=2048
+
+.SECONDEXPANSION:
+$(BUILD)/fuzzobj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(LIBSLXD) \
+		$$(patsubst %.c,$(BUILD)/fuzzobj/%.o,$$($$*_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< \
+		$(patsubst %.c,$(BUILD)/fuzzobj/%.o,$($*_SRC)) $(LIBSLXD) $(LDFLAGS) $($*_LDLIBS) $(LDLIBS)
+
+# (internal: run with the fuzzing BUILD/CC/CFLAGS below)
+fuzz-build: $(FUZZ_BIN)
+
+# Build (or bring up to date) every target in FUZZ_BUILD with clang.
+# fuzzer-no-link: libslxd gets the coverage instrumentation, the targets
+# link libFuzzer's main.
+fuzz-targets:
+	@$(MAKE) --no-print-directory CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer -Wno-unknown-warning-option -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+		LDFLAGS="$(FUZZ_SAN)" fuzz-build
+
+# Replay every seed once, no new inputs: fast and deterministic (for
+# `make check`).  Fails on any crash, leak, sanitizer report or timeout.
+fuzz-replay: fuzz-targets
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		set -- tests/fuzz/corpus/$$t/*; \
+		[ -e "$$1" ] || { echo "fuzz-replay: $$t has no seed corpus in tests/fuzz/corpus/$$t/" >&2; exit 1; }; \
+		printf '== %-22s %3d inputs\n' $$t $$#; \
+		$(FUZZ_BUILD)/fuzz/$$t $(FUZZ_OPTS) "$$@" >$(FUZZ_BUILD)/$$t.replay.log 2>&1 || \
+			{ cat $(FUZZ_BUILD)/$$t.replay.log >&2; echo "fuzz-replay: $$t FAILED" >&2; exit 1; }; \
+	done
+
+# Fuzz each target for FUZZ_SECONDS, one process at a time.  New inputs go
+# to build-fuzz/corpus/NAME/ (the seeds are only read); a crash stops and
+# leaves its input in build-fuzz/artifacts/.  Keep a crash's input as a
+# seed once the bug is fixed.
+fuzz: fuzz-targets
+	@set -e; mkdir -p $(FUZZ_BUILD)/artifacts; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+		dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
+		echo "== $$t ($(FUZZ_SECONDS) s)"; \
+		$(FUZZ_BUILD)/fuzz/$$t $(FUZZ_OPTS) $$dict -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t- \
+			$(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t 2>$(FUZZ_BUILD)/$$t.fuzz.log || \
+			{ tail -60 $(FUZZ_BUILD)/$$t.fuzz.log >&2; echo "fuzz: $$t FAILED" >&2; exit 1; }; \
+		grep -E '^stat::(number_of_executed_units|peak_rss_mb)|cov:' $(FUZZ_BUILD)/$$t.fuzz.log | tail -3; \
+	done
+
+# ---- Static analysis (docs/hardening.md) -------------------------------
+# cppcheck and clang-tidy over every C file of the product (the registry's
+# too, once it exists); checks in .clang-tidy, justified false positives
+# in .cppcheck-suppressions.  Any finding fails.
+LINT_SRC   = $(wildcard lib/*.c plugin/*.c helpers/*.c registry/*.c)
+LINT_FLAGS = -std=gnu11 -Ilib $(if $(wildcard registry/*.h),-Iregistry) \
+	     $(shell pkg-config --cflags $(PKGS)) $(shell pkg-config --cflags sqlite3 2>/dev/null)
+CLANG_TIDY ?= clang-tidy
+CPPCHECK   ?= cppcheck
+
+lint:
+	$(CPPCHECK) --quiet --error-exitcode=1 --std=c11 --platform=unix64 --library=posix \
+		--enable=warning,style,performance,portability \
+		--suppressions-list=.cppcheck-suppressions --template=gcc -Ilib $(LINT_SRC)
+	@set -e; for f in $(LINT_SRC); do \
+		echo "clang-tidy $$f"; \
+		$(CLANG_TIDY) --quiet $$f -- $(LINT_FLAGS) 2>/dev/null || \
+			{ $(CLANG_TIDY) --quiet $$f -- $(LINT_FLAGS); exit 1; }; \
+	done
+
+# ---- Valgrind (docs/hardening.md) --------------------------------------
+# The unit tests (the plain build, not the sanitizer one) and the helpers
+# that run without a cluster, under memcheck: any report fails.
+VALGRIND ?= valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible
+
+valgrind: $(UNIT_BIN) $(EPILOG)
+	@set -e; for t in $(UNIT_BIN); do \
+		echo "== valgrind $$t"; \
+		$(VALGRIND) $$t >$$t.valgrind.log 2>&1 && ! grep -qE '^==[0-9]+==' $$t.valgrind.log || \
+			{ cat $$t.valgrind.log >&2; echo "valgrind: $$t FAILED" >&2; exit 1; }; \
+	done
+	bash tests/valgrind/helpers.sh $(BUILD)
+
 # Debian packages needed to build and test (root; skips what is there).
 deps:
 	bash tests/cluster/setup.sh --packages-only
@@ -173,4 +276,4 @@ uninstall:
 	-rmdir $(DESTDIR)$(LIBEXECDIR)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz

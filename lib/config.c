@@ -70,15 +70,17 @@ static const struct key {
 static int set_name(char *dst, size_t size, const char *key, const char *v,
 		    bool may_be_empty, slxd_error *err)
 {
-	char q[SLXD_QUOTE_BUF];
 	size_t n = strlen(v);
 	bool ok = n < size && (n > 0 || may_be_empty) &&
 		  strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n &&
 		  strcmp(v, ".") != 0 && strcmp(v, "..") != 0;
 
-	if (!ok)
+	if (!ok) {
+		char q[SLXD_QUOTE_BUF];
+
 		return slxd_fail(err, "invalid %s %s: use an LXD name of letters, digits and _ . - (at most %zu characters)",
 				 key, slxd_quote(v, q, sizeof(q)), size - 1);
+	}
 	memcpy(dst, v, n + 1);
 	return 0;
 }
@@ -118,16 +120,18 @@ static int set_allow(struct slxd_config *cfg, const char *v, slxd_error *err)
 
 static int set_timeout(struct slxd_config *cfg, const char *v, slxd_error *err)
 {
-	char q[SLXD_QUOTE_BUF];
 	size_t n = strlen(v);
 	long t = 0;
 
 	/* digits only: no sign, no spaces, no "0x", no trailing junk */
 	if (n > 0 && n <= 4 && strspn(v, "0123456789") == n)
 		t = strtol(v, NULL, 10);
-	if (t < 1 || t > 3600)
+	if (t < 1 || t > 3600) {
+		char q[SLXD_QUOTE_BUF];
+
 		return slxd_fail(err, "invalid lxd_timeout %s: use a whole number of seconds from 1 to 3600",
 				 slxd_quote(v, q, sizeof(q)));
+	}
 	cfg->lxd_timeout = (int)t;
 	return 0;
 }

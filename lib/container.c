@@ -346,7 +346,8 @@ static int lock_job_bounded(const struct slxd_config *cfg, uint32_t jobid, int s
 			close(fd);
 			return -1;
 		}
-		usleep(100000);
+		struct timespec tenth = { 0, 100000000L };
+		nanosleep(&tenth, NULL);
 	}
 	return fd;
 }
@@ -359,8 +360,13 @@ int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
 	int lock = lock_job_bounded(cfg, jobid, cfg->lxd_timeout);
 	int rc = -1;
 	for (int attempt = 0; attempt < SLXD_TEARDOWN_TRIES; attempt++) {
-		if (attempt)
-			usleep(200000U << (attempt < 2 ? attempt : 2)); /* 0.4, 0.8, 0.8 ... s */
+		if (attempt) {
+			/* 0.4, 0.8, 0.8 ... s */
+			unsigned ms = 200U << (attempt < 2 ? attempt : 2);
+			struct timespec pause = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+			nanosleep(&pause, NULL);
+		}
 		int s = lxd_instance_stop_force(c, name, err);
 		if (s == LXD_NOT_FOUND) {
 			rc = 0;

@@ -38,7 +38,7 @@ void slxd_sha256_final(slxd_sha256 *h, char hex[SLXD_SHA256_HEX_LEN + 1])
 	static const char digits[] = "0123456789abcdef";
 
 	EVP_DigestFinal_ex(h->ctx, md, &n);
-	for (unsigned int i = 0; i < n && i < SLXD_SHA256_HEX_LEN / 2; i++) {
+	for (size_t i = 0; i < n && i < SLXD_SHA256_HEX_LEN / 2; i++) {
 		hex[2 * i] = digits[md[i] >> 4];
 		hex[2 * i + 1] = digits[md[i] & 15];
 	}

@@ -51,6 +51,48 @@ static FILE *open_trusted(const char *path, slxd_error *err)
 	return f;
 }
 
+int slxd_image_resolve_stream(FILE *f, const char *name,
+			      const struct slxd_image_ref *ref,
+			      char fingerprint[SLXD_FINGERPRINT_LEN + 1],
+			      slxd_error *err)
+{
+	char want[SLXD_IMAGE_NAME_MAX + SLXD_IMAGE_TAG_MAX + 2];
+	snprintf(want, sizeof(want), "%s:%s", ref->name, ref->tag);
+
+	char line[512];
+	unsigned lineno = 0;
+	bool found = false;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f))
+			return slxd_fail(err, "%s:%u: line too long; ask your admin to fix the approved-images list",
+					 name, lineno);
+		char iname[sizeof(line)], fp[sizeof(line)], extra[2];
+		int n = sscanf(line, "%511s %511s %1s", iname, fp, extra);
+		if (n <= 0 || iname[0] == '#')
+			continue;
+		struct slxd_image_ref parsed;
+		slxd_error perr;
+		if (n != 2 || !slxd_is_fingerprint(fp) ||
+		    slxd_parse_image_ref(iname, &parsed, &perr) != 0 || !strchr(iname, ':'))
+			return slxd_fail(err, "%s:%u: malformed entry (expected 'NAME:TAG FINGERPRINT' with a "
+					 "64-digit lowercase hex fingerprint); ask your admin to fix it",
+					 name, lineno);
+		if (strcmp(iname, want) == 0) {
+			memcpy(fingerprint, fp, SLXD_FINGERPRINT_LEN + 1);
+			found = true;
+			/* keep reading: a malformed list is an error wherever it is */
+		}
+	}
+	if (ferror(f))
+		return slxd_fail(err, "cannot read %s: %s", name, strerror(errno));
+	if (!found)
+		return slxd_fail(err, "image %s is not approved on this cluster; list approved images "
+				 "with 'grep -v ^# %s' or ask your admin to approve it",
+				 want, name);
+	return 0;
+}
+
 int slxd_image_resolve(const struct slxd_config *cfg,
 		       const struct slxd_image_ref *ref,
 		       char fingerprint[SLXD_FINGERPRINT_LEN + 1],
@@ -63,51 +105,8 @@ int slxd_image_resolve(const struct slxd_config *cfg,
 	FILE *f = open_trusted(cfg->approved_images, err);
 	if (!f)
 		return -1;
-	char want[SLXD_IMAGE_NAME_MAX + SLXD_IMAGE_TAG_MAX + 2];
-	snprintf(want, sizeof(want), "%s:%s", ref->name, ref->tag);
-
-	char line[512];
-	unsigned lineno = 0;
-	int rc = -1;
-	bool found = false;
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			slxd_fail(err, "%s:%u: line too long; ask your admin to fix the approved-images list",
-				  cfg->approved_images, lineno);
-			goto out;
-		}
-		char name[sizeof(line)], fp[sizeof(line)], extra[2];
-		int n = sscanf(line, "%511s %511s %1s", name, fp, extra);
-		if (n <= 0 || name[0] == '#')
-			continue;
-		struct slxd_image_ref parsed;
-		slxd_error perr;
-		if (n != 2 || !slxd_is_fingerprint(fp) ||
-		    slxd_parse_image_ref(name, &parsed, &perr) != 0 || !strchr(name, ':')) {
-			slxd_fail(err, "%s:%u: malformed entry (expected 'NAME:TAG FINGERPRINT' with a "
-				  "64-digit lowercase hex fingerprint); ask your admin to fix it",
-				  cfg->approved_images, lineno);
-			goto out;
-		}
-		if (strcmp(name, want) == 0) {
-			memcpy(fingerprint, fp, SLXD_FINGERPRINT_LEN + 1);
-			found = true;
-			/* keep reading: a malformed list is an error wherever it is */
-		}
-	}
-	if (ferror(f)) {
-		slxd_fail(err, "cannot read %s: %s", cfg->approved_images, strerror(errno));
-		goto out;
-	}
-	if (!found) {
-		slxd_fail(err, "image %s is not approved on this cluster; list approved images "
-			  "with 'grep -v ^# %s' or ask your admin to approve it",
-			  want, cfg->approved_images);
-		goto out;
-	}
-	rc = 0;
-out:
+	int rc = slxd_image_resolve_stream(f, cfg->approved_images, ref,
+					   fingerprint, err);
 	fclose(f);
 	return rc;
 }

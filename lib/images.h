@@ -5,6 +5,7 @@
 #define SLXD_IMAGES_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "error.h"
@@ -24,6 +25,14 @@ int slxd_image_resolve(const struct slxd_config *cfg,
 		       const struct slxd_image_ref *ref,
 		       char fingerprint[SLXD_FINGERPRINT_LEN + 1],
 		       slxd_error *err);
+
+/* The parser behind slxd_image_resolve, without opening the file or its
+ * ownership and mode checks (tests and fuzzers feed it fmemopen streams).
+ * `name` labels errors as "name:line: ...". */
+int slxd_image_resolve_stream(FILE *f, const char *name,
+			      const struct slxd_image_ref *ref,
+			      char fingerprint[SLXD_FINGERPRINT_LEN + 1],
+			      slxd_error *err);
 
 /* Can this process check images (a registry is configured, or it can read
  * the approved list)?  Submit hosts without it skip

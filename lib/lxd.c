@@ -21,10 +21,6 @@
 /* Names go into URL paths unescaped, so only this alphabet is accepted. */
 #define LXD_MAX_NAME 128
 
-/* Internal: LXD answered with an error (text kept in c->lxd_text) so callers
- * can look at what LXD said before reporting it. */
-#define LXD_REFUSED (-2)
-
 struct lxd_client {
 	CURL *curl;
 	struct curl_slist *headers;
@@ -100,6 +96,153 @@ static int check_name(const char *kind, const char *s, slxd_error *err)
 			 kind, 64, s ? s : "(null)", LXD_MAX_NAME);
 }
 
+/* ---- Reading LXD's answers (no I/O) --------------------------------------- */
+
+int lxd_answer_parse(const char *body, size_t len, long status,
+		     const char *what, json_t **root, slxd_error *err)
+{
+	json_error_t jerr;
+
+	*root = json_loadb(body ? body : "", len, 0, &jerr);
+	if (!*root)
+		return slxd_fail(err, "LXD sent a malformed answer (HTTP %ld) while "
+				 "trying to %s: %s at line %d", status, what,
+				 jerr.text, jerr.line);
+	if (!json_is_object(*root)) {
+		json_decref(*root);
+		*root = NULL;
+		return slxd_fail(err, "LXD sent a malformed answer (HTTP %ld) while "
+				 "trying to %s: not a JSON object", status, what);
+	}
+	return 0;
+}
+
+static int malformed(const char *what, const char *detail, slxd_error *err)
+{
+	return slxd_fail(err, "LXD sent a malformed answer while trying to %s: %s",
+			 what, detail);
+}
+
+/* Turn an LXD error answer into LXD_REFUSED or LXD_NOT_FOUND, keeping LXD's
+ * text in `text`. */
+static int refused(json_t *root, long status, const char *what, char *text,
+		   size_t textlen, slxd_error *err)
+{
+	const char *etext = json_string_value(json_object_get(root, "error"));
+	json_int_t code = json_integer_value(json_object_get(root, "error_code"));
+
+	if (etext && *etext)
+		snprintf(text, textlen, "%s", etext);
+	else
+		snprintf(text, textlen, "HTTP %ld", status);
+	slxd_fail(err, "LXD refused to %s: %s", what, text);
+	return status == 404 || code == 404 ? LXD_NOT_FOUND : LXD_REFUSED;
+}
+
+int lxd_answer_read(json_t *root, long status, const char *what,
+		    json_t **metadata, const char **operation, char *text,
+		    size_t textlen, slxd_error *err)
+{
+	static const char prefix[] = "/1.0/operations/";
+	const char *type = json_string_value(json_object_get(root, "type"));
+	json_t *md = json_object_get(root, "metadata");
+
+	if (metadata)
+		*metadata = NULL;
+	*operation = NULL;
+	if (status >= 300 || (type && strcmp(type, "error") == 0))
+		return refused(root, status, what, text, textlen, err);
+	if (type && strcmp(type, "sync") == 0) {
+		if (metadata)
+			*metadata = md ? json_incref(md) : json_null();
+		return 0;
+	}
+	if (type && strcmp(type, "async") == 0) {
+		const char *opath = json_string_value(json_object_get(root, "operation"));
+
+		/* The id comes from the peer and goes into our next URL. */
+		if (!opath || strncmp(opath, prefix, sizeof(prefix) - 1) != 0 ||
+		    !name_ok(opath + sizeof(prefix) - 1))
+			return malformed(what, "bad or missing \"operation\"", err);
+		*operation = opath + sizeof(prefix) - 1;
+		return LXD_ASYNC;
+	}
+	return malformed(what, "unknown answer \"type\"", err);
+}
+
+int lxd_operation_read(json_t *root, long status, const char *what,
+		       const char *operation, json_t **op, char *text,
+		       size_t textlen, slxd_error *err)
+{
+	const char *type = json_string_value(json_object_get(root, "type"));
+	json_t *md = json_object_get(root, "metadata");
+	json_t *code = json_object_get(md, "status_code");
+
+	*op = NULL;
+	if (status >= 300 || (type && strcmp(type, "error") == 0)) {
+		char wwhat[300];
+		snprintf(wwhat, sizeof(wwhat), "wait for operation %s (%s)",
+			 operation, what);
+		/* A vanished operation is not a missing instance. */
+		int rc = refused(root, status, wwhat, text, textlen, err);
+		return rc == LXD_NOT_FOUND ? -1 : rc;
+	}
+	if (!type || strcmp(type, "sync") != 0 || !json_is_integer(code))
+		return malformed(what, "no operation status in the wait answer",
+				 err);
+
+	json_int_t sc = json_integer_value(code);
+	const char *st = json_string_value(json_object_get(md, "status"));
+	if (sc == 200) {
+		*op = json_incref(md);
+		return 0;
+	}
+	if (sc == 103 || sc == 105 || sc == 106) { /* Running, Pending, Cancelling */
+		snprintf(text, textlen, "%s", st ? st : "running");
+		return LXD_RUNNING;
+	}
+	const char *etext = json_string_value(json_object_get(md, "err"));
+	snprintf(text, textlen, "%s",
+		 etext && *etext ? etext : st ? st : "unknown failure");
+	slxd_fail(err, "LXD failed to %s: %s", what, text);
+	return LXD_REFUSED;
+}
+
+int lxd_instance_state_read(json_t *md, const char *what,
+			    struct lxd_instance_state *st, slxd_error *err)
+{
+	const char *status = json_string_value(json_object_get(md, "status"));
+	json_t *pid = json_object_get(md, "pid");
+
+	memset(st, 0, sizeof(*st));
+	if (!status || (pid && !json_is_integer(pid)))
+		return malformed(what, "no \"status\" or a bad \"pid\"", err);
+	snprintf(st->status, sizeof(st->status), "%s", status);
+	json_int_t p = json_integer_value(pid);
+	/* LXD reports -1 or 0 for "no init"; anything huge is nonsense. */
+	st->init_pid = p > 0 && p <= INT_MAX ? (pid_t)p : 0;
+	return 0;
+}
+
+json_t *lxd_filter_config(json_t *all, const char *key, const char *value)
+{
+	json_t *kept = json_array(), *inst;
+	size_t i;
+
+	json_array_foreach(all, i, inst) {
+		const char *v = json_string_value(
+			json_object_get(json_object_get(inst, "config"), key));
+		if (kept && v && (!value || strcmp(v, value) == 0) &&
+		    json_array_append(kept, inst) < 0) {
+			json_decref(kept);
+			kept = NULL;
+		}
+	}
+	return kept;
+}
+
+/* ---- Talking to LXD ----------------------------------------------------- */
+
 /* One HTTP exchange.  On success *root is the parsed answer (an object) and
  * *status the HTTP status. */
 static int exchange(lxd_client *c, const char *method, const char *path,
@@ -137,12 +280,12 @@ static int exchange(lxd_client *c, const char *method, const char *path,
 
 	CURLcode rc = curl_easy_perform(h);
 	/* POSTFIELDS points at the caller's buffer; do not keep it past here. */
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, (char *)NULL);
 	/* An upload is this one exchange's body, not the operation wait's. */
 	if (c->up_fd >= 0) {
 		c->up_fd = -1;
-		curl_easy_setopt(h, CURLOPT_READFUNCTION, NULL);
-		curl_easy_setopt(h, CURLOPT_READDATA, NULL);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, (curl_read_callback)NULL);
+		curl_easy_setopt(h, CURLOPT_READDATA, (void *)NULL);
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
 	}
 	const char *why = c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc);
@@ -171,40 +314,7 @@ static int exchange(lxd_client *c, const char *method, const char *path,
 	slxd_log(SLXD_LOG_DEBUG, "lxd: %s %s -> HTTP %ld, %zu bytes", method,
 		 path, *status, c->len);
 
-	json_error_t jerr;
-	*root = json_loadb(c->body ? c->body : "", c->len, 0, &jerr);
-	if (!*root)
-		return slxd_fail(err, "LXD sent a malformed answer (HTTP %ld) while "
-				 "trying to %s: %s at line %d", *status, what,
-				 jerr.text, jerr.line);
-	if (!json_is_object(*root)) {
-		json_decref(*root);
-		*root = NULL;
-		return slxd_fail(err, "LXD sent a malformed answer (HTTP %ld) while "
-				 "trying to %s: not a JSON object", *status, what);
-	}
-	return 0;
-}
-
-static int malformed(const char *what, const char *detail, slxd_error *err)
-{
-	return slxd_fail(err, "LXD sent a malformed answer while trying to %s: %s",
-			 what, detail);
-}
-
-/* Turn an LXD error answer into LXD_REFUSED or LXD_NOT_FOUND. */
-static int refused(lxd_client *c, json_t *root, long status, const char *what,
-		   slxd_error *err)
-{
-	const char *text = json_string_value(json_object_get(root, "error"));
-	json_int_t code = json_integer_value(json_object_get(root, "error_code"));
-
-	if (text && *text)
-		snprintf(c->lxd_text, sizeof(c->lxd_text), "%s", text);
-	else
-		snprintf(c->lxd_text, sizeof(c->lxd_text), "HTTP %ld", status);
-	slxd_fail(err, "LXD refused to %s: %s", what, c->lxd_text);
-	return status == 404 || code == 404 ? LXD_NOT_FOUND : LXD_REFUSED;
+	return lxd_answer_parse(c->body, c->len, *status, what, root, err);
 }
 
 static long wait_secs(const lxd_client *c)
@@ -213,66 +323,29 @@ static long wait_secs(const lxd_client *c)
 	return s < 1 ? 1 : s;
 }
 
-/* Wait for the background operation named in an async answer and return
- * (in *op) the finished operation object. */
-static int wait_operation(lxd_client *c, json_t *async, const char *what,
-			  json_t **op, slxd_error *err)
+/* Wait for the background operation `operation` (an id checked by
+ * lxd_answer_read) and return (in *op) the finished operation object. */
+static int wait_operation(lxd_client *c, const char *operation,
+			  const char *what, json_t **op, slxd_error *err)
 {
-	static const char prefix[] = "/1.0/operations/";
-	const char *opath = json_string_value(json_object_get(async, "operation"));
 	char path[256];
 	long status = 0;
 	json_t *root = NULL;
 
-	/* The id comes from the peer and goes into our next URL. */
-	if (!opath || strncmp(opath, prefix, sizeof(prefix) - 1) != 0 ||
-	    !name_ok(opath + sizeof(prefix) - 1))
-		return malformed(what, "bad or missing \"operation\"", err);
-
 	long secs = wait_secs(c);
-	snprintf(path, sizeof(path), "%s/wait?timeout=%ld", opath, secs);
+	snprintf(path, sizeof(path), "/1.0/operations/%s/wait?timeout=%ld",
+		 operation, secs);
 	/* Give LXD a second to report its own timeout before curl gives up. */
 	if (exchange(c, "GET", path, NULL, secs * 1000 + 1000, what, &status,
 		     &root, err) < 0)
 		return -1;
 
-	const char *type = json_string_value(json_object_get(root, "type"));
-	json_t *md = json_object_get(root, "metadata");
-	json_t *code = json_object_get(md, "status_code");
-	if (status >= 300 || (type && strcmp(type, "error") == 0)) {
-		char wwhat[300];
-		snprintf(wwhat, sizeof(wwhat), "wait for operation %s (%s)",
-			 opath + sizeof(prefix) - 1, what);
-		/* A vanished operation is not a missing instance. */
-		int rc = refused(c, root, status, wwhat, err);
-		json_decref(root);
-		return rc == LXD_NOT_FOUND ? -1 : rc;
-	}
-	if (!type || strcmp(type, "sync") != 0 || !json_is_integer(code)) {
-		json_decref(root);
-		return malformed(what, "no operation status in the wait answer",
-				 err);
-	}
-
-	json_int_t sc = json_integer_value(code);
-	const char *st = json_string_value(json_object_get(md, "status"));
-	if (sc == 200) {
-		*op = json_incref(md);
-		json_decref(root);
-		return 0;
-	}
-	int rc;
-	if (sc == 103 || sc == 105 || sc == 106) { /* Running, Pending, Cancelling */
+	int rc = lxd_operation_read(root, status, what, operation, op,
+				    c->lxd_text, sizeof(c->lxd_text), err);
+	if (rc == LXD_RUNNING)
 		rc = slxd_fail(err, "timed out after %ld s waiting for LXD at %s to "
 			       "%s (operation still %s)", secs, c->socket_path,
-			       what, st ? st : "running");
-	} else {
-		const char *text = json_string_value(json_object_get(md, "err"));
-		snprintf(c->lxd_text, sizeof(c->lxd_text), "%s",
-			 text && *text ? text : st ? st : "unknown failure");
-		slxd_fail(err, "LXD failed to %s: %s", what, c->lxd_text);
-		rc = LXD_REFUSED;
-	}
+			       what, c->lxd_text);
 	json_decref(root);
 	return rc;
 }
@@ -299,23 +372,17 @@ static int call(lxd_client *c, const char *method, const char *path,
 	if (rc < 0)
 		return -1;
 
-	const char *type = json_string_value(json_object_get(root, "type"));
-	json_t *md = json_object_get(root, "metadata");
-	if (status >= 300 || (type && strcmp(type, "error") == 0)) {
-		rc = refused(c, root, status, what, err);
-	} else if (type && strcmp(type, "sync") == 0) {
-		if (metadata)
-			*metadata = md ? json_incref(md) : json_null();
-	} else if (type && strcmp(type, "async") == 0) {
+	const char *operation;
+	rc = lxd_answer_read(root, status, what, metadata, &operation,
+			     c->lxd_text, sizeof(c->lxd_text), err);
+	if (rc == LXD_ASYNC) {
 		json_t *op = NULL;
-		rc = wait_operation(c, root, what, &op, err);
+		rc = wait_operation(c, operation, what, &op, err);
 		if (rc == 0 && metadata) {
-			md = json_object_get(op, "metadata");
+			json_t *md = json_object_get(op, "metadata");
 			*metadata = md ? json_incref(md) : json_null();
 		}
 		json_decref(op);
-	} else {
-		rc = malformed(what, "unknown answer \"type\"", err);
 	}
 	json_decref(root);
 	return rc;
@@ -363,7 +430,7 @@ lxd_client *lxd_open(const char *socket_path, long timeout_ms, slxd_error *err)
 			  "memory?)");
 		return NULL;
 	}
-	strcpy(c->socket_path, socket_path);
+	memcpy(c->socket_path, socket_path, strlen(socket_path) + 1); /* fits: checked above */
 	c->up_fd = -1;
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
 	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -578,19 +645,9 @@ int lxd_instance_state(lxd_client *c, const char *name,
 	int rc = get_typed(c, path, what, JSON_OBJECT, &md, err);
 	if (rc != 0)
 		return rc;
-
-	const char *status = json_string_value(json_object_get(md, "status"));
-	json_t *pid = json_object_get(md, "pid");
-	if (!status || (pid && !json_is_integer(pid))) {
-		json_decref(md);
-		return malformed(what, "no \"status\" or a bad \"pid\"", err);
-	}
-	snprintf(st->status, sizeof(st->status), "%s", status);
-	json_int_t p = json_integer_value(pid);
-	/* LXD reports -1 or 0 for "no init"; anything huge is nonsense. */
-	st->init_pid = p > 0 && p <= INT_MAX ? (pid_t)p : 0;
+	rc = lxd_instance_state_read(md, what, st, err);
 	json_decref(md);
-	return 0;
+	return rc;
 }
 
 int lxd_instance_get(lxd_client *c, const char *name, json_t **out,
@@ -610,8 +667,7 @@ int lxd_instances_list(lxd_client *c, const char *key, const char *value,
 		       json_t **out, slxd_error *err)
 {
 	static const char what[] = "list instances";
-	json_t *all, *inst;
-	size_t i;
+	json_t *all;
 
 	*out = NULL;
 	int rc = get_typed(c, "/1.0/instances?recursion=1", what, JSON_ARRAY,
@@ -620,16 +676,7 @@ int lxd_instances_list(lxd_client *c, const char *key, const char *value,
 		*out = all;
 		return failure_rc(rc);
 	}
-	json_t *kept = json_array();
-	json_array_foreach(all, i, inst) {
-		const char *v = json_string_value(
-			json_object_get(json_object_get(inst, "config"), key));
-		if (kept && v && (!value || strcmp(v, value) == 0) &&
-		    json_array_append(kept, inst) < 0) {
-			json_decref(kept);
-			kept = NULL;
-		}
-	}
+	json_t *kept = lxd_filter_config(all, key, value);
 	json_decref(all);
 	if (!kept)
 		return slxd_fail(err, "cannot %s: out of memory", what);

@@ -90,4 +90,47 @@ int lxd_image_import(lxd_client *c, int fd, off_t size, long wait_ms,
 /* DELETE /1.0/images/FINGERPRINT.  Waits.  Missing returns LXD_NOT_FOUND. */
 int lxd_image_delete(lxd_client *c, const char *fingerprint, slxd_error *err);
 
+/* ---- Reading LXD's answers ----------------------------------------------
+ * What the client does with the bytes LXD sent, without any I/O, so unit
+ * tests and the fuzzer (tests/fuzz/fuzz_lxd_answer.c) reach it without a
+ * socket.  The request functions above are built on these.  `what` says
+ * what we were trying to do ("delete instance slurm-12"), for messages;
+ * `text` (textlen bytes) receives LXD's own words when it refused. */
+
+/* Return codes of the readers besides 0, -1 and LXD_NOT_FOUND (the public
+ * request functions above never return these). */
+#define LXD_REFUSED (-2) /* LXD answered with an error; text has its words */
+#define LXD_ASYNC 2      /* a background operation to wait for */
+#define LXD_RUNNING 3    /* the operation has not finished; text: its status */
+
+/* The body of one HTTP answer (`status` its HTTP status): *root receives
+ * the JSON object, NULL on error. */
+int lxd_answer_parse(const char *body, size_t len, long status,
+		     const char *what, json_t **root, slxd_error *err);
+
+/* LXD's envelope in root: 0 for a sync answer (*metadata, if metadata is
+ * non-NULL, receives a new reference to "metadata" or json null),
+ * LXD_ASYNC with *operation pointing into root at the operation's id
+ * (checked to be safe in a URL), LXD_NOT_FOUND or LXD_REFUSED for an error
+ * answer, -1 for a malformed one. */
+int lxd_answer_read(json_t *root, long status, const char *what,
+		    json_t **metadata, const char **operation, char *text,
+		    size_t textlen, slxd_error *err);
+
+/* The answer to GET /1.0/operations/OPERATION/wait: 0 with *op a new
+ * reference to the finished operation, LXD_RUNNING, LXD_REFUSED (an
+ * error answer, or the operation failed), or -1 (malformed, or the
+ * operation vanished). */
+int lxd_operation_read(json_t *root, long status, const char *what,
+		       const char *operation, json_t **op, char *text,
+		       size_t textlen, slxd_error *err);
+
+/* The metadata of GET /1.0/instances/NAME/state into *st. */
+int lxd_instance_state_read(json_t *md, const char *what,
+			    struct lxd_instance_state *st, slxd_error *err);
+
+/* A new array of the members of `all` whose config has key (== value
+ * unless value is NULL); NULL when out of memory. */
+json_t *lxd_filter_config(json_t *all, const char *key, const char *value);
+
 #endif

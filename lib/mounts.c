@@ -186,7 +186,7 @@ int slxd_mount_validate(const struct slxd_config *cfg, struct slxd_mount *m,
 			uid_t uid, gid_t gid, const gid_t *gids, size_t ngids,
 			slxd_error *err)
 {
-	char q[SLXD_QUOTE_BUF], qc[SLXD_QUOTE_BUF], list[512], as[SLXD_QUOTE_BUF + 32];
+	char q[SLXD_QUOTE_BUF], as[SLXD_QUOTE_BUF + 32];
 	struct report r;
 	int fds[2], rc;
 	bool drop;
@@ -251,17 +251,23 @@ int slxd_mount_validate(const struct slxd_config *cfg, struct slxd_mount *m,
 
 	/* everything below judges the canonical path, not what was typed */
 	as[0] = '\0';
-	if (strcmp(r.path, m->src) != 0)
+	if (strcmp(r.path, m->src) != 0) {
+		char qc[SLXD_QUOTE_BUF];
+
 		snprintf(as, sizeof(as), " (which resolves to %s)", slxd_quote(r.path, qc, sizeof(qc)));
+	}
 	if (slxd_check_path(r.path, "--lxd-mount", err) < 0)
 		return slxd_fail(err, "--lxd-mount: %s%s cannot be mounted: its real path is not a plain absolute path",
 				 q, as);
 	if (system_path(r.path))
 		return slxd_fail(err, "--lxd-mount: %s%s is a refused system path: /, /proc, /sys and /dev cannot be mounted",
 				 q, as);
-	if (!slxd_path_allowed(cfg, r.path))
+	if (!slxd_path_allowed(cfg, r.path)) {
+		char list[512];
+
 		return slxd_fail(err, "--lxd-mount: %s%s is outside the allowed prefixes (%s): mount something under one of them",
 				 q, as, allow_list(cfg, list, sizeof(list)));
+	}
 	if (r.stage == ST_READ)
 		return slxd_fail(err, "--lxd-mount: %s%s is not readable by you (%s)", q, as, strerror(r.err));
 	if (r.stage == ST_WRITE)

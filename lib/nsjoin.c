@@ -23,6 +23,25 @@
 #define SYS_pidfd_open 434
 #endif
 
+/* "INSIDE OUTSIDE COUNT", a line of a uid_map or gid_map, into v[3].
+ * strtoul rather than sscanf, which cannot report an overflow. */
+static bool map_line(const char *s, unsigned long v[3])
+{
+	for (int i = 0; i < 3; i++) {
+		char *end;
+
+		s += strspn(s, " \t");
+		if (*s < '0' || *s > '9')
+			return false;
+		errno = 0;
+		v[i] = strtoul(s, &end, 10);
+		if (errno)
+			return false;
+		s = end;
+	}
+	return true;
+}
+
 /* Is `id` mapped onto itself in the user namespace of `pid`?  Checked
  * through the pidfd-held process, so a recycled pid (the container died
  * between LXD's answer and our open) cannot send a task elsewhere. */
@@ -35,9 +54,9 @@ static bool maps_identity(pid_t pid, const char *file, unsigned long id)
 		return false;
 	bool ok = false;
 	while (!ok && fgets(line, sizeof(line), f)) {
-		unsigned long inside, outside, count;
-		if (sscanf(line, "%lu %lu %lu", &inside, &outside, &count) == 3 &&
-		    id >= inside && id - inside < count && outside + (id - inside) == id)
+		unsigned long v[3]; /* inside, outside, count */
+		if (map_line(line, v) && id >= v[0] && id - v[0] < v[2] &&
+		    v[1] + (id - v[0]) == id)
 			ok = true;
 	}
 	fclose(f);

@@ -345,10 +345,42 @@ static void test_list_readable(void **state)
 	assert_true(slxd_image_list_readable(&cfg));
 }
 
+/* The stream parser alone: no file, no ownership check, so no root. */
+static void test_resolve_stream(void **state)
+{
+	static const char text[] = "# approved\n\ndemo:1.0 " FP1 "\ndemo:2.0 " FP2 "\n";
+	struct slxd_image_ref ref;
+	FILE *f;
+	(void)state;
+
+	assert_int_equal(slxd_parse_image_ref("demo:2.0", &ref, &err), 0);
+	f = fmemopen((void *)text, sizeof(text) - 1, "r");
+	assert_non_null(f);
+	assert_int_equal(slxd_image_resolve_stream(f, "mem", &ref, fp, &err), 0);
+	fclose(f);
+	assert_string_equal(fp, FP2);
+
+	assert_int_equal(slxd_parse_image_ref("demo:3.0", &ref, &err), 0);
+	f = fmemopen((void *)text, sizeof(text) - 1, "r");
+	assert_int_equal(slxd_image_resolve_stream(f, "mem", &ref, fp, &err), -1);
+	fclose(f);
+	assert_contains(err.msg, "image demo:3.0 is not approved");
+	assert_contains(err.msg, "grep -v ^# mem");
+
+	static const char bad[] = "demo:1.0 " FP1 "\nDemo:1.0 " FP1 "\n";
+	assert_int_equal(slxd_parse_image_ref("demo:1.0", &ref, &err), 0);
+	f = fmemopen((void *)bad, sizeof(bad) - 1, "r");
+	assert_int_equal(slxd_image_resolve_stream(f, "mem", &ref, fp, &err), -1);
+	fclose(f);
+	assert_one_line(err.msg);
+	assert_contains(err.msg, "mem:2: malformed entry");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_is_fingerprint),
+		cmocka_unit_test(test_resolve_stream),
 		cmocka_unit_test_setup_teardown(test_resolve_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_tag_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_not_approved, setup, teardown),
