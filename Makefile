@@ -235,6 +235,7 @@ check: deps
 	bash tests/cluster/setup.sh
 	$(MAKE) unit
 	$(MAKE) unit-san
+	$(MAKE) fuzz-replay
 	$(MAKE) integration
 
 demo: deps
