@@ -106,6 +106,34 @@ t_registry_tampered_blob_refused() {
 	return $rc
 }
 
+# The same, tampered on the wire: a proxy between node and registry flips a
+# byte of every image file it passes on.
+t_registry_tampered_on_the_wire_refused() {
+	local name=wire$RANDOM img fp out rc pidfile=$SLXD_TEST_RUN/tamper-proxy.pid
+	img=$(variant_image "$name")
+	fp=$(fp_of "$img")
+	python3 "$here/tamper_proxy.py" 8471 "$SLXD_REGISTRY_URL" "$pidfile" &
+	local proxy=$!
+	(
+	reg_alice push "$img" --name "$name:1" >/dev/null || fail "push" || exit 1
+	reg_admin approve "$name:1" >/dev/null || fail "approve" || exit 1
+	wait_file "$pidfile" 10 || exit 1
+	out=$(with_node_conf registry=http://127.0.0.1:8471 alice srun --lxd-image="$name:1" true 2>&1)
+	[ $? != 0 ] || fail "an image tampered on the wire ran" || exit 1
+	expect_contains "refused as tampered" "refusing image" "$out" || exit 1
+	! lxc image info "$fp" >/dev/null 2>&1 || fail "tampered image reached LXD" || exit 1
+	# the same image straight from the registry is fine
+	out=$(alice srun --lxd-image="$name:1" cat /etc/slxd-image 2>/dev/null)
+	expect_eq "untampered pull runs" "$name" "$out"
+	)
+	rc=$?
+	kill "$proxy" 2>/dev/null
+	wait "$proxy" 2>/dev/null
+	rm -f "$pidfile"
+	reg_cleanup "$name:1" "$fp"
+	return $rc
+}
+
 # Credentials made by hand with munge(1), as an attacker on the network
 # would have to.
 cred_for() { # method path [munge args]
