@@ -200,6 +200,7 @@ CPPCHECK   ?= cppcheck
 
 lint:
 	$(CPPCHECK) --quiet --error-exitcode=1 --std=c11 --platform=unix64 --library=posix \
+		--library=lint/jansson.cfg \
 		--enable=warning,style,performance,portability \
 		--suppressions-list=.cppcheck-suppressions --template=gcc -Ilib $(LINT_SRC)
 	@set -e; for f in $(LINT_SRC); do \

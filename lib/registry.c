@@ -460,9 +460,9 @@ static int fetch_blob(const struct slxd_config *cfg, const char *fp, int fd,
 	if (!h)
 		return slxd_fail(err, "out of memory");
 	if (is_file_registry(cfg)) {
-		char path[SLXD_PATH_MAX + 128];
 		uid_t owner;
 		if (store_owner(cfg, &owner, err) == 0) {
+			char path[SLXD_PATH_MAX + 128];
 			snprintf(path, sizeof(path), "%s/blobs/%s", cfg->registry + 7, fp);
 			int in = open_store_file(path, owner, err);
 			if (in >= 0) {
