@@ -252,7 +252,7 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 	case K_REGISTRY:
 		return set_registry(cfg, v, err);
 	case K_REG_TIMEOUT: {
-		long t;
+		long t = 0;
 		if (set_seconds(&t, k->name, v, 1, 3600, err) < 0)
 			return -1;
 		cfg->registry_timeout = (int)t;

@@ -85,7 +85,7 @@ static void parse_ref(struct parsed *p, const char *s, size_t len)
 	}
 	/* "NAME:" would have become NAME:latest; the path must say it all */
 	size_t tlen = len - nlen - 1;
-	if (strlen(ref.name) != nlen || strlen(ref.tag) != tlen || memcmp(ref.tag, slash + 1, tlen)) {
+	if (strlen(ref.name) != nlen || strlen(ref.tag) != tlen || memcmp(ref.tag, slash + 1, tlen) != 0) {
 		bad(p, 400, "invalid image path: give both NAME and TAG");
 		return;
 	}

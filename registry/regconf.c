@@ -170,7 +170,7 @@ static int apply(struct slxd_regconf *c, const char *key, const char *v, slxd_er
 		return 0;
 	}
 	if (strcmp(key, "audit_reads") == 0) {
-		if (strcmp(v, "yes") && strcmp(v, "no"))
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
 			return bad(key, v, "use yes or no", err);
 		c->audit_reads = strcmp(v, "yes") == 0;
 		return 0;

@@ -296,7 +296,7 @@ static int clean(slxd_store *st, slxd_error *err)
 	if (!(d = opendir(path)))
 		return slxd_fail(err, "cannot open %s: %s", path, strerror(errno));
 	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
 		    unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
 			/* de points into d: name it before closedir() frees it */
 			slxd_fail(err, "cannot remove %s/%s: %s", path, de->d_name, strerror(errno));
