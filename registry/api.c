@@ -251,11 +251,25 @@ static void audit(struct slxd_api *api, const struct slxd_api_req *req, const st
 		fprintf(stderr, "slxd-registryd: audit log: %s\n", err.msg);
 }
 
+/* The error line goes to the client, syslog, the audit log and from there
+ * to an admin's terminal, and some quote the request (jansson's parse error
+ * quotes the body): control bytes become spaces, and bytes that are not
+ * UTF-8 (which json_pack refuses) become '?'. */
 static void refuse(struct slxd_api *api, const struct slxd_api_req *req, const struct parsed *p,
 		   struct slxd_api_resp *resp, int status, const char *msg)
 {
 	snprintf(resp->detail, sizeof(resp->detail), "%s", msg);
-	answer(resp, status, json_pack("{s:s}", "error", resp->detail));
+	for (char *c = resp->detail; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = ' ';
+	json_t *body = json_pack("{s:s}", "error", resp->detail);
+	if (!body) {
+		for (char *c = resp->detail; *c; c++)
+			if ((unsigned char)*c >= 0x80)
+				*c = '?';
+		body = json_pack("{s:s}", "error", resp->detail);
+	}
+	answer(resp, status, body);
 	audit(api, req, p, status, resp->detail);
 }
 
