@@ -127,6 +127,12 @@ unit-san:
 # names its extra sources, and libraries if any, here:
 #     fuzz_registry_request_SRC    := registry/request.c registry/store.c
 #     fuzz_registry_request_LDLIBS := -lsqlite3
+# The registry's parsers (registry/; libslxd holds lib/reqauth.c already):
+fuzz_registry_tarcheck_SRC    := registry/tarcheck.c
+fuzz_registry_tarcheck_LDLIBS := $(shell pkg-config --libs libarchive)
+fuzz_registry_conf_SRC        := registry/regconf.c
+fuzz_registry_api_SRC         := registry/api.c registry/store.c registry/tarcheck.c
+fuzz_registry_api_LDLIBS      := $(shell pkg-config --libs sqlite3 libarchive)
 FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
@@ -139,15 +145,18 @@ FUZZ_TARGETS ?= $(FUZZ_NAMES)
 # -timeout: an input that takes seconds is a bug (a hang on a node).
 FUZZ_OPTS    ?= -timeout=10 -rss_limit_mb=2048
 
+# (in a variable: a '%' written in a pattern rule's prerequisites would be
+# replaced by the stem before the second expansion)
+fuzz_objs = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$($(1)_SRC))
 .SECONDEXPANSION:
-$(BUILD)/fuzzobj/%.o: %.c
+$(BUILD)/fuzzobj/%.o: %.c $(wildcard lib/*.h registry/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(REG_CFLAGS) -Iregistry -c -o $@ $<
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(LIBSLXD) \
-		$$(patsubst %.c,$(BUILD)/fuzzobj/%.o,$$($$*_SRC))
+		$$(call fuzz_objs,$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< \
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -Itests/fuzz -Iregistry $(REG_CFLAGS) -o $@ $< \
 		$(patsubst %.c,$(BUILD)/fuzzobj/%.o,$($*_SRC)) $(LIBSLXD) $(LDFLAGS) $($*_LDLIBS) $(LDLIBS)
 
 # (internal: run with the fuzzing BUILD/CC/CFLAGS below)
@@ -200,6 +209,7 @@ CPPCHECK   ?= cppcheck
 
 lint:
 	$(CPPCHECK) --quiet --error-exitcode=1 --std=c11 --platform=unix64 --library=posix \
+		--library=lint/jansson.cfg \
 		--enable=warning,style,performance,portability \
 		--suppressions-list=.cppcheck-suppressions --template=gcc -Ilib $(LINT_SRC)
 	@set -e; for f in $(LINT_SRC); do \

@@ -140,15 +140,16 @@ static int set_timeout(struct slxd_config *cfg, const char *v, slxd_error *err)
 static int set_seconds(long *out, const char *key, const char *v, long lo,
 		       long hi, slxd_error *err)
 {
-	char q[SLXD_QUOTE_BUF];
 	size_t n = strlen(v);
 	long t = -1;
 
 	if (n > 0 && n <= 9 && strspn(v, "0123456789") == n)
 		t = strtol(v, NULL, 10);
-	if (t < lo || t > hi)
+	if (t < lo || t > hi) {
+		char q[SLXD_QUOTE_BUF];
 		return slxd_fail(err, "invalid %s %s: use a whole number of seconds from %ld to %ld",
 				 key, slxd_quote(v, q, sizeof(q)), lo, hi);
+	}
 	*out = t;
 	return 0;
 }
@@ -157,7 +158,6 @@ static int set_seconds(long *out, const char *key, const char *v, long lo,
 static int set_bytes(unsigned long long *out, const char *key, const char *v,
 		     slxd_error *err)
 {
-	char q[SLXD_QUOTE_BUF];
 	size_t n = strlen(v), digits = strspn(v, "0123456789");
 	unsigned shift = 0;
 
@@ -172,9 +172,11 @@ static int set_bytes(unsigned long long *out, const char *key, const char *v,
 	}
 	/* 15 digits << 40 could overflow: cap the result at 2^60 (an exabyte) */
 	unsigned long long b = digits ? strtoull(v, NULL, 10) : 0;
-	if (digits == 0 || (n != digits && shift == 0) || b > (1ULL << (60 - shift)))
+	if (digits == 0 || (n != digits && shift == 0) || b > (1ULL << (60 - shift))) {
+		char q[SLXD_QUOTE_BUF];
 		return slxd_fail(err, "invalid %s %s: use a number of bytes with an optional K, M, G or T "
 				 "suffix (e.g. 20G; 0 means no bound)", key, slxd_quote(v, q, sizeof(q)));
+	}
 	*out = b << shift;
 	return 0;
 }
@@ -183,7 +185,6 @@ static int set_bytes(unsigned long long *out, const char *key, const char *v,
  * scheme://HOST[:PORT] (no user, path, query) or file:// + a clean path. */
 static int set_registry(struct slxd_config *cfg, const char *v, slxd_error *err)
 {
-	char q[SLXD_QUOTE_BUF];
 	size_t n = strlen(v);
 	const char *rest = NULL;
 
@@ -205,10 +206,12 @@ static int set_registry(struct slxd_config *cfg, const char *v, slxd_error *err)
 		rest = v + 8;
 	size_t hlen = rest ? strspn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") : 0;
 	/* a trailing '/' is tolerated and dropped; nothing else may follow */
-	if (!rest || hlen == 0 || (rest[hlen] && strcmp(rest + hlen, "/") != 0) || rest[0] == ':')
+	if (!rest || hlen == 0 || (rest[hlen] && strcmp(rest + hlen, "/") != 0) || rest[0] == ':') {
+		char q[SLXD_QUOTE_BUF];
 		return slxd_fail(err, "invalid registry %s: use http://HOST:PORT, https://HOST[:PORT] or "
 				 "file:///PATH (no user, path or query), or leave it empty",
 				 slxd_quote(v, q, sizeof(q)));
+	}
 	memcpy(cfg->registry, v, (size_t)(rest - v) + hlen);
 	cfg->registry[(rest - v) + hlen] = '\0';
 	return 0;
@@ -249,7 +252,7 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 	case K_REGISTRY:
 		return set_registry(cfg, v, err);
 	case K_REG_TIMEOUT: {
-		long t;
+		long t = 0;
 		if (set_seconds(&t, k->name, v, 1, 3600, err) < 0)
 			return -1;
 		cfg->registry_timeout = (int)t;

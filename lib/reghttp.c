@@ -30,8 +30,8 @@ struct xfer {
 	/* local failures inside callbacks (not the peer's fault) */
 	bool local_fail;
 	char local_msg[256];
-	/* progress */
-	bool progress, drew;
+	/* a progress line was drawn (and needs its newline) */
+	bool drew;
 };
 
 static int local_fail(struct xfer *x, const char *what)

@@ -273,8 +273,10 @@ static int store_owner(const struct slxd_config *cfg, uid_t *owner, slxd_error *
 {
 	const char *store = cfg->registry + 7;
 	struct stat st;
-	if (stat(store, &st) != 0)
-		return slxd_fail(err, "cannot use the image registry store %s: %s", store, strerror(errno));
+	if (stat(store, &st) != 0) {
+		slxd_fail(err, "cannot use the image registry store %s: %s", store, strerror(errno));
+		return -1;
+	}
 	if (!S_ISDIR(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		slxd_fail(err, "refusing the image registry store %s: it must be a directory "
 			  "writable only by its owner (fix: chmod go-w %s)", store, store);
@@ -460,9 +462,9 @@ static int fetch_blob(const struct slxd_config *cfg, const char *fp, int fd,
 	if (!h)
 		return slxd_fail(err, "out of memory");
 	if (is_file_registry(cfg)) {
-		char path[SLXD_PATH_MAX + 128];
 		uid_t owner;
 		if (store_owner(cfg, &owner, err) == 0) {
+			char path[SLXD_PATH_MAX + 128];
 			snprintf(path, sizeof(path), "%s/blobs/%s", cfg->registry + 7, fp);
 			int in = open_store_file(path, owner, err);
 			if (in >= 0) {
@@ -633,11 +635,10 @@ static time_t lxd_time(json_t *v)
 {
 	struct tm tm = { 0 };
 	const char *s = json_string_value(v);
-	if (!s || sscanf(s, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-			 &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6 || tm.tm_year < 1970)
+	/* strptime, not sscanf("%d"), which cannot report an overflow (CERT
+	 * ERR34-C); the fraction and zone after the seconds are ignored */
+	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) || tm.tm_year < 1970 - 1900)
 		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
 	return timegm(&tm);
 }
 

@@ -82,7 +82,7 @@ int slxd_reqauth_match(const struct slxd_reqauth_cred *c, const char *method,
 	if (!body_sha256)
 		n -= SLXD_SHA256_HEX_LEN + 1;
 	bool same = body_sha256 ? c->len == n : c->len == n + SLXD_SHA256_HEX_LEN + 1;
-	if (!same || memcmp(c->payload, want, n) != 0)
+	if (!same || !c->payload || memcmp(c->payload, want, n) != 0)
 		return slxd_fail(err, "credential refused: it was made for another request");
 	return 0;
 }

@@ -62,13 +62,13 @@ static void bad(struct parsed *p, int status, const char *fmt, ...)
  * one a job can ask for. */
 static void parse_ref(struct parsed *p, const char *s, size_t len)
 {
-	char q[SLXD_QUOTE_BUF];
 	char buf[SLXD_IMAGE_NAME_MAX + SLXD_IMAGE_TAG_MAX + 4];
 	const char *slash = memrchr(s, '/', len);
 	slxd_error err;
 	struct slxd_image_ref ref;
 
 	if (len >= sizeof(buf) || !slash) {
+		char q[SLXD_QUOTE_BUF];
 		snprintf(buf, sizeof(buf), "%.*s", (int)len, s);
 		bad(p, 404, "no such image path /v1/images/%s: use /v1/images/NAME/TAG",
 		    slxd_quote(buf, q, sizeof(q)));
@@ -85,7 +85,7 @@ static void parse_ref(struct parsed *p, const char *s, size_t len)
 	}
 	/* "NAME:" would have become NAME:latest; the path must say it all */
 	size_t tlen = len - nlen - 1;
-	if (strlen(ref.name) != nlen || strlen(ref.tag) != tlen || memcmp(ref.tag, slash + 1, tlen)) {
+	if (strlen(ref.name) != nlen || strlen(ref.tag) != tlen || memcmp(ref.tag, slash + 1, tlen) != 0) {
 		bad(p, 400, "invalid image path: give both NAME and TAG");
 		return;
 	}
@@ -251,11 +251,25 @@ static void audit(struct slxd_api *api, const struct slxd_api_req *req, const st
 		fprintf(stderr, "slxd-registryd: audit log: %s\n", err.msg);
 }
 
+/* The error line goes to the client, syslog, the audit log and from there
+ * to an admin's terminal, and some quote the request (jansson's parse error
+ * quotes the body): control bytes become spaces, and bytes that are not
+ * UTF-8 (which json_pack refuses) become '?'. */
 static void refuse(struct slxd_api *api, const struct slxd_api_req *req, const struct parsed *p,
 		   struct slxd_api_resp *resp, int status, const char *msg)
 {
 	snprintf(resp->detail, sizeof(resp->detail), "%s", msg);
-	answer(resp, status, json_pack("{s:s}", "error", resp->detail));
+	for (char *c = resp->detail; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = ' ';
+	json_t *body = json_pack("{s:s}", "error", resp->detail);
+	if (!body) {
+		for (char *c = resp->detail; *c; c++)
+			if ((unsigned char)*c >= 0x80)
+				*c = '?';
+		body = json_pack("{s:s}", "error", resp->detail);
+	}
+	answer(resp, status, body);
 	audit(api, req, p, status, resp->detail);
 }
 
@@ -301,7 +315,6 @@ static void do_show(struct slxd_api *api, const struct slxd_api_req *req, const 
 {
 	struct slxd_version_list l;
 	slxd_error err;
-	char msg[512];
 	if (slxd_store_versions(api->store, p->name, p->tag, &l, &err) < 0)
 		return refuse(api, req, p, resp, 500, err.msg);
 	json_t *approved = json_null(), *pending = json_array();
@@ -320,6 +333,7 @@ static void do_show(struct slxd_api *api, const struct slxd_api_req *req, const 
 	}
 	slxd_version_list_free(&l);
 	if (!any) {
+		char msg[512];
 		json_decref(approved);
 		json_decref(pending);
 		snprintf(msg, sizeof(msg), "no image %s:%s (none approved, and no pending version "
@@ -335,12 +349,12 @@ static void do_push(struct slxd_api *api, const struct slxd_api_req *req, struct
 {
 	struct slxd_version v;
 	slxd_error err;
-	char msg[1024];
 
 	if (!req->upload || !slxd_upload_sha256(req->upload))
 		return refuse(api, req, p, resp, 500, "internal error: upload not finished");
 	memcpy(p->fp, slxd_upload_sha256(req->upload), sizeof(p->fp));
 	if (slxd_upload_size(req->upload) > api->max_image_size) {
+		char msg[1024];
 		snprintf(msg, sizeof(msg), "image larger than this registry's limit of %lld bytes "
 			 "(max_image_size)", (long long)api->max_image_size);
 		return refuse(api, req, p, resp, 413, msg);

@@ -170,7 +170,7 @@ static int apply(struct slxd_regconf *c, const char *key, const char *v, slxd_er
 		return 0;
 	}
 	if (strcmp(key, "audit_reads") == 0) {
-		if (strcmp(v, "yes") && strcmp(v, "no"))
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
 			return bad(key, v, "use yes or no", err);
 		c->audit_reads = strcmp(v, "yes") == 0;
 		return 0;
@@ -189,10 +189,11 @@ static int apply(struct slxd_regconf *c, const char *key, const char *v, slxd_er
 
 int slxd_regconf_set(struct slxd_regconf *c, const char *line, slxd_error *err)
 {
-	char q[SLXD_QUOTE_BUF];
 	const char *eq = strchr(line, '=');
-	if (!eq)
+	if (!eq) {
+		char q[SLXD_QUOTE_BUF];
 		return slxd_fail(err, "expected key=value, got %s", slxd_quote(line, q, sizeof(q)));
+	}
 	const char *k = line, *v = eq + 1;
 	size_t klen = (size_t)(eq - line), vlen = strlen(v);
 	trim(&k, &klen);

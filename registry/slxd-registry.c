@@ -114,8 +114,9 @@ static int pick_registry(struct cli *c)
 {
 	char from_cfg[SLXD_REGISTRY_URL_MAX + 1];
 	const char *url = c->registry, *src = "--registry";
-	if (!url && getenv("SLXD_REGISTRY") && *getenv("SLXD_REGISTRY")) {
-		url = getenv("SLXD_REGISTRY");
+	const char *env = getenv("SLXD_REGISTRY");
+	if (!url && env && *env) {
+		url = env;
 		src = "SLXD_REGISTRY";
 	}
 	if (!url) {
@@ -539,7 +540,9 @@ static int name_from_file(const char *file, struct slxd_image_ref *ref)
 /* `lxc image export ALIAS DIR/image` as the caller: their LXD, their rights. */
 static int export_from_lxd(const char *alias, const char *dir, char *file, size_t flen)
 {
-	const char *lxc = getenv("SLXD_LXC") ? getenv("SLXD_LXC") : "lxc";
+	const char *lxc = getenv("SLXD_LXC");
+	if (!lxc)
+		lxc = "lxc";
 	char target[300];
 	snprintf(target, sizeof(target), "%s/image", dir);
 	pid_t pid = fork();
@@ -614,7 +617,9 @@ static int cmd_push(struct cli *c)
 		return rc;
 	}
 	char dir[256], file[600];
-	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
 	snprintf(dir, sizeof(dir), "%s/slxd-registry-XXXXXX", tmp);
 	if (!mkdtemp(dir))
 		return say(EX_REFUSED, "cannot make a temporary directory in %s: %s (set TMPDIR)", tmp,
@@ -743,6 +748,8 @@ int main(int argc, char **argv)
 		return EX_OK; /* --help */
 	if (rc != EX_OK)
 		return rc;
+	if (!cmd) /* parse() names the command whenever it returns EX_OK */
+		return EX_USAGE;
 	if ((rc = pick_registry(&c)) != EX_OK)
 		return rc;
 	if (strcmp(cmd->name, "approve") == 0 || strcmp(cmd->name, "revoke") == 0)

@@ -296,11 +296,12 @@ static int clean(slxd_store *st, slxd_error *err)
 	if (!(d = opendir(path)))
 		return slxd_fail(err, "cannot open %s: %s", path, strerror(errno));
 	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
 		    unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
-			int e = errno;
+			/* de points into d: name it before closedir() frees it */
+			slxd_fail(err, "cannot remove %s/%s: %s", path, de->d_name, strerror(errno));
 			closedir(d);
-			return slxd_fail(err, "cannot remove %s/%s: %s", path, de->d_name, strerror(e));
+			return -1;
 		}
 	closedir(d);
 
@@ -317,9 +318,10 @@ static int clean(slxd_store *st, slxd_error *err)
 			return -1;
 		}
 		if (!used && unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
-			int e = errno;
+			/* de points into d: name it before closedir() frees it */
+			slxd_fail(err, "cannot remove %s/%s: %s", path, de->d_name, strerror(errno));
 			closedir(d);
-			return slxd_fail(err, "cannot remove %s/%s: %s", path, de->d_name, strerror(e));
+			return -1;
 		}
 	}
 	closedir(d);

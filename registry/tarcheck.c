@@ -96,21 +96,27 @@ static int normalise(const char *p, const char *shown, const char *what, char *o
 	char q[SLXD_QUOTE_BUF];
 	size_t o = 0;
 
-	if (p[0] == '/')
-		return slxd_fail(err, "not a safe image: %s %s is an absolute path: images hold "
-				 "relative paths (metadata.yaml, rootfs/...), as lxc image export "
-				 "writes them", what, slxd_quote(shown, q, sizeof(q)));
+	if (p[0] == '/') {
+		slxd_fail(err, "not a safe image: %s %s is an absolute path: images hold "
+			  "relative paths (metadata.yaml, rootfs/...), as lxc image export "
+			  "writes them", what, slxd_quote(shown, q, sizeof(q)));
+		return -1;
+	}
 	while (*p) {
 		const char *end = strchr(p, '/');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
-		if (len == 2 && p[0] == '.' && p[1] == '.')
-			return slxd_fail(err, "not a safe image: %s %s has a \"..\" component: "
-					 "refused, it could point outside the image", what,
-					 slxd_quote(shown, q, sizeof(q)));
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			slxd_fail(err, "not a safe image: %s %s has a \"..\" component: "
+				  "refused, it could point outside the image", what,
+				  slxd_quote(shown, q, sizeof(q)));
+			return -1;
+		}
 		if (len && !(len == 1 && p[0] == '.')) {
-			if (o + len + 2 > outlen)
-				return slxd_fail(err, "not a safe image: %s %s is too long", what,
-						 slxd_quote(shown, q, sizeof(q)));
+			if (o + len + 2 > outlen) {
+				slxd_fail(err, "not a safe image: %s %s is too long", what,
+					  slxd_quote(shown, q, sizeof(q)));
+				return -1;
+			}
 			if (o)
 				out[o++] = '/';
 			memcpy(out + o, p, len);
@@ -144,10 +150,14 @@ static int beneath_symlink(const struct set *links, const char *norm, const char
 	return 0;
 }
 
+/* norm is top or lies beneath it.  (A loop rather than strncmp, which the
+ * analyzer does not model: it took norm[n] past a shorter norm's end.) */
 static bool top_is(const char *norm, const char *top)
 {
-	size_t n = strlen(top);
-	return strncmp(norm, top, n) == 0 && (norm[n] == '\0' || norm[n] == '/');
+	for (; *top; top++, norm++)
+		if (*norm != *top)
+			return false;
+	return *norm == '\0' || *norm == '/';
 }
 
 static int check(struct archive *a, const struct slxd_tarcheck_limits *lim, slxd_error *err)
@@ -336,7 +346,7 @@ int slxd_tarcheck_file(const char *path, const struct slxd_tarcheck_limits *lim,
 		archive_read_free(a);
 		return slxd_fail(err, "cannot open %s: %s", path, strerror(errno));
 	}
-	int rc = run(a, archive_read_open_fd(a, fd, 64 * 1024), lim, err);
+	int rc = run(a, archive_read_open_fd(a, fd, (size_t)64 * 1024), lim, err);
 	close(fd);
 	return rc;
 }

@@ -442,6 +442,35 @@ static void approve_rules(void **state)
 	assert_int_equal(call("GET", path, ROOT, NULL), 200);
 }
 
+/* A bad JSON body's refusal quotes jansson's error, which quotes the body:
+ * it must still be one printable line (it goes to syslog, the audit log
+ * and the admin's terminal through 'slxd-registry log') and a 400 with a
+ * JSON answer, even when the body holds control bytes or is not UTF-8
+ * (json_pack refuses invalid UTF-8, which turned the answer into a 500
+ * "out of memory"). */
+static void bad_json_bodies_are_one_printable_line(void **state)
+{
+	(void)state;
+	char fp[65];
+	assert_int_equal(push("/v1/images/demo/1.0", ALICE, "a", fp), 201);
+	const char *bodies[] = {
+		"{\"fingerprint\":\"x\",\"force\":true\x7f",
+		"{\"fingerprint\": \x1b[2J\x1b[31mOK}",
+		"{\"fingerprint\": \"\xff\xfe\"}",
+		"{\"fingerprint\"\xc3",
+		"{\"a\"\n:\r\x01",
+	};
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		assert_int_equal(call("POST", "/v1/images/demo/1.0/approve", ROOT, bodies[i]), 400);
+		assert_non_null(J);
+		assert_one_line(R.detail);
+		assert_contains(R.detail, "invalid JSON body");
+		struct slxd_audit a = last_audit();
+		assert_int_equal(a.status, 400);
+		assert_one_line(a.detail);
+	}
+}
+
 static void revoke_rules(void **state)
 {
 	(void)state;
@@ -637,6 +666,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(push_refusals, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(pending_is_visible_to_owner_and_admins_only, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(approve_rules, each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(bad_json_bodies_are_one_printable_line, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(revoke_rules, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(delete_rules, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(log_shows_each_caller_their_own, each_setup, each_teardown),

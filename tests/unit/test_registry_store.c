@@ -285,6 +285,38 @@ static void crash_leftovers_are_cleaned_at_start(void **state)
 	slxd_store_close(st);
 }
 
+/* A leftover clean() cannot remove (here a directory: unlinkat without
+ * AT_REMOVEDIR fails) is refused with its name.  The name used to be read
+ * from the struct dirent after closedir() had freed it (a use after free
+ * that unit-san reports). */
+static void unremovable_leftovers_are_named(void **state)
+{
+	(void)state;
+	slxd_error err;
+	char path[400], orphan[65];
+	slxd_store *st = fresh();
+	slxd_store_close(st);
+
+	snprintf(path, sizeof(path), "%s/tmp/upload.Stuck1", sub);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(slxd_store_open(sub, &st, &err), -1);
+	assert_contains(err.msg, "cannot remove");
+	assert_contains(err.msg, "/tmp/upload.Stuck1:");
+	assert_one_line(err.msg);
+	assert_int_equal(rmdir(path), 0);
+
+	slxd_sha256_buf("stuck", 5, orphan);
+	snprintf(path, sizeof(path), "%s/blobs/%s", sub, orphan);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(slxd_store_open(sub, &st, &err), -1);
+	assert_contains(err.msg, "cannot remove");
+	assert_contains(err.msg, orphan);
+	assert_one_line(err.msg);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(slxd_store_open(sub, &st, &err), 0);
+	slxd_store_close(st);
+}
+
 static void index_is_replaced_atomically(void **state)
 {
 	(void)state;
@@ -390,6 +422,7 @@ int main(void)
 		cmocka_unit_test(approve_supersede_revoke),
 		cmocka_unit_test(at_most_one_approved_in_the_schema),
 		cmocka_unit_test(crash_leftovers_are_cleaned_at_start),
+		cmocka_unit_test(unremovable_leftovers_are_named),
 		cmocka_unit_test(index_is_replaced_atomically),
 		cmocka_unit_test(audit_rows_read_back_filtered),
 		cmocka_unit_test(bad_store_directories_are_refused),
