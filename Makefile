@@ -9,6 +9,9 @@ MULTIARCH   := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc
 SLURM_PLUGIN_DIR ?= $(shell pkg-config --variable=libdir slurm 2>/dev/null | sed 's,$$,/slurm,' | grep . || echo /usr/lib/$(MULTIARCH)/slurm-wlm)
 LIBEXECDIR  ?= $(PREFIX)/libexec/slurm-lxd
 SYSTEMDUNITDIR ?= /etc/systemd/system
+MANDIR      ?= $(PREFIX)/share/man
+MAN1        := $(wildcard man/*.1)
+MAN8        := $(wildcard man/*.8)
 
 CC      ?= cc
 PKGS    := libcurl jansson libcrypto munge
@@ -48,7 +51,7 @@ UNIT_SUPPORT := $(filter-out $(UNIT_SRC) tests/unit/fake_registry.c,$(wildcard t
 MHD_LIBS  = $(shell pkg-config --libs libmicrohttpd)
 
 .PHONY: all deps install uninstall unit unit-san check integration demo clean bench registry \
-	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind
+	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check
 all: $(PLUGIN) $(HELPERS) registry
 
 registry: $(REGISTRYD) $(REGCLI)
@@ -231,6 +234,15 @@ valgrind: $(UNIT_BIN) $(EPILOG)
 	done
 	bash tests/valgrind/helpers.sh $(BUILD)
 
+# ---- Manual pages ------------------------------------------------------
+# Every page under man/ through groff with all warnings: any warning fails.
+man-check:
+	@set -e; for p in $(MAN1) $(MAN8); do \
+		out=$$(groff -man -ww -z $$p 2>&1); \
+		if [ -n "$$out" ]; then echo "$$out" >&2; echo "man-check: $$p FAILED" >&2; exit 1; fi; \
+		echo "ok $$p"; \
+	done
+
 # Debian packages needed to build and test (root; skips what is there).
 deps:
 	bash tests/cluster/setup.sh --packages-only
@@ -272,6 +284,9 @@ install: all
 	sed 's,/usr/local/sbin,$(SBINDIR),' etc/slxd-gc.service >$(BUILD)/slxd-gc.service
 	install -D -m 0644 $(BUILD)/slxd-gc.service $(DESTDIR)$(SYSTEMDUNITDIR)/slxd-gc.service
 	install -D -m 0644 etc/slxd-gc.timer $(DESTDIR)$(SYSTEMDUNITDIR)/slxd-gc.timer
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 
 uninstall:
 	rm -f $(DESTDIR)$(SLURM_PLUGIN_DIR)/spank_lxd.so $(DESTDIR)$(LIBEXECDIR)/slxd-init \
@@ -284,6 +299,7 @@ uninstall:
 	      $(DESTDIR)$(SYSCONFDIR)/slurm/plugstack.conf.d/lxd.conf.example \
 	      $(DESTDIR)$(SYSCONFDIR)/slurm/lxd-images.conf.example \
 	      $(DESTDIR)$(SYSTEMDUNITDIR)/slxd-gc.service $(DESTDIR)$(SYSTEMDUNITDIR)/slxd-gc.timer
+	rm -f $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) $(MAN8:man/%=$(DESTDIR)$(MANDIR)/man8/%)
 	-rmdir $(DESTDIR)$(LIBEXECDIR)
 
 clean:
