@@ -258,6 +258,7 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) unit-san
 	$(MAKE) fuzz-replay
+	$(MAKE) man-check
 	$(MAKE) integration
 
 demo: deps
@@ -276,7 +277,8 @@ install: all
 	install -D -m 0755 $(PROLOG) $(DESTDIR)$(SBINDIR)/slxd-prolog
 	install -D -m 0755 $(REGISTRYD) $(DESTDIR)$(SBINDIR)/slxd-registryd
 	install -D -m 0644 etc/registryd.conf.example $(DESTDIR)$(SYSCONFDIR)/slurm-lxd/registryd.conf.example
-	install -D -m 0644 etc/slxd-registryd.service $(DESTDIR)$(SYSTEMDUNITDIR)/slxd-registryd.service
+	sed 's,/usr/local/sbin,$(SBINDIR),' etc/slxd-registryd.service >$(BUILD)/slxd-registryd.service
+	install -D -m 0644 $(BUILD)/slxd-registryd.service $(DESTDIR)$(SYSTEMDUNITDIR)/slxd-registryd.service
 	install -D -m 0755 $(REGCLI) $(DESTDIR)$(PREFIX)/bin/slxd-registry
 	install -D -m 0644 etc/spank_lxd.conf $(DESTDIR)$(SYSCONFDIR)/slurm/spank_lxd.conf.example
 	install -D -m 0644 etc/plugstack.conf.example $(DESTDIR)$(SYSCONFDIR)/slurm/plugstack.conf.d/lxd.conf.example

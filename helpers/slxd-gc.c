@@ -100,9 +100,12 @@ static void usage(FILE *f)
 		"usage: slxd-gc [--dry-run] [--list] [--json] [--node NAME] [--config FILE]\n"
 		"Delete this node's slurm-lxd containers whose job no longer runs here.\n"
 		"  --dry-run   say what would be deleted, delete nothing\n"
-		"  --list      list the containers (job, user, image, age, state); ask Slurm nothing\n"
+		"  --list      list the containers (job, uid, image, age, state); ask Slurm nothing\n"
 		"  --json      machine-readable output\n"
-		"  --node NAME this node's Slurm name (default: $SLURMD_NODENAME, else the short host name)\n");
+		"  --node NAME this node's Slurm name (default: $SLURMD_NODENAME, else the short host name)\n"
+		"  --config FILE  the node configuration (default /etc/slurm/spank_lxd.conf)\n"
+		"Exit: 0 done, 1 a deletion failed, 2 usage or configuration, 3 LXD unreachable,\n"
+		"75 slurmctld unreachable (those containers were kept; run again later).\n");
 }
 
 static void print_human(const struct slxd_gc_entry *es, size_t n, bool list, time_t now)
@@ -145,7 +148,9 @@ static int print_json(const struct slxd_gc_entry *es, size_t n, bool list, time_
 		json_object_set_new(o, "age_seconds", e->created > 0
 				    ? json_integer((json_int_t)(now - e->created)) : json_null());
 		if (!list) {
-			json_object_set_new(o, "job", json_string(slxd_job_status_name(e->job)));
+			/* a container whose labels name no job was never asked about */
+			json_object_set_new(o, "job", e->jobid ? json_string(slxd_job_status_name(e->job))
+							     : json_null());
 			json_object_set_new(o, "job_state", e->job_state[0]
 					    ? json_string(e->job_state) : json_null());
 			json_object_set_new(o, "action", json_string(slxd_gc_action_name(e->action)));
@@ -249,7 +254,7 @@ int main(int argc, char **argv)
 	if (status == 75)
 		fprintf(stderr, "slxd-gc: slurmctld could not be reached; containers whose "
 			"job could not be checked were kept (run again later)\n");
-	if (!list && !dry_run)
+	if (!list)
 		slurm_fini();
 	free(es);
 	return status;

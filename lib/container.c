@@ -116,6 +116,16 @@ int slxd_container_spec(const struct slxd_config *cfg,
 
 	if (add_disk(devices, "slxd-init", cfg->init_path, SLXD_INIT_PATH, true, err))
 		goto fail;
+	/* storage_pool= puts the root disk in that pool, overriding the
+	 * profile's; unset, the profile decides. */
+	if (cfg->storage_pool[0]) {
+		json_t *root = json_pack("{s:s, s:s, s:s}", "type", "disk", "path", "/",
+					 "pool", cfg->storage_pool);
+		if (!root || json_object_set_new(devices, "root", root) != 0) {
+			slxd_fail(err, "out of memory");
+			goto fail;
+		}
+	}
 	for (size_t i = 0; i < cfg->default_mounts.n; i++) {
 		const struct slxd_mount *m = &cfg->default_mounts.m[i];
 		if (add_mount(devices, m->src, m->dst, m->readonly, err))

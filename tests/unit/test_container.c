@@ -303,6 +303,28 @@ static void test_spec_minimal(void **state)
 	json_decref(devices);
 }
 
+/* storage_pool= is the root disk's pool; without it the profile's is used
+ * (no root device of ours at all). */
+static void test_spec_storage_pool(void **state)
+{
+	json_t *config = NULL, *devices = NULL;
+	(void)state;
+	assert_int_equal(slxd_container_spec(&cfg, &job, &config, &devices, &err), 0);
+	assert_null(json_object_get(devices, "root"));
+	json_decref(config);
+	json_decref(devices);
+
+	snprintf(cfg.storage_pool, sizeof(cfg.storage_pool), "fast");
+	assert_int_equal(slxd_container_spec(&cfg, &job, &config, &devices, &err), 0);
+	json_t *root = json_object_get(devices, "root");
+	assert_non_null(root);
+	assert_string_equal(json_string_value(json_object_get(root, "type")), "disk");
+	assert_string_equal(json_string_value(json_object_get(root, "path")), "/");
+	assert_string_equal(json_string_value(json_object_get(root, "pool")), "fast");
+	json_decref(config);
+	json_decref(devices);
+}
+
 static void spec_refused(const char *want)
 {
 	json_t *config = NULL, *devices = NULL;
@@ -933,6 +955,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_spec_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spec_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spec_minimal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spec_storage_pool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spec_conflicts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spec_same_mount_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_creates_and_starts, setup, teardown),
