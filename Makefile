@@ -50,7 +50,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_SUPPORT := $(filter-out $(UNIT_SRC) tests/unit/fake_registry.c,$(wildcard tests/unit/*.c))
 MHD_LIBS  = $(shell pkg-config --libs libmicrohttpd)
 
-.PHONY: all deps install uninstall unit unit-san check integration demo clean bench registry \
+.PHONY: all deb deps install uninstall unit unit-san check integration demo clean bench registry \
 	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check
 all: $(PLUGIN) $(HELPERS) registry
 
@@ -306,3 +306,17 @@ uninstall:
 
 clean:
 	rm -rf build build-san build-fuzz
+
+# Debian packages (debian/; Debian 12 with debhelper, dpkg-dev, fakeroot and
+# the Build-Depends installed): built in a copy of this tree under
+# build/deb-src/, so the tree itself is not touched; the .deb files end up
+# in build/deb/.  No tests run (see debian/rules).
+DEB_SRC := build/deb-src
+deb:
+	rm -rf $(DEB_SRC) build/deb
+	mkdir -p $(DEB_SRC)/slurm-lxd build/deb
+	tar -c --exclude=./.git --exclude=./build --exclude=./build-san --exclude=./build-fuzz \
+		--exclude=./debian/tmp --exclude=./debian/.debhelper . | tar -x -C $(DEB_SRC)/slurm-lxd
+	cd $(DEB_SRC)/slurm-lxd && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -us -uc -b
+	mv $(DEB_SRC)/*.deb $(DEB_SRC)/*.buildinfo $(DEB_SRC)/*.changes build/deb/
+	@ls -1 build/deb/*.deb

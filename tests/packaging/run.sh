@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Installs the Debian packages `make deb` built (build/deb/*.deb) on a
+# machine where tests/cluster/setup.sh has set up the test cluster, runs one
+# job with the packaged plugin, purges the packages and checks that nothing
+# of theirs remains.  As root.  On exit, whatever happened, the previous
+# plugstack line and the `make install` files under /usr/local (and the
+# unpackaged spank_lxd.so the packages overwrite) are put back.
+#
+#   make deb && sudo bash tests/packaging/run.sh
+#
+# It refuses to start if the packages are already installed, or if the
+# system user slxd-registry or /var/lib/slurm-lxd already exist (purging
+# would delete them).  Prolog=/Epilog= in the test slurm.conf still name
+# /usr/local/sbin: the packaged prolog and epilog are installed and checked
+# with dpkg --verify, not run.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$top/tests/cluster/env.sh"
+
+PLUGSTACK=/etc/slurm/plugstack.conf.d/lxd.conf
+PKG_INIT=/usr/libexec/slurm-lxd/slxd-init
+
+say() { echo "== $*"; }
+die() { echo "packaging/run.sh: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root"
+shopt -s nullglob
+debs=("$top"/build/deb/*.deb)
+shopt -u nullglob
+[ ${#debs[@]} -gt 0 ] || die "no build/deb/*.deb: run 'make deb' first"
+pkgs=()
+for d in "${debs[@]}"; do pkgs+=("$(dpkg-deb -f "$d" Package)"); done
+node_deb=$(printf '%s\n' "${debs[@]}" | grep '/slurm-lxd_[^/]*\.deb$') || die "no slurm-lxd_*.deb in build/deb"
+
+# ---- Preconditions: nothing of ours is here yet, the cluster is up -----
+for p in "${pkgs[@]}"; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	case "$st" in ''|not-installed) ;; *) die "package $p is already on this machine ($st); purge it first" ;; esac
+done
+getent passwd slxd-registry >/dev/null && die "user slxd-registry exists already: purging would delete it"
+getent group slxd-registry >/dev/null && die "group slxd-registry exists already: purging would delete it"
+[ -e /var/lib/slurm-lxd ] && die "/var/lib/slurm-lxd exists already: purging would delete its registry/"
+[ -f "$PLUGSTACK" ] || die "$PLUGSTACK missing: set the test cluster up first (tests/cluster/setup.sh)"
+grep -q 'spank_lxd\.so' "$PLUGSTACK" || die "$PLUGSTACK names no spank_lxd.so"
+scontrol ping >/dev/null 2>&1 || die "slurmctld does not answer: set the test cluster up first"
+id "$SLXD_TEST_USER" >/dev/null || die "no test user $SLXD_TEST_USER"
+
+# Where the package puts the plugin (also where `make install` put its own).
+plugin=/$(dpkg-deb -c "$node_deb" | awk '{print $6}' | grep '/spank_lxd\.so$' | sed 's,^\./,,')
+[ "$plugin" != / ] || die "no spank_lxd.so in $node_deb"
+
+# ---- Back up what we change ---------------------------------------------
+work=$(mktemp -d /var/tmp/slxd-pkgtest.XXXXXX)
+cp -a "$PLUGSTACK" "$work/plugstack-lxd.conf"
+# Every file the packages hold that is on disk now (unowned: the
+# /usr/local install's plugin), and the /usr/local install itself.
+: >"$work/files"
+for d in "${debs[@]}"; do
+	dpkg-deb -c "$d" | awk '$1 !~ /^d/ {print $6}' | sed 's,^\./,/,'
+done | while read -r f; do [ -e "$f" ] && printf '%s\n' "$f"; done >>"$work/files" || true
+for f in /usr/local/sbin/slxd-* /usr/local/bin/slxd-registry /usr/local/libexec/slurm-lxd; do
+	[ -e "$f" ] && printf '%s\n' "$f" >>"$work/files"
+done
+if [ -s "$work/files" ]; then
+	tar -cpf "$work/preexisting.tar" -P -T "$work/files"
+fi
+dpkg-query -W -f='${Package}\n' | sort >"$work/packages.before"
+
+installed=0
+restore() {
+	local rc=$?
+	set +e
+	if [ $installed = 1 ]; then
+		echo "packaging/run.sh: purging the packages (cleanup)" >&2
+		apt-get purge -y "${pkgs[@]}" >"$work/purge-cleanup.log" 2>&1 || cat "$work/purge-cleanup.log" >&2
+	fi
+	if [ -f "$work/preexisting.tar" ]; then
+		tar -xpf "$work/preexisting.tar" -P || echo "packaging/run.sh: restoring $work/preexisting.tar FAILED" >&2
+	fi
+	cp -a "$work/plugstack-lxd.conf" "$PLUGSTACK"
+	if [ $rc = 0 ]; then rm -rf "$work"; else echo "packaging/run.sh: FAILED; logs and backups in $work" >&2; fi
+	exit $rc
+}
+trap restore EXIT
+
+# ---- Install ---------------------------------------------------------------
+say "apt-get install ${debs[*]##*/}"
+installed=1
+(cd "$top" && apt-get install -y --no-install-recommends "${debs[@]/#$top/.}") >"$work/install.log" 2>&1 ||
+	{ cat "$work/install.log" >&2; die "apt-get install failed"; }
+dpkg-query -W -f='${Package}\n' | sort >"$work/packages.after"
+extra=$(comm -13 "$work/packages.before" "$work/packages.after" | grep -vxF -f <(printf '%s\n' "${pkgs[@]}") || true)
+[ -z "$extra" ] || echo "   note: apt-get also installed (left installed): $(printf '%s ' $extra)"
+
+say "checking the installed files"
+dpkg --verify "${pkgs[@]}" || die "dpkg --verify: installed files differ from the packages"
+: >"$work/owned"
+for p in "${pkgs[@]}"; do dpkg -L "$p" >>"$work/owned"; done
+# Their files (and symlinks); directories are checked by name after purge.
+while read -r f; do
+	if [ -L "$f" ] || [ ! -d "$f" ]; then printf '%s\n' "$f"; fi
+done <"$work/owned" >"$work/owned-files"
+[ "$(dpkg -S "$plugin" | cut -d: -f1)" = slurm-lxd ] || die "$plugin is not slurm-lxd's"
+for f in /usr/sbin/slxd-prolog /usr/sbin/slxd-epilog /usr/sbin/slxd-gc /usr/sbin/slxd-registryd \
+	/usr/bin/slxd-registry "$PKG_INIT"; do
+	[ -x "$f" ] || die "$f missing or not executable"
+done
+grep -qx 'ExecStart=/usr/sbin/slxd-gc' /lib/systemd/system/slxd-gc.service || die "slxd-gc.service: ExecStart"
+grep -q '^ExecStart=/usr/sbin/slxd-registryd ' /lib/systemd/system/slxd-registryd.service || die "slxd-registryd.service: ExecStart"
+getent passwd slxd-registry | awk -F: '$3 >= 1000 {exit 1}' || die "slxd-registry is not a system user"
+[ "$(stat -c %U:%a /var/lib/slurm-lxd/registry)" = slxd-registry:755 ] || die "/var/lib/slurm-lxd/registry: $(stat -c %U:%a /var/lib/slurm-lxd/registry)"
+for u in slxd-gc.timer slxd-gc.service slxd-registryd.service; do
+	! ls /etc/systemd/system/*.wants/"$u" >/dev/null 2>&1 || die "$u was enabled by the package"
+done
+if [ -d /run/systemd/system ]; then
+	for u in slxd-gc.timer slxd-registryd.service; do
+		! systemctl is-active --quiet "$u" || die "$u was started by the package"
+	done
+fi
+! grep -q '^/etc/' "$work/owned" || die "the packages ship files under /etc: $(grep '^/etc/' "$work/owned" | tr '\n' ' ')"
+grep -qx 'init=/usr/libexec/slurm-lxd/slxd-init' /usr/share/doc/slurm-lxd/examples/spank_lxd.conf.example ||
+	die "example spank_lxd.conf does not name $PKG_INIT"
+
+# ---- One job with the packaged plugin and init -------------------------
+line=$(grep -m1 'spank_lxd\.so' "$PLUGSTACK")
+new=$(printf '%s\n' "$line" | sed "s,[^ ]*spank_lxd\.so,$plugin,")
+case " $new " in
+*" init="*) new=$(printf '%s\n' "$new" | sed "s,init=[^ ]*,init=$PKG_INIT,") ;;
+*) new="$new init=$PKG_INIT" ;;
+esac
+say "plugstack: $new"
+printf '%s\n' "$new" >"$PLUGSTACK"
+
+say "srun --lxd-image=$SLXD_IMAGE as $SLXD_TEST_USER"
+dir=$SLXD_TEST_SHARED/$SLXD_TEST_USER
+[ -d "$dir" ] || dir=/tmp
+out=$(runuser -u "$SLXD_TEST_USER" -- env -i PATH=/usr/bin:/bin HOME="$(getent passwd "$SLXD_TEST_USER" | cut -d: -f6)" \
+	USER="$SLXD_TEST_USER" LANG=C.UTF-8 sh -c 'cd "$1" && srun --lxd-image="$2" sh -c "cat /etc/slxd-image; id -u"' \
+	sh "$dir" "$SLXD_IMAGE" 2>&1) || die "srun failed: $out"
+printf '%s\n' "$out" | sed 's/^/   /'
+printf '%s\n' "$out" | grep -qx "$SLXD_TEST_UID" || die "the job did not run as uid $SLXD_TEST_UID"
+[ "$(printf '%s\n' "$out" | wc -l)" -ge 2 ] || die "no /etc/slxd-image in the job's output"
+
+say "slxd-registry list (the packaged client) as $SLXD_TEST_USER"
+runuser -u "$SLXD_TEST_USER" -- /usr/bin/slxd-registry --registry "$SLXD_REGISTRY_URL" list >"$work/list.out" 2>&1 ||
+	{ cat "$work/list.out" >&2; die "/usr/bin/slxd-registry list failed"; }
+cp -a "$work/plugstack-lxd.conf" "$PLUGSTACK"
+
+# ---- Purge and check nothing remains -------------------------------------
+say "apt-get purge ${pkgs[*]}"
+apt-get purge -y "${pkgs[@]}" >"$work/purge.log" 2>&1 || { cat "$work/purge.log" >&2; die "apt-get purge failed"; }
+installed=0
+for p in "${pkgs[@]}"; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	case "$st" in ''|not-installed) ;; *) die "package $p still known to dpkg ($st)" ;; esac
+done
+left=0
+while read -r f; do
+	if [ -e "$f" ] || [ -L "$f" ]; then echo "   left behind: $f" >&2; left=1; fi
+done <"$work/owned-files"
+for f in /usr/libexec/slurm-lxd /usr/share/doc/slurm-lxd /usr/share/doc/slurm-lxd-registry \
+	/usr/share/doc/slurm-lxd-client /var/lib/slurm-lxd; do
+	if [ -e "$f" ]; then echo "   left behind: $f" >&2; left=1; fi
+done
+[ $left = 0 ] || die "files of the packages remain after purge"
+getent passwd slxd-registry >/dev/null && die "user slxd-registry remains after purge"
+getent group slxd-registry >/dev/null && die "group slxd-registry remains after purge"
+[ ! -e /var/lib/slurm-lxd ] || die "/var/lib/slurm-lxd remains after purge"
+if ls /etc/systemd/system/*.wants/slxd-* /var/lib/systemd/deb-systemd-helper-enabled/*slxd-* >/dev/null 2>&1; then
+	die "systemd state of slxd-* units remains after purge"
+fi
+say "ok: installed, one job ran with $plugin and $PKG_INIT, purged, nothing left"
