@@ -56,6 +56,10 @@ all: $(PLUGIN) $(HELPERS) registry
 
 registry: $(REGISTRYD) $(REGCLI)
 
+# The built-in init= default follows LIBEXECDIR (packages use /usr/libexec).
+$(BUILD)/lib/config.o: override CFLAGS += -DSLXD_LIBEXECDIR='"$(LIBEXECDIR)"'
+$(BUILD)/tests/test_config: override CFLAGS += -DSLXD_TEST_LIBEXECDIR='"$(LIBEXECDIR)"'
+
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<

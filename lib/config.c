@@ -1,6 +1,12 @@
 #define _GNU_SOURCE /* strchrnul */
 #include "config.h"
 
+/* Where `make install` puts slxd-init (LIBEXECDIR), so a node config
+ * without init= works with what was installed. */
+#ifndef SLXD_LIBEXECDIR
+#define SLXD_LIBEXECDIR "/usr/local/libexec/slurm-lxd"
+#endif
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +29,7 @@ void slxd_config_defaults(struct slxd_config *cfg)
 	COPY(cfg->approved_images, "/etc/slurm/lxd-images.conf");
 	COPY(cfg->spool_dir, "/var/spool/slurmd");
 	COPY(cfg->state_dir, "/run/slurm-lxd");
-	COPY(cfg->init_path, "/usr/local/libexec/slurm-lxd/slxd-init");
+	COPY(cfg->init_path, SLXD_LIBEXECDIR "/slxd-init");
 	COPY(cfg->subuid_path, "/etc/subuid");
 	COPY(cfg->subgid_path, "/etc/subgid");
 	cfg->lxd_timeout = 60;

@@ -1,5 +1,10 @@
 #include "testutil.h"
 
+/* The default the build compiled in (LIBEXECDIR); make passes it to both. */
+#ifndef SLXD_TEST_LIBEXECDIR
+#define SLXD_TEST_LIBEXECDIR "/usr/local/libexec/slurm-lxd"
+#endif
+
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -42,7 +47,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.approved_images, "/etc/slurm/lxd-images.conf");
 	assert_string_equal(cfg.spool_dir, "/var/spool/slurmd");
 	assert_string_equal(cfg.state_dir, "/run/slurm-lxd");
-	assert_string_equal(cfg.init_path, "/usr/local/libexec/slurm-lxd/slxd-init");
+	assert_string_equal(cfg.init_path, SLXD_TEST_LIBEXECDIR "/slxd-init");
 	assert_string_equal(cfg.subuid_path, "/etc/subuid");
 	assert_string_equal(cfg.subgid_path, "/etc/subgid");
 	assert_int_equal(cfg.default_mounts.n, 0);
@@ -228,7 +233,7 @@ static void test_set_paths(void **state)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_contains(set_bad(bad[i]), "invalid path");
-	assert_string_equal(cfg.init_path, "/usr/local/libexec/slurm-lxd/slxd-init");
+	assert_string_equal(cfg.init_path, SLXD_TEST_LIBEXECDIR "/slxd-init");
 	assert_contains(set_bad("init=x"), "init: invalid path \"x\" (not absolute)");
 }
 
