@@ -73,16 +73,16 @@ static void child(int fd, const struct slxd_mount *m, bool drop, uid_t uid,
 	struct report r;
 	const char *p = (const char *)&r;
 	size_t left = sizeof(r);
-	char self[64];
-	struct stat sb;
-	ssize_t len = -1;
-	int f = -1;
 
 	memset(&r, 0, sizeof(r));
 	if (drop && drop_to(uid, gid, gids, ngids) < 0) {
 		r.stage = ST_DROP;
 	} else {
-		f = open(m->src, O_PATH | O_CLOEXEC);
+		char self[64];
+		struct stat sb;
+		ssize_t len = -1;
+		int f = open(m->src, O_PATH | O_CLOEXEC);
+
 		if (f >= 0) {
 			snprintf(self, sizeof(self), "/proc/self/fd/%d", f);
 			len = readlink(self, r.path, sizeof(r.path) - 1);
@@ -99,6 +99,12 @@ static void child(int fd, const struct slxd_mount *m, bool drop, uid_t uid,
 				r.stage = ST_WRITE;
 			else
 				r.stage = ST_OK;
+		}
+		if (f >= 0) {
+			int e = errno;
+
+			close(f);
+			errno = e;
 		}
 	}
 	r.err = r.stage == ST_OK ? 0 : errno;
