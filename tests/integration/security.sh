@@ -142,6 +142,7 @@ t_sec_jobs_cannot_see_signal_or_enter_each_other() {
 	)
 	rc=$?
 	scancel "$ja"
+	rm -f "$ALICE_DIR/sec-iso.ready" "$ALICE_DIR/sec-spool.ready"
 	wait_job_gone "$ja" 60 || return 1
 	expect_no_container "$ja" || return 1
 	return $rc
@@ -184,6 +185,7 @@ t_sec_refuses_another_jobs_spool_dir() {
 	)
 	rc=$?
 	scancel "$ja"
+	rm -f "$ALICE_DIR/sec-iso.ready" "$ALICE_DIR/sec-spool.ready"
 	wait_job_gone "$ja" 60 || return 1
 	expect_no_container "$ja" || return 1
 	return $rc
@@ -350,6 +352,7 @@ t_sec_registry_non_admin_cannot_decide_or_delete() {
 	rc=$?
 	reg_cleanup "$name:1" "$fp1"
 	reg_cleanup "$name:2" "$fp2"
+	rm -f "$img1" "$img2"
 	return $rc
 }
 
