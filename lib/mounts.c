@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/openat2.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +40,8 @@ enum stage { ST_OK = 1, ST_DROP, ST_RESOLVE, ST_READ, ST_WRITE };
 struct report {
 	int stage;
 	int err;
+	dev_t dev;
+	ino_t ino;
 	char path[PATH_MAX];
 };
 
@@ -59,8 +64,9 @@ static int drop_to(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids)
 	return 0;
 }
 
-/* Runs in the forked child: only async-signal-safe calls plus realpath()
- * into a caller buffer, then _exit. */
+/* Runs in the forked child: only async-signal-safe calls, then _exit.
+ * Everything is judged on one opened file, so a path swapped for a link
+ * while it runs cannot pass one check as one file and another as another. */
 static void child(int fd, const struct slxd_mount *m, bool drop, uid_t uid,
 		  gid_t gid, const gid_t *gids, size_t ngids)
 {
@@ -69,16 +75,38 @@ static void child(int fd, const struct slxd_mount *m, bool drop, uid_t uid,
 	size_t left = sizeof(r);
 
 	memset(&r, 0, sizeof(r));
-	if (drop && drop_to(uid, gid, gids, ngids) < 0)
+	if (drop && drop_to(uid, gid, gids, ngids) < 0) {
 		r.stage = ST_DROP;
-	else if (!realpath(m->src, r.path))
-		r.stage = ST_RESOLVE;
-	else if (access(r.path, R_OK) < 0)
-		r.stage = ST_READ;
-	else if (!m->readonly && access(r.path, W_OK) < 0)
-		r.stage = ST_WRITE;
-	else
-		r.stage = ST_OK;
+	} else {
+		char self[64];
+		struct stat sb;
+		ssize_t len = -1;
+		int f = open(m->src, O_PATH | O_CLOEXEC);
+
+		if (f >= 0) {
+			snprintf(self, sizeof(self), "/proc/self/fd/%d", f);
+			len = readlink(self, r.path, sizeof(r.path) - 1);
+		}
+		if (len < 0 || fstat(f, &sb) < 0) {
+			r.stage = ST_RESOLVE;
+		} else {
+			r.path[len] = '\0';
+			r.dev = sb.st_dev;
+			r.ino = sb.st_ino;
+			if (access(self, R_OK) < 0)
+				r.stage = ST_READ;
+			else if (!m->readonly && access(self, W_OK) < 0)
+				r.stage = ST_WRITE;
+			else
+				r.stage = ST_OK;
+		}
+		if (f >= 0) {
+			int e = errno;
+
+			close(f);
+			errno = e;
+		}
+	}
 	r.err = r.stage == ST_OK ? 0 : errno;
 	while (left) {
 		ssize_t n = write(fd, p, left);
@@ -274,5 +302,44 @@ int slxd_mount_validate(const struct slxd_config *cfg, struct slxd_mount *m,
 		return slxd_fail(err, "--lxd-mount: %s%s is not writable by you (%s): add :ro to mount it read-only",
 				 q, as, strerror(r.err));
 	memcpy(m->src, r.path, strlen(r.path) + 1);
+	m->dev = r.dev;
+	m->ino = r.ino;
+	return 0;
+}
+
+int slxd_mount_verify(pid_t init_pid, const char *what, const char *dst,
+		      dev_t dev, ino_t ino, slxd_error *err)
+{
+	char root[64], q[SLXD_QUOTE_BUF], qd[SLXD_QUOTE_BUF];
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	struct stat sb;
+	int rfd, fd, e;
+
+	slxd_quote(what, q, sizeof(q));
+	slxd_quote(dst, qd, sizeof(qd));
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)init_pid);
+	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return slxd_fail(err, "cannot check the mount of %s: the job container's root "
+				 "(pid %d) cannot be opened: %s", q, (int)init_pid, strerror(errno));
+	fd = (int)syscall(SYS_openat2, rfd, dst, &how, sizeof(how));
+	e = errno;
+	close(rfd);
+	if (fd < 0)
+		return slxd_fail(err, "refusing to run: %s is not mounted at %s in the job container "
+				 "as checked (%s)", q, qd, strerror(e));
+	if (fstat(fd, &sb) < 0) {
+		e = errno;
+		close(fd);
+		return slxd_fail(err, "cannot check the mount of %s at %s: %s", q, qd, strerror(e));
+	}
+	close(fd);
+	if (sb.st_dev != dev || sb.st_ino != ino)
+		return slxd_fail(err, "refusing to run: %s changed between its check and the mount "
+				 "(%s in the job container is another file; was it replaced by a link?)",
+				 q, qd);
 	return 0;
 }

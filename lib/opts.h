@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -39,6 +40,10 @@ struct slxd_mount {
 	char src[SLXD_PATH_MAX + 1];
 	char dst[SLXD_PATH_MAX + 1];
 	bool readonly;
+	/* set by slxd_mount_validate: the file it checked, so what is
+	 * mounted can be compared with it (slxd_mount_verify) */
+	dev_t dev;
+	ino_t ino;
 };
 
 struct slxd_mount_list {

@@ -272,9 +272,28 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		st.pending = err;
 		return 0;
 	}
+	/* The working directory as slurmstepd entered it (as the user), to
+	 * compare with what LXD mounts at its path. */
+	struct stat cwd_sb;
+	if (job.cwd && stat(".", &cwd_sb) != 0) {
+		slxd_fail(&st.pending, "cannot read the job's working directory: %s", strerror(errno));
+		lxd_close(c);
+		return 0;
+	}
 	pid_t init_pid = 0;
 	int rc = slxd_container_ensure(c, &st.cfg, &job, &init_pid, &err);
 	lxd_close(c);
+	/* LXD mounted paths checked earlier: each must still be the file
+	 * that was checked, or the user swapped it for a link meanwhile. */
+	if (rc == 0 && job.cwd)
+		rc = slxd_mount_verify(init_pid, "the working directory", job.cwd,
+				       cwd_sb.st_dev, cwd_sb.st_ino, &err);
+	for (size_t i = 0; rc == 0 && i < st.mounts.n; i++) {
+		char what[SLXD_PATH_MAX + 32];
+		snprintf(what, sizeof(what), "--lxd-mount %s", st.mounts.m[i].src);
+		rc = slxd_mount_verify(init_pid, what, st.mounts.m[i].dst,
+				       st.mounts.m[i].dev, st.mounts.m[i].ino, &err);
+	}
 	if (rc != 0) {
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", jobid, err.msg);
 		st.pending = err;

@@ -21,6 +21,7 @@ NODE_CONF=/etc/slurm/spank_lxd.conf
 . "$here/cases.sh"
 . "$here/faults.sh"
 . "$here/registry.sh"
+. "$here/security.sh"
 SLXD_REPORT=$(mktemp)
 trap 'rm -f "$SLXD_REPORT"' EXIT
 

@@ -116,11 +116,16 @@ static void ok_as(const char *src, bool ro, gid_t gid, const gid_t *gids, size_t
 	struct slxd_mount m = mount_of(src, ro);
 	char want[256];
 
+	struct stat sb;
+
 	memset(&err, 0, sizeof(err));
 	if (slxd_mount_validate(&cfg, &m, user, gid, gids, n, &err) != 0)
 		fail_msg("refused %s: %s", src, err.msg);
 	path_of(want, sizeof(want), want_canonical);
 	assert_string_equal(m.src, want);
+	/* and names the file that was checked */
+	assert_int_equal(stat(want, &sb), 0);
+	assert_true(m.dev == sb.st_dev && m.ino == sb.st_ino);
 }
 
 static const char *bad_as(const char *src, bool ro, gid_t gid, const gid_t *gids, size_t n)
@@ -321,6 +326,33 @@ static void test_other_uid_needs_root(void **state)
 	assert_contains(err.msg, "needs root");
 }
 
+/* What LXD mounted must be the file that was checked: this process's own
+ * root stands in for the container's. */
+static void test_verify(void **state)
+{
+	(void)state;
+	struct slxd_mount m = mount_of("allowed/link", true);
+	char p[256];
+
+	assert_int_equal(slxd_mount_validate(&cfg, &m, user, group, NULL, 0, &err), 0);
+	/* the same file at its path: accepted */
+	assert_int_equal(slxd_mount_verify(getpid(), "x", m.src, m.dev, m.ino, &err), 0);
+	/* another file there (the path was swapped after the check) */
+	path_of(p, sizeof(p), "outside");
+	assert_int_equal(slxd_mount_verify(getpid(), "--lxd-mount /srv/x", p, m.dev, m.ino, &err), -1);
+	assert_one_line(err.msg);
+	assert_contains(err.msg, "changed between its check and the mount");
+	/* reached through a link: refused, even when it leads to the file */
+	path_of(p, sizeof(p), "allowed/link");
+	assert_int_equal(slxd_mount_verify(getpid(), "x", p, m.dev, m.ino, &err), -1);
+	assert_one_line(err.msg);
+	assert_contains(err.msg, "is not mounted at");
+	/* nothing there */
+	path_of(p, sizeof(p), "allowed/none");
+	assert_int_equal(slxd_mount_verify(getpid(), "x", p, m.dev, m.ino, &err), -1);
+	assert_contains(err.msg, "is not mounted at");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -337,6 +369,7 @@ int main(void)
 		T(test_groups),
 		T(test_refuses_uid0),
 		T(test_other_uid_needs_root),
+		T(test_verify),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
