@@ -209,7 +209,11 @@ static int plug_missing(lxd_client *c, const char *name, json_t *inst,
 		}
 		const char *s1 = json_string_value(json_object_get(cur, "source"));
 		const char *s2 = json_string_value(json_object_get(dev, "source"));
-		if (!s1 || !s2 || strcmp(s1, s2) != 0) {
+		/* The root disk (no source) was made with the container and
+		 * cannot change under it; only mounts are compared. */
+		if (!s2 || json_equal(cur, dev))
+			continue;
+		if (!s1 || strcmp(s1, s2) != 0) {
 			slxd_fail(err, "%s is already mounted from %s in this job's container; a step "
 				  "cannot mount %s there", json_string_value(json_object_get(dev, "path")),
 				  s1 ? s1 : "?", s2 ? s2 : "?");

@@ -82,7 +82,7 @@ t_scancel_delivers_sigterm() {
 	local job
 	rm -f "$ALICE_DIR/term.mark"
 	job=$(alice sbatch --parsable --lxd-image="$IMG" -o /dev/null \
-		--wrap "trap 'echo TERM > $ALICE_DIR/term.mark; exit 0' TERM; echo started > $ALICE_DIR/term.ready; sleep 300 & wait")
+		--wrap "trap 'echo TERM > $ALICE_DIR/term.mark; exit 0' TERM; echo started > $ALICE_DIR/term.ready; while :; do sleep 1; done")
 	wait_file "$ALICE_DIR/term.ready" 60 || return 1
 	rm -f "$ALICE_DIR/term.ready"
 	scancel "$job"
@@ -279,11 +279,13 @@ t_bad_node_config_refuses_clearly() {
 }
 
 t_time_limit_ends_payload() {
-	# Slurm checks limits about every 30 s: this takes 60-100 s.
+	# Slurm checks limits about every 30 s: this takes 60-100 s.  The payload
+	# loops rather than waiting on one background sleep: that sleep may get
+	# its SIGTERM and end the script before the shell gets its own.
 	local job
 	rm -f "$ALICE_DIR/limit.mark"
 	job=$(alice sbatch --parsable --time=1 --lxd-image="$IMG" -o /dev/null \
-		--wrap "trap 'echo TERM > $ALICE_DIR/limit.mark; exit 0' TERM; sleep 600 & wait")
+		--wrap "trap 'echo TERM > $ALICE_DIR/limit.mark; exit 0' TERM; while :; do sleep 1; done")
 	expect_teardown_after_end "$job" "time limit" || return 1
 	expect_eq "payload saw the time limit's SIGTERM" TERM "$(cat "$ALICE_DIR/limit.mark" 2>&1)" || return 1
 	expect_eq "job state" TIMEOUT "$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')"

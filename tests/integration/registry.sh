@@ -34,6 +34,7 @@ reg_cleanup() { # name:tag fingerprint...
 		reg_admin delete "$ref" --fingerprint "$fp" >/dev/null 2>&1 || true
 		lxc image delete "$fp" >/dev/null 2>&1 || true
 	done
+	rm -f "$ALICE_DIR/${ref%%:*}"*.tar.gz
 }
 
 t_registry_push_approve_run_revoke() {

@@ -1,7 +1,7 @@
 # Security cases on the real cluster (t_sec_*): what a hostile user can try
 # from a job, with options, and against the registry, and that each attempt
 # is stopped.  Sourced by run.sh after cases.sh and registry.sh, whose
-# helpers these reuse.  docs/security.md maps each threat to its case.
+# helpers these reuse.  The README's Security section maps each threat to its case.
 
 # --- helpers ----------------------------------------------------------------
 

@@ -459,6 +459,19 @@ static void test_ensure_second_call(void **state)
 	assert_int_equal(nreq("POST", "/1.0/instances"), 1);
 }
 
+/* A later step of a job whose root disk names storage_pool= must not
+ * take that device (no source) for a conflicting mount. */
+static void test_ensure_second_call_with_pool(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	snprintf(cfg.storage_pool, sizeof(cfg.storage_pool), "slxd");
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(nreq("PATCH", IPATH), 0);
+	assert_int_equal(nreq("POST", "/1.0/instances"), 1);
+}
+
 /* An instance called slurm-42 that is not this job's (other job, other
  * user, not ours at all) is neither used nor touched. */
 static void test_ensure_foreign_instance(void **state)
@@ -960,6 +973,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_spec_same_mount_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_creates_and_starts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_second_call, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_second_call_with_pool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_foreign_instance, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_other_image, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_image_missing, setup, teardown),

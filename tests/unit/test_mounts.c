@@ -1,4 +1,15 @@
+#define _GNU_SOURCE /* O_PATH */
 #include "testutil.h"
+
+#include <stdbool.h>
+
+#include <errno.h>
+
+#include <fcntl.h>
+
+#include <sys/syscall.h>
+
+#include <linux/openat2.h>
 
 #include <grp.h>
 #include <stdlib.h>
@@ -328,11 +339,27 @@ static void test_other_uid_needs_root(void **state)
 
 /* What LXD mounted must be the file that was checked: this process's own
  * root stands in for the container's. */
+/* openat2(2) answers ENOSYS where the kernel or the tool running us
+ * (valgrind 3.19) does not know it; the check cannot be tested there. */
+static bool have_openat2(void)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC };
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 || errno != ENOSYS;
+}
+
 static void test_verify(void **state)
 {
 	(void)state;
 	struct slxd_mount m = mount_of("allowed/link", true);
 	char p[256];
+
+	if (!have_openat2()) {
+		skip();
+		return;
+	}
 
 	assert_int_equal(slxd_mount_validate(&cfg, &m, user, group, NULL, 0, &err), 0);
 	/* the same file at its path: accepted */
