@@ -216,7 +216,7 @@ static int plug_missing(lxd_client *c, const char *name, json_t *inst,
 		if (!s1 || strcmp(s1, s2) != 0) {
 			slxd_fail(err, "%s is already mounted from %s in this job's container; a step "
 				  "cannot mount %s there", json_string_value(json_object_get(dev, "path")),
-				  s1 ? s1 : "?", s2 ? s2 : "?");
+				  s1 ? s1 : "?", s2);
 			goto out;
 		}
 	}
