@@ -224,7 +224,7 @@ static int set_registry(struct slxd_config *cfg, const char *v, slxd_error *err)
 }
 
 /* Cut surrounding whitespace off [*s, *s + *n). */
-static void trim(const char **s, size_t *n)
+void slxd_trim(const char **s, size_t *n)
 {
 	while (*n && isspace((unsigned char)**s))
 		(*s)++, (*n)--;
@@ -285,10 +285,10 @@ int slxd_config_set(struct slxd_config *cfg, const char *word, slxd_error *err)
 	if (!eq)
 		return slxd_fail(err, "expected key=value, got %s", slxd_quote(word, q, sizeof(q)));
 	klen = (size_t)(eq - word);
-	trim(&key, &klen);
+	slxd_trim(&key, &klen);
 	val = eq + 1;
 	vlen = strlen(val);
-	trim(&val, &vlen);
+	slxd_trim(&val, &vlen);
 
 	if (klen == 6 && memcmp(key, "config", 6) == 0)
 		return slxd_fail(err, "config= may only be given on the plugstack.conf line, not in a config file");
@@ -308,8 +308,9 @@ int slxd_config_set(struct slxd_config *cfg, const char *word, slxd_error *err)
 	return -1;
 }
 
-int slxd_config_load_stream(struct slxd_config *cfg, FILE *f,
-			    const char *name, slxd_error *err)
+int slxd_kv_lines(FILE *f, const char *name, size_t max_line,
+		  int (*set)(void *arg, const char *word, slxd_error *err), void *arg,
+		  slxd_error *err)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -321,19 +322,19 @@ int slxd_config_load_stream(struct slxd_config *cfg, FILE *f,
 		size_t n = (size_t)len;
 
 		lineno++;
-		if (n > LINE_MAX_BYTES) {
-			rc = slxd_fail(err, "%s:%d: line longer than %d bytes", name, lineno, LINE_MAX_BYTES);
+		if (n > max_line) {
+			rc = slxd_fail(err, "%s:%d: line longer than %zu bytes", name, lineno, max_line);
 			break;
 		}
 		if (strlen(line) != n) {
 			rc = slxd_fail(err, "%s:%d: NUL byte in line", name, lineno);
 			break;
 		}
-		trim(&s, &n);
+		slxd_trim(&s, &n);
 		if (n == 0 || *s == '#')
 			continue;
 		((char *)s)[n] = '\0';
-		if (slxd_config_set(cfg, s, err) < 0) {
+		if (set(arg, s, err) < 0) {
 			rc = slxd_fail_prefix(err, "%s:%d", name, lineno);
 			break;
 		}
@@ -342,6 +343,17 @@ int slxd_config_load_stream(struct slxd_config *cfg, FILE *f,
 		rc = slxd_fail(err, "%s: read error", name);
 	free(line);
 	return rc;
+}
+
+static int set_word(void *cfg, const char *word, slxd_error *err)
+{
+	return slxd_config_set(cfg, word, err);
+}
+
+int slxd_config_load_stream(struct slxd_config *cfg, FILE *f,
+			    const char *name, slxd_error *err)
+{
+	return slxd_kv_lines(f, name, LINE_MAX_BYTES, set_word, cfg, err);
 }
 
 int slxd_config_load_file(struct slxd_config *cfg, const char *path,

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "opts.h"
 
 #define KNOWN_KEYS "listen, store, admin_uids, admin_groups, max_image_size, max_body_json, " \
@@ -25,14 +26,6 @@ void slxd_regconf_defaults(struct slxd_regconf *c)
 	c->max_image_size = 8LL << 30;
 	c->max_body_json = 64 << 10;
 	c->max_connections = 256;
-}
-
-static void trim(const char **s, size_t *n)
-{
-	while (*n && isspace((unsigned char)**s))
-		(*s)++, (*n)--;
-	while (*n && isspace((unsigned char)(*s)[*n - 1]))
-		(*n)--;
 }
 
 static int bad(const char *key, const char *v, const char *hint, slxd_error *err)
@@ -108,7 +101,7 @@ static int each_item(const char *key, const char *v, int (*fn)(struct slxd_regco
 		const char *end = strchrnul(p, ',');
 		const char *s = p;
 		size_t len = (size_t)(end - p);
-		trim(&s, &len);
+		slxd_trim(&s, &len);
 		if (!len)
 			return bad(key, v, "empty entry: separate entries with single commas", err);
 		if (fn(c, s, len, err) < 0)
@@ -196,8 +189,8 @@ int slxd_regconf_set(struct slxd_regconf *c, const char *line, slxd_error *err)
 	}
 	const char *k = line, *v = eq + 1;
 	size_t klen = (size_t)(eq - line), vlen = strlen(v);
-	trim(&k, &klen);
-	trim(&v, &vlen);
+	slxd_trim(&k, &klen);
+	slxd_trim(&v, &vlen);
 	char *key = strndup(k, klen), *val = strndup(v, vlen);
 	int rc = key && val ? apply(c, key, val, err) : slxd_fail(err, "out of memory");
 	free(key);
@@ -205,39 +198,15 @@ int slxd_regconf_set(struct slxd_regconf *c, const char *line, slxd_error *err)
 	return rc;
 }
 
+static int set_word(void *c, const char *word, slxd_error *err)
+{
+	return slxd_regconf_set(c, word, err);
+}
+
 int slxd_regconf_load_stream(struct slxd_regconf *c, FILE *f, const char *name,
 			     slxd_error *err)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	int lineno = 0, rc = 0;
-
-	while ((len = getline(&line, &cap, f)) >= 0) {
-		const char *s = line;
-		size_t n = (size_t)len;
-		lineno++;
-		if (n > 8192) {
-			rc = slxd_fail(err, "%s:%d: line longer than 8192 bytes", name, lineno);
-			break;
-		}
-		if (strlen(line) != n) {
-			rc = slxd_fail(err, "%s:%d: NUL byte in line", name, lineno);
-			break;
-		}
-		trim(&s, &n);
-		if (n == 0 || *s == '#')
-			continue;
-		((char *)s)[n] = '\0';
-		if (slxd_regconf_set(c, s, err) < 0) {
-			rc = slxd_fail_prefix(err, "%s:%d", name, lineno);
-			break;
-		}
-	}
-	if (rc == 0 && ferror(f))
-		rc = slxd_fail(err, "%s: read error", name);
-	free(line);
-	return rc;
+	return slxd_kv_lines(f, name, 8192, set_word, c, err);
 }
 
 int slxd_regconf_load_file(struct slxd_regconf *c, const char *path, slxd_error *err)
