@@ -236,11 +236,22 @@ setup_slurm() {
 install_slurm_lxd() {
 	say "installing slurm-lxd"
 	make -C "$top" -s install PREFIX=/usr/local >/dev/null
-	install -m 0644 "$here/spank_lxd.conf.in" /etc/slurm/spank_lxd.conf
-	sed -i -e "s,@SHARED@,$SLXD_TEST_SHARED,g" -e "s,@APPROVED@,$SLXD_APPROVED,g" \
+	sed -e "s,@SHARED@,$SLXD_TEST_SHARED,g" -e "s,@APPROVED@,$SLXD_APPROVED,g" \
 		-e "s,@REGISTRY@,$SLXD_REGISTRY_URL,g" \
-		-e "s,@POOL@,$SLXD_POOL,g" /etc/slurm/spank_lxd.conf
-	echo "required spank_lxd.so config=/etc/slurm/spank_lxd.conf" >/etc/slurm/plugstack.conf.d/lxd.conf
+		-e "s,@POOL@,$SLXD_POOL,g" "$here/spank_lxd.conf.in" | replace_file /etc/slurm/spank_lxd.conf
+	echo "required spank_lxd.so config=/etc/slurm/spank_lxd.conf" |
+		replace_file /etc/slurm/plugstack.conf.d/lxd.conf
+}
+
+# Replace FILE with stdin only if it differs, by rename: this runs again
+# in the middle of the fault cases, while jobs and epilogs read these
+# files, and they must never see one empty or half-edited.
+replace_file() { # file
+	local tmp
+	tmp=$(mktemp "$1.XXXXXX")
+	cat >"$tmp"
+	chmod 0644 "$tmp"
+	if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; fi
 }
 
 # The image registry, started by pid like the other daemons.

@@ -118,11 +118,32 @@ expect_node_idle() {
 		[ "$s" = idle ] && break
 		sleep 0.1
 	done
-	[ "$s" = idle ] || fail "node is '$s', not idle, 120 s later" || return 1
+	[ "$s" = idle ] || { node_diagnosis "$host"; fail "node is '$s', not idle, 120 s later"; return 1; }
 	[ $(($(now_ns) - t0)) -lt 10000000000 ] ||
 		report "(node took $(secs_between "$t0" "$(now_ns)") s to become idle)"
 	s=$(alice srun -t 1 echo accepting 2>&1)
 	expect_eq "a plain job after the fault" accepting "$s"
+}
+
+# What holds a node that should be idle: printed with the failure, so a
+# CI log alone says which job, which step and which process.
+node_diagnosis() { # host
+	{
+		echo "    --- node $1 is not idle:"
+		scontrol show node "$1" 2>&1 | grep -E 'State=|CPUAlloc=|Reason=' | sed 's/^/    /'
+		echo "    --- its jobs, any state:"
+		squeue -h -t all -w "$1" -o '    %i %T %u %M %j %R' 2>&1
+		local j
+		for j in $(squeue -h -t R,CG,CF,S -w "$1" -o %i 2>/dev/null); do
+			scontrol show job "$j" 2>&1 | grep -E 'JobState=|RunTime=|EndTime=' | sed "s/^/    job $j: /"
+		done
+		echo "    --- processes of Slurm and slurm-lxd on the node:"
+		ps -eo pid,ppid,etimes,stat,args | grep -E '[s]lurmstepd|[s]lxd-|[s]pank' | sed 's/^/    /'
+		echo "    --- slurmd.log, last lines:"
+		tail -15 "$SLXD_TEST_LOG/slurmd.log" 2>&1 | sed 's/^/    /'
+		echo "    --- slurmctld.log, last lines:"
+		tail -15 "$SLXD_TEST_LOG/slurmctld.log" 2>&1 | sed 's/^/    /'
+	} >&2
 }
 
 # The fault-injection cases' common end: wait until the job has ended
