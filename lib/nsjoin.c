@@ -238,9 +238,21 @@ int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id,
 	 * for the first task (and the batch script) that group is this one. */
 	setpgid(0, 0);
 
-	sigset_t all, old;
+	sigset_t all, old, pending;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
+	/* slurmstepd keeps SIGTERM and SIGINT blocked in its tasks until they
+	 * exec, and the waiter below does not pass slurmstepd's TERM on (the
+	 * payload gets its own).  One that came while the container was being
+	 * made (scancel, a time limit, Ctrl-C on srun) would be lost, and the
+	 * payload would start only to be killed at KillWait: do not start it. */
+	if (sigpending(&pending) == 0 &&
+	    (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT))) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(pidfd);
+		return slxd_fail(err, "the step was cancelled while its container was being set up; "
+				 "its payload was not started");
+	}
 	stepd_pid = getppid();
 	pid_t pid = fork();
 	if (pid < 0) {

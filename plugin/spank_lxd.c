@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -280,6 +281,17 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		lxd_close(c);
 		return 0;
 	}
+	/* proctrack/linuxproc never signals a process named "slurmstepd",
+	 * which this task is until it execs: a scancel or a time limit during
+	 * the container's set-up would not reach it, and the payload would
+	 * start afterwards only to be killed at KillWait.  Under another name
+	 * the TERM reaches this process and stays pending (slurmstepd blocks
+	 * it here), where slxd_task_enter finds it and starts nothing.  The
+	 * name comes back before that: the waiter this process becomes must
+	 * stay one proctrack skips (it relays only what the payload lacks). */
+	char comm[16] = "";
+	prctl(PR_GET_NAME, comm);
+	prctl(PR_SET_NAME, "slxd-setup");
 	pid_t init_pid = 0;
 	int rc = slxd_container_ensure(c, &st.cfg, &job, &init_pid, &err);
 	lxd_close(c);
@@ -294,6 +306,7 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		rc = slxd_mount_verify(init_pid, what, st.mounts.m[i].dst,
 				       st.mounts.m[i].dev, st.mounts.m[i].ino, &err);
 	}
+	prctl(PR_SET_NAME, comm);
 	if (rc != 0) {
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", jobid, err.msg);
 		st.pending = err;

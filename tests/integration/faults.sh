@@ -51,9 +51,17 @@ t_fault_scancel_while_starting() {
 	local job i
 	job=$(fault_job start)
 	for i in $(seq 3000); do container_exists "$job" && break; sleep 0.01; done
-	report "(container was $(lxc query "/1.0/instances/slurm-$job" 2>/dev/null | jq -r .status) at scancel)"
+	local state
+	state=$(lxc query "/1.0/instances/slurm-$job" 2>/dev/null | jq -r .status)
+	report "(container was $state at scancel)"
 	scancel "$job"
-	expect_teardown_after_end "$job" "scancel while starting"
+	expect_teardown_after_end "$job" "scancel while starting" || return 1
+	# Cancelled before the payload could start: it must not be started
+	# afterwards only to be killed at KillWait.
+	[ "$state" = Stopped ] || return 0
+	[ ! -e "$ALICE_DIR/start.ready" ] || fail "the payload was started after the job was cancelled" || return 1
+	expect_contains "what the job was told" "cancelled while its container was being set up" \
+		"$(cat "$ALICE_DIR/start.out" 2>/dev/null)"
 }
 
 t_fault_scancel_while_running() {
