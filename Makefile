@@ -261,6 +261,7 @@ check: deps
 	bash tests/cluster/setup.sh
 	$(MAKE) unit
 	$(MAKE) unit-san
+	$(MAKE) valgrind
 	$(MAKE) fuzz-replay
 	$(MAKE) man-check
 	$(MAKE) integration

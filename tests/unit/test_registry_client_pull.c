@@ -6,10 +6,11 @@
 
 #include <curl/curl.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -199,33 +200,55 @@ static void lxd_import_failure_is_reported(void **state)
 	assert_int_equal(leftovers(), 0);
 }
 
-struct puller {
-	int rc;
-	slxd_error err;
-};
-
-static void *pull_thread(void *arg)
+/* Concurrent pulls on a node come from separate processes (the prologs
+ * and slurmstepds of different jobs), so the pullers here are processes
+ * too.  Not threads: valgrind runs one thread at a time and does not count
+ * fcntl(F_OFD_SETLKW) among the calls that may block (3.19 to at least
+ * 3.24), so a thread waiting there never lets the lock's holder run again
+ * and `make valgrind` hung.  A process under valgrind blocks on its own. */
+static pid_t spawn_puller(int *msg_fd)
 {
-	struct puller *p = arg;
-	lxd_client *c = lxd_open(cfg.lxd_socket, 5000, &p->err);
-	p->rc = c ? slxd_registry_pull(&cfg, c, fp, NULL, &p->err) : -1;
-	lxd_close(c);
-	return NULL;
+	int p[2];
+	if (pipe(p) != 0)
+		fail_msg("pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0)
+		fail_msg("fork: %s", strerror(errno));
+	if (pid == 0) {
+		slxd_error e;
+		memset(&e, 0, sizeof(e));
+		close(p[0]);
+		lxd_client *c = lxd_open(cfg.lxd_socket, 5000, &e);
+		int rc = c ? slxd_registry_pull(&cfg, c, fp, NULL, &e) : -1;
+		lxd_close(c);
+		if (rc != 0 && write(p[1], e.msg, strlen(e.msg)) < 0)
+			rc = -1;
+		/* _exit: the parent's stdio buffers and cmocka state are not ours */
+		_exit(rc == 0 ? 0 : 1);
+	}
+	close(p[1]);
+	*msg_fd = p[0];
+	return pid;
 }
 
 static void concurrent_pulls_download_once(void **state)
 {
 	(void)state;
 	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
-	fake_reg_delay(reg, 300); /* the second puller arrives during the download */
-	struct puller p[3] = { 0 };
-	pthread_t t[3];
+	fake_reg_delay(reg, 300); /* the other pullers arrive during the download */
+	pid_t pid[3];
+	int msg[3];
+	fflush(NULL);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, pull_thread, &p[i]), 0);
+		pid[i] = spawn_puller(&msg[i]);
 	for (int i = 0; i < 3; i++) {
-		pthread_join(t[i], NULL);
-		if (p[i].rc != 0)
-			fail_msg("puller %d: %s", i, p[i].err.msg);
+		char why[sizeof(err.msg)] = "";
+		int st;
+		ssize_t n = read(msg[i], why, sizeof(why) - 1);
+		close(msg[i]);
+		assert_int_equal(waitpid(pid[i], &st, 0), pid[i]);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fail_msg("puller %d (status %#x): %s", i, st, n > 0 ? why : "no message");
 	}
 	assert_int_equal(fake_reg_hits(reg, "GET", blob_path), 1);
 	int imports = 0;
