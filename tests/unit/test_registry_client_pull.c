@@ -200,6 +200,34 @@ static void lxd_import_failure_is_reported(void **state)
 	assert_int_equal(leftovers(), 0);
 }
 
+/* The prolog and the plugin's container both go through this. */
+static void image_ensure_with_and_without_registry(void **state)
+{
+	(void)state;
+	int hold = 7;
+	fake_reg_json(reg, "GET", blob_path, 403, "{\"error\":\"image is not approved\"}");
+	assert_int_equal(slxd_image_ensure(&cfg, cl, "busybox:1", fp, &hold, &err), -1);
+	assert_int_equal(hold, -1);
+	assert_one_line(err.msg);
+	assert_contains(err.msg, "image busybox:1: the image registry at ");
+	assert_contains(err.msg, "image is not approved");
+
+	cfg.registry[0] = '\0'; /* images are the admin's to import */
+	memset(&err, 0, sizeof(err));
+	hold = 7;
+	assert_int_equal(slxd_image_ensure(&cfg, cl, "busybox:1", fp, &hold, &err), -1);
+	assert_int_equal(hold, -1);
+	assert_string_equal(err.msg, "image busybox:1 is approved (fingerprint 4b0d638323c0) but "
+			    "this node's LXD does not have it; ask your admin to import it on "
+			    "this node");
+	assert_int_equal(fake_reg_hits(reg, NULL, NULL), 1);
+
+	fake_lxd_add_image(lxd, fp, NULL);
+	assert_int_equal(slxd_image_ensure(&cfg, cl, "busybox:1", fp, &hold, &err), 0);
+	assert_int_equal(hold, -1);
+	assert_null(fake_lxd_find(lxd, "POST", "/1.0/images"));
+}
+
 /* Concurrent pulls on a node come from separate processes (the prologs
  * and slurmstepds of different jobs), so the pullers here are processes
  * too.  Not threads: valgrind runs one thread at a time and does not count
@@ -411,6 +439,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(registry_refusal_of_blob, setup, teardown),
 		cmocka_unit_test_setup_teardown(lxd_fingerprint_mismatch_is_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(lxd_import_failure_is_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(image_ensure_with_and_without_registry, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_pulls_download_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(file_store_pull, setup, teardown),
 		cmocka_unit_test_setup_teardown(lru_evicts_oldest_to_the_bound, setup, teardown),
