@@ -230,29 +230,51 @@ static void image_ensure_with_and_without_registry(void **state)
 
 /* Concurrent pulls on a node come from separate processes (the prologs
  * and slurmstepds of different jobs), so the pullers here are processes
- * too.  Not threads: valgrind runs one thread at a time and does not count
+ * too: this binary run again with --puller, which does what a prolog does.
+ *
+ * Not threads: valgrind runs one thread at a time and does not count
  * fcntl(F_OFD_SETLKW) among the calls that may block (3.19 to at least
  * 3.24), so a thread waiting there never lets the lock's holder run again
- * and `make valgrind` hung.  A process under valgrind blocks on its own. */
+ * and `make valgrind` hung.  Not a bare fork() either: the child would
+ * inherit buffers the fake servers' threads were still using, and
+ * memcheck in the child, where those threads do not exist, calls them
+ * lost.  A fresh process has neither problem (under `make valgrind` it
+ * runs natively: the pull itself is memchecked by the other cases). */
+static const char *self;
+
+static int puller_main(char **argv)
+{
+	/* --puller MSG_FD LXD_SOCKET REGISTRY STATE_DIR FINGERPRINT */
+	struct slxd_config c;
+	slxd_error e;
+	slxd_config_defaults(&c);
+	memset(&e, 0, sizeof(e));
+	snprintf(c.lxd_socket, sizeof(c.lxd_socket), "%s", argv[3]);
+	snprintf(c.registry, sizeof(c.registry), "%s", argv[4]);
+	snprintf(c.state_dir, sizeof(c.state_dir), "%s", argv[5]);
+	c.registry_timeout = 5;
+	lxd_client *l = lxd_open(c.lxd_socket, 5000, &e);
+	int rc = l ? slxd_registry_pull(&c, l, argv[6], NULL, &e) : -1;
+	lxd_close(l);
+	if (rc != 0)
+		dprintf(atoi(argv[2]), "%s", e.msg);
+	return rc == 0 ? 0 : 1;
+}
+
 static pid_t spawn_puller(int *msg_fd)
 {
 	int p[2];
+	char fd[16];
 	if (pipe(p) != 0)
 		fail_msg("pipe: %s", strerror(errno));
+	snprintf(fd, sizeof(fd), "%d", p[1]);
 	pid_t pid = fork();
 	if (pid < 0)
 		fail_msg("fork: %s", strerror(errno));
 	if (pid == 0) {
-		slxd_error e;
-		memset(&e, 0, sizeof(e));
-		close(p[0]);
-		lxd_client *c = lxd_open(cfg.lxd_socket, 5000, &e);
-		int rc = c ? slxd_registry_pull(&cfg, c, fp, NULL, &e) : -1;
-		lxd_close(c);
-		if (rc != 0 && write(p[1], e.msg, strlen(e.msg)) < 0)
-			rc = -1;
-		/* _exit: the parent's stdio buffers and cmocka state are not ours */
-		_exit(rc == 0 ? 0 : 1);
+		execl(self, self, "--puller", fd, cfg.lxd_socket, cfg.registry, cfg.state_dir, fp,
+		      (char *)NULL);
+		_exit(127);
 	}
 	close(p[1]);
 	*msg_fd = p[0];
@@ -429,9 +451,15 @@ static void pull_evicts_beyond_the_bound(void **state)
 	assert_true(fake_lxd_image_exists(lxd, FD));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (argc == 7 && strcmp(argv[1], "--puller") == 0) {
+		int rc = puller_main(argv);
+		curl_global_cleanup();
+		return rc;
+	}
+	self = argv[0];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(pulls_verifies_imports_and_marks, setup, teardown),
 		cmocka_unit_test_setup_teardown(present_image_needs_no_registry, setup, teardown),
