@@ -51,7 +51,7 @@ UNIT_SUPPORT := $(filter-out $(UNIT_SRC) tests/unit/fake_registry.c,$(wildcard t
 MHD_LIBS  = $(shell pkg-config --libs libmicrohttpd)
 
 .PHONY: all deb deps install uninstall unit unit-san check integration demo clean bench registry \
-	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check
+	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check hardening-check
 all: $(PLUGIN) $(HELPERS) registry
 
 registry: $(REGISTRYD) $(REGCLI)
@@ -71,10 +71,11 @@ $(PLUGIN): plugin/spank_lxd.c $(LIBSLXD)
 	$(CC) $(CFLAGS) -shared -o $@ $< $(LIBSLXD) $(LDFLAGS) $(LDLIBS)
 
 # The container's init: static so it runs in any image, tiny so it is
-# obviously harmless (it runs as the container's root).
+# obviously harmless (it runs as the container's root); static-pie so it
+# is still loaded at a random address, like every other program here.
 $(INIT): helpers/slxd-init.c
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -fPIC,$(CFLAGS)) -static -o $@ $< $(LDFLAGS)
+	$(CC) $(filter-out -fPIC,$(CFLAGS)) -fPIE -static-pie -o $@ $< $(LDFLAGS)
 
 # Programs are position-independent executables (full RELRO via LDFLAGS).
 $(BUILD)/slxd-%: helpers/slxd-%.c $(LIBSLXD)
@@ -238,6 +239,16 @@ valgrind: $(UNIT_BIN) $(EPILOG)
 	done
 	bash tests/valgrind/helpers.sh $(BUILD)
 
+# ---- Hardening of the built programs (docs/hardening.md) ---------------
+# Every file `make install` installs from build/, checked with readelf for
+# PIE, full RELRO, stack protector, FORTIFY and a non-executable stack;
+# first the check's self-test (weak builds it must catch, with $(CC)).
+HARDEN_BIN := $(PLUGIN) $(HELPERS) $(REGISTRYD) $(REGCLI)
+
+hardening-check: $(HARDEN_BIN)
+	@CC="$(CC)" bash tests/hardening/check.sh --self-test
+	@bash tests/hardening/check.sh $(HARDEN_BIN)
+
 # ---- Manual pages ------------------------------------------------------
 # Every page under man/ through groff with all warnings: any warning fails.
 man-check:
@@ -258,9 +269,11 @@ integration: all
 # The cluster comes up first: some unit tests use the real munged.
 check: deps
 	$(MAKE) all
+	$(MAKE) hardening-check
 	bash tests/cluster/setup.sh
 	$(MAKE) unit
 	$(MAKE) unit-san
+	$(MAKE) valgrind
 	$(MAKE) fuzz-replay
 	$(MAKE) man-check
 	$(MAKE) integration

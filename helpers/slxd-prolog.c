@@ -56,17 +56,9 @@ static int prepare(const struct slxd_config *cfg, const char *image, const char 
 	lxd_client *c = lxd_open(cfg->lxd_socket, cfg->lxd_timeout * 1000L, err);
 	if (!c)
 		return -1;
-	int rc;
-	if (cfg->registry[0]) {
-		rc = slxd_registry_pull(cfg, c, fp, NULL, err);
-	} else {
-		json_t *img = NULL;
-		rc = lxd_image_get(c, fp, &img, err);
-		json_decref(img);
-		if (rc == LXD_NOT_FOUND)
-			rc = slxd_fail(err, "image %s:%s (fingerprint %.12s) is approved but not "
-				       "in this node's LXD", ref.name, ref.tag, fp);
-	}
+	char name[SLXD_IMAGE_NAME_MAX + SLXD_IMAGE_TAG_MAX + 2];
+	snprintf(name, sizeof(name), "%s:%s", ref.name, ref.tag);
+	int rc = slxd_image_ensure(cfg, c, name, fp, NULL, err);
 	lxd_close(c);
 	if (rc != 0)
 		return -1;

@@ -272,25 +272,9 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 		 * prolog did already); without one, images are the admin's to
 		 * import.  The hold keeps the image from being evicted until
 		 * the container made from it exists. */
-		int hold = -1;
-		if (cfg->registry[0]) {
-			if (slxd_registry_pull(cfg, c, job->fingerprint, &hold, err) != 0) {
-				slxd_fail_prefix(err, "image %s", job->image);
-				goto unlock;
-			}
-		} else {
-			json_t *image = NULL;
-			int irc = lxd_image_get(c, job->fingerprint, &image, err);
-			json_decref(image);
-			if (irc == LXD_NOT_FOUND) {
-				slxd_fail(err, "image %s is approved (fingerprint %.12s) but this "
-					  "node's LXD does not have it; ask your admin to import it "
-					  "on this node", job->image, job->fingerprint);
-				goto unlock;
-			}
-			if (irc != 0)
-				goto unlock;
-		}
+		int hold;
+		if (slxd_image_ensure(cfg, c, job->image, job->fingerprint, &hold, err) != 0)
+			goto unlock;
 		json_t *profiles = json_pack("[s]", cfg->profile);
 		int crc = lxd_instance_create(c, name, job->fingerprint, config, devices,
 					      profiles, err);

@@ -628,6 +628,26 @@ fail:
 	return -1;
 }
 
+int slxd_image_ensure(const struct slxd_config *cfg, lxd_client *c, const char *image,
+		      const char *fingerprint, int *hold_fd, slxd_error *err)
+{
+	if (hold_fd)
+		*hold_fd = -1;
+	if (cfg->registry[0]) {
+		if (slxd_registry_pull(cfg, c, fingerprint, hold_fd, err) != 0)
+			return slxd_fail_prefix(err, "image %s", image);
+		return 0;
+	}
+	json_t *img = NULL;
+	int rc = lxd_image_get(c, fingerprint, &img, err);
+	json_decref(img);
+	if (rc == LXD_NOT_FOUND)
+		return slxd_fail(err, "image %s is approved (fingerprint %.12s) but this node's LXD "
+				 "does not have it; ask your admin to import it on this node",
+				 image, fingerprint);
+	return rc == 0 ? 0 : -1;
+}
+
 /* ---- Eviction ---------------------------------------------------------------- */
 
 /* LXD's RFC 3339 times ("2026-11-25T12:46:03.123456789Z"); 0 if unset. */

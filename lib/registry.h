@@ -63,6 +63,15 @@ int slxd_registry_resolve(const struct slxd_config *cfg,
 int slxd_registry_pull(const struct slxd_config *cfg, lxd_client *c,
 		       const char *fingerprint, int *hold_fd, slxd_error *err);
 
+/* Make sure this node's LXD has approved image `fingerprint` (`image`,
+ * NAME:TAG, names it in messages) before a container is made from it.
+ * With registry= set, slxd_registry_pull fetches it if need be (hold_fd
+ * as there; errors start "image NAME:TAG: ").  Without one, images are the
+ * admin's to import: a missing one is an error saying so, and *hold_fd is
+ * -1.  Returns 0 or -1. */
+int slxd_image_ensure(const struct slxd_config *cfg, lxd_client *c, const char *image,
+		      const char *fingerprint, int *hold_fd, slxd_error *err);
+
 /* Delete least recently used images marked as ours until their total size
  * (LXD's image sizes) is at most cfg->image_cache_max; 0 = no bound.
  * Skips `keep` (may be NULL), images any instance was created from, and

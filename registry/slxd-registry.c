@@ -38,14 +38,18 @@
 
 static const char usage_text[] =
 	"usage: slxd-registry [--registry URL] COMMAND [ARGS]\n"
-	"  push FILE [--name NAME:TAG]          submit an LXD image tarball for approval\n"
-	"  push --from-lxd ALIAS --name NAME:TAG  submit an image from your own LXD\n"
-	"  list [--pending] [--json]            approved images (--pending: also waiting ones)\n"
-	"  show NAME:TAG [--json]               versions of one image\n"
-	"  approve NAME:TAG [--fingerprint FP]  (admins) approve the pending version\n"
-	"  revoke NAME:TAG                      (admins) stop new jobs using the image\n"
-	"  delete NAME:TAG [--fingerprint FP]   remove a version (admins; owners: own pending)\n"
-	"  log [--json] [--since ID]            the audit log (yours; admins: everyone's)\n"
+	"  push FILE [--name NAME:TAG] [--json]     submit an LXD image tarball for approval\n"
+	"  push --from-lxd ALIAS --name NAME:TAG [--json]\n"
+	"                                           submit an image from your own LXD\n"
+	"  list [--pending] [--json]                approved images (--pending: also waiting ones)\n"
+	"  show NAME:TAG [--json]                   versions of one image\n"
+	"  approve NAME:TAG [--fingerprint FP] [--json]\n"
+	"                                           (admins) approve the pending version\n"
+	"  revoke NAME:TAG [--json]                 (admins) stop new jobs using the image\n"
+	"  delete NAME:TAG [--fingerprint FP] [--json]\n"
+	"                                           remove a version (admins; owners: own pending)\n"
+	"  log [--since ID] [--json]                the audit log (yours; admins: everyone's)\n"
+	"--json prints the registry's own JSON answer, for scripts.\n"
 	"The registry is --registry URL, else $SLXD_REGISTRY, else registry= in " NODE_CONFIG ".\n";
 
 struct cli {
@@ -57,6 +61,8 @@ struct cli {
 	char base[SLXD_REGISTRY_URL_MAX + 1];
 };
 
+/* Every message to stderr, "slxd-registry: " first; a usage error also
+ * points at --help, which lists what the command line can be. */
 __attribute__((format(printf, 2, 3)))
 static int say(int code, const char *fmt, ...)
 {
@@ -65,20 +71,8 @@ static int say(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fputs(code == EX_USAGE ? "; see 'slxd-registry --help'\n" : "\n", stderr);
 	return code;
-}
-
-__attribute__((format(printf, 1, 2)))
-static int usage(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("slxd-registry: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("; see 'slxd-registry --help'\n", stderr);
-	return EX_USAGE;
 }
 
 /* ---- Where the registry is ----------------------------------------------- */
@@ -125,7 +119,7 @@ static int pick_registry(struct cli *c)
 		src = "registry= in the node config";
 	}
 	if (!*url)
-		return usage("no registry configured: give --registry http://HOST:PORT or set SLXD_REGISTRY");
+		return say(EX_USAGE, "no registry configured: give --registry http://HOST:PORT or set SLXD_REGISTRY");
 	/* the node's own validation: the same addresses are valid everywhere */
 	struct slxd_config cfg;
 	slxd_error err;
@@ -133,9 +127,9 @@ static int pick_registry(struct cli *c)
 	slxd_config_defaults(&cfg);
 	snprintf(word, sizeof(word), "registry=%s", url);
 	if (slxd_config_set(&cfg, word, &err) != 0)
-		return usage("%s: %s", src, err.msg);
+		return say(EX_USAGE, "%s: %s", src, err.msg);
 	if (strncmp(cfg.registry, "file://", 7) == 0)
-		return usage("%s is %s: file:// is for nodes; this command needs the service's "
+		return say(EX_USAGE, "%s is %s: file:// is for nodes; this command needs the service's "
 			     "http(s):// address", src, cfg.registry);
 	snprintf(c->base, sizeof(c->base), "%s", cfg.registry);
 	return EX_OK;
@@ -276,9 +270,9 @@ static int parse_ref(const char *s, struct slxd_image_ref *ref)
 {
 	slxd_error err;
 	if (!s)
-		return usage("give the image as NAME:TAG");
+		return say(EX_USAGE, "give the image as NAME:TAG");
 	if (slxd_parse_image_ref(s, ref, &err) != 0)
-		return usage("%s", err.msg);
+		return say(EX_USAGE, "%s", err.msg);
 	return EX_OK;
 }
 
@@ -367,7 +361,7 @@ static int choose(struct cli *c, const char *what, json_t *cands, char out[65])
 	if (n == 0)
 		return say(EX_REFUSED, "%s has no %s version; see 'slxd-registry show %s'", c->args[0],
 			   what, c->args[0]);
-	return usage("%s has %zu %s versions: choose one with --fingerprint (see 'slxd-registry show %s')",
+	return say(EX_USAGE, "%s has %zu %s versions: choose one with --fingerprint (see 'slxd-registry show %s')",
 		     c->args[0], n, what, c->args[0]);
 }
 
@@ -440,7 +434,7 @@ static int cmd_log(struct cli *c)
 	if (c->since) {
 		size_t n = strlen(c->since);
 		if (n == 0 || n > 18 || strspn(c->since, "0123456789") != n)
-			return usage("invalid --since %s: give an entry id (a whole number)", c->since);
+			return say(EX_USAGE, "invalid --since %s: give an entry id (a whole number)", c->since);
 		snprintf(path, sizeof(path), "/v1/log?since=%s", c->since);
 	}
 	int rc = request(c, "GET", path, NULL, &r);
@@ -533,7 +527,7 @@ static int name_from_file(const char *file, struct slxd_image_ref *ref)
 		*p = (char)tolower((unsigned char)*p);
 	slxd_error err;
 	if (!base[0] || slxd_parse_image_ref(base, ref, &err) != 0)
-		return usage("cannot make an image name out of %s: give --name NAME:TAG", file);
+		return say(EX_USAGE, "cannot make an image name out of %s: give --name NAME:TAG", file);
 	return EX_OK;
 }
 
@@ -597,14 +591,14 @@ static int cmd_push(struct cli *c)
 	int rc;
 	if (c->from_lxd) {
 		if (c->nargs)
-			return usage("push takes FILE or --from-lxd ALIAS, not both");
+			return say(EX_USAGE, "push takes FILE or --from-lxd ALIAS, not both");
 		if (!c->name)
-			return usage("push --from-lxd needs --name NAME:TAG");
+			return say(EX_USAGE, "push --from-lxd needs --name NAME:TAG");
 		if (c->from_lxd[0] == '-' || !c->from_lxd[0] || strpbrk(c->from_lxd, " \t\r\n"))
-			return usage("invalid --from-lxd alias: give an image alias or fingerprint from "
+			return say(EX_USAGE, "invalid --from-lxd alias: give an image alias or fingerprint from "
 				     "'lxc image list'");
 	} else if (c->nargs != 1) {
-		return usage("push needs FILE (an LXD image tarball) or --from-lxd ALIAS");
+		return say(EX_USAGE, "push needs FILE (an LXD image tarball) or --from-lxd ALIAS");
 	}
 	if ((rc = c->name ? parse_ref(c->name, &ref) : name_from_file(c->args[0], &ref)) != EX_OK)
 		return rc;
@@ -693,11 +687,11 @@ static int parse(int argc, char **argv, struct cli *c, const struct command **cm
 					key = valued[k].key;
 					val = a[n] == '=' ? a + n + 1 : (i + 1 < argc ? argv[++i] : NULL);
 					if (!val)
-						return usage("%s needs a value", valued[k].opt);
+						return say(EX_USAGE, "%s needs a value", valued[k].opt);
 				}
 			}
 			if (!key)
-				return usage("unknown option %.64s", a);
+				return say(EX_USAGE, "unknown option %.64s", a);
 			switch (key) {
 			case 'r': c->registry = val; break;
 			case 'n': c->name = val; break;
@@ -712,30 +706,30 @@ static int parse(int argc, char **argv, struct cli *c, const struct command **cm
 			c->args[c->nargs++] = a;
 			continue;
 		} else {
-			return usage("too many arguments");
+			return say(EX_USAGE, "too many arguments");
 		}
 		if (key != 'r' && strlen(used) < sizeof(used) - 1)
 			strncat(used, &key, 1);
 	}
 	if (!c->cmd)
-		return usage("no command given");
+		return say(EX_USAGE, "no command given");
 	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
 		if (strcmp(commands[k].name, c->cmd) != 0)
 			continue;
 		*cmd = &commands[k];
 		if (c->nargs < commands[k].min_args)
-			return usage("%s needs NAME:TAG", c->cmd);
+			return say(EX_USAGE, "%s needs NAME:TAG", c->cmd);
 		if (c->nargs > commands[k].max_args)
-			return usage("%s takes %s", c->cmd, commands[k].max_args ? "one NAME:TAG" : "no arguments");
+			return say(EX_USAGE, "%s takes %s", c->cmd, commands[k].max_args ? "one NAME:TAG" : "no arguments");
 		for (const char *u = used; *u; u++)
 			if (!strchr(commands[k].options, *u))
-				return usage("%s does not take %s", c->cmd, option_name(*u));
+				return say(EX_USAGE, "%s does not take %s", c->cmd, option_name(*u));
 		size_t n = c->fingerprint ? strlen(c->fingerprint) : 0;
 		if (c->fingerprint && (n < 12 || n > 64 || strspn(c->fingerprint, "0123456789abcdef") != n))
-			return usage("invalid --fingerprint: give 12 to 64 lowercase hex digits");
+			return say(EX_USAGE, "invalid --fingerprint: give 12 to 64 lowercase hex digits");
 		return EX_OK;
 	}
-	return usage("unknown command %.64s", c->cmd);
+	return say(EX_USAGE, "unknown command %.64s", c->cmd);
 }
 
 int main(int argc, char **argv)

@@ -87,10 +87,33 @@ static inline void rm_rf(const char *dir)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Entries in dir, "." and ".." aside; -1 if it cannot be read. */
-static inline int count_files(const char *dir)
+/* Each registry test binary works in one scratch directory, `dir`: made
+ * before its tests (scratch_setup, a cmocka group setup) and removed with
+ * everything in it after them (scratch_teardown).  The including file may
+ * define SCRATCH_NAME first, so that a crash's leftovers say whose they
+ * are. */
+#ifndef SCRATCH_NAME
+#define SCRATCH_NAME "registry"
+#endif
+static char dir[] = "/tmp/slxd-test-" SCRATCH_NAME "-XXXXXX";
+
+static inline int scratch_setup(void **state)
 {
-	DIR *d = opendir(dir);
+	(void)state;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static inline int scratch_teardown(void **state)
+{
+	(void)state;
+	rm_rf(dir);
+	return 0;
+}
+
+/* Entries in path, "." and ".." aside; -1 if it cannot be read. */
+static inline int count_files(const char *path)
+{
+	DIR *d = opendir(path);
 	struct dirent *de;
 	int n = 0;
 	if (!d)

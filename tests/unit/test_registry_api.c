@@ -2,6 +2,7 @@
  * do what, what is refused, and that each decision is in the audit log. */
 #define _GNU_SOURCE /* nftw */
 #include "testutil.h"
+#define SCRATCH_NAME "api"
 #include "registry_testutil.h"
 
 #include <jansson.h>
@@ -12,7 +13,6 @@
 #define ALICE 1000
 #define BOB 1001
 
-static char dir[] = "/tmp/slxd-test-api-XXXXXX";
 static char sub[300];
 static struct slxd_api api;
 static struct slxd_api_resp R;
@@ -21,19 +21,6 @@ static json_t *J;
 static int64_t fixed_now(void)
 {
 	return 1764000000;
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	rm_rf(dir);
-	return 0;
 }
 
 /* A fresh registry per test. */
@@ -672,5 +659,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(log_shows_each_caller_their_own, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(grammar_and_methods, each_setup, each_teardown),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }

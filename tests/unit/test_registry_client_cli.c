@@ -131,6 +131,30 @@ static void usage_errors(void **state)
 	assert_contains(out, "usage: slxd-registry");
 }
 
+/* --help is where a user learns a command takes --json: every usage line
+ * of such a command says so. */
+static void usage_names_json_where_taken(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
+		char head[32];
+		int lines = 0;
+		snprintf(head, sizeof(head), "  %s ", commands[k].name);
+		for (const char *l = usage_text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+			size_t n = strcspn(l, "\n");
+			if (strncmp(l, head, strlen(head)) != 0)
+				continue;
+			lines++;
+			bool says = memmem(l, n, "[--json]", 8) != NULL;
+			if (says != (strchr(commands[k].options, 'j') != NULL))
+				fail_msg("usage line for %s %s --json: %.*s", commands[k].name,
+					 says ? "names" : "does not name", (int)n, l);
+		}
+		if (lines == 0)
+			fail_msg("no usage line for %s", commands[k].name);
+	}
+}
+
 static void registry_from_node_config(void **state)
 {
 	(void)state;
@@ -316,6 +340,7 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(usage_errors, setup, teardown),
+		cmocka_unit_test(usage_names_json_where_taken),
 		cmocka_unit_test_setup_teardown(registry_from_node_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(unreachable_is_3, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_show_and_json, setup, teardown),

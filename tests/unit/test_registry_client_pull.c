@@ -6,10 +6,11 @@
 
 #include <curl/curl.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -199,33 +200,105 @@ static void lxd_import_failure_is_reported(void **state)
 	assert_int_equal(leftovers(), 0);
 }
 
-struct puller {
-	int rc;
-	slxd_error err;
-};
-
-static void *pull_thread(void *arg)
+/* The prolog and the plugin's container both go through this. */
+static void image_ensure_with_and_without_registry(void **state)
 {
-	struct puller *p = arg;
-	lxd_client *c = lxd_open(cfg.lxd_socket, 5000, &p->err);
-	p->rc = c ? slxd_registry_pull(&cfg, c, fp, NULL, &p->err) : -1;
-	lxd_close(c);
-	return NULL;
+	(void)state;
+	int hold = 7;
+	fake_reg_json(reg, "GET", blob_path, 403, "{\"error\":\"image is not approved\"}");
+	assert_int_equal(slxd_image_ensure(&cfg, cl, "busybox:1", fp, &hold, &err), -1);
+	assert_int_equal(hold, -1);
+	assert_one_line(err.msg);
+	assert_contains(err.msg, "image busybox:1: the image registry at ");
+	assert_contains(err.msg, "image is not approved");
+
+	cfg.registry[0] = '\0'; /* images are the admin's to import */
+	memset(&err, 0, sizeof(err));
+	hold = 7;
+	assert_int_equal(slxd_image_ensure(&cfg, cl, "busybox:1", fp, &hold, &err), -1);
+	assert_int_equal(hold, -1);
+	assert_string_equal(err.msg, "image busybox:1 is approved (fingerprint 4b0d638323c0) but "
+			    "this node's LXD does not have it; ask your admin to import it on "
+			    "this node");
+	assert_int_equal(fake_reg_hits(reg, NULL, NULL), 1);
+
+	fake_lxd_add_image(lxd, fp, NULL);
+	assert_int_equal(slxd_image_ensure(&cfg, cl, "busybox:1", fp, &hold, &err), 0);
+	assert_int_equal(hold, -1);
+	assert_null(fake_lxd_find(lxd, "POST", "/1.0/images"));
+}
+
+/* Concurrent pulls on a node come from separate processes (the prologs
+ * and slurmstepds of different jobs), so the pullers here are processes
+ * too: this binary run again with --puller, which does what a prolog does.
+ *
+ * Not threads: valgrind runs one thread at a time and does not count
+ * fcntl(F_OFD_SETLKW) among the calls that may block (3.19 to at least
+ * 3.24), so a thread waiting there never lets the lock's holder run again
+ * and `make valgrind` hung.  Not a bare fork() either: the child would
+ * inherit buffers the fake servers' threads were still using, and
+ * memcheck in the child, where those threads do not exist, calls them
+ * lost.  A fresh process has neither problem (under `make valgrind` it
+ * runs natively: the pull itself is memchecked by the other cases). */
+static const char *self;
+
+static int puller_main(char **argv)
+{
+	/* --puller MSG_FD LXD_SOCKET REGISTRY STATE_DIR FINGERPRINT */
+	struct slxd_config c;
+	slxd_error e;
+	slxd_config_defaults(&c);
+	memset(&e, 0, sizeof(e));
+	snprintf(c.lxd_socket, sizeof(c.lxd_socket), "%s", argv[3]);
+	snprintf(c.registry, sizeof(c.registry), "%s", argv[4]);
+	snprintf(c.state_dir, sizeof(c.state_dir), "%s", argv[5]);
+	c.registry_timeout = 5;
+	lxd_client *l = lxd_open(c.lxd_socket, 5000, &e);
+	int rc = l ? slxd_registry_pull(&c, l, argv[6], NULL, &e) : -1;
+	lxd_close(l);
+	if (rc != 0)
+		dprintf(atoi(argv[2]), "%s", e.msg);
+	return rc == 0 ? 0 : 1;
+}
+
+static pid_t spawn_puller(int *msg_fd)
+{
+	int p[2];
+	char fd[16];
+	if (pipe(p) != 0)
+		fail_msg("pipe: %s", strerror(errno));
+	snprintf(fd, sizeof(fd), "%d", p[1]);
+	pid_t pid = fork();
+	if (pid < 0)
+		fail_msg("fork: %s", strerror(errno));
+	if (pid == 0) {
+		execl(self, self, "--puller", fd, cfg.lxd_socket, cfg.registry, cfg.state_dir, fp,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	*msg_fd = p[0];
+	return pid;
 }
 
 static void concurrent_pulls_download_once(void **state)
 {
 	(void)state;
 	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
-	fake_reg_delay(reg, 300); /* the second puller arrives during the download */
-	struct puller p[3] = { 0 };
-	pthread_t t[3];
+	fake_reg_delay(reg, 300); /* the other pullers arrive during the download */
+	pid_t pid[3];
+	int msg[3];
+	fflush(NULL);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, pull_thread, &p[i]), 0);
+		pid[i] = spawn_puller(&msg[i]);
 	for (int i = 0; i < 3; i++) {
-		pthread_join(t[i], NULL);
-		if (p[i].rc != 0)
-			fail_msg("puller %d: %s", i, p[i].err.msg);
+		char why[sizeof(err.msg)] = "";
+		int st;
+		ssize_t n = read(msg[i], why, sizeof(why) - 1);
+		close(msg[i]);
+		assert_int_equal(waitpid(pid[i], &st, 0), pid[i]);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fail_msg("puller %d (status %#x): %s", i, st, n > 0 ? why : "no message");
 	}
 	assert_int_equal(fake_reg_hits(reg, "GET", blob_path), 1);
 	int imports = 0;
@@ -378,9 +451,15 @@ static void pull_evicts_beyond_the_bound(void **state)
 	assert_true(fake_lxd_image_exists(lxd, FD));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (argc == 7 && strcmp(argv[1], "--puller") == 0) {
+		int rc = puller_main(argv);
+		curl_global_cleanup();
+		return rc;
+	}
+	self = argv[0];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(pulls_verifies_imports_and_marks, setup, teardown),
 		cmocka_unit_test_setup_teardown(present_image_needs_no_registry, setup, teardown),
@@ -388,6 +467,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(registry_refusal_of_blob, setup, teardown),
 		cmocka_unit_test_setup_teardown(lxd_fingerprint_mismatch_is_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(lxd_import_failure_is_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(image_ensure_with_and_without_registry, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_pulls_download_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(file_store_pull, setup, teardown),
 		cmocka_unit_test_setup_teardown(lru_evicts_oldest_to_the_bound, setup, teardown),

@@ -5,6 +5,7 @@
  * on SIGTERM that keeps what was acknowledged. */
 #define _GNU_SOURCE /* nftw */
 #include "testutil.h"
+#define SCRATCH_NAME "registryd"
 #include "registry_testutil.h"
 
 #include <errno.h>
@@ -25,7 +26,6 @@
 
 #define NOBODY 65534
 
-static char dir[] = "/tmp/slxd-test-registryd-XXXXXX";
 static char conf[300], store[300], logpath[300], pidpath[300], image[300];
 static pid_t daemon_pid = -1;
 static unsigned port;
@@ -88,8 +88,7 @@ static int stop_daemon(void)
 
 static int setup(void **state)
 {
-	(void)state;
-	if (!mkdtemp(dir))
+	if (scratch_setup(state) != 0)
 		return -1;
 	snprintf(conf, sizeof(conf), "%s/registryd.conf", dir);
 	snprintf(store, sizeof(store), "%s/store", dir);
@@ -121,7 +120,7 @@ static int teardown(void **state)
 		snprintf(cmd, sizeof(cmd), "cat %s >&2", logpath);
 		if (system(cmd)) {}
 	}
-	rm_rf(dir);
+	scratch_teardown(state);
 	curl_global_cleanup();
 	return 0;
 }

@@ -2,6 +2,7 @@
  * leaves behind being cleaned at the next start. */
 #define _GNU_SOURCE /* nftw */
 #include "testutil.h"
+#define SCRATCH_NAME "store"
 #include "registry_testutil.h"
 
 #include <fcntl.h>
@@ -10,21 +11,7 @@
 
 #include "store.h"
 
-static char dir[] = "/tmp/slxd-test-store-XXXXXX";
 static char sub[300];
-
-static int setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	rm_rf(dir);
-	return 0;
-}
 
 /* A fresh store per test. */
 static slxd_store *fresh(void)
@@ -427,5 +414,5 @@ int main(void)
 		cmocka_unit_test(audit_rows_read_back_filtered),
 		cmocka_unit_test(bad_store_directories_are_refused),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }

@@ -2,24 +2,11 @@
  * writer, so each test holds exactly the entry it is about. */
 #define _GNU_SOURCE /* nftw */
 #include "testutil.h"
+#define SCRATCH_NAME "tar"
 #include "registry_testutil.h"
 
 #include "tarcheck.h"
 
-static char dir[] = "/tmp/slxd-test-tar-XXXXXX";
-
-static int setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	rm_rf(dir);
-	return 0;
-}
 
 static int check(const struct tentry *e, size_t n, int gz, slxd_error *err)
 {
@@ -198,5 +185,5 @@ int main(void)
 		cmocka_unit_test(not_a_tar_is_refused),
 		cmocka_unit_test(limits_hold),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
