@@ -7,8 +7,7 @@
  *   remote (slurmstepd; root): check again (the user controls the job's
  *     environment, so nothing from the submit side is trusted), then per
  *     task create or reuse the job's container and move the task into it;
- *   job_epilog (slurmd's spank epilog process; root): tear the job's
- *     container down (logging to syslog: see to_syslog).
+ *   job_epilog (slurmd; root): tear the job's container down.
  *
  * Errors found in slurmstepd before a task has its stdio are kept and
  * reported from slurm_spank_task_init, where stderr is the job's, so the
@@ -21,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include <slurm/slurm.h>
@@ -67,16 +65,6 @@ static void to_slurm_log(enum slxd_log_level level, const char *line)
 	default:
 		slurm_debug("slurm-lxd: %s", line);
 	}
-}
-
-/* slurmd runs slurm_spank_job_epilog in a process of its own (slurmstepd
- * spank epilog), whose Slurm logger writes to its standard error, which
- * slurmd discards (Slurm 22.05): the teardown's lines vanished.  There the
- * plugin logs to syslog instead, like the Prolog=/Epilog= helpers. */
-static void to_syslog(enum slxd_log_level level, const char *line)
-{
-	syslog(level == SLXD_LOG_ERROR ? LOG_ERR : level == SLXD_LOG_INFO ? LOG_INFO : LOG_DEBUG,
-	       "%s", line);
 }
 
 static int store(char **slot, const char *value)
@@ -160,12 +148,8 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 {
 	slxd_error err;
 	spank_context_t ctx = spank_context();
-	if (ctx == S_CTX_REMOTE || ctx == S_CTX_SLURMD) {
+	if (ctx == S_CTX_REMOTE || ctx == S_CTX_JOB_SCRIPT || ctx == S_CTX_SLURMD)
 		slxd_log_set_sink(to_slurm_log);
-	} else if (ctx == S_CTX_JOB_SCRIPT) {
-		openlog("spank_lxd", LOG_PID, LOG_DAEMON);
-		slxd_log_set_sink(to_syslog);
-	}
 	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR || ctx == S_CTX_REMOTE)
 		for (struct spank_option *o = lxd_options; o->name; o++)
 			if (spank_option_register(sp, o) != ESPANK_SUCCESS) {
@@ -365,7 +349,7 @@ int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 		return 0; /* no container was ever asked for here: nothing to do */
 	lxd_client *c = lxd_open(st.cfg.lxd_socket, st.cfg.lxd_timeout * 1000L, &err);
 	if (!c || slxd_container_teardown(c, &st.cfg, jobid, &err) != 0) {
-		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": teardown failed: %s", jobid, err.msg);
+		slurm_error("slurm-lxd: job %" PRIu32 ": teardown failed: %s", jobid, err.msg);
 		lxd_close(c);
 		return -1;
 	}
