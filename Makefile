@@ -51,7 +51,7 @@ UNIT_SUPPORT := $(filter-out $(UNIT_SRC) tests/unit/fake_registry.c,$(wildcard t
 MHD_LIBS  = $(shell pkg-config --libs libmicrohttpd)
 
 .PHONY: all deb deps install uninstall unit unit-san check integration demo clean bench registry \
-	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check hardening-check
+	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check hardening-check package-check
 all: $(PLUGIN) $(HELPERS) registry
 
 registry: $(REGISTRYD) $(REGCLI)
@@ -277,6 +277,7 @@ check: deps
 	$(MAKE) fuzz-replay
 	$(MAKE) man-check
 	$(MAKE) integration
+	$(MAKE) package-check
 
 demo: deps
 	$(MAKE) all
@@ -337,3 +338,11 @@ deb:
 	cd $(DEB_SRC)/slurm-lxd && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -us -uc -b
 	mv $(DEB_SRC)/*.deb $(DEB_SRC)/*.buildinfo $(DEB_SRC)/*.changes build/deb/
 	@ls -1 build/deb/*.deb
+
+# Build the packages, install them on the test cluster, run one container
+# job with the packaged plugin, purge them and check nothing is left
+# (tests/packaging/run.sh; it puts the `make install` files and the
+# plugstack line back).  After `integration` in `check`: it swaps the
+# node's plugin for a while.
+package-check: deb
+	bash tests/packaging/run.sh

@@ -22,7 +22,12 @@ PACKAGES=(slurmctld slurmd slurm-client libslurm-dev munge libmunge-dev
 	build-essential pkg-config libcurl4-openssl-dev libjansson-dev
 	libcmocka-dev libmicrohttpd-dev libsqlite3-dev sqlite3 curl jq
 	libssl-dev libarchive-dev clang libclang-rt-14-dev valgrind
-	python3 procps psmisc util-linux)
+	python3 procps psmisc util-linux
+	debhelper dpkg-dev fakeroot adduser rsyslog)
+# debhelper, dpkg-dev, fakeroot: `make deb` (debian/control's other
+# Build-Depends are above); adduser: the registry package's postinst runs
+# it.  rsyslog: the helpers and slxd-registryd log through syslog(3), and
+# the test cluster's own rsyslogd (setup_syslog) keeps those lines.
 
 install_packages() {
 	local missing=() p
@@ -254,6 +259,39 @@ replace_file() { # file
 	if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; fi
 }
 
+# A syslog daemon of the test cluster's own, started by pid (not through
+# systemd) with its own configuration: every line sent to /dev/log lands in
+# $SLXD_TEST_LOG/syslog, next to slurmd.log, so a job's whole story can be
+# grepped (docs/admin-guide.md, "Logging").  A syslog daemon not of ours
+# that already serves /dev/log is left alone.
+setup_syslog() {
+	local conf=$SLXD_TEST_RUN/rsyslog.conf pidfile=$SLXD_TEST_RUN/rsyslogd.pid i
+	pid_alive "$pidfile" rsyslogd && return 0
+	if [ -S /dev/log ] && logger --socket-errors=on -u /dev/log -t slxd-setup "syslog check" 2>/dev/null; then
+		say "a syslog daemon not started by setup.sh serves /dev/log: leaving it"
+		return 0
+	fi
+	cat >"$conf" <<EOF
+# Written by tests/cluster/setup.sh: the test cluster's syslog.
+global(workDirectory="$SLXD_TEST_RUN")
+module(load="imuxsock" SysSock.Name="/dev/log")
+# slurmd.log's time stamps ([2026-11-25T17:01:09.592], local time), so
+# 'grep -hw "job N" slurmd.log syslog | sort' is the job's story in order.
+template(name="slxd" type="string"
+         string="[%timegenerated:1:23:date-rfc3339%] %syslogtag%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\\n")
+*.* action(type="omfile" file="$SLXD_TEST_LOG/syslog" template="slxd")
+EOF
+	rm -f "$pidfile" /dev/log # (a socket nobody serves)
+	say "starting rsyslogd (to $SLXD_TEST_LOG/syslog)"
+	rsyslogd -f "$conf" -i "$pidfile"
+	for i in $(seq 50); do
+		[ -S /dev/log ] && pid_alive "$pidfile" rsyslogd && return 0
+		sleep 0.1
+	done
+	echo "setup.sh: rsyslogd did not start (configuration $conf)" >&2
+	exit 1
+}
+
 # The image registry, started by pid like the other daemons.
 setup_registry() {
 	local new
@@ -298,6 +336,7 @@ seed_registry() {
 mkdir -p "$SLXD_TEST_RUN" "$SLXD_TEST_LOG"
 install_packages
 [ "${1:-}" = --packages-only ] && exit 0
+setup_syslog
 setup_users
 setup_subids
 setup_lxd

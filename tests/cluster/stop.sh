@@ -21,6 +21,7 @@ stop_pid "$SLXD_TEST_RUN/slurmd.pid" slurmd
 stop_pid "$SLXD_TEST_RUN/slurmctld.pid" slurmctld
 stop_pid "$SLXD_TEST_RUN/registryd.pid" slxd-registryd
 stop_pid "$SLXD_TEST_RUN/munged.pid" munged
+stop_pid "$SLXD_TEST_RUN/rsyslogd.pid" rsyslogd
 if [ -f "$SLXD_TEST_RUN/lxd.pid" ]; then
 	lxd shutdown --timeout 60 >/dev/null 2>&1 || stop_pid "$SLXD_TEST_RUN/lxd.pid" lxd
 	rm -f "$SLXD_TEST_RUN/lxd.pid"

@@ -290,3 +290,32 @@ t_time_limit_ends_payload() {
 	expect_eq "payload saw the time limit's SIGTERM" TERM "$(cat "$ALICE_DIR/limit.mark" 2>&1)" || return 1
 	expect_eq "job state" TIMEOUT "$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')"
 }
+
+# --- a job's story in the logs (docs/admin-guide.md, "Logging") ----------
+
+# One grep for the job id across slurmd.log (the plugin, through Slurm's
+# logger) and the syslog file (the helpers): the prolog's image line, the
+# container's creation, its deletion, in that order, each one line naming
+# the job.
+t_job_story_in_logs() {
+	local job story i n_image n_created n_deleted
+	[ -f "$SLXD_TEST_LOG/syslog" ] || fail "no $SLXD_TEST_LOG/syslog: setup.sh starts rsyslogd" || return 1
+	job=$(sbatch_wait "$SLXD_TEST_USER" --lxd-image="$IMG" -o /dev/null --wrap true)
+	[[ "$job" =~ ^[0-9]+$ ]] || fail "sbatch: $job" || return 1
+	expect_no_container "$job" || return 1
+	# (the epilog's line may reach the file just after the container is gone)
+	for i in $(seq 50); do
+		story=$(job_story "$job")
+		grep -q "job $job: deleted container slurm-$job" <<<"$story" && break
+		sleep 0.1
+	done
+	printf '%s\n' "$story" | while IFS= read -r l; do report "$l"; done
+	n_image=$(grep -n -m1 "slxd-prolog\[[0-9]*\]: job $job: image $IMG ready (fingerprint " <<<"$story" | cut -d: -f1)
+	n_created=$(grep -n -m1 "slurm-lxd: job $job: created container slurm-$job " <<<"$story" | cut -d: -f1)
+	n_deleted=$(grep -n -m1 "job $job: deleted container slurm-$job\$" <<<"$story" | cut -d: -f1)
+	[ -n "$n_image" ] || fail "no 'slxd-prolog: job $job: image $IMG ready' line" || return 1
+	[ -n "$n_created" ] || fail "no 'slurm-lxd: job $job: created container' line" || return 1
+	[ -n "$n_deleted" ] || fail "no 'job $job: deleted container' line" || return 1
+	[ "$n_image" -lt "$n_created" ] && [ "$n_created" -lt "$n_deleted" ] ||
+		fail "out of order: image line $n_image, created $n_created, deleted $n_deleted"
+}

@@ -95,6 +95,13 @@ our_containers() {
 	lxc list --format csv -c n 2>/dev/null | grep '^slurm-' || true
 }
 
+# Every log line naming the job, from slurmd.log and the test cluster's
+# syslog file (same time stamps: setup.sh's rsyslogd), in time order: what
+# docs/admin-guide.md tells an operator to grep.
+job_story() { # jobid
+	grep -hw "job $1" "$SLXD_TEST_LOG/slurmd.log" "$SLXD_TEST_LOG/syslog" 2>/dev/null | sort -s -k1,1
+}
+
 # Lines a case wants in the suite's output even when it passes (timings).
 report() { echo "$*" >>"$SLXD_REPORT"; }
 

@@ -4,15 +4,18 @@
 # job with the packaged plugin, purges the packages and checks that nothing
 # of theirs remains.  As root.  On exit, whatever happened, the previous
 # plugstack line and the `make install` files under /usr/local (and the
-# unpackaged spank_lxd.so the packages overwrite) are put back.
+# unpackaged spank_lxd.so the packages overwrite) are put back; after a
+# pass, one more job checks that they work again.
 #
-#   make deb && sudo bash tests/packaging/run.sh
+#   make package-check       (= make deb && bash tests/packaging/run.sh)
 #
 # It refuses to start if the packages are already installed, or if the
 # system user slxd-registry or /var/lib/slurm-lxd already exist (purging
-# would delete them).  Prolog=/Epilog= in the test slurm.conf still name
-# /usr/local/sbin: the packaged prolog and epilog are installed and checked
-# with dpkg --verify, not run.
+# would delete them), unless an earlier run of its own was killed before
+# its cleanup (/var/tmp/slxd-pkgtest.inprogress names its backups): then
+# it finishes that cleanup first.  Prolog=/Epilog= in the test slurm.conf
+# still name /usr/local/sbin: the packaged prolog and epilog are installed
+# and checked with dpkg --verify, not run.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -33,10 +36,38 @@ pkgs=()
 for d in "${debs[@]}"; do pkgs+=("$(dpkg-deb -f "$d" Package)"); done
 node_deb=$(printf '%s\n' "${debs[@]}" | grep '/slurm-lxd_[^/]*\.deb$') || die "no slurm-lxd_*.deb in build/deb"
 
+# ---- An earlier run that was killed before it could clean up ----------
+# (SIGKILL, a crash, a reboot): it recorded where its backups are.  Finish
+# its cleanup now, so one interrupted run cannot wedge every later one.
+MARK=/var/tmp/slxd-pkgtest.inprogress
+if [ -f "$MARK" ]; then
+	prev=$(cat "$MARK")
+	say "an earlier run was interrupted (backups in $prev): cleaning up after it"
+	[ -d "$prev" ] && [ -f "$prev/plugstack-lxd.conf" ] ||
+		die "$MARK names '$prev', which holds no backups: purge the packages (apt-get purge ${pkgs[*]}), run 'bash tests/cluster/setup.sh' (it reinstalls the /usr/local plugin and the plugstack line), then rm $MARK"
+	left=()
+	for p in "${pkgs[@]}"; do
+		st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+		case "$st" in ''|not-installed) ;; *) left+=("$p") ;; esac
+	done
+	if [ ${#left[@]} -gt 0 ]; then
+		apt-get purge -y "${left[@]}" >"$prev/purge-recovery.log" 2>&1 ||
+			{ cat "$prev/purge-recovery.log" >&2; die "apt-get purge ${left[*]} failed (earlier run's cleanup)"; }
+	fi
+	if [ -f "$prev/preexisting.tar" ]; then
+		tar -xpf "$prev/preexisting.tar" -P || die "restoring $prev/preexisting.tar failed"
+	fi
+	cp -a "$prev/plugstack-lxd.conf" "$PLUGSTACK"
+	rm -f "$MARK"
+	echo "   done; that run's logs stay in $prev"
+fi
+
 # ---- Preconditions: nothing of ours is here yet, the cluster is up -----
 for p in "${pkgs[@]}"; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-	case "$st" in ''|not-installed) ;; *) die "package $p is already on this machine ($st); purge it first" ;; esac
+	case "$st" in ''|not-installed) ;; *)
+		die "package $p is already on this machine ($st), and not from an interrupted run of this script. If it is a test's leftover: apt-get purge ${pkgs[*]}; bash tests/cluster/setup.sh (puts the /usr/local plugin back); then run this again" ;;
+	esac
 done
 getent passwd slxd-registry >/dev/null && die "user slxd-registry exists already: purging would delete it"
 getent group slxd-registry >/dev/null && die "group slxd-registry exists already: purging would delete it"
@@ -67,6 +98,15 @@ if [ -s "$work/files" ]; then
 fi
 dpkg-query -W -f='${Package}\n' | sort >"$work/packages.before"
 
+# One container job as the test user; prints what it saw.
+container_job() {
+	local dir=$SLXD_TEST_SHARED/$SLXD_TEST_USER
+	[ -d "$dir" ] || dir=/tmp
+	runuser -u "$SLXD_TEST_USER" -- env -i PATH=/usr/bin:/bin HOME="$(getent passwd "$SLXD_TEST_USER" | cut -d: -f6)" \
+		USER="$SLXD_TEST_USER" LANG=C.UTF-8 sh -c 'cd "$1" && srun -t 5 --lxd-image="$2" sh -c "cat /etc/slxd-image; id -u"' \
+		sh "$dir" "$SLXD_IMAGE" 2>&1
+}
+
 installed=0
 restore() {
 	local rc=$?
@@ -79,10 +119,21 @@ restore() {
 		tar -xpf "$work/preexisting.tar" -P || echo "packaging/run.sh: restoring $work/preexisting.tar FAILED" >&2
 	fi
 	cp -a "$work/plugstack-lxd.conf" "$PLUGSTACK"
+	rm -f "$MARK"
+	if [ $rc = 0 ]; then
+		# The machine is as before: the plugin and init of `make install` run a job.
+		say "after the restore: srun --lxd-image=$SLXD_IMAGE with $(grep -m1 -o '[^ ]*spank_lxd\.so' "$PLUGSTACK")"
+		out=$(container_job) && printf '%s\n' "$out" | grep -qx "$SLXD_TEST_UID" ||
+			{ echo "packaging/run.sh: after the restore a container job fails: $out" >&2; rc=1; }
+	fi
 	if [ $rc = 0 ]; then rm -rf "$work"; else echo "packaging/run.sh: FAILED; logs and backups in $work" >&2; fi
 	exit $rc
 }
 trap restore EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+# From here on, a run killed without its cleanup is cleaned up by the next.
+printf '%s\n' "$work" >"$MARK"
 
 # ---- Install ---------------------------------------------------------------
 say "apt-get install ${debs[*]##*/}"
@@ -97,10 +148,12 @@ say "checking the installed files"
 dpkg --verify "${pkgs[@]}" || die "dpkg --verify: installed files differ from the packages"
 : >"$work/owned"
 for p in "${pkgs[@]}"; do dpkg -L "$p" >>"$work/owned"; done
-# Their files (and symlinks); directories are checked by name after purge.
-while read -r f; do
-	if [ -L "$f" ] || [ ! -d "$f" ]; then printf '%s\n' "$f"; fi
-done <"$work/owned" >"$work/owned-files"
+# Their files (and symlinks), as the packages list them: what is on disk
+# cannot tell, since /lib, a directory in the packages, is a symlink on a
+# merged-/usr system.  Directories are checked by name after purge.
+for d in "${debs[@]}"; do
+	dpkg-deb -c "$d" | awk '$1 !~ /^d/ {print $6}' | sed 's,^\./,/,'
+done >"$work/owned-files"
 [ "$(dpkg -S "$plugin" | cut -d: -f1)" = slurm-lxd ] || die "$plugin is not slurm-lxd's"
 for f in /usr/sbin/slxd-prolog /usr/sbin/slxd-epilog /usr/sbin/slxd-gc /usr/sbin/slxd-registryd \
 	/usr/bin/slxd-registry "$PKG_INIT"; do
@@ -133,11 +186,7 @@ say "plugstack: $new"
 printf '%s\n' "$new" >"$PLUGSTACK"
 
 say "srun --lxd-image=$SLXD_IMAGE as $SLXD_TEST_USER"
-dir=$SLXD_TEST_SHARED/$SLXD_TEST_USER
-[ -d "$dir" ] || dir=/tmp
-out=$(runuser -u "$SLXD_TEST_USER" -- env -i PATH=/usr/bin:/bin HOME="$(getent passwd "$SLXD_TEST_USER" | cut -d: -f6)" \
-	USER="$SLXD_TEST_USER" LANG=C.UTF-8 sh -c 'cd "$1" && srun --lxd-image="$2" sh -c "cat /etc/slxd-image; id -u"' \
-	sh "$dir" "$SLXD_IMAGE" 2>&1) || die "srun failed: $out"
+out=$(container_job) || die "srun failed: $out"
 printf '%s\n' "$out" | sed 's/^/   /'
 printf '%s\n' "$out" | grep -qx "$SLXD_TEST_UID" || die "the job did not run as uid $SLXD_TEST_UID"
 [ "$(printf '%s\n' "$out" | wc -l)" -ge 2 ] || die "no /etc/slxd-image in the job's output"
