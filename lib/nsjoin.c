@@ -244,8 +244,10 @@ int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id,
 	/* slurmstepd keeps SIGTERM and SIGINT blocked in its tasks until they
 	 * exec, and the waiter below does not pass slurmstepd's TERM on (the
 	 * payload gets its own).  One that came while the container was being
-	 * made (scancel, a time limit, Ctrl-C on srun) would be lost, and the
-	 * payload would start only to be killed at KillWait: do not start it. */
+	 * made (scancel, a time limit, Ctrl-C on srun; it reaches this process
+	 * because the plugin renames it meanwhile, see spank_lxd.c) would be
+	 * lost, and the payload would start only to be killed at KillWait: do
+	 * not start it. */
 	if (sigpending(&pending) == 0 &&
 	    (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT))) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
