@@ -118,12 +118,12 @@ expect_node_idle() {
 	local i s host t0
 	host=$(hostname -s)
 	t0=$(now_ns)
-	# Seen once: after a slurmctld restart, slurmctld kept a finished job's
-	# CPU allocated ("mixed") for about a minute.  Wait that out, but say so.
 	# slurmctld's own record of the node, not sinfo's summary: in this
 	# cluster (32 CPUs declared on 2 cores) sinfo has been seen to say
 	# "mixed" for minutes after a daemon restart while the node record
-	# said IDLE with no CPU allocated and no job on the node.
+	# said IDLE with no CPU allocated and no job on the node.  The epilog
+	# may still run when the job has ended: wait for it (up to 120 s),
+	# and say so when it took long.
 	for i in $(seq 1200); do
 		s=$(node_record "$host")
 		[ "$s" = "State=IDLE CPUAlloc=0" ] && break
