@@ -184,7 +184,7 @@ fi
 # Slurm's OCI support reads oci.conf per step (slurmstepd): no restart.  A
 # site's own oci.conf is left alone (then runc is compared only if it fits).
 oci_conf=/etc/slurm/oci.conf
-if [ ! -e "$oci_conf" ] || grep -q 'slurm-lxd make bench' "$oci_conf"; then
+if [ ! -e "$oci_conf" ] || grep -q 'Written by bench/run.sh' "$oci_conf"; then
 	cat >"$oci_conf.bench" <<'EOF'
 # Slurm's OCI containers (srun --container=BUNDLE) with rootless runc.
 # Written by bench/run.sh (slurm-lxd make bench) for its comparison.
