@@ -284,6 +284,7 @@ demo: deps
 	bash tests/cluster/demo.sh
 
 bench: deps
+	bash bench/deps.sh
 	$(MAKE) all
 	bash bench/run.sh
 

@@ -1,72 +1,499 @@
 #!/usr/bin/env bash
-# `make bench`: job start overhead on the one-node test cluster.
-# Measures, in one run, `srun true` against `srun --lxd-image=IMG true` (image
-# cached on the node; each run is a new job, so it includes creating,
-# starting and entering the container), and the time from a job's end until
-# its container is gone.  Writes bench/results/latest.md.
-#   RUNS=N (default 15)
+# `make bench`: what a job pays for its LXD container, on the one-node test
+# cluster of `make check`, side by side with plain Slurm and the alternatives
+# (Slurm's OCI support with runc, Charliecloud), all in one run, each figure
+# next to plain Slurm measured in the same run.  Sections (issue #6):
+#   1 pull: the first job that must fetch the image, against curl + lxc image
+#     import + lxc launch of the same blob by hand
+#   2 cached: `srun [--lxd-image=IMG|--container=BUNDLE|ch-run DIR --] true`
+#     for a small and a large image, interleaved; teardown and whether it
+#     delays a job started right after
+#   3 array: 100 short tasks, with and without the image
+#   4 burst: 16 jobs submitted at once, submit-to-payload latency p50/p95
+#   5 breakdown: the same LXD operations by hand (lxc), to say where it goes
+# Writes bench/results/latest.md, latest.tsv (raw samples) and latest.png.
+#
+#   RUNS=N          cached srun runs of each kind (default 10)
+#   PULL_RUNS=N     first-job pulls and by-hand pulls (default 3)
+#   ARRAY_RUNS=N    job arrays of each kind (default 2)
+#   BURST_RUNS=N    bursts of 16 of each kind (default 3)
+#   BENCH_QUICK=1   1-3 of everything, to try it out (figures are not results)
+#   BENCH_GATE_FILE=F  wait (polling) until F exists before each section (for
+#                   a shared test machine)
+#   BENCH_CACHE=DIR built images are kept here (default /var/tmp/slxd-bench)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
+# shellcheck source=tests/cluster/env.sh
 . "$top/tests/cluster/env.sh"
+# shellcheck source=bench/images.sh
+. "$here/images.sh"
 
-bash "$top/tests/cluster/setup.sh" >/dev/null
-RUNS=${RUNS:-15}
-dir=$SLXD_TEST_SHARED/$SLXD_TEST_USER
+[ "$(id -u)" = 0 ] || { echo "bench: run as root (make bench)" >&2; exit 1; }
+
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	RUNS=${RUNS:-3} PULL_RUNS=${PULL_RUNS:-1} ARRAY_RUNS=${ARRAY_RUNS:-1} BURST_RUNS=${BURST_RUNS:-1}
+fi
+RUNS=${RUNS:-10} PULL_RUNS=${PULL_RUNS:-3} ARRAY_RUNS=${ARRAY_RUNS:-2} BURST_RUNS=${BURST_RUNS:-3}
+ARRAY_N=100 BURST_N=16
+LARGE=bench-large:1 # the large image's name in the registry
 out=$here/results
+dir=$SLXD_TEST_SHARED/$SLXD_TEST_USER
+work=$dir/bench.$$ # the user's, seen by jobs (the cwd is mounted in containers)
+raw=$(mktemp)
+started=$(date +%s)
 mkdir -p "$out"
 
-as_alice() { runuser -u "$SLXD_TEST_USER" -- sh -c "cd '$dir' && $*"; }
-
-# seconds (3 decimals) one command takes
-timed() {
-	local t0 t1
-	t0=$(date +%s%N)
-	as_alice "$@" >/dev/null 2>&1 || { echo "bench: '$*' failed" >&2; exit 1; }
-	t1=$(date +%s%N)
-	awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f\n", (b-a)/1e9}'
+say() { printf '[bench %4ds] %s\n' "$(($(date +%s) - started))" "$*" >&2; }
+now() { date +%s.%N; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", a-b}'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN{if (b+0 == 0) print "-"; else printf "%.2f", a/b}'; }
+record() { printf '%s\t%s\n' "$1" "$2" >>"$raw"; } # kind seconds
+samples() { awk -F'\t' -v k="$1" '$1==k{print $2}' "$raw"; }
+# median p95 min max n of the samples of kind $1 (p95: nearest rank)
+stats() {
+	samples "$1" | sort -g | awk '{v[NR]=$1} END{
+		if (!NR) {print "- - - - 0"; exit}
+		m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; p=int(0.95*NR+0.999)
+		printf "%.3f %.3f %.3f %.3f %d\n", m, v[p], v[1], v[NR], NR}'
 }
+med() { stats "$1" | cut -d' ' -f1; }
 
-# median and min/max of numbers on stdin
-stats() { sort -n | awk '{v[NR]=$1} END{m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.3f %.3f %.3f\n", m, v[1], v[NR]}'; }
+gate() { # a shared machine: wait until its owner says the cluster is free
+	[ -n "${BENCH_GATE_FILE:-}" ] || return 0
+	[ -e "$BENCH_GATE_FILE" ] && return 0
+	# leave nothing of ours while waiting: the large image is pulled again
+	# where it is needed (the cached section's warm-up, the pull section)
+	wait_containers_gone
+	[ -n "$large_fp" ] && lxc image delete "$large_fp" >/dev/null 2>&1
+	local t0=$SECONDS
+	while [ ! -e "$BENCH_GATE_FILE" ]; do
+		say "waiting for $BENCH_GATE_FILE"
+		sleep 30
+	done
+	gate_waited=$((gate_waited + SECONDS - t0))
+}
+gate_waited=0
 
-wait_gone() { # job -> seconds until its container is gone, measured from now
-	local t0 i
-	t0=$(date +%s%N)
+as_user() { runuser -u "$SLXD_TEST_USER" -- sh -c "cd '$work' && $*"; }
+
+# Slurm 22.05 does not allocate a node while a job on it is COMPLETING (its
+# epilog, which deletes the container, still running): a job measured right
+# after another would pay for the previous one's teardown.  Every figure
+# but the back-to-back ones starts from a settled node.
+settle() {
+	local i
 	for i in $(seq 600); do
-		lxc info "slurm-$1" >/dev/null 2>&1 || break
+		[ -z "$(squeue -h -u "$SLXD_TEST_USER" -t CG -o %i 2>/dev/null)" ] && return 0
 		sleep 0.05
 	done
-	awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN{printf "%.3f\n", (b-a)/1e9}'
+	say "warning: jobs of $SLXD_TEST_USER still completing after 30 s"
 }
 
-echo "bench: $RUNS runs each (warming up first)" >&2
+# seconds one command takes as the test user; fails the bench if it fails
+# (after the node settled, unless NOSETTLE=1)
+timed() {
+	local t0 t1
+	[ "${NOSETTLE:-0}" = 1 ] || settle
+	t0=$(now)
+	as_user "$@" >/dev/null 2>"$work/err" || {
+		echo "bench: '$*' failed:" >&2
+		cat "$work/err" >&2
+		exit 1
+	}
+	t1=$(now)
+	sub "$t1" "$t0"
+}
+
+jobs_file=$(mktemp) # every job id this run submitted, for the clean-up
+name_seq=0
+jobname() { name_seq=$((name_seq + 1)); echo "slxdbench$$-$name_seq"; }
+job_id() { # job name -> id (kept in squeue MinJobAge=30 s after its end)
+	local id i
+	for i in $(seq 100); do
+		id=$(squeue -h -t all -n "$1" -o %i 2>/dev/null | head -1)
+		[ -n "$id" ] && { echo "$id" >>"$jobs_file"; echo "$id"; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+# LXD's own link to the instance (a stat, where `lxc query` costs ~40 ms of
+# CPU: polling with lxc would load the 2 cores it measures)
+container_exists() { [ -e "/var/lib/lxd/containers/slurm-$1" ] || [ -L "/var/lib/lxd/containers/slurm-$1" ]; }
+# until none of this run's job containers is left (at most $1 s)
+wait_containers_gone() {
+	local t=$(($(date +%s) + ${1:-120})) id left
+	while :; do
+		left=0
+		for id in $(sort -u "$jobs_file"); do
+			container_exists "$id" && { left=1; break; }
+		done
+		[ $left = 0 ] && return 0
+		[ "$(date +%s)" -ge $t ] && { say "warning: container slurm-$id still there"; return 0; }
+		sleep 0.1
+	done
+}
+wait_jobs_done() { # job ids; at most $BENCH_JOB_TIMEOUT s
+	local t=$(($(date +%s) + ${BENCH_JOB_TIMEOUT:-600}))
+	while [ -n "$(squeue -h -t PD,R,CF -j "$(echo "$@" | tr ' ' ,)" -o %i 2>/dev/null)" ]; do
+		[ "$(date +%s)" -ge $t ] && { say "warning: jobs $* still running"; return 1; }
+		sleep 0.2
+	done
+}
+
+large_fp=
+cleanup() {
+	local id
+	set +e
+	for id in $(sort -u "$jobs_file" 2>/dev/null); do scancel "$id" 2>/dev/null; done
+	for id in $(lxc list -c n --format csv 2>/dev/null | grep "^slxdbench$$-"); do
+		lxc delete -f "$id" >/dev/null 2>&1
+	done
+	wait_containers_gone 60
+	# the large image leaves LXD (1 GiB in the pool); it stays approved in
+	# the registry, so a rerun only pulls it again (section 1 does anyway)
+	[ -n "$large_fp" ] && lxc image delete "$large_fp" >/dev/null 2>&1
+	rm -rf "$work" "$raw" "$jobs_file" "$BENCH_CACHE/download.tar.gz" "/tmp/slxd-bench-runc-$SLXD_TEST_USER"
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- set-up
+gate
+say "setting up the cluster, the packages and the images"
+bash "$here/deps.sh"
+bash "$top/tests/cluster/setup.sh" >/dev/null
+install -d -m 0700 -o "$SLXD_TEST_USER" -g "$SLXD_TEST_USER" "$work"
+bench_large_tarball
+bench_alt_images "$SLXD_TEST_UID"
+large_fp=$(sha256sum "$BENCH_LARGE_TAR" | cut -d' ' -f1)
+small_fp=$(lxc image info "$SLXD_IMAGE_ALIAS" | awk '/^Fingerprint:/{print $2}')
+large_files=$(tar -tzf "$BENCH_LARGE_TAR" | wc -l)
+large_bytes=$(gzip -l "$BENCH_LARGE_TAR" | awk 'NR==2{print $2}') # mod 4 GiB: fine here
+large_gz=$(stat -c %s "$BENCH_LARGE_TAR")
+small_gz=$(stat -c %s "$SLXD_TEST_STATE/$SLXD_IMAGE_ALIAS.tar.gz")
+
+# The large image approved in the registry (as setup.sh approves its own).
+reg=(slxd-registry --registry "$SLXD_REGISTRY_URL")
+cur=$("${reg[@]}" show "$LARGE" --json 2>/dev/null | jq -r '.approved.fingerprint // empty' || true)
+if [ "$cur" != "$large_fp" ]; then
+	say "registry: pushing and approving $LARGE"
+	"${reg[@]}" push "$BENCH_LARGE_TAR" --name "$LARGE" >/dev/null 2>&1 || true
+	"${reg[@]}" approve "$LARGE" --fingerprint "$large_fp" >/dev/null
+fi
+
+# Slurm's OCI support reads oci.conf per step (slurmstepd): no restart.  A
+# site's own oci.conf is left alone (then runc is compared only if it fits).
+oci_conf=/etc/slurm/oci.conf
+if [ ! -e "$oci_conf" ] || grep -q 'Written by bench/run.sh' "$oci_conf"; then
+	cat >"$oci_conf.bench" <<'EOF'
+# Slurm's OCI containers (srun --container=BUNDLE) with rootless runc.
+# Written by bench/run.sh (slurm-lxd make bench) for its comparison.
+# crun 1.8 refuses this host's hybrid cgroup v1/v2 layout, so runc.
+RunTimeQuery="runc --rootless=true --root=/tmp/slxd-bench-runc-%u/ state %n.%u.%j.%s.%t"
+RunTimeKill="runc --rootless=true --root=/tmp/slxd-bench-runc-%u/ kill -a %n.%u.%j.%s.%t"
+RunTimeDelete="runc --rootless=true --root=/tmp/slxd-bench-runc-%u/ delete --force %n.%u.%j.%s.%t"
+RunTimeRun="runc --rootless=true --root=/tmp/slxd-bench-runc-%u/ run %n.%u.%j.%s.%t -b %b"
+EOF
+	mv -f "$oci_conf.bench" "$oci_conf"
+fi
+bundle=$BENCH_CACHE/oci-$SLXD_TEST_UID
+chdir=$BENCH_CACHE/chroot
+
+# ------------------------------------------------ 2 (first: the baseline)
+# Cached images: each srun is a new job (allocation, prolog, step, epilog),
+# interleaved so drift in the machine's load hits every kind alike.  After
+# the first LXD job returns, a poller times its container's removal while a
+# second one ("back-to-back") starts at once.
+gate
+say "cached: $RUNS runs of each kind (after one warm-up each)"
+poll_gone() { # job name, time it ended -> seconds until its container is gone
+	local id t
+	id=$(job_id "$1") || { echo "bench: no job $1" >&2; return 1; }
+	while container_exists "$id"; do sleep 0.02; done
+	t=$(now)
+	sub "$t" "$2"
+}
+one_lxd_pair() { # image kind-prefix
+	local n t0 t1 poller
+	n=$(jobname)
+	settle
+	t0=$(now)
+	as_user "srun -J $n --lxd-image=$1 true" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+	t1=$(now)
+	record "$2" "$(sub "$t1" "$t0")"
+	poll_gone "$n" "$t1" >"$work/gone" &
+	poller=$!
+	n=$(jobname)
+	record "$2_b2b" "$(NOSETTLE=1 timed "srun -J $n --lxd-image=$1 true")"
+	job_id "$n" >/dev/null
+	wait "$poller"
+	record "$2_teardown" "$(cat "$work/gone")"
+	wait_containers_gone
+}
 timed "srun true" >/dev/null
-timed "srun --lxd-image=$SLXD_IMAGE true" >/dev/null
-plain=() lxd=() gone=()
-for _ in $(seq "$RUNS"); do
-	# interleave, so drift in the machine's load hits both alike
-	plain+=("$(timed "srun true")")
-	lxd+=("$(timed "srun --lxd-image=$SLXD_IMAGE true")")
-	job=$(squeue -h -t all -u "$SLXD_TEST_USER" -o %i --sort=-i | head -1)
-	gone+=("$(wait_gone "$job")")
+timed "srun --container=$bundle true" >/dev/null
+timed "srun ch-run $chdir -- true" >/dev/null
+for img in "$SLXD_IMAGE" "$LARGE"; do
+	n=$(jobname)
+	timed "srun -J $n --lxd-image=$img true" >/dev/null
+	job_id "$n" >/dev/null
+done
+wait_containers_gone
+for i in $(seq "$RUNS"); do
+	record plain "$(timed "srun true")"
+	record oci "$(timed "srun --container=$bundle true")"
+	record ch "$(timed "srun ch-run $chdir -- true")"
+	one_lxd_pair "$SLXD_IMAGE" small
+	one_lxd_pair "$LARGE" large
+done
+# (every one of them returned 0: timed stops the bench otherwise)
+
+# ---------------------------------------------------------------- 1 pull
+# The first job that must fetch the image: the prolog resolves it in the
+# registry, downloads, verifies and imports it; the step makes the first
+# container from it (LXD unpacks the image into the pool then).  By hand:
+# the same blob with curl (MUNGE-signed GET, as the node does), `lxc image
+# import`, `lxc launch` (create + unpack + start).
+gate
+say "pull: $PULL_RUNS first jobs and $PULL_RUNS by hand (${large_gz} bytes)"
+drop_large() {
+	wait_containers_gone
+	if lxc image info "$large_fp" >/dev/null 2>&1; then lxc image delete "$large_fp" >/dev/null; fi
+	sync
+}
+empty_sha=$(printf '' | sha256sum | cut -d' ' -f1)
+for i in $(seq "$PULL_RUNS"); do
+	drop_large
+	n=$(jobname)
+	record pull_job "$(timed "srun -J $n --lxd-image=$LARGE true")"
+	job_id "$n" >/dev/null
+	drop_large
+	t0=$(now)
+	cred=$(printf 'slxd-registry-v1\nGET\n/v1/blobs/%s\n%s\n' "$large_fp" "$empty_sha" | munge)
+	curl -sSf -H "Authorization: MUNGE $cred" -o "$BENCH_CACHE/download.tar.gz" \
+		"$SLXD_REGISTRY_URL/v1/blobs/$large_fp"
+	t1=$(now)
+	lxc image import "$BENCH_CACHE/download.tar.gz" >/dev/null
+	t2=$(now)
+	c="slxdbench$$-pull$i"
+	lxc launch "$large_fp" "$c" -s "$SLXD_POOL" >/dev/null
+	t3=$(now)
+	lxc delete -f "$c" >/dev/null
+	rm -f "$BENCH_CACHE/download.tar.gz"
+	record pull_curl "$(sub "$t1" "$t0")"
+	record pull_import "$(sub "$t2" "$t1")"
+	record pull_launch "$(sub "$t3" "$t2")"
+	record pull_hand "$(sub "$t3" "$t0")"
 done
 
-read -r pm pmin pmax < <(printf '%s\n' "${plain[@]}" | stats)
-read -r lm lmin lmax < <(printf '%s\n' "${lxd[@]}" | stats)
-read -r gm gmin gmax < <(printf '%s\n' "${gone[@]}" | stats)
-over=$(awk -v a="$lm" -v b="$pm" 'BEGIN{printf "%.3f", a-b}')
-ratio=$(awk -v a="$lm" -v b="$pm" 'BEGIN{printf "%.2f", a/b}')
+# ---------------------------------------------------------------- 3 array
+# Wall time from submitting the array until the last task's payload ran
+# (each task touches a file; its mtime is when it ran).
+gate
+say "array: $ARRAY_RUNS x $ARRAY_N tasks of each kind"
+array_failed=0
+run_array() { # kind sbatch-options
+	local d=$work/arr-$1-$i t0 id last got
+	as_user "mkdir -p '$d'"
+	settle
+	t0=$(now)
+	id=$(as_user "sbatch --parsable -J $(jobname) --array=0-$((ARRAY_N - 1)) -o /dev/null $2 \
+		--wrap ': >$d/\$SLURM_ARRAY_TASK_ID'")
+	id=${id%%;*}
+	echo "$id" >>"$jobs_file"
+	wait_jobs_done "$id" || true
+	got=$(find "$d" -type f | wc -l)
+	array_failed=$((array_failed + ARRAY_N - got))
+	last=$(find "$d" -type f -printf '%T@\n' | sort -g | tail -1)
+	record "array_$1" "$(sub "${last:-$t0}" "$t0")"
+	# every task's own job id (its container's name), for the teardown wait
+	squeue -h -t all -r -j "$id" -o %A 2>/dev/null >>"$jobs_file" || true
+	wait_containers_gone 300
+}
+for i in $(seq "$ARRAY_RUNS"); do
+	run_array plain ""
+	run_array lxd "--lxd-image=$SLXD_IMAGE"
+done
 
+# ---------------------------------------------------------------- 4 burst
+# 16 jobs submitted at once; each one's latency is from its own sbatch call
+# to its payload (which touches a file).  Failures: no file, or not 0.
+gate
+say "burst: $BURST_RUNS x $BURST_N jobs at once of each kind"
+burst_failed_plain=0 burst_failed_lxd=0
+run_burst() { # kind sbatch-options
+	local d=$work/burst-$1-$i k ids=() id t0 t
+	as_user "mkdir -p '$d'"
+	settle
+	for k in $(seq "$BURST_N"); do
+		(
+			t0=$(now)
+			id=$(as_user "sbatch --parsable -J $(jobname)-$k -o /dev/null $2 --wrap ': >$d/$k'") || id=fail
+			echo "$t0 $id" >"$work/submit-$1-$k"
+		) &
+	done
+	wait
+	for k in $(seq "$BURST_N"); do
+		read -r t0 id <"$work/submit-$1-$k"
+		[ "$id" != fail ] && { ids+=("$id"); echo "$id" >>"$jobs_file"; }
+	done
+	[ ${#ids[@]} -gt 0 ] && { wait_jobs_done "${ids[@]}" || true; }
+	for k in $(seq "$BURST_N"); do
+		read -r t0 id <"$work/submit-$1-$k"
+		if [ -f "$d/$k" ]; then
+			t=$(stat -c %.9Y "$d/$k")
+			record "burst_$1" "$(sub "$t" "$t0")"
+		else
+			eval "burst_failed_$1=\$((burst_failed_$1 + 1))"
+		fi
+	done
+	wait_containers_gone 300
+}
+for i in $(seq "$BURST_RUNS"); do
+	run_burst plain ""
+	run_burst lxd "--lxd-image=$SLXD_IMAGE"
+done
+
+# ---------------------------------------------------------- 5 breakdown
+# The plugin's work, by hand with lxc against the same pool: create (a
+# btrfs snapshot of the image), start (LXD's start hooks, liblxc, init),
+# enter (`lxc exec` forks through LXD: an upper bound for our setns join),
+# delete.  And one signed registry lookup (the plugin makes two per job:
+# at submit and on the node; the prolog a third).
+gate
+say "breakdown by hand"
+lxc image info "$large_fp" >/dev/null 2>&1 || lxc image import "$BENCH_LARGE_TAR" >/dev/null
+for i in $(seq "$(( RUNS < 5 ? RUNS : 5 ))"); do
+	for kind in small large; do
+		fp=$small_fp; [ $kind = large ] && fp=$large_fp
+		c="slxdbench$$-b$i$kind"
+		t0=$(now); lxc init "$fp" "$c" -s "$SLXD_POOL" >/dev/null
+		t1=$(now); lxc start "$c"
+		t2=$(now); lxc exec "$c" -- true
+		t3=$(now); lxc delete -f "$c" >/dev/null
+		t4=$(now)
+		record "hand_create_$kind" "$(sub "$t1" "$t0")"
+		record "hand_start_$kind" "$(sub "$t2" "$t1")"
+		record "hand_exec_$kind" "$(sub "$t3" "$t2")"
+		record "hand_delete_$kind" "$(sub "$t4" "$t3")"
+	done
+	t0=$(now); as_user "slxd-registry show $SLXD_IMAGE >/dev/null"; t1=$(now)
+	record hand_registry "$(sub "$t1" "$t0")"
+done
+
+# ---------------------------------------------------------------- report
+elapsed=$(($(date +%s) - started - gate_waited))
+pm=$(med plain)
+row() { # label kind [ratio-to|-] [minus-to|-]
+	local m p mn mx n r=${3:-$pm} d=${4:-${3:-$pm}} rc dc
+	read -r m p mn mx n < <(stats "$2")
+	rc=$([ "$r" = - ] && echo "" || div "$m" "$r")
+	dc=$([ "$d" = - ] && echo "" || sub "$m" "$d")
+	echo "| $1 | $m | $p | $mn | $mx | $n | $rc | $dc |"
+}
+mb() { awk -v b="$1" 'BEGIN{printf "%.1f MB", b/1e6}'; }
+over_small=$(sub "$(med small)" "$pm")
+over_large=$(sub "$(med large)" "$pm")
+pull_over=$(sub "$(med pull_job)" "$pm")
+arr_over=$(awk -v a="$(med array_lxd)" -v b="$(med array_plain)" -v n=$ARRAY_N 'BEGIN{printf "%.3f", (a-b)/n}')
+read -r bp50 bp95 _ < <(stats burst_plain)
+read -r bl50 bl95 _ < <(stats burst_lxd)
+verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v+0 <= t+0) ? "met" : "missed"}'; }
 {
-	echo "# slurm-lxd job start overhead"
+	echo "# slurm-lxd: job start overhead"
 	echo
-	echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), Slurm $(sinfo -V | awk '{print $2}'), LXD $(lxd --version), $RUNS runs each, seconds"
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $(free -g | awk '/Mem:/{print $2}') GiB RAM;"
+	echo "Linux $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME"); Slurm $(sinfo -V | awk '{print $2}'), LXD $(lxd --version) (btrfs pool),"
+	echo "runc $(runc --version | awk 'NR==1{print $3}'), Charliecloud $(dpkg-query -W -f='${Version}' charliecloud-runtime)."
+	echo "\`make bench\` took $((elapsed / 60)) min $((elapsed % 60)) s$([ $gate_waited -gt 0 ] && echo " (not counting $((gate_waited / 60)) min $((gate_waited % 60)) s waiting for $BENCH_GATE_FILE)") (RUNS=$RUNS, PULL_RUNS=$PULL_RUNS, ARRAY_RUNS=$ARRAY_RUNS, BURST_RUNS=$BURST_RUNS$([ "${BENCH_QUICK:-0}" = 1 ] && echo ', BENCH_QUICK: not a result')). Seconds."
 	echo
-	echo "| what | median | min | max | ratio to plain srun |"
-	echo "| --- | --- | --- | --- | --- |"
-	echo "| \`srun true\` | $pm | $pmin | $pmax | 1.00 |"
-	echo "| \`srun --lxd-image=$SLXD_IMAGE true\` (1 MB busybox image, cached) | $lm | $lmin | $lmax | $ratio |"
-	echo "| overhead (median difference) | $over | | | |"
-	echo "| job end (srun returned) until its container is gone | $gm | $gmin | $gmax | |"
-} | tee "$out/latest.md"
+	echo "Images: small = \`$SLXD_IMAGE\` (busybox, $(mb "$small_gz") gzip'd); large = \`$LARGE\`, built locally: busybox + $large_files entries, $(mb "$large_bytes") uncompressed, $(mb "$large_gz") gzip'd."
+	echo
+	echo "### 1-2. One job: \`srun … true\`, wall time, each a new job (cached images)"
+	echo
+	echo "| what | median | p95 | min | max | n | ratio to plain | minus plain |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+	row "\`srun true\` (plain Slurm)" plain
+	row "\`srun --lxd-image=$SLXD_IMAGE true\` (small)" small
+	row "\`srun --lxd-image=$LARGE true\` (large)" large
+	row "small, submitted as soon as the previous LXD job's srun returned (its epilog still deleting the container)" small_b2b
+	row "large, right after the previous LXD job ended" large_b2b
+	row "\`srun --container=BUNDLE true\` (Slurm OCI, rootless runc)" oci
+	row "\`srun ch-run DIR -- true\` (Charliecloud)" ch
+	echo
+	echo "Large image against small: $(div "$(med large)" "$(med small)")x the wall time, $(div "$over_large" "$over_small")x the overhead."
+	echo
+	echo "### 6. Teardown: from \`srun\` returning until the container is gone"
+	echo
+	echo "| what | median | p95 | min | max | n | | |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+	row "small image" small_teardown - -
+	row "large image" large_teardown - -
+	echo
+	echo "### 3. First job that must pull the large image, against doing it by hand"
+	echo
+	echo "| what | median | p95 | min | max | n | ratio to by hand | minus plain |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+	row "first job: \`srun --lxd-image=$LARGE true\`, image not in LXD" pull_job "$(med pull_hand)" "$pm"
+	row "by hand: curl (signed GET of the blob) + \`lxc image import\` + \`lxc launch\`" pull_hand "$(med pull_hand)" -
+	row "… curl download" pull_curl - -
+	row "… \`lxc image import\`" pull_import - -
+	row "… \`lxc launch\` (unpack into the pool, create, start)" pull_launch - -
+	echo
+	echo "### 4. Job array of $ARRAY_N tasks (one user, one image), submit to last task's payload"
+	echo
+	echo "| what | median | p95 | min | max | n | ratio to plain | minus plain |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+	row "\`sbatch --array=0-$((ARRAY_N - 1))\`" array_plain "$(med array_plain)"
+	row "\`sbatch --array=0-$((ARRAY_N - 1)) --lxd-image=$SLXD_IMAGE\`" array_lxd "$(med array_plain)"
+	echo
+	echo "Overhead per task: $arr_over s; tasks that did not run: $array_failed."
+	echo
+	echo "### 5. $BURST_N jobs submitted at once, each from its sbatch to its payload"
+	echo
+	echo "| what | p50 | p95 | min | max | n | ratio to plain (p50) | minus plain (p50) |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+	row "plain" burst_plain "$bp50"
+	row "\`--lxd-image=$SLXD_IMAGE\`" burst_lxd "$bp50"
+	echo
+	echo "Start overhead: p50 $(sub "$bl50" "$bp50") s, p95 $(sub "$bl95" "$bp95") s; failed: $burst_failed_lxd with the image, $burst_failed_plain plain."
+	echo
+	echo "### Where it goes: the same LXD operations by hand (\`lxc\`)"
+	echo
+	echo "| what | median | p95 | min | max | n | | |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+	for kind in small large; do
+		row "create ($kind): btrfs snapshot of the image" "hand_create_$kind" - -
+		row "start ($kind)" "hand_start_$kind" - -
+		row "\`lxc exec true\` ($kind)" "hand_exec_$kind" - -
+		row "force-stop + delete ($kind)" "hand_delete_$kind" - -
+	done
+	row "one signed registry lookup (\`slxd-registry show\`)" hand_registry - -
+	echo
+	echo "### Targets"
+	echo
+	echo "| target | measured | |"
+	echo "| --- | --- | --- |"
+	echo "| cached overhead p50 ≤ 0.35 s over plain | $over_small s (small), $over_large s (large) | $(verdict "$over_small" 0.35) / $(verdict "$over_large" 0.35) |"
+	echo "| large ≤ 1.2x small | $(div "$(med large)" "$(med small)")x wall, $(div "$over_large" "$over_small")x overhead | $(verdict "$(div "$(med large)" "$(med small)")" 1.2) / $(verdict "$(div "$over_large" "$over_small")" 1.2) |"
+	echo "| array ≤ 0.05 s per task | $arr_over s | $(verdict "$arr_over" 0.05) |"
+	echo "| teardown off the critical path | srun returns before it, but the next job starts $(sub "$(med small_b2b)" "$(med small)") s later right after one (small) | $(verdict "$(sub "$(med small_b2b)" "$(med small)")" 0.05) |"
+	echo "| pull ≤ 1.5x by hand | $(div "$(med pull_job)" "$(med pull_hand)")x ($(div "$pull_over" "$(med pull_hand)")x counting only what the job adds to plain) | $(verdict "$(div "$(med pull_job)" "$(med pull_hand)")" 1.5) |"
+	echo "| 16 at once: none failing | $burst_failed_lxd failed | $(verdict "$burst_failed_lxd" 0) |"
+} >"$out/latest.md"
+cp "$raw" "$out/latest.tsv"
+plotrow() { local m p mn mx n; read -r m p mn mx n < <(stats "$2"); echo "\"$1\" $m $mn $p"; }
+{
+	echo "# label median min p95 (index 0: one job; 1: 16 at once; 2: array, pull)"
+	plotrow "plain" plain; plotrow "LXD small" small; plotrow "LXD large" large
+	plotrow "LXD small b2b" small_b2b; plotrow "OCI runc" oci; plotrow "Charliecloud" ch
+	printf '\n\n'
+	plotrow "plain" burst_plain; plotrow "LXD small" burst_lxd
+	printf '\n\n'
+	plotrow "array plain" array_plain; plotrow "array LXD" array_lxd
+	plotrow "pull: job" pull_job; plotrow "pull: by hand" pull_hand
+} >"$work/plot.dat"
+gnuplot -e "datafile='$work/plot.dat'; outfile='$out/latest.png'" "$here/plot.gp" ||
+	say "warning: gnuplot failed; no plot"
+cat "$out/latest.md"
+say "done in $((elapsed / 60)) min $((elapsed % 60)) s"
