@@ -162,23 +162,8 @@ t_help_lists_options() {
 
 # --- bad input: one clear line, a failed step, nothing left behind --------
 
-# Runs srun as alice expecting failure with `needle` on stderr; then checks
-# that no container and no lock of that job stayed.
-expect_refused() { # needle srun-args...
-	local needle=$1 out rc job
-	shift
-	local before
-	before=$(last_job_of "$SLXD_TEST_USER")
-	out=$(alice srun "$@" 2>&1)
-	rc=$?
-	job=$(last_job_of "$SLXD_TEST_USER")
-	# whatever else, the job (if it was queued) leaves nothing behind
-	if [ -n "$job" ] && [ "$job" != "$before" ]; then
-		expect_no_container "$job" || return 1
-	fi
-	[ "$rc" != 0 ] || fail "srun $* succeeded; expected refusal ($needle)" || return 1
-	expect_contains "error message" "$needle" "$out"
-}
+# expect_refused_as (lib.sh), as alice.
+expect_refused() { expect_refused_as "$SLXD_TEST_USER" "$@"; }
 
 t_refuses_unapproved_image_at_submit() {
 	expect_refused "unknown to the image registry" --lxd-image=nosuch:1.0 true || return 1

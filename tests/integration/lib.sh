@@ -12,6 +12,22 @@ as_user() { # user dir cmd...
 alice() { as_user "$SLXD_TEST_USER" "$ALICE_DIR" "$@"; }
 bob() { as_user "$SLXD_TEST_USER2" "$BOB_DIR" "$@"; }
 
+# srun as USER expecting failure with `needle` on stderr; then checks that
+# the job (if it was queued) left no container and no lock behind.
+expect_refused_as() { # user needle srun-args...
+	local user=$1 needle=$2 out rc job before
+	shift 2
+	before=$(last_job_of "$user")
+	out=$(as_user "$user" "$(user_dir "$user")" srun "$@" 2>&1)
+	rc=$?
+	job=$(last_job_of "$user")
+	if [ -n "$job" ] && [ "$job" != "$before" ]; then
+		expect_no_container "$job" || return 1
+	fi
+	[ "$rc" != 0 ] || fail "srun $* as $user succeeded; expected refusal ($needle)" || return 1
+	expect_contains "error message" "$needle" "$out"
+}
+
 fail() {
 	echo "    $*" >&2
 	return 1

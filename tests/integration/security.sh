@@ -19,27 +19,22 @@ sec_monitor_stop() {
 	SEC_MONITOR_PID=
 }
 
-# expect_refused (cases.sh), as any user.
-expect_refused_as() { # user needle srun-args...
-	local user=$1 needle=$2 out rc job before
-	shift 2
-	before=$(last_job_of "$user")
-	out=$(as_user "$user" "$(user_dir "$user")" srun "$@" 2>&1)
-	rc=$?
-	job=$(last_job_of "$user")
-	if [ -n "$job" ] && [ "$job" != "$before" ]; then
-		expect_no_container "$job" || return 1
-	fi
-	[ "$rc" != 0 ] || fail "srun $* as $user succeeded; expected refusal ($needle)" || return 1
-	expect_contains "error message" "$needle" "$out"
-}
-
 # A batch job of alice that says READY in FILE, then sleeps (its args say
 # sleep MARK, so it can be found).  Prints the job id.
 sec_sleeper() { # ready-file mark
 	rm -f "$1"
 	alice sbatch --parsable --lxd-image="$IMG" -o /dev/null \
 		--wrap "echo up > $1; exec sleep $2"
+}
+
+# A case's end around a sec_sleeper: cancel it, wait until the job and its
+# container are gone, and return the status of the case's own checks.
+sec_sleeper_end() { # job ready-file status
+	scancel "$1"
+	rm -f "$2"
+	wait_job_gone "$1" 60 || return 1
+	expect_no_container "$1" || return 1
+	return "$3"
 }
 
 # --- 1. the payload cannot gain privileges or leave its container -----------
@@ -101,7 +96,7 @@ t_sec_cannot_reach_lxd_socket() {
 }
 
 t_sec_jobs_cannot_see_signal_or_enter_each_other() {
-	local ja apid ainit out host i rc=0
+	local ja apid ainit out host i
 	ja=$(sec_sleeper "$ALICE_DIR/sec-iso.ready" 3137)
 	(
 	wait_file "$ALICE_DIR/sec-iso.ready" 60 || exit 1
@@ -140,12 +135,7 @@ t_sec_jobs_cannot_see_signal_or_enter_each_other() {
 	expect_not_contains "bob opened alice's container from the host" ENTERED "$host" || exit 1
 	kill -0 "$apid" || fail "alice's payload is gone" || exit 1
 	)
-	rc=$?
-	scancel "$ja"
-	rm -f "$ALICE_DIR/sec-iso.ready" "$ALICE_DIR/sec-spool.ready"
-	wait_job_gone "$ja" 60 || return 1
-	expect_no_container "$ja" || return 1
-	return $rc
+	sec_sleeper_end "$ja" "$ALICE_DIR/sec-iso.ready" $?
 }
 
 # --- 2. mounts refused before any container is made -------------------------
@@ -170,7 +160,7 @@ t_sec_refuses_proc_sys_dev_mounts() {
 }
 
 t_sec_refuses_another_jobs_spool_dir() {
-	local ja spool rc
+	local ja spool
 	ja=$(sec_sleeper "$ALICE_DIR/sec-spool.ready" 3138)
 	(
 	wait_file "$ALICE_DIR/sec-spool.ready" 60 || exit 1
@@ -183,12 +173,7 @@ t_sec_refuses_another_jobs_spool_dir() {
 		expect_refused_as "$SLXD_TEST_USER2" "by you" \
 		--lxd-image="$IMG" --lxd-mount="$spool:/mnt/spool:ro" true
 	)
-	rc=$?
-	scancel "$ja"
-	rm -f "$ALICE_DIR/sec-iso.ready" "$ALICE_DIR/sec-spool.ready"
-	wait_job_gone "$ja" 60 || return 1
-	expect_no_container "$ja" || return 1
-	return $rc
+	sec_sleeper_end "$ja" "$ALICE_DIR/sec-spool.ready" $?
 }
 
 # The directory is checked on the node when the job starts, not at submit:
