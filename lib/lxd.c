@@ -513,43 +513,47 @@ int lxd_request(lxd_client *c, const char *method, const char *path,
 	return public_rc(call(c, method, path, body, metadata, what, err));
 }
 
-int lxd_instance_create(lxd_client *c, const char *name,
-			const char *fingerprint, json_t *config,
-			json_t *devices, json_t *profiles, slxd_error *err)
+/* POST /1.0/instances with `source` (stolen) as the instance's origin. */
+static int create_from(lxd_client *c, const char *name, json_t *source,
+		       json_t *config, json_t *devices, json_t *profiles,
+		       slxd_error *err)
 {
 	char what[200];
 	const char *key;
 	json_t *v;
 	size_t i;
 
-	if (check_name("instance", name, err) ||
-	    check_name("image fingerprint", fingerprint, err))
-		return -1;
 	snprintf(what, sizeof(what), "create instance %s", name);
+	if (!source)
+		return slxd_fail(err, "cannot %s: out of memory", what);
 	/* LXD would reject these too, but later and less clearly. */
+	int bad = 0;
 	if (config && !json_is_object(config))
-		return slxd_fail(err, "cannot %s: config is not an object", what);
+		bad = slxd_fail(err, "cannot %s: config is not an object", what);
 	json_object_foreach(config, key, v)
-		if (!json_is_string(v))
-			return slxd_fail(err, "cannot %s: config key %s is not a "
-					 "string", what, key);
-	if (devices && !json_is_object(devices))
-		return slxd_fail(err, "cannot %s: devices is not an object", what);
+		if (!bad && !json_is_string(v))
+			bad = slxd_fail(err, "cannot %s: config key %s is not a "
+					"string", what, key);
+	if (!bad && devices && !json_is_object(devices))
+		bad = slxd_fail(err, "cannot %s: devices is not an object", what);
 	json_object_foreach(devices, key, v)
-		if (!json_is_object(v))
-			return slxd_fail(err, "cannot %s: device %s is not an "
-					 "object", what, key);
-	if (profiles && !json_is_array(profiles))
-		return slxd_fail(err, "cannot %s: profiles is not an array", what);
+		if (!bad && !json_is_object(v))
+			bad = slxd_fail(err, "cannot %s: device %s is not an "
+					"object", what, key);
+	if (!bad && profiles && !json_is_array(profiles))
+		bad = slxd_fail(err, "cannot %s: profiles is not an array", what);
 	json_array_foreach(profiles, i, v)
-		if (!json_is_string(v))
-			return slxd_fail(err, "cannot %s: profile %zu is not a "
-					 "string", what, i);
+		if (!bad && !json_is_string(v))
+			bad = slxd_fail(err, "cannot %s: profile %zu is not a "
+					"string", what, i);
+	if (bad) {
+		json_decref(source);
+		return -1;
+	}
 
 	/* "o" steals the references, also when packing fails. */
-	json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:o, s:o}",
-		"name", name, "type", "container",
-		"source", "type", "image", "fingerprint", fingerprint,
+	json_t *body = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}",
+		"name", name, "type", "container", "source", source,
 		"config", config ? json_incref(config) : json_object(),
 		"devices", devices ? json_incref(devices) : json_object(),
 		"profiles", profiles ? json_incref(profiles)
@@ -559,6 +563,30 @@ int lxd_instance_create(lxd_client *c, const char *name,
 	int rc = call(c, "POST", "/1.0/instances", body, NULL, what, err);
 	json_decref(body);
 	return failure_rc(rc);
+}
+
+int lxd_instance_create(lxd_client *c, const char *name,
+			const char *fingerprint, json_t *config,
+			json_t *devices, json_t *profiles, slxd_error *err)
+{
+	if (check_name("instance", name, err) ||
+	    check_name("image fingerprint", fingerprint, err))
+		return -1;
+	return create_from(c, name, json_pack("{s:s, s:s}", "type", "image",
+					       "fingerprint", fingerprint),
+			   config, devices, profiles, err);
+}
+
+int lxd_instance_copy(lxd_client *c, const char *name, const char *source,
+		      json_t *config, json_t *devices, json_t *profiles,
+		      slxd_error *err)
+{
+	if (check_name("instance", name, err) ||
+	    check_name("instance", source, err))
+		return -1;
+	return create_from(c, name, json_pack("{s:s, s:s, s:b}", "type", "copy",
+					       "source", source, "instance_only", 1),
+			   config, devices, profiles, err);
 }
 
 static int set_state(lxd_client *c, const char *name, const char *verb,

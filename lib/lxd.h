@@ -42,6 +42,13 @@ int lxd_instance_create(lxd_client *c, const char *name,
 			const char *fingerprint, json_t *config,
 			json_t *devices, json_t *profiles, slxd_error *err);
 
+/* The same, as a copy of the stopped instance `source` (its config and
+ * devices are the defaults of the new one's; `config` and `devices` win).
+ * On a copy-on-write pool this is a snapshot. */
+int lxd_instance_copy(lxd_client *c, const char *name, const char *source,
+		      json_t *config, json_t *devices, json_t *profiles,
+		      slxd_error *err);
+
 /* PUT /1.0/instances/NAME/state {"action":"start"}.  Waits. */
 int lxd_instance_start(lxd_client *c, const char *name, slxd_error *err);
 

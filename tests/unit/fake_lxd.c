@@ -318,21 +318,35 @@ static void create_inst(struct fake_lxd *f, struct answer *a, json_t *req)
 	if (find_inst(f, name))
 		return answer_error(a, 409, "Instance \"%s\" already exists",
 				    name);
-	if (!type || strcmp(type, "image") != 0 || !fp)
+	const char *from = json_string_value(json_object_get(src, "source"));
+	struct inst *orig = NULL;
+	if (type && strcmp(type, "copy") == 0 && from) {
+		orig = find_inst(f, from);
+		if (!orig)
+			return answer_error(a, 404, "Instance not found");
+	} else if (!type || strcmp(type, "image") != 0 || !fp) {
 		return answer_error(a, 400, "The fake only creates instances "
-				    "from an image fingerprint");
+				    "from an image fingerprint or as a copy");
+	}
 	if ((config && !json_is_object(config)) ||
 	    (devices && !json_is_object(devices)) ||
 	    (profiles && !json_is_array(profiles)))
 		return answer_error(a, 400, "Bad config, devices or profiles");
-	if (!find_image(f, fp))
+	if (!orig && !find_image(f, fp))
 		return answer_async(f, a, 400, "Failed creating instance from "
 				    "image: Image not found", NULL);
 
 	struct inst *i = add_inst(f, name, "Stopped");
+	/* A copy starts from its source's config and devices; the request's
+	 * keys win (LXD's createFromCopy). */
+	if (orig) {
+		json_object_update(i->config, orig->config);
+		json_object_update(i->devices, orig->devices);
+	}
 	if (config)
 		json_object_update(i->config, config);
-	json_object_set_new(i->config, "volatile.base_image", json_string(fp));
+	if (!orig)
+		json_object_set_new(i->config, "volatile.base_image", json_string(fp));
 	if (devices)
 		json_object_update(i->devices, devices);
 	if (profiles) {
@@ -498,6 +512,17 @@ static void emulate(struct fake_lxd *f, struct answer *a, const char *method,
 				"pid", (int)i->pid, "processes", i->pid ? 1 : 0));
 		if (strcmp(rest, "/state") == 0 && strcmp(method, "PUT") == 0)
 			return put_state(f, a, i, req);
+		if (!*rest && strcmp(method, "PATCH") == 0) {
+			json_t *cfg = json_object_get(req, "config");
+			json_t *devs = json_object_get(req, "devices");
+			if ((cfg && !json_is_object(cfg)) || (devs && !json_is_object(devs)))
+				return answer_error(a, 400, "bad config or devices");
+			if (cfg)
+				json_object_update(i->config, cfg);
+			if (devs)
+				json_object_update(i->devices, devs);
+			return answer_sync(a, NULL);
+		}
 		return answer_error(a, 405, "method not allowed");
 	}
 

@@ -199,6 +199,41 @@ static void test_not_found(void **state)
 	assert_int_equal(lxd_instance_start(t->c, "nope", &t->err), -1);
 }
 
+/* A copy names its source instance; the source's name is checked like
+ * any instance name, and the config rules are the same as a create's. */
+static void test_instance_copy(void **state)
+{
+	struct t *t = *state;
+	fake_lxd_add_image(t->f, FP, NULL);
+	assert_int_equal(lxd_instance_create(t->c, "tpl", FP, NULL, NULL, NULL, &t->err), 0);
+	json_t *config = json_pack("{s:s}", "user.slurm.job_id", "12");
+	assert_int_equal(lxd_instance_copy(t->c, "slurm-12", "tpl", config, NULL, NULL,
+					   &t->err), 0);
+	json_t *body = fake_request_json(fake_lxd_find_last(t->f, "POST", "/1.0/instances$"));
+	json_t *src = json_object_get(body, "source");
+	assert_string_equal(json_string_value(json_object_get(src, "type")), "copy");
+	assert_string_equal(json_string_value(json_object_get(src, "source")), "tpl");
+	assert_true(json_is_true(json_object_get(src, "instance_only")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(body, "config"),
+							      "user.slurm.job_id")), "12");
+	json_decref(body);
+	assert_true(fake_lxd_instance_exists(t->f, "slurm-12"));
+
+	int before = fake_lxd_nrequests(t->f);
+	assert_int_equal(lxd_instance_copy(t->c, "slurm-13", "../tpl", NULL, NULL, NULL,
+					   &t->err), -1);
+	assert_contains(t->err.msg, "invalid LXD instance name");
+	json_t *bad = json_pack("{s:b}", "security.nesting", 1);
+	assert_int_equal(lxd_instance_copy(t->c, "slurm-13", "tpl", bad, NULL, NULL, &t->err), -1);
+	assert_contains(t->err.msg, "security.nesting is not a string");
+	assert_int_equal(fake_lxd_nrequests(t->f), before); /* nothing was sent */
+	json_decref(bad);
+	json_decref(config);
+	assert_int_equal(lxd_instance_copy(t->c, "slurm-14", "gone", NULL, NULL, NULL, &t->err),
+			 -1);
+	assert_contains(t->err.msg, "create instance slurm-14");
+}
+
 static void test_error_text_verbatim(void **state)
 {
 	struct t *t = *state;
@@ -614,6 +649,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_async_success, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_operation_failure_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_instance_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_text_verbatim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vanished_operation_is_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_running, setup, teardown),
