@@ -229,7 +229,8 @@ lint:
 # ---- Valgrind (docs/hardening.md) --------------------------------------
 # The unit tests (the plain build, not the sanitizer one) and the helpers
 # that run without a cluster, under memcheck: any report fails.
-VALGRIND ?= valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible
+VALGRIND ?= valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible \
+	--suppressions=tests/valgrind/fake-lxd-fork.supp
 
 valgrind: $(UNIT_BIN) $(EPILOG)
 	@set -e; for t in $(UNIT_BIN); do \

@@ -1,5 +1,8 @@
 /* slxd-epilog: slurm.conf Epilog= helper.  Tears down the ending job's
- * container on this node.
+ * container on this node: every process in it is killed before this
+ * returns; the container itself is deleted by a detached process, so that
+ * LXD's slow stop does not hold the node in COMPLETING for the next job
+ * (see slxd_container_end).
  *
  *   Epilog=/usr/local/sbin/slxd-epilog
  *
@@ -84,7 +87,7 @@ int main(int argc, char **argv)
 	if (!slxd_container_marked(&cfg, jobid))
 		return 0;
 	lxd_client *c = lxd_open(cfg.lxd_socket, cfg.lxd_timeout * 1000L, &err);
-	if (!c || slxd_container_teardown(c, &cfg, jobid, &err) != 0) {
+	if (!c || slxd_container_end(c, &cfg, jobid, &err) != 0) {
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": teardown failed: %s", jobid, err.msg);
 		lxd_close(c);
 		return 1;

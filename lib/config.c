@@ -38,10 +38,13 @@ void slxd_config_defaults(struct slxd_config *cfg)
 	 * reaches every node that can still talk to the registry at once. */
 	cfg->registry_grace = 3600;
 	cfg->image_cache_max = 20ULL << 30;
+	/* A template is rebuilt at most daily: it keeps no user data, only
+	 * the image's files already owned by the right ids. */
+	cfg->template_max_age = 86400;
 }
 
 enum kind { K_PATH, K_NAME, K_NAME_OR_EMPTY, K_MOUNTS, K_ALLOW, K_TIMEOUT,
-	    K_REGISTRY, K_REG_TIMEOUT, K_GRACE, K_BYTES };
+	    K_REGISTRY, K_REG_TIMEOUT, K_GRACE, K_BYTES, K_TEMPLATE_AGE };
 
 #define FIELD(f) offsetof(struct slxd_config, f), sizeof(((struct slxd_config *)0)->f)
 
@@ -66,11 +69,12 @@ static const struct key {
 	{ "registry_timeout", K_REG_TIMEOUT, 0, 0 },
 	{ "registry_grace", K_GRACE, 0, 0 },
 	{ "image_cache_max", K_BYTES, 0, 0 },
+	{ "template_max_age", K_TEMPLATE_AGE, 0, 0 },
 };
 
 #define KNOWN_KEYS "config, lxd_socket, storage_pool, profile, approved_images, " \
 	"slurmd_spool_dir, state_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout, " \
-	"registry, registry_timeout, registry_grace, image_cache_max"
+	"registry, registry_timeout, registry_grace, image_cache_max, template_max_age"
 
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */
 static int set_name(char *dst, size_t size, const char *key, const char *v,
@@ -269,6 +273,9 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 		return set_seconds(&cfg->registry_grace, k->name, v, 0, 30L * 86400, err);
 	case K_BYTES:
 		return set_bytes(&cfg->image_cache_max, k->name, v, err);
+	case K_TEMPLATE_AGE:
+		/* 0 = no templates: every container is made from the image */
+		return set_seconds(&cfg->template_max_age, k->name, v, 0, 30L * 86400, err);
 	}
 	return slxd_fail(err, "internal error: bad key kind");
 }

@@ -35,6 +35,7 @@ struct slxd_config {
 	int registry_timeout;                     /* registry_timeout= seconds */
 	long registry_grace;                      /* registry_grace= seconds */
 	unsigned long long image_cache_max;       /* image_cache_max= bytes, 0 = no bound */
+	long template_max_age;                    /* template_max_age= seconds, 0 = none */
 };
 
 void slxd_config_defaults(struct slxd_config *cfg);

@@ -3,16 +3,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "idmap.h"
 #include "log.h"
+#include "procinit.h"
 #include "registry.h"
+#include "template.h"
 
 void slxd_container_name(uint32_t jobid, char out[32])
 {
@@ -101,6 +108,8 @@ int slxd_container_spec(const struct slxd_config *cfg,
 	    /* Our init, never the image's (see helpers/slxd-init.c). */
 	    set_str(config, "raw.lxc", "lxc.init.cmd = " SLXD_INIT_PATH, err) ||
 	    set_str(config, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE, err) ||
+	    /* also overrides the role a copy would take from its template */
+	    set_str(config, SLXD_KEY_ROLE, SLXD_ROLE_JOB, err) ||
 	    set_str(config, SLXD_KEY_IMAGE, job->image, err) ||
 	    set_str(config, SLXD_KEY_FINGERPRINT, job->fingerprint, err))
 		goto fail;
@@ -247,6 +256,63 @@ static void delete_quietly(lxd_client *c, const char *name)
 	lxd_instance_delete(c, name, &ignored);
 }
 
+/* A copy of the ready template for this image and id map if there is one
+ * (no per-file re-owning at start, see template.h), else from the image.
+ * A copy that fails (the template was removed meanwhile) falls back to
+ * the image.  On failure nothing half-made is left. */
+static int create(lxd_client *c, const struct slxd_config *cfg, const struct slxd_job *job,
+		  const char *name, json_t *config, json_t *devices, json_t *profiles,
+		  char from[80], slxd_error *err)
+{
+	snprintf(from, 80, "the image");
+	const char *idmap = json_string_value(json_object_get(config, "raw.idmap"));
+	char tpl[64];
+	slxd_error why;
+	if (idmap && slxd_template_find(c, cfg, job->fingerprint, idmap, tpl, &why) == 1) {
+		if (lxd_instance_copy(c, name, tpl, config, devices, profiles, &why) == 0) {
+			snprintf(from, 80, "template %s", tpl);
+			return 0;
+		}
+		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": copying template %s failed (%s); "
+			 "making the container from the image", job->jobid, tpl, why.msg);
+		delete_quietly(c, name);
+	}
+	/* With a registry the node fetches what it lacks (usually the
+	 * prolog did already); without one, images are the admin's to
+	 * import.  The hold keeps the image from being evicted until
+	 * the container made from it exists. */
+	int hold;
+	if (slxd_image_ensure(cfg, c, job->image, job->fingerprint, &hold, err) != 0)
+		return -1;
+	int rc = lxd_instance_create(c, name, job->fingerprint, config, devices, profiles, err);
+	if (hold >= 0)
+		close(hold);
+	if (rc != 0)
+		delete_quietly(c, name); /* nothing half-made stays */
+	return rc;
+}
+
+/* The container's init from /proc, once it is ours: LXD reports a start
+ * as done before liblxc's child has exec'd the init (and an init that
+ * cannot be exec'd only fails after), so until the child's executable is
+ * slxd-init, LXD is asked instead. */
+static int running_init(const char *name, pid_t *pid)
+{
+	pid_t p;
+	char path[64], exe[sizeof(SLXD_INIT_PATH) + 1];
+	if (slxd_proc_container_init("/proc", name, &p, NULL) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)p);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	if (n < 0)
+		return -1;
+	exe[n] = '\0';
+	if (strcmp(exe, SLXD_INIT_PATH) != 0)
+		return -1;
+	*pid = p;
+	return 0;
+}
+
 int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 			  const struct slxd_job *job, pid_t *init_pid,
 			  slxd_error *err)
@@ -268,26 +334,15 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 		if (slxd_subid_check(cfg->subuid_path, cfg->subgid_path, job->uid, job->gid,
 				     job->gids, job->ngids, err) != 0)
 			goto unlock;
-		/* With a registry the node fetches what it lacks (usually the
-		 * prolog did already); without one, images are the admin's to
-		 * import.  The hold keeps the image from being evicted until
-		 * the container made from it exists. */
-		int hold;
-		if (slxd_image_ensure(cfg, c, job->image, job->fingerprint, &hold, err) != 0)
-			goto unlock;
 		json_t *profiles = json_pack("[s]", cfg->profile);
-		int crc = lxd_instance_create(c, name, job->fingerprint, config, devices,
-					      profiles, err);
+		char from[80];
+		int crc = create(c, cfg, job, name, config, devices, profiles, from, err);
 		json_decref(profiles);
-		if (hold >= 0)
-			close(hold);
-		if (crc != 0) {
-			delete_quietly(c, name); /* nothing half-made stays */
+		if (crc != 0)
 			goto unlock;
-		}
 		created = true;
-		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": created container %s (image %s, uid %u)",
-			 job->jobid, name, job->image, (unsigned)job->uid);
+		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": created container %s (image %s, uid %u) "
+			 "from %s", job->jobid, name, job->image, (unsigned)job->uid, from);
 	} else if (got != 0) {
 		goto unlock;
 	} else if (check_owner(inst, job, name, err) != 0 ||
@@ -295,15 +350,21 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 		goto unlock;
 	}
 
-	struct lxd_instance_state st;
-	if (lxd_instance_state(c, name, &st, err) != 0)
+	/* A container this call made is stopped; one a step made before is
+	 * running if its init is there.  /proc answers both in a few ms
+	 * where LXD's state takes about 50 (procinit.h); LXD decides when
+	 * /proc does not know. */
+	struct lxd_instance_state st = { .init_pid = 0 };
+	if (!created && running_init(name, &st.init_pid) != 0 &&
+	    lxd_instance_state(c, name, &st, err) != 0)
 		goto cleanup;
-	if (strcmp(st.status, "Running") != 0 || st.init_pid <= 0) {
+	if (st.init_pid <= 0 || (st.status[0] && strcmp(st.status, "Running") != 0)) {
 		if (lxd_instance_start(c, name, err) != 0) {
 			slxd_fail_prefix(err, "container %s did not start", name);
 			goto cleanup;
 		}
-		if (lxd_instance_state(c, name, &st, err) != 0)
+		if (running_init(name, &st.init_pid) != 0 &&
+		    lxd_instance_state(c, name, &st, err) != 0)
 			goto cleanup;
 		if (st.init_pid <= 0) {
 			slxd_fail(err, "container %s did not start: its init exited at once "
@@ -350,12 +411,13 @@ static int lock_job_bounded(const struct slxd_config *cfg, uint32_t jobid, int s
 	return fd;
 }
 
-int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
-			    uint32_t jobid, slxd_error *err)
+/* Force-stop and delete, with retries; then the lock marker goes.  The
+ * caller holds (or gave up waiting for) the job's lock. */
+static int teardown_locked(lxd_client *c, const struct slxd_config *cfg,
+			   uint32_t jobid, slxd_error *err)
 {
 	char name[32];
 	slxd_container_name(jobid, name);
-	int lock = lock_job_bounded(cfg, jobid, cfg->lxd_timeout);
 	int rc = -1;
 	for (int attempt = 0; attempt < SLXD_TEARDOWN_TRIES; attempt++) {
 		if (attempt) {
@@ -389,6 +451,167 @@ int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
 		lock_path(cfg, jobid, path, sizeof(path));
 		unlink(path);
 	}
+	return rc;
+}
+
+int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
+			    uint32_t jobid, slxd_error *err)
+{
+	int lock = lock_job_bounded(cfg, jobid, cfg->lxd_timeout);
+	int rc = teardown_locked(c, cfg, jobid, err);
+	if (lock >= 0)
+		close(lock);
+	return rc;
+}
+
+#define SLXD_KILL_WAIT_MS 5000
+
+/* SIGKILL the container's init and wait until it is gone.  The kernel
+ * kills every other process of the container's pid namespace first and
+ * reports the init's exit only after they are all reaped, so when the
+ * pidfd turns readable nothing of the job runs any more.  Returns 0 when
+ * nothing runs (also when there is no container), 1 when the container
+ * is in a state this does not handle (frozen, starting, stopping: the
+ * caller stops it through LXD), -1 on error. */
+static int kill_processes(lxd_client *c, const char *name, slxd_error *err)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		pid_t init, monitor;
+		if (slxd_proc_container_init("/proc", name, &init, &monitor) != 0) {
+			/* no monitor with its one child: stopped, gone, or in
+			 * between; LXD knows which */
+			struct lxd_instance_state st;
+			int s = lxd_instance_state(c, name, &st, err);
+			if (s == LXD_NOT_FOUND) {
+				slxd_error_clear(err);
+				return 0;
+			}
+			if (s != 0)
+				return -1;
+			return strcmp(st.status, "Stopped") == 0 ? 0 : 1;
+		}
+		int pidfd = (int)syscall(SYS_pidfd_open, init, 0);
+		if (pidfd < 0) {
+			if (errno == ESRCH)
+				continue; /* it just died: look again */
+			return slxd_fail(err, "pidfd_open(%d) for %s: %s", (int)init, name,
+					 strerror(errno));
+		}
+		/* The pid could have been reused between the scan and the open;
+		 * still the monitor's child after it, the descriptor is the init's. */
+		if (slxd_proc_ppid("/proc", init) != monitor) {
+			close(pidfd);
+			continue;
+		}
+		if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) != 0 && errno != ESRCH) {
+			int e = errno;
+			close(pidfd);
+			return slxd_fail(err, "cannot kill the init of %s: %s", name, strerror(e));
+		}
+		/* Bounded short: a frozen container (cgroup v1) cannot die
+		 * until thawed, and LXD's stop knows how to thaw it. */
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+		int n;
+		while ((n = poll(&p, 1, SLXD_KILL_WAIT_MS)) < 0 && errno == EINTR)
+			;
+		close(pidfd);
+		return n == 1 ? 0 : 1;
+	}
+	return 1;
+}
+
+/* The detached half: a process of its own (setsid, stdio on /dev/null)
+ * that slurmd does not wait for. */
+static void finish_in_background(const struct slxd_config *cfg, uint32_t jobid,
+				 json_t *inst, int lock)
+{
+	if (setsid() < 0 || fork() != 0)
+		_exit(0);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+	slxd_error err;
+	/* A connection of its own: the parent's belongs to the parent. */
+	lxd_client *c = lxd_open(cfg->lxd_socket, cfg->lxd_timeout * 1000L, &err);
+	/* LXD is still running its own stop of the container whose init
+	 * died (hooks, unmounts) and refuses to delete it until that is
+	 * done ("busy running a stop operation"): wait for that quietly;
+	 * anything else goes to the teardown with its retries and logs. */
+	char name[32];
+	slxd_container_name(jobid, name);
+	int deleted = -1;
+	for (int i = 0; c && i < cfg->lxd_timeout * 10; i++) {
+		deleted = lxd_instance_delete(c, name, &err);
+		if (deleted != -1 || !strstr(err.msg, "busy"))
+			break;
+		struct timespec tenth = { 0, 100000000L };
+		nanosleep(&tenth, NULL);
+	}
+	if (deleted == 0) {
+		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": deleted container %s", jobid, name);
+		char path[SLXD_PATH_MAX + 64];
+		lock_path(cfg, jobid, path, sizeof(path));
+		unlink(path);
+	} else if (!c || teardown_locked(c, cfg, jobid, &err) != 0) {
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": its processes are gone but its container "
+			 "could not be deleted: %s (slxd-gc will retry)", jobid, err.msg);
+		_exit(1);
+	}
+	if (lock >= 0)
+		close(lock); /* the job is done with; the template is not its */
+	if (inst && slxd_template_build_for(c, cfg, inst, &err) != 0)
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", jobid, err.msg);
+	lxd_close(c);
+	_exit(0);
+}
+
+int slxd_container_end(lxd_client *c, const struct slxd_config *cfg,
+		       uint32_t jobid, slxd_error *err)
+{
+	char name[32];
+	slxd_container_name(jobid, name);
+	int lock = lock_job_bounded(cfg, jobid, cfg->lxd_timeout);
+	int k = kill_processes(c, name, err);
+	json_t *inst = NULL;
+	slxd_error ignored;
+	if (k == 0 && lxd_instance_get(c, name, &inst, &ignored) == LXD_NOT_FOUND) {
+		char path[SLXD_PATH_MAX + 64];
+		lock_path(cfg, jobid, path, sizeof(path));
+		unlink(path);
+		if (lock >= 0)
+			close(lock);
+		return 0;
+	}
+	/* Nothing of the job runs: the marker goes now, so a second end of
+	 * the same job (the plugin's, then Epilog=slxd-epilog) returns at
+	 * once instead of waiting on the lock the deleter holds.  What the
+	 * deleter cannot delete, slxd-gc finds by its labels. */
+	if (k == 0) {
+		char path[SLXD_PATH_MAX + 64];
+		lock_path(cfg, jobid, path, sizeof(path));
+		unlink(path);
+	}
+	pid_t pid = k == 0 ? fork() : -1;
+	if (pid == 0)
+		finish_in_background(cfg, jobid, inst, lock); /* holds the lock till deleted */
+	int rc = 0;
+	if (pid < 0) {
+		if (k != 0)
+			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": %s; stopping %s through LXD",
+				 jobid, k < 0 ? err->msg : "not simply running", name);
+		rc = teardown_locked(c, cfg, jobid, err);
+	} else {
+		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": killed the processes of container %s; "
+			 "deleting it in the background", jobid, name);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	json_decref(inst);
 	if (lock >= 0)
 		close(lock);
 	return rc;

@@ -68,6 +68,17 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
 			    uint32_t jobid, slxd_error *err);
 
+/* What slxd-epilog does: kill every process of the job's container now
+ * and wait until they are gone (that is the guarantee, and it is quick),
+ * then return and let a detached process delete the container and build
+ * the template for the next job of this user and image (template.h), so
+ * the next job on the node does not wait for LXD's slow stop.  Falls back
+ * to slxd_container_teardown() when the container is in any state but
+ * running or stopped, or its processes could not be killed.  Must be
+ * called from a single-threaded process (it forks). */
+int slxd_container_end(lxd_client *c, const struct slxd_config *cfg,
+		       uint32_t jobid, slxd_error *err);
+
 /* Did this node ever start making a container for the job?  (A marker in
  * cfg->state_dir, written before the first LXD call.)  Lets job ends
  * without containers cost nothing. */

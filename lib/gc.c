@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "container.h"
 #include "log.h"
+#include "template.h"
 
 const char *slxd_gc_action_name(enum slxd_gc_action a)
 {
@@ -63,6 +65,10 @@ static void read_labels(json_t *inst, struct slxd_gc_entry *e)
 			   UINT32_MAX, &v) ? (long long)v : -1;
 	e->created = parse_u64(json_string_value(json_object_get(config, SLXD_KEY_CREATED)),
 			       INT64_MAX, &v) ? (long long)v : 0;
+	const char *role = json_string_value(json_object_get(config, SLXD_KEY_ROLE));
+	e->template = name && strncmp(name, SLXD_TEMPLATE_PREFIX, strlen(SLXD_TEMPLATE_PREFIX)) == 0 &&
+		      role && strncmp(role, SLXD_ROLE_TEMPLATE, strlen(SLXD_ROLE_TEMPLATE)) == 0;
+	e->template_ready = e->template && strcmp(role, SLXD_ROLE_TEMPLATE) == 0;
 	if (parse_u64(json_string_value(json_object_get(config, SLXD_KEY_JOB_ID)),
 		      UINT32_MAX, &v) && v > 0) {
 		char want[32];
@@ -70,6 +76,31 @@ static void read_labels(json_t *inst, struct slxd_gc_entry *e)
 		if (name && strcmp(name, want) == 0)
 			e->jobid = (uint32_t)v;
 	}
+}
+
+static void decide_template(struct slxd_gc_entry *e, const struct slxd_config *cfg,
+			    time_t now)
+{
+	long long age = e->created > 0 ? (long long)now - e->created : -1;
+	e->action = SLXD_GC_KEEP;
+	if (!e->template_ready) {
+		if (age >= 0 && age < SLXD_TEMPLATE_BUILD_MAX_SECONDS) {
+			snprintf(e->reason, sizeof(e->reason), "template being built");
+			return;
+		}
+		snprintf(e->reason, sizeof(e->reason), "a template build that never finished");
+	} else if (cfg->template_max_age == 0) {
+		snprintf(e->reason, sizeof(e->reason), "template, and templates are off "
+			 "(template_max_age=0)");
+	} else if (age < 0 || age >= cfg->template_max_age) {
+		snprintf(e->reason, sizeof(e->reason), "template older than template_max_age=%ld s",
+			 cfg->template_max_age);
+	} else {
+		snprintf(e->reason, sizeof(e->reason), "template, rebuilt after %lld s",
+			 (long long)cfg->template_max_age - age);
+		return;
+	}
+	e->action = SLXD_GC_DELETE;
 }
 
 static void decide(struct slxd_gc_entry *e, slxd_job_lookup lookup, void *arg)
@@ -140,10 +171,24 @@ int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg,
 			e->action = SLXD_GC_KEEP;
 			continue;
 		}
-		decide(e, lookup, lookup_arg);
+		if (e->template)
+			decide_template(e, cfg, time(NULL));
+		else
+			decide(e, lookup, lookup_arg);
 		if (e->action != SLXD_GC_DELETE || !opts->act)
 			continue;
 		slxd_error terr;
+		if (e->template) {
+			if (slxd_template_delete(c, e->name, &terr) == 0) {
+				e->action = SLXD_GC_DELETED;
+				slxd_log(SLXD_LOG_INFO, "removed %s: %s", e->name, e->reason);
+			} else {
+				e->action = SLXD_GC_FAILED;
+				snprintf(e->error, sizeof(e->error), "%s", terr.msg);
+				slxd_log(SLXD_LOG_ERROR, "could not remove %s: %s", e->name, terr.msg);
+			}
+			continue;
+		}
 		if (slxd_container_teardown(c, cfg, e->jobid, &terr) == 0) {
 			e->action = SLXD_GC_DELETED;
 			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": removed leftover container %s: %s",

@@ -39,6 +39,8 @@ enum slxd_gc_action {
 
 struct slxd_gc_entry {
 	char name[64];            /* the LXD instance */
+	bool template;            /* a template (template.h), not a job's */
+	bool template_ready;      /* built, not abandoned half-way */
 	uint32_t jobid;           /* 0 when the labels name no job */
 	long long uid;            /* -1 when unknown */
 	char image[128];
@@ -56,7 +58,10 @@ struct slxd_gc_opts {
 	bool decide;   /* false: only list, ask Slurm nothing (--list) */
 };
 
-/* Look at every instance labelled user.slurm.managed_by=slurm-lxd.  On
+/* Look at every instance labelled user.slurm.managed_by=slurm-lxd.
+ * Templates are deleted once older than cfg->template_max_age (or any
+ * age when templates are off), and when a build was abandoned; Slurm is
+ * not asked about them.  On
  * return *entries (malloc'd, free it) holds one entry per instance.
  * Returns -1 only when LXD itself could not be asked. */
 int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg,

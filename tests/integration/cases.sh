@@ -283,7 +283,7 @@ t_time_limit_ends_payload() {
 # container's creation, its deletion, in that order, each one line naming
 # the job.
 t_job_story_in_logs() {
-	local job story i n_image n_created n_deleted
+	local job story i n_image n_created n_killed n_deleted
 	[ -f "$SLXD_TEST_LOG/syslog" ] || fail "no $SLXD_TEST_LOG/syslog: setup.sh starts rsyslogd" || return 1
 	job=$(sbatch_wait "$SLXD_TEST_USER" --lxd-image="$IMG" -o /dev/null --wrap true)
 	[[ "$job" =~ ^[0-9]+$ ]] || fail "sbatch: $job" || return 1
@@ -297,10 +297,44 @@ t_job_story_in_logs() {
 	printf '%s\n' "$story" | while IFS= read -r l; do report "$l"; done
 	n_image=$(grep -n -m1 "slxd-prolog\[[0-9]*\]: job $job: image $IMG ready (fingerprint " <<<"$story" | cut -d: -f1)
 	n_created=$(grep -n -m1 "slurm-lxd: job $job: created container slurm-$job " <<<"$story" | cut -d: -f1)
+	n_killed=$(grep -n -m1 "job $job: killed the processes of container slurm-$job; deleting it in the background" <<<"$story" | cut -d: -f1)
 	n_deleted=$(grep -n -m1 "job $job: deleted container slurm-$job\$" <<<"$story" | cut -d: -f1)
 	[ -n "$n_image" ] || fail "no 'slxd-prolog: job $job: image $IMG ready' line" || return 1
 	[ -n "$n_created" ] || fail "no 'slurm-lxd: job $job: created container' line" || return 1
+	[ -n "$n_killed" ] || fail "no 'job $job: killed the processes' line" || return 1
 	[ -n "$n_deleted" ] || fail "no 'job $job: deleted container' line" || return 1
-	[ "$n_image" -lt "$n_created" ] && [ "$n_created" -lt "$n_deleted" ] ||
-		fail "out of order: image line $n_image, created $n_created, deleted $n_deleted"
+	[ "$n_image" -lt "$n_created" ] && [ "$n_created" -lt "$n_killed" ] && [ "$n_killed" -lt "$n_deleted" ] ||
+		fail "out of order: image line $n_image, created $n_created, killed $n_killed, deleted $n_deleted"
+}
+
+# --- templates: per user and image, a pre-shifted copy source -----------
+
+# After a user's first job with an image ends, the node builds a template
+# for that user and image; the user's next job is a copy of it.  The copy
+# is the job's own: nothing an earlier job wrote is in it, and another
+# user never gets this user's template (their id maps differ).
+t_template_makes_next_job_a_fresh_copy() {
+	local first tpl out job story
+	remove_templates
+	first=$(sbatch_wait "$SLXD_TEST_USER" --lxd-image="$IMG" -o /dev/null \
+		--wrap 'echo secret > /tmp/slxd-first-job')
+	expect_contains "first job" "created container slurm-$first (image $IMG, uid $SLXD_TEST_UID) from the image" \
+		"$(job_story "$first")" || return 1
+	tpl=$(wait_template "$SLXD_TEST_UID" 60) || return 1
+	expect_eq "template status" Stopped "$(lxc query "/1.0/instances/$tpl" | jq -r .status)" || return 1
+	out=$(alice srun --lxd-image="$IMG" sh -c 'cat /tmp/slxd-first-job 2>&1; cat /etc/slxd-image; id -u') ||
+		fail "second job: $out" || return 1
+	job=$(last_job_of "$SLXD_TEST_USER")
+	story=$(job_story "$job")
+	expect_contains "second job" "created container slurm-$job (image $IMG, uid $SLXD_TEST_UID) from template $tpl" \
+		"$story" || return 1
+	expect_not_contains "what the first job wrote" secret "$out" || return 1
+	expect_contains "the image's own file" "image:$SLXD_IMAGE_ALIAS" "$out" || return 1
+	expect_contains "uid in the copy" "$SLXD_TEST_UID" "$out" || return 1
+	expect_no_container "$job" || return 1
+
+	bob srun --lxd-image="$IMG" true >/dev/null 2>&1 || fail "bob's job failed" || return 1
+	job=$(last_job_of "$SLXD_TEST_USER2")
+	expect_not_contains "bob's job" "from template $tpl" "$(job_story "$job")" || return 1
+	expect_no_container "$job"
 }

@@ -219,3 +219,34 @@ t_fault_many_jobs_end_at_once() {
 	done
 	expect_node_idle
 }
+
+# The epilog kills every process of the container and returns; a detached
+# process deletes the container.  So a container that LXD refuses to
+# delete holds neither the job nor the node (before, the epilog failed and
+# Slurm drained the node): the job ends, the node runs the next job, no
+# process of the job is left, and slxd-gc removes the container once LXD
+# lets it.
+t_fault_delete_refused_does_not_hold_node() {
+	local job init i
+	job=$(fault_job refused)
+	wait_file "$ALICE_DIR/refused.ready" 60 || { scancel "$job"; return 1; }
+	init=$(lxc query "/1.0/instances/slurm-$job/state" | jq -r .pid)
+	[ "${init:-0}" -gt 0 ] || { scancel "$job"; fail "no init pid for slurm-$job"; return 1; }
+	lxc config set "slurm-$job" security.protection.delete true
+	scancel "$job"
+	expect_node_idle || return 1
+	! kill -0 "$init" 2>/dev/null || fail "the container's init (pid $init) outlived the job" || return 1
+	expect_eq "container status" Stopped "$(lxc query "/1.0/instances/slurm-$job" | jq -r .status)" || return 1
+	for i in $(seq 300); do
+		grep -q "job $job: its processes are gone but its container could not be deleted" \
+			"$SLXD_TEST_LOG/syslog" && break
+		sleep 0.1
+	done
+	expect_contains "what the node logged" "slxd-gc will retry" \
+		"$(grep "job $job: its processes are gone" "$SLXD_TEST_LOG/syslog")" || return 1
+	lxc config unset "slurm-$job" security.protection.delete
+	local out
+	out=$(slxd-gc --json) || fail "slxd-gc failed: $out" || return 1
+	expect_eq "slxd-gc" deleted "$(gc_action "$out" "slurm-$job")" || return 1
+	expect_no_container "$job"
+}

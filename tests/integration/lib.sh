@@ -208,3 +208,33 @@ expect_teardown_after_end() { # jobid what
 	wait_job_gone "$job" 60 || return 1
 	expect_node_idle
 }
+
+# The node's ready templates (lib/template.h) of a uid, one name a line.
+templates_of() { # uid
+	local n
+	for n in $(lxc list --format csv -c n 2>/dev/null | grep "^slxd-tpl-"); do
+		[ "$(lxc config get "$n" user.slurm.role 2>/dev/null)" = template ] &&
+			[ "$(lxc config get "$n" user.slurm.uid 2>/dev/null)" = "$1" ] && echo "$n"
+	done
+	return 0
+}
+
+# Wait for a uid's first ready template; prints its name.
+wait_template() { # uid seconds
+	local i t
+	for i in $(seq $(($2 * 10))); do
+		t=$(templates_of "$1" | head -1)
+		[ -n "$t" ] && { echo "$t"; return 0; }
+		sleep 0.1
+	done
+	fail "no ready template for uid $1 after $2 s"
+}
+
+# Templates are the node's cache; the suite removes the ones it made.
+remove_templates() {
+	local n
+	for n in $(lxc list --format csv -c n 2>/dev/null | grep "^slxd-tpl-"); do
+		lxc delete -f "$n" >/dev/null 2>&1
+	done
+	return 0
+}

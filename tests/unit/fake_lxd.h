@@ -9,7 +9,8 @@
  *   2. a small in-memory LXD: GET /1.0, images (fake_lxd_add_image; list,
  *      get, PATCH properties, DELETE, and import by POST /1.0/images with
  *      the raw tarball as body: fingerprint = its SHA-256),
- *      instances (create, get, list, state, start, stop, delete) and the
+ *      instances (create from an image or as a copy, get, list, state,
+ *      start, stop, delete, PATCH of config and devices) and the
  *      background operations those return (/1.0/operations/ID[/wait]),
  *      else
  *   3. LXD's 404 {"type":"error","error":"not found","error_code":404}.

@@ -197,6 +197,16 @@ static void test_set_registry_keys(void **state)
 	for (size_t i = 0; i < sizeof(bad_bytes) / sizeof(bad_bytes[0]); i++)
 		assert_contains(set_bad(bad_bytes[i]), "invalid image_cache_max");
 	assert_true(cfg.image_cache_max == 2ULL << 40);
+
+	assert_int_equal(cfg.template_max_age, 86400); /* the default */
+	set_ok("template_max_age=0");
+	assert_int_equal(cfg.template_max_age, 0);
+	set_ok("template_max_age=3600");
+	assert_int_equal(cfg.template_max_age, 3600);
+	assert_contains(set_bad("template_max_age=1d"), "invalid template_max_age");
+	assert_contains(set_bad("template_max_age=-5"), "invalid template_max_age");
+	assert_contains(set_bad("template_max_age=2592001"), "from 0 to 2592000");
+	assert_int_equal(cfg.template_max_age, 3600);
 }
 
 static void test_set_names(void **state)

@@ -18,6 +18,7 @@
 #include "container.h"
 #include "fake_lxd.h"
 #include "log.h"
+#include "template.h"
 
 #define FP  "23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d737882"
 #define FP2 "5e1a000000000000000000000000000000000000000000000000000000000bad"
@@ -77,6 +78,8 @@ static int setup(void **state)
 	snprintf(cfg.profile, sizeof(cfg.profile), "hpc");
 
 	f = fake_lxd_start();
+	/* what a detached helper connects to (slxd_container_end) */
+	snprintf(cfg.lxd_socket, sizeof(cfg.lxd_socket), "%s", fake_lxd_socket(f));
 	fake_lxd_add_image(f, FP, NULL);
 	fake_lxd_set_init_pid(f, INIT_PID);
 	c = lxd_open(fake_lxd_socket(f), 5000, &err);
@@ -961,6 +964,247 @@ static void test_teardown_lock_wait_bounded(void **state)
 	waitpid(holder, NULL, 0);
 }
 
+
+/* ---- templates (template.h) and the epilog's end (slxd_container_end) -- */
+
+/* The raw.idmap this job's container gets. */
+static void job_idmap(char *out, size_t len)
+{
+	json_t *config, *devices;
+	assert_int_equal(slxd_container_spec(&cfg, &job, &config, &devices, &err), 0);
+	snprintf(out, len, "%s", cfg_str(config, "raw.idmap"));
+	json_decref(config);
+	json_decref(devices);
+}
+
+static void add_template(const char *name, const char *role, const char *fp,
+			 const char *idmap, const char *status)
+{
+	json_t *config = json_pack("{s:s, s:s, s:s, s:s, s:s}", SLXD_KEY_MANAGED,
+				   SLXD_MANAGED_VALUE, SLXD_KEY_ROLE, role,
+				   SLXD_KEY_FINGERPRINT, fp, "raw.idmap", idmap,
+				   "volatile.last_state.idmap", "[shifted]");
+	char *text = json_dumps(config, 0);
+	fake_lxd_add_instance(f, name, status, text);
+	free(text);
+	json_decref(config);
+}
+
+static const char *created_from(void)
+{
+	json_t *body = fake_request_json(fake_lxd_find_last(f, "POST", "/1.0/instances$"));
+	static char from[96];
+	json_t *src = json_object_get(body, "source");
+	const char *type = json_string_value(json_object_get(src, "type"));
+	snprintf(from, sizeof(from), "%s:%s", type ? type : "?",
+		 json_string_value(json_object_get(src, strcmp(type ? type : "", "copy") == 0
+						   ? "source" : "fingerprint")) ?: "?");
+	json_decref(body);
+	return from;
+}
+
+static void test_ensure_copies_ready_template(void **state)
+{
+	char idmap[1024], tpl[64], want[96];
+	pid_t pid = 0;
+	(void)state;
+	job_idmap(idmap, sizeof(idmap));
+	slxd_template_name(FP, idmap, tpl);
+	assert_true(strncmp(tpl, SLXD_TEMPLATE_PREFIX, strlen(SLXD_TEMPLATE_PREFIX)) == 0);
+	assert_true(strlen(tpl) <= 63);
+	add_template(tpl, SLXD_ROLE_TEMPLATE, FP, idmap, "Stopped");
+
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	snprintf(want, sizeof(want), "copy:%s", tpl);
+	assert_string_equal(created_from(), want);
+	/* the copy is the job's: its own labels win over the template's */
+	json_t *inst = fake_lxd_instance_json(f, NAME);
+	json_t *config = json_object_get(inst, "config");
+	assert_string_equal(cfg_str(config, SLXD_KEY_ROLE), SLXD_ROLE_JOB);
+	assert_string_equal(cfg_str(config, SLXD_KEY_JOB_ID), "42");
+	assert_string_equal(cfg_str(config, "volatile.last_state.idmap"), "[shifted]");
+	json_decref(inst);
+	assert_string_equal(fake_lxd_instance_status(f, NAME), "Running");
+	assert_string_equal(fake_lxd_instance_status(f, tpl), "Stopped"); /* never started */
+	/* no image work for a copy */
+	assert_int_equal(nreq("GET", "/1.0/images/" FP), 0);
+	snprintf(want, sizeof(want), "from template %s", tpl);
+	assert_contains(logbuf, want);
+}
+
+/* Only a ready template made by us from this fingerprint for this exact
+ * id map is ever copied: anything else, and the container comes from the
+ * image as before. */
+static void test_ensure_ignores_other_templates(void **state)
+{
+	char idmap[1024], other[1024], tpl[64];
+	(void)state;
+	job_idmap(idmap, sizeof(idmap));
+	snprintf(other, sizeof(other), "uid 2001 2001\ngid 2001 2001\n");
+	slxd_template_name(FP, idmap, tpl);
+	struct { const char *role, *fp, *idmap, *status; } bad[] = {
+		{ SLXD_ROLE_TEMPLATE_BUILDING, FP, idmap, "Stopped" },
+		{ SLXD_ROLE_TEMPLATE, FP2, idmap, "Stopped" },     /* other image */
+		{ SLXD_ROLE_TEMPLATE, FP, other, "Stopped" },      /* another user's map */
+		{ SLXD_ROLE_TEMPLATE, FP, idmap, "Running" },      /* being built */
+		{ SLXD_ROLE_JOB, FP, idmap, "Stopped" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pid_t pid = 0;
+		add_template(tpl, bad[i].role, bad[i].fp, bad[i].idmap, bad[i].status);
+		assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+		assert_string_equal(created_from(), "image:" FP);
+		assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+		assert_int_equal(lxd_instance_stop_force(c, tpl, &err), 0);
+		assert_int_equal(lxd_instance_delete(c, tpl, &err), 0);
+	}
+	/* and templates switched off: not even looked for */
+	pid_t pid = 0;
+	add_template(tpl, SLXD_ROLE_TEMPLATE, FP, idmap, "Stopped");
+	cfg.template_max_age = 0;
+	char path[96];
+	snprintf(path, sizeof(path), "/1.0/instances/%s", tpl);
+	int before = nreq("GET", path);
+	assert_true(before > 0);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_string_equal(created_from(), "image:" FP);
+	assert_int_equal(nreq("GET", path), before);
+}
+
+/* The template vanished between the look and the copy (slxd-gc): the job
+ * still gets its container, from the image, and nothing half-made stays. */
+static void test_ensure_template_copy_fails(void **state)
+{
+	char idmap[1024], tpl[64];
+	pid_t pid = 0;
+	(void)state;
+	job_idmap(idmap, sizeof(idmap));
+	slxd_template_name(FP, idmap, tpl);
+	add_template(tpl, SLXD_ROLE_TEMPLATE, FP, idmap, "Stopped");
+	fake_route_times(fake_reply_async(fake_lxd_on(f, "POST", "/1.0/instances$"), 400,
+					  "Failed copying: instance not found", NULL), 1);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_string_equal(created_from(), "image:" FP);
+	assert_int_equal(nreq("POST", "/1.0/instances"), 2);
+	assert_contains(logbuf, "copying template");
+	assert_contains(logbuf, "Failed copying");
+	assert_contains(logbuf, "from the image");
+	assert_string_equal(fake_lxd_instance_status(f, NAME), "Running");
+}
+
+static bool wait_until_gone(const char *name, int seconds)
+{
+	for (int i = 0; i < seconds * 20; i++) {
+		if (!fake_lxd_instance_exists(f, name))
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+/* The epilog's end: nothing runs in the container (here LXD already says
+ * it is stopped: its init died), the call returns, and a detached process
+ * deletes it and builds the template for the next job of this user and
+ * image from what the container was made of. */
+static void test_end_deletes_in_background_and_builds_template(void **state)
+{
+	char idmap[1024], tpl[64];
+	pid_t pid = 0;
+	(void)state;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(lxd_instance_stop_force(c, NAME, &err), 0);
+	assert_int_equal(slxd_container_end(c, &cfg, JOBID, &err), 0);
+	assert_contains(logbuf, "deleting it in the background");
+	assert_true(wait_until_gone(NAME, 10));
+	for (int i = 0; i < 200 && slxd_container_marked(&cfg, JOBID); i++)
+		usleep(50000);
+	assert_false(slxd_container_marked(&cfg, JOBID));
+
+	job_idmap(idmap, sizeof(idmap));
+	slxd_template_name(FP, idmap, tpl);
+	char ready[64];
+	int found = 0;
+	for (int i = 0; i < 200 && found != 1; i++) {
+		found = slxd_template_find(c, &cfg, FP, idmap, ready, &err);
+		usleep(50000);
+	}
+	assert_int_equal(found, 1);
+	assert_string_equal(ready, tpl);
+	json_t *t = fake_lxd_instance_json(f, tpl);
+	json_t *config = json_object_get(t, "config");
+	assert_string_equal(cfg_str(config, "raw.idmap"), idmap);
+	assert_string_equal(cfg_str(config, "raw.lxc"), "lxc.init.cmd = " SLXD_INIT_PATH);
+	assert_string_equal(cfg_str(config, "security.privileged"), "false");
+	assert_string_equal(cfg_str(config, SLXD_KEY_FINGERPRINT), FP);
+	assert_null(json_object_get(config, SLXD_KEY_JOB_ID)); /* no job's */
+	json_t *devices = json_object_get(t, "devices");
+	assert_disk(json_object_get(devices, "slxd-init"), INIT_HOST, SLXD_INIT_PATH, true);
+	assert_int_equal(json_object_size(devices), 1); /* none of the job's mounts */
+	json_decref(t);
+	/* made from the image, started once (the shift), stopped, marked */
+	char path[128];
+	snprintf(path, sizeof(path), "/1.0/instances/%s/state", tpl);
+	assert_int_equal(nreq("PUT", path), 2);
+	assert_string_equal(fake_lxd_instance_status(f, tpl), "Stopped");
+
+	/* the next job of this user and image is a copy of it */
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	char want[96];
+	snprintf(want, sizeof(want), "copy:%s", tpl);
+	assert_string_equal(created_from(), want);
+}
+
+/* A failed template build leaves nothing, and the job's end is unaffected. */
+static void test_template_build_failure_leaves_nothing(void **state)
+{
+	char idmap[1024], tpl[64];
+	pid_t pid = 0;
+	(void)state;
+	job_idmap(idmap, sizeof(idmap));
+	slxd_template_name(FP, idmap, tpl);
+	char path[128];
+	snprintf(path, sizeof(path), "/1.0/instances/%s/state", tpl);
+	fake_route_times(fake_reply_async(fake_lxd_on(f, "PUT", path), 400,
+					  "Failed to run: remap failed", NULL), 1);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	json_t *inst = fake_lxd_instance_json(f, NAME);
+	assert_int_equal(slxd_template_build_for(c, &cfg, inst, &err), -1);
+	assert_contains(err.msg, "cannot build template");
+	assert_contains(err.msg, "remap failed");
+	assert_false(fake_lxd_instance_exists(f, tpl));
+	/* the image gone: nothing to build from, and not an error */
+	fake_lxd_stop(f);
+	f = fake_lxd_start();
+	snprintf(cfg.lxd_socket, sizeof(cfg.lxd_socket), "%s", fake_lxd_socket(f));
+	lxd_close(c);
+	c = lxd_open(fake_lxd_socket(f), 5000, &err);
+	assert_non_null(c);
+	assert_int_equal(slxd_template_build_for(c, &cfg, inst, &err), 0);
+	assert_int_equal(fake_lxd_instance_count(f), 0);
+	json_decref(inst);
+}
+
+/* A container still running with no /proc monitor to find (the fake's
+ * pid is not a real container's): the end stops it through LXD at once,
+ * like the teardown, and returns only when it is gone. */
+static void test_end_falls_back_to_lxd_stop(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(slxd_container_end(c, &cfg, JOBID, &err), 0);
+	assert_false(fake_lxd_instance_exists(f, NAME));
+	assert_false(slxd_container_marked(&cfg, JOBID));
+	assert_contains(logbuf, "stopping slurm-42 through LXD");
+}
+
+static void test_end_without_container(void **state)
+{
+	(void)state;
+	assert_int_equal(slxd_container_end(c, &cfg, JOBID, &err), 0);
+	assert_int_equal(nwrites(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -989,6 +1233,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ensure_lock_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_bad_spec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_copies_ready_template, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_ignores_other_templates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_template_copy_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_end_deletes_in_background_and_builds_template,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_template_build_failure_leaves_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_end_falls_back_to_lxd_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_end_without_container, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_only_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_transient, setup, teardown),

@@ -11,6 +11,7 @@
 #include "fake_lxd.h"
 #include "gc.h"
 #include "log.h"
+#include "template.h"
 
 static struct fake_lxd *f;
 static lxd_client *c;
@@ -187,6 +188,67 @@ static void failed_delete_is_reported_not_hidden(void **state)
 	free(es);
 }
 
+static void add_template(const char *name, const char *role, long long age)
+{
+	char config[512];
+	snprintf(config, sizeof(config),
+		 "{\"" SLXD_KEY_MANAGED "\":\"" SLXD_MANAGED_VALUE "\","
+		 "\"" SLXD_KEY_ROLE "\":\"%s\",\"" SLXD_KEY_UID "\":\"2001\","
+		 "\"" SLXD_KEY_IMAGE "\":\"demo:1.0\",\"" SLXD_KEY_CREATED "\":\"%lld\"}",
+		 role, (long long)time(NULL) - age);
+	fake_lxd_add_instance(f, name, "Stopped", config);
+}
+
+/* Templates: Slurm is never asked; age and build state decide. */
+static void templates_age_out(void **state)
+{
+	(void)state;
+	cfg.template_max_age = 3600;
+	add_template("slxd-tpl-aaaaaaaaaaaa-0000000000000001", SLXD_ROLE_TEMPLATE, 60);
+	add_template("slxd-tpl-aaaaaaaaaaaa-0000000000000002", SLXD_ROLE_TEMPLATE, 3601);
+	add_template("slxd-tpl-aaaaaaaaaaaa-0000000000000003", SLXD_ROLE_TEMPLATE_BUILDING, 60);
+	add_template("slxd-tpl-aaaaaaaaaaaa-0000000000000004", SLXD_ROLE_TEMPLATE_BUILDING,
+		     SLXD_TEMPLATE_BUILD_MAX_SECONDS + 1);
+	/* a job container copied from a template says role=job: not a template */
+	add_template("slxd-tpl-aaaaaaaaaaaa-0000000000000005", SLXD_ROLE_JOB, 99999);
+	struct slxd_gc_opts opts = { .act = true, .decide = true };
+	struct slxd_gc_entry *es;
+	size_t n;
+	slxd_error err;
+	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(lookups, 0);
+	const struct slxd_gc_entry *young = find(es, n, "slxd-tpl-aaaaaaaaaaaa-0000000000000001");
+	assert_true(young->template);
+	assert_int_equal(young->action, SLXD_GC_KEEP);
+	assert_int_equal(find(es, n, "slxd-tpl-aaaaaaaaaaaa-0000000000000002")->action,
+			 SLXD_GC_DELETED);
+	assert_contains(find(es, n, "slxd-tpl-aaaaaaaaaaaa-0000000000000002")->reason,
+			"older than template_max_age=3600");
+	assert_int_equal(find(es, n, "slxd-tpl-aaaaaaaaaaaa-0000000000000003")->action,
+			 SLXD_GC_KEEP);
+	assert_int_equal(find(es, n, "slxd-tpl-aaaaaaaaaaaa-0000000000000004")->action,
+			 SLXD_GC_DELETED);
+	assert_contains(find(es, n, "slxd-tpl-aaaaaaaaaaaa-0000000000000004")->reason,
+			"never finished");
+	const struct slxd_gc_entry *job = find(es, n, "slxd-tpl-aaaaaaaaaaaa-0000000000000005");
+	assert_false(job->template);
+	assert_int_equal(job->action, SLXD_GC_KEEP); /* its labels name no job */
+	assert_true(fake_lxd_instance_exists(f, "slxd-tpl-aaaaaaaaaaaa-0000000000000001"));
+	assert_false(fake_lxd_instance_exists(f, "slxd-tpl-aaaaaaaaaaaa-0000000000000002"));
+	assert_true(fake_lxd_instance_exists(f, "slxd-tpl-aaaaaaaaaaaa-0000000000000003"));
+	assert_false(fake_lxd_instance_exists(f, "slxd-tpl-aaaaaaaaaaaa-0000000000000004"));
+	free(es);
+
+	/* templates switched off: the rest go */
+	cfg.template_max_age = 0;
+	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	assert_false(fake_lxd_instance_exists(f, "slxd-tpl-aaaaaaaaaaaa-0000000000000001"));
+	assert_contains(find(es, n, "slxd-tpl-aaaaaaaaaaaa-0000000000000001")->reason,
+			"templates are off");
+	free(es);
+}
+
 static void lxd_down_is_an_error(void **state)
 {
 	(void)state;
@@ -210,6 +272,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(list_asks_slurm_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_delete_is_reported_not_hidden, setup, teardown),
 		cmocka_unit_test_setup_teardown(lxd_down_is_an_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(templates_age_out, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,200 @@
+#include "template.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "log.h"
+
+void slxd_template_name(const char *fingerprint, const char *idmap, char out[64])
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const unsigned char *p = (const unsigned char *)idmap; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	snprintf(out, 64, SLXD_TEMPLATE_PREFIX "%.12s-%016" PRIx64, fingerprint, h);
+}
+
+static const char *label(json_t *inst, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(inst, "config"), key));
+}
+
+static bool is_eq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+int slxd_template_find(lxd_client *c, const struct slxd_config *cfg,
+		       const char *fingerprint, const char *idmap, char out[64],
+		       slxd_error *err)
+{
+	if (cfg->template_max_age == 0)
+		return 0;
+	slxd_template_name(fingerprint, idmap, out);
+	json_t *inst = NULL;
+	int rc = lxd_instance_get(c, out, &inst, err);
+	if (rc == LXD_NOT_FOUND) {
+		slxd_error_clear(err);
+		return 0;
+	}
+	if (rc != 0)
+		return -1;
+	/* The name is a hash; the labels are what is checked. */
+	bool ok = is_eq(label(inst, SLXD_KEY_MANAGED), SLXD_MANAGED_VALUE) &&
+		  is_eq(label(inst, SLXD_KEY_ROLE), SLXD_ROLE_TEMPLATE) &&
+		  is_eq(label(inst, SLXD_KEY_FINGERPRINT), fingerprint) &&
+		  is_eq(label(inst, "raw.idmap"), idmap) &&
+		  is_eq(json_string_value(json_object_get(inst, "status")), "Stopped");
+	json_decref(inst);
+	return ok ? 1 : 0;
+}
+
+int slxd_template_delete(lxd_client *c, const char *name, slxd_error *err)
+{
+	int rc = lxd_instance_stop_force(c, name, err);
+	if (rc == 0)
+		rc = lxd_instance_delete(c, name, err);
+	return rc == LXD_NOT_FOUND ? 0 : rc;
+}
+
+/* One builder per template per node; a second one has nothing to add. */
+static int try_lock(const struct slxd_config *cfg, const char *name, slxd_error *err)
+{
+	if (mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST)
+		return slxd_fail(err, "cannot create %s: %s", cfg->state_dir, strerror(errno));
+	char path[SLXD_PATH_MAX + 96];
+	snprintf(path, sizeof(path), "%s/%s.lock", cfg->state_dir, name);
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return slxd_fail(err, "cannot open lock %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return -2;
+	}
+	return fd;
+}
+
+static json_t *template_config(json_t *inst, const char *fp, const char *idmap)
+{
+	char now[32];
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	const char *image = label(inst, SLXD_KEY_IMAGE);
+	const char *uid = label(inst, SLXD_KEY_UID);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+			 "security.privileged", "false", "security.nesting", "false",
+			 "boot.autostart", "false", "raw.idmap", idmap,
+			 "raw.lxc", "lxc.init.cmd = " SLXD_INIT_PATH,
+			 SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE,
+			 SLXD_KEY_ROLE, SLXD_ROLE_TEMPLATE_BUILDING,
+			 SLXD_KEY_IMAGE, image ? image : "", SLXD_KEY_FINGERPRINT, fp,
+			 SLXD_KEY_UID, uid ? uid : "", SLXD_KEY_CREATED, now);
+}
+
+static json_t *template_devices(const struct slxd_config *cfg)
+{
+	json_t *d = json_pack("{s:{s:s, s:s, s:s, s:s}}", "slxd-init", "type", "disk",
+			      "source", cfg->init_path, "path", SLXD_INIT_PATH, "readonly", "true");
+	if (d && cfg->storage_pool[0] &&
+	    json_object_set_new(d, "root", json_pack("{s:s, s:s, s:s}", "type", "disk",
+						     "path", "/", "pool", cfg->storage_pool)) != 0) {
+		json_decref(d);
+		return NULL;
+	}
+	return d;
+}
+
+static int build(lxd_client *c, const struct slxd_config *cfg, const char *name,
+		 json_t *inst, const char *fp, const char *idmap, slxd_error *err)
+{
+	json_t *config = template_config(inst, fp, idmap);
+	json_t *devices = template_devices(cfg);
+	json_t *profiles = json_pack("[s]", cfg->profile);
+	int rc = -1;
+	if (!config || !devices || !profiles) {
+		slxd_fail(err, "out of memory");
+		goto out;
+	}
+	/* Starting it is what makes LXD shift its files; slxd-init is all
+	 * that runs, and it is stopped before it is marked ready. */
+	if (lxd_instance_create(c, name, fp, config, devices, profiles, err) != 0)
+		goto out;
+	if (lxd_instance_start(c, name, err) != 0 ||
+	    lxd_instance_stop_force(c, name, err) != 0)
+		goto out;
+	json_t *ready = json_pack("{s:{s:s}}", "config", SLXD_KEY_ROLE, SLXD_ROLE_TEMPLATE);
+	char path[128];
+	snprintf(path, sizeof(path), "/1.0/instances/%s", name);
+	rc = ready ? lxd_request(c, "PATCH", path, ready, NULL, err)
+		   : slxd_fail(err, "out of memory");
+	json_decref(ready);
+out:
+	json_decref(config);
+	json_decref(devices);
+	json_decref(profiles);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Remove what a build that died half-way left under this name. */
+static int leftover(lxd_client *c, const char *name, slxd_error *err)
+{
+	json_t *old = NULL;
+	int got = lxd_instance_get(c, name, &old, err);
+	json_decref(old);
+	if (got == LXD_NOT_FOUND) {
+		slxd_error_clear(err);
+		return 0;
+	}
+	return got == 0 ? slxd_template_delete(c, name, err) : -1;
+}
+
+int slxd_template_build_for(lxd_client *c, const struct slxd_config *cfg,
+			    json_t *inst, slxd_error *err)
+{
+	const char *fp = label(inst, SLXD_KEY_FINGERPRINT);
+	const char *idmap = label(inst, "raw.idmap");
+	char name[64];
+	if (cfg->template_max_age == 0 || !fp || !idmap ||
+	    !is_eq(label(inst, SLXD_KEY_MANAGED), SLXD_MANAGED_VALUE))
+		return 0;
+	int found = slxd_template_find(c, cfg, fp, idmap, name, err);
+	if (found != 0)
+		return found < 0 ? -1 : 0;
+	int lock = try_lock(cfg, name, err);
+	if (lock == -2)
+		return 0; /* being built */
+	if (lock < 0)
+		return -1;
+	/* Checked again under the lock; anything but a ready template here
+	 * is a build that died half-way. */
+	int rc = slxd_template_find(c, cfg, fp, idmap, name, err);
+	if (rc == 0) {
+		json_t *image = NULL;
+		int got = lxd_image_get(c, fp, &image, err);
+		json_decref(image);
+		if (got == LXD_NOT_FOUND) {
+			/* evicted since: the next job pulls it, a later end builds */
+			slxd_error_clear(err);
+		} else if (got != 0) {
+			rc = -1;
+		} else if (leftover(c, name, err) != 0 ||
+			   build(c, cfg, name, inst, fp, idmap, err) != 0) {
+			slxd_error ignored;
+			slxd_template_delete(c, name, &ignored);
+			slxd_fail_prefix(err, "cannot build template %s", name);
+			rc = -1;
+		} else {
+			slxd_log(SLXD_LOG_INFO, "built template %s (image %s, uid %s) for the next "
+				 "jobs of this user and image", name,
+				 label(inst, SLXD_KEY_IMAGE) ?: "?", label(inst, SLXD_KEY_UID) ?: "?");
+		}
+	}
+	close(lock);
+	return rc < 0 ? -1 : 0;
+}

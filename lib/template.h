@@ -1,0 +1,63 @@
+/* Templates: per (image, id map), a stopped container whose root file
+ * system is already owned by the ids that map needs, so that a job's
+ * container, made as a copy-on-write copy of it, starts without LXD
+ * re-owning every file of the image.
+ *
+ * Why: LXD 5.0.2 decides whether the kernel can idmap-mount a file system
+ * by trying it with a user namespace that has no id mapping.  Linux 6.x
+ * refuses such a namespace (EINVAL), so LXD falls back to chowning the
+ * whole root file system at a new container's first start ("Remapping
+ * container filesystem"): about 4 s for an image of 55,000 files on two
+ * cores, paid by every job.  A copy of a container that was already
+ * shifted for the same map keeps LXD's record of it
+ * (volatile.last_state.idmap) and starts without the walk.
+ *
+ * A template never runs anything but slxd-init: it is made from the
+ * verified image, started once (that is when LXD shifts it), and stopped.
+ * Jobs never run in it, so nothing of one job reaches another; each job
+ * still gets a fresh copy, used once.  Templates are built off the job's
+ * critical path, by the detached half of slxd-epilog after a job ended,
+ * and removed by slxd-gc after template_max_age (and when a build never
+ * finished). */
+#ifndef SLXD_TEMPLATE_H
+#define SLXD_TEMPLATE_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "error.h"
+#include "lxd.h"
+
+#define SLXD_TEMPLATE_PREFIX "slxd-tpl-"
+/* What a managed instance is: "job" (slurm-<jobid>), "template" (ready to
+ * copy) or "template-building". */
+#define SLXD_KEY_ROLE "user.slurm.role"
+#define SLXD_ROLE_JOB "job"
+#define SLXD_ROLE_TEMPLATE "template"
+#define SLXD_ROLE_TEMPLATE_BUILDING "template-building"
+/* A build older than this that is still "building" was abandoned. */
+#define SLXD_TEMPLATE_BUILD_MAX_SECONDS 900
+
+/* "slxd-tpl-<12 hex of the fingerprint>-<16 hex hash of the raw.idmap>". */
+void slxd_template_name(const char *fingerprint, const char *idmap, char out[64]);
+
+/* Is there a ready template for this fingerprint and raw.idmap?  1 and its
+ * name in `out` if so, 0 if not (or templates are off), -1 if LXD could
+ * not be asked.  A template is used only if its labels say it was made by
+ * this project from exactly this fingerprint for exactly this map. */
+int slxd_template_find(lxd_client *c, const struct slxd_config *cfg,
+		       const char *fingerprint, const char *idmap, char out[64],
+		       slxd_error *err);
+
+/* Build the template for what the job container `inst` (an instance
+ * object read from LXD) was made of, unless one exists or another process
+ * is building it.  The image must still be in LXD's store (nothing is
+ * pulled for a template).  Returns 0 when a template is ready or nothing
+ * was to be done, -1 with err when a build failed (and left nothing). */
+int slxd_template_build_for(lxd_client *c, const struct slxd_config *cfg,
+			    json_t *inst, slxd_error *err);
+
+/* Stop and delete a template (slxd-gc). */
+int slxd_template_delete(lxd_client *c, const char *name, slxd_error *err);
+
+#endif
