@@ -350,18 +350,30 @@ int slurm_spank_slurmd_init(spank_t sp, int ac, char **av)
 	return 0;
 }
 
-/* At the end of the job on this node, as root. */
+/* At the end of the job on this node, as root, in `slurmstepd spank
+ * epilog`, which slurmd runs before its Epilog= script.  Slurm 22.05 does
+ * not call slurm_spank_init in that process, so the configuration is read
+ * here (before, state_dir was empty and this never found a container:
+ * only Epilog=slxd-epilog or slxd-gc removed them).  It does what
+ * slxd-epilog does (slxd_container_end: kill now, delete detached), so a
+ * site with both pays for the teardown once. */
 int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 {
-	(void)ac, (void)av;
 	uint32_t jobid;
 	slxd_error err;
 	if (spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS)
 		return 0;
+	slxd_log_set_sink(to_slurm_log);
+	if (!st.cfg.state_dir[0] && slxd_config_from_args(&st.cfg, ac, av, &err) != 0) {
+		/* as slxd-epilog does: a broken file must not stop a teardown */
+		slurm_error("slurm-lxd: job %" PRIu32 ": node configuration: %s; using default "
+			    "settings", jobid, err.msg);
+		slxd_config_defaults(&st.cfg);
+	}
 	if (!slxd_container_marked(&st.cfg, jobid))
 		return 0; /* no container was ever asked for here: nothing to do */
 	lxd_client *c = lxd_open(st.cfg.lxd_socket, st.cfg.lxd_timeout * 1000L, &err);
-	if (!c || slxd_container_teardown(c, &st.cfg, jobid, &err) != 0) {
+	if (!c || slxd_container_end(c, &st.cfg, jobid, &err) != 0) {
 		slurm_error("slurm-lxd: job %" PRIu32 ": teardown failed: %s", jobid, err.msg);
 		lxd_close(c);
 		return -1;

@@ -302,6 +302,11 @@ t_job_story_in_logs() {
 	[ -n "$n_image" ] || fail "no 'slxd-prolog: job $job: image $IMG ready' line" || return 1
 	[ -n "$n_created" ] || fail "no 'slurm-lxd: job $job: created container' line" || return 1
 	[ -n "$n_killed" ] || fail "no 'job $job: killed the processes' line" || return 1
+	# slurmd runs the plugin's job epilog before Epilog=slxd-epilog: the
+	# plugin ends the container (it once never did, for want of its
+	# configuration in that process) and slxd-epilog finds nothing left.
+	expect_contains "who ended the container" "slurm-lxd: job $job: killed the processes" \
+		"$(sed -n "${n_killed}p" <<<"$story")" || return 1
 	[ -n "$n_deleted" ] || fail "no 'job $job: deleted container' line" || return 1
 	[ "$n_image" -lt "$n_created" ] && [ "$n_created" -lt "$n_killed" ] && [ "$n_killed" -lt "$n_deleted" ] ||
 		fail "out of order: image line $n_image, created $n_created, killed $n_killed, deleted $n_deleted"
