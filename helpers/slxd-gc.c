@@ -111,10 +111,14 @@ static void usage(FILE *f)
 static void print_human(const struct slxd_gc_entry *es, size_t n, bool list, time_t now)
 {
 	if (n == 0) {
-		printf("no slurm-lxd containers on this node\n");
+		printf("no slurm-lxd containers or templates on this node\n");
 		return;
 	}
-	printf("%-16s %-8s %-8s %-20s %8s %-8s %s\n", "CONTAINER", "JOB", "UID", "IMAGE",
+	int w = 16; /* templates have longer names than slurm-<jobid> */
+	for (size_t i = 0; i < n; i++)
+		if ((int)strlen(es[i].name) > w)
+			w = (int)strlen(es[i].name);
+	printf("%-*s %-8s %-8s %-20s %8s %-8s %s\n", w, "CONTAINER", "JOB", "UID", "IMAGE",
 	       "AGE", "STATUS", list ? "" : "ACTION (WHY)");
 	for (size_t i = 0; i < n; i++) {
 		const struct slxd_gc_entry *e = &es[i];
@@ -125,7 +129,7 @@ static void print_human(const struct slxd_gc_entry *es, size_t n, bool list, tim
 			snprintf(uid, sizeof(uid), "%lld", e->uid);
 		if (e->created > 0)
 			snprintf(age, sizeof(age), "%llds", (long long)now - e->created);
-		printf("%-16s %-8s %-8s %-20s %8s %-8s", e->name, job, uid,
+		printf("%-*s %-8s %-8s %-20s %8s %-8s", w, e->name, job, uid,
 		       e->image[0] ? e->image : "-", age, e->status);
 		if (!list)
 			printf(" %s (%s)%s%s", slxd_gc_action_name(e->action), e->reason,

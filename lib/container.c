@@ -520,6 +520,50 @@ static int kill_processes(lxd_client *c, const char *name, slxd_error *err)
 	return 1;
 }
 
+/* Delete the container of a job whose processes are gone.  This runs off
+ * the job's path, so it can be patient: LXD is still finishing its own
+ * stop of a container whose init died and refuses a delete until then
+ * ("busy running a stop operation"), and it may be restarting (then it
+ * cannot be reached for seconds).  Gives up after lxd_timeout seconds;
+ * slxd-gc finds what is left by its labels. */
+static int delete_patiently(const struct slxd_config *cfg, uint32_t jobid,
+			    lxd_client **c, slxd_error *err)
+{
+	char name[32];
+	slxd_container_name(jobid, name);
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (!*c)
+			*c = lxd_open(cfg->lxd_socket, cfg->lxd_timeout * 1000L, err);
+		bool busy = false;
+		if (*c) {
+			int d = lxd_instance_delete(*c, name, err);
+			if (d == 0) {
+				slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": deleted container %s",
+					 jobid, name);
+				return 0;
+			}
+			if (d == LXD_NOT_FOUND)
+				return 0;
+			busy = strstr(err->msg, "busy") != NULL;
+			/* still running (LXD never saw the init die): stop it;
+			 * anything else is tried again, logged once at the end */
+			if (!busy && lxd_instance_stop_force(*c, name, err) == 0 &&
+			    (d = lxd_instance_delete(*c, name, err)) == 0) {
+				slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": deleted container %s",
+					 jobid, name);
+				return 0;
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= cfg->lxd_timeout)
+			return -1;
+		struct timespec pause = { busy ? 0 : 1, busy ? 100000000L : 0 };
+		nanosleep(&pause, NULL);
+	}
+}
+
 /* The detached half: a process of its own (setsid, stdio on /dev/null)
  * that slurmd does not wait for. */
 static void finish_in_background(const struct slxd_config *cfg, uint32_t jobid,
@@ -537,27 +581,8 @@ static void finish_in_background(const struct slxd_config *cfg, uint32_t jobid,
 	}
 	slxd_error err;
 	/* A connection of its own: the parent's belongs to the parent. */
-	lxd_client *c = lxd_open(cfg->lxd_socket, cfg->lxd_timeout * 1000L, &err);
-	/* LXD is still running its own stop of the container whose init
-	 * died (hooks, unmounts) and refuses to delete it until that is
-	 * done ("busy running a stop operation"): wait for that quietly;
-	 * anything else goes to the teardown with its retries and logs. */
-	char name[32];
-	slxd_container_name(jobid, name);
-	int deleted = -1;
-	for (int i = 0; c && i < cfg->lxd_timeout * 10; i++) {
-		deleted = lxd_instance_delete(c, name, &err);
-		if (deleted != -1 || !strstr(err.msg, "busy"))
-			break;
-		struct timespec tenth = { 0, 100000000L };
-		nanosleep(&tenth, NULL);
-	}
-	if (deleted == 0) {
-		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": deleted container %s", jobid, name);
-		char path[SLXD_PATH_MAX + 64];
-		lock_path(cfg, jobid, path, sizeof(path));
-		unlink(path);
-	} else if (!c || teardown_locked(c, cfg, jobid, &err) != 0) {
+	lxd_client *c = NULL;
+	if (delete_patiently(cfg, jobid, &c, &err) != 0) {
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": its processes are gone but its container "
 			 "could not be deleted: %s (slxd-gc will retry)", jobid, err.msg);
 		_exit(1);
