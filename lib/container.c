@@ -603,32 +603,32 @@ int slxd_container_end(lxd_client *c, const struct slxd_config *cfg,
 	int lock = lock_job_bounded(cfg, jobid, cfg->lxd_timeout);
 	int k = kill_processes(c, name, err);
 	json_t *inst = NULL;
-	slxd_error ignored;
-	if (k == 0 && lxd_instance_get(c, name, &inst, &ignored) == LXD_NOT_FOUND) {
-		char path[SLXD_PATH_MAX + 64];
-		lock_path(cfg, jobid, path, sizeof(path));
-		unlink(path);
-		if (lock >= 0)
-			close(lock);
-		return 0;
-	}
-	/* Nothing of the job runs: the marker goes now, so a second end of
-	 * the same job (the plugin's, then Epilog=slxd-epilog) returns at
-	 * once instead of waiting on the lock the deleter holds.  What the
-	 * deleter cannot delete, slxd-gc finds by its labels. */
+	pid_t pid = -1;
 	if (k == 0) {
+		/* Nothing of the job runs: the marker goes now, so a second
+		 * end of the job (the plugin's, then Epilog=slxd-epilog)
+		 * returns at once instead of waiting on the lock the deleter
+		 * holds.  What the deleter cannot delete, slxd-gc finds by
+		 * its labels. */
 		char path[SLXD_PATH_MAX + 64];
 		lock_path(cfg, jobid, path, sizeof(path));
 		unlink(path);
+		slxd_error ignored;
+		if (lxd_instance_get(c, name, &inst, &ignored) == LXD_NOT_FOUND) {
+			if (lock >= 0)
+				close(lock);
+			return 0;
+		}
+		pid = fork();
+		if (pid == 0)
+			finish_in_background(cfg, jobid, inst, lock); /* holds the lock till deleted */
 	}
-	pid_t pid = k == 0 ? fork() : -1;
-	if (pid == 0)
-		finish_in_background(cfg, jobid, inst, lock); /* holds the lock till deleted */
 	int rc = 0;
 	if (pid < 0) {
 		if (k != 0)
 			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": %s; stopping %s through LXD",
-				 jobid, k < 0 ? err->msg : "not simply running", name);
+				 jobid, k < 0 ? err->msg : "its processes cannot be ended directly",
+				 name);
 		rc = teardown_locked(c, cfg, jobid, err);
 	} else {
 		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": killed the processes of container %s; "
