@@ -218,9 +218,14 @@ b2b_before_gone=0 b2b_pairs=0
 # when slurmd's log says job $1 did $2 ("created container", "deleted
 # container"): epoch seconds, ms resolution
 logged_at() {
-	local ts
-	ts=$(grep -h "slurm-lxd: job $1: $2 " "$SLXD_TEST_LOG/slurmd.log" | head -1 | sed -n 's/^\[\([^]]*\)\].*/\1/p')
-	[ -n "$ts" ] && date -d "$ts" +%s.%N
+	local ts i
+	for i in $(seq 50); do # the line may follow the event by a moment
+		ts=$(grep -h "slurm-lxd: job $1: $2 " "$SLXD_TEST_LOG/slurmd.log" | head -1 |
+			sed -n 's/^\[\([^]]*\)\].*/\1/p') || true
+		[ -n "$ts" ] && { date -d "$ts" +%s.%N; return 0; }
+		sleep 0.1
+	done
+	say "warning: no '$2' line for job $1 in slurmd.log"
 }
 one_lxd_pair() { # image kind-prefix
 	local n n2 t0 t1 gone poller first next made deleted
@@ -243,8 +248,11 @@ one_lxd_pair() { # image kind-prefix
 	wait_containers_gone
 	made=$(logged_at "$next" "created container") deleted=$(logged_at "$first" "deleted container")
 	b2b_pairs=$((b2b_pairs + 1))
-	[ -n "$made" ] && [ -n "$deleted" ] && awk -v a="$made" -v b="$deleted" 'BEGIN{exit !(a < b)}' &&
+	if [ -n "$made" ] && [ -n "$deleted" ] && awk -v a="$made" -v b="$deleted" 'BEGIN{exit !(a < b)}'; then
 		b2b_before_gone=$((b2b_before_gone + 1))
+	else
+		say "pair $first/$next: the next container was made at $made, the last deleted at $deleted"
+	fi
 }
 # A template per (user, image) is built after a job with it ends (lib/
 # template.h); the measured jobs are the steady state, so wait for both.
@@ -255,6 +263,18 @@ template_of() { # fingerprint -> the ready template of the bench user, if any
 			[ "$(lxc config get "$n" user.slurm.uid)" = "$SLXD_TEST_UID" ] && { echo "$n"; return 0; }
 	done
 	return 1
+}
+# delete an image's templates, after letting a build in flight finish (LXD
+# refuses to delete an instance it is still creating)
+drop_templates() { # fingerprint
+	local t i
+	for t in $(lxc list --format csv -c n | grep "^slxd-tpl-${1:0:12}-" || true); do
+		for i in $(seq 600); do
+			[ "$(lxc config get "$t" user.slurm.role 2>/dev/null)" = template-building ] || break
+			sleep 0.5
+		done
+		lxc delete -f "$t" >/dev/null 2>&1 || say "warning: could not delete template $t"
+	done
 }
 wait_template() { # fingerprint
 	local i
@@ -292,9 +312,7 @@ say "pull: $PULL_RUNS first jobs and $PULL_RUNS by hand (${large_gz} bytes)"
 drop_large() { # the image and its templates: a first job has neither
 	local t
 	wait_containers_gone
-	for t in $(lxc list --format csv -c n | grep "^slxd-tpl-${large_fp:0:12}-"); do
-		lxc delete -f "$t" >/dev/null
-	done
+	drop_templates "$large_fp"
 	if lxc image info "$large_fp" >/dev/null 2>&1; then lxc image delete "$large_fp" >/dev/null; fi
 	sync
 }
@@ -404,7 +422,7 @@ lxc image info "$large_fp" >/dev/null 2>&1 || lxc image import "$BENCH_LARGE_TAR
 # pool's btrfs metadata before and after (the re-owned inodes are metadata;
 # the file data stays shared with the image).
 meta_used() { sync; btrfs filesystem df --raw "/var/lib/lxd/storage-pools/$SLXD_POOL" | awk -F'used=' '/^Metadata/{print $2 + 0}'; }
-for t in $(lxc list --format csv -c n | grep "^slxd-tpl-${large_fp:0:12}-"); do lxc delete -f "$t" >/dev/null; done
+drop_templates "$large_fp"
 n=$(jobname)
 timed "srun -J $n --lxd-image=$LARGE true" >/dev/null
 job_id "$n" >/dev/null
