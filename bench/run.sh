@@ -152,6 +152,7 @@ cleanup() {
 		lxc delete -f "$id" >/dev/null 2>&1
 	done
 	wait_containers_gone 60
+	remove_templates # the node's cache of this run's jobs (tests/cluster/env.sh)
 	# the large image leaves LXD (1 GiB in the pool); it stays approved in
 	# the registry, so a rerun only pulls it again (section 1 does anyway)
 	[ -n "$large_fp" ] && lxc image delete "$large_fp" >/dev/null 2>&1
@@ -264,18 +265,7 @@ template_of() { # fingerprint -> the ready template of the bench user, if any
 	done
 	return 1
 }
-# delete an image's templates, after letting a build in flight finish (LXD
-# refuses to delete an instance it is still creating)
-drop_templates() { # fingerprint
-	local t i
-	for t in $(lxc list --format csv -c n | grep "^slxd-tpl-${1:0:12}-" || true); do
-		for i in $(seq 600); do
-			[ "$(lxc config get "$t" user.slurm.role 2>/dev/null)" = template-building ] || break
-			sleep 0.5
-		done
-		lxc delete -f "$t" >/dev/null 2>&1 || say "warning: could not delete template $t"
-	done
-}
+drop_templates() { remove_templates "slxd-tpl-${1:0:12}-"; } # fingerprint
 wait_template() { # fingerprint
 	local i
 	for i in $(seq 600); do template_of "$1" >/dev/null && return 0; sleep 0.5; done

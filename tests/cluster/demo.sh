@@ -36,3 +36,11 @@ if lxc info "slurm-$job" >/dev/null 2>&1; then
 	exit 1
 fi
 echo "== container slurm-$job is gone."
+# The job's end also left the node a template for this user and image
+# (README, "How it works"): the user's next job there is a copy of it.
+for _ in $(seq 100); do
+	slxd-gc --list 2>/dev/null | grep -q '^slxd-tpl-' && break
+	sleep 0.1
+done
+echo "== what slurm-lxd keeps on this node now (slxd-gc --list):"
+slxd-gc --list

@@ -1,5 +1,5 @@
 # Names shared by setup.sh, stop.sh, the demo, the integration suite and the
-# benchmarks.  Sourced, never run.
+# benchmarks, and the one clean-up they share.  Sourced, never run.
 SLXD_TEST_RUN=/run/slurm-lxd-test          # pids of the daemons we started
 SLXD_TEST_LOG=/var/log/slurm-lxd-test
 SLXD_TEST_STATE=/var/lib/slurm-lxd-test    # built test images
@@ -21,3 +21,18 @@ SLXD_IMAGE_UNAPPROVED_ALIAS=slxd-test-unapproved  # on the node, never approved
 SLXD_REGISTRY_URL=http://127.0.0.1:8470     # the test registry (slxd-registryd)
 SLXD_REGISTRY_CONF=/etc/slurm-lxd/registryd.conf
 SLXD_REGISTRY_STORE=/var/lib/slurm-lxd-test/registry
+
+# Templates (lib/template.h) are the node's cache; test runs remove the
+# ones their jobs made, after letting a build in flight finish (LXD
+# refuses to delete an instance it is still creating).
+remove_templates() { # [name prefix, default all: slxd-tpl-]
+	local n i
+	for n in $(lxc list --format csv -c n 2>/dev/null | grep "^${1:-slxd-tpl-}"); do
+		for i in $(seq 600); do
+			[ "$(lxc config get "$n" user.slurm.role 2>/dev/null)" = template-building ] || break
+			sleep 0.1
+		done
+		lxc delete -f "$n" >/dev/null 2>&1
+	done
+	return 0
+}

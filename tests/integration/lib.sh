@@ -229,18 +229,3 @@ wait_template() { # uid seconds
 	done
 	fail "no ready template for uid $1 after $2 s"
 }
-
-# Templates are the node's cache; the suite removes the ones it made,
-# after letting a build in flight finish (LXD refuses to delete an
-# instance it is still creating).
-remove_templates() {
-	local n i
-	for n in $(lxc list --format csv -c n 2>/dev/null | grep "^slxd-tpl-"); do
-		for i in $(seq 600); do
-			[ "$(lxc config get "$n" user.slurm.role 2>/dev/null)" = template-building ] || break
-			sleep 0.1
-		done
-		lxc delete -f "$n" >/dev/null 2>&1
-	done
-	return 0
-}
