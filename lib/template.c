@@ -1,6 +1,7 @@
 #include "template.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -141,17 +142,24 @@ out:
 	return rc == 0 ? 0 : -1;
 }
 
-/* Remove what a build that died half-way left under this name. */
+/* Remove what a build that died half-way left under this name; an
+ * instance of that name that is not ours is left alone. */
 static int leftover(lxd_client *c, const char *name, slxd_error *err)
 {
 	json_t *old = NULL;
 	int got = lxd_instance_get(c, name, &old, err);
+	bool ours = got == 0 && is_eq(label(old, SLXD_KEY_MANAGED), SLXD_MANAGED_VALUE);
 	json_decref(old);
 	if (got == LXD_NOT_FOUND) {
 		slxd_error_clear(err);
 		return 0;
 	}
-	return got == 0 ? slxd_template_delete(c, name, err) : -1;
+	if (got != 0)
+		return -1;
+	if (!ours)
+		return slxd_fail(err, "an LXD instance named %s exists but is not slurm-lxd's; "
+				 "not touching it (an admin should rename or remove it)", name);
+	return slxd_template_delete(c, name, err);
 }
 
 int slxd_template_build_for(lxd_client *c, const struct slxd_config *cfg,
@@ -183,10 +191,12 @@ int slxd_template_build_for(lxd_client *c, const struct slxd_config *cfg,
 			slxd_error_clear(err);
 		} else if (got != 0) {
 			rc = -1;
-		} else if (leftover(c, name, err) != 0 ||
-			   build(c, cfg, name, inst, fp, idmap, err) != 0) {
+		} else if (leftover(c, name, err) != 0) {
+			slxd_fail_prefix(err, "cannot build template %s", name);
+			rc = -1;
+		} else if (build(c, cfg, name, inst, fp, idmap, err) != 0) {
 			slxd_error ignored;
-			slxd_template_delete(c, name, &ignored);
+			slxd_template_delete(c, name, &ignored); /* nothing half-made stays */
 			slxd_fail_prefix(err, "cannot build template %s", name);
 			rc = -1;
 		} else {

@@ -1172,6 +1172,11 @@ static void test_template_build_failure_leaves_nothing(void **state)
 	assert_contains(err.msg, "cannot build template");
 	assert_contains(err.msg, "remap failed");
 	assert_false(fake_lxd_instance_exists(f, tpl));
+	/* an instance of that name that is not ours is never touched */
+	fake_lxd_add_instance(f, tpl, "Stopped", "{\"user.slurm.managed_by\":\"someone-else\"}");
+	assert_int_equal(slxd_template_build_for(c, &cfg, inst, &err), -1);
+	assert_contains(err.msg, "is not slurm-lxd's; not touching it");
+	assert_true(fake_lxd_instance_exists(f, tpl));
 	/* the image gone: nothing to build from, and not an error */
 	fake_lxd_stop(f);
 	f = fake_lxd_start();
