@@ -32,6 +32,14 @@ static void lock_path(const struct slxd_config *cfg, uint32_t jobid,
 	snprintf(out, len, "%s/job-%" PRIu32 ".lock", cfg->state_dir, jobid);
 }
 
+/* The marker (and lock) file goes once nothing of the job runs here. */
+static void unmark(const struct slxd_config *cfg, uint32_t jobid)
+{
+	char path[SLXD_PATH_MAX + 64];
+	lock_path(cfg, jobid, path, sizeof(path));
+	unlink(path);
+}
+
 int slxd_container_marked(const struct slxd_config *cfg, uint32_t jobid)
 {
 	char path[SLXD_PATH_MAX + 64];
@@ -313,6 +321,15 @@ static int running_init(const char *name, pid_t *pid)
 	return 0;
 }
 
+/* The init pid (and, when LXD had to be asked, the status): /proc first. */
+static int find_init(lxd_client *c, const char *name, struct lxd_instance_state *st,
+		     slxd_error *err)
+{
+	if (running_init(name, &st->init_pid) == 0)
+		return 0;
+	return lxd_instance_state(c, name, st, err);
+}
+
 int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 			  const struct slxd_job *job, pid_t *init_pid,
 			  slxd_error *err)
@@ -355,16 +372,14 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 	 * where LXD's state takes about 50 (procinit.h); LXD decides when
 	 * /proc does not know. */
 	struct lxd_instance_state st = { .init_pid = 0 };
-	if (!created && running_init(name, &st.init_pid) != 0 &&
-	    lxd_instance_state(c, name, &st, err) != 0)
+	if (!created && find_init(c, name, &st, err) != 0)
 		goto cleanup;
 	if (st.init_pid <= 0 || (st.status[0] && strcmp(st.status, "Running") != 0)) {
 		if (lxd_instance_start(c, name, err) != 0) {
 			slxd_fail_prefix(err, "container %s did not start", name);
 			goto cleanup;
 		}
-		if (running_init(name, &st.init_pid) != 0 &&
-		    lxd_instance_state(c, name, &st, err) != 0)
+		if (find_init(c, name, &st, err) != 0)
 			goto cleanup;
 		if (st.init_pid <= 0) {
 			slxd_fail(err, "container %s did not start: its init exited at once "
@@ -446,11 +461,8 @@ static int teardown_locked(lxd_client *c, const struct slxd_config *cfg,
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": deleting %s failed (try %d): %s",
 			 jobid, name, attempt + 1, err->msg);
 	}
-	if (rc == 0) {
-		char path[SLXD_PATH_MAX + 64];
-		lock_path(cfg, jobid, path, sizeof(path));
-		unlink(path);
-	}
+	if (rc == 0)
+		unmark(cfg, jobid);
 	return rc;
 }
 
@@ -539,22 +551,16 @@ static int delete_patiently(const struct slxd_config *cfg, uint32_t jobid,
 		bool busy = false;
 		if (*c) {
 			int d = lxd_instance_delete(*c, name, err);
-			if (d == 0) {
-				slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": deleted container %s",
-					 jobid, name);
-				return 0;
-			}
-			if (d == LXD_NOT_FOUND)
-				return 0;
-			busy = strstr(err->msg, "busy") != NULL;
+			busy = d == -1 && strstr(err->msg, "busy") != NULL;
 			/* still running (LXD never saw the init die): stop it;
 			 * anything else is tried again, logged once at the end */
-			if (!busy && lxd_instance_stop_force(*c, name, err) == 0 &&
-			    (d = lxd_instance_delete(*c, name, err)) == 0) {
+			if (d == -1 && !busy && lxd_instance_stop_force(*c, name, err) == 0)
+				d = lxd_instance_delete(*c, name, err);
+			if (d == 0)
 				slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": deleted container %s",
 					 jobid, name);
+			if (d == 0 || d == LXD_NOT_FOUND)
 				return 0;
-			}
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (t.tv_sec - t0.tv_sec >= cfg->lxd_timeout)
@@ -610,9 +616,7 @@ int slxd_container_end(lxd_client *c, const struct slxd_config *cfg,
 		 * returns at once instead of waiting on the lock the deleter
 		 * holds.  What the deleter cannot delete, slxd-gc finds by
 		 * its labels. */
-		char path[SLXD_PATH_MAX + 64];
-		lock_path(cfg, jobid, path, sizeof(path));
-		unlink(path);
+		unmark(cfg, jobid);
 		slxd_error ignored;
 		if (lxd_instance_get(c, name, &inst, &ignored) == LXD_NOT_FOUND) {
 			if (lock >= 0)

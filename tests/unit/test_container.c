@@ -967,14 +967,16 @@ static void test_teardown_lock_wait_bounded(void **state)
 
 /* ---- templates (template.h) and the epilog's end (slxd_container_end) -- */
 
-/* The raw.idmap this job's container gets. */
-static void job_idmap(char *out, size_t len)
+/* The raw.idmap this job's container gets, and the name of the template
+ * for it and the image FP. */
+static void job_template(char idmap[1024], char tpl[64])
 {
 	json_t *config, *devices;
 	assert_int_equal(slxd_container_spec(&cfg, &job, &config, &devices, &err), 0);
-	snprintf(out, len, "%s", cfg_str(config, "raw.idmap"));
+	snprintf(idmap, 1024, "%s", cfg_str(config, "raw.idmap"));
 	json_decref(config);
 	json_decref(devices);
+	slxd_template_name(FP, idmap, tpl);
 }
 
 static void add_template(const char *name, const char *role, const char *fp,
@@ -1008,8 +1010,7 @@ static void test_ensure_copies_ready_template(void **state)
 	char idmap[1024], tpl[64], want[96];
 	pid_t pid = 0;
 	(void)state;
-	job_idmap(idmap, sizeof(idmap));
-	slxd_template_name(FP, idmap, tpl);
+	job_template(idmap, tpl);
 	assert_true(strncmp(tpl, SLXD_TEMPLATE_PREFIX, strlen(SLXD_TEMPLATE_PREFIX)) == 0);
 	assert_true(strlen(tpl) <= 63);
 	add_template(tpl, SLXD_ROLE_TEMPLATE, FP, idmap, "Stopped");
@@ -1039,9 +1040,8 @@ static void test_ensure_ignores_other_templates(void **state)
 {
 	char idmap[1024], other[1024], tpl[64];
 	(void)state;
-	job_idmap(idmap, sizeof(idmap));
+	job_template(idmap, tpl);
 	snprintf(other, sizeof(other), "uid 2001 2001\ngid 2001 2001\n");
-	slxd_template_name(FP, idmap, tpl);
 	struct { const char *role, *fp, *idmap, *status; } bad[] = {
 		{ SLXD_ROLE_TEMPLATE_BUILDING, FP, idmap, "Stopped" },
 		{ SLXD_ROLE_TEMPLATE, FP2, idmap, "Stopped" },     /* other image */
@@ -1078,8 +1078,7 @@ static void test_ensure_template_copy_fails(void **state)
 	char idmap[1024], tpl[64];
 	pid_t pid = 0;
 	(void)state;
-	job_idmap(idmap, sizeof(idmap));
-	slxd_template_name(FP, idmap, tpl);
+	job_template(idmap, tpl);
 	add_template(tpl, SLXD_ROLE_TEMPLATE, FP, idmap, "Stopped");
 	fake_route_times(fake_reply_async(fake_lxd_on(f, "POST", "/1.0/instances$"), 400,
 					  "Failed copying: instance not found", NULL), 1);
@@ -1120,8 +1119,7 @@ static void test_end_deletes_in_background_and_builds_template(void **state)
 		usleep(50000);
 	assert_false(slxd_container_marked(&cfg, JOBID));
 
-	job_idmap(idmap, sizeof(idmap));
-	slxd_template_name(FP, idmap, tpl);
+	job_template(idmap, tpl);
 	char ready[64];
 	int found = 0;
 	for (int i = 0; i < 200 && found != 1; i++) {
@@ -1160,8 +1158,7 @@ static void test_template_build_failure_leaves_nothing(void **state)
 	char idmap[1024], tpl[64];
 	pid_t pid = 0;
 	(void)state;
-	job_idmap(idmap, sizeof(idmap));
-	slxd_template_name(FP, idmap, tpl);
+	job_template(idmap, tpl);
 	char path[128];
 	snprintf(path, sizeof(path), "/1.0/instances/%s/state", tpl);
 	fake_route_times(fake_reply_async(fake_lxd_on(f, "PUT", path), 400,
