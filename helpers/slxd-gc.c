@@ -111,10 +111,10 @@ static void usage(FILE *f)
 static void print_human(const struct slxd_gc_entry *es, size_t n, bool list, time_t now)
 {
 	if (n == 0) {
-		printf("no slurm-lxd containers or templates on this node\n");
+		printf("no slurm-lxd containers, templates or spares on this node\n");
 		return;
 	}
-	int w = 16; /* templates have longer names than slurm-<jobid> */
+	int w = 16; /* templates and spares have longer names than slurm-<jobid> */
 	for (size_t i = 0; i < n; i++)
 		if ((int)strlen(es[i].name) > w)
 			w = (int)strlen(es[i].name);

@@ -36,6 +36,7 @@ struct slxd_config {
 	long registry_grace;                      /* registry_grace= seconds */
 	unsigned long long image_cache_max;       /* image_cache_max= bytes, 0 = no bound */
 	long template_max_age;                    /* template_max_age= seconds, 0 = none */
+	long spare_max_idle;                      /* spare_max_idle= seconds, 0 = no spares */
 };
 
 void slxd_config_defaults(struct slxd_config *cfg);

@@ -17,13 +17,26 @@
 
 #include "idmap.h"
 #include "log.h"
+#include "nsjoin.h"
 #include "procinit.h"
 #include "registry.h"
+#include "spare.h"
 #include "template.h"
 
 void slxd_container_name(uint32_t jobid, char out[32])
 {
 	snprintf(out, 32, SLXD_CONTAINER_PREFIX "%" PRIu32, jobid);
+}
+
+const char *slxd_label(json_t *inst, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(inst, "config"), key));
+}
+
+bool slxd_label_is(json_t *inst, const char *key, const char *value)
+{
+	const char *v = slxd_label(inst, key);
+	return v && value && strcmp(v, value) == 0;
 }
 
 static void lock_path(const struct slxd_config *cfg, uint32_t jobid,
@@ -38,6 +51,40 @@ static void unmark(const struct slxd_config *cfg, uint32_t jobid)
 	char path[SLXD_PATH_MAX + 64];
 	lock_path(cfg, jobid, path, sizeof(path));
 	unlink(path);
+}
+
+/* The job's lock file also records which container is the job's when it
+ * is not slurm-<jobid>: a spare it took (spare.h), which LXD cannot
+ * rename while it runs.  Written under the job's lock, read by its later
+ * steps and its end. */
+static void recorded_name(const struct slxd_config *cfg, uint32_t jobid, char name[64])
+{
+	char path[SLXD_PATH_MAX + 64];
+	lock_path(cfg, jobid, path, sizeof(path));
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	name[0] = '\0';
+	if (fd >= 0) {
+		slxd_name_file_read(fd, name);
+		close(fd);
+	}
+	if (!slxd_spare_name_ok(name))
+		slxd_container_name(jobid, name);
+}
+
+void slxd_name_file_read(int fd, char out[64])
+{
+	ssize_t n = pread(fd, out, 63, 0);
+	out[n > 0 ? n : 0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+}
+
+int slxd_name_file_write(int fd, const char *name)
+{
+	char line[80];
+	int n = snprintf(line, sizeof(line), "%s%s", name, name[0] ? "\n" : "");
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)n, 0) != n)
+		return -1;
+	return 0;
 }
 
 int slxd_container_marked(const struct slxd_config *cfg, uint32_t jobid)
@@ -321,6 +368,26 @@ static int running_init(const char *name, pid_t *pid)
 	return 0;
 }
 
+/* The spare for this job's image and id map, if one is waiting: taken
+ * for the job (spare.h) with the job's labels and devices. */
+static bool take_spare(lxd_client *c, const struct slxd_config *cfg,
+		       const struct slxd_job *job, json_t *config, json_t *devices,
+		       char name[64])
+{
+	const char *idmap = json_string_value(json_object_get(config, "raw.idmap"));
+	json_t *labels = json_object();
+	const char *key;
+	json_t *v;
+	json_object_foreach(config, key, v)
+		if (strncmp(key, "user.", 5) == 0)
+			json_object_set(labels, key, v);
+	bool yes = labels && idmap &&
+		   slxd_spare_take(c, cfg, job->fingerprint, idmap, job->uid, labels, devices,
+				   name) == 1;
+	json_decref(labels);
+	return yes;
+}
+
 /* The init pid (and, when LXD had to be asked, the status): /proc first. */
 static int find_init(lxd_client *c, const char *name, struct lxd_instance_state *st,
 		     slxd_error *err)
@@ -334,8 +401,8 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 			  const struct slxd_job *job, pid_t *init_pid,
 			  slxd_error *err)
 {
-	char name[32];
-	slxd_container_name(job->jobid, name);
+	char name[64], hostname[32];
+	slxd_container_name(job->jobid, hostname);
 	json_t *config = NULL, *devices = NULL, *inst = NULL;
 	int rc = -1;
 
@@ -345,21 +412,35 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 	if (lock < 0)
 		goto out;
 
+	recorded_name(cfg, job->jobid, name);
 	int got = lxd_instance_get(c, name, &inst, err);
-	bool created = false;
+	bool created = false, taken = false;
 	if (got == LXD_NOT_FOUND) {
 		if (slxd_subid_check(cfg->subuid_path, cfg->subgid_path, job->uid, job->gid,
 				     job->gids, job->ngids, err) != 0)
 			goto unlock;
-		json_t *profiles = json_pack("[s]", cfg->profile);
-		char from[80];
-		int crc = create(c, cfg, job, name, config, devices, profiles, from, err);
-		json_decref(profiles);
-		if (crc != 0)
-			goto unlock;
-		created = true;
-		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": created container %s (image %s, uid %u) "
-			 "from %s", job->jobid, name, job->image, (unsigned)job->uid, from);
+		if (take_spare(c, cfg, job, config, devices, name)) {
+			taken = true;
+			if (slxd_name_file_write(lock, name) != 0) {
+				slxd_fail(err, "cannot record container %s in the job's lock file: %s",
+					  name, strerror(errno));
+				goto cleanup;
+			}
+			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": took spare container %s (image %s, "
+				 "uid %u)", job->jobid, name, job->image, (unsigned)job->uid);
+		} else {
+			json_t *profiles = json_pack("[s]", cfg->profile);
+			char from[80];
+			slxd_container_name(job->jobid, name);
+			slxd_name_file_write(lock, ""); /* an earlier step's spare is gone */
+			int crc = create(c, cfg, job, name, config, devices, profiles, from, err);
+			json_decref(profiles);
+			if (crc != 0)
+				goto unlock;
+			created = true;
+			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": created container %s (image %s, "
+				 "uid %u) from %s", job->jobid, name, job->image, (unsigned)job->uid, from);
+		}
 	} else if (got != 0) {
 		goto unlock;
 	} else if (check_owner(inst, job, name, err) != 0 ||
@@ -367,10 +448,10 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 		goto unlock;
 	}
 
-	/* A container this call made is stopped; one a step made before is
-	 * running if its init is there.  /proc answers both in a few ms
-	 * where LXD's state takes about 50 (procinit.h); LXD decides when
-	 * /proc does not know. */
+	/* A container this call made is stopped; a spare it took, or one a
+	 * step made before, is running if its init is there.  /proc answers
+	 * in a few ms where LXD's state takes about 50 (procinit.h); LXD
+	 * decides when /proc does not know. */
 	struct lxd_instance_state st = { .init_pid = 0 };
 	if (!created && find_init(c, name, &st, err) != 0)
 		goto cleanup;
@@ -387,11 +468,19 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 			goto cleanup;
 		}
 	}
+	/* Inside, every job's container is called slurm-<jobid>.  Cosmetic,
+	 * so a failure is only logged. */
+	slxd_error why;
+	if (taken && slxd_set_container_hostname(st.init_pid, hostname, &why) != 0)
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": container %s keeps its host name: %s",
+			 job->jobid, name, why.msg);
 	*init_pid = st.init_pid;
 	rc = 0;
 cleanup:
-	if (rc != 0 && created)
+	if (rc != 0 && (created || taken)) {
 		delete_quietly(c, name);
+		slxd_name_file_write(lock, "");
+	}
 unlock:
 	close(lock);
 out:
@@ -429,10 +518,8 @@ static int lock_job_bounded(const struct slxd_config *cfg, uint32_t jobid, int s
 /* Force-stop and delete, with retries; then the lock marker goes.  The
  * caller holds (or gave up waiting for) the job's lock. */
 static int teardown_locked(lxd_client *c, const struct slxd_config *cfg,
-			   uint32_t jobid, slxd_error *err)
+			   uint32_t jobid, const char *name, slxd_error *err)
 {
-	char name[32];
-	slxd_container_name(jobid, name);
 	int rc = -1;
 	for (int attempt = 0; attempt < SLXD_TEARDOWN_TRIES; attempt++) {
 		if (attempt) {
@@ -467,10 +554,15 @@ static int teardown_locked(lxd_client *c, const struct slxd_config *cfg,
 }
 
 int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
-			    uint32_t jobid, slxd_error *err)
+			    uint32_t jobid, const char *name, slxd_error *err)
 {
 	int lock = lock_job_bounded(cfg, jobid, cfg->lxd_timeout);
-	int rc = teardown_locked(c, cfg, jobid, err);
+	char recorded[64];
+	if (!name) {
+		recorded_name(cfg, jobid, recorded);
+		name = recorded;
+	}
+	int rc = teardown_locked(c, cfg, jobid, name, err);
 	if (lock >= 0)
 		close(lock);
 	return rc;
@@ -539,10 +631,8 @@ static int kill_processes(lxd_client *c, const char *name, slxd_error *err)
  * cannot be reached for seconds).  Gives up after lxd_timeout seconds;
  * slxd-gc finds what is left by its labels. */
 static int delete_patiently(const struct slxd_config *cfg, uint32_t jobid,
-			    lxd_client **c, slxd_error *err)
+			    const char *name, lxd_client **c, slxd_error *err)
 {
-	char name[32];
-	slxd_container_name(jobid, name);
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
@@ -571,9 +661,11 @@ static int delete_patiently(const struct slxd_config *cfg, uint32_t jobid,
 }
 
 /* The detached half: a process of its own (setsid, stdio on /dev/null)
- * that slurmd does not wait for. */
+ * that slurmd does not wait for.  The next job of this user and image
+ * wants a spare soonest, so that comes first when a template is ready;
+ * the ended job's container, whose processes are gone, can wait for it. */
 static void finish_in_background(const struct slxd_config *cfg, uint32_t jobid,
-				 json_t *inst, int lock)
+				 const char *name, json_t *inst, int lock)
 {
 	if (setsid() < 0 || fork() != 0)
 		_exit(0);
@@ -587,15 +679,20 @@ static void finish_in_background(const struct slxd_config *cfg, uint32_t jobid,
 	}
 	slxd_error err;
 	/* A connection of its own: the parent's belongs to the parent. */
-	lxd_client *c = NULL;
-	if (delete_patiently(cfg, jobid, &c, &err) != 0) {
+	lxd_client *c = lxd_open(cfg->lxd_socket, cfg->lxd_timeout * 1000L, &err);
+	int spare = c ? slxd_spare_make(c, cfg, inst, &err) : 0;
+	if (spare < 0)
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", jobid, err.msg);
+	if (delete_patiently(cfg, jobid, name, &c, &err) != 0) {
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": its processes are gone but its container "
 			 "could not be deleted: %s (slxd-gc will retry)", jobid, err.msg);
 		_exit(1);
 	}
 	if (lock >= 0)
 		close(lock); /* the job is done with; the template is not its */
-	if (inst && slxd_template_build_for(c, cfg, inst, &err) != 0)
+	if (slxd_template_build_for(c, cfg, inst, &err) != 0)
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", jobid, err.msg);
+	else if (spare == 0 && slxd_spare_make(c, cfg, inst, &err) < 0)
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", jobid, err.msg);
 	lxd_close(c);
 	_exit(0);
@@ -604,9 +701,9 @@ static void finish_in_background(const struct slxd_config *cfg, uint32_t jobid,
 int slxd_container_end(lxd_client *c, const struct slxd_config *cfg,
 		       uint32_t jobid, slxd_error *err)
 {
-	char name[32];
-	slxd_container_name(jobid, name);
+	char name[64];
 	int lock = lock_job_bounded(cfg, jobid, cfg->lxd_timeout);
+	recorded_name(cfg, jobid, name); /* after a set-up in flight recorded it */
 	int k = kill_processes(c, name, err);
 	json_t *inst = NULL;
 	pid_t pid = -1;
@@ -625,7 +722,7 @@ int slxd_container_end(lxd_client *c, const struct slxd_config *cfg,
 		}
 		pid = fork();
 		if (pid == 0)
-			finish_in_background(cfg, jobid, inst, lock); /* holds the lock till deleted */
+			finish_in_background(cfg, jobid, name, inst, lock); /* holds the lock till deleted */
 	}
 	int rc = 0;
 	if (pid < 0) {
@@ -633,7 +730,7 @@ int slxd_container_end(lxd_client *c, const struct slxd_config *cfg,
 			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": %s; stopping %s through LXD",
 				 jobid, k < 0 ? err->msg : "its processes cannot be ended directly",
 				 name);
-		rc = teardown_locked(c, cfg, jobid, err);
+		rc = teardown_locked(c, cfg, jobid, name, err);
 	} else {
 		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": killed the processes of container %s; "
 			 "deleting it in the background", jobid, name);

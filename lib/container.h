@@ -8,6 +8,7 @@
 #define SLXD_CONTAINER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,8 +44,21 @@ struct slxd_job {
 	const struct slxd_mount_list *user_mounts;
 };
 
-/* "slurm-<jobid>". */
+/* "slurm-<jobid>": the name of a container made for the job, and the
+ * host name inside any job's container (a spare taken by the job keeps
+ * its own name: spare.h). */
 void slxd_container_name(uint32_t jobid, char out[32]);
+
+/* The config value `key` of an instance object as LXD returns it (NULL
+ * when absent), and whether it is exactly `value`. */
+const char *slxd_label(json_t *inst, const char *key);
+bool slxd_label_is(json_t *inst, const char *key, const char *value);
+
+/* A small state file that holds one instance name (or nothing): the
+ * job's lock file here, a spare's slot in spare.c.  The caller holds the
+ * file's lock. */
+void slxd_name_file_read(int fd, char out[64]);
+int slxd_name_file_write(int fd, const char *name);
 
 /* The instance's config and devices (pure: what we ask LXD for). */
 int slxd_container_spec(const struct slxd_config *cfg,
@@ -60,13 +74,14 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 			  const struct slxd_job *job, pid_t *init_pid,
 			  slxd_error *err);
 
-/* Force-stop and delete the job's container, retrying transient LXD
- * errors (SLXD_TEARDOWN_TRIES tries over about 3 s), then remove
- * the job's lock.  A missing container is success.  Waits (bounded by
+/* Force-stop and delete the job's container `name` (NULL: the one the
+ * job's lock file records, else slurm-<jobid>), retrying transient LXD
+ * errors (SLXD_TEARDOWN_TRIES tries over about 3 s), then remove the
+ * job's lock.  A missing container is success.  Waits (bounded by
  * cfg->lxd_timeout) for a concurrent slxd_container_ensure of the job. */
 #define SLXD_TEARDOWN_TRIES 5
 int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
-			    uint32_t jobid, slxd_error *err);
+			    uint32_t jobid, const char *name, slxd_error *err);
 
 /* What slxd-epilog does: kill every process of the job's container now
  * and wait until they are gone (that is the guarantee, and it is quick),

@@ -9,6 +9,7 @@
 
 #include "container.h"
 #include "log.h"
+#include "spare.h"
 #include "template.h"
 
 const char *slxd_gc_action_name(enum slxd_gc_action a)
@@ -49,7 +50,9 @@ static bool parse_u64(const char *s, unsigned long long max, unsigned long long 
 }
 
 /* Read what the labels say.  A container whose name and job label disagree
- * is not provably any job's: it keeps jobid 0 and is never deleted. */
+ * is not provably any job's: it keeps jobid 0 and is never deleted.  A
+ * job's container is named slurm-<its job>, or is a spare the job took
+ * (spare.h), which keeps its spare's name. */
 static void read_labels(json_t *inst, struct slxd_gc_entry *e)
 {
 	json_t *config = json_object_get(inst, "config");
@@ -69,11 +72,14 @@ static void read_labels(json_t *inst, struct slxd_gc_entry *e)
 	e->template = name && strncmp(name, SLXD_TEMPLATE_PREFIX, strlen(SLXD_TEMPLATE_PREFIX)) == 0 &&
 		      role && strncmp(role, SLXD_ROLE_TEMPLATE, strlen(SLXD_ROLE_TEMPLATE)) == 0;
 	e->template_ready = e->template && strcmp(role, SLXD_ROLE_TEMPLATE) == 0;
+	bool spare_name = name && slxd_spare_name_ok(name);
+	e->spare = spare_name && role && strcmp(role, SLXD_ROLE_SPARE) == 0;
 	if (parse_u64(json_string_value(json_object_get(config, SLXD_KEY_JOB_ID)),
 		      UINT32_MAX, &v) && v > 0) {
 		char want[32];
 		slxd_container_name((uint32_t)v, want);
-		if (name && strcmp(name, want) == 0)
+		if (name && (strcmp(name, want) == 0 ||
+			     (spare_name && role && strcmp(role, SLXD_ROLE_JOB) == 0)))
 			e->jobid = (uint32_t)v;
 	}
 }
@@ -101,6 +107,23 @@ static void decide_template(struct slxd_gc_entry *e, const struct slxd_config *c
 		return;
 	}
 	e->action = SLXD_GC_DELETE;
+}
+
+static void decide_spare(struct slxd_gc_entry *e, const struct slxd_config *cfg,
+			 time_t now)
+{
+	long long age = e->created > 0 ? (long long)now - e->created : -1;
+	e->action = SLXD_GC_DELETE;
+	if (cfg->spare_max_idle == 0) {
+		snprintf(e->reason, sizeof(e->reason), "spare, and spares are off (spare_max_idle=0)");
+	} else if (age < 0 || age >= cfg->spare_max_idle) {
+		snprintf(e->reason, sizeof(e->reason), "spare unused for spare_max_idle=%ld s",
+			 cfg->spare_max_idle);
+	} else {
+		snprintf(e->reason, sizeof(e->reason), "spare for the next job of uid %lld, "
+			 "removed if unused in %lld s", e->uid, (long long)cfg->spare_max_idle - age);
+		e->action = SLXD_GC_KEEP;
+	}
 }
 
 static void decide(struct slxd_gc_entry *e, slxd_job_lookup lookup, void *arg)
@@ -173,11 +196,28 @@ int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg,
 		}
 		if (e->template)
 			decide_template(e, cfg, time(NULL));
+		else if (e->spare)
+			decide_spare(e, cfg, time(NULL));
 		else
 			decide(e, lookup, lookup_arg);
 		if (e->action != SLXD_GC_DELETE || !opts->act)
 			continue;
 		slxd_error terr;
+		if (e->spare) {
+			int r = slxd_spare_remove(c, cfg, e->name, &terr);
+			if (r == 0) {
+				e->action = SLXD_GC_DELETED;
+				slxd_log(SLXD_LOG_INFO, "removed %s: %s", e->name, e->reason);
+			} else if (r == 1) {
+				e->action = SLXD_GC_KEEP;
+				snprintf(e->reason, sizeof(e->reason), "a job took this spare just now");
+			} else {
+				e->action = SLXD_GC_FAILED;
+				snprintf(e->error, sizeof(e->error), "%s", terr.msg);
+				slxd_log(SLXD_LOG_ERROR, "could not remove %s: %s", e->name, terr.msg);
+			}
+			continue;
+		}
 		if (e->template) {
 			if (slxd_template_delete(c, e->name, &terr) == 0) {
 				e->action = SLXD_GC_DELETED;
@@ -189,7 +229,7 @@ int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg,
 			}
 			continue;
 		}
-		if (slxd_container_teardown(c, cfg, e->jobid, &terr) == 0) {
+		if (slxd_container_teardown(c, cfg, e->jobid, e->name, &terr) == 0) {
 			e->action = SLXD_GC_DELETED;
 			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": removed leftover container %s: %s",
 				 e->jobid, e->name, e->reason);

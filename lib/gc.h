@@ -41,6 +41,7 @@ struct slxd_gc_entry {
 	char name[64];            /* the LXD instance */
 	bool template;            /* a template (template.h), not a job's */
 	bool template_ready;      /* built, not abandoned half-way */
+	bool spare;               /* an idle spare (spare.h); a taken one is its job's */
 	uint32_t jobid;           /* 0 when the labels name no job */
 	long long uid;            /* -1 when unknown */
 	char image[128];
@@ -60,8 +61,9 @@ struct slxd_gc_opts {
 
 /* Look at every instance labelled user.slurm.managed_by=slurm-lxd.
  * Templates are deleted once older than cfg->template_max_age (or any
- * age when templates are off), and when a build was abandoned; Slurm is
- * not asked about them.  On
+ * age when templates are off), and when a build was abandoned; idle
+ * spares once older than cfg->spare_max_idle (any age when spares are
+ * off).  Slurm is not asked about either.  On
  * return *entries (malloc'd, free it) holds one entry per instance.
  * Returns -1 only when LXD itself could not be asked. */
 int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg,

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -274,4 +275,47 @@ int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id,
 	close(pidfd);
 	payload_pid = pid;
 	wait_for_payload();
+}
+
+int slxd_set_container_hostname(pid_t init_pid, const char *hostname,
+				slxd_error *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/uts", (int)init_pid);
+	int theirs = open(path, O_RDONLY | O_CLOEXEC);
+	int ours = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
+	struct stat a, b;
+	int rc = -1;
+	if (theirs < 0 || ours < 0 || fstat(theirs, &a) != 0 || fstat(ours, &b) != 0) {
+		slxd_fail(err, "cannot open the UTS namespaces (%s): %s", path, strerror(errno));
+		goto out;
+	}
+	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		slxd_fail(err, "process %d is in the host's UTS namespace; not setting its host name",
+			  (int)init_pid);
+		goto out;
+	}
+	if (setns(theirs, CLONE_NEWUTS) != 0) {
+		slxd_fail(err, "cannot enter the UTS namespace of process %d: %s", (int)init_pid,
+			  strerror(errno));
+		goto out;
+	}
+	rc = sethostname(hostname, strlen(hostname));
+	int e = errno;
+	if (setns(ours, CLONE_NEWUTS) != 0) {
+		/* Still root and still outside every other namespace; only the
+		 * name this process would report is the container's.  The task
+		 * joins that namespace anyway, but say so. */
+		slxd_log(SLXD_LOG_ERROR, "cannot return to the host's UTS namespace: %s",
+			 strerror(errno));
+	}
+	if (rc != 0)
+		slxd_fail(err, "sethostname(%s) in process %d's namespace: %s", hostname,
+			  (int)init_pid, strerror(e));
+out:
+	if (theirs >= 0)
+		close(theirs);
+	if (ours >= 0)
+		close(ours);
+	return rc;
 }

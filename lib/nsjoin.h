@@ -33,4 +33,11 @@ struct slxd_identity {
 int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id,
 		    const char *workdir, bool is_batch_script, slxd_error *err);
 
+/* Set the host name seen inside the container whose init is `init_pid`
+ * (a spare, made under another name, takes its job's: container.c).
+ * Enters the container's UTS namespace and comes back; refuses when that
+ * is the caller's own, so it can never rename the host. */
+int slxd_set_container_hostname(pid_t init_pid, const char *hostname,
+				slxd_error *err);
+
 #endif

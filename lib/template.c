@@ -22,16 +22,6 @@ void slxd_template_name(const char *fingerprint, const char *idmap, char out[64]
 	snprintf(out, 64, SLXD_TEMPLATE_PREFIX "%.12s-%016" PRIx64, fingerprint, h);
 }
 
-static const char *label(json_t *inst, const char *key)
-{
-	return json_string_value(json_object_get(json_object_get(inst, "config"), key));
-}
-
-static bool is_eq(const char *a, const char *b)
-{
-	return a && b && strcmp(a, b) == 0;
-}
-
 int slxd_template_find(lxd_client *c, const struct slxd_config *cfg,
 		       const char *fingerprint, const char *idmap, char out[64],
 		       slxd_error *err)
@@ -48,11 +38,11 @@ int slxd_template_find(lxd_client *c, const struct slxd_config *cfg,
 	if (rc != 0)
 		return -1;
 	/* The name is a hash; the labels are what is checked. */
-	bool ok = is_eq(label(inst, SLXD_KEY_MANAGED), SLXD_MANAGED_VALUE) &&
-		  is_eq(label(inst, SLXD_KEY_ROLE), SLXD_ROLE_TEMPLATE) &&
-		  is_eq(label(inst, SLXD_KEY_FINGERPRINT), fingerprint) &&
-		  is_eq(label(inst, "raw.idmap"), idmap) &&
-		  is_eq(json_string_value(json_object_get(inst, "status")), "Stopped");
+	bool ok = slxd_label_is(inst, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE) &&
+		  slxd_label_is(inst, SLXD_KEY_ROLE, SLXD_ROLE_TEMPLATE) &&
+		  slxd_label_is(inst, SLXD_KEY_FINGERPRINT, fingerprint) &&
+		  slxd_label_is(inst, "raw.idmap", idmap) &&
+		  strcmp(json_string_value(json_object_get(inst, "status")) ?: "", "Stopped") == 0;
 	json_decref(inst);
 	return ok ? 1 : 0;
 }
@@ -86,8 +76,8 @@ static json_t *template_config(json_t *inst, const char *fp, const char *idmap)
 {
 	char now[32];
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-	const char *image = label(inst, SLXD_KEY_IMAGE);
-	const char *uid = label(inst, SLXD_KEY_UID);
+	const char *image = slxd_label(inst, SLXD_KEY_IMAGE);
+	const char *uid = slxd_label(inst, SLXD_KEY_UID);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
 			 "security.privileged", "false", "security.nesting", "false",
 			 "boot.autostart", "false", "raw.idmap", idmap,
@@ -148,7 +138,7 @@ static int leftover(lxd_client *c, const char *name, slxd_error *err)
 {
 	json_t *old = NULL;
 	int got = lxd_instance_get(c, name, &old, err);
-	bool ours = got == 0 && is_eq(label(old, SLXD_KEY_MANAGED), SLXD_MANAGED_VALUE);
+	bool ours = got == 0 && slxd_label_is(old, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE);
 	json_decref(old);
 	if (got == LXD_NOT_FOUND) {
 		slxd_error_clear(err);
@@ -165,11 +155,11 @@ static int leftover(lxd_client *c, const char *name, slxd_error *err)
 int slxd_template_build_for(lxd_client *c, const struct slxd_config *cfg,
 			    json_t *inst, slxd_error *err)
 {
-	const char *fp = label(inst, SLXD_KEY_FINGERPRINT);
-	const char *idmap = label(inst, "raw.idmap");
+	const char *fp = slxd_label(inst, SLXD_KEY_FINGERPRINT);
+	const char *idmap = slxd_label(inst, "raw.idmap");
 	char name[64];
 	if (cfg->template_max_age == 0 || !fp || !idmap ||
-	    !is_eq(label(inst, SLXD_KEY_MANAGED), SLXD_MANAGED_VALUE))
+	    !slxd_label_is(inst, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE))
 		return 0;
 	int found = slxd_template_find(c, cfg, fp, idmap, name, err);
 	if (found != 0)
@@ -202,7 +192,7 @@ int slxd_template_build_for(lxd_client *c, const struct slxd_config *cfg,
 		} else {
 			slxd_log(SLXD_LOG_INFO, "built template %s (image %s, uid %s) for the next "
 				 "jobs of this user and image", name,
-				 label(inst, SLXD_KEY_IMAGE) ?: "?", label(inst, SLXD_KEY_UID) ?: "?");
+				 slxd_label(inst, SLXD_KEY_IMAGE) ?: "?", slxd_label(inst, SLXD_KEY_UID) ?: "?");
 		}
 	}
 	close(lock);

@@ -30,16 +30,20 @@ echo "== as $SLXD_TEST_USER (uid $(id -u "$SLXD_TEST_USER")) on $(hostname): sba
 job=$(runuser -u "$SLXD_TEST_USER" -- sh -c "cd '$dir' && sbatch --parsable --wait --lxd-image='$SLXD_IMAGE' -o demo-%j.out demo-job.sh")
 echo "== job $job finished; its output ($dir/demo-$job.out):"
 cat "$dir/demo-$job.out"
-for _ in $(seq 100); do lxc info "slurm-$job" >/dev/null 2>&1 || break; sleep 0.1; done
-if lxc info "slurm-$job" >/dev/null 2>&1; then
-	echo "== container slurm-$job still exists: teardown failed (see $SLXD_TEST_LOG/slurmd.log)" >&2
+# The job's container: slurm-<job>, or a spare it took (a later run of the
+# demo: README, "How it works"); its label names the job either way.
+ct=$(grep -h -m1 -o "job $job: \(created\|took spare\) container [^ ]*" "$SLXD_TEST_LOG/slurmd.log" | awk '{print $NF}')
+for _ in $(seq 100); do [ -z "$(lxc list --format csv -c n "user.slurm.job_id=$job")" ] && break; sleep 0.1; done
+if [ -n "$(lxc list --format csv -c n "user.slurm.job_id=$job")" ]; then
+	echo "== container ${ct:-of job $job} still exists: teardown failed (see $SLXD_TEST_LOG/slurmd.log)" >&2
 	exit 1
 fi
-echo "== container slurm-$job is gone."
-# The job's end also left the node a template for this user and image
-# (README, "How it works"): the user's next job there is a copy of it.
+echo "== container ${ct:-of job $job} is gone."
+# The job's end also left the node a template and a spare for this user
+# and image (README, "How it works"): the user's next job there starts in
+# the spare.
 for _ in $(seq 100); do
-	slxd-gc --list 2>/dev/null | grep -q '^slxd-tpl-' && break
+	slxd-gc --list 2>/dev/null | grep -q '^slxd-spare-' && break
 	sleep 0.1
 done
 echo "== what slurm-lxd keeps on this node now (slxd-gc --list):"

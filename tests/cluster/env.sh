@@ -22,17 +22,30 @@ SLXD_REGISTRY_URL=http://127.0.0.1:8470     # the test registry (slxd-registryd)
 SLXD_REGISTRY_CONF=/etc/slurm-lxd/registryd.conf
 SLXD_REGISTRY_STORE=/var/lib/slurm-lxd-test/registry
 
-# Templates (lib/template.h) are the node's cache; test runs remove the
-# ones their jobs made, after letting a build in flight finish (LXD
-# refuses to delete an instance it is still creating).
-remove_templates() { # [name prefix, default all: slxd-tpl-]
-	local n i
-	for n in $(lxc list --format csv -c n 2>/dev/null | grep "^${1:-slxd-tpl-}"); do
-		for i in $(seq 600); do
-			[ "$(lxc config get "$n" user.slurm.role 2>/dev/null)" = template-building ] || break
-			sleep 0.1
+# Templates (lib/template.h) and idle spares (lib/spare.h) are the node's
+# cache; test runs remove the ones their jobs made, after letting a build
+# in flight finish (LXD refuses to delete an instance it is still
+# creating).  A spare a job took is that job's container: never touched.
+remove_node_cache() { # [fingerprint prefix, default all]
+	local n i pass found
+	# a job's end may still be making one: go again until a pass finds none
+	for pass in 1 2 3 4 5; do
+		found=
+		for n in $(lxc list --format csv -c n 2>/dev/null | grep "^slxd-tpl-${1:-}"); do
+			for i in $(seq 600); do
+				[ "$(lxc config get "$n" user.slurm.role 2>/dev/null)" = template-building ] || break
+				sleep 0.1
+			done
+			lxc delete -f "$n" >/dev/null 2>&1
+			found=1
 		done
-		lxc delete -f "$n" >/dev/null 2>&1
+		for n in $(lxc list --format csv -c n user.slurm.role=spare 2>/dev/null |
+			   grep "^slxd-spare-${1:-}"); do
+			lxc delete -f "$n" >/dev/null 2>&1
+			found=1
+		done
+		[ -n "$found" ] || break
+		sleep 1
 	done
 	return 0
 }

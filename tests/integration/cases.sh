@@ -283,7 +283,7 @@ t_time_limit_ends_payload() {
 # container's creation, its deletion, in that order, each one line naming
 # the job.
 t_job_story_in_logs() {
-	local job story i n_image n_created n_killed n_deleted
+	local job story i n_image n_created n_killed n_deleted ct
 	[ -f "$SLXD_TEST_LOG/syslog" ] || fail "no $SLXD_TEST_LOG/syslog: setup.sh starts rsyslogd" || return 1
 	job=$(sbatch_wait "$SLXD_TEST_USER" --lxd-image="$IMG" -o /dev/null --wrap true)
 	[[ "$job" =~ ^[0-9]+$ ]] || fail "sbatch: $job" || return 1
@@ -291,16 +291,18 @@ t_job_story_in_logs() {
 	# (the epilog's line may reach the file just after the container is gone)
 	for i in $(seq 50); do
 		story=$(job_story "$job")
-		grep -q "job $job: deleted container slurm-$job" <<<"$story" && break
+		grep -q "job $job: deleted container " <<<"$story" && break
 		sleep 0.1
 	done
 	printf '%s\n' "$story" | while IFS= read -r l; do report "$l"; done
+	# the container: slurm-<job>, made for it, or a spare it took
+	ct=$(sed -n "s/.*slurm-lxd: job $job: \(created\|took spare\) container \([^ ]*\) .*/\2/p" <<<"$story" | head -1)
 	n_image=$(grep -n -m1 "slxd-prolog\[[0-9]*\]: job $job: image $IMG ready (fingerprint " <<<"$story" | cut -d: -f1)
-	n_created=$(grep -n -m1 "slurm-lxd: job $job: created container slurm-$job " <<<"$story" | cut -d: -f1)
-	n_killed=$(grep -n -m1 "job $job: killed the processes of container slurm-$job; deleting it in the background" <<<"$story" | cut -d: -f1)
-	n_deleted=$(grep -n -m1 "job $job: deleted container slurm-$job\$" <<<"$story" | cut -d: -f1)
+	n_created=$(grep -n -m1 -E "slurm-lxd: job $job: (created|took spare) container $ct " <<<"$story" | cut -d: -f1)
+	n_killed=$(grep -n -m1 "job $job: killed the processes of container $ct; deleting it in the background" <<<"$story" | cut -d: -f1)
+	n_deleted=$(grep -n -m1 "job $job: deleted container $ct\$" <<<"$story" | cut -d: -f1)
 	[ -n "$n_image" ] || fail "no 'slxd-prolog: job $job: image $IMG ready' line" || return 1
-	[ -n "$n_created" ] || fail "no 'slurm-lxd: job $job: created container' line" || return 1
+	[ -n "$ct" ] && [ -n "$n_created" ] || fail "no 'slurm-lxd: job $job: created container' or 'took spare container' line" || return 1
 	[ -n "$n_killed" ] || fail "no 'job $job: killed the processes' line" || return 1
 	# slurmd runs the plugin's job epilog before Epilog=slxd-epilog: the
 	# plugin ends the container (it once never did, for want of its
@@ -320,14 +322,16 @@ t_job_story_in_logs() {
 # user never gets this user's template (their id maps differ).
 t_template_makes_next_job_a_fresh_copy() {
 	local first tpl out job story
-	remove_templates
+	remove_node_cache
 	first=$(sbatch_wait "$SLXD_TEST_USER" --lxd-image="$IMG" -o /dev/null \
 		--wrap 'echo secret > /tmp/slxd-first-job')
 	expect_contains "first job" "created container slurm-$first (image $IMG, uid $SLXD_TEST_UID) from the image" \
 		"$(job_story "$first")" || return 1
 	tpl=$(wait_template "$SLXD_TEST_UID" 60) || return 1
 	expect_eq "template status" Stopped "$(lxc query "/1.0/instances/$tpl" | jq -r .status)" || return 1
-	out=$(alice srun --lxd-image="$IMG" sh -c 'cat /tmp/slxd-first-job 2>&1; cat /etc/slxd-image; id -u') ||
+	# (with no spare to take: the template is what this case is about)
+	out=$(with_node_conf spare_max_idle=0 \
+		alice srun --lxd-image="$IMG" sh -c 'cat /tmp/slxd-first-job 2>&1; cat /etc/slxd-image; id -u') ||
 		fail "second job: $out" || return 1
 	job=$(last_job_of "$SLXD_TEST_USER")
 	story=$(job_story "$job")
@@ -338,8 +342,58 @@ t_template_makes_next_job_a_fresh_copy() {
 	expect_contains "uid in the copy" "$SLXD_TEST_UID" "$out" || return 1
 	expect_no_container "$job" || return 1
 
-	bob srun --lxd-image="$IMG" true >/dev/null 2>&1 || fail "bob's job failed" || return 1
+	with_node_conf spare_max_idle=0 bob srun --lxd-image="$IMG" true >/dev/null 2>&1 ||
+		fail "bob's job failed" || return 1
 	job=$(last_job_of "$SLXD_TEST_USER2")
 	expect_not_contains "bob's job" "from template $tpl" "$(job_story "$job")" || return 1
 	expect_no_container "$job"
+}
+
+# --- spares: the next job of a user and image starts in a running one ---
+
+# A user's job ends; the node makes a spare (a started copy of the
+# template) for that user and image; the user's next job takes it.  The
+# job's container is still its own: named slurm-<job> inside, nothing an
+# earlier job wrote, the image's own files; it is used once (gone after
+# the job) and replaced.  Another user's job never takes it, and slxd-gc
+# removes a spare left unused.
+t_spare_takes_next_job() {
+	local first spare out job story next bjob
+	remove_node_cache
+	first=$(sbatch_wait "$SLXD_TEST_USER" --lxd-image="$IMG" -o /dev/null \
+		--wrap 'echo secret > /tmp/slxd-first-job')
+	spare=$(wait_spare "$SLXD_TEST_UID" 60) || return 1
+	expect_contains "made after job $first" "made spare container $spare (image $IMG, uid $SLXD_TEST_UID)" \
+		"$(grep -h "made spare container $spare" "$SLXD_TEST_LOG/slurmd.log")" || return 1
+	expect_eq "spare status" Running "$(lxc query "/1.0/instances/$spare" | jq -r .status)" || return 1
+
+	# bob's job: another id map, so another slot; alice's spare stays hers
+	bob srun --lxd-image="$IMG" true >/dev/null 2>&1 || fail "bob's job failed" || return 1
+	bjob=$(last_job_of "$SLXD_TEST_USER2")
+	expect_not_contains "bob's job" "took spare container $spare" "$(job_story "$bjob")" || return 1
+	expect_eq "alice's spare after bob's job" spare "$(lxc config get "$spare" user.slurm.role)" || return 1
+	expect_no_container "$bjob" || return 1
+
+	out=$(alice srun --lxd-image="$IMG" sh -c 'hostname; cat /tmp/slxd-first-job 2>&1; cat /etc/slxd-image; id -u; pwd') ||
+		fail "second job: $out" || return 1
+	job=$(last_job_of "$SLXD_TEST_USER")
+	story=$(job_story "$job")
+	expect_contains "second job" "job $job: took spare container $spare (image $IMG, uid $SLXD_TEST_UID)" \
+		"$story" || return 1
+	expect_contains "host name inside" "slurm-$job" "$out" || return 1
+	expect_not_contains "what the first job wrote" secret "$out" || return 1
+	expect_contains "the image's own file" "image:$SLXD_IMAGE_ALIAS" "$out" || return 1
+	expect_contains "uid" "$SLXD_TEST_UID" "$out" || return 1
+	expect_contains "working directory, mounted when taken" "$ALICE_DIR" "$out" || return 1
+	# used once: gone with its job, and another made for the next one
+	expect_no_container "$job" || return 1
+	lxc query "/1.0/instances/$spare" >/dev/null 2>&1 && fail "spare $spare still there after its job" && return 1
+	next=$(wait_spare "$SLXD_TEST_UID" 60) || return 1
+	[ "$next" != "$spare" ] || fail "the same spare again: $next" || return 1
+
+	# unused: slxd-gc removes it after spare_max_idle
+	sleep 2
+	out=$(with_node_conf spare_max_idle=1 slxd-gc --json) || fail "slxd-gc: $out" || return 1
+	expect_eq "slxd-gc on an idle spare" deleted "$(gc_action "$out" "$next")" || return 1
+	! lxc query "/1.0/instances/$next" >/dev/null 2>&1 || fail "idle spare $next still there"
 }

@@ -52,7 +52,7 @@ t_fault_scancel_while_starting() {
 	job=$(fault_job start)
 	for i in $(seq 3000); do container_exists "$job" && break; sleep 0.01; done
 	local state
-	state=$(lxc query "/1.0/instances/slurm-$job" 2>/dev/null | jq -r .status)
+	state=$(lxc query "/1.0/instances/$(job_container "$job")" 2>/dev/null | jq -r .status)
 	report "(container was $state at scancel)"
 	scancel "$job"
 	expect_teardown_after_end "$job" "scancel while starting" || return 1
@@ -136,10 +136,6 @@ make_leftover() { # jobid
 		lxc start "slurm-$1" 2>/dev/null
 }
 
-gc_action() { # json container
-	printf '%s' "$1" | jq -r --arg c "$2" '.[] | select(.container == $c) | .action'
-}
-
 t_fault_gc_removes_leftover_keeps_running() {
 	local ended run out rc t0
 	ended=$(alice sbatch --parsable --wait -o /dev/null --wrap true | tail -1)
@@ -168,17 +164,17 @@ t_fault_gc_removes_leftover_keeps_running() {
 	wait_file "$ALICE_DIR/gc.ready" 60 || { scancel "$run"; return 1; }
 	out=$(slxd-gc --dry-run --json) || { scancel "$run"; fail "slxd-gc --dry-run failed: $out"; return 1; }
 	expect_eq "dry run: ended job's container" delete "$(gc_action "$out" "slurm-$ended")" || return 1
-	expect_eq "dry run: running job's container" keep "$(gc_action "$out" "slurm-$run")" || return 1
+	expect_eq "dry run: running job's container" keep "$(gc_action "$out" "$(job_container "$run")")" || return 1
 	container_exists "$ended" || fail "--dry-run deleted something" || return 1
 
 	t0=$(now_ns)
 	out=$(slxd-gc --json) || { scancel "$run"; fail "slxd-gc failed: $out"; return 1; }
 	expect_eq "leftover removed" deleted "$(gc_action "$out" "slurm-$ended")" || return 1
-	expect_eq "running job's container kept" keep "$(gc_action "$out" "slurm-$run")" || return 1
+	expect_eq "running job's container kept" keep "$(gc_action "$out" "$(job_container "$run")")" || return 1
 	! container_exists "$ended" || fail "slurm-$ended still there" || return 1
 	report "slxd-gc removed the leftover in $(secs_between "$t0" "$(now_ns)") s"
 	expect_eq "running job's container still running" Running \
-		"$(lxc query "/1.0/instances/slurm-$run" | jq -r .status)" || return 1
+		"$(lxc query "/1.0/instances/$(job_container "$run")" | jq -r .status)" || return 1
 	touch "$ALICE_DIR/gc.go"
 	expect_teardown_after_end "$run" "job next to the leftover" || return 1
 	expect_eq "running job unharmed" done "$(tail -1 "$ALICE_DIR/gc.out")"
@@ -227,28 +223,29 @@ t_fault_many_jobs_end_at_once() {
 # process of the job is left, and slxd-gc removes the container once LXD
 # lets it.
 t_fault_delete_refused_does_not_hold_node() {
-	local job init rc=0
+	local job ct init rc=0
 	job=$(fault_job refused)
 	wait_file "$ALICE_DIR/refused.ready" 60 || { scancel "$job"; return 1; }
-	init=$(lxc query "/1.0/instances/slurm-$job/state" | jq -r .pid)
-	[ "${init:-0}" -gt 0 ] || { scancel "$job"; fail "no init pid for slurm-$job"; return 1; }
-	lxc config set "slurm-$job" security.protection.delete true
+	ct=$(job_container "$job")
+	init=$(lxc query "/1.0/instances/$ct/state" | jq -r .pid)
+	[ "${init:-0}" -gt 0 ] || { scancel "$job"; fail "no init pid for job $job's '$ct'"; return 1; }
+	lxc config set "$ct" security.protection.delete true
 	scancel "$job"
-	refused_checks "$job" "$init" || rc=1
+	refused_checks "$job" "$init" "$ct" || rc=1
 	# whatever failed above, the container must not stay protected
-	lxc config unset "slurm-$job" security.protection.delete 2>/dev/null
+	lxc config unset "$ct" security.protection.delete 2>/dev/null
 	[ $rc = 0 ] || return 1
 	local out
 	out=$(slxd-gc --json) || fail "slxd-gc failed: $out" || return 1
-	expect_eq "slxd-gc" deleted "$(gc_action "$out" "slurm-$job")" || return 1
+	expect_eq "slxd-gc" deleted "$(gc_action "$out" "$ct")" || return 1
 	expect_no_container "$job"
 }
 
-refused_checks() { # jobid init-pid
+refused_checks() { # jobid init-pid container
 	local i line
 	expect_node_idle || return 1
 	! kill -0 "$2" 2>/dev/null || fail "the container's init (pid $2) outlived the job" || return 1
-	expect_eq "container status" Stopped "$(lxc query "/1.0/instances/slurm-$1" | jq -r .status)" || return 1
+	expect_eq "container status" Stopped "$(lxc query "/1.0/instances/$3" | jq -r .status)" || return 1
 	# (the deleter gives up after lxd_timeout=60 s of trying)
 	for i in $(seq 900); do
 		line=$(job_story "$1" | grep "its processes are gone but its container could not be deleted")

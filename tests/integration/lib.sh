@@ -65,17 +65,23 @@ user_dir() {
 	esac
 }
 
+# The job's container: slurm-<job>, or the spare (lib/spare.h) the job
+# took, which keeps its own name; either way its label names the job.
+job_container() { # jobid -> instance name, or nothing
+	lxc list --format csv -c n "user.slurm.job_id=$1" 2>/dev/null | head -1
+}
+
 # Wait until the job's container and lock are gone (teardown runs in the
 # job's epilog, just after the job ends).  Fails after 60 s.
 expect_no_container() { # jobid
 	local i
 	for i in $(seq 600); do
-		if ! lxc info "slurm-$1" >/dev/null 2>&1 && [ ! -e "/run/slurm-lxd/job-$1.lock" ]; then
+		if ! container_exists "$1" && [ ! -e "/run/slurm-lxd/job-$1.lock" ]; then
 			return 0
 		fi
 		sleep 0.1
 	done
-	fail "container slurm-$1 or its lock is still there 60 s after the job ended"
+	fail "container of job $1 ($(job_container "$1")) or its lock is still there 60 s after the job ended"
 }
 
 wait_job_state() { # jobid state-regex seconds
@@ -106,9 +112,13 @@ wait_file() { # path seconds
 	fail "$1 did not appear within $2 s"
 }
 
-# Every container of this project currently on the node.
+# Every job's container currently on the node (not templates or idle
+# spares: those are the node's cache, removed by remove_node_cache).
 our_containers() {
-	lxc list --format csv -c n 2>/dev/null | grep '^slurm-' || true
+	{
+		lxc list --format csv -c n 2>/dev/null | grep '^slurm-'
+		lxc list --format csv -c n user.slurm.role=job 2>/dev/null
+	} | sort -u
 }
 
 # Every log line naming the job, from slurmd.log and the test cluster's
@@ -127,7 +137,7 @@ secs_between() { # start-ns end-ns
 	printf '%d.%d' $((ns / 1000000000)) $((ns / 100000000 % 10))
 }
 
-container_exists() { lxc query "/1.0/instances/slurm-$1" >/dev/null 2>&1; }
+container_exists() { [ -n "$(job_container "$1")" ] || lxc query "/1.0/instances/slurm-$1" >/dev/null 2>&1; }
 
 # The node is back: IDLE, and a plain job runs on it.
 expect_node_idle() {
@@ -203,7 +213,7 @@ expect_teardown_after_end() { # jobid what
 		fi
 		sleep 0.05
 	done
-	[ -n "${t_gone:-}" ] || fail "container slurm-$job or its lock still there 60 s after job $job ended" || return 1
+	[ -n "${t_gone:-}" ] || fail "container of job $job or its lock still there 60 s after it ended" || return 1
 	report "$2: container gone $(secs_between "$t_end" "$t_gone") s after the job ended"
 	wait_job_gone "$job" 60 || return 1
 	expect_node_idle
@@ -217,6 +227,25 @@ templates_of() { # uid
 			[ "$(lxc config get "$n" user.slurm.uid 2>/dev/null)" = "$1" ] && echo "$n"
 	done
 	return 0
+}
+
+# Wait for a uid's idle spare (lib/spare.h), made and offered (its log
+# line comes after the offer); prints its name.
+wait_spare() { # uid seconds
+	local i n
+	for i in $(seq $(($2 * 10))); do
+		n=$(grep -h "made spare container .* uid $1) " "$SLXD_TEST_LOG/slurmd.log" "$SLXD_TEST_LOG/syslog" 2>/dev/null |
+			sort -s -k1,1 | tail -1 | sed 's/.*made spare container \([^ ]*\) .*/\1/')
+		[ -n "$n" ] && [ "$(lxc config get "$n" user.slurm.role 2>/dev/null)" = spare ] &&
+			{ echo "$n"; return 0; }
+		sleep 0.1
+	done
+	fail "no spare for uid $1 after $2 s"
+}
+
+# slxd-gc --json's action for one instance.
+gc_action() { # json container
+	printf '%s' "$1" | jq -r --arg c "$2" '.[] | select(.container == $c) | .action'
 }
 
 # Wait for a uid's first ready template; prints its name.

@@ -56,9 +56,9 @@ if [ -n "$left" ] && [ "$left" != "$leftover_before" ]; then
 	echo "FAIL containers left behind: $left"
 	failed=$((failed + 1))
 fi
-# Templates are the node's cache of the images the suite used: remove them.
+# Templates and spares are the node's cache of the images the suite used: remove them.
 sleep 1 # (the last job's end may not have started its template yet)
-remove_templates
+remove_node_cache
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -105,7 +105,7 @@ t_sec_jobs_cannot_see_signal_or_enter_each_other() {
 		[ -n "$apid" ] && break
 		sleep 0.1
 	done
-	ainit=$(lxc query "/1.0/instances/slurm-$ja/state" | jq -r .pid)
+	ainit=$(lxc query "/1.0/instances/$(job_container "$ja")/state" | jq -r .pid)
 	[ -n "$apid" ] && [ "${ainit:-0}" -gt 1 ] || fail "(setup) alice's payload '$apid' or init '$ainit' not found" || exit 1
 	# Bob's job, concurrently, in its own container.
 	out=$(bob srun --lxd-image="$IMG" sh -c "
@@ -201,6 +201,11 @@ t_sec_refuses_symlink_swapped_in_after_submission() {
 	sec_monitor_stop
 	if [ $rc = 0 ] && grep -q "slurm-$job" "$ev"; then
 		fail "LXD saw job $job: $(grep "slurm-$job" "$ev" | head -3)"
+		rc=1
+	fi
+	# a spare it took would keep its own name in LXD's events: the log says
+	if [ $rc = 0 ] && job_story "$job" | grep -q "took spare container"; then
+		fail "job $job took a spare: $(job_story "$job" | grep "took spare")"
 		rc=1
 	fi
 	scancel "$job" 2>/dev/null

@@ -127,7 +127,7 @@ restore() {
 			{ echo "packaging/run.sh: after the restore a container job fails: $out" >&2; rc=1; }
 	fi
 	sleep 1 # (the last job's end may not have started its template yet)
-	remove_templates
+	remove_node_cache
 	if [ $rc = 0 ]; then rm -rf "$work"; else echo "packaging/run.sh: FAILED; logs and backups in $work" >&2; fi
 	exit $rc
 }

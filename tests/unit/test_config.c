@@ -204,6 +204,13 @@ static void test_set_registry_keys(void **state)
 	set_ok("template_max_age=3600");
 	assert_int_equal(cfg.template_max_age, 3600);
 	assert_contains(set_bad("template_max_age=1d"), "invalid template_max_age");
+	assert_int_equal(cfg.spare_max_idle, 300); /* the default */
+	set_ok("spare_max_idle=0");
+	assert_int_equal(cfg.spare_max_idle, 0);
+	set_ok("spare_max_idle=900");
+	assert_int_equal(cfg.spare_max_idle, 900);
+	assert_contains(set_bad("spare_max_idle=-1"), "invalid spare_max_idle");
+	assert_contains(set_bad("spare_max_idle=86401"), "invalid spare_max_idle");
 	assert_contains(set_bad("template_max_age=-5"), "invalid template_max_age");
 	assert_contains(set_bad("template_max_age=2592001"), "from 0 to 2592000");
 	assert_int_equal(cfg.template_max_age, 3600);

@@ -18,6 +18,7 @@
 #include "container.h"
 #include "fake_lxd.h"
 #include "log.h"
+#include "spare.h"
 #include "template.h"
 
 #define FP  "23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d737882"
@@ -76,6 +77,9 @@ static int setup(void **state)
 	snprintf(cfg.subgid_path, sizeof(cfg.subgid_path), "%s", sg);
 	snprintf(cfg.init_path, sizeof(cfg.init_path), "%s", INIT_HOST);
 	snprintf(cfg.profile, sizeof(cfg.profile), "hpc");
+	/* Spares have their own cases below (they set it); off, a job's end
+	 * makes none, and the cases about templates see only templates. */
+	cfg.spare_max_idle = 0;
 
 	f = fake_lxd_start();
 	/* what a detached helper connects to (slxd_container_end) */
@@ -800,7 +804,7 @@ static void test_teardown(void **state)
 	(void)state;
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 	assert_true(slxd_container_marked(&cfg, JOBID));
-	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), 0);
 	assert_false(fake_lxd_instance_exists(f, NAME));
 	assert_false(slxd_container_marked(&cfg, JOBID));
 
@@ -822,11 +826,11 @@ static void test_teardown_missing(void **state)
 	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), 0);
 	assert_false(slxd_container_marked(&cfg, JOBID));
 	assert_int_equal(nreq("DELETE", IPATH), 0);
 	/* and with no lock either */
-	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), 0);
 }
 
 /* Teardown removes only its own job's container. */
@@ -835,7 +839,7 @@ static void test_teardown_only_own(void **state)
 	(void)state;
 	fake_lxd_add_instance(f, "slurm-43", "Running", NULL);
 	fake_lxd_add_instance(f, "slurm-420", "Running", NULL);
-	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), 0);
 	assert_string_equal(fake_lxd_instance_status(f, "slurm-43"), "Running");
 	assert_string_equal(fake_lxd_instance_status(f, "slurm-420"), "Running");
 }
@@ -847,7 +851,7 @@ static void test_teardown_transient(void **state)
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 	struct fake_route *r = fake_route_times(
 		fake_reply_error(fake_lxd_on(f, "PUT", SPATH "$"), 500, "transient hiccup"), 1);
-	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), 0);
 	assert_int_equal(fake_route_hits(r), 1);
 	assert_false(fake_lxd_instance_exists(f, NAME));
 	assert_false(slxd_container_marked(&cfg, JOBID));
@@ -858,7 +862,7 @@ static void test_teardown_transient(void **state)
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 	r = fake_route_times(fake_reply_error(fake_lxd_on(f, "DELETE", IPATH "$"), 500,
 					      "busy"), 1);
-	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), 0);
 	assert_int_equal(fake_route_hits(r), 1);
 	assert_false(fake_lxd_instance_exists(f, NAME));
 	assert_false(slxd_container_marked(&cfg, JOBID));
@@ -871,7 +875,7 @@ static void test_teardown_persistent_stop(void **state)
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 	struct fake_route *r = fake_reply_error(fake_lxd_on(f, "PUT", SPATH "$"), 500,
 						"storage pool is gone");
-	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), -1);
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), -1);
 	assert_one_line(err.msg);
 	assert_contains(err.msg, "storage pool is gone");
 	assert_int_equal(fake_route_hits(r), SLXD_TEARDOWN_TRIES);
@@ -889,7 +893,7 @@ static void test_teardown_persistent_delete(void **state)
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 	struct fake_route *r = fake_reply_error(fake_lxd_on(f, "DELETE", IPATH "$"), 500,
 						"device busy");
-	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), -1);
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), -1);
 	assert_contains(err.msg, "device busy");
 	assert_int_equal(fake_route_hits(r), SLXD_TEARDOWN_TRIES);
 	assert_true(fake_lxd_instance_exists(f, NAME));
@@ -938,7 +942,7 @@ static void test_teardown_waits_for_ensure(void **state)
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 	pid_t holder = hold_lock(700);
 	double t0 = now_s();
-	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), 0);
 	assert_true(now_s() - t0 >= 0.6);
 	assert_false(fake_lxd_instance_exists(f, NAME));
 	int st;
@@ -955,7 +959,7 @@ static void test_teardown_lock_wait_bounded(void **state)
 	cfg.lxd_timeout = 1;
 	pid_t holder = hold_lock(3000);
 	double t0 = now_s();
-	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), 0);
 	double took = now_s() - t0;
 	assert_true(took >= 0.9 && took < 2.5);
 	assert_false(fake_lxd_instance_exists(f, NAME));
@@ -1054,7 +1058,7 @@ static void test_ensure_ignores_other_templates(void **state)
 		add_template(tpl, bad[i].role, bad[i].fp, bad[i].idmap, bad[i].status);
 		assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 		assert_string_equal(created_from(), "image:" FP);
-		assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, &err), 0);
+		assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), 0);
 		assert_int_equal(lxd_instance_stop_force(c, tpl, &err), 0);
 		assert_int_equal(lxd_instance_delete(c, tpl, &err), 0);
 	}
@@ -1200,6 +1204,264 @@ static void test_end_falls_back_to_lxd_stop(void **state)
 	assert_contains(logbuf, "stopping slurm-42 through LXD");
 }
 
+/* ---- spares (spare.h) ------------------------------------------------- */
+
+static char spare_slot[256];
+
+/* A ready template for the job, and a finished job container of the same
+ * user and image whose end makes the spare (as the detached half of the
+ * epilog does); returns the spare's name in `out`. */
+static void make_spare(char out[64])
+{
+	char idmap[1024], tpl[64];
+	pid_t pid = 0;
+	cfg.spare_max_idle = 300;
+	/* the fake's pid for started instances is this process: in the
+	 * host's UTS namespace, which must never be renamed */
+	fake_lxd_set_init_pid(f, getpid());
+	job_template(idmap, tpl);
+	add_template(tpl, SLXD_ROLE_TEMPLATE, FP, idmap, "Stopped");
+	/* what a built template has: slxd-init, nothing of any job's */
+	char path[128];
+	snprintf(path, sizeof(path), "/1.0/instances/%s", tpl);
+	json_t *devs = json_pack("{s:{s:{s:s, s:s, s:s, s:s}}}", "devices", "slxd-init", "type",
+				 "disk", "source", INIT_HOST, "path", SLXD_INIT_PATH, "readonly", "true");
+	assert_int_equal(lxd_request(c, "PATCH", path, devs, NULL, &err), 0);
+	json_decref(devs);
+	struct slxd_job ended = job;
+	ended.jobid = 41;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &ended, &pid, &err), 0);
+	json_t *inst = fake_lxd_instance_json(f, "slurm-41");
+	assert_int_equal(slxd_container_teardown(c, &cfg, 41, NULL, &err), 0);
+	assert_int_equal(slxd_spare_make(c, &cfg, inst, &err), 1);
+	json_decref(inst);
+	snprintf(spare_slot, sizeof(spare_slot), "%s/" SLXD_SPARE_PREFIX "%s.slot", cfg.state_dir,
+		 tpl + strlen(SLXD_TEMPLATE_PREFIX));
+	FILE *fp = fopen(spare_slot, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(out, 64, fp));
+	fclose(fp);
+	out[strcspn(out, "\n")] = '\0';
+	assert_true(slxd_spare_name_ok(out));
+	assert_string_equal(fake_lxd_instance_status(f, out), "Running");
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/* The spare is a started copy of the template, with no job in it. */
+static void test_spare_made_from_template(void **state)
+{
+	char spare[64], idmap[1024], tpl[64], want[96];
+	(void)state;
+	make_spare(spare);
+	job_template(idmap, tpl);
+	json_t *inst = fake_lxd_instance_json(f, spare);
+	json_t *config = json_object_get(inst, "config");
+	assert_string_equal(cfg_str(config, SLXD_KEY_ROLE), SLXD_ROLE_SPARE);
+	assert_string_equal(cfg_str(config, SLXD_KEY_UID), "2000");
+	assert_string_equal(cfg_str(config, "raw.idmap"), idmap);
+	assert_string_equal(cfg_str(config, "volatile.last_state.idmap"), "[shifted]");
+	assert_null(json_object_get(config, SLXD_KEY_JOB_ID));
+	json_decref(inst);
+	snprintf(want, sizeof(want), "copy:%s", tpl);
+	assert_string_equal(created_from(), want);
+	assert_contains(logbuf, "made spare container");
+
+	/* one waits already: nothing more is made */
+	int before = fake_lxd_instance_count(f);
+	json_t *ended = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}}", "name", "slurm-40",
+				  "config", SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE, SLXD_KEY_ROLE,
+				  SLXD_ROLE_JOB, SLXD_KEY_FINGERPRINT, FP, "raw.idmap", idmap,
+				  SLXD_KEY_UID, "2000");
+	assert_int_equal(slxd_spare_make(c, &cfg, ended, &err), 1);
+	assert_int_equal(fake_lxd_instance_count(f), before);
+	/* spares off */
+	cfg.spare_max_idle = 0;
+	assert_int_equal(slxd_spare_make(c, &cfg, ended, &err), 2);
+	cfg.spare_max_idle = 300;
+	/* a burst: another job of this user and image is in progress here
+	 * (its lock file), so the spare taken now is not replaced */
+	char lock[256];
+	pid_t pid = 0;
+	struct slxd_job other = job;
+	other.jobid = 77;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &other, &pid, &err), 0); /* takes it */
+	assert_int_equal(slxd_spare_make(c, &cfg, ended, &err), 2);
+	assert_int_equal(file_size(spare_slot), 0);
+	lock_file(lock, sizeof(lock), 77);
+	unlink(lock); /* job 77 ended */
+	assert_int_equal(slxd_spare_make(c, &cfg, ended, &err), 1);
+	assert_true(file_size(spare_slot) > 0);
+	/* no template (yet): nothing to make it from */
+	assert_int_equal(slxd_template_delete(c, tpl, &err), 0);
+	assert_int_equal(truncate(spare_slot, 0), 0); /* the spare was taken */
+	assert_int_equal(slxd_spare_make(c, &cfg, ended, &err), 0);
+	json_decref(ended);
+}
+
+/* A job takes the waiting spare: one PATCH gives it the job's labels and
+ * the mounts it lacks, the job's lock file records it, the slot is empty,
+ * and nothing is created.  Later steps and the end find it by the record. */
+static void test_ensure_takes_waiting_spare(void **state)
+{
+	char spare[64], lock[256], path[128], rec[80] = "";
+	pid_t pid = 0;
+	(void)state;
+	make_spare(spare);
+	int posts = nreq("POST", "/1.0/instances");
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(pid, getpid());
+	assert_int_equal(nreq("POST", "/1.0/instances"), posts);
+	assert_false(fake_lxd_instance_exists(f, NAME));
+	snprintf(path, sizeof(path), "/1.0/instances/%s", spare);
+	assert_int_equal(nreq("PATCH", path), 1);
+	json_t *body = fake_request_json(fake_lxd_find_last(f, "PATCH", path));
+	json_t *config = json_object_get(body, "config");
+	assert_string_equal(cfg_str(config, SLXD_KEY_ROLE), SLXD_ROLE_JOB);
+	assert_string_equal(cfg_str(config, SLXD_KEY_JOB_ID), "42");
+	assert_string_equal(cfg_str(config, SLXD_KEY_IMAGE), "ubuntu:22.04");
+	assert_null(json_object_get(config, "raw.idmap")); /* only labels change */
+	json_t *devices = json_object_get(body, "devices");
+	assert_disk(dev_at(devices, CWD, NULL), CWD, CWD, false);
+	assert_disk(dev_at(devices, SPOOL, NULL), SPOOL, SPOOL, true);
+	assert_null(json_object_get(devices, "slxd-init")); /* it has that one */
+	json_decref(body);
+	lock_file(lock, sizeof(lock), JOBID);
+	FILE *fp = fopen(lock, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(rec, sizeof(rec), fp));
+	fclose(fp);
+	assert_true(strncmp(rec, spare, strlen(spare)) == 0);
+	assert_int_equal(file_size(spare_slot), 0);
+	assert_contains(logbuf, "took spare container");
+	/* its host name stays when the namespace is the host's */
+	assert_contains(logbuf, "keeps its host name");
+	assert_contains(logbuf, "host's UTS namespace");
+
+	/* a later step: the same container, nothing made or relabelled */
+	int writes = nwrites();
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(nwrites(), writes);
+	/* a second job finds no spare: it gets a container of its own */
+	struct slxd_job next = job;
+	next.jobid = 43;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &next, &pid, &err), 0);
+	assert_true(fake_lxd_instance_exists(f, "slurm-43"));
+
+	/* the end removes the recorded container, not slurm-42 */
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), 0);
+	assert_false(fake_lxd_instance_exists(f, spare));
+	assert_false(slxd_container_marked(&cfg, JOBID));
+}
+
+/* A spare that no longer fits the job is not taken (nor offered again),
+ * and the job gets a container as if there had been none. */
+static void test_ensure_skips_unfit_spare(void **state)
+{
+	char spare[64], path[128];
+	(void)state;
+	const char *labels[] = {
+		"{\"config\":{\"user.slurm.uid\":\"2999\"}}",     /* forged for another uid */
+		"{\"config\":{\"user.slurm.created\":\"1000\"}}", /* waited too long */
+		"{\"config\":{\"user.slurm.role\":\"job\"}}",     /* some job's already */
+		NULL,                                                /* stopped */
+		"",                                                  /* made with another init */
+	};
+	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
+		pid_t pid = 0;
+		make_spare(spare);
+		snprintf(path, sizeof(path), "/1.0/instances/%s", spare);
+		if (!labels[i]) {
+			assert_int_equal(lxd_instance_stop_force(c, spare, &err), 0);
+		} else if (!labels[i][0]) {
+			snprintf(cfg.init_path, sizeof(cfg.init_path), "/opt/slxd/slxd-init");
+		} else {
+			json_t *body = json_loads(labels[i], 0, NULL);
+			assert_int_equal(lxd_request(c, "PATCH", path, body, NULL, &err), 0);
+			json_decref(body);
+		}
+		logbuf[0] = '\0';
+		int patches = nreq("PATCH", path);
+		assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+		assert_contains(logbuf, "not using spare");
+		assert_contains(logbuf, "(slxd-gc removes it)");
+		/* not taken, not offered again, and not stopped on this job's
+		 * time: it waits for slxd-gc */
+		assert_int_equal(nreq("PATCH", path), patches);
+		assert_int_equal(file_size(spare_slot), 0);
+		assert_true(fake_lxd_instance_exists(f, spare));
+		assert_true(fake_lxd_instance_exists(f, NAME));
+		assert_contains(logbuf, "created container slurm-42");
+		assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), 0);
+		snprintf(cfg.init_path, sizeof(cfg.init_path), "%s", INIT_HOST);
+		assert_int_equal(slxd_template_delete(c, spare, &err), 0);
+		char idmap[1024], tpl[64];
+		job_template(idmap, tpl);
+		assert_int_equal(slxd_template_delete(c, tpl, &err), 0);
+	}
+}
+
+/* LXD refuses the PATCH: the spare goes, the job's container is made. */
+static void test_ensure_spare_patch_fails(void **state)
+{
+	char spare[64], path[128];
+	pid_t pid = 0;
+	(void)state;
+	make_spare(spare);
+	snprintf(path, sizeof(path), "/1.0/instances/%s$", spare);
+	fake_route_times(fake_reply_error(fake_lxd_on(f, "PATCH", path), 400,
+					  "Failed to add device: busy"), 1);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_contains(logbuf, "cannot take spare");
+	assert_contains(logbuf, "busy");
+	assert_false(fake_lxd_instance_exists(f, spare));
+	assert_string_equal(fake_lxd_instance_status(f, NAME), "Running");
+	char lock[256];
+	lock_file(lock, sizeof(lock), JOBID);
+	assert_int_equal(file_size(lock), 0); /* no record: slurm-42 is the job's */
+}
+
+/* The end of a job whose first step is still taking a spare (a scancel
+ * during set-up) waits for it, and then removes the spare the step
+ * recorded: not slurm-<jobid>, which the record did not name yet when the
+ * end began. */
+static void test_end_waits_for_spare_being_taken(void **state)
+{
+	char spare[64], lock[256], path[128];
+	(void)state;
+	make_spare(spare);
+	snprintf(path, sizeof(path), "/1.0/instances/%s", spare);
+	json_t *labels = json_pack("{s:{s:s, s:s}}", "config", SLXD_KEY_ROLE, SLXD_ROLE_JOB,
+				   SLXD_KEY_JOB_ID, "42");
+	assert_int_equal(lxd_request(c, "PATCH", path, labels, NULL, &err), 0);
+	json_decref(labels);
+	lock_file(lock, sizeof(lock), JOBID);
+	int ready[2];
+	assert_int_equal(pipe(ready), 0);
+	pid_t holder = fork();
+	assert_true(holder >= 0);
+	if (holder == 0) { /* the step: holds the job's lock, records its spare */
+		int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0 || flock(fd, LOCK_EX) != 0 || write(ready[1], "x", 1) != 1)
+			_exit(1);
+		usleep(400000);
+		_exit(slxd_name_file_write(fd, spare) == 0 ? 0 : 1);
+	}
+	char x;
+	assert_int_equal(read(ready[0], &x, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	assert_int_equal(slxd_container_end(c, &cfg, JOBID, &err), 0);
+	assert_false(fake_lxd_instance_exists(f, spare));
+	int st;
+	assert_int_equal(waitpid(holder, &st, 0), holder);
+	assert_int_equal(st, 0);
+}
+
 static void test_end_without_container(void **state)
 {
 	(void)state;
@@ -1244,6 +1506,11 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_end_falls_back_to_lxd_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_without_container, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spare_made_from_template, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_takes_waiting_spare, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_skips_unfit_spare, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_spare_patch_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_end_waits_for_spare_being_taken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_only_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_transient, setup, teardown),

@@ -11,6 +11,7 @@
 #include "fake_lxd.h"
 #include "gc.h"
 #include "log.h"
+#include "spare.h"
 #include "template.h"
 
 static struct fake_lxd *f;
@@ -249,6 +250,81 @@ static void templates_age_out(void **state)
 	free(es);
 }
 
+#define SPARE(n) SLXD_SPARE_PREFIX "bbbbbbbbbbbb-000000000000000" #n "-0000000" #n
+
+static void add_spare(const char *name, const char *role, const char *jobid, long long age)
+{
+	char config[512];
+	snprintf(config, sizeof(config),
+		 "{\"" SLXD_KEY_MANAGED "\":\"" SLXD_MANAGED_VALUE "\","
+		 "\"" SLXD_KEY_ROLE "\":\"%s\",\"" SLXD_KEY_UID "\":\"2001\","
+		 "\"" SLXD_KEY_JOB_ID "\":\"%s\","
+		 "\"" SLXD_KEY_IMAGE "\":\"demo:1.0\",\"" SLXD_KEY_CREATED "\":\"%lld\"}",
+		 role, jobid, (long long)time(NULL) - age);
+	fake_lxd_add_instance(f, name, "Running", config);
+}
+
+/* Idle spares: Slurm is never asked, idle time decides.  A spare a job
+ * took is that job's container, under its spare's name. */
+static void spares_idle_out(void **state)
+{
+	(void)state;
+	cfg.spare_max_idle = 300;
+	add_spare(SPARE(1), SLXD_ROLE_SPARE, "", 10);
+	add_spare(SPARE(2), SLXD_ROLE_SPARE, "", 301);
+	add_spare(SPARE(3), SLXD_ROLE_JOB, "31", 10);   /* taken by job 31, which ended */
+	add_spare(SPARE(4), SLXD_ROLE_JOB, "32", 1000); /* taken by job 32, still running */
+	/* not a name slxd_spare_make gives: proves nothing, stays */
+	add_spare(SLXD_SPARE_PREFIX "x", SLXD_ROLE_SPARE, "", 99999);
+	struct slxd_gc_opts opts = { .act = true, .decide = true };
+	struct slxd_gc_entry *es;
+	size_t n;
+	slxd_error err;
+	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(lookups, 2); /* jobs 31 and 32 only */
+	const struct slxd_gc_entry *e = find(es, n, SPARE(1));
+	assert_true(e->spare);
+	assert_int_equal(e->action, SLXD_GC_KEEP);
+	assert_contains(e->reason, "spare for the next job of uid 2001");
+	e = find(es, n, SPARE(2));
+	assert_int_equal(e->action, SLXD_GC_DELETED);
+	assert_contains(e->reason, "unused for spare_max_idle=300");
+	e = find(es, n, SPARE(3));
+	assert_false(e->spare);
+	assert_int_equal(e->jobid, 31);
+	assert_int_equal(e->action, SLXD_GC_DELETED);
+	e = find(es, n, SPARE(4));
+	assert_int_equal(e->jobid, 32);
+	assert_int_equal(e->action, SLXD_GC_KEEP);
+	e = find(es, n, SLXD_SPARE_PREFIX "x");
+	assert_false(e->spare);
+	assert_int_equal(e->action, SLXD_GC_KEEP);
+	assert_true(fake_lxd_instance_exists(f, SPARE(1)));
+	assert_false(fake_lxd_instance_exists(f, SPARE(2)));
+	assert_false(fake_lxd_instance_exists(f, SPARE(3)));
+	assert_true(fake_lxd_instance_exists(f, SPARE(4)));
+	free(es);
+
+	/* a job takes the spare between the decision and the removal: the
+	 * removal, under the slot's lock, sees it and leaves it */
+	fake_route_times(fake_reply_sync(fake_lxd_on(f, "GET", "/1.0/instances/" SPARE(1) "$"),
+					 "{\"name\":\"" SPARE(1) "\",\"status\":\"Running\","
+					 "\"config\":{\"" SLXD_KEY_ROLE "\":\"job\"}}"), 1);
+	cfg.spare_max_idle = 0;
+	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	e = find(es, n, SPARE(1));
+	assert_int_equal(e->action, SLXD_GC_KEEP);
+	assert_contains(e->reason, "a job took this spare");
+	assert_true(fake_lxd_instance_exists(f, SPARE(1)));
+	free(es);
+	/* spares off: every idle one goes */
+	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	assert_contains(find(es, n, SPARE(1))->reason, "spares are off");
+	assert_false(fake_lxd_instance_exists(f, SPARE(1)));
+	free(es);
+}
+
 static void lxd_down_is_an_error(void **state)
 {
 	(void)state;
@@ -273,6 +349,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(failed_delete_is_reported_not_hidden, setup, teardown),
 		cmocka_unit_test_setup_teardown(lxd_down_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(templates_age_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(spares_idle_out, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

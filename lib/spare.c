@@ -1,0 +1,327 @@
+#include "spare.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "log.h"
+#include "template.h"
+
+/* "slxd-spare-" + 12 hex + "-" + 16 hex + "-" + 8 hex */
+#define KEY_LEN (12 + 1 + 16)
+#define NAME_LEN (sizeof(SLXD_SPARE_PREFIX) - 1 + KEY_LEN + 1 + 8)
+
+int slxd_spare_name_ok(const char *name)
+{
+	size_t p = sizeof(SLXD_SPARE_PREFIX) - 1;
+	if (strlen(name) != NAME_LEN || strncmp(name, SLXD_SPARE_PREFIX, p) != 0)
+		return 0;
+	for (const char *s = name + p; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || *s == '-'))
+			return 0;
+	return name[p + 12] == '-' && name[p + KEY_LEN] == '-';
+}
+
+/* The (image, map) key a spare shares with its template's name. */
+static void key_of(const char *fp, const char *idmap, char key[KEY_LEN + 1])
+{
+	char tpl[64];
+	slxd_template_name(fp, idmap, tpl);
+	snprintf(key, KEY_LEN + 1, "%s", tpl + sizeof(SLXD_TEMPLATE_PREFIX) - 1);
+}
+
+/* The slot: a file naming the one spare a job may take, locked by every
+ * reader and writer.  -2 when it does not exist and !create. */
+static int slot_open(const struct slxd_config *cfg, const char *key, bool create,
+		     slxd_error *err)
+{
+	char path[SLXD_PATH_MAX + 96];
+	snprintf(path, sizeof(path), "%s/" SLXD_SPARE_PREFIX "%s.slot", cfg->state_dir, key);
+	if (create && mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST)
+		return slxd_fail(err, "cannot create %s: %s", cfg->state_dir, strerror(errno));
+	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+	if (fd < 0) {
+		if (errno == ENOENT && !create)
+			return -2;
+		return slxd_fail(err, "cannot open %s: %s", path, strerror(errno));
+	}
+	/* Held for a GET and a PATCH at most: every holder is quick. */
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return slxd_fail(err, "cannot lock %s: %s", path, strerror(errno));
+		}
+	}
+	return fd;
+}
+
+static void slot_read(int fd, char out[64])
+{
+	slxd_name_file_read(fd, out);
+	if (!slxd_spare_name_ok(out))
+		out[0] = '\0';
+}
+
+static void remove_quietly(lxd_client *c, const char *name)
+{
+	slxd_error ignored;
+	slxd_template_delete(c, name, &ignored);
+}
+
+/* Why this spare cannot be this job's, or NULL when it can.  `add` gets
+ * the devices the job needs that the spare lacks; a device both have must
+ * be the same (a spare made before init= or storage_pool= changed is not
+ * used). */
+static const char *unfit(json_t *inst, const struct slxd_config *cfg, const char *fp,
+			 const char *idmap, uid_t uid, json_t *devices, json_t *add)
+{
+	char want_uid[16];
+	snprintf(want_uid, sizeof(want_uid), "%u", (unsigned)uid);
+	if (!slxd_label_is(inst, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE) ||
+	    !slxd_label_is(inst, SLXD_KEY_ROLE, SLXD_ROLE_SPARE))
+		return "it is not an idle spare";
+	if (!slxd_label_is(inst, SLXD_KEY_FINGERPRINT, fp) ||
+	    !slxd_label_is(inst, "raw.idmap", idmap) || !slxd_label_is(inst, SLXD_KEY_UID, want_uid))
+		return "it was made for another image or user";
+	const char *status = json_string_value(json_object_get(inst, "status"));
+	if (!status || strcmp(status, "Running") != 0)
+		return "it is not running";
+	json_t *profiles = json_object_get(inst, "profiles");
+	if (json_array_size(profiles) != 1 ||
+	    strcmp(json_string_value(json_array_get(profiles, 0)) ?: "", cfg->profile) != 0)
+		return "it was made with another profile";
+	long long created = atoll(slxd_label(inst, SLXD_KEY_CREATED) ?: "0");
+	if (created <= 0 || (long long)time(NULL) - created >= cfg->spare_max_idle)
+		return "it has waited longer than spare_max_idle";
+	json_t *have = json_object_get(inst, "devices");
+	const char *key;
+	json_t *dev;
+	json_object_foreach(have, key, dev) {
+		if (!json_equal(dev, json_object_get(devices, key)))
+			return "it was made with other devices (init= or storage_pool= changed)";
+	}
+	json_object_foreach(devices, key, dev) {
+		if (!json_object_get(have, key) && json_object_set(add, key, dev) != 0)
+			return "out of memory";
+	}
+	return NULL;
+}
+
+int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg,
+		    const char *fingerprint, const char *idmap, uid_t uid,
+		    json_t *labels, json_t *devices, char out[64])
+{
+	if (cfg->spare_max_idle == 0)
+		return 0;
+	char key[KEY_LEN + 1], name[64];
+	slxd_error err;
+	key_of(fingerprint, idmap, key);
+	int slot = slot_open(cfg, key, false, &err);
+	if (slot == -2)
+		return 0;
+	if (slot < 0) {
+		slxd_log(SLXD_LOG_ERROR, "not using a spare: %s", err.msg);
+		return 0;
+	}
+	int rc = 0;
+	bool remove = false;
+	json_t *inst = NULL, *add = json_object(), *body = NULL;
+	slot_read(slot, name);
+	/* Looked at once: taken now, or never offered again. */
+	if (!name[0] || slxd_name_file_write(slot, "") != 0)
+		goto out;
+	int got = lxd_instance_get(c, name, &inst, &err);
+	if (got == LXD_NOT_FOUND)
+		goto out;
+	if (got != 0) {
+		slxd_log(SLXD_LOG_ERROR, "not using spare %s: %s", name, err.msg);
+		goto out;
+	}
+	const char *why = add ? unfit(inst, cfg, fingerprint, idmap, uid, devices, add)
+			      : "out of memory";
+	if (why) {
+		/* Removing it would cost this job LXD's stop; offered to no one
+		 * now, it waits for slxd-gc (its age, or spare_max_idle). */
+		slxd_log(SLXD_LOG_INFO, "not using spare %s: %s (slxd-gc removes it)", name, why);
+		goto out;
+	}
+	char path[128];
+	snprintf(path, sizeof(path), "/1.0/instances/%s", name);
+	body = json_pack("{s:O, s:O}", "config", labels, "devices", add);
+	if (!body || lxd_request(c, "PATCH", path, body, NULL, &err) != 0) {
+		/* half-relabelled is nobody's: it goes */
+		slxd_log(SLXD_LOG_ERROR, "cannot take spare %s: %s; removing it", name,
+			 body ? err.msg : "out of memory");
+		remove = true;
+		goto out;
+	}
+	snprintf(out, 64, "%s", name);
+	rc = 1;
+out:
+	json_decref(body);
+	json_decref(add);
+	json_decref(inst);
+	close(slot);
+	if (remove)
+		remove_quietly(c, name); /* after the unlock: no one waits on it */
+	return rc;
+}
+
+/* The config of a new spare: the template's, relabelled. */
+static json_t *spare_config(json_t *inst, const char *fp, const char *idmap)
+{
+	char now[32];
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	const char *image = slxd_label(inst, SLXD_KEY_IMAGE);
+	const char *uid = slxd_label(inst, SLXD_KEY_UID);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+			 SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE, SLXD_KEY_ROLE, SLXD_ROLE_SPARE,
+			 SLXD_KEY_IMAGE, image ? image : "", SLXD_KEY_FINGERPRINT, fp,
+			 SLXD_KEY_UID, uid ? uid : "", SLXD_KEY_CREATED, now, "raw.idmap", idmap);
+}
+
+/* Is the spare the slot names still there to take? */
+static bool waiting(lxd_client *c, int slot)
+{
+	char name[64];
+	json_t *inst = NULL;
+	slxd_error ignored;
+	slot_read(slot, name);
+	if (!name[0] || lxd_instance_get(c, name, &inst, &ignored) != 0)
+		return false;
+	bool yes = slxd_label_is(inst, SLXD_KEY_ROLE, SLXD_ROLE_SPARE);
+	json_decref(inst);
+	return yes;
+}
+
+/* Are other jobs of this image and id map in progress on the node (their
+ * lock files say so)?  Then the node is in a burst of them (an array,
+ * many jobs at once): those jobs have their containers, and the next ones
+ * start before a spare made now would be ready, so it would only cost the
+ * burst LXD's time.  The burst's last job to end makes one. */
+static int others_in_progress(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
+			      const char *fp, const char *idmap, slxd_error *err)
+{
+	json_t *list = NULL, *other;
+	size_t i;
+	if (lxd_instances_list(c, SLXD_KEY_FINGERPRINT, fp, &list, err) != 0)
+		return -1;
+	const char *self = json_string_value(json_object_get(inst, "name"));
+	int n = 0;
+	json_array_foreach(list, i, other) {
+		const char *name = json_string_value(json_object_get(other, "name"));
+		const char *jobid = slxd_label(other, SLXD_KEY_JOB_ID);
+		if (!name || (self && strcmp(name, self) == 0) || !jobid ||
+		    !slxd_label_is(other, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE) ||
+		    !slxd_label_is(other, SLXD_KEY_ROLE, SLXD_ROLE_JOB) ||
+		    !slxd_label_is(other, "raw.idmap", idmap))
+			continue;
+		long long id = atoll(jobid);
+		if (id > 0 && id <= UINT32_MAX && slxd_container_marked(cfg, (uint32_t)id))
+			n++;
+	}
+	json_decref(list);
+	return n;
+}
+
+int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
+		    slxd_error *err)
+{
+	const char *fp = slxd_label(inst, SLXD_KEY_FINGERPRINT);
+	const char *idmap = slxd_label(inst, "raw.idmap");
+	char tpl[64], key[KEY_LEN + 1], name[64];
+	if (cfg->spare_max_idle == 0 || !fp || !idmap || !slxd_label(inst, SLXD_KEY_UID) ||
+	    !slxd_label_is(inst, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE))
+		return 2;
+	int found = slxd_template_find(c, cfg, fp, idmap, tpl, err);
+	if (found <= 0)
+		return found;
+	int others = others_in_progress(c, cfg, inst, fp, idmap, err);
+	if (others != 0)
+		return others < 0 ? -1 : 2;
+	key_of(fp, idmap, key);
+	int slot = slot_open(cfg, key, true, err);
+	if (slot < 0)
+		return -1;
+	bool there = waiting(c, slot);
+	close(slot);
+	if (there)
+		return 1;
+
+	/* Made without the lock, which a job's start must never wait
+	 * behind; published under it. */
+	uint32_t r;
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 12);
+	snprintf(name, sizeof(name), SLXD_SPARE_PREFIX "%s-%08" PRIx32, key, r);
+	json_t *config = spare_config(inst, fp, idmap);
+	json_t *profiles = json_pack("[s]", cfg->profile);
+	int rc = -1;
+	if (!config || !profiles) {
+		slxd_fail(err, "out of memory");
+	} else if (lxd_instance_copy(c, name, tpl, config, NULL, profiles, err) == 0 &&
+		   lxd_instance_start(c, name, err) == 0) {
+		rc = 0;
+	}
+	json_decref(config);
+	json_decref(profiles);
+	if (rc != 0) {
+		remove_quietly(c, name); /* nothing half-made stays */
+		return slxd_fail_prefix(err, "cannot make spare %s", name);
+	}
+	slot = slot_open(cfg, key, true, err);
+	if (slot < 0) {
+		remove_quietly(c, name);
+		return -1;
+	}
+	if (!waiting(c, slot) && slxd_name_file_write(slot, name) == 0) {
+		slxd_log(SLXD_LOG_INFO, "made spare container %s (image %s, uid %s) for the next "
+			 "job of this user and image", name, slxd_label(inst, SLXD_KEY_IMAGE) ?: "?",
+			 slxd_label(inst, SLXD_KEY_UID));
+	} else {
+		remove_quietly(c, name); /* another end made one first */
+	}
+	close(slot);
+	return 1;
+}
+
+int slxd_spare_remove(lxd_client *c, const struct slxd_config *cfg, const char *name,
+		      slxd_error *err)
+{
+	if (!slxd_spare_name_ok(name))
+		return slxd_fail(err, "%s is not a spare's name", name);
+	char key[KEY_LEN + 1];
+	snprintf(key, sizeof(key), "%s", name + sizeof(SLXD_SPARE_PREFIX) - 1);
+	int slot = slot_open(cfg, key, true, err);
+	if (slot < 0)
+		return -1;
+	json_t *inst = NULL;
+	bool idle = false;
+	int rc = lxd_instance_get(c, name, &inst, err);
+	if (rc == LXD_NOT_FOUND) {
+		rc = 0;
+	} else if (rc == 0 && !slxd_label_is(inst, SLXD_KEY_ROLE, SLXD_ROLE_SPARE)) {
+		rc = 1; /* a job's container now */
+	} else if (rc == 0) {
+		/* offered to no one from now on, so no job can take it while
+		 * LXD stops it, and no job waits on the lock meanwhile */
+		char named[64];
+		slot_read(slot, named);
+		if (strcmp(named, name) == 0)
+			slxd_name_file_write(slot, "");
+		idle = true;
+	}
+	json_decref(inst);
+	close(slot);
+	return idle ? slxd_template_delete(c, name, err) : rc;
+}
