@@ -53,6 +53,10 @@ void slxd_container_name(uint32_t jobid, char out[32]);
  * when absent), and whether it is exactly `value`. */
 const char *slxd_label(json_t *inst, const char *key);
 bool slxd_label_is(json_t *inst, const char *key, const char *value);
+/* A label holding a decimal number no larger than max (no sign, no
+ * blanks): true and the number in *out, else false. */
+bool slxd_label_number(json_t *inst, const char *key, unsigned long long max,
+		       unsigned long long *out);
 
 /* A small state file that holds one instance name (or nothing): the
  * job's lock file here, a spare's slot in spare.c.  The caller holds the
@@ -85,8 +89,9 @@ int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
 
 /* What slxd-epilog does: kill every process of the job's container now
  * and wait until they are gone (that is the guarantee, and it is quick),
- * then return and let a detached process delete the container and build
- * the template for the next job of this user and image (template.h), so
+ * then return and let a detached process delete the container, build
+ * the template and make the spare for the next job of this user and
+ * image (template.h, spare.h), so
  * the next job on the node does not wait for LXD's slow stop.  Falls back
  * to slxd_container_teardown() when the container is in any state but
  * running or stopped, or its processes could not be killed.  Must be

@@ -36,19 +36,6 @@ const char *slxd_job_status_name(enum slxd_job_status s)
 	return "?";
 }
 
-static bool parse_u64(const char *s, unsigned long long max, unsigned long long *out)
-{
-	if (!s || !*s || *s == '-' || *s == '+')
-		return false;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 /* Read what the labels say.  A container whose name and job label disagree
  * is not provably any job's: it keeps jobid 0 and is never deleted.  A
  * job's container is named slurm-<its job>, or is a spare the job took
@@ -64,18 +51,15 @@ static void read_labels(json_t *inst, struct slxd_gc_entry *e)
 	snprintf(e->name, sizeof(e->name), "%s", name ? name : "");
 	snprintf(e->status, sizeof(e->status), "%s", status ? status : "");
 	snprintf(e->image, sizeof(e->image), "%s", image ? image : "");
-	e->uid = parse_u64(json_string_value(json_object_get(config, SLXD_KEY_UID)),
-			   UINT32_MAX, &v) ? (long long)v : -1;
-	e->created = parse_u64(json_string_value(json_object_get(config, SLXD_KEY_CREATED)),
-			       INT64_MAX, &v) ? (long long)v : 0;
+	e->uid = slxd_label_number(inst, SLXD_KEY_UID, UINT32_MAX, &v) ? (long long)v : -1;
+	e->created = slxd_label_number(inst, SLXD_KEY_CREATED, INT64_MAX, &v) ? (long long)v : 0;
 	const char *role = json_string_value(json_object_get(config, SLXD_KEY_ROLE));
 	e->template = name && strncmp(name, SLXD_TEMPLATE_PREFIX, strlen(SLXD_TEMPLATE_PREFIX)) == 0 &&
 		      role && strncmp(role, SLXD_ROLE_TEMPLATE, strlen(SLXD_ROLE_TEMPLATE)) == 0;
 	e->template_ready = e->template && strcmp(role, SLXD_ROLE_TEMPLATE) == 0;
 	bool spare_name = name && slxd_spare_name_ok(name);
 	e->spare = spare_name && role && strcmp(role, SLXD_ROLE_SPARE) == 0;
-	if (parse_u64(json_string_value(json_object_get(config, SLXD_KEY_JOB_ID)),
-		      UINT32_MAX, &v) && v > 0) {
+	if (slxd_label_number(inst, SLXD_KEY_JOB_ID, UINT32_MAX, &v) && v > 0) {
 		char want[32];
 		slxd_container_name((uint32_t)v, want);
 		if (name && (strcmp(name, want) == 0 ||

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@ static bool is_pid(const char *s, pid_t *out)
 {
 	if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 9)
 		return false;
-	*out = (pid_t)atoi(s);
+	*out = (pid_t)strtol(s, NULL, 10); /* at most 9 digits: no overflow */
 	return *out > 0;
 }
 
@@ -63,10 +64,13 @@ pid_t slxd_proc_ppid(const char *proc, pid_t pid)
 	if (read_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
 		return -1;
 	/* "pid (comm) state ppid ...": comm may hold anything, ')' included */
-	char *p = strrchr(buf, ')');
-	int ppid;
-	char state;
-	if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2 || ppid < 0)
+	const char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2] || p[3] != ' ' || p[4] < '0' || p[4] > '9')
+		return -1;
+	char *end;
+	errno = 0;
+	long ppid = strtol(p + 4, &end, 10);
+	if (errno || *end != ' ' || ppid > INT_MAX)
 		return -1;
 	return (pid_t)ppid;
 }

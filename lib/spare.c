@@ -100,8 +100,9 @@ static const char *unfit(json_t *inst, const struct slxd_config *cfg, const char
 	if (json_array_size(profiles) != 1 ||
 	    strcmp(json_string_value(json_array_get(profiles, 0)) ?: "", cfg->profile) != 0)
 		return "it was made with another profile";
-	long long created = atoll(slxd_label(inst, SLXD_KEY_CREATED) ?: "0");
-	if (created <= 0 || (long long)time(NULL) - created >= cfg->spare_max_idle)
+	unsigned long long created;
+	if (!slxd_label_number(inst, SLXD_KEY_CREATED, INT64_MAX, &created) ||
+	    (long long)time(NULL) - (long long)created >= cfg->spare_max_idle)
 		return "it has waited longer than spare_max_idle";
 	json_t *have = json_object_get(inst, "devices");
 	const char *key;
@@ -220,14 +221,14 @@ static int others_in_progress(lxd_client *c, const struct slxd_config *cfg, json
 	int n = 0;
 	json_array_foreach(list, i, other) {
 		const char *name = json_string_value(json_object_get(other, "name"));
-		const char *jobid = slxd_label(other, SLXD_KEY_JOB_ID);
-		if (!name || (self && strcmp(name, self) == 0) || !jobid ||
+		unsigned long long jobid;
+		if (!name || (self && strcmp(name, self) == 0) ||
+		    !slxd_label_number(other, SLXD_KEY_JOB_ID, UINT32_MAX, &jobid) || jobid == 0 ||
 		    !slxd_label_is(other, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE) ||
 		    !slxd_label_is(other, SLXD_KEY_ROLE, SLXD_ROLE_JOB) ||
 		    !slxd_label_is(other, "raw.idmap", idmap))
 			continue;
-		long long id = atoll(jobid);
-		if (id > 0 && id <= UINT32_MAX && slxd_container_marked(cfg, (uint32_t)id))
+		if (slxd_container_marked(cfg, (uint32_t)jobid))
 			n++;
 	}
 	json_decref(list);
