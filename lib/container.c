@@ -1,8 +1,10 @@
 #include "container.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -675,8 +677,34 @@ static int delete_patiently(const struct slxd_config *cfg, uint32_t jobid,
 	}
 }
 
-/* The detached half: a process of its own (setsid, stdio on /dev/null)
- * that slurmd does not wait for.  The container goes first: a job that
+/* Close every pipe and socket this process inherited.  slurmd forks
+ * `slurmstepd spank epilog` without closing its own descriptors, so that
+ * process holds, among others, the write end of the output pipe of any
+ * Prolog= slurmd started at the same moment for another job; slurmd reads
+ * that pipe until EOF, so a detached process holding it made that prolog
+ * last as long as it did (15 and 20 s in an array of short jobs).
+ * Regular files (Slurm's log file, the job's lock) make no one wait and
+ * stay. */
+static void close_inherited_streams(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		if (*end == '\0' && fd > 2 && fd <= INT_MAX && fd != dirfd(d) &&
+		    fstat((int)fd, &st) == 0 &&
+		    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+			close((int)fd);
+	}
+	closedir(d);
+}
+
+/* The detached half: a process of its own (setsid, stdio on /dev/null,
+ * no inherited pipe or socket) that slurmd does not wait for.  The container goes first: a job that
  * starts right after this one (same user and image) is copying the
  * template meanwhile, and a spare made then would only compete with it
  * for LXD (measured: it started later when the spare came first). */
@@ -693,6 +721,7 @@ static void finish_in_background(const struct slxd_config *cfg, uint32_t jobid,
 		if (null > 2)
 			close(null);
 	}
+	close_inherited_streams();
 	slxd_error err;
 	/* A connection of its own: the parent's belongs to the parent. */
 	lxd_client *c = NULL;

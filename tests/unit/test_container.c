@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -1156,6 +1157,36 @@ static void test_end_deletes_in_background_and_builds_template(void **state)
 	assert_string_equal(created_from(), want);
 }
 
+/* The detached half keeps no pipe or socket it inherited.  slurmd forks
+ * `slurmstepd spank epilog` without closing its descriptors, so that
+ * process holds, among others, the write end of the output pipe of
+ * another job's Prolog= that started at the same moment, and slurmd reads
+ * that pipe until EOF: a deleter holding it made that prolog "run" as long
+ * as the deleter did (15 and 20 s were seen in an array).  Here: a pipe
+ * this process holds, and a detached half that takes 3 s longer; EOF
+ * must come as soon as the end returns. */
+static void test_end_background_keeps_no_inherited_pipe(void **state)
+{
+	pid_t pid = 0;
+	int p[2];
+	(void)state;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(lxd_instance_stop_force(c, NAME, &err), 0);
+	/* the template build after the delete waits 3 s for LXD */
+	fake_route_times(fake_route_delay(fake_lxd_on(f, "GET", "/1.0/images/" FP), 3000), 1);
+	assert_int_equal(pipe(p), 0); /* not close-on-exec, like slurmd's */
+	assert_int_equal(slxd_container_end(c, &cfg, JOBID, &err), 0);
+	close(p[1]);
+	struct pollfd pf = { .fd = p[0], .events = POLLIN };
+	double t0 = now_s();
+	assert_int_equal(poll(&pf, 1, 10000), 1);
+	char x;
+	assert_int_equal(read(p[0], &x, 1), 0); /* EOF: no writer left */
+	assert_true(now_s() - t0 < 1.0);
+	close(p[0]);
+	assert_true(wait_until_gone(NAME, 10));
+}
+
 /* A failed template build leaves nothing, and the job's end is unaffected. */
 static void test_template_build_failure_leaves_nothing(void **state)
 {
@@ -1502,6 +1533,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ensure_template_copy_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_deletes_in_background_and_builds_template,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_end_background_keeps_no_inherited_pipe, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_template_build_failure_leaves_nothing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_end_falls_back_to_lxd_stop, setup, teardown),
