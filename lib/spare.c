@@ -41,9 +41,10 @@ static void key_of(const char *fp, const char *idmap, char key[KEY_LEN + 1])
 }
 
 /* The slot: a file naming the one spare a job may take, locked by every
- * reader and writer.  -2 when it does not exist and !create. */
+ * reader and writer.  -2 when it does not exist and !create, or when
+ * another process holds it and !wait. */
 static int slot_open(const struct slxd_config *cfg, const char *key, bool create,
-		     slxd_error *err)
+		     bool wait, slxd_error *err)
 {
 	char path[SLXD_PATH_MAX + 96];
 	snprintf(path, sizeof(path), "%s/" SLXD_SPARE_PREFIX "%s.slot", cfg->state_dir, key);
@@ -55,8 +56,11 @@ static int slot_open(const struct slxd_config *cfg, const char *key, bool create
 			return -2;
 		return slxd_fail(err, "cannot open %s: %s", path, strerror(errno));
 	}
-	/* Held for a GET and a PATCH at most: every holder is quick. */
-	while (flock(fd, LOCK_EX) != 0) {
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+		if (errno == EWOULDBLOCK && !wait) {
+			close(fd);
+			return -2;
+		}
 		if (errno != EINTR) {
 			close(fd);
 			return slxd_fail(err, "cannot lock %s: %s", path, strerror(errno));
@@ -127,7 +131,11 @@ int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg,
 	char key[KEY_LEN + 1], name[64];
 	slxd_error err;
 	key_of(fingerprint, idmap, key);
-	int slot = slot_open(cfg, key, false, &err);
+	/* Held, it is another job taking the spare (one GET and one PATCH,
+	 * which a loaded LXD can stretch to seconds: in an array of 100,
+	 * every task of a wave once queued behind one take) or a spare being
+	 * offered: either way none is to be had now. */
+	int slot = slot_open(cfg, key, false, false, &err);
 	if (slot == -2)
 		return 0;
 	if (slot < 0) {
@@ -251,7 +259,7 @@ int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
 	if (others != 0)
 		return others < 0 ? -1 : 2;
 	key_of(fp, idmap, key);
-	int slot = slot_open(cfg, key, true, err);
+	int slot = slot_open(cfg, key, true, true, err);
 	if (slot < 0)
 		return -1;
 	bool there = waiting(c, slot);
@@ -280,7 +288,7 @@ int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
 		remove_quietly(c, name); /* nothing half-made stays */
 		return slxd_fail_prefix(err, "cannot make spare %s", name);
 	}
-	slot = slot_open(cfg, key, true, err);
+	slot = slot_open(cfg, key, true, true, err);
 	if (slot < 0) {
 		remove_quietly(c, name);
 		return -1;
@@ -303,7 +311,7 @@ int slxd_spare_remove(lxd_client *c, const struct slxd_config *cfg, const char *
 		return slxd_fail(err, "%s is not a spare's name", name);
 	char key[KEY_LEN + 1];
 	snprintf(key, sizeof(key), "%s", name + sizeof(SLXD_SPARE_PREFIX) - 1);
-	int slot = slot_open(cfg, key, true, err);
+	int slot = slot_open(cfg, key, true, true, err);
 	if (slot < 0)
 		return -1;
 	json_t *inst = NULL;

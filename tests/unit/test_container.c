@@ -1436,6 +1436,41 @@ static void test_ensure_skips_unfit_spare(void **state)
 	}
 }
 
+/* A job never waits for the slot: held, another job is taking the spare
+ * (a GET and a PATCH, which a loaded LXD stretched to seconds while every
+ * task of an array's wave queued behind it), so there is none for this
+ * one, which makes its own container at once. */
+static void test_take_does_not_wait_for_slot(void **state)
+{
+	char spare[64];
+	pid_t pid = 0;
+	int ready[2];
+	(void)state;
+	make_spare(spare);
+	assert_int_equal(pipe(ready), 0);
+	pid_t holder = fork();
+	assert_true(holder >= 0);
+	if (holder == 0) {
+		int fd = open(spare_slot, O_RDWR | O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX) != 0 || write(ready[1], "x", 1) != 1)
+			_exit(1);
+		usleep(3000000);
+		_exit(0);
+	}
+	char x;
+	assert_int_equal(read(ready[0], &x, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	double t0 = now_s();
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_true(now_s() - t0 < 1.5);
+	assert_true(fake_lxd_instance_exists(f, NAME)); /* its own */
+	assert_true(file_size(spare_slot) > 0);          /* still offered */
+	assert_string_equal(fake_lxd_instance_status(f, spare), "Running");
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+}
+
 /* LXD refuses the PATCH: the spare goes, the job's container is made. */
 static void test_ensure_spare_patch_fails(void **state)
 {
@@ -1543,6 +1578,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ensure_takes_waiting_spare, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_skips_unfit_spare, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_spare_patch_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_take_does_not_wait_for_slot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_waits_for_spare_being_taken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_only_own, setup, teardown),
