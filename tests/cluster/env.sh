@@ -27,21 +27,21 @@ SLXD_REGISTRY_STORE=/var/lib/slurm-lxd-test/registry
 # in flight finish (LXD refuses to delete an instance it is still
 # creating).  A spare a job took is that job's container: never touched.
 remove_node_cache() { # [fingerprint prefix, default all]
-	local n i pass found
+	local n i found
 	# a job's end may still be making one: go again until a pass finds none
-	for pass in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		found=
 		for n in $(lxc list --format csv -c n 2>/dev/null | grep "^slxd-tpl-${1:-}"); do
 			for i in $(seq 600); do
 				[ "$(lxc config get "$n" user.slurm.role 2>/dev/null)" = template-building ] || break
 				sleep 0.1
 			done
-			lxc delete -f "$n" >/dev/null 2>&1
+			lxc delete -f "$n" >/dev/null 2>&1 || true # (busy: the next pass)
 			found=1
 		done
 		for n in $(lxc list --format csv -c n user.slurm.role=spare 2>/dev/null |
 			   grep "^slxd-spare-${1:-}"); do
-			lxc delete -f "$n" >/dev/null 2>&1
+			lxc delete -f "$n" >/dev/null 2>&1 || true # (busy: the next pass)
 			found=1
 		done
 		[ -n "$found" ] || break
