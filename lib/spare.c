@@ -186,19 +186,6 @@ out:
 	return rc;
 }
 
-/* The config of a new spare: the template's, relabelled. */
-static json_t *spare_config(json_t *inst, const char *fp, const char *idmap)
-{
-	char now[32];
-	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-	const char *image = slxd_label(inst, SLXD_KEY_IMAGE);
-	const char *uid = slxd_label(inst, SLXD_KEY_UID);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-			 SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE, SLXD_KEY_ROLE, SLXD_ROLE_SPARE,
-			 SLXD_KEY_IMAGE, image ? image : "", SLXD_KEY_FINGERPRINT, fp,
-			 SLXD_KEY_UID, uid ? uid : "", SLXD_KEY_CREATED, now, "raw.idmap", idmap);
-}
-
 /* Is the spare the slot names still there to take? */
 static bool waiting(lxd_client *c, int slot)
 {
@@ -273,7 +260,7 @@ int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
 	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
 		r = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 12);
 	snprintf(name, sizeof(name), SLXD_SPARE_PREFIX "%s-%08" PRIx32, key, r);
-	json_t *config = spare_config(inst, fp, idmap);
+	json_t *config = slxd_template_config(inst, SLXD_ROLE_SPARE, fp, idmap);
 	json_t *profiles = json_pack("[s]", cfg->profile);
 	int rc = -1;
 	if (!config || !profiles) {

@@ -72,7 +72,8 @@ static int try_lock(const struct slxd_config *cfg, const char *name, slxd_error 
 	return fd;
 }
 
-static json_t *template_config(json_t *inst, const char *fp, const char *idmap)
+json_t *slxd_template_config(json_t *inst, const char *role, const char *fp,
+			     const char *idmap)
 {
 	char now[32];
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
@@ -83,7 +84,7 @@ static json_t *template_config(json_t *inst, const char *fp, const char *idmap)
 			 "boot.autostart", "false", "raw.idmap", idmap,
 			 "raw.lxc", "lxc.init.cmd = " SLXD_INIT_PATH,
 			 SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE,
-			 SLXD_KEY_ROLE, SLXD_ROLE_TEMPLATE_BUILDING,
+			 SLXD_KEY_ROLE, role,
 			 SLXD_KEY_IMAGE, image ? image : "", SLXD_KEY_FINGERPRINT, fp,
 			 SLXD_KEY_UID, uid ? uid : "", SLXD_KEY_CREATED, now);
 }
@@ -104,7 +105,7 @@ static json_t *template_devices(const struct slxd_config *cfg)
 static int build(lxd_client *c, const struct slxd_config *cfg, const char *name,
 		 json_t *inst, const char *fp, const char *idmap, slxd_error *err)
 {
-	json_t *config = template_config(inst, fp, idmap);
+	json_t *config = slxd_template_config(inst, SLXD_ROLE_TEMPLATE_BUILDING, fp, idmap);
 	json_t *devices = template_devices(cfg);
 	json_t *profiles = json_pack("[s]", cfg->profile);
 	int rc = -1;

@@ -57,6 +57,12 @@ int slxd_template_find(lxd_client *c, const struct slxd_config *cfg,
 int slxd_template_build_for(lxd_client *c, const struct slxd_config *cfg,
 			    json_t *inst, slxd_error *err);
 
+/* The config of an instance made for what the job container `inst` was
+ * made of (its fingerprint, id map, image and uid), labelled with `role`:
+ * a template's, and a spare's (spare.h). */
+json_t *slxd_template_config(json_t *inst, const char *role, const char *fp,
+			     const char *idmap);
+
 /* Stop and delete a template (slxd-gc). */
 int slxd_template_delete(lxd_client *c, const char *name, slxd_error *err);
 
