@@ -43,8 +43,10 @@ echo "== container ${ct:-of job $job} is gone."
 # and image (README, "How it works"): the user's next job there starts in
 # the spare.
 for _ in $(seq 100); do
-	slxd-gc --list 2>/dev/null | grep -q '^slxd-spare-' && break
+	slxd-gc --list 2>/dev/null | grep -q '^slxd-spare-.* Running' && break
 	sleep 0.1
 done
 echo "== what slurm-lxd keeps on this node now (slxd-gc --list):"
 slxd-gc --list
+echo "== (slxd-gc removes the spare after spare_max_idle unused, the template after"
+echo "   template_max_age; tests/cluster/stop.sh removes both and stops the cluster)"

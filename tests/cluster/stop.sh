@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stop the daemons tests/cluster/setup.sh started, by the pids it recorded
-# (never by name), after cancelling the test users' jobs.  Packages,
-# images, users and configuration stay, so setup.sh is quick next time.
+# (never by name), after cancelling the test users' jobs and removing the
+# templates and spares they left.  Packages, images, users and
+# configuration stay, so setup.sh is quick next time.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/env.sh"
@@ -17,6 +18,8 @@ stop_pid() { # pidfile expected-name
 }
 
 for u in "$SLXD_TEST_USER" "$SLXD_TEST_USER2"; do scancel -u "$u" 2>/dev/null || true; done
+# the node's cache of the test users' jobs: templates and idle spares
+command -v lxc >/dev/null && [ -f "$SLXD_TEST_RUN/lxd.pid" ] && remove_node_cache
 stop_pid "$SLXD_TEST_RUN/slurmd.pid" slurmd
 stop_pid "$SLXD_TEST_RUN/slurmctld.pid" slurmctld
 stop_pid "$SLXD_TEST_RUN/registryd.pid" slxd-registryd
