@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <syslog.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -687,6 +688,10 @@ static int delete_patiently(const struct slxd_config *cfg, uint32_t jobid,
  * stay. */
 static void close_inherited_streams(void)
 {
+	/* glibc's syslog connection (slxd-epilog logs there) is one of them:
+	 * forget it first, so that the next line opens a new one instead of
+	 * writing to a number the LXD connection may have been given since. */
+	closelog();
 	DIR *d = opendir("/proc/self/fd");
 	if (!d)
 		return;
