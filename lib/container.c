@@ -232,22 +232,36 @@ fail:
 	return -1;
 }
 
-static int lock_job(const struct slxd_config *cfg, uint32_t jobid, slxd_error *err)
+int slxd_state_lock(const struct slxd_config *cfg, const char *file, bool create,
+		    bool wait, slxd_error *err)
 {
-	if (mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST)
+	if (create && mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST)
 		return slxd_fail(err, "cannot create %s: %s", cfg->state_dir, strerror(errno));
-	char path[SLXD_PATH_MAX + 64];
-	lock_path(cfg, jobid, path, sizeof(path));
-	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
+	char path[SLXD_PATH_MAX + 96];
+	snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, file);
+	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+	if (fd < 0) {
+		if (errno == ENOENT && !create)
+			return -2;
 		return slxd_fail(err, "cannot open lock %s: %s", path, strerror(errno));
-	while (flock(fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			close(fd);
-			return slxd_fail(err, "cannot lock %s: %s", path, strerror(errno));
-		}
+	}
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+		int e = errno;
+		if (e == EINTR)
+			continue;
+		close(fd);
+		if (e == EWOULDBLOCK && !wait)
+			return -2;
+		return slxd_fail(err, "cannot lock %s: %s", path, strerror(e));
 	}
 	return fd;
+}
+
+static int lock_job(const struct slxd_config *cfg, uint32_t jobid, slxd_error *err)
+{
+	char file[32];
+	snprintf(file, sizeof(file), "job-%" PRIu32 ".lock", jobid);
+	return slxd_state_lock(cfg, file, true, true, err);
 }
 
 /* A container named like ours must also be labelled as this job's, for

@@ -58,6 +58,12 @@ bool slxd_label_is(json_t *inst, const char *key, const char *value);
 bool slxd_label_number(json_t *inst, const char *key, unsigned long long max,
 		       unsigned long long *out);
 
+/* Open and lock (flock, exclusive) state_dir/FILE, creating state_dir
+ * and the file when `create`: its descriptor, -2 when it does not exist
+ * (!create) or another process holds it (!wait), -1 with err. */
+int slxd_state_lock(const struct slxd_config *cfg, const char *file, bool create,
+		    bool wait, slxd_error *err);
+
 /* A small state file that holds one instance name (or nothing): the
  * job's lock file here, a spare's slot in spare.c.  The caller holds the
  * file's lock. */

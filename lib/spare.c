@@ -1,15 +1,11 @@
 #include "spare.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,27 +42,9 @@ static void key_of(const char *fp, const char *idmap, char key[KEY_LEN + 1])
 static int slot_open(const struct slxd_config *cfg, const char *key, bool create,
 		     bool wait, slxd_error *err)
 {
-	char path[SLXD_PATH_MAX + 96];
-	snprintf(path, sizeof(path), "%s/" SLXD_SPARE_PREFIX "%s.slot", cfg->state_dir, key);
-	if (create && mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST)
-		return slxd_fail(err, "cannot create %s: %s", cfg->state_dir, strerror(errno));
-	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
-	if (fd < 0) {
-		if (errno == ENOENT && !create)
-			return -2;
-		return slxd_fail(err, "cannot open %s: %s", path, strerror(errno));
-	}
-	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
-		if (errno == EWOULDBLOCK && !wait) {
-			close(fd);
-			return -2;
-		}
-		if (errno != EINTR) {
-			close(fd);
-			return slxd_fail(err, "cannot lock %s: %s", path, strerror(errno));
-		}
-	}
-	return fd;
+	char file[80];
+	snprintf(file, sizeof(file), SLXD_SPARE_PREFIX "%s.slot", key);
+	return slxd_state_lock(cfg, file, create, wait, err);
 }
 
 static void slot_read(int fd, char out[64])

@@ -1,13 +1,9 @@
 #include "template.h"
 
-#include <errno.h>
 #include <stdbool.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,18 +54,9 @@ int slxd_template_delete(lxd_client *c, const char *name, slxd_error *err)
 /* One builder per template per node; a second one has nothing to add. */
 static int try_lock(const struct slxd_config *cfg, const char *name, slxd_error *err)
 {
-	if (mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST)
-		return slxd_fail(err, "cannot create %s: %s", cfg->state_dir, strerror(errno));
-	char path[SLXD_PATH_MAX + 96];
-	snprintf(path, sizeof(path), "%s/%s.lock", cfg->state_dir, name);
-	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return slxd_fail(err, "cannot open lock %s: %s", path, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		close(fd);
-		return -2;
-	}
-	return fd;
+	char file[80];
+	snprintf(file, sizeof(file), "%s.lock", name);
+	return slxd_state_lock(cfg, file, true, false, err);
 }
 
 json_t *slxd_template_config(json_t *inst, const char *role, const char *fp,
