@@ -124,12 +124,6 @@ job_id() { # job name -> id (kept in squeue MinJobAge=30 s after its end)
 	done
 	return 1
 }
-# The job's container: slurm-<job>, or the spare (lib/spare.h) it took,
-# which keeps its own name; slurmd's log says which.
-container_of() { # job id -> instance name
-	grep -h -m1 -o "slurm-lxd: job $1: \(created\|took spare\) container [^ ]*" \
-		"$SLXD_TEST_LOG/slurmd.log" 2>/dev/null | awk '{print $NF}'
-}
 # LXD's own link to the instance (a stat, where `lxc query` costs ~40 ms of
 # CPU: polling with lxc would load the 2 cores it measures)
 instance_exists() { [ -e "/var/lib/lxd/containers/$1" ] || [ -L "/var/lib/lxd/containers/$1" ]; }
@@ -241,7 +235,7 @@ say "cached: $RUNS runs of each kind (after one warm-up each)"
 poll_gone() { # job name -> the time its container is gone
 	local id n
 	id=$(job_id "$1") || { echo "bench: no job $1" >&2; return 1; }
-	n=$(container_of "$id")
+	n=$(logged_container "$id")
 	[ -n "$n" ] || { echo "bench: job $id made no container" >&2; return 1; }
 	while instance_exists "$n"; do sleep 0.02; done
 	now

@@ -32,7 +32,7 @@ echo "== job $job finished; its output ($dir/demo-$job.out):"
 cat "$dir/demo-$job.out"
 # The job's container: slurm-<job>, or a spare it took (a later run of the
 # demo: README, "How it works"); its label names the job either way.
-ct=$(grep -h -m1 -o "job $job: \(created\|took spare\) container [^ ]*" "$SLXD_TEST_LOG/slurmd.log" | awk '{print $NF}')
+ct=$(logged_container "$job")
 for _ in $(seq 100); do [ -z "$(lxc list --format csv -c n "user.slurm.job_id=$job")" ] && break; sleep 0.1; done
 if [ -n "$(lxc list --format csv -c n "user.slurm.job_id=$job")" ]; then
 	echo "== container ${ct:-of job $job} still exists: teardown failed (see $SLXD_TEST_LOG/slurmd.log)" >&2

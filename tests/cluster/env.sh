@@ -22,6 +22,14 @@ SLXD_REGISTRY_URL=http://127.0.0.1:8470     # the test registry (slxd-registryd)
 SLXD_REGISTRY_CONF=/etc/slurm-lxd/registryd.conf
 SLXD_REGISTRY_STORE=/var/lib/slurm-lxd-test/registry
 
+# A job's container by name: slurm-<job>, or the spare (lib/spare.h) the
+# job took, which keeps its own name.  slurmd's log says which, also after
+# the container is gone.
+logged_container() { # job id -> instance name, or nothing
+	grep -h -m1 -o "slurm-lxd: job $1: \(created\|took spare\) container [^ ]*" \
+		"$SLXD_TEST_LOG/slurmd.log" 2>/dev/null | awk '{print $NF}'
+}
+
 # Templates (lib/template.h) and idle spares (lib/spare.h) are the node's
 # cache; test runs remove the ones their jobs made, after letting a build
 # in flight finish (LXD refuses to delete an instance it is still

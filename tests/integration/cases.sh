@@ -296,7 +296,7 @@ t_job_story_in_logs() {
 	done
 	printf '%s\n' "$story" | while IFS= read -r l; do report "$l"; done
 	# the container: slurm-<job>, made for it, or a spare it took
-	ct=$(sed -n "s/.*slurm-lxd: job $job: \(created\|took spare\) container \([^ ]*\) .*/\2/p" <<<"$story" | head -1)
+	ct=$(logged_container "$job")
 	n_image=$(grep -n -m1 "slxd-prolog\[[0-9]*\]: job $job: image $IMG ready (fingerprint " <<<"$story" | cut -d: -f1)
 	n_created=$(grep -n -m1 -E "slurm-lxd: job $job: (created|took spare) container $ct " <<<"$story" | cut -d: -f1)
 	n_killed=$(grep -n -m1 "job $job: killed the processes of container $ct; deleting it in the background" <<<"$story" | cut -d: -f1)

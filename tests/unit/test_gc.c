@@ -73,6 +73,16 @@ static enum slxd_job_status scripted(uint32_t jobid, void *arg, char state[32], 
 	return SLXD_JOB_UNREACHABLE;
 }
 
+/* One sweep that must succeed: its entries (free them), their count in *n. */
+static struct slxd_gc_entry *sweep(bool act, bool decide, size_t *n)
+{
+	struct slxd_gc_opts opts = { .act = act, .decide = decide };
+	struct slxd_gc_entry *es;
+	slxd_error err;
+	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, n, &err), 0);
+	return es;
+}
+
 static const struct slxd_gc_entry *find(const struct slxd_gc_entry *es, size_t n,
 					const char *name)
 {
@@ -102,11 +112,8 @@ static void deletes_only_what_slurm_proves_over(void **state)
 {
 	(void)state;
 	seed();
-	struct slxd_gc_opts opts = { .act = true, .decide = true };
-	struct slxd_gc_entry *es;
 	size_t n;
-	slxd_error err;
-	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	struct slxd_gc_entry *es = sweep(true, true, &n);
 	assert_int_equal(n, 8); /* only ours are looked at */
 
 	assert_int_equal(find(es, n, "slurm-11")->action, SLXD_GC_DELETED);
@@ -142,12 +149,9 @@ static void dry_run_deletes_nothing(void **state)
 {
 	(void)state;
 	seed();
-	struct slxd_gc_opts opts = { .act = false, .decide = true };
-	struct slxd_gc_entry *es;
-	size_t n;
-	slxd_error err;
 	int before = fake_lxd_instance_count(f);
-	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	size_t n;
+	struct slxd_gc_entry *es = sweep(false, true, &n);
 	assert_int_equal(find(es, n, "slurm-11")->action, SLXD_GC_DELETE);
 	assert_int_equal(find(es, n, "slurm-12")->action, SLXD_GC_KEEP);
 	assert_int_equal(fake_lxd_instance_count(f), before);
@@ -160,11 +164,8 @@ static void list_asks_slurm_nothing(void **state)
 {
 	(void)state;
 	seed();
-	struct slxd_gc_opts opts = { .act = false, .decide = false };
-	struct slxd_gc_entry *es;
 	size_t n;
-	slxd_error err;
-	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	struct slxd_gc_entry *es = sweep(false, false, &n);
 	assert_int_equal(n, 8);
 	assert_int_equal(lookups, 0);
 	assert_string_equal(find(es, n, "slurm-12")->image, "demo:1.0");
@@ -177,11 +178,8 @@ static void failed_delete_is_reported_not_hidden(void **state)
 	(void)state;
 	add_ours("slurm-11", "11");
 	fake_reply_error(fake_lxd_on(f, "DELETE", "/1.0/instances/slurm-11"), 500, "disk on fire");
-	struct slxd_gc_opts opts = { .act = true, .decide = true };
-	struct slxd_gc_entry *es;
 	size_t n;
-	slxd_error err;
-	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	struct slxd_gc_entry *es = sweep(true, true, &n);
 	assert_int_equal(n, 1);
 	assert_int_equal(es[0].action, SLXD_GC_FAILED);
 	assert_contains(es[0].error, "disk on fire");
@@ -212,11 +210,8 @@ static void templates_age_out(void **state)
 		     SLXD_TEMPLATE_BUILD_MAX_SECONDS + 1);
 	/* a job container copied from a template says role=job: not a template */
 	add_template("slxd-tpl-aaaaaaaaaaaa-0000000000000005", SLXD_ROLE_JOB, 99999);
-	struct slxd_gc_opts opts = { .act = true, .decide = true };
-	struct slxd_gc_entry *es;
 	size_t n;
-	slxd_error err;
-	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	struct slxd_gc_entry *es = sweep(true, true, &n);
 	assert_int_equal(n, 5);
 	assert_int_equal(lookups, 0);
 	const struct slxd_gc_entry *young = find(es, n, "slxd-tpl-aaaaaaaaaaaa-0000000000000001");
@@ -243,7 +238,7 @@ static void templates_age_out(void **state)
 
 	/* templates switched off: the rest go */
 	cfg.template_max_age = 0;
-	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	es = sweep(true, true, &n);
 	assert_false(fake_lxd_instance_exists(f, "slxd-tpl-aaaaaaaaaaaa-0000000000000001"));
 	assert_contains(find(es, n, "slxd-tpl-aaaaaaaaaaaa-0000000000000001")->reason,
 			"templates are off");
@@ -276,11 +271,8 @@ static void spares_idle_out(void **state)
 	add_spare(SPARE(4), SLXD_ROLE_JOB, "32", 1000); /* taken by job 32, still running */
 	/* not a name slxd_spare_make gives: proves nothing, stays */
 	add_spare(SLXD_SPARE_PREFIX "x", SLXD_ROLE_SPARE, "", 99999);
-	struct slxd_gc_opts opts = { .act = true, .decide = true };
-	struct slxd_gc_entry *es;
 	size_t n;
-	slxd_error err;
-	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	struct slxd_gc_entry *es = sweep(true, true, &n);
 	assert_int_equal(n, 5);
 	assert_int_equal(lookups, 2); /* jobs 31 and 32 only */
 	const struct slxd_gc_entry *e = find(es, n, SPARE(1));
@@ -312,14 +304,14 @@ static void spares_idle_out(void **state)
 					 "{\"name\":\"" SPARE(1) "\",\"status\":\"Running\","
 					 "\"config\":{\"" SLXD_KEY_ROLE "\":\"job\"}}"), 1);
 	cfg.spare_max_idle = 0;
-	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	es = sweep(true, true, &n);
 	e = find(es, n, SPARE(1));
 	assert_int_equal(e->action, SLXD_GC_KEEP);
 	assert_contains(e->reason, "a job took this spare");
 	assert_true(fake_lxd_instance_exists(f, SPARE(1)));
 	free(es);
 	/* spares off: every idle one goes */
-	assert_int_equal(slxd_gc_run(c, &cfg, scripted, NULL, &opts, &es, &n, &err), 0);
+	es = sweep(true, true, &n);
 	assert_contains(find(es, n, SPARE(1))->reason, "spares are off");
 	assert_false(fake_lxd_instance_exists(f, SPARE(1)));
 	free(es);
