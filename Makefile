@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # slurm-lxd — plain GNU make.  `make` builds, `make check` tests everything
 # (setting up a one-node cluster as root), `make demo` shows a job.
 
@@ -51,7 +52,7 @@ UNIT_SUPPORT := $(filter-out $(UNIT_SRC) tests/unit/fake_registry.c,$(wildcard t
 MHD_LIBS  = $(shell pkg-config --libs libmicrohttpd)
 
 .PHONY: all deb deps install uninstall unit unit-san check integration demo clean bench registry \
-	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check hardening-check package-check
+	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check hardening-check package-check spdx-check
 all: $(PLUGIN) $(HELPERS) registry
 
 registry: $(REGISTRYD) $(REGCLI)
@@ -259,6 +260,16 @@ man-check:
 		echo "ok $$p"; \
 	done
 
+# ---- Licence -------------------------------------------------------------
+# Every source, script, man page and config file we ship carries its SPDX
+# line (GPL-2.0-or-later, Slurm's licence; LICENSE holds the text).
+SPDX_FILES = $(shell git ls-files '*.c' '*.h' '*.sh' '*.py' '*.gp' 'man/*' 'etc/*' \
+	     'tests/cluster/*.in' Makefile debian/rules .ci/run 2>/dev/null)
+spdx-check:
+	@missing=$$(for f in $(SPDX_FILES); do grep -q 'SPDX-License-Identifier: GPL-2.0-or-later' $$f || echo $$f; done); \
+	if [ -n "$$missing" ]; then echo "spdx-check: no SPDX line in:" $$missing >&2; exit 1; fi; \
+	echo "spdx-check: $(words $(SPDX_FILES)) files, all GPL-2.0-or-later"
+
 # Debian packages needed to build and test (root; skips what is there).
 deps:
 	bash tests/cluster/setup.sh --packages-only
@@ -269,6 +280,7 @@ integration: all
 # Everything, in order, from a fresh Debian 12 machine (as root).
 # The cluster comes up first: some unit tests use the real munged.
 check: deps
+	$(MAKE) spdx-check
 	$(MAKE) all
 	$(MAKE) hardening-check
 	bash tests/cluster/setup.sh

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Debian 12 packages `make bench` needs beyond the test cluster's
 # (tests/cluster/setup.sh installs those): the alternatives it compares
 # with, the plot, a parallel gzip for the large image.  Idempotent; as root.

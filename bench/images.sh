@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Images for `make bench`, built locally (nothing is downloaded) and cached
 # under $BENCH_CACHE so a rerun does not rebuild them.  Sourced by run.sh.
 #   small: the test cluster's demo image (setup.sh builds it: busybox, ~2 MB)

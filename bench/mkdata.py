@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Fill DIR with the large benchmark image's payload: NFILES files, TOTAL
 bytes in all, sizes spread like a software tree (log-normal: many small
 files, a few large ones), in 2-level directories of at most 256 entries.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bench/results/latest.png from run.sh's summary: bars of medians, error
 # bars from the minimum to the 95th percentile.
 #   gnuplot -e "datafile='F'; outfile='latest.png'" bench/plot.gp

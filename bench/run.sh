@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # `make bench`: what a job pays for its LXD container, on the one-node test
 # cluster of `make check`, side by side with plain Slurm and the alternatives
 # (Slurm's OCI support with runc, Charliecloud), all in one run, each figure

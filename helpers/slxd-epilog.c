@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* slxd-epilog: slurm.conf Epilog= helper.  Tears down the ending job's
  * container on this node: every process in it is killed before this
  * returns; the container itself is deleted by a detached process, so that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* slxd-gc: remove containers that outlived their job on this node.
  *
  *   slxd-gc [--dry-run] [--list] [--json] [--node NAME] [--config FILE]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* slxd-init: pid 1 of every job container.
  *
  * The image's own /sbin/init is never run: it would run as the container's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* slxd-prolog: slurm.conf Prolog= helper.  Before a job that asked for
  * --lxd-image starts on this node, resolve the image to its approved
  * fingerprint and make sure this node's LXD has it, so that image work

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Site configuration of the node side: the plugstack.conf arguments
  * (key=value words) and the optional file they name (config=PATH, one
  * key=value per line, '#' comments).  Arguments given on the plugstack line

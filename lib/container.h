@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A job's container on one node: its name and labels, what it is made of,
  * creating it once per job under a lock, and tearing it down.
  *

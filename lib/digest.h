@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SHA-256 as LXD uses it for image fingerprints, computed incrementally so
  * large image files are hashed while they stream and never held in memory. */
 #ifndef SLXD_DIGEST_H

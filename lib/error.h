@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One-line, user-facing error reporting shared by every part of slurm-lxd.
  *
  * Every fallible function takes a `slxd_error *` and, on failure, fills it

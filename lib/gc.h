@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Finding containers that outlived their job, and removing them.
  *
  * slxd-gc asks Slurm about every container this project made on the node

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The raw.idmap that maps a job's uid and every gid of the job onto
  * themselves inside the container, and the check that /etc/subuid and
  * /etc/subgid grant those ids to root (LXD refuses the map otherwise, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Where approved images are listed.  One small interface so the source can
  * change (the admin-owned file today, the registry later) without touching
  * the plugin. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Logging for code that runs in several hosts: slurmstepd (Slurm's own
  * logger), helpers (syslog) and tests (stderr).  The front end installs a
  * sink once; lib/ code only calls slxd_log(). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A small client for LXD's REST API over its unix socket.
  *
  * libcurl (CURLOPT_UNIX_SOCKET_PATH) carries the requests, jansson reads and

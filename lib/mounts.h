@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Validation of the mounts a job asks for, against the site's allow-list
  * and with the user's own rights. */
 #ifndef SLXD_MOUNTS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Moving one task into its job's container: the privileged heart of
  * slurm-lxd, kept in one file so it can be reviewed whole.
  *

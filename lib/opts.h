@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Strict parsing of the values users give on the command line:
  * --lxd-image, --lxd-mount and --lxd-workdir.  Nothing a user typed reaches
  * a path, an LXD config key or a command without passing through here. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The host pid of a running container's init, read from /proc.
  *
  * LXD's state endpoint also has it, but takes about 50 ms to answer (it

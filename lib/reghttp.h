@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Signed HTTP requests to the registry service (docs/registry-api.md).
  *
  * Shared by the nodes (lib/registry.c, as root) and the command

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The node's view of the image registry (docs/registry-api.md): which
  * fingerprint a NAME:TAG stands for, and getting that image into LXD.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* How a registry request proves who sent it.
  *
  * The client puts a MUNGE credential in `Authorization: MUNGE <cred>`.  Its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Spares: per (image, id map), at most one started container that runs
  * nothing but slxd-init, made off the job's critical path, so that the
  * next job of that user and image starts in it instead of waiting for LXD

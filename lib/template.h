@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Templates: per (image, id map), a stopped container whose root file
  * system is already owned by the ids that map needs, so that a job's
  * container, made as a copy-on-write copy of it, starts without LXD

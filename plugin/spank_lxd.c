@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* spank_lxd: run a job's tasks inside a per-job unprivileged LXD container.
  *
  * Thin front end over lib/: it reads options and Slurm's view of the job,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Request handling of the registry, without HTTP: the daemon authenticates
  * the caller and streams the body; everything else is decided here, so the
  * tests can drive every rule without a socket.  The contract is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The registry service's configuration: /etc/slurm-lxd/registryd.conf,
  * one key=value a line, '#' comments.  Parsed like the node's config
  * (lib/config.c): unknown keys and bad values are errors, and the file must

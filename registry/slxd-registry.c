@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* slxd-registry: the command users and admins use to talk to the image
  * registry (docs/registry-api.md, docs/registry-client.md).  It runs as the
  * caller: MUNGE proves that uid to the service, which decides what the

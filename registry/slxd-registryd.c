@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* slxd-registryd: the image registry service (docs/registry-api.md).
  *
  * This file is the HTTP front end only: libmicrohttpd, one thread per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The registry's store: SQLite for versions and the audit log, one
  * content-addressed file per image under STORE/blobs/<fingerprint>.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Is an uploaded file an LXD unified image tarball that is safe to hand to
  * LXD?  LXD unpacks images with its own extractor as root, so the registry
  * refuses, before an admin ever reviews it, anything an extractor could be

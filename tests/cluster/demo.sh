@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # `make demo`: bring up the one-node cluster (as `make check` does, with
 # the image registry and a demo image approved in it), then submit a batch job with --lxd-image as an ordinary user and show what
 # the payload saw.

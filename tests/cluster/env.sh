@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Names shared by setup.sh, stop.sh, the demo, the integration suite and the
 # benchmarks, and the one clean-up they share.  Sourced, never run.
 SLXD_TEST_RUN=/run/slurm-lxd-test          # pids of the daemons we started

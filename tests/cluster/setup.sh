@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Bring up everything the integration tests, the demo and the benchmarks
 # need on one Debian 12 machine, as root: packages, MUNGE, LXD with a btrfs
 # storage pool and no network, a one-node Slurm cluster, two ordinary test

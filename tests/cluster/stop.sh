@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Stop the daemons tests/cluster/setup.sh started, by the pids it recorded
 # (never by name), after cancelling the test users' jobs and removing the
 # templates and spares they left.  Packages, images, users and

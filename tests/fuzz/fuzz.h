@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Shared by the libFuzzer targets in tests/fuzz/ (header-only).
  *
  * Each target is one file tests/fuzz/fuzz_NAME.c defining

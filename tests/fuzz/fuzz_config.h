@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What a node configuration must look like after it was accepted, shared
  * by fuzz_config_stream.c and fuzz_config_set.c. */
 #ifndef SLXD_FUZZ_CONFIG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One plugstack.conf argument (key=value): slxd_config_set
  * (lib/config.c), applied twice to the same config, the way arguments
  * override the file. */

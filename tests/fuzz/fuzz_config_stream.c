@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The node's config file (config= in plugstack.conf):
  * slxd_config_load_stream (lib/config.c) reading the input through
  * fmemopen.  The file is root's, but it is the widest parser on the node

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* --lxd-image=VALUE: slxd_parse_image_ref (lib/opts.c) on any bytes a user
  * can type.  On success the name and tag must obey the documented grammar
  * and parse again to the same thing. */

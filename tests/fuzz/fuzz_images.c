@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The approved-images list (approved_images=, "NAME:TAG FINGERPRINT" per
  * line): slxd_image_resolve_stream (lib/images.c) through fmemopen, asked
  * for a few images.  A fingerprint it returns must be one, and must be on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* LXD's answers as the client reads them (lib/lxd.c): the body parsed by
  * lxd_answer_parse, then read as a request's answer (lxd_answer_read), as
  * an operation's wait answer (lxd_operation_read), and its metadata as an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* --lxd-mount=VALUE and default_mounts=: slxd_parse_mounts (lib/opts.c).
  * On success every mount must be what the contract in opts.h promises. */
 #include "fuzz.h"

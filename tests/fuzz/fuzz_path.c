@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* --lxd-workdir and every path in options and config: slxd_check_path
  * (lib/opts.c), checked against a second, naive reading of its contract. */
 #include "fuzz.h"

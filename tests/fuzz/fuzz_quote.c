@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* slxd_quote (lib/opts.c), which every user-supplied value passes through
  * on its way into a message, with every buffer size from 0 to 255.  The
  * first input byte is the size, the rest the value.  The buffer is a heap

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The registry's request handling without HTTP: slxd_api_precheck and
  * slxd_api_handle (registry/api.c) on a small store made once in
  * LLVMFuzzerInitialize (under $TMPDIR, /dev/shm when there: the store

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The registry daemon's config file (/etc/slurm-lxd/registryd.conf):
  * slxd_regconf_load_stream (registry/regconf.c) through fmemopen, after the
  * defaults.  Beyond crashes: one-line errors, and after success or failure

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* An uploaded image tarball: slxd_tarcheck_buf (registry/tarcheck.c), the
  * check every PUT body goes through before an admin ever sees it.  Run with
  * small limits (so a bomb is cut off quickly) and with the defaults.

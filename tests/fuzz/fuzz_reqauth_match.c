@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The credential check of the registry without munged: slxd_reqauth_match
  * (lib/reqauth.c) compares a decoded MUNGE payload (attacker-chosen: any
  * local user can have munged sign any bytes) with the request it came

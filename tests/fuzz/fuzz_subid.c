@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* /etc/subuid and /etc/subgid as slxd_subid_check (lib/idmap.c) reads
  * them, with the job's ids, through memfds (the function takes paths; the
  * memfds are reached as /proc/self/fd/N, nothing touches the disk).

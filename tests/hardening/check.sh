@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Do the built programs carry the hardening a distribution would give
 # them?  Looks at each ELF file with readelf (binutils) only, runs nothing:
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Integration cases.  Each t_* function is one test: it returns non-zero
 # (after printing why) when the behaviour it names is broken.  Sourced by
 # run.sh, which provides IMG, ALICE_DIR, BOB_DIR and the helpers of lib.sh.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The fault-injection suite: every way a job can end badly, on the real
 # cluster.  Each case ends with no container of the job on the node, the
 # node IDLE and running a plain job, and reports how long the container

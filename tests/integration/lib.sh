@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Helpers for the integration suite: run things as the test users, submit
 # and wait for jobs, and assert.  Sourced by run.sh.
 

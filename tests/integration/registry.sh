@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The image registry on the real cluster: the real slxd-registryd (started
 # by tests/cluster/setup.sh), pushed to with slxd-registry by the test
 # users, pulled from by the node.  Sourced by run.sh (t_registry_*).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The integration suite: real jobs, as ordinary users, on a real one-node
 # cluster (slurmctld, slurmd, MUNGE) against a real LXD.  It sets the
 # cluster up first (tests/cluster/setup.sh, idempotent) and ends with the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Security cases on the real cluster (t_sec_*): what a hostile user can try
 # from a job, with options, and against the registry, and that each attempt
 # is stopped.  Sourced by run.sh after cases.sh and registry.sh, whose

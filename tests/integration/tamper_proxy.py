@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A man in the middle for the registry tests: forwards every request to the
 real registry unchanged (so MUNGE credentials still match) and flips one
 byte in every image file it passes back.  Nodes must refuse what arrives.

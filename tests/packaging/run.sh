@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs the Debian packages `make deb` built (build/deb/*.deb) on a
 # machine where tests/cluster/setup.sh has set up the test cluster, runs one
 # job with the packaged plugin, purges the packages and checks that nothing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* See fake_lxd.h.  Test support code: it aborts on misuse and favours
  * simplicity over speed; one thread serves all connections with poll(). */
 #define _GNU_SOURCE

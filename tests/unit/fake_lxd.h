@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A fake LXD daemon for unit tests.
  *
  * fake_lxd_start() listens on a unix socket in a fresh temporary directory

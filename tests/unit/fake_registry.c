@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* See fake_registry.h.  Test support: simple, aborts on misuse. */
 #define _GNU_SOURCE
 #include "fake_registry.h"

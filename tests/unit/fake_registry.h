@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A fake registry service for unit tests (libmicrohttpd, 127.0.0.1, a
  * thread per connection).  Every request's MUNGE credential is checked
  * with slxd_reqauth_verify against its method, path (query included) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Helpers for the registry's tests (header-only: the other tests do not
  * link libarchive). */
 #ifndef SLXD_REGISTRY_TESTUTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "testutil.h"
 
 /* The default the build compiled in (LIBEXECDIR); make passes it to both. */

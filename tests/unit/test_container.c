@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* lib/container.c: the job container's spec, its creation under the job
  * lock, later steps, and teardown — against the fake LXD in fake_lxd.c.
  * Nothing here talks to a real LXD. */

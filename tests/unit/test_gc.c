@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* slxd_gc_run: which leftover containers are removed and which are kept,
  * against the fake LXD and a scripted Slurm. */
 #include "testutil.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* lib/images.c: the approved-images list and fingerprints. */
 #include "testutil.h"
 

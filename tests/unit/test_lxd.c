@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* lib/lxd.c against the fake LXD in fake_lxd.c. */
 #include <setjmp.h>
 #include <stdarg.h>

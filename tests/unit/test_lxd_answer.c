@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* lib/lxd.c: reading LXD's answers without a socket (the functions the
  * client and tests/fuzz/fuzz_lxd_answer.c share). */
 #include "testutil.h"

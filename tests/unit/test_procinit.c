@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* lib/procinit.c: finding a container's init through its liblxc monitor,
  * in a fake /proc tree (the function takes the /proc path), and once
  * against the real /proc with a process we own. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The registry's request handling, without HTTP: every endpoint, who may
  * do what, what is refused, and that each decision is in the audit log. */
 #define _GNU_SOURCE /* nftw */

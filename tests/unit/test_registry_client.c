@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* lib/registry.c, resolution: NAME:TAG -> approved fingerprint through a
  * fake registry service (real MUNGE credentials, checked by the fake) or
  * the file:// index, and the cache of verified answers that may stand in

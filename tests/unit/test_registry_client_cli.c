@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* registry/slxd-registry.c, the command: argument checking and exit codes,
  * and each command's requests against the fake registry (which checks the
  * MUNGE credentials).  The command's source is compiled in, with its main

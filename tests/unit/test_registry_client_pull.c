@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* lib/registry.c, pulling: an approved fingerprint into LXD (fake LXD),
  * verified twice (bytes on the wire, LXD's own fingerprint), one download
  * for concurrent pulls, and the LRU bound on the images we imported. */

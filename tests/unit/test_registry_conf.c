@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* slxd-registryd's configuration: values, refusals, and that the shipped
  * example is itself a valid configuration. */
 #include "testutil.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The real slxd-registryd on 127.0.0.1 (an ephemeral port), a temporary
  * store and the host's munged: push, approve and download over HTTP with
  * credentials made by lib/reqauth, the refusals that only exist on the

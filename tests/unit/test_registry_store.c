@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The registry's store: state transitions, atomic files, and what a crash
  * leaves behind being cleaned at the next start. */
 #define _GNU_SOURCE /* nftw */

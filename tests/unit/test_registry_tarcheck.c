@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The image tarball check: tarballs are built here with libarchive's
  * writer, so each test holds exactly the entry it is about. */
 #define _GNU_SOURCE /* nftw */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SHA-256 and request-bound MUNGE credentials.  The credential tests talk
  * to the real munged that `make check` starts: a fake would not show that
  * MUNGE refuses what we think it refuses. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Small assertions shared by the cmocka unit tests (header-only, so it is
  * not linked into every test binary as a support object). */
 #ifndef SLXD_TESTUTIL_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The helpers that run without a cluster, under valgrind: each case must
 # end with its expected exit status and a clean message, and valgrind must
 # report nothing.  Nothing here reaches LXD, Slurm or MUNGE: the job id is
