@@ -21,6 +21,7 @@ struct slxd_store {
 	char dir[PATH_MAX];
 	sqlite3 *db;
 	pthread_mutex_t lock;
+	int64_t quota_count, quota_bytes; /* per owner, pending versions; 0: none */
 };
 
 struct slxd_upload {
@@ -285,6 +286,45 @@ static bool fp_used(slxd_store *st, const char *fp, bool *used, slxd_error *err)
 	return true;
 }
 
+/* A blob is readable by others (file:// nodes, a shared export) only while
+ * some version of it is approved; pending, revoked and superseded ones are
+ * the service's alone.  Called under the lock after every change of state. */
+static int blob_sync_mode(slxd_store *st, const char *fp, slxd_error *err)
+{
+	sqlite3_stmt *s;
+	char blob[PATH_MAX];
+	if (prepare(st, "SELECT 1 FROM versions WHERE fingerprint = ?1 AND state = 'approved'"
+		    " LIMIT 1", &s, err) < 0)
+		return -1;
+	sqlite3_bind_text(s, 1, fp, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(st, err, "read");
+	slxd_store_blob_path(st, fp, blob, sizeof(blob));
+	if (chmod(blob, rc == SQLITE_ROW ? 0644 : 0600) < 0 && errno != ENOENT)
+		return slxd_fail(err, "cannot chmod %s: %s", blob, strerror(errno));
+	return 0;
+}
+
+/* Every blob of name:tag: after an approval, which supersedes another. */
+static int tag_sync_modes(slxd_store *st, const char *name, const char *tag, slxd_error *err)
+{
+	sqlite3_stmt *s;
+	struct slxd_version_list l;
+	int rc = 0;
+	if (prepare(st, "SELECT " VCOLS " FROM versions WHERE name = ?1 AND tag = ?2", &s, err) < 0)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
+	if (collect(st, s, &l, err) < 0)
+		return -1;
+	for (size_t i = 0; rc == 0 && i < l.n; i++)
+		rc = blob_sync_mode(st, l.v[i].fingerprint, err);
+	slxd_version_list_free(&l);
+	return rc;
+}
+
 /* Crash leftovers: half-written uploads and blobs whose row was never
  * inserted.  Nothing in tmp/ or unnamed in blobs/ was ever acknowledged. */
 static int clean(slxd_store *st, slxd_error *err)
@@ -321,6 +361,11 @@ static int clean(slxd_store *st, slxd_error *err)
 		if (!used && unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
 			/* de points into d: name it before closedir() frees it */
 			slxd_fail(err, "cannot remove %s/%s: %s", path, de->d_name, strerror(errno));
+			closedir(d);
+			return -1;
+		}
+		/* a store written by an older version had every blob 0644 */
+		if (used && blob_sync_mode(st, de->d_name, err) < 0) {
 			closedir(d);
 			return -1;
 		}
@@ -370,6 +415,24 @@ int slxd_store_open(const char *dir, slxd_store **out, slxd_error *err)
 	if (make_dir(path, 0700, err) < 0)
 		goto fail;
 
+	/* The database (audit log, every pending version) is the service's
+	 * alone; SQLite gives -wal and -shm the database file's mode, so
+	 * making the file 0600 first covers them, and chmod fixes stores
+	 * made before. */
+	static const char *const dbfiles[] = { "registry.db", "registry.db-wal", "registry.db-shm" };
+	for (size_t i = 0; i < sizeof(dbfiles) / sizeof(dbfiles[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, dbfiles[i]);
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (i == 0 ? O_CREAT : 0), 0600);
+		if (fd < 0 && errno == ENOENT)
+			continue;
+		if (fd < 0 || fchmod(fd, 0600) < 0) {
+			slxd_fail(err, "cannot make %s mode 0600: %s", path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			goto fail;
+		}
+		close(fd);
+	}
 	snprintf(path, sizeof(path), "%s/registry.db", dir);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
@@ -427,8 +490,8 @@ int slxd_upload_begin(slxd_store *st, slxd_upload **out, slxd_error *err)
 	}
 	u->st = st;
 	snprintf(u->path, sizeof(u->path), "%s/tmp/upload.XXXXXX", st->dir);
-	/* 0644 from the start: after the rename it is what file:// nodes read */
-	if ((u->fd = mkostemp(u->path, O_CLOEXEC)) < 0 || fchmod(u->fd, 0644) < 0) {
+	/* 0600: pending until an admin approves it (blob_sync_mode) */
+	if ((u->fd = mkostemp(u->path, O_CLOEXEC)) < 0 || fchmod(u->fd, 0600) < 0) {
 		int e = errno;
 		u->gone = u->fd < 0;
 		slxd_upload_free(u);
@@ -518,6 +581,105 @@ static void rollback(slxd_store *st)
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+void slxd_store_set_quota(slxd_store *st, int64_t max_count, int64_t max_bytes)
+{
+	pthread_mutex_lock(&st->lock);
+	st->quota_count = max_count;
+	st->quota_bytes = max_bytes;
+	pthread_mutex_unlock(&st->lock);
+}
+
+static int usage_locked(slxd_store *st, int64_t uid, int64_t *count, int64_t *bytes,
+			slxd_error *err)
+{
+	sqlite3_stmt *s;
+	if (prepare(st, "SELECT count(*), coalesce(sum(size), 0) FROM versions"
+		    " WHERE owner_uid = ?1 AND state = 'pending'", &s, err) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, uid);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*count = sqlite3_column_int64(s, 0);
+		*bytes = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : db_fail(st, err, "read");
+}
+
+int slxd_store_pending_usage(slxd_store *st, int64_t uid, int64_t *count, int64_t *bytes,
+			     slxd_error *err)
+{
+	pthread_mutex_lock(&st->lock);
+	int rc = usage_locked(st, uid, count, bytes, err);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+/* Would one more pending version of size bytes take uid over its quota? */
+static int quota_locked(slxd_store *st, int64_t uid, int64_t size, slxd_error *err)
+{
+	int64_t count = 0, bytes = 0;
+	if (!st->quota_count && !st->quota_bytes)
+		return 0;
+	if (usage_locked(st, uid, &count, &bytes, err) < 0)
+		return -1;
+	if (st->quota_count && count + 1 > st->quota_count) {
+		slxd_fail(err, "you have %lld pending versions, this registry's limit per user "
+			  "(max_pending_per_user=%lld): delete one you no longer need or ask an "
+			  "admin to review them", (long long)count, (long long)st->quota_count);
+		return SLXD_STORE_QUOTA_COUNT;
+	}
+	if (st->quota_bytes && bytes + size > st->quota_bytes) {
+		slxd_fail(err, "your pending versions hold %lld bytes; this one (%lld) would go over "
+			  "this registry's limit per user (max_pending_bytes_per_user=%lld): delete "
+			  "one you no longer need or ask an admin to review them", (long long)bytes,
+			  (long long)size, (long long)st->quota_bytes);
+		return SLXD_STORE_QUOTA_BYTES;
+	}
+	return 0;
+}
+
+int slxd_store_quota_check(slxd_store *st, int64_t uid, int64_t size, slxd_error *err)
+{
+	pthread_mutex_lock(&st->lock);
+	int rc = quota_locked(st, uid, size, err);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+/* The bytes are a revoked or superseded version of name:tag: pushing them
+ * again submits them for review again, as a pending version of the pusher. */
+static int resubmit_locked(slxd_store *st, slxd_upload *u, const char *name, const char *tag,
+			   int64_t owner_uid, const char *owner, const char *host, int64_t now,
+			   struct slxd_version *out, slxd_error *err)
+{
+	sqlite3_stmt *s;
+	int rc = quota_locked(st, owner_uid, u->size, err);
+	if (rc < 0)
+		return rc;
+	if (prepare(st, "UPDATE versions SET state = 'pending', owner_uid = ?4, owner = ?5,"
+		    " uploaded_at = ?6, uploaded_from = ?7, decided_by = NULL, decided_at = NULL"
+		    " WHERE name = ?1 AND tag = ?2 AND fingerprint = ?3"
+		    " AND state IN ('revoked', 'superseded')", &s, err) < 0)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, u->sha, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, owner_uid);
+	sqlite3_bind_text(s, 5, owner, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 6, now);
+	sqlite3_bind_text(s, 7, host, -1, SQLITE_TRANSIENT);
+	int step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (step != SQLITE_DONE)
+		return db_fail(st, err, "update");
+	unlink(u->path); /* the blob is there already */
+	u->gone = true;
+	if (get_version(st, name, tag, u->sha, out, err) != 0 || blob_sync_mode(st, u->sha, err) < 0)
+		return -1;
+	return reindex(st, err);
+}
+
 int slxd_store_add(slxd_store *st, slxd_upload *u, const char *name, const char *tag,
 		   int64_t owner_uid, const char *owner, const char *host, int64_t now,
 		   struct slxd_version *out, slxd_error *err)
@@ -530,16 +692,20 @@ int slxd_store_add(slxd_store *st, slxd_upload *u, const char *name, const char 
 		return slxd_fail(err, "internal error: upload not finished");
 	pthread_mutex_lock(&st->lock);
 	rc = get_version(st, name, tag, u->sha, out, err);
+	if (rc == 0 && (out->state == SLXD_PENDING || out->state == SLXD_APPROVED)) {
+		/* the same push again (a retry): done already */
+		rc = SLXD_STORE_EXISTS;
+		goto out;
+	}
 	if (rc == 0) {
-		slxd_fail(err, "%s:%s already has a version with these bytes (fingerprint %s, %s): "
-			  "nothing to push", name, tag, u->sha, slxd_state_name(out->state));
-		rc = SLXD_STORE_CONFLICT;
+		rc = resubmit_locked(st, u, name, tag, owner_uid, owner, host, now, out, err);
 		goto out;
 	}
 	if (rc != SLXD_STORE_NOTFOUND)
 		goto out;
+	if ((rc = quota_locked(st, owner_uid, u->size, err)) < 0)
+		goto out;
 	rc = -1;
-
 	slxd_store_blob_path(st, u->sha, blob, sizeof(blob));
 	snprintf(blobs, sizeof(blobs), "%s/blobs", st->dir);
 	if (lstat(blob, &sb) == 0) {
@@ -633,7 +799,8 @@ int slxd_store_approve(slxd_store *st, const char *name, const char *tag, const 
 	}
 	if (exec(st, "COMMIT", err) < 0)
 		goto fail;
-	if (get_version(st, name, tag, fp, out, err) == 0)
+	/* readable before the index names it */
+	if (get_version(st, name, tag, fp, out, err) == 0 && tag_sync_modes(st, name, tag, err) == 0)
 		rc = reindex(st, err);
 	goto out;
 fail:
@@ -686,7 +853,7 @@ int slxd_store_revoke(slxd_store *st, const char *name, const char *tag,
 	}
 	char fp[SLXD_SHA256_HEX_LEN + 1];
 	memcpy(fp, out->fingerprint, sizeof(fp));
-	if (get_version(st, name, tag, fp, out, err) == 0)
+	if (get_version(st, name, tag, fp, out, err) == 0 && blob_sync_mode(st, fp, err) == 0)
 		rc = reindex(st, err);
 out:
 	pthread_mutex_unlock(&st->lock);
@@ -733,6 +900,8 @@ int slxd_store_delete(slxd_store *st, const char *name, const char *tag, const c
 		}
 		if (fsync_dir(blobs, err) < 0)
 			goto out;
+	} else if (blob_sync_mode(st, fp, err) < 0) {
+		goto out;
 	}
 	rc = reindex(st, err);
 out:
@@ -875,6 +1044,15 @@ int slxd_store_audit_read(slxd_store *st, int64_t since, int64_t uid, size_t lim
 	}
 	rc = 0;
 out:
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int slxd_store_find(slxd_store *st, const char *name, const char *tag, const char *fp,
+		    struct slxd_version *out, slxd_error *err)
+{
+	pthread_mutex_lock(&st->lock);
+	int rc = get_version(st, name, tag, fp, out, err);
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
