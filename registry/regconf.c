@@ -46,10 +46,10 @@ static int bad(const char *key, const char *v, const char *hint, slxd_error *err
 static int set_uint(unsigned *dst, const char *key, const char *v, unsigned long min,
 		    unsigned long max, slxd_error *err)
 {
-	char hint[64];
 	size_t n = strlen(v);
 	unsigned long x = n && n <= 7 && strspn(v, "0123456789") == n ? strtoul(v, NULL, 10) : max + 1;
 	if (x < min || x > max) {
+		char hint[64];
 		snprintf(hint, sizeof(hint), "use a whole number from %lu to %lu", min, max);
 		return bad(key, v, hint, err);
 	}
@@ -200,7 +200,7 @@ static int apply(struct slxd_regconf *c, const char *key, const char *v, slxd_er
 	if (strcmp(key, "idle_timeout") == 0)
 		return set_uint(&c->idle_timeout, key, v, 1, 86400, err);
 	if (strcmp(key, "max_pending_per_user") == 0) {
-		unsigned x;
+		unsigned x = 0;
 		if (set_uint(&x, key, v, 0, 1000000, err) < 0)
 			return -1;
 		c->max_pending_per_user = x;
