@@ -210,41 +210,19 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-/* index.json: what a file:// node reads instead of asking the service. */
-static int write_index(slxd_store *st, slxd_error *err)
+/* dir/index.json, atomically: temp in tmp/, fsync, rename, fsync dir. */
+static int put_index(slxd_store *st, const char *dir, const char *text, slxd_error *err)
 {
-	sqlite3_stmt *s;
-	struct slxd_version_list l;
-	if (prepare(st, "SELECT " VCOLS " FROM versions WHERE state = 'approved'"
-		    " ORDER BY name, tag", &s, err) < 0 || collect(st, s, &l, err) < 0)
-		return -1;
-
-	json_t *images = json_array();
-	for (size_t i = 0; images && i < l.n; i++)
-		json_array_append_new(images, json_pack("{s:s, s:s, s:s}", "name", l.v[i].name,
-							"tag", l.v[i].tag,
-							"fingerprint", l.v[i].fingerprint));
-	slxd_version_list_free(&l);
-	json_t *root = json_pack("{s:i, s:I, s:o}", "version", 1, "generated_at",
-				 (json_int_t)time(NULL), "images", images);
-	char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
-	json_decref(root);
-	if (!text)
-		return slxd_fail(err, "out of memory writing index.json");
-
 	char tmp[PATH_MAX], dst[PATH_MAX];
 	snprintf(tmp, sizeof(tmp), "%s/tmp/index.json.XXXXXX", st->dir);
-	snprintf(dst, sizeof(dst), "%s/index.json", st->dir);
+	snprintf(dst, sizeof(dst), "%s/index.json", dir);
 	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		free(text);
+	if (fd < 0)
 		return slxd_fail(err, "cannot create %s: %s", tmp, strerror(errno));
-	}
 	size_t len = strlen(text);
 	int rc = fchmod(fd, 0644) < 0 || write_all(fd, text, len) < 0 ||
 		 write_all(fd, "\n", 1) < 0 || fsync(fd) < 0 ? -1 : 0;
 	int e = errno;
-	free(text);
 	if (close(fd) < 0 && rc == 0) {
 		rc = -1;
 		e = errno;
@@ -257,7 +235,86 @@ static int write_index(slxd_store *st, slxd_error *err)
 		unlink(tmp);
 		return slxd_fail(err, "cannot write %s: %s", dst, strerror(e));
 	}
-	return fsync_dir(st->dir, err);
+	return fsync_dir(dir, err);
+}
+
+static bool in_list(const struct slxd_version_list *l, const char *fp)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].fingerprint, fp) == 0)
+			return true;
+	return false;
+}
+
+/* export/: what file:// nodes need and nothing else -- index.json and a
+ * hard link to each approved blob.  Links are made before the index names
+ * them and removed after it no longer does. */
+static int export_link(slxd_store *st, const struct slxd_version_list *l, slxd_error *err)
+{
+	char src[PATH_MAX], dst[PATH_MAX];
+	for (size_t i = 0; i < l->n; i++) {
+		slxd_store_blob_path(st, l->v[i].fingerprint, src, sizeof(src));
+		snprintf(dst, sizeof(dst), "%s/export/blobs/%s", st->dir, l->v[i].fingerprint);
+		/* a blob lost from the store (a partial restore) is answered 500
+		 * by the service, and is simply missing here */
+		if (link(src, dst) < 0 && errno != EEXIST && errno != ENOENT)
+			return slxd_fail(err, "cannot link %s to %s: %s (the store must be one file "
+					 "system that allows hard links)", src, dst, strerror(errno));
+	}
+	snprintf(dst, sizeof(dst), "%s/export/blobs", st->dir);
+	return fsync_dir(dst, err);
+}
+
+static int export_prune(slxd_store *st, const struct slxd_version_list *l, slxd_error *err)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/export/blobs", st->dir);
+	DIR *d = opendir(path);
+	if (!d)
+		return slxd_fail(err, "cannot open %s: %s", path, strerror(errno));
+	int rc = 0;
+	for (struct dirent *de; rc == 0 && (de = readdir(d));) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    (is_fingerprint(de->d_name) && in_list(l, de->d_name)))
+			continue;
+		/* not approved (any more), or not ours: nodes get neither */
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+			rc = slxd_fail(err, "cannot remove %s/%s: %s", path, de->d_name, strerror(errno));
+	}
+	closedir(d);
+	return rc < 0 ? rc : fsync_dir(path, err);
+}
+
+/* index.json (in STORE/ and STORE/export/): what a file:// node reads
+ * instead of asking the service. */
+static int write_index(slxd_store *st, slxd_error *err)
+{
+	sqlite3_stmt *s;
+	struct slxd_version_list l;
+	char exp[PATH_MAX];
+	if (prepare(st, "SELECT " VCOLS " FROM versions WHERE state = 'approved'"
+		    " ORDER BY name, tag", &s, err) < 0 || collect(st, s, &l, err) < 0)
+		return -1;
+
+	json_t *images = json_array();
+	for (size_t i = 0; images && i < l.n; i++)
+		json_array_append_new(images, json_pack("{s:s, s:s, s:s}", "name", l.v[i].name,
+							"tag", l.v[i].tag,
+							"fingerprint", l.v[i].fingerprint));
+	json_t *root = json_pack("{s:i, s:I, s:o}", "version", 1, "generated_at",
+				 (json_int_t)time(NULL), "images", images);
+	char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
+	json_decref(root);
+	int rc = -1;
+	snprintf(exp, sizeof(exp), "%s/export", st->dir);
+	if (!text)
+		slxd_fail(err, "out of memory writing index.json");
+	else if (export_link(st, &l, err) == 0 && put_index(st, exp, text, err) == 0 &&
+		 put_index(st, st->dir, text, err) == 0)
+		rc = export_prune(st, &l, err);
+	free(text);
+	slxd_version_list_free(&l);
+	return rc;
 }
 
 /* After a committed change: a stale index.json could keep a revoked image
@@ -413,6 +470,12 @@ int slxd_store_open(const char *dir, slxd_store **out, slxd_error *err)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/tmp", dir);
 	if (make_dir(path, 0700, err) < 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/export", dir);
+	if (make_dir(path, 0755, err) < 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/export/blobs", dir);
+	if (make_dir(path, 0711, err) < 0)
 		goto fail;
 
 	/* The database (audit log, every pending version) is the service's

@@ -11,6 +11,8 @@
  *   STORE/tmp/          uploads in flight (0700); emptied at every start
  *   STORE/index.json    approved NAME:TAG -> fingerprint, rewritten
  *                       atomically after every change
+ *   STORE/export/       for file:// nodes, nothing else: index.json and
+ *                       blobs/<fp>, a hard link to each approved blob
  *
  * Order of an upload: stream to tmp/ while hashing, fsync, check, rename
  * into blobs/, fsync blobs/, and only then insert the row.  A crash before

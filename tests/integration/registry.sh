@@ -289,8 +289,13 @@ t_registry_repush_name_and_private_files() {
 		expect_eq "$f mode" 600 "$(stat -c %a "$SLXD_REGISTRY_STORE/$f")" || exit 1
 	done
 	alice cat "$SLXD_REGISTRY_STORE/registry.db" >/dev/null 2>&1 && { fail "alice read registry.db"; exit 1; }
+	[ -e "$SLXD_REGISTRY_STORE/export/blobs/$fp" ] && { fail "a pending blob is in export/"; exit 1; }
 	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
 	expect_eq "approved blob readable for file:// nodes" 644 "$(stat -c %a "$SLXD_REGISTRY_STORE/blobs/$fp")" || exit 1
+	expect_eq "export/ holds only the index and blobs/" "blobs index.json" "$(ls "$SLXD_REGISTRY_STORE/export" | xargs)" || exit 1
+	# a file:// node reading export/ alone runs it
+	out=$(with_node_conf "registry=file://$SLXD_REGISTRY_STORE/export" alice srun --lxd-image="$name:1" cat /etc/slxd-image 2>&1)
+	expect_eq "runs from a file:// export" "$name" "$out" || exit 1
 	out=$(reg_alice push "$img" --name "$name:1" 2>&1) || fail "re-push once approved: $out" || exit 1
 	expect_contains "re-push of an approved version" "already has these bytes" "$out" || exit 1
 	)

@@ -221,6 +221,15 @@ static void approve_supersede_revoke(void **state)
 	slxd_store_close(st);
 }
 
+static char *slurp_rel(const char *rel)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/%s", sub, rel);
+	char *p = slurp(path);
+	assert_non_null(p);
+	return p;
+}
+
 static mode_t mode_of(const char *fmt, const char *arg)
 {
 	char path[600];
@@ -262,8 +271,31 @@ static void modes_keep_pending_and_the_database_private(void **state)
 	assert_int_equal(slxd_store_approve(st, "demo", "1.0", fp2, "root", 300, &v, &err), 0);
 	assert_int_equal(mode_of("%s/blobs/%s", fp2), 0644);
 	assert_int_equal(mode_of("%s/blobs/%s", fp1), 0600);
+	/* export/ holds what file:// nodes need and nothing else: the index
+	 * and the approved blobs (hard links, the same file) */
+	assert_int_equal(mode_of("%s/%s", "export"), 0755);
+	assert_int_equal(mode_of("%s/%s", "export/blobs"), 0711);
+	assert_int_equal(mode_of("%s/export/%s", "index.json"), 0644);
+	snprintf(path, sizeof(path), "%s/export", sub);
+	assert_int_equal(count_files(path), 2);
+	snprintf(path, sizeof(path), "%s/export/blobs", sub);
+	assert_int_equal(count_files(path), 1);
+	struct stat a, b;
+	snprintf(path, sizeof(path), "%s/export/blobs/%s", sub, fp2);
+	assert_int_equal(stat(path, &a), 0);
+	snprintf(path, sizeof(path), "%s/blobs/%s", sub, fp2);
+	assert_int_equal(stat(path, &b), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	char *i1 = slurp_rel("index.json"), *i2 = slurp_rel("export/index.json");
+	assert_string_equal(i1, i2);
+	assert_contains(i2, fp2);
+	free(i1);
+	free(i2);
+
 	assert_int_equal(slxd_store_revoke(st, "demo", "1.0", "root", 400, &v, &err), 0);
 	assert_int_equal(mode_of("%s/blobs/%s", fp2), 0600);
+	snprintf(path, sizeof(path), "%s/export/blobs", sub);
+	assert_int_equal(count_files(path), 0);
 	slxd_store_close(st);
 
 	/* an older store: everything 0644; the next start fixes it */
