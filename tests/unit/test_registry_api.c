@@ -285,6 +285,7 @@ static void pending_quota_per_user(void **state)
 	assert_int_equal(count_files(blobs), nblobs);
 	assert_int_equal(count_files(tmpdir), 0);
 	/* at the headers already */
+	slxd_api_resp_free(&R);
 	base_req(&req, "PUT", "/v1/images/q/3", ALICE);
 	req.content_length = 100;
 	assert_false(slxd_api_precheck(&api, &req, &R));
@@ -308,6 +309,7 @@ static void pending_quota_per_user(void **state)
 	slxd_store_set_quota(api.store, 0, bytes + 10);
 	assert_int_equal(push("/v1/images/q/5", ALICE, "q5", NULL), 413);
 	assert_contains(R.detail, "max_pending_bytes_per_user=");
+	slxd_api_resp_free(&R);
 	base_req(&req, "PUT", "/v1/images/q/5", ALICE);
 	req.content_length = 11;
 	assert_false(slxd_api_precheck(&api, &req, &R));
