@@ -101,7 +101,8 @@ t_registry_tampered_blob_refused() {
 	[ $? != 0 ] || fail "a tampered image ran" || exit 1
 	expect_contains "refused as tampered" "refusing image" "$out" || exit 1
 	! lxc image info "$fp" >/dev/null 2>&1 || fail "tampered image reached LXD" || exit 1
-	[ -z "$(ls /var/lib/slurm-lxd/downloads/ | grep '\.part\.')" ] || fail "download left behind" || exit 1
+	[ -z "$(ls "$(sed -n 's/^download_dir=//p' "$NODE_CONF")" | grep '\.part\.')" ] ||
+		fail "download left behind" || exit 1
 	)
 	rc=$?
 	reg_cleanup "$name:1" "$fp"
