@@ -30,6 +30,8 @@ void slxd_config_defaults(struct slxd_config *cfg)
 	COPY(cfg->approved_images, "/etc/slurm/lxd-images.conf");
 	COPY(cfg->spool_dir, "/var/spool/slurmd");
 	COPY(cfg->state_dir, "/run/slurm-lxd");
+	/* on disk: an image pulled into /run would take its size of RAM */
+	COPY(cfg->download_dir, "/var/lib/slurm-lxd/downloads");
 	COPY(cfg->init_path, SLXD_LIBEXECDIR "/slxd-init");
 	COPY(cfg->subuid_path, "/etc/subuid");
 	COPY(cfg->subgid_path, "/etc/subgid");
@@ -65,6 +67,7 @@ static const struct key {
 	{ "approved_images", K_PATH, FIELD(approved_images) },
 	{ "slurmd_spool_dir", K_PATH, FIELD(spool_dir) },
 	{ "state_dir", K_PATH, FIELD(state_dir) },
+	{ "download_dir", K_PATH, FIELD(download_dir) },
 	{ "init", K_PATH, FIELD(init_path) },
 	{ "subuid", K_PATH, FIELD(subuid_path) },
 	{ "subgid", K_PATH, FIELD(subgid_path) },
@@ -80,7 +83,7 @@ static const struct key {
 };
 
 #define KNOWN_KEYS "config, lxd_socket, storage_pool, profile, approved_images, " \
-	"slurmd_spool_dir, state_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout, " \
+	"slurmd_spool_dir, state_dir, download_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout, " \
 	"registry, registry_timeout, registry_grace, image_cache_max, template_max_age, spare_max_idle"
 
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */

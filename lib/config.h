@@ -23,6 +23,7 @@ struct slxd_config {
 	char approved_images[SLXD_PATH_MAX + 1];  /* approved_images= */
 	char spool_dir[SLXD_PATH_MAX + 1];        /* slurmd_spool_dir= */
 	char state_dir[SLXD_PATH_MAX + 1];        /* state_dir= (locks, markers) */
+	char download_dir[SLXD_PATH_MAX + 1];     /* download_dir= (image pulls, on disk) */
 	char init_path[SLXD_PATH_MAX + 1];        /* init= host path of slxd-init */
 	char subuid_path[SLXD_PATH_MAX + 1];      /* subuid= */
 	char subgid_path[SLXD_PATH_MAX + 1];      /* subgid= */

@@ -53,6 +53,35 @@ static int state_dir_ready(const struct slxd_config *cfg, slxd_error *err)
 	return 0;
 }
 
+/* download_dir: root's, writable by no one else, in a parent no one else
+ * can write either (so nobody can swap it for a link).  Made on first
+ * use, with its parent (/var/lib/slurm-lxd) when that is missing. */
+static int download_dir_ready(const struct slxd_config *cfg, slxd_error *err)
+{
+	char parent[SLXD_PATH_MAX + 1];
+	struct stat st, pst;
+	const char *d = cfg->download_dir;
+	snprintf(parent, sizeof(parent), "%s", d);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	else
+		snprintf(parent, sizeof(parent), "/");
+	if ((mkdir(parent, 0755) != 0 && errno != EEXIST) ||
+	    (mkdir(d, 0700) != 0 && errno != EEXIST))
+		return slxd_fail(err, "cannot create %s: %s; check download_dir= in spank_lxd.conf", d,
+				 strerror(errno));
+	if (lstat(parent, &pst) != 0 || !S_ISDIR(pst.st_mode) ||
+	    (pst.st_uid != 0 && pst.st_uid != geteuid()) || (pst.st_mode & (S_IWGRP | S_IWOTH)) ||
+	    lstat(d, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return slxd_fail(err, "refusing download_dir %s: it must be a directory owned by uid %u "
+				 "and writable by no one else, in a directory only root can write "
+				 "(fix: chown root %s; chmod 700 %s; chmod go-w %s)", d,
+				 (unsigned)geteuid(), d, d, parent);
+	return 0;
+}
+
 static int open_lock(const struct slxd_config *cfg, const char *name, slxd_error *err)
 {
 	char path[SLXD_PATH_MAX + 128];
@@ -418,7 +447,7 @@ static void remove_parts(const struct slxd_config *cfg, const char *fp)
 {
 	char prefix[128];
 	snprintf(prefix, sizeof(prefix), "image-%s.part.", fp);
-	DIR *d = opendir(cfg->state_dir);
+	DIR *d = opendir(cfg->download_dir);
 	if (!d)
 		return;
 	for (struct dirent *e; (e = readdir(d));)
@@ -514,12 +543,14 @@ static int pull_locked(const struct slxd_config *cfg, lxd_client *c, const char 
 	off_t size = 0;
 	int rc = -1;
 
+	if (download_dir_ready(cfg, err) != 0)
+		return -1;
 	remove_parts(cfg, fp);
-	snprintf(tmp, sizeof(tmp), "%s/image-%s.part.XXXXXX", cfg->state_dir, fp);
+	snprintf(tmp, sizeof(tmp), "%s/image-%s.part.XXXXXX", cfg->download_dir, fp);
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return slxd_fail(err, "cannot create a temporary file in %s: %s", cfg->state_dir,
-				 strerror(errno));
+		return slxd_fail(err, "cannot create a temporary file in %s: %s (download_dir=)",
+				 cfg->download_dir, strerror(errno));
 	if (fetch_blob(cfg, fp, fd, got, &size, err) != 0)
 		goto out;
 	if (strcmp(got, fp) != 0) {

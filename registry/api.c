@@ -285,7 +285,13 @@ static void ok(struct slxd_api *api, const struct slxd_api_req *req, const struc
 
 static int store_status(int rc)
 {
-	return rc == SLXD_STORE_CONFLICT ? 409 : rc == SLXD_STORE_NOTFOUND ? 404 : 500;
+	switch (rc) {
+	case SLXD_STORE_CONFLICT: return 409;
+	case SLXD_STORE_NOTFOUND: return 404;
+	case SLXD_STORE_QUOTA_COUNT: return 429;  /* until some are decided or deleted */
+	case SLXD_STORE_QUOTA_BYTES: return 413;
+	}
+	return 500;
 }
 
 static bool can_see(const struct slxd_api_req *req, const struct slxd_version *v)
@@ -362,13 +368,20 @@ static void do_push(struct slxd_api *api, const struct slxd_api_req *req, struct
 	}
 	if (req->content_length >= 0 && slxd_upload_size(req->upload) != req->content_length)
 		return refuse(api, req, p, resp, 400, "the body is shorter than its Content-Length");
+	/* A retry of a push that is stored already is a success, and needs
+	 * no second check of the bytes. */
+	int rc = slxd_store_find(api->store, p->name, p->tag, p->fp, &v, &err);
+	if (rc == 0 && (v.state == SLXD_PENDING || v.state == SLXD_APPROVED))
+		return ok(api, req, p, resp, 200, version_json(&v), true);
+	if (rc < 0 && rc != SLXD_STORE_NOTFOUND)
+		return refuse(api, req, p, resp, 500, err.msg);
 	if (slxd_tarcheck_file(slxd_upload_path(req->upload), &api->tar, &err) < 0)
 		return refuse(api, req, p, resp, 415, err.msg);
-	int rc = slxd_store_add(api->store, req->upload, p->name, p->tag, req->uid, req->user,
-				req->host ? req->host : "", now(api), &v, &err);
+	rc = slxd_store_add(api->store, req->upload, p->name, p->tag, req->uid, req->user,
+			    req->host ? req->host : "", now(api), &v, &err);
 	if (rc < 0)
 		return refuse(api, req, p, resp, store_status(rc), err.msg);
-	ok(api, req, p, resp, 201, version_json(&v), true);
+	ok(api, req, p, resp, rc == SLXD_STORE_EXISTS ? 200 : 201, version_json(&v), true);
 }
 
 /* A JSON body that is an object with exactly the keys named (each a string
@@ -594,6 +607,21 @@ static bool precheck(struct slxd_api *api, const struct slxd_api_req *req, struc
 				 "of %lld bytes (max_image_size)", (long long)req->content_length,
 				 (long long)api->max_image_size);
 			refuse(api, req, p, resp, 413, msg);
+			return false;
+		}
+		/* over quota: refused before the body is read (the store checks
+		 * again, under its lock, before it keeps anything) -- unless the
+		 * signed digest says this is a retry of a stored push, which
+		 * adds nothing (a body that is not those bytes fails the
+		 * credential) */
+		slxd_error err;
+		struct slxd_version v;
+		bool retry = req->signed_sha256 && is_fp(req->signed_sha256, strlen(req->signed_sha256)) &&
+			     slxd_store_find(api->store, p->name, p->tag, req->signed_sha256, &v, &err) == 0 &&
+			     (v.state == SLXD_PENDING || v.state == SLXD_APPROVED);
+		int rc = retry ? 0 : slxd_store_quota_check(api->store, req->uid, req->content_length, &err);
+		if (rc < 0) {
+			refuse(api, req, p, resp, store_status(rc), err.msg);
 			return false;
 		}
 	} else if (p->r == R_APPROVE || p->r == R_REVOKE) {

@@ -45,6 +45,10 @@ struct slxd_api_req {
 	const char *user;
 	bool admin;
 
+	/* the body's SHA-256 the credential binds (hex), or NULL: lets the
+	 * headers tell a retry of a stored push from a new one */
+	const char *signed_sha256;
+
 	/* Content-Length, or -1 when the request did not send one */
 	int64_t content_length;
 	/* JSON bodies (POST), in memory */

@@ -15,7 +15,8 @@
 #include "opts.h"
 
 #define KNOWN_KEYS "listen, store, admin_uids, admin_groups, max_image_size, max_body_json, " \
-	"munge_socket, audit_reads, max_connections"
+	"munge_socket, audit_reads, max_connections, max_connections_per_client, header_timeout, " \
+	"idle_timeout, max_pending_per_user, max_pending_bytes_per_user"
 
 void slxd_regconf_defaults(struct slxd_regconf *c)
 {
@@ -27,12 +28,33 @@ void slxd_regconf_defaults(struct slxd_regconf *c)
 	c->max_image_size = 8LL << 30;
 	c->max_body_json = 64 << 10;
 	c->max_connections = 256;
+	/* a node pulls one image at a time; a login host runs a few commands */
+	c->max_connections_per_client = 32;
+	c->header_timeout = 10;
+	c->idle_timeout = 60;
+	c->max_pending_per_user = 16;
+	c->max_pending_bytes_per_user = 32LL << 30;
 }
 
 static int bad(const char *key, const char *v, const char *hint, slxd_error *err)
 {
 	char q[SLXD_QUOTE_BUF];
 	return slxd_fail(err, "invalid %s %s: %s", key, slxd_quote(v, q, sizeof(q)), hint);
+}
+
+/* A whole number in [min, max]. */
+static int set_uint(unsigned *dst, const char *key, const char *v, unsigned long min,
+		    unsigned long max, slxd_error *err)
+{
+	size_t n = strlen(v);
+	unsigned long x = n && n <= 7 && strspn(v, "0123456789") == n ? strtoul(v, NULL, 10) : max + 1;
+	if (x < min || x > max) {
+		char hint[64];
+		snprintf(hint, sizeof(hint), "use a whole number from %lu to %lu", min, max);
+		return bad(key, v, hint, err);
+	}
+	*dst = (unsigned)x;
+	return 0;
 }
 
 static int set_listen(struct slxd_regconf *c, const char *v, slxd_error *err)
@@ -169,14 +191,24 @@ static int apply(struct slxd_regconf *c, const char *key, const char *v, slxd_er
 		c->audit_reads = strcmp(v, "yes") == 0;
 		return 0;
 	}
-	if (strcmp(key, "max_connections") == 0) {
-		size_t n = strlen(v);
-		unsigned long x = n && n <= 5 && strspn(v, "0123456789") == n ? strtoul(v, NULL, 10) : 0;
-		if (x < 1 || x > 10000)
-			return bad(key, v, "use a whole number from 1 to 10000", err);
-		c->max_connections = (unsigned)x;
+	if (strcmp(key, "max_connections") == 0)
+		return set_uint(&c->max_connections, key, v, 1, 10000, err);
+	if (strcmp(key, "max_connections_per_client") == 0)
+		return set_uint(&c->max_connections_per_client, key, v, 0, 10000, err);
+	if (strcmp(key, "header_timeout") == 0)
+		return set_uint(&c->header_timeout, key, v, 1, 3600, err);
+	if (strcmp(key, "idle_timeout") == 0)
+		return set_uint(&c->idle_timeout, key, v, 1, 86400, err);
+	if (strcmp(key, "max_pending_per_user") == 0) {
+		unsigned x = 0;
+		if (set_uint(&x, key, v, 0, 1000000, err) < 0)
+			return -1;
+		c->max_pending_per_user = x;
 		return 0;
 	}
+	if (strcmp(key, "max_pending_bytes_per_user") == 0)
+		return v[0] == '0' && !v[1] ? (c->max_pending_bytes_per_user = 0, 0)
+					    : set_size(&c->max_pending_bytes_per_user, key, v, 1024, err);
 	char q[SLXD_QUOTE_BUF];
 	return slxd_fail(err, "unknown key %s (known keys: " KNOWN_KEYS ")", slxd_quote(key, q, sizeof(q)));
 }

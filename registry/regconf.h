@@ -30,6 +30,13 @@ struct slxd_regconf {
 	char munge_socket[PATH_MAX]; /* "" = MUNGE's default */
 	bool audit_reads;
 	unsigned max_connections;
+	/* before authentication, what one client may hold (0: no limit) */
+	unsigned max_connections_per_client;
+	unsigned header_timeout;     /* seconds from connect to a request's headers */
+	unsigned idle_timeout;       /* seconds without a byte either way */
+	/* per user, pending versions (0: no limit) */
+	int64_t max_pending_per_user;
+	int64_t max_pending_bytes_per_user;
 };
 
 void slxd_regconf_defaults(struct slxd_regconf *c);

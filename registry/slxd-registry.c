@@ -7,7 +7,6 @@
  * Exit codes: 0 ok, 1 refused / not found / service error, 2 usage,
  * 3 cannot reach the registry. */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <stdarg.h>
 #include <dirent.h>
 #include <errno.h>
@@ -39,13 +38,15 @@
 
 static const char usage_text[] =
 	"usage: slxd-registry [--registry URL] COMMAND [ARGS]\n"
-	"  push FILE [--name NAME:TAG] [--json]     submit an LXD image tarball for approval\n"
+	"  push FILE --name NAME:TAG [--json]       submit an LXD image tarball for approval\n"
 	"  push --from-lxd ALIAS --name NAME:TAG [--json]\n"
 	"                                           submit an image from your own LXD\n"
 	"  list [--pending] [--json]                approved images (--pending: also waiting ones)\n"
 	"  show NAME:TAG [--json]                   versions of one image\n"
-	"  approve NAME:TAG [--fingerprint FP] [--json]\n"
-	"                                           (admins) approve the pending version\n"
+	"  approve NAME:TAG --fingerprint FP [--json]\n"
+	"                                           (admins) approve the pending version FP, the\n"
+	"                                           full 64 digits 'show' prints (on a terminal,\n"
+	"                                           without FP: shows the candidate and asks)\n"
 	"  revoke NAME:TAG [--json]                 (admins) stop new jobs using the image\n"
 	"  delete NAME:TAG [--fingerprint FP] [--json]\n"
 	"                                           remove a version (admins; owners: own pending)\n"
@@ -249,11 +250,13 @@ static void fmt_size(json_t *v, char *out, size_t n)
 	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", s, unit[u]);
 }
 
-static void version_row(struct table *t, json_t *v)
+/* full: the whole fingerprint (show, where an admin reviews what to
+ * approve); otherwise the first 12 digits, as LXD abbreviates them. */
+static void version_row(struct table *t, json_t *v, bool full)
 {
-	char image[300], fp[16], size[32], up[32], dec[32];
+	char image[300], fp[SLXD_SHA256_HEX_LEN + 1], size[32], up[32], dec[32];
 	snprintf(image, sizeof(image), "%s:%s", str(v, "name") ?: "?", str(v, "tag") ?: "?");
-	snprintf(fp, sizeof(fp), "%.12s", str(v, "fingerprint") ?: "?");
+	snprintf(fp, sizeof(fp), "%.*s", full ? SLXD_SHA256_HEX_LEN : 12, str(v, "fingerprint") ?: "?");
 	fmt_size(json_object_get(v, "size"), size, sizeof(size));
 	fmt_time(json_object_get(v, "uploaded_at"), up, sizeof(up));
 	fmt_time(json_object_get(v, "decided_at"), dec, sizeof(dec));
@@ -293,7 +296,7 @@ static int cmd_list(struct cli *c)
 			json_t *v;
 			table_add(&t, version_head);
 			json_array_foreach(list, i, v)
-				version_row(&t, v);
+				version_row(&t, v, false);
 			table_print(&t);
 		}
 	}
@@ -324,9 +327,9 @@ static int cmd_show(struct cli *c)
 			size_t i;
 			table_add(&t, version_head);
 			if (json_is_object(a))
-				version_row(&t, a);
+				version_row(&t, a, true);
 			json_array_foreach(json_object_get(r.json, "pending"), i, v)
-				version_row(&t, v);
+				version_row(&t, v, true);
 			table_print(&t);
 			if (!json_is_object(a))
 				printf("no approved version: jobs cannot use %s:%s\n", ref.name, ref.tag);
@@ -337,7 +340,8 @@ static int cmd_show(struct cli *c)
 }
 
 /* The one version --fingerprint names (full, or a unique prefix of at least
- * 12 digits as the tables show), or the only candidate when none is given. */
+ * 12 digits as the tables show), or the only candidate when none is given.
+ * For delete only: approve takes nothing but the full fingerprint. */
 static int choose(struct cli *c, const char *what, json_t *cands, char out[65])
 {
 	size_t i, n = 0, len = c->fingerprint ? strlen(c->fingerprint) : 0;
@@ -366,6 +370,57 @@ static int choose(struct cli *c, const char *what, json_t *cands, char out[65])
 		     c->args[0], n, what, c->args[0]);
 }
 
+/* On a terminal, approve without --fingerprint: show the one pending
+ * candidate whole and ask.  The answer names that fingerprint, so what is
+ * approved is what was shown, whatever is pushed meanwhile. */
+static int confirm_candidate(struct cli *c, const struct slxd_image_ref *ref, char out[65])
+{
+	struct slxd_reg_reply r = { 0 };
+	char size[32], up[32], line[16];
+	int rc = get_image(c, ref, &r);
+	if (rc != EX_OK)
+		return rc;
+	json_t *cands = json_object_get(r.json, "pending"), *v = json_array_get(cands, 0);
+	const char *fp = str(v, "fingerprint");
+	if (json_array_size(cands) == 0) {
+		rc = say(EX_REFUSED, "%s has no pending version; see 'slxd-registry show %s'",
+			 c->args[0], c->args[0]);
+	} else if (json_array_size(cands) > 1) {
+		rc = say(EX_USAGE, "%s has %zu pending versions: choose one with --fingerprint FP, "
+			 "the full 64 digits 'slxd-registry show %s' prints", c->args[0],
+			 json_array_size(cands), c->args[0]);
+	} else if (!fp || !slxd_is_fingerprint(fp)) {
+		rc = say(EX_REFUSED, "the registry at %s sent a malformed answer (no fingerprint)",
+			 c->base);
+	} else {
+		fmt_size(json_object_get(v, "size"), size, sizeof(size));
+		fmt_time(json_object_get(v, "uploaded_at"), up, sizeof(up));
+		struct table t = { .ncols = 2 };
+		const char *rows[][2] = { { "image", c->args[0] }, { "fingerprint", fp },
+					  { "size", size }, { "owner", str(v, "owner") },
+					  { "uploaded", up }, { "from", str(v, "uploaded_from") } };
+		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+			table_add(&t, rows[i]);
+		fputs("the pending version:\n", stderr);
+		fflush(stderr);
+		int so = dup(1);
+		dup2(2, 1); /* the table goes where the question goes */
+		table_print(&t);
+		fflush(stdout);
+		dup2(so, 1);
+		close(so);
+		fputs("Approve exactly this fingerprint (is it the one you reviewed)? [y/N] ", stderr);
+		fflush(stderr);
+		if (!fgets(line, sizeof(line), stdin) || (strcmp(line, "y\n") != 0 &&
+							  strcmp(line, "yes\n") != 0))
+			rc = say(EX_REFUSED, "not approved");
+		else
+			memcpy(out, fp, SLXD_SHA256_HEX_LEN + 1);
+	}
+	slxd_reg_reply_free(&r);
+	return rc;
+}
+
 static int cmd_decide(struct cli *c, const char *verb)
 {
 	struct slxd_image_ref ref;
@@ -375,12 +430,21 @@ static int cmd_decide(struct cli *c, const char *verb)
 	if (rc != EX_OK)
 		return rc;
 	if (strcmp(verb, "approve") == 0) {
-		if ((rc = get_image(c, &ref, &r)) != EX_OK)
-			goto out;
-		if ((rc = choose(c, "pending", json_object_get(r.json, "pending"), fp)) != EX_OK)
-			goto out;
+		/* Only the full fingerprint: the service approves that version
+		 * or nothing, so a version swapped in after the admin's review
+		 * (or one sharing a short prefix) is never what gets approved. */
+		if (c->fingerprint && !slxd_is_fingerprint(c->fingerprint))
+			return say(EX_USAGE, "approve needs the full fingerprint (64 hex digits, as "
+				   "'slxd-registry show %s' prints it), not a prefix", c->args[0]);
+		if (c->fingerprint)
+			memcpy(fp, c->fingerprint, sizeof(fp));
+		else if (isatty(STDIN_FILENO) != 1 || c->json)
+			return say(EX_USAGE, "approve needs --fingerprint FP: the full 64 digits of the "
+				   "version you reviewed ('slxd-registry show %s' prints them)",
+				   c->args[0]);
+		else if ((rc = confirm_candidate(c, &ref, fp)) != EX_OK)
+			return rc;
 		snprintf(body, sizeof(body), "{\"fingerprint\": \"%s\"}", fp);
-		slxd_reg_reply_free(&r);
 	}
 	snprintf(path, sizeof(path), "/v1/images/%s/%s/%s", ref.name, ref.tag, verb);
 	if ((rc = request(c, "POST", path, body, &r)) != EX_OK)
@@ -388,7 +452,7 @@ static int cmd_decide(struct cli *c, const char *verb)
 	if (c->json)
 		print_json(r.json);
 	else
-		printf("%s:%s %s: %.12s is now %s\n", ref.name, ref.tag,
+		printf("%s:%s %s: %s is now %s\n", ref.name, ref.tag,
 		       strcmp(verb, "approve") == 0 ? "approved" : "revoked",
 		       str(r.json, "fingerprint") ?: "?", str(r.json, "state") ?: "?");
 out:
@@ -504,32 +568,21 @@ static int push_fd(struct cli *c, const struct slxd_image_ref *ref, int fd, cons
 				 &r, &err);
 	rc = outcome(c, rc, &r, &err);
 	if (rc == EX_OK) {
+		const char *state = str(r.json, "state") ?: "?";
 		if (c->json)
 			print_json(r.json);
+		else if (r.status == 200 && strcmp(state, "pending") != 0)
+			/* the same bytes again: nothing new to review */
+			printf("%s:%s already has these bytes (fingerprint %s), %s\n", ref->name,
+			       ref->tag, sha, state);
 		else
-			printf("pushed %s:%s (fingerprint %s), waiting for approval: an admin runs "
-			       "'slxd-registry approve %s:%s --fingerprint %.12s'\n", ref->name, ref->tag,
+			printf("%s %s:%s (fingerprint %s), waiting for approval: an admin runs "
+			       "'slxd-registry approve %s:%s --fingerprint %s'\n",
+			       r.status == 200 ? "already pushed" : "pushed", ref->name, ref->tag,
 			       sha, ref->name, ref->tag, sha);
 	}
 	slxd_reg_reply_free(&r);
 	return rc;
-}
-
-/* "dir/demo_1.0.tar.gz" -> "demo_1.0" as the default NAME (tag latest). */
-static int name_from_file(const char *file, struct slxd_image_ref *ref)
-{
-	char base[256];
-	const char *b = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-	snprintf(base, sizeof(base), "%s", b);
-	char *dot = strchr(base, '.');
-	if (dot)
-		*dot = '\0';
-	for (char *p = base; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	slxd_error err;
-	if (!base[0] || slxd_parse_image_ref(base, ref, &err) != 0)
-		return say(EX_USAGE, "cannot make an image name out of %s: give --name NAME:TAG", file);
-	return EX_OK;
 }
 
 /* `lxc image export ALIAS DIR/image` as the caller: their LXD, their rights. */
@@ -600,8 +653,12 @@ static int cmd_push(struct cli *c)
 				     "'lxc image list'");
 	} else if (c->nargs != 1) {
 		return say(EX_USAGE, "push needs FILE (an LXD image tarball) or --from-lxd ALIAS");
+	} else if (!c->name) {
+		/* no name guessed from the file: the name is what jobs ask for */
+		return say(EX_USAGE, "push %s needs --name NAME:TAG, the name jobs will give "
+			   "--lxd-image", c->args[0]);
 	}
-	if ((rc = c->name ? parse_ref(c->name, &ref) : name_from_file(c->args[0], &ref)) != EX_OK)
+	if ((rc = parse_ref(c->name, &ref)) != EX_OK)
 		return rc;
 	if (!c->from_lxd) {
 		int fd = open(c->args[0], O_RDONLY | O_CLOEXEC | O_NOCTTY);

@@ -26,6 +26,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -57,6 +59,101 @@ static void logline(int prio, const char *fmt, ...)
 		fprintf(stderr, "slxd-registryd: %s\n", buf);
 }
 
+/* --- the header deadline ------------------------------------------------
+ *
+ * MHD's connection timeout counts idle time only: a client that sends one
+ * header byte every few seconds would hold a thread for ever.  So every
+ * connection is tracked from accept, and one that has not completed a
+ * request's headers header_timeout seconds after it connected (or after
+ * its previous request ended) is shut down by a watchdog thread.  The
+ * watchdog shuts down its own dup() of the socket, so a descriptor MHD has
+ * closed and the kernel reused is never touched. */
+struct track {
+	struct track *prev, *next;
+	int fd;                    /* our dup of the connection's socket */
+	bool waiting;              /* for a request's headers */
+	struct timespec since;
+	char host[SLXD_HOST_MAX + 1];
+};
+
+static pthread_mutex_t track_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t track_cond = PTHREAD_COND_INITIALIZER;
+static struct track tracks = { &tracks, &tracks, -1, false, { 0, 0 }, "" };
+static bool watchdog_stop;
+
+static void peer(struct MHD_Connection *conn, char *out, size_t len);
+
+static void track_wait(struct MHD_Connection *conn, bool waiting)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct track *t = ci ? ci->socket_context : NULL;
+	if (!t)
+		return;
+	pthread_mutex_lock(&track_lock);
+	t->waiting = waiting;
+	clock_gettime(CLOCK_MONOTONIC, &t->since);
+	pthread_mutex_unlock(&track_lock);
+}
+
+static void notify_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
+		      enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls;
+	struct track *t = *socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!ci || !(t = calloc(1, sizeof(*t))))
+			return;
+		if ((t->fd = fcntl(ci->connect_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+			free(t);
+			return;
+		}
+		peer(conn, t->host, sizeof(t->host));
+		t->waiting = true;
+		clock_gettime(CLOCK_MONOTONIC, &t->since);
+		pthread_mutex_lock(&track_lock);
+		t->next = &tracks;
+		t->prev = tracks.prev;
+		tracks.prev->next = t;
+		tracks.prev = t;
+		pthread_mutex_unlock(&track_lock);
+		*socket_context = t;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && t) {
+		pthread_mutex_lock(&track_lock);
+		t->prev->next = t->next;
+		t->next->prev = t->prev;
+		pthread_mutex_unlock(&track_lock);
+		close(t->fd);
+		free(t);
+		*socket_context = NULL;
+	}
+}
+
+static void *watchdog(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&track_lock);
+	while (!watchdog_stop) {
+		struct timespec now, until;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		for (struct track *t = tracks.next; t != &tracks; t = t->next) {
+			if (!t->waiting || now.tv_sec - t->since.tv_sec < (time_t)conf.header_timeout)
+				continue;
+			t->waiting = false; /* once */
+			logline(LOG_WARNING, "%s: no complete request headers within %u s "
+				"(header_timeout): connection closed", t->host, conf.header_timeout);
+			shutdown(t->fd, SHUT_RDWR);
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&track_cond, &track_lock, &until);
+	}
+	pthread_mutex_unlock(&track_lock);
+	return NULL;
+}
+
 /* One request's state across the handler's calls. */
 struct rq {
 	char *uri;                 /* raw, as sent: what the credential signs */
@@ -67,6 +164,7 @@ struct rq {
 
 	struct slxd_reqauth_cred cred;
 	bool have_cred;
+	char signed_sha[SLXD_SHA256_HEX_LEN + 1]; /* the body digest it binds */
 	char auth_error[512];
 	char user[SLXD_USER_MAX + 1];
 	bool admin;
@@ -94,9 +192,10 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	(void)cls;
-	(void)conn;
 	(void)toe;
 	struct rq *rq = *req_cls;
+	/* keep-alive: the next request's headers are due in header_timeout */
+	track_wait(conn, true);
 	if (!rq)
 		return;
 	/* an upload cut short, refused or failed leaves nothing in tmp/ */
@@ -180,6 +279,7 @@ static void fill_req(struct rq *rq, const char *method, struct slxd_api_req *req
 		req->user = rq->user;
 		req->admin = rq->admin;
 	}
+	req->signed_sha256 = rq->signed_sha[0] ? rq->signed_sha : NULL;
 	req->content_length = rq->content_length;
 	req->body = rq->body;
 	req->body_len = rq->body_len;
@@ -260,6 +360,14 @@ static void authenticate(struct MHD_Connection *conn, struct rq *rq, const char 
 	}
 	rq->have_cred = true;
 	identify(rq);
+	/* the payload ends "\n" SHA256-HEX "\n" (reqauth.h); a credential for
+	 * another body is refused at the body's end anyway */
+	const char *pl = rq->cred.payload;
+	size_t n = rq->cred.len, hl = SLXD_SHA256_HEX_LEN;
+	if (pl && n >= hl + 2 && pl[n - 1] == '\n' && pl[n - hl - 2] == '\n') {
+		memcpy(rq->signed_sha, pl + n - hl - 1, hl);
+		rq->signed_sha[hl] = '\0';
+	}
 	if (slxd_reqauth_match(&rq->cred, method, rq->uri, NULL, &err) < 0)
 		snprintf(rq->auth_error, sizeof(rq->auth_error), "%s", err.msg);
 }
@@ -316,6 +424,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	}
 	if (!rq->started) {
 		rq->started = true;
+		track_wait(conn, false); /* the headers are in */
 		peer(conn, rq->host, sizeof(rq->host));
 		rq->content_length = content_length(conn);
 		authenticate(conn, rq, method);
@@ -442,9 +551,13 @@ static struct MHD_Daemon *start_http(slxd_error *err)
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL,
 		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
+		MHD_OPTION_NOTIFY_CONNECTION, notify_cb, NULL,
 		MHD_OPTION_CONNECTION_LIMIT, conf.max_connections,
+		/* before any credential is checked, one address cannot take
+		 * every thread (0: no limit, e.g. behind a cache) */
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf.max_connections_per_client,
 		/* slow clients may not hold a thread for ever */
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
+		MHD_OPTION_CONNECTION_TIMEOUT, conf.idle_timeout,
 		MHD_OPTION_END);
 	if (!d)
 		slxd_fail(err, "cannot listen on %s:%u: %s (is another service on that port?)",
@@ -517,7 +630,9 @@ int main(int argc, char **argv)
 	sigaddset(&stop, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	umask(022);
+	/* the database and pending files are the service's alone; what
+	 * nodes read is given its mode explicitly (store.c) */
+	umask(077);
 
 	slxd_store *store = NULL;
 	if (slxd_store_open(conf.store, &store, &err) < 0) {
@@ -531,7 +646,14 @@ int main(int argc, char **argv)
 	api.max_body_json = conf.max_body_json;
 	api.audit_reads = conf.audit_reads;
 	slxd_tarcheck_default_limits(&api.tar);
+	slxd_store_set_quota(store, conf.max_pending_per_user, conf.max_pending_bytes_per_user);
 
+	pthread_t wd;
+	if ((errno = pthread_create(&wd, NULL, watchdog, NULL)) != 0) {
+		logline(LOG_ERR, "cannot start a thread: %s", strerror(errno));
+		slxd_store_close(store);
+		return 1;
+	}
 	struct MHD_Daemon *d = start_http(&err);
 	if (!d) {
 		logline(LOG_ERR, "%s", err.msg);
@@ -576,6 +698,11 @@ int main(int argc, char **argv)
 	/* closes the listener and every connection, and joins their threads:
 	 * uploads in flight are dropped (never acknowledged, tmp file removed) */
 	MHD_stop_daemon(d);
+	pthread_mutex_lock(&track_lock);
+	watchdog_stop = true;
+	pthread_cond_signal(&track_cond);
+	pthread_mutex_unlock(&track_lock);
+	pthread_join(wd, NULL);
 	slxd_store_close(store);
 	if (pidfile)
 		unlink(pidfile);

@@ -21,6 +21,7 @@ struct slxd_store {
 	char dir[PATH_MAX];
 	sqlite3 *db;
 	pthread_mutex_t lock;
+	int64_t quota_count, quota_bytes; /* per owner, pending versions; 0: none */
 };
 
 struct slxd_upload {
@@ -209,41 +210,19 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-/* index.json: what a file:// node reads instead of asking the service. */
-static int write_index(slxd_store *st, slxd_error *err)
+/* dir/index.json, atomically: temp in tmp/, fsync, rename, fsync dir. */
+static int put_index(slxd_store *st, const char *dir, const char *text, slxd_error *err)
 {
-	sqlite3_stmt *s;
-	struct slxd_version_list l;
-	if (prepare(st, "SELECT " VCOLS " FROM versions WHERE state = 'approved'"
-		    " ORDER BY name, tag", &s, err) < 0 || collect(st, s, &l, err) < 0)
-		return -1;
-
-	json_t *images = json_array();
-	for (size_t i = 0; images && i < l.n; i++)
-		json_array_append_new(images, json_pack("{s:s, s:s, s:s}", "name", l.v[i].name,
-							"tag", l.v[i].tag,
-							"fingerprint", l.v[i].fingerprint));
-	slxd_version_list_free(&l);
-	json_t *root = json_pack("{s:i, s:I, s:o}", "version", 1, "generated_at",
-				 (json_int_t)time(NULL), "images", images);
-	char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
-	json_decref(root);
-	if (!text)
-		return slxd_fail(err, "out of memory writing index.json");
-
 	char tmp[PATH_MAX], dst[PATH_MAX];
 	snprintf(tmp, sizeof(tmp), "%s/tmp/index.json.XXXXXX", st->dir);
-	snprintf(dst, sizeof(dst), "%s/index.json", st->dir);
+	snprintf(dst, sizeof(dst), "%s/index.json", dir);
 	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		free(text);
+	if (fd < 0)
 		return slxd_fail(err, "cannot create %s: %s", tmp, strerror(errno));
-	}
 	size_t len = strlen(text);
 	int rc = fchmod(fd, 0644) < 0 || write_all(fd, text, len) < 0 ||
 		 write_all(fd, "\n", 1) < 0 || fsync(fd) < 0 ? -1 : 0;
 	int e = errno;
-	free(text);
 	if (close(fd) < 0 && rc == 0) {
 		rc = -1;
 		e = errno;
@@ -256,7 +235,86 @@ static int write_index(slxd_store *st, slxd_error *err)
 		unlink(tmp);
 		return slxd_fail(err, "cannot write %s: %s", dst, strerror(e));
 	}
-	return fsync_dir(st->dir, err);
+	return fsync_dir(dir, err);
+}
+
+static bool in_list(const struct slxd_version_list *l, const char *fp)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].fingerprint, fp) == 0)
+			return true;
+	return false;
+}
+
+/* export/: what file:// nodes need and nothing else -- index.json and a
+ * hard link to each approved blob.  Links are made before the index names
+ * them and removed after it no longer does. */
+static int export_link(slxd_store *st, const struct slxd_version_list *l, slxd_error *err)
+{
+	char src[PATH_MAX], dst[PATH_MAX];
+	for (size_t i = 0; i < l->n; i++) {
+		slxd_store_blob_path(st, l->v[i].fingerprint, src, sizeof(src));
+		snprintf(dst, sizeof(dst), "%s/export/blobs/%s", st->dir, l->v[i].fingerprint);
+		/* a blob lost from the store (a partial restore) is answered 500
+		 * by the service, and is simply missing here */
+		if (link(src, dst) < 0 && errno != EEXIST && errno != ENOENT)
+			return slxd_fail(err, "cannot link %s to %s: %s (the store must be one file "
+					 "system that allows hard links)", src, dst, strerror(errno));
+	}
+	snprintf(dst, sizeof(dst), "%s/export/blobs", st->dir);
+	return fsync_dir(dst, err);
+}
+
+static int export_prune(slxd_store *st, const struct slxd_version_list *l, slxd_error *err)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/export/blobs", st->dir);
+	DIR *d = opendir(path);
+	if (!d)
+		return slxd_fail(err, "cannot open %s: %s", path, strerror(errno));
+	int rc = 0;
+	for (struct dirent *de; rc == 0 && (de = readdir(d));) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    (is_fingerprint(de->d_name) && in_list(l, de->d_name)))
+			continue;
+		/* not approved (any more), or not ours: nodes get neither */
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+			rc = slxd_fail(err, "cannot remove %s/%s: %s", path, de->d_name, strerror(errno));
+	}
+	closedir(d);
+	return rc < 0 ? rc : fsync_dir(path, err);
+}
+
+/* index.json (in STORE/ and STORE/export/): what a file:// node reads
+ * instead of asking the service. */
+static int write_index(slxd_store *st, slxd_error *err)
+{
+	sqlite3_stmt *s;
+	struct slxd_version_list l;
+	char exp[PATH_MAX];
+	if (prepare(st, "SELECT " VCOLS " FROM versions WHERE state = 'approved'"
+		    " ORDER BY name, tag", &s, err) < 0 || collect(st, s, &l, err) < 0)
+		return -1;
+
+	json_t *images = json_array();
+	for (size_t i = 0; images && i < l.n; i++)
+		json_array_append_new(images, json_pack("{s:s, s:s, s:s}", "name", l.v[i].name,
+							"tag", l.v[i].tag,
+							"fingerprint", l.v[i].fingerprint));
+	json_t *root = json_pack("{s:i, s:I, s:o}", "version", 1, "generated_at",
+				 (json_int_t)time(NULL), "images", images);
+	char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
+	json_decref(root);
+	int rc = -1;
+	snprintf(exp, sizeof(exp), "%s/export", st->dir);
+	if (!text)
+		slxd_fail(err, "out of memory writing index.json");
+	else if (export_link(st, &l, err) == 0 && put_index(st, exp, text, err) == 0 &&
+		 put_index(st, st->dir, text, err) == 0)
+		rc = export_prune(st, &l, err);
+	free(text);
+	slxd_version_list_free(&l);
+	return rc;
 }
 
 /* After a committed change: a stale index.json could keep a revoked image
@@ -283,6 +341,45 @@ static bool fp_used(slxd_store *st, const char *fp, bool *used, slxd_error *err)
 	}
 	*used = rc == SQLITE_ROW;
 	return true;
+}
+
+/* A blob is readable by others (file:// nodes, a shared export) only while
+ * some version of it is approved; pending, revoked and superseded ones are
+ * the service's alone.  Called under the lock after every change of state. */
+static int blob_sync_mode(slxd_store *st, const char *fp, slxd_error *err)
+{
+	sqlite3_stmt *s;
+	char blob[PATH_MAX];
+	if (prepare(st, "SELECT 1 FROM versions WHERE fingerprint = ?1 AND state = 'approved'"
+		    " LIMIT 1", &s, err) < 0)
+		return -1;
+	sqlite3_bind_text(s, 1, fp, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(st, err, "read");
+	slxd_store_blob_path(st, fp, blob, sizeof(blob));
+	if (chmod(blob, rc == SQLITE_ROW ? 0644 : 0600) < 0 && errno != ENOENT)
+		return slxd_fail(err, "cannot chmod %s: %s", blob, strerror(errno));
+	return 0;
+}
+
+/* Every blob of name:tag: after an approval, which supersedes another. */
+static int tag_sync_modes(slxd_store *st, const char *name, const char *tag, slxd_error *err)
+{
+	sqlite3_stmt *s;
+	struct slxd_version_list l;
+	int rc = 0;
+	if (prepare(st, "SELECT " VCOLS " FROM versions WHERE name = ?1 AND tag = ?2", &s, err) < 0)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
+	if (collect(st, s, &l, err) < 0)
+		return -1;
+	for (size_t i = 0; rc == 0 && i < l.n; i++)
+		rc = blob_sync_mode(st, l.v[i].fingerprint, err);
+	slxd_version_list_free(&l);
+	return rc;
 }
 
 /* Crash leftovers: half-written uploads and blobs whose row was never
@@ -321,6 +418,11 @@ static int clean(slxd_store *st, slxd_error *err)
 		if (!used && unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
 			/* de points into d: name it before closedir() frees it */
 			slxd_fail(err, "cannot remove %s/%s: %s", path, de->d_name, strerror(errno));
+			closedir(d);
+			return -1;
+		}
+		/* a store written by an older version had every blob 0644 */
+		if (used && blob_sync_mode(st, de->d_name, err) < 0) {
 			closedir(d);
 			return -1;
 		}
@@ -369,7 +471,31 @@ int slxd_store_open(const char *dir, slxd_store **out, slxd_error *err)
 	snprintf(path, sizeof(path), "%s/tmp", dir);
 	if (make_dir(path, 0700, err) < 0)
 		goto fail;
+	snprintf(path, sizeof(path), "%s/export", dir);
+	if (make_dir(path, 0755, err) < 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/export/blobs", dir);
+	if (make_dir(path, 0711, err) < 0)
+		goto fail;
 
+	/* The database (audit log, every pending version) is the service's
+	 * alone; SQLite gives -wal and -shm the database file's mode, so
+	 * making the file 0600 first covers them, and chmod fixes stores
+	 * made before. */
+	static const char *const dbfiles[] = { "registry.db", "registry.db-wal", "registry.db-shm" };
+	for (size_t i = 0; i < sizeof(dbfiles) / sizeof(dbfiles[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, dbfiles[i]);
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (i == 0 ? O_CREAT : 0), 0600);
+		if (fd < 0 && errno == ENOENT)
+			continue;
+		if (fd < 0 || fchmod(fd, 0600) < 0) {
+			slxd_fail(err, "cannot make %s mode 0600: %s", path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			goto fail;
+		}
+		close(fd);
+	}
 	snprintf(path, sizeof(path), "%s/registry.db", dir);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
@@ -427,8 +553,8 @@ int slxd_upload_begin(slxd_store *st, slxd_upload **out, slxd_error *err)
 	}
 	u->st = st;
 	snprintf(u->path, sizeof(u->path), "%s/tmp/upload.XXXXXX", st->dir);
-	/* 0644 from the start: after the rename it is what file:// nodes read */
-	if ((u->fd = mkostemp(u->path, O_CLOEXEC)) < 0 || fchmod(u->fd, 0644) < 0) {
+	/* 0600: pending until an admin approves it (blob_sync_mode) */
+	if ((u->fd = mkostemp(u->path, O_CLOEXEC)) < 0 || fchmod(u->fd, 0600) < 0) {
 		int e = errno;
 		u->gone = u->fd < 0;
 		slxd_upload_free(u);
@@ -518,6 +644,105 @@ static void rollback(slxd_store *st)
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+void slxd_store_set_quota(slxd_store *st, int64_t max_count, int64_t max_bytes)
+{
+	pthread_mutex_lock(&st->lock);
+	st->quota_count = max_count;
+	st->quota_bytes = max_bytes;
+	pthread_mutex_unlock(&st->lock);
+}
+
+static int usage_locked(slxd_store *st, int64_t uid, int64_t *count, int64_t *bytes,
+			slxd_error *err)
+{
+	sqlite3_stmt *s;
+	if (prepare(st, "SELECT count(*), coalesce(sum(size), 0) FROM versions"
+		    " WHERE owner_uid = ?1 AND state = 'pending'", &s, err) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, uid);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*count = sqlite3_column_int64(s, 0);
+		*bytes = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : db_fail(st, err, "read");
+}
+
+int slxd_store_pending_usage(slxd_store *st, int64_t uid, int64_t *count, int64_t *bytes,
+			     slxd_error *err)
+{
+	pthread_mutex_lock(&st->lock);
+	int rc = usage_locked(st, uid, count, bytes, err);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+/* Would one more pending version of size bytes take uid over its quota? */
+static int quota_locked(slxd_store *st, int64_t uid, int64_t size, slxd_error *err)
+{
+	int64_t count = 0, bytes = 0;
+	if (!st->quota_count && !st->quota_bytes)
+		return 0;
+	if (usage_locked(st, uid, &count, &bytes, err) < 0)
+		return -1;
+	if (st->quota_count && count + 1 > st->quota_count) {
+		slxd_fail(err, "you have %lld pending versions, this registry's limit per user "
+			  "(max_pending_per_user=%lld): delete one you no longer need or ask an "
+			  "admin to review them", (long long)count, (long long)st->quota_count);
+		return SLXD_STORE_QUOTA_COUNT;
+	}
+	if (st->quota_bytes && bytes + size > st->quota_bytes) {
+		slxd_fail(err, "your pending versions hold %lld bytes; this one (%lld) would go over "
+			  "this registry's limit per user (max_pending_bytes_per_user=%lld): delete "
+			  "one you no longer need or ask an admin to review them", (long long)bytes,
+			  (long long)size, (long long)st->quota_bytes);
+		return SLXD_STORE_QUOTA_BYTES;
+	}
+	return 0;
+}
+
+int slxd_store_quota_check(slxd_store *st, int64_t uid, int64_t size, slxd_error *err)
+{
+	pthread_mutex_lock(&st->lock);
+	int rc = quota_locked(st, uid, size, err);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+/* The bytes are a revoked or superseded version of name:tag: pushing them
+ * again submits them for review again, as a pending version of the pusher. */
+static int resubmit_locked(slxd_store *st, slxd_upload *u, const char *name, const char *tag,
+			   int64_t owner_uid, const char *owner, const char *host, int64_t now,
+			   struct slxd_version *out, slxd_error *err)
+{
+	sqlite3_stmt *s;
+	int rc = quota_locked(st, owner_uid, u->size, err);
+	if (rc < 0)
+		return rc;
+	if (prepare(st, "UPDATE versions SET state = 'pending', owner_uid = ?4, owner = ?5,"
+		    " uploaded_at = ?6, uploaded_from = ?7, decided_by = NULL, decided_at = NULL"
+		    " WHERE name = ?1 AND tag = ?2 AND fingerprint = ?3"
+		    " AND state IN ('revoked', 'superseded')", &s, err) < 0)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, u->sha, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, owner_uid);
+	sqlite3_bind_text(s, 5, owner, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 6, now);
+	sqlite3_bind_text(s, 7, host, -1, SQLITE_TRANSIENT);
+	int step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (step != SQLITE_DONE)
+		return db_fail(st, err, "update");
+	unlink(u->path); /* the blob is there already */
+	u->gone = true;
+	if (get_version(st, name, tag, u->sha, out, err) != 0 || blob_sync_mode(st, u->sha, err) < 0)
+		return -1;
+	return reindex(st, err);
+}
+
 int slxd_store_add(slxd_store *st, slxd_upload *u, const char *name, const char *tag,
 		   int64_t owner_uid, const char *owner, const char *host, int64_t now,
 		   struct slxd_version *out, slxd_error *err)
@@ -530,16 +755,20 @@ int slxd_store_add(slxd_store *st, slxd_upload *u, const char *name, const char 
 		return slxd_fail(err, "internal error: upload not finished");
 	pthread_mutex_lock(&st->lock);
 	rc = get_version(st, name, tag, u->sha, out, err);
+	if (rc == 0 && (out->state == SLXD_PENDING || out->state == SLXD_APPROVED)) {
+		/* the same push again (a retry): done already */
+		rc = SLXD_STORE_EXISTS;
+		goto out;
+	}
 	if (rc == 0) {
-		slxd_fail(err, "%s:%s already has a version with these bytes (fingerprint %s, %s): "
-			  "nothing to push", name, tag, u->sha, slxd_state_name(out->state));
-		rc = SLXD_STORE_CONFLICT;
+		rc = resubmit_locked(st, u, name, tag, owner_uid, owner, host, now, out, err);
 		goto out;
 	}
 	if (rc != SLXD_STORE_NOTFOUND)
 		goto out;
+	if ((rc = quota_locked(st, owner_uid, u->size, err)) < 0)
+		goto out;
 	rc = -1;
-
 	slxd_store_blob_path(st, u->sha, blob, sizeof(blob));
 	snprintf(blobs, sizeof(blobs), "%s/blobs", st->dir);
 	if (lstat(blob, &sb) == 0) {
@@ -633,7 +862,8 @@ int slxd_store_approve(slxd_store *st, const char *name, const char *tag, const 
 	}
 	if (exec(st, "COMMIT", err) < 0)
 		goto fail;
-	if (get_version(st, name, tag, fp, out, err) == 0)
+	/* readable before the index names it */
+	if (get_version(st, name, tag, fp, out, err) == 0 && tag_sync_modes(st, name, tag, err) == 0)
 		rc = reindex(st, err);
 	goto out;
 fail:
@@ -686,7 +916,7 @@ int slxd_store_revoke(slxd_store *st, const char *name, const char *tag,
 	}
 	char fp[SLXD_SHA256_HEX_LEN + 1];
 	memcpy(fp, out->fingerprint, sizeof(fp));
-	if (get_version(st, name, tag, fp, out, err) == 0)
+	if (get_version(st, name, tag, fp, out, err) == 0 && blob_sync_mode(st, fp, err) == 0)
 		rc = reindex(st, err);
 out:
 	pthread_mutex_unlock(&st->lock);
@@ -733,6 +963,8 @@ int slxd_store_delete(slxd_store *st, const char *name, const char *tag, const c
 		}
 		if (fsync_dir(blobs, err) < 0)
 			goto out;
+	} else if (blob_sync_mode(st, fp, err) < 0) {
+		goto out;
 	}
 	rc = reindex(st, err);
 out:
@@ -875,6 +1107,15 @@ int slxd_store_audit_read(slxd_store *st, int64_t since, int64_t uid, size_t lim
 	}
 	rc = 0;
 out:
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int slxd_store_find(slxd_store *st, const char *name, const char *tag, const char *fp,
+		    struct slxd_version *out, slxd_error *err)
+{
+	pthread_mutex_lock(&st->lock);
+	int rc = get_version(st, name, tag, fp, out, err);
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }

@@ -3,12 +3,16 @@
  * content-addressed file per image under STORE/blobs/<fingerprint>.
  *
  * Layout (docs/registry-api.md, "Store"):
- *   STORE/registry.db   versions + audit (WAL, synchronous=FULL)
- *   STORE/blobs/<fp>    image tarballs, 0644, in a 0711 directory so a
- *                       file:// reader needs the fingerprint to open one
- *   STORE/tmp/          uploads in flight; emptied at every start
+ *   STORE/registry.db   versions + audit (WAL, synchronous=FULL); it and
+ *                       its -wal and -shm are 0600
+ *   STORE/blobs/<fp>    image tarballs in a 0711 directory, so a file://
+ *                       reader needs the fingerprint to open one: 0644
+ *                       while some version of it is approved, else 0600
+ *   STORE/tmp/          uploads in flight (0700); emptied at every start
  *   STORE/index.json    approved NAME:TAG -> fingerprint, rewritten
  *                       atomically after every change
+ *   STORE/export/       for file:// nodes, nothing else: index.json and
+ *                       blobs/<fp>, a hard link to each approved blob
  *
  * Order of an upload: stream to tmp/ while hashing, fsync, check, rename
  * into blobs/, fsync blobs/, and only then insert the row.  A crash before
@@ -107,15 +111,32 @@ int64_t slxd_upload_size(const slxd_upload *u);
 /* Remove the temporary file unless it was added, and free u. */
 void slxd_upload_free(slxd_upload *u);
 
-/* Outcomes that are the caller's fault, so the API can map them to 409/404;
- * -1 is any other failure. */
+/* Outcomes that are the caller's fault, so the API can map them to
+ * 409/404/429/413; -1 is any other failure. */
 #define SLXD_STORE_CONFLICT (-2)
 #define SLXD_STORE_NOTFOUND (-3)
+#define SLXD_STORE_QUOTA_COUNT (-4)
+#define SLXD_STORE_QUOTA_BYTES (-5)
+/* Not an error: slxd_store_add found the version there already. */
+#define SLXD_STORE_EXISTS 1
+
+/* Per owner: at most max_count pending versions holding at most max_bytes
+ * (0: no limit).  slxd_store_add enforces it under the store's lock. */
+void slxd_store_set_quota(slxd_store *st, int64_t max_count, int64_t max_bytes);
+/* An owner's pending versions now: how many, how many bytes. */
+int slxd_store_pending_usage(slxd_store *st, int64_t uid, int64_t *count, int64_t *bytes,
+			     slxd_error *err);
+
+/* 0, or SLXD_STORE_QUOTA_* when one more pending version of size bytes
+ * would take uid over its quota (err says which limit). */
+int slxd_store_quota_check(slxd_store *st, int64_t uid, int64_t size, slxd_error *err);
 
 /* Add a finished, checked upload as a pending version of name:tag: rename
  * into blobs/ (or drop it if those bytes are already there), fsync the
- * directory, insert the row.  SLXD_STORE_CONFLICT when these bytes already
- * are a version of name:tag. */
+ * directory, insert the row.  The same bytes again: SLXD_STORE_EXISTS with
+ * out filled when that version is pending or approved (nothing changes);
+ * a revoked or superseded one becomes pending again, owned by the pusher.
+ * SLXD_STORE_QUOTA_*: over the owner's quota, nothing stored. */
 int slxd_store_add(slxd_store *st, slxd_upload *u, const char *name, const char *tag,
 		   int64_t owner_uid, const char *owner, const char *host, int64_t now,
 		   struct slxd_version *out, slxd_error *err);
@@ -136,6 +157,9 @@ int slxd_store_delete(slxd_store *st, const char *name, const char *tag, const c
 
 /* --- reads ------------------------------------------------------------- */
 
+/* One version (SLXD_STORE_NOTFOUND if there is none). */
+int slxd_store_find(slxd_store *st, const char *name, const char *tag, const char *fp,
+		    struct slxd_version *out, slxd_error *err);
 /* All versions of name:tag (n == 0 when there are none). */
 int slxd_store_versions(slxd_store *st, const char *name, const char *tag,
 			struct slxd_version_list *out, slxd_error *err);

@@ -299,11 +299,16 @@ setup_registry() {
 	new=$(mktemp)
 	sed -e "s,@STORE@,$SLXD_REGISTRY_STORE,g" "$here/registryd.conf.in" >"$new"
 	install -d -m 0755 "$(dirname "$SLXD_REGISTRY_CONF")"
-	if ! cmp -s "$new" "$SLXD_REGISTRY_CONF"; then
+	# a new configuration, or a daemon built since this one started
+	if ! cmp -s "$new" "$SLXD_REGISTRY_CONF" ||
+	   [ /usr/local/sbin/slxd-registryd -nt "$SLXD_TEST_RUN/registryd.pid" ]; then
 		install -m 0644 "$new" "$SLXD_REGISTRY_CONF"
 		if pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd; then
 			kill "$(cat "$SLXD_TEST_RUN/registryd.pid")"
-			sleep 0.5
+			for _ in $(seq 50); do
+				pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd || break
+				sleep 0.1
+			done
 		fi
 	fi
 	rm -f "$new"

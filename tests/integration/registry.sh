@@ -52,12 +52,12 @@ t_registry_push_approve_run_revoke() {
 	[ $? != 0 ] || fail "a pending image ran" || exit 1
 	expect_contains "refused while pending" "waiting for an admin's approval" "$out" || exit 1
 
-	out=$(reg_alice approve "$name:1" 2>&1)
+	out=$(reg_alice approve "$name:1" --fingerprint "$fp1" 2>&1)
 	rc=$?
 	expect_eq "non-admin approve exit" 1 "$rc" || exit 1
 	expect_contains "non-admin approve refused" "admin" "$out" || exit 1
 
-	reg_admin approve "$name:1" >/dev/null || fail "admin approve failed" || exit 1
+	reg_admin approve "$name:1" --fingerprint "$fp1" >/dev/null || fail "admin approve failed" || exit 1
 	lxc image info "$fp1" >/dev/null 2>&1 && { fail "image was in LXD before the job"; exit 1; }
 	out=$(with_node_conf "$REG_CONF" alice srun --lxd-image="$name:1" cat /etc/slxd-image 2>/dev/null)
 	expect_eq "approved image runs (pulled by the node)" "$name-one" "$out" || exit 1
@@ -66,7 +66,7 @@ t_registry_push_approve_run_revoke() {
 
 	# a second tag of the same name, approved on its own
 	reg_alice push "$img2" --name "$name:2" >/dev/null || fail "push of tag 2" || exit 1
-	reg_admin approve "$name:2" >/dev/null || fail "approve of tag 2" || exit 1
+	reg_admin approve "$name:2" --fingerprint "$fp2" >/dev/null || fail "approve of tag 2" || exit 1
 	out=$(with_node_conf "$REG_CONF" alice srun --lxd-image="$name:2" cat /etc/slxd-image 2>/dev/null)
 	expect_eq "second tag runs its own image" "$name-two" "$out" || exit 1
 
@@ -94,14 +94,15 @@ t_registry_tampered_blob_refused() {
 	fp=$(fp_of "$img")
 	(
 	reg_alice push "$img" --name "$name:1" >/dev/null || fail "push" || exit 1
-	reg_admin approve "$name:1" >/dev/null || fail "approve" || exit 1
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
 	# flip one byte of the stored file, as a damaged disk or an intruder would
 	printf '\x00' | dd of="$SLXD_REGISTRY_STORE/blobs/$fp" bs=1 seek=200 conv=notrunc status=none
 	out=$(with_node_conf "$REG_CONF" alice srun --lxd-image="$name:1" true 2>&1)
 	[ $? != 0 ] || fail "a tampered image ran" || exit 1
 	expect_contains "refused as tampered" "refusing image" "$out" || exit 1
 	! lxc image info "$fp" >/dev/null 2>&1 || fail "tampered image reached LXD" || exit 1
-	[ -z "$(ls /run/slurm-lxd/ | grep '\.part\.')" ] || fail "download left behind" || exit 1
+	[ -z "$(ls "$(sed -n 's/^download_dir=//p' "$NODE_CONF")" | grep '\.part\.')" ] ||
+		fail "download left behind" || exit 1
 	)
 	rc=$?
 	reg_cleanup "$name:1" "$fp"
@@ -118,7 +119,7 @@ t_registry_tampered_on_the_wire_refused() {
 	local proxy=$!
 	(
 	reg_alice push "$img" --name "$name:1" >/dev/null || fail "push" || exit 1
-	reg_admin approve "$name:1" >/dev/null || fail "approve" || exit 1
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
 	wait_file "$pidfile" 10 || exit 1
 	out=$(with_node_conf registry=http://127.0.0.1:8471 alice srun --lxd-image="$name:1" true 2>&1)
 	[ $? != 0 ] || fail "an image tampered on the wire ran" || exit 1
@@ -172,7 +173,7 @@ t_registry_killed_mid_upload_loses_nothing() {
 	big=$(mktemp)
 	(
 	reg_alice push "$img" --name "$name:1" >/dev/null || fail "push" || exit 1
-	reg_admin approve "$name:1" >/dev/null || fail "approve" || exit 1
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
 	# a 64 MiB upload, slowed down so the kill lands in the middle of it
 	head -c $((64 << 20)) /dev/urandom >"$big"
 	sha=$(sha256sum "$big" | cut -d' ' -f1)
@@ -205,7 +206,7 @@ t_registry_down_within_and_past_grace() {
 	local conf="$REG_CONF"$'\n'"registry_grace=15"
 	(
 	reg_alice push "$img" --name "$name:1" >/dev/null || fail "push" || exit 1
-	reg_admin approve "$name:1" >/dev/null || fail "approve" || exit 1
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
 	out=$(with_node_conf "$conf" alice srun --lxd-image="$name:1" cat /etc/slxd-image 2>/dev/null)
 	expect_eq "runs while the registry is up" "$name" "$out" || exit 1
 	kill_recorded "$SLXD_TEST_RUN/registryd.pid" slxd-registryd TERM || exit 1
@@ -218,6 +219,88 @@ t_registry_down_within_and_past_grace() {
 	)
 	rc=$?
 	restart_daemons
+	reg_cleanup "$name:1" "$fp"
+	return $rc
+}
+
+# issue 13 item 4: the admin approves exactly the version they reviewed.
+# Alice swaps the pending version between the admin's 'show' and 'approve':
+# the reviewed fingerprint is refused (it is not pending any more), nothing
+# else is chosen in its place, and no job runs the swapped-in image.
+t_registry_approve_exactly_what_was_reviewed() {
+	local name=swap$RANDOM img1 img2 fp1 fp2 reviewed out rc
+	img1=$(variant_image "$name-one")
+	img2=$(variant_image "$name-two")
+	fp1=$(fp_of "$img1")
+	fp2=$(fp_of "$img2")
+	(
+	reg_alice push "$img1" --name "$name:1" >/dev/null || fail "push" || exit 1
+	out=$(reg_admin show "$name:1") || fail "show: $out" || exit 1
+	expect_contains "show prints the whole fingerprint" "$fp1" "$out" || exit 1
+	reviewed=$fp1
+	# the swap
+	reg_alice delete "$name:1" --fingerprint "$fp1" >/dev/null || fail "alice deletes v1" || exit 1
+	reg_alice push "$img2" --name "$name:1" >/dev/null || fail "alice pushes v2" || exit 1
+
+	out=$(reg_admin approve "$name:1" --fingerprint "$reviewed" 2>&1)
+	expect_eq "approve of the reviewed fingerprint: exit" 1 "$?" || exit 1
+	expect_contains "says the reviewed version is gone" "no version with fingerprint $fp1" "$out" || exit 1
+	# a script without a fingerprint, and the prefix the tables used to show
+	out=$(reg_admin approve "$name:1" </dev/null 2>&1)
+	expect_eq "approve without --fingerprint (no terminal): exit" 2 "$?" || exit 1
+	expect_contains "says what to give" "approve needs --fingerprint FP" "$out" || exit 1
+	out=$(reg_admin approve "$name:1" --fingerprint "${fp2:0:12}" </dev/null 2>&1)
+	expect_eq "approve by a 12-digit prefix: exit" 2 "$?" || exit 1
+	expect_contains "a prefix is refused" "not a prefix" "$out" || exit 1
+
+	out=$(reg_admin show "$name:1" --json) || fail "show: $out" || exit 1
+	expect_eq "the swapped-in version is not approved" null "$(printf '%s' "$out" | jq -r .approved)" || exit 1
+	expect_eq "it is still pending" "$fp2" "$(printf '%s' "$out" | jq -r '.pending[0].fingerprint')" || exit 1
+	out=$(with_node_conf "$REG_CONF" alice srun --lxd-image="$name:1" true 2>&1)
+	[ $? != 0 ] || fail "the swapped-in image ran" || exit 1
+	expect_contains "refused while pending" "waiting for an admin's approval" "$out" || exit 1
+	# the audit log names the exact fingerprint the admin asked for
+	expect_eq "refused approval audited with the full fingerprint" "$fp1 404" \
+		"$(reg_admin log --json | jq -r --arg n "$name" \
+			'[.entries[] | select(.action == "approve" and .name == $n)][0] | "\(.fingerprint) \(.status)"')"
+	)
+	rc=$?
+	reg_cleanup "$name:1" "$fp1" "$fp2"
+	return $rc
+}
+
+# issue 16 item 5, and issue 13 item 6's file modes in the real store.
+t_registry_repush_name_and_private_files() {
+	local name=repush$RANDOM img fp out rc
+	img=$(variant_image "$name")
+	fp=$(fp_of "$img")
+	(
+	out=$(reg_alice push "$img" 2>&1)
+	expect_eq "push without --name: exit" 2 "$?" || exit 1
+	expect_contains "says what to add" "needs --name NAME:TAG" "$out" || exit 1
+	reg_alice push "$img" --name "$name:1" >/dev/null || fail "push" || exit 1
+	out=$(reg_alice push "$img" --name "$name:1" 2>&1) || fail "re-push of the same bytes: $out" || exit 1
+	expect_contains "re-push is a success" "already pushed $name:1" "$out" || exit 1
+	expect_eq "one pending version" 1 "$(reg_alice show "$name:1" --json | jq '.pending | length')" || exit 1
+
+	expect_eq "pending blob is the service's alone" 600 "$(stat -c %a "$SLXD_REGISTRY_STORE/blobs/$fp")" || exit 1
+	alice cat "$SLXD_REGISTRY_STORE/blobs/$fp" >/dev/null 2>&1 && { fail "alice read a pending blob in the store"; exit 1; }
+	for f in registry.db registry.db-wal registry.db-shm; do
+		[ -e "$SLXD_REGISTRY_STORE/$f" ] || continue
+		expect_eq "$f mode" 600 "$(stat -c %a "$SLXD_REGISTRY_STORE/$f")" || exit 1
+	done
+	alice cat "$SLXD_REGISTRY_STORE/registry.db" >/dev/null 2>&1 && { fail "alice read registry.db"; exit 1; }
+	[ -e "$SLXD_REGISTRY_STORE/export/blobs/$fp" ] && { fail "a pending blob is in export/"; exit 1; }
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
+	expect_eq "approved blob readable for file:// nodes" 644 "$(stat -c %a "$SLXD_REGISTRY_STORE/blobs/$fp")" || exit 1
+	expect_eq "export/ holds only the index and blobs/" "blobs index.json" "$(ls "$SLXD_REGISTRY_STORE/export" | xargs)" || exit 1
+	# a file:// node reading export/ alone runs it
+	out=$(with_node_conf "registry=file://$SLXD_REGISTRY_STORE/export" alice srun --lxd-image="$name:1" cat /etc/slxd-image 2>&1)
+	expect_eq "runs from a file:// export" "$name" "$out" || exit 1
+	out=$(reg_alice push "$img" --name "$name:1" 2>&1) || fail "re-push once approved: $out" || exit 1
+	expect_contains "re-push of an approved version" "already has these bytes" "$out" || exit 1
+	)
+	rc=$?
 	reg_cleanup "$name:1" "$fp"
 	return $rc
 }

@@ -317,7 +317,7 @@ t_sec_registry_non_admin_cannot_decide_or_delete() {
 	fp2=$(fp_of "$img2")
 	(
 	reg_alice push "$img1" --name "$name:1" >/dev/null || fail "push" || exit 1
-	reg_admin approve "$name:1" >/dev/null || fail "admin approve" || exit 1
+	reg_admin approve "$name:1" --fingerprint "$fp1" >/dev/null || fail "admin approve" || exit 1
 	reg_alice push "$img2" --name "$name:2" >/dev/null || fail "push 2" || exit 1
 
 	out=$(reg_alice revoke "$name:1" 2>&1)
@@ -326,7 +326,7 @@ t_sec_registry_non_admin_cannot_decide_or_delete() {
 	out=$(reg_alice delete "$name:1" 2>&1)
 	expect_eq "owner deletes an approved version: exit" "1" "$?" || exit 1
 	expect_contains "owner deletes an approved version" "only admins may delete" "$out" || exit 1
-	out=$(reg_alice approve "$name:2" 2>&1)
+	out=$(reg_alice approve "$name:2" --fingerprint "$fp2" 2>&1)
 	expect_eq "non-admin approve of own push: exit" "1" "$?" || exit 1
 	expect_contains "non-admin approve refused" "only registry admins may approve" "$out" || exit 1
 	out=$(bob slxd-registry "${REG[@]}" delete "$name:2" --fingerprint "$fp2" 2>&1)

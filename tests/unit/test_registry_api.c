@@ -126,6 +126,7 @@ static int put_file(const char *path, uid_t uid, const char *file)
 	base_req(&req, "PUT", path, uid);
 	req.content_length = (int64_t)n;
 	req.upload = u;
+	req.signed_sha256 = slxd_upload_sha256(u); /* what the client signed */
 	int status = run(&req);
 	slxd_upload_free(u);
 	return status;
@@ -238,11 +239,86 @@ static void push_creates_a_pending_version(void **state)
 	assert_int_equal(push("/v1/images/site/tools/gcc/13.2", BOB, "b", NULL), 201);
 	assert_string_equal(jstr(J, "name"), "site/tools/gcc");
 	assert_string_equal(jstr(J, "tag"), "13.2");
-	/* the same bytes again under the same name: 409 */
-	assert_int_equal(push("/v1/images/demo/1.0", BOB, "a", NULL), 409);
-	assert_contains(R.detail, "already has a version");
-	/* but under another name they are fine */
+	/* the same bytes again under the same name (a retry): a success that
+	 * changes nothing, not 409 (issue 16) */
+	size_t before = audit_count();
+	assert_int_equal(push("/v1/images/demo/1.0", ALICE, "a", NULL), 200);
+	assert_string_equal(jstr(J, "fingerprint"), fp);
+	assert_string_equal(jstr(J, "state"), "pending");
+	assert_int_equal(audit_count(), before + 1);
+	assert_int_equal(last_audit().status, 200);
+	assert_int_equal(call("GET", "/v1/images/demo/1.0", ALICE, NULL), 200);
+	assert_int_equal(json_array_size(json_object_get(J, "pending")), 1);
+	/* and under another name they are fine */
 	assert_int_equal(push("/v1/images/demo/2.0", BOB, "a", NULL), 201);
+	/* approved, a re-push is still a success that changes nothing */
+	assert_int_equal(call("POST", "/v1/images/demo/1.0/approve", ROOT, approve_of(fp)), 200);
+	assert_int_equal(push("/v1/images/demo/1.0", ALICE, "a", NULL), 200);
+	assert_string_equal(jstr(J, "state"), "approved");
+	/* revoked: pushing the bytes again submits them for review again */
+	assert_int_equal(call("POST", "/v1/images/demo/1.0/revoke", ROOT, "{}"), 200);
+	assert_int_equal(push("/v1/images/demo/1.0", BOB, "a", NULL), 201);
+	assert_string_equal(jstr(J, "state"), "pending");
+	assert_string_equal(jstr(J, "owner"), "bob");
+	assert_true(json_is_null(json_object_get(J, "decided_by")));
+}
+
+/* Per-user quota of pending versions (count and bytes): refused before the
+ * body is read when the headers already say so, and again when the upload
+ * is in; nothing is kept; approving or deleting makes room. */
+static void pending_quota_per_user(void **state)
+{
+	(void)state;
+	char fp1[65], fp2[65], path[200], blobs[400], tmpdir[400];
+	struct slxd_api_req req;
+	snprintf(blobs, sizeof(blobs), "%s/blobs", sub);
+	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", sub);
+	slxd_store_set_quota(api.store, 2, 0);
+	assert_int_equal(push("/v1/images/q/1", ALICE, "q1", fp1), 201);
+	assert_int_equal(push("/v1/images/q/2", ALICE, "q2", fp2), 201);
+	int nblobs = count_files(blobs);
+	size_t before = audit_count();
+	assert_int_equal(push("/v1/images/q/3", ALICE, "q3", NULL), 429);
+	assert_contains(R.detail, "you have 2 pending versions");
+	assert_contains(R.detail, "max_pending_per_user=2");
+	assert_int_equal(audit_count(), before + 1);
+	assert_int_equal(count_files(blobs), nblobs);
+	assert_int_equal(count_files(tmpdir), 0);
+	/* at the headers already */
+	slxd_api_resp_free(&R);
+	base_req(&req, "PUT", "/v1/images/q/3", ALICE);
+	req.content_length = 100;
+	assert_false(slxd_api_precheck(&api, &req, &R));
+	assert_int_equal(R.status, 429);
+	slxd_api_resp_free(&R);
+	/* someone else's quota is their own */
+	assert_int_equal(push("/v1/images/q/3", BOB, "q3", NULL), 201);
+	/* a retry of a stored push is not a new version */
+	assert_int_equal(push("/v1/images/q/2", ALICE, "q2", NULL), 200);
+	/* approval frees a slot */
+	assert_int_equal(call("POST", "/v1/images/q/1/approve", ROOT, approve_of(fp1)), 200);
+	assert_int_equal(push("/v1/images/q/4", ALICE, "q4", NULL), 201);
+	/* and deleting one */
+	snprintf(path, sizeof(path), "/v1/images/q/2?fingerprint=%s", fp2);
+	assert_int_equal(call("DELETE", path, ALICE, NULL), 200);
+	/* bytes: 413, at the headers by Content-Length and after the body */
+	int64_t count, bytes;
+	slxd_error err;
+	assert_int_equal(slxd_store_pending_usage(api.store, ALICE, &count, &bytes, &err), 0);
+	assert_int_equal(count, 1);
+	slxd_store_set_quota(api.store, 0, bytes + 10);
+	assert_int_equal(push("/v1/images/q/5", ALICE, "q5", NULL), 413);
+	assert_contains(R.detail, "max_pending_bytes_per_user=");
+	slxd_api_resp_free(&R);
+	base_req(&req, "PUT", "/v1/images/q/5", ALICE);
+	req.content_length = 11;
+	assert_false(slxd_api_precheck(&api, &req, &R));
+	assert_int_equal(R.status, 413);
+	slxd_api_resp_free(&R);
+	req.content_length = 10;
+	assert_true(slxd_api_precheck(&api, &req, &R));
+	slxd_api_resp_free(&R);
+	assert_int_equal(count_files(tmpdir), 0);
 }
 
 static void push_refusals(void **state)
@@ -366,6 +442,10 @@ static void approve_rules(void **state)
 	const char *bodies[] = {
 		"", "{}", "[]", "\"x\"", "{\"fingerprint\": 5}",
 		"{\"fingerprint\": \"ABC\"}", "{\"fingerprint\": null}",
+		/* a prefix, however long: only the whole fingerprint names what
+		 * was reviewed */
+		"{\"fingerprint\": \"000000000000\"}",
+		"{\"fingerprint\": \"000000000000000000000000000000000000000000000000000000000000000\"}",
 		"{\"fp\": \"0000000000000000000000000000000000000000000000000000000000000000\"}",
 		"{\"fingerprint\": \"0000000000000000000000000000000000000000000000000000000000000000\", \"x\": 1}",
 		"{\"fingerprint\": \"0000000000000000000000000000000000000000000000000000000000000000\","
@@ -377,6 +457,8 @@ static void approve_rules(void **state)
 		if (call("POST", "/v1/images/demo/1.0/approve", ROOT, bodies[i]) != 400)
 			fail_msg("body %s: %d", bodies[i], R.status);
 		assert_int_equal(audit_count(), before + 1);
+		if (strstr(bodies[i], "\"000000000000\""))
+			assert_contains(R.detail, "64 lowercase hex digits");
 	}
 	/* oversized, by Content-Length before reading, and by what came */
 	char big[400];
@@ -652,6 +734,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(no_credential_is_401_and_audited, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(push_creates_a_pending_version, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(push_refusals, each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(pending_quota_per_user, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(pending_is_visible_to_owner_and_admins_only, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(approve_rules, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(bad_json_bodies_are_one_printable_line, each_setup, each_teardown),

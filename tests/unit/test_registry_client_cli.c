@@ -216,43 +216,96 @@ static void list_show_and_json(void **state)
 	fake_reg_json(reg, "GET", "/v1/images/demo/2.0", 200,
 		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V("demo", "2.0", FP2, "pending") "]}");
 	assert_int_equal(run("show", "demo:2.0", NULL), 0);
-	assert_contains(out, "demo:2.0  pending  0123456789ab");
+	/* whole: what an admin reviews is what approve takes */
+	assert_contains(out, "demo:2.0  pending  " FP2 "  2.0 MiB");
 	assert_contains(out, "no approved version");
 	assert_int_equal(fake_reg_bad_auth(reg), 0);
 }
 
-static void approve_picks_the_single_pending(void **state)
+/* FPA and FPB share their first 12 digits, as two images an author made
+ * to collide on the prefix the tables show would. */
+#define FPA "0123456789ab11111111111111111111111111111111111111111111111111ff"
+#define FPB "0123456789ab22222222222222222222222222222222222222222222222222ff"
+
+static const char *approved_fp(void)
 {
-	(void)state;
-	fake_reg_json(reg, "GET", "/v1/images/demo/2.0", 200,
-		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V("demo", "2.0", FP2, "pending") "]}");
-	fake_reg_json(reg, "POST", "/v1/images/demo/2.0/approve", 200, V("demo", "2.0", FP2, "approved"));
-	assert_int_equal(run("approve", "demo:2.0", NULL), 0);
+	static char fp[65];
 	char *body = fake_reg_last_body(reg, NULL);
 	json_t *j = json_loads(body, 0, NULL);
-	assert_string_equal(json_string_value(json_object_get(j, "fingerprint")), FP2);
+	snprintf(fp, sizeof(fp), "%s", json_string_value(json_object_get(j, "fingerprint")) ?: "");
 	json_decref(j);
 	free(body);
-	assert_contains(out, "demo:2.0 approved: 0123456789ab is now approved");
+	return fp;
+}
 
-	/* two pending: the admin must say which */
+/* issue 13 item 4: approve names the full fingerprint the admin reviewed,
+ * and only that is sent; nothing is chosen at approve time. */
+static void approve_takes_only_the_full_fingerprint(void **state)
+{
+	(void)state;
+	/* the admin reviewed FPA; the author swapped in FPB since */
 	fake_reg_json(reg, "GET", "/v1/images/demo/2.0", 200,
-		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":["
-		      V("demo", "2.0", FP2, "pending") "," V("demo", "2.0", FP1, "pending") "]}");
+		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V("demo", "2.0", FPB, "pending") "]}");
+	fake_reg_json(reg, "POST", "/v1/images/demo/2.0/approve", 200, V("demo", "2.0", FPB, "approved"));
+	/* no fingerprint, not on a terminal: refused, nothing sent */
 	assert_int_equal(run("approve", "demo:2.0", NULL), EX_USAGE);
-	assert_contains(errout, "has 2 pending versions: choose one with --fingerprint");
-	assert_int_equal(fake_reg_hits(reg, "POST", NULL), 1);
-	assert_int_equal(run("approve", "demo:2.0", "--fingerprint", "23d3c0a0f74c", NULL), 0);
-	body = fake_reg_last_body(reg, NULL);
-	assert_contains(body, FP1);
-	free(body);
-	assert_int_equal(run("approve", "demo:2.0", "--fingerprint", "ffffffffffff", NULL), EX_REFUSED);
-	assert_contains(errout, "no pending version with fingerprint ffffffffffff");
+	assert_contains(errout, "approve needs --fingerprint FP: the full 64 digits");
+	/* the 12-digit prefix the tables show: refused, nothing sent */
+	assert_int_equal(run("approve", "demo:2.0", "--fingerprint", "0123456789ab", NULL), EX_USAGE);
+	assert_contains(errout, "approve needs the full fingerprint (64 hex digits");
+	assert_int_equal(fake_reg_hits(reg, "POST", NULL), 0);
+	/* the full one is sent as given (the service refuses it when it is
+	 * not pending: see test_registry_api approve_rules) */
+	assert_int_equal(run("approve", "demo:2.0", "--fingerprint", FPA, NULL), 0);
+	assert_string_equal(approved_fp(), FPA);
+	assert_int_equal(fake_reg_hits(reg, "GET", "/v1/images/demo/2.0"), 0);
+	assert_contains(out, "demo:2.0 approved: " FPB " is now approved");
+
 	/* the service says no (not an admin) */
 	fake_reg_json(reg, "POST", "/v1/images/demo/2.0/approve", 403,
 		      "{\"error\":\"only admins may approve images; ask one\"}");
-	assert_int_equal(run("approve", "demo:2.0", "--fingerprint", FP1, NULL), EX_REFUSED);
+	assert_int_equal(run("approve", "demo:2.0", "--fingerprint", FPA, NULL), EX_REFUSED);
 	assert_contains(errout, "slxd-registry: only admins may approve images; ask one\n");
+}
+
+/* On a terminal without --fingerprint: the one candidate is shown whole,
+ * and only a "y" approves exactly that fingerprint. */
+static void approve_on_a_terminal_shows_and_asks(void **state)
+{
+	(void)state;
+	/* posix_openpt, not openpty: glibc's openpty uses an ioctl valgrind
+	 * does not know (make valgrind) */
+	int master = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+	assert_true(slave >= 0);
+	int saved = dup(0);
+	dup2(slave, 0);
+	fake_reg_json(reg, "GET", "/v1/images/demo/2.0", 200,
+		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V("demo", "2.0", FPB, "pending") "]}");
+	fake_reg_json(reg, "POST", "/v1/images/demo/2.0/approve", 200, V("demo", "2.0", FPB, "approved"));
+	assert_int_equal(write(master, "n\n", 2), 2);
+	assert_int_equal(run("approve", "demo:2.0", NULL), EX_REFUSED);
+	assert_contains(errout, "fingerprint  " FPB);
+	assert_contains(errout, "Approve exactly this fingerprint");
+	assert_contains(errout, "not approved");
+	assert_int_equal(fake_reg_hits(reg, "POST", NULL), 0);
+	assert_int_equal(write(master, "y\n", 2), 2);
+	assert_int_equal(run("approve", "demo:2.0", NULL), 0);
+	assert_string_equal(approved_fp(), FPB);
+	/* two candidates: the admin must name one */
+	fake_reg_json(reg, "GET", "/v1/images/demo/2.0", 200,
+		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":["
+		      V("demo", "2.0", FPB, "pending") "," V("demo", "2.0", FPA, "pending") "]}");
+	assert_int_equal(run("approve", "demo:2.0", NULL), EX_USAGE);
+	assert_contains(errout, "has 2 pending versions: choose one with --fingerprint FP");
+	assert_int_equal(fake_reg_hits(reg, "POST", NULL), 1);
+	dup2(saved, 0);
+	close(saved);
+	close(slave);
+	close(master);
 }
 
 static void revoke_delete_and_log(void **state)
@@ -291,8 +344,12 @@ static void push_file_and_from_lxd(void **state)
 	FILE *f = fopen(file, "w");
 	fputs(data, f);
 	fclose(f);
+	/* no name is guessed from the file (issue 16 item 5) */
+	assert_int_equal(run("push", file, NULL), EX_USAGE);
+	assert_contains(errout, "needs --name NAME:TAG");
+	assert_int_equal(fake_reg_hits(reg, NULL, NULL), 0);
 	fake_reg_json(reg, "PUT", "/v1/images/demo/latest", 201, V("demo", "latest", FP1, "pending"));
-	assert_int_equal(run("push", file, NULL), 0);
+	assert_int_equal(run("push", file, "--name", "demo", NULL), 0);
 	size_t len;
 	char *body = fake_reg_last_body(reg, &len);
 	assert_int_equal(len, strlen(data));
@@ -302,9 +359,14 @@ static void push_file_and_from_lxd(void **state)
 	assert_contains(out, "pushed demo:latest");
 	assert_contains(out, "slxd-registry approve demo:latest --fingerprint");
 
-	fake_reg_json(reg, "PUT", "/v1/images/demo/1.0", 409, "{\"error\":\"these bytes are already demo:1.0\"}");
-	assert_int_equal(run("push", file, "--name", "demo:1.0", NULL), EX_REFUSED);
-	assert_contains(errout, "already demo:1.0");
+	/* the same bytes again: the service says 200, a success */
+	fake_reg_json(reg, "PUT", "/v1/images/demo/1.0", 200, V("demo", "1.0", FP1, "approved"));
+	assert_int_equal(run("push", file, "--name", "demo:1.0", NULL), 0);
+	assert_contains(out, "demo:1.0 already has these bytes");
+	assert_contains(out, "approved");
+	fake_reg_json(reg, "PUT", "/v1/images/demo/1.0", 200, V("demo", "1.0", FP1, "pending"));
+	assert_int_equal(run("push", file, "--name", "demo:1.0", NULL), 0);
+	assert_contains(out, "already pushed demo:1.0");
 	assert_int_equal(run("push", "/nonexistent.tar.gz", "--name", "demo:1.0", NULL), EX_REFUSED);
 	assert_contains(errout, "cannot read /nonexistent.tar.gz");
 
@@ -345,7 +407,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(registry_from_node_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(unreachable_is_3, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_show_and_json, setup, teardown),
-		cmocka_unit_test_setup_teardown(approve_picks_the_single_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(approve_takes_only_the_full_fingerprint, setup, teardown),
+		cmocka_unit_test_setup_teardown(approve_on_a_terminal_shows_and_asks, setup, teardown),
 		cmocka_unit_test_setup_teardown(revoke_delete_and_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(push_file_and_from_lxd, setup, teardown),
 	};

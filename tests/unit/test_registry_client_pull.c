@@ -38,6 +38,7 @@ static int setup(void **state)
 		return -1;
 	slxd_config_defaults(&cfg);
 	snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s/state", dir);
+	snprintf(cfg.download_dir, sizeof(cfg.download_dir), "%s/var/downloads", dir);
 	reg = fake_reg_start();
 	snprintf(cfg.registry, sizeof(cfg.registry), "%s", fake_reg_url(reg));
 	cfg.registry_timeout = 5;
@@ -63,20 +64,24 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* Names in state_dir other than lock files and the cache. */
+/* Names in state_dir other than lock files and the cache, and anything
+ * in download_dir. */
 static int leftovers(void)
 {
 	int n = 0;
-	DIR *d = opendir(cfg.state_dir);
-	if (!d)
-		return 0;
-	for (struct dirent *e; (e = readdir(d));)
-		if (e->d_name[0] != '.' && !strstr(e->d_name, ".lock") &&
-		    strcmp(e->d_name, "registry-cache.json") != 0) {
-			fprintf(stderr, "leftover: %s\n", e->d_name);
-			n++;
-		}
-	closedir(d);
+	const char *dirs[] = { cfg.state_dir, cfg.download_dir };
+	for (size_t i = 0; i < 2; i++) {
+		DIR *d = opendir(dirs[i]);
+		if (!d)
+			continue;
+		for (struct dirent *e; (e = readdir(d));)
+			if (e->d_name[0] != '.' && !strstr(e->d_name, ".lock") &&
+			    strcmp(e->d_name, "registry-cache.json") != 0) {
+				fprintf(stderr, "leftover: %s/%s\n", dirs[i], e->d_name);
+				n++;
+			}
+		closedir(d);
+	}
 	return n;
 }
 
@@ -150,11 +155,47 @@ static void tampered_blob_is_refused(void **state)
 	assert_int_equal(leftovers(), 0);
 	/* a stale part from a killed pull goes too */
 	char part[256];
-	snprintf(part, sizeof(part), "%s/image-%s.part.abcdef", cfg.state_dir, fp);
+	snprintf(part, sizeof(part), "%s/image-%s.part.abcdef", cfg.download_dir, fp);
 	close(open(part, O_CREAT | O_WRONLY, 0600));
 	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
 	assert_int_equal(pull(fp), 0);
 	assert_int_equal(leftovers(), 0);
+}
+
+/* issue 13 item 6: a download is staged in download_dir (on disk by
+ * default, not the tmpfs of state_dir), root's alone, in a parent no one
+ * else can write; otherwise the pull is refused before any byte comes. */
+static void downloads_are_staged_in_download_dir(void **state)
+{
+	(void)state;
+	struct slxd_config def;
+	struct stat st;
+	slxd_config_defaults(&def);
+	assert_string_equal(def.download_dir, "/var/lib/slurm-lxd/downloads");
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
+	assert_int_equal(pull(fp), 0);
+	assert_int_equal(lstat(cfg.download_dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(leftovers(), 0);
+
+	/* its parent writable by others: someone could swap it */
+	assert_true(fake_lxd_image_exists(lxd, fp));
+	assert_int_equal(lxd_image_delete(cl, fp, &err), 0);
+	char parent[128];
+	snprintf(parent, sizeof(parent), "%s/var", dir);
+	assert_int_equal(chmod(parent, 01777), 0);
+	assert_int_equal(pull(fp), -1);
+	assert_one_line(err.msg);
+	assert_contains(err.msg, "refusing download_dir");
+	assert_int_equal(chmod(parent, 0755), 0);
+	/* group-writable itself */
+	assert_int_equal(chmod(cfg.download_dir, 0770), 0);
+	assert_int_equal(pull(fp), -1);
+	assert_contains(err.msg, "refusing download_dir");
+	assert_int_equal(chmod(cfg.download_dir, 0700), 0);
+	assert_false(fake_lxd_image_exists(lxd, fp));
+	assert_int_equal(pull(fp), 0);
 }
 
 static void registry_refusal_of_blob(void **state)
@@ -253,6 +294,9 @@ static int puller_main(char **argv)
 	snprintf(c.lxd_socket, sizeof(c.lxd_socket), "%s", argv[3]);
 	snprintf(c.registry, sizeof(c.registry), "%s", argv[4]);
 	snprintf(c.state_dir, sizeof(c.state_dir), "%s", argv[5]);
+	/* download_dir beside state_dir, as setup() has it */
+	snprintf(c.download_dir, sizeof(c.download_dir), "%.*s/var/downloads",
+		 (int)(strrchr(argv[5], '/') - argv[5]), argv[5]);
 	c.registry_timeout = 5;
 	lxd_client *l = lxd_open(c.lxd_socket, 5000, &e);
 	int rc = l ? slxd_registry_pull(&c, l, argv[6], NULL, &e) : -1;
@@ -466,6 +510,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(present_image_needs_no_registry, setup, teardown),
 		cmocka_unit_test_setup_teardown(tampered_blob_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(registry_refusal_of_blob, setup, teardown),
+		cmocka_unit_test_setup_teardown(downloads_are_staged_in_download_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(lxd_fingerprint_mismatch_is_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(lxd_import_failure_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(image_ensure_with_and_without_registry, setup, teardown),

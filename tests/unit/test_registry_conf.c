@@ -31,6 +31,11 @@ static void the_example_parses(void **state)
 	assert_int_equal(c.max_body_json, 64 << 10);
 	assert_int_equal(c.n_admin_uids, 1);
 	assert_false(c.audit_reads);
+	assert_int_equal(c.max_connections_per_client, 32);
+	assert_int_equal(c.header_timeout, 10);
+	assert_int_equal(c.idle_timeout, 60);
+	assert_int_equal(c.max_pending_per_user, 16);
+	assert_int_equal(c.max_pending_bytes_per_user, 32LL << 30);
 }
 
 static void values(void **state)
@@ -59,6 +64,18 @@ static void values(void **state)
 	assert_true(c.audit_reads);
 	assert_int_equal(set("munge_socket="), 0);
 	assert_string_equal(c.munge_socket, "");
+	assert_int_equal(set("max_connections_per_client=0"), 0);
+	assert_int_equal(c.max_connections_per_client, 0);
+	assert_int_equal(set("header_timeout=3"), 0);
+	assert_int_equal(c.header_timeout, 3);
+	assert_int_equal(set("idle_timeout=600"), 0);
+	assert_int_equal(c.idle_timeout, 600);
+	assert_int_equal(set("max_pending_per_user=0"), 0);
+	assert_int_equal(c.max_pending_per_user, 0);
+	assert_int_equal(set("max_pending_bytes_per_user=100G"), 0);
+	assert_int_equal(c.max_pending_bytes_per_user, 100LL << 30);
+	assert_int_equal(set("max_pending_bytes_per_user=0"), 0);
+	assert_int_equal(c.max_pending_bytes_per_user, 0);
 }
 
 static void refusals(void **state)
@@ -72,6 +89,9 @@ static void refusals(void **state)
 		"max_image_size=", "max_image_size=1.5G", "max_image_size=10X", "max_image_size=-1",
 		"max_image_size=99999999999999G", "max_image_size=1", "max_body_json=1",
 		"audit_reads=true", "max_connections=0", "munge_socket=relative",
+		"header_timeout=0", "header_timeout=3601", "idle_timeout=", "idle_timeout=1m",
+		"max_connections_per_client=-1", "max_pending_per_user=x",
+		"max_pending_bytes_per_user=1", "max_pending_bytes_per_user=-5",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		slxd_regconf_defaults(&c);

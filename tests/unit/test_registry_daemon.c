@@ -9,8 +9,11 @@
 #define SCRATCH_NAME "registryd"
 #include "registry_testutil.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -104,7 +107,11 @@ static int setup(void **state)
 		"store = %s\n"
 		"admin_uids = 0\n"
 		"max_image_size = 1M\n"
-		"max_body_json = 4K\n", store);
+		"max_body_json = 4K\n"
+		/* short, so the slow-client cases take seconds */
+		"header_timeout = 2\n"
+		"max_connections_per_client = 6\n"
+		"max_pending_per_user = 3\n", store);
 	fclose(f);
 	chmod(conf, 0644);
 	make_image(image, "end-to-end");
@@ -446,6 +453,152 @@ static void refusals_on_the_wire(void **state)
 	free(img);
 }
 
+static mode_t mode_of(const char *fmt, const char *arg)
+{
+	char path[600];
+	struct stat sb;
+	snprintf(path, sizeof(path), fmt, store, arg);
+	if (stat(path, &sb) < 0)
+		fail_msg("stat %s: %s", path, strerror(errno));
+	return sb.st_mode & 07777;
+}
+
+/* issue 13 item 6: the database (audit log, who pushed what) and pending
+ * images are the service's alone; approved ones are readable for file://
+ * nodes.  (After push_approve_download and nobody's pending push.) */
+static void files_are_private_until_approved(void **state)
+{
+	(void)state;
+	char other[400], nfp[65];
+	size_t len;
+	snprintf(other, sizeof(other), "%s/nobody.tar.gz", dir);
+	char *img = slurp(other, &len);
+	slxd_sha256_buf(img, len, nfp);
+	free(img);
+	assert_int_equal(mode_of("%s/registry.db%s", ""), 0600);
+	assert_int_equal(mode_of("%s/registry.db%s", "-wal"), 0600);
+	assert_int_equal(mode_of("%s/registry.db%s", "-shm"), 0600);
+	assert_int_equal(mode_of("%s/%s", "tmp"), 0700);
+	assert_int_equal(mode_of("%s/blobs/%s", nfp), 0600);  /* pending */
+	assert_int_equal(mode_of("%s/blobs/%s", fp), 0644);   /* approved */
+	assert_int_equal(mode_of("%s/%s", "index.json"), 0644);
+}
+
+/* issue 16 item 5: the same bytes again under the same name are a success
+ * (200, the version as it is); and a user's pending versions are bounded
+ * (max_pending_per_user = 3 here: nobody has one already). */
+static void repush_succeeds_and_pending_quota_holds(void **state)
+{
+	(void)state;
+	struct reply r;
+	size_t len;
+	char *img = slurp(image, &len);
+	assert_int_equal(http(&r, "PUT", "/v1/images/demo/1.0", "", 0, img, len, SEND_LENGTH), 200);
+	assert_string_equal(json_string_value(json_object_get(r.json, "fingerprint")), fp);
+	assert_string_equal(json_string_value(json_object_get(r.json, "state")), "approved");
+	done(&r);
+	free(img);
+	for (int i = 0; i < 3; i++) {
+		char file[400], path[64];
+		snprintf(file, sizeof(file), "%s/q%d.tar.gz", dir, i);
+		snprintf(path, sizeof(path), "/v1/images/quota/%d", i);
+		make_image(file, path);
+		img = slurp(file, &len);
+		long want = i < 2 ? 201 : 429;
+		assert_int_equal(http(&r, "PUT", path, "", NOBODY, img, len, SEND_LENGTH), want);
+		if (want == 429)
+			assert_contains(json_string_value(json_object_get(r.json, "error")),
+					"max_pending_per_user=3");
+		done(&r);
+		free(img);
+	}
+}
+
+/* A connection to the daemon, or -1. */
+static int dial(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static double seconds(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Slowloris: headers one byte at a time, each well within the idle
+ * timeout.  Cut at header_timeout (2 s here), not held for ever; the test
+ * gives up after 10 s. */
+static void slow_headers_are_cut(void **state)
+{
+	(void)state;
+	int fd = dial();
+	assert_true(fd >= 0);
+	const char *req = "GET /v1/images HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+	assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+	double t0 = seconds(), cut = -1;
+	struct timeval tv = { 0, 300000 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (seconds() - t0 < 10) {
+		char b[256];
+		if (send(fd, "a", 1, MSG_NOSIGNAL) < 0) {
+			cut = seconds() - t0;
+			break;
+		}
+		ssize_t n = recv(fd, b, sizeof(b), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			cut = seconds() - t0;
+			break;
+		}
+	}
+	close(fd);
+	if (cut < 0)
+		fail_msg("a client sending its headers a byte at a time was still connected after 10 s");
+	assert_true(cut >= 1.5 && cut < 5);
+	/* the service still answers others */
+	struct reply r;
+	assert_int_equal(http(&r, "GET", "/v1/images", "", NOBODY, NULL, 0, 0), 200);
+	done(&r);
+}
+
+/* Before any credential is checked, one address holds at most
+ * max_connections_per_client (6 here) connections. */
+static void one_client_cannot_take_every_connection(void **state)
+{
+	(void)state;
+	int fds[6];
+	for (int i = 0; i < 6; i++)
+		assert_true((fds[i] = dial()) >= 0);
+	usleep(200000);
+	/* the 7th is accepted and closed at once */
+	int extra = dial();
+	assert_true(extra >= 0);
+	struct timeval tv = { 1, 0 };
+	setsockopt(extra, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	const char *req = "GET /v1/images HTTP/1.1\r\nHost: x\r\n\r\n";
+	(void)!send(extra, req, strlen(req), MSG_NOSIGNAL);
+	char b[512];
+	ssize_t n = recv(extra, b, sizeof(b), 0);
+	if (n > 0)
+		fail_msg("a 7th connection from one address was served: %.40s", b);
+	assert_true(n == 0 || errno == ECONNRESET);
+	close(extra);
+	for (int i = 0; i < 6; i++)
+		close(fds[i]);
+	usleep(300000);
+	struct reply r;
+	assert_int_equal(http(&r, "GET", "/v1/images", "", NOBODY, NULL, 0, 0), 200);
+	done(&r);
+}
+
 static void stops_on_sigterm_and_keeps_what_was_acknowledged(void **state)
 {
 	(void)state;
@@ -523,6 +676,10 @@ int main(void)
 		cmocka_unit_test(push_approve_download),
 		cmocka_unit_test(a_user_pushes_but_does_not_approve),
 		cmocka_unit_test(refusals_on_the_wire),
+		cmocka_unit_test(files_are_private_until_approved),
+		cmocka_unit_test(repush_succeeds_and_pending_quota_holds),
+		cmocka_unit_test(slow_headers_are_cut),
+		cmocka_unit_test(one_client_cannot_take_every_connection),
 		cmocka_unit_test(stops_on_sigterm_and_keeps_what_was_acknowledged),
 		cmocka_unit_test(bad_configs_exit_2),
 	};

@@ -6,6 +6,7 @@
 #define SCRATCH_NAME "store"
 #include "registry_testutil.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <sqlite3.h>
@@ -102,7 +103,8 @@ static void upload_is_hashed_and_lands_in_blobs(void **state)
 	assert_int_equal(count_files(tmpdir), 1);
 	assert_int_equal(slxd_store_add(st, u, "demo", "1.0", 1000, "alice", "h1", 100, &v, &err), 0);
 	slxd_upload_free(u);
-	/* moved, not copied: tmp/ is empty and the blob is readable by all */
+	/* moved, not copied: tmp/ is empty; pending, the blob is the
+	 * service's alone (readable by all once approved) */
 	assert_int_equal(count_files(tmpdir), 0);
 	slxd_sha256_buf("abc", 3, expect);
 	assert_string_equal(v.fingerprint, expect);
@@ -114,7 +116,7 @@ static void upload_is_hashed_and_lands_in_blobs(void **state)
 	slxd_store_blob_path(st, v.fingerprint, blob, sizeof(blob));
 	struct stat sb;
 	assert_int_equal(stat(blob, &sb), 0);
-	assert_int_equal(sb.st_mode & 0777, 0644);
+	assert_int_equal(sb.st_mode & 0777, 0600);
 	char *content = slurp(blob);
 	assert_string_equal(content, "abc");
 	free(content);
@@ -132,21 +134,24 @@ static void upload_is_hashed_and_lands_in_blobs(void **state)
 	slxd_store_close(st);
 }
 
-static void same_bytes_twice_is_a_conflict_but_shared_across_names(void **state)
+static void same_bytes_twice_is_a_retry_and_shared_across_names(void **state)
 {
 	(void)state;
 	slxd_store *st = fresh();
 	slxd_error err;
 	slxd_upload *u;
 	struct slxd_version v;
-	char fp[65], blobs[400];
+	char fp[65], blobs[400], tmpdir[400];
 
 	push(st, "demo", "1.0", "same", fp);
 	upload(st, "same", &u);
 	assert_int_equal(slxd_store_add(st, u, "demo", "1.0", 1001, "bob", "h", 1, &v, &err),
-			 SLXD_STORE_CONFLICT);
-	assert_contains(err.msg, "already has a version");
+			 SLXD_STORE_EXISTS);
+	assert_string_equal(v.fingerprint, fp);
+	assert_string_equal(v.owner, "alice"); /* unchanged */
 	slxd_upload_free(u);
+	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", sub);
+	assert_int_equal(count_files(tmpdir), 0);
 	/* another name may hold the same file: one blob, two rows */
 	upload(st, "same", &u);
 	assert_int_equal(slxd_store_add(st, u, "other", "1.0", 1001, "bob", "h", 1, &v, &err), 0);
@@ -213,6 +218,95 @@ static void approve_supersede_revoke(void **state)
 	assert_int_equal(slxd_store_revoke(st, "nope", "1.0", "root", 401, &v, &err),
 			 SLXD_STORE_NOTFOUND);
 	/* the database itself would refuse two approved versions */
+	slxd_store_close(st);
+}
+
+static char *slurp_rel(const char *rel)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/%s", sub, rel);
+	char *p = slurp(path);
+	assert_non_null(p);
+	return p;
+}
+
+static mode_t mode_of(const char *fmt, const char *arg)
+{
+	char path[600];
+	struct stat sb;
+	snprintf(path, sizeof(path), fmt, sub, arg);
+	if (stat(path, &sb) < 0)
+		fail_msg("stat %s: %s", path, strerror(errno));
+	return sb.st_mode & 07777;
+}
+
+/* issue 13 item 6: the database (audit log, every pending version) and a
+ * pending image are the service's alone; a blob is readable by others only
+ * while approved; a store made by an older version is fixed at start. */
+static void modes_keep_pending_and_the_database_private(void **state)
+{
+	(void)state;
+	slxd_store *st = fresh();
+	slxd_error err;
+	struct slxd_version v;
+	char fp1[65], fp2[65], path[400];
+
+	push(st, "demo", "1.0", "one", fp1);
+	assert_int_equal(mode_of("%s/registry.db%s", ""), 0600);
+	assert_int_equal(mode_of("%s/registry.db%s", "-wal"), 0600);
+	assert_int_equal(mode_of("%s/registry.db%s", "-shm"), 0600);
+	assert_int_equal(mode_of("%s/%s", "tmp"), 0700);
+	assert_int_equal(mode_of("%s/%s", "blobs"), 0711);
+	assert_int_equal(mode_of("%s/blobs/%s", fp1), 0600);
+	assert_int_equal(mode_of("%s/%s", "index.json"), 0644);
+	assert_int_equal(slxd_store_approve(st, "demo", "1.0", fp1, "root", 200, &v, &err), 0);
+	assert_int_equal(mode_of("%s/blobs/%s", fp1), 0644);
+	/* a new pending version of the same tag stays private; approving it
+	 * makes the superseded one private again */
+	push(st, "demo", "1.0", "two", fp2);
+	assert_int_equal(mode_of("%s/blobs/%s", fp2), 0600);
+	/* the same bytes pending under another name: readable, it is approved here */
+	push(st, "copy", "1.0", "one", path);
+	assert_int_equal(mode_of("%s/blobs/%s", fp1), 0644);
+	assert_int_equal(slxd_store_approve(st, "demo", "1.0", fp2, "root", 300, &v, &err), 0);
+	assert_int_equal(mode_of("%s/blobs/%s", fp2), 0644);
+	assert_int_equal(mode_of("%s/blobs/%s", fp1), 0600);
+	/* export/ holds what file:// nodes need and nothing else: the index
+	 * and the approved blobs (hard links, the same file) */
+	assert_int_equal(mode_of("%s/%s", "export"), 0755);
+	assert_int_equal(mode_of("%s/%s", "export/blobs"), 0711);
+	assert_int_equal(mode_of("%s/export/%s", "index.json"), 0644);
+	snprintf(path, sizeof(path), "%s/export", sub);
+	assert_int_equal(count_files(path), 2);
+	snprintf(path, sizeof(path), "%s/export/blobs", sub);
+	assert_int_equal(count_files(path), 1);
+	struct stat a, b;
+	snprintf(path, sizeof(path), "%s/export/blobs/%s", sub, fp2);
+	assert_int_equal(stat(path, &a), 0);
+	snprintf(path, sizeof(path), "%s/blobs/%s", sub, fp2);
+	assert_int_equal(stat(path, &b), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	char *i1 = slurp_rel("index.json"), *i2 = slurp_rel("export/index.json");
+	assert_string_equal(i1, i2);
+	assert_contains(i2, fp2);
+	free(i1);
+	free(i2);
+
+	assert_int_equal(slxd_store_revoke(st, "demo", "1.0", "root", 400, &v, &err), 0);
+	assert_int_equal(mode_of("%s/blobs/%s", fp2), 0600);
+	snprintf(path, sizeof(path), "%s/export/blobs", sub);
+	assert_int_equal(count_files(path), 0);
+	slxd_store_close(st);
+
+	/* an older store: everything 0644; the next start fixes it */
+	snprintf(path, sizeof(path), "%s/registry.db", sub);
+	assert_int_equal(chmod(path, 0644), 0);
+	snprintf(path, sizeof(path), "%s/blobs/%s", sub, fp2);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(slxd_store_open(sub, &st, &err), 0);
+	assert_int_equal(mode_of("%s/registry.db%s", ""), 0600);
+	assert_int_equal(mode_of("%s/registry.db%s", "-wal"), 0600);
+	assert_int_equal(mode_of("%s/blobs/%s", fp2), 0600);
 	slxd_store_close(st);
 }
 
@@ -406,7 +500,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(upload_is_hashed_and_lands_in_blobs),
-		cmocka_unit_test(same_bytes_twice_is_a_conflict_but_shared_across_names),
+		cmocka_unit_test(same_bytes_twice_is_a_retry_and_shared_across_names),
+		cmocka_unit_test(modes_keep_pending_and_the_database_private),
 		cmocka_unit_test(approve_supersede_revoke),
 		cmocka_unit_test(at_most_one_approved_in_the_schema),
 		cmocka_unit_test(crash_leftovers_are_cleaned_at_start),
