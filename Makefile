@@ -15,11 +15,15 @@ MAN1        := $(wildcard man/*.1)
 MAN8        := $(wildcard man/*.8)
 
 CC      ?= cc
+# Another Slurm's headers and libslurm (`make compat-build`): -I and -L
+# flags searched before the system's.
+SLURM_CFLAGS  ?=
+SLURM_LDFLAGS ?=
 PKGS    := libcurl jansson libcrypto munge
 HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection
 CFLAGS  ?= -O2 -g
 override CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation \
-           -fPIC $(HARDEN) -Ilib $(shell pkg-config --cflags $(PKGS))
+           -fPIC $(HARDEN) $(SLURM_CFLAGS) -Ilib $(shell pkg-config --cflags $(PKGS))
 LDLIBS  := $(shell pkg-config --libs $(PKGS))
 override LDFLAGS += -Wl,-z,relro,-z,now -Wl,--as-needed
 
@@ -52,7 +56,8 @@ UNIT_SUPPORT := $(filter-out $(UNIT_SRC) tests/unit/fake_registry.c,$(wildcard t
 MHD_LIBS  = $(shell pkg-config --libs libmicrohttpd)
 
 .PHONY: all deb deps install uninstall unit unit-san check integration demo clean bench registry \
-	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check hardening-check package-check spdx-check
+	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check hardening-check package-check spdx-check \
+	compat-build compat-build-one
 all: $(PLUGIN) $(HELPERS) registry
 
 registry: $(REGISTRYD) $(REGCLI)
@@ -85,7 +90,7 @@ $(BUILD)/slxd-%: helpers/slxd-%.c $(LIBSLXD)
 # The only program that asks slurmctld about jobs, so the only one linked
 # against libslurm.
 $(GC): helpers/slxd-gc.c $(LIBSLXD)
-	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(LDFLAGS) $(LDLIBS) -lslurm
+	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(SLURM_LDFLAGS) $(LDFLAGS) $(LDLIBS) -lslurm
 
 $(BUILD)/registry/%.o: registry/%.c $(wildcard registry/*.h) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
@@ -270,6 +275,35 @@ spdx-check:
 	if [ -n "$$missing" ]; then echo "spdx-check: no SPDX line in:" $$missing >&2; exit 1; fi; \
 	echo "spdx-check: $(words $(SPDX_FILES)) files, all GPL-2.0-or-later"
 
+# ---- Other Slurm releases (README, Compatibility) ------------------------
+# The plugin and slxd-gc (the only files that include Slurm's headers) built
+# against Debian 13's Slurm 24.11: its libslurm-dev and libslurm unpacked
+# under build/compat/ (tests/compat/debian-slurm.sh; nothing is installed).
+# libslurm.so there needs a newer glibc than this machine's: the link
+# checks that every Slurm function we call exists, not libslurm's own needs.
+# compat-build-one builds against any SLURM_ROOT (tests/compat/git-slurm.sh
+# lays one out from Slurm's git).
+COMPAT_DIR   := build/compat
+COMPAT_SUITE ?= trixie
+compat-build:
+	bash tests/compat/debian-slurm.sh $(COMPAT_SUITE) $(COMPAT_DIR)/slurm-$(COMPAT_SUITE)
+	@$(MAKE) --no-print-directory compat-build-one SLURM_ROOT=$(COMPAT_DIR)/slurm-$(COMPAT_SUITE) COMPAT_NAME=$(COMPAT_SUITE)
+
+compat-build-one:
+	@test -f "$(SLURM_ROOT)/usr/include/slurm/slurm_version.h" || { echo "compat-build-one: SLURM_ROOT=$(SLURM_ROOT) holds no usr/include/slurm/slurm_version.h" >&2; exit 1; }
+	$(MAKE) --no-print-directory BUILD=$(COMPAT_DIR)/build-$(COMPAT_NAME) SLURM_CFLAGS=-I$(abspath $(SLURM_ROOT))/usr/include \
+		$(COMPAT_DIR)/build-$(COMPAT_NAME)/spank_lxd.so
+	@if [ -e "$(SLURM_ROOT)/usr/lib/$(MULTIARCH)/libslurm.so" ]; then \
+		$(MAKE) --no-print-directory BUILD=$(COMPAT_DIR)/build-$(COMPAT_NAME) SLURM_CFLAGS=-I$(abspath $(SLURM_ROOT))/usr/include \
+			SLURM_LDFLAGS="-L$(abspath $(SLURM_ROOT))/usr/lib/$(MULTIARCH) -Wl,--allow-shlib-undefined" \
+			$(COMPAT_DIR)/build-$(COMPAT_NAME)/slxd-gc; \
+	else \
+		echo "compat-build-one: no libslurm.so in $(SLURM_ROOT): slxd-gc compiled, not linked"; \
+		$(CC) $(CFLAGS) -I$(abspath $(SLURM_ROOT))/usr/include -c -o $(COMPAT_DIR)/build-$(COMPAT_NAME)/slxd-gc.o helpers/slxd-gc.c; \
+	fi
+	@v=$$(awk '$$2 == "SLURM_VERSION_NUMBER" {print $$3}' $(SLURM_ROOT)/usr/include/slurm/slurm_version.h); \
+		echo "compat-build-one: built against Slurm $$(($$v >> 16)).$$((($$v >> 8) & 255)).$$(($$v & 255)) ($(SLURM_ROOT))"
+
 # Debian packages needed to build and test (root; skips what is there).
 deps:
 	bash tests/cluster/setup.sh --packages-only
@@ -282,6 +316,7 @@ integration: all
 check: deps
 	$(MAKE) spdx-check
 	$(MAKE) all
+	$(MAKE) compat-build
 	$(MAKE) hardening-check
 	bash tests/cluster/setup.sh
 	$(MAKE) unit

@@ -24,6 +24,15 @@
 
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
+#include <slurm/slurm_version.h>
+
+/* Slurm 23.11 made hostlist_t the struct itself (its functions take a
+ * pointer); before, hostlist_t was the pointer. */
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(23, 11, 0)
+typedef hostlist_t *slxd_hostlist_t;
+#else
+typedef hostlist_t slxd_hostlist_t;
+#endif
 
 #include "config.h"
 #include "gc.h"
@@ -59,7 +68,7 @@ static enum slxd_job_status ask_slurm(uint32_t jobid, void *arg, char state[32],
 	(void)arg;
 	job_info_msg_t *msg = NULL;
 	if (slurm_load_job(&msg, jobid, SHOW_ALL) != SLURM_SUCCESS) {
-		int e = slurm_get_errno();
+		int e = errno; /* (slurm_get_errno(), gone in 24.11, returned errno) */
 		if (e == ESLURM_INVALID_JOB_ID)
 			return SLXD_JOB_UNKNOWN;
 		slxd_fail(err, "%s", slurm_strerror(e));
@@ -76,7 +85,7 @@ static enum slxd_job_status ask_slurm(uint32_t jobid, void *arg, char state[32],
 		if (base == JOB_PENDING) {
 			st = SLXD_JOB_PENDING;
 		} else if (base == JOB_RUNNING || base == JOB_SUSPENDED) {
-			hostlist_t hl = slurm_hostlist_create(j->nodes ? j->nodes : "");
+			slxd_hostlist_t hl = slurm_hostlist_create(j->nodes ? j->nodes : "");
 			/* a job whose nodes cannot be read proves nothing */
 			if (!hl) {
 				slxd_fail(err, "cannot read job %" PRIu32 "'s node list", jobid);
