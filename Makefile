@@ -2,6 +2,9 @@
 # slurm-lxd — plain GNU make.  `make` builds, `make check` tests everything
 # (setting up a one-node cluster as root), `make demo` shows a job.
 
+# The one version (debian/changelog and the man pages' .TH say the same:
+# make version-check).
+VERSION     := 0.1.0
 PREFIX      ?= /usr/local
 SYSCONFDIR  ?= /etc
 DESTDIR     ?=
@@ -57,7 +60,7 @@ MHD_LIBS  = $(shell pkg-config --libs libmicrohttpd)
 
 .PHONY: all deb deps install uninstall unit unit-san check integration demo clean bench registry \
 	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check hardening-check package-check spdx-check \
-	compat-build compat-build-one
+	compat-build compat-build-one version-check
 all: $(PLUGIN) $(HELPERS) registry
 
 registry: $(REGISTRYD) $(REGCLI)
@@ -65,6 +68,8 @@ registry: $(REGISTRYD) $(REGCLI)
 # The built-in init= default follows LIBEXECDIR (packages use /usr/libexec).
 $(BUILD)/lib/config.o: override CFLAGS += -DSLXD_LIBEXECDIR='"$(LIBEXECDIR)"'
 $(BUILD)/tests/test_config: override CFLAGS += -DSLXD_TEST_LIBEXECDIR='"$(LIBEXECDIR)"'
+$(BUILD)/lib/version.o: override CFLAGS += -DSLXD_VERSION='"$(VERSION)"'
+$(BUILD)/lib/version.o: Makefile
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
@@ -73,8 +78,9 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 $(LIBSLXD): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(PLUGIN): plugin/spank_lxd.c $(LIBSLXD)
-	$(CC) $(CFLAGS) -shared -o $@ $< $(LIBSLXD) $(LDFLAGS) $(LDLIBS)
+# Exports only the SPANK ABI (plugin/spank_lxd.map).
+$(PLUGIN): plugin/spank_lxd.c plugin/spank_lxd.map $(LIBSLXD)
+	$(CC) $(CFLAGS) -shared -Wl,--version-script=plugin/spank_lxd.map -o $@ $< $(LIBSLXD) $(LDFLAGS) $(LDLIBS)
 
 # The container's init: static so it runs in any image, tiny so it is
 # obviously harmless (it runs as the container's root); static-pie so it
@@ -120,6 +126,13 @@ $(REGCLIENT_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/fake_registry.c 
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags libmicrohttpd) -Itests/unit -o $@ $< tests/unit/fake_registry.c \
 		$(UNIT_SUPPORT) $(LIBSLXD) $(LDFLAGS) $(LDLIBS) $(MHD_LIBS) -lcmocka -lpthread
+
+# The built plugin, dlopen'd by a stand-in for slurmd (it defines the Slurm
+# functions the plugin calls: -rdynamic).
+$(BUILD)/tests/test_plugin_abi: tests/unit/test_plugin_abi.c tests/unit/testutil.h $(PLUGIN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -DSLXD_TEST_PLUGIN='"$(abspath $(PLUGIN))"' -DSLXD_TEST_VERSION='"$(VERSION)"' \
+		-rdynamic -o $@ $< $(LDFLAGS) -lcmocka -ldl
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(LIBSLXD)
 	@mkdir -p $(dir $@)
@@ -255,15 +268,25 @@ HARDEN_BIN := $(PLUGIN) $(HELPERS) $(REGISTRYD) $(REGCLI)
 hardening-check: $(HARDEN_BIN)
 	@CC="$(CC)" bash tests/hardening/check.sh --self-test
 	@bash tests/hardening/check.sh $(HARDEN_BIN)
+	@bash tests/hardening/exports.sh $(PLUGIN)
 
 # ---- Manual pages ------------------------------------------------------
-# Every page under man/ through groff with all warnings: any warning fails.
+# Every page under man/ through groff with all warnings: any warning fails;
+# its .TH names this VERSION.
 man-check:
 	@set -e; for p in $(MAN1) $(MAN8); do \
 		out=$$(groff -man -ww -z $$p 2>&1); \
 		if [ -n "$$out" ]; then echo "$$out" >&2; echo "man-check: $$p FAILED" >&2; exit 1; fi; \
+		sed -n '/^\.TH /{p;q}' $$p | grep -qF ' "slurm-lxd $(VERSION)" ' || \
+			{ echo "man-check: $$p: .TH does not name \"slurm-lxd $(VERSION)\"" >&2; exit 1; }; \
 		echo "ok $$p"; \
 	done
+
+# ---- Versions -------------------------------------------------------------
+# --version of every command, debian/changelog, the User-Agent to LXD and
+# to the registry (that one needs munged: after the cluster in `check`).
+version-check: all
+	bash tests/version/check.sh $(VERSION) $(BUILD)
 
 # ---- Licence -------------------------------------------------------------
 # Every source, script, man page and config file we ship carries its SPDX
@@ -324,6 +347,7 @@ check: deps
 	$(MAKE) valgrind
 	$(MAKE) fuzz-replay
 	$(MAKE) man-check
+	$(MAKE) version-check
 	$(MAKE) integration
 	$(MAKE) package-check
 

@@ -38,6 +38,7 @@ typedef hostlist_t slxd_hostlist_t;
 #include "gc.h"
 #include "log.h"
 #include "lxd.h"
+#include "version.h"
 
 static bool quiet_stderr;
 
@@ -114,6 +115,7 @@ static void usage(FILE *f)
 		"  --json      machine-readable output\n"
 		"  --node NAME this node's Slurm name (default: $SLURMD_NODENAME, else the short host name)\n"
 		"  --config FILE  the node configuration (default /etc/slurm/spank_lxd.conf)\n"
+		"  --version   print slurm-lxd's version\n"
 		"Exit: 0 done, 1 a deletion failed, 2 usage or configuration, 3 LXD unreachable,\n"
 		"75 slurmctld unreachable (those containers were kept; run again later).\n");
 }
@@ -195,6 +197,7 @@ int main(int argc, char **argv)
 		{ "node", required_argument, NULL, 'N' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -206,6 +209,7 @@ int main(int argc, char **argv)
 		case 'N': node = optarg; break;
 		case 'c': config = optarg; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': slxd_print_version(stdout, "slxd-gc"); return 0;
 		default: usage(stderr); return 2;
 		}
 	}

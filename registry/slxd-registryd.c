@@ -36,6 +36,7 @@
 #include "regconf.h"
 #include "reqauth.h"
 #include "store.h"
+#include "version.h"
 
 static struct slxd_regconf conf;
 static struct slxd_api api;
@@ -403,7 +404,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: slxd-registryd [-c CONFIG] [-f] [--pidfile PATH]\n"
 		"  -c CONFIG        configuration file (default " SLXD_REGCONF_DEFAULT ")\n"
 		"  -f               stay in the foreground and log to stderr too\n"
-		"  --pidfile PATH   write the daemon's pid there\n");
+		"  --pidfile PATH   write the daemon's pid there\n"
+		"  --version        print slurm-lxd's version\n");
 }
 
 static int resolve_groups(slxd_error *err)
@@ -458,6 +460,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	slxd_error err;
@@ -469,6 +472,7 @@ int main(int argc, char **argv)
 		case 'f': foreground = true; break;
 		case 'p': pidfile = optarg; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': slxd_print_version(stdout, "slxd-registryd"); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
