@@ -60,7 +60,7 @@ MHD_LIBS  = $(shell pkg-config --libs libmicrohttpd)
 
 .PHONY: all deb deps install uninstall unit unit-san check integration demo clean bench registry \
 	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check hardening-check package-check spdx-check \
-	compat-build compat-build-one version-check
+	compat-build compat-build-one version-check systemd-check
 all: $(PLUGIN) $(HELPERS) registry
 
 registry: $(REGISTRYD) $(REGCLI)
@@ -282,6 +282,12 @@ man-check:
 		echo "ok $$p"; \
 	done
 
+# ---- systemd --------------------------------------------------------------
+# The units verify and are sandboxed (exposure <= 2.5, offline); the
+# registry speaks Type=notify and logs once to the journal (tests/systemd/).
+systemd-check: $(REGISTRYD)
+	bash tests/systemd/run.sh $(BUILD)
+
 # ---- Versions -------------------------------------------------------------
 # --version of every command, debian/changelog, the User-Agent to LXD and
 # to the registry (that one needs munged: after the cluster in `check`).
@@ -348,6 +354,7 @@ check: deps
 	$(MAKE) fuzz-replay
 	$(MAKE) man-check
 	$(MAKE) version-check
+	$(MAKE) systemd-check
 	$(MAKE) integration
 	$(MAKE) package-check
 
