@@ -12,7 +12,9 @@ MULTIARCH   := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc
 # Slurm's Debian packages put plugins here; override with SLURM_PLUGIN_DIR=.
 SLURM_PLUGIN_DIR ?= $(shell pkg-config --variable=libdir slurm 2>/dev/null | sed 's,$$,/slurm,' | grep . || echo /usr/lib/$(MULTIARCH)/slurm-wlm)
 LIBEXECDIR  ?= $(PREFIX)/libexec/slurm-lxd
-SYSTEMDUNITDIR ?= /etc/systemd/system
+# systemd's unit folder for the prefix (/usr/local/lib/systemd/system is
+# on its search path); /etc/systemd/system is the administrator's own.
+SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
 MANDIR      ?= $(PREFIX)/share/man
 MAN1        := $(wildcard man/*.1)
 MAN8        := $(wildcard man/*.8)
@@ -60,7 +62,7 @@ MHD_LIBS  = $(shell pkg-config --libs libmicrohttpd)
 
 .PHONY: all deb deps install uninstall unit unit-san check integration demo clean bench registry \
 	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check hardening-check package-check spdx-check \
-	compat-build compat-build-one version-check systemd-check
+	compat-build compat-build-one version-check systemd-check FORCE
 all: $(PLUGIN) $(HELPERS) registry
 
 registry: $(REGISTRYD) $(REGCLI)
@@ -69,7 +71,15 @@ registry: $(REGISTRYD) $(REGCLI)
 $(BUILD)/lib/config.o: override CFLAGS += -DSLXD_LIBEXECDIR='"$(LIBEXECDIR)"'
 $(BUILD)/tests/test_config: override CFLAGS += -DSLXD_TEST_LIBEXECDIR='"$(LIBEXECDIR)"'
 $(BUILD)/lib/version.o: override CFLAGS += -DSLXD_VERSION='"$(VERSION)"'
-$(BUILD)/lib/version.o: Makefile
+# Compiled-in settings are recompiled when they change: `make` then
+# `make install LIBEXECDIR=...` must not install the first build's path.
+$(BUILD)/lib/config.o $(BUILD)/tests/test_config: $(BUILD)/libexecdir.stamp
+$(BUILD)/lib/version.o: $(BUILD)/version.stamp
+$(BUILD)/libexecdir.stamp: FORCE
+	@mkdir -p $(dir $@); echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' >$@
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@); echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+FORCE:
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
@@ -387,6 +397,10 @@ install: all
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	@for u in slxd-gc.service slxd-gc.timer slxd-registryd.service; do \
+		[ "$(SYSTEMDUNITDIR)" = /etc/systemd/system ] || [ ! -e $(DESTDIR)/etc/systemd/system/$$u ] || \
+		echo "make install: note: /etc/systemd/system/$$u (an earlier make install's?) overrides $(SYSTEMDUNITDIR)/$$u: remove it if it is not yours" >&2; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(SLURM_PLUGIN_DIR)/spank_lxd.so $(DESTDIR)$(LIBEXECDIR)/slxd-init \
