@@ -66,9 +66,17 @@ static void logline(int prio, const char *fmt, ...)
 static bool stderr_is_journal(void)
 {
 	const char *e = getenv("JOURNAL_STREAM");
-	unsigned long long dev, ino;
+	char *end;
 	struct stat st;
-	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) != 0)
+	if (!e || fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	errno = 0;
+	unsigned long long dev = strtoull(e, &end, 10);
+	if (errno || end == e || *end != ':')
+		return false;
+	const char *i = end + 1;
+	unsigned long long ino = strtoull(i, &end, 10);
+	if (errno || end == i || *end)
 		return false;
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
