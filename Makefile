@@ -88,9 +88,11 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 $(LIBSLXD): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-# Exports only the SPANK ABI (plugin/spank_lxd.map).
-$(PLUGIN): plugin/spank_lxd.c plugin/spank_lxd.map $(LIBSLXD)
-	$(CC) $(CFLAGS) -shared -Wl,--version-script=plugin/spank_lxd.map -o $@ $< $(LIBSLXD) $(LDFLAGS) $(LDLIBS)
+# Exports only the SPANK ABI (plugin/spank_lxd.map).  libcurl is loaded
+# when first used (plugin/curl_lazy.c), not by srun, sbatch and salloc.
+$(PLUGIN): plugin/spank_lxd.c plugin/curl_lazy.c plugin/spank_lxd.map $(LIBSLXD)
+	$(CC) $(CFLAGS) -shared -Wl,--version-script=plugin/spank_lxd.map -o $@ $< plugin/curl_lazy.c \
+		$(LIBSLXD) $(LDFLAGS) $(filter-out -lcurl,$(LDLIBS))
 
 # The container's init: static so it runs in any image, tiny so it is
 # obviously harmless (it runs as the container's root); static-pie so it
@@ -136,6 +138,15 @@ $(REGCLIENT_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/fake_registry.c 
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags libmicrohttpd) -Itests/unit -o $@ $< tests/unit/fake_registry.c \
 		$(UNIT_SUPPORT) $(LIBSLXD) $(LDFLAGS) $(LDLIBS) $(MHD_LIBS) -lcmocka -lpthread
+
+# test_lxd again, its libcurl calls through the plugin's loader
+# (plugin/curl_lazy.c) instead of a link.
+UNIT_BIN += $(BUILD)/tests/test_lxd_lazycurl
+$(BUILD)/tests/test_lxd_lazycurl: tests/unit/test_lxd.c plugin/curl_lazy.c $(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(LIBSLXD)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< plugin/curl_lazy.c $(UNIT_SUPPORT) $(LIBSLXD) $(LDFLAGS) \
+		$(filter-out -lcurl,$(LDLIBS)) -lcmocka -lpthread
+	@! readelf -d $@ | grep -q 'NEEDED.*libcurl' || { echo "$@ links libcurl" >&2; rm -f $@; exit 1; }
 
 # The built plugin, dlopen'd by a stand-in for slurmd (it defines the Slurm
 # functions the plugin calls: -rdynamic).

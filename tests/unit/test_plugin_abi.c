@@ -2,8 +2,9 @@
 /* The built spank_lxd.so as Slurm sees it: dlopen'd into a program that
  * plays slurmd's part (the Slurm functions the plugin calls are defined
  * here and exported with -rdynamic).  It exports the SPANK ABI and none of
- * libslxd, carries the Slurm version it was built for, and in slurmd's
- * context logs its own version and that Slurm's. */
+ * libslxd, maps no libcurl when loaded, carries the Slurm version it was
+ * built for, and in slurmd's context logs its own version and that
+ * Slurm's. */
 #include "testutil.h"
 
 #include <dlfcn.h>
@@ -115,6 +116,20 @@ static void exports_only_the_spank_abi(void **state)
 			fail_msg("spank_lxd.so exports %s", internal[i]);
 }
 
+/* srun, sbatch and salloc load the plugin for its options only: libcurl and
+ * the ~30 libraries behind it are loaded when the node first talks to LXD. */
+static void loading_maps_no_libcurl(void **state)
+{
+	(void)state;
+	char line[4096];
+	FILE *f = fopen("/proc/self/maps", "re");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "/libcurl"))
+			fail_msg("loading spank_lxd.so mapped %s", line);
+	fclose(f);
+}
+
 static void slurmd_logs_the_versions(void **state)
 {
 	(void)state;
@@ -141,6 +156,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(exports_only_the_spank_abi, load, unload),
+		cmocka_unit_test_setup_teardown(loading_maps_no_libcurl, load, unload),
 		cmocka_unit_test_setup_teardown(slurmd_logs_the_versions, load, unload),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
