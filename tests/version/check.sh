@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # One version everywhere (the Makefile's VERSION): every command's
-# --version, debian/changelog, and the User-Agent of the requests to LXD
+# --version, debian/changelog, the RPM spec, and the User-Agent of the requests to LXD
 # and to the registry.  The plugin's line in slurmd's log is
 # tests/unit/test_plugin_abi.c's, the man pages' .TH make man-check's.
 #
@@ -26,6 +26,9 @@ echo "ok --version of the five commands: $version"
 deb=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
 [ "${deb%%-*}" = "$version" ] || fail "debian/changelog is at $deb, the Makefile's VERSION at $version"
 echo "ok debian/changelog: $deb"
+spec=$(awk '$1 == "Version:" {print $2; exit}' "$top/packaging/rpm/slurm-lxd.spec")
+[ "$spec" = "$version" ] || fail "packaging/rpm/slurm-lxd.spec is at $spec, the Makefile's VERSION at $version"
+echo "ok packaging/rpm/slurm-lxd.spec: $spec"
 
 # A stand-in HTTP server records the User-Agent of every request and
 # answers each with an empty LXD (or registry) list.
