@@ -327,7 +327,8 @@ spdx-check:
 
 # ---- Other Slurm releases (README, Compatibility) ------------------------
 # The plugin and slxd-gc (the only files that include Slurm's headers) built
-# against Debian 13's Slurm 24.11: its libslurm-dev and libslurm unpacked
+# against Debian 13's Slurm 24.11, and the plugin loaded as that slurmd would
+# (test_plugin_abi: its plugin_version and its log line name 24.11): its libslurm-dev and libslurm unpacked
 # under build/compat/ (tests/compat/debian-slurm.sh; nothing is installed).
 # libslurm.so there needs a newer glibc than this machine's: the link
 # checks that every Slurm function we call exists, not libslurm's own needs.
@@ -342,7 +343,8 @@ compat-build:
 compat-build-one:
 	@test -f "$(SLURM_ROOT)/usr/include/slurm/slurm_version.h" || { echo "compat-build-one: SLURM_ROOT=$(SLURM_ROOT) holds no usr/include/slurm/slurm_version.h" >&2; exit 1; }
 	$(MAKE) --no-print-directory BUILD=$(COMPAT_DIR)/build-$(COMPAT_NAME) SLURM_CFLAGS=-I$(abspath $(SLURM_ROOT))/usr/include \
-		$(COMPAT_DIR)/build-$(COMPAT_NAME)/spank_lxd.so
+		$(COMPAT_DIR)/build-$(COMPAT_NAME)/spank_lxd.so $(COMPAT_DIR)/build-$(COMPAT_NAME)/tests/test_plugin_abi
+	$(COMPAT_DIR)/build-$(COMPAT_NAME)/tests/test_plugin_abi
 	@if [ -e "$(SLURM_ROOT)/usr/lib/$(MULTIARCH)/libslurm.so" ]; then \
 		$(MAKE) --no-print-directory BUILD=$(COMPAT_DIR)/build-$(COMPAT_NAME) SLURM_CFLAGS=-I$(abspath $(SLURM_ROOT))/usr/include \
 			SLURM_LDFLAGS="-L$(abspath $(SLURM_ROOT))/usr/lib/$(MULTIARCH) -Wl,--allow-shlib-undefined" \
@@ -352,7 +354,7 @@ compat-build-one:
 		$(CC) $(CFLAGS) -I$(abspath $(SLURM_ROOT))/usr/include -c -o $(COMPAT_DIR)/build-$(COMPAT_NAME)/slxd-gc.o helpers/slxd-gc.c; \
 	fi
 	@v=$$(awk '$$2 == "SLURM_VERSION_NUMBER" {print $$3}' $(SLURM_ROOT)/usr/include/slurm/slurm_version.h); \
-		echo "compat-build-one: built against Slurm $$(($$v >> 16)).$$((($$v >> 8) & 255)).$$(($$v & 255)) ($(SLURM_ROOT))"
+		printf 'compat-build-one: built against Slurm %d.%02d.%d (%s)\n' $$(($$v >> 16)) $$((($$v >> 8) & 255)) $$(($$v & 255)) $(SLURM_ROOT)
 
 # Debian packages needed to build and test (root; skips what is there).
 deps:
