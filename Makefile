@@ -327,9 +327,10 @@ spdx-check:
 
 # ---- Other Slurm releases (README, Compatibility) ------------------------
 # The plugin and slxd-gc (the only files that include Slurm's headers) built
-# against Debian 13's Slurm 24.11, and the plugin loaded as that slurmd would
-# (test_plugin_abi: its plugin_version and its log line name 24.11): its libslurm-dev and libslurm unpacked
-# under build/compat/ (tests/compat/debian-slurm.sh; nothing is installed).
+# against Debian 13's Slurm 24.11 (its libslurm-dev and libslurm unpacked
+# under build/compat/ by tests/compat/debian-slurm.sh; nothing is
+# installed), and that plugin loaded as that slurmd would (test_plugin_abi:
+# its plugin_version and its log line name 24.11).
 # libslurm.so there needs a newer glibc than this machine's: the link
 # checks that every Slurm function we call exists, not libslurm's own needs.
 # compat-build-one builds against any SLURM_ROOT (tests/compat/git-slurm.sh
