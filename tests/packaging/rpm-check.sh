@@ -20,15 +20,21 @@ for r in "$spank" "$node" "$reg" "$cli"; do
 	1.slurm"$major"*) ;; *) fail "$r: Release does not name Slurm $major" ;;
 	esac
 done
-rpm -qlp "$spank" 2>/dev/null | grep -qx '/usr/lib64/slurm/spank_lxd.so' || fail "slurm-lxd-spank: no /usr/lib64/slurm/spank_lxd.so"
+# (whole outputs in variables: grep -q on a pipe would SIGPIPE rpm under pipefail)
+files() { rpm -qlp "$@" 2>/dev/null; }
+spank_files=$(files "$spank") node_files=$(files "$node") reg_files=$(files "$reg")
+all_files=$(files "$spank" "$node" "$reg" "$cli")
+grep -qx '/usr/lib64/slurm/spank_lxd.so' <<<"$spank_files" || fail "slurm-lxd-spank: no /usr/lib64/slurm/spank_lxd.so"
 req=$(rpm -qp --requires "$spank" 2>/dev/null)
 for want in "slurm(x86-64) >= $major" "slurm(x86-64) < $next"; do
-	printf '%s\n' "$req" | grep -qxF "$want" || fail "slurm-lxd-spank does not require '$want': $(printf '%s ' $req)"
+	grep -qxF "$want" <<<"$req" || fail "slurm-lxd-spank does not require '$want': $(printf '%s ' $req)"
 done
-! printf '%s\n' "$req" | grep -qE '^(slurm-slurmd|lxd|incus)([ (]|$)' || fail "slurm-lxd-spank requires slurmd or lxd (submit hosts)"
-! rpm -qp --requires "$node" 2>/dev/null | grep -qE '^(lxd|incus)([ (]|$)' || fail "slurm-lxd requires lxd (it comes from a snap on EL9)"
-rpm -qlp "$node" 2>/dev/null | grep -qx '/usr/lib/systemd/system/slxd-gc.timer' || fail "slurm-lxd: slxd-gc.timer not under /usr/lib/systemd/system"
-rpm -qlp "$reg" 2>/dev/null | grep -qx '/usr/lib/sysusers.d/slurm-lxd-registry.conf' || fail "slurm-lxd-registry: no sysusers.d file"
-rpm -qp --scripts "$reg" 2>/dev/null | grep -q 'slxd-registry' || fail "slurm-lxd-registry: %pre makes no user"
-! rpm -qlp "$spank" "$node" "$reg" "$cli" 2>/dev/null | grep -q '^/etc/' || fail "the RPMs ship files under /etc"
+! grep -qE '^(slurm-slurmd|lxd|incus)([ (]|$)' <<<"$req" || fail "slurm-lxd-spank requires slurmd or lxd (submit hosts)"
+node_req=$(rpm -qp --requires "$node" 2>/dev/null)
+! grep -qE '^(lxd|incus)([ (]|$)' <<<"$node_req" || fail "slurm-lxd requires lxd (it comes from a snap on EL9)"
+grep -qx '/usr/lib/systemd/system/slxd-gc.timer' <<<"$node_files" || fail "slurm-lxd: slxd-gc.timer not under /usr/lib/systemd/system"
+grep -qx '/usr/lib/sysusers.d/slurm-lxd-registry.conf' <<<"$reg_files" || fail "slurm-lxd-registry: no sysusers.d file"
+reg_scripts=$(rpm -qp --scripts "$reg" 2>/dev/null)
+grep -q 'slxd-registry' <<<"$reg_scripts" || fail "slurm-lxd-registry: %pre makes no user"
+! grep -q '^/etc/' <<<"$all_files" || fail "the RPMs ship files under /etc"
 echo "rpm-check.sh: 4 RPMs for Slurm $major (Release 1.slurm$major, slurm >= $major, < $next), plugin in /usr/lib64/slurm"
