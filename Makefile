@@ -2,6 +2,9 @@
 # slurm-lxd — plain GNU make.  `make` builds, `make check` tests everything
 # (setting up a one-node cluster as root), `make demo` shows a job.
 
+# The one version (debian/changelog and the man pages' .TH say the same:
+# make version-check).
+VERSION     := 0.1.0
 PREFIX      ?= /usr/local
 SYSCONFDIR  ?= /etc
 DESTDIR     ?=
@@ -9,17 +12,23 @@ MULTIARCH   := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc
 # Slurm's Debian packages put plugins here; override with SLURM_PLUGIN_DIR=.
 SLURM_PLUGIN_DIR ?= $(shell pkg-config --variable=libdir slurm 2>/dev/null | sed 's,$$,/slurm,' | grep . || echo /usr/lib/$(MULTIARCH)/slurm-wlm)
 LIBEXECDIR  ?= $(PREFIX)/libexec/slurm-lxd
-SYSTEMDUNITDIR ?= /etc/systemd/system
+# systemd's unit folder for the prefix (/usr/local/lib/systemd/system is
+# on its search path); /etc/systemd/system is the administrator's own.
+SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
 MANDIR      ?= $(PREFIX)/share/man
 MAN1        := $(wildcard man/*.1)
 MAN8        := $(wildcard man/*.8)
 
 CC      ?= cc
+# Another Slurm's headers and libslurm (`make compat-build`): -I and -L
+# flags searched before the system's.
+SLURM_CFLAGS  ?=
+SLURM_LDFLAGS ?=
 PKGS    := libcurl jansson libcrypto munge
 HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection
 CFLAGS  ?= -O2 -g
 override CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation \
-           -fPIC $(HARDEN) -Ilib $(shell pkg-config --cflags $(PKGS))
+           -fPIC $(HARDEN) $(SLURM_CFLAGS) -Ilib $(shell pkg-config --cflags $(PKGS))
 LDLIBS  := $(shell pkg-config --libs $(PKGS))
 override LDFLAGS += -Wl,-z,relro,-z,now -Wl,--as-needed
 
@@ -52,7 +61,8 @@ UNIT_SUPPORT := $(filter-out $(UNIT_SRC) tests/unit/fake_registry.c,$(wildcard t
 MHD_LIBS  = $(shell pkg-config --libs libmicrohttpd)
 
 .PHONY: all deb deps install uninstall unit unit-san check integration demo clean bench registry \
-	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check hardening-check package-check spdx-check
+	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check hardening-check package-check spdx-check \
+	compat-build compat-build-one version-check systemd-check FORCE rpm
 all: $(PLUGIN) $(HELPERS) registry
 
 registry: $(REGISTRYD) $(REGCLI)
@@ -60,6 +70,16 @@ registry: $(REGISTRYD) $(REGCLI)
 # The built-in init= default follows LIBEXECDIR (packages use /usr/libexec).
 $(BUILD)/lib/config.o: override CFLAGS += -DSLXD_LIBEXECDIR='"$(LIBEXECDIR)"'
 $(BUILD)/tests/test_config: override CFLAGS += -DSLXD_TEST_LIBEXECDIR='"$(LIBEXECDIR)"'
+$(BUILD)/lib/version.o: override CFLAGS += -DSLXD_VERSION='"$(VERSION)"'
+# Compiled-in settings are recompiled when they change: `make` then
+# `make install LIBEXECDIR=...` must not install the first build's path.
+$(BUILD)/lib/config.o $(BUILD)/tests/test_config: $(BUILD)/libexecdir.stamp
+$(BUILD)/lib/version.o: $(BUILD)/version.stamp
+$(BUILD)/libexecdir.stamp: FORCE
+	@mkdir -p $(dir $@); echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' >$@
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@); echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+FORCE:
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
@@ -68,8 +88,11 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 $(LIBSLXD): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(PLUGIN): plugin/spank_lxd.c $(LIBSLXD)
-	$(CC) $(CFLAGS) -shared -o $@ $< $(LIBSLXD) $(LDFLAGS) $(LDLIBS)
+# Exports only the SPANK ABI (plugin/spank_lxd.map).  libcurl is loaded
+# when first used (plugin/curl_lazy.c), not by srun, sbatch and salloc.
+$(PLUGIN): plugin/spank_lxd.c plugin/curl_lazy.c plugin/spank_lxd.map $(LIBSLXD)
+	$(CC) $(CFLAGS) -shared -Wl,--version-script=plugin/spank_lxd.map -o $@ $< plugin/curl_lazy.c \
+		$(LIBSLXD) $(LDFLAGS) $(filter-out -lcurl,$(LDLIBS))
 
 # The container's init: static so it runs in any image, tiny so it is
 # obviously harmless (it runs as the container's root); static-pie so it
@@ -85,7 +108,7 @@ $(BUILD)/slxd-%: helpers/slxd-%.c $(LIBSLXD)
 # The only program that asks slurmctld about jobs, so the only one linked
 # against libslurm.
 $(GC): helpers/slxd-gc.c $(LIBSLXD)
-	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(LDFLAGS) $(LDLIBS) -lslurm
+	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(SLURM_LDFLAGS) $(LDFLAGS) $(LDLIBS) -lslurm
 
 $(BUILD)/registry/%.o: registry/%.c $(wildcard registry/*.h) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
@@ -115,6 +138,22 @@ $(REGCLIENT_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/fake_registry.c 
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags libmicrohttpd) -Itests/unit -o $@ $< tests/unit/fake_registry.c \
 		$(UNIT_SUPPORT) $(LIBSLXD) $(LDFLAGS) $(LDLIBS) $(MHD_LIBS) -lcmocka -lpthread
+
+# test_lxd again, its libcurl calls through the plugin's loader
+# (plugin/curl_lazy.c) instead of a link.
+UNIT_BIN += $(BUILD)/tests/test_lxd_lazycurl
+$(BUILD)/tests/test_lxd_lazycurl: tests/unit/test_lxd.c plugin/curl_lazy.c $(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(LIBSLXD)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< plugin/curl_lazy.c $(UNIT_SUPPORT) $(LIBSLXD) $(LDFLAGS) \
+		$(filter-out -lcurl,$(LDLIBS)) -lcmocka -lpthread
+	@! readelf -d $@ | grep -q 'NEEDED.*libcurl' || { echo "$@ links libcurl" >&2; rm -f $@; exit 1; }
+
+# The built plugin, dlopen'd by a stand-in for slurmd (it defines the Slurm
+# functions the plugin calls: -rdynamic).
+$(BUILD)/tests/test_plugin_abi: tests/unit/test_plugin_abi.c tests/unit/testutil.h $(PLUGIN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -DSLXD_TEST_PLUGIN='"$(abspath $(PLUGIN))"' -DSLXD_TEST_VERSION='"$(VERSION)"' \
+		-rdynamic -o $@ $< $(LDFLAGS) -lcmocka -ldl
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(LIBSLXD)
 	@mkdir -p $(dir $@)
@@ -250,15 +289,31 @@ HARDEN_BIN := $(PLUGIN) $(HELPERS) $(REGISTRYD) $(REGCLI)
 hardening-check: $(HARDEN_BIN)
 	@CC="$(CC)" bash tests/hardening/check.sh --self-test
 	@bash tests/hardening/check.sh $(HARDEN_BIN)
+	@bash tests/hardening/exports.sh $(PLUGIN)
 
 # ---- Manual pages ------------------------------------------------------
-# Every page under man/ through groff with all warnings: any warning fails.
+# Every page under man/ through groff with all warnings: any warning fails;
+# its .TH names this VERSION.
 man-check:
 	@set -e; for p in $(MAN1) $(MAN8); do \
 		out=$$(groff -man -ww -z $$p 2>&1); \
 		if [ -n "$$out" ]; then echo "$$out" >&2; echo "man-check: $$p FAILED" >&2; exit 1; fi; \
+		sed -n '/^\.TH /{p;q}' $$p | grep -qF ' "slurm-lxd $(VERSION)" ' || \
+			{ echo "man-check: $$p: .TH does not name \"slurm-lxd $(VERSION)\"" >&2; exit 1; }; \
 		echo "ok $$p"; \
 	done
+
+# ---- systemd --------------------------------------------------------------
+# The units verify and are sandboxed (exposure <= 2.5, offline); the
+# registry speaks Type=notify and logs once to the journal (tests/systemd/).
+systemd-check: $(REGISTRYD)
+	bash tests/systemd/run.sh $(BUILD)
+
+# ---- Versions -------------------------------------------------------------
+# --version of every command, debian/changelog, the User-Agent to LXD and
+# to the registry (that one needs munged: after the cluster in `check`).
+version-check: all
+	bash tests/version/check.sh $(VERSION) $(BUILD)
 
 # ---- Licence -------------------------------------------------------------
 # Every source, script, man page and config file we ship carries its SPDX
@@ -269,6 +324,38 @@ spdx-check:
 	@missing=$$(for f in $(SPDX_FILES); do grep -q 'SPDX-License-Identifier: GPL-2.0-or-later' $$f || echo $$f; done); \
 	if [ -n "$$missing" ]; then echo "spdx-check: no SPDX line in:" $$missing >&2; exit 1; fi; \
 	echo "spdx-check: $(words $(SPDX_FILES)) files, all GPL-2.0-or-later"
+
+# ---- Other Slurm releases (README, Compatibility) ------------------------
+# The plugin and slxd-gc (the only files that include Slurm's headers) built
+# against Debian 13's Slurm 24.11 (its libslurm-dev and libslurm unpacked
+# under build/compat/ by tests/compat/debian-slurm.sh; nothing is
+# installed), and that plugin loaded as that slurmd would (test_plugin_abi:
+# its plugin_version and its log line name 24.11).
+# libslurm.so there needs a newer glibc than this machine's: the link
+# checks that every Slurm function we call exists, not libslurm's own needs.
+# compat-build-one builds against any SLURM_ROOT (tests/compat/git-slurm.sh
+# lays one out from Slurm's git).
+COMPAT_DIR   := build/compat
+COMPAT_SUITE ?= trixie
+compat-build:
+	bash tests/compat/debian-slurm.sh $(COMPAT_SUITE) $(COMPAT_DIR)/slurm-$(COMPAT_SUITE)
+	@$(MAKE) --no-print-directory compat-build-one SLURM_ROOT=$(COMPAT_DIR)/slurm-$(COMPAT_SUITE) COMPAT_NAME=$(COMPAT_SUITE)
+
+compat-build-one:
+	@test -f "$(SLURM_ROOT)/usr/include/slurm/slurm_version.h" || { echo "compat-build-one: SLURM_ROOT=$(SLURM_ROOT) holds no usr/include/slurm/slurm_version.h" >&2; exit 1; }
+	$(MAKE) --no-print-directory BUILD=$(COMPAT_DIR)/build-$(COMPAT_NAME) SLURM_CFLAGS=-I$(abspath $(SLURM_ROOT))/usr/include \
+		$(COMPAT_DIR)/build-$(COMPAT_NAME)/spank_lxd.so $(COMPAT_DIR)/build-$(COMPAT_NAME)/tests/test_plugin_abi
+	$(COMPAT_DIR)/build-$(COMPAT_NAME)/tests/test_plugin_abi
+	@if [ -e "$(SLURM_ROOT)/usr/lib/$(MULTIARCH)/libslurm.so" ]; then \
+		$(MAKE) --no-print-directory BUILD=$(COMPAT_DIR)/build-$(COMPAT_NAME) SLURM_CFLAGS=-I$(abspath $(SLURM_ROOT))/usr/include \
+			SLURM_LDFLAGS="-L$(abspath $(SLURM_ROOT))/usr/lib/$(MULTIARCH) -Wl,--allow-shlib-undefined" \
+			$(COMPAT_DIR)/build-$(COMPAT_NAME)/slxd-gc; \
+	else \
+		echo "compat-build-one: no libslurm.so in $(SLURM_ROOT): slxd-gc compiled, not linked"; \
+		$(CC) $(CFLAGS) -I$(abspath $(SLURM_ROOT))/usr/include -c -o $(COMPAT_DIR)/build-$(COMPAT_NAME)/slxd-gc.o helpers/slxd-gc.c; \
+	fi
+	@v=$$(awk '$$2 == "SLURM_VERSION_NUMBER" {print $$3}' $(SLURM_ROOT)/usr/include/slurm/slurm_version.h); \
+		printf 'compat-build-one: built against Slurm %d.%02d.%d (%s)\n' $$(($$v >> 16)) $$((($$v >> 8) & 255)) $$(($$v & 255)) $(SLURM_ROOT)
 
 # Debian packages needed to build and test (root; skips what is there).
 deps:
@@ -282,6 +369,7 @@ integration: all
 check: deps
 	$(MAKE) spdx-check
 	$(MAKE) all
+	$(MAKE) compat-build
 	$(MAKE) hardening-check
 	bash tests/cluster/setup.sh
 	$(MAKE) unit
@@ -289,6 +377,9 @@ check: deps
 	$(MAKE) valgrind
 	$(MAKE) fuzz-replay
 	$(MAKE) man-check
+	$(MAKE) rpm
+	$(MAKE) version-check
+	$(MAKE) systemd-check
 	$(MAKE) integration
 	$(MAKE) package-check
 
@@ -321,6 +412,10 @@ install: all
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	@for u in slxd-gc.service slxd-gc.timer slxd-registryd.service; do \
+		[ "$(SYSTEMDUNITDIR)" = /etc/systemd/system ] || [ ! -e $(DESTDIR)/etc/systemd/system/$$u ] || \
+		echo "make install: note: /etc/systemd/system/$$u (an earlier make install's?) overrides $(SYSTEMDUNITDIR)/$$u: remove it if it is not yours" >&2; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(SLURM_PLUGIN_DIR)/spank_lxd.so $(DESTDIR)$(LIBEXECDIR)/slxd-init \
@@ -352,6 +447,28 @@ deb:
 	cd $(DEB_SRC)/slurm-lxd && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -us -uc -b
 	mv $(DEB_SRC)/*.deb $(DEB_SRC)/*.buildinfo $(DEB_SRC)/*.changes build/deb/
 	@ls -1 build/deb/*.deb
+
+# RPMs for EL9 (packaging/rpm/slurm-lxd.spec) with rpmbuild (Debian
+# package rpm), from a tarball of this tree; the .rpm files end up in
+# build/rpm/.  On a Debian host the EL BuildRequires cannot be checked
+# (--nodeps) and there are no debuginfo tools: the RPMs are built from
+# Debian's libraries, to check the spec, not to install.
+RPM_TOP := build/rpmbuild
+rpm:
+	rm -rf $(RPM_TOP) build/rpm
+	mkdir -p $(RPM_TOP)/SOURCES build/rpm
+	tar -c --exclude=./.git --exclude=./build --exclude=./build-san --exclude=./build-fuzz \
+		--exclude=./debian/tmp --transform 's,^\.,slurm-lxd-$(VERSION),' . | \
+		gzip -n >$(RPM_TOP)/SOURCES/slurm-lxd-$(VERSION).tar.gz
+	cp packaging/rpm/slurm-lxd-registry.sysusers $(RPM_TOP)/SOURCES/
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL rpmbuild -bb --define '_topdir $(abspath $(RPM_TOP))' \
+		--define '_smp_mflags -j1' \
+		$(if $(wildcard /etc/debian_version),--nodeps --define 'debug_package %{nil}') \
+		packaging/rpm/slurm-lxd.spec >$(RPM_TOP)/build.log 2>&1 || \
+		{ tail -40 $(RPM_TOP)/build.log >&2; echo "rpm: rpmbuild failed ($(RPM_TOP)/build.log)" >&2; exit 1; }
+	find $(RPM_TOP)/RPMS -name '*.rpm' -exec mv {} build/rpm/ \;
+	@ls -1 build/rpm/*.rpm
+	bash tests/packaging/rpm-check.sh build/rpm
 
 # Build the packages, install them on the test cluster, run one container
 # job with the packaged plugin, purge them and check nothing is left

@@ -156,6 +156,7 @@ wait_spare() { # fingerprint
 }
 # Spares on or off for the jobs that follow (node config, read per job)
 node_conf=/etc/slurm/spank_lxd.conf
+plugstack=/etc/slurm/plugstack.conf.d/lxd.conf # (emptied for the plain runs without the plugin)
 spares_off() { cp -p "$node_conf" "$node_conf.bench-saved"; echo spare_max_idle=0 >>"$node_conf"; }
 spares_on() { [ ! -e "$node_conf.bench-saved" ] || mv -f "$node_conf.bench-saved" "$node_conf"; }
 wait_jobs_done() { # job ids; at most $BENCH_JOB_TIMEOUT s
@@ -171,6 +172,7 @@ cleanup() {
 	local id
 	set +e
 	spares_on
+	[ ! -e "$plugstack.bench-saved" ] || mv -f "$plugstack.bench-saved" "$plugstack"
 	for id in $(sort -u "$jobs_file" 2>/dev/null); do scancel "$id" 2>/dev/null; done
 	for id in $(lxc list -c n --format csv 2>/dev/null | grep "^slxdbench$$-"); do
 		lxc delete -f "$id" >/dev/null 2>&1
@@ -340,6 +342,19 @@ for i in $(seq "$RUNS"); do
 done
 wait_containers_gone
 spares_on
+
+# The plugin in every srun, even without --lxd-image: plain `srun true`
+# with its plugstack.conf line and without (srun and slurmstepd load it),
+# interleaved.
+say "plain srun with and without the plugin: $RUNS runs each"
+cp -p "$plugstack" "$plugstack.bench-saved"
+for i in $(seq "$RUNS"); do
+	: >"$plugstack"
+	record plain_noplugin "$(timed "srun true")"
+	cp -p "$plugstack.bench-saved" "$plugstack"
+	record plain_plugin "$(timed "srun true")"
+done
+mv -f "$plugstack.bench-saved" "$plugstack"
 
 # ---------------------------------------------------------------- 1 pull
 # The first job that must fetch the image: the prolog resolves it in the
@@ -554,6 +569,8 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v+0 <= t+0) ? "met" : "missed"
 	echo "| what | median | p95 | min | max | n | ratio to plain | minus plain |"
 	echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 	row "\`srun true\` (plain Slurm)" plain
+	row "\`srun true\`, plugin loaded (no \`--lxd-image\`), against the next row" plain_plugin "$(med plain_noplugin)"
+	row "\`srun true\`, no plugin in \`plugstack.conf\`" plain_noplugin "$(med plain_noplugin)"
 	row "\`srun --lxd-image=$SLXD_IMAGE true\` (small), a spare waiting: the user's next job" small
 	row "\`srun --lxd-image=$LARGE true\` (large), a spare waiting" large
 	row "small, no spare to take (spares off): a copy of the template, started" small_nospare

@@ -23,6 +23,7 @@
 #include "container.h"
 #include "log.h"
 #include "lxd.h"
+#include "version.h"
 
 static void to_syslog(enum slxd_log_level level, const char *line)
 {
@@ -45,7 +46,7 @@ static int parse_jobid(const char *s, uint32_t *out)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: slxd-epilog [--config FILE] [JOBID]\n"
+	fprintf(f, "usage: slxd-epilog [--config FILE] [JOBID] | --version\n"
 		   "Delete the job's LXD container on this node (JOBID defaults to $SLURM_JOB_ID).\n");
 }
 
@@ -55,6 +56,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -62,6 +64,7 @@ int main(int argc, char **argv)
 		switch (o) {
 		case 'c': config = optarg; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': slxd_print_version(stdout, "slxd-epilog"); return 0;
 		default: usage(stderr); return 2;
 		}
 	}

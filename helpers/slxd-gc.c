@@ -24,11 +24,21 @@
 
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
+#include <slurm/slurm_version.h>
+
+/* Slurm 23.11 made hostlist_t the struct itself (its functions take a
+ * pointer); before, hostlist_t was the pointer. */
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(23, 11, 0)
+typedef hostlist_t *slxd_hostlist_t;
+#else
+typedef hostlist_t slxd_hostlist_t;
+#endif
 
 #include "config.h"
 #include "gc.h"
 #include "log.h"
 #include "lxd.h"
+#include "version.h"
 
 static bool quiet_stderr;
 
@@ -59,7 +69,7 @@ static enum slxd_job_status ask_slurm(uint32_t jobid, void *arg, char state[32],
 	(void)arg;
 	job_info_msg_t *msg = NULL;
 	if (slurm_load_job(&msg, jobid, SHOW_ALL) != SLURM_SUCCESS) {
-		int e = slurm_get_errno();
+		int e = errno; /* (slurm_get_errno(), gone in 24.11, returned errno) */
 		if (e == ESLURM_INVALID_JOB_ID)
 			return SLXD_JOB_UNKNOWN;
 		slxd_fail(err, "%s", slurm_strerror(e));
@@ -76,7 +86,7 @@ static enum slxd_job_status ask_slurm(uint32_t jobid, void *arg, char state[32],
 		if (base == JOB_PENDING) {
 			st = SLXD_JOB_PENDING;
 		} else if (base == JOB_RUNNING || base == JOB_SUSPENDED) {
-			hostlist_t hl = slurm_hostlist_create(j->nodes ? j->nodes : "");
+			slxd_hostlist_t hl = slurm_hostlist_create(j->nodes ? j->nodes : "");
 			/* a job whose nodes cannot be read proves nothing */
 			if (!hl) {
 				slxd_fail(err, "cannot read job %" PRIu32 "'s node list", jobid);
@@ -105,6 +115,7 @@ static void usage(FILE *f)
 		"  --json      machine-readable output\n"
 		"  --node NAME this node's Slurm name (default: $SLURMD_NODENAME, else the short host name)\n"
 		"  --config FILE  the node configuration (default /etc/slurm/spank_lxd.conf)\n"
+		"  --version   print slurm-lxd's version\n"
 		"Exit: 0 done, 1 a deletion failed, 2 usage or configuration, 3 LXD unreachable,\n"
 		"75 slurmctld unreachable (those containers were kept; run again later).\n");
 }
@@ -186,6 +197,7 @@ int main(int argc, char **argv)
 		{ "node", required_argument, NULL, 'N' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -197,6 +209,7 @@ int main(int argc, char **argv)
 		case 'N': node = optarg; break;
 		case 'c': config = optarg; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': slxd_print_version(stdout, "slxd-gc"); return 0;
 		default: usage(stderr); return 2;
 		}
 	}

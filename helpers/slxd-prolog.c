@@ -28,6 +28,7 @@
 #include "lxd.h"
 #include "opts.h"
 #include "registry.h"
+#include "version.h"
 
 #define IMAGE_ENV "SPANK_SLXD_IMAGE"
 
@@ -41,7 +42,7 @@ static void to_syslog(enum slxd_log_level level, const char *line)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: slxd-prolog [--config FILE] [--image NAME[:TAG]] [JOBID]\n"
+	fprintf(f, "usage: slxd-prolog [--config FILE] [--image NAME[:TAG]] [JOBID] | --version\n"
 		   "Resolve and fetch the job's approved image on this node (JOBID defaults to\n"
 		   "$SLURM_JOB_ID, the image to $" IMAGE_ENV ").  Exits 0 unless misused.\n");
 }
@@ -76,6 +77,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "image", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -84,6 +86,7 @@ int main(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'i': image = optarg; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': slxd_print_version(stdout, "slxd-prolog"); return 0;
 		default: usage(stderr); return 2;
 		}
 	}

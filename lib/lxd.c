@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "version.h"
 
 /* LXD's largest legitimate answers (instance lists with expanded config)
  * stay far below this; anything bigger is a broken or hostile peer. */
@@ -441,7 +442,7 @@ lxd_client *lxd_open(const char *socket_path, long timeout_ms, slxd_error *err)
 	CURL *h = c->curl;
 	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "slurm-lxd");
+	curl_easy_setopt(h, CURLOPT_USERAGENT, slxd_user_agent());
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);

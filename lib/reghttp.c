@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "reqauth.h"
+#include "version.h"
 
 /* The largest JSON answer we accept (a long audit log stays far below). */
 #define REG_MAX_JSON ((size_t)64 << 20)
@@ -185,7 +186,7 @@ static int perform(const char *base, long timeout_s, const char *method,
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "slurm-lxd");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, slxd_user_agent());
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);

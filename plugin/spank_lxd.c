@@ -35,6 +35,7 @@
 #include "mounts.h"
 #include "nsjoin.h"
 #include "opts.h"
+#include "version.h"
 
 SPANK_PLUGIN(lxd, 1);
 
@@ -152,6 +153,15 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	spank_context_t ctx = spank_context();
 	if (ctx == S_CTX_REMOTE || ctx == S_CTX_JOB_SCRIPT || ctx == S_CTX_SLURMD)
 		slxd_log_set_sink(to_slurm_log);
+	/* Once per slurmd start, in its log: which release runs, and for which
+	 * Slurm (slurmd refuses a plugin of another major release).  (slurmd
+	 * loads the plugin because it has slurm_spank_init; only then does it
+	 * run slurm_spank_job_epilog.  Slurm has no slurm_spank_slurmd_init.) */
+	if (ctx == S_CTX_SLURMD)
+		slurm_info("slurm-lxd: spank_lxd %s loaded, built for Slurm %u.%02u.%u", slxd_version,
+			   SLURM_VERSION_MAJOR(SLURM_VERSION_NUMBER),
+			   SLURM_VERSION_MINOR(SLURM_VERSION_NUMBER),
+			   SLURM_VERSION_MICRO(SLURM_VERSION_NUMBER));
 	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR || ctx == S_CTX_REMOTE)
 		for (struct spank_option *o = lxd_options; o->name; o++)
 			if (spank_option_register(sp, o) != ESPANK_SUCCESS) {
@@ -341,14 +351,6 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	fprintf(stderr, "slurm-lxd: error: %s\n", st.pending.msg);
 	fflush(stderr);
 	return -1;
-}
-
-/* Defined so that slurmd loads the plugin in its own context: Slurm only
- * runs slurm_spank_job_epilog for plugins slurmd has loaded. */
-int slurm_spank_slurmd_init(spank_t sp, int ac, char **av)
-{
-	(void)sp, (void)ac, (void)av;
-	return 0;
 }
 
 /* At the end of the job on this node, as root, in `slurmstepd spank

@@ -27,6 +27,7 @@
 #include "images.h"
 #include "opts.h"
 #include "reghttp.h"
+#include "version.h"
 
 #define EX_OK 0
 #define EX_REFUSED 1
@@ -37,7 +38,7 @@
 #define TIMEOUT_S 30L
 
 static const char usage_text[] =
-	"usage: slxd-registry [--registry URL] COMMAND [ARGS]\n"
+	"usage: slxd-registry [--registry URL] COMMAND [ARGS] | --version\n"
 	"  push FILE --name NAME:TAG [--json]       submit an LXD image tarball for approval\n"
 	"  push --from-lxd ALIAS --name NAME:TAG [--json]\n"
 	"                                           submit an image from your own LXD\n"
@@ -732,6 +733,10 @@ static int parse(int argc, char **argv, struct cli *c, const struct command **cm
 			fputs(usage_text, stdout);
 			return -1;
 		}
+		if (strcmp(a, "--version") == 0) {
+			slxd_print_version(stdout, "slxd-registry");
+			return -1;
+		}
 		if (strcmp(a, "--json") == 0) {
 			key = 'j';
 			c->json = true;
@@ -797,7 +802,7 @@ int main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	int rc = parse(argc, argv, &c, &cmd);
 	if (rc < 0)
-		return EX_OK; /* --help */
+		return EX_OK; /* --help, --version */
 	if (rc != EX_OK)
 		return rc;
 	if (!cmd) /* parse() names the command whenever it returns EX_OK */

@@ -24,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stddef.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <pthread.h>
 #include <time.h>
@@ -38,12 +40,14 @@
 #include "regconf.h"
 #include "reqauth.h"
 #include "store.h"
+#include "version.h"
 
 static struct slxd_regconf conf;
 static struct slxd_api api;
 static gid_t admin_gids[SLXD_ADMIN_MAX];
 static size_t n_admin_gids;
 static bool foreground;
+static bool echo_stderr; /* -f, and stderr is not the journal syslog(3) reaches too */
 
 static void logline(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -55,7 +59,7 @@ static void logline(int prio, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	syslog(prio, "%s", buf);
-	if (foreground)
+	if (echo_stderr)
 		fprintf(stderr, "slxd-registryd: %s\n", buf);
 }
 
@@ -152,6 +156,47 @@ static void *watchdog(void *arg)
 	}
 	pthread_mutex_unlock(&track_lock);
 	return NULL;
+}
+
+/* Under systemd, stderr is a journal stream named by $JOURNAL_STREAM
+ * (device:inode); syslog(3) lines land in the journal too. */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	char *end;
+	struct stat st;
+	if (!e || fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	errno = 0;
+	unsigned long long dev = strtoull(e, &end, 10);
+	if (errno || end == e || *end != ':')
+		return false;
+	const char *i = end + 1;
+	unsigned long long ino = strtoull(i, &end, 10);
+	if (errno || end == i || *end)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* systemd's notify protocol (Type=notify) without libsystemd: one datagram
+ * to $NOTIFY_SOCKET, a path or "@name" (abstract).  Nothing without it. */
+static void notify_systemd(const char *msg)
+{
+	const char *e = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t n = e ? strlen(e) : 0;
+	if (!e || (e[0] != '/' && e[0] != '@') || n < 2 || n >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, e, n);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0)
+		logline(LOG_WARNING, "cannot tell systemd '%s' at %s: %s", msg, e, strerror(errno));
+	close(fd);
 }
 
 /* One request's state across the handler's calls. */
@@ -511,8 +556,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: slxd-registryd [-c CONFIG] [-f] [--pidfile PATH]\n"
 		"  -c CONFIG        configuration file (default " SLXD_REGCONF_DEFAULT ")\n"
-		"  -f               stay in the foreground and log to stderr too\n"
-		"  --pidfile PATH   write the daemon's pid there\n");
+		"  -f               stay in the foreground and log to stderr too (not when it is the journal)\n"
+		"  --pidfile PATH   write the daemon's pid there\n"
+		"  --version        print slurm-lxd's version\n");
 }
 
 static int resolve_groups(slxd_error *err)
@@ -571,6 +617,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	slxd_error err;
@@ -582,6 +629,7 @@ int main(int argc, char **argv)
 		case 'f': foreground = true; break;
 		case 'p': pidfile = optarg; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': slxd_print_version(stdout, "slxd-registryd"); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -621,6 +669,7 @@ int main(int argc, char **argv)
 		setsid();
 	}
 	openlog("slxd-registryd", LOG_PID, LOG_DAEMON);
+	echo_stderr = foreground && !stderr_is_journal();
 
 	/* the signals we stop on are taken by sigwait below, in this thread
 	 * only: blocked before MHD starts its threads, which inherit the mask */
@@ -678,6 +727,7 @@ int main(int argc, char **argv)
 	logline(LOG_NOTICE, "listening on %s:%u, store %s", conf.listen_host, port, conf.store);
 	if (foreground)
 		fflush(stderr);
+	notify_systemd("READY=1");
 	if (!foreground) {
 		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (devnull >= 0) {
@@ -695,6 +745,7 @@ int main(int argc, char **argv)
 	while (sigwait(&stop, &sig) != 0)
 		;
 	logline(LOG_NOTICE, "stopping on signal %d", sig);
+	notify_systemd("STOPPING=1");
 	/* closes the listener and every connection, and joins their threads:
 	 * uploads in flight are dropped (never acknowledged, tmp file removed) */
 	MHD_stop_daemon(d);

@@ -24,10 +24,10 @@ PACKAGES=(slurmctld slurmd slurm-client libslurm-dev munge libmunge-dev
 	libcmocka-dev libmicrohttpd-dev libsqlite3-dev sqlite3 curl jq
 	libssl-dev libarchive-dev clang libclang-rt-14-dev valgrind
 	python3 procps psmisc util-linux
-	debhelper dpkg-dev fakeroot adduser rsyslog)
+	debhelper dpkg-dev fakeroot adduser rsyslog rpm)
 # debhelper, dpkg-dev, fakeroot: `make deb` (debian/control's other
 # Build-Depends are above); adduser: the registry package's postinst runs
-# it.  rsyslog: the helpers and slxd-registryd log through syslog(3), and
+# it.  rpm: `make rpm` (rpmbuild).  rsyslog: the helpers and slxd-registryd log through syslog(3), and
 # the test cluster's own rsyslogd (setup_syslog) keeps those lines.
 
 install_packages() {

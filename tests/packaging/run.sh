@@ -36,6 +36,32 @@ shopt -u nullglob
 pkgs=()
 for d in "${debs[@]}"; do pkgs+=("$(dpkg-deb -f "$d" Package)"); done
 node_deb=$(printf '%s\n' "${debs[@]}" | grep '/slurm-lxd_[^/]*\.deb$') || die "no slurm-lxd_*.deb in build/deb"
+spank_deb=$(printf '%s\n' "${debs[@]}" | grep '/slurm-lxd-spank_[^/]*\.deb$') || die "no slurm-lxd-spank_*.deb in build/deb"
+
+# ---- What the packages ask for (before anything is installed) -----------
+# A submit host installs only the plugin: it must not pull slurmd or LXD.
+# Every package that holds the plugin is tied to the Slurm major release
+# it was built for (slurmd refuses a plugin of another), Debian's or
+# SchedMD's.
+v=$(awk '$2 == "SLURM_VERSION_NUMBER" {print $3}' /usr/include/slurm/slurm_version.h)
+major=$(printf '%d.%02d' $((v >> 16)) $(((v >> 8) & 255)))
+next=$(printf '%d.%02d~' $((v >> 16)) $((((v >> 8) & 255) + 1)))
+dep=$(dpkg-deb -f "$spank_deb" Depends)
+brk=$(dpkg-deb -f "$spank_deb" Breaks)
+case ",$dep," in *slurmd*|*lxd*) die "slurm-lxd-spank depends on slurmd or lxd (submit hosts would get them): $dep" ;; esac
+for want in "slurm-wlm-basic-plugins (>= $major) | slurm-smd (>= $major)"; do
+	case "$dep" in *"$want"*) ;; *) die "slurm-lxd-spank: Depends lacks '$want': $dep" ;; esac
+done
+for want in "slurm-wlm-basic-plugins (<< $major)" "slurm-wlm-basic-plugins (>= $next)" \
+	"slurm-smd (<< $major)" "slurm-smd (>= $next)"; do
+	case "$brk" in *"$want"*) ;; *) die "slurm-lxd-spank: Breaks lacks '$want': $brk" ;; esac
+done
+case "$(dpkg-deb -f "$node_deb" Depends)" in
+*"slurm-lxd-spank (= "*"slurmd (>= $major) | slurm-smd-slurmd (>= $major)"*) ;;
+*) die "slurm-lxd: Depends does not name slurm-lxd-spank and slurmd/slurm-smd-slurmd >= $major: $(dpkg-deb -f "$node_deb" Depends)" ;;
+esac
+case ",$(dpkg-deb -f "$node_deb" Depends)," in *" lxd"*|*",lxd"*) die "slurm-lxd depends on lxd (Recommends: LXD may be a snap)" ;; esac
+say "relations: the plugin alone pulls no slurmd/lxd; Slurm $major only (Breaks < $major, >= $next)"
 
 # ---- An earlier run that was killed before it could clean up ----------
 # (SIGKILL, a crash, a reboot): it recorded where its backups are.  Finish
@@ -79,8 +105,8 @@ scontrol ping >/dev/null 2>&1 || die "slurmctld does not answer: set the test cl
 id "$SLXD_TEST_USER" >/dev/null || die "no test user $SLXD_TEST_USER"
 
 # Where the package puts the plugin (also where `make install` put its own).
-plugin=/$(dpkg-deb -c "$node_deb" | awk '{print $6}' | grep '/spank_lxd\.so$' | sed 's,^\./,,')
-[ "$plugin" != / ] || die "no spank_lxd.so in $node_deb"
+plugin=/$(dpkg-deb -c "$spank_deb" | awk '{print $6}' | grep '/spank_lxd\.so$' | sed 's,^\./,,')
+[ "$plugin" != / ] || die "no spank_lxd.so in $spank_deb"
 
 # ---- Back up what we change ---------------------------------------------
 work=$(mktemp -d /var/tmp/slxd-pkgtest.XXXXXX)
@@ -122,7 +148,9 @@ restore() {
 	cp -a "$work/plugstack-lxd.conf" "$PLUGSTACK"
 	rm -f "$MARK"
 	if [ $rc = 0 ]; then
-		# The machine is as before: the plugin and init of `make install` run a job.
+		# The machine is as before: the plugin and init of `make install` run a job
+		# (in a new container: no template or spare made with the packaged init).
+		remove_node_cache
 		say "after the restore: srun --lxd-image=$SLXD_IMAGE with $(grep -m1 -o '[^ ]*spank_lxd\.so' "$PLUGSTACK")"
 		out=$(container_job) && printf '%s\n' "$out" | grep -qx "$SLXD_TEST_UID" ||
 			{ echo "packaging/run.sh: after the restore a container job fails: $out" >&2; rc=1; }
@@ -157,7 +185,7 @@ for p in "${pkgs[@]}"; do dpkg -L "$p" >>"$work/owned"; done
 for d in "${debs[@]}"; do
 	dpkg-deb -c "$d" | awk '$1 !~ /^d/ {print $6}' | sed 's,^\./,/,'
 done >"$work/owned-files"
-[ "$(dpkg -S "$plugin" | cut -d: -f1)" = slurm-lxd ] || die "$plugin is not slurm-lxd's"
+[ "$(dpkg -S "$plugin" | cut -d: -f1)" = slurm-lxd-spank ] || die "$plugin is not slurm-lxd-spank's"
 for f in /usr/sbin/slxd-prolog /usr/sbin/slxd-epilog /usr/sbin/slxd-gc /usr/sbin/slxd-registryd \
 	/usr/bin/slxd-registry "$PKG_INIT"; do
 	[ -x "$f" ] || die "$f missing or not executable"
@@ -175,18 +203,28 @@ if [ -d /run/systemd/system ]; then
 	done
 fi
 ! grep -q '^/etc/' "$work/owned" || die "the packages ship files under /etc: $(grep '^/etc/' "$work/owned" | tr '\n' ' ')"
-grep -qx 'init=/usr/libexec/slurm-lxd/slxd-init' /usr/share/doc/slurm-lxd/examples/spank_lxd.conf.example ||
+grep -qx 'init=/usr/libexec/slurm-lxd/slxd-init' /usr/share/doc/slurm-lxd-spank/examples/spank_lxd.conf.example ||
 	die "example spank_lxd.conf does not name $PKG_INIT"
 
 # ---- One job with the packaged plugin and init -------------------------
+# No init= anywhere: the plugin's built-in default must be the packaged
+# slxd-init (a configuration copied without its init= line).
 line=$(grep -m1 'spank_lxd\.so' "$PLUGSTACK")
-new=$(printf '%s\n' "$line" | sed "s,[^ ]*spank_lxd\.so,$plugin,")
-case " $new " in
-*" init="*) new=$(printf '%s\n' "$new" | sed "s,init=[^ ]*,init=$PKG_INIT,") ;;
-*) new="$new init=$PKG_INIT" ;;
-esac
+conf=$(printf '%s\n' "$line" | sed -n 's,.* config=\([^ ]*\).*,\1,p')
+[ -n "$conf" ] && [ -f "$conf" ] || die "the plugstack line names no config= file: $line"
+chmod 0711 "$work"
+install -d -m 0755 "$work/conf"
+grep -v '^init=' "$conf" >"$work/conf/spank_lxd.conf"
+chmod 0644 "$work/conf/spank_lxd.conf"
+new=$(printf '%s\n' "$line" | sed -e "s,[^ ]*spank_lxd\.so,$plugin," -e 's, init=[^ ]*,,' \
+	-e "s, config=[^ ]*, config=$work/conf/spank_lxd.conf,")
 say "plugstack: $new"
 printf '%s\n' "$new" >"$PLUGSTACK"
+# The `make install` slxd-init is away meanwhile (the backup tar puts it
+# back), and no template or spare made with it is left: a plugin whose
+# built-in init= were that one fails the job.
+rm -f /usr/local/libexec/slurm-lxd/slxd-init
+remove_node_cache
 
 say "srun --lxd-image=$SLXD_IMAGE as $SLXD_TEST_USER"
 out=$(container_job) || die "srun failed: $out"
@@ -211,7 +249,7 @@ left=0
 while read -r f; do
 	if [ -e "$f" ] || [ -L "$f" ]; then echo "   left behind: $f" >&2; left=1; fi
 done <"$work/owned-files"
-for f in /usr/libexec/slurm-lxd /usr/share/doc/slurm-lxd /usr/share/doc/slurm-lxd-registry \
+for f in /usr/libexec/slurm-lxd /usr/share/doc/slurm-lxd /usr/share/doc/slurm-lxd-spank /usr/share/doc/slurm-lxd-registry \
 	/usr/share/doc/slurm-lxd-client /var/lib/slurm-lxd; do
 	if [ -e "$f" ]; then echo "   left behind: $f" >&2; left=1; fi
 done
