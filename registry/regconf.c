@@ -13,9 +13,10 @@
 
 #include "config.h"
 #include "opts.h"
+#include "tarcheck.h"
 
 #define KNOWN_KEYS "listen, store, admin_uids, admin_groups, max_image_size, max_body_json, " \
-	"munge_socket, audit_reads, max_connections"
+	"munge_socket, audit_reads, max_connections, max_unpacked_size, max_image_entries"
 
 void slxd_regconf_defaults(struct slxd_regconf *c)
 {
@@ -27,6 +28,10 @@ void slxd_regconf_defaults(struct slxd_regconf *c)
 	c->max_image_size = 8LL << 30;
 	c->max_body_json = 64 << 10;
 	c->max_connections = 256;
+	struct slxd_tarcheck_limits lim;
+	slxd_tarcheck_default_limits(&lim);
+	c->max_unpacked_size = (int64_t)lim.max_total_size;
+	c->max_image_entries = lim.max_entries;
 }
 
 static int bad(const char *key, const char *v, const char *hint, slxd_error *err)
@@ -175,6 +180,28 @@ static int apply(struct slxd_regconf *c, const char *key, const char *v, slxd_er
 		if (x < 1 || x > 10000)
 			return bad(key, v, "use a whole number from 1 to 10000", err);
 		c->max_connections = (unsigned)x;
+		return 0;
+	}
+	/* the decompression budget of the image check: at most the nodes'
+	 * (tarcheck's defaults), or nodes would refuse what was approved */
+	struct slxd_tarcheck_limits lim;
+	slxd_tarcheck_default_limits(&lim);
+	if (strcmp(key, "max_unpacked_size") == 0) {
+		int64_t x;
+		if (set_size(&x, key, v, 1 << 20, err) < 0)
+			return -1;
+		if ((uint64_t)x > lim.max_total_size)
+			return bad(key, v, "at most 64G, the bound every node checks images with", err);
+		c->max_unpacked_size = x;
+		return 0;
+	}
+	if (strcmp(key, "max_image_entries") == 0) {
+		size_t n = strlen(v);
+		unsigned long long x = n && n <= 8 && strspn(v, "0123456789") == n ?
+				       strtoull(v, NULL, 10) : 0;
+		if (x < 16 || x > lim.max_entries)
+			return bad(key, v, "use a whole number from 16 to 1000000 (the nodes' bound)", err);
+		c->max_image_entries = x;
 		return 0;
 	}
 	char q[SLXD_QUOTE_BUF];

@@ -30,6 +30,8 @@ struct slxd_regconf {
 	char munge_socket[PATH_MAX]; /* "" = MUNGE's default */
 	bool audit_reads;
 	unsigned max_connections;
+	int64_t max_unpacked_size;   /* image check: bytes decompressed (tarcheck.h) */
+	uint64_t max_image_entries;  /* image check: members of the tarball */
 };
 
 void slxd_regconf_defaults(struct slxd_regconf *c);

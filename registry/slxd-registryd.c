@@ -531,6 +531,8 @@ int main(int argc, char **argv)
 	api.max_body_json = conf.max_body_json;
 	api.audit_reads = conf.audit_reads;
 	slxd_tarcheck_default_limits(&api.tar);
+	api.tar.max_total_size = (uint64_t)conf.max_unpacked_size;
+	api.tar.max_entries = conf.max_image_entries;
 
 	struct MHD_Daemon *d = start_http(&err);
 	if (!d) {

@@ -59,6 +59,13 @@ static void values(void **state)
 	assert_true(c.audit_reads);
 	assert_int_equal(set("munge_socket="), 0);
 	assert_string_equal(c.munge_socket, "");
+	/* the image check's budget: defaults are the nodes' bounds */
+	assert_int_equal(c.max_unpacked_size, 64LL << 30);
+	assert_int_equal(c.max_image_entries, 1000000);
+	assert_int_equal(set("max_unpacked_size=2G"), 0);
+	assert_int_equal(c.max_unpacked_size, 2LL << 30);
+	assert_int_equal(set("max_image_entries=5000"), 0);
+	assert_int_equal(c.max_image_entries, 5000);
 }
 
 static void refusals(void **state)
@@ -72,6 +79,8 @@ static void refusals(void **state)
 		"max_image_size=", "max_image_size=1.5G", "max_image_size=10X", "max_image_size=-1",
 		"max_image_size=99999999999999G", "max_image_size=1", "max_body_json=1",
 		"audit_reads=true", "max_connections=0", "munge_socket=relative",
+		"max_unpacked_size=65G", "max_unpacked_size=1K", "max_unpacked_size=x",
+		"max_image_entries=0", "max_image_entries=1000001", "max_image_entries=-5",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		slxd_regconf_defaults(&c);
