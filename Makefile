@@ -59,7 +59,7 @@ all: $(PLUGIN) $(HELPERS) registry
 registry: $(REGISTRYD) $(REGCLI)
 
 # The built-in init= default follows LIBEXECDIR (packages use /usr/libexec).
-$(BUILD)/lib/config.o: override CFLAGS += -DSLXD_LIBEXECDIR='"$(LIBEXECDIR)"'
+$(BUILD)/lib/config.o $(BUILD)/lib/registry.o: override CFLAGS += -DSLXD_LIBEXECDIR='"$(LIBEXECDIR)"'
 $(BUILD)/tests/test_config: override CFLAGS += -DSLXD_TEST_LIBEXECDIR='"$(LIBEXECDIR)"'
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
@@ -116,6 +116,9 @@ $(REGCLI): registry/slxd-registry.c $(LIBSLXD)
 # a fake registry service (libmicrohttpd); the CLI test compiles
 # registry/slxd-registry.c in.
 $(BUILD)/tests/test_registry_client_cli: registry/slxd-registry.c
+# Pulls go through slxd-imagecheck: this build's.
+$(BUILD)/tests/test_registry_client_pull: $(IMGCHECK)
+$(BUILD)/tests/test_registry_client_pull: override CFLAGS += -DSLXD_TEST_IMAGECHECK='"$(abspath $(IMGCHECK))"'
 REGCLIENT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_registry_client*.c))
 $(REGCLIENT_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/fake_registry.c \
 		$(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(LIBSLXD)
@@ -146,6 +149,7 @@ unit-san:
 # The registry's parsers (registry/; libslxd holds lib/reqauth.c already):
 fuzz_registry_tarcheck_LDLIBS := $(shell pkg-config --libs libarchive yaml-0.1)
 fuzz_registry_conf_SRC        := registry/regconf.c
+fuzz_registry_conf_LDLIBS     := $(shell pkg-config --libs libarchive yaml-0.1)
 fuzz_registry_api_SRC         := registry/api.c registry/store.c
 fuzz_registry_api_LDLIBS      := $(shell pkg-config --libs sqlite3 libarchive yaml-0.1)
 FUZZ_CC      ?= clang

@@ -386,6 +386,35 @@ static void decompression_budget_counts_headers(void **state)
 	assert_one_line(err.msg);
 }
 
+/* The crafted images of tests/integration/badimages.py, kept in the fuzz
+ * corpus: one per advisory, the hard link to a symlink, a bomb. */
+static void crafted_images_are_refused(void **state)
+{
+	(void)state;
+	static const char *const kinds[][2] = {
+		{ "top-metadata-symlink", "metadata.yaml is not a regular file" },
+		{ "top-rootfs-symlink", "rootfs is not a directory" },
+		{ "top-templates-symlink", "templates is not a directory" },
+		{ "template-target-dotdot", "template target" },
+		{ "template-source-dotdot", "template source" },
+		{ "template-target-symlink", "beneath a symlink of the image" },
+		{ "template-include", "{% include %}" },
+		{ "hardlink-to-symlink", "beneath the symlink" },
+		{ "bomb", "unpacks to more than" },
+	};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		char path[256];
+		slxd_error err;
+		snprintf(path, sizeof(path), "tests/fuzz/corpus/fuzz_registry_tarcheck/bad-adv-%s.tar",
+			 kinds[i][0]);
+		if (slxd_tarcheck_file(path, NULL, &err) != -1)
+			fail_msg("%s: accepted", path);
+		if (!strstr(err.msg, kinds[i][1]))
+			fail_msg("%s: %s", path, err.msg);
+		assert_one_line(err.msg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +431,7 @@ int main(void)
 		cmocka_unit_test(unsafe_template_text_is_refused),
 		cmocka_unit_test(metadata_yaml_is_checked),
 		cmocka_unit_test(decompression_budget_counts_headers),
+		cmocka_unit_test(crafted_images_are_refused),
 	};
 	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
