@@ -294,13 +294,14 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 		return set_seconds(&cfg->spare_max_idle, k->name, v, 0, 86400, err);
 	case K_VERSION: {
 		unsigned ver[3];
-		char q[SLXD_QUOTE_BUF];
 		const char *dot = strchr(v, '.');
 		bool three_at_most = !dot || !(dot = strchr(dot + 1, '.')) || !strchr(dot + 1, '.');
 		if (strlen(v) >= k->size || strspn(v, "0123456789.") != strlen(v) || !three_at_most ||
-		    lxd_parse_version(v, ver) != 0 || ver[0] < 5)
+		    lxd_parse_version(v, ver) != 0 || ver[0] < 5) {
+			char q[SLXD_QUOTE_BUF];
 			return slxd_fail(err, "invalid %s %s: use an LXD version of 5.0 or later, "
 					 "e.g. 5.0.8 or 5.21.6", k->name, slxd_quote(v, q, sizeof(q)));
+		}
 		memcpy((char *)cfg + k->off, v, strlen(v) + 1);
 		return 0;
 	}

@@ -296,16 +296,17 @@ static int y_skip(struct yp *y)
  * choice). */
 static int y_key(struct yp *y, struct set *seen, const char *where)
 {
-	char q[SLXD_QUOTE_BUF];
 	if (y->ev.type != YAML_SCALAR_EVENT)
 		return slxd_fail(y->err, "not a safe image: metadata.yaml has a key that is not a "
 				 "plain string %s (line %zu)", where, y->ev.start_mark.line + 1);
 	if (strcmp(y_str(y), "<<") == 0)
 		return slxd_fail(y->err, "not a safe image: metadata.yaml uses a YAML merge key "
 				 "\"<<\" %s (line %zu): refused", where, y->ev.start_mark.line + 1);
-	if (set_has(seen, y_str(y), strlen(y_str(y))))
+	if (set_has(seen, y_str(y), strlen(y_str(y)))) {
+		char q[SLXD_QUOTE_BUF];
 		return slxd_fail(y->err, "not a safe image: metadata.yaml has the key %s twice %s",
 				 slxd_quote(y_str(y), q, sizeof(q)), where);
+	}
 	if (set_add(seen, y_str(y)) < 0)
 		return slxd_fail(y->err, "out of memory");
 	return 0;
@@ -316,11 +317,12 @@ static int y_key(struct yp *y, struct set *seen, const char *where)
 static int tpl_target(const char *t, char **out, const struct slxd_tarcheck_limits *lim,
 		      slxd_error *err)
 {
-	char q[SLXD_QUOTE_BUF];
 	size_t len = strlen(t);
-	if (t[0] != '/')
+	if (t[0] != '/') {
+		char q[SLXD_QUOTE_BUF];
 		return slxd_fail(err, "not a safe image: template target %s in metadata.yaml is "
 				 "not an absolute path", slxd_quote(t, q, sizeof(q)));
+	}
 	if (len > lim->max_path)
 		return slxd_fail(err, "not a safe image: template target longer than %zu bytes",
 				 lim->max_path);
@@ -346,12 +348,13 @@ static int tpl_target(const char *t, char **out, const struct slxd_tarcheck_limi
 static int tpl_source(const char *s, char **out, const struct slxd_tarcheck_limits *lim,
 		      slxd_error *err)
 {
-	char q[SLXD_QUOTE_BUF];
 	size_t len = strlen(s);
-	if (s[0] == '/')
+	if (s[0] == '/') {
+		char q[SLXD_QUOTE_BUF];
 		return slxd_fail(err, "not a safe image: template source %s in metadata.yaml is an "
 				 "absolute path: it must name a file under templates/",
 				 slxd_quote(s, q, sizeof(q)));
+	}
 	if (len > lim->max_path)
 		return slxd_fail(err, "not a safe image: template source longer than %zu bytes",
 				 lim->max_path);
@@ -498,8 +501,9 @@ static int parse_metadata(const char *buf, size_t len, const struct slxd_tarchec
 		return slxd_fail(err, "out of memory");
 	yaml_parser_set_input_string(&y.p, (const unsigned char *)buf, len);
 	/* stream start, then nothing (no templates) or one document */
-	if (y_next(&y) < 0 || y_next(&y) < 0)
-		goto out;
+	for (int i = 0; i < 2; i++)
+		if (y_next(&y) < 0)
+			goto out;
 	if (y.ev.type == YAML_STREAM_END_EVENT) {
 		rc = 0;
 		goto out;
@@ -531,8 +535,9 @@ static int parse_metadata(const char *buf, size_t len, const struct slxd_tarchec
 		goto out;
 	}
 	/* document end, then the stream's end: a second document is refused */
-	if (y_next(&y) < 0 || y_next(&y) < 0)
-		goto out;
+	for (int i = 0; i < 2; i++)
+		if (y_next(&y) < 0)
+			goto out;
 	if (y.ev.type != YAML_STREAM_END_EVENT) {
 		slxd_fail(err, "not a safe image: metadata.yaml holds more than one YAML document");
 		goto out;

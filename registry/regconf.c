@@ -28,7 +28,7 @@ void slxd_regconf_defaults(struct slxd_regconf *c)
 	c->max_image_size = 8LL << 30;
 	c->max_body_json = 64 << 10;
 	c->max_connections = 256;
-	struct slxd_tarcheck_limits lim;
+	struct slxd_tarcheck_limits lim = { 0 };
 	slxd_tarcheck_default_limits(&lim);
 	c->max_unpacked_size = (int64_t)lim.max_total_size;
 	c->max_image_entries = lim.max_entries;
@@ -184,10 +184,10 @@ static int apply(struct slxd_regconf *c, const char *key, const char *v, slxd_er
 	}
 	/* the decompression budget of the image check: at most the nodes'
 	 * (tarcheck's defaults), or nodes would refuse what was approved */
-	struct slxd_tarcheck_limits lim;
+	struct slxd_tarcheck_limits lim = { 0 };
 	slxd_tarcheck_default_limits(&lim);
 	if (strcmp(key, "max_unpacked_size") == 0) {
-		int64_t x;
+		int64_t x = 0;
 		if (set_size(&x, key, v, 1 << 20, err) < 0)
 			return -1;
 		if ((uint64_t)x > lim.max_total_size)
