@@ -551,6 +551,17 @@ out:
 	return rc;
 }
 
+int slxd_tarcheck_metadata(const char *buf, size_t len, size_t *ntemplates, slxd_error *err)
+{
+	struct slxd_tarcheck_limits lim;
+	struct meta m = { 0 };
+	slxd_tarcheck_default_limits(&lim);
+	int rc = parse_metadata(buf, len, &lim, &m, err);
+	*ntemplates = m.n;
+	meta_free(&m);
+	return rc;
+}
+
 /* ---- Template text ---------------------------------------------------------- */
 
 /* LXD renders templates with pongo2, as root on the host.  Expressions

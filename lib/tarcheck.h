@@ -52,6 +52,11 @@ int slxd_tarcheck_file(const char *path, const struct slxd_tarcheck_limits *lim,
 		       slxd_error *err);
 /* The same for an open descriptor, read from where it stands. */
 int slxd_tarcheck_fd(int fd, const struct slxd_tarcheck_limits *lim, slxd_error *err);
+/* metadata.yaml alone (for fuzzers): 0 if this check follows it and its
+ * templates' targets and sources are well-formed (whether they meet the
+ * tarball's files and links is the whole check's business); *ntemplates
+ * receives how many it declares. */
+int slxd_tarcheck_metadata(const char *buf, size_t len, size_t *ntemplates, slxd_error *err);
 /* The same for bytes in memory (for tests and fuzzers). */
 int slxd_tarcheck_buf(const void *buf, size_t len, const struct slxd_tarcheck_limits *lim,
 		      slxd_error *err);

@@ -415,6 +415,36 @@ static void crafted_images_are_refused(void **state)
 	}
 }
 
+/* The fuzz seeds of metadata.yaml alone: bad-* refused, good-* followed. */
+static void metadata_seeds(void **state)
+{
+	(void)state;
+	const char *d = "tests/fuzz/corpus/fuzz_image_metadata";
+	DIR *dp = opendir(d);
+	assert_non_null(dp);
+	int seen = 0;
+	for (struct dirent *de; (de = readdir(dp));) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[512], buf[8192];
+		snprintf(path, sizeof(path), "%s/%s", d, de->d_name);
+		FILE *f = fopen(path, "rb");
+		assert_non_null(f);
+		size_t len = fread(buf, 1, sizeof(buf), f), n = 0;
+		fclose(f);
+		slxd_error err = { "" };
+		int rc = slxd_tarcheck_metadata(buf, len, &n, &err);
+		int bad = strncmp(de->d_name, "bad-", 4) == 0;
+		if (rc != (bad ? -1 : 0))
+			fail_msg("%s: %d (%s)", de->d_name, rc, err.msg);
+		if (bad)
+			assert_one_line(err.msg);
+		seen++;
+	}
+	closedir(dp);
+	assert_true(seen >= 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -432,6 +462,7 @@ int main(void)
 		cmocka_unit_test(metadata_yaml_is_checked),
 		cmocka_unit_test(decompression_budget_counts_headers),
 		cmocka_unit_test(crafted_images_are_refused),
+		cmocka_unit_test(metadata_seeds),
 	};
 	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
