@@ -573,13 +573,18 @@ static int check_image(const char *tmp, const char *fp, slxd_error *err)
 	pid_t w;
 	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
-	if (w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	/* an answer is the exit status and the line that goes with it */
+	bool exited = w == pid && WIFEXITED(status);
+	if (exited && WEXITSTATUS(status) == 0 && strcmp(out, "ok") == 0)
 		return 0;
-	if (w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 1)
-		return slxd_fail(err, "refusing image %.12s: %s (an admin should revoke it)", fp, out);
+	if (exited && WEXITSTATUS(status) == 1 && strncmp(out, "refused: ", 9) == 0)
+		return slxd_fail(err, "refusing image %.12s: %s (an admin should revoke it)", fp,
+				 out + 9);
 	char how[64];
 	if (w != pid)
 		snprintf(how, sizeof(how), "its end was not seen");
+	else if (exited && WEXITSTATUS(status) <= 1)
+		snprintf(how, sizeof(how), "exit %d without its answer", WEXITSTATUS(status));
 	else if (WIFEXITED(status))
 		snprintf(how, sizeof(how), "exit %d", WEXITSTATUS(status));
 	else
