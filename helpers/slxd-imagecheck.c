@@ -30,16 +30,19 @@
 #define NOBODY 65534
 /* a 64 GiB image through xz takes minutes; an hour is a hang */
 #define CPU_SECONDS 3600
-/* xz and zstd windows stay far below this.  (AddressSanitizer's shadow
- * memory needs terabytes of address space: not bounded in its builds.) */
 #if defined(__SANITIZE_ADDRESS__)
-#define MEMORY RLIM_INFINITY
+#define ASAN_BUILD 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
+#define ASAN_BUILD 1
+#endif
+#endif
+
+/* xz and zstd windows stay far below this.  (AddressSanitizer's shadow
+ * memory needs terabytes of address space: not bounded in its builds.) */
+#ifdef ASAN_BUILD
 #define MEMORY RLIM_INFINITY
-#endif
-#endif
-#ifndef MEMORY
+#else
 #define MEMORY ((rlim_t)4 << 30)
 #endif
 
@@ -67,15 +70,17 @@ static int confine(slxd_error *err)
 	return 0;
 }
 
-/* LeakSanitizer (in `make unit-san` builds only) must ptrace this process
- * to look for leaks, which a non-dumpable process does not allow: it would
- * turn every answer into its own fatal error.  The check's leaks are
- * looked for in the unit tests (valgrind, sanitizers) and the fuzzers. */
+#ifdef ASAN_BUILD
+/* LeakSanitizer must ptrace this process to look for leaks, which a
+ * non-dumpable process does not allow: it would turn every answer into its
+ * own fatal error.  The check's leaks are looked for in the unit tests
+ * (valgrind, sanitizers) and the fuzzers. */
 int __lsan_is_turned_off(void);
 int __lsan_is_turned_off(void)
 {
 	return 1;
 }
+#endif
 
 int main(int argc, char **argv)
 {
