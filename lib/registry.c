@@ -528,6 +528,10 @@ static int check_image(const char *tmp, const char *fp, slxd_error *err)
 	char *const envp[] = { NULL };
 	sigset_t none;
 
+	/* a read-only descriptor of its own (not the download's, which can
+	 * write): the checker runs the image author's bytes through
+	 * libarchive, and even subverted it must not change what LXD gets.
+	 * tmp lies in state_dir, which only root can change. */
 	int in = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
 		return slxd_fail(err, "cannot reopen %s: %s", tmp, strerror(errno));
