@@ -307,6 +307,15 @@ setup_registry() {
 		fi
 	fi
 	rm -f "$new"
+	# `make install` replaced the binary: the running daemon is the old code
+	if pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd; then
+		case $(readlink "/proc/$(cat "$SLXD_TEST_RUN/registryd.pid")/exe") in
+		*" (deleted)")
+			say "restarting slxd-registryd (its binary was replaced)"
+			kill "$(cat "$SLXD_TEST_RUN/registryd.pid")"
+			sleep 0.5 ;;
+		esac
+	fi
 	install -d -m 0755 "$SLXD_REGISTRY_STORE"
 	if ! pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd; then
 		say "starting slxd-registryd"
