@@ -307,14 +307,13 @@ setup_registry() {
 		fi
 	fi
 	rm -f "$new"
-	# `make install` replaced the binary: the running daemon is the old code
-	if pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd; then
-		case $(readlink "/proc/$(cat "$SLXD_TEST_RUN/registryd.pid")/exe") in
-		*" (deleted)")
-			say "restarting slxd-registryd (its binary was replaced)"
-			kill "$(cat "$SLXD_TEST_RUN/registryd.pid")"
-			sleep 0.5 ;;
-		esac
+	# `make install` put other code in place: the running daemon is stale
+	# (its /proc/PID/exe still reads as the file it was started from)
+	if pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd &&
+	   ! cmp -s "/proc/$(cat "$SLXD_TEST_RUN/registryd.pid")/exe" /usr/local/sbin/slxd-registryd; then
+		say "restarting slxd-registryd (a different binary was installed)"
+		kill "$(cat "$SLXD_TEST_RUN/registryd.pid")"
+		sleep 0.5
 	fi
 	install -d -m 0755 "$SLXD_REGISTRY_STORE"
 	if ! pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd; then
