@@ -42,16 +42,17 @@ INIT    := $(BUILD)/slxd-init
 EPILOG  := $(BUILD)/slxd-epilog
 GC      := $(BUILD)/slxd-gc
 PROLOG  := $(BUILD)/slxd-prolog
-HELPERS := $(INIT) $(EPILOG) $(GC) $(PROLOG)
+IMGCHECK := $(BUILD)/slxd-imagecheck
+HELPERS := $(INIT) $(EPILOG) $(GC) $(PROLOG) $(IMGCHECK)
 REGCLI  := $(BUILD)/slxd-registry
 SBINDIR ?= $(PREFIX)/sbin
 
 # The registry service: its own libraries, on its own link lines only (the
 # SPANK plugin loads into slurmstepd and must not drag them in).
-REG_PKGS     := sqlite3 libmicrohttpd libarchive jansson
+REG_PKGS     := sqlite3 libmicrohttpd libarchive yaml-0.1 jansson
 REG_CFLAGS   := $(shell pkg-config --cflags $(REG_PKGS))
 REG_LDLIBS   := $(shell pkg-config --libs $(REG_PKGS))
-REG_OBJ      := $(patsubst registry/%.c,$(BUILD)/registry/%.o,registry/store.c registry/tarcheck.c registry/api.c registry/regconf.c)
+REG_OBJ      := $(patsubst registry/%.c,$(BUILD)/registry/%.o,registry/store.c registry/api.c registry/regconf.c)
 REGISTRYD    := $(BUILD)/slxd-registryd
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -68,7 +69,7 @@ all: $(PLUGIN) $(HELPERS) registry
 registry: $(REGISTRYD) $(REGCLI)
 
 # The built-in init= default follows LIBEXECDIR (packages use /usr/libexec).
-$(BUILD)/lib/config.o: override CFLAGS += -DSLXD_LIBEXECDIR='"$(LIBEXECDIR)"'
+$(BUILD)/lib/config.o $(BUILD)/lib/registry.o: override CFLAGS += -DSLXD_LIBEXECDIR='"$(LIBEXECDIR)"'
 $(BUILD)/tests/test_config: override CFLAGS += -DSLXD_TEST_LIBEXECDIR='"$(LIBEXECDIR)"'
 $(BUILD)/lib/version.o: override CFLAGS += -DSLXD_VERSION='"$(VERSION)"'
 # Compiled-in settings are recompiled when they change: `make` then
@@ -110,6 +111,12 @@ $(BUILD)/slxd-%: helpers/slxd-%.c $(LIBSLXD)
 $(GC): helpers/slxd-gc.c $(LIBSLXD)
 	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(SLURM_LDFLAGS) $(LDFLAGS) $(LDLIBS) -lslurm
 
+# The image check as a program (lib/tarcheck.h): the only node program
+# linked against libarchive and libyaml; the plugin and slxd-prolog run it
+# (lib/registry.c) on every image they download.
+$(IMGCHECK): helpers/slxd-imagecheck.c $(LIBSLXD)
+	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(LDFLAGS) $(shell pkg-config --libs libarchive yaml-0.1)
+
 $(BUILD)/registry/%.o: registry/%.c $(wildcard registry/*.h) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(REG_CFLAGS) -c -o $@ $<
@@ -132,6 +139,9 @@ $(REGCLI): registry/slxd-registry.c $(LIBSLXD)
 # a fake registry service (libmicrohttpd); the CLI test compiles
 # registry/slxd-registry.c in.
 $(BUILD)/tests/test_registry_client_cli: registry/slxd-registry.c
+# Pulls go through slxd-imagecheck: this build's.
+$(BUILD)/tests/test_registry_client_pull: $(IMGCHECK)
+$(BUILD)/tests/test_registry_client_pull: override CFLAGS += -DSLXD_TEST_IMAGECHECK='"$(abspath $(IMGCHECK))"'
 REGCLIENT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_registry_client*.c))
 $(REGCLIENT_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/fake_registry.c \
 		$(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(LIBSLXD)
@@ -176,11 +186,12 @@ unit-san:
 #     fuzz_registry_request_SRC    := registry/request.c registry/store.c
 #     fuzz_registry_request_LDLIBS := -lsqlite3
 # The registry's parsers (registry/; libslxd holds lib/reqauth.c already):
-fuzz_registry_tarcheck_SRC    := registry/tarcheck.c
-fuzz_registry_tarcheck_LDLIBS := $(shell pkg-config --libs libarchive)
+fuzz_registry_tarcheck_LDLIBS := $(shell pkg-config --libs libarchive yaml-0.1)
+fuzz_image_metadata_LDLIBS    := $(shell pkg-config --libs libarchive yaml-0.1)
 fuzz_registry_conf_SRC        := registry/regconf.c
-fuzz_registry_api_SRC         := registry/api.c registry/store.c registry/tarcheck.c
-fuzz_registry_api_LDLIBS      := $(shell pkg-config --libs sqlite3 libarchive)
+fuzz_registry_conf_LDLIBS     := $(shell pkg-config --libs libarchive yaml-0.1)
+fuzz_registry_api_SRC         := registry/api.c registry/store.c
+fuzz_registry_api_LDLIBS      := $(shell pkg-config --libs sqlite3 libarchive yaml-0.1)
 FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
@@ -395,6 +406,7 @@ bench: deps
 install: all
 	install -D -m 0755 $(PLUGIN) $(DESTDIR)$(SLURM_PLUGIN_DIR)/spank_lxd.so
 	install -D -m 0755 $(INIT) $(DESTDIR)$(LIBEXECDIR)/slxd-init
+	install -D -m 0755 $(IMGCHECK) $(DESTDIR)$(LIBEXECDIR)/slxd-imagecheck
 	install -D -m 0755 $(EPILOG) $(DESTDIR)$(SBINDIR)/slxd-epilog
 	install -D -m 0755 $(GC) $(DESTDIR)$(SBINDIR)/slxd-gc
 	install -D -m 0755 $(PROLOG) $(DESTDIR)$(SBINDIR)/slxd-prolog
@@ -419,6 +431,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SLURM_PLUGIN_DIR)/spank_lxd.so $(DESTDIR)$(LIBEXECDIR)/slxd-init \
+	      $(DESTDIR)$(LIBEXECDIR)/slxd-imagecheck \
 	      $(DESTDIR)$(SBINDIR)/slxd-epilog $(DESTDIR)$(SBINDIR)/slxd-gc \
 	      $(DESTDIR)$(SBINDIR)/slxd-prolog $(DESTDIR)$(SBINDIR)/slxd-registryd \
 	      $(DESTDIR)$(PREFIX)/bin/slxd-registry \

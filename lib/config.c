@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lxd.h"
+
 /* Longest line of a config file: room for a full default_mounts list. */
 #define LINE_MAX_BYTES (SLXD_MOUNTS_MAX * (2 * SLXD_PATH_MAX + 4) + 256)
 
@@ -48,11 +50,13 @@ void slxd_config_defaults(struct slxd_config *cfg)
 	 * and slxd-init); slxd-gc runs every 5 min, so an unused one is gone
 	 * within 10. */
 	cfg->spare_max_idle = 300;
+	/* Debian 12's LXD is 5.0.2: a floor it meets (README, "LXD version") */
+	COPY(cfg->lxd_min_version, "5.0");
 }
 
 enum kind { K_PATH, K_NAME, K_NAME_OR_EMPTY, K_MOUNTS, K_ALLOW, K_TIMEOUT,
 	    K_REGISTRY, K_REG_TIMEOUT, K_GRACE, K_BYTES, K_TEMPLATE_AGE,
-	    K_SPARE_IDLE };
+	    K_SPARE_IDLE, K_VERSION };
 
 #define FIELD(f) offsetof(struct slxd_config, f), sizeof(((struct slxd_config *)0)->f)
 
@@ -80,11 +84,13 @@ static const struct key {
 	{ "image_cache_max", K_BYTES, 0, 0 },
 	{ "template_max_age", K_TEMPLATE_AGE, 0, 0 },
 	{ "spare_max_idle", K_SPARE_IDLE, 0, 0 },
+	{ "lxd_min_version", K_VERSION, FIELD(lxd_min_version) },
 };
 
 #define KNOWN_KEYS "config, lxd_socket, storage_pool, profile, approved_images, " \
 	"slurmd_spool_dir, state_dir, download_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout, " \
-	"registry, registry_timeout, registry_grace, image_cache_max, template_max_age, spare_max_idle"
+	"registry, registry_timeout, registry_grace, image_cache_max, template_max_age, spare_max_idle, " \
+	"lxd_min_version"
 
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */
 static int set_name(char *dst, size_t size, const char *key, const char *v,
@@ -289,6 +295,19 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 	case K_SPARE_IDLE:
 		/* 0 = no spares: every job's container is made when it starts */
 		return set_seconds(&cfg->spare_max_idle, k->name, v, 0, 86400, err);
+	case K_VERSION: {
+		unsigned ver[3];
+		const char *dot = strchr(v, '.');
+		bool three_at_most = !dot || !(dot = strchr(dot + 1, '.')) || !strchr(dot + 1, '.');
+		if (strlen(v) >= k->size || strspn(v, "0123456789.") != strlen(v) || !three_at_most ||
+		    lxd_parse_version(v, ver) != 0 || ver[0] < 5) {
+			char q[SLXD_QUOTE_BUF];
+			return slxd_fail(err, "invalid %s %s: use an LXD version of 5.0 or later, "
+					 "e.g. 5.0.8 or 5.21.6", k->name, slxd_quote(v, q, sizeof(q)));
+		}
+		memcpy((char *)cfg + k->off, v, strlen(v) + 1);
+		return 0;
+	}
 	}
 	return slxd_fail(err, "internal error: bad key kind");
 }

@@ -39,6 +39,7 @@ struct slxd_config {
 	unsigned long long image_cache_max;       /* image_cache_max= bytes, 0 = no bound */
 	long template_max_age;                    /* template_max_age= seconds, 0 = none */
 	long spare_max_idle;                      /* spare_max_idle= seconds, 0 = no spares */
+	char lxd_min_version[16];                 /* lxd_min_version= X.Y[.Z] (default 5.0) */
 };
 
 void slxd_config_defaults(struct slxd_config *cfg);

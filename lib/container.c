@@ -439,6 +439,9 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 	json_t *config = NULL, *devices = NULL, *inst = NULL;
 	int rc = -1;
 
+	/* no container on an LXD older than the site's floor */
+	if (lxd_check_version(c, cfg->lxd_min_version, err) != 0)
+		return -1;
 	if (slxd_container_spec(cfg, job, &config, &devices, err) != 0)
 		return -1;
 	int lock = lock_job(cfg, job->jobid, err);

@@ -36,6 +36,8 @@ struct lxd_client {
 	int up_fd;           /* >= 0: the next request's body is read from here */
 	curl_off_t up_size;
 	bool up_fail;
+	char server[16];          /* GET /1.0 at open: "lxd", "incus" ("" if unsaid) */
+	char server_version[32];  /* "5.0.2" ("" if unsaid) */
 };
 
 static size_t on_upload(char *buf, size_t size, size_t nitems, void *arg)
@@ -467,6 +469,11 @@ lxd_client *lxd_open(const char *socket_path, long timeout_ms, slxd_error *err)
 		lxd_close(c);
 		return NULL;
 	}
+	json_t *env = json_object_get(md, "environment");
+	const char *server = json_string_value(json_object_get(env, "server"));
+	const char *version = json_string_value(json_object_get(env, "server_version"));
+	snprintf(c->server, sizeof(c->server), "%s", server ? server : "");
+	snprintf(c->server_version, sizeof(c->server_version), "%s", version ? version : "");
 	const char *auth = json_string_value(json_object_get(md, "auth"));
 	if (auth && strcmp(auth, "trusted") != 0) {
 		slxd_fail(err, "LXD at %s does not trust this client (auth: %s); "
@@ -787,4 +794,82 @@ int lxd_image_delete(lxd_client *c, const char *fingerprint, slxd_error *err)
 	snprintf(path, sizeof(path), "/1.0/images/%s", fingerprint);
 	snprintf(what, sizeof(what), "delete image %s", fingerprint);
 	return public_rc(call(c, "DELETE", path, NULL, NULL, what, err));
+}
+
+/* ---- The server's version ------------------------------------------------- */
+
+int lxd_parse_version(const char *s, unsigned v[3])
+{
+	v[0] = v[1] = v[2] = 0;
+	for (int i = 0; i < 3; i++) {
+		size_t n = strspn(s, "0123456789");
+		if (n == 0 || n > 4)
+			return -1;
+		v[i] = (unsigned)strtoul(s, NULL, 10);
+		s += n;
+		if (*s != '.')
+			/* "5.21" is 5.21.0; what follows the numbers ("-rc1",
+			 * " LTS") does not count */
+			return i >= 1 ? 0 : -1;
+		s++;
+	}
+	return 0;
+}
+
+static int vcmp(const unsigned a[3], const unsigned b[3])
+{
+	for (int i = 0; i < 3; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return 0;
+}
+
+const char *lxd_server_version(const lxd_client *c)
+{
+	return c->server_version;
+}
+
+/* The first releases of each LXD series that carry all of the 2026 image
+ * fixes we know of (README, "LXD version"): CVE-2026-23954, CVE-2026-33897,
+ * GHSA-9j25-mm2h-2f76, GHSA-jpf8-86f3-wp38, GHSA-vghh-5rfx-xhq8. */
+static const struct { unsigned series[2], fixed[3]; } image_fixes[] = {
+	{ { 5, 0 }, { 5, 0, 8 } },
+	{ { 5, 21 }, { 5, 21, 6 } },
+};
+
+int lxd_check_version(const lxd_client *c, const char *min, slxd_error *err)
+{
+	static bool warned;
+	unsigned have[3], want[3];
+	const char *server = c->server[0] ? c->server : "lxd";
+
+	if (lxd_parse_version(min, want) != 0)
+		return slxd_fail(err, "internal error: bad minimum LXD version %s", min);
+	if (lxd_parse_version(c->server_version, have) != 0)
+		return slxd_fail(err, "%s at %s does not say which version it is (GET /1.0 gave "
+				 "environment.server_version \"%.20s\"); slurm-lxd needs LXD %s or later",
+				 server, c->socket_path, c->server_version, min);
+	if (strcmp(server, "lxd") == 0 && vcmp(have, want) < 0)
+		return slxd_fail(err, "LXD %s on this node is older than %s, the oldest this node "
+				 "accepts (lxd_min_version= in spank_lxd.conf); ask your admin to "
+				 "upgrade LXD", c->server_version, min);
+	if (warned || strcmp(server, "lxd") != 0)
+		return 0;
+	warned = true;
+	bool known = false, lacks = false;
+	for (size_t i = 0; i < sizeof(image_fixes) / sizeof(image_fixes[0]); i++)
+		if (have[0] == image_fixes[i].series[0] && have[1] == image_fixes[i].series[1]) {
+			known = true;
+			lacks = vcmp(have, image_fixes[i].fixed) < 0;
+		}
+	/* feature releases between the LTS series (5.1 to 5.20) get no fixes */
+	if (!known && (have[0] < 5 || (have[0] == 5 && have[1] < 21)))
+		lacks = true;
+	if (lacks)
+		slxd_log(SLXD_LOG_ERROR, "LXD %s lacks fixes for image templates and top-level "
+			 "links (CVE-2026-23954, CVE-2026-33897, GHSA-9j25-mm2h-2f76, "
+			 "GHSA-jpf8-86f3-wp38, GHSA-vghh-5rfx-xhq8): images slurm-lxd pulls are "
+			 "checked for them, images imported by hand are not; upgrade to LXD 5.0.8, "
+			 "5.21.6 or later", c->server_version);
+	return 0;
 }

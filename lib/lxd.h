@@ -27,6 +27,19 @@ typedef struct lxd_client lxd_client;
 lxd_client *lxd_open(const char *socket_path, long timeout_ms, slxd_error *err);
 void lxd_close(lxd_client *c);
 
+/* The server's environment.server_version from lxd_open ("" if unsaid). */
+const char *lxd_server_version(const lxd_client *c);
+/* "X.Y[.Z]" (anything after the numbers ignored) into v; 0 or -1. */
+int lxd_parse_version(const char *s, unsigned v[3]);
+/* Refuse (-1, err says which version runs and what to do) an LXD older
+ * than `min` ("X.Y[.Z]") or one that does not say its version.  Once per
+ * process, log an error line when the version lacks the 2026 image fixes
+ * (CVE-2026-23954, CVE-2026-33897, GHSA-9j25-mm2h-2f76,
+ * GHSA-jpf8-86f3-wp38, GHSA-vghh-5rfx-xhq8); the node's own image check
+ * covers images it pulls.  Costs no request: the version is from
+ * lxd_open's GET /1.0.  Incus is not held to LXD's version numbers. */
+int lxd_check_version(const lxd_client *c, const char *min, slxd_error *err);
+
 /* Issue one request.  `body` may be NULL (it is not stolen).  For a sync
  * answer, *metadata receives a new reference to the "metadata" member (or
  * json null).  For an async answer the operation is waited on (bounded by

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +26,11 @@
 #define IMPORT_WAIT_MS (30L * 60 * 1000)
 /* Answers re-verified this recently are not written again (job arrays). */
 #define CACHE_REWRITE_S 60
+
+#ifndef SLXD_LIBEXECDIR
+#define SLXD_LIBEXECDIR "/usr/local/libexec/slurm-lxd"
+#endif
+const char *slxd_imagecheck_path = SLXD_LIBEXECDIR "/slxd-imagecheck";
 
 enum verdict {
 	V_OK,        /* approved: fingerprint filled */
@@ -535,7 +542,93 @@ static int mark_ours(lxd_client *c, const char *fp, slxd_error *err)
 	return rc == 0 ? 0 : -1;
 }
 
-/* Download, verify, import, verify, mark.  Called under fp's write lock. */
+/* The image check (lib/tarcheck.h) on the downloaded file, before LXD
+ * unpacks it as root: the registry ran it at push, but a node believes
+ * only what it checked itself (a store, a proxy or the registry's host
+ * may have been changed since).  It runs as slxd-imagecheck, which drops
+ * to nobody: an image author's bytes are not parsed as root here, and
+ * libarchive stays out of the plugin (srun and sbatch load it too). */
+static int check_image(const char *tmp, const char *fp, slxd_error *err)
+{
+	char out[1024];
+	size_t got = 0;
+	int pfd[2], status = 0;
+	char *const argv[] = { (char *)"slxd-imagecheck", NULL };
+	char *const envp[] = { NULL };
+	sigset_t none;
+
+	/* a read-only descriptor of its own (not the download's, which can
+	 * write): the checker runs the image author's bytes through
+	 * libarchive, and even subverted it must not change what LXD gets.
+	 * tmp lies in state_dir, which only root can change. */
+	int in = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0)
+		return slxd_fail(err, "cannot reopen %s: %s", tmp, strerror(errno));
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		close(in);
+		return slxd_fail(err, "cannot check image %.12s: pipe: %s", fp, strerror(errno));
+	}
+	sigemptyset(&none);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* only async-signal-safe calls until exec (slurmstepd has threads) */
+		if (dup2(in, 0) < 0 || dup2(pfd[1], 1) < 0 || dup2(pfd[1], 2) < 0)
+			_exit(127);
+		close_range(3, ~0U, 0);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(slxd_imagecheck_path, argv, envp);
+		_exit(127);
+	}
+	int fork_errno = errno;
+	close(pfd[1]);
+	close(in);
+	if (pid < 0) {
+		close(pfd[0]);
+		return slxd_fail(err, "cannot check image %.12s: fork: %s", fp, strerror(fork_errno));
+	}
+	for (;;) {
+		ssize_t r = read(pfd[0], out + got, sizeof(out) - 1 - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (got == sizeof(out) - 1) {
+			char sink[512]; /* the rest: the line is long enough */
+			while (read(pfd[0], sink, sizeof(sink)) > 0)
+				;
+			break;
+		}
+	}
+	close(pfd[0]);
+	out[got] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	pid_t w;
+	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	/* an answer is the exit status and the line that goes with it */
+	bool exited = w == pid && WIFEXITED(status);
+	if (exited && WEXITSTATUS(status) == 0 && strcmp(out, "ok") == 0)
+		return 0;
+	if (exited && WEXITSTATUS(status) == 1 && strncmp(out, "refused: ", 9) == 0)
+		return slxd_fail(err, "refusing image %.12s: %s (an admin should revoke it)", fp,
+				 out + 9);
+	char how[64];
+	if (w != pid)
+		snprintf(how, sizeof(how), "its end was not seen");
+	else if (exited && WEXITSTATUS(status) <= 1)
+		snprintf(how, sizeof(how), "exit %d without its answer", WEXITSTATUS(status));
+	else if (WIFEXITED(status))
+		snprintf(how, sizeof(how), "exit %d", WEXITSTATUS(status));
+	else
+		snprintf(how, sizeof(how), "killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return slxd_fail(err, "cannot check image %.12s before LXD unpacks it: %s failed (%s)%s%s; "
+			 "ask your admin to check the slurm-lxd installation", fp, slxd_imagecheck_path,
+			 how, out[0] ? ": " : "", out);
+}
+
+/* Download, verify, check, import, verify, mark.  Called under fp's write
+ * lock. */
 static int pull_locked(const struct slxd_config *cfg, lxd_client *c, const char *fp,
 		       slxd_error *err)
 {
@@ -559,6 +652,8 @@ static int pull_locked(const struct slxd_config *cfg, lxd_client *c, const char 
 			  fp, got);
 		goto out;
 	}
+	if (check_image(tmp, fp, err) != 0)
+		goto out;
 	if (lseek(fd, 0, SEEK_SET) != 0) {
 		slxd_fail(err, "cannot rewind %s: %s", tmp, strerror(errno));
 		goto out;
@@ -665,6 +760,9 @@ int slxd_image_ensure(const struct slxd_config *cfg, lxd_client *c, const char *
 {
 	if (hold_fd)
 		*hold_fd = -1;
+	/* no image into an LXD older than the site's floor */
+	if (lxd_check_version(c, cfg->lxd_min_version, err) != 0)
+		return -1;
 	if (cfg->registry[0]) {
 		if (slxd_registry_pull(cfg, c, fingerprint, hold_fd, err) != 0)
 			return slxd_fail_prefix(err, "image %s", image);

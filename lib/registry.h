@@ -47,12 +47,17 @@ int slxd_registry_resolve(const struct slxd_config *cfg,
 			  char fingerprint[SLXD_FINGERPRINT_LEN + 1],
 			  slxd_error *err);
 
+/* The image check program (helpers/slxd-imagecheck.c) that every
+ * download goes through; LIBEXECDIR/slxd-imagecheck (tests change it). */
+extern const char *slxd_imagecheck_path;
+
 /* Make sure LXD has image `fingerprint` (one that slxd_registry_resolve
  * just returned).  If LXD has it, only its last-use time is updated.
  * Otherwise, under STATE_DIR/image-<FP>.lock (concurrent pulls of one
  * image wait for the first and then find it present), the blob is fetched
  * into STATE_DIR while hashed, refused unless its SHA-256 is the
- * fingerprint, imported into LXD, refused (and deleted from LXD) unless
+ * fingerprint, refused unless slxd-imagecheck accepts it (the error then
+ * starts "refusing image"), imported into LXD, refused (and deleted from LXD) unless
  * LXD's fingerprint is the same, marked with SLXD_IMAGE_PROP_MANAGED, and
  * then least recently used images of ours beyond image_cache_max are
  * evicted.

@@ -13,10 +13,12 @@
 
 #include "config.h"
 #include "opts.h"
+#include "tarcheck.h"
 
 #define KNOWN_KEYS "listen, store, admin_uids, admin_groups, max_image_size, max_body_json, " \
 	"munge_socket, audit_reads, max_connections, max_connections_per_client, header_timeout, " \
-	"idle_timeout, max_pending_per_user, max_pending_bytes_per_user"
+	"idle_timeout, max_pending_per_user, max_pending_bytes_per_user, max_unpacked_size, " \
+	"max_image_entries"
 
 void slxd_regconf_defaults(struct slxd_regconf *c)
 {
@@ -34,6 +36,10 @@ void slxd_regconf_defaults(struct slxd_regconf *c)
 	c->idle_timeout = 60;
 	c->max_pending_per_user = 16;
 	c->max_pending_bytes_per_user = 32LL << 30;
+	struct slxd_tarcheck_limits lim = { 0 };
+	slxd_tarcheck_default_limits(&lim);
+	c->max_unpacked_size = (int64_t)lim.max_total_size;
+	c->max_image_entries = lim.max_entries;
 }
 
 static int bad(const char *key, const char *v, const char *hint, slxd_error *err)
@@ -209,6 +215,28 @@ static int apply(struct slxd_regconf *c, const char *key, const char *v, slxd_er
 	if (strcmp(key, "max_pending_bytes_per_user") == 0)
 		return v[0] == '0' && !v[1] ? (c->max_pending_bytes_per_user = 0, 0)
 					    : set_size(&c->max_pending_bytes_per_user, key, v, 1024, err);
+	/* the decompression budget of the image check: at most the nodes'
+	 * (tarcheck's defaults), or nodes would refuse what was approved */
+	struct slxd_tarcheck_limits lim = { 0 };
+	slxd_tarcheck_default_limits(&lim);
+	if (strcmp(key, "max_unpacked_size") == 0) {
+		int64_t x = 0;
+		if (set_size(&x, key, v, 1 << 20, err) < 0)
+			return -1;
+		if ((uint64_t)x > lim.max_total_size)
+			return bad(key, v, "at most 64G, the bound every node checks images with", err);
+		c->max_unpacked_size = x;
+		return 0;
+	}
+	if (strcmp(key, "max_image_entries") == 0) {
+		size_t n = strlen(v);
+		unsigned long long x = n && n <= 8 && strspn(v, "0123456789") == n ?
+				       strtoull(v, NULL, 10) : 0;
+		if (x < 16 || x > lim.max_entries)
+			return bad(key, v, "use a whole number from 16 to 1000000 (the nodes' bound)", err);
+		c->max_image_entries = x;
+		return 0;
+	}
 	char q[SLXD_QUOTE_BUF];
 	return slxd_fail(err, "unknown key %s (known keys: " KNOWN_KEYS ")", slxd_quote(key, q, sizeof(q)));
 }

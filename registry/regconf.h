@@ -37,6 +37,8 @@ struct slxd_regconf {
 	/* per user, pending versions (0: no limit) */
 	int64_t max_pending_per_user;
 	int64_t max_pending_bytes_per_user;
+	int64_t max_unpacked_size;   /* image check: bytes decompressed (tarcheck.h) */
+	uint64_t max_image_entries;  /* image check: members of the tarball */
 };
 
 void slxd_regconf_defaults(struct slxd_regconf *c);

@@ -696,6 +696,8 @@ int main(int argc, char **argv)
 	api.audit_reads = conf.audit_reads;
 	slxd_tarcheck_default_limits(&api.tar);
 	slxd_store_set_quota(store, conf.max_pending_per_user, conf.max_pending_bytes_per_user);
+	api.tar.max_total_size = (uint64_t)conf.max_unpacked_size;
+	api.tar.max_entries = conf.max_image_entries;
 
 	pthread_t wd;
 	if ((errno = pthread_create(&wd, NULL, watchdog, NULL)) != 0) {

@@ -22,7 +22,7 @@ PACKAGES=(slurmctld slurmd slurm-client libslurm-dev munge libmunge-dev
 	lxd lxd-client btrfs-progs squashfs-tools busybox-static
 	build-essential pkg-config libcurl4-openssl-dev libjansson-dev
 	libcmocka-dev libmicrohttpd-dev libsqlite3-dev sqlite3 curl jq
-	libssl-dev libarchive-dev clang libclang-rt-14-dev valgrind
+	libssl-dev libarchive-dev libyaml-dev clang libclang-rt-14-dev valgrind
 	python3 procps psmisc util-linux
 	debhelper dpkg-dev fakeroot adduser rsyslog rpm)
 # debhelper, dpkg-dev, fakeroot: `make deb` (debian/control's other
@@ -312,6 +312,14 @@ setup_registry() {
 		fi
 	fi
 	rm -f "$new"
+	# `make install` put other code in place: the running daemon is stale
+	# (its /proc/PID/exe still reads as the file it was started from)
+	if pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd &&
+	   ! cmp -s "/proc/$(cat "$SLXD_TEST_RUN/registryd.pid")/exe" /usr/local/sbin/slxd-registryd; then
+		say "restarting slxd-registryd (a different binary was installed)"
+		kill "$(cat "$SLXD_TEST_RUN/registryd.pid")"
+		sleep 0.5
+	fi
 	install -d -m 0755 "$SLXD_REGISTRY_STORE"
 	if ! pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd; then
 		say "starting slxd-registryd"

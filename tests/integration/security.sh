@@ -409,11 +409,32 @@ EOF
 		out=$(reg_admin show "$name:$kind" 2>&1)
 		[ $? != 0 ] || { fail "a refused tarball was stored: $out"; rc=1; break; }
 	done
+	# The 2026 LXD image advisories (templates, top-level links), the hard
+	# link to a symlink and a bomb: tests/integration/badimages.py, on the
+	# test image's own metadata.
+	local kinds n=3
+	kinds=$(python3 "$here/badimages.py" --list | cut -f1)
+	for kind in $kinds; do
+		[ $rc = 0 ] || break
+		python3 "$here/badimages.py" "$kind" "$ALICE_DIR/sec-$kind.tar.gz" "$d/metadata.yaml" ||
+			{ fail "badimages.py $kind"; rc=1; break; }
+		chown "$SLXD_TEST_USER" "$ALICE_DIR/sec-$kind.tar.gz"
+		out=$(reg_alice push "$ALICE_DIR/sec-$kind.tar.gz" --name "$name:$kind" 2>&1)
+		expect_eq "push of $kind: exit" "1" "$?" || { rc=1; break; }
+		case $out in
+		*"not a safe image"*|*"not an LXD image tarball"*) ;;
+		*) fail "$kind: not refused by the image check: $out"; rc=1; break ;;
+		esac
+		out=$(reg_admin show "$name:$kind" 2>&1)
+		[ $? != 0 ] || { fail "the $kind image was stored: $out"; rc=1; break; }
+		n=$((n + 1))
+	done
 	if [ $rc = 0 ]; then
-		expect_eq "415s in the audit log" 3 "$(reg_admin log --json | jq --arg n "$name" '[.entries[] | select(.status == 415 and .name == $n)] | length')" || rc=1
+		expect_eq "415s in the audit log" $n "$(reg_admin log --json | jq --arg n "$name" '[.entries[] | select(.status == 415 and .name == $n)] | length')" || rc=1
 	fi
-	[ -e /etc/cron.d/sec-evil ] || [ -e /etc/sec-evil ] && { fail "an entry was written outside the store"; rc=1; }
+	[ -e /etc/cron.d/sec-evil ] || [ -e /etc/sec-evil ] || [ -e /etc/cron.d/slxd-evil ] &&
+		{ fail "an entry was written outside the store"; rc=1; }
 	expect_eq "nothing half-written" "" "$(ls -A "$SLXD_REGISTRY_STORE/tmp")" || rc=1
-	rm -rf "$d" "$ALICE_DIR"/sec-{absolute,dotdot,device}.tar.gz
+	rm -rf "$d" "$ALICE_DIR"/sec-*.tar.gz
 	return $rc
 }

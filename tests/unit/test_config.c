@@ -215,6 +215,16 @@ static void test_set_registry_keys(void **state)
 	assert_contains(set_bad("template_max_age=-5"), "invalid template_max_age");
 	assert_contains(set_bad("template_max_age=2592001"), "from 0 to 2592000");
 	assert_int_equal(cfg.template_max_age, 3600);
+
+	assert_string_equal(cfg.lxd_min_version, "5.0"); /* Debian 12's 5.0.2 meets it */
+	set_ok("lxd_min_version=5.21.6");
+	assert_string_equal(cfg.lxd_min_version, "5.21.6");
+	static const char *bad_versions[] = { "lxd_min_version=", "lxd_min_version=5",
+		"lxd_min_version=4.0.9", "lxd_min_version=5.0.", "lxd_min_version=5..0",
+		"lxd_min_version=5.0.8-rc1", "lxd_min_version=99999.0", "lxd_min_version=5.0.8.1.2.3.4.5" };
+	for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++)
+		assert_contains(set_bad(bad_versions[i]), "invalid lxd_min_version");
+	assert_string_equal(cfg.lxd_min_version, "5.21.6");
 }
 
 static void test_set_names(void **state)

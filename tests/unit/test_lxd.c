@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fake_lxd.h"
+#include "log.h"
 #include "lxd.h"
 
 #define FP "23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d737882"
@@ -125,6 +126,80 @@ static void test_open_untrusted(void **state)
 	assert_null(lxd_open(fake_lxd_socket(f), 1000, &err));
 	assert_contains(err.msg, "does not trust");
 	fake_lxd_stop(f);
+}
+
+/* ---- The server's version ------------------------------------------------ */
+
+static char logged[2048];
+static int nlogged;
+
+static void capture(enum slxd_log_level level, const char *line)
+{
+	if (level != SLXD_LOG_ERROR)
+		return;
+	snprintf(logged, sizeof(logged), "%s", line);
+	nlogged++;
+}
+
+/* Open a fake LXD that says it is `server` `version`; check against min. */
+static int version_check(const char *server, const char *version, const char *min,
+			 slxd_error *err)
+{
+	char md[256];
+	struct fake_lxd *f = fake_lxd_start();
+	snprintf(md, sizeof(md), "{\"auth\":\"trusted\",\"environment\":{\"server\":\"%s\","
+		 "\"server_version\":\"%s\"}}", server, version);
+	fake_reply_sync(fake_lxd_on(f, "GET", "/1.0$"), md);
+	lxd_client *c = lxd_open(fake_lxd_socket(f), 1000, err);
+	if (!c)
+		fail_msg("lxd_open: %s", err->msg);
+	int n = fake_lxd_nrequests(f);
+	int rc = lxd_check_version(c, min, err);
+	assert_int_equal(fake_lxd_nrequests(f), n); /* no request of its own */
+	lxd_close(c);
+	fake_lxd_stop(f);
+	return rc;
+}
+
+static void test_server_version(void **state)
+{
+	slxd_error err = { "" };
+	unsigned v[3];
+	(void)state;
+	assert_int_equal(lxd_parse_version("5.21.3", v), 0);
+	assert_true(v[0] == 5 && v[1] == 21 && v[2] == 3);
+	assert_int_equal(lxd_parse_version("6.1", v), 0);
+	assert_true(v[0] == 6 && v[1] == 1 && v[2] == 0);
+	assert_int_equal(lxd_parse_version("5.0.2 LTS", v), 0);
+	assert_int_equal(lxd_parse_version("", v), -1);
+	assert_int_equal(lxd_parse_version("five", v), -1);
+	assert_int_equal(lxd_parse_version("5", v), -1);
+
+	slxd_log_set_sink(capture);
+	/* older than the floor: refused, saying what runs and what to do */
+	assert_int_equal(version_check("lxd", "4.0.9", "5.0", &err), -1);
+	assert_contains(err.msg, "LXD 4.0.9 on this node is older than 5.0");
+	assert_contains(err.msg, "upgrade LXD");
+	assert_int_equal(version_check("lxd", "5.0.7", "5.0.8", &err), -1);
+	assert_contains(err.msg, "lxd_min_version=");
+	assert_int_equal(version_check("lxd", "", "5.0", &err), -1);
+	assert_contains(err.msg, "does not say which version");
+	if (nlogged)
+		fail_msg("logged: %s", logged);
+	/* Debian 12's 5.0.2 runs, with one error line naming what it lacks */
+	assert_int_equal(version_check("lxd", "5.0.2", "5.0", &err), 0);
+	assert_int_equal(nlogged, 1);
+	assert_contains(logged, "LXD 5.0.2 lacks fixes");
+	assert_contains(logged, "CVE-2026-23954");
+	assert_contains(logged, "GHSA-vghh-5rfx-xhq8");
+	/* once per process */
+	assert_int_equal(version_check("lxd", "5.0.2", "5.0", &err), 0);
+	assert_int_equal(nlogged, 1);
+	/* fixed releases and Incus pass */
+	assert_int_equal(version_check("lxd", "5.0.8", "5.0.8", &err), 0);
+	assert_int_equal(version_check("lxd", "5.21.6", "5.0", &err), 0);
+	assert_int_equal(version_check("incus", "6.0.1", "5.0", &err), 0);
+	slxd_log_set_sink(NULL);
 }
 
 /* ---- Sync, async, errors ------------------------------------------------ */
@@ -646,6 +721,7 @@ int main(void)
 		cmocka_unit_test(test_open_nobody_listening),
 		cmocka_unit_test_setup_teardown(test_open_sends_get_1_0, setup, teardown),
 		cmocka_unit_test(test_open_untrusted),
+		cmocka_unit_test(test_server_version),
 		cmocka_unit_test_setup_teardown(test_sync_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_success, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_operation_failure_text, setup, teardown),

@@ -20,7 +20,10 @@
 #include "fake_registry.h"
 #include "registry.h"
 
-#define BLOB "a unified LXD image tarball, as far as this test is concerned"
+/* The image: a real (tiny) unified tarball, since every download now goes
+ * through slxd-imagecheck. */
+static char BLOB[4096];
+static size_t blob_len;
 #define OTHER "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
 
 static struct slxd_config cfg;
@@ -30,9 +33,58 @@ static struct fake_lxd *lxd;
 static lxd_client *cl;
 static char dir[64], fp[65], blob_path[128];
 
+/* One ustar member (the helpers of registry_testutil.h need libarchive,
+ * which this test does not link). */
+static void tar_add(const char *name, char type, const char *data)
+{
+	char *h = BLOB + blob_len;
+	size_t len = data ? strlen(data) : 0;
+	unsigned sum = 0;
+	memset(h, 0, 512);
+	snprintf(h, 100, "%s", name);
+	snprintf(h + 100, 8, "%07o", type == '5' ? 0755 : 0644);
+	snprintf(h + 108, 8, "%07o", 0);
+	snprintf(h + 116, 8, "%07o", 0);
+	snprintf(h + 124, 12, "%011zo", len);
+	snprintf(h + 136, 12, "%011o", 0);
+	memset(h + 148, ' ', 8);
+	h[156] = type;
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	for (int i = 0; i < 512; i++)
+		sum += (unsigned char)h[i];
+	snprintf(h + 148, 7, "%06o", sum);
+	blob_len += 512;
+	memcpy(BLOB + blob_len, data ? data : "", len);
+	blob_len += (len + 511) / 512 * 512;
+}
+
+static void make_blob(void)
+{
+	memset(BLOB, 0, sizeof(BLOB));
+	blob_len = 0;
+	tar_add("metadata.yaml", '0', "architecture: x86_64\ncreation_date: 1700000000\n");
+	tar_add("rootfs/", '5', NULL);
+	tar_add("rootfs/hello", '0', "a unified LXD image tarball\n");
+	blob_len += 1024; /* the end: two zero blocks */
+}
+
+/* A file's bytes (the crafted images of the fuzz corpus). */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		fail_msg("%s: %s", path, strerror(errno));
+	static char buf[1 << 20];
+	*len = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	return buf;
+}
+
 static int setup(void **state)
 {
 	(void)state;
+	make_blob();
 	snprintf(dir, sizeof(dir), "/tmp/slxd-regp-XXXXXX");
 	if (!mkdtemp(dir))
 		return -1;
@@ -47,7 +99,7 @@ static int setup(void **state)
 	cl = lxd_open(cfg.lxd_socket, 5000, &err);
 	if (!cl)
 		return -1;
-	slxd_sha256_buf(BLOB, strlen(BLOB), fp);
+	slxd_sha256_buf(BLOB, blob_len, fp);
 	snprintf(blob_path, sizeof(blob_path), "/v1/blobs/%s", fp);
 	memset(&err, 0, sizeof(err));
 	return 0;
@@ -105,7 +157,7 @@ static const char *managed(const char *f)
 static void pulls_verifies_imports_and_marks(void **state)
 {
 	(void)state;
-	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
 	if (pull(fp) != 0)
 		fail_msg("%s", err.msg);
 	assert_true(fake_lxd_image_exists(lxd, fp));
@@ -114,7 +166,7 @@ static void pulls_verifies_imports_and_marks(void **state)
 	assert_int_equal(fake_reg_bad_auth(reg), 0);
 	const struct fake_request *imp = fake_lxd_find(lxd, "POST", "/1.0/images$");
 	assert_non_null(imp);
-	assert_int_equal(imp->body_len, strlen(BLOB));
+	assert_int_equal(imp->body_len, blob_len);
 	assert_int_equal(leftovers(), 0);
 	/* present now: no second download, and the last use is recorded */
 	char lock[256];
@@ -157,7 +209,7 @@ static void tampered_blob_is_refused(void **state)
 	char part[256];
 	snprintf(part, sizeof(part), "%s/image-%s.part.abcdef", cfg.download_dir, fp);
 	close(open(part, O_CREAT | O_WRONLY, 0600));
-	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
 	assert_int_equal(pull(fp), 0);
 	assert_int_equal(leftovers(), 0);
 }
@@ -172,7 +224,7 @@ static void downloads_are_staged_in_download_dir(void **state)
 	struct stat st;
 	slxd_config_defaults(&def);
 	assert_string_equal(def.download_dir, "/var/lib/slurm-lxd/downloads");
-	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
 	assert_int_equal(pull(fp), 0);
 	assert_int_equal(lstat(cfg.download_dir, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
@@ -216,7 +268,7 @@ static void registry_refusal_of_blob(void **state)
 static void lxd_fingerprint_mismatch_is_removed(void **state)
 {
 	(void)state;
-	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
 	/* LXD says it made another image out of these bytes */
 	fake_lxd_add_image(lxd, OTHER, "{\"size\":1}");
 	fake_reply_async(fake_lxd_on(lxd, "POST", "/1.0/images$"), 200, NULL,
@@ -233,7 +285,7 @@ static void lxd_fingerprint_mismatch_is_removed(void **state)
 static void lxd_import_failure_is_reported(void **state)
 {
 	(void)state;
-	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
 	fake_reply_async(fake_lxd_on(lxd, "POST", "/1.0/images$"), 400,
 			 "Failed to unpack: not an image", NULL);
 	assert_int_equal(pull(fp), -1);
@@ -259,9 +311,10 @@ static void image_ensure_with_and_without_registry(void **state)
 	hold = 7;
 	assert_int_equal(slxd_image_ensure(&cfg, cl, "busybox:1", fp, &hold, &err), -1);
 	assert_int_equal(hold, -1);
-	assert_string_equal(err.msg, "image busybox:1 is approved (fingerprint 4b0d638323c0) but "
-			    "this node's LXD does not have it; ask your admin to import it on "
-			    "this node");
+	char want[256];
+	snprintf(want, sizeof(want), "image busybox:1 is approved (fingerprint %.12s) but "
+		 "this node's LXD does not have it; ask your admin to import it on this node", fp);
+	assert_string_equal(err.msg, want);
 	assert_int_equal(fake_reg_hits(reg, NULL, NULL), 1);
 
 	fake_lxd_add_image(lxd, fp, NULL);
@@ -329,7 +382,7 @@ static pid_t spawn_puller(int *msg_fd)
 static void concurrent_pulls_download_once(void **state)
 {
 	(void)state;
-	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
 	fake_reg_delay(reg, 300); /* the other pullers arrive during the download */
 	pid_t pid[3];
 	int msg[3];
@@ -369,7 +422,8 @@ static void file_store_pull(void **state)
 	assert_int_equal(mkdir(blobs, 0755), 0);
 	snprintf(path, sizeof(path), "%s/%s", blobs, fp);
 	FILE *f = fopen(path, "w");
-	fputs(BLOB "x", f); /* damaged in the store */
+	fwrite(BLOB, 1, blob_len, f);
+	fputs("x", f); /* damaged in the store */
 	fclose(f);
 	chmod(path, 0644);
 	snprintf(cfg.registry, sizeof(cfg.registry), "file://%s", store);
@@ -377,7 +431,7 @@ static void file_store_pull(void **state)
 	assert_contains(err.msg, "tampered");
 	assert_int_equal(leftovers(), 0);
 	f = fopen(path, "w");
-	fputs(BLOB, f);
+	fwrite(BLOB, 1, blob_len, f);
 	fclose(f);
 	chmod(path, 0666);
 	assert_int_equal(pull(fp), -1);
@@ -485,10 +539,11 @@ static void pull_evicts_beyond_the_bound(void **state)
 {
 	(void)state;
 	lru_images();
-	cfg.image_cache_max = 200;
-	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, strlen(BLOB));
+	cfg.image_cache_max = blob_len + 150;
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
 	assert_int_equal(pull(fp), 0);
-	/* 300 + 61 > 200: C then A go; B and the new image stay */
+	/* 300 + the new one > 150 + the new one: C then A go; B and the new
+	 * image stay */
 	assert_true(fake_lxd_image_exists(lxd, fp));
 	assert_false(fake_lxd_image_exists(lxd, FC));
 	assert_false(fake_lxd_image_exists(lxd, FA));
@@ -496,9 +551,104 @@ static void pull_evicts_beyond_the_bound(void **state)
 	assert_true(fake_lxd_image_exists(lxd, FD));
 }
 
+/* ---- The node's own image check -------------------------------------------- */
+
+/* Pull the crafted image in the fuzz corpus file `name` (its SHA-256 is its
+ * fingerprint, as a registry would answer): refused, nothing reaches LXD,
+ * no staging file is left. */
+static void refused_on_the_node(const char *name, const char *why)
+{
+	char path[256], f[65], bpath[128];
+	size_t len;
+	snprintf(path, sizeof(path), "tests/fuzz/corpus/fuzz_registry_tarcheck/%s", name);
+	const char *bytes = slurp(path, &len);
+	slxd_sha256_buf(bytes, len, f);
+	snprintf(bpath, sizeof(bpath), "/v1/blobs/%s", f);
+	fake_reg_answer(reg, "GET", bpath, 200, bytes, len);
+	if (pull(f) != -1)
+		fail_msg("%s: the node accepted it", name);
+	assert_contains(err.msg, "refusing image");
+	assert_contains(err.msg, why);
+	assert_contains(err.msg, "an admin should revoke it");
+	assert_one_line(err.msg);
+	assert_false(fake_lxd_image_exists(lxd, f));
+	assert_null(fake_lxd_find(lxd, "POST", "/1.0/images$"));
+	assert_int_equal(leftovers(), 0);
+}
+
+static void node_refuses_crafted_images(void **state)
+{
+	(void)state;
+	/* the 2026 advisories, one image each (tests/integration/badimages.py) */
+	refused_on_the_node("bad-adv-top-metadata-symlink.tar", "metadata.yaml is not a regular file");
+	refused_on_the_node("bad-adv-top-rootfs-symlink.tar", "rootfs is not a directory");
+	refused_on_the_node("bad-adv-top-templates-symlink.tar", "templates is not a directory");
+	refused_on_the_node("bad-adv-template-target-dotdot.tar", "template target");
+	refused_on_the_node("bad-adv-template-source-dotdot.tar", "template source");
+	refused_on_the_node("bad-adv-template-target-symlink.tar", "beneath a symlink of the image");
+	refused_on_the_node("bad-adv-template-include.tar", "{% include %}");
+	refused_on_the_node("bad-adv-hardlink-to-symlink.tar", "beneath the symlink \"rootfs/h\"");
+	/* a bomb: refused at its header, without decompressing 100 GiB */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	refused_on_the_node("bad-adv-bomb.tar", "unpacks to more than");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 5);
+	/* what the registry would once have sent as a blob */
+	fake_reg_answer(reg, "GET", blob_path, 200, "not a tarball", 13);
+	char f[65], bpath[128];
+	slxd_sha256_buf("not a tarball", 13, f);
+	snprintf(bpath, sizeof(bpath), "/v1/blobs/%s", f);
+	fake_reg_answer(reg, "GET", bpath, 200, "not a tarball", 13);
+	assert_int_equal(pull(f), -1);
+	assert_contains(err.msg, "not an LXD image tarball");
+	assert_false(fake_lxd_image_exists(lxd, f));
+}
+
+/* A check that cannot run is no pass. */
+static void missing_checker_fails_closed(void **state)
+{
+	(void)state;
+	const char *saved = slxd_imagecheck_path;
+	slxd_imagecheck_path = "/nonexistent/slxd-imagecheck";
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
+	assert_int_equal(pull(fp), -1);
+	slxd_imagecheck_path = saved;
+	assert_contains(err.msg, "cannot check image");
+	assert_contains(err.msg, "/nonexistent/slxd-imagecheck");
+	assert_contains(err.msg, "exit 127");
+	assert_false(fake_lxd_image_exists(lxd, fp));
+	assert_int_equal(leftovers(), 0);
+}
+
+/* Nothing is pulled into an LXD older than lxd_min_version=. */
+static void old_lxd_gets_no_image(void **state)
+{
+	(void)state;
+	struct fake_lxd *old = fake_lxd_start();
+	fake_reply_sync(fake_lxd_on(old, "GET", "/1.0$"), "{\"auth\":\"trusted\",\"environment\":"
+			"{\"server\":\"lxd\",\"server_version\":\"5.0.2\"}}");
+	lxd_client *oc = lxd_open(fake_lxd_socket(old), 5000, &err);
+	assert_non_null(oc);
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
+	snprintf(cfg.lxd_min_version, sizeof(cfg.lxd_min_version), "5.0.8");
+	assert_int_equal(slxd_image_ensure(&cfg, oc, "busybox:1", fp, NULL, &err), -1);
+	assert_contains(err.msg, "LXD 5.0.2 on this node is older than 5.0.8");
+	assert_int_equal(fake_reg_hits(reg, "GET", blob_path), 0);
+	assert_false(fake_lxd_image_exists(old, fp));
+	/* the default floor (5.0) takes Debian 12's LXD */
+	snprintf(cfg.lxd_min_version, sizeof(cfg.lxd_min_version), "5.0");
+	if (slxd_image_ensure(&cfg, oc, "busybox:1", fp, NULL, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_true(fake_lxd_image_exists(old, fp));
+	lxd_close(oc);
+	fake_lxd_stop(old);
+}
+
 int main(int argc, char **argv)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	slxd_imagecheck_path = SLXD_TEST_IMAGECHECK;
 	if (argc == 7 && strcmp(argv[1], "--puller") == 0) {
 		int rc = puller_main(argv);
 		curl_global_cleanup();
@@ -520,6 +670,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(lru_skips_kept_used_locked_and_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(lru_respects_holders_and_recent_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(pull_evicts_beyond_the_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(node_refuses_crafted_images, setup, teardown),
+		cmocka_unit_test_setup_teardown(missing_checker_fails_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(old_lxd_gets_no_image, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();

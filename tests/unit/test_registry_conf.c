@@ -76,6 +76,13 @@ static void values(void **state)
 	assert_int_equal(c.max_pending_bytes_per_user, 100LL << 30);
 	assert_int_equal(set("max_pending_bytes_per_user=0"), 0);
 	assert_int_equal(c.max_pending_bytes_per_user, 0);
+	/* the image check's budget: defaults are the nodes' bounds */
+	assert_int_equal(c.max_unpacked_size, 64LL << 30);
+	assert_int_equal(c.max_image_entries, 1000000);
+	assert_int_equal(set("max_unpacked_size=2G"), 0);
+	assert_int_equal(c.max_unpacked_size, 2LL << 30);
+	assert_int_equal(set("max_image_entries=5000"), 0);
+	assert_int_equal(c.max_image_entries, 5000);
 }
 
 static void refusals(void **state)
@@ -92,6 +99,8 @@ static void refusals(void **state)
 		"header_timeout=0", "header_timeout=3601", "idle_timeout=", "idle_timeout=1m",
 		"max_connections_per_client=-1", "max_pending_per_user=x",
 		"max_pending_bytes_per_user=1", "max_pending_bytes_per_user=-5",
+		"max_unpacked_size=65G", "max_unpacked_size=1K", "max_unpacked_size=x",
+		"max_image_entries=0", "max_image_entries=1000001", "max_image_entries=-5",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		slxd_regconf_defaults(&c);
