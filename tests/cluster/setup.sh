@@ -96,6 +96,8 @@ stop_lxd() {
 	fi
 }
 
+SLXD_POOL_MOUNT_OPTIONS=user_subvol_rm_allowed,nodev,nosuid
+
 setup_lxd() {
 	if ! lxd_running; then
 		say "starting LXD"
@@ -111,6 +113,7 @@ storage_pools:
   driver: btrfs
   config:
     size: 16GiB
+    btrfs.mount_options: $SLXD_POOL_MOUNT_OPTIONS
 profiles:
 - name: default
   devices:
@@ -119,6 +122,12 @@ profiles:
       pool: $SLXD_POOL
       type: disk
 EOF
+	fi
+	# LXD unpacks images as root: with nodev,nosuid a device node or setuid
+	# file an image brings is inert (docs/admin-guide.md, "The storage pool")
+	if [ "$(lxc storage get "$SLXD_POOL" btrfs.mount_options)" != "$SLXD_POOL_MOUNT_OPTIONS" ]; then
+		say "LXD storage pool $SLXD_POOL: btrfs.mount_options=$SLXD_POOL_MOUNT_OPTIONS"
+		lxc storage set "$SLXD_POOL" btrfs.mount_options "$SLXD_POOL_MOUNT_OPTIONS"
 	fi
 }
 
