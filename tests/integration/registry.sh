@@ -150,8 +150,9 @@ t_registry_forged_answer_refused() {
 	rm -f "$pidfile" "$apid"
 	python3 "$here/tamper_proxy.py" 8471 "$SLXD_REGISTRY_URL" "$pidfile" "approve=$other" &
 	local proxy=$!
+	# (/usr/bin/python3: root's PATH may point into root's own home)
 	setpriv --reuid="$SLXD_TEST_UID" --regid="$SLXD_TEST_UID" --clear-groups \
-		python3 "$here/tamper_proxy.py" 8472 "$SLXD_REGISTRY_URL" "$apid" "approve-resign=$other" &
+		/usr/bin/python3 "$here/tamper_proxy.py" 8472 "$SLXD_REGISTRY_URL" "$apid" "approve-resign=$other" &
 	local proxy2=$!
 	(
 	reg_alice push "$img" --name "$name:1" >/dev/null || fail "push" || exit 1
