@@ -316,6 +316,15 @@ setup_registry() {
 		fi
 	fi
 	rm -f "$new"
+	# `make install` replaced the binary: run the one just installed (nodes
+	# and the command check what it answers, e.g. its signatures)
+	if pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd &&
+		! cmp -s "/proc/$(cat "$SLXD_TEST_RUN/registryd.pid")/exe" /usr/local/sbin/slxd-registryd; then
+		say "restarting slxd-registryd (another binary was installed)"
+		kill "$(cat "$SLXD_TEST_RUN/registryd.pid")"
+		local i
+		for i in $(seq 50); do pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd || break; sleep 0.1; done
+	fi
 	install -d -m 0755 "$SLXD_REGISTRY_STORE"
 	if ! pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd; then
 		say "starting slxd-registryd"
