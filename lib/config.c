@@ -42,6 +42,9 @@ void slxd_config_defaults(struct slxd_config *cfg)
 	/* An hour rides out a registry restart or a short outage; a revocation
 	 * reaches every node that can still talk to the registry at once. */
 	cfg->registry_grace = 3600;
+	/* no default: trusting any uid's answer is what the pin is against,
+	 * and the service's uid differs from site to site */
+	cfg->registry_uid = -1;
 	cfg->image_cache_max = 20ULL << 30;
 	/* A template is rebuilt at most daily: it keeps no user data, only
 	 * the image's files already owned by the right ids. */
@@ -56,7 +59,7 @@ void slxd_config_defaults(struct slxd_config *cfg)
 
 enum kind { K_PATH, K_NAME, K_NAME_OR_EMPTY, K_MOUNTS, K_ALLOW, K_TIMEOUT,
 	    K_REGISTRY, K_REG_TIMEOUT, K_GRACE, K_BYTES, K_TEMPLATE_AGE,
-	    K_SPARE_IDLE, K_VERSION };
+	    K_SPARE_IDLE, K_VERSION, K_UID };
 
 #define FIELD(f) offsetof(struct slxd_config, f), sizeof(((struct slxd_config *)0)->f)
 
@@ -81,6 +84,7 @@ static const struct key {
 	{ "registry", K_REGISTRY, 0, 0 },
 	{ "registry_timeout", K_REG_TIMEOUT, 0, 0 },
 	{ "registry_grace", K_GRACE, 0, 0 },
+	{ "registry_uid", K_UID, 0, 0 },
 	{ "image_cache_max", K_BYTES, 0, 0 },
 	{ "template_max_age", K_TEMPLATE_AGE, 0, 0 },
 	{ "spare_max_idle", K_SPARE_IDLE, 0, 0 },
@@ -89,8 +93,8 @@ static const struct key {
 
 #define KNOWN_KEYS "config, lxd_socket, storage_pool, profile, approved_images, " \
 	"slurmd_spool_dir, state_dir, download_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout, " \
-	"registry, registry_timeout, registry_grace, image_cache_max, template_max_age, spare_max_idle, " \
-	"lxd_min_version"
+	"registry, registry_timeout, registry_grace, registry_uid, image_cache_max, template_max_age, " \
+	"spare_max_idle, lxd_min_version"
 
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */
 static int set_name(char *dst, size_t size, const char *key, const char *v,
@@ -287,6 +291,23 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 	case K_GRACE:
 		/* 0 = never run on an answer the registry did not just give */
 		return set_seconds(&cfg->registry_grace, k->name, v, 0, 30L * 86400, err);
+	case K_UID: {
+		size_t n = strlen(v);
+		if (n == 0) {
+			cfg->registry_uid = -1;
+			return 0;
+		}
+		unsigned long long u = n <= 10 && strspn(v, "0123456789") == n ?
+				       strtoull(v, NULL, 10) : ~0ULL;
+		if (u >= 0xffffffffULL) {
+			char q[SLXD_QUOTE_BUF];
+			return slxd_fail(err, "invalid %s %s: give the numeric uid slxd-registryd runs "
+					 "as on the registry host (id -u slxd-registry there)", k->name,
+					 slxd_quote(v, q, sizeof(q)));
+		}
+		cfg->registry_uid = (long long)u;
+		return 0;
+	}
 	case K_BYTES:
 		return set_bytes(&cfg->image_cache_max, k->name, v, err);
 	case K_TEMPLATE_AGE:

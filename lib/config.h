@@ -36,6 +36,10 @@ struct slxd_config {
 	char registry[SLXD_REGISTRY_URL_MAX + 1];
 	int registry_timeout;                     /* registry_timeout= seconds */
 	long registry_grace;                      /* registry_grace= seconds */
+	/* registry_uid= the uid slxd-registryd runs as (MUNGE proves it on
+	 * every answer) and that owns a file:// store; -1 = not set, and a
+	 * node with registry= set refuses to resolve until it is */
+	long long registry_uid;
 	unsigned long long image_cache_max;       /* image_cache_max= bytes, 0 = no bound */
 	long template_max_age;                    /* template_max_age= seconds, 0 = none */
 	long spare_max_idle;                      /* spare_max_idle= seconds, 0 = no spares */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -34,6 +35,9 @@ struct xfer {
 	char local_msg[256];
 	/* a progress line was drawn (and needs its newline) */
 	bool drew;
+	/* the last response's SLXD_ANSWER_HEADER value ("" if none) */
+	char answer[4096];
+	bool answer_too_long;
 };
 
 static int local_fail(struct xfer *x, const char *what)
@@ -88,6 +92,67 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
 	slxd_sha256_update(x->hash, data, n);
 	x->written += (off_t)n;
 	return n;
+}
+
+/* Keep the answer's signature header.  Headers of an interim response
+ * (100 Continue) are dropped when the next status line arrives. */
+static size_t on_header(char *data, size_t size, size_t nitems, void *arg)
+{
+	struct xfer *x = arg;
+	size_t n = size * nitems;
+	static const char name[] = SLXD_ANSWER_HEADER ":";
+
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		x->answer[0] = '\0';
+		x->answer_too_long = false;
+	} else if (n > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+		const char *v = data + sizeof(name) - 1;
+		size_t vlen = n - (sizeof(name) - 1);
+		while (vlen && (*v == ' ' || *v == '\t'))
+			v++, vlen--;
+		while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+			vlen--;
+		if (vlen >= sizeof(x->answer)) {
+			x->answer_too_long = true;
+		} else {
+			memcpy(x->answer, v, vlen);
+			x->answer[vlen] = '\0';
+		}
+	}
+	return n;
+}
+
+/* Is the answer signed for this request, status and body? */
+static void check_answer(struct xfer *x, const char *auth_value, struct slxd_reg_reply *r)
+{
+	slxd_error e;
+	static const char scheme[] = SLXD_REQAUTH_SCHEME;
+	if (x->answer_too_long) {
+		snprintf(r->answer_error, sizeof(r->answer_error), "its %s header is too long",
+			 SLXD_ANSWER_HEADER);
+	} else if (!x->answer[0]) {
+		snprintf(r->answer_error, sizeof(r->answer_error), "it carries no %s signature",
+			 SLXD_ANSWER_HEADER);
+	} else if (strncmp(x->answer, scheme, sizeof(scheme) - 1) != 0) {
+		snprintf(r->answer_error, sizeof(r->answer_error), "its %s header is not "
+			 "\"MUNGE <credential>\"", SLXD_ANSWER_HEADER);
+	} else if (slxd_answer_verify(NULL, x->answer + sizeof(scheme) - 1, auth_value, r->status,
+				      x->buf, x->len, &r->answer_uid, &e) < 0) {
+		snprintf(r->answer_error, sizeof(r->answer_error), "%s", e.msg);
+	} else {
+		r->answer_signed = true;
+	}
+}
+
+int slxd_reg_reply_check(const struct slxd_reg_reply *r, uid_t registry_uid, slxd_error *err)
+{
+	if (!r->answer_signed)
+		return slxd_fail(err, "not signed by the registry's uid %u (%s)",
+				 (unsigned)registry_uid, r->answer_error);
+	if (r->answer_uid != registry_uid)
+		return slxd_fail(err, "not signed by the registry's uid %u (registry_uid=) but by "
+				 "uid %u", (unsigned)registry_uid, (unsigned)r->answer_uid);
+	return 0;
 }
 
 static size_t on_read(char *buf, size_t size, size_t nitems, void *arg)
@@ -193,6 +258,8 @@ static int perform(const char *base, long timeout_s, const char *method,
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout_s);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -244,6 +311,11 @@ static int perform(const char *base, long timeout_s, const char *method,
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	slxd_log(SLXD_LOG_DEBUG, "registry: %s %s -> HTTP %ld", method, path, r->status);
 	read_reply(&x, r);
+	if (mode == M_DOWNLOAD && r->status == 200)
+		snprintf(r->answer_error, sizeof(r->answer_error), "a download is checked by its "
+			 "fingerprint, not signed");
+	else
+		check_answer(&x, auth + strlen("Authorization: "), r);
 	if (written)
 		*written = x.written;
 	rc = 0;

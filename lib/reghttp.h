@@ -29,9 +29,21 @@ struct slxd_reg_reply {
 	long status;      /* HTTP status */
 	json_t *json;     /* the answer if it was a JSON object, else NULL */
 	char error[512];  /* the service's {"error": ...} text, or "HTTP <status>" */
+	/* The answer's signature (lib/reqauth.h, SLXD_ANSWER_HEADER): checked
+	 * against this request, the status and the body for every answer
+	 * except a download's 200 (its bytes are checked against the
+	 * fingerprint an authenticated lookup gave). */
+	bool answer_signed;     /* signed, and for exactly this answer */
+	uid_t answer_uid;       /* who signed it, when answer_signed */
+	char answer_error[256]; /* why it is not, when !answer_signed */
 };
 
 void slxd_reg_reply_free(struct slxd_reg_reply *r);
+
+/* 0 if r was signed by uid `registry_uid`; else -1 with err saying what
+ * failed ("not signed by the registry's uid N (why)"), for the caller to
+ * put into its own line. */
+int slxd_reg_reply_check(const struct slxd_reg_reply *r, uid_t registry_uid, slxd_error *err);
 
 /* A request with an optional JSON body (NULL: none). */
 int slxd_reg_json(const char *base, long timeout_s, const char *method,

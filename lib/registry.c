@@ -210,11 +210,16 @@ static void cache_update(const struct slxd_config *cfg, const char *key,
 		const char *ofp = json_string_value(json_object_get(old, "fingerprint"));
 		const char *oreg = json_string_value(json_object_get(old, "registry"));
 		json_int_t at = json_integer_value(json_object_get(old, "verified_at"));
+		json_t *signer = json_object_get(old, "signer_uid");
 		change = !ofp || strcmp(ofp, fingerprint) != 0 || !oreg ||
-			 strcmp(oreg, cfg->registry) != 0 || now - at >= CACHE_REWRITE_S || at > now;
-		json_object_set_new(entries, key, json_pack("{s:s, s:s, s:I}", "registry", cfg->registry,
-							    "fingerprint", fingerprint,
-							    "verified_at", (json_int_t)now));
+			 strcmp(oreg, cfg->registry) != 0 || now - at >= CACHE_REWRITE_S || at > now ||
+			 !json_is_integer(signer) || json_integer_value(signer) != cfg->registry_uid;
+		/* signer_uid: the answer was authenticated as that uid's; an
+		 * entry without it (or after registry_uid= changed) is not used */
+		json_object_set_new(entries, key, json_pack("{s:s, s:s, s:I, s:I}", "registry",
+							    cfg->registry, "fingerprint", fingerprint,
+							    "verified_at", (json_int_t)now,
+							    "signer_uid", (json_int_t)cfg->registry_uid));
 	}
 	if (change && cache_write(cfg, entries) != 0)
 		slxd_log(SLXD_LOG_ERROR, "registry: cannot write %s/" CACHE_FILE ": %s",
@@ -234,9 +239,11 @@ static bool cache_lookup(const struct slxd_config *cfg, const char *key,
 	const char *fp = json_string_value(json_object_get(e, "fingerprint"));
 	const char *reg = json_string_value(json_object_get(e, "registry"));
 	json_t *at = json_object_get(e, "verified_at");
+	json_t *signer = json_object_get(e, "signer_uid");
 	time_t now = time(NULL);
 	bool ok = fp && slxd_is_fingerprint(fp) && reg && strcmp(reg, cfg->registry) == 0 &&
-		  json_is_integer(at) && json_integer_value(at) <= now;
+		  json_is_integer(at) && json_integer_value(at) <= now &&
+		  json_is_integer(signer) && json_integer_value(signer) == cfg->registry_uid;
 	if (ok) {
 		memcpy(fingerprint, fp, SLXD_FINGERPRINT_LEN + 1);
 		*age = (long)(now - json_integer_value(at));
@@ -259,7 +266,14 @@ static enum verdict ask_http(const struct slxd_config *cfg, const struct slxd_im
 	if (rc != 0)
 		return V_NO_ANSWER; /* unreachable, or no credential on this node */
 	enum verdict v = V_NO_ANSWER;
-	if (r.status == 404) {
+	slxd_error why;
+	if (slxd_reg_reply_check(&r, (uid_t)cfg->registry_uid, &why) < 0) {
+		/* not the registry's word: neither a refusal nor an outage the
+		 * cache may bridge, but something to look at now */
+		slxd_fail(err, "refusing the image registry's answer about %s (HTTP %ld): it is %s; "
+			  "is something else answering on %s?", key, r.status, why.msg, cfg->registry);
+		v = V_ERROR;
+	} else if (r.status == 404) {
 		/* 404 is all a non-admin learns about a revoked image too */
 		slxd_fail(err, "image %s is not approved on this cluster (unknown to the image "
 			  "registry, or revoked); list approved images with 'slxd-registry list', "
@@ -303,30 +317,94 @@ static enum verdict ask_http(const struct slxd_config *cfg, const struct slxd_im
 
 /* ---- The shared-file-system form (file:///STORE) ----------------------------- */
 
-/* Files of the store must be changeable only by root or the store's owner
- * (the service's user): they say what runs on every node.  Returns -1 when
- * the store cannot be seen (unmounted?), -2 when it is unsafe. */
-static int store_owner(const struct slxd_config *cfg, uid_t *owner, slxd_error *err)
+/* The store says what runs on every node: it, its files and every
+ * directory above it must be changeable only by root or the registry's
+ * uid (registry_uid=, which must own it).  The path is walked from / one
+ * component at a time without following symbolic links, so what is checked
+ * is what is then read (through *out, an O_PATH descriptor).  A directory
+ * above the store that others may write is accepted only with the sticky
+ * bit (/tmp): there others cannot rename or remove what is not theirs.
+ * Returns 0, -1 when the store cannot be seen (unmounted?), -2 when it is
+ * unsafe. */
+static int open_store(const struct slxd_config *cfg, int *out, slxd_error *err)
 {
 	const char *store = cfg->registry + 7;
+	uid_t pin = (uid_t)cfg->registry_uid;
+	char sofar[SLXD_PATH_MAX + 1] = "/";
+	size_t slen = 1;
 	struct stat st;
-	if (stat(store, &st) != 0) {
-		slxd_fail(err, "cannot use the image registry store %s: %s", store, strerror(errno));
-		return -1;
+
+	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return slxd_fail(err, "cannot open /: %s", strerror(errno)), -1;
+	for (const char *p = store;;) {
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/"); /* the next component; 0: fd is the store */
+		if (fstat(fd, &st) != 0) {
+			close(fd);
+			return slxd_fail(err, "cannot use the image registry store %s: %s", store,
+					 strerror(errno)), -1;
+		}
+		bool others_write = st.st_mode & (S_IWGRP | S_IWOTH);
+		if ((st.st_uid != 0 && st.st_uid != pin) ||
+		    (others_write && (!n || !(st.st_mode & S_ISVTX)))) {
+			close(fd);
+			slxd_fail(err, "refusing the image registry store %s: %s (owner uid %u, mode %04o) "
+				  "may be changed by someone other than root and the registry's uid %u "
+				  "(registry_uid=); every directory from / to the store must be owned by "
+				  "one of them and not writable by group or others (sticky /tmp-like "
+				  "directories above the store aside)", store, sofar, (unsigned)st.st_uid,
+				  (unsigned)(st.st_mode & 07777), (unsigned)pin);
+			return -2;
+		}
+		if (!n) {
+			if (st.st_uid != pin) {
+				close(fd);
+				slxd_fail(err, "refusing the image registry store %s: it is owned by uid %u, "
+					  "not by the registry's uid %u (registry_uid=)", store,
+					  (unsigned)st.st_uid, (unsigned)pin);
+				return -2;
+			}
+			*out = fd;
+			return 0;
+		}
+		char name[SLXD_PATH_MAX + 1];
+		if (n >= sizeof(name) || slen + n + 1 >= sizeof(sofar)) {
+			close(fd);
+			return slxd_fail(err, "refusing the image registry store %s: path too long", store), -2;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		p += n;
+		int next = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0) {
+			int e = errno;
+			bool link = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+			close(fd);
+			if (link) {
+				slxd_fail(err, "refusing the image registry store %s: %s%s%s is a symbolic link; "
+					  "give registry=file:// the store's real path", store, sofar,
+					  slen > 1 ? "/" : "", name);
+				return -2;
+			}
+			return slxd_fail(err, "cannot use the image registry store %s: %s", store,
+					 strerror(e)), -1;
+		}
+		close(fd);
+		fd = next;
+		slen += (size_t)snprintf(sofar + slen, sizeof(sofar) - slen, "%s%s",
+					 slen > 1 ? "/" : "", name);
 	}
-	if (!S_ISDIR(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		slxd_fail(err, "refusing the image registry store %s: it must be a directory "
-			  "writable only by its owner (fix: chmod go-w %s)", store, store);
-		return -2;
-	}
-	*owner = st.st_uid;
-	return 0;
 }
 
-static int open_store_file(const char *path, uid_t owner, slxd_error *err)
+/* name under dirfd (path names it in messages): a regular file of root or
+ * the store's owner that no one else may write. */
+static int open_store_file(int dirfd, const char *name, const char *path, uid_t owner,
+			   slxd_error *err)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 && errno == ELOOP) {
 		/* the service writes files, never links: someone else put it there */
 		slxd_fail(err, "refusing %s: it is a symbolic link; ask your admin to fix the store", path);
@@ -350,16 +428,17 @@ static enum verdict ask_file(const struct slxd_config *cfg, const struct slxd_im
 			     slxd_error *err)
 {
 	char path[SLXD_PATH_MAX + 64];
-	uid_t owner;
 	struct stat st;
 	json_error_t jerr;
+	int sfd;
 
-	int src = store_owner(cfg, &owner, err);
+	int src = open_store(cfg, &sfd, err);
 	if (src != 0)
 		/* an unmounted shared file system is an outage; an unsafe store is not */
 		return src == -1 ? V_NO_ANSWER : V_ERROR;
 	snprintf(path, sizeof(path), "%s/index.json", cfg->registry + 7);
-	int fd = open_store_file(path, owner, err);
+	int fd = open_store_file(sfd, "index.json", path, (uid_t)cfg->registry_uid, err);
+	close(sfd);
 	if (fd == -2)
 		return V_ERROR;
 	if (fd < 0)
@@ -417,6 +496,10 @@ int slxd_registry_resolve(const struct slxd_config *cfg,
 
 	if (!cfg->registry[0])
 		return slxd_fail(err, "internal error: no registry= configured");
+	if (cfg->registry_uid < 0)
+		return slxd_fail(err, "registry= is set but registry_uid= is not: set registry_uid= in "
+				 "spank_lxd.conf to the uid slxd-registryd runs as on the registry host "
+				 "(id -u slxd-registry there); answers signed by any other uid are refused");
 	snprintf(key, sizeof(key), "%s:%s", ref->name, ref->tag);
 	memset(&why, 0, sizeof(why));
 	enum verdict v = is_file_registry(cfg) ? ask_file(cfg, ref, key, fp, &why)
@@ -499,15 +582,31 @@ static int fetch_blob(const struct slxd_config *cfg, const char *fp, int fd,
 	if (!h)
 		return slxd_fail(err, "out of memory");
 	if (is_file_registry(cfg)) {
-		uid_t owner;
-		if (store_owner(cfg, &owner, err) == 0) {
+		int sfd;
+		if (open_store(cfg, &sfd, err) == 0) {
 			char path[SLXD_PATH_MAX + 128];
-			snprintf(path, sizeof(path), "%s/blobs/%s", cfg->registry + 7, fp);
-			int in = open_store_file(path, owner, err);
-			if (in >= 0) {
-				rc = copy_hashing(in, fd, h, size, path, err);
-				close(in);
+			struct stat st;
+			uid_t owner = (uid_t)cfg->registry_uid;
+			snprintf(path, sizeof(path), "%s/blobs", cfg->registry + 7);
+			int bfd = openat(sfd, "blobs", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			close(sfd);
+			if (bfd < 0)
+				slxd_fail(err, "cannot use %s: %s", path, strerror(errno));
+			else if (fstat(bfd, &st) != 0 || (st.st_uid != 0 && st.st_uid != owner) ||
+				 (st.st_mode & (S_IWGRP | S_IWOTH)))
+				slxd_fail(err, "refusing %s: it must be a directory owned by root or the "
+					  "registry's uid %u and writable by no one else", path,
+					  (unsigned)owner);
+			else {
+				snprintf(path, sizeof(path), "%s/blobs/%s", cfg->registry + 7, fp);
+				int in = open_store_file(bfd, fp, path, owner, err);
+				if (in >= 0) {
+					rc = copy_hashing(in, fd, h, size, path, err);
+					close(in);
+				}
 			}
+			if (bfd >= 0)
+				close(bfd);
 		}
 	} else {
 		char path[128];
@@ -706,6 +805,9 @@ int slxd_registry_pull(const struct slxd_config *cfg, lxd_client *c,
 	if (!cfg->registry[0])
 		return slxd_fail(err, "image %s is not in LXD and no registry= is configured to pull it "
 				 "from; ask your admin to import it", fingerprint);
+	if (cfg->registry_uid < 0)
+		return slxd_fail(err, "registry= is set but registry_uid= is not: set registry_uid= in "
+				 "spank_lxd.conf to the uid slxd-registryd runs as on the registry host");
 	if (state_dir_ready(cfg, err) != 0)
 		return -1;
 	snprintf(name, sizeof(name), "image-%s.lock", fingerprint);

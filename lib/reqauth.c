@@ -110,3 +110,57 @@ int slxd_reqauth_verify(const char *socket, const char *cred, const char *method
 	slxd_reqauth_cred_free(&c);
 	return rc;
 }
+
+int slxd_answer_payload(char *out, size_t outlen, const char *auth_value, long status,
+			const char body_sha256[SLXD_SHA256_HEX_LEN + 1])
+{
+	char auth_sha[SLXD_SHA256_HEX_LEN + 1];
+	slxd_sha256_buf(auth_value ? auth_value : "", auth_value ? strlen(auth_value) : 0,
+			auth_sha);
+	int n = snprintf(out, outlen, "%s\n%s\n%ld\n%s\n", SLXD_ANSWER_MAGIC, auth_sha, status,
+			 body_sha256);
+	return (n < 0 || (size_t)n >= outlen) ? -1 : n;
+}
+
+int slxd_answer_sign(const char *socket, const char *auth_value, long status,
+		     const void *body, size_t len, char **cred, slxd_error *err)
+{
+	char payload[256], sha[SLXD_SHA256_HEX_LEN + 1];
+	slxd_sha256_buf(body ? body : "", body ? len : 0, sha);
+	int plen = slxd_answer_payload(payload, sizeof(payload), auth_value, status, sha);
+	if (plen < 0)
+		return slxd_fail(err, "internal error: answer payload too long");
+	munge_ctx_t ctx = new_ctx(socket);
+	if (!ctx || munge_ctx_set(ctx, MUNGE_OPT_TTL, SLXD_ANSWER_TTL) != EMUNGE_SUCCESS) {
+		if (ctx)
+			munge_ctx_destroy(ctx);
+		return slxd_fail(err, "cannot set up MUNGE (socket %s)", socket ? socket : "default");
+	}
+	munge_err_t e = munge_encode(cred, ctx, payload, plen);
+	munge_ctx_destroy(ctx);
+	if (e != EMUNGE_SUCCESS)
+		return slxd_fail(err, "cannot sign the answer with MUNGE: %s; is munged running?",
+				 munge_strerror(e));
+	return 0;
+}
+
+int slxd_answer_verify(const char *socket, const char *cred, const char *auth_value,
+		       long status, const void *body, size_t len, uid_t *uid,
+		       slxd_error *err)
+{
+	char want[256], sha[SLXD_SHA256_HEX_LEN + 1];
+	struct slxd_reqauth_cred c;
+
+	slxd_sha256_buf(body ? body : "", body ? len : 0, sha);
+	int wlen = slxd_answer_payload(want, sizeof(want), auth_value, status, sha);
+	if (wlen < 0)
+		return slxd_fail(err, "internal error: answer payload too long");
+	if (slxd_reqauth_decode(socket, cred, &c, err) < 0)
+		return -1; /* "credential refused: <MUNGE's reason>" */
+	bool same = c.payload && c.len == (size_t)wlen && memcmp(c.payload, want, c.len) == 0;
+	*uid = c.uid;
+	slxd_reqauth_cred_free(&c);
+	if (!same)
+		return slxd_fail(err, "its signature was made for another request, status or body");
+	return 0;
+}

@@ -61,4 +61,39 @@ int slxd_reqauth_match(const struct slxd_reqauth_cred *c, const char *method,
 
 void slxd_reqauth_cred_free(struct slxd_reqauth_cred *c);
 
+/* How an answer proves who sent it (docs/registry-api.md, "Signed
+ * answers").  MUNGE authenticates the request; without this, whoever answers
+ * on the registry's address (a process that binds the port while the
+ * service restarts, anything on the path) could say "approved, fingerprint
+ * F".  The service puts a MUNGE credential in `X-Slxd-Answer: MUNGE <cred>`
+ * whose payload binds the answer to the request it answers:
+ *
+ *     "slxd-registry-answer-v1\n" SHA256-HEX-OF-AUTHORIZATION-VALUE "\n"
+ *     STATUS "\n" SHA256-HEX-OF-BODY "\n"
+ *
+ * AUTHORIZATION-VALUE is the request's Authorization header value exactly as
+ * sent ("MUNGE MUNGE:...:"; empty when there was none): every request's
+ * credential is new, so an answer captured for one request cannot answer
+ * another, and munged refuses a credential decoded twice.  The receiver
+ * checks the uid MUNGE proves against the registry's configured uid. */
+#define SLXD_ANSWER_HEADER "X-Slxd-Answer"
+#define SLXD_ANSWER_MAGIC "slxd-registry-answer-v1"
+/* Seconds an answer's credential lives: it is checked as soon as it arrives. */
+#define SLXD_ANSWER_TTL 60
+
+int slxd_answer_payload(char *out, size_t outlen, const char *auth_value, long status,
+			const char body_sha256[SLXD_SHA256_HEX_LEN + 1]);
+
+/* Sign an answer (status and body) to the request whose Authorization
+ * value was auth_value (NULL: none).  *cred is malloc'd (free it). */
+int slxd_answer_sign(const char *socket, const char *auth_value, long status,
+		     const void *body, size_t len, char **cred, slxd_error *err);
+
+/* Check an answer's credential (the header value without "MUNGE ") against
+ * the request we sent (auth_value), the status and body we got.  On success
+ * *uid is who signed it: the caller compares it with the registry's uid. */
+int slxd_answer_verify(const char *socket, const char *cred, const char *auth_value,
+		       long status, const void *body, size_t len, uid_t *uid,
+		       slxd_error *err);
+
 #endif

@@ -62,6 +62,7 @@ struct cli {
 	const char *registry, *name, *fingerprint, *from_lxd, *since;
 	bool json, pending;
 	char base[SLXD_REGISTRY_URL_MAX + 1];
+	long long registry_uid; /* whose signature answers need; -1: unknown, unchecked */
 };
 
 /* Every message to stderr, "slxd-registry: " first; a usage error also
@@ -82,20 +83,20 @@ static int say(int code, const char *fmt, ...)
 
 /* registry= from the node config, read-only; a missing or unreadable file is
  * just "not configured" (login nodes may have none). */
-static void registry_from_config(char *out, size_t outlen)
+static void registry_from_config(const char *key, char *out, size_t outlen)
 {
 	const char *path = getenv("SLXD_CONFIG") ? getenv("SLXD_CONFIG") : NODE_CONFIG;
 	FILE *f = fopen(path, "re");
 	char *line = NULL;
-	size_t cap = 0;
+	size_t cap = 0, klen = strlen(key);
 	out[0] = '\0';
 	if (!f)
 		return;
 	while (getline(&line, &cap, f) >= 0) {
 		char *s = line + strspn(line, " \t");
-		if (strncmp(s, "registry", 8) != 0)
+		if (strncmp(s, key, klen) != 0)
 			continue;
-		char *eq = s + 8 + strspn(s + 8, " \t");
+		char *eq = s + klen + strspn(s + klen, " \t");
 		if (*eq != '=')
 			continue;
 		eq++;
@@ -117,7 +118,7 @@ static int pick_registry(struct cli *c)
 		src = "SLXD_REGISTRY";
 	}
 	if (!url) {
-		registry_from_config(from_cfg, sizeof(from_cfg));
+		registry_from_config("registry", from_cfg, sizeof(from_cfg));
 		url = from_cfg;
 		src = "registry= in the node config";
 	}
@@ -135,6 +136,23 @@ static int pick_registry(struct cli *c)
 		return say(EX_USAGE, "%s is %s: file:// is for nodes; this command needs the service's "
 			     "http(s):// address", src, cfg.registry);
 	snprintf(c->base, sizeof(c->base), "%s", cfg.registry);
+
+	/* Whose answers to believe: $SLXD_REGISTRY_UID, else the node
+	 * config's registry_uid=.  Unknown (a host without the node config):
+	 * answers are shown unchecked; nodes always check them. */
+	char uid[32];
+	const char *usrc = "SLXD_REGISTRY_UID";
+	const char *uenv = getenv("SLXD_REGISTRY_UID");
+	if (uenv && *uenv) {
+		snprintf(uid, sizeof(uid), "%s", uenv);
+	} else {
+		registry_from_config("registry_uid", uid, sizeof(uid));
+		usrc = "registry_uid= in the node config";
+	}
+	snprintf(word, sizeof(word), "registry_uid=%s", uid);
+	if (slxd_config_set(&cfg, word, &err) != 0)
+		return say(EX_USAGE, "%s: %s", usrc, err.msg);
+	c->registry_uid = cfg.registry_uid;
 	return EX_OK;
 }
 
@@ -149,6 +167,10 @@ static int outcome(const struct cli *c, int rc, const struct slxd_reg_reply *r,
 			   "SLXD_REGISTRY or registry= in " NODE_CONFIG ")", err->msg);
 	if (rc != 0)
 		return say(EX_REFUSED, "%s", err->msg);
+	slxd_error why;
+	if (c->registry_uid >= 0 && slxd_reg_reply_check(r, (uid_t)c->registry_uid, &why) < 0)
+		return say(EX_REFUSED, "refusing the image registry's answer (HTTP %ld): it is %s; "
+			   "is something else answering on %s?", r->status, why.msg, c->base);
 	if (r->status == 502 || r->status == 503 || r->status == 504)
 		return say(EX_UNREACHABLE, "the registry at %s is not available: %s; try again later",
 			   c->base, r->error);

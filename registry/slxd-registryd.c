@@ -143,7 +143,11 @@ static void *watchdog(void *arg)
 		struct timespec now, until;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		for (struct track *t = tracks.next; t != &tracks; t = t->next) {
-			if (!t->waiting || now.tv_sec - t->since.tv_sec < (time_t)conf.header_timeout)
+			/* in ms: whole seconds would cut a client that
+			 * connected late in a second up to 1 s early */
+			long long waited_ms = (long long)(now.tv_sec - t->since.tv_sec) * 1000 +
+					      (now.tv_nsec - t->since.tv_nsec) / 1000000;
+			if (!t->waiting || waited_ms < (long long)conf.header_timeout * 1000)
 				continue;
 			t->waiting = false; /* once */
 			logline(LOG_WARNING, "%s: no complete request headers within %u s "
@@ -331,6 +335,31 @@ static void fill_req(struct rq *rq, const char *method, struct slxd_api_req *req
 	req->upload = rq->upload;
 }
 
+/* Sign a JSON answer for the request it answers (lib/reqauth.h), so a node
+ * can tell it from one made by whoever else answers on our address.  Blobs
+ * are not signed: their bytes are checked against the fingerprint a signed
+ * lookup gave, and a cache in front may serve them to anyone.  Without
+ * munged the answer goes out unsigned: clients refuse it, and say so. */
+static void sign_answer(struct MHD_Connection *conn, struct MHD_Response *r, int status,
+			const char *body)
+{
+	slxd_error err;
+	char *cred = NULL, *hdr = NULL;
+	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_AUTHORIZATION);
+	if (slxd_answer_sign(conf.munge_socket[0] ? conf.munge_socket : NULL, auth, status, body,
+			     strlen(body), &cred, &err) < 0) {
+		logline(LOG_ERR, "%s", err.msg);
+		return;
+	}
+	if (asprintf(&hdr, SLXD_REQAUTH_SCHEME "%s", cred) < 0)
+		hdr = NULL;
+	if (!hdr || MHD_add_response_header(r, SLXD_ANSWER_HEADER, hdr) != MHD_YES)
+		logline(LOG_ERR, "cannot add the answer's signature: out of memory");
+	free(hdr);
+	free(cred);
+}
+
 static enum MHD_Result respond(struct MHD_Connection *conn, struct rq *rq, const char *method,
 			       struct slxd_api_resp *resp)
 {
@@ -370,6 +399,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct rq *rq, const
 			return MHD_NO;
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+		sign_answer(conn, r, status, body);
 	}
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
 	MHD_destroy_response(r);

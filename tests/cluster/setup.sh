@@ -96,6 +96,8 @@ stop_lxd() {
 	fi
 }
 
+SLXD_POOL_MOUNT_OPTIONS=user_subvol_rm_allowed,nodev,nosuid
+
 setup_lxd() {
 	if ! lxd_running; then
 		say "starting LXD"
@@ -111,6 +113,7 @@ storage_pools:
   driver: btrfs
   config:
     size: 16GiB
+    btrfs.mount_options: $SLXD_POOL_MOUNT_OPTIONS
 profiles:
 - name: default
   devices:
@@ -119,6 +122,12 @@ profiles:
       pool: $SLXD_POOL
       type: disk
 EOF
+	fi
+	# LXD unpacks images as root: with nodev,nosuid a device node or setuid
+	# file an image brings is inert (docs/admin-guide.md, "The storage pool")
+	if [ "$(lxc storage get "$SLXD_POOL" btrfs.mount_options)" != "$SLXD_POOL_MOUNT_OPTIONS" ]; then
+		say "LXD storage pool $SLXD_POOL: btrfs.mount_options=$SLXD_POOL_MOUNT_OPTIONS"
+		lxc storage set "$SLXD_POOL" btrfs.mount_options "$SLXD_POOL_MOUNT_OPTIONS"
 	fi
 }
 
@@ -312,13 +321,14 @@ setup_registry() {
 		fi
 	fi
 	rm -f "$new"
-	# `make install` put other code in place: the running daemon is stale
-	# (its /proc/PID/exe still reads as the file it was started from)
+	# `make install` replaced the binary: run the one just installed (nodes
+	# and the command check what it answers, e.g. its signatures)
 	if pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd &&
-	   ! cmp -s "/proc/$(cat "$SLXD_TEST_RUN/registryd.pid")/exe" /usr/local/sbin/slxd-registryd; then
-		say "restarting slxd-registryd (a different binary was installed)"
+		! cmp -s "/proc/$(cat "$SLXD_TEST_RUN/registryd.pid")/exe" /usr/local/sbin/slxd-registryd; then
+		say "restarting slxd-registryd (another binary was installed)"
 		kill "$(cat "$SLXD_TEST_RUN/registryd.pid")"
-		sleep 0.5
+		local i
+		for i in $(seq 50); do pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd || break; sleep 0.1; done
 	fi
 	install -d -m 0755 "$SLXD_REGISTRY_STORE"
 	if ! pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd; then

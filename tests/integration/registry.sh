@@ -137,6 +137,48 @@ t_registry_tampered_on_the_wire_refused() {
 	return $rc
 }
 
+# Issue 13 item 2: an answer that is not the registry's is refused.  A
+# proxy on another port rewrites the lookup answer to approve the
+# fingerprint of another image that is approved (as demo:2.0) and in LXD,
+# which the node would otherwise run under this name; then a process of
+# alice's own, bound to a port, signs the forgery with her own credential.
+t_registry_forged_answer_refused() {
+	local name=forge$RANDOM img fp other out rc
+	local pidfile=$SLXD_TEST_RUN/forge-proxy.pid apid=$ALICE_DIR/forge-proxy.pid
+	img=$(variant_image "$name")
+	fp=$(fp_of "$img")
+	other=$(fp_of "$SLXD_TEST_STATE/$SLXD_IMAGE2_ALIAS.tar.gz")
+	rm -f "$pidfile" "$apid"
+	python3 "$here/tamper_proxy.py" 8471 "$SLXD_REGISTRY_URL" "$pidfile" "approve=$other" &
+	local proxy=$!
+	# (/usr/bin/python3: root's PATH may point into root's own home)
+	setpriv --reuid="$SLXD_TEST_UID" --regid="$SLXD_TEST_UID" --clear-groups \
+		/usr/bin/python3 "$here/tamper_proxy.py" 8472 "$SLXD_REGISTRY_URL" "$apid" "approve-resign=$other" &
+	local proxy2=$!
+	(
+	reg_alice push "$img" --name "$name:1" >/dev/null || fail "push" || exit 1
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
+	wait_file "$pidfile" 10 || exit 1
+	wait_file "$apid" 10 || exit 1
+	out=$(with_node_conf registry=http://127.0.0.1:8471 alice srun --lxd-image="$name:1" cat /etc/slxd-image 2>&1)
+	[ $? != 0 ] || fail "a forged approval ran: $out" || exit 1
+	expect_contains "rewritten answer refused, saying why" "refusing the image registry's answer about $name:1 (HTTP 200): it is not signed by the registry's uid 0 (its signature was made for another request, status or body); is something else answering on http://127.0.0.1:8471?" "$out" || exit 1
+	out=$(with_node_conf registry=http://127.0.0.1:8472 alice srun --lxd-image="$name:1" cat /etc/slxd-image 2>&1)
+	[ $? != 0 ] || fail "an approval signed by a user ran: $out" || exit 1
+	expect_contains "another uid's signature refused" "not signed by the registry's uid 0 (registry_uid=) but by uid $SLXD_TEST_UID" "$out" || exit 1
+	! lxc image info "$fp" >/dev/null 2>&1 || fail "the image was pulled on a forged answer" || exit 1
+	# the genuine answer, straight from the registry, runs the right image
+	out=$(alice srun --lxd-image="$name:1" cat /etc/slxd-image 2>/dev/null)
+	expect_eq "the registry's own answer runs" "$name" "$out"
+	)
+	rc=$?
+	kill "$proxy" "$proxy2" 2>/dev/null
+	wait "$proxy" "$proxy2" 2>/dev/null
+	rm -f "$pidfile" "$apid"
+	reg_cleanup "$name:1" "$fp"
+	return $rc
+}
+
 # Credentials made by hand with munge(1), as an attacker on the network
 # would have to.
 cred_for() { # method path [munge args]
@@ -302,5 +344,43 @@ t_registry_repush_name_and_private_files() {
 	)
 	rc=$?
 	reg_cleanup "$name:1" "$fp"
+# Issue 13 item 2: LXD unpacks images as root, so the node's pool is
+# mounted nodev,nosuid (tests/cluster/setup.sh, docs/admin-guide.md): a
+# device node or a setuid file on it is inert, on the host and in every
+# container (their root file systems are mounts of it and keep its flags).
+t_registry_pool_is_nodev_nosuid() {
+	local mnt=/var/lib/lxd/storage-pools/$SLXD_POOL opts dev job name rc
+	local ready=$ALICE_DIR/pool-dev.ready result=$ALICE_DIR/pool-dev.out
+	opts=$(awk -v m="$mnt" '$5 == m { print $6; exit }' /proc/self/mountinfo)
+	[ -n "$opts" ] || fail "(setup) the pool is not mounted at $mnt" || return 1
+	expect_contains "the pool's mount is nodev" ",nodev," ",$opts," || return 1
+	expect_contains "the pool's mount is nosuid" ",nosuid," ",$opts," || return 1
+	# root on the host: a device node on the pool does not open
+	dev=$mnt/slxd-test-zero.$$
+	mknod -m 0666 "$dev" c 1 5 || fail "(setup) mknod $dev" || return 1
+	if head -c 1 "$dev" >/dev/null 2>&1; then
+		rm -f "$dev"
+		fail "root opened a device node on the pool"
+		return 1
+	fi
+	rm -f "$dev"
+	# a job: /dev/zero's numbers (which LXD's device cgroup lets through)
+	# put into its root file system by root on the host
+	rm -f "$ready" "$result"
+	job=$(alice sbatch --parsable --lxd-image="$IMG" -o /dev/null --wrap "echo up > $ready
+		i=0; while [ ! -e /etc/slxd-zero ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done
+		if head -c 4 /etc/slxd-zero >/dev/null 2>&1; then echo OPENED; else echo REFUSED; fi > $result")
+	(
+	wait_file "$ready" 60 || exit 1
+	name=$(job_container "$job")
+	[ -d "$mnt/containers/$name/rootfs/etc" ] || fail "(setup) no rootfs for container '$name'" || exit 1
+	mknod -m 0666 "$mnt/containers/$name/rootfs/etc/slxd-zero" c 1 5 || fail "(setup) mknod" || exit 1
+	wait_file "$result" 60 || exit 1
+	expect_eq "a device node in a job's root file system" REFUSED "$(cat "$result")"
+	)
+	rc=$?
+	wait_job_gone "$job" 60 || rc=1
+	expect_no_container "$job" || rc=1
+	rm -f "$ready" "$result"
 	return $rc
 }

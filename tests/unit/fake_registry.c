@@ -37,6 +37,9 @@ struct fake_reg {
 	char url[64];
 	pthread_mutex_t mu;
 	struct route *routes;
+	struct route *rewrites;
+	enum fake_sign sign;
+	char *last_sig;
 	struct hit *hits;
 	int delay_ms, bad_auth;
 	char *last_body;
@@ -89,11 +92,13 @@ static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, int status, const char *body, size_t len,
-			     const char *type)
+			     const char *type, const char *sig)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body,
 								 MHD_RESPMEM_MUST_COPY);
 	MHD_add_response_header(r, "Content-Type", type);
+	if (sig)
+		MHD_add_response_header(r, SLXD_ANSWER_HEADER, sig);
 	enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
 	return rc;
@@ -174,15 +179,44 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	}
 	if (!len)
 		len = strlen(body);
+	bool blob = strncmp(path, "/v1/blobs/", 10) == 0 && status == 200;
+	char *sig = NULL;
+	if (!blob && f->sign != FAKE_UNSIGNED) {
+		char *cred = NULL;
+		slxd_error e;
+		if (slxd_answer_sign(NULL, f->sign == FAKE_SIGNED_ELSEWHERE ? "MUNGE another" : auth,
+				     status, body, len, &cred, &e) < 0)
+			die(e.msg);
+		if (asprintf(&sig, SLXD_REQAUTH_SCHEME "%s", cred) < 0)
+			die("out of memory");
+		free(cred);
+		if (f->sign == FAKE_SIGNED_REPLAYED && f->last_sig) {
+			char *fresh = sig;
+			sig = xstrdup(f->last_sig);
+			free(f->last_sig);
+			f->last_sig = fresh;
+		} else {
+			free(f->last_sig);
+			f->last_sig = xstrdup(sig);
+		}
+	}
+	struct route *w = f->rewrites;
+	while (w && (strcmp(w->method, method) != 0 || strcmp(w->path, path) != 0))
+		w = w->next;
+	if (w) {
+		free(body);
+		body = xstrdup(w->body);
+		len = w->len;
+	}
 	pthread_mutex_unlock(&f->mu);
 
 	if (delay) {
 		struct timespec ts = { delay / 1000, (delay % 1000) * 1000000L };
 		nanosleep(&ts, NULL);
 	}
-	bool blob = strncmp(path, "/v1/blobs/", 10) == 0 && status == 200;
 	enum MHD_Result rc = reply(c, status, body, len,
-				   blob ? "application/octet-stream" : "application/json");
+				   blob ? "application/octet-stream" : "application/json", sig);
+	free(sig);
 	free(body);
 	free(path);
 	return rc;
@@ -225,13 +259,15 @@ void fake_reg_stop(struct fake_reg *f)
 	if (!f)
 		return;
 	MHD_stop_daemon(f->d);
-	for (struct route *r = f->routes, *n; r; r = n) {
-		n = r->next;
-		free(r->method);
-		free(r->path);
-		free(r->body);
-		free(r);
-	}
+	for (int i = 0; i < 2; i++)
+		for (struct route *r = i ? f->rewrites : f->routes, *n; r; r = n) {
+			n = r->next;
+			free(r->method);
+			free(r->path);
+			free(r->body);
+			free(r);
+		}
+	free(f->last_sig);
 	for (struct hit *h = f->hits, *n; h; h = n) {
 		n = h->next;
 		free(h->method);
@@ -267,6 +303,27 @@ void fake_reg_answer(struct fake_reg *f, const char *method, const char *path,
 	memcpy(r->body, body, len);
 	r->len = len;
 	r->status = status;
+	pthread_mutex_unlock(&f->mu);
+}
+
+void fake_reg_signing(struct fake_reg *f, enum fake_sign how)
+{
+	pthread_mutex_lock(&f->mu);
+	f->sign = how;
+	pthread_mutex_unlock(&f->mu);
+}
+
+void fake_reg_rewrite(struct fake_reg *f, const char *method, const char *path,
+		      const char *json)
+{
+	struct route *r = xmalloc(sizeof(*r));
+	r->method = xstrdup(method);
+	r->path = xstrdup(path);
+	r->body = xstrdup(json);
+	r->len = strlen(json);
+	pthread_mutex_lock(&f->mu);
+	r->next = f->rewrites;
+	f->rewrites = r;
 	pthread_mutex_unlock(&f->mu);
 }
 

@@ -180,6 +180,21 @@ static void test_set_registry_keys(void **state)
 	assert_contains(set_bad("registry_grace=2592001"), "from 0 to 2592000");
 	assert_int_equal(cfg.registry_grace, 86400);
 
+	/* no default: a node must be told whose answers to believe */
+	struct slxd_config d;
+	slxd_config_defaults(&d);
+	assert_true(d.registry_uid == -1);
+	set_ok("registry_uid=0");
+	assert_true(cfg.registry_uid == 0);
+	set_ok("registry_uid=4294967294");
+	assert_true(cfg.registry_uid == 4294967294LL);
+	assert_contains(set_bad("registry_uid=4294967295"), "invalid registry_uid");
+	assert_contains(set_bad("registry_uid=-1"), "numeric uid");
+	assert_contains(set_bad("registry_uid=slxd-registry"), "numeric uid");
+	assert_true(cfg.registry_uid == 4294967294LL);
+	set_ok("registry_uid=");
+	assert_true(cfg.registry_uid == -1);
+
 	set_ok("image_cache_max=0");
 	assert_true(cfg.image_cache_max == 0);
 	set_ok("image_cache_max=1048576");

@@ -42,6 +42,7 @@ static int setup(void **state)
 	reg = fake_reg_start();
 	snprintf(cfg.registry, sizeof(cfg.registry), "%s", fake_reg_url(reg));
 	cfg.registry_timeout = 5;
+	cfg.registry_uid = geteuid(); /* the fake signs its answers as us */
 	memset(&err, 0, sizeof(err));
 	return 0;
 }
@@ -315,14 +316,22 @@ static void file_store_unsafe_is_refused(void **state)
 	assert_int_equal(chmod(index, 0644), 0);
 	assert_int_equal(chown(index, 65534, 65534), 0);
 	assert_contains(refused("demo:1.0", -1), "owned by root or the store's owner");
-	/* the store's owner is the service's user: its files may be its own */
+	/* the store's owner is the service's user (registry_uid=): its files
+	 * may be its own */
 	assert_int_equal(chown(store, 65534, 65534), 0);
+	assert_contains(refused("demo:1.0", -1), "(owner uid 65534, mode 0755) may be changed");
+	cfg.registry_uid = 65534;
 	resolves("demo:1.0", FP1);
+	/* and it must be its own: not root's, not anyone else's */
+	assert_int_equal(chown(store, 0, 0), 0);
+	assert_contains(refused("demo:1.0", -1), "owned by uid 0, not by the registry's uid 65534");
+	cfg.registry_uid = 0;
 	assert_int_equal(chown(store, 0, 0), 0);
 	assert_int_equal(chown(index, 0, 0), 0);
 	assert_int_equal(chmod(store, 0777), 0);
-	assert_contains(refused("demo:1.0", -1), "chmod go-w");
+	assert_contains(refused("demo:1.0", -1), "not writable by group or others");
 	assert_int_equal(chmod(store, 0755), 0);
+	resolves("demo:1.0", FP1); /* (the cache holds uid 65534's answer: renew it) */
 	/* a symlink is not followed */
 	char other[256];
 	snprintf(other, sizeof(other), "%s/other.json", dir);
@@ -334,6 +343,129 @@ static void file_store_unsafe_is_refused(void **state)
 	resolves("demo:1.0", FP1);
 	cfg.registry_grace = 0;
 	assert_contains(refused("demo:1.0", SLXD_IMAGE_UNCHECKED), "cannot read");
+}
+
+/* Every directory from / down: a user who can write one of them can move
+ * the store away and put another in its place (an older copy that still
+ * approves a revoked image, say). */
+static void file_store_parents_are_pinned(void **state)
+{
+	(void)state;
+	need_root();
+	char sub[160], real[192], link[192];
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	snprintf(real, sizeof(real), "%s/store", sub);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(mkdir(real, 0755), 0);
+	char index[256];
+	snprintf(index, sizeof(index), "%s/index.json", real);
+	write_file(index, "{\"version\":1,\"images\":[{\"name\":\"demo\",\"tag\":\"1.0\","
+		   "\"fingerprint\":\"" FP1 "\"}]}", 0644);
+	snprintf(cfg.registry, sizeof(cfg.registry), "file://%s", real);
+	resolves("demo:1.0", FP1);
+	/* a parent another user owns */
+	assert_int_equal(chown(sub, 65534, 65534), 0);
+	const char *m = refused("demo:1.0", -1);
+	assert_contains(m, sub);
+	assert_contains(m, "owner uid 65534");
+	assert_int_equal(chown(sub, 0, 0), 0);
+	/* a parent others may write, without the sticky bit */
+	assert_int_equal(chmod(sub, 0775), 0);
+	assert_contains(refused("demo:1.0", -1), "may be changed by someone other than root");
+	/* with it (a /tmp-like directory): others cannot move what is not theirs */
+	assert_int_equal(chmod(sub, 01777), 0);
+	resolves("demo:1.0", FP1);
+	assert_int_equal(chmod(sub, 0755), 0);
+	/* a symbolic link on the way is not followed */
+	snprintf(link, sizeof(link), "%s/link", dir);
+	assert_int_equal(symlink(sub, link), 0);
+	snprintf(cfg.registry, sizeof(cfg.registry), "file://%s/store", link);
+	assert_contains(refused("demo:1.0", -1), "is a symbolic link; give registry=file:// the store's real path");
+	/* registry_uid= must be given */
+	snprintf(cfg.registry, sizeof(cfg.registry), "file://%s", real);
+	cfg.registry_uid = -1;
+	assert_contains(refused("demo:1.0", -1), "registry_uid= is not");
+}
+
+/* ---- Answers must be the registry's ---------------------------------------- */
+
+/* The man in the middle of issue 13: the answer is rewritten to approve
+ * another fingerprint.  The node refuses it, says why, and neither uses
+ * nor replaces the answer it has cached. */
+static void rewritten_answer_is_refused(void **state)
+{
+	(void)state;
+	answer("demo", "1.0", FP1, NULL);
+	resolves("demo:1.0", FP1);
+	fake_reg_rewrite(reg, "GET", "/v1/images/demo/1.0",
+			 "{\"name\":\"demo\",\"tag\":\"1.0\",\"approved\":{\"name\":\"demo\","
+			 "\"tag\":\"1.0\",\"fingerprint\":\"" FP2 "\",\"size\":10,"
+			 "\"state\":\"approved\"},\"pending\":[]}");
+	const char *m = refused("demo:1.0", -1);
+	assert_contains(m, "refusing the image registry's answer about demo:1.0 (HTTP 200): it is "
+			"not signed by the registry's uid");
+	assert_contains(m, "made for another request, status or body");
+	assert_contains(m, "is something else answering on http://127.0.0.1:");
+	if (geteuid() == 0)
+		assert_true(cache_has("demo:1.0")); /* a forgery is not a refusal */
+}
+
+static void unsigned_or_misbound_answers_are_refused(void **state)
+{
+	(void)state;
+	answer("demo", "1.0", FP1, NULL);
+	fake_reg_signing(reg, FAKE_UNSIGNED);
+	assert_contains(refused("demo:1.0", -1), "carries no X-Slxd-Answer signature");
+	fake_reg_signing(reg, FAKE_SIGNED_ELSEWHERE);
+	assert_contains(refused("demo:1.0", -1), "made for another request");
+	fake_reg_signing(reg, FAKE_SIGNED);
+	resolves("demo:1.0", FP1);
+	/* the last answer's signature again, for this new request */
+	fake_reg_signing(reg, FAKE_SIGNED_REPLAYED);
+	assert_contains(refused("demo:1.0", -1), "not signed by the registry's uid");
+	/* a refusal must be the registry's too, or it could drop the cache */
+	fake_reg_signing(reg, FAKE_UNSIGNED);
+	fake_reg_json(reg, "GET", "/v1/images/demo/1.0", 404, "{\"error\":\"no such image\"}");
+	assert_contains(refused("demo:1.0", -1), "(HTTP 404): it is not signed");
+	if (geteuid() == 0)
+		assert_true(cache_has("demo:1.0"));
+}
+
+static void answers_of_another_uid_are_refused(void **state)
+{
+	(void)state;
+	answer("demo", "1.0", FP1, NULL);
+	cfg.registry_uid = (long long)geteuid() + 1;
+	char want[160];
+	snprintf(want, sizeof(want), "not signed by the registry's uid %u (registry_uid=) but by uid %u",
+		 (unsigned)geteuid() + 1, (unsigned)geteuid());
+	assert_contains(refused("demo:1.0", -1), want);
+	cfg.registry_uid = -1;
+	assert_contains(refused("demo:1.0", -1), "registry= is set but registry_uid= is not");
+	assert_int_equal(fake_reg_hits(reg, NULL, NULL), 1); /* not even asked */
+}
+
+/* An answer cached before answers were signed, or under another
+ * registry_uid=, does not stand in during an outage. */
+static void cache_is_only_of_authenticated_answers(void **state)
+{
+	(void)state;
+	need_root();
+	answer("demo", "1.0", FP1, NULL);
+	resolves("demo:1.0", FP1);
+	go_down();
+	resolves("demo:1.0", FP1);
+	cfg.registry_uid = 4242;
+	refused("demo:1.0", SLXD_IMAGE_UNCHECKED);
+	cfg.registry_uid = geteuid();
+	char path[256];
+	snprintf(path, sizeof(path), "%s/registry-cache.json", cfg.state_dir);
+	json_t *j = json_load_file(path, 0, NULL);
+	json_object_del(json_object_get(json_object_get(j, "entries"), "demo:1.0"), "signer_uid");
+	assert_int_equal(json_dump_file(j, path, 0), 0);
+	chmod(path, 0600);
+	json_decref(j);
+	refused("demo:1.0", SLXD_IMAGE_UNCHECKED);
 }
 
 int main(void)
@@ -349,6 +481,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(registry_wins_over_the_list_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(file_store_resolves, setup, teardown),
 		cmocka_unit_test_setup_teardown(file_store_unsafe_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(file_store_parents_are_pinned, setup, teardown),
+		cmocka_unit_test_setup_teardown(rewritten_answer_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(unsigned_or_misbound_answers_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(answers_of_another_uid_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(cache_is_only_of_authenticated_answers, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();

@@ -222,6 +222,45 @@ static void list_show_and_json(void **state)
 	assert_int_equal(fake_reg_bad_auth(reg), 0);
 }
 
+/* What an admin reviews with show must be the registry's: with the
+ * registry's uid known (SLXD_REGISTRY_UID, or registry_uid= in the node
+ * config) answers signed by nobody or by another uid are refused. */
+static void answers_checked_when_the_uid_is_known(void **state)
+{
+	(void)state;
+	char uid[32], other[32], conf[128], line[256];
+	snprintf(uid, sizeof(uid), "%u", (unsigned)geteuid());
+	snprintf(other, sizeof(other), "%u", (unsigned)geteuid() + 1);
+	fake_reg_json(reg, "GET", "/v1/images/demo/2.0", 200,
+		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V("demo", "2.0", FP2, "pending") "]}");
+	setenv("SLXD_REGISTRY_UID", uid, 1);
+	assert_int_equal(run("show", "demo:2.0", NULL), 0);
+	assert_contains(out, "demo:2.0  pending  0123456789ab");
+	fake_reg_rewrite(reg, "GET", "/v1/images/demo/2.0",
+			 "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V("demo", "2.0", FP1, "pending") "]}");
+	assert_int_equal(run("show", "demo:2.0", NULL), EX_REFUSED);
+	assert_contains(errout, "refusing the image registry's answer (HTTP 200): it is not signed by the "
+			"registry's uid");
+	assert_contains(errout, "is something else answering on http://127.0.0.1:");
+	assert_not_contains(out, "23d3c0a0f74c");
+	/* another uid's: from the node config this time */
+	unsetenv("SLXD_REGISTRY_UID");
+	snprintf(conf, sizeof(conf), "%s/spank_lxd.conf", dir);
+	FILE *f = fopen(conf, "w");
+	snprintf(line, sizeof(line), "registry_uid=%s\n", other);
+	fputs(line, f);
+	fclose(f);
+	setenv("SLXD_CONFIG", conf, 1);
+	fake_reg_json(reg, "GET", "/v1/images", 200, "{\"images\":[]}");
+	assert_int_equal(run("list", NULL), EX_REFUSED);
+	assert_contains(errout, "but by uid");
+	/* a bad value is a usage error, not a silent skip */
+	setenv("SLXD_REGISTRY_UID", "root", 1);
+	assert_int_equal(run("list", NULL), EX_USAGE);
+	assert_contains(errout, "SLXD_REGISTRY_UID: invalid registry_uid");
+	unsetenv("SLXD_REGISTRY_UID");
+}
+
 /* FPA and FPB share their first 12 digits, as two images an author made
  * to collide on the prefix the tables show would. */
 #define FPA "0123456789ab11111111111111111111111111111111111111111111111111ff"
@@ -409,6 +448,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(list_show_and_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(approve_takes_only_the_full_fingerprint, setup, teardown),
 		cmocka_unit_test_setup_teardown(approve_on_a_terminal_shows_and_asks, setup, teardown),
+		cmocka_unit_test_setup_teardown(answers_checked_when_the_uid_is_known, setup, teardown),
 		cmocka_unit_test_setup_teardown(revoke_delete_and_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(push_file_and_from_lxd, setup, teardown),
 	};

@@ -94,6 +94,7 @@ static int setup(void **state)
 	reg = fake_reg_start();
 	snprintf(cfg.registry, sizeof(cfg.registry), "%s", fake_reg_url(reg));
 	cfg.registry_timeout = 5;
+	cfg.registry_uid = geteuid(); /* the fake signs its answers as us */
 	lxd = fake_lxd_start();
 	snprintf(cfg.lxd_socket, sizeof(cfg.lxd_socket), "%s", fake_lxd_socket(lxd));
 	cl = lxd_open(cfg.lxd_socket, 5000, &err);
@@ -351,6 +352,7 @@ static int puller_main(char **argv)
 	snprintf(c.download_dir, sizeof(c.download_dir), "%.*s/var/downloads",
 		 (int)(strrchr(argv[5], '/') - argv[5]), argv[5]);
 	c.registry_timeout = 5;
+	c.registry_uid = geteuid();
 	lxd_client *l = lxd_open(c.lxd_socket, 5000, &e);
 	int rc = l ? slxd_registry_pull(&c, l, argv[6], NULL, &e) : -1;
 	lxd_close(l);

@@ -124,6 +124,45 @@ static void decode_then_match(void **state)
 	free(cred);
 }
 
+/* Answers: bound to the request's Authorization value, status and body;
+ * each part that differs is refused, and so is the same answer twice. */
+static void answer_round_trip_and_refusals(void **state)
+{
+	(void)state;
+	static const char AUTH[] = "MUNGE MUNGE:request-credential:";
+	static const char BODY[] = "{\"approved\":{}}";
+	char out[256];
+	int n = slxd_answer_payload(out, sizeof(out), "", 404, EMPTY_SHA);
+	assert_true(n > 0);
+	assert_string_equal(out, "slxd-registry-answer-v1\n"
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n404\n"
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n");
+
+	slxd_error err;
+	char *cred = NULL;
+	uid_t uid = 12345;
+	struct { const char *auth; long status; const char *body; } other[] = {
+		{ "MUNGE MUNGE:another:", 200, BODY },
+		{ NULL, 200, BODY },
+		{ AUTH, 404, BODY },
+		{ AUTH, 200, "{\"approved\":{\"x\":1}}" },
+	};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		assert_int_equal(slxd_answer_sign(NULL, AUTH, 200, BODY, strlen(BODY), &cred, &err), 0);
+		assert_int_equal(slxd_answer_verify(NULL, cred, other[i].auth, other[i].status,
+						    other[i].body, strlen(other[i].body), &uid, &err), -1);
+		assert_contains(err.msg, "made for another request, status or body");
+		free(cred);
+	}
+	assert_int_equal(slxd_answer_sign(NULL, AUTH, 200, BODY, strlen(BODY), &cred, &err), 0);
+	assert_int_equal(slxd_answer_verify(NULL, cred, AUTH, 200, BODY, strlen(BODY), &uid, &err), 0);
+	assert_int_equal(uid, geteuid());
+	assert_int_equal(slxd_answer_verify(NULL, cred, AUTH, 200, BODY, strlen(BODY), &uid, &err), -1);
+	assert_contains(err.msg, "credential refused");
+	assert_one_line(err.msg);
+	free(cred);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +171,7 @@ int main(void)
 		cmocka_unit_test(payload_is_bound_and_one_line_only),
 		cmocka_unit_test(credential_round_trip_and_refusals),
 		cmocka_unit_test(decode_then_match),
+		cmocka_unit_test(answer_round_trip_and_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
