@@ -46,11 +46,13 @@ void slxd_config_defaults(struct slxd_config *cfg)
 	 * and slxd-init); slxd-gc runs every 5 min, so an unused one is gone
 	 * within 10. */
 	cfg->spare_max_idle = 300;
+	/* Longer than a requeued job takes to start again on the node. */
+	cfg->gc_min_age = 120;
 }
 
 enum kind { K_PATH, K_NAME, K_NAME_OR_EMPTY, K_MOUNTS, K_ALLOW, K_TIMEOUT,
 	    K_REGISTRY, K_REG_TIMEOUT, K_GRACE, K_BYTES, K_TEMPLATE_AGE,
-	    K_SPARE_IDLE };
+	    K_SPARE_IDLE, K_GC_MIN_AGE };
 
 #define FIELD(f) offsetof(struct slxd_config, f), sizeof(((struct slxd_config *)0)->f)
 
@@ -77,11 +79,13 @@ static const struct key {
 	{ "image_cache_max", K_BYTES, 0, 0 },
 	{ "template_max_age", K_TEMPLATE_AGE, 0, 0 },
 	{ "spare_max_idle", K_SPARE_IDLE, 0, 0 },
+	{ "gc_min_age", K_GC_MIN_AGE, 0, 0 },
 };
 
 #define KNOWN_KEYS "config, lxd_socket, storage_pool, profile, approved_images, " \
 	"slurmd_spool_dir, state_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout, " \
-	"registry, registry_timeout, registry_grace, image_cache_max, template_max_age, spare_max_idle"
+	"registry, registry_timeout, registry_grace, image_cache_max, template_max_age, spare_max_idle, " \
+	"gc_min_age"
 
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */
 static int set_name(char *dst, size_t size, const char *key, const char *v,
@@ -286,6 +290,8 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 	case K_SPARE_IDLE:
 		/* 0 = no spares: every job's container is made when it starts */
 		return set_seconds(&cfg->spare_max_idle, k->name, v, 0, 86400, err);
+	case K_GC_MIN_AGE:
+		return set_seconds(&cfg->gc_min_age, k->name, v, 0, 86400, err);
 	}
 	return slxd_fail(err, "internal error: bad key kind");
 }

@@ -38,6 +38,7 @@ struct slxd_config {
 	unsigned long long image_cache_max;       /* image_cache_max= bytes, 0 = no bound */
 	long template_max_age;                    /* template_max_age= seconds, 0 = none */
 	long spare_max_idle;                      /* spare_max_idle= seconds, 0 = no spares */
+	long gc_min_age;                          /* gc_min_age= seconds (slxd-gc, gc.h) */
 };
 
 void slxd_config_defaults(struct slxd_config *cfg);
