@@ -8,7 +8,8 @@
  * deletes the container only when Slurm proves the job no longer runs here:
  * ended, requeued, running elsewhere, or purged.  If slurmctld cannot be
  * reached, nothing is deleted and the exit status says so (75), so a timer
- * simply tries again.
+ * simply tries again.  "Here" is every Slurm name this host has
+ * (find_this_node); none found, running jobs' containers are kept (75).
  *
  * Exit: 0 all decided (and done), 1 a deletion failed, 2 usage or config,
  * 3 LXD unreachable, 75 Slurm unreachable for some container. */
@@ -169,10 +170,12 @@ static void usage(FILE *f)
 		"  --dry-run   say what would be deleted, delete nothing\n"
 		"  --list      list the containers (job, uid, image, age, state); ask Slurm nothing\n"
 		"  --json      machine-readable output\n"
-		"  --node NAME this node's Slurm name (default: $SLURMD_NODENAME, else the short host name)\n"
+		"  --node NAME a Slurm name of this node, added to those found (the local slurmd's,\n"
+		"              and slurmctld's nodes whose NodeHostname/NodeAddr is this host)\n"
 		"  --config FILE  the node configuration (default /etc/slurm/spank_lxd.conf)\n"
 		"Exit: 0 done, 1 a deletion failed, 2 usage or configuration, 3 LXD unreachable,\n"
-		"75 slurmctld unreachable (those containers were kept; run again later).\n");
+		"75 slurmctld unreachable or this node's Slurm name unknown (those containers\n"
+		"were kept; run again later).\n");
 }
 
 static void print_human(const struct slxd_gc_entry *es, size_t n, bool list, time_t now)
