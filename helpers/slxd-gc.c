@@ -8,7 +8,8 @@
  * deletes the container only when Slurm proves the job no longer runs here:
  * ended, requeued, running elsewhere, or purged.  If slurmctld cannot be
  * reached, nothing is deleted and the exit status says so (75), so a timer
- * simply tries again.
+ * simply tries again.  "Here" is every Slurm name this host has
+ * (find_this_node); none found, running jobs' containers are kept (75).
  *
  * Exit: 0 all decided (and done), 1 a deletion failed, 2 usage or config,
  * 3 LXD unreachable, 75 Slurm unreachable for some container. */
@@ -39,6 +40,7 @@ typedef hostlist_t slxd_hostlist_t;
 #include "log.h"
 #include "lxd.h"
 #include "version.h"
+#include "nodename.h"
 
 static bool quiet_stderr;
 
@@ -60,8 +62,10 @@ static const char *state_word(uint32_t state)
 	return base < sizeof(words) / sizeof(words[0]) ? words[base] : "UNKNOWN";
 }
 
-/* This node's name as Slurm knows it. */
-static char node_name[256];
+/* This node's names as Slurm knows them (nodename.h); none: unknown, and
+ * node_why says why. */
+static struct slxd_node_names here;
+static char node_why[256];
 
 static enum slxd_job_status ask_slurm(uint32_t jobid, void *arg, char state[32],
 				      slxd_error *err)
@@ -83,8 +87,9 @@ static enum slxd_job_status ask_slurm(uint32_t jobid, void *arg, char state[32],
 		uint32_t base = j->job_state & JOB_STATE_BASE;
 		snprintf(state, 32, "%s%s", state_word(j->job_state),
 			 (j->job_state & JOB_COMPLETING) ? "+COMPLETING" : "");
-		if (base == JOB_PENDING) {
-			st = SLXD_JOB_PENDING;
+		if ((base == JOB_RUNNING || base == JOB_SUSPENDED) && here.n == 0) {
+			slxd_fail(err, "%s", node_why);
+			st = SLXD_JOB_NODE_UNKNOWN;
 		} else if (base == JOB_RUNNING || base == JOB_SUSPENDED) {
 			slxd_hostlist_t hl = slurm_hostlist_create(j->nodes ? j->nodes : "");
 			/* a job whose nodes cannot be read proves nothing */
@@ -92,10 +97,16 @@ static enum slxd_job_status ask_slurm(uint32_t jobid, void *arg, char state[32],
 				slxd_fail(err, "cannot read job %" PRIu32 "'s node list", jobid);
 				st = SLXD_JOB_UNREACHABLE;
 			} else {
-				st = slurm_hostlist_find(hl, node_name) >= 0 ? SLXD_JOB_HERE
-									     : SLXD_JOB_ELSEWHERE;
+				st = SLXD_JOB_ELSEWHERE;
+				for (size_t k = 0; k < here.n && st != SLXD_JOB_HERE; k++)
+					if (slurm_hostlist_find(hl, here.v[k]) >= 0)
+						st = SLXD_JOB_HERE;
 				slurm_hostlist_destroy(hl);
 			}
+		} else if (base == JOB_PENDING ||
+			   (j->job_state & (JOB_REQUEUE | JOB_REQUEUE_HOLD | JOB_REQUEUE_FED))) {
+			/* requeued: nothing of it runs, and it may start here again */
+			st = SLXD_JOB_PENDING;
 		} else {
 			st = SLXD_JOB_ENDED;
 		}
@@ -103,6 +114,62 @@ static enum slxd_job_status ask_slurm(uint32_t jobid, void *arg, char state[32],
 	}
 	slurm_free_job_info_msg(msg);
 	return st;
+}
+
+/* Fill `here` with every name this host has in Slurm (nodename.h): the
+ * one the local slurmd runs as (what `scontrol show slurmd` reports; it is
+ * asked on localhost, whatever the host name says), and every node whose
+ * NodeHostname or NodeAddr in slurmctld's table is this host, which is
+ * how slurmd itself picks its NodeName when it has no -N.  `given`
+ * (--node, $SLURMD_NODENAME) is added too.  Empty when nothing matched;
+ * node_why then says what was tried. */
+static void find_this_node(const char *given)
+{
+	char tried[160] = "the local slurmd answered";
+	if (given && *given)
+		slxd_node_names_add(&here, given, "--node or SLURMD_NODENAME");
+
+	slurmd_status_t *sd = NULL;
+	if (slurm_load_slurmd_status(&sd) == SLURM_SUCCESS && sd) {
+		/* slurmd answers with its conf->node_name in `hostname` */
+		if (!slxd_node_names_add(&here, sd->hostname, "the local slurmd"))
+			snprintf(tried, sizeof(tried), "the local slurmd named no node");
+		slurm_free_slurmd_status(sd);
+	} else {
+		snprintf(tried, sizeof(tried), "the local slurmd did not answer (%s)",
+			 slurm_strerror(errno));
+	}
+
+	struct slxd_host_ids ids;
+	slxd_error err;
+	node_info_msg_t *nodes = NULL;
+	char host[64] = "?";
+	if (slxd_host_ids_read(&ids, &err) != 0) {
+		snprintf(node_why, sizeof(node_why), "%s; %s", tried, err.msg);
+		return;
+	}
+	snprintf(host, sizeof(host), "%s", ids.names[0]);
+	if (slurm_load_node(0, &nodes, SHOW_ALL) != SLURM_SUCCESS) {
+		snprintf(node_why, sizeof(node_why), "%s; slurmctld's node table could not be "
+			 "read (%s)", tried, slurm_strerror(errno));
+		return;
+	}
+	for (uint32_t i = 0; i < nodes->record_count; i++) {
+		node_info_t *nd = &nodes->node_array[i];
+		const char *how = slxd_node_record_is_host(nd->name, nd->node_hostname,
+							   nd->node_addr, &ids);
+		char what[96];
+		if (!how)
+			continue;
+		snprintf(what, sizeof(what), "%s=%s in slurmctld's table", how,
+			 strcmp(how, "NodeAddr") == 0 ? nd->node_addr
+			 : nd->node_hostname && *nd->node_hostname ? nd->node_hostname : nd->name);
+		slxd_node_names_add(&here, nd->name, what);
+	}
+	slurm_free_node_info_msg(nodes);
+	snprintf(node_why, sizeof(node_why), "%s; no node of slurmctld's table has "
+		 "NodeHostname or NodeAddr %s or an address of this host: "
+		 "pass --node NAME", tried, host);
 }
 
 static void usage(FILE *f)
@@ -113,11 +180,13 @@ static void usage(FILE *f)
 		"  --dry-run   say what would be deleted, delete nothing\n"
 		"  --list      list the containers (job, uid, image, age, state); ask Slurm nothing\n"
 		"  --json      machine-readable output\n"
-		"  --node NAME this node's Slurm name (default: $SLURMD_NODENAME, else the short host name)\n"
+		"  --node NAME a Slurm name of this node, added to those found (the local slurmd's,\n"
+		"              and slurmctld's nodes whose NodeHostname/NodeAddr is this host)\n"
 		"  --config FILE  the node configuration (default /etc/slurm/spank_lxd.conf)\n"
 		"  --version   print slurm-lxd's version\n"
 		"Exit: 0 done, 1 a deletion failed, 2 usage or configuration, 3 LXD unreachable,\n"
-		"75 slurmctld unreachable (those containers were kept; run again later).\n");
+		"75 slurmctld unreachable or this node's Slurm name unknown (those containers\n"
+		"were kept; run again later).\n");
 }
 
 static void print_human(const struct slxd_gc_entry *es, size_t n, bool list, time_t now)
@@ -230,17 +299,17 @@ int main(int argc, char **argv)
 	}
 	if (!node)
 		node = getenv("SLURMD_NODENAME");
-	if (node && *node) {
-		snprintf(node_name, sizeof(node_name), "%s", node);
-	} else {
-		if (gethostname(node_name, sizeof(node_name) - 1) != 0) {
-			fprintf(stderr, "slxd-gc: cannot read the host name; pass --node NAME\n");
-			return 2;
-		}
-		node_name[strcspn(node_name, ".")] = '\0';
-	}
-	if (!list)
+	if (!list) {
 		slurm_init(NULL);
+		find_this_node(node);
+		char names[512];
+		slxd_node_names_describe(&here, names, sizeof(names));
+		if (here.n)
+			slxd_log(SLXD_LOG_DEBUG, "this node in Slurm: %s", names);
+		else
+			slxd_log(SLXD_LOG_ERROR, "this node's Slurm name is unknown (%s): keeping "
+				 "every running job's container", node_why);
+	}
 
 	lxd_client *c = lxd_open(cfg.lxd_socket, cfg.lxd_timeout * 1000L, &err);
 	if (!c) {
@@ -263,15 +332,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int status = 0;
+	bool unreachable = false, unnamed = false;
 	for (size_t i = 0; i < n; i++) {
 		if (es[i].action == SLXD_GC_FAILED)
 			status = 1;
-		else if (status == 0 && es[i].job == SLXD_JOB_UNREACHABLE && es[i].jobid && !list)
-			status = 75;
+		unreachable |= es[i].job == SLXD_JOB_UNREACHABLE && es[i].jobid && !list;
+		unnamed |= es[i].job == SLXD_JOB_NODE_UNKNOWN;
 	}
-	if (status == 75)
+	if (status == 0 && (unreachable || unnamed))
+		status = 75;
+	if (status == 75 && unreachable)
 		fprintf(stderr, "slxd-gc: slurmctld could not be reached; containers whose "
 			"job could not be checked were kept (run again later)\n");
+	if (status == 75 && unnamed)
+		fprintf(stderr, "slxd-gc: this node's Slurm name is unknown (%s); the containers "
+			"of running jobs were kept\n", node_why);
 	if (!list)
 		slurm_fini();
 	free(es);

@@ -55,11 +55,13 @@ void slxd_config_defaults(struct slxd_config *cfg)
 	cfg->spare_max_idle = 300;
 	/* Debian 12's LXD is 5.0.2: a floor it meets (README, "LXD version") */
 	COPY(cfg->lxd_min_version, "5.0");
+	/* Longer than a requeued job takes to start again on the node. */
+	cfg->gc_min_age = 120;
 }
 
 enum kind { K_PATH, K_NAME, K_NAME_OR_EMPTY, K_MOUNTS, K_ALLOW, K_TIMEOUT,
 	    K_REGISTRY, K_REG_TIMEOUT, K_GRACE, K_BYTES, K_TEMPLATE_AGE,
-	    K_SPARE_IDLE, K_VERSION, K_UID };
+	    K_SPARE_IDLE, K_VERSION, K_UID, K_GC_MIN_AGE };
 
 #define FIELD(f) offsetof(struct slxd_config, f), sizeof(((struct slxd_config *)0)->f)
 
@@ -89,12 +91,13 @@ static const struct key {
 	{ "template_max_age", K_TEMPLATE_AGE, 0, 0 },
 	{ "spare_max_idle", K_SPARE_IDLE, 0, 0 },
 	{ "lxd_min_version", K_VERSION, FIELD(lxd_min_version) },
+	{ "gc_min_age", K_GC_MIN_AGE, 0, 0 },
 };
 
 #define KNOWN_KEYS "config, lxd_socket, storage_pool, profile, approved_images, " \
 	"slurmd_spool_dir, state_dir, download_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout, " \
 	"registry, registry_timeout, registry_grace, registry_uid, image_cache_max, template_max_age, " \
-	"spare_max_idle, lxd_min_version"
+	"spare_max_idle, lxd_min_version, gc_min_age"
 
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */
 static int set_name(char *dst, size_t size, const char *key, const char *v,
@@ -329,6 +332,8 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 		memcpy((char *)cfg + k->off, v, strlen(v) + 1);
 		return 0;
 	}
+	case K_GC_MIN_AGE:
+		return set_seconds(&cfg->gc_min_age, k->name, v, 0, 86400, err);
 	}
 	return slxd_fail(err, "internal error: bad key kind");
 }

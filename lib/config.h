@@ -44,6 +44,7 @@ struct slxd_config {
 	long template_max_age;                    /* template_max_age= seconds, 0 = none */
 	long spare_max_idle;                      /* spare_max_idle= seconds, 0 = no spares */
 	char lxd_min_version[16];                 /* lxd_min_version= X.Y[.Z] (default 5.0) */
+	long gc_min_age;                          /* gc_min_age= seconds (slxd-gc, gc.h) */
 };
 
 void slxd_config_defaults(struct slxd_config *cfg);

@@ -177,6 +177,8 @@ int slxd_container_spec(const struct slxd_config *cfg,
 		goto fail;
 	if (set_str(config, "security.privileged", "false", err) ||
 	    set_str(config, "security.nesting", "false", err) ||
+	    /* no guest API (/dev/lxd/sock) for the payload to talk to */
+	    set_str(config, "security.devlxd", "false", err) ||
 	    set_str(config, "boot.autostart", "false", err) ||
 	    set_str(config, "raw.idmap", idmap, err) ||
 	    /* Our init, never the image's (see helpers/slxd-init.c). */

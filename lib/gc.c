@@ -33,6 +33,7 @@ const char *slxd_job_status_name(enum slxd_job_status s)
 	case SLXD_JOB_PENDING: return "pending";
 	case SLXD_JOB_ENDED: return "ended";
 	case SLXD_JOB_UNKNOWN: return "unknown-to-slurm";
+	case SLXD_JOB_NODE_UNKNOWN: return "node-name-unknown";
 	}
 	return "?";
 }
@@ -111,7 +112,27 @@ static void decide_spare(struct slxd_gc_entry *e, const struct slxd_config *cfg,
 	}
 }
 
-static void decide(struct slxd_gc_entry *e, slxd_job_lookup lookup, void *arg)
+/* Keep the container of a job that still lives while it is younger than
+ * gc_min_age (or of an unknown age): a requeued job that starts here
+ * again makes its container under the same name, possibly between our
+ * listing and Slurm's answer. */
+static bool young(struct slxd_gc_entry *e, const struct slxd_config *cfg, time_t now)
+{
+	long long age = e->created > 0 ? (long long)now - e->created : -1;
+	if (age >= 0 && age >= cfg->gc_min_age)
+		return false;
+	size_t o = strlen(e->reason);
+	if (age < 0)
+		snprintf(e->reason + o, sizeof(e->reason) - o, "; its container's age is unknown: "
+			 "keeping it until the job ends");
+	else
+		snprintf(e->reason + o, sizeof(e->reason) - o, "; its container is %lld s old, "
+			 "under gc_min_age=%ld s: keeping it", age, cfg->gc_min_age);
+	return true;
+}
+
+static void decide(struct slxd_gc_entry *e, const struct slxd_config *cfg, time_t now,
+		   slxd_job_lookup lookup, void *arg)
 {
 	slxd_error err = { "" };
 
@@ -132,13 +153,21 @@ static void decide(struct slxd_gc_entry *e, slxd_job_lookup lookup, void *arg)
 		snprintf(e->reason, sizeof(e->reason), "cannot ask Slurm about job %" PRIu32
 			 " (%.100s); keeping it until Slurm answers", e->jobid, err.msg);
 		return;
+	case SLXD_JOB_NODE_UNKNOWN:
+		snprintf(e->reason, sizeof(e->reason), "job %" PRIu32 " is running, and this "
+			 "node's Slurm name is unknown (%.80s); keeping it", e->jobid, err.msg);
+		return;
 	case SLXD_JOB_ELSEWHERE:
 		snprintf(e->reason, sizeof(e->reason), "job %" PRIu32 " runs on other nodes now",
 			 e->jobid);
+		if (young(e, cfg, now))
+			return;
 		break;
 	case SLXD_JOB_PENDING:
 		snprintf(e->reason, sizeof(e->reason), "job %" PRIu32 " was requeued and is pending",
 			 e->jobid);
+		if (young(e, cfg, now))
+			return;
 		break;
 	case SLXD_JOB_ENDED:
 		snprintf(e->reason, sizeof(e->reason), "job %" PRIu32 " has ended (%s)",
@@ -184,7 +213,7 @@ int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg,
 		else if (e->spare)
 			decide_spare(e, cfg, time(NULL));
 		else
-			decide(e, lookup, lookup_arg);
+			decide(e, cfg, time(NULL), lookup, lookup_arg);
 		if (e->action != SLXD_GC_DELETE || !opts->act)
 			continue;
 		slxd_error terr;

@@ -24,6 +24,8 @@ enum slxd_job_status {
 	SLXD_JOB_PENDING,         /* queued again (requeued): nothing of it runs */
 	SLXD_JOB_ENDED,           /* in an end state (completing included) */
 	SLXD_JOB_UNKNOWN,         /* slurmctld has no such job: ended long ago */
+	SLXD_JOB_NODE_UNKNOWN,    /* running, and this node's Slurm name is
+				   * unknown (nodename.h): prove nothing */
 };
 
 /* Fill `state` with Slurm's own words for the state ("RUNNING",
@@ -61,6 +63,10 @@ struct slxd_gc_opts {
 };
 
 /* Look at every instance labelled user.slurm.managed_by=slurm-lxd.
+ * A job's container is deleted when Slurm proves its job no longer runs
+ * here; while the job lives (pending, requeued, running on other nodes),
+ * only once the container is cfg->gc_min_age old (a requeued job may be
+ * starting here again under the same container name).
  * Templates are deleted once older than cfg->template_max_age (or any
  * age when templates are off), and when a build was abandoned; idle
  * spares once older than cfg->spare_max_idle (any age when spares are

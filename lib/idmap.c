@@ -77,6 +77,7 @@ small:
 
 struct range {
 	unsigned long long start, count;
+	bool root_by_name; /* "root:", which LXD reads; not "0:" */
 };
 
 struct ranges {
@@ -133,6 +134,7 @@ static int read_ranges(const char *path, struct ranges *rs, slxd_error *err)
 			*start++ = '\0';
 		if (strcmp(s, "root") != 0 && strcmp(s, "0") != 0)
 			continue;
+		r.root_by_name = strcmp(s, "root") == 0;
 		count = start ? strchr(start, ':') : NULL;
 		if (count)
 			*count++ = '\0';
@@ -247,6 +249,55 @@ static int check_file(const char *path, const char *kind, const unsigned *ids,
 	return 1;
 }
 
+/* LXD's own range for containers (shared/idmap DefaultIdmapSet): the
+ * first "root:" line of the file with 65536 ids or more.  (Without both
+ * files LXD uses 1000000 and up, but then nothing is granted to root and
+ * the check above has refused already.)  *found is false when there is no
+ * such line (LXD then does not start). */
+static int lxd_range(const char *path, struct range *out, bool *found, slxd_error *err)
+{
+	struct ranges rs;
+	*found = false;
+	if (read_ranges(path, &rs, err) < 0)
+		return -1;
+	for (size_t i = 0; i < rs.n && !*found; i++) {
+		if (rs.r[i].root_by_name && rs.r[i].count >= 65536) {
+			*out = rs.r[i];
+			*found = true;
+		}
+	}
+	free(rs.r);
+	return 0;
+}
+
+/* An id of the job inside LXD's range is also some other container's
+ * user (or root) on the host: refuse it, and say what to move. */
+static int lxd_overlap(const char *subuid_path, const char *subgid_path, uid_t uid,
+		       const unsigned *gids, size_t ngids, slxd_error *err)
+{
+	struct range r;
+	bool found;
+	if (lxd_range(subuid_path, &r, &found, err) < 0)
+		return -1;
+	if (found && uid >= r.start && uid - r.start < r.count)
+		return slxd_fail(err, "uid %u lies in LXD's own id range %llu-%llu (%s, its first "
+				 "root: line of 65536 ids or more), where other containers' users "
+				 "are mapped: give LXD a range above every user and group id (edit "
+				 "that line, restart LXD) or run this user without --lxd-image",
+				 (unsigned)uid, r.start, r.start + r.count - 1, subuid_path);
+	if (lxd_range(subgid_path, &r, &found, err) < 0)
+		return -1;
+	for (size_t i = 0; found && i < ngids; i++)
+		if (gids[i] >= r.start && gids[i] - r.start < r.count)
+			return slxd_fail(err, "gid %u lies in LXD's own id range %llu-%llu (%s, its "
+					 "first root: line of 65536 ids or more), where other "
+					 "containers' groups are mapped: give LXD a range above every "
+					 "user and group id (edit that line, restart LXD) or run "
+					 "without --lxd-image", gids[i], r.start, r.start + r.count - 1,
+					 subgid_path);
+	return 0;
+}
+
 int slxd_subid_check(const char *subuid_path, const char *subgid_path,
 		     uid_t uid, gid_t gid, const gid_t *gids, size_t ngids,
 		     slxd_error *err)
@@ -272,6 +323,8 @@ int slxd_subid_check(const char *subuid_path, const char *subgid_path,
 		rc = check_file(subgid_path, "gid", all, n, msg, sizeof(msg), err);
 		bad += rc > 0;
 	}
+	if (rc >= 0 && !bad)
+		rc = lxd_overlap(subuid_path, subgid_path, uid, all, n, err);
 	free(all);
 	if (rc < 0)
 		return -1;

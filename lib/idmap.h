@@ -18,7 +18,10 @@ int slxd_idmap_build(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids,
 
 /* Every id must lie in a "root:START:COUNT" line of the file.  On failure
  * the message names the exact line to add, e.g.
- * "uid 2001 is not granted to root in /etc/subuid: add the line 'root:2001:1' and restart LXD". */
+ * "uid 2001 is not granted to root in /etc/subuid: add the line 'root:2001:1' and restart LXD".
+ * And no id may lie in LXD's own range for containers (the first root:
+ * line of 65536 ids or more, as LXD picks it): there the job's user would
+ * be another container's user on the host. */
 int slxd_subid_check(const char *subuid_path, const char *subgid_path,
 		     uid_t uid, gid_t gid, const gid_t *gids, size_t ngids,
 		     slxd_error *err);

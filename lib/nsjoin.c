@@ -21,6 +21,9 @@
 
 #include "log.h"
 
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
@@ -44,9 +47,11 @@ static bool map_line(const char *s, unsigned long v[3])
 	return true;
 }
 
-/* Is `id` mapped onto itself in the user namespace of `pid`?  Checked
- * through the pidfd-held process, so a recycled pid (the container died
- * between LXD's answer and our open) cannot send a task elsewhere. */
+/* Is `id` mapped onto itself in the user namespace of `pid`?  Read by path,
+ * /proc/PID/..., so it describes whatever process has that pid when it is
+ * read; the caller opened a pidfd first and checks afterwards that the
+ * process it holds is still alive (a pid is not reused while its process,
+ * zombie included, exists), so the map read is that process's. */
 static bool maps_identity(pid_t pid, const char *file, unsigned long id)
 {
 	char path[64], line[128];
@@ -221,7 +226,8 @@ int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id,
 		return slxd_fail(err, "the job container's init (pid %d) is gone: %s",
 				 (int)init_pid, strerror(errno));
 	if (!maps_identity(init_pid, "uid_map", id->uid) ||
-	    !maps_identity(init_pid, "gid_map", id->gid)) {
+	    !maps_identity(init_pid, "gid_map", id->gid) ||
+	    syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) != 0) {
 		close(pidfd);
 		return slxd_fail(err, "pid %d is not the init of a container made for uid %u; "
 				 "refusing to enter it", (int)init_pid, (unsigned)id->uid);

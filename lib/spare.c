@@ -76,6 +76,9 @@ static const char *unfit(json_t *inst, const struct slxd_config *cfg, const char
 	if (!slxd_label_is(inst, SLXD_KEY_FINGERPRINT, fp) ||
 	    !slxd_label_is(inst, "raw.idmap", idmap) || !slxd_label_is(inst, SLXD_KEY_UID, want_uid))
 		return "it was made for another image or user";
+	/* a taken spare keeps its own config: only the labels change */
+	if (!slxd_label_is(inst, "security.devlxd", "false"))
+		return "it was made with LXD's guest API (/dev/lxd) on, by an older slurm-lxd";
 	const char *status = json_string_value(json_object_get(inst, "status"));
 	if (!status || strcmp(status, "Running") != 0)
 		return "it is not running";

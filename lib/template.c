@@ -67,8 +67,9 @@ json_t *slxd_template_config(json_t *inst, const char *role, const char *fp,
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	const char *image = slxd_label(inst, SLXD_KEY_IMAGE);
 	const char *uid = slxd_label(inst, SLXD_KEY_UID);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
 			 "security.privileged", "false", "security.nesting", "false",
+			 "security.devlxd", "false",
 			 "boot.autostart", "false", "raw.idmap", idmap,
 			 "raw.lxc", "lxc.init.cmd = " SLXD_INIT_PATH,
 			 SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE,

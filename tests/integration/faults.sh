@@ -181,6 +181,73 @@ t_fault_gc_removes_leftover_keeps_running() {
 	expect_eq "running job unharmed" done "$(tail -1 "$ALICE_DIR/gc.out")"
 }
 
+# Under its timer slxd-gc has no SLURMD_NODENAME and no --node.  Where
+# the host name is not Slurm's NodeName (NodeHostname=, cloud and dynamic
+# nodes) it must still see that a job runs here: run it in a UTS namespace
+# whose host name is another one.  Before, it took the host name for the
+# NodeName and deleted the running job's container.  With slurmd out of
+# reach too (a slurm.conf naming another SlurmdPort), nothing says which
+# node this is: the running job's container is kept, with the reason, and
+# exit 75; on the real host name slurmctld's table (NodeHostname) names it.
+t_fault_gc_other_hostname_keeps_running_job() {
+	local run ct out rc conf
+	run=$(fault_job uts)
+	wait_file "$ALICE_DIR/uts.ready" 60 || { scancel "$run"; return 1; }
+	ct=$(job_container "$run")
+	out=$(env -u SLURMD_NODENAME unshare --uts sh -c 'hostname slxd-not-the-nodename && exec slxd-gc --json')
+	rc=$?
+	[ $rc = 0 ] || { scancel "$run"; fail "slxd-gc exited $rc: $out"; return 1; }
+	expect_eq "running job's container, host name not the NodeName" keep "$(gc_action "$out" "$ct")" ||
+		{ scancel "$run"; return 1; }
+	expect_contains "why" "is running on this node" \
+		"$(jq -r --arg c "$ct" '.[] | select(.container == $c) | .reason' <<<"$out")" ||
+		{ scancel "$run"; return 1; }
+
+	conf=$(mktemp -d)
+	sed -e '/^SlurmdPort=/d' /etc/slurm/slurm.conf >"$conf/slurm.conf"
+	echo 'SlurmdPort=1' >>"$conf/slurm.conf"
+	out=$(SLURM_CONF=$conf/slurm.conf env -u SLURMD_NODENAME unshare --uts \
+		sh -c 'hostname slxd-not-the-nodename && exec slxd-gc --json' 2>"$conf/err")
+	rc=$?
+	local said; said=$(cat "$conf/err")
+	expect_eq "exit status, node name unknown" 75 "$rc" || { scancel "$run"; rm -rf "$conf"; return 1; }
+	expect_contains "what slxd-gc says" "this node's Slurm name is unknown" "$said" ||
+		{ scancel "$run"; rm -rf "$conf"; return 1; }
+	expect_eq "running job's container, node name unknown" keep "$(gc_action "$out" "$ct")" ||
+		{ scancel "$run"; rm -rf "$conf"; return 1; }
+	out=$(SLURM_CONF=$conf/slurm.conf env -u SLURMD_NODENAME slxd-gc --json 2>/dev/null)
+	rc=$?
+	rm -rf "$conf"
+	expect_eq "exit status, slurmd unreachable, NodeHostname matches" 0 "$rc" || { scancel "$run"; return 1; }
+	expect_eq "running job's container, found through slurmctld's table" keep "$(gc_action "$out" "$ct")" ||
+		{ scancel "$run"; return 1; }
+	expect_eq "running job's container still running" Running \
+		"$(lxc query "/1.0/instances/$ct" | jq -r .status)" || { scancel "$run"; return 1; }
+	touch "$ALICE_DIR/uts.go"
+	expect_teardown_after_end "$run" "job the cleaner ran next to" || return 1
+	expect_eq "running job unharmed" done "$(tail -1 "$ALICE_DIR/uts.out")"
+}
+
+# A job that is pending again (requeued) may start here again under the
+# same container name: its container is kept while younger than
+# gc_min_age (120 s), removed once older.  A held job is the pending job;
+# its container is made by hand.
+t_fault_gc_keeps_young_container_of_pending_job() {
+	local held out reason
+	held=$(alice sbatch --parsable -H -o /dev/null --wrap true)
+	make_leftover "$held" || { scancel "$held"; fail "cannot make slurm-$held"; return 1; }
+	out=$(slxd-gc --json) || { scancel "$held"; fail "slxd-gc failed: $out"; return 1; }
+	expect_eq "young container of a pending job" keep "$(gc_action "$out" "slurm-$held")" ||
+		{ scancel "$held"; lxc delete -f "slurm-$held"; return 1; }
+	reason=$(jq -r --arg c "slurm-$held" '.[] | select(.container == $c) | .reason' <<<"$out")
+	expect_contains "why" "gc_min_age=120" "$reason" || { scancel "$held"; lxc delete -f "slurm-$held"; return 1; }
+	lxc config set "slurm-$held" user.slurm.created "$(( $(date +%s) - 600 ))"
+	out=$(slxd-gc --json) || { scancel "$held"; fail "slxd-gc failed: $out"; return 1; }
+	scancel "$held"
+	expect_eq "old container of a pending job" deleted "$(gc_action "$out" "slurm-$held")" || return 1
+	! container_exists "$held" || fail "slurm-$held still there"
+}
+
 t_fault_many_jobs_end_at_once() {
 	local n=16 i jobs=() gone=() t_end t_now left sorted
 	rm -f "$ALICE_DIR"/many.*

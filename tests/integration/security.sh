@@ -78,8 +78,8 @@ t_sec_cannot_reach_lxd_socket() {
 	[ -S "$sock" ] || fail "(setup) $sock is not LXD's socket on the host" || return 1
 	# The path itself, through pid 1's root and every visible process's
 	# root, under every mount point of the container, and any socket at
-	# all in its file tree (only LXD's per-container guest socket
-	# /dev/lxd/sock, which is not the admin API, may be there).
+	# all in its file tree: none, not even LXD's guest API /dev/lxd/sock
+	# (security.devlxd=false).
 	out=$(alice srun --lxd-image="$IMG" sh -c "
 		s=$sock
 		test -e \$s && echo VISIBLE:\$s
@@ -89,11 +89,12 @@ t_sec_cannot_reach_lxd_socket() {
 			test -e \$mnt/unix.socket && echo VISIBLE:\$mnt/unix.socket
 		done </proc/self/mountinfo
 		find / \\( -path /proc -o -path /sys \\) -prune -o -type s -print 2>/dev/null | sed 's/^/SOCKET:/'
+		test -e /dev/lxd && echo DEVLXD
 		echo checked" 2>&1) || fail "srun: $out" || return 1
 	expect_contains "the checks ran" checked "$out" || return 1
 	expect_not_contains "LXD socket reachable" "VISIBLE:" "$out" || return 1
-	expect_eq "sockets in the container's tree" "" \
-		"$(printf '%s\n' "$out" | grep '^SOCKET:' | grep -vx 'SOCKET:/dev/lxd/sock')"
+	expect_not_contains "LXD's guest API /dev/lxd in the container" "DEVLXD" "$out" || return 1
+	expect_eq "sockets in the container's tree" "" "$(printf '%s\n' "$out" | grep '^SOCKET:')"
 }
 
 t_sec_jobs_cannot_see_signal_or_enter_each_other() {

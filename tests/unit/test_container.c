@@ -217,6 +217,7 @@ static void test_spec_config(void **state)
 
 	assert_string_equal(cfg_str(config, "security.privileged"), "false");
 	assert_string_equal(cfg_str(config, "security.nesting"), "false");
+	assert_string_equal(cfg_str(config, "security.devlxd"), "false");
 	/* uid, then the primary gid first and every other gid once */
 	assert_string_equal(cfg_str(config, "raw.idmap"),
 			    "uid 2000 2000\ngid 2000 2000\ngid 3000 3000\ngid 3001 3001\n");
@@ -1139,6 +1140,7 @@ static void test_end_deletes_in_background_and_builds_template(void **state)
 	assert_string_equal(cfg_str(config, "raw.idmap"), idmap);
 	assert_string_equal(cfg_str(config, "raw.lxc"), "lxc.init.cmd = " SLXD_INIT_PATH);
 	assert_string_equal(cfg_str(config, "security.privileged"), "false");
+	assert_string_equal(cfg_str(config, "security.devlxd"), "false");
 	assert_string_equal(cfg_str(config, SLXD_KEY_FINGERPRINT), FP);
 	assert_null(json_object_get(config, SLXD_KEY_JOB_ID)); /* no job's */
 	json_t *devices = json_object_get(t, "devices");
@@ -1294,6 +1296,7 @@ static void test_spare_made_from_template(void **state)
 	json_t *inst = fake_lxd_instance_json(f, spare);
 	json_t *config = json_object_get(inst, "config");
 	assert_string_equal(cfg_str(config, SLXD_KEY_ROLE), SLXD_ROLE_SPARE);
+	assert_string_equal(cfg_str(config, "security.devlxd"), "false");
 	assert_string_equal(cfg_str(config, SLXD_KEY_UID), "2000");
 	assert_string_equal(cfg_str(config, "raw.idmap"), idmap);
 	assert_string_equal(cfg_str(config, "volatile.last_state.idmap"), "[shifted]");
@@ -1400,6 +1403,7 @@ static void test_ensure_skips_unfit_spare(void **state)
 		"{\"config\":{\"user.slurm.uid\":\"2999\"}}",     /* forged for another uid */
 		"{\"config\":{\"user.slurm.created\":\"1000\"}}", /* waited too long */
 		"{\"config\":{\"user.slurm.role\":\"job\"}}",     /* some job's already */
+		"{\"config\":{\"security.devlxd\":\"true\"}}",    /* made before devlxd=false */
 		NULL,                                                /* stopped */
 		"",                                                  /* made with another init */
 	};

@@ -46,15 +46,21 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-static void add_ours(const char *name, const char *jobid)
+static void add_ours_aged(const char *name, const char *jobid, long long age)
 {
 	char config[512];
 	snprintf(config, sizeof(config),
 		 "{\"" SLXD_KEY_MANAGED "\":\"" SLXD_MANAGED_VALUE "\","
 		 "\"" SLXD_KEY_JOB_ID "\":\"%s\",\"" SLXD_KEY_UID "\":\"2001\","
 		 "\"" SLXD_KEY_IMAGE "\":\"demo:1.0\",\"" SLXD_KEY_CREATED "\":\"%lld\"}",
-		 jobid, (long long)time(NULL) - 30);
+		 jobid, (long long)time(NULL) - age);
 	fake_lxd_add_instance(f, name, "Running", config);
+}
+
+/* Older than gc_min_age: only what Slurm says decides. */
+static void add_ours(const char *name, const char *jobid)
+{
+	add_ours_aged(name, jobid, 600);
 }
 
 /* Slurm as scripted: job N's fate is N's last digit. */
@@ -69,6 +75,8 @@ static enum slxd_job_status scripted(uint32_t jobid, void *arg, char state[32], 
 	case 4: snprintf(state, 32, "PENDING"); return SLXD_JOB_PENDING;
 	case 5: snprintf(state, 32, "RUNNING"); return SLXD_JOB_ELSEWHERE;
 	case 6: return SLXD_JOB_UNKNOWN;
+	case 7: slxd_fail(err, "no node of slurmctld's table is this host");
+		snprintf(state, 32, "RUNNING"); return SLXD_JOB_NODE_UNKNOWN;
 	default: fail_msg("unexpected lookup of job %" PRIu32, jobid);
 	}
 	return SLXD_JOB_UNREACHABLE;
@@ -318,6 +326,72 @@ static void spares_idle_out(void **state)
 	free(es);
 }
 
+/* A job that still lives (requeued and pending, or running on other
+ * nodes) keeps a container younger than gc_min_age: a requeued job that
+ * starts here again makes its container under the same name.  Ended and
+ * purged jobs are not guarded. */
+static void young_container_of_live_job_is_kept(void **state)
+{
+	(void)state;
+	cfg.gc_min_age = 120;
+	add_ours_aged("slurm-14", "14", 30);   /* pending, young */
+	add_ours_aged("slurm-24", "24", 121);  /* pending, old enough */
+	add_ours_aged("slurm-15", "15", 30);   /* elsewhere, young */
+	add_ours_aged("slurm-11", "11", 30);   /* ended: no guard */
+	add_ours_aged("slurm-16", "16", 30);   /* unknown to Slurm: no guard */
+	fake_lxd_add_instance(f, "slurm-34", "Running", /* no created label */
+			      "{\"" SLXD_KEY_MANAGED "\":\"" SLXD_MANAGED_VALUE "\","
+			      "\"" SLXD_KEY_JOB_ID "\":\"34\"}");
+	size_t n;
+	struct slxd_gc_entry *es = sweep(true, true, &n);
+	assert_int_equal(n, 6);
+	const struct slxd_gc_entry *e = find(es, n, "slurm-14");
+	assert_int_equal(e->action, SLXD_GC_KEEP);
+	assert_contains(e->reason, "requeued and is pending");
+	assert_contains(e->reason, "under gc_min_age=120 s");
+	assert_int_equal(find(es, n, "slurm-24")->action, SLXD_GC_DELETED);
+	assert_int_equal(find(es, n, "slurm-15")->action, SLXD_GC_KEEP);
+	assert_contains(find(es, n, "slurm-15")->reason, "under gc_min_age");
+	assert_int_equal(find(es, n, "slurm-11")->action, SLXD_GC_DELETED);
+	assert_int_equal(find(es, n, "slurm-16")->action, SLXD_GC_DELETED);
+	assert_int_equal(find(es, n, "slurm-34")->action, SLXD_GC_KEEP);
+	assert_contains(find(es, n, "slurm-34")->reason, "age is unknown");
+	assert_true(fake_lxd_instance_exists(f, "slurm-14"));
+	assert_false(fake_lxd_instance_exists(f, "slurm-24"));
+	assert_true(fake_lxd_instance_exists(f, "slurm-15"));
+	free(es);
+
+	/* gc_min_age=0: no guard */
+	cfg.gc_min_age = 0;
+	es = sweep(true, true, &n);
+	assert_int_equal(find(es, n, "slurm-14")->action, SLXD_GC_DELETED);
+	assert_int_equal(find(es, n, "slurm-15")->action, SLXD_GC_DELETED);
+	free(es);
+}
+
+/* This node's Slurm name unknown (nodename.h): a running job's container
+ * is kept whatever its age, and the reason says why. */
+static void running_job_kept_when_node_name_unknown(void **state)
+{
+	(void)state;
+	cfg.gc_min_age = 0;
+	add_ours_aged("slurm-17", "17", 99999);
+	add_ours_aged("slurm-11", "11", 99999);
+	size_t n;
+	struct slxd_gc_entry *es = sweep(true, true, &n);
+	const struct slxd_gc_entry *e = find(es, n, "slurm-17");
+	assert_int_equal(e->action, SLXD_GC_KEEP);
+	assert_int_equal(e->job, SLXD_JOB_NODE_UNKNOWN);
+	assert_contains(e->reason, "node's Slurm name is unknown");
+	assert_contains(e->reason, "no node of slurmctld's table");
+	assert_one_line(e->reason);
+	assert_string_equal(slxd_job_status_name(e->job), "node-name-unknown");
+	assert_true(fake_lxd_instance_exists(f, "slurm-17"));
+	/* an ended job's fate does not depend on the node's name */
+	assert_int_equal(find(es, n, "slurm-11")->action, SLXD_GC_DELETED);
+	free(es);
+}
+
 static void lxd_down_is_an_error(void **state)
 {
 	(void)state;
@@ -343,6 +417,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(lxd_down_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(templates_age_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(spares_idle_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(young_container_of_live_job_is_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(running_job_kept_when_node_name_unknown, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

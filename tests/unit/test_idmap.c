@@ -145,8 +145,10 @@ static void test_subid_exact_message(void **state)
 static void test_subid_boundaries(void **state)
 {
 	(void)state;
-	put(su, "root:100000:65536\n");
-	put(sg, "root:100000:65536\n");
+	/* LXD's range first (slxd_subid_check refuses ids in it, see
+	 * test_subid_lxd_range), then the grant under test */
+	put(su, "root:1000000:1000000000\nroot:100000:65536\n");
+	put(sg, "root:1000000:1000000000\nroot:100000:65536\n");
 	assert_int_equal(check(100000, 100000, NULL, 0), 0);
 	assert_int_equal(check(165535, 165535, NULL, 0), 0);
 	assert_int_equal(check(165536, 100000, NULL, 0), -1);
@@ -159,15 +161,15 @@ static void test_subid_boundaries(void **state)
 	assert_int_equal(check(100000, 99999, NULL, 0), -1);
 
 	/* a range of one id */
-	put(su, "root:2001:1\n");
+	put(su, "root:1000000:1000000000\nroot:2001:1\n");
 	assert_int_equal(check(2001, 100000, NULL, 0), 0);
 	assert_int_equal(check(2000, 100000, NULL, 0), -1);
 	assert_int_equal(check(2002, 100000, NULL, 0), -1);
 
 	/* the top of the 32-bit space */
-	put(su, "root:4294967294:1\n");
+	put(su, "root:1000000:1000000000\nroot:4294967294:1\n");
 	assert_int_equal(check(4294967294u, 100000, NULL, 0), 0);
-	put(su, "root:4294967200:4294967295\n"); /* overlong count does not wrap */
+	put(su, "root:1000000:1000000000\nroot:4294967200:4294967295\n"); /* overlong count does not wrap */
 	assert_int_equal(check(5, 100000, NULL, 0), -1);
 	assert_int_equal(check(4294967294u, 100000, NULL, 0), 0);
 }
@@ -175,7 +177,7 @@ static void test_subid_boundaries(void **state)
 static void test_subid_who_counts(void **state)
 {
 	(void)state;
-	put(sg, "root:1:4294967294\n");
+	put(sg, "root:1000000:1000000000\nroot:1:4294967294\n");
 	put(su, "0:2001:1\n");
 	assert_int_equal(check(2001, 10, NULL, 0), 0);
 	put(su, "alice:2001:1\nrooty:2001:1\n00:2001:1\n ROOT:2001:1\n");
@@ -280,13 +282,56 @@ static void test_subid_refuses_root(void **state)
 	(void)state;
 	const gid_t with0[] = { 0 };
 
-	put(su, "root:0:100000\n");
-	put(sg, "root:0:100000\n");
+	put(su, "root:1000000:1000000000\nroot:0:100000\n");
+	put(sg, "root:1000000:1000000000\nroot:0:100000\n");
 	assert_int_equal(check(0, 10, NULL, 0), -1);
 	assert_contains(err.msg, "uid 0");
 	assert_int_equal(check(10, 0, NULL, 0), -1);
 	assert_int_equal(check(10, 10, with0, 1), -1);
 	assert_int_equal(check(10, 10, NULL, 0), 0);
+}
+
+/* An id inside LXD's own range for containers (the first root: line of
+ * 65536 ids or more, as LXD picks it) is some other container's user on
+ * the host: refused with the range and what to change, though root is
+ * granted it. */
+static void test_subid_lxd_range(void **state)
+{
+	(void)state;
+	const gid_t gids[] = { 2001, 150000 };
+	char want[300];
+
+	/* this machine's layout: LXD's range starts at 100000 */
+	put(su, "root:100000:10000001\nroot:2000:1000\n");
+	put(sg, "root:100000:10000001\nroot:2000:1000\n");
+	assert_int_equal(check(2001, 2001, NULL, 0), 0);
+	assert_int_equal(check(150000, 2001, NULL, 0), -1);
+	snprintf(want, sizeof(want), "uid 150000 lies in LXD's own id range 100000-10100000 (%s, "
+		 "its first root: line of 65536 ids or more)", su);
+	assert_contains(err.msg, want);
+	assert_contains(err.msg, "give LXD a range above every user and group id");
+	assert_int_equal(check(2001, 2001, gids, 2), -1);
+	assert_contains(err.msg, "gid 150000 lies in LXD's own id range 100000-10100000");
+	assert_int_equal(check(2001, 10100000, NULL, 0), -1);
+	assert_int_equal(check(2001, 10100001, NULL, 0), -1); /* not granted at all */
+	assert_contains(err.msg, "not granted");
+
+	/* LXD takes the first big enough root: line in file order; "0:" and
+	 * other users' lines are not it; smaller root: lines are grants */
+	put(su, "0:100000:1000000\nlxd:100000:1000000\nroot:150000:65535\n"
+		"root:5000000:1000000\nroot:100000:100000\n");
+	put(sg, "root:1:3000\nroot:1000000:65536\n");
+	assert_int_equal(check(150000, 2001, NULL, 0), 0);
+	assert_int_equal(check(100001, 2001, NULL, 0), 0);
+	assert_int_equal(check(5000000, 2001, NULL, 0), -1);
+	assert_contains(err.msg, "range 5000000-5999999");
+	assert_int_equal(check(150000, 2999, NULL, 0), 0);
+
+	/* a file missing: nothing is granted (LXD would use 1000000 and up) */
+	assert_int_equal(unlink(sg), 0);
+	put(su, "root:1000000:1000000000\n");
+	assert_int_equal(check(1000005, 1000005, NULL, 0), -1);
+	assert_contains(err.msg, "not granted"); /* the missing gid file first */
 }
 
 int main(void)
@@ -306,6 +351,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_subid_many_missing, files_setup, files_teardown),
 		cmocka_unit_test_setup_teardown(test_subid_missing_files, files_setup, files_teardown),
 		cmocka_unit_test_setup_teardown(test_subid_refuses_root, files_setup, files_teardown),
+		cmocka_unit_test_setup_teardown(test_subid_lxd_range, files_setup, files_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
