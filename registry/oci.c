@@ -32,7 +32,7 @@
 
 #define SMALL_MAX (4u << 20)       /* index.json, manifests, configs */
 #define OUTER_MAX_ENTRIES 1000000u /* members of an oci-archive / docker-archive */
-#define IO_BUF (64 * 1024)
+#define IO_BUF ((size_t)64 * 1024)
 
 void slxd_oci_default_limits(struct slxd_oci_limits *lim)
 {
@@ -99,7 +99,7 @@ static struct node *map_get(struct map *m, const char *s, size_t len)
 		return found;
 	if (2 * (m->n + 1) > m->cap) {
 		size_t ncap = m->cap ? 2 * m->cap : 1024;
-		struct node **ns = calloc(ncap, sizeof(*ns));
+		struct node **ns = calloc(ncap, sizeof(struct node *));
 		if (!ns)
 			return NULL;
 		for (size_t j = 0; j < m->cap; j++) {
@@ -194,15 +194,17 @@ static const char *layer_name(const struct conv *cv, int l, char *buf, size_t le
 __attribute__((format(printf, 4, 5)))
 static int layer_fail(struct conv *cv, int l, const char *entry, const char *fmt, ...)
 {
-	char msg[768], ln[64], q[SLXD_QUOTE_BUF];
+	char msg[768], ln[64];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	layer_name(cv, l, ln, sizeof(ln));
-	if (entry)
+	if (entry) {
+		char q[SLXD_QUOTE_BUF];
 		return slxd_fail(cv->err, "not a safe image: %s: entry %s %s", ln,
 				 slxd_quote(entry, q, sizeof(q)), msg);
+	}
 	return slxd_fail(cv->err, "not a usable image: %s: %s", ln, msg);
 }
 
@@ -390,7 +392,6 @@ again:
 
 static int stream_open(struct conv *cv, struct stream *st, const char *name, uint64_t max)
 {
-	char q[SLXD_QUOTE_BUF];
 	memset(st, 0, offsetof(struct stream, rbuf));
 	st->cv = cv;
 	st->fd = -1;
@@ -403,6 +404,7 @@ static int stream_open(struct conv *cv, struct stream *st, const char *name, uin
 		return 0;
 	}
 	if (cv->kind == SRC_DIR) {
+		char q[SLXD_QUOTE_BUF];
 		/* names come from our own checks (blobs/sha256/HEX, index.json) */
 		st->fd = openat(cv->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 		if (st->fd < 0)
@@ -516,7 +518,7 @@ static int stream_error(struct conv *cv, int l, struct stream *st, struct archiv
 	if (!a)
 		return layer_fail(cv, l, NULL, "cannot read the blob");
 	return layer_fail(cv, l, NULL, "not a readable tar: %s",
-			  (a ? archive_error_string(a) : NULL) ?: "read error");
+			  archive_error_string(a) ?: "read error");
 }
 
 /* Open blob `name` of layer l as a tar reader in st->tar. */
@@ -767,11 +769,12 @@ static int pass1_entry(struct conv *cv, int l, uint64_t ord, struct archive_entr
 		return slxd_fail(cv->err, "out of memory");
 	if (type == 'h') {
 		struct node *t = map_find(&cv->map, cv->tbuf, strlen(cv->tbuf));
-		char q[SLXD_QUOTE_BUF];
-		if (!t || t->seen_layer != l)
+		if (!t || t->seen_layer != l) {
+			char q[SLXD_QUOTE_BUF];
 			return layer_fail(cv, l, path, "is a hard link to %s, which is not an earlier "
 					  "entry of the same layer",
 					  slxd_quote(archive_entry_hardlink(e), q, sizeof(q)));
+		}
 		if (cv->nlinks == cv->caplinks) {
 			size_t ncap = cv->caplinks ? 2 * cv->caplinks : 256;
 			struct link *nl = realloc(cv->links, ncap * sizeof(*nl));
@@ -951,11 +954,12 @@ static int pass2_entry(struct conv *cv, int l, uint64_t ord, struct stream *st,
 	/* the scratch buffers are reused below: keep this entry's paths */
 	char *norm = strdup(cv->pbuf), *target = type == 'h' ? strdup(cv->tbuf) : NULL;
 	int rc = -1;
-	struct node *n = map_find(&cv->map, norm, strlen(norm));
+	struct node *n;
 	if (!norm || (type == 'h' && !target)) {
 		slxd_fail(cv->err, "out of memory");
 		goto out;
 	}
+	n = map_find(&cv->map, norm, strlen(norm));
 	if (!n) {
 		layer_fail(cv, l, path, "was not there when the layer was first read: the file "
 			   "changed during the conversion");
@@ -1072,7 +1076,7 @@ static time_t parse_time(const char *s)
 	if (*p == '.')
 		p += 1 + strspn(p + 1, "0123456789");
 	if ((*p == '+' || *p == '-') && strlen(p) >= 6) {
-		int h = atoi(p + 1), m = atoi(p + 4);
+		long h = strtol(p + 1, NULL, 10), m = strtol(p + 4, NULL, 10);
 		t += (*p == '+' ? -1 : 1) * (h * 3600 + m * 60);
 	}
 	return t < 0 ? 0 : t;
@@ -1177,11 +1181,12 @@ static int descriptor(struct conv *cv, json_t *d, const char *what, char digest[
 {
 	const char *dg = json_string_value(json_object_get(d, "digest"));
 	json_t *sz = json_object_get(d, "size");
-	char q[SLXD_QUOTE_BUF];
-	if (!is_digest(dg))
+	if (!is_digest(dg)) {
+		char q[SLXD_QUOTE_BUF];
 		return slxd_fail(cv->err, "not a usable image: the %s's digest %s is not sha256:<64 "
 				 "lowercase hex digits> (other algorithms are not supported)", what,
 				 slxd_quote(dg, q, sizeof(q)));
+	}
 	snprintf(digest, 80, "%s", dg);
 	snprintf(name, namelen, "blobs/sha256/%s", dg + 7);
 	*size = json_is_integer(sz) && json_integer_value(sz) > 0 ? (uint64_t)json_integer_value(sz) : 0;
@@ -1411,13 +1416,13 @@ static la_ssize_t out_fd_cb(struct archive *a, void *arg, const void *buf, size_
 static struct archive *writer(const struct slxd_oci_limits *lim)
 {
 	struct archive *a = archive_write_new();
-	char level[4];
 	if (!a)
 		return NULL;
 	archive_write_set_format_pax_restricted(a);
 	/* xattrs as GNU tar reads them (LXD unpacks with it) */
 	archive_write_set_format_option(a, "pax", "xattrheader", "SCHILY");
 	if (lim->gzip_level > 0) {
+		char level[4];
 		archive_write_add_filter_gzip(a);
 		/* the same image gives the same bytes: no time in the gzip header */
 		archive_write_set_filter_option(a, "gzip", "timestamp", NULL);

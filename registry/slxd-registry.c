@@ -623,7 +623,6 @@ static void oci_progress(void *arg, uint64_t done, uint64_t total)
 static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char *source)
 {
 	const char *tmp = getenv("TMPDIR");
-	char path[512];
 	slxd_error err = { "" };
 	struct slxd_oci_result res;
 	struct meter m = { .drew = false };
@@ -631,6 +630,7 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 		tmp = "/tmp";
 	int fd = open(tmp, O_RDWR | O_TMPFILE | O_CLOEXEC | O_EXCL, 0600);
 	if (fd < 0) {
+		char path[512];
 		snprintf(path, sizeof(path), "%s/slxd-registry-XXXXXX", tmp);
 		fd = mkostemp(path, O_CLOEXEC);
 		if (fd >= 0)
