@@ -1230,6 +1230,11 @@ static json_t *pick_manifest(struct conv *cv, const char *ref)
 				  ref ? " with that name" : "");
 		goto fail;
 	}
+	if (!ref) {
+		const char *rn = json_string_value(json_object_get(json_object_get(found, "annotations"),
+							       "org.opencontainers.image.ref.name"));
+		snprintf(cv->ref, sizeof(cv->ref), "%s", rn ?: "");
+	}
 	if (is_index_type(json_string_value(json_object_get(found, "mediaType")))) {
 		const char *want = host_arch();
 		if (descriptor(cv, found, "index", digest, name, sizeof(name), &size) < 0 ||
@@ -1249,11 +1254,6 @@ static json_t *pick_manifest(struct conv *cv, const char *ref)
 			slxd_fail(cv->err, "not a usable image: the index has no linux/%s image", want);
 			goto fail;
 		}
-	}
-	if (!ref) {
-		const char *rn = json_string_value(json_object_get(json_object_get(found, "annotations"),
-							       "org.opencontainers.image.ref.name"));
-		snprintf(cv->ref, sizeof(cv->ref), "%s", rn ?: "");
 	}
 	found = json_deep_copy(found);
 	json_decref(nested);

@@ -18,7 +18,8 @@ ENTRY: {"path": "etc/x", "type": "f|d|l|h|c|b|p", "data": "...",
         "target": "...", "mode": 420, "uid": 0, "gid": 0, "mtime": 0,
         "xattrs": {"user.x": "y"}, "size": N (a header claiming N bytes),
         "sparse_gib": N (a GNU sparse file of N GiB, no data)}
-"bad_layer_digest": true alters "SECRET" in the top layer after hashing.
+"bad_layer_digest": true alters "SECRET" in the top layer after hashing;
+"platform_index": true puts the manifest in a multi-platform index.
 The tests' whiteouts are plain entries named .wh.NAME / .wh..wh..opq.
 Prints the manifest digest."""
 import gzip
@@ -125,7 +126,18 @@ def main():
     mdesc = blob(store, json.dumps(manifest).encode(), "application/vnd.oci.image.manifest.v1+json")
     if spec.get("ref"):
         mdesc["annotations"] = {"org.opencontainers.image.ref.name": spec["ref"]}
-    index = {"schemaVersion": 2, "manifests": [mdesc]}
+    top = mdesc
+    if spec.get("platform_index"):  # multi-platform: an index of per-platform manifests
+        arm = dict(mdesc, platform={"os": "linux", "architecture": "arm64"})
+        amd = dict(mdesc, platform={"os": "linux", "architecture": "amd64"})
+        amd.pop("annotations", None)
+        arm.pop("annotations", None)
+        nested = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                  "manifests": [arm, amd]}
+        top = blob(store, json.dumps(nested).encode(), "application/vnd.oci.image.index.v1+json")
+        if spec.get("ref"):
+            top["annotations"] = mdesc["annotations"]
+    index = {"schemaVersion": 2, "manifests": [top]}
     files = {"oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode(),
              "index.json": json.dumps(index).encode()}
     for d, data in store.items():

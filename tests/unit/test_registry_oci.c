@@ -300,6 +300,35 @@ static void decompression_bomb_is_refused(void **state)
 	assert_contains(err.msg, "unpacks to more than 16777216 bytes");
 }
 
+/* A directory replaced by a symlink, or deleted and made again, hides what
+ * lower layers had below it (and is not mistaken for a write through the
+ * link); missing parents are made; a multi-platform index resolves to this
+ * machine's image. */
+static void replacements_hide_lower_contents(void **state)
+{
+	(void)state;
+	char src[3][300];
+	struct out o;
+	slxd_error err;
+	json_t *layers = json_pack("[{s:[o,o,o,o]}, {s:[o,o,o,o]}, {s:[o]}]",
+				   "entries", D("a"), F("a/x", "x"), D("b"), F("b/y", "y"),
+				   "entries", L("a", "/etc"), F(".wh.b", ""), D("b"), F("b/z", "z"),
+				   "entries", F("c/d/e", "e"));
+	build(layers, json_pack("{s:b}", "platform_index", 1), src);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(convert(src[k], NULL, &o, &err), 0);
+		assert_int_equal(GET(&o, "rootfs/a")->type, 'l');
+		assert_int_equal(find(&o, "rootfs/a/x"), -1);
+		assert_int_equal(find(&o, "rootfs/b/y"), -1);
+		assert_string_equal(GET(&o, "rootfs/b/z")->data, "z");
+		assert_int_equal(GET(&o, "rootfs/c")->type, 'd');
+		assert_int_equal(GET(&o, "rootfs/c")->mode, 0755);
+		assert_int_equal(GET(&o, "rootfs/c/d")->type, 'd');
+		assert_string_equal(GET(&o, "rootfs/c/d/e")->data, "e");
+		assert_contains(o.meta, "  oci.ref: \"t:1\"\n");
+	}
+}
+
 static void sources_are_parsed(void **state)
 {
 	(void)state;
@@ -359,6 +388,7 @@ int main(void)
 		cmocka_unit_test(layers_apply_in_order),
 		cmocka_unit_test(hostile_layers_are_refused),
 		cmocka_unit_test(decompression_bomb_is_refused),
+		cmocka_unit_test(replacements_hide_lower_contents),
 		cmocka_unit_test(sources_are_parsed),
 		cmocka_unit_test(layer_buffer_form),
 	};
