@@ -628,6 +628,15 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 	struct meter m = { .drew = false };
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
+	/* a conversion takes minutes: learn first that the registry is down */
+	struct slxd_reg_reply r;
+	int prc = slxd_reg_json(c->base, TIMEOUT_S, "GET", "/v1/images", NULL, &r, &err);
+	if (prc != 0 || r.status == 502 || r.status == 503 || r.status == 504) {
+		prc = outcome(c, prc, &r, &err);
+		slxd_reg_reply_free(&r);
+		return prc;
+	}
+	slxd_reg_reply_free(&r);
 	int fd = open(tmp, O_RDWR | O_TMPFILE | O_CLOEXEC | O_EXCL, 0600);
 	if (fd < 0) {
 		char path[512];

@@ -376,6 +376,11 @@ static void push_oci_sources(void **state)
 	assert_contains(errout, "\"evil/passwd\" lies beneath the symlink \"evil\"");
 	assert_true(strchr(errout, '\n') == errout + strlen(errout) - 1);
 	assert_int_equal(fake_reg_hits(reg, "PUT", NULL), puts_before);
+	/* an unreachable registry is found before the (long) conversion */
+	snprintf(src, sizeof(src), "oci:%s/layout0", dir);
+	assert_int_equal(run("--registry", "http://127.0.0.1:1", "push", src, "--name", "demo:oci", NULL),
+			 EX_UNREACHABLE);
+	assert_not_contains(errout, "converted");
 	assert_int_equal(run("push", "docker://example.org/x:1", "--name", "demo:bad", NULL), EX_REFUSED);
 	assert_contains(errout, "skopeo copy");
 	unsetenv("TMPDIR");
