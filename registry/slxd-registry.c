@@ -628,6 +628,10 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 	struct meter m = { .drew = false };
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
+	/* docker:// is refused at once, with what to do instead */
+	if (strncmp(source, "docker://", 9) == 0 &&
+	    slxd_oci_convert(source, -1, NULL, NULL, NULL, NULL, &err) < 0)
+		return say(EX_REFUSED, "%s", err.msg);
 	/* a conversion takes minutes: learn first that the registry is down */
 	struct slxd_reg_reply r;
 	int prc = slxd_reg_json(c->base, TIMEOUT_S, "GET", "/v1/images", NULL, &r, &err);
