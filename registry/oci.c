@@ -33,6 +33,7 @@
 #define SMALL_MAX (4u << 20)       /* index.json, manifests, configs */
 #define OUTER_MAX_ENTRIES 1000000u /* members of an oci-archive / docker-archive */
 #define IO_BUF ((size_t)64 * 1024)
+#define TRAILING_MAX (1u << 20)    /* decompressed bytes after a layer's end marker */
 
 void slxd_oci_default_limits(struct slxd_oci_limits *lim)
 {
@@ -549,8 +550,13 @@ static int layer_finish(struct conv *cv, int l, struct stream *st)
 {
 	char hex[SLXD_SHA256_HEX_LEN + 1];
 	ssize_t n;
+	uint64_t end = st->dec_n;
+	/* real layers end with a few blocks of zeros; megabytes more (a
+	 * stream of zeros after the end marker) is a bomb: stop early */
 	while ((n = dec_read(st, st->dbuf, sizeof(st->dbuf))) > 0)
-		;
+		if (st->dec_n - end > TRAILING_MAX)
+			return layer_fail(cv, l, NULL, "it has more than %u bytes after the end of its "
+					  "tar (a decompression bomb?)", TRAILING_MAX);
 	if (n < 0)
 		return stream_error(cv, l, st, st->dec);
 	while ((n = raw_read(st, st->rbuf, sizeof(st->rbuf))) > 0)

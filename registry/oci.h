@@ -21,9 +21,10 @@
  * symlink or a file of the image, device nodes, FIFOs and sockets, names
  * with control characters, whiteouts that escape their directory, hard
  * links to anything but a surviving regular file earlier in the same layer,
- * sparse files, and input beyond the limits (bytes unpacked, counted both
- * as declared sizes and as decompressed bytes, so decompression bombs stop
- * early; entries).
+ * sparse files, more than 1 MiB after a layer's end-of-archive marker (a
+ * decompression bomb of zeros), and input beyond the limits (bytes
+ * unpacked, counted both as declared sizes and as decompressed bytes;
+ * entries).
  *
  * Output: gzip'd tar, metadata.yaml first, then rootfs/...; the same image
  * gives the same bytes (no timestamps of the conversion).  metadata.yaml:
