@@ -638,8 +638,8 @@ out:
  * ancestor that is a file or link, from a layer above l. */
 static bool visible(const struct conv *cv, const char *p, int l)
 {
-	const struct node *n = map_find(&cv->map, p, strlen(p));
-	if (n && n->wh > l)
+	const struct node *n = map_find(&cv->map, p, strlen(p)), *root = map_find(&cv->map, "", 0);
+	if ((n && n->wh > l) || (root && root->opq > l))
 		return false;
 	for (const char *s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
 		const struct node *a = map_find(&cv->map, p, (size_t)(s - p));

@@ -318,6 +318,8 @@ static void replacements_hide_lower_contents(void **state)
 				   "entries", D("a"), F("a/x", "x"), D("b"), F("b/y", "y"),
 				   "entries", L("a", "/etc"), F(".wh.b", ""), D("b"), F("b/z", "z"),
 				   "entries", F("c/d/e", "e"));
+	json_t *opaque_root = json_pack("[{s:[o]}, {s:[o,o]}]", "entries", F("old", "o"),
+					"entries", F(".wh..wh..opq", ""), F("new", "n"));
 	build(layers, json_pack("{s:b}", "platform_index", 1), src);
 	for (int k = 0; k < 3; k++) {
 		assert_int_equal(convert(src[k], NULL, &o, &err), 0);
@@ -331,6 +333,11 @@ static void replacements_hide_lower_contents(void **state)
 		assert_string_equal(GET(&o, "rootfs/c/d/e")->data, "e");
 		assert_contains(o.meta, "  oci.ref: \"t:1\"\n");
 	}
+	/* an opaque root hides every lower layer */
+	build(opaque_root, NULL, src);
+	assert_int_equal(convert(src[0], NULL, &o, &err), 0);
+	assert_int_equal(find(&o, "rootfs/old"), -1);
+	assert_string_equal(GET(&o, "rootfs/new")->data, "n");
 }
 
 static void sources_are_parsed(void **state)
