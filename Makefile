@@ -54,6 +54,9 @@ REG_CFLAGS   := $(shell pkg-config --cflags $(REG_PKGS))
 REG_LDLIBS   := $(shell pkg-config --libs $(REG_PKGS))
 REG_OBJ      := $(patsubst registry/%.c,$(BUILD)/registry/%.o,registry/store.c registry/api.c registry/regconf.c)
 REGISTRYD    := $(BUILD)/slxd-registryd
+# The OCI converter runs in the user's command (and its tests), not the service.
+OCI_OBJ      := $(BUILD)/registry/oci.o
+ARCHIVE_LIBS  = $(shell pkg-config --libs libarchive yaml-0.1)
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -126,14 +129,14 @@ $(REGISTRYD): $(BUILD)/registry/slxd-registryd.o $(REG_OBJ) $(LIBSLXD)
 
 # Registry tests link the registry's objects and libraries; the end-to-end
 # one runs the daemon, so it depends on it and is told where it is.
-$(BUILD)/tests/test_registry_%: tests/unit/test_registry_%.c $(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(REG_OBJ) $(LIBSLXD) $(REGISTRYD)
+$(BUILD)/tests/test_registry_%: tests/unit/test_registry_%.c $(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(REG_OBJ) $(OCI_OBJ) $(LIBSLXD) $(REGISTRYD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(REG_CFLAGS) -Itests/unit -Iregistry -DSLXD_REGISTRYD='"$(abspath $(REGISTRYD))"' \
-		-o $@ $< $(UNIT_SUPPORT) $(REG_OBJ) $(LIBSLXD) $(LDFLAGS) $(REG_LDLIBS) $(LDLIBS) -lcmocka -lpthread
+		-o $@ $< $(UNIT_SUPPORT) $(REG_OBJ) $(OCI_OBJ) $(LIBSLXD) $(LDFLAGS) $(REG_LDLIBS) $(LDLIBS) -lcmocka -lpthread
 
 # The user's and admin's command for the registry (runs as the user).
-$(REGCLI): registry/slxd-registry.c $(LIBSLXD)
-	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(LDFLAGS) $(LDLIBS)
+$(REGCLI): registry/slxd-registry.c $(OCI_OBJ) $(LIBSLXD)
+	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(OCI_OBJ) $(LIBSLXD) $(LDFLAGS) $(ARCHIVE_LIBS) $(LDLIBS)
 
 # Registry client tests (test_registry_client*, the more specific pattern):
 # a fake registry service (libmicrohttpd); the CLI test compiles
@@ -144,10 +147,10 @@ $(BUILD)/tests/test_registry_client_pull: $(IMGCHECK)
 $(BUILD)/tests/test_registry_client_pull: override CFLAGS += -DSLXD_TEST_IMAGECHECK='"$(abspath $(IMGCHECK))"'
 REGCLIENT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_registry_client*.c))
 $(REGCLIENT_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/unit/fake_registry.c \
-		$(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(LIBSLXD)
+		$(UNIT_SUPPORT) $(wildcard tests/unit/*.h) $(OCI_OBJ) $(LIBSLXD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags libmicrohttpd) -Itests/unit -o $@ $< tests/unit/fake_registry.c \
-		$(UNIT_SUPPORT) $(LIBSLXD) $(LDFLAGS) $(LDLIBS) $(MHD_LIBS) -lcmocka -lpthread
+		$(UNIT_SUPPORT) $(OCI_OBJ) $(LIBSLXD) $(LDFLAGS) $(ARCHIVE_LIBS) $(LDLIBS) $(MHD_LIBS) -lcmocka -lpthread
 
 # test_lxd again, its libcurl calls through the plugin's loader
 # (plugin/curl_lazy.c) instead of a link.
@@ -192,6 +195,8 @@ fuzz_registry_conf_SRC        := registry/regconf.c
 fuzz_registry_conf_LDLIBS     := $(shell pkg-config --libs libarchive yaml-0.1)
 fuzz_registry_api_SRC         := registry/api.c registry/store.c
 fuzz_registry_api_LDLIBS      := $(shell pkg-config --libs sqlite3 libarchive yaml-0.1)
+fuzz_registry_oci_SRC         := registry/oci.c
+fuzz_registry_oci_LDLIBS      := $(shell pkg-config --libs libarchive yaml-0.1)
 FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60

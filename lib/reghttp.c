@@ -176,8 +176,14 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	curl_off_t total = ultotal ? ultotal : dltotal;
 	curl_off_t now = ultotal ? ulnow : dlnow;
 	if (total > 0) {
-		fprintf(stderr, "\r%s %3d%% (%lld of %lld MiB)", ultotal ? "uploading" : "downloading",
-			(int)(now * 100 / total), (long long)(now >> 20), (long long)(total >> 20));
+		/* curl's average so far: throughput and time left for long pushes */
+		curl_off_t speed = 0;
+		curl_easy_getinfo(x->h, ultotal ? CURLINFO_SPEED_UPLOAD_T : CURLINFO_SPEED_DOWNLOAD_T, &speed);
+		long long eta = speed > 0 ? (long long)((total - now) / speed) : 0;
+		fprintf(stderr, "\r%s %3d%% (%lld of %lld MiB, %.1f MiB/s, ETA %lld:%02lld)  ",
+			ultotal ? "uploading" : "downloading", (int)(now * 100 / total),
+			(long long)(now >> 20), (long long)(total >> 20), (double)speed / (1 << 20),
+			eta / 60, eta % 60);
 		x->drew = true;
 	}
 	return 0;

@@ -382,5 +382,106 @@ t_registry_pool_is_nodev_nosuid() {
 	wait_job_gone "$job" 60 || rc=1
 	expect_no_container "$job" || rc=1
 	rm -f "$ready" "$result"
+# An OCI image built here (tests/mkoci.py) on the demo image's busybox
+# userland: pushed as alice with no root and no LXD, converted on the way,
+# approved by fingerprint, run.  Layer 2 deletes and replaces files, layer 3
+# makes a directory opaque and adds a hard link.
+oci_spec() { # base-rootfs out-dir [extra layer entries (JSON)]
+	cat <<EOF2
+{"ref": "t1",
+ "config": {"architecture": "amd64", "os": "linux", "created": "2024-05-06T07:08:09Z",
+            "config": {"Env": ["PATH=/bin:/usr/bin", "OCI_TEST=1"], "WorkingDir": "/srv"}},
+ "layers": [{"dir": "$1"},
+  {"compress": "none", "entries": [
+    {"path": "etc/.wh.slxd-image"},
+    {"path": "etc/oci-top", "data": "top-layer\n", "mode": 420, "uid": 1234, "gid": 5678},
+    {"path": "opt", "type": "d"}, {"path": "opt/data", "type": "d"},
+    {"path": "opt/data/old", "data": "old\n"}]},
+  {"entries": [
+    {"path": "opt/data", "type": "d", "mode": 457},
+    {"path": "opt/data/.wh..wh..opq"},
+    {"path": "opt/data/new", "data": "new\n"},
+    {"path": "opt/data/link", "type": "h", "target": "opt/data/new"}${3:+, $3}]}],
+ "layout": "$2/layout", "docker_archive": "$2/docker.tar"}
+EOF2
+}
+
+oci_build() { # out-dir [extra entries]; prints the manifest digest
+	local d
+	d=$(mktemp -d)
+	tar -C "$d" -xzf "$SLXD_TEST_STATE/$SLXD_IMAGE_ALIAS.tar.gz" rootfs
+	mkdir -p "$1"
+	oci_spec "$d/rootfs" "$1" "${2:-}" >"$1/spec.json"
+	python3 "$top/tests/mkoci.py" "$1/spec.json"
+	rm -rf "$d"
+	chown -R "$SLXD_TEST_USER" "$1"
+}
+
+t_registry_oci_push_approve_run() {
+	local name=oci$RANDOM dir out fp digest rc fp2
+	dir=$ALICE_DIR/$name
+	(
+	digest=$(oci_build "$dir") || fail "building the OCI image" || exit 1
+	out=$(reg_alice push "oci:$dir/layout:t1" --name "$name:1" --json 2>&1) || fail "push: $out" || exit 1
+	fp=$(printf '%s' "$out" | jq -r .fingerprint)
+	[ ${#fp} = 64 ] || fail "push --json gave no fingerprint: $out" || exit 1
+	echo "$fp" >"$dir/fp"
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
+	out=$(with_node_conf "$REG_CONF" alice srun --lxd-image="$name:1" sh -c '
+		cat /etc/oci-top
+		test -e /etc/slxd-image && echo whiteout-ignored || echo whited-out
+		test -e /opt/data/old && echo opaque-ignored || echo opaque
+		[ "$(stat -c %i /opt/data/new)" = "$(stat -c %i /opt/data/link)" ] && echo one-inode
+		stat -c "%u:%g %a" /etc/oci-top /opt/data /bin/busybox-suid
+		/bin/busybox true && echo busybox-runs' 2>&1)
+	expect_eq "the converted image runs with its layers applied" "top-layer
+whited-out
+opaque
+one-inode
+1234:5678 644
+0:0 711
+0:0 4755
+busybox-runs" "$out" || exit 1
+	expect_eq "metadata.yaml names the OCI digest" "$digest" \
+		"$(lxc query "/1.0/images/$fp" | jq -r '.properties["oci.digest"]')" || exit 1
+	expect_eq "metadata.yaml keeps Env" '["PATH=/bin:/usr/bin","OCI_TEST=1"]' \
+		"$(lxc query "/1.0/images/$fp" | jq -r '.properties["oci.env"]')" || exit 1
+	# the same image as `docker save` writes it: converted too
+	out=$(reg_alice push "docker-archive:$dir/docker.tar" --name "$name:2" --json 2>&1) ||
+		fail "docker-archive push: $out" || exit 1
+	printf '%s' "$out" | jq -r .fingerprint >"$dir/fp2"
+	)
+	rc=$?
+	fp=$(cat "$dir/fp" 2>/dev/null)
+	fp2=$(cat "$dir/fp2" 2>/dev/null)
+	[ -n "$fp" ] && reg_cleanup "$name:1" "$fp"
+	[ -n "$fp2" ] && reg_cleanup "$name:2" "$fp2"
+	rm -rf "$dir"
+	return $rc
+}
+
+# A hostile layer (a symlink, then a write through it): refused with one
+# line before anything is uploaded, and no temporary file left.
+t_registry_oci_hostile_refused() {
+	local name=ocibad$RANDOM dir out rc
+	dir=$ALICE_DIR/$name
+	(
+	oci_build "$dir" '{"path": "evil", "type": "l", "target": "/etc"},
+		{"path": "evil/passwd", "data": "x"}' >/dev/null || fail "building the OCI image" || exit 1
+	mkdir "$dir/tmp" && chown "$SLXD_TEST_USER" "$dir/tmp"
+	out=$(alice env TMPDIR="$dir/tmp" slxd-registry "${REG[@]}" push "oci:$dir/layout" --name "$name:1" 2>&1)
+	rc=$?
+	expect_eq "hostile OCI push exit" 1 "$rc" || exit 1
+	expect_contains "names the layer and entry" 'layer 3 of 3' "$out" || exit 1
+	expect_contains "says why" '"evil/passwd" lies beneath the symlink "evil"' "$out" || exit 1
+	expect_eq "one line" 1 "$(printf '%s\n' "$out" | wc -l)" || exit 1
+	expect_eq "nothing left in TMPDIR" "" "$(ls -A "$dir/tmp")" || exit 1
+	out=$(reg_admin list --pending --json) || fail "list" || exit 1
+	expect_not_contains "nothing stored" "$name" "$out" || exit 1
+	out=$(reg_alice push "docker://docker.io/library/debian:12" --name "$name:1" 2>&1)
+	expect_contains "docker:// says what to do" "skopeo copy" "$out"
+	)
+	rc=$?
+	rm -rf "$dir"
 	return $rc
 }

@@ -437,6 +437,61 @@ static void push_file_and_from_lxd(void **state)
 	closedir(d);
 }
 
+/* OCI sources: converted (tests/mkoci.py builds them; run from the top of
+ * the tree) into an unlinked file in TMPDIR, then uploaded; a hostile one
+ * is refused before any upload, leaving nothing behind. */
+static void push_oci_sources(void **state)
+{
+	(void)state;
+	char spec[128], cmd[512], src[160], tmp[128];
+	const char *layers[] = {
+		"{\"entries\": [{\"path\": \"bin/sh\", \"data\": \"x\"}]}",
+		"{\"entries\": [{\"path\": \"evil\", \"type\": \"l\", \"target\": \"/etc\"},"
+		" {\"path\": \"evil/passwd\", \"data\": \"x\"}]}",
+	};
+	snprintf(tmp, sizeof(tmp), "%s/tmp", dir);
+	mkdir(tmp, 0700);
+	setenv("TMPDIR", tmp, 1);
+	for (int k = 0; k < 2; k++) {
+		snprintf(spec, sizeof(spec), "%s/spec%d.json", dir, k);
+		FILE *f = fopen(spec, "w");
+		fprintf(f, "{\"layers\": [%s], \"layout\": \"%s/layout%d\"}", layers[k], dir, k);
+		fclose(f);
+		snprintf(cmd, sizeof(cmd), "python3 tests/mkoci.py %s >/dev/null", spec);
+		assert_int_equal(system(cmd), 0);
+	}
+	snprintf(src, sizeof(src), "oci:%s/layout0", dir);
+	assert_int_equal(run("push", src, NULL), EX_USAGE);
+	assert_contains(errout, "needs --name NAME:TAG");
+	fake_reg_json(reg, "PUT", "/v1/images/demo/oci", 201, V("demo", "oci", FP1, "pending"));
+	assert_int_equal(run("push", src, "--name", "demo:oci", NULL), 0);
+	size_t len;
+	unsigned char *body = (unsigned char *)fake_reg_last_body(reg, &len);
+	assert_true(len > 100 && body[0] == 0x1f && body[1] == 0x8b); /* gzip */
+	free(body);
+	assert_contains(out, "pushed demo:oci");
+
+	int puts_before = fake_reg_hits(reg, "PUT", NULL);
+	snprintf(src, sizeof(src), "oci:%s/layout1", dir);
+	assert_int_equal(run("push", src, "--name", "demo:bad", NULL), EX_REFUSED);
+	assert_contains(errout, "\"evil/passwd\" lies beneath the symlink \"evil\"");
+	assert_true(strchr(errout, '\n') == errout + strlen(errout) - 1);
+	assert_int_equal(fake_reg_hits(reg, "PUT", NULL), puts_before);
+	/* an unreachable registry is found before the (long) conversion */
+	snprintf(src, sizeof(src), "oci:%s/layout0", dir);
+	assert_int_equal(run("--registry", "http://127.0.0.1:1", "push", src, "--name", "demo:oci", NULL),
+			 EX_UNREACHABLE);
+	assert_not_contains(errout, "converted");
+	assert_int_equal(run("push", "docker://example.org/x:1", "--name", "demo:bad", NULL), EX_REFUSED);
+	assert_contains(errout, "skopeo copy");
+	unsetenv("TMPDIR");
+	DIR *d = opendir(tmp);
+	for (struct dirent *e; (e = readdir(d));)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			fail_msg("left in TMPDIR: %s", e->d_name);
+	closedir(d);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -451,6 +506,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(answers_checked_when_the_uid_is_known, setup, teardown),
 		cmocka_unit_test_setup_teardown(revoke_delete_and_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(push_file_and_from_lxd, setup, teardown),
+		cmocka_unit_test_setup_teardown(push_oci_sources, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();
