@@ -292,9 +292,10 @@ check: deps
 	$(MAKE) integration
 	$(MAKE) package-check
 
+# NODES=N: the emulated multi-node cluster (tests/cluster/nodes.sh) instead.
 demo: deps
 	$(MAKE) all
-	bash tests/cluster/demo.sh
+	$(if $(NODES),NODES=$(NODES) bash tests/cluster/demo-nodes.sh,bash tests/cluster/demo.sh)
 
 bench: deps
 	bash bench/deps.sh
