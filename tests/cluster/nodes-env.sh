@@ -16,6 +16,7 @@ MN_SLURMD_PORT=6918
 MN_CGROUP=slxd-mn                   # /sys/fs/cgroup/<ctrl>/slxd-mn/<node>
 MN_PARTITION=mn
 MN_IMAGE=demo:1.0                   # approved (list mode), imported in every node's LXD
+MN_MPI_IMAGE=demo-mpi:1.0           # Debian 12, OpenMPI, PMIx, mpi-hello (tests/cluster/mpi-image.sh)
 MN_NODES=${NODES:-3}
 
 mn_node_name() { echo "mn$1"; }
@@ -44,13 +45,16 @@ mn_exec() { # i cmd...
 # The host pid of node I's process whose pid in the node is NSPID (pid
 # files inside a node hold the node's pids).
 mn_host_pid() { # i nspid
-	local want p init
+	local p init k v
 	init=$(mn_init "$1") || return 1
-	want=$(readlink "/proc/$init/ns/pid")
 	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$want" ] || continue
-		awk -v n="$2" '/^NSpid:/ { f = ($NF == n) } END { exit !f }' "$p/status" 2>/dev/null &&
-			{ echo "${p#/proc/}"; return 0; }
+		# (no fork per process: -ef compares the namespaces' inodes)
+		[ "$p/ns/pid" -ef "/proc/$init/ns/pid" ] || continue
+		while read -r k v; do
+			[ "$k" = NSpid: ] || continue
+			[ "${v##*[[:space:]]}" = "$2" ] && { echo "${p#/proc/}"; return 0; }
+			break
+		done <"$p/status" 2>/dev/null
 	done
 	return 1
 }

@@ -259,7 +259,8 @@ build_image() { # out
 }
 
 setup_lxd() { # i
-	local i=$1 pidf=$MN_RUN/node$i.lxd
+	local i=$1 pidf
+	pidf=$MN_RUN/node$1.lxd
 	if ! mn_pid_is "$i" "$pidf" lxd; then
 		say "node $i: starting LXD"
 		mn_exec "$i" bash -c 'echo $$ >"$0"; exec setsid lxd --group root --logfile "$1"' \
@@ -283,20 +284,24 @@ profiles:
       type: disk
 EOF
 	fi
-	if ! mn_lxc "$i" image info slxd-mn-demo >/dev/null 2>&1; then
-		say "node $i: importing $MN_IMAGE"
-		mn_lxc "$i" image import "$MN_STATE/images/demo.tar.gz" --alias slxd-mn-demo >/dev/null
-	fi
+	local name
+	for name in demo demo-mpi; do
+		mn_lxc "$i" image info "slxd-mn-$name" >/dev/null 2>&1 && continue
+		say "node $i: importing $name:1.0"
+		mn_lxc "$i" image import "$MN_STATE/images/$name.tar.gz" --alias "slxd-mn-$name" >/dev/null
+	done
 }
 
 # Approved-list mode: the registry at 127.0.0.1:8470 is in the host's
 # network namespace, which no node can reach; each node's LXD has the
 # images imported by this set-up instead.
 write_approved() {
-	local fp i
-	fp=$(sha256sum "$MN_STATE/images/demo.tar.gz" | cut -d' ' -f1)
-	printf '# NAME:TAG FINGERPRINT — written by tests/cluster/nodes.sh\n%s %s\n' "$MN_IMAGE" "$fp" |
-		replace_file "$MN_ETC/lxd-images.conf"
+	local i
+	{
+		echo "# NAME:TAG FINGERPRINT — written by tests/cluster/nodes.sh"
+		echo "$MN_IMAGE $(sha256sum "$MN_STATE/images/demo.tar.gz" | cut -d' ' -f1)"
+		echo "$MN_MPI_IMAGE $(sha256sum "$MN_STATE/images/demo-mpi.tar.gz" | cut -d' ' -f1)"
+	} | replace_file "$MN_ETC/lxd-images.conf"
 	for i in $(seq "$MN_NODES"); do
 		replace_file "$MN_STATE/node$i/etc/lxd-images.conf" <"$MN_ETC/lxd-images.conf"
 	done
@@ -348,6 +353,8 @@ up() {
 	chmod 0755 "$MN_STATE"
 	install_prefix
 	[ -f "$MN_STATE/images/demo.tar.gz" ] || build_image "$MN_STATE/images/demo.tar.gz"
+	# Debian 12 + OpenMPI + PMIx, built once with mmdebstrap, then cached
+	bash "$here/mpi-image.sh" "$MN_STATE/images/demo-mpi.tar.gz"
 	setup_bridge
 	for i in $(seq "$MN_NODES"); do start_holder "$i"; done
 	write_confs
@@ -371,7 +378,7 @@ stop_pid() { # pidfile comm [node]: the pid is the node's when a node is given
 }
 
 down() {
-	local i c
+	local i c h
 	if pid_is "$MN_RUN/slurmctld.pid" slurmctld; then
 		for c in $(mn squeue -h -o %i 2>/dev/null); do mn scancel "$c" 2>/dev/null || true; done
 	fi
@@ -379,17 +386,32 @@ down() {
 	stop_pid "$MN_RUN/slurmctld.pid" slurmctld
 	for i in $(seq "$MN_NODES"); do
 		if mn_pid_is "$i" "$MN_RUN/node$i.lxd" lxd; then
+			# idle spares are cache (README, "How it works"), and LXD would
+			# wait for each to stop: remove them; templates are stopped
+			for c in $(mn_lxc "$i" list --format csv -c n user.slurm.role=spare 2>/dev/null); do
+				mn_lxc "$i" delete -f "$c" >/dev/null 2>&1 || true
+			done
+			mn_lxc "$i" stop --all --force >/dev/null 2>&1 || true
 			LXD_DIR=$MN_STATE/node$i/lxd lxd shutdown --timeout 60 >/dev/null 2>&1 ||
 				stop_pid "$MN_RUN/node$i.lxd" lxd "$i"
 		fi
 		rm -f "$MN_RUN/node$i.lxd"
-		# the holder's end ends the namespaces: the veth, the node's mounts
-		# (its pool's loop device is released with them)
-		stop_pid "$MN_RUN/node$i.holder" unshare
+		# The end of the node's PID 1 ends its namespaces (and kills what
+		# is left in them): the veth, the node's mounts (its pool's loop
+		# device is released with them).  unshare itself ignores TERM.
+		if holder_alive "$i"; then
+			h=$(cat "$MN_RUN/node$i.holder")
+			kill "$(mn_init "$i")" 2>/dev/null || true
+			for _ in $(seq 100); do kill -0 "$h" 2>/dev/null || break; sleep 0.1; done
+		fi
+		rm -f "$MN_RUN/node$i.holder"
 		ip link del "mnv$i" 2>/dev/null || true
-		for c in $(controllers); do rmdir "/sys/fs/cgroup/$c/$MN_CGROUP/node$i" 2>/dev/null || true; done
 	done
-	for c in $(controllers); do rmdir "/sys/fs/cgroup/$c/$MN_CGROUP" 2>/dev/null || true; done
+	# the node's cgroups, with what slurmd and LXD made in them (empty now)
+	for c in $(controllers); do
+		[ -d "/sys/fs/cgroup/$c/$MN_CGROUP" ] &&
+			find "/sys/fs/cgroup/$c/$MN_CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
 	ip link del "$MN_BRIDGE" 2>/dev/null || true
 	say "stopped"
 }

@@ -67,9 +67,10 @@ wait_state() { # job state seconds
 t_mn_srun_every_node_in_its_container() {
 	local out job n
 	out=$(alice timeout 120 srun -N"$MN_NODES" -l --lxd-image="$IMG" \
-		sh -c 'echo "$SLURM_JOB_ID $SLURMD_NODENAME $(hostname) $(cat /etc/slxd-image)"') || fail "srun failed: $out" || return 1
+		sh -c 'echo "$SLURM_JOB_ID $SLURMD_NODENAME $(hostname) $(cat /etc/slxd-image) $(id -u)"') || fail "srun failed: $out" || return 1
 	job=$(echo "$out" | awk 'NR==1 {print $2}')
-	n=$(echo "$out" | awk -v h="slurm-$job" '$4 == h && $5 == "image:mn-demo" {print $3}' | sort -u | wc -l)
+	n=$(echo "$out" | awk -v h="slurm-$job" -v u="$(id -u "$SLXD_TEST_USER")" \
+		'$4 == h && $5 == "image:mn-demo" && $6 == u {print $3}' | sort -u | wc -l)
 	[ "$n" = "$MN_NODES" ] || fail "expected $MN_NODES nodes each in container slurm-$job, got: $out" || return 1
 	# ... and the nodes are the allocated ones, named as slurmctld names them
 	[ "$(echo "$out" | awk '{print $3}' | sort -u | tr '\n' ' ')" = "$(for i in $(seq "$MN_NODES"); do mn_node_name "$i"; done | tr '\n' ' ')" ] ||
@@ -139,9 +140,25 @@ t_mn_cpus_per_task_confines_cpus() {
 	echo "$out" | grep -q '^slurm-[0-9]* 2$' || fail "--cpus-per-task=2: $out" || return 1
 }
 
+# MPI across the nodes with Slurm's PMIx: every rank in its node's job
+# container (Debian 12 image, OpenMPI), the allreduce right, three nodes,
+# and no PMIx error (slurm-lxd gives the ranks what PMIx needs).
+t_mn_mpi_pmix_allreduce_across_nodes() {
+	local out job
+	out=$(alice timeout 120 srun -N3 -n6 --mpi=pmix --lxd-image="$MN_MPI_IMAGE" mpi-hello 2>&1) ||
+		fail "srun --mpi=pmix failed: $out" || return 1
+	! echo "$out" | grep -q 'PMIX ERROR' || fail "PMIx errors: $out" || return 1
+	[ "$(echo "$out" | grep -c '^rank [0-5] of 6 host slurm-[0-9]* node mn[0-9] allreduce 6 ok$')" = 6 ] ||
+		fail "not 6 ranks with the right sum in their containers: $out" || return 1
+	[ "$(echo "$out" | awk '$1 == "rank" {print $8}' | sort -u | wc -l)" = 3 ] ||
+		fail "ranks did not run on 3 nodes: $out" || return 1
+	job=$(echo "$out" | awk '$1 == "rank" {sub("slurm-", "", $6); print $6; exit}')
+	wait_job_gone "$job" 60
+}
+
 # --- runner ----------------------------------------------------------------
 export -f fail alice job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr
-export MN_CONF MN_STATE MN_NODES MN_RUN ALICE_DIR IMG SLXD_TEST_USER
+export MN_CONF MN_STATE MN_NODES MN_RUN ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE
 pattern=${1:-}
 passed=0 failed=0
 elapsed() { local ns=$(( $(date +%s%N) - $1 )); printf '%d.%d' $((ns / 1000000000)) $((ns / 100000000 % 10)); }
