@@ -25,13 +25,14 @@ PACKAGES=(slurmctld slurmd slurm-client libslurm-dev munge libmunge-dev
 	libssl-dev libarchive-dev clang libclang-rt-14-dev valgrind
 	python3 procps psmisc util-linux
 	debhelper dpkg-dev fakeroot adduser rsyslog
-	libpmix2 libpmix-dev)
+	libpmix2 libpmix-dev mmdebstrap)
 # debhelper, dpkg-dev, fakeroot: `make deb` (debian/control's other
 # Build-Depends are above); adduser: the registry package's postinst runs
 # it.  rsyslog: the helpers and slxd-registryd log through syslog(3), and
 # the test cluster's own rsyslogd (setup_syslog) keeps those lines.
 # libpmix2, libpmix-dev: Slurm's mpi/pmix of the multi-node cluster
-# (tests/cluster/nodes.sh) dlopens pmix2/lib/libpmix.so, which is in -dev.
+# (tests/cluster/nodes.sh) dlopens pmix2/lib/libpmix.so, which is in -dev;
+# mmdebstrap builds its MPI test image (tests/cluster/mpi-image.sh).
 
 install_packages() {
 	local missing=() p
