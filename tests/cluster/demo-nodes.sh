@@ -21,6 +21,9 @@ mn sinfo -N -h -o '%N %n %o %T'
 echo
 echo "== as $SLXD_TEST_USER: srun -N$MN_NODES --lxd-image=$MN_IMAGE (each task in its node's job container)"
 (cd "$dir" && as_user timeout 120 srun -N"$MN_NODES" -l --lxd-image="$MN_IMAGE" sh -c "$show") | sort
+echo
+echo "== as $SLXD_TEST_USER: srun -N$MN_NODES -n$((2 * MN_NODES)) --mpi=pmix --lxd-image=$MN_MPI_IMAGE mpi-hello (OpenMPI in Debian 12, Slurm's PMIx)"
+(cd "$dir" && as_user timeout 180 srun -N"$MN_NODES" -n$((2 * MN_NODES)) --mpi=pmix --lxd-image="$MN_MPI_IMAGE" mpi-hello) | sort -n -k2
 script=$dir/demo-nodes-job.sh
 cat >"$script" <<'EOF'
 #!/bin/sh
