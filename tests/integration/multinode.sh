@@ -140,6 +140,33 @@ t_mn_cpus_per_task_confines_cpus() {
 	echo "$out" | grep -q '^slurm-[0-9]* 2$' || fail "--cpus-per-task=2: $out" || return 1
 }
 
+# One node's slurmd dies mid-job (its slurmstepds and the job's container
+# live on), the job is cancelled meanwhile, then the slurmd comes back:
+# the job's end reaches that node too and no container survives anywhere.
+t_mn_slurmd_killed_mid_job_then_cancel() {
+	local job i n pidf hp
+	printf '#!/bin/sh\nsleep 300\n' >"$ALICE_DIR/mn-sleep2.sh"
+	chown "$SLXD_TEST_USER" "$ALICE_DIR/mn-sleep2.sh"
+	job=$(alice sbatch --parsable -N"$MN_NODES" --lxd-image="$IMG" -o /dev/null mn-sleep2.sh) || fail "sbatch failed" || return 1
+	rm -f "$ALICE_DIR/mn-sleep2.sh"
+	wait_state "$job" RUNNING 60 || return 1
+	alice timeout 60 srun --jobid="$job" -N"$MN_NODES" --lxd-image="$IMG" true || fail "step in job $job failed" || return 1
+	n=0
+	for i in $(seq "$MN_NODES"); do [ -n "$(job_containers "$i" "$job")" ] && n=$((n + 1)); done
+	[ "$n" = "$MN_NODES" ] || fail "job $job has containers on $n nodes, not $MN_NODES" || return 1
+	# kill node 2's slurmd (by its pid, translated from the node's pid namespace)
+	pidf=$MN_STATE/node2/spool/slurmd.pid
+	hp=$(mn_host_pid 2 "$(cat "$pidf")") || fail "no slurmd on node 2" || return 1
+	[ "$(cat "/proc/$hp/comm")" = slurmd ] || fail "pid $hp is not slurmd" || return 1
+	kill -9 "$hp"
+	alice scancel "$job"
+	sleep 3
+	[ -n "$(job_containers 2 "$job")" ] || echo "  (node 2's container went without its slurmd)" >&2
+	# the node's slurmd comes back, as after a crash
+	mn_exec 2 slurmd -N "$(mn_node_name 2)" >/dev/null 2>&1 || mn_exec 2 slurmd || fail "slurmd did not restart" || return 1
+	wait_job_gone "$job" 90
+}
+
 # MPI across the nodes with Slurm's PMIx: every rank in its node's job
 # container (Debian 12 image, OpenMPI), the allreduce right, three nodes,
 # and no PMIx error (slurm-lxd gives the ranks what PMIx needs).
@@ -157,7 +184,7 @@ t_mn_mpi_pmix_allreduce_across_nodes() {
 }
 
 # --- runner ----------------------------------------------------------------
-export -f fail alice job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr
+export -f fail alice job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
 export MN_CONF MN_STATE MN_NODES MN_RUN ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE
 pattern=${1:-}
 passed=0 failed=0
