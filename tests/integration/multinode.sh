@@ -167,6 +167,30 @@ t_mn_slurmd_killed_mid_job_then_cancel() {
 	wait_job_gone "$job" 90
 }
 
+# One node's LXD dies and restarts mid-job (the containers run on without
+# it); the job's end on that node still finds and removes its container.
+t_mn_lxd_restarted_mid_job() {
+	local job hp i
+	printf '#!/bin/sh\nsleep 300\n' >"$ALICE_DIR/mn-sleep3.sh"
+	chown "$SLXD_TEST_USER" "$ALICE_DIR/mn-sleep3.sh"
+	job=$(alice sbatch --parsable -N"$MN_NODES" --lxd-image="$IMG" -o /dev/null mn-sleep3.sh) || fail "sbatch failed" || return 1
+	rm -f "$ALICE_DIR/mn-sleep3.sh"
+	wait_state "$job" RUNNING 60 || return 1
+	alice timeout 60 srun --jobid="$job" -N"$MN_NODES" --lxd-image="$IMG" true || fail "step in job $job failed" || return 1
+	[ -n "$(job_containers 3 "$job")" ] || fail "no container of job $job on node 3" || return 1
+	hp=$(mn_host_pid 3 "$(cat "$MN_RUN/node3.lxd")") || fail "no LXD on node 3" || return 1
+	[ "$(cat "/proc/$hp/comm")" = lxd ] || fail "pid $hp is not lxd" || return 1
+	kill -9 "$hp"
+	for _ in $(seq 50); do kill -0 "$hp" 2>/dev/null || break; sleep 0.1; done
+	mn_exec 3 bash -c 'echo $$ >"$0"; exec setsid lxd --group root --logfile "$1"' \
+		"$MN_RUN/node3.lxd" "$MN_LOG/lxd-node3.log" </dev/null >/dev/null 2>&1 &
+	LXD_DIR=$MN_STATE/node3/lxd timeout 90 lxd waitready --timeout 60 || fail "node 3's LXD did not come back" || return 1
+	# the job still runs its steps on every node, in its containers
+	alice timeout 60 srun --jobid="$job" -N"$MN_NODES" --lxd-image="$IMG" true || fail "step after LXD restart failed" || return 1
+	alice scancel "$job"
+	wait_job_gone "$job" 60
+}
+
 # MPI across the nodes with Slurm's PMIx: every rank in its node's job
 # container (Debian 12 image, OpenMPI), the allreduce right, three nodes,
 # and no PMIx error (slurm-lxd gives the ranks what PMIx needs).
@@ -185,7 +209,7 @@ t_mn_mpi_pmix_allreduce_across_nodes() {
 
 # --- runner ----------------------------------------------------------------
 export -f fail alice job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
-export MN_CONF MN_STATE MN_NODES MN_RUN ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE
+export MN_CONF MN_STATE MN_NODES MN_RUN MN_LOG MN_CGROUP ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE
 pattern=${1:-}
 passed=0 failed=0
 elapsed() { local ns=$(( $(date +%s%N) - $1 )); printf '%d.%d' $((ns / 1000000000)) $((ns / 100000000 % 10)); }
