@@ -151,6 +151,9 @@ write_slurm_conf() {
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Emulated multi-node test cluster (written by tests/cluster/nodes.sh).
 ClusterName=slxdmn
+# Job ids of their own: the nodes' helpers log to the machine's syslog,
+# which the one-node cluster's tests grep for "job N".
+FirstJobId=5000000
 SlurmctldHost=$(hostname -s)($MN_NET.1)
 SlurmctldPort=$MN_CTLD_PORT
 SlurmdPort=$MN_SLURMD_PORT
@@ -357,7 +360,14 @@ up() {
 	bash "$here/mpi-image.sh" "$MN_STATE/images/demo-mpi.tar.gz"
 	setup_bridge
 	for i in $(seq "$MN_NODES"); do start_holder "$i"; done
+	local before
+	before=$(cat "$MN_CONF" "$MN_ETC/cgroup.conf" 2>/dev/null | cksum)
 	write_confs
+	if [ "$before" != "$(cat "$MN_CONF" "$MN_ETC/cgroup.conf" | cksum)" ] &&
+	   pid_is "$MN_RUN/slurmctld.pid" slurmctld; then
+		say "configuration changed: scontrol reconfigure"
+		mn scontrol reconfigure || true
+	fi
 	write_approved
 	for i in $(seq "$MN_NODES"); do setup_lxd "$i"; done
 	start_slurmctld

@@ -19,6 +19,8 @@ ALICE_DIR=$SLXD_TEST_SHARED/$SLXD_TEST_USER
 IMG=$MN_IMAGE
 
 lane_start=$(date +%s)
+id "$SLXD_TEST_USER" >/dev/null 2>&1 && [ -d "$ALICE_DIR" ] ||
+	{ echo "multinode.sh: no test user $SLXD_TEST_USER: run tests/cluster/setup.sh first"; echo "0 passed, 1 failed"; exit 1; }
 bash "$top/tests/cluster/nodes.sh" up || { echo "0 passed, 1 failed"; exit 1; }
 echo "multi-node cluster up in $(( $(date +%s) - lane_start )) s"
 
