@@ -361,7 +361,7 @@ up() {
 	setup_bridge
 	for i in $(seq "$MN_NODES"); do start_holder "$i"; done
 	local before
-	before=$(cat "$MN_CONF" "$MN_ETC/cgroup.conf" 2>/dev/null | cksum)
+	before=$(cat "$MN_CONF" "$MN_ETC/cgroup.conf" 2>/dev/null | cksum) || true
 	write_confs
 	if [ "$before" != "$(cat "$MN_CONF" "$MN_ETC/cgroup.conf" | cksum)" ] &&
 	   pid_is "$MN_RUN/slurmctld.pid" slurmctld; then
