@@ -64,7 +64,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_SUPPORT := $(filter-out $(UNIT_SRC) tests/unit/fake_registry.c,$(wildcard tests/unit/*.c))
 MHD_LIBS  = $(shell pkg-config --libs libmicrohttpd)
 
-.PHONY: all deb deps install uninstall unit unit-san check integration demo clean bench registry \
+.PHONY: all deb deps install uninstall unit unit-san check integration integration-multinode demo clean bench registry \
 	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check hardening-check package-check spdx-check \
 	compat-build compat-build-one version-check systemd-check FORCE rpm
 all: $(PLUGIN) $(HELPERS) registry
@@ -380,6 +380,10 @@ deps:
 integration: all
 	bash tests/integration/run.sh
 
+# The multi-node lane: its own emulated cluster (tests/cluster/nodes.sh).
+integration-multinode: all
+	bash tests/integration/multinode.sh
+
 # Everything, in order, from a fresh Debian 12 machine (as root).
 # The cluster comes up first: some unit tests use the real munged.
 check: deps
@@ -397,11 +401,13 @@ check: deps
 	$(MAKE) version-check
 	$(MAKE) systemd-check
 	$(MAKE) integration
+	$(MAKE) integration-multinode
 	$(MAKE) package-check
 
+# NODES=N: the emulated multi-node cluster (tests/cluster/nodes.sh) instead.
 demo: deps
 	$(MAKE) all
-	bash tests/cluster/demo.sh
+	$(if $(NODES),NODES=$(NODES) bash tests/cluster/demo-nodes.sh,bash tests/cluster/demo.sh)
 
 bench: deps
 	bash bench/deps.sh

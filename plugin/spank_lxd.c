@@ -338,7 +338,7 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 /* Per task, as the user, with the job's stdio: the last stop before exec. */
 int slurm_spank_task_init(spank_t sp, int ac, char **av)
 {
-	(void)sp, (void)ac, (void)av;
+	(void)ac, (void)av;
 	if (!st.active)
 		return 0;
 	/* slurmstepd changes into the job's working directory after the
@@ -346,6 +346,18 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	if (!st.pending.msg[0] && st.workdir[0] && chdir(st.workdir) != 0)
 		slxd_fail(&st.pending, "--lxd-workdir: cannot change to %s inside the container: %s",
 			  st.workdir, strerror(errno));
+	/* A PMIx step (--mpi=pmix): slurmstepd's PMIx server keeps its
+	 * shared-memory job store (gds ds12/ds21) in its directory under
+	 * SlurmdSpoolDir, which the container does not show, so every rank
+	 * would print PMIX ERRORs before falling back.  The hash store gets
+	 * the same data from the server over its loopback TCP socket (tasks
+	 * share the node's network).  A value the user set is kept. */
+	char tmpdir[8];
+	if (!st.pending.msg[0] &&
+	    spank_getenv(sp, "PMIX_SERVER_TMPDIR", tmpdir, sizeof(tmpdir)) != ESPANK_ENV_NOEXIST &&
+	    spank_setenv(sp, "PMIX_MCA_gds", "hash", 0) != ESPANK_SUCCESS &&
+	    spank_getenv(sp, "PMIX_MCA_gds", tmpdir, sizeof(tmpdir)) == ESPANK_ENV_NOEXIST)
+		slurm_debug("slurm-lxd: cannot set PMIX_MCA_gds for the task");
 	if (!st.pending.msg[0])
 		return 0;
 	fprintf(stderr, "slurm-lxd: error: %s\n", st.pending.msg);

@@ -24,11 +24,15 @@ PACKAGES=(slurmctld slurmd slurm-client libslurm-dev munge libmunge-dev
 	libcmocka-dev libmicrohttpd-dev libsqlite3-dev sqlite3 curl jq
 	libssl-dev libarchive-dev libyaml-dev clang libclang-rt-14-dev valgrind
 	python3 procps psmisc util-linux
-	debhelper dpkg-dev fakeroot adduser rsyslog rpm)
+	debhelper dpkg-dev fakeroot adduser rsyslog rpm
+	libpmix2 libpmix-dev mmdebstrap)
 # debhelper, dpkg-dev, fakeroot: `make deb` (debian/control's other
 # Build-Depends are above); adduser: the registry package's postinst runs
 # it.  rpm: `make rpm` (rpmbuild).  rsyslog: the helpers and slxd-registryd log through syslog(3), and
 # the test cluster's own rsyslogd (setup_syslog) keeps those lines.
+# libpmix2, libpmix-dev: Slurm's mpi/pmix of the multi-node cluster
+# (tests/cluster/nodes.sh) dlopens pmix2/lib/libpmix.so, which is in -dev;
+# mmdebstrap builds its MPI test image (tests/cluster/mpi-image.sh).
 
 install_packages() {
 	local missing=() p
