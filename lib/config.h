@@ -38,6 +38,16 @@ struct slxd_config {
 	unsigned long long image_cache_max;       /* image_cache_max= bytes, 0 = no bound */
 	long template_max_age;                    /* template_max_age= seconds, 0 = none */
 	long spare_max_idle;                      /* spare_max_idle= seconds, 0 = no spares */
+	int cwd_policy;                           /* cwd_policy= (enum slxd_cwd_policy) */
+};
+
+/* Which working directories are mounted into a job's container
+ * (mounts.h: slxd_cwd_judge).  /, /tmp and /proc, /sys, /dev are judged
+ * the same under every policy. */
+enum slxd_cwd_policy {
+	SLXD_CWD_ANY = 0,     /* any directory the task entered (default) */
+	SLXD_CWD_ALLOW_LIST,  /* only below mount_allow */
+	SLXD_CWD_NONE,        /* never: tasks start at / inside */
 };
 
 void slxd_config_defaults(struct slxd_config *cfg);
