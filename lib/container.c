@@ -161,6 +161,16 @@ static int set_str(json_t *obj, const char *key, const char *value, slxd_error *
 	return 0;
 }
 
+/* A user mount the site mounts already: the same path at the same place. */
+static bool site_mounts(const struct slxd_config *cfg, const struct slxd_mount *m)
+{
+	for (size_t i = 0; i < cfg->default_mounts.n; i++)
+		if (strcmp(cfg->default_mounts.m[i].dst, m->dst) == 0 &&
+		    strcmp(cfg->default_mounts.m[i].src, m->src) == 0)
+			return true;
+	return false;
+}
+
 int slxd_container_spec(const struct slxd_config *cfg,
 			const struct slxd_job *job, json_t **config_out,
 			json_t **devices_out, slxd_error *err)
@@ -224,6 +234,8 @@ int slxd_container_spec(const struct slxd_config *cfg,
 		goto fail;
 	for (size_t i = 0; job->user_mounts && i < job->user_mounts->n; i++) {
 		const struct slxd_mount *m = &job->user_mounts->m[i];
+		if (site_mounts(cfg, m))
+			continue; /* the site's own mount of it serves, with its mode */
 		slxd_stage_path(cfg, job->jobid, m->dst, staged, sizeof(staged));
 		if (add_mount(devices, staged, m->dst, m->readonly, err))
 			goto fail;
