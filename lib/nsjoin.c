@@ -24,6 +24,9 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
 
 /* "INSIDE OUTSIDE COUNT", a line of a uid_map or gid_map, into v[3].
  * strtoul rather than sscanf, which cannot report an overflow. */
@@ -44,9 +47,11 @@ static bool map_line(const char *s, unsigned long v[3])
 	return true;
 }
 
-/* Is `id` mapped onto itself in the user namespace of `pid`?  Checked
- * through the pidfd-held process, so a recycled pid (the container died
- * between LXD's answer and our open) cannot send a task elsewhere. */
+/* Is `id` mapped onto itself in the user namespace of `pid`?  Read from
+ * /proc/<pid> by number, not through the pidfd: the caller opened the
+ * pidfd first and checks afterwards (signal 0 through the pidfd) that its process still
+ * lives, so the number named that process while it was read and a
+ * recycled pid cannot send a task elsewhere. */
 static bool maps_identity(pid_t pid, const char *file, unsigned long id)
 {
 	char path[64], line[128];
@@ -221,7 +226,8 @@ int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id,
 		return slxd_fail(err, "the job container's init (pid %d) is gone: %s",
 				 (int)init_pid, strerror(errno));
 	if (!maps_identity(init_pid, "uid_map", id->uid) ||
-	    !maps_identity(init_pid, "gid_map", id->gid)) {
+	    !maps_identity(init_pid, "gid_map", id->gid) ||
+	    syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) != 0) {
 		close(pidfd);
 		return slxd_fail(err, "pid %d is not the init of a container made for uid %u; "
 				 "refusing to enter it", (int)init_pid, (unsigned)id->uid);
