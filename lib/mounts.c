@@ -89,12 +89,12 @@ static void child(int sock, const struct slxd_mount *m, bool drop, uid_t uid,
 	if (drop && drop_to(uid, gid, gids, ngids) < 0) {
 		r.stage = ST_DROP;
 	} else {
-		char self[64];
-
 		f = open(m->src, O_PATH | O_CLOEXEC);
 		if (f < 0) {
 			r.stage = ST_RESOLVE;
 		} else {
+			char self[64];
+
 			snprintf(self, sizeof(self), "/proc/self/fd/%d", f);
 			if (access(self, R_OK) < 0)
 				r.stage = ST_READ;
@@ -575,12 +575,29 @@ struct record {
 	char dst[SLXD_PATH_MAX + 1];
 };
 
-/* <name>.rec: "DEV INO RO DST" of the file staged at <name>. */
+/* One decimal number and the blank after it, from *p. */
+static bool rec_number(char **p, unsigned long long *out)
+{
+	char *end;
+
+	if (**p < '0' || **p > '9')
+		return false;
+	errno = 0;
+	*out = strtoull(*p, &end, 10);
+	if (errno || *end != ' ')
+		return false;
+	*p = end + 1;
+	return true;
+}
+
+/* <name>.rec: "DEV INO RO DST\n" of the file staged at <name>. */
 static int read_record(int jfd, const char *name, struct record *r)
 {
-	char file[48], buf[SLXD_PATH_MAX + 96];
-	int fd, n, off = 0;
+	char file[48], buf[SLXD_PATH_MAX + 96], *p = buf;
+	unsigned long long ro;
+	size_t len;
 	ssize_t got;
+	int fd;
 
 	snprintf(file, sizeof(file), "%s.rec", name);
 	fd = openat(jfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -588,16 +605,16 @@ static int read_record(int jfd, const char *name, struct record *r)
 		return -1;
 	got = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	if (got <= 0)
-		return -1;
-	buf[got] = '\0';
-	n = sscanf(buf, "%llu %llu %d %n", &r->dev, &r->ino, &r->ro, &off);
-	if (n != 3 || off <= 0 || buf[got - 1] != '\n')
+	if (got <= 0 || buf[got - 1] != '\n')
 		return -1;
 	buf[got - 1] = '\0';
-	if (strlen(buf + off) > SLXD_PATH_MAX)
+	if (!rec_number(&p, &r->dev) || !rec_number(&p, &r->ino) || !rec_number(&p, &ro) || ro > 1)
 		return -1;
-	memcpy(r->dst, buf + off, strlen(buf + off) + 1);
+	r->ro = (int)ro;
+	len = strlen(p);
+	if (len == 0 || len > SLXD_PATH_MAX)
+		return -1;
+	memcpy(r->dst, p, len + 1);
 	return 0;
 }
 
