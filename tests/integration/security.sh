@@ -340,6 +340,27 @@ EOF2
 	return $rc
 }
 
+# The working directory is judged like a mount: /proc, /sys, /dev refused;
+# slurmstepd's fallback to the host's /tmp (every user's) is not mounted,
+# the task starts in the container's own /tmp; cwd_policy=allow_list holds
+# it to mount_allow.
+t_sec_working_directory_policy() {
+	local out mark=slxd-host-tmp-$$-$RANDOM rc=0
+	expect_refused "is a refused system path" --lxd-image="$IMG" --chdir=/proc true || rc=1
+	echo "$mark" >"/tmp/$mark" && chmod 0644 "/tmp/$mark"
+	out=$(alice srun --lxd-image="$IMG" --chdir="$ALICE_DIR/sec-no-such-dir" \
+		sh -c "echo cwd=\$(pwd); cat /tmp/$mark 2>/dev/null; echo done" 2>&1)
+	rm -f "/tmp/$mark"
+	expect_contains "the step ran" "done" "$out" || rc=1
+	expect_contains "started in the container's /tmp" "cwd=/tmp" "$out" || rc=1
+	expect_not_contains "the host's /tmp inside the container" "$mark" "$out" || rc=1
+	with_node_conf cwd_policy=allow_list expect_refused "cwd_policy=allow_list" \
+		--lxd-image="$IMG" --chdir=/var/tmp true || rc=1
+	out=$(with_node_conf cwd_policy=allow_list alice srun --lxd-image="$IMG" pwd 2>&1)
+	expect_eq "a working directory under mount_allow" "$ALICE_DIR" "$out" || rc=1
+	return $rc
+}
+
 # --- 3. hostile option values: one line, refused, never reach LXD -----------
 
 t_sec_refuses_hostile_option_values() {
