@@ -522,12 +522,17 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 			  "not the file that was checked; the job can run no more steps here");
 		goto unlock;
 	}
-	if (stage_step(cfg, job, undo, &nundo, err) != 0)
-		goto unlock;
-
 	recorded_name(cfg, job->jobid, name);
 	int got = lxd_instance_get(c, name, &inst, err);
 	bool created = false, taken = false;
+	if (got != 0 && got != LXD_NOT_FOUND)
+		goto unlock;
+	/* No container: what an earlier run of the job staged here (a
+	 * requeued job whose end never ran here) serves nothing now. */
+	if (got == LXD_NOT_FOUND)
+		slxd_stage_remove(cfg, job->jobid);
+	if (stage_step(cfg, job, undo, &nundo, err) != 0)
+		goto unlock;
 	if (got == LXD_NOT_FOUND) {
 		if (slxd_subid_check(cfg->subuid_path, cfg->subgid_path, job->uid, job->gid,
 				     job->gids, job->ngids, err) != 0)

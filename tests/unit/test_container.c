@@ -1773,6 +1773,24 @@ static void test_ensure_refuses_unrecorded_staged_mount(void **state)
 	assert_true(slxd_stage_tainted(&cfg, JOBID));
 }
 
+/* What an earlier run of the job staged (a requeued job whose end never
+ * ran here) does not hold up a run that has no container yet. */
+static void test_ensure_drops_stale_staging(void **state)
+{
+	char other[160];
+	bool made;
+	pid_t pid = 0;
+	(void)state;
+	NEEDS_STAGING();
+	snprintf(other, sizeof(other), "%s/other", dir);
+	assert_int_equal(mkdir(other, 0755), 0);
+	int fd = open(other, O_PATH | O_CLOEXEC);
+	assert_int_equal(slxd_stage_mount(&cfg, JOBID, rcwd, fd, false, &made, &err), 0);
+	close(fd);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(nreq("POST", "/1.0/instances"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1802,6 +1820,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ensure_bad_spec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_verifies_every_staged_mount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_stage_conflict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_drops_stale_staging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_refuses_unrecorded_staged_mount, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_teardown, setup, teardown),
