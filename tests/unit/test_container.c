@@ -1785,6 +1785,7 @@ static void test_ensure_drops_stale_staging(void **state)
 	snprintf(other, sizeof(other), "%s/other", dir);
 	assert_int_equal(mkdir(other, 0755), 0);
 	int fd = open(other, O_PATH | O_CLOEXEC);
+	assert_int_equal(mkdir(cfg.state_dir, 0700), 0);
 	assert_int_equal(slxd_stage_mount(&cfg, JOBID, rcwd, fd, false, &made, &err), 0);
 	close(fd);
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
