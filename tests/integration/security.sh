@@ -264,13 +264,19 @@ EOF2
 # path itself and the link won some of those races; the redirected mount
 # stayed for the later steps.
 t_sec_swapped_source_never_reaches_lxd() {
-	local d=$ALICE_DIR/sec-swap vault=$SLXD_TEST_SHARED/sec-vault steps=40 secret
+	# The racing path's parent is never mounted into the container (the
+	# mount steps run in sec-other): a link swapped into a path inside the
+	# container would only stop the job's own container (README, Not
+	# proven here), which this case is not about.
+	local top=$ALICE_DIR/sec-race other=$ALICE_DIR/sec-other vault=$SLXD_TEST_SHARED/sec-vault
+	local d=$ALICE_DIR/sec-race/sec-swap steps=40 secret
 	local out=$SLXD_TEST_RUN/sec-swap.out job name init leaks ran refused other rc=0 i
 	secret=slxd-vault-secret-$$-$RANDOM
-	rm -rf "$d" "$d.link" "$d.stop" "$d.done" "$d.checked" "$vault"
+	rm -rf "$top" "$other" "$vault"
 	mkdir -m 0700 "$vault" && mkdir -m 0755 "$vault/pub" || return 1
 	echo "$secret" >"$vault/pub/secret" && chmod 0644 "$vault/pub/secret"
-	alice mkdir "$d" && alice touch "$d/own-file" && alice ln -s "$vault/pub" "$d.link" || return 1
+	alice mkdir "$top" "$other" "$d" && alice touch "$d/own-file" &&
+		alice ln -s "$vault/pub" "$d.link" || return 1
 	! alice cat "$vault/pub/secret" >/dev/null 2>&1 || fail "alice can read the vault on the host" || return 1
 	alice python3 - "$d" <<'EOF2' &
 import ctypes, os, sys
@@ -286,35 +292,35 @@ EOF2
 	timeout 110 runuser -u "$SLXD_TEST_USER" -- env -i PATH=/usr/local/bin:/usr/bin:/bin \
 		HOME="$ALICE_DIR" USER="$SLXD_TEST_USER" LANG=C.UTF-8 sh -c 'cd "$1" && shift && exec "$@"' \
 		sh "$ALICE_DIR" salloc -t 5 --lxd-image="$IMG" bash -c '
-		d=$1 img=$2 n=$3
-		read_all="cat /m*/secret \"$d/secret\" 2>/dev/null; echo STEP-RAN"
+		d=$1 img=$2 n=$3 other=$4
+		read_all="cat /m*/secret \"$d/secret\" \"$d.link/secret\" 2>/dev/null; echo STEP-RAN"
 		for i in $(seq "$n"); do
 			if [ $((i % 2)) = 1 ]; then
-				srun -n1 --lxd-image="$img" --lxd-mount="$d:/m$i:ro" sh -c "$read_all"
+				srun -n1 --lxd-image="$img" --chdir="$other" --lxd-mount="$d:/m$i:ro" sh -c "$read_all"
 			else
 				srun -n1 --lxd-image="$img" --chdir="$d" sh -c "$read_all"
 			fi
 		done
-		touch "$d.done"
-		for i in $(seq 300); do [ -e "$d.checked" ] && break; sleep 0.1; done
-		srun -n1 --lxd-image="$img" sh -c "$read_all"
-		' sh "$d" "$IMG" "$steps" >"$out" 2>&1 &
+		touch "$other/done"
+		for i in $(seq 300); do [ -e "$other/checked" ] && break; sleep 0.1; done
+		srun -n1 --lxd-image="$img" --chdir="$other" sh -c "$read_all"
+		' sh "$d" "$IMG" "$steps" "$other" >"$out" 2>&1 &
 	local alloc=$!
 	for i in $(seq 1000); do
-		[ -e "$d.done" ] && break
+		[ -e "$other/done" ] && break
 		kill -0 "$alloc" 2>/dev/null || break
 		sleep 0.1
 	done
 	job=$(last_job_of "$SLXD_TEST_USER")
 	name=$(job_container "$job")
 	init=$(lxc query "/1.0/instances/$name/state" 2>/dev/null | jq -r '.pid // empty')
-	if [ -e "$d.done" ] && [ -n "$init" ] && [ "$init" -gt 0 ]; then
+	if [ -e "$other/done" ] && [ -n "$init" ] && [ "$init" -gt 0 ]; then
 		# from the host: nothing of the vault is mounted in the container
 		expect_eq "mounts of the vault in the container" 0 \
 			"$(grep -c sec-vault "/proc/$init/mountinfo")" || rc=1
 		local vid seen=0 p
 		vid=$(stat -c %d:%i "$vault/pub")
-		for p in "/proc/$init/root/m"* "/proc/$init/root$d"; do
+		for p in "/proc/$init/root/m"* "/proc/$init/root$d" "/proc/$init/root$d.link"; do
 			[ "$(stat -L -c %d:%i "$p" 2>/dev/null)" = "$vid" ] && seen=$((seen + 1))
 		done
 		expect_eq "paths in the container that are the vault" 0 "$seen" || rc=1
@@ -322,7 +328,7 @@ EOF2
 		fail "the allocation did not get through its steps (job $job, container $name)"
 		rc=1
 	fi
-	touch "$d.checked"
+	touch "$other/checked"
 	wait "$alloc"
 	alice touch "$d.stop"
 	wait "$swapper"
@@ -336,7 +342,7 @@ EOF2
 	[ "$ran" -gt $((steps / 4)) ] || fail "only $ran of $steps steps ran" || rc=1
 	expect_no_container "$job" || rc=1
 	[ ! -e "/run/slurm-lxd/mnt/$job" ] || fail "staging points of job $job left behind" || rc=1
-	rm -rf "$d" "$d.link" "$d.stop" "$d.done" "$d.checked" "$vault" "$out"
+	rm -rf "$top" "$other" "$vault" "$out"
 	return $rc
 }
 
