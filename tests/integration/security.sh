@@ -293,7 +293,8 @@ EOF2
 		HOME="$ALICE_DIR" USER="$SLXD_TEST_USER" LANG=C.UTF-8 sh -c 'cd "$1" && shift && exec "$@"' \
 		sh "$ALICE_DIR" salloc -t 5 --lxd-image="$IMG" bash -c '
 		d=$1 img=$2 n=$3 other=$4
-		read_all="cat /m*/secret \"$d/secret\" \"$d.link/secret\" 2>/dev/null; echo STEP-RAN"
+		# one line per step that reads it, whichever mount it came through
+		read_all="for f in /m*/secret \"$d/secret\" \"$d.link/secret\"; do [ -r \"\$f\" ] && { echo \"READ-SECRET \$(cat \"\$f\")\"; break; }; done; echo STEP-RAN"
 		for i in $(seq "$n"); do
 			if [ $((i % 2)) = 1 ]; then
 				srun -n1 --lxd-image="$img" --chdir="$other" --lxd-mount="$d:/m$i:ro" sh -c "$read_all"
@@ -332,7 +333,7 @@ EOF2
 	wait "$alloc"
 	alice touch "$d.stop"
 	wait "$swapper"
-	leaks=$(grep -c "$secret" "$out")
+	leaks=$(grep -c "^READ-SECRET $secret" "$out")
 	ran=$(grep -c '^STEP-RAN' "$out")
 	refused=$(grep -c 'not reachable by you' "$out")
 	other=$(grep 'slurm-lxd: error' "$out" | grep -vc 'not reachable by you')
