@@ -61,7 +61,7 @@ void slxd_config_defaults(struct slxd_config *cfg)
 
 enum kind { K_PATH, K_NAME, K_NAME_OR_EMPTY, K_MOUNTS, K_ALLOW, K_TIMEOUT,
 	    K_REGISTRY, K_REG_TIMEOUT, K_GRACE, K_BYTES, K_TEMPLATE_AGE,
-	    K_SPARE_IDLE, K_VERSION, K_UID, K_GC_MIN_AGE };
+	    K_SPARE_IDLE, K_VERSION, K_UID, K_GC_MIN_AGE, K_CWD_POLICY };
 
 #define FIELD(f) offsetof(struct slxd_config, f), sizeof(((struct slxd_config *)0)->f)
 
@@ -92,12 +92,13 @@ static const struct key {
 	{ "spare_max_idle", K_SPARE_IDLE, 0, 0 },
 	{ "lxd_min_version", K_VERSION, FIELD(lxd_min_version) },
 	{ "gc_min_age", K_GC_MIN_AGE, 0, 0 },
+	{ "cwd_policy", K_CWD_POLICY, 0, 0 },
 };
 
 #define KNOWN_KEYS "config, lxd_socket, storage_pool, profile, approved_images, " \
 	"slurmd_spool_dir, state_dir, download_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout, " \
 	"registry, registry_timeout, registry_grace, registry_uid, image_cache_max, template_max_age, " \
-	"spare_max_idle, lxd_min_version, gc_min_age"
+	"spare_max_idle, lxd_min_version, gc_min_age, cwd_policy"
 
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */
 static int set_name(char *dst, size_t size, const char *key, const char *v,
@@ -334,6 +335,19 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 	}
 	case K_GC_MIN_AGE:
 		return set_seconds(&cfg->gc_min_age, k->name, v, 0, 86400, err);
+	case K_CWD_POLICY:
+		if (strcmp(v, "any") == 0)
+			cfg->cwd_policy = SLXD_CWD_ANY;
+		else if (strcmp(v, "allow_list") == 0)
+			cfg->cwd_policy = SLXD_CWD_ALLOW_LIST;
+		else if (strcmp(v, "none") == 0)
+			cfg->cwd_policy = SLXD_CWD_NONE;
+		else {
+			char q[SLXD_QUOTE_BUF];
+			return slxd_fail(err, "invalid cwd_policy %s: use any, allow_list or none",
+					 slxd_quote(v, q, sizeof(q)));
+		}
+		return 0;
 	}
 	return slxd_fail(err, "internal error: bad key kind");
 }

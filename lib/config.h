@@ -45,6 +45,16 @@ struct slxd_config {
 	long spare_max_idle;                      /* spare_max_idle= seconds, 0 = no spares */
 	char lxd_min_version[16];                 /* lxd_min_version= X.Y[.Z] (default 5.0) */
 	long gc_min_age;                          /* gc_min_age= seconds (slxd-gc, gc.h) */
+	int cwd_policy;                           /* cwd_policy= (enum slxd_cwd_policy) */
+};
+
+/* Which working directories are mounted into a job's container
+ * (mounts.h: slxd_cwd_judge).  /, /tmp and /proc, /sys, /dev are judged
+ * the same under every policy. */
+enum slxd_cwd_policy {
+	SLXD_CWD_ANY = 0,     /* any directory the task entered (default) */
+	SLXD_CWD_ALLOW_LIST,  /* only below mount_allow */
+	SLXD_CWD_NONE,        /* never: tasks start at / inside */
 };
 
 void slxd_config_defaults(struct slxd_config *cfg);

@@ -21,6 +21,7 @@
 
 #include "idmap.h"
 #include "log.h"
+#include "mounts.h"
 #include "nsjoin.h"
 #include "procinit.h"
 #include "registry.h"
@@ -68,6 +69,7 @@ static void lock_path(const struct slxd_config *cfg, uint32_t jobid,
 static void unmark(const struct slxd_config *cfg, uint32_t jobid)
 {
 	char path[SLXD_PATH_MAX + 64];
+	slxd_stage_remove(cfg, jobid); /* nothing of the job can use them now */
 	lock_path(cfg, jobid, path, sizeof(path));
 	unlink(path);
 }
@@ -123,10 +125,7 @@ static void device_name(const char *dst, char out[32])
 		snprintf(out, 32, "slxd-init");
 		return;
 	}
-	uint64_t h = 1469598103934665603ULL;
-	for (const unsigned char *p = (const unsigned char *)dst; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	snprintf(out, 32, "slxd-%016" PRIx64, h);
+	slxd_stage_name(dst, out);
 }
 
 static int add_disk(json_t *devices, const char *name, const char *src,
@@ -160,6 +159,16 @@ static int set_str(json_t *obj, const char *key, const char *value, slxd_error *
 	if (json_object_set_new(obj, key, json_string(value)) != 0)
 		return slxd_fail(err, "out of memory");
 	return 0;
+}
+
+/* A user mount the site mounts already: the same path at the same place. */
+static bool site_mounts(const struct slxd_config *cfg, const struct slxd_mount *m)
+{
+	for (size_t i = 0; i < cfg->default_mounts.n; i++)
+		if (strcmp(cfg->default_mounts.m[i].dst, m->dst) == 0 &&
+		    strcmp(cfg->default_mounts.m[i].src, m->src) == 0)
+			return true;
+	return false;
 }
 
 int slxd_container_spec(const struct slxd_config *cfg,
@@ -216,14 +225,21 @@ int slxd_container_spec(const struct slxd_config *cfg,
 		if (add_mount(devices, m->src, m->dst, m->readonly, err))
 			goto fail;
 	}
-	if (job->cwd && add_mount(devices, job->cwd, job->cwd, false, err))
-		goto fail;
+	char staged[SLXD_PATH_MAX + 96];
+	if (job->cwd) {
+		slxd_stage_path(cfg, job->jobid, job->cwd, staged, sizeof(staged));
+		if (add_mount(devices, staged, job->cwd, false, err))
+			goto fail;
+	}
 	if (job->spool_job_dir &&
 	    add_mount(devices, job->spool_job_dir, job->spool_job_dir, true, err))
 		goto fail;
 	for (size_t i = 0; job->user_mounts && i < job->user_mounts->n; i++) {
 		const struct slxd_mount *m = &job->user_mounts->m[i];
-		if (add_mount(devices, m->src, m->dst, m->readonly, err))
+		if (site_mounts(cfg, m))
+			continue; /* the site's own mount of it serves, with its mode */
+		slxd_stage_path(cfg, job->jobid, m->dst, staged, sizeof(staged));
+		if (add_mount(devices, staged, m->dst, m->readonly, err))
 			goto fail;
 	}
 	*config_out = config;
@@ -432,6 +448,61 @@ static int find_init(lxd_client *c, const char *name, struct lxd_instance_state 
 	return lxd_instance_state(c, name, st, err);
 }
 
+static int kill_processes(lxd_client *c, const char *name, slxd_error *err);
+
+/* Stage this step's mounts (mounts.h) under the job's lock; the paths of
+ * those this call staged go to undo[] (taken back if the step fails). */
+static int stage_step(const struct slxd_config *cfg, const struct slxd_job *job,
+		      const char **undo, size_t *nundo, slxd_error *err)
+{
+	bool made;
+	if (job->cwd) {
+		if (slxd_stage_mount(cfg, job->jobid, job->cwd, job->cwd_fd, false, &made, err) != 0) {
+			slxd_fail_prefix(err, "the working directory");
+			return -1;
+		}
+		if (made)
+			undo[(*nundo)++] = job->cwd;
+	}
+	for (size_t i = 0; job->user_mounts && i < job->user_mounts->n; i++) {
+		const struct slxd_mount *m = &job->user_mounts->m[i];
+		int fd = job->user_fds ? job->user_fds[i] : -1;
+		if (slxd_stage_mount(cfg, job->jobid, m->dst, fd, m->readonly, &made, err) != 0) {
+			slxd_fail_prefix(err, "--lxd-mount %s", m->src);
+			return -1;
+		}
+		if (made)
+			undo[(*nundo)++] = m->dst;
+	}
+	return 0;
+}
+
+/* Every mount LXD takes from one of the job's staging points, in the
+ * container's devices (`have`) or this step's (`wanted`), must be there
+ * as the very file recorded when it was staged. */
+static int verify_staged(const struct slxd_config *cfg, uint32_t jobid, pid_t init,
+			 json_t *have, json_t *wanted, slxd_error *err)
+{
+	char prefix[SLXD_PATH_MAX + 96];
+	slxd_stage_path(cfg, jobid, "/", prefix, sizeof(prefix));
+	*(strrchr(prefix, '/') + 1) = '\0';
+	size_t len = strlen(prefix);
+	json_t *sets[2] = { have, wanted };
+	for (int i = 0; i < 2; i++) {
+		const char *key;
+		json_t *dev;
+		json_object_foreach(sets[i], key, dev) {
+			const char *src = json_string_value(json_object_get(dev, "source"));
+			if (!src || strncmp(src, prefix, len) != 0)
+				continue;
+			if (strchr(src + len, '/') ||
+			    slxd_stage_verify(cfg, jobid, init, src + len, err) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 			  const struct slxd_job *job, pid_t *init_pid,
 			  slxd_error *err)
@@ -449,10 +520,24 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 	int lock = lock_job(cfg, job->jobid, err);
 	if (lock < 0)
 		goto out;
-
+	const char *undo[SLXD_MOUNTS_MAX + 1];
+	size_t nundo = 0;
+	if (slxd_stage_tainted(cfg, job->jobid)) {
+		slxd_fail(err, "this job's container on this node was stopped because a mount in it was "
+			  "not the file that was checked; the job can run no more steps here");
+		goto unlock;
+	}
 	recorded_name(cfg, job->jobid, name);
 	int got = lxd_instance_get(c, name, &inst, err);
 	bool created = false, taken = false;
+	if (got != 0 && got != LXD_NOT_FOUND)
+		goto unlock;
+	/* No container: what an earlier run of the job staged here (a
+	 * requeued job whose end never ran here) serves nothing now. */
+	if (got == LXD_NOT_FOUND)
+		slxd_stage_remove(cfg, job->jobid);
+	if (stage_step(cfg, job, undo, &nundo, err) != 0)
+		goto unlock;
 	if (got == LXD_NOT_FOUND) {
 		if (slxd_subid_check(cfg->subuid_path, cfg->subgid_path, job->uid, job->gid,
 				     job->gids, job->ngids, err) != 0)
@@ -506,6 +591,22 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 			goto cleanup;
 		}
 	}
+	/* Fail closed: a container whose mounts are not all the checked
+	 * files is stopped now, under the lock, and no task enters it. */
+	if (verify_staged(cfg, job->jobid, st.init_pid, json_object_get(inst, "devices"),
+			  devices, err) != 0) {
+		slxd_error ignored;
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		if (kill_processes(c, name, &ignored) != 0)
+			lxd_instance_stop_force(c, name, &ignored);
+		slxd_stage_taint(cfg, job->jobid);
+		slxd_fail(err, "%s; the job's container was stopped and the job can run no more "
+			  "steps on this node", msg);
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": container %s stopped: %s", job->jobid,
+			 name, msg);
+		goto cleanup;
+	}
 	/* Inside, every job's container is called slurm-<jobid>.  Cosmetic,
 	 * so a failure is only logged. */
 	slxd_error why;
@@ -520,6 +621,8 @@ cleanup:
 		slxd_name_file_write(lock, "");
 	}
 unlock:
+	for (size_t i = 0; rc != 0 && i < nundo; i++)
+		slxd_stage_undo(cfg, job->jobid, undo[i]);
 	close(lock);
 out:
 	json_decref(inst);

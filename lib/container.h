@@ -38,11 +38,16 @@ struct slxd_job {
 	size_t ngids;
 	const char *image;       /* NAME:TAG as asked, for the label */
 	const char *fingerprint; /* the approved fingerprint */
-	/* Host directories shown at the same path inside (canonical,
-	 * validated).  NULL entries are skipped. */
+	/* Host directories shown at the same path inside.  NULL entries
+	 * are skipped.  The working directory and the user's mounts are
+	 * staged (mounts.h) from the descriptors cwd_fd and user_fds[i]
+	 * (the files that were checked); LXD gets only the staging points.
+	 * spool_job_dir (slurmd's, root-owned parent) is given as it is. */
 	const char *cwd;
+	int cwd_fd;
 	const char *spool_job_dir;
 	const struct slxd_mount_list *user_mounts;
+	const int *user_fds;
 };
 
 /* "slurm-<jobid>": the name of a container made for the job, and the
@@ -80,7 +85,13 @@ int slxd_container_spec(const struct slxd_config *cfg,
  * job's user, and has every device this step needs (hot-plugging any that a
  * later step adds), then return its init pid.  Serialised per job by a lock
  * in cfg->state_dir.  A container this call created and could not start is
- * deleted before it returns the error. */
+ * deleted before it returns the error.
+ *
+ * Under the same lock it stages this step's mounts first (mounts.h), and
+ * last checks every staged mount the container has (every step's, on
+ * every call) against its record: on any mismatch the container's init
+ * is killed, the job is marked (slxd_stage_taint) and this and every
+ * later call for the job fails. */
 int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 			  const struct slxd_job *job, pid_t *init_pid,
 			  slxd_error *err);

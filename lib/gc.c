@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "gc.h"
+#include "mounts.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "container.h"
 #include "log.h"
@@ -185,6 +187,42 @@ static void decide(struct slxd_gc_entry *e, const struct slxd_config *cfg, time_
 	e->action = SLXD_GC_DELETE;
 }
 
+/* Staging points (mounts.h) of jobs that have no container here and that
+ * Slurm says have ended or never heard of: a job end that never ran (a
+ * killed slurmd).  A job with a container is left to its teardown, which
+ * takes them too. */
+static void sweep_stages(const struct slxd_config *cfg, const struct slxd_gc_entry *es,
+			 size_t n, slxd_job_lookup lookup, void *arg)
+{
+	uint32_t jobs[256];
+	int k = slxd_stage_jobs(cfg, jobs, 256);
+	for (int i = 0; i < k; i++) {
+		bool has_container = false;
+		for (size_t j = 0; j < n && !has_container; j++)
+			has_container = es[j].jobid == jobs[i];
+		if (has_container)
+			continue;
+		char state[32] = "", file[32];
+		slxd_error err;
+		enum slxd_job_status st = lookup(jobs[i], arg, state, &err);
+		if (st != SLXD_JOB_ENDED && st != SLXD_JOB_UNKNOWN)
+			continue;
+		/* not while a task of the job holds its lock */
+		snprintf(file, sizeof(file), "job-%" PRIu32 ".lock", jobs[i]);
+		int lock = -2;
+		if (slxd_container_marked(cfg, jobs[i])) {
+			lock = slxd_state_lock(cfg, file, false, false, &err);
+			if (lock < 0)
+				continue; /* held (or just gone): the next run decides */
+		}
+		slxd_stage_remove(cfg, jobs[i]);
+		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": removed leftover mount staging points "
+			 "(the job %s)", jobs[i], st == SLXD_JOB_ENDED ? "has ended" : "is unknown to Slurm");
+		if (lock >= 0)
+			close(lock);
+	}
+}
+
 int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg,
 		slxd_job_lookup lookup, void *lookup_arg,
 		const struct slxd_gc_opts *opts,
@@ -255,6 +293,8 @@ int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg,
 		}
 	}
 	json_decref(list);
+	if (opts->act && opts->decide)
+		sweep_stages(cfg, es, count, lookup, lookup_arg);
 	*entries = es;
 	*n = count;
 	return 0;

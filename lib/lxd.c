@@ -866,7 +866,7 @@ int lxd_check_version(const lxd_client *c, const char *min, slxd_error *err)
 	if (!known && (have[0] < 5 || (have[0] == 5 && have[1] < 21)))
 		lacks = true;
 	if (lacks)
-		slxd_log(SLXD_LOG_ERROR, "LXD %s lacks fixes for image templates and top-level "
+		slxd_log(SLXD_LOG_INFO, "LXD %s lacks fixes for image templates and top-level "
 			 "links (CVE-2026-23954, CVE-2026-33897, GHSA-9j25-mm2h-2f76, "
 			 "GHSA-jpf8-86f3-wp38, GHSA-vghh-5rfx-xhq8): images slurm-lxd pulls are "
 			 "checked for them, images imported by hand are not; upgrade to LXD 5.0.8, "

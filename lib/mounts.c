@@ -2,15 +2,19 @@
 #define _GNU_SOURCE /* pipe2, setresuid, getresuid */
 #include "mounts.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -35,15 +39,15 @@ int slxd_path_allowed(const struct slxd_config *cfg, const char *path)
 	return 0;
 }
 
-/* What the child found, sent whole through the pipe. */
+/* What the child found, sent in one message with the descriptor of the
+ * file it opened (SCM_RIGHTS).  Root judges that descriptor itself: its
+ * path and identity are read by the parent, only the permission checks
+ * (which need the user's rights) are the child's. */
 enum stage { ST_OK = 1, ST_DROP, ST_RESOLVE, ST_READ, ST_WRITE };
 
 struct report {
 	int stage;
 	int err;
-	dev_t dev;
-	ino_t ino;
-	char path[PATH_MAX];
 };
 
 static int drop_to(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids)
@@ -66,34 +70,32 @@ static int drop_to(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids)
 }
 
 /* Runs in the forked child: only async-signal-safe calls, then _exit.
- * Everything is judged on one opened file, so a path swapped for a link
- * while it runs cannot pass one check as one file and another as another. */
-static void child(int fd, const struct slxd_mount *m, bool drop, uid_t uid,
+ * Everything is judged on one opened file, and that very file goes back
+ * to root, so a path swapped for a link while this runs, or afterwards,
+ * changes nothing: root mounts what was judged. */
+static void child(int sock, const struct slxd_mount *m, bool drop, uid_t uid,
 		  gid_t gid, const gid_t *gids, size_t ngids)
 {
 	struct report r;
-	const char *p = (const char *)&r;
-	size_t left = sizeof(r);
+	int f = -1;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { .iov_base = &r, .iov_len = sizeof(r) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	memset(&r, 0, sizeof(r));
 	if (drop && drop_to(uid, gid, gids, ngids) < 0) {
 		r.stage = ST_DROP;
 	} else {
-		char self[64];
-		struct stat sb;
-		ssize_t len = -1;
-		int f = open(m->src, O_PATH | O_CLOEXEC);
-
-		if (f >= 0) {
-			snprintf(self, sizeof(self), "/proc/self/fd/%d", f);
-			len = readlink(self, r.path, sizeof(r.path) - 1);
-		}
-		if (len < 0 || fstat(f, &sb) < 0) {
+		f = open(m->src, O_PATH | O_CLOEXEC);
+		if (f < 0) {
 			r.stage = ST_RESOLVE;
 		} else {
-			r.path[len] = '\0';
-			r.dev = sb.st_dev;
-			r.ino = sb.st_ino;
+			char self[64];
+
+			snprintf(self, sizeof(self), "/proc/self/fd/%d", f);
 			if (access(self, R_OK) < 0)
 				r.stage = ST_READ;
 			else if (!m->readonly && access(self, W_OK) < 0)
@@ -101,24 +103,20 @@ static void child(int fd, const struct slxd_mount *m, bool drop, uid_t uid,
 			else
 				r.stage = ST_OK;
 		}
-		if (f >= 0) {
-			int e = errno;
-
-			close(f);
-			errno = e;
-		}
 	}
 	r.err = r.stage == ST_OK ? 0 : errno;
-	while (left) {
-		ssize_t n = write(fd, p, left);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			_exit(1);
-		p += n;
-		left -= (size_t)n;
+	if (f >= 0) {
+		memset(&cm, 0, sizeof(cm));
+		msg.msg_control = cm.buf;
+		msg.msg_controllen = sizeof(cm.buf);
+		cm.h.cmsg_level = SOL_SOCKET;
+		cm.h.cmsg_type = SCM_RIGHTS;
+		cm.h.cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(&cm.h), &f, sizeof(int));
 	}
+	while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			_exit(1);
 	_exit(0);
 }
 
@@ -130,18 +128,25 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Read the child's report within timeout_ms.  0 when complete, 1 on
- * timeout, -1 when short (the child died). */
-static int read_report(int fd, struct report *r, long timeout_ms)
+/* Receive the child's report (and the descriptor it opened, or -1 in
+ * *fd) within timeout_ms.  0 when complete, 1 on timeout, -1 when short
+ * (the child died). */
+static int read_report(int sock, struct report *r, int *fd, long timeout_ms)
 {
-	char *p = (char *)r;
-	size_t got = 0;
 	long deadline = now_ms() + timeout_ms;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { .iov_base = r, .iov_len = sizeof(*r) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+	ssize_t n;
 
-	while (got < sizeof(*r)) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	*fd = -1;
+	for (;;) {
+		struct pollfd pfd = { .fd = sock, .events = POLLIN };
 		long left = deadline - now_ms();
-		ssize_t n;
 		int pr;
 
 		if (left <= 0)
@@ -153,12 +158,20 @@ static int read_report(int fd, struct report *r, long timeout_ms)
 			return -1;
 		if (pr == 0)
 			return 1;
-		n = read(fd, p + got, sizeof(*r) - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
+		break;
+	}
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	for (struct cmsghdr *h = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; h; h = CMSG_NXTHDR(&msg, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
+		    h->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(h), sizeof(int));
+	if (n != (ssize_t)sizeof(*r) || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return -1;
 	}
 	return 0;
 }
@@ -211,16 +224,32 @@ static int resolve_fail(slxd_error *err, const char *src, int e)
 	}
 }
 
+/* The kernel's name for the file open at fd (what /proc shows). */
+static int fd_path(int fd, char *out, size_t len)
+{
+	char self[64];
+	ssize_t n;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	n = readlink(self, out, len - 1);
+	if (n < 0 || (size_t)n >= len - 1)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
 int slxd_mount_validate(const struct slxd_config *cfg, struct slxd_mount *m,
 			uid_t uid, gid_t gid, const gid_t *gids, size_t ngids,
-			slxd_error *err)
+			int *fd_out, slxd_error *err)
 {
-	char q[SLXD_QUOTE_BUF], as[SLXD_QUOTE_BUF + 32];
+	char q[SLXD_QUOTE_BUF], as[SLXD_QUOTE_BUF + 32], path[PATH_MAX];
 	struct report r;
-	int fds[2], rc;
+	struct stat sb;
+	int fds[2], rc, fd = -1;
 	bool drop;
 	pid_t pid;
 
+	*fd_out = -1;
 	if (slxd_check_path(m->src, "--lxd-mount", err) < 0)
 		return -1;
 	if (cfg->n_mount_allow == 0)
@@ -235,8 +264,8 @@ int slxd_mount_validate(const struct slxd_config *cfg, struct slxd_mount *m,
 	} else {
 		return slxd_fail(err, "internal error: checking mounts for uid %u needs root", (unsigned)uid);
 	}
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return slxd_fail(err, "internal error: pipe: %s", strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+		return slxd_fail(err, "internal error: socketpair: %s", strerror(errno));
 	pid = fork();
 	if (pid < 0) {
 		rc = errno;
@@ -251,7 +280,7 @@ int slxd_mount_validate(const struct slxd_config *cfg, struct slxd_mount *m,
 	}
 	close(fds[1]);
 	/* a hung network file system must not hang the job launch */
-	rc = read_report(fds[0], &r, (cfg->lxd_timeout > 0 ? cfg->lxd_timeout : 60) * 1000L);
+	rc = read_report(fds[0], &r, &fd, (cfg->lxd_timeout > 0 ? cfg->lxd_timeout : 60) * 1000L);
 	close(fds[0]);
 	if (rc == 1)
 		kill(pid, SIGKILL);
@@ -263,49 +292,72 @@ int slxd_mount_validate(const struct slxd_config *cfg, struct slxd_mount *m,
 	if (rc < 0)
 		return slxd_fail(err, "internal error: the check of --lxd-mount %s died", q);
 
-	r.path[sizeof(r.path) - 1] = '\0';
 	switch (r.stage) {
 	case ST_OK:
 	case ST_READ:
 	case ST_WRITE:
 		break;
 	case ST_DROP:
-		return slxd_fail(err, "internal error: cannot switch to uid %u to check --lxd-mount %s: %s",
-				 (unsigned)uid, q, strerror(r.err));
+		rc = slxd_fail(err, "internal error: cannot switch to uid %u to check --lxd-mount %s: %s",
+			       (unsigned)uid, q, strerror(r.err));
+		goto out;
 	case ST_RESOLVE:
-		return resolve_fail(err, m->src, r.err);
+		rc = resolve_fail(err, m->src, r.err);
+		goto out;
 	default:
-		return slxd_fail(err, "internal error: bad report from the check of --lxd-mount %s", q);
+		rc = slxd_fail(err, "internal error: bad report from the check of --lxd-mount %s", q);
+		goto out;
+	}
+	rc = -1;
+	if (fd < 0 || fd_path(fd, path, sizeof(path)) < 0 || fstat(fd, &sb) < 0) {
+		slxd_fail(err, "internal error: the check of --lxd-mount %s sent no usable file", q);
+		goto out;
 	}
 
-	/* everything below judges the canonical path, not what was typed */
+	/* everything below judges the canonical path of the opened file,
+	 * not what was typed */
 	as[0] = '\0';
-	if (strcmp(r.path, m->src) != 0) {
+	if (strcmp(path, m->src) != 0) {
 		char qc[SLXD_QUOTE_BUF];
 
-		snprintf(as, sizeof(as), " (which resolves to %s)", slxd_quote(r.path, qc, sizeof(qc)));
+		snprintf(as, sizeof(as), " (which resolves to %s)", slxd_quote(path, qc, sizeof(qc)));
 	}
-	if (slxd_check_path(r.path, "--lxd-mount", err) < 0)
-		return slxd_fail(err, "--lxd-mount: %s%s cannot be mounted: its real path is not a plain absolute path",
-				 q, as);
-	if (system_path(r.path))
-		return slxd_fail(err, "--lxd-mount: %s%s is a refused system path: /, /proc, /sys and /dev cannot be mounted",
-				 q, as);
-	if (!slxd_path_allowed(cfg, r.path)) {
+	if (slxd_check_path(path, "--lxd-mount", err) < 0) {
+		slxd_fail(err, "--lxd-mount: %s%s cannot be mounted: its real path is not a plain absolute path",
+			  q, as);
+		goto out;
+	}
+	if (system_path(path)) {
+		slxd_fail(err, "--lxd-mount: %s%s is a refused system path: /, /proc, /sys and /dev cannot be mounted",
+			  q, as);
+		goto out;
+	}
+	if (!slxd_path_allowed(cfg, path)) {
 		char list[512];
 
-		return slxd_fail(err, "--lxd-mount: %s%s is outside the allowed prefixes (%s): mount something under one of them",
-				 q, as, allow_list(cfg, list, sizeof(list)));
+		slxd_fail(err, "--lxd-mount: %s%s is outside the allowed prefixes (%s): mount something under one of them",
+			  q, as, allow_list(cfg, list, sizeof(list)));
+		goto out;
 	}
-	if (r.stage == ST_READ)
-		return slxd_fail(err, "--lxd-mount: %s%s is not readable by you (%s)", q, as, strerror(r.err));
-	if (r.stage == ST_WRITE)
-		return slxd_fail(err, "--lxd-mount: %s%s is not writable by you (%s): add :ro to mount it read-only",
-				 q, as, strerror(r.err));
-	memcpy(m->src, r.path, strlen(r.path) + 1);
-	m->dev = r.dev;
-	m->ino = r.ino;
-	return 0;
+	if (r.stage == ST_READ) {
+		slxd_fail(err, "--lxd-mount: %s%s is not readable by you (%s)", q, as, strerror(r.err));
+		goto out;
+	}
+	if (r.stage == ST_WRITE) {
+		slxd_fail(err, "--lxd-mount: %s%s is not writable by you (%s): add :ro to mount it read-only",
+			  q, as, strerror(r.err));
+		goto out;
+	}
+	memcpy(m->src, path, strlen(path) + 1);
+	m->dev = sb.st_dev;
+	m->ino = sb.st_ino;
+	*fd_out = fd;
+	fd = -1;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 int slxd_mount_verify(pid_t init_pid, const char *what, const char *dst,
@@ -343,4 +395,475 @@ int slxd_mount_verify(pid_t init_pid, const char *what, const char *dst,
 				 "(%s in the job container is another file; was it replaced by a link?)",
 				 q, qd);
 	return 0;
+}
+
+/* ---- the working directory ---------------------------------------------- */
+
+int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX + 1],
+		   slxd_error *err)
+{
+	char path[PATH_MAX], q[SLXD_QUOTE_BUF];
+	size_t n;
+
+	if (fd_path(fd, path, sizeof(path)) < 0)
+		return slxd_fail(err, "cannot read the job's working directory: %s", strerror(errno));
+	slxd_quote(path, q, sizeof(q));
+	/* "/" is never mounted (as before); "/tmp" is where slurmstepd goes
+	 * when it cannot enter the job's directory, and the host's /tmp is
+	 * every user's: the container keeps its own. */
+	if (strcmp(path, "/") == 0 || strcmp(path, "/tmp") == 0)
+		return 1;
+	n = strlen(path);
+	if (path[0] != '/' || n > SLXD_PATH_MAX)
+		return slxd_fail(err, "the working directory %s cannot be mounted into the job "
+				 "container (not a plain absolute path of at most %d bytes): run from "
+				 "another directory", q, SLXD_PATH_MAX);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
+			return slxd_fail(err, "the working directory %s cannot be mounted into the job "
+					 "container (control character in its path): run from another "
+					 "directory", q);
+	if (system_path(path))
+		return slxd_fail(err, "the working directory %s is a refused system path (/proc, /sys, "
+				 "/dev cannot be mounted into a job container): run from another directory", q);
+	switch (cfg->cwd_policy) {
+	case SLXD_CWD_NONE:
+		return 1;
+	case SLXD_CWD_ALLOW_LIST:
+		if (!slxd_path_allowed(cfg, path)) {
+			char list[512];
+
+			return slxd_fail(err, "the working directory %s is outside the prefixes this node "
+					 "mounts (%s; cwd_policy=allow_list): run from a directory under one "
+					 "of them", q, allow_list(cfg, list, sizeof(list)));
+		}
+		break;
+	default:
+		break;
+	}
+	memcpy(dst, path, n + 1);
+	return 0;
+}
+
+/* ---- staging -------------------------------------------------------------- */
+
+#define STAGE_DIR "mnt"
+#define TAINT_FILE "failed"
+
+void slxd_stage_name(const char *dst, char out[32])
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const unsigned char *p = (const unsigned char *)dst; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	snprintf(out, 32, "slxd-%016" PRIx64, h);
+}
+
+void slxd_stage_path(const struct slxd_config *cfg, uint32_t jobid, const char *dst,
+		     char *out, size_t len)
+{
+	char name[32];
+
+	slxd_stage_name(dst, name);
+	snprintf(out, len, "%s/" STAGE_DIR "/%" PRIu32 "/%s", cfg->state_dir, jobid, name);
+}
+
+/* Open a directory below `at` that must be root's and writable by no one
+ * else, never through a link; create it (0700) when asked. */
+static int root_dir_at(int at, const char *name, bool create)
+{
+	struct stat sb;
+	int fd;
+
+	if (create && mkdirat(at, name, 0700) < 0 && errno != EEXIST)
+		return -1;
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) < 0 || sb.st_uid != 0 || (sb.st_mode & 022)) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+/* Attach no mount anywhere but here: state_dir/mnt is made a private
+ * mount (bound onto itself once), so what is staged below it is not
+ * propagated into the host's other mount namespaces, nor theirs here. */
+static int make_private(int mfd)
+{
+	struct statx sx;
+	int t;
+
+	if (statx(mfd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) < 0)
+		return -1;
+	if ((sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	    (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+		return 0; /* done before (or a mount of its own) */
+	t = open_tree(mfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (t < 0)
+		return -1;
+	if (move_mount(t, "", mfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		int e = errno;
+
+		close(t);
+		errno = e;
+		return -1;
+	}
+	close(t);
+	return 0;
+}
+
+/* state_dir/mnt/<jobid>, opened (O_DIRECTORY, never through a link),
+ * created when `create`.  -1 with errno. */
+static int job_stage_dir(const struct slxd_config *cfg, uint32_t jobid, bool create)
+{
+	char num[16];
+	int sfd, mfd, jfd;
+
+	struct stat sb;
+
+	sfd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd < 0)
+		return -1;
+	if (fstat(sfd, &sb) < 0 || sb.st_uid != 0 || (sb.st_mode & 022)) {
+		close(sfd);
+		errno = EPERM;
+		return -1;
+	}
+	mfd = root_dir_at(sfd, STAGE_DIR, create);
+	if (mfd >= 0 && create) {
+		struct mount_attr priv = { .propagation = MS_PRIVATE };
+		int top;
+
+		if (make_private(mfd) < 0) {
+			int e = errno;
+
+			close(mfd);
+			close(sfd);
+			errno = e;
+			return -1;
+		}
+		/* reopen: the bind just made covers the directory mfd names */
+		top = root_dir_at(sfd, STAGE_DIR, false);
+		close(mfd);
+		mfd = top;
+		if (mfd >= 0 && mount_setattr(mfd, "", AT_EMPTY_PATH, &priv, sizeof(priv)) < 0) {
+			int e = errno;
+
+			close(mfd);
+			close(sfd);
+			errno = e;
+			return -1;
+		}
+	}
+	close(sfd);
+	if (mfd < 0)
+		return -1;
+	snprintf(num, sizeof(num), "%" PRIu32, jobid);
+	jfd = root_dir_at(mfd, num, create);
+	int e = errno;
+	close(mfd);
+	errno = e;
+	return jfd;
+}
+
+struct record {
+	unsigned long long dev, ino;
+	int ro;
+	char dst[SLXD_PATH_MAX + 1];
+};
+
+/* One decimal number and the blank after it, from *p. */
+static bool rec_number(char **p, unsigned long long *out)
+{
+	char *end;
+
+	if (**p < '0' || **p > '9')
+		return false;
+	errno = 0;
+	*out = strtoull(*p, &end, 10);
+	if (errno || *end != ' ')
+		return false;
+	*p = end + 1;
+	return true;
+}
+
+/* <name>.rec: "DEV INO RO DST\n" of the file staged at <name>. */
+static int read_record(int jfd, const char *name, struct record *r)
+{
+	char file[48], buf[SLXD_PATH_MAX + 96], *p = buf;
+	unsigned long long ro;
+	size_t len;
+	ssize_t got;
+	int fd;
+
+	snprintf(file, sizeof(file), "%s.rec", name);
+	fd = openat(jfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (got <= 0 || buf[got - 1] != '\n')
+		return -1;
+	buf[got - 1] = '\0';
+	if (!rec_number(&p, &r->dev) || !rec_number(&p, &r->ino) || !rec_number(&p, &ro) || ro > 1)
+		return -1;
+	r->ro = (int)ro;
+	len = strlen(p);
+	if (len == 0 || len > SLXD_PATH_MAX)
+		return -1;
+	memcpy(r->dst, p, len + 1);
+	return 0;
+}
+
+static int write_record(int jfd, const char *name, const struct record *r)
+{
+	char file[48], tmp[48], buf[SLXD_PATH_MAX + 96];
+	int fd, n;
+
+	snprintf(file, sizeof(file), "%s.rec", name);
+	snprintf(tmp, sizeof(tmp), "%s.new", name);
+	n = snprintf(buf, sizeof(buf), "%llu %llu %d %s\n", r->dev, r->ino, r->ro, r->dst);
+	unlinkat(jfd, tmp, 0);
+	fd = openat(jfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (write(fd, buf, (size_t)n) != n) {
+		close(fd);
+		unlinkat(jfd, tmp, 0);
+		return -1;
+	}
+	close(fd);
+	return renameat(jfd, tmp, jfd, file);
+}
+
+/* Undo a staging point: every mount on it, lazily, never through a link;
+ * then the point and its record. */
+static void unstage_at(const struct slxd_config *cfg, uint32_t jobid, int jfd, const char *name)
+{
+	char path[SLXD_PATH_MAX + 96], file[48];
+
+	snprintf(path, sizeof(path), "%s/" STAGE_DIR "/%" PRIu32 "/%s", cfg->state_dir, jobid, name);
+	for (int i = 0; i < 16 && umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0; i++)
+		;
+	if (unlinkat(jfd, name, AT_REMOVEDIR) < 0)
+		unlinkat(jfd, name, 0);
+	snprintf(file, sizeof(file), "%s.rec", name);
+	unlinkat(jfd, file, 0);
+}
+
+int slxd_stage_mount(const struct slxd_config *cfg, uint32_t jobid, const char *dst,
+		     int fd, bool readonly, bool *staged, slxd_error *err)
+{
+	char name[32], qd[SLXD_QUOTE_BUF];
+	struct record r;
+	struct stat sb, now;
+	struct mount_attr attr = {
+		.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0),
+		.propagation = MS_PRIVATE,
+	};
+	int jfd, pfd = -1, tree = -1, rc = -1;
+
+	*staged = false;
+	slxd_quote(dst, qd, sizeof(qd));
+	if (fd < 0 || fstat(fd, &sb) < 0)
+		return slxd_fail(err, "internal error: no checked file to mount at %s", qd);
+	jfd = job_stage_dir(cfg, jobid, true);
+	if (jfd < 0)
+		return slxd_fail(err, "cannot make the staging directory for the job's mounts under %s "
+				 "(it must be root's and writable by no one else): %s",
+				 cfg->state_dir, strerror(errno));
+	slxd_stage_name(dst, name);
+	if (read_record(jfd, name, &r) == 0) {
+		if (strcmp(r.dst, dst) != 0) {
+			slxd_fail(err, "internal error: two mount paths share staging point %s", name);
+			goto out;
+		}
+		if (r.dev == (unsigned long long)sb.st_dev && r.ino == (unsigned long long)sb.st_ino) {
+			rc = 0; /* an earlier task or step staged this very file */
+			goto out;
+		}
+		slxd_fail(err, "%s is already mounted from another file in this job's container; "
+			  "a step cannot mount something else there", qd);
+		goto out;
+	}
+	/* a point left by a task killed half-way: start over */
+	unstage_at(cfg, jobid, jfd, name);
+	if (S_ISDIR(sb.st_mode)) {
+		if (mkdirat(jfd, name, 0700) < 0) {
+			slxd_fail(err, "cannot make the staging point for %s: %s", qd, strerror(errno));
+			goto out;
+		}
+	} else {
+		pfd = openat(jfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (pfd < 0) {
+			slxd_fail(err, "cannot make the staging point for %s: %s", qd, strerror(errno));
+			goto out;
+		}
+		close(pfd);
+	}
+	pfd = openat(jfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	/* a detached copy of exactly the checked file, then attached here:
+	 * no path is looked up again between the check and the mount */
+	tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (pfd < 0 || tree < 0 ||
+	    mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ||
+	    move_mount(tree, "", pfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		slxd_fail(err, "cannot stage the mount of %s for LXD: %s", qd, strerror(errno));
+		goto fail;
+	}
+	close(pfd);
+	pfd = openat(jfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0 || fstat(pfd, &now) < 0 || now.st_dev != sb.st_dev || now.st_ino != sb.st_ino) {
+		slxd_fail(err, "internal error: the staging point of %s does not hold the checked file", qd);
+		goto fail;
+	}
+	r.dev = sb.st_dev;
+	r.ino = sb.st_ino;
+	r.ro = readonly;
+	snprintf(r.dst, sizeof(r.dst), "%s", dst);
+	if (write_record(jfd, name, &r) < 0) {
+		slxd_fail(err, "cannot record the mount of %s in %s: %s", qd, cfg->state_dir, strerror(errno));
+		goto fail;
+	}
+	*staged = true;
+	rc = 0;
+	goto out;
+fail:
+	unstage_at(cfg, jobid, jfd, name);
+out:
+	if (tree >= 0)
+		close(tree);
+	if (pfd >= 0)
+		close(pfd);
+	close(jfd);
+	return rc;
+}
+
+void slxd_stage_undo(const struct slxd_config *cfg, uint32_t jobid, const char *dst)
+{
+	char name[32];
+	int jfd = job_stage_dir(cfg, jobid, false);
+
+	if (jfd < 0)
+		return;
+	slxd_stage_name(dst, name);
+	unstage_at(cfg, jobid, jfd, name);
+	close(jfd);
+}
+
+int slxd_stage_verify(const struct slxd_config *cfg, uint32_t jobid, pid_t init_pid,
+		      const char *name, slxd_error *err)
+{
+	struct record r;
+	char what[SLXD_PATH_MAX + 32];
+	int jfd = job_stage_dir(cfg, jobid, false);
+	int ok = jfd >= 0 && read_record(jfd, name, &r) == 0;
+
+	if (jfd >= 0)
+		close(jfd);
+	if (!ok)
+		return slxd_fail(err, "refusing to run: the job container has a mount (%s) this node "
+				 "has no record of", name);
+	snprintf(what, sizeof(what), "the mount at %s", r.dst);
+	return slxd_mount_verify(init_pid, what, r.dst, (dev_t)r.dev, (ino_t)r.ino, err);
+}
+
+int slxd_stage_taint(const struct slxd_config *cfg, uint32_t jobid)
+{
+	int jfd = job_stage_dir(cfg, jobid, true);
+	int fd = jfd >= 0 ? openat(jfd, TAINT_FILE, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (jfd >= 0)
+		close(jfd);
+	return fd >= 0 ? 0 : -1;
+}
+
+bool slxd_stage_tainted(const struct slxd_config *cfg, uint32_t jobid)
+{
+	int jfd = job_stage_dir(cfg, jobid, false);
+	bool yes = jfd >= 0 && faccessat(jfd, TAINT_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+
+	if (jfd >= 0)
+		close(jfd);
+	return yes;
+}
+
+void slxd_stage_remove(const struct slxd_config *cfg, uint32_t jobid)
+{
+	char num[16], path[SLXD_PATH_MAX + 16];
+	int jfd = job_stage_dir(cfg, jobid, false), d;
+	DIR *dir;
+	struct dirent *de;
+
+	if (jfd < 0)
+		return;
+	/* (a dup shares the offset: each pass starts from the top) */
+	d = dup(jfd);
+	dir = d >= 0 ? fdopendir(d) : NULL;
+	if (dir)
+		rewinddir(dir);
+	while (dir && (de = readdir(dir)) != NULL) {
+		if (strncmp(de->d_name, "slxd-", 5) == 0 && strlen(de->d_name) == 21)
+			unstage_at(cfg, jobid, jfd, de->d_name);
+	}
+	if (dir)
+		closedir(dir);
+	else if (d >= 0)
+		close(d);
+	/* whatever else is left: records of failed stagings, the taint */
+	d = dup(jfd);
+	dir = d >= 0 ? fdopendir(d) : NULL;
+	if (dir)
+		rewinddir(dir);
+	while (dir && (de = readdir(dir)) != NULL)
+		if (de->d_name[0] != '.')
+			unlinkat(jfd, de->d_name, 0);
+	if (dir)
+		closedir(dir);
+	else if (d >= 0)
+		close(d);
+	close(jfd);
+	snprintf(num, sizeof(num), "%" PRIu32, jobid);
+	snprintf(path, sizeof(path), "%s/" STAGE_DIR, cfg->state_dir);
+	d = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (d >= 0) {
+		unlinkat(d, num, AT_REMOVEDIR);
+		close(d);
+	}
+}
+
+int slxd_stage_jobs(const struct slxd_config *cfg, uint32_t *jobs, size_t max)
+{
+	char path[SLXD_PATH_MAX + 16];
+	DIR *dir;
+	struct dirent *de;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/" STAGE_DIR, cfg->state_dir);
+	int d = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (d < 0)
+		return 0;
+	dir = fdopendir(d);
+	if (!dir) {
+		close(d);
+		return 0;
+	}
+	while ((de = readdir(dir)) != NULL && n < max) {
+		char *end;
+		unsigned long long v;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		errno = 0;
+		v = strtoull(de->d_name, &end, 10);
+		if (!errno && !*end && v <= UINT32_MAX)
+			jobs[n++] = (uint32_t)v;
+	}
+	closedir(dir);
+	return (int)n;
 }

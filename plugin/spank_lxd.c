@@ -13,7 +13,9 @@
  * Errors found in slurmstepd before a task has its stdio are kept and
  * reported from slurm_spank_task_init, where stderr is the job's, so the
  * user reads the reason in their output and the task fails before exec. */
+#define _GNU_SOURCE /* O_PATH */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -52,6 +54,7 @@ static struct {
 	char image[SLXD_IMAGE_NAME_MAX + SLXD_IMAGE_TAG_MAX + 2];
 	char fingerprint[SLXD_FINGERPRINT_LEN + 1];
 	struct slxd_mount_list mounts;
+	int mount_fd[SLXD_MOUNTS_MAX]; /* the files checked, to be staged */
 	char workdir[SLXD_PATH_MAX + 1];
 	slxd_error pending; /* reported at task_init */
 } st;
@@ -231,11 +234,32 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 		slxd_fail(&st.pending, "cannot read the job's ids from Slurm");
 		return 0;
 	}
+	for (size_t i = 0; i < SLXD_MOUNTS_MAX; i++)
+		st.mount_fd[i] = -1;
+	/* The descriptors stay open in slurmstepd (close-on-exec) for its
+	 * tasks: each stages exactly the file checked here. */
 	for (size_t i = 0; i < st.mounts.n; i++)
 		if (slxd_mount_validate(&st.cfg, &st.mounts.m[i], uid, gid, gids,
-					(size_t)ngids, &st.pending) != 0)
+					(size_t)ngids, &st.mount_fd[i], &st.pending) != 0)
 			return 0;
 	return 0;
+}
+
+static void close_mount_fds(void)
+{
+	for (size_t i = 0; i < st.mounts.n && i < SLXD_MOUNTS_MAX; i++)
+		if (st.mount_fd[i] >= 0) {
+			close(st.mount_fd[i]);
+			st.mount_fd[i] = -1;
+		}
+}
+
+/* Is the directory open at fd the host's /tmp itself? */
+static bool fd_is_tmp(int fd)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && stat("/tmp", &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
 }
 
 /* Per task, in the process slurmstepd forked for it, as root. */
@@ -258,12 +282,24 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	}
 
 	/* slurmstepd has already changed, as the user, into the job's
-	 * working directory: that is the directory the user may use. */
-	char cwd[PATH_MAX];
-	if (!getcwd(cwd, sizeof(cwd))) {
+	 * working directory (or, when it could not, into /tmp): that very
+	 * directory, opened here without a path lookup, is what gets staged;
+	 * its real path is where it goes inside, and what the node judges. */
+	char cwd[SLXD_PATH_MAX + 1];
+	int cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cwd_fd < 0) {
 		slxd_fail(&st.pending, "cannot read the job's working directory: %s", strerror(errno));
 		return 0;
 	}
+	int judged = slxd_cwd_judge(&st.cfg, cwd_fd, cwd, &st.pending);
+	if (judged < 0) {
+		close(cwd_fd);
+		return 0;
+	}
+	/* not mounted: /tmp is the container's own, anything else starts at / */
+	const char *start_in = judged == 0 ? cwd : "/";
+	if (judged == 1 && fd_is_tmp(cwd_fd))
+		start_in = "/tmp";
 	char spool[SLXD_PATH_MAX + 32];
 	const char *spool_job = NULL;
 	struct stat sb;
@@ -275,21 +311,15 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		.jobid = jobid, .uid = uid, .gid = gid,
 		.gids = gids, .ngids = (size_t)ngids,
 		.image = st.image, .fingerprint = st.fingerprint,
-		.cwd = strcmp(cwd, "/") ? cwd : NULL,
+		.cwd = judged == 0 ? cwd : NULL, .cwd_fd = cwd_fd,
 		.spool_job_dir = spool_job, .user_mounts = &st.mounts,
+		.user_fds = st.mount_fd,
 	};
 	slxd_error err;
 	lxd_client *c = lxd_open(st.cfg.lxd_socket, st.cfg.lxd_timeout * 1000L, &err);
 	if (!c) {
+		close(cwd_fd);
 		st.pending = err;
-		return 0;
-	}
-	/* The working directory as slurmstepd entered it (as the user), to
-	 * compare with what LXD mounts at its path. */
-	struct stat cwd_sb;
-	if (job.cwd && stat(".", &cwd_sb) != 0) {
-		slxd_fail(&st.pending, "cannot read the job's working directory: %s", strerror(errno));
-		lxd_close(c);
 		return 0;
 	}
 	/* proctrack/linuxproc never signals a process named "slurmstepd",
@@ -304,19 +334,12 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	prctl(PR_GET_NAME, comm);
 	prctl(PR_SET_NAME, "slxd-setup");
 	pid_t init_pid = 0;
+	/* Stages this step's mounts, and checks every staged mount of the
+	 * container, under the job's lock (container.h). */
 	int rc = slxd_container_ensure(c, &st.cfg, &job, &init_pid, &err);
 	lxd_close(c);
-	/* LXD mounted paths checked earlier: each must still be the file
-	 * that was checked, or the user swapped it for a link meanwhile. */
-	if (rc == 0 && job.cwd)
-		rc = slxd_mount_verify(init_pid, "the working directory", job.cwd,
-				       cwd_sb.st_dev, cwd_sb.st_ino, &err);
-	for (size_t i = 0; rc == 0 && i < st.mounts.n; i++) {
-		char what[SLXD_PATH_MAX + 32];
-		snprintf(what, sizeof(what), "--lxd-mount %s", st.mounts.m[i].src);
-		rc = slxd_mount_verify(init_pid, what, st.mounts.m[i].dst,
-				       st.mounts.m[i].dev, st.mounts.m[i].ino, &err);
-	}
+	close(cwd_fd);
+	close_mount_fds(); /* nothing of the host goes into the container open */
 	prctl(PR_SET_NAME, comm);
 	if (rc != 0) {
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", jobid, err.msg);
@@ -325,7 +348,7 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	}
 
 	struct slxd_identity id = { uid, gid, gids, (size_t)ngids };
-	rc = slxd_task_enter(init_pid, &id, cwd, stepid == SLURM_BATCH_SCRIPT, &err);
+	rc = slxd_task_enter(init_pid, &id, start_in, stepid == SLURM_BATCH_SCRIPT, &err);
 	if (rc != 0) {
 		/* rc < 0: still outside, nothing changed; rc > 0: inside and
 		 * unprivileged, but the working directory is missing. */

@@ -254,6 +254,121 @@ EOF2
 	return $rc
 }
 
+# Many steps of one allocation against a swapper that exchanges (renameat2
+# RENAME_EXCHANGE, as fast as it can) a directory of alice's with a link
+# to a world-readable directory inside a root-only one.  Half the steps
+# mount the racing path (--lxd-mount, a new place each), half run in it
+# (--chdir).  Every step tries to read the secret through every mount the
+# container has.  LXD must only ever mount the file the node checked: no
+# step may read the secret, and at the end the container (seen from the
+# host) has nothing of the vault mounted.  Before staging, LXD opened the
+# path itself and the link won some of those races; the redirected mount
+# stayed for the later steps.
+t_sec_swapped_source_never_reaches_lxd() {
+	# The racing path's parent is never mounted into the container (the
+	# mount steps run in sec-other): a link swapped into a path inside the
+	# container would only stop the job's own container (README, Not
+	# proven here), which this case is not about.
+	local top=$ALICE_DIR/sec-race other=$ALICE_DIR/sec-other vault=$SLXD_TEST_SHARED/sec-vault
+	local d=$ALICE_DIR/sec-race/sec-swap steps=40 secret
+	local out=$SLXD_TEST_RUN/sec-swap.out job name init leaks ran refused other rc=0 i
+	secret=slxd-vault-secret-$$-$RANDOM
+	rm -rf "$top" "$other" "$vault"
+	mkdir -m 0700 "$vault" && mkdir -m 0755 "$vault/pub" || return 1
+	echo "$secret" >"$vault/pub/secret" && chmod 0644 "$vault/pub/secret"
+	alice mkdir "$top" "$other" "$d" && alice touch "$d/own-file" &&
+		alice ln -s "$vault/pub" "$d.link" || return 1
+	! alice cat "$vault/pub/secret" >/dev/null 2>&1 || fail "alice can read the vault on the host" || return 1
+	alice python3 - "$d" <<'EOF2' &
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+d = sys.argv[1].encode()
+link, stop = d + b".link", sys.argv[1] + ".stop"
+while not os.path.exists(stop):
+    for _ in range(200):
+        libc.renameat2(-100, d, -100, link, 2)  # AT_FDCWD, RENAME_EXCHANGE
+EOF2
+	local swapper=$!
+	# One allocation, many steps; then it waits for the host's look inside.
+	timeout 110 runuser -u "$SLXD_TEST_USER" -- env -i PATH=/usr/local/bin:/usr/bin:/bin \
+		HOME="$ALICE_DIR" USER="$SLXD_TEST_USER" LANG=C.UTF-8 sh -c 'cd "$1" && shift && exec "$@"' \
+		sh "$ALICE_DIR" salloc -t 5 --lxd-image="$IMG" bash -c '
+		d=$1 img=$2 n=$3 other=$4
+		# one line per step that reads it, whichever mount it came through
+		read_all="for f in /m*/secret \"$d/secret\" \"$d.link/secret\"; do [ -r \"\$f\" ] && { echo \"READ-SECRET \$(cat \"\$f\")\"; break; }; done; echo STEP-RAN"
+		for i in $(seq "$n"); do
+			if [ $((i % 2)) = 1 ]; then
+				srun -n1 --lxd-image="$img" --chdir="$other" --lxd-mount="$d:/m$i:ro" sh -c "$read_all"
+			else
+				srun -n1 --lxd-image="$img" --chdir="$d" sh -c "$read_all"
+			fi
+		done
+		touch "$other/done"
+		for i in $(seq 300); do [ -e "$other/checked" ] && break; sleep 0.1; done
+		srun -n1 --lxd-image="$img" --chdir="$other" sh -c "$read_all"
+		' sh "$d" "$IMG" "$steps" "$other" >"$out" 2>&1 &
+	local alloc=$!
+	for i in $(seq 1000); do
+		[ -e "$other/done" ] && break
+		kill -0 "$alloc" 2>/dev/null || break
+		sleep 0.1
+	done
+	job=$(last_job_of "$SLXD_TEST_USER")
+	name=$(job_container "$job")
+	init=$(lxc query "/1.0/instances/$name/state" 2>/dev/null | jq -r '.pid // empty')
+	if [ -e "$other/done" ] && [ -n "$init" ] && [ "$init" -gt 0 ]; then
+		# from the host: nothing of the vault is mounted in the container
+		expect_eq "mounts of the vault in the container" 0 \
+			"$(grep -c sec-vault "/proc/$init/mountinfo")" || rc=1
+		local vid seen=0 p
+		vid=$(stat -c %d:%i "$vault/pub")
+		for p in "/proc/$init/root/m"* "/proc/$init/root$d" "/proc/$init/root$d.link"; do
+			[ "$(stat -L -c %d:%i "$p" 2>/dev/null)" = "$vid" ] && seen=$((seen + 1))
+		done
+		expect_eq "paths in the container that are the vault" 0 "$seen" || rc=1
+	else
+		fail "the allocation did not get through its steps (job $job, container $name)"
+		rc=1
+	fi
+	touch "$other/checked"
+	wait "$alloc"
+	alice touch "$d.stop"
+	wait "$swapper"
+	leaks=$(grep -c "^READ-SECRET $secret" "$out")
+	ran=$(grep -c '^STEP-RAN' "$out")
+	refused=$(grep -c 'not reachable by you' "$out")
+	other=$(grep 'slurm-lxd: error' "$out" | grep -vc 'not reachable by you')
+	report "$steps steps under a swapper: $ran ran, $refused refused at the check, $other other refusals, $leaks read the secret"
+	[ "$other" = 0 ] || grep 'slurm-lxd: error' "$out" | grep -v 'not reachable by you' | sort | uniq -c | head -5 >&2
+	expect_eq "steps that read the secret" 0 "$leaks" || rc=1
+	[ "$ran" -gt $((steps / 4)) ] || fail "only $ran of $steps steps ran" || rc=1
+	expect_no_container "$job" || rc=1
+	[ ! -e "/run/slurm-lxd/mnt/$job" ] || fail "staging points of job $job left behind" || rc=1
+	rm -rf "$top" "$other" "$vault" "$out"
+	return $rc
+}
+
+# The working directory is judged like a mount: /proc, /sys, /dev refused;
+# slurmstepd's fallback to the host's /tmp (every user's) is not mounted,
+# the task starts in the container's own /tmp; cwd_policy=allow_list holds
+# it to mount_allow.
+t_sec_working_directory_policy() {
+	local out mark=slxd-host-tmp-$$-$RANDOM rc=0
+	expect_refused "is a refused system path" --lxd-image="$IMG" --chdir=/proc true || rc=1
+	echo "$mark" >"/tmp/$mark" && chmod 0644 "/tmp/$mark"
+	out=$(alice srun --lxd-image="$IMG" --chdir="$ALICE_DIR/sec-no-such-dir" \
+		sh -c "echo cwd=\$(pwd); cat /tmp/$mark 2>/dev/null; echo done" 2>&1)
+	rm -f "/tmp/$mark"
+	expect_contains "the step ran" "done" "$out" || rc=1
+	expect_contains "started in the container's /tmp" "cwd=/tmp" "$out" || rc=1
+	expect_not_contains "the host's /tmp inside the container" "$mark" "$out" || rc=1
+	with_node_conf cwd_policy=allow_list expect_refused "cwd_policy=allow_list" \
+		--lxd-image="$IMG" --chdir=/var/tmp true || rc=1
+	out=$(with_node_conf cwd_policy=allow_list alice srun --lxd-image="$IMG" pwd 2>&1)
+	expect_eq "a working directory under mount_allow" "$ALICE_DIR" "$out" || rc=1
+	return $rc
+}
+
 # --- 3. hostile option values: one line, refused, never reach LXD -----------
 
 t_sec_refuses_hostile_option_values() {

@@ -227,6 +227,16 @@ static void test_set_registry_keys(void **state)
 	assert_int_equal(cfg.spare_max_idle, 900);
 	assert_contains(set_bad("spare_max_idle=-1"), "invalid spare_max_idle");
 	assert_contains(set_bad("spare_max_idle=86401"), "invalid spare_max_idle");
+	/* which working directories are mounted (mounts.h) */
+	assert_int_equal(cfg.cwd_policy, SLXD_CWD_ANY); /* the default */
+	set_ok("cwd_policy=allow_list");
+	assert_int_equal(cfg.cwd_policy, SLXD_CWD_ALLOW_LIST);
+	set_ok("cwd_policy=none");
+	assert_int_equal(cfg.cwd_policy, SLXD_CWD_NONE);
+	set_ok("cwd_policy=any");
+	assert_int_equal(cfg.cwd_policy, SLXD_CWD_ANY);
+	assert_contains(set_bad("cwd_policy=ANY"), "invalid cwd_policy \"ANY\": use any, allow_list or none");
+	assert_contains(set_bad("cwd_policy="), "invalid cwd_policy");
 	assert_contains(set_bad("template_max_age=-5"), "invalid template_max_age");
 	assert_contains(set_bad("template_max_age=2592001"), "from 0 to 2592000");
 	assert_int_equal(cfg.template_max_age, 3600);

@@ -2,6 +2,7 @@
 /* lib/container.c: the job container's spec, its creation under the job
  * lock, later steps, and teardown — against the fake LXD in fake_lxd.c.
  * Nothing here talks to a real LXD. */
+#define _GNU_SOURCE /* O_PATH, unshare */
 #include "testutil.h"
 
 #include <errno.h>
@@ -9,6 +10,9 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/mount.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <signal.h>
@@ -20,6 +24,7 @@
 #include "container.h"
 #include "fake_lxd.h"
 #include "log.h"
+#include "mounts.h"
 #include "spare.h"
 #include "template.h"
 
@@ -31,7 +36,10 @@
 #define SPATH IPATH "/state"
 #define UID 2000
 #define GID 2000
-#define INIT_PID 4242
+/* The fake's init: this process, whose root stands in for the container's
+ * when staged mounts are checked (a mount's path inside is then the
+ * directory's own path). */
+#define INIT_PID getpid()
 #define CWD "/home/alice/run"
 #define SPOOL "/var/spool/slurmd/job00042"
 #define INIT_HOST "/usr/local/libexec/slurm-lxd/slxd-init"
@@ -43,7 +51,13 @@ static lxd_client *c;
 static slxd_error err;
 static gid_t gids[4];
 static struct slxd_mount_list um;
+static int um_fd[SLXD_MOUNTS_MAX];
 static struct slxd_job job;
+/* Staging mounts needs a mount namespace of our own (main); without one
+ * (or under valgrind 3.19, which has no open_tree) the cases about
+ * staging are skipped and the others run without a working directory. */
+static bool staging;
+static char rcwd[96]; /* a real working directory, mounted at its own path */
 static char logbuf[16384];
 
 static void capture(enum slxd_log_level level, const char *line)
@@ -94,10 +108,16 @@ static int setup(void **state)
 
 	gids[0] = 3000, gids[1] = GID, gids[2] = 3001, gids[3] = 3000;
 	memset(&um, 0, sizeof(um));
+	for (int i = 0; i < SLXD_MOUNTS_MAX; i++)
+		um_fd[i] = -1;
+	snprintf(rcwd, sizeof(rcwd), "%s/run", dir);
+	if (mkdir(rcwd, 0755) != 0)
+		return -1;
 	job = (struct slxd_job){
 		.jobid = JOBID, .uid = UID, .gid = GID, .gids = gids, .ngids = 4,
 		.image = "ubuntu:22.04", .fingerprint = FP,
-		.cwd = CWD, .spool_job_dir = SPOOL, .user_mounts = &um,
+		.cwd = staging ? rcwd : NULL, .cwd_fd = open(rcwd, O_PATH | O_CLOEXEC),
+		.spool_job_dir = SPOOL, .user_mounts = &um, .user_fds = um_fd,
 	};
 	memset(&err, 0, sizeof(err));
 	logbuf[0] = '\0';
@@ -110,6 +130,17 @@ static int teardown(void **state)
 	char cmd[128];
 	(void)state;
 	slxd_log_set_sink(NULL);
+	close(job.cwd_fd);
+	for (int i = 0; i < SLXD_MOUNTS_MAX; i++)
+		if (um_fd[i] >= 0)
+			close(um_fd[i]);
+	/* what staging left (a case that failed half-way), and the private
+	 * mount of state_dir/mnt */
+	for (uint32_t j = JOBID - 2; j <= JOBID + 2; j++)
+		slxd_stage_remove(&cfg, j);
+	snprintf(cmd, sizeof(cmd), "%s/mnt", cfg.state_dir);
+	while (umount2(cmd, MNT_DETACH) == 0)
+		;
 	lxd_close(c);
 	fake_lxd_stop(f);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
@@ -191,6 +222,81 @@ static void mounts(const char *spec)
 		fail_msg("bad mounts %s: %s", spec, err.msg);
 }
 
+/* User mounts of real directories dir/NAME, each at its own path (as the
+ * checked descriptors slxd_mount_validate hands back): "a:ro,b". */
+static void rmounts(const char *names)
+{
+	char spec[2048] = "", copy[256], *save = NULL;
+	snprintf(copy, sizeof(copy), "%s", names);
+	for (char *n = strtok_r(copy, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+		char *mode = strchr(n, ':'), p[160];
+		if (mode)
+			*mode++ = '\0';
+		snprintf(p, sizeof(p), "%s/%s", dir, n);
+		mkdir(p, 0755);
+		size_t o = strlen(spec);
+		snprintf(spec + o, sizeof(spec) - o, "%s%s:%s%s%s", o ? "," : "", p, p,
+			 mode ? ":" : "", mode ? mode : "");
+	}
+	mounts(spec);
+	for (size_t i = 0; i < um.n; i++) {
+		if (um_fd[i] >= 0)
+			close(um_fd[i]);
+		um_fd[i] = open(um.m[i].src, O_PATH | O_CLOEXEC);
+		assert_true(um_fd[i] >= 0);
+	}
+}
+
+/* LXD's source for a staged mount at dst. */
+static const char *staged(const char *dst)
+{
+	static char p[4][SLXD_PATH_MAX + 96];
+	static int k;
+	k = (k + 1) % 4;
+	slxd_stage_path(&cfg, JOBID, dst, p[k], sizeof(p[k]));
+	return p[k];
+}
+
+#define NEEDS_STAGING() do { if (!staging) { skip(); return; } } while (0)
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? write(fd, s, strlen(s)) : -1;
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+/* This whole program in a mount namespace of its own where it may mount
+ * (as root, or as root of a user namespace of its own), so staged mounts
+ * go with it.  false where that, or open_tree, is not available. */
+static bool private_mount_ns(void)
+{
+	uid_t u = geteuid();
+	gid_t g = getegid();
+	char map[64];
+	int t = open_tree(AT_FDCWD, "/", OPEN_TREE_CLOEXEC);
+	if (t < 0)
+		return false;
+	close(t);
+	if (u == 0) {
+		if (unshare(CLONE_NEWNS) != 0)
+			return false;
+	} else {
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+			return false;
+		snprintf(map, sizeof(map), "0 %u 1", (unsigned)u);
+		if (write_str("/proc/self/uid_map", map) != 0 ||
+		    write_str("/proc/self/setgroups", "deny") != 0)
+			return false;
+		snprintf(map, sizeof(map), "0 %u 1", (unsigned)g);
+		if (write_str("/proc/self/gid_map", map) != 0)
+			return false;
+	}
+	return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
+}
+
 /* ---- slxd_container_name ------------------------------------------------ */
 
 static void test_name(void **state)
@@ -257,6 +363,7 @@ static void test_spec_devices(void **state)
 	json_t *config = NULL, *devices = NULL;
 	const char *name;
 	(void)state;
+	job.cwd = CWD;
 	set_ok("default_mounts=/opt/sw:/opt/sw:ro,/scratch:/scratch");
 	mounts("/data/alice:/data:ro,/home/alice/out:/out:rw,/srv/x:/x");
 	assert_int_equal(slxd_container_spec(&cfg, &job, &config, &devices, &err), 0);
@@ -264,11 +371,16 @@ static void test_spec_devices(void **state)
 	json_t *init = json_object_get(devices, "slxd-init");
 	assert_non_null(init);
 	assert_disk(init, INIT_HOST, SLXD_INIT_PATH, true);
-	assert_disk(dev_at(devices, CWD, &name), CWD, CWD, false);
+	/* the working directory and the user's mounts: LXD gets only their
+	 * staging points (mounts.h), never a path of the user's */
+	assert_disk(dev_at(devices, CWD, &name), staged(CWD), CWD, false);
 	assert_disk(dev_at(devices, SPOOL, NULL), SPOOL, SPOOL, true);
-	assert_disk(dev_at(devices, "/data", NULL), "/data/alice", "/data", true);
-	assert_disk(dev_at(devices, "/out", NULL), "/home/alice/out", "/out", false);
-	assert_disk(dev_at(devices, "/x", NULL), "/srv/x", "/x", false);
+	assert_disk(dev_at(devices, "/data", NULL), staged("/data"), "/data", true);
+	assert_disk(dev_at(devices, "/out", NULL), staged("/out"), "/out", false);
+	assert_disk(dev_at(devices, "/x", NULL), staged("/x"), "/x", false);
+	char want[SLXD_PATH_MAX + 96];
+	snprintf(want, sizeof(want), "%s/mnt/42/%s", cfg.state_dir, name);
+	assert_string_equal(staged(CWD), want);
 	assert_disk(dev_at(devices, "/opt/sw", NULL), "/opt/sw", "/opt/sw", true);
 	assert_disk(dev_at(devices, "/scratch", NULL), "/scratch", "/scratch", false);
 	assert_int_equal(json_object_size(devices), 8);
@@ -355,25 +467,32 @@ static void test_spec_conflicts(void **state)
 {
 	(void)state;
 	/* a user mount against a site mount */
+	char want[2 * SLXD_PATH_MAX];
+	job.cwd = CWD;
 	set_ok("default_mounts=/b:/data");
 	mounts("/a:/data");
-	spec_refused("two different host paths (/b and /a) are to be mounted at /data; choose one");
+	snprintf(want, sizeof(want), "two different host paths (/b and %s) are to be mounted at "
+		 "/data; choose one", staged("/data"));
+	spec_refused(want);
 
-	/* against the working directory and the spool directory */
+	/* against the spool directory (against the working directory, both
+	 * are staged at one point: test_ensure_stage_conflict) */
 	set_ok("default_mounts=/scratch:/scratch");
-	mounts("/tmp/evil:" CWD);
-	spec_refused("(" CWD " and /tmp/evil) are to be mounted at " CWD);
 	mounts("/tmp/evil:" SPOOL);
-	spec_refused("(" SPOOL " and /tmp/evil) are to be mounted at " SPOOL);
+	snprintf(want, sizeof(want), "(" SPOOL " and %s) are to be mounted at " SPOOL, staged(SPOOL));
+	spec_refused(want);
 
 	/* the container's init cannot be replaced */
 	mounts("/home/alice/init:" SLXD_INIT_PATH);
-	spec_refused("(" INIT_HOST " and /home/alice/init) are to be mounted at " SLXD_INIT_PATH);
+	snprintf(want, sizeof(want), "(" INIT_HOST " and %s) are to be mounted at " SLXD_INIT_PATH,
+		 staged(SLXD_INIT_PATH));
+	spec_refused(want);
 
 	/* the working directory against a site mount */
 	set_ok("default_mounts=/srv/run:" CWD);
 	um.n = 0;
-	spec_refused("(/srv/run and " CWD ") are to be mounted at " CWD);
+	snprintf(want, sizeof(want), "(/srv/run and %s) are to be mounted at " CWD, staged(CWD));
+	spec_refused(want);
 
 	/* uid 0 never gets a container */
 	cfg.default_mounts.n = 0;
@@ -386,11 +505,12 @@ static void test_spec_same_mount_twice(void **state)
 {
 	json_t *config = NULL, *devices = NULL;
 	(void)state;
+	job.cwd = CWD;
 	set_ok("default_mounts=/opt/sw:/opt/sw:ro");
 	mounts("/opt/sw:/opt/sw:rw," CWD ":" CWD ":ro");
 	assert_int_equal(slxd_container_spec(&cfg, &job, &config, &devices, &err), 0);
 	assert_disk(dev_at(devices, "/opt/sw", NULL), "/opt/sw", "/opt/sw", true);
-	assert_disk(dev_at(devices, CWD, NULL), CWD, CWD, false);
+	assert_disk(dev_at(devices, CWD, NULL), staged(CWD), CWD, false);
 	assert_int_equal(json_object_size(devices), 4); /* init, sw, cwd, spool */
 	json_decref(config);
 	json_decref(devices);
@@ -430,7 +550,8 @@ static void test_ensure_creates_and_starts(void **state)
 	assert_string_equal(cfg_str(config, "security.privileged"), "false");
 	json_t *devices = json_object_get(body, "devices");
 	assert_disk(json_object_get(devices, "slxd-init"), INIT_HOST, SLXD_INIT_PATH, true);
-	assert_disk(dev_at(devices, CWD, NULL), CWD, CWD, false);
+	if (job.cwd)
+		assert_disk(dev_at(devices, rcwd, NULL), staged(rcwd), rcwd, false);
 	json_decref(body);
 	/* the image was looked up by its approved fingerprint first */
 	assert_int_equal(nreq("GET", "/1.0/images/" FP), 1);
@@ -673,12 +794,14 @@ static void test_ensure_plugs_new_mount(void **state)
 	pid_t pid = 0;
 	const char *name;
 	(void)state;
+	NEEDS_STAGING();
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 	assert_int_equal(nreq("PATCH", IPATH), 0);
 
-	/* the in-memory LXD has no PATCH: script it */
+	/* the in-memory LXD has no PATCH: script it (and make it true: the
+	 * step's check afterwards finds the mount, as LXD would have made) */
 	struct fake_route *patch = fake_lxd_on(f, "PATCH", IPATH "$");
-	mounts("/data/alice:/data:ro," CWD ":" CWD);
+	rmounts("data:ro");
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 	assert_int_equal(pid, INIT_PID);
 	assert_int_equal(fake_route_hits(patch), 1);
@@ -689,7 +812,9 @@ static void test_ensure_plugs_new_mount(void **state)
 	assert_int_equal(json_object_size(body), 1);
 	json_t *devices = json_object_get(body, "devices");
 	assert_int_equal(json_object_size(devices), 1);
-	assert_disk(dev_at(devices, "/data", &name), "/data/alice", "/data", true);
+	char data[160];
+	snprintf(data, sizeof(data), "%s/data", dir);
+	assert_disk(dev_at(devices, data, &name), staged(data), data, true);
 	assert_true(strncmp(name, "slxd-", 5) == 0);
 	json_decref(body);
 	assert_contains(logbuf, "job container slurm-42: added 1 mount(s) for a new step");
@@ -698,17 +823,23 @@ static void test_ensure_plugs_new_mount(void **state)
 static void test_ensure_plug_conflict_and_failure(void **state)
 {
 	pid_t pid = 0;
+	char other[160], p[SLXD_PATH_MAX + 96];
+	struct stat sb;
 	(void)state;
-	mounts("/data/alice:/data");
+	NEEDS_STAGING();
+	rmounts("data");
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 	struct fake_route *patch = fake_reply_error(fake_lxd_on(f, "PATCH", IPATH "$"), 400,
 						    "Device validation failed");
 
-	/* another source at a path the container already has */
-	mounts("/data/bob:/data");
+	/* another file at a path the container already has */
+	snprintf(other, sizeof(other), "%s/other", dir);
+	assert_int_equal(mkdir(other, 0755), 0);
+	close(um_fd[0]);
+	um_fd[0] = open(other, O_PATH | O_CLOEXEC);
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
-	assert_string_equal(err.msg, "/data is already mounted from /data/alice in this job's "
-			    "container; a step cannot mount /data/bob there");
+	assert_one_line(err.msg);
+	assert_contains(err.msg, "is already mounted from another file in this job's container");
 	assert_int_equal(fake_route_hits(patch), 0);
 
 	/* nor can a step mount something over the container's init */
@@ -717,12 +848,17 @@ static void test_ensure_plug_conflict_and_failure(void **state)
 	assert_contains(err.msg, "are to be mounted at " SLXD_INIT_PATH "; choose one");
 	assert_int_equal(fake_route_hits(patch), 0);
 
-	/* LXD refusing the hot-plug */
-	mounts("/data/alice:/data,/srv/new:/new");
+	/* LXD refusing the hot-plug: what this step staged is taken back */
+	rmounts("data,new");
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
 	assert_contains(err.msg, "cannot add this step's mounts to slurm-42: ");
 	assert_contains(err.msg, "Device validation failed");
 	assert_int_equal(fake_route_hits(patch), 1);
+	snprintf(other, sizeof(other), "%s/new", dir);
+	assert_int_not_equal(stat(staged(other), &sb), 0);
+	snprintf(other, sizeof(other), "%s/data", dir);
+	snprintf(p, sizeof(p), "%s", staged(other));
+	assert_int_equal(stat(p, &sb), 0); /* the earlier step's stays */
 	/* the job's container stays for its other steps */
 	assert_true(fake_lxd_instance_exists(f, NAME));
 	assert_int_equal(nreq("DELETE", IPATH), 0);
@@ -792,7 +928,7 @@ static void test_ensure_bad_spec(void **state)
 {
 	pid_t pid = 0;
 	(void)state;
-	mounts("/a:" CWD);
+	mounts("/a:" SLXD_INIT_PATH);
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
 	assert_contains(err.msg, "choose one");
 	assert_int_equal(fake_lxd_nrequests(f), 1);
@@ -1361,7 +1497,8 @@ static void test_ensure_takes_waiting_spare(void **state)
 	assert_string_equal(cfg_str(config, SLXD_KEY_IMAGE), "ubuntu:22.04");
 	assert_null(json_object_get(config, "raw.idmap")); /* only labels change */
 	json_t *devices = json_object_get(body, "devices");
-	assert_disk(dev_at(devices, CWD, NULL), CWD, CWD, false);
+	if (job.cwd)
+		assert_disk(dev_at(devices, rcwd, NULL), staged(rcwd), rcwd, false);
 	assert_disk(dev_at(devices, SPOOL, NULL), SPOOL, SPOOL, true);
 	assert_null(json_object_get(devices, "slxd-init")); /* it has that one */
 	json_decref(body);
@@ -1540,6 +1677,125 @@ static void test_end_without_container(void **state)
 	assert_int_equal(nwrites(), 0);
 }
 
+/* ---- staged mounts: checked on every entry, fail closed ------------------ */
+
+/* Every later step checks every staged mount of the container again; one
+ * that is not the recorded file stops the container under the lock, and
+ * no later step of the job gets in. */
+static void test_ensure_verifies_every_staged_mount(void **state)
+{
+	char data[160], moved[160], sp[SLXD_PATH_MAX + 96];
+	pid_t pid = 0;
+	struct stat sb;
+	(void)state;
+	NEEDS_STAGING();
+	rmounts("data:ro");
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(sp, sizeof(sp), "%s", staged(data));
+	assert_int_equal(stat(sp, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0755); /* the directory itself, mounted */
+
+	/* a later step without mounts of its own still checks them all */
+	um.n = 0;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+
+	/* what the container has at the path is now another file */
+	snprintf(moved, sizeof(moved), "%s/data.real", dir);
+	assert_int_equal(rename(data, moved), 0);
+	assert_int_equal(mkdir(data, 0755), 0);
+	int writes = nwrites();
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_one_line(err.msg);
+	assert_contains(err.msg, "changed between its check and the mount");
+	assert_contains(err.msg, "the job's container was stopped and the job can run no more steps");
+	assert_string_equal(fake_lxd_instance_status(f, NAME), "Stopped");
+	assert_contains(logbuf, "job 42: container slurm-42 stopped: ");
+	assert_true(slxd_stage_tainted(&cfg, JOBID));
+
+	/* even once the path is right again, the job gets no further here */
+	assert_int_equal(rmdir(data), 0);
+	assert_int_equal(rename(moved, data), 0);
+	writes = nwrites();
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_contains(err.msg, "the job can run no more steps here");
+	assert_int_equal(nwrites(), writes);
+	assert_string_equal(fake_lxd_instance_status(f, NAME), "Stopped");
+
+	/* the job's end takes every staging point and the mark away */
+	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), 0);
+	assert_int_not_equal(stat(sp, &sb), 0);
+	assert_false(slxd_stage_tainted(&cfg, JOBID));
+	snprintf(sp, sizeof(sp), "%s/mnt/42", cfg.state_dir);
+	assert_int_not_equal(stat(sp, &sb), 0);
+	assert_int_equal(stat(data, &sb), 0); /* the user's directory is untouched */
+}
+
+/* A user mount at the working directory's path that is another file is
+ * refused before LXD is asked anything, and nothing staged stays. */
+static void test_ensure_stage_conflict(void **state)
+{
+	char other[160];
+	pid_t pid = 0;
+	struct stat sb;
+	(void)state;
+	NEEDS_STAGING();
+	snprintf(other, sizeof(other), "%s/other", dir);
+	assert_int_equal(mkdir(other, 0755), 0);
+	char spec[400];
+	snprintf(spec, sizeof(spec), "%s:%s", other, rcwd);
+	mounts(spec);
+	um_fd[0] = open(other, O_PATH | O_CLOEXEC);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_one_line(err.msg);
+	assert_contains(err.msg, "is already mounted from another file");
+	assert_int_equal(nwrites(), 0);
+	assert_int_not_equal(stat(staged(rcwd), &sb), 0);
+	/* the same directory twice is one mount */
+	snprintf(spec, sizeof(spec), "%s:%s:ro", rcwd, rcwd);
+	mounts(spec);
+	close(um_fd[0]);
+	um_fd[0] = open(rcwd, O_PATH | O_CLOEXEC);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+}
+
+/* A mount LXD has from a staging point with no record is not let in. */
+static void test_ensure_refuses_unrecorded_staged_mount(void **state)
+{
+	pid_t pid = 0;
+	char sp[SLXD_PATH_MAX + 96], rec[SLXD_PATH_MAX + 128];
+	(void)state;
+	NEEDS_STAGING();
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	snprintf(sp, sizeof(sp), "%s", staged(rcwd));
+	snprintf(rec, sizeof(rec), "%s.rec", sp);
+	assert_int_equal(unlink(rec), 0);
+	/* (a step from another directory: it stages nothing over it) */
+	job.cwd = NULL;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_contains(err.msg, "has no record of");
+	assert_true(slxd_stage_tainted(&cfg, JOBID));
+}
+
+/* What an earlier run of the job staged (a requeued job whose end never
+ * ran here) does not hold up a run that has no container yet. */
+static void test_ensure_drops_stale_staging(void **state)
+{
+	char other[160];
+	bool made;
+	pid_t pid = 0;
+	(void)state;
+	NEEDS_STAGING();
+	snprintf(other, sizeof(other), "%s/other", dir);
+	assert_int_equal(mkdir(other, 0755), 0);
+	int fd = open(other, O_PATH | O_CLOEXEC);
+	assert_int_equal(mkdir(cfg.state_dir, 0700), 0);
+	assert_int_equal(slxd_stage_mount(&cfg, JOBID, rcwd, fd, false, &made, &err), 0);
+	close(fd);
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(nreq("POST", "/1.0/instances"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1567,6 +1823,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ensure_waits_for_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_lock_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_bad_spec, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_verifies_every_staged_mount, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_stage_conflict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_drops_stale_staging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_refuses_unrecorded_staged_mount, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_teardown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_copies_ready_template, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_ignores_other_templates, setup, teardown),
@@ -1593,5 +1854,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_teardown_waits_for_ensure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_lock_wait_bounded, setup, teardown),
 	};
+	staging = private_mount_ns();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

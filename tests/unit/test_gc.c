@@ -3,6 +3,9 @@
  * against the fake LXD and a scripted Slurm. */
 #include "testutil.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <time.h>
@@ -406,6 +409,41 @@ static void lxd_down_is_an_error(void **state)
 	assert_null(es);
 }
 
+/* Mount staging points (mounts.h) of jobs with no container here: gone
+ * once Slurm says the job ended or never heard of it, kept otherwise,
+ * and a dry run touches nothing.  (Root's: the points must be root's.) */
+static void stale_staging_points_are_swept(void **state)
+{
+	char p[160];
+	struct stat sb;
+	size_t n;
+	(void)state;
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	snprintf(p, sizeof(p), "%s/mnt", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	const unsigned jobs[] = { 101, 102, 104, 106 };
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s/mnt/%u", dir, jobs[i]);
+		assert_int_equal(mkdir(p, 0700), 0);
+		snprintf(p, sizeof(p), "%s/mnt/%u/failed", dir, jobs[i]);
+		FILE *fp = fopen(p, "w");
+		assert_non_null(fp);
+		fclose(fp);
+	}
+	free(sweep(false, true, &n));
+	snprintf(p, sizeof(p), "%s/mnt/101", dir);
+	assert_int_equal(stat(p, &sb), 0);
+	free(sweep(true, true, &n));
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s/mnt/%u", dir, jobs[i]);
+		bool gone = stat(p, &sb) != 0;
+		assert_int_equal(gone, jobs[i] == 101 || jobs[i] == 106);
+	}
+}
+
 int main(void)
 {
 	slxd_log_set_sink(NULL);
@@ -419,6 +457,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(spares_idle_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(young_container_of_live_job_is_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(running_job_kept_when_node_name_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(stale_staging_points_are_swept, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
