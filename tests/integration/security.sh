@@ -2,7 +2,7 @@
 # Security cases on the real cluster (t_sec_*): what a hostile user can try
 # from a job, with options, and against the registry, and that each attempt
 # is stopped.  Sourced by run.sh after cases.sh and registry.sh, whose
-# helpers these reuse.  The README's Security section maps each threat to its case.
+# helpers these reuse.  docs/security.md maps each threat to its case.
 
 # --- helpers ----------------------------------------------------------------
 
@@ -267,7 +267,7 @@ EOF2
 t_sec_swapped_source_never_reaches_lxd() {
 	# The racing path's parent is never mounted into the container (the
 	# mount steps run in sec-other): a link swapped into a path inside the
-	# container would only stop the job's own container (README, Not
+	# container would only stop the job's own container (docs/security.md, Not
 	# proven here), which this case is not about.
 	local top=$ALICE_DIR/sec-race other=$ALICE_DIR/sec-other vault=$SLXD_TEST_SHARED/sec-vault
 	local d=$ALICE_DIR/sec-race/sec-swap steps=40 secret
