@@ -92,35 +92,20 @@ static void set_free(struct set *set)
 	free(set->slot);
 }
 
-/* Normalise a member path into out ("./a//b/" -> "a/b"); refuse absolute
- * paths and ".." anywhere.  `what` is "entry" or "hard link target". */
-static int normalise(const char *p, const char *shown, const char *what, char *out,
-		     size_t outlen, slxd_error *err)
+enum slxd_relpath slxd_relpath_clean(const char *p, char *out, size_t outlen)
 {
-	char q[SLXD_QUOTE_BUF];
 	size_t o = 0;
 
-	if (p[0] == '/') {
-		slxd_fail(err, "not a safe image: %s %s is an absolute path: images hold "
-			  "relative paths (metadata.yaml, rootfs/...), as lxc image export "
-			  "writes them", what, slxd_quote(shown, q, sizeof(q)));
-		return -1;
-	}
+	if (p[0] == '/')
+		return SLXD_RELPATH_ABSOLUTE;
 	while (*p) {
 		const char *end = strchr(p, '/');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
-		if (len == 2 && p[0] == '.' && p[1] == '.') {
-			slxd_fail(err, "not a safe image: %s %s has a \"..\" component: "
-				  "refused, it could point outside the image", what,
-				  slxd_quote(shown, q, sizeof(q)));
-			return -1;
-		}
+		if (len == 2 && p[0] == '.' && p[1] == '.')
+			return SLXD_RELPATH_DOTDOT;
 		if (len && !(len == 1 && p[0] == '.')) {
-			if (o + len + 2 > outlen) {
-				slxd_fail(err, "not a safe image: %s %s is too long", what,
-					  slxd_quote(shown, q, sizeof(q)));
-				return -1;
-			}
+			if (o + len + 2 > outlen)
+				return SLXD_RELPATH_TOO_LONG;
 			if (o)
 				out[o++] = '/';
 			memcpy(out + o, p, len);
@@ -131,7 +116,35 @@ static int normalise(const char *p, const char *shown, const char *what, char *o
 			p++;
 	}
 	out[o] = '\0';
-	return 0;
+	return SLXD_RELPATH_OK;
+}
+
+/* Normalise a member path into out ("./a//b/" -> "a/b"); refuse absolute
+ * paths and ".." anywhere.  `what` is "entry" or "hard link target". */
+static int normalise(const char *p, const char *shown, const char *what, char *out,
+		     size_t outlen, slxd_error *err)
+{
+	char q[SLXD_QUOTE_BUF];
+
+	switch (slxd_relpath_clean(p, out, outlen)) {
+	case SLXD_RELPATH_OK:
+		return 0;
+	case SLXD_RELPATH_ABSOLUTE:
+		slxd_fail(err, "not a safe image: %s %s is an absolute path: images hold "
+			  "relative paths (metadata.yaml, rootfs/...), as lxc image export "
+			  "writes them", what, slxd_quote(shown, q, sizeof(q)));
+		return -1;
+	case SLXD_RELPATH_DOTDOT:
+		slxd_fail(err, "not a safe image: %s %s has a \"..\" component: "
+			  "refused, it could point outside the image", what,
+			  slxd_quote(shown, q, sizeof(q)));
+		return -1;
+	case SLXD_RELPATH_TOO_LONG:
+	default:
+		slxd_fail(err, "not a safe image: %s %s is too long", what,
+			  slxd_quote(shown, q, sizeof(q)));
+		return -1;
+	}
 }
 
 /* Written through a symlink, a member lands wherever the link points. */

@@ -35,6 +35,18 @@
 
 #include "error.h"
 
+/* A member path made relative and plain ("./a//b/" -> "a/b", "" for the
+ * top) into out; what is wrong with it otherwise.  Shared by this check
+ * and the OCI layer applier (registry/oci.c), which word their refusals
+ * each for their own input. */
+enum slxd_relpath {
+	SLXD_RELPATH_OK,
+	SLXD_RELPATH_ABSOLUTE,
+	SLXD_RELPATH_DOTDOT,
+	SLXD_RELPATH_TOO_LONG,
+};
+enum slxd_relpath slxd_relpath_clean(const char *p, char *out, size_t outlen);
+
 struct slxd_tarcheck_limits {
 	uint64_t max_entries;       /* members of the archive */
 	uint64_t max_total_size;    /* bytes decompressed (and declared sizes) */

@@ -29,6 +29,7 @@
 
 #include "digest.h"
 #include "opts.h"
+#include "tarcheck.h"
 
 #define SMALL_MAX (4u << 20)       /* index.json, manifests, configs */
 #define OUTER_MAX_ENTRIES 1000000u /* members of an oci-archive / docker-archive */
@@ -223,30 +224,19 @@ static bool has_control(const char *s)
  * components, "" for the root).  Returns NULL if fine, else why not. */
 static const char *clean(const char *p, char *out, size_t outlen)
 {
-	size_t o = 0;
-	if (p[0] == '/')
-		return "is an absolute path: layers hold relative paths";
 	if (has_control(p))
 		return "has control characters in its name";
-	while (*p) {
-		const char *end = strchr(p, '/');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		if (len == 2 && p[0] == '.' && p[1] == '.')
-			return "has a \"..\" component: it could point outside the image";
-		if (len && !(len == 1 && p[0] == '.')) {
-			if (o + len + 2 > outlen)
-				return "has a name too long";
-			if (o)
-				out[o++] = '/';
-			memcpy(out + o, p, len);
-			o += len;
-		}
-		p += len;
-		if (*p == '/')
-			p++;
+	switch (slxd_relpath_clean(p, out, outlen)) {
+	case SLXD_RELPATH_OK:
+		return NULL;
+	case SLXD_RELPATH_ABSOLUTE:
+		return "is an absolute path: layers hold relative paths";
+	case SLXD_RELPATH_DOTDOT:
+		return "has a \"..\" component: it could point outside the image";
+	case SLXD_RELPATH_TOO_LONG:
+	default:
+		return "has a name too long";
 	}
-	out[o] = '\0';
-	return NULL;
 }
 
 /* A path inside the outer archive, resolved against dir ("" for the top):
