@@ -365,7 +365,10 @@ static void delete_quietly(lxd_client *c, const char *name)
 /* A copy of the ready template for this image and id map if there is one
  * (no per-file re-owning at start, see template.h), else from the image.
  * A copy that fails (the template was removed meanwhile) falls back to
- * the image.  On failure nothing half-made is left. */
+ * the image.  On failure nothing half-made is left.  The architecture
+ * check is slxd_image_ensure's: a template is per fingerprint and is only
+ * built from a container made here from that image (and the prolog ensures
+ * the image for every job), so a copy needs no check of its own. */
 static int create(lxd_client *c, const struct slxd_config *cfg, const struct slxd_job *job,
 		  const char *name, json_t *config, json_t *devices, json_t *profiles,
 		  char from[80], slxd_error *err)

@@ -38,6 +38,8 @@ struct lxd_client {
 	bool up_fail;
 	char server[16];          /* GET /1.0 at open: "lxd", "incus" ("" if unsaid) */
 	char server_version[32];  /* "5.0.2" ("" if unsaid) */
+	char arches[4][24];       /* environment.architectures, native first */
+	size_t narches;           /* 0: LXD did not say */
 };
 
 static size_t on_upload(char *buf, size_t size, size_t nitems, void *arg)
@@ -474,6 +476,13 @@ lxd_client *lxd_open(const char *socket_path, long timeout_ms, slxd_error *err)
 	const char *version = json_string_value(json_object_get(env, "server_version"));
 	snprintf(c->server, sizeof(c->server), "%s", server ? server : "");
 	snprintf(c->server_version, sizeof(c->server_version), "%s", version ? version : "");
+	size_t ai;
+	json_t *arch;
+	json_array_foreach(json_object_get(env, "architectures"), ai, arch) {
+		const char *a = json_string_value(arch);
+		if (a && c->narches < 4)
+			snprintf(c->arches[c->narches++], sizeof(c->arches[0]), "%s", a);
+	}
 	const char *auth = json_string_value(json_object_get(md, "auth"));
 	if (auth && strcmp(auth, "trusted") != 0) {
 		slxd_fail(err, "LXD at %s does not trust this client (auth: %s); "
@@ -872,4 +881,35 @@ int lxd_check_version(const lxd_client *c, const char *min, slxd_error *err)
 			 "checked for them, images imported by hand are not; upgrade to LXD 5.0.8, "
 			 "5.21.6 or later", c->server_version);
 	return 0;
+}
+
+/* ---- The image's architecture --------------------------------------------- */
+
+/* LXD's names (Linux's uname -m) for the Debian/OCI spellings an image's
+ * metadata.yaml or an older LXD may carry. */
+static const char *arch_name(const char *a)
+{
+	static const char *const alias[][2] = {
+		{ "amd64", "x86_64" }, { "x86-64", "x86_64" }, { "arm64", "aarch64" },
+		{ "armhf", "armv7l" }, { "armel", "armv6l" }, { "i386", "i686" },
+		{ "386", "i686" }, { "ppc64el", "ppc64le" }, { "riscv64gc", "riscv64" },
+	};
+	for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
+		if (strcmp(a, alias[i][0]) == 0)
+			return alias[i][1];
+	return a;
+}
+
+int lxd_check_image_arch(const lxd_client *c, json_t *image_obj, const char *image,
+			 slxd_error *err)
+{
+	const char *want = json_string_value(json_object_get(image_obj, "architecture"));
+	if (!want || !want[0] || c->narches == 0)
+		return 0;
+	want = arch_name(want);
+	for (size_t i = 0; i < c->narches; i++)
+		if (strcmp(arch_name(c->arches[i]), want) == 0)
+			return 0;
+	return slxd_fail(err, "image %s is built for %.24s, this node is %s: ask for an image "
+			 "of this node's architecture", image, want, arch_name(c->arches[0]));
 }

@@ -40,6 +40,14 @@ int lxd_parse_version(const char *s, unsigned v[3]);
  * lxd_open's GET /1.0.  Incus is not held to LXD's version numbers. */
 int lxd_check_version(const lxd_client *c, const char *min, slxd_error *err);
 
+/* 0 if this node's LXD runs images of the architecture the image object
+ * (GET /1.0/images/FP) names: one of environment.architectures from
+ * lxd_open (x86_64 runs i686), common aliases (amd64, arm64, ...) equal
+ * to LXD's names.  Also 0 when the image or LXD does not say.  Else -1,
+ * err naming `image` and both architectures.  Costs no request. */
+int lxd_check_image_arch(const lxd_client *c, json_t *image_obj, const char *image,
+			 slxd_error *err);
+
 /* Issue one request.  `body` may be NULL (it is not stolen).  For a sync
  * answer, *metadata receives a new reference to the "metadata" member (or
  * json null).  For an async answer the operation is waited on (bounded by

@@ -865,18 +865,32 @@ int slxd_image_ensure(const struct slxd_config *cfg, lxd_client *c, const char *
 	/* no image into an LXD older than the site's floor */
 	if (lxd_check_version(c, cfg->lxd_min_version, err) != 0)
 		return -1;
+	json_t *img = NULL;
+	int rc;
 	if (cfg->registry[0]) {
 		if (slxd_registry_pull(cfg, c, fingerprint, hold_fd, err) != 0)
 			return slxd_fail_prefix(err, "image %s", image);
-		return 0;
+		/* held: it stays while we look at its architecture */
+		rc = lxd_image_get(c, fingerprint, &img, err);
+		if (rc == LXD_NOT_FOUND)
+			slxd_fail(err, "image %s (fingerprint %.12s) vanished from this node's LXD "
+				  "right after it was fetched; try again", image, fingerprint);
+	} else {
+		rc = lxd_image_get(c, fingerprint, &img, err);
+		if (rc == LXD_NOT_FOUND)
+			slxd_fail(err, "image %s is approved (fingerprint %.12s) but this node's LXD "
+				  "does not have it; ask your admin to import it on this node",
+				  image, fingerprint);
 	}
-	json_t *img = NULL;
-	int rc = lxd_image_get(c, fingerprint, &img, err);
+	/* An image of another architecture would make a container that
+	 * fails at its first exec with ENOEXEC; say why before any exists. */
+	if (rc == 0 && lxd_check_image_arch(c, img, image, err) != 0)
+		rc = -1;
 	json_decref(img);
-	if (rc == LXD_NOT_FOUND)
-		return slxd_fail(err, "image %s is approved (fingerprint %.12s) but this node's LXD "
-				 "does not have it; ask your admin to import it on this node",
-				 image, fingerprint);
+	if (rc != 0 && hold_fd && *hold_fd >= 0) {
+		close(*hold_fd);
+		*hold_fd = -1;
+	}
 	return rc == 0 ? 0 : -1;
 }
 

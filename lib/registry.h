@@ -74,7 +74,8 @@ int slxd_registry_pull(const struct slxd_config *cfg, lxd_client *c,
  * With registry= set, slxd_registry_pull fetches it if need be (hold_fd
  * as there; errors start "image NAME:TAG: ").  Without one, images are the
  * admin's to import: a missing one is an error saying so, and *hold_fd is
- * -1.  Returns 0 or -1. */
+ * -1.  An image whose architecture this node's LXD does not run is
+ * refused (lxd_check_image_arch; *hold_fd -1).  Returns 0 or -1. */
 int slxd_image_ensure(const struct slxd_config *cfg, lxd_client *c, const char *image,
 		      const char *fingerprint, int *hold_fd, slxd_error *err);
 

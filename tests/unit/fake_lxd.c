@@ -97,6 +97,7 @@ struct fake_lxd {
 	struct inst *insts;
 	struct image *images;
 	pid_t init_pid, next_pid;
+	json_t *arches; /* GET /1.0's environment.architectures, NULL: unsaid */
 	struct conn conns[MAX_CONNS]; /* server thread only */
 	int nconns;
 };
@@ -436,12 +437,17 @@ static void emulate(struct fake_lxd *f, struct answer *a, const char *method,
 	char name[256] = "", rest[256] = "";
 	json_t *list;
 
-	if (strcmp(path, "/1.0") == 0 && get)
-		return answer_sync(a, json_pack(
+	if (strcmp(path, "/1.0") == 0 && get) {
+		json_t *md = json_pack(
 			"{s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "api_version",
 			"1.0", "api_status", "stable", "auth", "trusted",
 			"environment", "server", "lxd", "server_name", "fake",
-			"server_version", "5.0.2"));
+			"server_version", "5.0.2");
+		if (f->arches)
+			json_object_set(json_object_get(md, "environment"), "architectures",
+					f->arches);
+		return answer_sync(a, md);
+	}
 
 	if (strcmp(path, "/1.0/images") == 0 && get) {
 		list = json_array();
@@ -863,6 +869,7 @@ void fake_lxd_stop(struct fake_lxd *f)
 		json_decref(i->obj);
 		free(i);
 	}
+	json_decref(f->arches);
 	pthread_mutex_destroy(&f->mu);
 	free(f);
 }
@@ -1075,6 +1082,15 @@ void fake_lxd_add_instance(struct fake_lxd *f, const char *name,
 		set_running(f, i, true);
 	unlock(f);
 	json_decref(config);
+}
+
+void fake_lxd_set_architectures(struct fake_lxd *f, const char *json)
+{
+	json_t *a = json ? parse(json) : NULL;
+	lock(f);
+	json_decref(f->arches);
+	f->arches = a;
+	unlock(f);
 }
 
 void fake_lxd_set_init_pid(struct fake_lxd *f, pid_t pid)

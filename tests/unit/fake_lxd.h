@@ -120,6 +120,9 @@ void fake_lxd_add_instance(struct fake_lxd *f, const char *name,
 /* The pid reported for started instances (default 0: a fake pid counter
  * starting at 10000; tests that look at /proc can pass getpid()). */
 void fake_lxd_set_init_pid(struct fake_lxd *f, pid_t pid);
+/* GET /1.0's environment.architectures (a JSON array; NULL: left out,
+ * the default).  Read by lxd_open, so set it before. */
+void fake_lxd_set_architectures(struct fake_lxd *f, const char *json);
 bool fake_lxd_instance_exists(struct fake_lxd *f, const char *name);
 /* "Running"/"Stopped", or "" if the instance does not exist. */
 const char *fake_lxd_instance_status(struct fake_lxd *f, const char *name);

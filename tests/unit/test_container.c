@@ -683,6 +683,35 @@ static void test_ensure_image_missing(void **state)
 	assert_int_equal(fake_lxd_instance_count(f), 0);
 }
 
+/* An image of another architecture is refused with a line naming both
+ * before any container is made; aliases (arm64 = aarch64) and the
+ * personalities LXD lists (i686 on x86_64) are the node's own. */
+#define FP3A "a3c4000000000000000000000000000000000000000000000000000000000000"
+static void test_ensure_image_other_arch(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	fake_lxd_set_architectures(f, "[\"x86_64\", \"i686\"]");
+	lxd_close(c);
+	c = lxd_open(fake_lxd_socket(f), 5000, &err);
+	assert_non_null(c);
+	job.fingerprint = FP2;
+	fake_lxd_add_image(f, FP2, "{\"architecture\": \"aarch64\"}");
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_one_line(err.msg);
+	assert_string_equal(err.msg, "image ubuntu:22.04 is built for aarch64, this node is "
+			    "x86_64: ask for an image of this node's architecture");
+	assert_int_equal(nwrites(), 0);
+	assert_int_equal(fake_lxd_instance_count(f), 0);
+	assert_int_equal(pid, 0);
+
+	/* an image in Debian's spelling of this node's architecture runs */
+	job.fingerprint = FP3A;
+	fake_lxd_add_image(f, FP3A, "{\"architecture\": \"amd64\"}");
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(fake_lxd_instance_count(f), 1);
+}
+
 /* Any other failure to look up the image is reported, not mistaken for
  * "missing", and creates nothing. */
 static void test_ensure_image_lookup_fails(void **state)
@@ -1812,6 +1841,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ensure_foreign_instance, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_other_image, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_image_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_image_other_arch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_image_lookup_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_subuid_not_granted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_create_fails, setup, teardown),

@@ -599,6 +599,35 @@ static void test_images(void **state)
 	json_decref(out);
 }
 
+/* The node's architectures come from lxd_open's GET /1.0: no request of
+ * their own.  An image or an LXD that does not say is not refused. */
+static void test_image_arch(void **state)
+{
+	struct t *t = *state;
+	json_t *img = json_pack("{s:s}", "architecture", "aarch64");
+	assert_int_equal(lxd_check_image_arch(t->c, img, "a:1", &t->err), 0); /* LXD unsaid */
+	fake_lxd_set_architectures(t->f, "[\"x86_64\", \"i686\"]");
+	lxd_close(t->c);
+	t->c = lxd_open(fake_lxd_socket(t->f), 5000, &t->err);
+	assert_non_null(t->c);
+	int before = fake_lxd_nrequests(t->f);
+	assert_int_equal(lxd_check_image_arch(t->c, img, "a:1", &t->err), -1);
+	assert_string_equal(t->err.msg, "image a:1 is built for aarch64, this node is x86_64: "
+			    "ask for an image of this node's architecture");
+	static const struct { const char *arch; int rc; } cases[] = {
+		{ "x86_64", 0 }, { "amd64", 0 }, { "i686", 0 }, { "i386", 0 },
+		{ "arm64", -1 }, { "armv7l", -1 }, { "ppc64le", -1 }, { "", 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_object_set_new(img, "architecture", json_string(cases[i].arch));
+		assert_int_equal(lxd_check_image_arch(t->c, img, "a:1", &t->err), cases[i].rc);
+	}
+	json_object_del(img, "architecture");
+	assert_int_equal(lxd_check_image_arch(t->c, img, "a:1", &t->err), 0);
+	assert_int_equal(fake_lxd_nrequests(t->f), before);
+	json_decref(img);
+}
+
 /* ---- Create and the whole life cycle ------------------------------------ */
 
 static void test_create_body(void **state)
@@ -745,6 +774,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connection_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_filter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_images, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_arch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_rejects_bad_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
