@@ -55,6 +55,9 @@ static const char usage_text[] =
 	"  delete NAME:TAG [--fingerprint FP] [--json]\n"
 	"                                           remove a version (admins; owners: own pending)\n"
 	"  log [--since ID] [--json]                the audit log (yours; admins: everyone's)\n"
+	"  pull NAME:TAG[@FP] -o FILE [--json]      download exactly that version's bytes (the\n"
+	"                                           approved one unless FP says; pending ones:\n"
+	"                                           their owner and admins), checked against FP\n"
 	"--json prints the registry's own JSON answer, for scripts.\n"
 	"The registry is --registry URL, else $SLXD_REGISTRY, else registry= in " NODE_CONFIG ".\n";
 
@@ -62,7 +65,7 @@ struct cli {
 	const char *cmd;
 	const char *args[2];
 	int nargs;
-	const char *registry, *name, *fingerprint, *from_lxd, *since;
+	const char *registry, *name, *fingerprint, *from_lxd, *since, *output;
 	bool json, pending;
 	char base[SLXD_REGISTRY_URL_MAX + 1];
 	long long registry_uid; /* whose signature answers need; -1: unknown, unchecked */
@@ -809,6 +812,100 @@ static int cmd_push(struct cli *c)
 	return rc;
 }
 
+/* ---- pull --------------------------------------------------------------------- */
+
+/* The bytes go to FILE.part, created afresh (never through a link or over
+ * someone's file), and only once their SHA-256 is the fingerprint that the
+ * signed lookup named are they synced and renamed to FILE: an interrupted
+ * or tampered download leaves nothing. */
+static int cmd_pull(struct cli *c)
+{
+	struct slxd_image_ref ref;
+	struct slxd_reg_reply r = { 0 };
+	char refbuf[300], fp[65], part[4096 + 8], path[128], got[65];
+	const char *at = c->args[0] ? strchr(c->args[0], '@') : NULL;
+	int rc;
+
+	if (!c->output)
+		return say(EX_USAGE, "pull needs -o FILE, where to write the image");
+	if (snprintf(part, sizeof(part), "%s.part", c->output) >= (int)sizeof(part))
+		return say(EX_USAGE, "-o: the file name is too long");
+	if (at) {
+		if (c->fingerprint)
+			return say(EX_USAGE, "give the fingerprint once: NAME:TAG@FP or --fingerprint");
+		size_t n = strlen(at + 1);
+		if (n < 12 || n > 64 || strspn(at + 1, "0123456789abcdef") != n)
+			return say(EX_USAGE, "invalid @FP: give 12 to 64 lowercase hex digits");
+		c->fingerprint = at + 1;
+		snprintf(refbuf, sizeof(refbuf), "%.*s", (int)(at - c->args[0]), c->args[0]);
+	} else {
+		snprintf(refbuf, sizeof(refbuf), "%s", c->args[0] ? c->args[0] : "");
+	}
+	if ((rc = parse_ref(refbuf, &ref)) != EX_OK)
+		return rc;
+	if ((rc = get_image(c, &ref, &r)) != EX_OK)
+		goto out;
+	json_t *cands = json_array(), *a = json_object_get(r.json, "approved");
+	if (json_is_object(a))
+		json_array_append(cands, a);
+	if (c->fingerprint) /* without FP: the approved version, the one jobs get */
+		json_array_extend(cands, json_object_get(r.json, "pending"));
+	rc = choose(c, c->fingerprint ? "visible" : "approved", cands, fp);
+	json_decref(cands);
+	slxd_reg_reply_free(&r);
+	if (rc != EX_OK)
+		goto out;
+
+	int fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rc = say(EX_REFUSED, "cannot create %s: %s%s", part, strerror(errno),
+			 errno == EEXIST ? " (an earlier pull was interrupted? remove it)" : "");
+		goto out;
+	}
+	slxd_sha256 *h = slxd_sha256_new();
+	slxd_error err = { "" };
+	off_t size = 0;
+	snprintf(path, sizeof(path), "/v1/blobs/%s", fp);
+	int drc = h ? slxd_reg_download(c->base, TIMEOUT_S, path, fd, h, &size, &r, &err)
+		    : slxd_fail(&err, "out of memory");
+	if (drc == 0 && r.status == 200) {
+		slxd_sha256_final(h, got);
+		h = NULL;
+		if (strcmp(got, fp) != 0)
+			rc = say(EX_REFUSED, "the registry at %s sent other bytes than image %.12s "
+				 "(their SHA-256 is %.12s): nothing written", c->base, fp, got);
+		else if (fsync(fd) != 0)
+			rc = say(EX_REFUSED, "cannot write %s: %s", part, strerror(errno));
+	} else if (drc == 0) {
+		rc = outcome(c, 0, &r, &err);
+		if (rc == EX_OK)
+			rc = say(EX_REFUSED, "the registry at %s answered HTTP %ld", c->base, r.status);
+	} else {
+		rc = outcome(c, drc, &r, &err);
+	}
+	slxd_sha256_free(h);
+	if (close(fd) != 0 && rc == EX_OK)
+		rc = say(EX_REFUSED, "cannot write %s: %s", part, strerror(errno));
+	if (rc == EX_OK && rename(part, c->output) != 0)
+		rc = say(EX_REFUSED, "cannot rename %s to %s: %s", part, c->output, strerror(errno));
+	if (rc != EX_OK) {
+		unlink(part);
+		goto out;
+	}
+	if (c->json) {
+		json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "image", refbuf, "fingerprint", fp,
+				      "size", (json_int_t)size, "file", c->output);
+		print_json(j);
+		json_decref(j);
+	} else {
+		printf("%s:%s %s (%lld bytes) written to %s\n", ref.name, ref.tag, fp,
+		       (long long)size, c->output);
+	}
+out:
+	slxd_reg_reply_free(&r);
+	return rc;
+}
+
 /* ---- Parsing ------------------------------------------------------------------ */
 
 static const struct command {
@@ -824,6 +921,7 @@ static const struct command {
 	{ "revoke", 1, 1, "j", NULL },
 	{ "delete", 1, 1, "fj", cmd_delete },
 	{ "log", 0, 0, "sj", cmd_log },
+	{ "pull", 1, 1, "foj", cmd_pull },
 };
 
 static const char *option_name(char key)
@@ -835,6 +933,7 @@ static const char *option_name(char key)
 	case 's': return "--since";
 	case 'j': return "--json";
 	case 'p': return "--pending";
+	case 'o': return "-o";
 	}
 	return "that option";
 }
@@ -843,7 +942,7 @@ static int parse(int argc, char **argv, struct cli *c, const struct command **cm
 {
 	static const struct { const char *opt; char key; } valued[] = {
 		{ "--registry", 'r' }, { "--name", 'n' }, { "--fingerprint", 'f' },
-		{ "--from-lxd", 'l' }, { "--since", 's' },
+		{ "--from-lxd", 'l' }, { "--since", 's' }, { "-o", 'o' }, { "--output", 'o' },
 	};
 	char used[16] = "";
 	for (int i = 1; i < argc; i++) {
@@ -881,6 +980,7 @@ static int parse(int argc, char **argv, struct cli *c, const struct command **cm
 			case 'f': c->fingerprint = val; break;
 			case 'l': c->from_lxd = val; break;
 			case 's': c->since = val; break;
+			case 'o': c->output = val; break;
 			}
 		} else if (!c->cmd) {
 			c->cmd = a;

@@ -492,6 +492,67 @@ static void push_oci_sources(void **state)
 	closedir(d);
 }
 
+/* pull writes exactly the bytes of the version asked for, and only once
+ * their SHA-256 is its fingerprint: other bytes, a refusal or an existing
+ * .part leave no FILE and no FILE.part behind. */
+static void pull_checks_the_bytes(void **state)
+{
+	(void)state;
+	static const char blob[] = "the bytes of an image tarball";
+	char fp[65], path[300], part[320], bad[65];
+	struct stat sb;
+	slxd_sha256_buf(blob, sizeof(blob) - 1, fp);
+	slxd_sha256_buf("x", 1, bad);
+	snprintf(path, sizeof(path), "%s/img.tar.gz", dir);
+	snprintf(part, sizeof(part), "%s.part", path);
+	char show[2048];
+	snprintf(show, sizeof(show), "{\"name\":\"demo\",\"tag\":\"1.0\",\"approved\":"
+		 V("demo", "1.0", "%s", "approved") ",\"pending\":[" V("demo", "1.0", "%s", "pending")
+		 "]}", fp, bad);
+	fake_reg_json(reg, "GET", "/v1/images/demo/1.0", 200, show);
+	char bpath[128];
+	snprintf(bpath, sizeof(bpath), "/v1/blobs/%s", fp);
+	fake_reg_answer(reg, "GET", bpath, 200, blob, sizeof(blob) - 1);
+
+	expect_usage("pull needs -o FILE", "pull", "demo:1.0", NULL);
+	expect_usage("invalid @FP", "pull", "demo:1.0@xyz", "-o", path, NULL);
+
+	/* the approved version by default */
+	assert_int_equal(run("pull", "demo:1.0", "-o", path, NULL), 0);
+	char got[256];
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	slurp(fd, got, sizeof(got));
+	assert_string_equal(got, blob);
+	assert_int_equal(stat(part, &sb), -1);
+	assert_contains(out, fp);
+	unlink(path);
+
+	/* the pending one by @FP: the registry sends other bytes */
+	snprintf(bpath, sizeof(bpath), "/v1/blobs/%s", bad);
+	fake_reg_answer(reg, "GET", bpath, 200, blob, sizeof(blob) - 1);
+	char ref[100];
+	snprintf(ref, sizeof(ref), "demo:1.0@%.12s", bad);
+	assert_int_equal(run("pull", ref, "-o", path, NULL), EX_REFUSED);
+	assert_contains(errout, "sent other bytes than image");
+	assert_int_equal(stat(path, &sb), -1);
+	assert_int_equal(stat(part, &sb), -1);
+
+	/* refused (not the owner): the registry's words, nothing written */
+	fake_reg_json(reg, "GET", bpath, 404, "{\"error\":\"no image file that you may read\"}");
+	assert_int_equal(run("pull", ref, "-o", path, NULL), EX_REFUSED);
+	assert_contains(errout, "no image file that you may read");
+	assert_int_equal(stat(path, &sb), -1);
+	assert_int_equal(stat(part, &sb), -1);
+
+	/* a .part there already (a link an attacker planted, say) is not used */
+	assert_int_equal(symlink("/nonexistent", part), 0);
+	assert_int_equal(run("pull", "demo:1.0", "-o", path, NULL), EX_REFUSED);
+	assert_contains(errout, "cannot create");
+	assert_int_equal(stat(path, &sb), -1);
+	unlink(part);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -507,6 +568,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(revoke_delete_and_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(push_file_and_from_lxd, setup, teardown),
 		cmocka_unit_test_setup_teardown(push_oci_sources, setup, teardown),
+		cmocka_unit_test_setup_teardown(pull_checks_the_bytes, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();
