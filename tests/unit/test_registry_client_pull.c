@@ -324,6 +324,25 @@ static void image_ensure_with_and_without_registry(void **state)
 	assert_null(fake_lxd_find(lxd, "POST", "/1.0/images"));
 }
 
+/* With a registry, an image fetched or cached here whose architecture
+ * this node does not run is refused with a line naming both, and the
+ * caller holds no lock on it. */
+static void image_ensure_refuses_another_architecture(void **state)
+{
+	(void)state;
+	fake_lxd_set_architectures(lxd, "[\"x86_64\", \"i686\"]");
+	lxd_close(cl);
+	cl = lxd_open(cfg.lxd_socket, 5000, &err);
+	assert_non_null(cl);
+	fake_lxd_add_image(lxd, fp, "{\"architecture\": \"aarch64\"}");
+	int hold = 7;
+	assert_int_equal(slxd_image_ensure(&cfg, cl, "busybox:1", fp, &hold, &err), -1);
+	assert_int_equal(hold, -1);
+	assert_string_equal(err.msg, "image busybox:1 is built for aarch64, this node is x86_64: "
+			    "ask for an image of this node's architecture");
+	assert_null(fake_lxd_find(lxd, "POST", "/1.0/instances"));
+}
+
 /* Concurrent pulls on a node come from separate processes (the prologs
  * and slurmstepds of different jobs), so the pullers here are processes
  * too: this binary run again with --puller, which does what a prolog does.
@@ -666,6 +685,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(lxd_fingerprint_mismatch_is_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(lxd_import_failure_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(image_ensure_with_and_without_registry, setup, teardown),
+		cmocka_unit_test_setup_teardown(image_ensure_refuses_another_architecture, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_pulls_download_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(file_store_pull, setup, teardown),
 		cmocka_unit_test_setup_teardown(lru_evicts_oldest_to_the_bound, setup, teardown),
