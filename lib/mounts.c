@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fnv.h"
+
 static bool under(const char *path, const char *prefix)
 {
 	size_t n = strlen(prefix);
@@ -452,11 +454,7 @@ int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX
 
 void slxd_stage_name(const char *dst, char out[32])
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (const unsigned char *p = (const unsigned char *)dst; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	snprintf(out, 32, "slxd-%016" PRIx64, h);
+	snprintf(out, 32, "slxd-%016" PRIx64, slxd_fnv1a(dst, strlen(dst)));
 }
 
 void slxd_stage_path(const struct slxd_config *cfg, uint32_t jobid, const char *dst,

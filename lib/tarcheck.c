@@ -14,6 +14,7 @@
 #include <archive_entry.h>
 #include <yaml.h>
 
+#include "fnv.h"
 #include "opts.h"
 
 void slxd_tarcheck_default_limits(struct slxd_tarcheck_limits *lim)
@@ -32,19 +33,11 @@ struct set {
 	size_t cap, n;
 };
 
-static uint64_t hash(const char *s, size_t len)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
-}
-
 static bool set_has(const struct set *set, const char *s, size_t len)
 {
 	if (!set->cap)
 		return false;
-	for (size_t i = hash(s, len) & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
+	for (size_t i = slxd_fnv1a(s, len) & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
 		const char *e = set->slot[i];
 		if (!e)
 			return false;
@@ -65,7 +58,7 @@ static int set_add(struct set *set, const char *s)
 		for (size_t j = 0; j < set->cap; j++) {
 			if (!set->slot[j])
 				continue;
-			size_t i = hash(set->slot[j], strlen(set->slot[j])) & (ncap - 1);
+			size_t i = slxd_fnv1a(set->slot[j], strlen(set->slot[j])) & (ncap - 1);
 			while (ns[i])
 				i = (i + 1) & (ncap - 1);
 			ns[i] = set->slot[j];
@@ -77,7 +70,7 @@ static int set_add(struct set *set, const char *s)
 	char *copy = strdup(s);
 	if (!copy)
 		return -1;
-	size_t i = hash(s, strlen(s)) & (set->cap - 1);
+	size_t i = slxd_fnv1a(s, strlen(s)) & (set->cap - 1);
 	while (set->slot[i])
 		i = (i + 1) & (set->cap - 1);
 	set->slot[i] = copy;

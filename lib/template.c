@@ -9,14 +9,13 @@
 #include <unistd.h>
 
 #include "container.h"
+#include "fnv.h"
 #include "log.h"
 
 void slxd_template_name(const char *fingerprint, const char *idmap, char out[64])
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (const unsigned char *p = (const unsigned char *)idmap; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	snprintf(out, 64, SLXD_TEMPLATE_PREFIX "%.12s-%016" PRIx64, fingerprint, h);
+	snprintf(out, 64, SLXD_TEMPLATE_PREFIX "%.12s-%016" PRIx64, fingerprint,
+		 slxd_fnv1a(idmap, strlen(idmap)));
 }
 
 int slxd_template_find(lxd_client *c, const struct slxd_config *cfg,

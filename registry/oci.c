@@ -28,6 +28,7 @@
 #include <archive_entry.h>
 
 #include "digest.h"
+#include "fnv.h"
 #include "opts.h"
 #include "tarcheck.h"
 
@@ -73,19 +74,11 @@ struct map {
 	size_t cap, n;
 };
 
-static uint64_t hash(const char *s, size_t len)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
-}
-
 static struct node *map_find(const struct map *m, const char *s, size_t len)
 {
 	if (!m->cap)
 		return NULL;
-	for (size_t i = hash(s, len) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+	for (size_t i = slxd_fnv1a(s, len) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
 		struct node *e = m->slot[i];
 		if (!e)
 			return NULL;
@@ -107,7 +100,7 @@ static struct node *map_get(struct map *m, const char *s, size_t len)
 		for (size_t j = 0; j < m->cap; j++) {
 			if (!m->slot[j])
 				continue;
-			size_t i = hash(m->slot[j]->path, strlen(m->slot[j]->path)) & (ncap - 1);
+			size_t i = slxd_fnv1a(m->slot[j]->path, strlen(m->slot[j]->path)) & (ncap - 1);
 			while (ns[i])
 				i = (i + 1) & (ncap - 1);
 			ns[i] = m->slot[j];
@@ -122,7 +115,7 @@ static struct node *map_get(struct map *m, const char *s, size_t len)
 		return NULL;
 	}
 	n->wh = n->opq = n->nd = n->win_layer = n->seen_layer = -1;
-	size_t i = hash(s, len) & (m->cap - 1);
+	size_t i = slxd_fnv1a(s, len) & (m->cap - 1);
 	while (m->slot[i])
 		i = (i + 1) & (m->cap - 1);
 	m->slot[i] = n;
