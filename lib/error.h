@@ -1,27 +1,54 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* One-line, user-facing error reporting shared by every part of slurm-lxd.
+/* One error vocabulary for every part of slurm-lxd.
  *
- * Every fallible function takes a `slxd_error *` and, on failure, fills it
- * with a single line that says what was wrong and what to do about it, then
- * returns -1.  Front ends print that line unchanged. */
+ * A fallible function returns 0 on success and -1 on failure; on failure it
+ * fills the caller's `slxd_error` with one line that says what was wrong and
+ * what to do about it, and with the kind of failure, which callers test
+ * instead of special return values (as munge's EMUNGE_* and crun's
+ * err->status do).  Front ends print the line unchanged. */
 #ifndef SLXD_ERROR_H
 #define SLXD_ERROR_H
 
 #include <stddef.h>
 
+enum slxd_errkind {
+	SLXD_E_NONE = 0,
+	SLXD_E_FAILED,      /* anything without a more useful kind */
+	SLXD_E_INVALID,     /* bad input: option, key, request, image */
+	SLXD_E_NOTFOUND,    /* the named thing does not exist */
+	SLXD_E_EXISTS,      /* it exists already (and must not) */
+	SLXD_E_REFUSED,     /* policy said no: not approved, not allowed */
+	SLXD_E_UNREACHABLE, /* a daemon or service could not be reached */
+	SLXD_E_BUSY,        /* held by someone else now; may work later */
+	SLXD_E_TIMEOUT,     /* took longer than allowed */
+	SLXD_E_TAMPERED,    /* something changed under us: fail closed */
+};
+
 typedef struct slxd_error {
+	enum slxd_errkind kind;
 	char msg[1024];
 } slxd_error;
 
-/* Format `fmt` into err (if err is non-NULL) and return -1, so callers can
- * write `return slxd_fail(err, "...")`.  Newlines and control characters in
- * the result are replaced by spaces so the message stays one line. */
+/* Fill err (if non-NULL) with kind SLXD_E_FAILED and the formatted line;
+ * return -1, so callers write `return slxd_fail(err, "...")`.  Control
+ * characters become spaces so the message stays one line. */
 int slxd_fail(slxd_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Prefix an existing message: "prefix: old message". Returns -1. */
+/* The same with a kind. */
+int slxd_failk(slxd_error *err, enum slxd_errkind kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Prefix an existing message ("prefix: old message"), keeping its kind.
+ * Returns -1. */
 int slxd_fail_prefix(slxd_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* The kind of the last failure recorded in err (SLXD_E_NONE if none). */
+static inline enum slxd_errkind slxd_error_kind(const slxd_error *err)
+{
+	return err ? err->kind : SLXD_E_NONE;
+}
 
 void slxd_error_clear(slxd_error *err);
 

@@ -136,7 +136,7 @@ static bool young(struct slxd_gc_entry *e, const struct slxd_config *cfg, time_t
 static void decide(struct slxd_gc_entry *e, const struct slxd_config *cfg, time_t now,
 		   slxd_job_lookup lookup, void *arg)
 {
-	slxd_error err = { "" };
+	slxd_error err = { 0 };
 
 	e->action = SLXD_GC_KEEP;
 	if (e->jobid == 0) {

@@ -191,7 +191,7 @@ static int outcome(const struct cli *c, int rc, const struct slxd_reg_reply *r,
 static int request(const struct cli *c, const char *method, const char *path,
 		   const char *body, struct slxd_reg_reply *r)
 {
-	slxd_error err = { "" };
+	slxd_error err = { 0 };
 	int rc = slxd_reg_json(c->base, TIMEOUT_S, method, path, body, r, &err);
 	return outcome(c, rc, r, &err);
 }
@@ -591,7 +591,7 @@ static int push_fd(struct cli *c, const struct slxd_image_ref *ref, int fd, cons
 		return say(EX_REFUSED, "cannot rewind %s: %s", label, strerror(errno));
 
 	struct slxd_reg_reply r;
-	slxd_error err = { "" };
+	slxd_error err = { 0 };
 	snprintf(path, sizeof(path), "/v1/images/%s/%s", ref->name, ref->tag);
 	int rc = slxd_reg_upload(c->base, TIMEOUT_S, path, fd, st.st_size, sha, isatty(2) == 1,
 				 &r, &err);
@@ -702,7 +702,7 @@ static void oci_progress(void *arg, uint64_t done, uint64_t total)
 static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char *source)
 {
 	const char *tmp = getenv("TMPDIR");
-	slxd_error err = { "" };
+	slxd_error err = { 0 };
 	struct slxd_oci_result res;
 	struct meter m = { .drew = false };
 	if (!tmp || !*tmp)
@@ -863,7 +863,7 @@ static int cmd_pull(struct cli *c)
 		goto out;
 	}
 	slxd_sha256 *h = slxd_sha256_new();
-	slxd_error err = { "" };
+	slxd_error err = { 0 };
 	off_t size = 0;
 	snprintf(path, sizeof(path), "/v1/blobs/%s", fp);
 	int drc = h ? slxd_reg_download(c->base, TIMEOUT_S, path, fd, h, &size, &r, &err)

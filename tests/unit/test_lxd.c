@@ -65,7 +65,7 @@ static long now_ms(void)
 
 static void test_open_missing_socket(void **state)
 {
-	slxd_error err = { "" };
+	slxd_error err = { 0 };
 	(void)state;
 	assert_null(lxd_open("/nonexistent/slxd-test/unix.socket", 1000, &err));
 	assert_contains(err.msg, "/nonexistent/slxd-test/unix.socket");
@@ -76,7 +76,7 @@ static void test_open_missing_socket(void **state)
 static void test_open_not_a_socket(void **state)
 {
 	char path[] = "/tmp/slxd-test-XXXXXX";
-	slxd_error err = { "" };
+	slxd_error err = { 0 };
 	int fd = mkstemp(path);
 	(void)state;
 	assert_true(fd >= 0);
@@ -91,7 +91,7 @@ static void test_open_nobody_listening(void **state)
 {
 	char dir[] = "/tmp/slxd-test-XXXXXX", path[64], want[128];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	slxd_error err = { "" };
+	slxd_error err = { 0 };
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/unix.socket", dir);
@@ -120,7 +120,7 @@ static void test_open_sends_get_1_0(void **state)
 static void test_open_untrusted(void **state)
 {
 	struct fake_lxd *f = fake_lxd_start();
-	slxd_error err = { "" };
+	slxd_error err = { 0 };
 	(void)state;
 	fake_reply_sync(fake_lxd_on(f, "GET", "/1.0$"), "{\"auth\":\"untrusted\"}");
 	assert_null(lxd_open(fake_lxd_socket(f), 1000, &err));
@@ -166,7 +166,7 @@ static int version_check(const char *server, const char *version, const char *mi
 
 static void test_server_version(void **state)
 {
-	slxd_error err = { "" };
+	slxd_error err = { 0 };
 	unsigned v[3];
 	(void)state;
 	assert_int_equal(lxd_parse_version("5.21.3", v), 0);

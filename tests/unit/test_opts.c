@@ -40,7 +40,7 @@ static void test_quote_truncates(void **state)
 static void expect_image(const char *s, const char *name, const char *tag)
 {
 	struct slxd_image_ref r;
-	slxd_error e = { "" };
+	slxd_error e = { 0 };
 
 	if (slxd_parse_image_ref(s, &r, &e) != 0)
 		fail_msg("refused \"%s\": %s", s, e.msg);
@@ -153,7 +153,7 @@ static void test_image_huge(void **state)
 
 static void accept_path(const char *p)
 {
-	slxd_error e = { "" };
+	slxd_error e = { 0 };
 
 	if (slxd_check_path(p, "--lxd-workdir", &e) != 0)
 		fail_msg("refused path \"%s\": %s", p, e.msg);
@@ -232,7 +232,7 @@ static struct slxd_mount_list ml;
 
 static void accept_mounts(const char *s, size_t n)
 {
-	slxd_error e = { "" };
+	slxd_error e = { 0 };
 
 	if (slxd_parse_mounts(s, "--lxd-mount", &ml, &e) != 0)
 		fail_msg("refused mounts \"%s\": %s", s, e.msg);

@@ -432,7 +432,7 @@ static void metadata_seeds(void **state)
 		assert_non_null(f);
 		size_t len = fread(buf, 1, sizeof(buf), f), n = 0;
 		fclose(f);
-		slxd_error err = { "" };
+		slxd_error err = { 0 };
 		int rc = slxd_tarcheck_metadata(buf, len, &n, &err);
 		int bad = strncmp(de->d_name, "bad-", 4) == 0;
 		if (rc != (bad ? -1 : 0))
