@@ -45,6 +45,7 @@ static struct {
 	char *image;
 	char *mounts;
 	char *workdir;
+	char *batch; /* --lxd-batch: host or container */
 } opt;
 
 static struct {
@@ -98,6 +99,12 @@ static int opt_workdir(int val, const char *arg, int remote)
 	return store(&opt.workdir, arg);
 }
 
+static int opt_batch(int val, const char *arg, int remote)
+{
+	(void)val, (void)remote;
+	return store(&opt.batch, arg);
+}
+
 /* Registered from slurm_spank_init: sbatch and salloc (allocator context)
  * do not read a static spank_options table in Slurm 22.05. */
 static struct spank_option lxd_options[] = {
@@ -113,6 +120,12 @@ static struct spank_option lxd_options[] = {
 	  "With --lxd-image: working directory inside the container (default: "
 	  "the job's working directory).",
 	  1, 0, opt_workdir },
+	{ "lxd-batch", "host|container",
+	  "With sbatch --lxd-image: run the batch script in the job's container "
+	  "(container, the default) or on the node as without --lxd-image, every "
+	  "srun step it starts still in the job's containers (host: for images "
+	  "without Slurm's client).",
+	  1, 0, opt_batch },
 	SPANK_OPTIONS_TABLE_END
 };
 
@@ -121,9 +134,11 @@ static struct spank_option lxd_options[] = {
 static int check_options(bool need_list, slxd_error *err)
 {
 	if (!opt.image)
-		return (opt.mounts || opt.workdir)
-			? slxd_fail(err, "--lxd-mount and --lxd-workdir need --lxd-image=NAME[:TAG]")
+		return (opt.mounts || opt.workdir || opt.batch)
+			? slxd_fail(err, "--lxd-mount, --lxd-workdir and --lxd-batch need --lxd-image=NAME[:TAG]")
 			: 0;
+	if (opt.batch && strcmp(opt.batch, "host") != 0 && strcmp(opt.batch, "container") != 0)
+		return slxd_fail(err, "--lxd-batch=%.64s: use host or container", opt.batch);
 	if (slxd_parse_image_ref(opt.image, &st.ref, err) != 0)
 		return -1;
 	snprintf(st.image, sizeof(st.image), "%s:%s", st.ref.name, st.ref.tag);
@@ -196,7 +211,7 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 	spank_context_t ctx = spank_context();
 
 	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR) {
-		if (!opt.image && !opt.mounts && !opt.workdir)
+		if (!opt.image && !opt.mounts && !opt.workdir && !opt.batch)
 			return 0;
 		if (st.pending.msg[0]) {
 			slurm_error("slurm-lxd: %s", st.pending.msg);
@@ -214,9 +229,19 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 			slurm_debug("slurm-lxd: cannot pass the image to the prolog");
 		return 0;
 	}
-	if (ctx != S_CTX_REMOTE || (!opt.image && !opt.mounts && !opt.workdir))
+	if (ctx != S_CTX_REMOTE || (!opt.image && !opt.mounts && !opt.workdir && !opt.batch))
 		return 0;
 
+	uint32_t stepid;
+	/* --lxd-batch=host: the batch script runs as it would without
+	 * --lxd-image (which the user may always submit), so it can call the
+	 * node's srun and scontrol; the steps it starts inherit the options
+	 * (Slurm passes them in the job's environment) and are contained.
+	 * Nothing of the host goes into the container (docs/batch.md). */
+	if (opt.batch && strcmp(opt.batch, "host") == 0 &&
+	    spank_get_item(sp, S_JOB_STEPID, &stepid) == ESPANK_SUCCESS &&
+	    stepid == SLURM_BATCH_SCRIPT)
+		return 0;
 	st.active = true;
 	if (st.pending.msg[0])
 		return 0;
@@ -426,6 +451,7 @@ int slurm_spank_exit(spank_t sp, int ac, char **av)
 	free(opt.image);
 	free(opt.mounts);
 	free(opt.workdir);
-	opt.image = opt.mounts = opt.workdir = NULL;
+	free(opt.batch);
+	opt.image = opt.mounts = opt.workdir = opt.batch = NULL;
 	return 0;
 }

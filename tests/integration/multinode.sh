@@ -209,6 +209,51 @@ t_mn_mpi_pmix_allreduce_across_nodes() {
 	wait_job_gone "$job" 60
 }
 
+# sbatch -N3 --lxd-batch=host with an image that has no Slurm in it (the
+# busybox test image): the batch script runs on the node, outside any
+# container, so its srun and scontrol are the node's; every step it starts
+# (multi-node and one-node, no --lxd-image repeated: Slurm passes the
+# options on) lands in the job's container on its node, one per node,
+# reused across steps.
+t_mn_sbatch_host_batch_srun_steps_contained() {
+	local job out
+	cat >"$ALICE_DIR/mn-steps.sh" <<-'EOS'
+	#!/bin/sh
+	#SBATCH --lxd-batch=host
+	echo "BATCH $(hostname) $(test -e /etc/slxd-image && echo in-container || echo on-node)"
+	scontrol show job "$SLURM_JOB_ID" | grep -o 'NumNodes=[0-9]*' | sed 's/^/SCONTROL /'
+	srun -N3 -l sh -c 'echo "STEP1 $SLURMD_NODENAME $(hostname) $(cat /etc/slxd-image) $(command -v srun || echo no-srun)"; touch /tmp/mn-step1' || echo "STEP1 FAILED"
+	srun -N1 -n1 sh -c 'echo "STEP2 $(hostname) $(cat /etc/slxd-image)"' || echo "STEP2 FAILED"
+	srun -N3 -l sh -c 'echo "STEP3 $SLURMD_NODENAME $(hostname) $(ls /tmp/mn-step1)"' || echo "STEP3 FAILED"
+	EOS
+	chown "$SLXD_TEST_USER" "$ALICE_DIR/mn-steps.sh"
+	job=$(alice timeout 120 sbatch --parsable --wait -N"$MN_NODES" --lxd-image="$IMG" -o mn-steps-%j.out mn-steps.sh)
+	[ -n "$job" ] || fail "sbatch gave no job id" || return 1
+	out=$(cat "$ALICE_DIR/mn-steps-$job.out" 2>/dev/null)
+	rm -f "$ALICE_DIR/mn-steps.sh" "$ALICE_DIR/mn-steps-$job.out"
+	echo "$out" | grep -qx 'BATCH mn1 on-node' || fail "the batch script did not run on the first node, outside: $out" || return 1
+	echo "$out" | grep -qx "SCONTROL NumNodes=$MN_NODES" || fail "scontrol show job in the script: $out" || return 1
+	[ "$(echo "$out" | grep -c "^[0-9]: STEP1 mn[0-9] slurm-$job image:mn-demo no-srun$")" = "$MN_NODES" ] ||
+		fail "step 1 not in the job's containers (an image without srun) on $MN_NODES nodes: $out" || return 1
+	echo "$out" | grep -qx "STEP2 slurm-$job image:mn-demo" || fail "step 2 not in the container: $out" || return 1
+	[ "$(echo "$out" | grep -c "^[0-9]: STEP3 mn[0-9] slurm-$job /tmp/mn-step1$")" = "$MN_NODES" ] ||
+		fail "step 3 did not find step 1's file: not one container per node across steps: $out" || return 1
+	[ "$(echo "$out" | awk '$2 == "STEP1" {print $3}' | sort -u | wc -l)" = "$MN_NODES" ] ||
+		fail "step 1 did not run on $MN_NODES different nodes: $out" || return 1
+	! echo "$out" | grep -q FAILED || fail "a step failed: $out" || return 1
+	[ "$(job_state "$job")" = COMPLETED ] || fail "job $job is $(job_state "$job")" || return 1
+	wait_job_gone "$job" 60
+}
+
+# A bad --lxd-batch value is refused at submission with one line; nothing runs.
+t_mn_sbatch_bad_lxd_batch_refused() {
+	local out
+	out=$(alice sbatch -N1 --lxd-image="$IMG" --lxd-batch=elsewhere --wrap true 2>&1) &&
+		fail "sbatch accepted --lxd-batch=elsewhere: $out" && return 1
+	echo "$out" | grep -q 'slurm-lxd: --lxd-batch=elsewhere: use host or container' ||
+		fail "unexpected refusal: $out"
+}
+
 # --- runner ----------------------------------------------------------------
 export -f fail alice job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
 export MN_CONF MN_STATE MN_NODES MN_RUN MN_LOG MN_CGROUP ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE
