@@ -245,6 +245,15 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 	st.active = true;
 	if (st.pending.msg[0])
 		return 0;
+	/* Slurm (22.05) keeps one value of a plugin option for all the
+	 * components of a heterogeneous job (the last one given): each would
+	 * silently run the image another component named (docs/batch.md). */
+	char het[16];
+	if (spank_getenv(sp, "SLURM_HET_SIZE", het, sizeof(het)) == ESPANK_SUCCESS) {
+		slxd_fail(&st.pending, "a heterogeneous job cannot use --lxd-image (Slurm passes "
+			  "one value to all its components); submit its components as separate jobs");
+		return 0;
+	}
 	if (check_options(true, &err) != 0) {
 		st.pending = err;
 		return 0;

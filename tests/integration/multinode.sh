@@ -254,9 +254,133 @@ t_mn_sbatch_bad_lxd_batch_refused() {
 		fail "unexpected refusal: $out"
 }
 
+# --mpi=pmi2 in containers: Slurm's mpi/pmi2 server hands each task a
+# socket (PMI_FD) that survives the entry into the container.  Each rank
+# (one per node, busybox image) speaks the PMI-1 wire protocol Slurm's
+# pmi2 plugin serves, as MPICH-style PMI clients do: put its node name,
+# barrier, get the next rank's; all three nodes' values cross.
+t_mn_mpi_pmi2_wire_across_containers() {
+	local out
+	# shellcheck disable=SC2016
+	local p='pmi() { eval "echo \"\$1\" >&$PMI_FD"; eval "read -r r <&$PMI_FD"; echo "$r"; }
+		pmi "cmd=init pmi_version=1 pmi_subversion=1" >/dev/null
+		kvs=$(pmi cmd=get_my_kvsname); kvs=${kvs##*kvsname=}; kvs=${kvs%% *}
+		pmi "cmd=put kvsname=$kvs key=node$PMI_RANK value=$SLURMD_NODENAME" >/dev/null
+		pmi cmd=barrier_in >/dev/null
+		next=$(( (PMI_RANK + 1) % PMI_SIZE ))
+		echo "rank $PMI_RANK of $PMI_SIZE $(hostname) $SLURMD_NODENAME next $(pmi "cmd=get kvsname=$kvs key=node$next")"
+		pmi cmd=finalize >/dev/null'
+	out=$(alice timeout 90 srun -N"$MN_NODES" -n"$MN_NODES" --mpi=pmi2 --lxd-image="$IMG" sh -c "$p" 2>&1) ||
+		fail "srun --mpi=pmi2 failed: $out" || return 1
+	local r n want
+	for r in $(seq 0 $((MN_NODES - 1))); do
+		n=$(echo "$out" | awk -v r="$r" '$1 == "rank" && $2 == r {print $6}')
+		want=$(echo "$out" | awk -v r="$(( (r + 1) % MN_NODES ))" '$1 == "rank" && $2 == r {print $6}')
+		[ -n "$n" ] && [ -n "$want" ] || fail "rank $r or its next missing: $out" || return 1
+		echo "$out" | grep -q "^rank $r of $MN_NODES slurm-[0-9]* $n next cmd=get_result rc=0 value=$want$" ||
+			fail "rank $r did not get rank $(( (r + 1) % MN_NODES ))'s node ($want) through PMI-2's server: $out" || return 1
+	done
+	[ "$(echo "$out" | awk '$1 == "rank" {print $6}' | sort -u | wc -l)" = "$MN_NODES" ] ||
+		fail "ranks not on $MN_NODES nodes: $out"
+}
+
+# Debian's OpenMPI has no Slurm PMI-1/PMI-2 client (ompi_info: pmix ext3x,
+# isolated, flux; configured --with-pmix, not --with-pmi), so --mpi=pmi2
+# cannot work with it, in a container or not: the step fails promptly
+# with OpenMPI's own line, never hangs, and leaves no container.
+t_mn_mpi_pmi2_debian_openmpi_fails_clearly() {
+	local out job
+	out=$(alice timeout 90 srun -N"$MN_NODES" -n"$MN_NODES" --mpi=pmi2 --lxd-image="$MN_MPI_IMAGE" \
+		sh -c 'echo "JOB $SLURM_JOB_ID"; exec mpi-hello' 2>&1) && fail "mpi-hello under pmi2 succeeded: $out" && return 1
+	echo "$out" | grep -q "OMPI was not built with SLURM's PMI support" ||
+		fail "no clear line from OpenMPI: $out" || return 1
+	job=$(echo "$out" | awk '$1 == "JOB" {print $2; exit}')
+	[ -n "$job" ] || fail "the ranks did not start in their containers: $out" || return 1
+	wait_job_gone "$job" 60
+}
+
+# A heterogeneous job cannot name one image per component: Slurm passes a
+# plugin option once, with the last value, to every component (component
+# 0 asked for demo:1.0 and ran demo-mpi:1.0).  It is refused with one
+# line on every component; nothing runs and no container is left.
+t_mn_hetjob_with_images_refused() {
+	local out
+	out=$(alice timeout 90 srun -N1 --lxd-image="$IMG" sh -c 'echo "RAN0 $(cat /etc/slxd-image)"' : \
+		-N1 --lxd-image="$MN_MPI_IMAGE" sh -c 'echo "RAN1 $(cat /etc/slxd-image)"' 2>&1) &&
+		fail "the heterogeneous job ran: $out" && return 1
+	! echo "$out" | grep -q '^RAN' || fail "a component ran: $out" || return 1
+	echo "$out" | grep -q 'slurm-lxd: error: a heterogeneous job cannot use --lxd-image' ||
+		fail "no clear line: $out" || return 1
+	[ -z "$(all_job_containers)" ] || fail "containers left: $(all_job_containers)"
+}
+
+# A 3-node job reaches its time limit (steps in containers on every node):
+# Slurm says TIMEOUT and no container of it survives on any node.
+t_mn_time_limit_3node_job() {
+	local job
+	printf '#!/bin/sh\nsleep 300\n' >"$ALICE_DIR/mn-tl.sh"
+	chown "$SLXD_TEST_USER" "$ALICE_DIR/mn-tl.sh"
+	job=$(alice sbatch --parsable -N"$MN_NODES" -t 1 --lxd-image="$IMG" -o /dev/null mn-tl.sh) || fail "sbatch failed" || return 1
+	rm -f "$ALICE_DIR/mn-tl.sh"
+	wait_state "$job" RUNNING 60 || return 1
+	alice srun --jobid="$job" -N"$MN_NODES" --lxd-image="$IMG" sleep 300 >/dev/null 2>&1 &
+	for _ in $(seq 100); do
+		[ -n "$(job_containers 1 "$job")" ] && [ -n "$(job_containers "$MN_NODES" "$job")" ] && break
+		sleep 0.5
+	done
+	[ -n "$(job_containers "$MN_NODES" "$job")" ] || fail "no container of job $job on node $MN_NODES" || return 1
+	wait_state "$job" TIMEOUT 120 || return 1
+	wait_job_gone "$job" 60
+}
+
+# Node 3 "reboots" mid-job: every process of the node dies at once (slurmd,
+# the job's slurmstepds, LXD, the containers), its /run is emptied, then
+# LXD and slurmd start again.  The job ends (cancelled); the job's end
+# finds nothing of it on node 3 (its state went with /run), so what the
+# crash left there is slxd-gc's: after it, no container of the job is left
+# on any node and every node is idle.
+t_mn_node_rebooted_gc_cleans() {
+	local job init holder p left out
+	printf '#!/bin/sh\nsleep 300\n' >"$ALICE_DIR/mn-rb.sh"
+	chown "$SLXD_TEST_USER" "$ALICE_DIR/mn-rb.sh"
+	job=$(alice sbatch --parsable -N"$MN_NODES" --lxd-image="$IMG" -o /dev/null mn-rb.sh) || fail "sbatch failed" || return 1
+	rm -f "$ALICE_DIR/mn-rb.sh"
+	wait_state "$job" RUNNING 60 || return 1
+	alice timeout 60 srun --jobid="$job" -N"$MN_NODES" --lxd-image="$IMG" true || fail "step in job $job failed" || return 1
+	[ -n "$(job_containers 3 "$job")" ] || fail "no container of job $job on node 3" || return 1
+	init=$(mn_init 3) && holder=$(cat "$MN_RUN/node3.holder") || fail "node 3 is not up" || return 1
+	for _ in 1 2 3 4 5 6; do
+		for p in $(find "/sys/fs/cgroup/pids/$MN_CGROUP/node3" -name cgroup.procs -exec cat {} + 2>/dev/null); do
+			[ "$p" = "$init" ] || [ "$p" = "$holder" ] || kill -9 "$p" 2>/dev/null
+		done
+		sleep 0.5
+	done
+	# /run is a fresh tmpfs after a reboot (the staged mounts in it go too)
+	mn_exec 3 sh -c 'for d in /run/slurm-lxd /run/lxc; do umount -l "$d" && mount -t tmpfs -o mode=0755 slxd-mn "$d" || exit 1; done' ||
+		fail "cannot empty node 3's /run" || return 1
+	mn_exec 3 bash -c 'echo $$ >"$0"; exec setsid lxd --group root --logfile "$1"' \
+		"$MN_RUN/node3.lxd" "$MN_LOG/lxd-node3.log" </dev/null >/dev/null 2>&1 &
+	LXD_DIR=$MN_STATE/node3/lxd timeout 90 lxd waitready --timeout 60 || fail "node 3's LXD did not come back" || return 1
+	mn_exec 3 slurmd -N "$(mn_node_name 3)" >/dev/null 2>&1 || fail "slurmd did not restart" || return 1
+	alice scancel "$job"
+	for _ in $(seq 120); do
+		case $(job_state "$job") in RUNNING | COMPLETING | PENDING) sleep 0.5 ;; *) break ;; esac
+	done
+	case $(job_state "$job") in RUNNING | COMPLETING | PENDING) fail "job $job did not end: $(job_state "$job")"; return 1 ;; esac
+	left=$(job_containers 3 "$job")
+	echo "  (after the reboot, node 3 had: ${left:-nothing} of job $job)" >&2
+	out=$(mn_exec 3 "$MN_PREFIX/usr/local/sbin/slxd-gc" 2>&1) || fail "slxd-gc on node 3 failed: $out" || return 1
+	wait_job_gone "$job" 60 || fail "slxd-gc left job $job's container: $out" || return 1
+	for _ in $(seq 120); do
+		[ "$(mn sinfo -h -p "$MN_PARTITION" -o %T | sort -u)" = idle ] && return 0
+		sleep 0.5
+	done
+	fail "nodes are not idle: $(mn sinfo -h -p "$MN_PARTITION" -o '%N %T %E')"
+}
+
 # --- runner ----------------------------------------------------------------
-export -f fail alice job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
-export MN_CONF MN_STATE MN_NODES MN_RUN MN_LOG MN_CGROUP ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE
+export -f fail alice job_containers all_job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
+export MN_CONF MN_STATE MN_NODES MN_RUN MN_LOG MN_CGROUP ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE MN_PREFIX MN_PARTITION
 pattern=${1:-}
 passed=0 failed=0
 elapsed() { local ns=$(( $(date +%s%N) - $1 )); printf '%d.%d' $((ns / 1000000000)) $((ns / 100000000 % 10)); }
