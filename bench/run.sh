@@ -13,6 +13,9 @@
 #   3 array: 100 short tasks, with and without the image
 #   4 burst: 16 jobs submitted at once, submit-to-payload latency p50/p95
 #   5 breakdown: the same LXD operations by hand (lxc), to say where it goes
+#   7 multi-node: srun -N3 against -N1, with and without the image and
+#     spares, and an MPI hello, on the emulated nodes (bench/multinode.sh;
+#     BENCH_MULTINODE=0 skips it)
 # Writes bench/results/latest.md, latest.tsv (raw samples) and latest.png.
 #
 #   RUNS=N          cached srun runs of each kind (default 10)
@@ -666,5 +669,8 @@ plotrow() { local m p mn mx n; read -r m p mn mx n < <(stats "$2"); echo "\"$1\"
 } >"$work/plot.dat"
 gnuplot -e "datafile='$work/plot.dat'; outfile='$out/latest.png'" "$here/plot.gp" ||
 	say "warning: gnuplot failed; no plot"
+# 7 multi-node (bench/multinode.sh): the emulated cluster, under its lock
+[ "${BENCH_MULTINODE:-1}" = 0 ] || flock -o /tmp/slxd-mn.lock bash "$here/multinode.sh" >>"$out/latest.md" ||
+	say "warning: the multi-node section failed"
 cat "$out/latest.md"
 say "done in $((elapsed / 60)) min $((elapsed % 60)) s"
