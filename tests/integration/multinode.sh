@@ -350,9 +350,10 @@ t_mn_node_rebooted_gc_cleans() {
 	[ -n "$(job_containers 3 "$job")" ] || fail "no container of job $job on node 3" || return 1
 	init=$(mn_init 3) && holder=$(cat "$MN_RUN/node3.holder") || fail "node 3 is not up" || return 1
 	for _ in 1 2 3 4 5 6; do
-		for p in $(find "/sys/fs/cgroup/pids/$MN_CGROUP/node3" -name cgroup.procs -exec cat {} + 2>/dev/null); do
-			[ "$p" = "$init" ] || [ "$p" = "$holder" ] || kill -9 "$p" 2>/dev/null
-		done
+		find "/sys/fs/cgroup/pids/$MN_CGROUP/node3" -name cgroup.procs -exec cat {} + 2>/dev/null |
+			while read -r p; do
+				[ "$p" = "$init" ] || [ "$p" = "$holder" ] || kill -9 "$p" 2>/dev/null
+			done
 		sleep 0.5
 	done
 	# /run is a fresh tmpfs after a reboot (the staged mounts in it go too)
