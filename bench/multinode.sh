@@ -50,7 +50,7 @@ cleanup() {
 	spares on
 	for j in $(mn squeue -h -u "$SLXD_TEST_USER" -o %i 2>/dev/null); do mn scancel "$j"; done
 	bash "$top/tests/cluster/nodes.sh" down >/dev/null 2>&1
-	rm -f "$raw"
+	rm -f "$raw" "$dir/bench-mn.err"
 }
 trap cleanup EXIT
 
@@ -89,7 +89,12 @@ timed() { # kind cmd...
 	shift
 	settle
 	t0=$(now)
-	alice "$@" >/dev/null 2>"$dir/bench-mn.err" || { say "'$*' failed: $(cat "$dir/bench-mn.err")"; exit 1; }
+	if ! alice "$@" >/dev/null 2>"$dir/bench-mn.err"; then
+		# an MPI run may fail on this loaded machine: counted, not timed
+		case $k in mpi_*) say "warning: '$*' failed: $(head -c 2000 "$dir/bench-mn.err")"; record "${k}_failed" 1; return 0 ;; esac
+		say "'$*' failed: $(cat "$dir/bench-mn.err")"
+		exit 1
+	fi
 	t1=$(now)
 	record "$k" "$(sub "$t1" "$t0")"
 }
@@ -150,6 +155,8 @@ row "\`srun -N1 --lxd-image=$IMG true\`, no spare (template copy)" lxd1_ns plain
 row "\`srun -N$MN_NODES --lxd-image=$IMG true\`, no spare on any node" lxd3_ns plain3_b
 row "\`srun -N$MN_NODES -n6 --mpi=pmix true\` (plain)" mpi_plain mpi_plain
 row "\`srun -N$MN_NODES -n6 --mpi=pmix --lxd-image=$MPI mpi-hello\` (MPI_Allreduce), a spare waiting" mpi_lxd mpi_plain
+echo
+echo "MPI runs that failed (not timed): $(awk -F'\t' '$1 == "mpi_lxd_failed"' "$raw" | wc -l) with the image, $(awk -F'\t' '$1 == "mpi_plain_failed"' "$raw" | wc -l) plain."
 echo
 echo "| target | measured | |"
 echo "| --- | --- | --- |"
