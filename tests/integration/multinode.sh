@@ -305,6 +305,8 @@ t_mn_mpi_pmi2_debian_openmpi_fails_clearly() {
 # line on every component; nothing runs and no container is left.
 t_mn_hetjob_with_images_refused() {
 	local out
+	# earlier cases' containers go first (the check below is of every node)
+	for _ in $(seq 120); do [ -z "$(all_job_containers)" ] && break; sleep 0.5; done
 	out=$(alice timeout 90 srun -N1 --lxd-image="$IMG" sh -c 'echo "RAN0 $(cat /etc/slxd-image)"' : \
 		-N1 --lxd-image="$MN_MPI_IMAGE" sh -c 'echo "RAN1 $(cat /etc/slxd-image)"' 2>&1) &&
 		fail "the heterogeneous job ran: $out" && return 1
