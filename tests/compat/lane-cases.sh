@@ -18,3 +18,4 @@ SLXD_LANE_CASES="srun_runs_in_container sbatch_runs_in_container ids_match_host 
 	registry_push_approve_run_revoke registry_tampered_blob_refused"
 SLXD_LANE_CASES=$(echo $SLXD_LANE_CASES)
 SLXD_STATE_DIR=$L_STATE/state
+SLXD_NODE=$L_HOST

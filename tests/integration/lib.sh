@@ -10,7 +10,8 @@ as_user() { # user dir cmd...
 		USER="$user" LANG=C.UTF-8 sh -c 'cd "$1" && shift && exec "$@"' sh "$dir" "$@"
 }
 
-# The node's state_dir (spank_lxd.conf).
+# The node's state_dir (spank_lxd.conf) and its host name (SLXD_NODE, set
+# by another cluster's lane; this machine's by default).
 SLXD_STATE_DIR=${SLXD_STATE_DIR:-/run/slurm-lxd}
 
 alice() { as_user "$SLXD_TEST_USER" "$ALICE_DIR" "$@"; }
@@ -146,7 +147,7 @@ container_exists() { [ -n "$(job_container "$1")" ] || lxc query "/1.0/instances
 # The node is back: IDLE, and a plain job runs on it.
 expect_node_idle() {
 	local i s host t0
-	host=$(hostname -s)
+	host=${SLXD_NODE:-$(hostname -s)}
 	t0=$(now_ns)
 	# slurmctld's own record of the node, not sinfo's summary: in this
 	# cluster (32 CPUs declared on 2 cores) sinfo has been seen to say
