@@ -260,11 +260,9 @@ up() {
 # The core, teardown and registry cases of tests/integration, run by its
 # runner against this cluster (tests/compat/lane-cases.sh names them).
 check() {
-	local rc=0
-	up || { down; return 1; }
-	SLXD_LANE_ENV=$here/lane-cases.sh bash "$top/tests/integration/run.sh" "${1:-}" || rc=$?
-	down
-	return $rc
+	trap down EXIT
+	up
+	SLXD_LANE_ENV=$here/lane-cases.sh bash "$top/tests/integration/run.sh" "${1:-}"
 }
 
 # shellcheck source=tests/cluster/env.sh

@@ -65,7 +65,7 @@ case ",$(dpkg-deb -f "$node_deb" Depends)," in *" lxd"*|*",lxd"*) die "slurm-lxd
 # which ships it (no libslurmN on such a node).
 libdeps=$(dpkg-deb -f "$node_deb" Depends | tr ',' '\n' | grep 'libslurm') ||
 	die "slurm-lxd: Depends names no libslurm for slxd-gc: $(dpkg-deb -f "$node_deb" Depends)"
-! printf '%s\n' "$libdeps" | grep -v "| slurm-smd (>= $major)" ||
+! printf '%s\n' "$libdeps" | grep -v "| slurm-smd (>= $major)" >/dev/null ||
 	die "slurm-lxd: libslurm without SchedMD's slurm-smd (>= $major) as the alternative: $libdeps"
 say "relations: the plugin alone pulls no slurmd/lxd; Slurm $major only (Breaks < $major, >= $next); libslurm or slurm-smd"
 
