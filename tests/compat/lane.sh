@@ -85,7 +85,7 @@ Epilog=/usr/local/sbin/slxd-epilog
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 SlurmdParameters=config_overrides
-NodeName=$L_HOST NodeAddr=$L_ADDR CPUs=8 RealMemory=4000 State=UNKNOWN
+NodeName=$L_HOST NodeAddr=$L_ADDR CPUs=32 RealMemory=16000 State=UNKNOWN
 PartitionName=lane Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 	if [ "$1" = clients ]; then
@@ -160,11 +160,14 @@ mount_root() {
 	mountpoint -q "$L_ROOT/tmp" || mount -t tmpfs -o mode=1777 slxd-2411 "$L_ROOT/tmp"
 }
 
+# Also the plugin's own mount (state_dir/mnt, bound onto itself) and what
+# the node kept: the next `up` is a node just booted, as /run would be.
 umount_root() {
 	local d
-	for d in /tmp $L_BINDS; do
+	for d in /tmp $L_BINDS "$L_STATE/state/mnt"; do
 		! mountpoint -q "$L_ROOT$d" || umount -R "$L_ROOT$d" || umount -R -l "$L_ROOT$d"
 	done
+	rm -rf --one-file-system "${L_ROOT:?}$L_STATE/state" "${L_ROOT:?}$L_STATE/spool"
 }
 
 start_holder() {
