@@ -260,12 +260,40 @@ up() {
 	start_daemons
 }
 
+# slxd-gc built against 24.11's libslurm, asking that slurmctld about a
+# running job (slurm_load_job, the node's names from its slurmd, hostlists:
+# the API that changed after 22.05): its container is "running-here",
+# kept.  A dry run: nothing is deleted.
+gc_check() {
+	local job out got i
+	job=$(runuser -u "$SLXD_TEST_USER" -- env -C "$SLXD_TEST_SHARED/$SLXD_TEST_USER" "$L_BIN/sbatch" --parsable \
+		--lxd-image="$SLXD_IMAGE" -o /dev/null --wrap 'sleep 60')
+	for i in $(seq 600); do
+		[ -n "$(lxc list --format csv -c n "user.slurm.job_id=$job" status=Running 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	out=$(l_exec /usr/local/sbin/slxd-gc --dry-run --json) || true
+	"$L_BIN/scancel" "$job"
+	got=$(printf '%s' "$out" | jq -r --argjson j "$job" '.[] | select(.job_id == $j) | "\(.job) \(.action)"' 2>/dev/null)
+	for i in $(seq 600); do
+		[ -z "$(lxc list --format csv -c n "user.slurm.job_id=$job" 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	if [ "$got" = "running-here keep" ]; then
+		echo "ok   gc_asks_slurm_2411 (job $job: $got)"
+	else
+		echo "FAIL gc_asks_slurm_2411: job $job: expected 'running-here keep', got '$got' from: $out"
+		return 1
+	fi
+}
+
 # The core, teardown and registry cases of tests/integration, run by its
 # runner against this cluster (tests/compat/lane-cases.sh names them).
 check() {
 	trap down EXIT
 	up
 	SLXD_LANE_ENV=$here/lane-cases.sh bash "$top/tests/integration/run.sh" "${1:-}"
+	[ -n "${1:-}" ] || gc_check
 }
 
 # shellcheck source=tests/cluster/env.sh
