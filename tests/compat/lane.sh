@@ -246,7 +246,7 @@ down() {
 		stop_pid "${p#/proc/}"
 	done
 	p=$(l_holder) && { say "releasing the namespaces ($p)"; stop_pid "$p"; }
-	rm -f "$L_RUN/holder.pid"
+	rm -rf "$L_RUN"
 	umount_root
 	return 0
 }
