@@ -66,7 +66,7 @@ MHD_LIBS  = $(shell pkg-config --libs libmicrohttpd)
 
 .PHONY: all deb deps install uninstall unit unit-san check integration integration-multinode demo clean bench registry \
 	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check hardening-check package-check spdx-check \
-	compat-build compat-build-one version-check systemd-check FORCE rpm
+	compat-build compat-build-one check-compat version-check systemd-check FORCE rpm
 all: $(PLUGIN) $(HELPERS) registry
 
 registry: $(REGISTRYD) $(REGCLI)
@@ -373,6 +373,14 @@ compat-build-one:
 	@v=$$(awk '$$2 == "SLURM_VERSION_NUMBER" {print $$3}' $(SLURM_ROOT)/usr/include/slurm/slurm_version.h); \
 		printf 'compat-build-one: built against Slurm %d.%02d.%d (%s)\n' $$(($$v >> 16)) $$((($$v >> 8) & 255)) $$(($$v & 255)) $(SLURM_ROOT)
 
+# The Slurm 24.11 lane (docs/testing.md): Debian 13's slurmctld and slurmd
+# in a Debian 13 root of their own (cached under /var/lib/slxd-2411), with
+# slurm-lxd built there, and the core, teardown and registry integration
+# cases run against it.  Needs the one-node cluster (its LXD, registry and
+# MUNGE): after tests/cluster/setup.sh.
+check-compat: compat-build
+	bash tests/compat/lane.sh check
+
 # Debian packages needed to build and test (root; skips what is there).
 deps:
 	bash tests/cluster/setup.sh --packages-only
@@ -401,6 +409,7 @@ check: deps
 	$(MAKE) version-check
 	$(MAKE) systemd-check
 	$(MAKE) integration
+	$(MAKE) check-compat
 	$(MAKE) integration-multinode
 	$(MAKE) package-check
 

@@ -10,7 +10,7 @@ t_srun_runs_in_container() {
 	out=$(alice srun --lxd-image="$IMG" sh -c 'cat /etc/slxd-image; hostname') || fail "srun failed: $out" || return 1
 	expect_contains "image-only file" "image:$SLXD_IMAGE_ALIAS" "$out" || return 1
 	expect_contains "container hostname" "slurm-" "$out" || return 1
-	expect_not_contains "host hostname" "$(hostname)" "$out"
+	expect_not_contains "host hostname" "${SLXD_NODE:-$(hostname)}" "$out"
 }
 
 t_sbatch_runs_in_container() {
@@ -149,7 +149,7 @@ t_workdir_option() {
 t_jobs_without_option_untouched() {
 	local out
 	out=$(alice srun sh -c 'hostname; test -e /etc/slxd-image && echo in-container || echo on-host') || fail "srun: $out" || return 1
-	expect_contains "host" "$(hostname)" "$out" || return 1
+	expect_contains "host" "${SLXD_NODE:-$(hostname)}" "$out" || return 1
 	expect_contains "not in a container" on-host "$out"
 }
 

@@ -42,7 +42,7 @@ t_fault_scancel_while_creating() {
 	local job i
 	job=$(fault_job create)
 	# The job's lock appears just before the first call to LXD.
-	for i in $(seq 3000); do [ -e "/run/slurm-lxd/job-$job.lock" ] && break; sleep 0.01; done
+	for i in $(seq 3000); do [ -e "$SLXD_STATE_DIR/job-$job.lock" ] && break; sleep 0.01; done
 	container_exists "$job" && report "(container already existed at scancel)"
 	scancel "$job"
 	expect_teardown_after_end "$job" "scancel while creating"
@@ -264,7 +264,7 @@ t_fault_many_jobs_end_at_once() {
 	for i in $(seq 1800); do
 		local still=()
 		for j in "${left[@]}"; do
-			if container_exists "$j" || [ -e "/run/slurm-lxd/job-$j.lock" ]; then
+			if container_exists "$j" || [ -e "$SLXD_STATE_DIR/job-$j.lock" ]; then
 				still+=("$j")
 			else
 				gone+=("$(secs_between "$t_end" "$(now_ns)")")

@@ -6,9 +6,13 @@
 as_user() { # user dir cmd...
 	local user=$1 dir=$2
 	shift 2
-	runuser -u "$user" -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$(getent passwd "$user" | cut -d: -f6)" \
+	runuser -u "$user" -- env -i PATH="${SLXD_USER_PATH:-/usr/local/bin:/usr/bin:/bin}" HOME="$(getent passwd "$user" | cut -d: -f6)" \
 		USER="$user" LANG=C.UTF-8 sh -c 'cd "$1" && shift && exec "$@"' sh "$dir" "$@"
 }
+
+# The node's state_dir (spank_lxd.conf) and its host name (SLXD_NODE, set
+# by another cluster's lane; this machine's by default).
+SLXD_STATE_DIR=${SLXD_STATE_DIR:-/run/slurm-lxd}
 
 alice() { as_user "$SLXD_TEST_USER" "$ALICE_DIR" "$@"; }
 bob() { as_user "$SLXD_TEST_USER2" "$BOB_DIR" "$@"; }
@@ -77,7 +81,7 @@ job_container() { # jobid -> instance name, or nothing
 expect_no_container() { # jobid
 	local i
 	for i in $(seq 600); do
-		if ! container_exists "$1" && [ ! -e "/run/slurm-lxd/job-$1.lock" ]; then
+		if ! container_exists "$1" && [ ! -e "$SLXD_STATE_DIR/job-$1.lock" ]; then
 			return 0
 		fi
 		sleep 0.1
@@ -143,7 +147,7 @@ container_exists() { [ -n "$(job_container "$1")" ] || lxc query "/1.0/instances
 # The node is back: IDLE, and a plain job runs on it.
 expect_node_idle() {
 	local i s host t0
-	host=$(hostname -s)
+	host=${SLXD_NODE:-$(hostname -s)}
 	t0=$(now_ns)
 	# slurmctld's own record of the node, not sinfo's summary: in this
 	# cluster (32 CPUs declared on 2 cores) sinfo has been seen to say
@@ -208,7 +212,7 @@ expect_teardown_after_end() { # jobid what
 	esac
 	t_end=$(now_ns)
 	for i in $(seq 1200); do
-		if ! container_exists "$job" && [ ! -e "/run/slurm-lxd/job-$job.lock" ]; then
+		if ! container_exists "$job" && [ ! -e "$SLXD_STATE_DIR/job-$job.lock" ]; then
 			t_gone=$(now_ns)
 			break
 		fi

@@ -61,7 +61,13 @@ case "$(dpkg-deb -f "$node_deb" Depends)" in
 *) die "slurm-lxd: Depends does not name slurm-lxd-spank and slurmd/slurm-smd-slurmd >= $major: $(dpkg-deb -f "$node_deb" Depends)" ;;
 esac
 case ",$(dpkg-deb -f "$node_deb" Depends)," in *" lxd"*|*",lxd"*) die "slurm-lxd depends on lxd (Recommends: LXD may be a snap)" ;; esac
-say "relations: the plugin alone pulls no slurmd/lxd; Slurm $major only (Breaks < $major, >= $next)"
+# slxd-gc's libslurm.so.N: Debian's libslurmN, or SchedMD's slurm-smd
+# which ships it (no libslurmN on such a node).
+libdeps=$(dpkg-deb -f "$node_deb" Depends | tr ',' '\n' | grep 'libslurm') ||
+	die "slurm-lxd: Depends names no libslurm for slxd-gc: $(dpkg-deb -f "$node_deb" Depends)"
+! printf '%s\n' "$libdeps" | grep -v "| slurm-smd (>= $major)" >/dev/null ||
+	die "slurm-lxd: libslurm without SchedMD's slurm-smd (>= $major) as the alternative: $libdeps"
+say "relations: the plugin alone pulls no slurmd/lxd; Slurm $major only (Breaks < $major, >= $next); libslurm or slurm-smd"
 
 # ---- An earlier run that was killed before it could clean up ----------
 # (SIGKILL, a crash, a reboot): it recorded where its backups are.  Finish
