@@ -237,10 +237,12 @@ t_mn_gres_job_sees_exactly_its_gpus() {
 	echo "$out" | grep -q 'fakesite0 ' || fail "default_devices missing: $out"
 }
 
-# A job without --gres sees no GPU at all (the site's device still).
+# A job without --gres sees no GPU at all (the site's device still), even
+# with the GPU variables of its environment, which the user writes, set.
 t_mn_gres_job_without_gres_sees_none() {
 	local out
-	out=$(alice timeout 120 srun -N1 -w mn1 --lxd-image="$IMG" sh -c "$SEE" 2>&1) ||
+	out=$(alice timeout 120 env SLURM_STEP_GPUS=0,1,2,3 SLURM_JOB_GPUS=0,1,2,3 CUDA_VISIBLE_DEVICES=0,1,2,3 \
+		srun -N1 -w mn1 --lxd-image="$IMG" sh -c "$SEE" 2>&1) ||
 		fail "srun failed: $out" || return 1
 	echo "$out" | grep -q fakegpu && { fail "a job without --gres sees GPUs: $out"; return 1; }
 	echo "$out" | grep -q 'fakesite0 ' || fail "default_devices missing: $out"
