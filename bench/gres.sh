@@ -48,7 +48,7 @@ stats() {
 # on a busy node): wait for the one the last job's end makes.
 wait_spare() {
 	for _ in $(seq 60); do
-		[ -n "$(mn_lxc 1 list --format csv -c n user.slurm.role=spare 2>/dev/null)" ] && return 0
+		[ -n "$(mn_lxc 1 list --format csv -c n user.slurm.role=spare user.slurm.image="$MN_IMAGE" 2>/dev/null)" ] && return 0
 		sleep 0.5
 	done
 	echo "bench/gres.sh: no spare after 30 s" >&2
