@@ -392,6 +392,12 @@ integration: all
 integration-multinode: all
 	bash tests/integration/multinode.sh
 
+# A real NVIDIA GPU in a job's container on the one-node cluster (set up
+# for GPUs: docs/admin-guide.md); elsewhere it says it was skipped and why.
+.PHONY: check-gpu
+check-gpu: all
+	bash tests/gpu/check-gpu.sh
+
 # Everything, in order, from a fresh Debian 12 machine (as root).
 # The cluster comes up first: some unit tests use the real munged.
 check: deps

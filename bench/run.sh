@@ -672,5 +672,14 @@ gnuplot -e "datafile='$work/plot.dat'; outfile='$out/latest.png'" "$here/plot.gp
 # 7 multi-node (bench/multinode.sh): the emulated cluster, under its lock
 [ "${BENCH_MULTINODE:-1}" = 0 ] || flock -o /tmp/slxd-mn.lock bash "$here/multinode.sh" >>"$out/latest.md" ||
 	say "warning: the multi-node section failed"
+# GRES section: --gres=gpu:1 against without, on the multi-node cluster's
+# fake GPUs (bench/gres.sh, its own lock); BENCH_GRES=0 leaves it out.
+if [ "${BENCH_GRES:-1}" = 1 ]; then
+	if flock -o /tmp/slxd-mn.lock bash "$here/gres.sh" >/dev/null; then
+		{ echo; cat "$out/gres.md"; } >>"$out/latest.md"
+	else
+		say "warning: the GRES section (bench/gres.sh) failed"
+	fi
+fi
 cat "$out/latest.md"
 say "done in $((elapsed / 60)) min $((elapsed % 60)) s"

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "devices.h"
 #include "lxd.h"
 
 /* Longest line of a config file: room for a full default_mounts list. */
@@ -37,6 +38,7 @@ void slxd_config_defaults(struct slxd_config *cfg)
 	COPY(cfg->init_path, SLXD_LIBEXECDIR "/slxd-init");
 	COPY(cfg->subuid_path, "/etc/subuid");
 	COPY(cfg->subgid_path, "/etc/subgid");
+	COPY(cfg->gres_conf, "/etc/slurm/gres.conf");
 	cfg->lxd_timeout = 60;
 	cfg->registry_timeout = 30;
 	/* An hour rides out a registry restart or a short outage; a revocation
@@ -61,7 +63,8 @@ void slxd_config_defaults(struct slxd_config *cfg)
 
 enum kind { K_PATH, K_NAME, K_NAME_OR_EMPTY, K_MOUNTS, K_ALLOW, K_TIMEOUT,
 	    K_REGISTRY, K_REG_TIMEOUT, K_GRACE, K_BYTES, K_TEMPLATE_AGE,
-	    K_SPARE_IDLE, K_VERSION, K_UID, K_GC_MIN_AGE, K_CWD_POLICY };
+	    K_SPARE_IDLE, K_VERSION, K_UID, K_GC_MIN_AGE, K_CWD_POLICY,
+	    K_PATH_OR_EMPTY, K_DEVICES, K_GPU_RUNTIME };
 
 #define FIELD(f) offsetof(struct slxd_config, f), sizeof(((struct slxd_config *)0)->f)
 
@@ -93,12 +96,15 @@ static const struct key {
 	{ "lxd_min_version", K_VERSION, FIELD(lxd_min_version) },
 	{ "gc_min_age", K_GC_MIN_AGE, 0, 0 },
 	{ "cwd_policy", K_CWD_POLICY, 0, 0 },
+	{ "gres_conf", K_PATH_OR_EMPTY, FIELD(gres_conf) },
+	{ "default_devices", K_DEVICES, FIELD(default_devices) },
+	{ "gpu_runtime", K_GPU_RUNTIME, 0, 0 },
 };
 
 #define KNOWN_KEYS "config, lxd_socket, storage_pool, profile, approved_images, " \
 	"slurmd_spool_dir, state_dir, download_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout, " \
 	"registry, registry_timeout, registry_grace, registry_uid, image_cache_max, template_max_age, " \
-	"spare_max_idle, lxd_min_version, gc_min_age, cwd_policy"
+	"spare_max_idle, lxd_min_version, gc_min_age, cwd_policy, gres_conf, default_devices, gpu_runtime"
 
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */
 static int set_name(char *dst, size_t size, const char *key, const char *v,
@@ -345,6 +351,32 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 		else {
 			char q[SLXD_QUOTE_BUF];
 			return slxd_fail(err, "invalid cwd_policy %s: use any, allow_list or none",
+					 slxd_quote(v, q, sizeof(q)));
+		}
+		return 0;
+	case K_PATH_OR_EMPTY:
+		if (*v && slxd_check_path(v, k->name, err) < 0)
+			return -1;
+		memcpy((char *)cfg + k->off, v, strlen(v) + 1);
+		return 0;
+	case K_DEVICES:
+		if (strlen(v) >= k->size)
+			return slxd_failk(err, SLXD_E_INVALID, "invalid %s: longer than %zu bytes",
+					  k->name, k->size - 1);
+		if (slxd_devices_spec_check(v, err) < 0)
+			return -1;
+		memcpy((char *)cfg + k->off, v, strlen(v) + 1);
+		return 0;
+	case K_GPU_RUNTIME:
+		if (strcmp(v, "none") == 0)
+			cfg->gpu_runtime = SLXD_GPU_NONE;
+		else if (strcmp(v, "nvidia") == 0)
+			cfg->gpu_runtime = SLXD_GPU_NVIDIA;
+		else if (strcmp(v, "rocm") == 0)
+			cfg->gpu_runtime = SLXD_GPU_ROCM;
+		else {
+			char q[SLXD_QUOTE_BUF];
+			return slxd_fail(err, "invalid gpu_runtime %s: use none, nvidia or rocm",
 					 slxd_quote(v, q, sizeof(q)));
 		}
 		return 0;

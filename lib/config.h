@@ -46,6 +46,17 @@ struct slxd_config {
 	char lxd_min_version[16];                 /* lxd_min_version= X.Y[.Z] (default 5.0) */
 	long gc_min_age;                          /* gc_min_age= seconds (slxd-gc, gc.h) */
 	int cwd_policy;                           /* cwd_policy= (enum slxd_cwd_policy) */
+	/* devices.h: where the GRES device files are named ("" = none), the
+	 * site's devices for every job, and which GPU user space is set up */
+	char gres_conf[SLXD_PATH_MAX + 1];        /* gres_conf= */
+	char default_devices[4096];               /* default_devices=a,b (paths, globs) */
+	int gpu_runtime;                          /* gpu_runtime= (enum slxd_gpu_runtime) */
+};
+
+enum slxd_gpu_runtime {
+	SLXD_GPU_NONE = 0,  /* only the allocated device files */
+	SLXD_GPU_NVIDIA,    /* + LXD's nvidia.runtime and NVIDIA's control devices */
+	SLXD_GPU_ROCM,      /* + /dev/kfd */
 };
 
 /* Which working directories are mounted into a job's container

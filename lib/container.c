@@ -242,6 +242,10 @@ int slxd_container_spec(const struct slxd_config *cfg,
 		if (add_mount(devices, staged, m->dst, m->readonly, err))
 			goto fail;
 	}
+	/* the step's GRES and the site's device files, gpu_runtime= */
+	if (slxd_devices_spec(job->devices, devices, err) ||
+	    slxd_devices_config(cfg, config, err))
+		goto fail;
 	*config_out = config;
 	*devices_out = devices;
 	return 0;

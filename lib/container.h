@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "devices.h"
 #include "error.h"
 #include "lxd.h"
 #include "opts.h"
@@ -48,6 +49,8 @@ struct slxd_job {
 	const char *spool_job_dir;
 	const struct slxd_mount_list *user_mounts;
 	const int *user_fds;
+	/* device files this step may see (devices.h); NULL: none */
+	const struct slxd_device_list *devices;
 };
 
 /* "slurm-<jobid>": the name of a container made for the job, and the

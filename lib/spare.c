@@ -108,7 +108,7 @@ int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg,
 		    const char *fingerprint, const char *idmap, uid_t uid,
 		    json_t *labels, json_t *devices, char out[64])
 {
-	if (cfg->spare_max_idle == 0)
+	if (cfg->spare_max_idle == 0 || cfg->gpu_runtime == SLXD_GPU_NVIDIA)
 		return 0;
 	char key[KEY_LEN + 1], name[64];
 	slxd_error err;
@@ -218,7 +218,10 @@ int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
 	const char *fp = slxd_label(inst, SLXD_KEY_FINGERPRINT);
 	const char *idmap = slxd_label(inst, "raw.idmap");
 	char tpl[64], key[KEY_LEN + 1], name[64];
-	if (cfg->spare_max_idle == 0 || !fp || !idmap || !slxd_label(inst, SLXD_KEY_UID) ||
+	/* LXD's nvidia.runtime is set when a container is made, never on
+	 * a running one: with gpu_runtime=nvidia, no spares (devices.h) */
+	if (cfg->spare_max_idle == 0 || cfg->gpu_runtime == SLXD_GPU_NVIDIA ||
+	    !fp || !idmap || !slxd_label(inst, SLXD_KEY_UID) ||
 	    !slxd_label_is(inst, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE))
 		return 2;
 	int found = slxd_template_find(c, cfg, fp, idmap, tpl, err);

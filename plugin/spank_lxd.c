@@ -341,7 +341,18 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	if (stepid == SLURM_BATCH_SCRIPT && stat(spool, &sb) == 0 && S_ISDIR(sb.st_mode))
 		spool_job = spool;
 
+	/* The device files this task's step may use, as its device cgroup
+	 * says (devices.h); SLURMD_NODENAME only picks gres.conf's lines. */
+	static struct slxd_device_list devs;
+	char node[256] = "";
+	if (spank_getenv(sp, "SLURMD_NODENAME", node, sizeof(node)) != ESPANK_SUCCESS)
+		gethostname(node, sizeof(node) - 1);
+	if (slxd_devices_for_task(&st.cfg, node, gid, gids, (size_t)ngids, &devs, &st.pending) != 0) {
+		close(cwd_fd);
+		return 0;
+	}
 	struct slxd_job job = {
+		.devices = &devs,
 		.jobid = jobid, .uid = uid, .gid = gid,
 		.gids = gids, .ngids = (size_t)ngids,
 		.image = st.image, .fingerprint = st.fingerprint,

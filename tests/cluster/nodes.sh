@@ -145,7 +145,7 @@ replace_file() { # file < content
 write_slurm_conf() {
 	local i nodes=""
 	for i in $(seq "$MN_NODES"); do
-		nodes+="NodeName=$(mn_node_name "$i") NodeHostname=$(mn_host_name "$i") NodeAddr=$(mn_addr "$i") Sockets=1 CoresPerSocket=$(nproc) ThreadsPerCore=1 RealMemory=2000 State=UNKNOWN"$'\n'
+		nodes+="NodeName=$(mn_node_name "$i") NodeHostname=$(mn_host_name "$i") NodeAddr=$(mn_addr "$i") Sockets=1 CoresPerSocket=$(nproc) ThreadsPerCore=1 RealMemory=2000 Gres=gpu:$MN_FAKE_GPUS State=UNKNOWN"$'\n'
 	done
 	replace_file "$MN_CONF" <<EOF
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -160,6 +160,8 @@ SlurmdPort=$MN_SLURMD_PORT
 SlurmUser=root
 AuthType=auth/munge
 CredType=cred/munge
+# Fake GPUs (gres_conf below): character devices with no driver.
+GresTypes=gpu
 MpiDefault=pmix
 ProctrackType=proctrack/cgroup
 TaskPlugin=task/cgroup,task/affinity
@@ -204,6 +206,27 @@ ConstrainDevices=yes
 EOF
 }
 
+# Every node has the same $MN_FAKE_GPUS fake GPUs, /dev/slxd-fakegpuN, and one
+# device for every job, /dev/slxd-fakesite0: character devices of a major
+# kept for local use (61), which no driver claims, so opening an allowed
+# one fails with ENXIO and a denied one with EPERM (docs/testing.md).
+make_fake_devices() {
+	local n
+	for n in $(seq 0 $((MN_FAKE_GPUS - 1))); do
+		[ -c "/dev/slxd-fakegpu$n" ] || mknod -m 0666 "/dev/slxd-fakegpu$n" c "$MN_FAKE_MAJOR" "$n"
+	done
+	[ -c /dev/slxd-fakesite0 ] || mknod -m 0666 /dev/slxd-fakesite0 c "$MN_FAKE_MAJOR" 99
+}
+
+gres_conf() {
+	cat <<EOF
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Written by tests/cluster/nodes.sh: fake GPUs, no NVML.
+AutoDetect=off
+Name=gpu File=/dev/slxd-fakegpu[0-$((MN_FAKE_GPUS - 1))]
+EOF
+}
+
 spank_conf() { # approved-list path
 	cat <<EOF
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -218,6 +241,8 @@ state_dir=/run/slurm-lxd
 init=$MN_PREFIX/usr/local/libexec/slurm-lxd/slxd-init
 mount_allow=$SLXD_TEST_SHARED
 lxd_timeout=60
+gres_conf=/etc/slurm/gres.conf
+default_devices=/dev/slxd-fakesite*
 EOF
 }
 
@@ -233,6 +258,7 @@ write_confs() {
 		local d=$MN_STATE/node$i/etc
 		replace_file "$d/slurm.conf" <"$MN_CONF"
 		cgroup_conf | replace_file "$d/cgroup.conf"
+		gres_conf | replace_file "$d/gres.conf"
 		spank_conf /etc/slurm/lxd-images.conf | replace_file "$d/spank_lxd.conf"
 		echo "required $plugin config=/etc/slurm/spank_lxd.conf" | replace_file "$d/plugstack.conf"
 	done
@@ -371,6 +397,7 @@ up() {
 	write_approved
 	for i in $(seq "$MN_NODES"); do setup_lxd "$i"; done
 	start_slurmctld
+	make_fake_devices
 	for i in $(seq "$MN_NODES"); do start_slurmd "$i"; done
 	wait_idle
 	say "ready in $(( $(date +%s) - t0 )) s: $(mn sinfo -h -o '%P %D %T %N')"
@@ -429,6 +456,6 @@ down() {
 case "${1:-}" in
 up) up ;;
 down) down ;;
-purge) down; rm -rf "$MN_STATE" "$MN_RUN"; say "removed $MN_STATE" ;;
+purge) down; rm -rf "$MN_STATE" "$MN_RUN"; rm -f /dev/slxd-fakegpu[0-9]* /dev/slxd-fakesite0; say "removed $MN_STATE" ;;
 *) echo "usage: nodes.sh up|down|purge  (NODES=N, default 3)" >&2; exit 2 ;;
 esac

@@ -384,6 +384,109 @@ t_mn_node_rebooted_gc_cleans() {
 # --- runner ----------------------------------------------------------------
 export -f fail alice job_containers all_job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
 export MN_CONF MN_STATE MN_NODES MN_RUN MN_LOG MN_CGROUP ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE MN_PREFIX MN_PARTITION
+# --- GRES devices (fake GPUs, nodes.sh: gres.conf File=/dev/slxd-fakegpu[0-3]) --
+# What a task sees of the fake devices, one word each: fakegpuN when it can
+# open it as far as the device cgroup goes (no driver: ENXIO),
+# fakegpuN:denied when the cgroup refuses it (EPERM); then the step's
+# SLURM_STEP_GPUS.
+SEE='for d in /dev/slxd-fakegpu* /dev/slxd-fakesite0; do [ -e "$d" ] || continue; e=$(cat "$d" 2>&1); case "$e" in *"not permitted"*) printf "%s:denied " "${d#/dev/slxd-}";; *) printf "%s " "${d#/dev/slxd-}";; esac; done; echo "gpus=${SLURM_STEP_GPUS:-}"'
+# The fakegpuN words of a listing whose N are exactly SLURM_STEP_GPUS.
+gpus_match() { # line
+	local want got
+	want=$(echo "$1" | sed -n 's/.*gpus=\([0-9,]*\).*/\1/p' | tr ',' '\n' | sed '/^$/d;s/^/fakegpu/' | sort | tr '\n' ' ')
+	got=$(echo "$1" | tr ' ' '\n' | grep '^fakegpu[0-9]*$' | sort | tr '\n' ' ')
+	[ -n "$want" ] && [ "$want" = "$got" ]
+}
+
+# A job with --gres=gpu:2 sees exactly the two device files Slurm gave it
+# (those SLURM_STEP_GPUS names), may open them as far as the device
+# cgroup goes, sees no other, and sees the site's default_devices.
+t_mn_gres_job_sees_exactly_its_gpus() {
+	local out
+	out=$(alice timeout 120 srun -N1 -w mn1 --gres=gpu:2 --lxd-image="$IMG" sh -c "$SEE" 2>&1) ||
+		fail "srun failed: $out" || return 1
+	[ "$(echo "$out" | tr ' ' '\n' | grep -c '^fakegpu[0-9]$')" = 2 ] ||
+		fail "expected 2 usable fake GPUs, got: $out" || return 1
+	echo "$out" | grep -q denied && { fail "a device it was not given is in its container: $out"; return 1; }
+	gpus_match "$out" || fail "the devices are not SLURM_STEP_GPUS's: $out" || return 1
+	echo "$out" | grep -q 'fakesite0 ' || fail "default_devices missing: $out"
+}
+
+# A job without --gres sees no GPU at all (the site's device still), even
+# with the GPU variables of its environment, which the user writes, set.
+t_mn_gres_job_without_gres_sees_none() {
+	local out
+	out=$(alice timeout 120 env SLURM_STEP_GPUS=0,1,2,3 SLURM_JOB_GPUS=0,1,2,3 CUDA_VISIBLE_DEVICES=0,1,2,3 \
+		srun -N1 -w mn1 --lxd-image="$IMG" sh -c "$SEE" 2>&1) ||
+		fail "srun failed: $out" || return 1
+	echo "$out" | grep -q fakegpu && { fail "a job without --gres sees GPUs: $out"; return 1; }
+	echo "$out" | grep -q 'fakesite0 ' || fail "default_devices missing: $out"
+}
+
+# Two jobs at once on one node, two GPUs each: disjoint sets of two.
+t_mn_gres_concurrent_jobs_disjoint() {
+	local a b f1 f2
+	f1=$(mktemp) f2=$(mktemp)
+	chmod 0666 "$f1" "$f2"
+	alice timeout 120 srun -N1 -w mn2 --gres=gpu:2 --lxd-image="$IMG" sh -c "$SEE; sleep 6" >"$f1" 2>&1 &
+	a=$!
+	sleep 1.5
+	alice timeout 120 srun -N1 -w mn2 --gres=gpu:2 --lxd-image="$IMG" sh -c "$SEE; sleep 1" >"$f2" 2>&1 &
+	b=$!
+	wait "$a" && wait "$b" || { fail "a job failed: $(cat "$f1" "$f2")"; rm -f "$f1" "$f2"; return 1; }
+	local one two
+	one=$(tr ' ' '\n' <"$f1" | grep '^fakegpu[0-9]$' | sort)
+	two=$(tr ' ' '\n' <"$f2" | grep '^fakegpu[0-9]$' | sort)
+	local all
+	all=$(cat "$f1" "$f2")
+	rm -f "$f1" "$f2"
+	[ "$(echo "$one" | wc -w)" = 2 ] && [ "$(echo "$two" | wc -w)" = 2 ] ||
+		fail "expected two GPUs each: $all" || return 1
+	[ -z "$(comm -12 <(echo "$one") <(echo "$two"))" ] || fail "the jobs share a GPU: $all" || return 1
+	echo "$all" | grep -q denied && { fail "a job sees another's GPU: $all"; return 1; }
+	return 0
+}
+
+# In a job of three GPUs, a step asking for one sees one; the next step
+# (all three) has the other two hot-plugged; a step of one after it sees
+# the three files (the job's container keeps what its steps were given)
+# but the step's device cgroup still refuses the two it was not given.
+t_mn_gres_step_asking_fewer_sees_fewer() {
+	local out
+	out=$(alice timeout 120 salloc -N1 -w mn3 --gres=gpu:3 sh -c '
+		srun --gres=gpu:1 --lxd-image='"$IMG"' sh -c '"'$SEE'"' | sed "s/^/one: /"
+		srun --lxd-image='"$IMG"' sh -c '"'$SEE'"' | sed "s/^/all: /"
+		srun --gres=gpu:1 --lxd-image='"$IMG"' sh -c '"'$SEE'"' | sed "s/^/again: /"' 2>&1) ||
+		fail "salloc failed: $out" || return 1
+	local one all again
+	one=$(echo "$out" | grep '^one: ') all=$(echo "$out" | grep '^all: ') again=$(echo "$out" | grep '^again: ')
+	[ "$(echo "$one" | tr ' ' '\n' | grep -c '^fakegpu')" = 1 ] && gpus_match "$one" ||
+		fail "the one-GPU step does not see exactly its GPU: $out" || return 1
+	[ "$(echo "$all" | tr ' ' '\n' | grep -c '^fakegpu[0-9]$')" = 3 ] && gpus_match "$all" ||
+		fail "the three-GPU step does not see its three: $out" || return 1
+	[ "$(echo "$again" | tr ' ' '\n' | grep -c '^fakegpu[0-9]$')" = 1 ] &&
+		[ "$(echo "$again" | tr ' ' '\n' | grep -c '^fakegpu[0-9]:denied$')" = 2 ] && gpus_match "$again" ||
+		fail "ConstrainDevices does not govern the later one-GPU step: $out"
+}
+
+# Multi-node: every node's container has exactly that node's GPU.
+t_mn_gres_every_node_its_own() {
+	local out
+	out=$(alice timeout 120 srun -N"$MN_NODES" -l --gres=gpu:1 --lxd-image="$IMG" sh -c "$SEE" 2>&1) ||
+		fail "srun failed: $out" || return 1
+	[ "$(echo "$out" | grep -c .)" = "$MN_NODES" ] || fail "expected $MN_NODES lines: $out" || return 1
+	local line
+	while read -r line; do
+		[ "$(echo "$line" | tr ' ' '\n' | grep -c '^fakegpu[0-9]$')" = 1 ] && gpus_match "$line" ||
+			fail "a node's container does not have exactly its GPU: $out" || return 1
+		echo "$line" | grep -q denied && { fail "a node shows a GPU it did not give: $out"; return 1; }
+	done <<<"$out"
+	return 0
+}
+
+# --- runner ----------------------------------------------------------------
+export -f gpus_match fail alice job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
+export SEE MN_CONF MN_STATE MN_NODES MN_RUN MN_LOG MN_CGROUP ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE
 pattern=${1:-}
 passed=0 failed=0
 elapsed() { local ns=$(( $(date +%s%N) - $1 )); printf '%d.%d' $((ns / 1000000000)) $((ns / 100000000 % 10)); }

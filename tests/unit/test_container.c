@@ -849,6 +849,40 @@ static void test_ensure_plugs_new_mount(void **state)
 	assert_contains(logbuf, "job container slurm-42: added 1 mount(s) for a new step");
 }
 
+/* A later step given another GPU gets that device hot-plugged (devices.h);
+ * the one an earlier step had stays. */
+static void test_ensure_plugs_new_gres_device(void **state)
+{
+	pid_t pid = 0;
+	static struct slxd_device_list devs;
+	(void)state;
+	devs.n = 1;
+	snprintf(devs.d[0].path, sizeof(devs.d[0].path), "/dev/nvidia0");
+	devs.d[0].major = 195;
+	devs.d[0].mode = 0666;
+	job.devices = &devs;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(nreq("PATCH", IPATH), 0);
+	struct fake_route *patch = fake_lxd_on(f, "PATCH", IPATH "$");
+	devs.d[1] = devs.d[0];
+	snprintf(devs.d[1].path, sizeof(devs.d[1].path), "/dev/nvidia1");
+	devs.d[1].minor = 1;
+	devs.n = 2;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	job.devices = NULL;
+	assert_int_equal(fake_route_hits(patch), 1);
+	json_t *body = fake_request_json(fake_lxd_find(f, "PATCH", IPATH "$"));
+	json_t *devices = json_object_get(body, "devices");
+	assert_int_equal(json_object_size(devices), 1);
+	char name[32];
+	slxd_device_name("/dev/nvidia1", name);
+	json_t *d = json_object_get(devices, name);
+	assert_non_null(d);
+	assert_string_equal(json_string_value(json_object_get(d, "type")), "unix-char");
+	assert_string_equal(json_string_value(json_object_get(d, "minor")), "1");
+	json_decref(body);
+}
+
 static void test_ensure_plug_conflict_and_failure(void **state)
 {
 	pid_t pid = 0;
@@ -911,7 +945,7 @@ static void test_ensure_waits_for_lock(void **state)
 {
 	char lock[256];
 	pthread_t th;
-	struct racer r = { -2, 0, { "" } };
+	struct racer r = { .rc = -2 };
 	struct timespec ts = { 0, 300 * 1000 * 1000 };
 	(void)state;
 	assert_int_equal(mkdir(cfg.state_dir, 0700), 0);
@@ -1850,6 +1884,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ensure_existing_start_fails_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_plugs_new_mount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_plug_conflict_and_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_plugs_new_gres_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_waits_for_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_lock_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_bad_spec, setup, teardown),
