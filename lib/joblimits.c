@@ -20,10 +20,11 @@ static int read_line(const char *root, const char *dir, const char *file, char *
 	char path[SLXD_PATH_MAX * 2];
 	if ((size_t)snprintf(path, sizeof(path), "%s%s/%s", root, dir, file) >= sizeof(path))
 		return -1;
-	cleanup_fd int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	ssize_t n = read(fd, out, len - 1);
+	close(fd);
 	if (n <= 0)
 		return -1;
 	out[n] = '\0';
@@ -78,14 +79,20 @@ static void cpu_list(const char *s, char out[SLXD_CPUS_MAX])
 	snprintf(buf, sizeof(buf), "%s", s);
 	char *save = NULL;
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		unsigned a, b;
-		char tail;
-		int k = sscanf(t, "%u-%u%c", &a, &b, &tail);
-		if (k == 1 && strspn(t, "0123456789") == strlen(t))
-			b = a;
-		else if (k != 2 || b < a)
+		char *end, *end2;
+		errno = 0;
+		unsigned long a = strtoul(t, &end, 10), b = a;
+		if (end == t || *t == '-' || errno)
 			goto bad;
-		int w = snprintf(out + o, SLXD_CPUS_MAX - o, "%s%u-%u", o ? "," : "", a, b);
+		if (*end == '-') {
+			b = strtoul(end + 1, &end2, 10);
+			if (end2 == end + 1 || end[1] == '-' || errno)
+				goto bad;
+			end = end2;
+		}
+		if (*end || b < a || b > 65535)
+			goto bad;
+		int w = snprintf(out + o, SLXD_CPUS_MAX - o, "%s%lu-%lu", o ? "," : "", a, b);
 		if (w < 0 || (size_t)w >= SLXD_CPUS_MAX - o)
 			goto bad;
 		o += (size_t)w;
@@ -153,7 +160,7 @@ void slxd_joblimits_human(unsigned long long b, char *out, size_t len)
 int slxd_joblimits_disk(const struct slxd_config *cfg, const char *asked,
 			unsigned long long *out, slxd_error *err)
 {
-	char q[SLXD_QUOTE_BUF], h1[32], h2[32];
+	char q[SLXD_QUOTE_BUF];
 	unsigned long long max = cfg->root_size_max, v;
 	if (!asked || !*asked) {
 		v = cfg->root_size ? cfg->root_size : max;
@@ -168,6 +175,7 @@ int slxd_joblimits_disk(const struct slxd_config *cfg, const char *asked,
 				  "optional K, M, G or T suffix, e.g. --lxd-disk=20G",
 				  slxd_quote(asked, q, sizeof(q)));
 	if (max && (v == 0 || v > max)) {
+		char h1[32], h2[32];
 		slxd_joblimits_human(max, h2, sizeof(h2));
 		if (v == 0)
 			return slxd_failk(err, SLXD_E_INVALID, "--lxd-disk=0 (no limit) is not allowed "

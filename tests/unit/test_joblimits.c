@@ -92,6 +92,13 @@ static void test_read_v2(void **state)
 	read_limits(5, 0, &l);
 	assert_true(l.mem == 0);
 	assert_string_equal(l.cpus, ""); /* not a CPU list: nothing passed on */
+	static const char *bad[] = { "2-1\n", "1--2\n", "-1\n", "1-\n", "99999\n", ",\n" };
+	put("system.slice/slurmstepd.scope/job_5/memory.max", "max\n");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put("system.slice/slurmstepd.scope/job_5/cpuset.cpus.effective", bad[i]);
+		read_limits(5, 0, &l);
+		assert_string_equal(l.cpus, "");
+	}
 	/* no cgroup file at all: nothing, and no failure */
 	put("self", "");
 	read_limits(5, 0, &l);
