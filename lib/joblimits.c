@@ -303,14 +303,17 @@ int slxd_joblimits_disk_full(lxd_client *c, const char *name, unsigned long long
 	if (!json_is_integer(u) || json_integer_value(u) < 0)
 		return 0;
 	unsigned long long used = (unsigned long long)json_integer_value(u);
-	/* the quota stops writes a little short of it (reservations) */
-	unsigned long long slack = disk / 20 < (8ULL << 20) ? disk / 20 : (8ULL << 20);
+	/* btrfs stops writes some way short of the quota (its reservations
+	 * and metadata): within an eighth of it (at most 64 MiB) is full */
+	unsigned long long slack = disk / 8 < (64ULL << 20) ? disk / 8 : (64ULL << 20);
 	if (used + slack < disk)
 		return 0;
+	char uh[32];
 	slxd_joblimits_human(disk, h, sizeof(h));
-	snprintf(out, len, "the job's container root disk is full: it reached its %s limit "
+	slxd_joblimits_human(used, uh, sizeof(uh));
+	snprintf(out, len, "the job's container root disk is full: %s used of its %s limit "
 		 "(--lxd-disk or the site's root_size); writes there fail with \"Disk quota "
 		 "exceeded\" or \"No space left on device\".  Write large data to a mounted "
-		 "directory, or ask for more with --lxd-disk", h);
+		 "directory, or ask for more with --lxd-disk", uh, h);
 	return 1;
 }

@@ -405,11 +405,11 @@ t_spare_takes_next_job() {
 # job's output says which limit it hit, and the container still goes.
 t_disk_write_past_limit_fails() {
 	local out job
-	out=$(alice srun --lxd-image="$IMG" --lxd-disk=32M sh -c \
-		'dd if=/dev/zero of=/tmp/big bs=1M count=64 2>&1 | tail -1; exit 3' 2>&1)
+	out=$(alice srun --lxd-image="$IMG" --lxd-disk=64M sh -c \
+		'dd if=/dev/zero of=/tmp/big bs=1M count=128' 2>&1)
 	job=$(last_job_of "$SLXD_TEST_USER")
 	expect_contains "the write fails" "Disk quota exceeded" "$out" || return 1
-	expect_contains "the job is told which limit" "reached its 32MiB limit (--lxd-disk" "$out" || return 1
+	expect_contains "the job is told which limit" "used of its 64MiB limit (--lxd-disk" "$out" || return 1
 	expect_no_container "$job"
 }
 

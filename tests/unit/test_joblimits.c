@@ -163,12 +163,12 @@ static void test_disk_full(void **state)
 	lxd_client *c = lxd_open(fake_lxd_socket(f), 5000, &err);
 	assert_non_null(c);
 	fake_route_times(fake_reply_sync(fake_lxd_on(f, "GET", "/1.0/instances/slurm-9/state"),
-					 "{\"disk\":{\"root\":{\"usage\":66060288}}}"), 1);
+					 "{\"disk\":{\"root\":{\"usage\":60000000}}}"), 1);
 	assert_int_equal(slxd_joblimits_disk_full(c, "slurm-9", 64ULL << 20, line, sizeof(line)), 1);
-	assert_contains(line, "reached its 64MiB limit");
+	assert_contains(line, "57.2MiB used of its 64MiB limit");
 	assert_one_line(line);
 	fake_route_times(fake_reply_sync(fake_lxd_on(f, "GET", "/1.0/instances/slurm-9/state"),
-					 "{\"disk\":{\"root\":{\"usage\":1048576}}}"), 1);
+					 "{\"disk\":{\"root\":{\"usage\":58720255}}}"), 1);
 	assert_int_equal(slxd_joblimits_disk_full(c, "slurm-9", 64ULL << 20, line, sizeof(line)), 0);
 	/* gone, or no figure: nothing said */
 	assert_int_equal(slxd_joblimits_disk_full(c, "slurm-9", 64ULL << 20, line, sizeof(line)), 0);
