@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -288,6 +289,35 @@ bool slxd_joblimits_resized(const char *key, json_t *have, json_t *want)
 		return false;
 	json_auto_t *w = json_deep_copy(want);
 	return w && json_object_del(w, "size") == 0 && json_equal(w, have);
+}
+
+int slxd_joblimits_settle(pid_t init, const struct slxd_joblimits *l, int ms)
+{
+	char path[64], line[SLXD_CPUS_MAX + 64], want[SLXD_CPUS_MAX];
+	if (!l->cpus[0])
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)init);
+	for (int waited = 0;; waited += 5) {
+		FILE *f = fopen(path, "re");
+		bool same = false;
+		while (f && fgets(line, sizeof(line), f))
+			if (strncmp(line, "Cpus_allowed_list:", 18) == 0) {
+				char *v = line + 18;
+				v += strspn(v, " \t");
+				v[strcspn(v, "\n")] = '\0';
+				cpu_list(v, want);
+				same = strcmp(want, l->cpus) == 0;
+				break;
+			}
+		if (f)
+			fclose(f);
+		if (same)
+			return 0;
+		if (waited >= ms)
+			return -1;
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
 }
 
 int slxd_joblimits_disk_full(lxd_client *c, const char *name, unsigned long long disk,

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "error.h"
@@ -57,6 +58,12 @@ int slxd_joblimits_apply(lxd_client *c, const struct slxd_config *cfg,
 /* The limits.* keys of `config` copied into `labels` (a taken spare gets
  * them with its labels: LXD applies them to a running container). */
 int slxd_joblimits_copy(json_t *config, json_t *labels);
+
+/* LXD applies limits.cpu to a running container (a taken spare) in the
+ * background: wait (at most `ms`) until the container's init `init` runs
+ * on exactly l->cpus, which is what lxcfs then shows.  -1 if it did not
+ * in time (the limits are still LXD's to apply). */
+int slxd_joblimits_settle(pid_t init, const struct slxd_joblimits *l, int ms);
 
 /* Is `want` the root disk `have` with only the job's size added (a spare
  * takes it by one PATCH)? */

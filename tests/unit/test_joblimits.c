@@ -105,6 +105,32 @@ static void test_read_v2(void **state)
 	assert_true(l.mem == 0);
 }
 
+/* A taken spare's CPUs: waited for until its init runs on them. */
+static void test_settle(void **state)
+{
+	char line[512] = "", *v = NULL;
+	struct slxd_joblimits l;
+	(void)state;
+	FILE *f = fopen("/proc/self/status", "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Cpus_allowed_list:", 18) == 0) {
+			v = line + 18 + strspn(line + 18, " \t");
+			break;
+		}
+	fclose(f);
+	assert_non_null(v);
+	put("self", "0::/job_3\n");
+	put("job_3/cpuset.cpus.effective", v); /* this process's own CPUs */
+	read_limits(3, 0, &l);
+	assert_true(l.cpus[0] != '\0');
+	assert_int_equal(slxd_joblimits_settle(getpid(), &l, 0), 0);
+	snprintf(l.cpus, sizeof(l.cpus), "4095-4095");
+	assert_int_equal(slxd_joblimits_settle(getpid(), &l, 20), -1);
+	l.cpus[0] = '\0'; /* no CPU limit: nothing to wait for */
+	assert_int_equal(slxd_joblimits_settle(getpid(), &l, 0), 0);
+}
+
 static void test_disk(void **state)
 {
 	struct slxd_config cfg;
@@ -181,6 +207,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_read_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_v2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settle, setup, teardown),
 		cmocka_unit_test(test_disk),
 		cmocka_unit_test(test_resized),
 		cmocka_unit_test(test_disk_full),
