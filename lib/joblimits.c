@@ -14,13 +14,9 @@
 #include "cleanup.h"
 #include "opts.h"
 
-/* The first line of root/dir/file, newline cut; -1 if unreadable. */
-static int read_line(const char *root, const char *dir, const char *file, char *out,
-		     size_t len)
+/* The first line of `path`, newline cut; -1 if unreadable. */
+static int read_path(const char *path, char *out, size_t len)
 {
-	char path[SLXD_PATH_MAX * 2];
-	if ((size_t)snprintf(path, sizeof(path), "%s%s/%s", root, dir, file) >= sizeof(path))
-		return -1;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -31,6 +27,16 @@ static int read_line(const char *root, const char *dir, const char *file, char *
 	out[n] = '\0';
 	out[strcspn(out, "\n")] = '\0';
 	return 0;
+}
+
+/* The same, of root/dir/file. */
+static int read_line(const char *root, const char *dir, const char *file, char *out,
+		     size_t len)
+{
+	char path[SLXD_PATH_MAX * 2];
+	if ((size_t)snprintf(path, sizeof(path), "%s%s/%s", root, dir, file) >= sizeof(path))
+		return -1;
+	return read_path(path, out, len);
 }
 
 /* Cut `path` after its component job_<jobid>; false when it has none. */
@@ -289,6 +295,17 @@ bool slxd_joblimits_resized(const char *key, json_t *have, json_t *want)
 		return false;
 	json_auto_t *w = json_deep_copy(want);
 	return w && json_object_del(w, "size") == 0 && json_equal(w, have);
+}
+
+bool slxd_joblimits_spare_fits(const struct slxd_joblimits *l, const char *online)
+{
+	char val[SLXD_CPUS_MAX], all[SLXD_CPUS_MAX];
+	if (!l->cpus[0])
+		return true;
+	if (read_path(online, val, sizeof(val)) != 0)
+		return false;
+	cpu_list(val, all);
+	return strcmp(all, l->cpus) == 0;
 }
 
 int slxd_joblimits_settle(pid_t init, const struct slxd_joblimits *l, int ms)

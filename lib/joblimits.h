@@ -59,6 +59,13 @@ int slxd_joblimits_apply(lxd_client *c, const struct slxd_config *cfg,
  * them with its labels: LXD applies them to a running container). */
 int slxd_joblimits_copy(json_t *config, json_t *labels);
 
+/* May a job with these limits take a spare?  A spare runs on every CPU
+ * (`online`, /sys/devices/system/cpu/online) and LXD 5.0 does not narrow
+ * a running container's cpuset when limits.cpu is set on it (seen on the
+ * test cluster: the job saw the node's CPUs), so only a job with all of
+ * them, or no CPU list, may. */
+bool slxd_joblimits_spare_fits(const struct slxd_joblimits *l, const char *online);
+
 /* LXD applies limits.cpu to a running container (a taken spare) in the
  * background: wait (at most `ms`) until the container's init `init` runs
  * on exactly l->cpus, which is what lxcfs then shows.  -1 if it did not

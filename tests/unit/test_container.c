@@ -1507,6 +1507,27 @@ static void test_ensure_spare_gets_limits(void **state)
 	make_spare(spare);
 	job_limits();
 	fake_reply_sync(fake_lxd_on(f, "GET", "/1.0/storage-pools/tank"), "{\"driver\":\"zfs\"}");
+	/* a job on some of the node's CPUs makes its own container: LXD 5.0
+	 * would not narrow the running spare's (joblimits.h) */
+	snprintf(job.limits.cpus, sizeof(job.limits.cpus), "4095-4095");
+	int made = nreq("POST", "/1.0/instances");
+	struct slxd_job partial = job;
+	partial.jobid = 77;
+	if (slxd_container_ensure(c, &cfg, &partial, &pid, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(nreq("POST", "/1.0/instances"), made + 1);
+	assert_true(fake_lxd_instance_exists(f, "slurm-77"));
+	/* one on all of them takes the spare */
+	char online[64] = "";
+	FILE *fp = fopen("/sys/devices/system/cpu/online", "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(online, sizeof(online), fp));
+	fclose(fp);
+	online[strcspn(online, "\n")] = '\0';
+	if (!strpbrk(online, ",-"))
+		snprintf(job.limits.cpus, sizeof(job.limits.cpus), "%s-%s", online, online);
+	else
+		snprintf(job.limits.cpus, sizeof(job.limits.cpus), "%s", online);
 	snprintf(path, sizeof(path), "/1.0/instances/%s", spare);
 	json_t *root = json_pack("{s:{s:{s:s, s:s, s:s}}}", "devices", "root", "type", "disk",
 				 "path", "/", "pool", "tank");
@@ -1518,7 +1539,7 @@ static void test_ensure_spare_gets_limits(void **state)
 	json_t *body = fake_request_json(fake_lxd_find_last(f, "PATCH", path));
 	json_t *config = json_object_get(body, "config");
 	assert_string_equal(cfg_str(config, "limits.memory"), "268435456");
-	assert_string_equal(cfg_str(config, "limits.cpu"), "1-1");
+	assert_string_equal(cfg_str(config, "limits.cpu"), job.limits.cpus);
 	root = json_object_get(json_object_get(body, "devices"), "root");
 	assert_string_equal(json_string_value(json_object_get(root, "size")), "67108864");
 	json_decref(body);
