@@ -332,7 +332,7 @@ int slxd_joblimits_settle(pid_t init, const struct slxd_joblimits *l, int ms)
 			return 0;
 		if (waited >= ms)
 			return -1;
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		struct timespec ts = { 0, 5000000L };
 		nanosleep(&ts, NULL);
 	}
 }
