@@ -622,9 +622,9 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 	/* Inside, every job's container is called slurm-<jobid>.  Cosmetic,
 	 * so a failure is only logged. */
 	slxd_error why;
-	if (taken && slxd_joblimits_settle(st.init_pid, &job->limits, 1000) != 0)
+	if ((taken || created) && slxd_joblimits_settle(st.init_pid, &job->limits, 3000) != 0)
 		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": container %s: LXD has not applied "
-			 "limits.cpu=%s yet", job->jobid, name, job->limits.cpus);
+			 "limits.cpu=%s after 3 s", job->jobid, name, job->limits.cpus);
 	if (taken && slxd_set_container_hostname(st.init_pid, hostname, &why) != 0)
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": container %s keeps its host name: %s",
 			 job->jobid, name, why.msg);

@@ -66,10 +66,11 @@ int slxd_joblimits_copy(json_t *config, json_t *labels);
  * them, or no CPU list, may. */
 bool slxd_joblimits_spare_fits(const struct slxd_joblimits *l, const char *online);
 
-/* LXD applies limits.cpu to a running container (a taken spare) in the
- * background: wait (at most `ms`) until the container's init `init` runs
- * on exactly l->cpus, which is what lxcfs then shows.  -1 if it did not
- * in time (the limits are still LXD's to apply). */
+/* LXD 5.0 applies a pinned limits.cpu in the background (its CPU
+ * scheduler runs after a container starts), so a job could read the
+ * node's CPUs in its first milliseconds: wait (at most `ms`) until the
+ * container's init `init` runs on exactly l->cpus, which is what lxcfs
+ * shows.  -1 if it did not in time (LXD may still apply it later). */
 int slxd_joblimits_settle(pid_t init, const struct slxd_joblimits *l, int ms);
 
 /* Is `want` the root disk `have` with only the job's size added (a spare

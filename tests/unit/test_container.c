@@ -1450,7 +1450,18 @@ static void make_spare(char out[64])
 static void job_limits(void)
 {
 	job.limits.mem = 256ULL << 20;
-	snprintf(job.limits.cpus, sizeof(job.limits.cpus), "1-1");
+	/* this machine's CPUs, which the fake's init (this process) runs on:
+	 * a waiting spare fits, and the wait for LXD's cpuset is none */
+	char online[64] = "";
+	FILE *fp = fopen("/sys/devices/system/cpu/online", "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(online, sizeof(online), fp));
+	fclose(fp);
+	online[strcspn(online, "\n")] = '\0';
+	if (!strpbrk(online, ",-"))
+		snprintf(job.limits.cpus, sizeof(job.limits.cpus), "%s-%s", online, online);
+	else
+		snprintf(job.limits.cpus, sizeof(job.limits.cpus), "%s", online);
 	job.limits.disk = 64ULL << 20;
 	fake_reply_sync(fake_lxd_on(f, "GET", "/1.0/profiles/hpc"),
 			"{\"devices\":{\"root\":{\"type\":\"disk\",\"path\":\"/\",\"pool\":\"tank\"}}}");
@@ -1468,7 +1479,7 @@ static void test_ensure_limits_and_disk(void **state)
 	json_t *inst = fake_lxd_instance_json(f, NAME);
 	json_t *config = json_object_get(inst, "config");
 	assert_string_equal(cfg_str(config, "limits.memory"), "268435456");
-	assert_string_equal(cfg_str(config, "limits.cpu"), "1-1");
+	assert_string_equal(cfg_str(config, "limits.cpu"), job.limits.cpus);
 	json_t *root = json_object_get(json_object_get(inst, "devices"), "root");
 	assert_string_equal(json_string_value(json_object_get(root, "pool")), "tank");
 	assert_string_equal(json_string_value(json_object_get(root, "size")), "67108864");
@@ -1509,6 +1520,8 @@ static void test_ensure_spare_gets_limits(void **state)
 	fake_reply_sync(fake_lxd_on(f, "GET", "/1.0/storage-pools/tank"), "{\"driver\":\"zfs\"}");
 	/* a job on some of the node's CPUs makes its own container: LXD 5.0
 	 * would not narrow the running spare's (joblimits.h) */
+	char all[SLXD_CPUS_MAX];
+	snprintf(all, sizeof(all), "%s", job.limits.cpus);
 	snprintf(job.limits.cpus, sizeof(job.limits.cpus), "4095-4095");
 	int made = nreq("POST", "/1.0/instances");
 	struct slxd_job partial = job;
@@ -1517,17 +1530,9 @@ static void test_ensure_spare_gets_limits(void **state)
 		fail_msg("%s", err.msg);
 	assert_int_equal(nreq("POST", "/1.0/instances"), made + 1);
 	assert_true(fake_lxd_instance_exists(f, "slurm-77"));
+	assert_contains(logbuf, "has not applied limits.cpu=4095-4095 after 3 s");
 	/* one on all of them takes the spare */
-	char online[64] = "";
-	FILE *fp = fopen("/sys/devices/system/cpu/online", "r");
-	assert_non_null(fp);
-	assert_non_null(fgets(online, sizeof(online), fp));
-	fclose(fp);
-	online[strcspn(online, "\n")] = '\0';
-	if (!strpbrk(online, ",-"))
-		snprintf(job.limits.cpus, sizeof(job.limits.cpus), "%s-%s", online, online);
-	else
-		snprintf(job.limits.cpus, sizeof(job.limits.cpus), "%s", online);
+	snprintf(job.limits.cpus, sizeof(job.limits.cpus), "%s", all);
 	snprintf(path, sizeof(path), "/1.0/instances/%s", spare);
 	json_t *root = json_pack("{s:{s:{s:s, s:s, s:s}}}", "devices", "root", "type", "disk",
 				 "path", "/", "pool", "tank");
