@@ -189,6 +189,57 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# ------------------------------------------- quota and limits (issue 20)
+# What a root disk quota (--lxd-disk: one GET of the pool's driver, the
+# root device with size= in the create, or in the PATCH that takes a
+# spare) and the job's limits (limits.memory/limits.cpu: keys in the same
+# request) cost at job start: `srun --lxd-image=IMG true`, interleaved,
+# each a new job from a settled node, with and without --lxd-disk, a
+# spare waiting and (spares off) a copy of the template.
+#   BENCH_ONLY=quota  run only this section (QUOTA_RUNS, default 8) and
+#                     print its table
+quota_section() {
+	local i k n fp m p mn mx c d
+	fp=$(lxc image info "$SLXD_IMAGE_ALIAS" | awk '/^Fingerprint:/{print $2}')
+	say "quota: $QUOTA_RUNS runs of each kind"
+	as_user "srun --lxd-image=$SLXD_IMAGE true" >/dev/null # warm-up: template, spare
+	for i in $(seq "$QUOTA_RUNS"); do
+		for k in "q_spare:" "q_spare_disk:--lxd-disk=1G"; do
+			settle
+			wait_spare "$fp" >/dev/null || true
+			record "${k%%:*}" "$(timed "srun --lxd-image=$SLXD_IMAGE ${k#*:} true")"
+		done
+	done
+	spares_off
+	for i in $(seq "$QUOTA_RUNS"); do
+		for k in "q_copy:" "q_copy_disk:--lxd-disk=1G"; do
+			record "${k%%:*}" "$(timed "srun --lxd-image=$SLXD_IMAGE ${k#*:} true")"
+		done
+	done
+	spares_on
+	n=$(as_user "srun --lxd-image=$SLXD_IMAGE --lxd-disk=1G sh -c 'head -1 /proc/meminfo; grep -c ^processor /proc/cpuinfo'" | tr '\n' ' ')
+	echo "### Quota and limits: \`srun --lxd-image=$SLXD_IMAGE [--lxd-disk=1G] true\`, wall time"
+	echo
+	echo "| what | median | p95 | min | max | n | minus no quota |"
+	echo "| --- | --- | --- | --- | --- | --- | --- |"
+	for k in "q_spare:a spare waiting, no quota" "q_spare_disk:a spare waiting, --lxd-disk=1G (root size= in the PATCH that takes it)" \
+		 "q_copy:no spare (a copy of the template), no quota" "q_copy_disk:no spare, --lxd-disk=1G (size= in the copy)"; do
+		read -r m p mn mx c < <(stats "${k%%:*}")
+		case ${k%%:*} in *_disk) d=$(sub "$m" "$(med "${k%%_disk:*}")") ;; *) d= ;; esac
+		echo "| ${k#*:} | $m | $p | $mn | $mx | $c | $d |"
+	done
+	echo
+	echo "Every job's container carries the job's limits (limits.memory, limits.cpu) in the same request that makes or takes it: no request of their own.  Inside, with lxcfs: $n"
+}
+if [ "${BENCH_ONLY:-}" = quota ]; then
+	QUOTA_RUNS=${QUOTA_RUNS:-8}
+	gate
+	bash "$top/tests/cluster/setup.sh" >/dev/null
+	install -d -m 0700 -o "$SLXD_TEST_USER" -g "$SLXD_TEST_USER" "$work"
+	quota_section
+	exit 0
+fi
+
 # ---------------------------------------------------------------- set-up
 gate
 say "setting up the cluster, the packages and the images"

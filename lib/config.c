@@ -90,7 +90,9 @@ static const struct key {
 	{ "registry_timeout", K_REG_TIMEOUT, 0, 0 },
 	{ "registry_grace", K_GRACE, 0, 0 },
 	{ "registry_uid", K_UID, 0, 0 },
-	{ "image_cache_max", K_BYTES, 0, 0 },
+	{ "image_cache_max", K_BYTES, FIELD(image_cache_max) },
+	{ "root_size", K_BYTES, FIELD(root_size) },
+	{ "root_size_max", K_BYTES, FIELD(root_size_max) },
 	{ "template_max_age", K_TEMPLATE_AGE, 0, 0 },
 	{ "spare_max_idle", K_SPARE_IDLE, 0, 0 },
 	{ "lxd_min_version", K_VERSION, FIELD(lxd_min_version) },
@@ -104,7 +106,7 @@ static const struct key {
 #define KNOWN_KEYS "config, lxd_socket, storage_pool, profile, approved_images, " \
 	"slurmd_spool_dir, state_dir, download_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout, " \
 	"registry, registry_timeout, registry_grace, registry_uid, image_cache_max, template_max_age, " \
-	"spare_max_idle, lxd_min_version, gc_min_age, cwd_policy, gres_conf, default_devices, gpu_runtime"
+	"spare_max_idle, lxd_min_version, gc_min_age, cwd_policy, gres_conf, default_devices, gpu_runtime, root_size, root_size_max"
 
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */
 static int set_name(char *dst, size_t size, const char *key, const char *v,
@@ -221,6 +223,11 @@ static int set_bytes(unsigned long long *out, const char *key, const char *v,
 	return 0;
 }
 
+int slxd_parse_bytes(const char *v, const char *what, unsigned long long *out, slxd_error *err)
+{
+	return set_bytes(out, what, v, err);
+}
+
 /* The registry's address.  It becomes a URL prefix or a directory: only
  * scheme://HOST[:PORT] (no user, path, query) or file:// + a clean path. */
 static int set_registry(struct slxd_config *cfg, const char *v, slxd_error *err)
@@ -319,7 +326,7 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 		return 0;
 	}
 	case K_BYTES:
-		return set_bytes(&cfg->image_cache_max, k->name, v, err);
+		return set_bytes((unsigned long long *)(void *)((char *)cfg + k->off), k->name, v, err);
 	case K_TEMPLATE_AGE:
 		/* 0 = no templates: every container is made from the image */
 		return set_seconds(&cfg->template_max_age, k->name, v, 0, 30L * 86400, err);

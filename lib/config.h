@@ -41,6 +41,8 @@ struct slxd_config {
 	 * node with registry= set refuses to resolve until it is */
 	long long registry_uid;
 	unsigned long long image_cache_max;       /* image_cache_max= bytes, 0 = no bound */
+	unsigned long long root_size;             /* root_size= job root disk bytes, 0 = none */
+	unsigned long long root_size_max;         /* root_size_max= bytes, 0 = no maximum */
 	long template_max_age;                    /* template_max_age= seconds, 0 = none */
 	long spare_max_idle;                      /* spare_max_idle= seconds, 0 = no spares */
 	char lxd_min_version[16];                 /* lxd_min_version= X.Y[.Z] (default 5.0) */
@@ -69,6 +71,11 @@ enum slxd_cwd_policy {
 };
 
 void slxd_config_defaults(struct slxd_config *cfg);
+
+/* A size in bytes with an optional K, M, G or T suffix ("20G"); `what`
+ * names it in the error. */
+int slxd_parse_bytes(const char *v, const char *what, unsigned long long *out,
+		     slxd_error *err);
 
 /* The key=value file format shared with the registry service's config:
  * one word per line, blanks trimmed, '#' comments and empty lines skipped,

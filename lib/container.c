@@ -92,6 +92,12 @@ static void recorded_name(const struct slxd_config *cfg, uint32_t jobid, char na
 		slxd_container_name(jobid, name);
 }
 
+void slxd_container_recorded_name(const struct slxd_config *cfg, uint32_t jobid,
+				  char name[64])
+{
+	recorded_name(cfg, jobid, name);
+}
+
 void slxd_name_file_read(int fd, char out[64])
 {
 	ssize_t n = pread(fd, out, 63, 0);
@@ -439,7 +445,8 @@ static bool take_spare(lxd_client *c, const struct slxd_config *cfg,
 	json_object_foreach(config, key, v)
 		if (strncmp(key, "user.", 5) == 0)
 			json_object_set(labels, key, v);
-	bool yes = labels && idmap &&
+	bool yes = labels && idmap && slxd_joblimits_copy(config, labels) == 0 &&
+		   slxd_joblimits_spare_fits(&job->limits, "/sys/devices/system/cpu/online") &&
 		   slxd_spare_take(c, cfg, job->fingerprint, idmap, job->uid, labels, devices,
 				   name) == 1;
 	json_decref(labels);
@@ -549,6 +556,8 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 		if (slxd_subid_check(cfg->subuid_path, cfg->subgid_path, job->uid, job->gid,
 				     job->gids, job->ngids, err) != 0)
 			goto unlock;
+		if (slxd_joblimits_apply(c, cfg, &job->limits, config, devices, err) != 0)
+			goto unlock;
 		if (take_spare(c, cfg, job, config, devices, name)) {
 			taken = true;
 			if (slxd_name_file_write(lock, name) != 0) {
@@ -617,6 +626,9 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 	/* Inside, every job's container is called slurm-<jobid>.  Cosmetic,
 	 * so a failure is only logged. */
 	slxd_error why;
+	if ((taken || created) && slxd_joblimits_settle(st.init_pid, &job->limits, 3000) != 0)
+		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": container %s: LXD has not applied "
+			 "limits.cpu=%s after 3 s", job->jobid, name, job->limits.cpus);
 	if (taken && slxd_set_container_hostname(st.init_pid, hostname, &why) != 0)
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": container %s keeps its host name: %s",
 			 job->jobid, name, why.msg);

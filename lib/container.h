@@ -17,6 +17,7 @@
 #include "config.h"
 #include "devices.h"
 #include "error.h"
+#include "joblimits.h"
 #include "lxd.h"
 #include "opts.h"
 
@@ -51,6 +52,8 @@ struct slxd_job {
 	const int *user_fds;
 	/* device files this step may see (devices.h); NULL: none */
 	const struct slxd_device_list *devices;
+	/* what the job's container shows and may hold (joblimits.h) */
+	struct slxd_joblimits limits;
 };
 
 /* "slurm-<jobid>": the name of a container made for the job, and the
@@ -78,6 +81,11 @@ int slxd_state_lock(const struct slxd_config *cfg, const char *file, bool create
  * file's lock. */
 void slxd_name_file_read(int fd, char out[64]);
 int slxd_name_file_write(int fd, const char *name);
+
+/* The name of the job's container here: the one its lock file records
+ * (a taken spare), else slurm-<jobid>. */
+void slxd_container_recorded_name(const struct slxd_config *cfg, uint32_t jobid,
+				  char name[64]);
 
 /* The instance's config and devices (pure: what we ask LXD for). */
 int slxd_container_spec(const struct slxd_config *cfg,

@@ -94,7 +94,11 @@ static const char *unfit(json_t *inst, const struct slxd_config *cfg, const char
 	const char *key;
 	json_t *dev;
 	json_object_foreach(have, key, dev) {
-		if (!json_equal(dev, json_object_get(devices, key)))
+		json_t *want = json_object_get(devices, key);
+		/* the job's root disk size: given with the PATCH */
+		if (slxd_joblimits_resized(key, dev, want) && json_object_set(add, key, want) != 0)
+			return "out of memory";
+		if (!json_equal(dev, want) && !slxd_joblimits_resized(key, dev, want))
 			return "it was made with other devices (init= or storage_pool= changed)";
 	}
 	json_object_foreach(devices, key, dev) {

@@ -32,6 +32,7 @@
 #include "config.h"
 #include "container.h"
 #include "images.h"
+#include "joblimits.h"
 #include "log.h"
 #include "lxd.h"
 #include "mounts.h"
@@ -46,6 +47,7 @@ static struct {
 	char *mounts;
 	char *workdir;
 	char *batch; /* --lxd-batch: host or container */
+	char *disk;
 } opt;
 
 static struct {
@@ -57,6 +59,8 @@ static struct {
 	struct slxd_mount_list mounts;
 	int mount_fd[SLXD_MOUNTS_MAX]; /* the files checked, to be staged */
 	char workdir[SLXD_PATH_MAX + 1];
+	unsigned long long disk; /* root disk size, 0: none (joblimits.h) */
+	bool disk_told;          /* the job's output has heard it is full */
 	slxd_error pending; /* reported at task_init */
 } st;
 
@@ -105,6 +109,12 @@ static int opt_batch(int val, const char *arg, int remote)
 	return store(&opt.batch, arg);
 }
 
+static int opt_disk(int val, const char *arg, int remote)
+{
+	(void)val, (void)remote;
+	return store(&opt.disk, arg);
+}
+
 /* Registered from slurm_spank_init: sbatch and salloc (allocator context)
  * do not read a static spank_options table in Slurm 22.05. */
 static struct spank_option lxd_options[] = {
@@ -126,6 +136,10 @@ static struct spank_option lxd_options[] = {
 	  "srun step it starts still in the job's containers (host: for images "
 	  "without Slurm's client).",
 	  1, 0, opt_batch },
+	{ "lxd-disk", "SIZE",
+	  "With --lxd-image: the container's root disk may hold SIZE (e.g. 20G), "
+	  "within the site's maximum (default: the site's root_size).",
+	  1, 0, opt_disk },
 	SPANK_OPTIONS_TABLE_END
 };
 
@@ -134,8 +148,9 @@ static struct spank_option lxd_options[] = {
 static int check_options(bool need_list, slxd_error *err)
 {
 	if (!opt.image)
-		return (opt.mounts || opt.workdir || opt.batch)
-			? slxd_fail(err, "--lxd-mount, --lxd-workdir and --lxd-batch need --lxd-image=NAME[:TAG]")
+		return (opt.mounts || opt.workdir || opt.batch || opt.disk)
+			? slxd_fail(err, "--lxd-mount, --lxd-workdir, --lxd-batch and --lxd-disk need "
+				    "--lxd-image=NAME[:TAG]")
 			: 0;
 	if (opt.batch && strcmp(opt.batch, "host") != 0 && strcmp(opt.batch, "container") != 0)
 		return slxd_fail(err, "--lxd-batch=%.64s: use host or container", opt.batch);
@@ -151,6 +166,8 @@ static int check_options(bool need_list, slxd_error *err)
 			return -1;
 		snprintf(st.workdir, sizeof(st.workdir), "%s", opt.workdir);
 	}
+	if (slxd_joblimits_disk(&st.cfg, opt.disk, &st.disk, err) != 0)
+		return -1;
 	if (need_list || slxd_image_list_readable(&st.cfg)) {
 		int rc = slxd_image_resolve(&st.cfg, &st.ref, st.fingerprint, err);
 		/* At submit time a registry outage is not the user's error: the
@@ -211,7 +228,7 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 	spank_context_t ctx = spank_context();
 
 	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR) {
-		if (!opt.image && !opt.mounts && !opt.workdir && !opt.batch)
+		if (!opt.image && !opt.mounts && !opt.workdir && !opt.batch && !opt.disk)
 			return 0;
 		if (st.pending.msg[0]) {
 			slurm_error("slurm-lxd: %s", st.pending.msg);
@@ -229,7 +246,7 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 			slurm_debug("slurm-lxd: cannot pass the image to the prolog");
 		return 0;
 	}
-	if (ctx != S_CTX_REMOTE || (!opt.image && !opt.mounts && !opt.workdir && !opt.batch))
+	if (ctx != S_CTX_REMOTE || (!opt.image && !opt.mounts && !opt.workdir && !opt.batch && !opt.disk))
 		return 0;
 
 	uint32_t stepid;
@@ -360,6 +377,12 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		.spool_job_dir = spool_job, .user_mounts = &st.mounts,
 		.user_fds = st.mount_fd,
 	};
+	/* what the job got on this node, for lxcfs to show inside */
+	uint64_t alloc_mb = 0;
+	if (spank_get_item(sp, S_JOB_ALLOC_MEM, &alloc_mb) != ESPANK_SUCCESS)
+		alloc_mb = 0;
+	slxd_joblimits_read("/proc/self/cgroup", "/sys/fs/cgroup", jobid, alloc_mb, &job.limits);
+	job.limits.disk = st.disk;
 	slxd_error err;
 	lxd_client *c = lxd_open(st.cfg.lxd_socket, st.cfg.lxd_timeout * 1000L, &err);
 	if (!c) {
@@ -433,6 +456,32 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	return -1;
 }
 
+/* Per task that ended, in slurmstepd (root), whose stderr is the job's by
+ * now: a task that failed in a container whose root disk is full is told
+ * which limit it hit, once per step. */
+int slurm_spank_task_exit(spank_t sp, int ac, char **av)
+{
+	(void)ac, (void)av;
+	int status = 0;
+	uint32_t jobid;
+	if (!st.active || !st.disk || st.disk_told || st.pending.msg[0] ||
+	    spank_get_item(sp, S_TASK_EXIT_STATUS, &status) != ESPANK_SUCCESS || status == 0 ||
+	    spank_get_item(sp, S_JOB_ID, &jobid) != ESPANK_SUCCESS)
+		return 0;
+	slxd_error err;
+	char name[64], line[512];
+	lxd_client *c = lxd_open(st.cfg.lxd_socket, st.cfg.lxd_timeout * 1000L, &err);
+	if (!c)
+		return 0;
+	slxd_container_recorded_name(&st.cfg, jobid, name);
+	if (slxd_joblimits_disk_full(c, name, st.disk, line, sizeof(line)) == 1) {
+		st.disk_told = true;
+		slurm_error("slurm-lxd: job %" PRIu32 ": %s", jobid, line);
+	}
+	lxd_close(c);
+	return 0;
+}
+
 /* At the end of the job on this node, as root, in `slurmstepd spank
  * epilog`, which slurmd runs before its Epilog= script.  Slurm 22.05 does
  * not call slurm_spank_init in that process, so the configuration is read
@@ -472,6 +521,7 @@ int slurm_spank_exit(spank_t sp, int ac, char **av)
 	free(opt.mounts);
 	free(opt.workdir);
 	free(opt.batch);
-	opt.image = opt.mounts = opt.workdir = opt.batch = NULL;
+	free(opt.disk);
+	opt.image = opt.mounts = opt.workdir = opt.batch = opt.disk = NULL;
 	return 0;
 }

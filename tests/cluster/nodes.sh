@@ -287,6 +287,23 @@ build_image() { # out
 	rm -rf "$d"
 }
 
+# The node's own lxcfs on its /var/lib/lxcfs, as a real node has (one per
+# node, seeing the node's pids and cgroups): the node's containers show the
+# job's memory and CPUs in /proc (lib/joblimits.h).
+setup_lxcfs() { # i
+	local pidf=$MN_RUN/node$1.lxcfs
+	mn_pid_is "$1" "$pidf" lxcfs && return 0
+	say "node $1: starting lxcfs"
+	# its own lock file: /run is the machine's (the default /run/lxcfs.pid
+	# may be the one-node cluster's lxcfs)
+	mn_exec "$1" bash -c 'umount -l /var/lib/lxcfs 2>/dev/null; mkdir -p /var/lib/lxcfs
+		echo $$ >"$0"; exec setsid lxcfs -p "$1" /var/lib/lxcfs' "$pidf" "$MN_RUN/node$1.lxcfs-lock" \
+		</dev/null >>"$MN_LOG/lxcfs-node$1.log" 2>&1 &
+	for _ in $(seq 50); do mn_exec "$1" test -d /var/lib/lxcfs/proc && return 0; sleep 0.1; done
+	echo "nodes.sh: node $1's lxcfs did not come up (see $MN_LOG/lxcfs-node$1.log)" >&2
+	exit 1
+}
+
 setup_lxd() { # i
 	local i=$1 pidf
 	pidf=$MN_RUN/node$1.lxd
@@ -395,7 +412,7 @@ up() {
 		mn scontrol reconfigure || true
 	fi
 	write_approved
-	for i in $(seq "$MN_NODES"); do setup_lxd "$i"; done
+	for i in $(seq "$MN_NODES"); do setup_lxcfs "$i"; setup_lxd "$i"; done
 	start_slurmctld
 	make_fake_devices
 	for i in $(seq "$MN_NODES"); do start_slurmd "$i"; done
@@ -433,6 +450,8 @@ down() {
 				stop_pid "$MN_RUN/node$i.lxd" lxd "$i"
 		fi
 		rm -f "$MN_RUN/node$i.lxd"
+		stop_pid "$MN_RUN/node$i.lxcfs" lxcfs "$i"
+		rm -f "$MN_RUN/node$i.lxcfs-lock"
 		# The end of the node's PID 1 ends its namespaces (and kills what
 		# is left in them): the veth, the node's mounts (its pool's loop
 		# device is released with them).  unshare itself ignores TERM.

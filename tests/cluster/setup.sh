@@ -25,7 +25,7 @@ PACKAGES=(slurmctld slurmd slurm-client libslurm-dev munge libmunge-dev
 	libssl-dev libarchive-dev libyaml-dev clang libclang-rt-14-dev valgrind
 	python3 procps psmisc util-linux
 	debhelper dpkg-dev fakeroot adduser rsyslog rpm
-	libpmix2 libpmix-dev mmdebstrap)
+	libpmix2 libpmix-dev mmdebstrap lxcfs)
 # debhelper, dpkg-dev, fakeroot: `make deb` (debian/control's other
 # Build-Depends are above); adduser: the registry package's postinst runs
 # it.  rpm: `make rpm` (rpmbuild).  rsyslog: the helpers and slxd-registryd log through syslog(3), and
@@ -33,6 +33,7 @@ PACKAGES=(slurmctld slurmd slurm-client libslurm-dev munge libmunge-dev
 # libpmix2, libpmix-dev: Slurm's mpi/pmix of the multi-node cluster
 # (tests/cluster/nodes.sh) dlopens pmix2/lib/libpmix.so, which is in -dev;
 # mmdebstrap builds its MPI test image (tests/cluster/mpi-image.sh).
+# lxcfs: the job's own memory and CPUs in its /proc (setup_lxcfs).
 
 install_packages() {
 	local missing=() p
@@ -98,6 +99,25 @@ stop_lxd() {
 		lxd shutdown --timeout 30 >/dev/null 2>&1 || kill "$(cat "$SLXD_TEST_RUN/lxd.pid")"
 		rm -f "$SLXD_TEST_RUN/lxd.pid"
 	fi
+}
+
+# lxcfs on /var/lib/lxcfs: liblxc's hook (common.conf.d/00-lxcfs.conf,
+# which LXD includes) then shows every container started afterwards
+# lxcfs's /proc/meminfo, cpuinfo, uptime... figured from the container's
+# own cgroup, where the job's limits are (lib/joblimits.h).
+setup_lxcfs() {
+	pid_alive "$SLXD_TEST_RUN/lxcfs.pid" lxcfs && return 0
+	if mountpoint -q /var/lib/lxcfs; then
+		say "lxcfs: /var/lib/lxcfs is mounted by something else; using it"
+		return 0
+	fi
+	say "starting lxcfs"
+	mkdir -p /var/lib/lxcfs
+	(setsid lxcfs /var/lib/lxcfs </dev/null >>"$SLXD_TEST_LOG/lxcfs.log" 2>&1 &
+		echo $! >"$SLXD_TEST_RUN/lxcfs.pid")
+	for _ in $(seq 50); do [ -d /var/lib/lxcfs/proc ] && return 0; sleep 0.1; done
+	echo "setup.sh: lxcfs did not come up (see $SLXD_TEST_LOG/lxcfs.log)" >&2
+	exit 1
 }
 
 SLXD_POOL_MOUNT_OPTIONS=user_subvol_rm_allowed,nodev,nosuid
@@ -367,6 +387,7 @@ install_packages
 setup_syslog
 setup_users
 setup_subids
+setup_lxcfs
 setup_lxd
 setup_images
 setup_munge

@@ -30,3 +30,5 @@ if [ -f "$SLXD_TEST_RUN/lxd.pid" ]; then
 	lxd shutdown --timeout 60 >/dev/null 2>&1 || stop_pid "$SLXD_TEST_RUN/lxd.pid" lxd
 	rm -f "$SLXD_TEST_RUN/lxd.pid"
 fi
+# after LXD: its containers' /proc files were lxcfs's
+stop_pid "$SLXD_TEST_RUN/lxcfs.pid" lxcfs

@@ -398,3 +398,51 @@ t_spare_takes_next_job() {
 	expect_eq "slxd-gc on an idle spare" deleted "$(gc_action "$out" "$next")" || return 1
 	! lxc query "/1.0/instances/$next" >/dev/null 2>&1 || fail "idle spare $next still there"
 }
+
+# --- the job's root disk quota (lib/joblimits.h) -------------------------
+
+# A write past --lxd-disk fails inside the job (btrfs quota: EDQUOT), the
+# job's output says which limit it hit, and the container still goes.
+t_disk_write_past_limit_fails() {
+	local out job
+	out=$(alice srun --lxd-image="$IMG" --lxd-disk=64M sh -c \
+		'dd if=/dev/zero of=/tmp/big bs=1M count=128' 2>&1)
+	job=$(last_job_of "$SLXD_TEST_USER")
+	expect_contains "the write fails" "Disk quota exceeded" "$out" || return 1
+	expect_contains "the job is told which limit" "used of its 64MiB limit (--lxd-disk" "$out" || return 1
+	expect_no_container "$job"
+}
+
+# Within the limit: the write succeeds and nothing is said.
+t_disk_write_within_limit() {
+	local out
+	out=$(alice srun --lxd-image="$IMG" --lxd-disk=64M sh -c \
+		'dd if=/dev/zero of=/tmp/some bs=1M count=16 2>/dev/null && echo wrote-16M' 2>&1) ||
+		fail "srun failed: $out" || return 1
+	expect_contains "the write" "wrote-16M" "$out" || return 1
+	expect_not_contains "no limit message" "limit" "$out"
+}
+
+# Sizes that do not parse or exceed root_size_max are refused at submit,
+# before a job exists, with one line.
+t_disk_refused_at_submit() {
+	local before
+	before=$(last_job_of "$SLXD_TEST_USER")
+	with_node_conf root_size_max=1G expect_refused "exceeds this site's maximum root disk of 1GiB" \
+		--lxd-image="$IMG" --lxd-disk=2G true || return 1
+	expect_refused "invalid --lxd-disk=\"lots\"" --lxd-image="$IMG" --lxd-disk=lots true || return 1
+	expect_refused "need --lxd-image" --lxd-disk=1G true || return 1
+	expect_eq "no job was queued" "$before" "$(last_job_of "$SLXD_TEST_USER")"
+}
+
+# A pool that cannot enforce a size (LXD's dir driver) refuses the job with
+# one clear line instead of running it without a limit.
+t_disk_refused_on_dir_pool() {
+	local rc
+	lxc storage create slxd-test-dir dir >/dev/null || fail "cannot make a dir pool" || return 1
+	with_node_conf storage_pool=slxd-test-dir expect_refused "cannot be enforced on this node" \
+		--lxd-image="$IMG" --lxd-disk=64M true
+	rc=$?
+	lxc storage delete slxd-test-dir >/dev/null || fail "cannot remove the dir pool" || return 1
+	return $rc
+}

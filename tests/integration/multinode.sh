@@ -142,6 +142,63 @@ t_mn_cpus_per_task_confines_cpus() {
 	echo "$out" | grep -q '^slurm-[0-9]* 2$' || fail "--cpus-per-task=2: $out" || return 1
 }
 
+# What the job sees of its own allocation (lib/joblimits.h, lxcfs): one
+# line "MemTotal-kB cpuinfo-count online-list nproc allowed-list uptime-s".
+MN_SEEN='echo "$(awk "/^MemTotal:/ {print \$2}" /proc/meminfo) $(grep -c ^processor /proc/cpuinfo) $(cat /sys/devices/system/cpu/online) $(nproc) $(grep Cpus_allowed_list /proc/self/status | cut -f2) $(cut -d. -f1 /proc/uptime)"'
+export MN_SEEN
+
+# 1 CPU and --mem=256M: /proc/meminfo, /proc/cpuinfo, the online CPUs and
+# nproc are the job's, /proc/uptime the container's (the host's is days);
+# Slurm's own confinement (the task's CPUs) is unchanged.
+t_mn_job_sees_its_own_allocation_1cpu_256m() {
+	local out
+	out=$(alice timeout 60 srun -N1 -n1 -c1 --mem=256M --lxd-image="$IMG" sh -c "$MN_SEEN") ||
+		fail "srun failed: $out" || return 1
+	set -- $out
+	[ "$1" = 262144 ] || fail "MemTotal $1 kB, not 262144 (256M): $out" || return 1
+	[ "$2" = 1 ] && [ "$4" = 1 ] || fail "cpuinfo/nproc not 1: $out" || return 1
+	[ "$3" = "$5" ] || fail "online CPUs $3 are not the task's ($5): $out" || return 1
+	[ "$6" -lt 120 ] || fail "uptime $6 s is not the container's: $out" || return 1
+}
+
+# The whole node (--exclusive --mem=0): its 2 CPUs and RealMemory (2000M),
+# and a step with fewer CPUs keeps its own confinement: nproc 1 while the
+# container still shows the job's 2.
+t_mn_job_sees_its_own_allocation_whole_node() {
+	local out
+	out=$(alice timeout 120 salloc -N1 --exclusive --mem=0 --lxd-image="$IMG" sh -c '
+		srun -n1 --lxd-image='"$IMG"' sh -c "$MN_SEEN"
+		srun -n1 -c1 --mem=100M --lxd-image='"$IMG"' sh -c "$MN_SEEN"' 2>&1) ||
+		fail "salloc failed: $out" || return 1
+	local whole one
+	whole=$(echo "$out" | grep -E '^[0-9]+ ' | sed -n 1p)
+	one=$(echo "$out" | grep -E '^[0-9]+ ' | sed -n 2p)
+	set -- $whole
+	[ "$1" = 2048000 ] && [ "$2" = 2 ] && [ "$3" = 0-1 ] && [ "$4" = 2 ] ||
+		fail "whole node: expected '2048000 2 0-1 2 ...', got: $out" || return 1
+	set -- $one
+	[ "$1" = 2048000 ] && [ "$2" = 2 ] && [ "$4" = 1 ] ||
+		fail "a 1-CPU step of the whole-node job: expected '2048000 2 0-1 1 ...', got: $out" || return 1
+}
+
+# Two jobs side by side on one node see different figures, each its own.
+t_mn_two_jobs_on_one_node_see_their_own() {
+	local node a b
+	node=$(mn_node_name 1)
+	alice timeout 60 srun -N1 -w "$node" -n1 -c1 --mem=256M --lxd-image="$IMG" \
+		sh -c "$MN_SEEN; sleep 4" >"$ALICE_DIR/mn-side-a" 2>&1 &
+	alice timeout 60 srun -N1 -w "$node" -n1 -c1 --mem=384M --lxd-image="$IMG" \
+		sh -c "$MN_SEEN; sleep 4" >"$ALICE_DIR/mn-side-b" 2>&1 &
+	wait
+	a=$(cat "$ALICE_DIR/mn-side-a"); b=$(cat "$ALICE_DIR/mn-side-b")
+	rm -f "$ALICE_DIR/mn-side-a" "$ALICE_DIR/mn-side-b"
+	echo "$a" | grep -q '^262144 1 \([01]\) 1 \1 ' || fail "job A (256M, 1 CPU): $a" || return 1
+	echo "$b" | grep -q '^393216 1 \([01]\) 1 \1 ' || fail "job B (384M, 1 CPU): $b" || return 1
+	# side by side: each on its own CPU of the node
+	[ "$(echo "$a" | cut -d' ' -f3)" != "$(echo "$b" | cut -d' ' -f3)" ] ||
+		fail "both jobs on the same CPU: $a / $b" || return 1
+}
+
 # One node's slurmd dies mid-job (its slurmstepds and the job's container
 # live on), the job is cancelled meanwhile, then the slurmd comes back:
 # the job's end reaches that node too and no container survives anywhere.

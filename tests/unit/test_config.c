@@ -213,6 +213,14 @@ static void test_set_registry_keys(void **state)
 	for (size_t i = 0; i < sizeof(bad_bytes) / sizeof(bad_bytes[0]); i++)
 		assert_contains(set_bad(bad_bytes[i]), "invalid image_cache_max");
 	assert_true(cfg.image_cache_max == 2ULL << 40);
+	/* the job root disk sizes (joblimits.h): none by default */
+	assert_true(cfg.root_size == 0 && cfg.root_size_max == 0);
+	set_ok("root_size=10G");
+	set_ok("root_size_max=100g");
+	assert_true(cfg.root_size == 10ULL << 30 && cfg.root_size_max == 100ULL << 30);
+	assert_true(cfg.image_cache_max == 2ULL << 40); /* each key its own field */
+	assert_contains(set_bad("root_size=10GB"), "invalid root_size");
+	assert_contains(set_bad("root_size_max=lots"), "invalid root_size_max");
 
 	assert_int_equal(cfg.template_max_age, 86400); /* the default */
 	set_ok("template_max_age=0");

@@ -1479,6 +1479,111 @@ static void make_spare(char out[64])
 	assert_string_equal(fake_lxd_instance_status(f, out), "Running");
 }
 
+/* ---- the job's own resources (joblimits.h) ------------------------------ */
+
+static void job_limits(void)
+{
+	job.limits.mem = 256ULL << 20;
+	/* this machine's CPUs, which the fake's init (this process) runs on:
+	 * a waiting spare fits, and the wait for LXD's cpuset is none */
+	char online[64] = "";
+	FILE *fp = fopen("/sys/devices/system/cpu/online", "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(online, sizeof(online), fp));
+	fclose(fp);
+	online[strcspn(online, "\n")] = '\0';
+	if (!strpbrk(online, ",-"))
+		snprintf(job.limits.cpus, sizeof(job.limits.cpus), "%s-%s", online, online);
+	else
+		snprintf(job.limits.cpus, sizeof(job.limits.cpus), "%s", online);
+	job.limits.disk = 64ULL << 20;
+	fake_reply_sync(fake_lxd_on(f, "GET", "/1.0/profiles/hpc"),
+			"{\"devices\":{\"root\":{\"type\":\"disk\",\"path\":\"/\",\"pool\":\"tank\"}}}");
+}
+
+/* A new container gets the job's memory and CPUs as LXD limits (what
+ * lxcfs shows inside) and a root disk with size= in the profile's pool. */
+static void test_ensure_limits_and_disk(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	job_limits();
+	fake_reply_sync(fake_lxd_on(f, "GET", "/1.0/storage-pools/tank"), "{\"driver\":\"btrfs\"}");
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	json_t *inst = fake_lxd_instance_json(f, NAME);
+	json_t *config = json_object_get(inst, "config");
+	assert_string_equal(cfg_str(config, "limits.memory"), "268435456");
+	assert_string_equal(cfg_str(config, "limits.cpu"), job.limits.cpus);
+	json_t *root = json_object_get(json_object_get(inst, "devices"), "root");
+	assert_string_equal(json_string_value(json_object_get(root, "pool")), "tank");
+	assert_string_equal(json_string_value(json_object_get(root, "size")), "67108864");
+	assert_string_equal(json_string_value(json_object_get(root, "path")), "/");
+	json_decref(inst);
+}
+
+/* A pool that cannot enforce a size: refused with one line, nothing made. */
+static void test_ensure_disk_on_dir_pool_refused(void **state)
+{
+	pid_t pid = 0;
+	(void)state;
+	job_limits();
+	fake_reply_sync(fake_lxd_on(f, "GET", "/1.0/storage-pools/tank"), "{\"driver\":\"dir\"}");
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
+	assert_contains(err.msg, "cannot be enforced on this node");
+	assert_contains(err.msg, "dir driver");
+	assert_int_equal(slxd_error_kind(&err), SLXD_E_REFUSED);
+	assert_false(fake_lxd_instance_exists(f, NAME));
+	assert_int_equal(nreq("POST", "/1.0/instances"), 0);
+	/* without a quota the same node makes it */
+	job.limits.disk = 0;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_true(fake_lxd_instance_exists(f, NAME));
+}
+
+/* A spare taken by a job gets the job's limits and root disk size in the
+ * PATCH that takes it (LXD applies both to the running container), also
+ * when the spare has a root disk of its own in the pool (storage_pool=). */
+static void test_ensure_spare_gets_limits(void **state)
+{
+	char spare[64], path[128];
+	pid_t pid = 0;
+	(void)state;
+	snprintf(cfg.storage_pool, sizeof(cfg.storage_pool), "tank");
+	make_spare(spare);
+	job_limits();
+	fake_reply_sync(fake_lxd_on(f, "GET", "/1.0/storage-pools/tank"), "{\"driver\":\"zfs\"}");
+	/* a job on some of the node's CPUs makes its own container: LXD 5.0
+	 * would not narrow the running spare's (joblimits.h) */
+	char all[SLXD_CPUS_MAX];
+	snprintf(all, sizeof(all), "%s", job.limits.cpus);
+	snprintf(job.limits.cpus, sizeof(job.limits.cpus), "4095-4095");
+	int made = nreq("POST", "/1.0/instances");
+	struct slxd_job partial = job;
+	partial.jobid = 77;
+	if (slxd_container_ensure(c, &cfg, &partial, &pid, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(nreq("POST", "/1.0/instances"), made + 1);
+	assert_true(fake_lxd_instance_exists(f, "slurm-77"));
+	assert_contains(logbuf, "has not applied limits.cpu=4095-4095 after 3 s");
+	/* one on all of them takes the spare */
+	snprintf(job.limits.cpus, sizeof(job.limits.cpus), "%s", all);
+	snprintf(path, sizeof(path), "/1.0/instances/%s", spare);
+	json_t *root = json_pack("{s:{s:{s:s, s:s, s:s}}}", "devices", "root", "type", "disk",
+				 "path", "/", "pool", "tank");
+	assert_int_equal(lxd_request(c, "PATCH", path, root, NULL, &err), 0);
+	json_decref(root);
+	int posts = nreq("POST", "/1.0/instances");
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_int_equal(nreq("POST", "/1.0/instances"), posts); /* taken, not made */
+	json_t *body = fake_request_json(fake_lxd_find_last(f, "PATCH", path));
+	json_t *config = json_object_get(body, "config");
+	assert_string_equal(cfg_str(config, "limits.memory"), "268435456");
+	assert_string_equal(cfg_str(config, "limits.cpu"), job.limits.cpus);
+	root = json_object_get(json_object_get(body, "devices"), "root");
+	assert_string_equal(json_string_value(json_object_get(root, "size")), "67108864");
+	json_decref(body);
+}
+
 static off_t file_size(const char *path)
 {
 	struct stat sb;
@@ -1907,6 +2012,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_end_without_container, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spare_made_from_template, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_takes_waiting_spare, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_limits_and_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_disk_on_dir_pool_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_spare_gets_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_skips_unfit_spare, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_spare_patch_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_take_does_not_wait_for_slot, setup, teardown),
