@@ -56,6 +56,8 @@ REG_OBJ      := $(patsubst registry/%.c,$(BUILD)/registry/%.o,registry/store.c r
 REGISTRYD    := $(BUILD)/slxd-registryd
 # The OCI converter runs in the user's command (and its tests), not the service.
 OCI_OBJ      := $(BUILD)/registry/oci.o
+# So does the image review (slxd-registry inspect).
+OCI_OBJ      += $(BUILD)/registry/inspect.o
 ARCHIVE_LIBS  = $(shell pkg-config --libs libarchive yaml-0.1)
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
