@@ -45,6 +45,7 @@ static struct {
 	char *image;
 	char *mounts;
 	char *workdir;
+	char *env;
 } opt;
 
 static struct {
@@ -57,6 +58,11 @@ static struct {
 	int mount_fd[SLXD_MOUNTS_MAX]; /* the files checked, to be staged */
 	char workdir[SLXD_PATH_MAX + 1];
 	slxd_error pending; /* reported at task_init */
+	/* the image's OCI config (jobenv.h), read in the task's privileged
+	 * callback and applied in task_init */
+	char *image_env;
+	char image_workdir[SLXD_PATH_MAX + 1];
+	bool cwd_mounted;
 } st;
 
 static void to_slurm_log(enum slxd_log_level level, const char *line)
@@ -98,6 +104,12 @@ static int opt_workdir(int val, const char *arg, int remote)
 	return store(&opt.workdir, arg);
 }
 
+static int opt_env(int val, const char *arg, int remote)
+{
+	(void)val, (void)remote;
+	return store(&opt.env, arg);
+}
+
 /* Registered from slurm_spank_init: sbatch and salloc (allocator context)
  * do not read a static spank_options table in Slurm 22.05. */
 static struct spank_option lxd_options[] = {
@@ -113,6 +125,10 @@ static struct spank_option lxd_options[] = {
 	  "With --lxd-image: working directory inside the container (default: "
 	  "the job's working directory).",
 	  1, 0, opt_workdir },
+	{ "lxd-env", "NAME=VALUE|NAME[,...]",
+	  "With --lxd-image: set NAME in the container, or keep the job's NAME "
+	  "over the image's Env.",
+	  1, 0, opt_env },
 	SPANK_OPTIONS_TABLE_END
 };
 
@@ -121,9 +137,12 @@ static struct spank_option lxd_options[] = {
 static int check_options(bool need_list, slxd_error *err)
 {
 	if (!opt.image)
-		return (opt.mounts || opt.workdir)
-			? slxd_fail(err, "--lxd-mount and --lxd-workdir need --lxd-image=NAME[:TAG]")
+		return (opt.mounts || opt.workdir || opt.env)
+			? slxd_fail(err, "--lxd-mount, --lxd-workdir and --lxd-env need --lxd-image=NAME[:TAG]")
 			: 0;
+	if (opt.env && (slxd_env_list_check(opt.env, SLXD_ENV_USER, "--lxd-env", err) != 0 ||
+			slxd_env_user_allowed(opt.env, st.cfg.env_deny, err) != 0))
+		return -1;
 	if (slxd_parse_image_ref(opt.image, &st.ref, err) != 0)
 		return -1;
 	snprintf(st.image, sizeof(st.image), "%s:%s", st.ref.name, st.ref.tag);
@@ -196,7 +215,7 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 	spank_context_t ctx = spank_context();
 
 	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR) {
-		if (!opt.image && !opt.mounts && !opt.workdir)
+		if (!opt.image && !opt.mounts && !opt.workdir && !opt.env)
 			return 0;
 		if (st.pending.msg[0]) {
 			slurm_error("slurm-lxd: %s", st.pending.msg);
@@ -214,7 +233,7 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 			slurm_debug("slurm-lxd: cannot pass the image to the prolog");
 		return 0;
 	}
-	if (ctx != S_CTX_REMOTE || (!opt.image && !opt.mounts && !opt.workdir))
+	if (ctx != S_CTX_REMOTE || (!opt.image && !opt.mounts && !opt.workdir && !opt.env))
 		return 0;
 
 	st.active = true;
@@ -337,6 +356,10 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	/* Stages this step's mounts, and checks every staged mount of the
 	 * container, under the job's lock (container.h). */
 	int rc = slxd_container_ensure(c, &st.cfg, &job, &init_pid, &err);
+	if (rc == 0)
+		rc = slxd_image_oci_config(c, st.fingerprint, &st.image_env, st.image_workdir,
+					   sizeof(st.image_workdir), &err);
+	st.cwd_mounted = judged == 0;
 	lxd_close(c);
 	close(cwd_fd);
 	close_mount_fds(); /* nothing of the host goes into the container open */
@@ -358,6 +381,32 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	return 0;
 }
 
+/* The image's Env, --lxd-env and the site's env_* rules (jobenv.h) onto
+ * the task's environment. */
+static void apply_env(spank_t sp)
+{
+	struct slxd_env_rules rules = { st.cfg.env_set, st.cfg.env_unset, st.cfg.env_deny,
+					st.cfg.image_env };
+	struct slxd_envop *ops = NULL;
+	size_t n = 0;
+	char **env = NULL;
+	if (spank_get_item(sp, S_JOB_ENV, &env) != ESPANK_SUCCESS) {
+		slxd_fail(&st.pending, "cannot read the job's environment from Slurm");
+		return;
+	}
+	if (slxd_jobenv_plan(&rules, st.image_env, opt.env, env, &ops, &n, &st.pending) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		spank_err_t e = ops[i].value ? spank_setenv(sp, ops[i].name, ops[i].value, 1)
+					     : spank_unsetenv(sp, ops[i].name);
+		if (e != ESPANK_SUCCESS && !(e == ESPANK_ENV_NOEXIST && !ops[i].value)) {
+			slxd_fail(&st.pending, "cannot set %s in the job's environment", ops[i].name);
+			break;
+		}
+	}
+	slxd_envops_free(ops, n);
+}
+
 /* Per task, as the user, with the job's stdio: the last stop before exec. */
 int slurm_spank_task_init(spank_t sp, int ac, char **av)
 {
@@ -369,6 +418,14 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	if (!st.pending.msg[0] && st.workdir[0] && chdir(st.workdir) != 0)
 		slxd_fail(&st.pending, "--lxd-workdir: cannot change to %s inside the container: %s",
 			  st.workdir, strerror(errno));
+	/* The image's WorkingDir only when neither the user nor Slurm's own
+	 * (mounted) directory says where; missing in the image: stay at /. */
+	if (!st.pending.msg[0] && !st.workdir[0] && !st.cwd_mounted && st.image_workdir[0] &&
+	    chdir(st.image_workdir) != 0)
+		slurm_debug("slurm-lxd: the image's WorkingDir %s: %s", st.image_workdir,
+			    strerror(errno));
+	if (!st.pending.msg[0])
+		apply_env(sp);
 	/* A PMIx step (--mpi=pmix): slurmstepd's PMIx server keeps its
 	 * shared-memory job store (gds ds12/ds21) in its directory under
 	 * SlurmdSpoolDir, which the container does not show, so every rank
@@ -426,6 +483,9 @@ int slurm_spank_exit(spank_t sp, int ac, char **av)
 	free(opt.image);
 	free(opt.mounts);
 	free(opt.workdir);
-	opt.image = opt.mounts = opt.workdir = NULL;
+	free(opt.env);
+	free(st.image_env);
+	st.image_env = NULL;
+	opt.image = opt.mounts = opt.workdir = opt.env = NULL;
 	return 0;
 }

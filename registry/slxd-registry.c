@@ -869,7 +869,7 @@ static int download_verified(struct cli *c, const char *fp, int fd, const char *
 			     off_t *size)
 {
 	struct slxd_reg_reply r = { 0 };
-	char path[128], got[65];
+	char path[128];
 	int rc = EX_OK;
 	slxd_sha256 *h = slxd_sha256_new();
 	slxd_error err = { 0 };
@@ -877,6 +877,7 @@ static int download_verified(struct cli *c, const char *fp, int fd, const char *
 	int drc = h ? slxd_reg_download(c->base, TIMEOUT_S, path, fd, h, size, &r, &err)
 		    : slxd_fail(&err, "out of memory");
 	if (drc == 0 && r.status == 200) {
+		char got[65];
 		slxd_sha256_final(h, got);
 		h = NULL;
 		if (strcmp(got, fp) != 0)
