@@ -31,11 +31,19 @@ static bool value_ok(const char *v, size_t len)
 	return true;
 }
 
-/* Each comma-separated item of s, [p, p+len), in turn. */
-#define for_each_item(s, p, len) \
-	for (const char *p = (s), *p##_e; p && *p; p = *p##_e ? p##_e + 1 : p##_e) \
-		for (size_t len = (size_t)((p##_e = p + strcspn(p, ",")) - p), p##_once = 1; \
-		     p##_once; p##_once = 0)
+/* The next comma-separated item of the list at *s: [*item, *item + *len);
+ * false at the end. */
+static bool next_item(const char **s, const char **item, size_t *len)
+{
+	if (!*s || !**s)
+		return false;
+	*item = *s;
+	*len = strcspn(*s, ",");
+	*s += *len;
+	if (**s == ',')
+		(*s)++;
+	return true;
+}
 
 int slxd_env_list_check(const char *s, enum slxd_env_list kind, const char *what,
 			slxd_error *err)
@@ -45,7 +53,8 @@ int slxd_env_list_check(const char *s, enum slxd_env_list kind, const char *what
 		return 0;
 	if (strlen(s) > SLXD_ENV_LIST_MAX)
 		return slxd_fail(err, "%s is longer than %d bytes", what, SLXD_ENV_LIST_MAX);
-	for_each_item(s, p, len) {
+	size_t len;
+	for (const char *cur = s, *p; next_item(&cur, &p, &len);) {
 		char item[SLXD_ENV_LIST_MAX + 1];
 		snprintf(item, sizeof(item), "%.*s", (int)len, p);
 		size_t n = name_len(item);
@@ -73,7 +82,8 @@ int slxd_env_list_check(const char *s, enum slxd_env_list kind, const char *what
 /* Does a pattern of `list` match the name [name, name+len)? */
 static bool matches(const char *list, const char *name, size_t nlen)
 {
-	for_each_item(list, p, len) {
+	size_t len;
+	for (const char *cur = list, *p; next_item(&cur, &p, &len);) {
 		if (len && p[len - 1] == '*') {
 			if (nlen >= len - 1 && memcmp(p, name, len - 1) == 0)
 				return true;
@@ -86,9 +96,9 @@ static bool matches(const char *list, const char *name, size_t nlen)
 
 int slxd_env_user_allowed(const char *user, const char *deny, slxd_error *err)
 {
-	for_each_item(user, p, len) {
+	size_t len;
+	for (const char *cur = user, *p; next_item(&cur, &p, &len);) {
 		size_t n = name_len(p);
-		(void)len;
 		if (n && deny && matches(deny, p, n))
 			return slxd_fail(err, "--lxd-env: %.*s may not be set or passed on this cluster "
 					 "(env_deny= in the node configuration); remove it", (int)n, p);
@@ -157,7 +167,8 @@ int slxd_jobenv_plan(const struct slxd_env_rules *site, const char *image_env, c
 			continue;
 		put(&pl, s, n, s + n + 1, strlen(s + n + 1));
 	}
-	for_each_item(user, p, len) {
+	size_t len;
+	for (const char *cur = user, *p; next_item(&cur, &p, &len);) {
 		size_t n = name_len(p);
 		if (!n)
 			continue;
@@ -178,7 +189,7 @@ int slxd_jobenv_plan(const struct slxd_env_rules *site, const char *image_env, c
 				put(&pl, jobenv[k], n, NULL, 0);
 		}
 	}
-	for_each_item(site->set, p, len) {
+	for (const char *cur = site->set, *p; next_item(&cur, &p, &len);) {
 		size_t n = name_len(p);
 		if (n && p[n] == '=')
 			put(&pl, p, n, p + n + 1, len - n - 1);

@@ -571,23 +571,23 @@ t_registry_oci_env_and_workdir() {
 	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
 
 	# the image's Env; WorkingDir only where Slurm's directory is not mounted
-	out=$(alice env OCI_TEST=host srun --chdir=/tmp --lxd-image="$name:1" sh -c "$show" 2>&1)
+	out=$(alice env OCI_TEST=host srun --chdir=/tmp --lxd-image="$name:1" sh -c "$show" 2>/dev/null)
 	expect_eq "image Env and WorkingDir" "T=1 F=unset S=unset P=/bin:/usr/bin
 /srv" "$out" || exit 1
-	out=$(alice srun --lxd-image="$name:1" sh -c "$show" 2>&1)
+	out=$(alice srun --lxd-image="$name:1" sh -c "$show" 2>/dev/null)
 	expect_eq "a mounted working directory beats WorkingDir" "T=1 F=unset S=unset P=/bin:/usr/bin
 $ALICE_DIR" "$out" || exit 1
-	out=$(alice srun --chdir=/tmp --lxd-workdir=/ --lxd-image="$name:1" sh -c "$show" 2>&1)
+	out=$(alice srun --chdir=/tmp --lxd-workdir=/ --lxd-image="$name:1" sh -c "$show" 2>/dev/null)
 	expect_contains "--lxd-workdir beats WorkingDir" "
 /" "$out" || exit 1
 
 	# --lxd-env: NAME=VALUE sets, NAME keeps the submit environment's value
-	out=$(alice env OCI_TEST=host srun --lxd-env=FOO=b=ar,OCI_TEST --lxd-image="$name:1" sh -c "$show" 2>&1)
+	out=$(alice env OCI_TEST=host srun --lxd-env=FOO=b=ar,OCI_TEST --lxd-image="$name:1" sh -c "$show" 2>/dev/null)
 	expect_contains "--lxd-env" "T=host F=b=ar S=unset" "$out" || exit 1
 
 	# site rules: env_set, env_unset (beats the image and the user)
 	out=$(with_node_conf "$(printf 'env_set=SITE_X=site\nenv_unset=OCI_TEST')" \
-		alice srun --lxd-env=OCI_TEST=mine --lxd-image="$name:1" sh -c "$show" 2>&1)
+		alice srun --lxd-env=OCI_TEST=mine --lxd-image="$name:1" sh -c "$show" 2>/dev/null)
 	expect_contains "env_set and env_unset" "T=unset F=unset S=site" "$out" || exit 1
 	# env_deny: refused at submit with one line, and the image's value dropped
 	out=$(with_node_conf "env_deny=SLURM_*,FOO,OCI_*" \
@@ -596,14 +596,14 @@ $ALICE_DIR" "$out" || exit 1
 	[ $rc != 0 ] || fail "a denied --lxd-env ran" || exit 1
 	expect_contains "env_deny refuses --lxd-env" "--lxd-env: FOO may not be set or passed on this cluster" "$out" || exit 1
 	out=$(with_node_conf "env_deny=SLURM_*,OCI_*" \
-		alice env OCI_TEST=host srun --lxd-image="$name:1" sh -c "$show" 2>&1)
+		alice env OCI_TEST=host srun --lxd-image="$name:1" sh -c "$show" 2>/dev/null)
 	expect_contains "env_deny drops the image's value, keeps the job's" "T=host" "$out" || exit 1
 	# image_env=job: the job's value wins; image_env=none: the image's Env is not used
 	out=$(with_node_conf image_env=job \
-		alice env OCI_TEST=host srun --lxd-image="$name:1" sh -c "$show" 2>&1)
+		alice env OCI_TEST=host srun --lxd-image="$name:1" sh -c "$show" 2>/dev/null)
 	expect_contains "image_env=job" "T=host F=unset S=unset P=/usr/local/bin:/usr/bin:/bin" "$out" || exit 1
 	out=$(with_node_conf image_env=none \
-		alice srun --lxd-image="$name:1" sh -c "$show" 2>&1)
+		alice srun --lxd-image="$name:1" sh -c "$show" 2>/dev/null)
 	expect_contains "image_env=none" "T=unset" "$out" || exit 1
 	# Slurm's own variables are never the image's (env_deny's default)
 	out=$(alice srun --lxd-env=SLURM_JOB_ID=1 --lxd-image="$name:1" true 2>&1)
