@@ -356,9 +356,12 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	/* Stages this step's mounts, and checks every staged mount of the
 	 * container, under the job's lock (container.h). */
 	int rc = slxd_container_ensure(c, &st.cfg, &job, &init_pid, &err);
-	if (rc == 0)
-		rc = slxd_image_oci_config(c, st.fingerprint, &st.image_env, st.image_workdir,
-					   sizeof(st.image_workdir), &err);
+	if (rc == 0 && (rc = slxd_image_oci_config(c, st.fingerprint, &st.image_env, st.image_workdir,
+						   sizeof(st.image_workdir), &err)) > 0) {
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": image %s is no longer in LXD: its Env "
+			 "and WorkingDir are not applied", jobid, st.fingerprint);
+		rc = 0;
+	}
 	st.cwd_mounted = judged == 0;
 	lxd_close(c);
 	close(cwd_fd);
