@@ -3,7 +3,9 @@
  * the site's env_set / env_unset / env_deny / image_env, in their order. */
 #include "testutil.h"
 
+#include "fake_lxd.h"
 #include "jobenv.h"
+#include "lxd.h"
 
 static char *JOB[] = { "PATH=/usr/bin:/bin", "HOME=/home/alice", "LANG=C", "SLURM_JOB_ID=7",
 		       "SECRET_TOKEN=x", NULL };
@@ -118,6 +120,33 @@ static void lists_are_checked(void **state)
 	assert_int_equal(slxd_env_list_check(big, SLXD_ENV_USER, "--lxd-env", &err), -1);
 }
 
+/* The node reads the image's Env and WorkingDir from LXD's image object;
+ * a WorkingDir that is not a clean absolute path is not used. */
+static void oci_config_from_lxd(void **state)
+{
+	(void)state;
+	static const char FP[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	static const char FP2[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	static const char FP3[] = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+	struct fake_lxd *f = fake_lxd_start();
+	slxd_error err = { 0 };
+	lxd_client *c = lxd_open(fake_lxd_socket(f), 5000, &err);
+	assert_non_null(c);
+	fake_lxd_add_image(f, FP, "{\"properties\":{\"oci.env\":\"[\\\"A=1\\\"]\",\"oci.workdir\":\"/srv/app\"}}");
+	fake_lxd_add_image(f, FP2, "{\"properties\":{\"oci.workdir\":\"/srv/../etc\"}}");
+	char *env = NULL, wd[64];
+	assert_int_equal(slxd_image_oci_config(c, FP, &env, wd, sizeof(wd), &err), 0);
+	assert_string_equal(env, "[\"A=1\"]");
+	assert_string_equal(wd, "/srv/app");
+	free(env);
+	assert_int_equal(slxd_image_oci_config(c, FP2, &env, wd, sizeof(wd), &err), 0);
+	assert_null(env);
+	assert_string_equal(wd, "");
+	assert_int_equal(slxd_image_oci_config(c, FP3, &env, wd, sizeof(wd), &err), 1);
+	lxd_close(c);
+	fake_lxd_stop(f);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -134,6 +163,7 @@ int main(void)
 		cmocka_unit_test_teardown(user_option, teardown),
 		cmocka_unit_test_teardown(site_rules, teardown),
 		cmocka_unit_test(lists_are_checked),
+		cmocka_unit_test(oci_config_from_lxd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
