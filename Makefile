@@ -56,6 +56,8 @@ REG_OBJ      := $(patsubst registry/%.c,$(BUILD)/registry/%.o,registry/store.c r
 REGISTRYD    := $(BUILD)/slxd-registryd
 # The OCI converter runs in the user's command (and its tests), not the service.
 OCI_OBJ      := $(BUILD)/registry/oci.o
+# So does the image review (slxd-registry inspect).
+OCI_OBJ      += $(BUILD)/registry/inspect.o
 ARCHIVE_LIBS  = $(shell pkg-config --libs libarchive yaml-0.1)
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -197,6 +199,8 @@ fuzz_registry_api_SRC         := registry/api.c registry/store.c
 fuzz_registry_api_LDLIBS      := $(shell pkg-config --libs sqlite3 libarchive yaml-0.1)
 fuzz_registry_oci_SRC         := registry/oci.c
 fuzz_registry_oci_LDLIBS      := $(shell pkg-config --libs libarchive yaml-0.1)
+fuzz_registry_inspect_SRC     := registry/inspect.c
+fuzz_registry_inspect_LDLIBS  := $(shell pkg-config --libs libarchive yaml-0.1 jansson)
 FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60

@@ -59,12 +59,15 @@ void slxd_config_defaults(struct slxd_config *cfg)
 	COPY(cfg->lxd_min_version, "5.0");
 	/* Longer than a requeued job takes to start again on the node. */
 	cfg->gc_min_age = 120;
+	/* an image's Env or a user's --lxd-env never overrides Slurm's own */
+	COPY(cfg->env_deny, "SLURM_*");
 }
 
 enum kind { K_PATH, K_NAME, K_NAME_OR_EMPTY, K_MOUNTS, K_ALLOW, K_TIMEOUT,
 	    K_REGISTRY, K_REG_TIMEOUT, K_GRACE, K_BYTES, K_TEMPLATE_AGE,
 	    K_SPARE_IDLE, K_VERSION, K_UID, K_GC_MIN_AGE, K_CWD_POLICY,
-	    K_PATH_OR_EMPTY, K_DEVICES, K_GPU_RUNTIME };
+	    K_PATH_OR_EMPTY, K_DEVICES, K_GPU_RUNTIME,
+	    K_ENV_ASSIGN, K_ENV_PATTERNS, K_IMAGE_ENV };
 
 #define FIELD(f) offsetof(struct slxd_config, f), sizeof(((struct slxd_config *)0)->f)
 
@@ -101,12 +104,17 @@ static const struct key {
 	{ "gres_conf", K_PATH_OR_EMPTY, FIELD(gres_conf) },
 	{ "default_devices", K_DEVICES, FIELD(default_devices) },
 	{ "gpu_runtime", K_GPU_RUNTIME, 0, 0 },
+	{ "env_set", K_ENV_ASSIGN, FIELD(env_set) },
+	{ "env_unset", K_ENV_PATTERNS, FIELD(env_unset) },
+	{ "env_deny", K_ENV_PATTERNS, FIELD(env_deny) },
+	{ "image_env", K_IMAGE_ENV, 0, 0 },
 };
 
 #define KNOWN_KEYS "config, lxd_socket, storage_pool, profile, approved_images, " \
 	"slurmd_spool_dir, state_dir, download_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout, " \
 	"registry, registry_timeout, registry_grace, registry_uid, image_cache_max, template_max_age, " \
-	"spare_max_idle, lxd_min_version, gc_min_age, cwd_policy, gres_conf, default_devices, gpu_runtime, root_size, root_size_max"
+	"spare_max_idle, lxd_min_version, gc_min_age, cwd_policy, gres_conf, default_devices, gpu_runtime, root_size, root_size_max, " \
+	"env_set, env_unset, env_deny, image_env"
 
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */
 static int set_name(char *dst, size_t size, const char *key, const char *v,
@@ -384,6 +392,27 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 		else {
 			char q[SLXD_QUOTE_BUF];
 			return slxd_fail(err, "invalid gpu_runtime %s: use none, nvidia or rocm",
+					 slxd_quote(v, q, sizeof(q)));
+		}
+		return 0;
+	case K_ENV_ASSIGN:
+	case K_ENV_PATTERNS:
+		/* jobenv.h: the lists the payload's environment is made with */
+		if (slxd_env_list_check(v, k->kind == K_ENV_ASSIGN ? SLXD_ENV_ASSIGN : SLXD_ENV_PATTERNS,
+					k->name, err) != 0)
+			return -1;
+		memcpy((char *)cfg + k->off, v, strlen(v) + 1);
+		return 0;
+	case K_IMAGE_ENV:
+		if (strcmp(v, "image") == 0)
+			cfg->image_env = SLXD_IMAGE_ENV_IMAGE;
+		else if (strcmp(v, "job") == 0)
+			cfg->image_env = SLXD_IMAGE_ENV_JOB;
+		else if (strcmp(v, "none") == 0)
+			cfg->image_env = SLXD_IMAGE_ENV_NONE;
+		else {
+			char q[SLXD_QUOTE_BUF];
+			return slxd_fail(err, "invalid image_env %s: use image, job or none",
 					 slxd_quote(v, q, sizeof(q)));
 		}
 		return 0;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "jobenv.h"
 #include "opts.h"
 
 #define SLXD_ALLOW_MAX 32
@@ -48,6 +49,11 @@ struct slxd_config {
 	char lxd_min_version[16];                 /* lxd_min_version= X.Y[.Z] (default 5.0) */
 	long gc_min_age;                          /* gc_min_age= seconds (slxd-gc, gc.h) */
 	int cwd_policy;                           /* cwd_policy= (enum slxd_cwd_policy) */
+	/* the payload's environment (jobenv.h) */
+	char env_set[SLXD_ENV_LIST_MAX + 1];      /* env_set=NAME=VALUE,... */
+	char env_unset[SLXD_ENV_LIST_MAX + 1];    /* env_unset=PATTERN,... */
+	char env_deny[SLXD_ENV_LIST_MAX + 1];     /* env_deny=PATTERN,... (default SLURM_*) */
+	int image_env;                            /* image_env= (enum slxd_image_env) */
 	/* devices.h: where the GRES device files are named ("" = none), the
 	 * site's devices for every job, and which GPU user space is set up */
 	char gres_conf[SLXD_PATH_MAX + 1];        /* gres_conf= */

@@ -48,6 +48,7 @@ static struct {
 	char *workdir;
 	char *batch; /* --lxd-batch: host or container */
 	char *disk;
+	char *env;
 } opt;
 
 static struct {
@@ -62,6 +63,11 @@ static struct {
 	unsigned long long disk; /* root disk size, 0: none (joblimits.h) */
 	bool disk_told;          /* the job's output has heard it is full */
 	slxd_error pending; /* reported at task_init */
+	/* the image's OCI config (jobenv.h), read in the task's privileged
+	 * callback and applied in task_init */
+	char *image_env;
+	char image_workdir[SLXD_PATH_MAX + 1];
+	bool cwd_mounted;
 } st;
 
 static void to_slurm_log(enum slxd_log_level level, const char *line)
@@ -115,6 +121,12 @@ static int opt_disk(int val, const char *arg, int remote)
 	return store(&opt.disk, arg);
 }
 
+static int opt_env(int val, const char *arg, int remote)
+{
+	(void)val, (void)remote;
+	return store(&opt.env, arg);
+}
+
 /* Registered from slurm_spank_init: sbatch and salloc (allocator context)
  * do not read a static spank_options table in Slurm 22.05. */
 static struct spank_option lxd_options[] = {
@@ -140,6 +152,10 @@ static struct spank_option lxd_options[] = {
 	  "With --lxd-image: the container's root disk may hold SIZE (e.g. 20G), "
 	  "within the site's maximum (default: the site's root_size).",
 	  1, 0, opt_disk },
+	{ "lxd-env", "NAME=VALUE|NAME[,...]",
+	  "With --lxd-image: set NAME in the container, or keep the job's NAME "
+	  "over the image's Env.",
+	  1, 0, opt_env },
 	SPANK_OPTIONS_TABLE_END
 };
 
@@ -148,12 +164,15 @@ static struct spank_option lxd_options[] = {
 static int check_options(bool need_list, slxd_error *err)
 {
 	if (!opt.image)
-		return (opt.mounts || opt.workdir || opt.batch || opt.disk)
-			? slxd_fail(err, "--lxd-mount, --lxd-workdir, --lxd-batch and --lxd-disk need "
-				    "--lxd-image=NAME[:TAG]")
+		return (opt.mounts || opt.workdir || opt.batch || opt.disk || opt.env)
+			? slxd_fail(err, "--lxd-mount, --lxd-workdir, --lxd-batch, --lxd-disk and --lxd-env "
+				    "need --lxd-image=NAME[:TAG]")
 			: 0;
 	if (opt.batch && strcmp(opt.batch, "host") != 0 && strcmp(opt.batch, "container") != 0)
 		return slxd_fail(err, "--lxd-batch=%.64s: use host or container", opt.batch);
+	if (opt.env && (slxd_env_list_check(opt.env, SLXD_ENV_USER, "--lxd-env", err) != 0 ||
+			slxd_env_user_allowed(opt.env, st.cfg.env_deny, err) != 0))
+		return -1;
 	if (slxd_parse_image_ref(opt.image, &st.ref, err) != 0)
 		return -1;
 	snprintf(st.image, sizeof(st.image), "%s:%s", st.ref.name, st.ref.tag);
@@ -228,7 +247,7 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 	spank_context_t ctx = spank_context();
 
 	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR) {
-		if (!opt.image && !opt.mounts && !opt.workdir && !opt.batch && !opt.disk)
+		if (!opt.image && !opt.mounts && !opt.workdir && !opt.batch && !opt.disk && !opt.env)
 			return 0;
 		if (st.pending.msg[0]) {
 			slurm_error("slurm-lxd: %s", st.pending.msg);
@@ -246,7 +265,8 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 			slurm_debug("slurm-lxd: cannot pass the image to the prolog");
 		return 0;
 	}
-	if (ctx != S_CTX_REMOTE || (!opt.image && !opt.mounts && !opt.workdir && !opt.batch && !opt.disk))
+	if (ctx != S_CTX_REMOTE ||
+	    (!opt.image && !opt.mounts && !opt.workdir && !opt.batch && !opt.disk && !opt.env))
 		return 0;
 
 	uint32_t stepid;
@@ -405,6 +425,13 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	/* Stages this step's mounts, and checks every staged mount of the
 	 * container, under the job's lock (container.h). */
 	int rc = slxd_container_ensure(c, &st.cfg, &job, &init_pid, &err);
+	if (rc == 0 && (rc = slxd_image_oci_config(c, st.fingerprint, &st.image_env, st.image_workdir,
+						   sizeof(st.image_workdir), &err)) > 0) {
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": image %s is no longer in LXD: its Env "
+			 "and WorkingDir are not applied", jobid, st.fingerprint);
+		rc = 0;
+	}
+	st.cwd_mounted = judged == 0;
 	lxd_close(c);
 	close(cwd_fd);
 	close_mount_fds(); /* nothing of the host goes into the container open */
@@ -426,6 +453,32 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	return 0;
 }
 
+/* The image's Env, --lxd-env and the site's env_* rules (jobenv.h) onto
+ * the task's environment. */
+static void apply_env(spank_t sp)
+{
+	struct slxd_env_rules rules = { st.cfg.env_set, st.cfg.env_unset, st.cfg.env_deny,
+					st.cfg.image_env };
+	struct slxd_envop *ops = NULL;
+	size_t n = 0;
+	char **env = NULL;
+	if (spank_get_item(sp, S_JOB_ENV, &env) != ESPANK_SUCCESS) {
+		slxd_fail(&st.pending, "cannot read the job's environment from Slurm");
+		return;
+	}
+	if (slxd_jobenv_plan(&rules, st.image_env, opt.env, env, &ops, &n, &st.pending) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		spank_err_t e = ops[i].value ? spank_setenv(sp, ops[i].name, ops[i].value, 1)
+					     : spank_unsetenv(sp, ops[i].name);
+		if (e != ESPANK_SUCCESS && !(e == ESPANK_ENV_NOEXIST && !ops[i].value)) {
+			slxd_fail(&st.pending, "cannot set %s in the job's environment", ops[i].name);
+			break;
+		}
+	}
+	slxd_envops_free(ops, n);
+}
+
 /* Per task, as the user, with the job's stdio: the last stop before exec. */
 int slurm_spank_task_init(spank_t sp, int ac, char **av)
 {
@@ -437,6 +490,14 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	if (!st.pending.msg[0] && st.workdir[0] && chdir(st.workdir) != 0)
 		slxd_fail(&st.pending, "--lxd-workdir: cannot change to %s inside the container: %s",
 			  st.workdir, strerror(errno));
+	/* The image's WorkingDir only when neither the user nor Slurm's own
+	 * (mounted) directory says where; missing in the image: stay at /. */
+	if (!st.pending.msg[0] && !st.workdir[0] && !st.cwd_mounted && st.image_workdir[0] &&
+	    chdir(st.image_workdir) != 0)
+		slurm_debug("slurm-lxd: the image's WorkingDir %s: %s", st.image_workdir,
+			    strerror(errno));
+	if (!st.pending.msg[0])
+		apply_env(sp);
 	/* A PMIx step (--mpi=pmix): slurmstepd's PMIx server keeps its
 	 * shared-memory job store (gds ds12/ds21) in its directory under
 	 * SlurmdSpoolDir, which the container does not show, so every rank
@@ -522,6 +583,9 @@ int slurm_spank_exit(spank_t sp, int ac, char **av)
 	free(opt.workdir);
 	free(opt.batch);
 	free(opt.disk);
-	opt.image = opt.mounts = opt.workdir = opt.batch = opt.disk = NULL;
+	free(opt.env);
+	free(st.image_env);
+	st.image_env = NULL;
+	opt.image = opt.mounts = opt.workdir = opt.batch = opt.disk = opt.env = NULL;
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include "digest.h"
 #include "error.h"
 #include "images.h"
+#include "inspect.h"
 #include "oci.h"
 #include "opts.h"
 #include "reghttp.h"
@@ -58,6 +59,9 @@ static const char usage_text[] =
 	"  pull NAME:TAG[@FP] -o FILE [--json]      download exactly that version's bytes (the\n"
 	"                                           approved one unless FP says; pending ones:\n"
 	"                                           their owner and admins), checked against FP\n"
+	"  inspect NAME:TAG[@FP] [--json]           what that version holds (as pull picks it): arch,\n"
+	"                                           OS, size, files, origin, setuid/setgid files,\n"
+	"                                           capabilities, world-writable dirs, Env\n"
 	"--json prints the registry's own JSON answer, for scripts.\n"
 	"The registry is --registry URL, else $SLXD_REGISTRY, else registry= in " NODE_CONFIG ".\n";
 
@@ -812,24 +816,18 @@ static int cmd_push(struct cli *c)
 	return rc;
 }
 
-/* ---- pull --------------------------------------------------------------------- */
+/* ---- pull and inspect ------------------------------------------------------- */
 
-/* The bytes go to FILE.part, created afresh (never through a link or over
- * someone's file), and only once their SHA-256 is the fingerprint that the
- * signed lookup named are they synced and renamed to FILE: an interrupted
- * or tampered download leaves nothing. */
-static int cmd_pull(struct cli *c)
+/* NAME:TAG[@FP] (or --fingerprint) -> the name, and the full fingerprint of
+ * the one version it names among those the signed lookup lists: the
+ * approved one without FP, else a unique prefix of a visible one. */
+static int resolve_version(struct cli *c, struct slxd_image_ref *ref, char refbuf[300],
+			   char fp[65], json_t **version)
 {
-	struct slxd_image_ref ref;
 	struct slxd_reg_reply r = { 0 };
-	char refbuf[300], fp[65], part[4096 + 8], path[128], got[65];
 	const char *at = c->args[0] ? strchr(c->args[0], '@') : NULL;
 	int rc;
 
-	if (!c->output)
-		return say(EX_USAGE, "pull needs -o FILE, where to write the image");
-	if (snprintf(part, sizeof(part), "%s.part", c->output) >= (int)sizeof(part))
-		return say(EX_USAGE, "-o: the file name is too long");
 	if (at) {
 		if (c->fingerprint)
 			return say(EX_USAGE, "give the fingerprint once: NAME:TAG@FP or --fingerprint");
@@ -837,45 +835,56 @@ static int cmd_pull(struct cli *c)
 		if (n < 12 || n > 64 || strspn(at + 1, "0123456789abcdef") != n)
 			return say(EX_USAGE, "invalid @FP: give 12 to 64 lowercase hex digits");
 		c->fingerprint = at + 1;
-		snprintf(refbuf, sizeof(refbuf), "%.*s", (int)(at - c->args[0]), c->args[0]);
+		snprintf(refbuf, 300, "%.*s", (int)(at - c->args[0]), c->args[0]);
 	} else {
-		snprintf(refbuf, sizeof(refbuf), "%s", c->args[0] ? c->args[0] : "");
+		snprintf(refbuf, 300, "%s", c->args[0] ? c->args[0] : "");
 	}
-	if ((rc = parse_ref(refbuf, &ref)) != EX_OK)
+	if ((rc = parse_ref(refbuf, ref)) != EX_OK)
 		return rc;
-	if ((rc = get_image(c, &ref, &r)) != EX_OK)
-		goto out;
+	if ((rc = get_image(c, ref, &r)) != EX_OK) {
+		slxd_reg_reply_free(&r);
+		return rc;
+	}
 	json_t *cands = json_array(), *a = json_object_get(r.json, "approved");
 	if (json_is_object(a))
 		json_array_append(cands, a);
 	if (c->fingerprint) /* without FP: the approved version, the one jobs get */
 		json_array_extend(cands, json_object_get(r.json, "pending"));
 	rc = choose(c, c->fingerprint ? "visible" : "approved", cands, fp);
+	if (rc == EX_OK && version) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(cands, i, v)
+			if (strcmp(str(v, "fingerprint") ?: "", fp) == 0)
+				*version = json_incref(v);
+	}
 	json_decref(cands);
 	slxd_reg_reply_free(&r);
-	if (rc != EX_OK)
-		goto out;
+	return rc;
+}
 
-	int fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		rc = say(EX_REFUSED, "cannot create %s: %s%s", part, strerror(errno),
-			 errno == EEXIST ? " (an earlier pull was interrupted? remove it)" : "");
-		goto out;
-	}
+/* The bytes of blob fp into fd; EX_OK only when their SHA-256 is fp and
+ * they are on disk.  On failure what fd holds is garbage to drop. */
+static int download_verified(struct cli *c, const char *fp, int fd, const char *label,
+			     off_t *size)
+{
+	struct slxd_reg_reply r = { 0 };
+	char path[128];
+	int rc = EX_OK;
 	slxd_sha256 *h = slxd_sha256_new();
 	slxd_error err = { 0 };
-	off_t size = 0;
 	snprintf(path, sizeof(path), "/v1/blobs/%s", fp);
-	int drc = h ? slxd_reg_download(c->base, TIMEOUT_S, path, fd, h, &size, &r, &err)
+	int drc = h ? slxd_reg_download(c->base, TIMEOUT_S, path, fd, h, size, &r, &err)
 		    : slxd_fail(&err, "out of memory");
 	if (drc == 0 && r.status == 200) {
+		char got[65];
 		slxd_sha256_final(h, got);
 		h = NULL;
 		if (strcmp(got, fp) != 0)
 			rc = say(EX_REFUSED, "the registry at %s sent other bytes than image %.12s "
 				 "(their SHA-256 is %.12s): nothing written", c->base, fp, got);
 		else if (fsync(fd) != 0)
-			rc = say(EX_REFUSED, "cannot write %s: %s", part, strerror(errno));
+			rc = say(EX_REFUSED, "cannot write %s: %s", label, strerror(errno));
 	} else if (drc == 0) {
 		rc = outcome(c, 0, &r, &err);
 		if (rc == EX_OK)
@@ -884,13 +893,40 @@ static int cmd_pull(struct cli *c)
 		rc = outcome(c, drc, &r, &err);
 	}
 	slxd_sha256_free(h);
+	slxd_reg_reply_free(&r);
+	return rc;
+}
+
+/* The bytes go to FILE.part, created afresh (never through a link or over
+ * someone's file), and only once their SHA-256 is the fingerprint that the
+ * signed lookup named are they synced and renamed to FILE: an interrupted
+ * or tampered download leaves nothing. */
+static int cmd_pull(struct cli *c)
+{
+	struct slxd_image_ref ref;
+	char refbuf[300], fp[65], part[4096 + 8];
+	off_t size = 0;
+	int rc;
+
+	if (!c->output)
+		return say(EX_USAGE, "pull needs -o FILE, where to write the image");
+	if (snprintf(part, sizeof(part), "%s.part", c->output) >= (int)sizeof(part))
+		return say(EX_USAGE, "-o: the file name is too long");
+	if ((rc = resolve_version(c, &ref, refbuf, fp, NULL)) != EX_OK)
+		return rc;
+
+	int fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return say(EX_REFUSED, "cannot create %s: %s%s", part, strerror(errno),
+			   errno == EEXIST ? " (an earlier pull was interrupted? remove it)" : "");
+	rc = download_verified(c, fp, fd, part, &size);
 	if (close(fd) != 0 && rc == EX_OK)
 		rc = say(EX_REFUSED, "cannot write %s: %s", part, strerror(errno));
 	if (rc == EX_OK && rename(part, c->output) != 0)
 		rc = say(EX_REFUSED, "cannot rename %s to %s: %s", part, c->output, strerror(errno));
 	if (rc != EX_OK) {
 		unlink(part);
-		goto out;
+		return rc;
 	}
 	if (c->json) {
 		json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "image", refbuf, "fingerprint", fp,
@@ -901,9 +937,167 @@ static int cmd_pull(struct cli *c)
 		printf("%s:%s %s (%lld bytes) written to %s\n", ref.name, ref.tag, fp,
 		       (long long)size, c->output);
 	}
-out:
-	slxd_reg_reply_free(&r);
-	return rc;
+	return EX_OK;
+}
+
+/* Text from the image, for the terminal: control bytes as '?'. */
+static void put_clean(const char *s)
+{
+	for (; s && *s; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+static void field(const char *label, const char *val)
+{
+	printf("%-22s", label);
+	put_clean(val ? val : "-");
+	putchar('\n');
+}
+
+/* One finding: its count, then one line per listed item. */
+static void finding(json_t *rep, const char *key, const char *label, const char *none)
+{
+	char k[64];
+	size_t i;
+	json_t *v;
+	snprintf(k, sizeof(k), "%s_count", key);
+	json_int_t n = json_integer_value(json_object_get(rep, k));
+	json_t *list = json_object_get(rep, key);
+	if (n == 0) {
+		printf("%-22s%s\n", label, none);
+		return;
+	}
+	printf("%-22s%lld\n", label, (long long)n);
+	json_array_foreach(list, i, v) {
+		fputs("    ", stdout);
+		if (str(v, "capabilities")) {
+			put_clean(str(v, "capabilities"));
+		} else {
+			json_int_t uid = json_integer_value(json_object_get(v, "uid"));
+			json_int_t gid = json_integer_value(json_object_get(v, "gid"));
+			printf("%s %lld:%lld", str(v, "mode") ?: "?", (long long)uid, (long long)gid);
+		}
+		putchar(' ');
+		put_clean(str(v, "path"));
+		if (str(v, "hardlink_to")) {
+			fputs(" (hard link to ", stdout);
+			put_clean(str(v, "hardlink_to"));
+			putchar(')');
+		}
+		putchar('\n');
+	}
+	if ((size_t)n > json_array_size(list))
+		printf("    ... and %lld more (--json lists the first %zu)\n",
+		       (long long)n - (long long)json_array_size(list), json_array_size(list));
+}
+
+static void print_report(const char *image, json_t *rep)
+{
+	json_t *props = json_object_get(rep, "properties"), *v;
+	char size[32], unpacked[32], line[256], when[32];
+	size_t i;
+	field("image", image);
+	field("fingerprint", str(rep, "fingerprint"));
+	snprintf(line, sizeof(line), "%s, owner %s", str(rep, "state") ?: "?", str(rep, "owner") ?: "?");
+	field("state", line);
+	field("architecture", str(rep, "architecture"));
+	field("os", str(rep, "os"));
+	fmt_time(json_object_get(rep, "creation_date"), when, sizeof(when));
+	field("created", when);
+	field("description", str(props, "description"));
+	if (str(props, "oci.digest") || str(props, "oci.config_digest")) {
+		field("origin (OCI digest)", str(props, "oci.digest") ?: "- (a docker save archive)");
+		field("  config digest", str(props, "oci.config_digest"));
+		field("  ref", str(props, "oci.ref"));
+	} else {
+		field("origin", "an LXD image (no OCI digest)");
+	}
+	fmt_size(json_object_get(rep, "size"), size, sizeof(size));
+	fmt_size(json_object_get(rep, "unpacked_size"), unpacked, sizeof(unpacked));
+	snprintf(line, sizeof(line), "%s (%lld bytes); %s of file data unpacked", size,
+		 (long long)json_integer_value(json_object_get(rep, "size")), unpacked);
+	field("size", line);
+	snprintf(line, sizeof(line), "%lld files, %lld entries in all",
+		 (long long)json_integer_value(json_object_get(rep, "files")),
+		 (long long)json_integer_value(json_object_get(rep, "entries")));
+	field("files", line);
+	json_t *env = json_object_get(rep, "env");
+	if (json_array_size(env) == 0)
+		field("env", json_is_array(env) ? "(empty)" : "- (none recorded)");
+	json_array_foreach(env, i, v)
+		field(i ? "" : "env", json_string_value(v));
+	field("workdir", str(props, "oci.workdir"));
+	field("entrypoint", str(props, "oci.entrypoint"));
+	field("cmd", str(props, "oci.cmd"));
+	field("user", str(props, "oci.user"));
+	finding(rep, "setid", "setuid/setgid files", "none");
+	finding(rep, "capabilities", "file capabilities", "none");
+	finding(rep, "world_writable_dirs", "world-writable dirs", "none (without the sticky bit)");
+	if (strcmp(str(rep, "state") ?: "", "pending") == 0) {
+		printf("to approve exactly these bytes: slxd-registry approve ");
+		put_clean(image);
+		printf(" --fingerprint %s\n", str(rep, "fingerprint") ?: "?");
+	}
+}
+
+/* Download into an unlinked file (checked against the fingerprint, as
+ * pull), then read its headers (registry/inspect.h): what is reported is
+ * exactly what 'approve --fingerprint' would approve. */
+static int cmd_inspect(struct cli *c)
+{
+	struct slxd_image_ref ref;
+	char refbuf[300], fp[65], image[300];
+	json_t *version = NULL;
+	off_t size = 0;
+	const char *tmp = getenv("TMPDIR");
+	int rc;
+
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	if ((rc = resolve_version(c, &ref, refbuf, fp, &version)) != EX_OK)
+		return rc;
+	int fd = open(tmp, O_RDWR | O_TMPFILE | O_CLOEXEC | O_EXCL, 0600);
+	if (fd < 0) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/slxd-registry-XXXXXX", tmp);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(path);
+	}
+	if (fd < 0) {
+		json_decref(version);
+		return say(EX_REFUSED, "cannot make a temporary file in %s: %s (set TMPDIR)", tmp,
+			   strerror(errno));
+	}
+	if ((rc = download_verified(c, fp, fd, "the temporary file", &size)) == EX_OK &&
+	    lseek(fd, 0, SEEK_SET) != 0)
+		rc = say(EX_REFUSED, "cannot rewind the downloaded image: %s", strerror(errno));
+	if (rc != EX_OK) {
+		close(fd);
+		json_decref(version);
+		return rc;
+	}
+	slxd_error err = { 0 };
+	json_t *rep = slxd_inspect_fd(fd, &err);
+	close(fd);
+	snprintf(image, sizeof(image), "%s:%s", ref.name, ref.tag);
+	if (!rep) {
+		json_decref(version);
+		return say(EX_REFUSED, "%s (fingerprint %.12s): %s", image, fp, err.msg);
+	}
+	json_object_set_new(rep, "image", json_string(image));
+	json_object_set_new(rep, "fingerprint", json_string(fp));
+	json_object_set_new(rep, "size", json_integer((json_int_t)size));
+	json_object_set(rep, "state", json_object_get(version, "state"));
+	json_object_set(rep, "owner", json_object_get(version, "owner"));
+	json_object_set(rep, "uploaded_at", json_object_get(version, "uploaded_at"));
+	json_decref(version);
+	if (c->json)
+		print_json(rep);
+	else
+		print_report(image, rep);
+	json_decref(rep);
+	return EX_OK;
 }
 
 /* ---- Parsing ------------------------------------------------------------------ */
@@ -922,6 +1116,7 @@ static const struct command {
 	{ "delete", 1, 1, "fj", cmd_delete },
 	{ "log", 0, 0, "sj", cmd_log },
 	{ "pull", 1, 1, "foj", cmd_pull },
+	{ "inspect", 1, 1, "fj", cmd_inspect },
 };
 
 static const char *option_name(char key)

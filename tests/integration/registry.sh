@@ -491,3 +491,128 @@ t_registry_oci_hostile_refused() {
 	rm -rf "$dir"
 	return $rc
 }
+
+# Issue 16 item 2: before approving, an admin inspects exactly the bytes of
+# the pending version: alice's OCI image with a setuid file, a file with a
+# capability and a world-writable directory planted in its top layer.  Bob
+# may not look at alice's pending version; the approval names the
+# fingerprint that was inspected.
+t_registry_inspect_before_approval() {
+	local name=insp$RANDOM dir out fp digest rc
+	dir=$ALICE_DIR/$name
+	(
+	digest=$(oci_build "$dir" '{"path": "opt/planted-suid", "data": "x", "mode": 3565},
+		{"path": "opt/drop", "type": "d", "mode": 511},
+		{"path": "opt/ping", "data": "x", "mode": 493, "xattrs": {"security.capability":
+		 "\u0001\u0000\u0000\u0002\u0000 \u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000"}}') ||
+		fail "building the OCI image" || exit 1
+	out=$(reg_alice push "oci:$dir/layout:t1" --name "$name:1" --json 2>&1) || fail "push: $out" || exit 1
+	fp=$(printf '%s' "$out" | jq -r .fingerprint)
+	[ ${#fp} = 64 ] || fail "push --json gave no fingerprint: $out" || exit 1
+	echo "$fp" >"$dir/fp"
+
+	out=$(reg_admin inspect "$name:1@${fp:0:12}" 2>&1) || fail "inspect: $out" || exit 1
+	expect_contains "inspect names the full fingerprint" "$fp" "$out" || exit 1
+	expect_contains "inspect names the architecture" "x86_64" "$out" || exit 1
+	expect_contains "inspect names the OCI origin" "$digest" "$out" || exit 1
+	expect_contains "inspect shows Env" "OCI_TEST=1" "$out" || exit 1
+	expect_contains "inspect finds the planted setuid file" "6755 0:0 /opt/planted-suid" "$out" || exit 1
+	expect_contains "inspect finds the base's setuid file" "4755 0:0 /bin/busybox-suid" "$out" || exit 1
+	expect_contains "inspect finds the capability" "cap_net_raw=ep /opt/ping" "$out" || exit 1
+	expect_contains "inspect finds the world-writable dir" "0777 0:0 /opt/drop" "$out" || exit 1
+	expect_not_contains "a sticky /tmp is no finding" " /tmp" "$out" || exit 1
+	expect_contains "inspect says how to approve these bytes" \
+		"slxd-registry approve $name:1 --fingerprint $fp" "$out" || exit 1
+
+	out=$(reg_admin inspect "$name:1@$fp" --json) || fail "inspect --json" || exit 1
+	expect_eq "json: setid paths" "/bin/busybox-suid /opt/planted-suid" \
+		"$(printf '%s' "$out" | jq -r '[.setid[].path] | sort | join(" ")')" || exit 1
+	expect_eq "json: world-writable dirs" "/opt/drop" \
+		"$(printf '%s' "$out" | jq -r '[.world_writable_dirs[].path] | join(" ")')" || exit 1
+	expect_eq "json: origin" "$digest" "$(printf '%s' "$out" | jq -r '.properties["oci.digest"]')" || exit 1
+	expect_eq "json: env" "PATH=/bin:/usr/bin OCI_TEST=1" \
+		"$(printf '%s' "$out" | jq -r '.env | join(" ")')" || exit 1
+	[ "$(printf '%s' "$out" | jq -r .files)" -ge 5 ] || fail "json: file count: $out" || exit 1
+	expect_eq "json: size is the blob's" "$(stat -c %s "$SLXD_REGISTRY_STORE/blobs/$fp")" \
+		"$(printf '%s' "$out" | jq -r '.size')" || exit 1
+
+	out=$(reg_alice inspect "$name:1@$fp" --json) || fail "the owner may inspect: $out" || exit 1
+	out=$(bob slxd-registry "${REG[@]}" inspect "$name:1@$fp" 2>&1)
+	rc=$?
+	expect_eq "another user's pending version: exit" 1 "$rc" || exit 1
+
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
+	out=$(reg_admin log --json) || fail "log" || exit 1
+	expect_eq "the audit log records the inspected fingerprint" "$fp" \
+		"$(printf '%s' "$out" | jq -r --arg n "$name" \
+			'[.entries[] | select(.action == "approve" and .name == $n)][-1].fingerprint')" || exit 1
+	expect_eq "nothing left in TMPDIR" "" "$(ls -A /tmp | grep '^slxd-registry-' || true)"
+	)
+	rc=$?
+	fp=$(cat "$dir/fp" 2>/dev/null)
+	[ -n "$fp" ] && reg_cleanup "$name:1" "$fp"
+	rm -rf "$dir"
+	return $rc
+}
+
+# Issue 16 items 1 and 4: the image's Env and WorkingDir on the node, the
+# user's --lxd-env and each site rule (env_set, env_unset, env_deny,
+# image_env), on a converted OCI image (Env PATH=/bin:/usr/bin, OCI_TEST=1;
+# WorkingDir /srv).
+t_registry_oci_env_and_workdir() {
+	local name=ocienv$RANDOM dir out fp rc
+	local show='echo "T=${OCI_TEST-unset} F=${FOO-unset} S=${SITE_X-unset} P=$PATH"; pwd'
+	dir=$ALICE_DIR/$name
+	(
+	oci_build "$dir" '{"path": "srv", "type": "d"}' >/dev/null || fail "building the OCI image" || exit 1
+	out=$(reg_alice push "oci:$dir/layout:t1" --name "$name:1" --json 2>&1) || fail "push: $out" || exit 1
+	fp=$(printf '%s' "$out" | jq -r .fingerprint)
+	echo "$fp" >"$dir/fp"
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
+
+	# the image's Env; WorkingDir only where Slurm's directory is not mounted
+	out=$(alice env OCI_TEST=host srun --chdir=/tmp --lxd-image="$name:1" sh -c "$show" 2>/dev/null)
+	expect_eq "image Env and WorkingDir" "T=1 F=unset S=unset P=/bin:/usr/bin
+/srv" "$out" || exit 1
+	out=$(alice srun --lxd-image="$name:1" sh -c "$show" 2>/dev/null)
+	expect_eq "a mounted working directory beats WorkingDir" "T=1 F=unset S=unset P=/bin:/usr/bin
+$ALICE_DIR" "$out" || exit 1
+	out=$(alice srun --chdir=/tmp --lxd-workdir=/ --lxd-image="$name:1" sh -c "$show" 2>/dev/null)
+	expect_contains "--lxd-workdir beats WorkingDir" "
+/" "$out" || exit 1
+
+	# --lxd-env: NAME=VALUE sets, NAME keeps the submit environment's value
+	out=$(alice env OCI_TEST=host srun --lxd-env=FOO=b=ar,OCI_TEST --lxd-image="$name:1" sh -c "$show" 2>/dev/null)
+	expect_contains "--lxd-env" "T=host F=b=ar S=unset" "$out" || exit 1
+
+	# site rules: env_set, env_unset (beats the image and the user)
+	out=$(with_node_conf "$(printf 'env_set=SITE_X=site\nenv_unset=OCI_TEST')" \
+		alice srun --lxd-env=OCI_TEST=mine --lxd-image="$name:1" sh -c "$show" 2>/dev/null)
+	expect_contains "env_set and env_unset" "T=unset F=unset S=site" "$out" || exit 1
+	# env_deny: refused at submit with one line, and the image's value dropped
+	out=$(with_node_conf "env_deny=SLURM_*,FOO,OCI_*" \
+		alice srun --lxd-env=FOO=1 --lxd-image="$name:1" true 2>&1)
+	rc=$?
+	[ $rc != 0 ] || fail "a denied --lxd-env ran" || exit 1
+	expect_contains "env_deny refuses --lxd-env" "--lxd-env: FOO may not be set or passed on this cluster" "$out" || exit 1
+	out=$(with_node_conf "env_deny=SLURM_*,OCI_*" \
+		alice env OCI_TEST=host srun --lxd-image="$name:1" sh -c "$show" 2>/dev/null)
+	expect_contains "env_deny drops the image's value, keeps the job's" "T=host" "$out" || exit 1
+	# image_env=job: the job's value wins; image_env=none: the image's Env is not used
+	out=$(with_node_conf image_env=job \
+		alice env OCI_TEST=host srun --lxd-image="$name:1" sh -c "$show" 2>/dev/null)
+	expect_contains "image_env=job" "T=host F=unset S=unset P=/usr/local/bin:/usr/bin:/bin" "$out" || exit 1
+	out=$(with_node_conf image_env=none \
+		alice srun --lxd-image="$name:1" sh -c "$show" 2>/dev/null)
+	expect_contains "image_env=none" "T=unset" "$out" || exit 1
+	# Slurm's own variables are never the image's (env_deny's default)
+	out=$(alice srun --lxd-env=SLURM_JOB_ID=1 --lxd-image="$name:1" true 2>&1)
+	[ $? != 0 ] || fail "--lxd-env overrode SLURM_JOB_ID" || exit 1
+	expect_contains "SLURM_* denied by default" "SLURM_JOB_ID may not be set" "$out"
+	)
+	rc=$?
+	fp=$(cat "$dir/fp" 2>/dev/null)
+	[ -n "$fp" ] && reg_cleanup "$name:1" "$fp"
+	rm -rf "$dir"
+	return $rc
+}

@@ -21,10 +21,11 @@ BOB_DIR=$SLXD_TEST_SHARED/$SLXD_TEST_USER2
 IMG=$SLXD_IMAGE
 NODE_CONF=/etc/slurm/spank_lxd.conf
 
-. "$here/cases.sh"
-. "$here/faults.sh"
-. "$here/registry.sh"
-. "$here/security.sh"
+# A case file that does not parse would silently run none of its cases.
+for _casefile in cases faults registry security; do
+	bash -n "$here/$_casefile.sh" || { echo "$_casefile.sh does not parse"; echo "0 passed, 1 failed"; exit 1; }
+	. "$here/$_casefile.sh"
+done
 [ -z "${SLXD_LANE_ENV:-}" ] || . "$SLXD_LANE_ENV"
 SLXD_REPORT=$(mktemp)
 trap 'rm -f "$SLXD_REPORT"' EXIT
@@ -64,6 +65,7 @@ fi
 # Templates and spares are the node's cache of the images the suite used: remove them.
 sleep 1 # (the last job's end may not have started its template yet)
 remove_node_cache
+[ $((passed + failed)) = 0 ] && { echo "no case matches '$pattern'"; failed=1; }
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -81,6 +81,12 @@ spank_err_t spank_setenv(spank_t sp, const char *var, const char *val, int overw
 	return ESPANK_ERROR;
 }
 
+spank_err_t spank_unsetenv(spank_t sp, const char *var)
+{
+	(void)sp, (void)var;
+	return ESPANK_ERROR;
+}
+
 static void *plugin;
 
 static int load(void **state)

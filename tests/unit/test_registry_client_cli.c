@@ -553,6 +553,80 @@ static void pull_checks_the_bytes(void **state)
 	unlink(part);
 }
 
+/* inspect downloads the version (checked as pull checks it) into an
+ * unlinked file and reports it; other bytes are refused and nothing is left
+ * in TMPDIR.  The image is made by tar from a tree with a setuid file and a
+ * world-writable directory. */
+static void inspect_reports_the_checked_bytes(void **state)
+{
+	(void)state;
+	char cmd[1024], img[300], tmp[300], fp[65], other[65], show[2048], bpath[128], ref[100];
+	snprintf(tmp, sizeof(tmp), "%s/tmp", dir);
+	mkdir(tmp, 0700);
+	snprintf(img, sizeof(img), "%s/img.tar.gz", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; cd %s; mkdir -p t/rootfs/bin t/rootfs/srv t/rootfs/tmp; "
+		 "printf 'architecture: x86_64\\ncreation_date: 1700000000\\nproperties:\\n"
+		 "  os: linux\\n  oci.env: '\\''[\"PATH=/bin\",\"HOME=/root\"]'\\''\\n' >t/metadata.yaml; "
+		 "echo x >t/rootfs/bin/su; chmod 4755 t/rootfs/bin/su; chmod 0777 t/rootfs/srv; "
+		 "chmod 1777 t/rootfs/tmp; tar --numeric-owner --owner=0 --group=0 -C t -czf %s "
+		 "metadata.yaml rootfs", dir, img);
+	assert_int_equal(system(cmd), 0);
+	size_t len;
+	FILE *f = fopen(img, "rb");
+	static char blob[1 << 16];
+	len = fread(blob, 1, sizeof(blob), f);
+	fclose(f);
+	slxd_sha256_buf(blob, len, fp);
+	slxd_sha256_buf("y", 1, other);
+	snprintf(show, sizeof(show), "{\"name\":\"demo\",\"tag\":\"1.0\",\"approved\":null,\"pending\":["
+		 V("demo", "1.0", "%s", "pending") "," V("demo", "1.0", "%s", "pending") "]}", fp, other);
+	fake_reg_json(reg, "GET", "/v1/images/demo/1.0", 200, show);
+	snprintf(bpath, sizeof(bpath), "/v1/blobs/%s", fp);
+	fake_reg_answer(reg, "GET", bpath, 200, blob, len);
+	snprintf(bpath, sizeof(bpath), "/v1/blobs/%s", other);
+	fake_reg_answer(reg, "GET", bpath, 200, blob, len);
+	setenv("TMPDIR", tmp, 1);
+
+	/* no approved version: an FP is needed */
+	assert_int_equal(run("inspect", "demo:1.0", NULL), EX_REFUSED);
+	assert_contains(errout, "has no approved version");
+
+	snprintf(ref, sizeof(ref), "demo:1.0@%.12s", fp);
+	assert_int_equal(run("inspect", ref, NULL), 0);
+	assert_contains(out, fp);
+	assert_contains(out, "x86_64");
+	assert_contains(out, "PATH=/bin");
+	assert_contains(out, "setuid/setgid files   1");
+	assert_contains(out, "4755 0:0 /bin/su");
+	assert_contains(out, "0777 0:0 /srv");
+	assert_not_contains(out, "/tmp");
+	assert_contains(out, "an LXD image (no OCI digest)");
+	char approve[200];
+	snprintf(approve, sizeof(approve), "slxd-registry approve demo:1.0 --fingerprint %s", fp);
+	assert_contains(out, approve);
+
+	assert_int_equal(run("inspect", ref, "--json", NULL), 0);
+	json_auto_t *j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "fingerprint")), fp);
+	assert_int_equal(json_integer_value(json_object_get(j, "size")), (json_int_t)len);
+	assert_int_equal(json_integer_value(json_object_get(j, "setid_count")), 1);
+	assert_string_equal(json_string_value(json_object_get(j, "owner")), "alice");
+
+	/* the registry sends other bytes for the other version: refused */
+	snprintf(ref, sizeof(ref), "demo:1.0@%.12s", other);
+	assert_int_equal(run("inspect", ref, NULL), EX_REFUSED);
+	assert_contains(errout, "sent other bytes than image");
+	assert_string_equal(out, "");
+	unsetenv("TMPDIR");
+	DIR *d = opendir(tmp);
+	for (struct dirent *e; (e = readdir(d));)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			fail_msg("left in TMPDIR: %s", e->d_name);
+	closedir(d);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -569,6 +643,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(push_file_and_from_lxd, setup, teardown),
 		cmocka_unit_test_setup_teardown(push_oci_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(pull_checks_the_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(inspect_reports_the_checked_bytes, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();
