@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
+#include "common.h"
 #include "lxd.h"
 
 /* Longest line of a config file: room for a full default_mounts list. */
@@ -95,11 +97,6 @@ static const struct key {
 	{ "cwd_policy", K_CWD_POLICY, 0, 0 },
 };
 
-#define KNOWN_KEYS "config, lxd_socket, storage_pool, profile, approved_images, " \
-	"slurmd_spool_dir, state_dir, download_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout, " \
-	"registry, registry_timeout, registry_grace, registry_uid, image_cache_max, template_max_age, " \
-	"spare_max_idle, lxd_min_version, gc_min_age, cwd_policy"
-
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */
 static int set_name(char *dst, size_t size, const char *key, const char *v,
 		    bool may_be_empty, slxd_error *err)
@@ -119,36 +116,44 @@ static int set_name(char *dst, size_t size, const char *key, const char *v,
 	return 0;
 }
 
+struct allow_ctx {
+	struct slxd_config *cfg;
+	const char *list;
+};
+
+static int add_allow(void *arg, const char *s, size_t len, slxd_error *err)
+{
+	struct allow_ctx *a = arg;
+	struct slxd_config *cfg = a->cfg;
+	char item[SLXD_PATH_MAX + 2];
+
+	if (cfg->n_mount_allow == SLXD_ALLOW_MAX)
+		return slxd_fail(err, "invalid mount_allow: more than %d prefixes", SLXD_ALLOW_MAX);
+	if (len > SLXD_PATH_MAX)
+		len = SLXD_PATH_MAX + 1; /* slxd_check_path reports it as too long */
+	memcpy(item, s, len);
+	item[len] = '\0';
+	if (len == 0) {
+		char q[SLXD_QUOTE_BUF];
+		return slxd_fail(err, "invalid mount_allow %s: empty entry: use absolute paths separated by ',' (e.g. mount_allow=/home,/scratch)",
+				 slxd_quote(a->list, q, sizeof(q)));
+	}
+	if (slxd_check_path(item, "mount_allow", err) < 0)
+		return -1;
+	memcpy(cfg->mount_allow[cfg->n_mount_allow++], item, len + 1);
+	return 0;
+}
+
+/* All or nothing: a bad entry leaves no prefix allowed. */
 static int set_allow(struct slxd_config *cfg, const char *v, slxd_error *err)
 {
-	char q[SLXD_QUOTE_BUF];
-	int n = 0;
+	struct allow_ctx a = { cfg, v };
 
 	cfg->n_mount_allow = 0;
-	if (!*v)
-		return 0;
-	for (const char *p = v;;) {
-		const char *end = strchrnul(p, ',');
-		size_t len = (size_t)(end - p);
-		char item[SLXD_PATH_MAX + 2];
-
-		if (n == SLXD_ALLOW_MAX)
-			return slxd_fail(err, "invalid mount_allow: more than %d prefixes", SLXD_ALLOW_MAX);
-		if (len > SLXD_PATH_MAX)
-			len = SLXD_PATH_MAX + 1; /* slxd_check_path reports it as too long */
-		memcpy(item, p, len);
-		item[len] = '\0';
-		if (len == 0)
-			return slxd_fail(err, "invalid mount_allow %s: empty entry: use absolute paths separated by ',' (e.g. mount_allow=/home,/scratch)",
-					 slxd_quote(v, q, sizeof(q)));
-		if (slxd_check_path(item, "mount_allow", err) < 0)
-			return -1;
-		memcpy(cfg->mount_allow[n++], item, len + 1);
-		if (!*end)
-			break;
-		p = end + 1;
+	if (slxd_split_list(v, false, add_allow, &a, err) < 0) {
+		cfg->n_mount_allow = 0;
+		return -1;
 	}
-	cfg->n_mount_allow = n;
 	return 0;
 }
 
@@ -188,30 +193,16 @@ static int set_seconds(long *out, const char *key, const char *v, long lo,
 	return 0;
 }
 
-/* A size in bytes with an optional binary suffix K, M, G or T (20G). */
+/* A size in bytes (slxd_parse_size: 20G, 20g, 512M, 1048576). */
 static int set_bytes(unsigned long long *out, const char *key, const char *v,
 		     slxd_error *err)
 {
-	size_t n = strlen(v), digits = strspn(v, "0123456789");
-	unsigned shift = 0;
-
-	if (digits > 0 && digits <= 15 && n == digits + 1) {
-		switch (v[digits]) {
-		case 'K': case 'k': shift = 10; break;
-		case 'M': case 'm': shift = 20; break;
-		case 'G': case 'g': shift = 30; break;
-		case 'T': case 't': shift = 40; break;
-		default: digits = 0;
-		}
-	}
-	/* 15 digits << 40 could overflow: cap the result at 2^60 (an exabyte) */
-	unsigned long long b = digits ? strtoull(v, NULL, 10) : 0;
-	if (digits == 0 || (n != digits && shift == 0) || b > (1ULL << (60 - shift))) {
+	if (slxd_parse_size(v, out) < 0) {
 		char q[SLXD_QUOTE_BUF];
-		return slxd_fail(err, "invalid %s %s: use a number of bytes with an optional K, M, G or T "
-				 "suffix (e.g. 20G; 0 means no bound)", key, slxd_quote(v, q, sizeof(q)));
+		return slxd_failk(err, SLXD_E_INVALID, "invalid %s %s: use a number of bytes with an "
+				  "optional K, M, G or T suffix (e.g. 20G; 0 means no bound)", key,
+				  slxd_quote(v, q, sizeof(q)));
 	}
-	*out = b << shift;
 	return 0;
 }
 
@@ -249,15 +240,6 @@ static int set_registry(struct slxd_config *cfg, const char *v, slxd_error *err)
 	memcpy(cfg->registry, v, (size_t)(rest - v) + hlen);
 	cfg->registry[(rest - v) + hlen] = '\0';
 	return 0;
-}
-
-/* Cut surrounding whitespace off [*s, *s + *n). */
-void slxd_trim(const char **s, size_t *n)
-{
-	while (*n && isspace((unsigned char)**s))
-		(*s)++, (*n)--;
-	while (*n && isspace((unsigned char)(*s)[*n - 1]))
-		(*n)--;
 }
 
 static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
@@ -358,8 +340,6 @@ int slxd_config_set(struct slxd_config *cfg, const char *word, slxd_error *err)
 	const char *eq = strchr(word, '=');
 	const char *key = word, *val;
 	size_t klen, vlen;
-	char *v;
-	int rc;
 
 	if (!eq)
 		return slxd_fail(err, "expected key=value, got %s", slxd_quote(word, q, sizeof(q)));
@@ -374,54 +354,16 @@ int slxd_config_set(struct slxd_config *cfg, const char *word, slxd_error *err)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (strlen(keys[i].name) != klen || memcmp(keys[i].name, key, klen) != 0)
 			continue;
-		if (!(v = strndup(val, vlen)))
-			return slxd_fail(err, "out of memory");
-		rc = apply(cfg, &keys[i], v, err);
-		free(v);
-		return rc;
+		cleanup_free char *v = strndup(val, vlen);
+		return v ? apply(cfg, &keys[i], v, err) : slxd_fail(err, "out of memory");
 	}
-	if (!(v = strndup(key, klen)))
-		return slxd_fail(err, "out of memory");
-	slxd_fail(err, "unknown key %s (known keys: " KNOWN_KEYS ")", slxd_quote(v, q, sizeof(q)));
-	free(v);
-	return -1;
-}
-
-int slxd_kv_lines(FILE *f, const char *name, size_t max_line,
-		  int (*set)(void *arg, const char *word, slxd_error *err), void *arg,
-		  slxd_error *err)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	int lineno = 0, rc = 0;
-
-	while ((len = getline(&line, &cap, f)) >= 0) {
-		const char *s = line;
-		size_t n = (size_t)len;
-
-		lineno++;
-		if (n > max_line) {
-			rc = slxd_fail(err, "%s:%d: line longer than %zu bytes", name, lineno, max_line);
-			break;
-		}
-		if (strlen(line) != n) {
-			rc = slxd_fail(err, "%s:%d: NUL byte in line", name, lineno);
-			break;
-		}
-		slxd_trim(&s, &n);
-		if (n == 0 || *s == '#')
-			continue;
-		((char *)s)[n] = '\0';
-		if (set(arg, s, err) < 0) {
-			rc = slxd_fail_prefix(err, "%s:%d", name, lineno);
-			break;
-		}
-	}
-	if (rc == 0 && ferror(f))
-		rc = slxd_fail(err, "%s: read error", name);
-	free(line);
-	return rc;
+	/* config= first: it is a key too, if only on the plugstack.conf line */
+	char known[1024] = "config";
+	for (size_t i = 0, n = strlen(known); i < sizeof(keys) / sizeof(keys[0]) && n < sizeof(known); i++)
+		n += (size_t)snprintf(known + n, sizeof(known) - n, ", %s", keys[i].name);
+	cleanup_free char *k = strndup(key, klen);
+	return slxd_failk(err, SLXD_E_INVALID, "unknown key %s (known keys: %s)",
+			  slxd_quote(k ? k : "?", q, sizeof(q)), known);
 }
 
 static int set_word(void *cfg, const char *word, slxd_error *err)
@@ -438,39 +380,15 @@ int slxd_config_load_stream(struct slxd_config *cfg, FILE *f,
 int slxd_config_load_file(struct slxd_config *cfg, const char *path,
 			  slxd_error *err)
 {
-	struct stat st;
-	FILE *f;
-	int fd, rc;
+	cleanup_fd int fd = slxd_open_owned_file(path, 0, 0, "config file", err);
+	cleanup_file FILE *f = NULL;
 
-	/* O_NONBLOCK so a FIFO put in its place cannot hang the node */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return slxd_fail(err, "cannot open config file %s: %s", path, strerror(errno));
-	/* check what was opened, not the path, so a swap cannot slip through */
-	if (fstat(fd, &st) < 0) {
-		rc = slxd_fail(err, "cannot stat config file %s: %s", path, strerror(errno));
-		close(fd);
-		return rc;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return slxd_fail(err, "config file %s is not a regular file: point config= at a root-owned file of mode 644",
-				 path);
-	}
-	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		close(fd);
-		return slxd_fail(err, "config file %s must be owned by root and writable by no one else "
-				 "(it is owned by uid %u with mode %04o): chown root:root %s; chmod 644 %s",
-				 path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), path, path);
-	}
-	if (!(f = fdopen(fd, "r"))) {
-		rc = slxd_fail(err, "cannot read config file %s: %s", path, strerror(errno));
-		close(fd);
-		return rc;
-	}
-	rc = slxd_config_load_stream(cfg, f, path, err);
-	fclose(f);
-	return rc;
+		return -1;
+	if (!(f = fdopen(fd, "r")))
+		return slxd_fail(err, "cannot read config file %s: %s", path, strerror(errno));
+	steal_fd(&fd);
+	return slxd_config_load_stream(cfg, f, path, err);
 }
 
 static bool is_config_arg(const char *a)

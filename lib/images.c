@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "images.h"
 
+#include "cleanup.h"
 #include "registry.h"
 
 #include <ctype.h>
@@ -10,15 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-bool slxd_is_fingerprint(const char *s)
-{
-	size_t i;
-	for (i = 0; s[i]; i++)
-		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
-			return false;
-	return i == SLXD_FINGERPRINT_LEN;
-}
 
 bool slxd_image_list_readable(const struct slxd_config *cfg)
 {
@@ -30,25 +22,22 @@ bool slxd_image_list_readable(const struct slxd_config *cfg)
  * only root can change it. */
 static FILE *open_trusted(const char *path, slxd_error *err)
 {
-	/* O_NONBLOCK so a FIFO put in its place cannot hang the node */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return slxd_fail(err, "cannot read the approved-images list %s: %s; "
-				 "ask your admin to check approved_images= in spank_lxd.conf",
-				 path, strerror(errno)), NULL;
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		close(fd);
-		return slxd_fail(err, "refusing the approved-images list %s: it must be a "
-				 "regular file owned by root and writable only by root "
-				 "(fix: chown root:root %s; chmod 644 %s)", path, path, path), NULL;
+	cleanup_fd int fd = slxd_open_owned_file(path, 0, O_NOFOLLOW, "approved-images list", err);
+	if (fd < 0) {
+		if (slxd_error_kind(err) == SLXD_E_REFUSED)
+			slxd_failk(err, SLXD_E_REFUSED, "refusing the approved-images list %s: it must "
+				   "be a regular file owned by root and writable only by root (fix: "
+				   "chown root:root %s; chmod 644 %s)", path, path, path);
+		else
+			slxd_fail(err, "cannot read the approved-images list %s: %s; ask your admin "
+				  "to check approved_images= in spank_lxd.conf", path, strerror(errno));
+		return NULL;
 	}
 	FILE *f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
+	if (!f)
 		slxd_fail(err, "cannot read %s: %s", path, strerror(errno));
-	}
+	else
+		steal_fd(&fd);
 	return f;
 }
 

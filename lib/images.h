@@ -8,11 +8,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "common.h"
 #include "config.h"
 #include "error.h"
 #include "opts.h"
-
-#define SLXD_FINGERPRINT_LEN 64
 
 /* Resolve ref to its approved fingerprint (64 lowercase hex + NUL).
  * With registry= set, the registry decides (lib/registry.h) and the list
@@ -39,7 +38,5 @@ int slxd_image_resolve_stream(FILE *f, const char *name,
  * the approved list)?  Submit hosts without it skip
  * the early check; nodes never do. */
 bool slxd_image_list_readable(const struct slxd_config *cfg);
-
-bool slxd_is_fingerprint(const char *s);
 
 #endif

@@ -123,21 +123,17 @@ static bool cache_usable(void)
 static json_t *cache_load(const struct slxd_config *cfg)
 {
 	char path[SLXD_PATH_MAX + 64];
-	struct stat st;
 	json_error_t jerr;
 
 	snprintf(path, sizeof(path), "%s/" CACHE_FILE, cfg->state_dir);
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	slxd_error oerr = { 0 };
+	int fd = slxd_open_owned_file(path, geteuid(), O_NOFOLLOW, "answer cache", &oerr);
 	if (fd < 0) {
-		if (errno != ENOENT)
+		if (slxd_error_kind(&oerr) == SLXD_E_REFUSED)
+			slxd_log(SLXD_LOG_ERROR, "registry: ignoring %s: not a file only uid %u can change",
+				 path, (unsigned)geteuid());
+		else if (slxd_error_kind(&oerr) != SLXD_E_NOTFOUND)
 			slxd_log(SLXD_LOG_ERROR, "registry: ignoring %s: %s", path, strerror(errno));
-		return json_object();
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		slxd_log(SLXD_LOG_ERROR, "registry: ignoring %s: not a file only uid %u can change",
-			 path, (unsigned)geteuid());
-		close(fd);
 		return json_object();
 	}
 	json_t *j = json_loadfd(fd, 0, &jerr);

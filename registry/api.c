@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "common.h"
 #include "opts.h"
 
 enum route { R_NONE, R_LIST, R_SHOW, R_PUSH, R_APPROVE, R_REVOKE, R_DELETE, R_BLOB, R_LOG };
@@ -37,11 +38,6 @@ struct parsed {
 static int64_t now(const struct slxd_api *api)
 {
 	return api->now ? api->now() : (int64_t)time(NULL);
-}
-
-static bool is_fp(const char *s, size_t len)
-{
-	return len == SLXD_SHA256_HEX_LEN && strspn(s, "0123456789abcdef") >= len;
 }
 
 static void bad(struct parsed *p, int status, const char *fmt, ...)
@@ -157,7 +153,7 @@ static void parse(const struct slxd_api_req *req, struct parsed *p)
 				    "DELETE or POST .../approve|revoke", m);
 			parse_ref(p, rest, rlen);
 			if (p->r == R_DELETE) {
-				if (!query || !query_is(query, "fingerprint", &v) || !is_fp(v, strlen(v)))
+				if (!query || !query_is(query, "fingerprint", &v) || !slxd_is_fingerprint(v))
 					bad(p, 400, "DELETE needs ?fingerprint=FP (64 lowercase hex "
 					    "digits) naming the version to delete");
 				else
@@ -170,7 +166,7 @@ static void parse(const struct slxd_api_req *req, struct parsed *p)
 		p->r = R_BLOB;
 		if (strcmp(m, "GET") != 0)
 			bad(p, 405, "%s is not allowed on /v1/blobs/FP: use GET", m);
-		if (!is_fp(path + 10, plen - 10))
+		if (!slxd_is_fingerprint_n(path + 10, plen - 10))
 			bad(p, 400, "invalid fingerprint in %s: use 64 lowercase hex digits",
 			    slxd_quote(req->path, q, sizeof(q)));
 		else
@@ -437,7 +433,7 @@ static void do_approve(struct slxd_api *api, const struct slxd_api_req *req, str
 			return refuse(api, req, p, resp, 400, msg);
 		}
 	}
-	if (!json_is_string(f) || !is_fp(json_string_value(f), json_string_length(f))) {
+	if (!json_is_string(f) || !slxd_is_fingerprint_n(json_string_value(f), json_string_length(f))) {
 		json_decref(j);
 		snprintf(msg, sizeof(msg), "the body needs \"fingerprint\": 64 lowercase hex digits "
 			 "(the pending version you reviewed): send %s", WANT);
@@ -616,7 +612,7 @@ static bool precheck(struct slxd_api *api, const struct slxd_api_req *req, struc
 		 * credential) */
 		slxd_error err;
 		struct slxd_version v;
-		bool retry = req->signed_sha256 && is_fp(req->signed_sha256, strlen(req->signed_sha256)) &&
+		bool retry = req->signed_sha256 && slxd_is_fingerprint(req->signed_sha256) &&
 			     slxd_store_find(api->store, p->name, p->tag, req->signed_sha256, &v, &err) == 0 &&
 			     (v.state == SLXD_PENDING || v.state == SLXD_APPROVED);
 		int rc = retry ? 0 : slxd_store_quota_check(api->store, req->uid, req->content_length, &err);

@@ -17,6 +17,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "common.h"
+
 struct slxd_store {
 	char dir[PATH_MAX];
 	sqlite3 *db;
@@ -189,12 +191,6 @@ static int fsync_dir(const char *path, slxd_error *err)
 	return 0;
 }
 
-static bool is_fingerprint(const char *s)
-{
-	return strlen(s) == SLXD_SHA256_HEX_LEN &&
-	       strspn(s, "0123456789abcdef") == SLXD_SHA256_HEX_LEN;
-}
-
 static int write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
@@ -275,7 +271,7 @@ static int export_prune(slxd_store *st, const struct slxd_version_list *l, slxd_
 	int rc = 0;
 	for (struct dirent *de; rc == 0 && (de = readdir(d));) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-		    (is_fingerprint(de->d_name) && in_list(l, de->d_name)))
+		    (slxd_is_fingerprint(de->d_name) && in_list(l, de->d_name)))
 			continue;
 		/* not approved (any more), or not ours: nodes get neither */
 		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
@@ -409,7 +405,7 @@ static int clean(slxd_store *st, slxd_error *err)
 	while ((de = readdir(d))) {
 		bool used;
 		/* only our own names; anything else was put there by hand */
-		if (!is_fingerprint(de->d_name))
+		if (!slxd_is_fingerprint(de->d_name))
 			continue;
 		if (!fp_used(st, de->d_name, &used, err)) {
 			closedir(d);
