@@ -77,7 +77,7 @@ $(BUILD)/tests/test_config: override CFLAGS += -DSLXD_TEST_LIBEXECDIR='"$(LIBEXE
 $(BUILD)/lib/version.o: override CFLAGS += -DSLXD_VERSION='"$(VERSION)"'
 # Compiled-in settings are recompiled when they change: `make` then
 # `make install LIBEXECDIR=...` must not install the first build's path.
-$(BUILD)/lib/config.o $(BUILD)/tests/test_config: $(BUILD)/libexecdir.stamp
+$(BUILD)/lib/config.o $(BUILD)/lib/registry.o $(BUILD)/tests/test_config: $(BUILD)/libexecdir.stamp
 $(BUILD)/lib/version.o: $(BUILD)/version.stamp
 $(BUILD)/libexecdir.stamp: FORCE
 	@mkdir -p $(dir $@); echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' >$@

@@ -2,11 +2,6 @@
 #define _GNU_SOURCE /* strchrnul */
 #include "config.h"
 
-/* Where `make install` puts slxd-init (LIBEXECDIR), so a node config
- * without init= works with what was installed. */
-#ifndef SLXD_LIBEXECDIR
-#define SLXD_LIBEXECDIR "/usr/local/libexec/slurm-lxd"
-#endif
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,6 +15,7 @@
 #include "cleanup.h"
 #include "common.h"
 #include "lxd.h"
+#include "paths.h"
 
 /* Longest line of a config file: room for a full default_mounts list. */
 #define LINE_MAX_BYTES (SLXD_MOUNTS_MAX * (2 * SLXD_PATH_MAX + 4) + 256)
@@ -29,16 +25,15 @@
 void slxd_config_defaults(struct slxd_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	COPY(cfg->lxd_socket, "/var/lib/lxd/unix.socket");
+	COPY(cfg->lxd_socket, SLXD_DEFAULT_LXD_SOCKET);
 	COPY(cfg->profile, "default");
-	COPY(cfg->approved_images, "/etc/slurm/lxd-images.conf");
-	COPY(cfg->spool_dir, "/var/spool/slurmd");
-	COPY(cfg->state_dir, "/run/slurm-lxd");
-	/* on disk: an image pulled into /run would take its size of RAM */
-	COPY(cfg->download_dir, "/var/lib/slurm-lxd/downloads");
-	COPY(cfg->init_path, SLXD_LIBEXECDIR "/slxd-init");
-	COPY(cfg->subuid_path, "/etc/subuid");
-	COPY(cfg->subgid_path, "/etc/subgid");
+	COPY(cfg->approved_images, SLXD_DEFAULT_APPROVED);
+	COPY(cfg->spool_dir, SLXD_DEFAULT_SPOOL_DIR);
+	COPY(cfg->state_dir, SLXD_DEFAULT_STATE_DIR);
+	COPY(cfg->download_dir, SLXD_DEFAULT_DOWNLOAD_DIR);
+	COPY(cfg->init_path, SLXD_DEFAULT_INIT);
+	COPY(cfg->subuid_path, SLXD_DEFAULT_SUBUID);
+	COPY(cfg->subgid_path, SLXD_DEFAULT_SUBGID);
 	cfg->lxd_timeout = 60;
 	cfg->registry_timeout = 30;
 	/* An hour rides out a registry restart or a short outage; a revocation

@@ -16,6 +16,7 @@
 
 #include "digest.h"
 #include "log.h"
+#include "paths.h"
 #include "reghttp.h"
 
 #define CACHE_FILE "registry-cache.json"
@@ -27,10 +28,7 @@
 /* Answers re-verified this recently are not written again (job arrays). */
 #define CACHE_REWRITE_S 60
 
-#ifndef SLXD_LIBEXECDIR
-#define SLXD_LIBEXECDIR "/usr/local/libexec/slurm-lxd"
-#endif
-const char *slxd_imagecheck_path = SLXD_LIBEXECDIR "/slxd-imagecheck";
+const char *slxd_imagecheck_path = SLXD_IMAGECHECK;
 
 enum verdict {
 	V_OK,        /* approved: fingerprint filled */

@@ -65,6 +65,8 @@ static void to_slurm_log(enum slxd_log_level level, const char *line)
 	case SLXD_LOG_ERROR:
 		slurm_error("slurm-lxd: %s", line);
 		break;
+	case SLXD_LOG_WARNING:
+	case SLXD_LOG_NOTICE:
 	case SLXD_LOG_INFO:
 		slurm_info("slurm-lxd: %s", line);
 		break;

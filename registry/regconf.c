@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "common.h"
 #include "opts.h"
+#include "paths.h"
 #include "tarcheck.h"
 
 void slxd_regconf_defaults(struct slxd_regconf *c)
@@ -22,7 +23,7 @@ void slxd_regconf_defaults(struct slxd_regconf *c)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->listen_host, sizeof(c->listen_host), "0.0.0.0");
 	c->port = 8470;
-	snprintf(c->store, sizeof(c->store), "/var/lib/slurm-lxd/registry");
+	snprintf(c->store, sizeof(c->store), SLXD_DEFAULT_STORE);
 	c->admin_uids[c->n_admin_uids++] = 0;
 	c->max_image_size = 8LL << 30;
 	c->max_body_json = 64 << 10;

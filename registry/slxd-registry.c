@@ -27,6 +27,7 @@
 #include "images.h"
 #include "oci.h"
 #include "opts.h"
+#include "paths.h"
 #include "reghttp.h"
 #include "version.h"
 
@@ -35,7 +36,7 @@
 #define EX_USAGE 2
 #define EX_UNREACHABLE 3
 
-#define NODE_CONFIG "/etc/slurm/spank_lxd.conf"
+#define NODE_CONFIG SLXD_NODE_CONFIG
 #define TIMEOUT_S 30L
 
 static const char usage_text[] =

@@ -8,6 +8,7 @@
 #include "testutil.h"
 
 #include "common.h"
+#include "log.h"
 
 static void size_syntax(void **state)
 {
@@ -192,6 +193,36 @@ static void owned_file(void **state)
 	rmdir(dir);
 }
 
+/* The helpers' and the registry service's sink: syslog, and on stderr
+ * only the levels asked for, as "IDENT: line". */
+static void syslog_sink_echo(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/slxd-log-XXXXXX", buf[512] = "";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	int saved = dup(2);
+	fflush(stderr);
+	dup2(fd, 2);
+	slxd_log_to_syslog("test-common", SLXD_LOG_ERROR);
+	slxd_log(SLXD_LOG_ERROR, "bad %d", 1);
+	slxd_log(SLXD_LOG_WARNING, "warned");
+	slxd_log(SLXD_LOG_INFO, "told");
+	slxd_log_to_syslog("test-common", SLXD_LOG_DEBUG);
+	slxd_log(SLXD_LOG_DEBUG, "detail");
+	slxd_log_to_syslog("test-common", -1);
+	slxd_log(SLXD_LOG_ERROR, "quiet");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	slxd_log_set_sink(NULL);
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	unlink(path);
+	assert_true(n > 0);
+	assert_string_equal(buf, "test-common: bad 1\ntest-common: detail\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +231,7 @@ int main(void)
 		cmocka_unit_test(kv_reader),
 		cmocka_unit_test(fingerprints),
 		cmocka_unit_test(owned_file),
+		cmocka_unit_test(syslog_sink_echo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
