@@ -16,11 +16,10 @@
 /* Resolve ref to its approved fingerprint (64 lowercase hex + NUL).
  * With registry= set, the registry decides (lib/registry.h) and the list
  * file is not read; otherwise the list file does.
- * Returns 0, -1 (not approved, or the list is missing, unsafe or
- * malformed) or SLXD_IMAGE_UNCHECKED: the registry could not be asked and
- * no recent answer is cached (a node must refuse the job; a submit host
- * may let the node decide). */
-#define SLXD_IMAGE_UNCHECKED 2
+ * Returns 0 or -1: not approved (kind SLXD_E_REFUSED from the registry),
+ * the list is missing, unsafe or malformed, or SLXD_E_UNREACHABLE: the
+ * registry could not be asked and no recent answer is cached (a node must
+ * refuse the job; a submit host may let the node decide). */
 int slxd_image_resolve(const struct slxd_config *cfg,
 		       const struct slxd_image_ref *ref,
 		       char fingerprint[SLXD_FINGERPRINT_LEN + 1],

@@ -309,9 +309,8 @@ static int perform(const char *base, long timeout_s, const char *method,
 		goto out;
 	}
 	if (cc != CURLE_OK) {
-		slxd_fail(err, "cannot reach the image registry at %s: %s", base,
-			  ebuf[0] ? ebuf : curl_easy_strerror(cc));
-		rc = SLXD_REG_UNREACHABLE;
+		slxd_failk(err, SLXD_E_UNREACHABLE, "cannot reach the image registry at %s: %s", base,
+			   ebuf[0] ? ebuf : curl_easy_strerror(cc));
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);

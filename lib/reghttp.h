@@ -9,10 +9,10 @@
  * request is rare next to everything else a job start does.
  *
  * Return values: 0 when the service answered (any HTTP status, in
- * reply->status), SLXD_REG_UNREACHABLE when no HTTP answer came (cannot
- * connect, timeout, TLS failure, connection lost), -1 for a local failure
- * (no credential, cannot write the file, out of memory).  err is filled
- * for the last two. */
+ * reply->status), else -1 with err filled: kind SLXD_E_UNREACHABLE when no
+ * HTTP answer came (cannot connect, timeout, TLS failure, connection lost),
+ * another kind for a local failure (no credential, cannot write the file,
+ * out of memory). */
 #ifndef SLXD_REGHTTP_H
 #define SLXD_REGHTTP_H
 
@@ -22,8 +22,6 @@
 
 #include "digest.h"
 #include "error.h"
-
-#define SLXD_REG_UNREACHABLE (-3)
 
 struct slxd_reg_reply {
 	long status;      /* HTTP status */

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "digest.h"
 #include "log.h"
 #include "paths.h"
@@ -318,8 +319,8 @@ static enum verdict ask_http(const struct slxd_config *cfg, const struct slxd_im
  * is what is then read (through *out, an O_PATH descriptor).  A directory
  * above the store that others may write is accepted only with the sticky
  * bit (/tmp): there others cannot rename or remove what is not theirs.
- * Returns 0, -1 when the store cannot be seen (unmounted?), -2 when it is
- * unsafe. */
+ * Returns 0, or -1 with kind SLXD_E_UNREACHABLE when the store cannot be
+ * seen (unmounted?) or SLXD_E_REFUSED when it is unsafe. */
 static int open_store(const struct slxd_config *cfg, int *out, slxd_error *err)
 {
 	const char *store = cfg->registry + 7;
@@ -328,62 +329,50 @@ static int open_store(const struct slxd_config *cfg, int *out, slxd_error *err)
 	size_t slen = 1;
 	struct stat st;
 
-	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_fd int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return slxd_fail(err, "cannot open /: %s", strerror(errno)), -1;
+		return slxd_failk(err, SLXD_E_UNREACHABLE, "cannot open /: %s", strerror(errno));
 	for (const char *p = store;;) {
 		while (*p == '/')
 			p++;
 		size_t n = strcspn(p, "/"); /* the next component; 0: fd is the store */
-		if (fstat(fd, &st) != 0) {
-			close(fd);
-			return slxd_fail(err, "cannot use the image registry store %s: %s", store,
-					 strerror(errno)), -1;
-		}
+		if (fstat(fd, &st) != 0)
+			return slxd_failk(err, SLXD_E_UNREACHABLE, "cannot use the image registry store "
+					  "%s: %s", store, strerror(errno));
 		bool others_write = st.st_mode & (S_IWGRP | S_IWOTH);
 		if ((st.st_uid != 0 && st.st_uid != pin) ||
-		    (others_write && (!n || !(st.st_mode & S_ISVTX)))) {
-			close(fd);
-			slxd_fail(err, "refusing the image registry store %s: %s (owner uid %u, mode %04o) "
-				  "may be changed by someone other than root and the registry's uid %u "
-				  "(registry_uid=); every directory from / to the store must be owned by "
-				  "one of them and not writable by group or others (sticky /tmp-like "
-				  "directories above the store aside)", store, sofar, (unsigned)st.st_uid,
-				  (unsigned)(st.st_mode & 07777), (unsigned)pin);
-			return -2;
-		}
+		    (others_write && (!n || !(st.st_mode & S_ISVTX))))
+			return slxd_failk(err, SLXD_E_REFUSED, "refusing the image registry store %s: %s "
+					  "(owner uid %u, mode %04o) may be changed by someone other than "
+					  "root and the registry's uid %u (registry_uid=); every directory "
+					  "from / to the store must be owned by one of them and not writable "
+					  "by group or others (sticky /tmp-like directories above the store "
+					  "aside)", store, sofar, (unsigned)st.st_uid,
+					  (unsigned)(st.st_mode & 07777), (unsigned)pin);
 		if (!n) {
-			if (st.st_uid != pin) {
-				close(fd);
-				slxd_fail(err, "refusing the image registry store %s: it is owned by uid %u, "
-					  "not by the registry's uid %u (registry_uid=)", store,
-					  (unsigned)st.st_uid, (unsigned)pin);
-				return -2;
-			}
-			*out = fd;
+			if (st.st_uid != pin)
+				return slxd_failk(err, SLXD_E_REFUSED, "refusing the image registry store "
+						  "%s: it is owned by uid %u, not by the registry's uid %u "
+						  "(registry_uid=)", store, (unsigned)st.st_uid, (unsigned)pin);
+			*out = steal_fd(&fd);
 			return 0;
 		}
 		char name[SLXD_PATH_MAX + 1];
-		if (n >= sizeof(name) || slen + n + 1 >= sizeof(sofar)) {
-			close(fd);
-			return slxd_fail(err, "refusing the image registry store %s: path too long", store), -2;
-		}
+		if (n >= sizeof(name) || slen + n + 1 >= sizeof(sofar))
+			return slxd_failk(err, SLXD_E_REFUSED, "refusing the image registry store %s: "
+					  "path too long", store);
 		memcpy(name, p, n);
 		name[n] = '\0';
 		p += n;
 		int next = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0) {
 			int e = errno;
-			bool link = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
-			close(fd);
-			if (link) {
-				slxd_fail(err, "refusing the image registry store %s: %s%s%s is a symbolic link; "
-					  "give registry=file:// the store's real path", store, sofar,
-					  slen > 1 ? "/" : "", name);
-				return -2;
-			}
-			return slxd_fail(err, "cannot use the image registry store %s: %s", store,
-					 strerror(e)), -1;
+			if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				return slxd_failk(err, SLXD_E_REFUSED, "refusing the image registry store "
+						  "%s: %s%s%s is a symbolic link; give registry=file:// the "
+						  "store's real path", store, sofar, slen > 1 ? "/" : "", name);
+			return slxd_failk(err, SLXD_E_UNREACHABLE, "cannot use the image registry store "
+					  "%s: %s", store, strerror(e));
 		}
 		close(fd);
 		fd = next;
@@ -393,28 +382,25 @@ static int open_store(const struct slxd_config *cfg, int *out, slxd_error *err)
 }
 
 /* name under dirfd (path names it in messages): a regular file of root or
- * the store's owner that no one else may write. */
+ * the store's owner that no one else may write.  Returns the fd, or -1 with
+ * kind SLXD_E_REFUSED (unsafe) or SLXD_E_UNREACHABLE (cannot be read). */
 static int open_store_file(int dirfd, const char *name, const char *path, uid_t owner,
 			   slxd_error *err)
 {
 	struct stat st;
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0 && errno == ELOOP) {
+	cleanup_fd int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 && errno == ELOOP)
 		/* the service writes files, never links: someone else put it there */
-		slxd_fail(err, "refusing %s: it is a symbolic link; ask your admin to fix the store", path);
-		return -2;
-	}
+		return slxd_failk(err, SLXD_E_REFUSED, "refusing %s: it is a symbolic link; ask your "
+				  "admin to fix the store", path);
 	if (fd < 0)
-		return slxd_fail(err, "cannot read %s: %s", path, strerror(errno)), -1;
+		return slxd_failk(err, SLXD_E_UNREACHABLE, "cannot read %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_uid != 0 && st.st_uid != owner) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		close(fd);
-		slxd_fail(err, "refusing %s: it must be a regular file owned by root or the store's "
-			  "owner (uid %u) and writable by no one else; ask your admin to fix the store",
-			  path, (unsigned)owner);
-		return -2;
-	}
-	return fd;
+	    (st.st_uid != 0 && st.st_uid != owner) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return slxd_failk(err, SLXD_E_REFUSED, "refusing %s: it must be a regular file owned "
+				  "by root or the store's owner (uid %u) and writable by no one else; "
+				  "ask your admin to fix the store", path, (unsigned)owner);
+	return steal_fd(&fd);
 }
 
 static enum verdict ask_file(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
@@ -426,17 +412,14 @@ static enum verdict ask_file(const struct slxd_config *cfg, const struct slxd_im
 	json_error_t jerr;
 	int sfd;
 
-	int src = open_store(cfg, &sfd, err);
-	if (src != 0)
-		/* an unmounted shared file system is an outage; an unsafe store is not */
-		return src == -1 ? V_NO_ANSWER : V_ERROR;
+	/* an unmounted shared file system is an outage; an unsafe store is not */
+	if (open_store(cfg, &sfd, err) < 0)
+		return slxd_error_kind(err) == SLXD_E_UNREACHABLE ? V_NO_ANSWER : V_ERROR;
 	snprintf(path, sizeof(path), "%s/index.json", cfg->registry + 7);
 	int fd = open_store_file(sfd, "index.json", path, (uid_t)cfg->registry_uid, err);
 	close(sfd);
-	if (fd == -2)
-		return V_ERROR;
 	if (fd < 0)
-		return V_NO_ANSWER;
+		return slxd_error_kind(err) == SLXD_E_UNREACHABLE ? V_NO_ANSWER : V_ERROR;
 	if (fstat(fd, &st) != 0 || st.st_size > INDEX_MAX) {
 		close(fd);
 		slxd_fail(err, "refusing %s: larger than %lld MiB", path, (long long)(INDEX_MAX >> 20));
@@ -506,7 +489,7 @@ int slxd_registry_resolve(const struct slxd_config *cfg,
 	case V_REFUSED:
 		/* final: a later outage must not bring the old answer back */
 		cache_update(cfg, key, NULL);
-		return slxd_fail(err, "%s", why.msg);
+		return slxd_failk(err, SLXD_E_REFUSED, "%s", why.msg);
 	case V_ERROR:
 		return slxd_fail(err, "%s", why.msg);
 	case V_NO_ANSWER:
@@ -518,10 +501,9 @@ int slxd_registry_resolve(const struct slxd_config *cfg,
 		memcpy(fingerprint, fp, sizeof(fp));
 		return 0;
 	}
-	slxd_fail(err, "%s; no answer for %s verified in the last %ld s is kept on this node, so "
-		  "it cannot be checked: try again later or ask your admin to check the registry",
-		  why.msg, key, cfg->registry_grace);
-	return SLXD_REGISTRY_UNREACHABLE;
+	return slxd_failk(err, SLXD_E_UNREACHABLE, "%s; no answer for %s verified in the last %ld s "
+			  "is kept on this node, so it cannot be checked: try again later or ask "
+			  "your admin to check the registry", why.msg, key, cfg->registry_grace);
 }
 
 /* ---- Pull ------------------------------------------------------------------ */

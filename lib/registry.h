@@ -33,14 +33,11 @@
 #define SLXD_IMAGE_PROP_MANAGED "user.slurm.managed_by"
 #define SLXD_IMAGE_PROP_MANAGED_VALUE "slurm-lxd"
 
-/* slxd_registry_resolve: no answer from the registry and no usable cached
- * answer.  Callers that only check early (submit time) may go on; nodes
- * must refuse the job. */
-#define SLXD_REGISTRY_UNREACHABLE SLXD_IMAGE_UNCHECKED
-
-/* NAME:TAG -> approved fingerprint.  Returns 0 (fingerprint filled),
- * -1 (refused or a local error: err says which and what to do) or
- * SLXD_REGISTRY_UNREACHABLE (err filled).  cfg->registry must be set.
+/* NAME:TAG -> approved fingerprint.  Returns 0 (fingerprint filled) or -1
+ * with err saying what to do: kind SLXD_E_REFUSED (not approved: final),
+ * SLXD_E_UNREACHABLE (no answer from the registry and no usable cached
+ * answer: callers that only check early, at submit time, may go on; nodes
+ * must refuse the job) or another (a local error).  cfg->registry must be set.
  * The cache is read and written only when running as root. */
 int slxd_registry_resolve(const struct slxd_config *cfg,
 			  const struct slxd_image_ref *ref,

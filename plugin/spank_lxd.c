@@ -142,7 +142,7 @@ static int check_options(bool need_list, slxd_error *err)
 		int rc = slxd_image_resolve(&st.cfg, &st.ref, st.fingerprint, err);
 		/* At submit time a registry outage is not the user's error: the
 		 * node checks again, and refuses if it still cannot. */
-		if (rc == SLXD_IMAGE_UNCHECKED && !need_list) {
+		if (rc < 0 && slxd_error_kind(err) == SLXD_E_UNREACHABLE && !need_list) {
 			slurm_debug("slurm-lxd: %s", err->msg);
 			return 0;
 		}

@@ -279,15 +279,15 @@ static void ok(struct slxd_api *api, const struct slxd_api_req *req, const struc
 		audit(api, req, p, resp->status, NULL);
 }
 
-static int store_status(int rc)
+static int store_status(const slxd_error *err)
 {
-	switch (rc) {
-	case SLXD_STORE_CONFLICT: return 409;
-	case SLXD_STORE_NOTFOUND: return 404;
-	case SLXD_STORE_QUOTA_COUNT: return 429;  /* until some are decided or deleted */
-	case SLXD_STORE_QUOTA_BYTES: return 413;
+	switch (slxd_error_kind(err)) {
+	case SLXD_E_CONFLICT: return 409;
+	case SLXD_E_NOTFOUND: return 404;
+	case SLXD_E_BUSY: return 429;  /* the count quota: until some are decided or deleted */
+	case SLXD_E_TOOBIG: return 413;
+	default: return 500;
 	}
-	return 500;
 }
 
 static bool can_see(const struct slxd_api_req *req, const struct slxd_version *v)
@@ -369,14 +369,14 @@ static void do_push(struct slxd_api *api, const struct slxd_api_req *req, struct
 	int rc = slxd_store_find(api->store, p->name, p->tag, p->fp, &v, &err);
 	if (rc == 0 && (v.state == SLXD_PENDING || v.state == SLXD_APPROVED))
 		return ok(api, req, p, resp, 200, version_json(&v), true);
-	if (rc < 0 && rc != SLXD_STORE_NOTFOUND)
+	if (rc < 0 && slxd_error_kind(&err) != SLXD_E_NOTFOUND)
 		return refuse(api, req, p, resp, 500, err.msg);
 	if (slxd_tarcheck_file(slxd_upload_path(req->upload), &api->tar, &err) < 0)
 		return refuse(api, req, p, resp, 415, err.msg);
 	rc = slxd_store_add(api->store, req->upload, p->name, p->tag, req->uid, req->user,
 			    req->host ? req->host : "", now(api), &v, &err);
 	if (rc < 0)
-		return refuse(api, req, p, resp, store_status(rc), err.msg);
+		return refuse(api, req, p, resp, store_status(&err), err.msg);
 	ok(api, req, p, resp, rc == SLXD_STORE_EXISTS ? 200 : 201, version_json(&v), true);
 }
 
@@ -446,7 +446,7 @@ static void do_approve(struct slxd_api *api, const struct slxd_api_req *req, str
 	slxd_error err;
 	int rc = slxd_store_approve(api->store, p->name, p->tag, p->fp, req->user, now(api), &v, &err);
 	if (rc < 0)
-		return refuse(api, req, p, resp, store_status(rc), err.msg);
+		return refuse(api, req, p, resp, store_status(&err), err.msg);
 	ok(api, req, p, resp, 200, version_json(&v), true);
 }
 
@@ -467,7 +467,7 @@ static void do_revoke(struct slxd_api *api, const struct slxd_api_req *req, stru
 	slxd_error err;
 	int rc = slxd_store_revoke(api->store, p->name, p->tag, req->user, now(api), &v, &err);
 	if (rc < 0)
-		return refuse(api, req, p, resp, store_status(rc), err.msg);
+		return refuse(api, req, p, resp, store_status(&err), err.msg);
 	memcpy(p->fp, v.fingerprint, sizeof(p->fp));
 	ok(api, req, p, resp, 200, version_json(&v), true);
 }
@@ -500,7 +500,7 @@ static void do_delete(struct slxd_api *api, const struct slxd_api_req *req, cons
 		return refuse(api, req, p, resp, status, msg);
 	int rc = slxd_store_delete(api->store, p->name, p->tag, p->fp, &err);
 	if (rc < 0)
-		return refuse(api, req, p, resp, store_status(rc), err.msg);
+		return refuse(api, req, p, resp, store_status(&err), err.msg);
 	ok(api, req, p, resp, 200, json_pack("{s:s}", "deleted", p->fp), true);
 }
 
@@ -617,7 +617,7 @@ static bool precheck(struct slxd_api *api, const struct slxd_api_req *req, struc
 			     (v.state == SLXD_PENDING || v.state == SLXD_APPROVED);
 		int rc = retry ? 0 : slxd_store_quota_check(api->store, req->uid, req->content_length, &err);
 		if (rc < 0) {
-			refuse(api, req, p, resp, store_status(rc), err.msg);
+			refuse(api, req, p, resp, store_status(&err), err.msg);
 			return false;
 		}
 	} else if (p->r == R_APPROVE || p->r == R_REVOKE) {

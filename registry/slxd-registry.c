@@ -169,7 +169,7 @@ static int pick_registry(struct cli *c)
 static int outcome(const struct cli *c, int rc, const struct slxd_reg_reply *r,
 		   const slxd_error *err)
 {
-	if (rc == SLXD_REG_UNREACHABLE)
+	if (rc < 0 && slxd_error_kind(err) == SLXD_E_UNREACHABLE)
 		return say(EX_UNREACHABLE, "%s; is slxd-registryd running there? (check --registry, "
 			   "SLXD_REGISTRY or registry= in " NODE_CONFIG ")", err->msg);
 	if (rc != 0)

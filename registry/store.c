@@ -461,18 +461,15 @@ int slxd_store_open(const char *dir, slxd_store **out, slxd_error *err)
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
 	pthread_mutex_init(&st->lock, NULL);
 
-	snprintf(path, sizeof(path), "%s/blobs", dir);
-	if (make_dir(path, 0711, err) < 0)
-		goto fail;
-	snprintf(path, sizeof(path), "%s/tmp", dir);
-	if (make_dir(path, 0700, err) < 0)
-		goto fail;
-	snprintf(path, sizeof(path), "%s/export", dir);
-	if (make_dir(path, 0755, err) < 0)
-		goto fail;
-	snprintf(path, sizeof(path), "%s/export/blobs", dir);
-	if (make_dir(path, 0711, err) < 0)
-		goto fail;
+	/* parents first; blobs are 0711: readable by name only (store.h) */
+	static const struct { const char *name; mode_t mode; } dirs[] = {
+		{ "blobs", 0711 }, { "tmp", 0700 }, { "export", 0755 }, { "export/blobs", 0711 },
+	};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, dirs[i].name);
+		if (make_dir(path, dirs[i].mode, err) < 0)
+			goto fail;
+	}
 
 	/* The database (audit log, every pending version) is the service's
 	 * alone; SQLite gives -wal and -shm the database file's mode, so
@@ -629,7 +626,8 @@ static int get_version(slxd_store *st, const char *name, const char *tag, const 
 	if (collect(st, s, &l, err) < 0)
 		return -1;
 	if (l.n == 0)
-		return SLXD_STORE_NOTFOUND;
+		return slxd_failk(err, SLXD_E_NOTFOUND, "%s:%s has no version with fingerprint %s",
+				  name, tag, fp);
 	*out = l.v[0];
 	slxd_version_list_free(&l);
 	return 0;
@@ -683,17 +681,17 @@ static int quota_locked(slxd_store *st, int64_t uid, int64_t size, slxd_error *e
 	if (usage_locked(st, uid, &count, &bytes, err) < 0)
 		return -1;
 	if (st->quota_count && count + 1 > st->quota_count) {
-		slxd_fail(err, "you have %lld pending versions, this registry's limit per user "
-			  "(max_pending_per_user=%lld): delete one you no longer need or ask an "
-			  "admin to review them", (long long)count, (long long)st->quota_count);
-		return SLXD_STORE_QUOTA_COUNT;
+		return slxd_failk(err, SLXD_E_BUSY, "you have %lld pending versions, this registry's "
+				  "limit per user (max_pending_per_user=%lld): delete one you no longer "
+				  "need or ask an admin to review them", (long long)count,
+				  (long long)st->quota_count);
 	}
 	if (st->quota_bytes && bytes + size > st->quota_bytes) {
-		slxd_fail(err, "your pending versions hold %lld bytes; this one (%lld) would go over "
-			  "this registry's limit per user (max_pending_bytes_per_user=%lld): delete "
-			  "one you no longer need or ask an admin to review them", (long long)bytes,
-			  (long long)size, (long long)st->quota_bytes);
-		return SLXD_STORE_QUOTA_BYTES;
+		return slxd_failk(err, SLXD_E_TOOBIG, "your pending versions hold %lld bytes; this "
+				  "one (%lld) would go over this registry's limit per user "
+				  "(max_pending_bytes_per_user=%lld): delete one you no longer need or "
+				  "ask an admin to review them", (long long)bytes, (long long)size,
+				  (long long)st->quota_bytes);
 	}
 	return 0;
 }
@@ -760,8 +758,9 @@ int slxd_store_add(slxd_store *st, slxd_upload *u, const char *name, const char 
 		rc = resubmit_locked(st, u, name, tag, owner_uid, owner, host, now, out, err);
 		goto out;
 	}
-	if (rc != SLXD_STORE_NOTFOUND)
+	if (slxd_error_kind(err) != SLXD_E_NOTFOUND)
 		goto out;
+	slxd_error_clear(err);
 	if ((rc = quota_locked(st, owner_uid, u->size, err)) < 0)
 		goto out;
 	rc = -1;
@@ -817,15 +816,13 @@ int slxd_store_approve(slxd_store *st, const char *name, const char *tag, const 
 	if ((rc = exec(st, "BEGIN IMMEDIATE", err)) < 0)
 		goto out;
 	rc = get_version(st, name, tag, fp, out, err);
-	if (rc == SLXD_STORE_NOTFOUND)
-		slxd_fail(err, "%s:%s has no version with fingerprint %s: check it with "
-			  "GET /v1/images/%s/%s?pending=1", name, tag, fp, name, tag);
-	else if (rc == 0 && out->state != SLXD_PENDING) {
-		slxd_fail(err, "%s:%s version %s is %s, not pending: only pending versions can be "
-			  "approved (push it again to re-submit)", name, tag, fp,
-			  slxd_state_name(out->state));
-		rc = SLXD_STORE_CONFLICT;
-	}
+	if (rc < 0 && slxd_error_kind(err) == SLXD_E_NOTFOUND)
+		slxd_failk(err, SLXD_E_NOTFOUND, "%s:%s has no version with fingerprint %s: check "
+			   "it with GET /v1/images/%s/%s?pending=1", name, tag, fp, name, tag);
+	else if (rc == 0 && out->state != SLXD_PENDING)
+		rc = slxd_failk(err, SLXD_E_CONFLICT, "%s:%s version %s is %s, not pending: only "
+				"pending versions can be approved (push it again to re-submit)",
+				name, tag, fp, slxd_state_name(out->state));
 	if (rc < 0) {
 		rollback(st);
 		goto out;
@@ -884,17 +881,17 @@ int slxd_store_revoke(slxd_store *st, const char *name, const char *tag,
 	sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
 	if (collect(st, s, &l, err) < 0)
 		goto out;
-	if (l.n == 0) {
-		rc = SLXD_STORE_NOTFOUND;
-		slxd_fail(err, "no image %s:%s", name, tag);
-	} else if (l.v[0].state != SLXD_APPROVED) {
-		rc = SLXD_STORE_CONFLICT;
-		slxd_fail(err, "%s:%s has no approved version to revoke", name, tag);
-	} else {
+	bool refused = true;
+	if (l.n == 0)
+		slxd_failk(err, SLXD_E_NOTFOUND, "no image %s:%s", name, tag);
+	else if (l.v[0].state != SLXD_APPROVED)
+		slxd_failk(err, SLXD_E_CONFLICT, "%s:%s has no approved version to revoke", name, tag);
+	else {
 		*out = l.v[0];
+		refused = false;
 	}
 	slxd_version_list_free(&l);
-	if (rc != -1)
+	if (refused)
 		goto out;
 
 	if (prepare(st, "UPDATE versions SET state = 'revoked', decided_by = ?3, decided_at = ?4"
@@ -939,8 +936,7 @@ int slxd_store_delete(slxd_store *st, const char *name, const char *tag, const c
 		goto out;
 	}
 	if (sqlite3_changes(st->db) == 0) {
-		rc = SLXD_STORE_NOTFOUND;
-		slxd_fail(err, "%s:%s has no version with fingerprint %s", name, tag, fp);
+		slxd_failk(err, SLXD_E_NOTFOUND, "%s:%s has no version with fingerprint %s", name, tag, fp);
 		goto out;
 	}
 	/* row first, file second: a crash in between leaves an unnamed blob,

@@ -111,13 +111,11 @@ int64_t slxd_upload_size(const slxd_upload *u);
 /* Remove the temporary file unless it was added, and free u. */
 void slxd_upload_free(slxd_upload *u);
 
-/* Outcomes that are the caller's fault, so the API can map them to
- * 409/404/429/413; -1 is any other failure. */
-#define SLXD_STORE_CONFLICT (-2)
-#define SLXD_STORE_NOTFOUND (-3)
-#define SLXD_STORE_QUOTA_COUNT (-4)
-#define SLXD_STORE_QUOTA_BYTES (-5)
-/* Not an error: slxd_store_add found the version there already. */
+/* Failures that are the caller's fault carry a kind (lib/error.h), which
+ * the API maps to a status: SLXD_E_CONFLICT 409, SLXD_E_NOTFOUND 404,
+ * SLXD_E_BUSY 429 (the pending count quota), SLXD_E_TOOBIG 413 (the
+ * pending bytes quota).  slxd_store_add's "found it there already" is the
+ * one positive return. */
 #define SLXD_STORE_EXISTS 1
 
 /* Per owner: at most max_count pending versions holding at most max_bytes
@@ -127,8 +125,8 @@ void slxd_store_set_quota(slxd_store *st, int64_t max_count, int64_t max_bytes);
 int slxd_store_pending_usage(slxd_store *st, int64_t uid, int64_t *count, int64_t *bytes,
 			     slxd_error *err);
 
-/* 0, or SLXD_STORE_QUOTA_* when one more pending version of size bytes
- * would take uid over its quota (err says which limit). */
+/* 0, or -1 (SLXD_E_BUSY or SLXD_E_TOOBIG) when one more pending version of
+ * size bytes would take uid over its quota (err says which limit). */
 int slxd_store_quota_check(slxd_store *st, int64_t uid, int64_t size, slxd_error *err);
 
 /* Add a finished, checked upload as a pending version of name:tag: rename
@@ -136,28 +134,29 @@ int slxd_store_quota_check(slxd_store *st, int64_t uid, int64_t size, slxd_error
  * directory, insert the row.  The same bytes again: SLXD_STORE_EXISTS with
  * out filled when that version is pending or approved (nothing changes);
  * a revoked or superseded one becomes pending again, owned by the pusher.
- * SLXD_STORE_QUOTA_*: over the owner's quota, nothing stored. */
+ * Over the owner's quota (SLXD_E_BUSY, SLXD_E_TOOBIG): nothing stored. */
 int slxd_store_add(slxd_store *st, slxd_upload *u, const char *name, const char *tag,
 		   int64_t owner_uid, const char *owner, const char *host, int64_t now,
 		   struct slxd_version *out, slxd_error *err);
 
 /* Pending -> approved; the approved one before it -> superseded.
- * NOTFOUND: no such version; CONFLICT: it is not pending. */
+ * SLXD_E_NOTFOUND: no such version; SLXD_E_CONFLICT: it is not pending. */
 int slxd_store_approve(slxd_store *st, const char *name, const char *tag, const char *fp,
 		       const char *by, int64_t now, struct slxd_version *out, slxd_error *err);
 
-/* Approved -> revoked.  NOTFOUND: no version of name:tag at all;
- * CONFLICT: none approved. */
+/* Approved -> revoked.  SLXD_E_NOTFOUND: no version of name:tag at all;
+ * SLXD_E_CONFLICT: none approved. */
 int slxd_store_revoke(slxd_store *st, const char *name, const char *tag,
 		      const char *by, int64_t now, struct slxd_version *out, slxd_error *err);
 
-/* Remove a version; the blob goes with it when no other version uses it. */
+/* Remove a version; the blob goes with it when no other version uses it.
+ * SLXD_E_NOTFOUND: no such version. */
 int slxd_store_delete(slxd_store *st, const char *name, const char *tag, const char *fp,
 		      slxd_error *err);
 
 /* --- reads ------------------------------------------------------------- */
 
-/* One version (SLXD_STORE_NOTFOUND if there is none). */
+/* One version (-1 with SLXD_E_NOTFOUND if there is none). */
 int slxd_store_find(slxd_store *st, const char *name, const char *tag, const char *fp,
 		    struct slxd_version *out, slxd_error *err);
 /* All versions of name:tag (n == 0 when there are none). */
