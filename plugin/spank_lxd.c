@@ -127,7 +127,7 @@ static int check_options(bool need_list, slxd_error *err)
 			? slxd_fail(err, "--lxd-mount and --lxd-workdir need --lxd-image=NAME[:TAG]")
 			: 0;
 	if (slxd_parse_image_ref(opt.image, &st.ref, err) != 0)
-		return -1;
+		return slxd_fail_prefix(err, "--lxd-image");
 	snprintf(st.image, sizeof(st.image), "%s:%s", st.ref.name, st.ref.tag);
 	st.mounts.n = 0;
 	if (opt.mounts && slxd_parse_mounts(opt.mounts, "--lxd-mount", &st.mounts, err) != 0)

@@ -74,10 +74,7 @@ static void parse_ref(struct parsed *p, const char *s, size_t len)
 	size_t nlen = (size_t)(slash - s);
 	snprintf(buf, sizeof(buf), "%.*s:%.*s", (int)nlen, s, (int)(len - nlen - 1), slash + 1);
 	if (slxd_parse_image_ref(buf, &ref, &err) < 0) {
-		const char *m = err.msg;
-		if (strncmp(m, "--lxd-image: ", 13) == 0)
-			m += 13;
-		bad(p, 400, "%s", m);
+		bad(p, 400, "%s", err.msg);
 		return;
 	}
 	/* "NAME:" would have become NAME:latest; the path must say it all */
