@@ -26,7 +26,6 @@
 #include "log.h"
 #include "lxd.h"
 #include "opts.h"
-#include "registry.h"
 #include "paths.h"
 #include "version.h"
 
@@ -44,8 +43,9 @@ static int prepare(const struct slxd_config *cfg, const char *image, const char 
 {
 	struct slxd_image_ref ref;
 	char fp[SLXD_FINGERPRINT_LEN + 1];
-	if (slxd_parse_image_ref(image, &ref, err) != 0 ||
-	    slxd_image_resolve(cfg, &ref, fp, err) != 0)
+	if (slxd_parse_image_ref(image, &ref, err) != 0)
+		return slxd_fail_prefix(err, "--lxd-image");
+	if (slxd_image_resolve(cfg, &ref, fp, err) != 0)
 		return -1;
 	lxd_client *c = lxd_open(cfg->lxd_socket, cfg->lxd_timeout * 1000L, err);
 	if (!c)

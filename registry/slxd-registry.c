@@ -28,7 +28,7 @@
 #include "oci.h"
 #include "opts.h"
 #include "paths.h"
-#include "reghttp.h"
+#include "registry_client.h"
 #include "version.h"
 
 #define EX_OK 0

@@ -14,7 +14,7 @@
 
 #include "fake_registry.h"
 #include "images.h"
-#include "registry.h"
+#include "image_registry.h"
 
 #define FP1 "23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d737882"
 #define FP2 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"

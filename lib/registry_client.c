@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
-#include "reghttp.h"
+#include "registry_client.h"
 
 #include <curl/curl.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
-#include "registry.h"
+#include "image_registry.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -18,7 +18,7 @@
 #include "digest.h"
 #include "log.h"
 #include "paths.h"
-#include "reghttp.h"
+#include "registry_client.h"
 
 #define CACHE_FILE "registry-cache.json"
 #define CACHE_LOCK "registry-cache.lock"
@@ -831,43 +831,6 @@ lock_failed:
 fail:
 	close(lfd);
 	return -1;
-}
-
-int slxd_image_ensure(const struct slxd_config *cfg, lxd_client *c, const char *image,
-		      const char *fingerprint, int *hold_fd, slxd_error *err)
-{
-	if (hold_fd)
-		*hold_fd = -1;
-	/* no image into an LXD older than the site's floor */
-	if (lxd_check_version(c, cfg->lxd_min_version, err) != 0)
-		return -1;
-	json_t *img = NULL;
-	int rc;
-	if (cfg->registry[0]) {
-		if (slxd_registry_pull(cfg, c, fingerprint, hold_fd, err) != 0)
-			return slxd_fail_prefix(err, "image %s", image);
-		/* held: it stays while we look at its architecture */
-		rc = lxd_image_get(c, fingerprint, &img, err);
-		if (rc == LXD_NOT_FOUND)
-			slxd_fail(err, "image %s (fingerprint %.12s) vanished from this node's LXD "
-				  "right after it was fetched; try again", image, fingerprint);
-	} else {
-		rc = lxd_image_get(c, fingerprint, &img, err);
-		if (rc == LXD_NOT_FOUND)
-			slxd_fail(err, "image %s is approved (fingerprint %.12s) but this node's LXD "
-				  "does not have it; ask your admin to import it on this node",
-				  image, fingerprint);
-	}
-	/* An image of another architecture would make a container that
-	 * fails at its first exec with ENOEXEC; say why before any exists. */
-	if (rc == 0 && lxd_check_image_arch(c, img, image, err) != 0)
-		rc = -1;
-	json_decref(img);
-	if (rc != 0 && hold_fd && *hold_fd >= 0) {
-		close(*hold_fd);
-		*hold_fd = -1;
-	}
-	return rc == 0 ? 0 : -1;
 }
 
 /* ---- Eviction ---------------------------------------------------------------- */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Signed HTTP requests to the registry service (docs/registry-api.md).
  *
- * Shared by the nodes (lib/registry.c, as root) and the command
+ * Shared by the nodes (lib/image_registry.c, as root) and the command
  * slxd-registry (as the user).  Each request carries a MUNGE credential
  * bound to its method, path and body digest (lib/reqauth.h), so the uid of
  * the calling process is who the service sees.  One curl handle per
@@ -13,8 +13,8 @@
  * HTTP answer came (cannot connect, timeout, TLS failure, connection lost),
  * another kind for a local failure (no credential, cannot write the file,
  * out of memory). */
-#ifndef SLXD_REGHTTP_H
-#define SLXD_REGHTTP_H
+#ifndef SLXD_REGISTRY_CLIENT_H
+#define SLXD_REGISTRY_CLIENT_H
 
 #include <jansson.h>
 #include <stdbool.h>
