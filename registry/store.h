@@ -1,27 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The registry's store: SQLite for versions and the audit log, one
- * content-addressed file per image under STORE/blobs/<fingerprint>.
- *
- * Layout (docs/registry-api.md, "Store"):
- *   STORE/registry.db   versions + audit (WAL, synchronous=FULL); it and
- *                       its -wal and -shm are 0600
- *   STORE/blobs/<fp>    image tarballs in a 0711 directory, so a file://
- *                       reader needs the fingerprint to open one: 0644
- *                       while some version of it is approved, else 0600
- *   STORE/tmp/          uploads in flight (0700); emptied at every start
- *   STORE/index.json    approved NAME:TAG -> fingerprint, rewritten
- *                       atomically after every change
- *   STORE/export/       for file:// nodes, nothing else: index.json and
- *                       blobs/<fp>, a hard link to each approved blob
- *
- * Order of an upload: stream to tmp/ while hashing, fsync, check, rename
- * into blobs/, fsync blobs/, and only then insert the row.  A crash before
- * the row leaves a blob without a row, which the next start removes; a row
- * never names a blob that is not durable.
- *
- * Every function is safe to call from several threads: one mutex orders
- * them, so a blob cannot be removed while another upload of the same bytes
- * is being added. */
+/* The registry's store: versions and the audit log in SQLite, one file
+ * per image under STORE/blobs/<fingerprint>; every function may be called
+ * from several threads.  Layout and crash order: docs/design.md. */
 #ifndef SLXD_REGISTRY_STORE_H
 #define SLXD_REGISTRY_STORE_H
 
