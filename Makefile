@@ -89,7 +89,9 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# Made afresh: a module renamed or removed must not linger in the archive.
 $(LIBSLXD): $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 # Exports only the SPANK ABI (plugin/spank_lxd.map).  libcurl is loaded
