@@ -126,7 +126,7 @@ static json_t *cache_load(const struct slxd_config *cfg)
 
 	snprintf(path, sizeof(path), "%s/" CACHE_FILE, cfg->state_dir);
 	slxd_error oerr = { 0 };
-	int fd = slxd_open_owned_file(path, geteuid(), O_NOFOLLOW, "answer cache", &oerr);
+	cleanup_fd int fd = slxd_open_owned_file(path, geteuid(), O_NOFOLLOW, "answer cache", &oerr);
 	if (fd < 0) {
 		if (slxd_error_kind(&oerr) == SLXD_E_REFUSED)
 			slxd_log(SLXD_LOG_ERROR, "registry: ignoring %s: not a file only uid %u can change",
@@ -135,17 +135,13 @@ static json_t *cache_load(const struct slxd_config *cfg)
 			slxd_log(SLXD_LOG_ERROR, "registry: ignoring %s: %s", path, strerror(errno));
 		return json_object();
 	}
-	json_t *j = json_loadfd(fd, 0, &jerr);
-	close(fd);
+	json_auto_t *j = json_loadfd(fd, 0, &jerr);
 	json_t *entries = json_object_get(j, "entries");
 	if (!json_is_object(entries)) {
 		slxd_log(SLXD_LOG_ERROR, "registry: ignoring malformed %s", path);
-		json_decref(j);
 		return json_object();
 	}
-	json_incref(entries);
-	json_decref(j);
-	return entries;
+	return json_incref(entries);
 }
 
 static int cache_write(const struct slxd_config *cfg, json_t *entries)
@@ -157,9 +153,8 @@ static int cache_write(const struct slxd_config *cfg, json_t *entries)
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	json_t *doc = json_pack("{s:i, s:O}", "version", 1, "entries", entries);
+	json_auto_t *doc = json_pack("{s:i, s:O}", "version", 1, "entries", entries);
 	int rc = doc ? json_dumpfd(doc, fd, JSON_COMPACT) : -1;
-	json_decref(doc);
 	if (rc == 0)
 		rc = fsync(fd);
 	if (close(fd) != 0)
@@ -170,11 +165,9 @@ static int cache_write(const struct slxd_config *cfg, json_t *entries)
 		unlink(tmp);
 		return -1;
 	}
-	int dfd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
+	cleanup_fd int dfd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0)
 		fsync(dfd);
-		close(dfd);
-	}
 	return 0;
 }
 
@@ -186,15 +179,13 @@ static void cache_update(const struct slxd_config *cfg, const char *key,
 	slxd_error e;
 	if (!cache_usable() || state_dir_ready(cfg, &e) != 0)
 		return;
-	int lfd = open_lock(cfg, CACHE_LOCK, &e);
+	cleanup_fd int lfd = open_lock(cfg, CACHE_LOCK, &e);
 	if (lfd < 0 || ofd_lock(lfd, F_WRLCK, true) != 0) {
 		slxd_log(SLXD_LOG_ERROR, "registry: cannot update the answer cache: %s",
 			 lfd < 0 ? e.msg : strerror(errno));
-		if (lfd >= 0)
-			close(lfd);
 		return;
 	}
-	json_t *entries = cache_load(cfg);
+	json_auto_t *entries = cache_load(cfg);
 	json_t *old = json_object_get(entries, key);
 	time_t now = time(NULL);
 	bool change;
@@ -219,8 +210,6 @@ static void cache_update(const struct slxd_config *cfg, const char *key,
 	if (change && cache_write(cfg, entries) != 0)
 		slxd_log(SLXD_LOG_ERROR, "registry: cannot write %s/" CACHE_FILE ": %s",
 			 cfg->state_dir, strerror(errno));
-	json_decref(entries);
-	close(lfd);
 }
 
 /* The cached answer for key from this registry, and its age. */
@@ -229,7 +218,7 @@ static bool cache_lookup(const struct slxd_config *cfg, const char *key,
 {
 	if (!cache_usable())
 		return false;
-	json_t *entries = cache_load(cfg);
+	json_auto_t *entries = cache_load(cfg);
 	json_t *e = json_object_get(entries, key);
 	const char *fp = json_string_value(json_object_get(e, "fingerprint"));
 	const char *reg = json_string_value(json_object_get(e, "registry"));
@@ -243,7 +232,6 @@ static bool cache_lookup(const struct slxd_config *cfg, const char *key,
 		memcpy(fingerprint, fp, SLXD_FINGERPRINT_LEN + 1);
 		*age = (long)(now - json_integer_value(at));
 	}
-	json_decref(entries);
 	return ok;
 }
 
@@ -550,6 +538,32 @@ static int copy_hashing(int in, int out, slxd_sha256 *h, off_t *n, const char *s
 }
 
 /* Fetch fp's blob into fd, hashing it; got receives the digest. */
+/* The blob of a file:// store, copied to fd through h. */
+static int fetch_file_blob(const struct slxd_config *cfg, const char *fp, int fd, slxd_sha256 *h,
+			   off_t *size, slxd_error *err)
+{
+	char path[SLXD_PATH_MAX + 128];
+	struct stat st;
+	uid_t owner = (uid_t)cfg->registry_uid;
+	cleanup_fd int sfd = -1;
+
+	if (open_store(cfg, &sfd, err) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/blobs", cfg->registry + 7);
+	cleanup_fd int bfd = openat(sfd, "blobs", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (bfd < 0)
+		return slxd_fail(err, "cannot use %s: %s", path, strerror(errno));
+	if (fstat(bfd, &st) != 0 || (st.st_uid != 0 && st.st_uid != owner) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return slxd_fail(err, "refusing %s: it must be a directory owned by root or the "
+				 "registry's uid %u and writable by no one else", path, (unsigned)owner);
+	snprintf(path, sizeof(path), "%s/blobs/%s", cfg->registry + 7, fp);
+	cleanup_fd int in = open_store_file(bfd, fp, path, owner, err);
+	if (in < 0)
+		return -1;
+	return copy_hashing(in, fd, h, size, path, err);
+}
+
 static int fetch_blob(const struct slxd_config *cfg, const char *fp, int fd,
 		      char got[SLXD_SHA256_HEX_LEN + 1], off_t *size, slxd_error *err)
 {
@@ -558,32 +572,7 @@ static int fetch_blob(const struct slxd_config *cfg, const char *fp, int fd,
 	if (!h)
 		return slxd_fail(err, "out of memory");
 	if (is_file_registry(cfg)) {
-		int sfd;
-		if (open_store(cfg, &sfd, err) == 0) {
-			char path[SLXD_PATH_MAX + 128];
-			struct stat st;
-			uid_t owner = (uid_t)cfg->registry_uid;
-			snprintf(path, sizeof(path), "%s/blobs", cfg->registry + 7);
-			int bfd = openat(sfd, "blobs", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			close(sfd);
-			if (bfd < 0)
-				slxd_fail(err, "cannot use %s: %s", path, strerror(errno));
-			else if (fstat(bfd, &st) != 0 || (st.st_uid != 0 && st.st_uid != owner) ||
-				 (st.st_mode & (S_IWGRP | S_IWOTH)))
-				slxd_fail(err, "refusing %s: it must be a directory owned by root or the "
-					  "registry's uid %u and writable by no one else", path,
-					  (unsigned)owner);
-			else {
-				snprintf(path, sizeof(path), "%s/blobs/%s", cfg->registry + 7, fp);
-				int in = open_store_file(bfd, fp, path, owner, err);
-				if (in >= 0) {
-					rc = copy_hashing(in, fd, h, size, path, err);
-					close(in);
-				}
-			}
-			if (bfd >= 0)
-				close(bfd);
-		}
+		rc = fetch_file_blob(cfg, fp, fd, h, size, err);
 	} else {
 		char path[128];
 		struct slxd_reg_reply r;

@@ -38,7 +38,7 @@ int slxd_image_ensure(const struct slxd_config *cfg, lxd_client *c, const char *
 	/* no image into an LXD older than the site's floor */
 	if (lxd_check_version(c, cfg->lxd_min_version, err) != 0)
 		return -1;
-	json_t *img = NULL;
+	json_auto_t *img = NULL;
 	int rc;
 	if (cfg->registry[0]) {
 		if (slxd_registry_pull(cfg, c, fingerprint, hold_fd, err) != 0)
@@ -59,7 +59,6 @@ int slxd_image_ensure(const struct slxd_config *cfg, lxd_client *c, const char *
 	 * fails at its first exec with ENOEXEC; say why before any exists. */
 	if (rc == 0 && lxd_check_image_arch(c, img, image, err) != 0)
 		rc = -1;
-	json_decref(img);
 	if (rc != 0 && hold_fd && *hold_fd >= 0) {
 		close(*hold_fd);
 		*hold_fd = -1;
