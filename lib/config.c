@@ -349,8 +349,11 @@ int slxd_config_set(struct slxd_config *cfg, const char *word, slxd_error *err)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (strlen(keys[i].name) != klen || memcmp(keys[i].name, key, klen) != 0)
 			continue;
-		cleanup_free char *v = strndup(val, vlen);
-		return v ? apply(cfg, &keys[i], v, err) : slxd_fail(err, "out of memory");
+		/* freed by hand: clang-analyzer does not see cleanup_free here */
+		char *v = strndup(val, vlen);
+		int rc = v ? apply(cfg, &keys[i], v, err) : slxd_fail(err, "out of memory");
+		free(v);
+		return rc;
 	}
 	/* config= first: it is a key too, if only on the plugstack.conf line */
 	char known[1024] = "config";

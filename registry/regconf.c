@@ -277,8 +277,11 @@ int slxd_regconf_set(struct slxd_regconf *c, const char *line, slxd_error *err)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (strlen(keys[i].name) != klen || memcmp(keys[i].name, k, klen) != 0)
 			continue;
-		cleanup_free char *val = strndup(v, vlen);
-		return val ? apply(c, &keys[i], val, err) : slxd_fail(err, "out of memory");
+		/* freed by hand: clang-analyzer does not see cleanup_free here */
+		char *val = strndup(v, vlen);
+		int rc = val ? apply(c, &keys[i], val, err) : slxd_fail(err, "out of memory");
+		free(val);
+		return rc;
 	}
 	char known[1024] = "", q[SLXD_QUOTE_BUF];
 	for (size_t i = 0, n = 0; i < sizeof(keys) / sizeof(keys[0]) && n < sizeof(known); i++)
