@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "cleanup.h"
 #include "common.h"
 
 struct slxd_store {
@@ -427,6 +428,11 @@ static int clean(slxd_store *st, slxd_error *err)
 	return fsync_dir(path, err);
 }
 
+static void store_closep(slxd_store **st)
+{
+	slxd_store_close(*st);
+}
+
 static int make_dir(const char *path, mode_t mode, slxd_error *err)
 {
 	struct stat sb;
@@ -455,7 +461,7 @@ int slxd_store_open(const char *dir, slxd_store **out, slxd_error *err)
 		return slxd_fail(err, "store directory %s is writable by group or others: chmod 755 %s",
 				 dir, dir);
 
-	slxd_store *st = calloc(1, sizeof(*st));
+	__attribute__((cleanup(store_closep))) slxd_store *st = calloc(1, sizeof(*st));
 	if (!st)
 		return slxd_fail(err, "out of memory");
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
@@ -468,7 +474,7 @@ int slxd_store_open(const char *dir, slxd_store **out, slxd_error *err)
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, dirs[i].name);
 		if (make_dir(path, dirs[i].mode, err) < 0)
-			goto fail;
+			return -1;
 	}
 
 	/* The database (audit log, every pending version) is the service's
@@ -478,46 +484,36 @@ int slxd_store_open(const char *dir, slxd_store **out, slxd_error *err)
 	static const char *const dbfiles[] = { "registry.db", "registry.db-wal", "registry.db-shm" };
 	for (size_t i = 0; i < sizeof(dbfiles) / sizeof(dbfiles[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, dbfiles[i]);
-		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (i == 0 ? O_CREAT : 0), 0600);
+		cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (i == 0 ? O_CREAT : 0),
+					 0600);
 		if (fd < 0 && errno == ENOENT)
 			continue;
-		if (fd < 0 || fchmod(fd, 0600) < 0) {
-			slxd_fail(err, "cannot make %s mode 0600: %s", path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			goto fail;
-		}
-		close(fd);
+		if (fd < 0 || fchmod(fd, 0600) < 0)
+			return slxd_fail(err, "cannot make %s mode 0600: %s", path, strerror(errno));
 	}
 	snprintf(path, sizeof(path), "%s/registry.db", dir);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		slxd_fail(err, "cannot open %s: %s", path,
-			  st->db ? sqlite3_errmsg(st->db) : "out of memory");
-		goto fail;
+		return slxd_fail(err, "cannot open %s: %s", path,
+				 st->db ? sqlite3_errmsg(st->db) : "out of memory");
 	}
 	sqlite3_busy_timeout(st->db, 10000);
 	/* WAL: readers (a sqlite3 .backup) do not block the service;
 	 * FULL: a commit is on disk before the client hears "201" */
 	sqlite3_stmt *s;
 	if (prepare(st, "PRAGMA journal_mode=WAL", &s, err) < 0)
-		goto fail;
+		return -1;
 	const unsigned char *mode = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
 	bool wal = mode && strcmp((const char *)mode, "wal") == 0;
 	sqlite3_finalize(s);
-	if (!wal) {
-		slxd_fail(err, "%s: cannot switch to WAL journal mode (is the store on a network "
-			  "file system? keep it on a local one)", path);
-		goto fail;
-	}
+	if (!wal)
+		return slxd_fail(err, "%s: cannot switch to WAL journal mode (is the store on a "
+				 "network file system? keep it on a local one)", path);
 	if (exec(st, "PRAGMA synchronous=FULL", err) < 0 || exec(st, SCHEMA, err) < 0 ||
 	    clean(st, err) < 0 || write_index(st, err) < 0)
-		goto fail;
-	*out = st;
+		return -1;
+	*out = steal_pointer(&st);
 	return 0;
-fail:
-	slxd_store_close(st);
-	return -1;
 }
 
 void slxd_store_close(slxd_store *st)
