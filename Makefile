@@ -74,12 +74,12 @@ all: $(PLUGIN) $(HELPERS) registry
 registry: $(REGISTRYD) $(REGCLI)
 
 # The built-in init= default follows LIBEXECDIR (packages use /usr/libexec).
-$(BUILD)/lib/config.o $(BUILD)/lib/registry.o: override CFLAGS += -DSLXD_LIBEXECDIR='"$(LIBEXECDIR)"'
+$(BUILD)/lib/config.o $(BUILD)/lib/image_registry.o: override CFLAGS += -DSLXD_LIBEXECDIR='"$(LIBEXECDIR)"'
 $(BUILD)/tests/test_config: override CFLAGS += -DSLXD_TEST_LIBEXECDIR='"$(LIBEXECDIR)"'
 $(BUILD)/lib/version.o: override CFLAGS += -DSLXD_VERSION='"$(VERSION)"'
 # Compiled-in settings are recompiled when they change: `make` then
 # `make install LIBEXECDIR=...` must not install the first build's path.
-$(BUILD)/lib/config.o $(BUILD)/tests/test_config: $(BUILD)/libexecdir.stamp
+$(BUILD)/lib/config.o $(BUILD)/lib/image_registry.o $(BUILD)/tests/test_config: $(BUILD)/libexecdir.stamp
 $(BUILD)/lib/version.o: $(BUILD)/version.stamp
 $(BUILD)/libexecdir.stamp: FORCE
 	@mkdir -p $(dir $@); echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' >$@
@@ -91,7 +91,9 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# Made afresh: a module renamed or removed must not linger in the archive.
 $(LIBSLXD): $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 # Exports only the SPANK ABI (plugin/spank_lxd.map).  libcurl is loaded
@@ -118,7 +120,7 @@ $(GC): helpers/slxd-gc.c $(LIBSLXD)
 
 # The image check as a program (lib/tarcheck.h): the only node program
 # linked against libarchive and libyaml; the plugin and slxd-prolog run it
-# (lib/registry.c) on every image they download.
+# (lib/image_registry.c) on every image they download.
 $(IMGCHECK): helpers/slxd-imagecheck.c $(LIBSLXD)
 	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(LDFLAGS) $(shell pkg-config --libs libarchive yaml-0.1)
 

@@ -17,21 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "config.h"
 #include "container.h"
 #include "log.h"
 #include "lxd.h"
+#include "paths.h"
 #include "version.h"
-
-static void to_syslog(enum slxd_log_level level, const char *line)
-{
-	syslog(level == SLXD_LOG_ERROR ? LOG_ERR : level == SLXD_LOG_INFO ? LOG_INFO : LOG_DEBUG,
-	       "%s", line);
-	if (level == SLXD_LOG_ERROR)
-		fprintf(stderr, "slxd-epilog: %s\n", line);
-}
 
 static int parse_jobid(const char *s, uint32_t *out)
 {
@@ -52,7 +44,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	const char *config = "/etc/slurm/spank_lxd.conf";
+	const char *config = SLXD_NODE_CONFIG;
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -68,8 +60,7 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	openlog("slxd-epilog", LOG_PID, LOG_DAEMON);
-	slxd_log_set_sink(to_syslog);
+	slxd_log_to_syslog("slxd-epilog", SLXD_LOG_ERROR);
 
 	const char *jobarg = optind < argc ? argv[optind] : getenv("SLURM_JOB_ID");
 	uint32_t jobid;

@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,18 +38,9 @@ typedef hostlist_t slxd_hostlist_t;
 #include "gc.h"
 #include "log.h"
 #include "lxd.h"
+#include "paths.h"
 #include "version.h"
 #include "nodename.h"
-
-static bool quiet_stderr;
-
-static void to_syslog(enum slxd_log_level level, const char *line)
-{
-	syslog(level == SLXD_LOG_ERROR ? LOG_ERR : level == SLXD_LOG_INFO ? LOG_INFO : LOG_DEBUG,
-	       "%s", line);
-	if (level == SLXD_LOG_ERROR && !quiet_stderr)
-		fprintf(stderr, "slxd-gc: %s\n", line);
-}
 
 static const char *state_word(uint32_t state)
 {
@@ -256,7 +246,7 @@ static int print_json(const struct slxd_gc_entry *es, size_t n, bool list, time_
 
 int main(int argc, char **argv)
 {
-	const char *config = "/etc/slurm/spank_lxd.conf";
+	const char *config = SLXD_NODE_CONFIG;
 	bool dry_run = false, list = false, json = false;
 	const char *node = NULL;
 	static const struct option longopts[] = {
@@ -286,9 +276,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "slxd-gc: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return 2;
 	}
-	openlog("slxd-gc", LOG_PID, LOG_DAEMON);
-	slxd_log_set_sink(to_syslog);
-	quiet_stderr = json;
+	slxd_log_to_syslog("slxd-gc", json ? -1 : SLXD_LOG_ERROR);
 
 	struct slxd_config cfg;
 	slxd_error err;

@@ -20,25 +20,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "config.h"
 #include "images.h"
 #include "log.h"
 #include "lxd.h"
 #include "opts.h"
-#include "registry.h"
+#include "paths.h"
 #include "version.h"
 
 #define IMAGE_ENV "SPANK_SLXD_IMAGE"
-
-static void to_syslog(enum slxd_log_level level, const char *line)
-{
-	syslog(level == SLXD_LOG_ERROR ? LOG_ERR : level == SLXD_LOG_INFO ? LOG_INFO : LOG_DEBUG,
-	       "%s", line);
-	if (level == SLXD_LOG_ERROR)
-		fprintf(stderr, "slxd-prolog: %s\n", line);
-}
 
 static void usage(FILE *f)
 {
@@ -52,8 +43,9 @@ static int prepare(const struct slxd_config *cfg, const char *image, const char 
 {
 	struct slxd_image_ref ref;
 	char fp[SLXD_FINGERPRINT_LEN + 1];
-	if (slxd_parse_image_ref(image, &ref, err) != 0 ||
-	    slxd_image_resolve(cfg, &ref, fp, err) != 0)
+	if (slxd_parse_image_ref(image, &ref, err) != 0)
+		return slxd_fail_prefix(err, "--lxd-image");
+	if (slxd_image_resolve(cfg, &ref, fp, err) != 0)
 		return -1;
 	lxd_client *c = lxd_open(cfg->lxd_socket, cfg->lxd_timeout * 1000L, err);
 	if (!c)
@@ -71,7 +63,7 @@ static int prepare(const struct slxd_config *cfg, const char *image, const char 
 
 int main(int argc, char **argv)
 {
-	const char *config = "/etc/slurm/spank_lxd.conf";
+	const char *config = SLXD_NODE_CONFIG;
 	const char *image = NULL;
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -94,8 +86,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	openlog("slxd-prolog", LOG_PID, LOG_DAEMON);
-	slxd_log_set_sink(to_syslog);
+	slxd_log_to_syslog("slxd-prolog", SLXD_LOG_ERROR);
 
 	/* The job id is only used in log lines; keep it to what a job id is. */
 	const char *job = optind < argc ? argv[optind] : getenv("SLURM_JOB_ID");

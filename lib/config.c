@@ -2,11 +2,6 @@
 #define _GNU_SOURCE /* strchrnul */
 #include "config.h"
 
-/* Where `make install` puts slxd-init (LIBEXECDIR), so a node config
- * without init= works with what was installed. */
-#ifndef SLXD_LIBEXECDIR
-#define SLXD_LIBEXECDIR "/usr/local/libexec/slurm-lxd"
-#endif
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,8 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
+#include "common.h"
 #include "devices.h"
 #include "lxd.h"
+#include "paths.h"
 
 /* Longest line of a config file: room for a full default_mounts list. */
 #define LINE_MAX_BYTES (SLXD_MOUNTS_MAX * (2 * SLXD_PATH_MAX + 4) + 256)
@@ -28,17 +26,16 @@
 void slxd_config_defaults(struct slxd_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	COPY(cfg->lxd_socket, "/var/lib/lxd/unix.socket");
+	COPY(cfg->lxd_socket, SLXD_DEFAULT_LXD_SOCKET);
 	COPY(cfg->profile, "default");
-	COPY(cfg->approved_images, "/etc/slurm/lxd-images.conf");
-	COPY(cfg->spool_dir, "/var/spool/slurmd");
-	COPY(cfg->state_dir, "/run/slurm-lxd");
-	/* on disk: an image pulled into /run would take its size of RAM */
-	COPY(cfg->download_dir, "/var/lib/slurm-lxd/downloads");
-	COPY(cfg->init_path, SLXD_LIBEXECDIR "/slxd-init");
-	COPY(cfg->subuid_path, "/etc/subuid");
-	COPY(cfg->subgid_path, "/etc/subgid");
-	COPY(cfg->gres_conf, "/etc/slurm/gres.conf");
+	COPY(cfg->approved_images, SLXD_DEFAULT_APPROVED);
+	COPY(cfg->spool_dir, SLXD_DEFAULT_SPOOL_DIR);
+	COPY(cfg->state_dir, SLXD_DEFAULT_STATE_DIR);
+	COPY(cfg->download_dir, SLXD_DEFAULT_DOWNLOAD_DIR);
+	COPY(cfg->init_path, SLXD_DEFAULT_INIT);
+	COPY(cfg->subuid_path, SLXD_DEFAULT_SUBUID);
+	COPY(cfg->subgid_path, SLXD_DEFAULT_SUBGID);
+	COPY(cfg->gres_conf, SLXD_DEFAULT_GRES_CONF);
 	cfg->lxd_timeout = 60;
 	cfg->registry_timeout = 30;
 	/* An hour rides out a registry restart or a short outage; a revocation
@@ -110,12 +107,6 @@ static const struct key {
 	{ "image_env", K_IMAGE_ENV, 0, 0 },
 };
 
-#define KNOWN_KEYS "config, lxd_socket, storage_pool, profile, approved_images, " \
-	"slurmd_spool_dir, state_dir, download_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout, " \
-	"registry, registry_timeout, registry_grace, registry_uid, image_cache_max, template_max_age, " \
-	"spare_max_idle, lxd_min_version, gc_min_age, cwd_policy, gres_conf, default_devices, gpu_runtime, root_size, root_size_max, " \
-	"env_set, env_unset, env_deny, image_env"
-
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */
 static int set_name(char *dst, size_t size, const char *key, const char *v,
 		    bool may_be_empty, slxd_error *err)
@@ -135,36 +126,44 @@ static int set_name(char *dst, size_t size, const char *key, const char *v,
 	return 0;
 }
 
+struct allow_ctx {
+	struct slxd_config *cfg;
+	const char *list;
+};
+
+static int add_allow(void *arg, const char *s, size_t len, slxd_error *err)
+{
+	struct allow_ctx *a = arg;
+	struct slxd_config *cfg = a->cfg;
+	char item[SLXD_PATH_MAX + 2];
+
+	if (cfg->n_mount_allow == SLXD_ALLOW_MAX)
+		return slxd_fail(err, "invalid mount_allow: more than %d prefixes", SLXD_ALLOW_MAX);
+	if (len > SLXD_PATH_MAX)
+		len = SLXD_PATH_MAX + 1; /* slxd_check_path reports it as too long */
+	memcpy(item, s, len);
+	item[len] = '\0';
+	if (len == 0) {
+		char q[SLXD_QUOTE_BUF];
+		return slxd_fail(err, "invalid mount_allow %s: empty entry: use absolute paths separated by ',' (e.g. mount_allow=/home,/scratch)",
+				 slxd_quote(a->list, q, sizeof(q)));
+	}
+	if (slxd_check_path(item, "mount_allow", err) < 0)
+		return -1;
+	memcpy(cfg->mount_allow[cfg->n_mount_allow++], item, len + 1);
+	return 0;
+}
+
+/* All or nothing: a bad entry leaves no prefix allowed. */
 static int set_allow(struct slxd_config *cfg, const char *v, slxd_error *err)
 {
-	char q[SLXD_QUOTE_BUF];
-	int n = 0;
+	struct allow_ctx a = { cfg, v };
 
 	cfg->n_mount_allow = 0;
-	if (!*v)
-		return 0;
-	for (const char *p = v;;) {
-		const char *end = strchrnul(p, ',');
-		size_t len = (size_t)(end - p);
-		char item[SLXD_PATH_MAX + 2];
-
-		if (n == SLXD_ALLOW_MAX)
-			return slxd_fail(err, "invalid mount_allow: more than %d prefixes", SLXD_ALLOW_MAX);
-		if (len > SLXD_PATH_MAX)
-			len = SLXD_PATH_MAX + 1; /* slxd_check_path reports it as too long */
-		memcpy(item, p, len);
-		item[len] = '\0';
-		if (len == 0)
-			return slxd_fail(err, "invalid mount_allow %s: empty entry: use absolute paths separated by ',' (e.g. mount_allow=/home,/scratch)",
-					 slxd_quote(v, q, sizeof(q)));
-		if (slxd_check_path(item, "mount_allow", err) < 0)
-			return -1;
-		memcpy(cfg->mount_allow[n++], item, len + 1);
-		if (!*end)
-			break;
-		p = end + 1;
+	if (slxd_split_list(v, false, add_allow, &a, err) < 0) {
+		cfg->n_mount_allow = 0;
+		return -1;
 	}
-	cfg->n_mount_allow = n;
 	return 0;
 }
 
@@ -204,30 +203,16 @@ static int set_seconds(long *out, const char *key, const char *v, long lo,
 	return 0;
 }
 
-/* A size in bytes with an optional binary suffix K, M, G or T (20G). */
+/* A size in bytes (slxd_parse_size: 20G, 20g, 512M, 1048576). */
 static int set_bytes(unsigned long long *out, const char *key, const char *v,
 		     slxd_error *err)
 {
-	size_t n = strlen(v), digits = strspn(v, "0123456789");
-	unsigned shift = 0;
-
-	if (digits > 0 && digits <= 15 && n == digits + 1) {
-		switch (v[digits]) {
-		case 'K': case 'k': shift = 10; break;
-		case 'M': case 'm': shift = 20; break;
-		case 'G': case 'g': shift = 30; break;
-		case 'T': case 't': shift = 40; break;
-		default: digits = 0;
-		}
-	}
-	/* 15 digits << 40 could overflow: cap the result at 2^60 (an exabyte) */
-	unsigned long long b = digits ? strtoull(v, NULL, 10) : 0;
-	if (digits == 0 || (n != digits && shift == 0) || b > (1ULL << (60 - shift))) {
+	if (slxd_parse_size(v, out) < 0) {
 		char q[SLXD_QUOTE_BUF];
-		return slxd_fail(err, "invalid %s %s: use a number of bytes with an optional K, M, G or T "
-				 "suffix (e.g. 20G; 0 means no bound)", key, slxd_quote(v, q, sizeof(q)));
+		return slxd_failk(err, SLXD_E_INVALID, "invalid %s %s: use a number of bytes with an "
+				  "optional K, M, G or T suffix (e.g. 20G; 0 means no bound)", key,
+				  slxd_quote(v, q, sizeof(q)));
 	}
-	*out = b << shift;
 	return 0;
 }
 
@@ -270,15 +255,6 @@ static int set_registry(struct slxd_config *cfg, const char *v, slxd_error *err)
 	memcpy(cfg->registry, v, (size_t)(rest - v) + hlen);
 	cfg->registry[(rest - v) + hlen] = '\0';
 	return 0;
-}
-
-/* Cut surrounding whitespace off [*s, *s + *n). */
-void slxd_trim(const char **s, size_t *n)
-{
-	while (*n && isspace((unsigned char)**s))
-		(*s)++, (*n)--;
-	while (*n && isspace((unsigned char)(*s)[*n - 1]))
-		(*n)--;
 }
 
 static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
@@ -426,8 +402,6 @@ int slxd_config_set(struct slxd_config *cfg, const char *word, slxd_error *err)
 	const char *eq = strchr(word, '=');
 	const char *key = word, *val;
 	size_t klen, vlen;
-	char *v;
-	int rc;
 
 	if (!eq)
 		return slxd_fail(err, "expected key=value, got %s", slxd_quote(word, q, sizeof(q)));
@@ -442,54 +416,19 @@ int slxd_config_set(struct slxd_config *cfg, const char *word, slxd_error *err)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (strlen(keys[i].name) != klen || memcmp(keys[i].name, key, klen) != 0)
 			continue;
-		if (!(v = strndup(val, vlen)))
-			return slxd_fail(err, "out of memory");
-		rc = apply(cfg, &keys[i], v, err);
+		/* freed by hand: clang-analyzer does not see cleanup_free here */
+		char *v = strndup(val, vlen);
+		int rc = v ? apply(cfg, &keys[i], v, err) : slxd_fail(err, "out of memory");
 		free(v);
 		return rc;
 	}
-	if (!(v = strndup(key, klen)))
-		return slxd_fail(err, "out of memory");
-	slxd_fail(err, "unknown key %s (known keys: " KNOWN_KEYS ")", slxd_quote(v, q, sizeof(q)));
-	free(v);
-	return -1;
-}
-
-int slxd_kv_lines(FILE *f, const char *name, size_t max_line,
-		  int (*set)(void *arg, const char *word, slxd_error *err), void *arg,
-		  slxd_error *err)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	int lineno = 0, rc = 0;
-
-	while ((len = getline(&line, &cap, f)) >= 0) {
-		const char *s = line;
-		size_t n = (size_t)len;
-
-		lineno++;
-		if (n > max_line) {
-			rc = slxd_fail(err, "%s:%d: line longer than %zu bytes", name, lineno, max_line);
-			break;
-		}
-		if (strlen(line) != n) {
-			rc = slxd_fail(err, "%s:%d: NUL byte in line", name, lineno);
-			break;
-		}
-		slxd_trim(&s, &n);
-		if (n == 0 || *s == '#')
-			continue;
-		((char *)s)[n] = '\0';
-		if (set(arg, s, err) < 0) {
-			rc = slxd_fail_prefix(err, "%s:%d", name, lineno);
-			break;
-		}
-	}
-	if (rc == 0 && ferror(f))
-		rc = slxd_fail(err, "%s: read error", name);
-	free(line);
-	return rc;
+	/* config= first: it is a key too, if only on the plugstack.conf line */
+	char known[1024] = "config";
+	for (size_t i = 0, n = strlen(known); i < sizeof(keys) / sizeof(keys[0]) && n < sizeof(known); i++)
+		n += (size_t)snprintf(known + n, sizeof(known) - n, ", %s", keys[i].name);
+	cleanup_free char *k = strndup(key, klen);
+	return slxd_failk(err, SLXD_E_INVALID, "unknown key %s (known keys: %s)",
+			  slxd_quote(k ? k : "?", q, sizeof(q)), known);
 }
 
 static int set_word(void *cfg, const char *word, slxd_error *err)
@@ -506,39 +445,15 @@ int slxd_config_load_stream(struct slxd_config *cfg, FILE *f,
 int slxd_config_load_file(struct slxd_config *cfg, const char *path,
 			  slxd_error *err)
 {
-	struct stat st;
-	FILE *f;
-	int fd, rc;
+	cleanup_fd int fd = slxd_open_owned_file(path, 0, 0, "config file", err);
+	cleanup_file FILE *f = NULL;
 
-	/* O_NONBLOCK so a FIFO put in its place cannot hang the node */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return slxd_fail(err, "cannot open config file %s: %s", path, strerror(errno));
-	/* check what was opened, not the path, so a swap cannot slip through */
-	if (fstat(fd, &st) < 0) {
-		rc = slxd_fail(err, "cannot stat config file %s: %s", path, strerror(errno));
-		close(fd);
-		return rc;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return slxd_fail(err, "config file %s is not a regular file: point config= at a root-owned file of mode 644",
-				 path);
-	}
-	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		close(fd);
-		return slxd_fail(err, "config file %s must be owned by root and writable by no one else "
-				 "(it is owned by uid %u with mode %04o): chown root:root %s; chmod 644 %s",
-				 path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), path, path);
-	}
-	if (!(f = fdopen(fd, "r"))) {
-		rc = slxd_fail(err, "cannot read config file %s: %s", path, strerror(errno));
-		close(fd);
-		return rc;
-	}
-	rc = slxd_config_load_stream(cfg, f, path, err);
-	fclose(f);
-	return rc;
+		return -1;
+	if (!(f = fdopen(fd, "r")))
+		return slxd_fail(err, "cannot read config file %s: %s", path, strerror(errno));
+	steal_fd(&fd);
+	return slxd_config_load_stream(cfg, f, path, err);
 }
 
 static bool is_config_arg(const char *a)

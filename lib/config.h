@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "common.h"
 #include "error.h"
 #include "jobenv.h"
 #include "opts.h"
@@ -82,17 +83,6 @@ void slxd_config_defaults(struct slxd_config *cfg);
  * names it in the error. */
 int slxd_parse_bytes(const char *v, const char *what, unsigned long long *out,
 		     slxd_error *err);
-
-/* The key=value file format shared with the registry service's config:
- * one word per line, blanks trimmed, '#' comments and empty lines skipped,
- * lines over max_line bytes or holding a NUL refused; each word goes to
- * set(arg, word, err), whose error gets "name:line: " in front. */
-int slxd_kv_lines(FILE *f, const char *name, size_t max_line,
-		  int (*set)(void *arg, const char *word, slxd_error *err), void *arg,
-		  slxd_error *err);
-
-/* Drop leading and trailing blanks of the n bytes at *s. */
-void slxd_trim(const char **s, size_t *n);
 
 /* Apply one "key=value" word (plugstack argument or file line). */
 int slxd_config_set(struct slxd_config *cfg, const char *word,

@@ -24,7 +24,7 @@
 #include "mounts.h"
 #include "nsjoin.h"
 #include "procinit.h"
-#include "registry.h"
+#include "images.h"
 #include "spare.h"
 #include "template.h"
 

@@ -22,6 +22,8 @@ enum slxd_errkind {
 	SLXD_E_BUSY,        /* held by someone else now; may work later */
 	SLXD_E_TIMEOUT,     /* took longer than allowed */
 	SLXD_E_TAMPERED,    /* something changed under us: fail closed */
+	SLXD_E_CONFLICT,    /* its state does not allow this (now) */
+	SLXD_E_TOOBIG,      /* over a size limit or quota */
 };
 
 typedef struct slxd_error {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "images.h"
 
-#include "registry.h"
+#include "image_list.h"
+#include "image_registry.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,87 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-bool slxd_is_fingerprint(const char *s)
-{
-	size_t i;
-	for (i = 0; s[i]; i++)
-		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
-			return false;
-	return i == SLXD_FINGERPRINT_LEN;
-}
-
 bool slxd_image_list_readable(const struct slxd_config *cfg)
 {
 	/* anyone with a MUNGE credential may ask the registry */
 	return cfg->registry[0] || access(cfg->approved_images, R_OK) == 0;
-}
-
-/* The list decides what runs as every user on every node: refuse it unless
- * only root can change it. */
-static FILE *open_trusted(const char *path, slxd_error *err)
-{
-	/* O_NONBLOCK so a FIFO put in its place cannot hang the node */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return slxd_fail(err, "cannot read the approved-images list %s: %s; "
-				 "ask your admin to check approved_images= in spank_lxd.conf",
-				 path, strerror(errno)), NULL;
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		close(fd);
-		return slxd_fail(err, "refusing the approved-images list %s: it must be a "
-				 "regular file owned by root and writable only by root "
-				 "(fix: chown root:root %s; chmod 644 %s)", path, path, path), NULL;
-	}
-	FILE *f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		slxd_fail(err, "cannot read %s: %s", path, strerror(errno));
-	}
-	return f;
-}
-
-int slxd_image_resolve_stream(FILE *f, const char *name,
-			      const struct slxd_image_ref *ref,
-			      char fingerprint[SLXD_FINGERPRINT_LEN + 1],
-			      slxd_error *err)
-{
-	char want[SLXD_IMAGE_NAME_MAX + SLXD_IMAGE_TAG_MAX + 2];
-	snprintf(want, sizeof(want), "%s:%s", ref->name, ref->tag);
-
-	char line[512];
-	unsigned lineno = 0;
-	bool found = false;
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		if (!strchr(line, '\n') && !feof(f))
-			return slxd_fail(err, "%s:%u: line too long; ask your admin to fix the approved-images list",
-					 name, lineno);
-		char iname[sizeof(line)], fp[sizeof(line)], extra[2];
-		int n = sscanf(line, "%511s %511s %1s", iname, fp, extra);
-		if (n <= 0 || iname[0] == '#')
-			continue;
-		struct slxd_image_ref parsed;
-		slxd_error perr;
-		if (n != 2 || !slxd_is_fingerprint(fp) ||
-		    slxd_parse_image_ref(iname, &parsed, &perr) != 0 || !strchr(iname, ':'))
-			return slxd_fail(err, "%s:%u: malformed entry (expected 'NAME:TAG FINGERPRINT' with a "
-					 "64-digit lowercase hex fingerprint); ask your admin to fix it",
-					 name, lineno);
-		if (strcmp(iname, want) == 0) {
-			memcpy(fingerprint, fp, SLXD_FINGERPRINT_LEN + 1);
-			found = true;
-			/* keep reading: a malformed list is an error wherever it is */
-		}
-	}
-	if (ferror(f))
-		return slxd_fail(err, "cannot read %s: %s", name, strerror(errno));
-	if (!found)
-		return slxd_fail(err, "image %s is not approved on this cluster; list approved images "
-				 "with 'grep -v ^# %s' or ask your admin to approve it",
-				 want, name);
-	return 0;
 }
 
 int slxd_image_resolve(const struct slxd_config *cfg,
@@ -103,11 +27,41 @@ int slxd_image_resolve(const struct slxd_config *cfg,
 	 * what an older list file still names (a revocation would not stick). */
 	if (cfg->registry[0])
 		return slxd_registry_resolve(cfg, ref, fingerprint, err);
-	FILE *f = open_trusted(cfg->approved_images, err);
-	if (!f)
+	return slxd_image_list_resolve(cfg->approved_images, ref, fingerprint, err);
+}
+
+int slxd_image_ensure(const struct slxd_config *cfg, lxd_client *c, const char *image,
+		      const char *fingerprint, int *hold_fd, slxd_error *err)
+{
+	if (hold_fd)
+		*hold_fd = -1;
+	/* no image into an LXD older than the site's floor */
+	if (lxd_check_version(c, cfg->lxd_min_version, err) != 0)
 		return -1;
-	int rc = slxd_image_resolve_stream(f, cfg->approved_images, ref,
-					   fingerprint, err);
-	fclose(f);
-	return rc;
+	json_auto_t *img = NULL;
+	int rc;
+	if (cfg->registry[0]) {
+		if (slxd_registry_pull(cfg, c, fingerprint, hold_fd, err) != 0)
+			return slxd_fail_prefix(err, "image %s", image);
+		/* held: it stays while we look at its architecture */
+		rc = lxd_image_get(c, fingerprint, &img, err);
+		if (rc == LXD_NOT_FOUND)
+			slxd_fail(err, "image %s (fingerprint %.12s) vanished from this node's LXD "
+				  "right after it was fetched; try again", image, fingerprint);
+	} else {
+		rc = lxd_image_get(c, fingerprint, &img, err);
+		if (rc == LXD_NOT_FOUND)
+			slxd_fail(err, "image %s is approved (fingerprint %.12s) but this node's LXD "
+				  "does not have it; ask your admin to import it on this node",
+				  image, fingerprint);
+	}
+	/* An image of another architecture would make a container that
+	 * fails at its first exec with ENOEXEC; say why before any exists. */
+	if (rc == 0 && lxd_check_image_arch(c, img, image, err) != 0)
+		rc = -1;
+	if (rc != 0 && hold_fd && *hold_fd >= 0) {
+		close(*hold_fd);
+		*hold_fd = -1;
+	}
+	return rc == 0 ? 0 : -1;
 }

@@ -1,45 +1,44 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Where approved images are listed.  One small interface so the source can
- * change (the admin-owned file today, the registry later) without touching
- * the plugin. */
+/* The one front for image sources: which fingerprint an approved NAME:TAG
+ * stands for, and getting it into this node's LXD.  The backends behind it
+ * are the approved list (image_list.h) and the registry (image_registry.h);
+ * front ends call only this header. */
 #ifndef SLXD_IMAGES_H
 #define SLXD_IMAGES_H
 
 #include <stdbool.h>
-#include <stdio.h>
 
+#include "common.h"
 #include "config.h"
 #include "error.h"
+#include "lxd.h"
 #include "opts.h"
 
-#define SLXD_FINGERPRINT_LEN 64
-
 /* Resolve ref to its approved fingerprint (64 lowercase hex + NUL).
- * With registry= set, the registry decides (lib/registry.h) and the list
+ * With registry= set, the registry decides (image_registry.h) and the list
  * file is not read; otherwise the list file does.
- * Returns 0, -1 (not approved, or the list is missing, unsafe or
- * malformed) or SLXD_IMAGE_UNCHECKED: the registry could not be asked and
- * no recent answer is cached (a node must refuse the job; a submit host
- * may let the node decide). */
-#define SLXD_IMAGE_UNCHECKED 2
+ * Returns 0 or -1: not approved (kind SLXD_E_REFUSED from the registry),
+ * the list is missing, unsafe or malformed, or SLXD_E_UNREACHABLE: the
+ * registry could not be asked and no recent answer is cached (a node must
+ * refuse the job; a submit host may let the node decide). */
 int slxd_image_resolve(const struct slxd_config *cfg,
 		       const struct slxd_image_ref *ref,
 		       char fingerprint[SLXD_FINGERPRINT_LEN + 1],
 		       slxd_error *err);
-
-/* The parser behind slxd_image_resolve, without opening the file or its
- * ownership and mode checks (tests and fuzzers feed it fmemopen streams).
- * `name` labels errors as "name:line: ...". */
-int slxd_image_resolve_stream(FILE *f, const char *name,
-			      const struct slxd_image_ref *ref,
-			      char fingerprint[SLXD_FINGERPRINT_LEN + 1],
-			      slxd_error *err);
 
 /* Can this process check images (a registry is configured, or it can read
  * the approved list)?  Submit hosts without it skip
  * the early check; nodes never do. */
 bool slxd_image_list_readable(const struct slxd_config *cfg);
 
-bool slxd_is_fingerprint(const char *s);
+/* Make sure this node's LXD has approved image `fingerprint` (`image`,
+ * NAME:TAG, names it in messages) before a container is made from it.
+ * With registry= set, slxd_registry_pull fetches it if need be (hold_fd
+ * as there; errors start "image NAME:TAG: ").  Without one, images are the
+ * admin's to import: a missing one is an error saying so, and *hold_fd is
+ * -1.  An image whose architecture this node's LXD does not run is
+ * refused (lxd_check_image_arch; *hold_fd -1).  Returns 0 or -1. */
+int slxd_image_ensure(const struct slxd_config *cfg, lxd_client *c, const char *image,
+		      const char *fingerprint, int *hold_fd, slxd_error *err);
 
 #endif

@@ -9,7 +9,7 @@
 #define STR(x) STR_(x)
 
 #define IMAGE_HINT "use NAME[:TAG] with NAME of lowercase letters, digits and . _ - / " \
-	"and TAG of letters, digits and _ . - (e.g. --lxd-image=ubuntu:22.04)"
+	"and TAG of letters, digits and _ . - (e.g. ubuntu:22.04)"
 #define PATH_HINT "use an absolute path without \".\", \"..\" or empty components " \
 	"and without a trailing '/' (e.g. /scratch/alice)"
 
@@ -136,15 +136,15 @@ int slxd_parse_image_ref(const char *s, struct slxd_image_ref *out,
 	size_t nlen;
 
 	if (!s || !*s)
-		return slxd_fail(err, "--lxd-image: empty image name: " IMAGE_HINT);
+		return slxd_failk(err, SLXD_E_INVALID, "empty image name: " IMAGE_HINT);
 	colon = strchr(s, ':');
 	if (colon && strchr(colon + 1, ':'))
-		return slxd_fail(err, "--lxd-image: invalid image name %s (more than one ':'): " IMAGE_HINT,
+		return slxd_failk(err, SLXD_E_INVALID, "invalid image name %s (more than one ':'): " IMAGE_HINT,
 				 slxd_quote(s, q, sizeof(q)));
 	nlen = colon ? (size_t)(colon - s) : strlen(s);
 	tag = colon ? colon + 1 : "latest";
 	if (!name_ok(s, nlen, why, sizeof(why)) || !tag_ok(tag, why, sizeof(why)))
-		return slxd_fail(err, "--lxd-image: invalid image name %s (%s): " IMAGE_HINT,
+		return slxd_failk(err, SLXD_E_INVALID, "invalid image name %s (%s): " IMAGE_HINT,
 				 slxd_quote(s, q, sizeof(q)), why);
 	memcpy(out->name, s, nlen);
 	out->name[nlen] = '\0';

@@ -76,6 +76,8 @@ static void to_slurm_log(enum slxd_log_level level, const char *line)
 	case SLXD_LOG_ERROR:
 		slurm_error("slurm-lxd: %s", line);
 		break;
+	case SLXD_LOG_WARNING:
+	case SLXD_LOG_NOTICE:
 	case SLXD_LOG_INFO:
 		slurm_info("slurm-lxd: %s", line);
 		break;
@@ -174,7 +176,7 @@ static int check_options(bool need_list, slxd_error *err)
 			slxd_env_user_allowed(opt.env, st.cfg.env_deny, err) != 0))
 		return -1;
 	if (slxd_parse_image_ref(opt.image, &st.ref, err) != 0)
-		return -1;
+		return slxd_fail_prefix(err, "--lxd-image");
 	snprintf(st.image, sizeof(st.image), "%s:%s", st.ref.name, st.ref.tag);
 	st.mounts.n = 0;
 	if (opt.mounts && slxd_parse_mounts(opt.mounts, "--lxd-mount", &st.mounts, err) != 0)
@@ -191,7 +193,7 @@ static int check_options(bool need_list, slxd_error *err)
 		int rc = slxd_image_resolve(&st.cfg, &st.ref, st.fingerprint, err);
 		/* At submit time a registry outage is not the user's error: the
 		 * node checks again, and refuses if it still cannot. */
-		if (rc == SLXD_IMAGE_UNCHECKED && !need_list) {
+		if (rc < 0 && slxd_error_kind(err) == SLXD_E_UNREACHABLE && !need_list) {
 			slurm_debug("slurm-lxd: %s", err->msg);
 			return 0;
 		}

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "common.h"
 #include "opts.h"
 
 enum route { R_NONE, R_LIST, R_SHOW, R_PUSH, R_APPROVE, R_REVOKE, R_DELETE, R_BLOB, R_LOG };
@@ -37,11 +38,6 @@ struct parsed {
 static int64_t now(const struct slxd_api *api)
 {
 	return api->now ? api->now() : (int64_t)time(NULL);
-}
-
-static bool is_fp(const char *s, size_t len)
-{
-	return len == SLXD_SHA256_HEX_LEN && strspn(s, "0123456789abcdef") >= len;
 }
 
 static void bad(struct parsed *p, int status, const char *fmt, ...)
@@ -78,10 +74,7 @@ static void parse_ref(struct parsed *p, const char *s, size_t len)
 	size_t nlen = (size_t)(slash - s);
 	snprintf(buf, sizeof(buf), "%.*s:%.*s", (int)nlen, s, (int)(len - nlen - 1), slash + 1);
 	if (slxd_parse_image_ref(buf, &ref, &err) < 0) {
-		const char *m = err.msg;
-		if (strncmp(m, "--lxd-image: ", 13) == 0)
-			m += 13;
-		bad(p, 400, "%s", m);
+		bad(p, 400, "%s", err.msg);
 		return;
 	}
 	/* "NAME:" would have become NAME:latest; the path must say it all */
@@ -157,7 +150,7 @@ static void parse(const struct slxd_api_req *req, struct parsed *p)
 				    "DELETE or POST .../approve|revoke", m);
 			parse_ref(p, rest, rlen);
 			if (p->r == R_DELETE) {
-				if (!query || !query_is(query, "fingerprint", &v) || !is_fp(v, strlen(v)))
+				if (!query || !query_is(query, "fingerprint", &v) || !slxd_is_fingerprint(v))
 					bad(p, 400, "DELETE needs ?fingerprint=FP (64 lowercase hex "
 					    "digits) naming the version to delete");
 				else
@@ -170,7 +163,7 @@ static void parse(const struct slxd_api_req *req, struct parsed *p)
 		p->r = R_BLOB;
 		if (strcmp(m, "GET") != 0)
 			bad(p, 405, "%s is not allowed on /v1/blobs/FP: use GET", m);
-		if (!is_fp(path + 10, plen - 10))
+		if (!slxd_is_fingerprint_n(path + 10, plen - 10))
 			bad(p, 400, "invalid fingerprint in %s: use 64 lowercase hex digits",
 			    slxd_quote(req->path, q, sizeof(q)));
 		else
@@ -283,15 +276,15 @@ static void ok(struct slxd_api *api, const struct slxd_api_req *req, const struc
 		audit(api, req, p, resp->status, NULL);
 }
 
-static int store_status(int rc)
+static int store_status(const slxd_error *err)
 {
-	switch (rc) {
-	case SLXD_STORE_CONFLICT: return 409;
-	case SLXD_STORE_NOTFOUND: return 404;
-	case SLXD_STORE_QUOTA_COUNT: return 429;  /* until some are decided or deleted */
-	case SLXD_STORE_QUOTA_BYTES: return 413;
+	switch (slxd_error_kind(err)) {
+	case SLXD_E_CONFLICT: return 409;
+	case SLXD_E_NOTFOUND: return 404;
+	case SLXD_E_BUSY: return 429;  /* the count quota: until some are decided or deleted */
+	case SLXD_E_TOOBIG: return 413;
+	default: return 500;
 	}
-	return 500;
 }
 
 static bool can_see(const struct slxd_api_req *req, const struct slxd_version *v)
@@ -373,14 +366,14 @@ static void do_push(struct slxd_api *api, const struct slxd_api_req *req, struct
 	int rc = slxd_store_find(api->store, p->name, p->tag, p->fp, &v, &err);
 	if (rc == 0 && (v.state == SLXD_PENDING || v.state == SLXD_APPROVED))
 		return ok(api, req, p, resp, 200, version_json(&v), true);
-	if (rc < 0 && rc != SLXD_STORE_NOTFOUND)
+	if (rc < 0 && slxd_error_kind(&err) != SLXD_E_NOTFOUND)
 		return refuse(api, req, p, resp, 500, err.msg);
 	if (slxd_tarcheck_file(slxd_upload_path(req->upload), &api->tar, &err) < 0)
 		return refuse(api, req, p, resp, 415, err.msg);
 	rc = slxd_store_add(api->store, req->upload, p->name, p->tag, req->uid, req->user,
 			    req->host ? req->host : "", now(api), &v, &err);
 	if (rc < 0)
-		return refuse(api, req, p, resp, store_status(rc), err.msg);
+		return refuse(api, req, p, resp, store_status(&err), err.msg);
 	ok(api, req, p, resp, rc == SLXD_STORE_EXISTS ? 200 : 201, version_json(&v), true);
 }
 
@@ -437,7 +430,7 @@ static void do_approve(struct slxd_api *api, const struct slxd_api_req *req, str
 			return refuse(api, req, p, resp, 400, msg);
 		}
 	}
-	if (!json_is_string(f) || !is_fp(json_string_value(f), json_string_length(f))) {
+	if (!json_is_string(f) || !slxd_is_fingerprint_n(json_string_value(f), json_string_length(f))) {
 		json_decref(j);
 		snprintf(msg, sizeof(msg), "the body needs \"fingerprint\": 64 lowercase hex digits "
 			 "(the pending version you reviewed): send %s", WANT);
@@ -450,7 +443,7 @@ static void do_approve(struct slxd_api *api, const struct slxd_api_req *req, str
 	slxd_error err;
 	int rc = slxd_store_approve(api->store, p->name, p->tag, p->fp, req->user, now(api), &v, &err);
 	if (rc < 0)
-		return refuse(api, req, p, resp, store_status(rc), err.msg);
+		return refuse(api, req, p, resp, store_status(&err), err.msg);
 	ok(api, req, p, resp, 200, version_json(&v), true);
 }
 
@@ -471,7 +464,7 @@ static void do_revoke(struct slxd_api *api, const struct slxd_api_req *req, stru
 	slxd_error err;
 	int rc = slxd_store_revoke(api->store, p->name, p->tag, req->user, now(api), &v, &err);
 	if (rc < 0)
-		return refuse(api, req, p, resp, store_status(rc), err.msg);
+		return refuse(api, req, p, resp, store_status(&err), err.msg);
 	memcpy(p->fp, v.fingerprint, sizeof(p->fp));
 	ok(api, req, p, resp, 200, version_json(&v), true);
 }
@@ -504,7 +497,7 @@ static void do_delete(struct slxd_api *api, const struct slxd_api_req *req, cons
 		return refuse(api, req, p, resp, status, msg);
 	int rc = slxd_store_delete(api->store, p->name, p->tag, p->fp, &err);
 	if (rc < 0)
-		return refuse(api, req, p, resp, store_status(rc), err.msg);
+		return refuse(api, req, p, resp, store_status(&err), err.msg);
 	ok(api, req, p, resp, 200, json_pack("{s:s}", "deleted", p->fp), true);
 }
 
@@ -616,12 +609,12 @@ static bool precheck(struct slxd_api *api, const struct slxd_api_req *req, struc
 		 * credential) */
 		slxd_error err;
 		struct slxd_version v;
-		bool retry = req->signed_sha256 && is_fp(req->signed_sha256, strlen(req->signed_sha256)) &&
+		bool retry = req->signed_sha256 && slxd_is_fingerprint(req->signed_sha256) &&
 			     slxd_store_find(api->store, p->name, p->tag, req->signed_sha256, &v, &err) == 0 &&
 			     (v.state == SLXD_PENDING || v.state == SLXD_APPROVED);
 		int rc = retry ? 0 : slxd_store_quota_check(api->store, req->uid, req->content_length, &err);
 		if (rc < 0) {
-			refuse(api, req, p, resp, store_status(rc), err.msg);
+			refuse(api, req, p, resp, store_status(&err), err.msg);
 			return false;
 		}
 	} else if (p->r == R_APPROVE || p->r == R_REVOKE) {

@@ -27,6 +27,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "common.h"
 #include "digest.h"
 #include "fnv.h"
 #include "opts.h"
@@ -272,8 +273,7 @@ static int resolve(const char *dir, const char *rel, char *out, size_t outlen)
 
 static bool is_digest(const char *d)
 {
-	return d && strncmp(d, "sha256:", 7) == 0 && strlen(d + 7) == 64 &&
-	       strspn(d + 7, "0123456789abcdef") == 64;
+	return d && strncmp(d, "sha256:", 7) == 0 && slxd_is_fingerprint(d + 7);
 }
 
 /* ---- Streams: one blob, hashed and counted as it is read -------------------- */
@@ -1343,7 +1343,7 @@ static int load_docker(struct conv *cv, const char *ref, json_t **config)
 	const char *base = cfg ? strrchr(cfg, '/') : NULL;
 	base = base ? base + 1 : cfg;
 	/* "HEX.json" (docker < 25) or "blobs/sha256/HEX": the name is its digest */
-	if (!base || strspn(base, "0123456789abcdef") != 64 ||
+	if (!base || !slxd_is_fingerprint_n(base, strnlen(base, 64)) ||
 	    (base[64] && strcmp(base + 64, ".json") != 0)) {
 		slxd_fail(cv->err, "not a usable image: manifest.json's Config %s is not named by its "
 			  "digest, so it cannot be verified", slxd_quote(cfg, q, sizeof(q)));

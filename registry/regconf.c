@@ -6,26 +6,24 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "cleanup.h"
+#include "common.h"
 #include "opts.h"
+#include "paths.h"
 #include "tarcheck.h"
-
-#define KNOWN_KEYS "listen, store, admin_uids, admin_groups, max_image_size, max_body_json, " \
-	"munge_socket, audit_reads, max_connections, max_connections_per_client, header_timeout, " \
-	"idle_timeout, max_pending_per_user, max_pending_bytes_per_user, max_unpacked_size, " \
-	"max_image_entries"
 
 void slxd_regconf_defaults(struct slxd_regconf *c)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->listen_host, sizeof(c->listen_host), "0.0.0.0");
 	c->port = 8470;
-	snprintf(c->store, sizeof(c->store), "/var/lib/slurm-lxd/registry");
+	snprintf(c->store, sizeof(c->store), SLXD_DEFAULT_STORE);
 	c->admin_uids[c->n_admin_uids++] = 0;
 	c->max_image_size = 8LL << 30;
 	c->max_body_json = 64 << 10;
@@ -94,28 +92,35 @@ static int set_listen(struct slxd_regconf *c, const char *v, slxd_error *err)
 	return 0;
 }
 
-/* "8G", "512M", "65536": whole numbers, powers of 1024, no sign. */
-static int set_size(int64_t *dst, const char *key, const char *v, int64_t min, slxd_error *err)
+/* A size (slxd_parse_size: 8G, 8g, 512M, 65536) of at least min bytes and,
+ * when max is not 0, at most max. */
+static int set_size(int64_t *dst, const char *key, const char *v, uint64_t min, uint64_t max,
+		    const char *max_hint, slxd_error *err)
 {
-	size_t n = strlen(v), digits = strspn(v, "0123456789");
-	int shift = 0;
-	if (digits && digits == n - 1) {
-		switch (v[n - 1]) {
-		case 'K': shift = 10; break;
-		case 'M': shift = 20; break;
-		case 'G': shift = 30; break;
-		case 'T': shift = 40; break;
-		default: digits = 0;
-		}
-	} else if (digits != n) {
-		digits = 0;
-	}
-	if (!digits || digits > 12)
+	unsigned long long x = 0;
+	if (slxd_parse_size(v, &x) < 0)
 		return bad(key, v, "use a whole number of bytes, optionally with K, M, G or T", err);
-	int64_t x = strtoll(v, NULL, 10);
-	if (x > (INT64_MAX >> 1 >> shift) || (x << shift) < min)
+	if (x < min)
 		return bad(key, v, "out of range", err);
-	*dst = x << shift;
+	if (max && x > max)
+		return bad(key, v, max_hint, err);
+	*dst = (int64_t)x;
+	return 0;
+}
+
+struct list_ctx {
+	struct slxd_regconf *c;
+	const char *key, *list;
+	int (*fn)(struct slxd_regconf *, const char *, size_t, slxd_error *);
+};
+
+static int list_item(void *arg, const char *s, size_t len, slxd_error *err)
+{
+	struct list_ctx *l = arg;
+	if (!len)
+		return bad(l->key, l->list, "empty entry: separate entries with single commas", err);
+	if (l->fn(l->c, s, len, err) < 0)
+		return slxd_fail_prefix(err, "%s", l->key);
 	return 0;
 }
 
@@ -124,21 +129,8 @@ static int each_item(const char *key, const char *v, int (*fn)(struct slxd_regco
 							      size_t, slxd_error *),
 		     struct slxd_regconf *c, slxd_error *err)
 {
-	if (!*v)
-		return 0;
-	for (const char *p = v;;) {
-		const char *end = strchrnul(p, ',');
-		const char *s = p;
-		size_t len = (size_t)(end - p);
-		slxd_trim(&s, &len);
-		if (!len)
-			return bad(key, v, "empty entry: separate entries with single commas", err);
-		if (fn(c, s, len, err) < 0)
-			return slxd_fail_prefix(err, "%s", key);
-		if (!*end)
-			return 0;
-		p = end + 1;
-	}
+	struct list_ctx l = { c, key, v, fn };
+	return slxd_split_list(v, true, list_item, &l, err);
 }
 
 static int add_uid(struct slxd_regconf *c, const char *s, size_t len, slxd_error *err)
@@ -163,82 +155,112 @@ static int add_group(struct slxd_regconf *c, const char *s, size_t len, slxd_err
 	return 0;
 }
 
-static int apply(struct slxd_regconf *c, const char *key, const char *v, slxd_error *err)
+/* How a key's value is read (and into which field: off). */
+enum kind {
+	K_LISTEN,     /* ADDR:PORT */
+	K_STORE,      /* absolute directory, not / */
+	K_SOCKET,     /* absolute path or "" */
+	K_UIDS,       /* comma list of numeric uids */
+	K_GROUPS,     /* comma list of group names */
+	K_YESNO,      /* bool */
+	K_UINT,       /* unsigned in [lo, hi] */
+	K_COUNT,      /* int64_t in [lo, hi] */
+	K_SIZE,       /* int64_t bytes >= lo */
+	K_SIZE_OR_0,  /* the same, or 0 (no limit) */
+	K_UNPACKED,   /* bytes >= lo, at most the nodes' image check bound */
+	K_ENTRIES,    /* uint64_t in [lo, the nodes' image check bound] */
+};
+
+#define FIELD(f) offsetof(struct slxd_regconf, f)
+
+static const struct key {
+	const char *name;
+	enum kind kind;
+	size_t off;
+	unsigned long long lo, hi;
+} keys[] = {
+	{ "listen", K_LISTEN, 0, 0, 0 },
+	{ "store", K_STORE, FIELD(store), 0, 0 },
+	{ "admin_uids", K_UIDS, 0, 0, 0 },
+	{ "admin_groups", K_GROUPS, 0, 0, 0 },
+	{ "max_image_size", K_SIZE, FIELD(max_image_size), 1024, 0 },
+	{ "max_body_json", K_SIZE, FIELD(max_body_json), 256, 0 },
+	{ "munge_socket", K_SOCKET, FIELD(munge_socket), 0, 0 },
+	{ "audit_reads", K_YESNO, FIELD(audit_reads), 0, 0 },
+	{ "max_connections", K_UINT, FIELD(max_connections), 1, 10000 },
+	{ "max_connections_per_client", K_UINT, FIELD(max_connections_per_client), 0, 10000 },
+	{ "header_timeout", K_UINT, FIELD(header_timeout), 1, 3600 },
+	{ "idle_timeout", K_UINT, FIELD(idle_timeout), 1, 86400 },
+	{ "max_pending_per_user", K_COUNT, FIELD(max_pending_per_user), 0, 1000000 },
+	{ "max_pending_bytes_per_user", K_SIZE_OR_0, FIELD(max_pending_bytes_per_user), 1024, 0 },
+	{ "max_unpacked_size", K_UNPACKED, FIELD(max_unpacked_size), 1 << 20, 0 },
+	{ "max_image_entries", K_ENTRIES, FIELD(max_image_entries), 16, 0 },
+};
+
+static int apply(struct slxd_regconf *c, const struct key *k, const char *v, slxd_error *err)
 {
-	if (strcmp(key, "listen") == 0)
-		return set_listen(c, v, err);
-	if (strcmp(key, "store") == 0) {
-		if (slxd_check_path(v, "store", err) < 0 || strcmp(v, "/") == 0)
-			return bad("store", v, "use the absolute path of a directory for the store", err);
-		snprintf(c->store, sizeof(c->store), "%s", v);
-		return 0;
-	}
-	if (strcmp(key, "admin_uids") == 0) {
-		c->n_admin_uids = 0;
-		return each_item(key, v, add_uid, c, err);
-	}
-	if (strcmp(key, "admin_groups") == 0) {
-		c->n_admin_groups = 0;
-		return each_item(key, v, add_group, c, err);
-	}
-	if (strcmp(key, "max_image_size") == 0)
-		return set_size(&c->max_image_size, key, v, 1024, err);
-	if (strcmp(key, "max_body_json") == 0)
-		return set_size(&c->max_body_json, key, v, 256, err);
-	if (strcmp(key, "munge_socket") == 0) {
-		if (*v && slxd_check_path(v, "munge_socket", err) < 0)
-			return -1;
-		snprintf(c->munge_socket, sizeof(c->munge_socket), "%s", v);
-		return 0;
-	}
-	if (strcmp(key, "audit_reads") == 0) {
-		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
-			return bad(key, v, "use yes or no", err);
-		c->audit_reads = strcmp(v, "yes") == 0;
-		return 0;
-	}
-	if (strcmp(key, "max_connections") == 0)
-		return set_uint(&c->max_connections, key, v, 1, 10000, err);
-	if (strcmp(key, "max_connections_per_client") == 0)
-		return set_uint(&c->max_connections_per_client, key, v, 0, 10000, err);
-	if (strcmp(key, "header_timeout") == 0)
-		return set_uint(&c->header_timeout, key, v, 1, 3600, err);
-	if (strcmp(key, "idle_timeout") == 0)
-		return set_uint(&c->idle_timeout, key, v, 1, 86400, err);
-	if (strcmp(key, "max_pending_per_user") == 0) {
-		unsigned x = 0;
-		if (set_uint(&x, key, v, 0, 1000000, err) < 0)
-			return -1;
-		c->max_pending_per_user = x;
-		return 0;
-	}
-	if (strcmp(key, "max_pending_bytes_per_user") == 0)
-		return v[0] == '0' && !v[1] ? (c->max_pending_bytes_per_user = 0, 0)
-					    : set_size(&c->max_pending_bytes_per_user, key, v, 1024, err);
+	void *field = (char *)c + k->off;
 	/* the decompression budget of the image check: at most the nodes'
 	 * (tarcheck's defaults), or nodes would refuse what was approved */
 	struct slxd_tarcheck_limits lim = { 0 };
 	slxd_tarcheck_default_limits(&lim);
-	if (strcmp(key, "max_unpacked_size") == 0) {
-		int64_t x = 0;
-		if (set_size(&x, key, v, 1 << 20, err) < 0)
+
+	switch (k->kind) {
+	case K_LISTEN:
+		return set_listen(c, v, err);
+	case K_STORE:
+		if (slxd_check_path(v, "store", err) < 0 || strcmp(v, "/") == 0)
+			return bad("store", v, "use the absolute path of a directory for the store", err);
+		snprintf(c->store, sizeof(c->store), "%s", v);
+		return 0;
+	case K_SOCKET:
+		if (*v && slxd_check_path(v, k->name, err) < 0)
 			return -1;
-		if ((uint64_t)x > lim.max_total_size)
-			return bad(key, v, "at most 64G, the bound every node checks images with", err);
-		c->max_unpacked_size = x;
+		snprintf(c->munge_socket, sizeof(c->munge_socket), "%s", v);
+		return 0;
+	case K_UIDS:
+		c->n_admin_uids = 0;
+		return each_item(k->name, v, add_uid, c, err);
+	case K_GROUPS:
+		c->n_admin_groups = 0;
+		return each_item(k->name, v, add_group, c, err);
+	case K_YESNO:
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+			return bad(k->name, v, "use yes or no", err);
+		*(bool *)field = strcmp(v, "yes") == 0;
+		return 0;
+	case K_UINT:
+		return set_uint(field, k->name, v, k->lo, k->hi, err);
+	case K_COUNT: {
+		unsigned x = 0;
+		if (set_uint(&x, k->name, v, k->lo, k->hi, err) < 0)
+			return -1;
+		*(int64_t *)field = x;
 		return 0;
 	}
-	if (strcmp(key, "max_image_entries") == 0) {
+	case K_SIZE_OR_0:
+		if (strcmp(v, "0") == 0) {
+			*(int64_t *)field = 0;
+			return 0;
+		}
+		return set_size(field, k->name, v, k->lo, 0, NULL, err);
+	case K_SIZE:
+		return set_size(field, k->name, v, k->lo, 0, NULL, err);
+	case K_UNPACKED:
+		return set_size(field, k->name, v, k->lo, lim.max_total_size,
+				"at most 64G, the bound every node checks images with", err);
+	case K_ENTRIES: {
 		size_t n = strlen(v);
 		unsigned long long x = n && n <= 8 && strspn(v, "0123456789") == n ?
 				       strtoull(v, NULL, 10) : 0;
-		if (x < 16 || x > lim.max_entries)
-			return bad(key, v, "use a whole number from 16 to 1000000 (the nodes' bound)", err);
-		c->max_image_entries = x;
+		if (x < k->lo || x > lim.max_entries)
+			return bad(k->name, v, "use a whole number from 16 to 1000000 (the nodes' bound)",
+				   err);
+		*(uint64_t *)field = x;
 		return 0;
 	}
-	char q[SLXD_QUOTE_BUF];
-	return slxd_fail(err, "unknown key %s (known keys: " KNOWN_KEYS ")", slxd_quote(key, q, sizeof(q)));
+	}
+	return slxd_fail(err, "internal error: bad key kind");
 }
 
 int slxd_regconf_set(struct slxd_regconf *c, const char *line, slxd_error *err)
@@ -252,11 +274,21 @@ int slxd_regconf_set(struct slxd_regconf *c, const char *line, slxd_error *err)
 	size_t klen = (size_t)(eq - line), vlen = strlen(v);
 	slxd_trim(&k, &klen);
 	slxd_trim(&v, &vlen);
-	char *key = strndup(k, klen), *val = strndup(v, vlen);
-	int rc = key && val ? apply(c, key, val, err) : slxd_fail(err, "out of memory");
-	free(key);
-	free(val);
-	return rc;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strlen(keys[i].name) != klen || memcmp(keys[i].name, k, klen) != 0)
+			continue;
+		/* freed by hand: clang-analyzer does not see cleanup_free here */
+		char *val = strndup(v, vlen);
+		int rc = val ? apply(c, &keys[i], val, err) : slxd_fail(err, "out of memory");
+		free(val);
+		return rc;
+	}
+	char known[1024] = "", q[SLXD_QUOTE_BUF];
+	for (size_t i = 0, n = 0; i < sizeof(keys) / sizeof(keys[0]) && n < sizeof(known); i++)
+		n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", i ? ", " : "", keys[i].name);
+	cleanup_free char *key = strndup(k, klen);
+	return slxd_failk(err, SLXD_E_INVALID, "unknown key %s (known keys: %s)",
+			  slxd_quote(key ? key : "?", q, sizeof(q)), known);
 }
 
 static int set_word(void *c, const char *word, slxd_error *err)
@@ -272,30 +304,18 @@ int slxd_regconf_load_stream(struct slxd_regconf *c, FILE *f, const char *name,
 
 int slxd_regconf_load_file(struct slxd_regconf *c, const char *path, slxd_error *err)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-
 	slxd_regconf_defaults(c);
-	if (fd < 0)
-		return slxd_fail(err, "cannot open config file %s: %s (make install puts an example "
-				 "in " SLXD_REGCONF_DEFAULT ".example)", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return slxd_fail(err, "config file %s is not a regular file", path);
+	cleanup_fd int fd = slxd_open_owned_file(path, 0, 0, "config file", err);
+	if (fd < 0) {
+		if (slxd_error_kind(err) != SLXD_E_REFUSED)
+			return slxd_fail(err, "cannot open config file %s: %s (make install puts an "
+					 "example in " SLXD_REGCONF_DEFAULT ".example)", path,
+					 strerror(errno));
+		return -1;
 	}
-	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		close(fd);
-		return slxd_fail(err, "config file %s must be owned by root and writable by no one "
-				 "else (it is owned by uid %u with mode %04o): chown root:root %s; "
-				 "chmod 644 %s", path, (unsigned)st.st_uid,
-				 (unsigned)(st.st_mode & 07777), path, path);
-	}
-	FILE *f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
+	cleanup_file FILE *f = fdopen(fd, "r");
+	if (!f)
 		return slxd_fail(err, "cannot read config file %s: %s", path, strerror(errno));
-	}
-	int rc = slxd_regconf_load_stream(c, f, path, err);
-	fclose(f);
-	return rc;
+	steal_fd(&fd);
+	return slxd_regconf_load_stream(c, f, path, err);
 }

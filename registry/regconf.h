@@ -13,8 +13,8 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "paths.h"
 
-#define SLXD_REGCONF_DEFAULT "/etc/slurm-lxd/registryd.conf"
 #define SLXD_ADMIN_MAX 64
 
 struct slxd_regconf {

@@ -28,7 +28,8 @@
 #include "inspect.h"
 #include "oci.h"
 #include "opts.h"
-#include "reghttp.h"
+#include "paths.h"
+#include "registry_client.h"
 #include "version.h"
 
 #define EX_OK 0
@@ -36,7 +37,7 @@
 #define EX_USAGE 2
 #define EX_UNREACHABLE 3
 
-#define NODE_CONFIG "/etc/slurm/spank_lxd.conf"
+#define NODE_CONFIG SLXD_NODE_CONFIG
 #define TIMEOUT_S 30L
 
 static const char usage_text[] =
@@ -172,7 +173,7 @@ static int pick_registry(struct cli *c)
 static int outcome(const struct cli *c, int rc, const struct slxd_reg_reply *r,
 		   const slxd_error *err)
 {
-	if (rc == SLXD_REG_UNREACHABLE)
+	if (rc < 0 && slxd_error_kind(err) == SLXD_E_UNREACHABLE)
 		return say(EX_UNREACHABLE, "%s; is slxd-registryd running there? (check --registry, "
 			   "SLXD_REGISTRY or registry= in " NODE_CONFIG ")", err->msg);
 	if (rc != 0)

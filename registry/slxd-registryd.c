@@ -27,7 +27,6 @@
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <syslog.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +36,7 @@
 #include "api.h"
 #include "digest.h"
 #include "opts.h"
+#include "log.h"
 #include "regconf.h"
 #include "reqauth.h"
 #include "store.h"
@@ -47,21 +47,7 @@ static struct slxd_api api;
 static gid_t admin_gids[SLXD_ADMIN_MAX];
 static size_t n_admin_gids;
 static bool foreground;
-static bool echo_stderr; /* -f, and stderr is not the journal syslog(3) reaches too */
 
-static void logline(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void logline(int prio, const char *fmt, ...)
-{
-	char buf[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	syslog(prio, "%s", buf);
-	if (echo_stderr)
-		fprintf(stderr, "slxd-registryd: %s\n", buf);
-}
 
 /* --- the header deadline ------------------------------------------------
  *
@@ -150,7 +136,7 @@ static void *watchdog(void *arg)
 			if (!t->waiting || waited_ms < (long long)conf.header_timeout * 1000)
 				continue;
 			t->waiting = false; /* once */
-			logline(LOG_WARNING, "%s: no complete request headers within %u s "
+			slxd_log(SLXD_LOG_WARNING, "%s: no complete request headers within %u s "
 				"(header_timeout): connection closed", t->host, conf.header_timeout);
 			shutdown(t->fd, SHUT_RDWR);
 		}
@@ -199,7 +185,7 @@ static void notify_systemd(const char *msg)
 		return;
 	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
 		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0)
-		logline(LOG_WARNING, "cannot tell systemd '%s' at %s: %s", msg, e, strerror(errno));
+		slxd_log(SLXD_LOG_WARNING, "cannot tell systemd '%s' at %s: %s", msg, e, strerror(errno));
 	close(fd);
 }
 
@@ -349,13 +335,13 @@ static void sign_answer(struct MHD_Connection *conn, struct MHD_Response *r, int
 						       MHD_HTTP_HEADER_AUTHORIZATION);
 	if (slxd_answer_sign(conf.munge_socket[0] ? conf.munge_socket : NULL, auth, status, body,
 			     strlen(body), &cred, &err) < 0) {
-		logline(LOG_ERR, "%s", err.msg);
+		slxd_log(SLXD_LOG_ERROR, "%s", err.msg);
 		return;
 	}
 	if (asprintf(&hdr, SLXD_REQAUTH_SCHEME "%s", cred) < 0)
 		hdr = NULL;
 	if (!hdr || MHD_add_response_header(r, SLXD_ANSWER_HEADER, hdr) != MHD_YES)
-		logline(LOG_ERR, "cannot add the answer's signature: out of memory");
+		slxd_log(SLXD_LOG_ERROR, "cannot add the answer's signature: out of memory");
 	free(hdr);
 	free(cred);
 }
@@ -404,7 +390,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct rq *rq, const
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
 	MHD_destroy_response(r);
 	rq->answered = true;
-	logline(status >= 500 ? LOG_ERR : LOG_INFO, "%s uid=%s user=%s %s %s -> %d%s%s", rq->host,
+	slxd_log(status >= 500 ? SLXD_LOG_ERROR : SLXD_LOG_INFO, "%s uid=%s user=%s %s %s -> %d%s%s", rq->host,
 		rq->have_cred ? (snprintf(q, sizeof(q), "%u", (unsigned)rq->cred.uid), q) : "-",
 		rq->have_cred ? rq->user : "-", method, rq->uri, status,
 		resp->detail[0] ? ": " : "", resp->detail);
@@ -698,8 +684,8 @@ int main(int argc, char **argv)
 		close(ready[0]);
 		setsid();
 	}
-	openlog("slxd-registryd", LOG_PID, LOG_DAEMON);
-	echo_stderr = foreground && !stderr_is_journal();
+	/* -f echoes to stderr, unless stderr is the journal syslog(3) reaches too */
+	slxd_log_to_syslog("slxd-registryd", foreground && !stderr_is_journal() ? SLXD_LOG_DEBUG : -1);
 
 	/* the signals we stop on are taken by sigwait below, in this thread
 	 * only: blocked before MHD starts its threads, which inherit the mask */
@@ -715,7 +701,7 @@ int main(int argc, char **argv)
 
 	slxd_store *store = NULL;
 	if (slxd_store_open(conf.store, &store, &err) < 0) {
-		logline(LOG_ERR, "%s", err.msg);
+		slxd_log(SLXD_LOG_ERROR, "%s", err.msg);
 		if (!foreground)
 			fprintf(stderr, "slxd-registryd: %s\n", err.msg);
 		return 1;
@@ -731,13 +717,13 @@ int main(int argc, char **argv)
 
 	pthread_t wd;
 	if ((errno = pthread_create(&wd, NULL, watchdog, NULL)) != 0) {
-		logline(LOG_ERR, "cannot start a thread: %s", strerror(errno));
+		slxd_log(SLXD_LOG_ERROR, "cannot start a thread: %s", strerror(errno));
 		slxd_store_close(store);
 		return 1;
 	}
 	struct MHD_Daemon *d = start_http(&err);
 	if (!d) {
-		logline(LOG_ERR, "%s", err.msg);
+		slxd_log(SLXD_LOG_ERROR, "%s", err.msg);
 		if (!foreground)
 			fprintf(stderr, "slxd-registryd: %s\n", err.msg);
 		slxd_store_close(store);
@@ -749,14 +735,14 @@ int main(int argc, char **argv)
 	if (pidfile) {
 		FILE *f = fopen(pidfile, "we");
 		if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
-			logline(LOG_ERR, "cannot write pid file %s: %s", pidfile, strerror(errno));
+			slxd_log(SLXD_LOG_ERROR, "cannot write pid file %s: %s", pidfile, strerror(errno));
 			MHD_stop_daemon(d);
 			slxd_store_close(store);
 			return 1;
 		}
 	}
 	/* tests and scripts read the port from this line (listen=...:0) */
-	logline(LOG_NOTICE, "listening on %s:%u, store %s", conf.listen_host, port, conf.store);
+	slxd_log(SLXD_LOG_NOTICE, "listening on %s:%u, store %s", conf.listen_host, port, conf.store);
 	if (foreground)
 		fflush(stderr);
 	notify_systemd("READY=1");
@@ -776,7 +762,7 @@ int main(int argc, char **argv)
 	int sig = 0;
 	while (sigwait(&stop, &sig) != 0)
 		;
-	logline(LOG_NOTICE, "stopping on signal %d", sig);
+	slxd_log(SLXD_LOG_NOTICE, "stopping on signal %d", sig);
 	notify_systemd("STOPPING=1");
 	/* closes the listener and every connection, and joins their threads:
 	 * uploads in flight are dropped (never acknowledged, tmp file removed) */
@@ -789,7 +775,6 @@ int main(int argc, char **argv)
 	slxd_store_close(store);
 	if (pidfile)
 		unlink(pidfile);
-	logline(LOG_NOTICE, "stopped");
-	closelog();
+	slxd_log(SLXD_LOG_NOTICE, "stopped");
 	return 0;
 }

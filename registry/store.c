@@ -17,6 +17,9 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "cleanup.h"
+#include "common.h"
+
 struct slxd_store {
 	char dir[PATH_MAX];
 	sqlite3 *db;
@@ -189,12 +192,6 @@ static int fsync_dir(const char *path, slxd_error *err)
 	return 0;
 }
 
-static bool is_fingerprint(const char *s)
-{
-	return strlen(s) == SLXD_SHA256_HEX_LEN &&
-	       strspn(s, "0123456789abcdef") == SLXD_SHA256_HEX_LEN;
-}
-
 static int write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
@@ -275,7 +272,7 @@ static int export_prune(slxd_store *st, const struct slxd_version_list *l, slxd_
 	int rc = 0;
 	for (struct dirent *de; rc == 0 && (de = readdir(d));) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-		    (is_fingerprint(de->d_name) && in_list(l, de->d_name)))
+		    (slxd_is_fingerprint(de->d_name) && in_list(l, de->d_name)))
 			continue;
 		/* not approved (any more), or not ours: nodes get neither */
 		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
@@ -409,7 +406,7 @@ static int clean(slxd_store *st, slxd_error *err)
 	while ((de = readdir(d))) {
 		bool used;
 		/* only our own names; anything else was put there by hand */
-		if (!is_fingerprint(de->d_name))
+		if (!slxd_is_fingerprint(de->d_name))
 			continue;
 		if (!fp_used(st, de->d_name, &used, err)) {
 			closedir(d);
@@ -429,6 +426,11 @@ static int clean(slxd_store *st, slxd_error *err)
 	}
 	closedir(d);
 	return fsync_dir(path, err);
+}
+
+static void store_closep(slxd_store **st)
+{
+	slxd_store_close(*st);
 }
 
 static int make_dir(const char *path, mode_t mode, slxd_error *err)
@@ -459,24 +461,21 @@ int slxd_store_open(const char *dir, slxd_store **out, slxd_error *err)
 		return slxd_fail(err, "store directory %s is writable by group or others: chmod 755 %s",
 				 dir, dir);
 
-	slxd_store *st = calloc(1, sizeof(*st));
+	__attribute__((cleanup(store_closep))) slxd_store *st = calloc(1, sizeof(*st));
 	if (!st)
 		return slxd_fail(err, "out of memory");
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
 	pthread_mutex_init(&st->lock, NULL);
 
-	snprintf(path, sizeof(path), "%s/blobs", dir);
-	if (make_dir(path, 0711, err) < 0)
-		goto fail;
-	snprintf(path, sizeof(path), "%s/tmp", dir);
-	if (make_dir(path, 0700, err) < 0)
-		goto fail;
-	snprintf(path, sizeof(path), "%s/export", dir);
-	if (make_dir(path, 0755, err) < 0)
-		goto fail;
-	snprintf(path, sizeof(path), "%s/export/blobs", dir);
-	if (make_dir(path, 0711, err) < 0)
-		goto fail;
+	/* parents first; blobs are 0711: readable by name only (store.h) */
+	static const struct { const char *name; mode_t mode; } dirs[] = {
+		{ "blobs", 0711 }, { "tmp", 0700 }, { "export", 0755 }, { "export/blobs", 0711 },
+	};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, dirs[i].name);
+		if (make_dir(path, dirs[i].mode, err) < 0)
+			return -1;
+	}
 
 	/* The database (audit log, every pending version) is the service's
 	 * alone; SQLite gives -wal and -shm the database file's mode, so
@@ -485,46 +484,36 @@ int slxd_store_open(const char *dir, slxd_store **out, slxd_error *err)
 	static const char *const dbfiles[] = { "registry.db", "registry.db-wal", "registry.db-shm" };
 	for (size_t i = 0; i < sizeof(dbfiles) / sizeof(dbfiles[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, dbfiles[i]);
-		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (i == 0 ? O_CREAT : 0), 0600);
+		cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (i == 0 ? O_CREAT : 0),
+					 0600);
 		if (fd < 0 && errno == ENOENT)
 			continue;
-		if (fd < 0 || fchmod(fd, 0600) < 0) {
-			slxd_fail(err, "cannot make %s mode 0600: %s", path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			goto fail;
-		}
-		close(fd);
+		if (fd < 0 || fchmod(fd, 0600) < 0)
+			return slxd_fail(err, "cannot make %s mode 0600: %s", path, strerror(errno));
 	}
 	snprintf(path, sizeof(path), "%s/registry.db", dir);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		slxd_fail(err, "cannot open %s: %s", path,
-			  st->db ? sqlite3_errmsg(st->db) : "out of memory");
-		goto fail;
+		return slxd_fail(err, "cannot open %s: %s", path,
+				 st->db ? sqlite3_errmsg(st->db) : "out of memory");
 	}
 	sqlite3_busy_timeout(st->db, 10000);
 	/* WAL: readers (a sqlite3 .backup) do not block the service;
 	 * FULL: a commit is on disk before the client hears "201" */
 	sqlite3_stmt *s;
 	if (prepare(st, "PRAGMA journal_mode=WAL", &s, err) < 0)
-		goto fail;
+		return -1;
 	const unsigned char *mode = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
 	bool wal = mode && strcmp((const char *)mode, "wal") == 0;
 	sqlite3_finalize(s);
-	if (!wal) {
-		slxd_fail(err, "%s: cannot switch to WAL journal mode (is the store on a network "
-			  "file system? keep it on a local one)", path);
-		goto fail;
-	}
+	if (!wal)
+		return slxd_fail(err, "%s: cannot switch to WAL journal mode (is the store on a "
+				 "network file system? keep it on a local one)", path);
 	if (exec(st, "PRAGMA synchronous=FULL", err) < 0 || exec(st, SCHEMA, err) < 0 ||
 	    clean(st, err) < 0 || write_index(st, err) < 0)
-		goto fail;
-	*out = st;
+		return -1;
+	*out = steal_pointer(&st);
 	return 0;
-fail:
-	slxd_store_close(st);
-	return -1;
 }
 
 void slxd_store_close(slxd_store *st)
@@ -633,7 +622,8 @@ static int get_version(slxd_store *st, const char *name, const char *tag, const 
 	if (collect(st, s, &l, err) < 0)
 		return -1;
 	if (l.n == 0)
-		return SLXD_STORE_NOTFOUND;
+		return slxd_failk(err, SLXD_E_NOTFOUND, "%s:%s has no version with fingerprint %s",
+				  name, tag, fp);
 	*out = l.v[0];
 	slxd_version_list_free(&l);
 	return 0;
@@ -687,17 +677,17 @@ static int quota_locked(slxd_store *st, int64_t uid, int64_t size, slxd_error *e
 	if (usage_locked(st, uid, &count, &bytes, err) < 0)
 		return -1;
 	if (st->quota_count && count + 1 > st->quota_count) {
-		slxd_fail(err, "you have %lld pending versions, this registry's limit per user "
-			  "(max_pending_per_user=%lld): delete one you no longer need or ask an "
-			  "admin to review them", (long long)count, (long long)st->quota_count);
-		return SLXD_STORE_QUOTA_COUNT;
+		return slxd_failk(err, SLXD_E_BUSY, "you have %lld pending versions, this registry's "
+				  "limit per user (max_pending_per_user=%lld): delete one you no longer "
+				  "need or ask an admin to review them", (long long)count,
+				  (long long)st->quota_count);
 	}
 	if (st->quota_bytes && bytes + size > st->quota_bytes) {
-		slxd_fail(err, "your pending versions hold %lld bytes; this one (%lld) would go over "
-			  "this registry's limit per user (max_pending_bytes_per_user=%lld): delete "
-			  "one you no longer need or ask an admin to review them", (long long)bytes,
-			  (long long)size, (long long)st->quota_bytes);
-		return SLXD_STORE_QUOTA_BYTES;
+		return slxd_failk(err, SLXD_E_TOOBIG, "your pending versions hold %lld bytes; this "
+				  "one (%lld) would go over this registry's limit per user "
+				  "(max_pending_bytes_per_user=%lld): delete one you no longer need or "
+				  "ask an admin to review them", (long long)bytes, (long long)size,
+				  (long long)st->quota_bytes);
 	}
 	return 0;
 }
@@ -764,8 +754,9 @@ int slxd_store_add(slxd_store *st, slxd_upload *u, const char *name, const char 
 		rc = resubmit_locked(st, u, name, tag, owner_uid, owner, host, now, out, err);
 		goto out;
 	}
-	if (rc != SLXD_STORE_NOTFOUND)
+	if (slxd_error_kind(err) != SLXD_E_NOTFOUND)
 		goto out;
+	slxd_error_clear(err);
 	if ((rc = quota_locked(st, owner_uid, u->size, err)) < 0)
 		goto out;
 	rc = -1;
@@ -821,15 +812,13 @@ int slxd_store_approve(slxd_store *st, const char *name, const char *tag, const 
 	if ((rc = exec(st, "BEGIN IMMEDIATE", err)) < 0)
 		goto out;
 	rc = get_version(st, name, tag, fp, out, err);
-	if (rc == SLXD_STORE_NOTFOUND)
-		slxd_fail(err, "%s:%s has no version with fingerprint %s: check it with "
-			  "GET /v1/images/%s/%s?pending=1", name, tag, fp, name, tag);
-	else if (rc == 0 && out->state != SLXD_PENDING) {
-		slxd_fail(err, "%s:%s version %s is %s, not pending: only pending versions can be "
-			  "approved (push it again to re-submit)", name, tag, fp,
-			  slxd_state_name(out->state));
-		rc = SLXD_STORE_CONFLICT;
-	}
+	if (rc < 0 && slxd_error_kind(err) == SLXD_E_NOTFOUND)
+		slxd_failk(err, SLXD_E_NOTFOUND, "%s:%s has no version with fingerprint %s: check "
+			   "it with GET /v1/images/%s/%s?pending=1", name, tag, fp, name, tag);
+	else if (rc == 0 && out->state != SLXD_PENDING)
+		rc = slxd_failk(err, SLXD_E_CONFLICT, "%s:%s version %s is %s, not pending: only "
+				"pending versions can be approved (push it again to re-submit)",
+				name, tag, fp, slxd_state_name(out->state));
 	if (rc < 0) {
 		rollback(st);
 		goto out;
@@ -888,17 +877,17 @@ int slxd_store_revoke(slxd_store *st, const char *name, const char *tag,
 	sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
 	if (collect(st, s, &l, err) < 0)
 		goto out;
-	if (l.n == 0) {
-		rc = SLXD_STORE_NOTFOUND;
-		slxd_fail(err, "no image %s:%s", name, tag);
-	} else if (l.v[0].state != SLXD_APPROVED) {
-		rc = SLXD_STORE_CONFLICT;
-		slxd_fail(err, "%s:%s has no approved version to revoke", name, tag);
-	} else {
+	bool refused = true;
+	if (l.n == 0)
+		slxd_failk(err, SLXD_E_NOTFOUND, "no image %s:%s", name, tag);
+	else if (l.v[0].state != SLXD_APPROVED)
+		slxd_failk(err, SLXD_E_CONFLICT, "%s:%s has no approved version to revoke", name, tag);
+	else {
 		*out = l.v[0];
+		refused = false;
 	}
 	slxd_version_list_free(&l);
-	if (rc != -1)
+	if (refused)
 		goto out;
 
 	if (prepare(st, "UPDATE versions SET state = 'revoked', decided_by = ?3, decided_at = ?4"
@@ -943,8 +932,7 @@ int slxd_store_delete(slxd_store *st, const char *name, const char *tag, const c
 		goto out;
 	}
 	if (sqlite3_changes(st->db) == 0) {
-		rc = SLXD_STORE_NOTFOUND;
-		slxd_fail(err, "%s:%s has no version with fingerprint %s", name, tag, fp);
+		slxd_failk(err, SLXD_E_NOTFOUND, "%s:%s has no version with fingerprint %s", name, tag, fp);
 		goto out;
 	}
 	/* row first, file second: a crash in between leaves an unnamed blob,

@@ -1,27 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The registry's store: SQLite for versions and the audit log, one
- * content-addressed file per image under STORE/blobs/<fingerprint>.
- *
- * Layout (docs/registry-api.md, "Store"):
- *   STORE/registry.db   versions + audit (WAL, synchronous=FULL); it and
- *                       its -wal and -shm are 0600
- *   STORE/blobs/<fp>    image tarballs in a 0711 directory, so a file://
- *                       reader needs the fingerprint to open one: 0644
- *                       while some version of it is approved, else 0600
- *   STORE/tmp/          uploads in flight (0700); emptied at every start
- *   STORE/index.json    approved NAME:TAG -> fingerprint, rewritten
- *                       atomically after every change
- *   STORE/export/       for file:// nodes, nothing else: index.json and
- *                       blobs/<fp>, a hard link to each approved blob
- *
- * Order of an upload: stream to tmp/ while hashing, fsync, check, rename
- * into blobs/, fsync blobs/, and only then insert the row.  A crash before
- * the row leaves a blob without a row, which the next start removes; a row
- * never names a blob that is not durable.
- *
- * Every function is safe to call from several threads: one mutex orders
- * them, so a blob cannot be removed while another upload of the same bytes
- * is being added. */
+/* The registry's store: versions and the audit log in SQLite, one file
+ * per image under STORE/blobs/<fingerprint>; every function may be called
+ * from several threads.  Layout and crash order: docs/design.md. */
 #ifndef SLXD_REGISTRY_STORE_H
 #define SLXD_REGISTRY_STORE_H
 
@@ -111,13 +91,11 @@ int64_t slxd_upload_size(const slxd_upload *u);
 /* Remove the temporary file unless it was added, and free u. */
 void slxd_upload_free(slxd_upload *u);
 
-/* Outcomes that are the caller's fault, so the API can map them to
- * 409/404/429/413; -1 is any other failure. */
-#define SLXD_STORE_CONFLICT (-2)
-#define SLXD_STORE_NOTFOUND (-3)
-#define SLXD_STORE_QUOTA_COUNT (-4)
-#define SLXD_STORE_QUOTA_BYTES (-5)
-/* Not an error: slxd_store_add found the version there already. */
+/* Failures that are the caller's fault carry a kind (lib/error.h), which
+ * the API maps to a status: SLXD_E_CONFLICT 409, SLXD_E_NOTFOUND 404,
+ * SLXD_E_BUSY 429 (the pending count quota), SLXD_E_TOOBIG 413 (the
+ * pending bytes quota).  slxd_store_add's "found it there already" is the
+ * one positive return. */
 #define SLXD_STORE_EXISTS 1
 
 /* Per owner: at most max_count pending versions holding at most max_bytes
@@ -127,8 +105,8 @@ void slxd_store_set_quota(slxd_store *st, int64_t max_count, int64_t max_bytes);
 int slxd_store_pending_usage(slxd_store *st, int64_t uid, int64_t *count, int64_t *bytes,
 			     slxd_error *err);
 
-/* 0, or SLXD_STORE_QUOTA_* when one more pending version of size bytes
- * would take uid over its quota (err says which limit). */
+/* 0, or -1 (SLXD_E_BUSY or SLXD_E_TOOBIG) when one more pending version of
+ * size bytes would take uid over its quota (err says which limit). */
 int slxd_store_quota_check(slxd_store *st, int64_t uid, int64_t size, slxd_error *err);
 
 /* Add a finished, checked upload as a pending version of name:tag: rename
@@ -136,28 +114,29 @@ int slxd_store_quota_check(slxd_store *st, int64_t uid, int64_t size, slxd_error
  * directory, insert the row.  The same bytes again: SLXD_STORE_EXISTS with
  * out filled when that version is pending or approved (nothing changes);
  * a revoked or superseded one becomes pending again, owned by the pusher.
- * SLXD_STORE_QUOTA_*: over the owner's quota, nothing stored. */
+ * Over the owner's quota (SLXD_E_BUSY, SLXD_E_TOOBIG): nothing stored. */
 int slxd_store_add(slxd_store *st, slxd_upload *u, const char *name, const char *tag,
 		   int64_t owner_uid, const char *owner, const char *host, int64_t now,
 		   struct slxd_version *out, slxd_error *err);
 
 /* Pending -> approved; the approved one before it -> superseded.
- * NOTFOUND: no such version; CONFLICT: it is not pending. */
+ * SLXD_E_NOTFOUND: no such version; SLXD_E_CONFLICT: it is not pending. */
 int slxd_store_approve(slxd_store *st, const char *name, const char *tag, const char *fp,
 		       const char *by, int64_t now, struct slxd_version *out, slxd_error *err);
 
-/* Approved -> revoked.  NOTFOUND: no version of name:tag at all;
- * CONFLICT: none approved. */
+/* Approved -> revoked.  SLXD_E_NOTFOUND: no version of name:tag at all;
+ * SLXD_E_CONFLICT: none approved. */
 int slxd_store_revoke(slxd_store *st, const char *name, const char *tag,
 		      const char *by, int64_t now, struct slxd_version *out, slxd_error *err);
 
-/* Remove a version; the blob goes with it when no other version uses it. */
+/* Remove a version; the blob goes with it when no other version uses it.
+ * SLXD_E_NOTFOUND: no such version. */
 int slxd_store_delete(slxd_store *st, const char *name, const char *tag, const char *fp,
 		      slxd_error *err);
 
 /* --- reads ------------------------------------------------------------- */
 
-/* One version (SLXD_STORE_NOTFOUND if there is none). */
+/* One version (-1 with SLXD_E_NOTFOUND if there is none). */
 int slxd_store_find(slxd_store *st, const char *name, const char *tag, const char *fp,
 		    struct slxd_version *out, slxd_error *err);
 /* All versions of name:tag (n == 0 when there are none). */

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The approved-images list (approved_images=, "NAME:TAG FINGERPRINT" per
- * line): slxd_image_resolve_stream (lib/images.c) through fmemopen, asked
+ * line): slxd_image_resolve_stream (lib/image_list.c) through fmemopen, asked
  * for a few images.  A fingerprint it returns must be one, and must be on
  * the line of the image asked for. */
 #define _GNU_SOURCE /* memmem */
 #include "fuzz.h"
-#include "images.h"
+#include "image_list.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -116,6 +116,9 @@ static void test_set_unknown(void **state)
 	assert_contains(m, "unknown key \"lxd_sock\"");
 	assert_contains(m, "known keys: ");
 	assert_contains(m, "mount_allow");
+	/* the list is the key table's, config first */
+	assert_contains(m, "known keys: config, lxd_socket, ");
+	assert_contains(m, ", image_env)");
 	assert_contains(set_bad("Profile=x"), "unknown key \"Profile\"");
 	assert_contains(set_bad("=x"), "unknown key \"\"");
 	assert_contains(set_bad("a\nb=x"), "unknown key \"a\\nb\"");

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* lib/images.c: the approved-images list and fingerprints. */
+/* lib/images.c and lib/image_list.c: the approved-images list and fingerprints. */
 #include "testutil.h"
 
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "image_list.h"
 #include "images.h"
 
 #define FP1 "23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d737882"

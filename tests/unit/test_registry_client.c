@@ -14,7 +14,7 @@
 
 #include "fake_registry.h"
 #include "images.h"
-#include "registry.h"
+#include "image_registry.h"
 
 #define FP1 "23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d737882"
 #define FP2 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -74,11 +74,14 @@ static void resolves(const char *image, const char *want)
 	assert_string_equal(fp, want);
 }
 
-static const char *refused(const char *image, int want_rc)
+/* unreachable: the registry gave no usable answer (SLXD_E_UNREACHABLE),
+ * which a submit host may pass over; otherwise a final refusal. */
+static const char *refused(const char *image, bool unreachable)
 {
 	int rc = resolve(image);
-	if (rc != want_rc)
-		fail_msg("%s: rc %d, wanted %d (fp %s, err %s)", image, rc, want_rc, fp, err.msg);
+	if (rc != -1 || (slxd_error_kind(&err) == SLXD_E_UNREACHABLE) != unreachable)
+		fail_msg("%s: rc %d kind %d, wanted -1 and %s (fp %s, err %s)", image, rc,
+			 slxd_error_kind(&err), unreachable ? "unreachable" : "refused", fp, err.msg);
 	assert_string_equal(fp, "unset");
 	assert_one_line(err.msg);
 	return err.msg;
@@ -155,21 +158,21 @@ static void refusals_are_clear(void **state)
 {
 	(void)state;
 	answer("demo", "1.0", NULL, FP2);
-	assert_contains(refused("demo:1.0", -1), "demo:1.0 is waiting for an admin's approval");
+	assert_contains(refused("demo:1.0", false), "demo:1.0 is waiting for an admin's approval");
 	answer("demo", "2.0", NULL, NULL);
-	assert_contains(refused("demo:2.0", -1), "demo:2.0 is not approved on this cluster");
-	assert_contains(refused("nothere:1", -1), "nothere:1 is not approved on this cluster (unknown to the image registry");
+	assert_contains(refused("demo:2.0", false), "demo:2.0 is not approved on this cluster");
+	assert_contains(refused("nothere:1", false), "nothere:1 is not approved on this cluster (unknown to the image registry");
 	/* an answer that does not say approved is never taken as approval */
 	fake_reg_json(reg, "GET", "/v1/images/odd/1", 200,
 		      "{\"approved\":{\"name\":\"other\",\"tag\":\"1\",\"fingerprint\":\"" FP1 "\","
 		      "\"state\":\"approved\"},\"pending\":[]}");
-	assert_contains(refused("odd:1", SLXD_IMAGE_UNCHECKED), "malformed answer");
+	assert_contains(refused("odd:1", true), "malformed answer");
 	fake_reg_json(reg, "GET", "/v1/images/odd/2", 200,
 		      "{\"approved\":{\"name\":\"odd\",\"tag\":\"2\",\"fingerprint\":\"" FP1 "\","
 		      "\"state\":\"pending\"},\"pending\":[]}");
-	assert_contains(refused("odd:2", SLXD_IMAGE_UNCHECKED), "malformed answer");
+	assert_contains(refused("odd:2", true), "malformed answer");
 	fake_reg_json(reg, "GET", "/v1/images/odd/3", 200, "not json");
-	assert_contains(refused("odd:3", SLXD_IMAGE_UNCHECKED), "malformed answer");
+	assert_contains(refused("odd:3", true), "malformed answer");
 }
 
 static void unreachable_within_grace_uses_cache(void **state)
@@ -188,7 +191,7 @@ static void unreachable_within_grace_uses_cache(void **state)
 	resolves("demo:1.0", FP1);
 	/* grace 0: never */
 	cfg.registry_grace = 0;
-	assert_contains(refused("demo:1.0", SLXD_IMAGE_UNCHECKED), "cannot reach the image registry");
+	assert_contains(refused("demo:1.0", true), "cannot reach the image registry");
 }
 
 static void unreachable_past_grace_refuses(void **state)
@@ -199,12 +202,12 @@ static void unreachable_past_grace_refuses(void **state)
 	resolves("demo:1.0", FP1);
 	go_down();
 	age_cache("demo:1.0", 3601);
-	const char *m = refused("demo:1.0", SLXD_IMAGE_UNCHECKED);
+	const char *m = refused("demo:1.0", true);
 	assert_contains(m, "cannot reach the image registry at http://127.0.0.1:");
 	assert_contains(m, "no answer for demo:1.0 verified in the last 3600 s");
 	assert_contains(m, "try again later");
 	/* nothing cached at all */
-	assert_contains(refused("other:1.0", SLXD_IMAGE_UNCHECKED), "no answer for other:1.0");
+	assert_contains(refused("other:1.0", true), "no answer for other:1.0");
 }
 
 static void cache_never_overrides_a_refusal(void **state)
@@ -217,15 +220,15 @@ static void cache_never_overrides_a_refusal(void **state)
 	resolves("demo:2.0", FP2);
 	/* revoked: refused now, and the cached answer is gone for good */
 	answer("demo", "1.0", NULL, NULL);
-	assert_contains(refused("demo:1.0", -1), "not approved");
+	assert_contains(refused("demo:1.0", false), "not approved");
 	assert_false(cache_has("demo:1.0"));
 	/* deleted: the same */
 	fake_reg_json(reg, "GET", "/v1/images/demo/2.0", 404, "{\"error\":\"no such image\"}");
-	assert_contains(refused("demo:2.0", -1), "unknown to the image registry");
+	assert_contains(refused("demo:2.0", false), "unknown to the image registry");
 	assert_false(cache_has("demo:2.0"));
 	go_down();
-	refused("demo:1.0", SLXD_IMAGE_UNCHECKED);
-	refused("demo:2.0", SLXD_IMAGE_UNCHECKED);
+	refused("demo:1.0", true);
+	refused("demo:2.0", true);
 }
 
 static void cache_of_another_registry_or_unsafe_is_ignored(void **state)
@@ -238,12 +241,12 @@ static void cache_of_another_registry_or_unsafe_is_ignored(void **state)
 	char path[256];
 	snprintf(path, sizeof(path), "%s/registry-cache.json", cfg.state_dir);
 	assert_int_equal(chmod(path, 0622), 0);
-	refused("demo:1.0", SLXD_IMAGE_UNCHECKED);
+	refused("demo:1.0", true);
 	assert_int_equal(chmod(path, 0600), 0);
 	resolves("demo:1.0", FP1);
 	/* answers of one registry do not vouch for another */
 	snprintf(cfg.registry, sizeof(cfg.registry), "http://127.0.0.1:1");
-	refused("demo:1.0", SLXD_IMAGE_UNCHECKED);
+	refused("demo:1.0", true);
 }
 
 static void registry_wins_over_the_list_file(void **state)
@@ -258,7 +261,7 @@ static void registry_wins_over_the_list_file(void **state)
 	fclose(f);
 	chmod(cfg.approved_images, 0644);
 	answer("demo", "1.0", NULL, NULL);
-	refused("demo:1.0", -1);
+	refused("demo:1.0", false);
 	assert_true(slxd_image_list_readable(&cfg));
 	cfg.registry[0] = '\0';
 	resolves("demo:1.0", FP1);
@@ -296,8 +299,8 @@ static void file_store_resolves(void **state)
 	make_store();
 	resolves("demo:1.0", FP1);
 	resolves("lab/x", FP2);
-	assert_contains(refused("demo:2.0", -1), "demo:2.0 is not approved on this cluster");
-	assert_contains(refused("lab/x:1", -1), "not approved");
+	assert_contains(refused("demo:2.0", false), "demo:2.0 is not approved on this cluster");
+	assert_contains(refused("lab/x:1", false), "not approved");
 }
 
 static void file_store_unsafe_is_refused(void **state)
@@ -310,26 +313,26 @@ static void file_store_unsafe_is_refused(void **state)
 	resolves("demo:1.0", FP1); /* cached now: an unsafe store must not fall back to it */
 
 	assert_int_equal(chmod(index, 0664), 0);
-	assert_contains(refused("demo:1.0", -1), "refusing");
+	assert_contains(refused("demo:1.0", false), "refusing");
 	assert_int_equal(chmod(index, 0646), 0);
-	assert_contains(refused("demo:1.0", -1), "writable by no one else");
+	assert_contains(refused("demo:1.0", false), "writable by no one else");
 	assert_int_equal(chmod(index, 0644), 0);
 	assert_int_equal(chown(index, 65534, 65534), 0);
-	assert_contains(refused("demo:1.0", -1), "owned by root or the store's owner");
+	assert_contains(refused("demo:1.0", false), "owned by root or the store's owner");
 	/* the store's owner is the service's user (registry_uid=): its files
 	 * may be its own */
 	assert_int_equal(chown(store, 65534, 65534), 0);
-	assert_contains(refused("demo:1.0", -1), "(owner uid 65534, mode 0755) may be changed");
+	assert_contains(refused("demo:1.0", false), "(owner uid 65534, mode 0755) may be changed");
 	cfg.registry_uid = 65534;
 	resolves("demo:1.0", FP1);
 	/* and it must be its own: not root's, not anyone else's */
 	assert_int_equal(chown(store, 0, 0), 0);
-	assert_contains(refused("demo:1.0", -1), "owned by uid 0, not by the registry's uid 65534");
+	assert_contains(refused("demo:1.0", false), "owned by uid 0, not by the registry's uid 65534");
 	cfg.registry_uid = 0;
 	assert_int_equal(chown(store, 0, 0), 0);
 	assert_int_equal(chown(index, 0, 0), 0);
 	assert_int_equal(chmod(store, 0777), 0);
-	assert_contains(refused("demo:1.0", -1), "not writable by group or others");
+	assert_contains(refused("demo:1.0", false), "not writable by group or others");
 	assert_int_equal(chmod(store, 0755), 0);
 	resolves("demo:1.0", FP1); /* (the cache holds uid 65534's answer: renew it) */
 	/* a symlink is not followed */
@@ -337,12 +340,12 @@ static void file_store_unsafe_is_refused(void **state)
 	snprintf(other, sizeof(other), "%s/other.json", dir);
 	assert_int_equal(rename(index, other), 0);
 	assert_int_equal(symlink(other, index), 0);
-	assert_contains(refused("demo:1.0", -1), "symbolic link");
+	assert_contains(refused("demo:1.0", false), "symbolic link");
 	assert_int_equal(unlink(index), 0);
 	/* missing index (unmounted, not yet written): an outage, grace applies */
 	resolves("demo:1.0", FP1);
 	cfg.registry_grace = 0;
-	assert_contains(refused("demo:1.0", SLXD_IMAGE_UNCHECKED), "cannot read");
+	assert_contains(refused("demo:1.0", true), "cannot read");
 }
 
 /* Every directory from / down: a user who can write one of them can move
@@ -365,13 +368,13 @@ static void file_store_parents_are_pinned(void **state)
 	resolves("demo:1.0", FP1);
 	/* a parent another user owns */
 	assert_int_equal(chown(sub, 65534, 65534), 0);
-	const char *m = refused("demo:1.0", -1);
+	const char *m = refused("demo:1.0", false);
 	assert_contains(m, sub);
 	assert_contains(m, "owner uid 65534");
 	assert_int_equal(chown(sub, 0, 0), 0);
 	/* a parent others may write, without the sticky bit */
 	assert_int_equal(chmod(sub, 0775), 0);
-	assert_contains(refused("demo:1.0", -1), "may be changed by someone other than root");
+	assert_contains(refused("demo:1.0", false), "may be changed by someone other than root");
 	/* with it (a /tmp-like directory): others cannot move what is not theirs */
 	assert_int_equal(chmod(sub, 01777), 0);
 	resolves("demo:1.0", FP1);
@@ -380,11 +383,11 @@ static void file_store_parents_are_pinned(void **state)
 	snprintf(link, sizeof(link), "%s/link", dir);
 	assert_int_equal(symlink(sub, link), 0);
 	snprintf(cfg.registry, sizeof(cfg.registry), "file://%s/store", link);
-	assert_contains(refused("demo:1.0", -1), "is a symbolic link; give registry=file:// the store's real path");
+	assert_contains(refused("demo:1.0", false), "is a symbolic link; give registry=file:// the store's real path");
 	/* registry_uid= must be given */
 	snprintf(cfg.registry, sizeof(cfg.registry), "file://%s", real);
 	cfg.registry_uid = -1;
-	assert_contains(refused("demo:1.0", -1), "registry_uid= is not");
+	assert_contains(refused("demo:1.0", false), "registry_uid= is not");
 }
 
 /* ---- Answers must be the registry's ---------------------------------------- */
@@ -401,7 +404,7 @@ static void rewritten_answer_is_refused(void **state)
 			 "{\"name\":\"demo\",\"tag\":\"1.0\",\"approved\":{\"name\":\"demo\","
 			 "\"tag\":\"1.0\",\"fingerprint\":\"" FP2 "\",\"size\":10,"
 			 "\"state\":\"approved\"},\"pending\":[]}");
-	const char *m = refused("demo:1.0", -1);
+	const char *m = refused("demo:1.0", false);
 	assert_contains(m, "refusing the image registry's answer about demo:1.0 (HTTP 200): it is "
 			"not signed by the registry's uid");
 	assert_contains(m, "made for another request, status or body");
@@ -415,18 +418,18 @@ static void unsigned_or_misbound_answers_are_refused(void **state)
 	(void)state;
 	answer("demo", "1.0", FP1, NULL);
 	fake_reg_signing(reg, FAKE_UNSIGNED);
-	assert_contains(refused("demo:1.0", -1), "carries no X-Slxd-Answer signature");
+	assert_contains(refused("demo:1.0", false), "carries no X-Slxd-Answer signature");
 	fake_reg_signing(reg, FAKE_SIGNED_ELSEWHERE);
-	assert_contains(refused("demo:1.0", -1), "made for another request");
+	assert_contains(refused("demo:1.0", false), "made for another request");
 	fake_reg_signing(reg, FAKE_SIGNED);
 	resolves("demo:1.0", FP1);
 	/* the last answer's signature again, for this new request */
 	fake_reg_signing(reg, FAKE_SIGNED_REPLAYED);
-	assert_contains(refused("demo:1.0", -1), "not signed by the registry's uid");
+	assert_contains(refused("demo:1.0", false), "not signed by the registry's uid");
 	/* a refusal must be the registry's too, or it could drop the cache */
 	fake_reg_signing(reg, FAKE_UNSIGNED);
 	fake_reg_json(reg, "GET", "/v1/images/demo/1.0", 404, "{\"error\":\"no such image\"}");
-	assert_contains(refused("demo:1.0", -1), "(HTTP 404): it is not signed");
+	assert_contains(refused("demo:1.0", false), "(HTTP 404): it is not signed");
 	if (geteuid() == 0)
 		assert_true(cache_has("demo:1.0"));
 }
@@ -439,9 +442,9 @@ static void answers_of_another_uid_are_refused(void **state)
 	char want[160];
 	snprintf(want, sizeof(want), "not signed by the registry's uid %u (registry_uid=) but by uid %u",
 		 (unsigned)geteuid() + 1, (unsigned)geteuid());
-	assert_contains(refused("demo:1.0", -1), want);
+	assert_contains(refused("demo:1.0", false), want);
 	cfg.registry_uid = -1;
-	assert_contains(refused("demo:1.0", -1), "registry= is set but registry_uid= is not");
+	assert_contains(refused("demo:1.0", false), "registry= is set but registry_uid= is not");
 	assert_int_equal(fake_reg_hits(reg, NULL, NULL), 1); /* not even asked */
 }
 
@@ -456,7 +459,7 @@ static void cache_is_only_of_authenticated_answers(void **state)
 	go_down();
 	resolves("demo:1.0", FP1);
 	cfg.registry_uid = 4242;
-	refused("demo:1.0", SLXD_IMAGE_UNCHECKED);
+	refused("demo:1.0", true);
 	cfg.registry_uid = geteuid();
 	char path[256];
 	snprintf(path, sizeof(path), "%s/registry-cache.json", cfg.state_dir);
@@ -465,7 +468,7 @@ static void cache_is_only_of_authenticated_answers(void **state)
 	assert_int_equal(json_dump_file(j, path, 0), 0);
 	chmod(path, 0600);
 	json_decref(j);
-	refused("demo:1.0", SLXD_IMAGE_UNCHECKED);
+	refused("demo:1.0", true);
 }
 
 int main(void)

@@ -18,7 +18,7 @@
 #include "digest.h"
 #include "fake_lxd.h"
 #include "fake_registry.h"
-#include "registry.h"
+#include "image_registry.h"
 
 /* The image: a real (tiny) unified tarball, since every download now goes
  * through slxd-imagecheck. */

@@ -60,6 +60,9 @@ static void values(void **state)
 	assert_int_equal(c.max_image_size, 512LL << 20);
 	assert_int_equal(set("max_image_size=1048576"), 0);
 	assert_int_equal(c.max_image_size, 1048576);
+	/* one size syntax with the node's config (lib/common.h): either case */
+	assert_int_equal(set("max_image_size=2g"), 0);
+	assert_int_equal(c.max_image_size, 2LL << 30);
 	assert_int_equal(set("audit_reads=yes"), 0);
 	assert_true(c.audit_reads);
 	assert_int_equal(set("munge_socket="), 0);
@@ -111,6 +114,9 @@ static void refusals(void **state)
 	set("colour=blue");
 	assert_contains(err.msg, "unknown key \"colour\"");
 	assert_contains(err.msg, "known keys");
+	/* the list is the key table's: first and last key */
+	assert_contains(err.msg, "known keys: listen, store, ");
+	assert_contains(err.msg, ", max_image_entries)");
 
 	char text[] = "# ok\n\nstore=/srv/reg\nbogus=1\n";
 	FILE *f = fmemopen(text, strlen(text), "r");

@@ -161,7 +161,8 @@ static void same_bytes_twice_is_a_retry_and_shared_across_names(void **state)
 	/* deleting one keeps the blob for the other, the last removes it */
 	assert_int_equal(slxd_store_delete(st, "demo", "1.0", fp, &err), 0);
 	assert_int_equal(count_files(blobs), 1);
-	assert_int_equal(slxd_store_delete(st, "demo", "1.0", fp, &err), SLXD_STORE_NOTFOUND);
+	assert_int_equal(slxd_store_delete(st, "demo", "1.0", fp, &err), -1);
+	assert_int_equal(slxd_error_kind(&err), SLXD_E_NOTFOUND);
 	assert_int_equal(slxd_store_delete(st, "other", "1.0", fp, &err), 0);
 	assert_int_equal(count_files(blobs), 0);
 	slxd_store_close(st);
@@ -185,11 +186,11 @@ static void approve_supersede_revoke(void **state)
 	assert_int_equal(v.decided_at, 200);
 	assert_string_equal(index_fp("demo", "1.0"), fp1);
 	/* only pending versions are approved */
-	assert_int_equal(slxd_store_approve(st, "demo", "1.0", fp1, "root", 201, &v, &err),
-			 SLXD_STORE_CONFLICT);
+	assert_int_equal(slxd_store_approve(st, "demo", "1.0", fp1, "root", 201, &v, &err), -1);
+	assert_int_equal(slxd_error_kind(&err), SLXD_E_CONFLICT);
 	assert_contains(err.msg, "not pending");
-	assert_int_equal(slxd_store_approve(st, "demo", "2.0", fp1, "root", 201, &v, &err),
-			 SLXD_STORE_NOTFOUND);
+	assert_int_equal(slxd_store_approve(st, "demo", "2.0", fp1, "root", 201, &v, &err), -1);
+	assert_int_equal(slxd_error_kind(&err), SLXD_E_NOTFOUND);
 
 	/* a re-push is pending; the approved one keeps serving */
 	push(st, "demo", "1.0", "two", fp2);
@@ -213,10 +214,10 @@ static void approve_supersede_revoke(void **state)
 	assert_string_equal(v.fingerprint, fp2);
 	assert_int_equal(v.decided_at, 400);
 	assert_string_equal(index_fp("demo", "1.0"), "");
-	assert_int_equal(slxd_store_revoke(st, "demo", "1.0", "root", 401, &v, &err),
-			 SLXD_STORE_CONFLICT);
-	assert_int_equal(slxd_store_revoke(st, "nope", "1.0", "root", 401, &v, &err),
-			 SLXD_STORE_NOTFOUND);
+	assert_int_equal(slxd_store_revoke(st, "demo", "1.0", "root", 401, &v, &err), -1);
+	assert_int_equal(slxd_error_kind(&err), SLXD_E_CONFLICT);
+	assert_int_equal(slxd_store_revoke(st, "nope", "1.0", "root", 401, &v, &err), -1);
+	assert_int_equal(slxd_error_kind(&err), SLXD_E_NOTFOUND);
 	/* the database itself would refuse two approved versions */
 	slxd_store_close(st);
 }

@@ -1,24 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The node's view of the image registry (docs/registry-api.md): which
- * fingerprint a NAME:TAG stands for, and getting that image into LXD.
- *
- * Resolution always asks the registry (HTTP, signed as the calling uid, or
- * the file:// index on a shared file system).  Its last approving answer
- * per NAME:TAG is kept in STATE_DIR/registry-cache.json (root only) and is
- * used only when the registry gives no answer at all, and only while it is
- * younger than registry_grace.  A refusal (not found, not approved,
- * revoked) is final: it also drops the cached answer.  So a revoked image
- * starts no new job even when LXD still has its bytes.
- *
- * Files in STATE_DIR (created 0700 if missing):
- *   registry-cache.json      last verified answers (tmp + fsync + rename)
- *   registry-cache.lock      serialises rewrites of the cache
- *   image-<FP>.lock          one pull of FP at a time; held shared while a
- *                            caller is about to use FP; mtime = last use
- *   image-<FP>.part.XXXXXX   a download in progress (removed on failure,
- *                            and by the next pull of FP after a crash) */
-#ifndef SLXD_REGISTRY_H
-#define SLXD_REGISTRY_H
+/* The registry backend of images.h (docs/design.md, "Images and the
+ * registry"): NAME:TAG -> fingerprint from slxd-registryd or a file://
+ * store, with a root-only cache of recent answers, and getting approved
+ * images into LXD.  Its files live in STATE_DIR (docs/design.md). */
+#ifndef SLXD_IMAGE_REGISTRY_H
+#define SLXD_IMAGE_REGISTRY_H
 
 #include <stdbool.h>
 
@@ -33,14 +19,11 @@
 #define SLXD_IMAGE_PROP_MANAGED "user.slurm.managed_by"
 #define SLXD_IMAGE_PROP_MANAGED_VALUE "slurm-lxd"
 
-/* slxd_registry_resolve: no answer from the registry and no usable cached
- * answer.  Callers that only check early (submit time) may go on; nodes
- * must refuse the job. */
-#define SLXD_REGISTRY_UNREACHABLE SLXD_IMAGE_UNCHECKED
-
-/* NAME:TAG -> approved fingerprint.  Returns 0 (fingerprint filled),
- * -1 (refused or a local error: err says which and what to do) or
- * SLXD_REGISTRY_UNREACHABLE (err filled).  cfg->registry must be set.
+/* NAME:TAG -> approved fingerprint.  Returns 0 (fingerprint filled) or -1
+ * with err saying what to do: kind SLXD_E_REFUSED (not approved: final),
+ * SLXD_E_UNREACHABLE (no answer from the registry and no usable cached
+ * answer: callers that only check early, at submit time, may go on; nodes
+ * must refuse the job) or another (a local error).  cfg->registry must be set.
  * The cache is read and written only when running as root. */
 int slxd_registry_resolve(const struct slxd_config *cfg,
 			  const struct slxd_image_ref *ref,
@@ -68,16 +51,6 @@ extern const char *slxd_imagecheck_path;
  * use, and eviction skips images that instances use). */
 int slxd_registry_pull(const struct slxd_config *cfg, lxd_client *c,
 		       const char *fingerprint, int *hold_fd, slxd_error *err);
-
-/* Make sure this node's LXD has approved image `fingerprint` (`image`,
- * NAME:TAG, names it in messages) before a container is made from it.
- * With registry= set, slxd_registry_pull fetches it if need be (hold_fd
- * as there; errors start "image NAME:TAG: ").  Without one, images are the
- * admin's to import: a missing one is an error saying so, and *hold_fd is
- * -1.  An image whose architecture this node's LXD does not run is
- * refused (lxd_check_image_arch; *hold_fd -1).  Returns 0 or -1. */
-int slxd_image_ensure(const struct slxd_config *cfg, lxd_client *c, const char *image,
-		      const char *fingerprint, int *hold_fd, slxd_error *err);
 
 /* Delete least recently used images marked as ours until their total size
  * (LXD's image sizes) is at most cfg->image_cache_max; 0 = no bound.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
-#include "reghttp.h"
+#include "registry_client.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "log.h"
 #include "reqauth.h"
 #include "version.h"
@@ -38,7 +39,16 @@ struct xfer {
 	/* the last response's SLXD_ANSWER_HEADER value ("" if none) */
 	char answer[4096];
 	bool answer_too_long;
+	struct curl_slist *hdr;
 };
+
+/* Releases what a request holds, at the end of perform()'s scope. */
+static void xfer_release(struct xfer *x)
+{
+	curl_easy_cleanup(x->h);
+	curl_slist_free_all(x->hdr);
+	free(x->buf);
+}
 
 static int local_fail(struct xfer *x, const char *what)
 {
@@ -220,10 +230,11 @@ static int perform(const char *base, long timeout_s, const char *method,
 		   slxd_error *err)
 {
 	char url[2048], sha[SLXD_SHA256_HEX_LEN + 1], ebuf[CURL_ERROR_SIZE] = "";
-	struct curl_slist *hdr = NULL;
-	struct xfer x = { .out_fd = -1, .in_fd = -1, .max = REG_MAX_JSON };
-	char *cred = NULL, *auth = NULL;
-	int rc = -1;
+	__attribute__((cleanup(xfer_release))) struct xfer x = {
+		.out_fd = -1, .in_fd = -1, .max = REG_MAX_JSON
+	};
+	cleanup_free char *cred = NULL;
+	cleanup_free char *auth = NULL;
 
 	memset(r, 0, sizeof(*r));
 	if (strncmp(path, "/v1/", 4) != 0 || strpbrk(path, " \t\r\n#"))
@@ -238,25 +249,20 @@ static int perform(const char *base, long timeout_s, const char *method,
 		return -1;
 	if (asprintf(&auth, "Authorization: " SLXD_REQAUTH_SCHEME "%s", cred) < 0) {
 		auth = NULL;
-		slxd_fail(err, "out of memory");
-		goto out;
+		return slxd_fail(err, "out of memory");
 	}
-	if (!(x.h = curl_easy_init())) {
-		slxd_fail(err, "cannot set up an HTTP client (out of memory?)");
-		goto out;
-	}
+	if (!(x.h = curl_easy_init()))
+		return slxd_fail(err, "cannot set up an HTTP client (out of memory?)");
 	CURL *c = x.h;
-	hdr = curl_slist_append(hdr, auth);
+	x.hdr = curl_slist_append(x.hdr, auth);
 	if (mode == M_UPLOAD)
-		hdr = curl_slist_append(hdr, "Content-Type: application/octet-stream");
+		x.hdr = curl_slist_append(x.hdr, "Content-Type: application/octet-stream");
 	else if (body)
-		hdr = curl_slist_append(hdr, "Content-Type: application/json");
-	if (!hdr || (mode != M_UPLOAD && !curl_slist_append(hdr, "Expect:"))) {
-		slxd_fail(err, "out of memory");
-		goto out;
-	}
+		x.hdr = curl_slist_append(x.hdr, "Content-Type: application/json");
+	if (!x.hdr || (mode != M_UPLOAD && !curl_slist_append(x.hdr, "Expect:")))
+		return slxd_fail(err, "out of memory");
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x.hdr);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, slxd_user_agent());
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -304,16 +310,11 @@ static int perform(const char *base, long timeout_s, const char *method,
 	CURLcode cc = curl_easy_perform(c);
 	if (x.drew)
 		fputc('\n', stderr);
-	if (x.local_fail) {
-		slxd_fail(err, "%s", x.local_msg);
-		goto out;
-	}
-	if (cc != CURLE_OK) {
-		slxd_fail(err, "cannot reach the image registry at %s: %s", base,
-			  ebuf[0] ? ebuf : curl_easy_strerror(cc));
-		rc = SLXD_REG_UNREACHABLE;
-		goto out;
-	}
+	if (x.local_fail)
+		return slxd_fail(err, "%s", x.local_msg);
+	if (cc != CURLE_OK)
+		return slxd_failk(err, SLXD_E_UNREACHABLE, "cannot reach the image registry at %s: %s",
+				  base, ebuf[0] ? ebuf : curl_easy_strerror(cc));
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	slxd_log(SLXD_LOG_DEBUG, "registry: %s %s -> HTTP %ld", method, path, r->status);
 	read_reply(&x, r);
@@ -324,14 +325,7 @@ static int perform(const char *base, long timeout_s, const char *method,
 		check_answer(&x, auth + strlen("Authorization: "), r);
 	if (written)
 		*written = x.written;
-	rc = 0;
-out:
-	curl_easy_cleanup(x.h);
-	curl_slist_free_all(hdr);
-	free(x.buf);
-	free(auth);
-	free(cred);
-	return rc;
+	return 0;
 }
 
 void slxd_reg_reply_free(struct slxd_reg_reply *r)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Signed HTTP requests to the registry service (docs/registry-api.md).
  *
- * Shared by the nodes (lib/registry.c, as root) and the command
+ * Shared by the nodes (lib/image_registry.c, as root) and the command
  * slxd-registry (as the user).  Each request carries a MUNGE credential
  * bound to its method, path and body digest (lib/reqauth.h), so the uid of
  * the calling process is who the service sees.  One curl handle per
@@ -9,12 +9,12 @@
  * request is rare next to everything else a job start does.
  *
  * Return values: 0 when the service answered (any HTTP status, in
- * reply->status), SLXD_REG_UNREACHABLE when no HTTP answer came (cannot
- * connect, timeout, TLS failure, connection lost), -1 for a local failure
- * (no credential, cannot write the file, out of memory).  err is filled
- * for the last two. */
-#ifndef SLXD_REGHTTP_H
-#define SLXD_REGHTTP_H
+ * reply->status), else -1 with err filled: kind SLXD_E_UNREACHABLE when no
+ * HTTP answer came (cannot connect, timeout, TLS failure, connection lost),
+ * another kind for a local failure (no credential, cannot write the file,
+ * out of memory). */
+#ifndef SLXD_REGISTRY_CLIENT_H
+#define SLXD_REGISTRY_CLIENT_H
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -22,8 +22,6 @@
 
 #include "digest.h"
 #include "error.h"
-
-#define SLXD_REG_UNREACHABLE (-3)
 
 struct slxd_reg_reply {
 	long status;      /* HTTP status */

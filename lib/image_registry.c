@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
-#include "registry.h"
+#include "image_registry.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,9 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "digest.h"
 #include "log.h"
-#include "reghttp.h"
+#include "paths.h"
+#include "registry_client.h"
 
 #define CACHE_FILE "registry-cache.json"
 #define CACHE_LOCK "registry-cache.lock"
@@ -27,10 +29,7 @@
 /* Answers re-verified this recently are not written again (job arrays). */
 #define CACHE_REWRITE_S 60
 
-#ifndef SLXD_LIBEXECDIR
-#define SLXD_LIBEXECDIR "/usr/local/libexec/slurm-lxd"
-#endif
-const char *slxd_imagecheck_path = SLXD_LIBEXECDIR "/slxd-imagecheck";
+const char *slxd_imagecheck_path = SLXD_IMAGECHECK;
 
 enum verdict {
 	V_OK,        /* approved: fingerprint filled */
@@ -123,34 +122,26 @@ static bool cache_usable(void)
 static json_t *cache_load(const struct slxd_config *cfg)
 {
 	char path[SLXD_PATH_MAX + 64];
-	struct stat st;
 	json_error_t jerr;
 
 	snprintf(path, sizeof(path), "%s/" CACHE_FILE, cfg->state_dir);
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	slxd_error oerr = { 0 };
+	cleanup_fd int fd = slxd_open_owned_file(path, geteuid(), O_NOFOLLOW, "answer cache", &oerr);
 	if (fd < 0) {
-		if (errno != ENOENT)
+		if (slxd_error_kind(&oerr) == SLXD_E_REFUSED)
+			slxd_log(SLXD_LOG_ERROR, "registry: ignoring %s: not a file only uid %u can change",
+				 path, (unsigned)geteuid());
+		else if (slxd_error_kind(&oerr) != SLXD_E_NOTFOUND)
 			slxd_log(SLXD_LOG_ERROR, "registry: ignoring %s: %s", path, strerror(errno));
 		return json_object();
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		slxd_log(SLXD_LOG_ERROR, "registry: ignoring %s: not a file only uid %u can change",
-			 path, (unsigned)geteuid());
-		close(fd);
-		return json_object();
-	}
-	json_t *j = json_loadfd(fd, 0, &jerr);
-	close(fd);
+	json_auto_t *j = json_loadfd(fd, 0, &jerr);
 	json_t *entries = json_object_get(j, "entries");
 	if (!json_is_object(entries)) {
 		slxd_log(SLXD_LOG_ERROR, "registry: ignoring malformed %s", path);
-		json_decref(j);
 		return json_object();
 	}
-	json_incref(entries);
-	json_decref(j);
-	return entries;
+	return json_incref(entries);
 }
 
 static int cache_write(const struct slxd_config *cfg, json_t *entries)
@@ -162,9 +153,8 @@ static int cache_write(const struct slxd_config *cfg, json_t *entries)
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	json_t *doc = json_pack("{s:i, s:O}", "version", 1, "entries", entries);
+	json_auto_t *doc = json_pack("{s:i, s:O}", "version", 1, "entries", entries);
 	int rc = doc ? json_dumpfd(doc, fd, JSON_COMPACT) : -1;
-	json_decref(doc);
 	if (rc == 0)
 		rc = fsync(fd);
 	if (close(fd) != 0)
@@ -175,11 +165,9 @@ static int cache_write(const struct slxd_config *cfg, json_t *entries)
 		unlink(tmp);
 		return -1;
 	}
-	int dfd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
+	cleanup_fd int dfd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0)
 		fsync(dfd);
-		close(dfd);
-	}
 	return 0;
 }
 
@@ -191,15 +179,13 @@ static void cache_update(const struct slxd_config *cfg, const char *key,
 	slxd_error e;
 	if (!cache_usable() || state_dir_ready(cfg, &e) != 0)
 		return;
-	int lfd = open_lock(cfg, CACHE_LOCK, &e);
+	cleanup_fd int lfd = open_lock(cfg, CACHE_LOCK, &e);
 	if (lfd < 0 || ofd_lock(lfd, F_WRLCK, true) != 0) {
 		slxd_log(SLXD_LOG_ERROR, "registry: cannot update the answer cache: %s",
 			 lfd < 0 ? e.msg : strerror(errno));
-		if (lfd >= 0)
-			close(lfd);
 		return;
 	}
-	json_t *entries = cache_load(cfg);
+	json_auto_t *entries = cache_load(cfg);
 	json_t *old = json_object_get(entries, key);
 	time_t now = time(NULL);
 	bool change;
@@ -224,8 +210,6 @@ static void cache_update(const struct slxd_config *cfg, const char *key,
 	if (change && cache_write(cfg, entries) != 0)
 		slxd_log(SLXD_LOG_ERROR, "registry: cannot write %s/" CACHE_FILE ": %s",
 			 cfg->state_dir, strerror(errno));
-	json_decref(entries);
-	close(lfd);
 }
 
 /* The cached answer for key from this registry, and its age. */
@@ -234,7 +218,7 @@ static bool cache_lookup(const struct slxd_config *cfg, const char *key,
 {
 	if (!cache_usable())
 		return false;
-	json_t *entries = cache_load(cfg);
+	json_auto_t *entries = cache_load(cfg);
 	json_t *e = json_object_get(entries, key);
 	const char *fp = json_string_value(json_object_get(e, "fingerprint"));
 	const char *reg = json_string_value(json_object_get(e, "registry"));
@@ -248,7 +232,6 @@ static bool cache_lookup(const struct slxd_config *cfg, const char *key,
 		memcpy(fingerprint, fp, SLXD_FINGERPRINT_LEN + 1);
 		*age = (long)(now - json_integer_value(at));
 	}
-	json_decref(entries);
 	return ok;
 }
 
@@ -324,8 +307,8 @@ static enum verdict ask_http(const struct slxd_config *cfg, const struct slxd_im
  * is what is then read (through *out, an O_PATH descriptor).  A directory
  * above the store that others may write is accepted only with the sticky
  * bit (/tmp): there others cannot rename or remove what is not theirs.
- * Returns 0, -1 when the store cannot be seen (unmounted?), -2 when it is
- * unsafe. */
+ * Returns 0, or -1 with kind SLXD_E_UNREACHABLE when the store cannot be
+ * seen (unmounted?) or SLXD_E_REFUSED when it is unsafe. */
 static int open_store(const struct slxd_config *cfg, int *out, slxd_error *err)
 {
 	const char *store = cfg->registry + 7;
@@ -334,62 +317,50 @@ static int open_store(const struct slxd_config *cfg, int *out, slxd_error *err)
 	size_t slen = 1;
 	struct stat st;
 
-	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_fd int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return slxd_fail(err, "cannot open /: %s", strerror(errno)), -1;
+		return slxd_failk(err, SLXD_E_UNREACHABLE, "cannot open /: %s", strerror(errno));
 	for (const char *p = store;;) {
 		while (*p == '/')
 			p++;
 		size_t n = strcspn(p, "/"); /* the next component; 0: fd is the store */
-		if (fstat(fd, &st) != 0) {
-			close(fd);
-			return slxd_fail(err, "cannot use the image registry store %s: %s", store,
-					 strerror(errno)), -1;
-		}
+		if (fstat(fd, &st) != 0)
+			return slxd_failk(err, SLXD_E_UNREACHABLE, "cannot use the image registry store "
+					  "%s: %s", store, strerror(errno));
 		bool others_write = st.st_mode & (S_IWGRP | S_IWOTH);
 		if ((st.st_uid != 0 && st.st_uid != pin) ||
-		    (others_write && (!n || !(st.st_mode & S_ISVTX)))) {
-			close(fd);
-			slxd_fail(err, "refusing the image registry store %s: %s (owner uid %u, mode %04o) "
-				  "may be changed by someone other than root and the registry's uid %u "
-				  "(registry_uid=); every directory from / to the store must be owned by "
-				  "one of them and not writable by group or others (sticky /tmp-like "
-				  "directories above the store aside)", store, sofar, (unsigned)st.st_uid,
-				  (unsigned)(st.st_mode & 07777), (unsigned)pin);
-			return -2;
-		}
+		    (others_write && (!n || !(st.st_mode & S_ISVTX))))
+			return slxd_failk(err, SLXD_E_REFUSED, "refusing the image registry store %s: %s "
+					  "(owner uid %u, mode %04o) may be changed by someone other than "
+					  "root and the registry's uid %u (registry_uid=); every directory "
+					  "from / to the store must be owned by one of them and not writable "
+					  "by group or others (sticky /tmp-like directories above the store "
+					  "aside)", store, sofar, (unsigned)st.st_uid,
+					  (unsigned)(st.st_mode & 07777), (unsigned)pin);
 		if (!n) {
-			if (st.st_uid != pin) {
-				close(fd);
-				slxd_fail(err, "refusing the image registry store %s: it is owned by uid %u, "
-					  "not by the registry's uid %u (registry_uid=)", store,
-					  (unsigned)st.st_uid, (unsigned)pin);
-				return -2;
-			}
-			*out = fd;
+			if (st.st_uid != pin)
+				return slxd_failk(err, SLXD_E_REFUSED, "refusing the image registry store "
+						  "%s: it is owned by uid %u, not by the registry's uid %u "
+						  "(registry_uid=)", store, (unsigned)st.st_uid, (unsigned)pin);
+			*out = steal_fd(&fd);
 			return 0;
 		}
 		char name[SLXD_PATH_MAX + 1];
-		if (n >= sizeof(name) || slen + n + 1 >= sizeof(sofar)) {
-			close(fd);
-			return slxd_fail(err, "refusing the image registry store %s: path too long", store), -2;
-		}
+		if (n >= sizeof(name) || slen + n + 1 >= sizeof(sofar))
+			return slxd_failk(err, SLXD_E_REFUSED, "refusing the image registry store %s: "
+					  "path too long", store);
 		memcpy(name, p, n);
 		name[n] = '\0';
 		p += n;
 		int next = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0) {
 			int e = errno;
-			bool link = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
-			close(fd);
-			if (link) {
-				slxd_fail(err, "refusing the image registry store %s: %s%s%s is a symbolic link; "
-					  "give registry=file:// the store's real path", store, sofar,
-					  slen > 1 ? "/" : "", name);
-				return -2;
-			}
-			return slxd_fail(err, "cannot use the image registry store %s: %s", store,
-					 strerror(e)), -1;
+			if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				return slxd_failk(err, SLXD_E_REFUSED, "refusing the image registry store "
+						  "%s: %s%s%s is a symbolic link; give registry=file:// the "
+						  "store's real path", store, sofar, slen > 1 ? "/" : "", name);
+			return slxd_failk(err, SLXD_E_UNREACHABLE, "cannot use the image registry store "
+					  "%s: %s", store, strerror(e));
 		}
 		close(fd);
 		fd = next;
@@ -399,28 +370,25 @@ static int open_store(const struct slxd_config *cfg, int *out, slxd_error *err)
 }
 
 /* name under dirfd (path names it in messages): a regular file of root or
- * the store's owner that no one else may write. */
+ * the store's owner that no one else may write.  Returns the fd, or -1 with
+ * kind SLXD_E_REFUSED (unsafe) or SLXD_E_UNREACHABLE (cannot be read). */
 static int open_store_file(int dirfd, const char *name, const char *path, uid_t owner,
 			   slxd_error *err)
 {
 	struct stat st;
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0 && errno == ELOOP) {
+	cleanup_fd int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 && errno == ELOOP)
 		/* the service writes files, never links: someone else put it there */
-		slxd_fail(err, "refusing %s: it is a symbolic link; ask your admin to fix the store", path);
-		return -2;
-	}
+		return slxd_failk(err, SLXD_E_REFUSED, "refusing %s: it is a symbolic link; ask your "
+				  "admin to fix the store", path);
 	if (fd < 0)
-		return slxd_fail(err, "cannot read %s: %s", path, strerror(errno)), -1;
+		return slxd_failk(err, SLXD_E_UNREACHABLE, "cannot read %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_uid != 0 && st.st_uid != owner) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		close(fd);
-		slxd_fail(err, "refusing %s: it must be a regular file owned by root or the store's "
-			  "owner (uid %u) and writable by no one else; ask your admin to fix the store",
-			  path, (unsigned)owner);
-		return -2;
-	}
-	return fd;
+	    (st.st_uid != 0 && st.st_uid != owner) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return slxd_failk(err, SLXD_E_REFUSED, "refusing %s: it must be a regular file owned "
+				  "by root or the store's owner (uid %u) and writable by no one else; "
+				  "ask your admin to fix the store", path, (unsigned)owner);
+	return steal_fd(&fd);
 }
 
 static enum verdict ask_file(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
@@ -432,17 +400,14 @@ static enum verdict ask_file(const struct slxd_config *cfg, const struct slxd_im
 	json_error_t jerr;
 	int sfd;
 
-	int src = open_store(cfg, &sfd, err);
-	if (src != 0)
-		/* an unmounted shared file system is an outage; an unsafe store is not */
-		return src == -1 ? V_NO_ANSWER : V_ERROR;
+	/* an unmounted shared file system is an outage; an unsafe store is not */
+	if (open_store(cfg, &sfd, err) < 0)
+		return slxd_error_kind(err) == SLXD_E_UNREACHABLE ? V_NO_ANSWER : V_ERROR;
 	snprintf(path, sizeof(path), "%s/index.json", cfg->registry + 7);
 	int fd = open_store_file(sfd, "index.json", path, (uid_t)cfg->registry_uid, err);
 	close(sfd);
-	if (fd == -2)
-		return V_ERROR;
 	if (fd < 0)
-		return V_NO_ANSWER;
+		return slxd_error_kind(err) == SLXD_E_UNREACHABLE ? V_NO_ANSWER : V_ERROR;
 	if (fstat(fd, &st) != 0 || st.st_size > INDEX_MAX) {
 		close(fd);
 		slxd_fail(err, "refusing %s: larger than %lld MiB", path, (long long)(INDEX_MAX >> 20));
@@ -512,7 +477,7 @@ int slxd_registry_resolve(const struct slxd_config *cfg,
 	case V_REFUSED:
 		/* final: a later outage must not bring the old answer back */
 		cache_update(cfg, key, NULL);
-		return slxd_fail(err, "%s", why.msg);
+		return slxd_failk(err, SLXD_E_REFUSED, "%s", why.msg);
 	case V_ERROR:
 		return slxd_fail(err, "%s", why.msg);
 	case V_NO_ANSWER:
@@ -524,10 +489,9 @@ int slxd_registry_resolve(const struct slxd_config *cfg,
 		memcpy(fingerprint, fp, sizeof(fp));
 		return 0;
 	}
-	slxd_fail(err, "%s; no answer for %s verified in the last %ld s is kept on this node, so "
-		  "it cannot be checked: try again later or ask your admin to check the registry",
-		  why.msg, key, cfg->registry_grace);
-	return SLXD_REGISTRY_UNREACHABLE;
+	return slxd_failk(err, SLXD_E_UNREACHABLE, "%s; no answer for %s verified in the last %ld s "
+			  "is kept on this node, so it cannot be checked: try again later or ask "
+			  "your admin to check the registry", why.msg, key, cfg->registry_grace);
 }
 
 /* ---- Pull ------------------------------------------------------------------ */
@@ -574,6 +538,32 @@ static int copy_hashing(int in, int out, slxd_sha256 *h, off_t *n, const char *s
 }
 
 /* Fetch fp's blob into fd, hashing it; got receives the digest. */
+/* The blob of a file:// store, copied to fd through h. */
+static int fetch_file_blob(const struct slxd_config *cfg, const char *fp, int fd, slxd_sha256 *h,
+			   off_t *size, slxd_error *err)
+{
+	char path[SLXD_PATH_MAX + 128];
+	struct stat st;
+	uid_t owner = (uid_t)cfg->registry_uid;
+	cleanup_fd int sfd = -1;
+
+	if (open_store(cfg, &sfd, err) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/blobs", cfg->registry + 7);
+	cleanup_fd int bfd = openat(sfd, "blobs", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (bfd < 0)
+		return slxd_fail(err, "cannot use %s: %s", path, strerror(errno));
+	if (fstat(bfd, &st) != 0 || (st.st_uid != 0 && st.st_uid != owner) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return slxd_fail(err, "refusing %s: it must be a directory owned by root or the "
+				 "registry's uid %u and writable by no one else", path, (unsigned)owner);
+	snprintf(path, sizeof(path), "%s/blobs/%s", cfg->registry + 7, fp);
+	cleanup_fd int in = open_store_file(bfd, fp, path, owner, err);
+	if (in < 0)
+		return -1;
+	return copy_hashing(in, fd, h, size, path, err);
+}
+
 static int fetch_blob(const struct slxd_config *cfg, const char *fp, int fd,
 		      char got[SLXD_SHA256_HEX_LEN + 1], off_t *size, slxd_error *err)
 {
@@ -582,32 +572,7 @@ static int fetch_blob(const struct slxd_config *cfg, const char *fp, int fd,
 	if (!h)
 		return slxd_fail(err, "out of memory");
 	if (is_file_registry(cfg)) {
-		int sfd;
-		if (open_store(cfg, &sfd, err) == 0) {
-			char path[SLXD_PATH_MAX + 128];
-			struct stat st;
-			uid_t owner = (uid_t)cfg->registry_uid;
-			snprintf(path, sizeof(path), "%s/blobs", cfg->registry + 7);
-			int bfd = openat(sfd, "blobs", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			close(sfd);
-			if (bfd < 0)
-				slxd_fail(err, "cannot use %s: %s", path, strerror(errno));
-			else if (fstat(bfd, &st) != 0 || (st.st_uid != 0 && st.st_uid != owner) ||
-				 (st.st_mode & (S_IWGRP | S_IWOTH)))
-				slxd_fail(err, "refusing %s: it must be a directory owned by root or the "
-					  "registry's uid %u and writable by no one else", path,
-					  (unsigned)owner);
-			else {
-				snprintf(path, sizeof(path), "%s/blobs/%s", cfg->registry + 7, fp);
-				int in = open_store_file(bfd, fp, path, owner, err);
-				if (in >= 0) {
-					rc = copy_hashing(in, fd, h, size, path, err);
-					close(in);
-				}
-			}
-			if (bfd >= 0)
-				close(bfd);
-		}
+		rc = fetch_file_blob(cfg, fp, fd, h, size, err);
 	} else {
 		char path[128];
 		struct slxd_reg_reply r;
@@ -855,43 +820,6 @@ lock_failed:
 fail:
 	close(lfd);
 	return -1;
-}
-
-int slxd_image_ensure(const struct slxd_config *cfg, lxd_client *c, const char *image,
-		      const char *fingerprint, int *hold_fd, slxd_error *err)
-{
-	if (hold_fd)
-		*hold_fd = -1;
-	/* no image into an LXD older than the site's floor */
-	if (lxd_check_version(c, cfg->lxd_min_version, err) != 0)
-		return -1;
-	json_t *img = NULL;
-	int rc;
-	if (cfg->registry[0]) {
-		if (slxd_registry_pull(cfg, c, fingerprint, hold_fd, err) != 0)
-			return slxd_fail_prefix(err, "image %s", image);
-		/* held: it stays while we look at its architecture */
-		rc = lxd_image_get(c, fingerprint, &img, err);
-		if (rc == LXD_NOT_FOUND)
-			slxd_fail(err, "image %s (fingerprint %.12s) vanished from this node's LXD "
-				  "right after it was fetched; try again", image, fingerprint);
-	} else {
-		rc = lxd_image_get(c, fingerprint, &img, err);
-		if (rc == LXD_NOT_FOUND)
-			slxd_fail(err, "image %s is approved (fingerprint %.12s) but this node's LXD "
-				  "does not have it; ask your admin to import it on this node",
-				  image, fingerprint);
-	}
-	/* An image of another architecture would make a container that
-	 * fails at its first exec with ENOEXEC; say why before any exists. */
-	if (rc == 0 && lxd_check_image_arch(c, img, image, err) != 0)
-		rc = -1;
-	json_decref(img);
-	if (rc != 0 && hold_fd && *hold_fd >= 0) {
-		close(*hold_fd);
-		*hold_fd = -1;
-	}
-	return rc == 0 ? 0 : -1;
 }
 
 /* ---- Eviction ---------------------------------------------------------------- */
