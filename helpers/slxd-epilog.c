@@ -20,9 +20,10 @@
 #include <syslog.h>
 
 #include "config.h"
-#include "container.h"
+#include "jobend.h"
 #include "log.h"
 #include "lxd.h"
+#include "statedir.h"
 #include "version.h"
 
 static void to_syslog(enum slxd_log_level level, const char *line)

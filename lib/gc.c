@@ -10,9 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "container.h"
+#include "cleanup.h"
+#include "jobend.h"
+#include "labels.h"
 #include "log.h"
 #include "spare.h"
+#include "statedir.h"
 #include "template.h"
 
 const char *slxd_gc_action_name(enum slxd_gc_action a)
@@ -202,24 +205,21 @@ static void sweep_stages(const struct slxd_config *cfg, const struct slxd_gc_ent
 			has_container = es[j].jobid == jobs[i];
 		if (has_container)
 			continue;
-		char state[32] = "", file[32];
+		char state[32] = "";
 		slxd_error err;
 		enum slxd_job_status st = lookup(jobs[i], arg, state, &err);
 		if (st != SLXD_JOB_ENDED && st != SLXD_JOB_UNKNOWN)
 			continue;
 		/* not while a task of the job holds its lock */
-		snprintf(file, sizeof(file), "job-%" PRIu32 ".lock", jobs[i]);
-		int lock = -2;
+		cleanup_fd int lock = -1;
 		if (slxd_container_marked(cfg, jobs[i])) {
-			lock = slxd_state_lock(cfg, file, false, false, &err);
+			lock = slxd_job_lock(cfg, jobs[i], false, false, &err);
 			if (lock < 0)
 				continue; /* held (or just gone): the next run decides */
 		}
 		slxd_stage_remove(cfg, jobs[i]);
 		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": removed leftover mount staging points "
 			 "(the job %s)", jobs[i], st == SLXD_JOB_ENDED ? "has ended" : "is unknown to Slurm");
-		if (lock >= 0)
-			close(lock);
 	}
 }
 

@@ -10,42 +10,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "container.h"
+#include "labels.h"
 #include "log.h"
+#include "statedir.h"
 #include "template.h"
 
-/* "slxd-spare-" + 12 hex + "-" + 16 hex + "-" + 8 hex */
-#define KEY_LEN (12 + 1 + 16)
-#define NAME_LEN (sizeof(SLXD_SPARE_PREFIX) - 1 + KEY_LEN + 1 + 8)
-
-int slxd_spare_name_ok(const char *name)
-{
-	size_t p = sizeof(SLXD_SPARE_PREFIX) - 1;
-	if (strlen(name) != NAME_LEN || strncmp(name, SLXD_SPARE_PREFIX, p) != 0)
-		return 0;
-	for (const char *s = name + p; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || *s == '-'))
-			return 0;
-	return name[p + 12] == '-' && name[p + KEY_LEN] == '-';
-}
-
 /* The (image, map) key a spare shares with its template's name. */
-static void key_of(const char *fp, const char *idmap, char key[KEY_LEN + 1])
+static void key_of(const char *fp, const char *idmap, char key[SLXD_SPARE_KEY_LEN + 1])
 {
 	char tpl[64];
 	slxd_template_name(fp, idmap, tpl);
-	snprintf(key, KEY_LEN + 1, "%s", tpl + sizeof(SLXD_TEMPLATE_PREFIX) - 1);
-}
-
-/* The slot: a file naming the one spare a job may take, locked by every
- * reader and writer.  -2 when it does not exist and !create, or when
- * another process holds it and !wait. */
-static int slot_open(const struct slxd_config *cfg, const char *key, bool create,
-		     bool wait, slxd_error *err)
-{
-	char file[80];
-	snprintf(file, sizeof(file), SLXD_SPARE_PREFIX "%s.slot", key);
-	return slxd_state_lock(cfg, file, create, wait, err);
+	snprintf(key, SLXD_SPARE_KEY_LEN + 1, "%s", tpl + sizeof(SLXD_TEMPLATE_PREFIX) - 1);
 }
 
 static void slot_read(int fd, char out[64])
@@ -110,14 +85,14 @@ int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg,
 {
 	if (cfg->spare_max_idle == 0)
 		return 0;
-	char key[KEY_LEN + 1], name[64];
+	char key[SLXD_SPARE_KEY_LEN + 1], name[64];
 	slxd_error err;
 	key_of(fingerprint, idmap, key);
 	/* Held, it is another job taking the spare (one GET and one PATCH,
 	 * which a loaded LXD can stretch to seconds: in an array of 100,
 	 * every task of a wave once queued behind one take) or a spare being
 	 * offered: either way none is to be had now. */
-	int slot = slot_open(cfg, key, false, false, &err);
+	int slot = slxd_spare_slot_open(cfg, key, false, false, &err);
 	if (slot == -2)
 		return 0;
 	if (slot < 0) {
@@ -217,7 +192,7 @@ int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
 {
 	const char *fp = slxd_label(inst, SLXD_KEY_FINGERPRINT);
 	const char *idmap = slxd_label(inst, "raw.idmap");
-	char tpl[64], key[KEY_LEN + 1], name[64];
+	char tpl[64], key[SLXD_SPARE_KEY_LEN + 1], name[64];
 	if (cfg->spare_max_idle == 0 || !fp || !idmap || !slxd_label(inst, SLXD_KEY_UID) ||
 	    !slxd_label_is(inst, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE))
 		return 2;
@@ -228,7 +203,7 @@ int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
 	if (others != 0)
 		return others < 0 ? -1 : 2;
 	key_of(fp, idmap, key);
-	int slot = slot_open(cfg, key, true, true, err);
+	int slot = slxd_spare_slot_open(cfg, key, true, true, err);
 	if (slot < 0)
 		return -1;
 	bool there = waiting(c, slot);
@@ -257,7 +232,7 @@ int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
 		remove_quietly(c, name); /* nothing half-made stays */
 		return slxd_fail_prefix(err, "cannot make spare %s", name);
 	}
-	slot = slot_open(cfg, key, true, true, err);
+	slot = slxd_spare_slot_open(cfg, key, true, true, err);
 	if (slot < 0) {
 		remove_quietly(c, name);
 		return -1;
@@ -278,9 +253,9 @@ int slxd_spare_remove(lxd_client *c, const struct slxd_config *cfg, const char *
 {
 	if (!slxd_spare_name_ok(name))
 		return slxd_fail(err, "%s is not a spare's name", name);
-	char key[KEY_LEN + 1];
+	char key[SLXD_SPARE_KEY_LEN + 1];
 	snprintf(key, sizeof(key), "%s", name + sizeof(SLXD_SPARE_PREFIX) - 1);
-	int slot = slot_open(cfg, key, true, true, err);
+	int slot = slxd_spare_slot_open(cfg, key, true, true, err);
 	if (slot < 0)
 		return -1;
 	json_t *inst = NULL;

@@ -29,12 +29,6 @@
 #include "error.h"
 #include "lxd.h"
 
-#define SLXD_SPARE_PREFIX "slxd-spare-"
-#define SLXD_ROLE_SPARE "spare"
-
-/* Is `name` one that slxd_spare_make could have made? */
-int slxd_spare_name_ok(const char *name);
-
 /* Take the spare for this fingerprint, id map and uid for a job: relabel
  * it with `labels` (config keys) and add those of `devices` it lacks, in
  * one PATCH.  1 and its name in `out` when taken, 0 when there was none

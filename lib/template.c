@@ -8,9 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "container.h"
 #include "fnv.h"
+#include "labels.h"
 #include "log.h"
+#include "statedir.h"
 
 void slxd_template_name(const char *fingerprint, const char *idmap, char out[64])
 {
@@ -49,14 +50,6 @@ int slxd_template_delete(lxd_client *c, const char *name, slxd_error *err)
 	if (rc == 0)
 		rc = lxd_instance_delete(c, name, err);
 	return rc == LXD_NOT_FOUND ? 0 : rc;
-}
-
-/* One builder per template per node; a second one has nothing to add. */
-static int try_lock(const struct slxd_config *cfg, const char *name, slxd_error *err)
-{
-	char file[80];
-	snprintf(file, sizeof(file), "%s.lock", name);
-	return slxd_state_lock(cfg, file, true, false, err);
 }
 
 json_t *slxd_template_config(json_t *inst, const char *role, const char *fp,
@@ -153,7 +146,7 @@ int slxd_template_build_for(lxd_client *c, const struct slxd_config *cfg,
 	int found = slxd_template_find(c, cfg, fp, idmap, name, err);
 	if (found != 0)
 		return found < 0 ? -1 : 0;
-	int lock = try_lock(cfg, name, err);
+	int lock = slxd_template_lock(cfg, name, err);
 	if (lock == -2)
 		return 0; /* being built */
 	if (lock < 0)

@@ -29,13 +29,6 @@
 #include "error.h"
 #include "lxd.h"
 
-#define SLXD_TEMPLATE_PREFIX "slxd-tpl-"
-/* What a managed instance is: "job" (slurm-<jobid>), "template" (ready to
- * copy) or "template-building". */
-#define SLXD_KEY_ROLE "user.slurm.role"
-#define SLXD_ROLE_JOB "job"
-#define SLXD_ROLE_TEMPLATE "template"
-#define SLXD_ROLE_TEMPLATE_BUILDING "template-building"
 /* A build older than this that is still "building" was abandoned. */
 #define SLXD_TEMPLATE_BUILD_MAX_SECONDS 900
 

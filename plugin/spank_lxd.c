@@ -31,12 +31,14 @@
 
 #include "config.h"
 #include "container.h"
+#include "jobend.h"
 #include "images.h"
 #include "log.h"
 #include "lxd.h"
 #include "mounts.h"
 #include "nsjoin.h"
 #include "opts.h"
+#include "statedir.h"
 #include "version.h"
 
 SPANK_PLUGIN(lxd, 1);

@@ -23,9 +23,12 @@
 
 #include "container.h"
 #include "fake_lxd.h"
+#include "jobend.h"
+#include "labels.h"
 #include "log.h"
 #include "mounts.h"
 #include "spare.h"
+#include "statedir.h"
 #include "template.h"
 
 #define FP  "23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d737882"
@@ -911,7 +914,7 @@ static void test_ensure_waits_for_lock(void **state)
 {
 	char lock[256];
 	pthread_t th;
-	struct racer r = { -2, 0, { "" } };
+	struct racer r = { -2, 0, { .msg = "" } };
 	struct timespec ts = { 0, 300 * 1000 * 1000 };
 	(void)state;
 	assert_int_equal(mkdir(cfg.state_dir, 0700), 0);
