@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "idmap.h"
 #include "jobend.h"
 #include "labels.h"
@@ -82,14 +83,13 @@ int slxd_container_spec(const struct slxd_config *cfg,
 			json_t **devices_out, slxd_error *err)
 {
 	char idmap[8192], num[32];
-	json_t *config = json_object(), *devices = json_object();
-	if (!config || !devices) {
-		slxd_fail(err, "out of memory");
-		goto fail;
-	}
+	json_auto_t *config = json_object();
+	json_auto_t *devices = json_object();
+	if (!config || !devices)
+		return slxd_fail(err, "out of memory");
 	if (slxd_idmap_build(job->uid, job->gid, job->gids, job->ngids, idmap,
 			     sizeof(idmap), err) != 0)
-		goto fail;
+		return -1;
 	if (set_str(config, "security.privileged", "false", err) ||
 	    set_str(config, "security.nesting", "false", err) ||
 	    /* no guest API (/dev/lxd/sock) for the payload to talk to */
@@ -103,58 +103,52 @@ int slxd_container_spec(const struct slxd_config *cfg,
 	    set_str(config, SLXD_KEY_ROLE, SLXD_ROLE_JOB, err) ||
 	    set_str(config, SLXD_KEY_IMAGE, job->image, err) ||
 	    set_str(config, SLXD_KEY_FINGERPRINT, job->fingerprint, err))
-		goto fail;
+		return -1;
 	snprintf(num, sizeof(num), "%" PRIu32, job->jobid);
 	if (set_str(config, SLXD_KEY_JOB_ID, num, err))
-		goto fail;
+		return -1;
 	snprintf(num, sizeof(num), "%u", (unsigned)job->uid);
 	if (set_str(config, SLXD_KEY_UID, num, err))
-		goto fail;
+		return -1;
 	snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
 	if (set_str(config, SLXD_KEY_CREATED, num, err))
-		goto fail;
+		return -1;
 
 	if (add_disk(devices, "slxd-init", cfg->init_path, SLXD_INIT_PATH, true, err))
-		goto fail;
+		return -1;
 	/* storage_pool= puts the root disk in that pool, overriding the
 	 * profile's; unset, the profile decides. */
 	if (cfg->storage_pool[0]) {
 		json_t *root = json_pack("{s:s, s:s, s:s}", "type", "disk", "path", "/",
 					 "pool", cfg->storage_pool);
-		if (!root || json_object_set_new(devices, "root", root) != 0) {
-			slxd_fail(err, "out of memory");
-			goto fail;
-		}
+		if (!root || json_object_set_new(devices, "root", root) != 0)
+			return slxd_fail(err, "out of memory");
 	}
 	for (size_t i = 0; i < cfg->default_mounts.n; i++) {
 		const struct slxd_mount *m = &cfg->default_mounts.m[i];
 		if (add_mount(devices, m->src, m->dst, m->readonly, err))
-			goto fail;
+			return -1;
 	}
 	char staged[SLXD_PATH_MAX + 96];
 	if (job->cwd) {
 		slxd_stage_path(cfg, job->jobid, job->cwd, staged, sizeof(staged));
 		if (add_mount(devices, staged, job->cwd, false, err))
-			goto fail;
+			return -1;
 	}
 	if (job->spool_job_dir &&
 	    add_mount(devices, job->spool_job_dir, job->spool_job_dir, true, err))
-		goto fail;
+		return -1;
 	for (size_t i = 0; job->user_mounts && i < job->user_mounts->n; i++) {
 		const struct slxd_mount *m = &job->user_mounts->m[i];
 		if (site_mounts(cfg, m))
 			continue; /* the site's own mount of it serves, with its mode */
 		slxd_stage_path(cfg, job->jobid, m->dst, staged, sizeof(staged));
 		if (add_mount(devices, staged, m->dst, m->readonly, err))
-			goto fail;
+			return -1;
 	}
-	*config_out = config;
-	*devices_out = devices;
+	*config_out = steal_pointer(&config);
+	*devices_out = steal_pointer(&devices);
 	return 0;
-fail:
-	json_decref(config);
-	json_decref(devices);
-	return -1;
 }
 
 /* A container named like ours must also be labelled as this job's, for
@@ -186,10 +180,9 @@ static int plug_missing(lxd_client *c, const char *name, json_t *inst,
 			json_t *wanted, slxd_error *err)
 {
 	json_t *have = json_object_get(inst, "devices");
-	json_t *add = json_object();
+	json_auto_t *add = json_object();
 	const char *key;
 	json_t *dev;
-	int rc = -1;
 	json_object_foreach(wanted, key, dev) {
 		json_t *cur = json_object_get(have, key);
 		if (!cur) {
@@ -202,31 +195,22 @@ static int plug_missing(lxd_client *c, const char *name, json_t *inst,
 		 * cannot change under it; only mounts are compared. */
 		if (!s2 || json_equal(cur, dev))
 			continue;
-		if (!s1 || strcmp(s1, s2) != 0) {
-			slxd_fail(err, "%s is already mounted from %s in this job's container; a step "
-				  "cannot mount %s there", json_string_value(json_object_get(dev, "path")),
-				  s1 ? s1 : "?", s2);
-			goto out;
-		}
+		if (!s1 || strcmp(s1, s2) != 0)
+			return slxd_fail(err, "%s is already mounted from %s in this job's container; "
+					 "a step cannot mount %s there",
+					 json_string_value(json_object_get(dev, "path")), s1 ? s1 : "?", s2);
 	}
-	if (json_object_size(add) == 0) {
-		rc = 0;
-		goto out;
-	}
+	if (json_object_size(add) == 0)
+		return 0;
 	/* PATCH merges: the existing devices stay. */
-	json_t *body = json_pack("{s:O}", "devices", add);
+	json_auto_t *body = json_pack("{s:O}", "devices", add);
 	char path[96];
 	snprintf(path, sizeof(path), "/1.0/instances/%s", name);
-	rc = lxd_request(c, "PATCH", path, body, NULL, err);
-	json_decref(body);
-	if (rc != 0)
-		slxd_fail_prefix(err, "cannot add this step's mounts to %s", name);
-	else
-		slxd_log(SLXD_LOG_INFO, "job container %s: added %zu mount(s) for a new step",
-			 name, json_object_size(add));
-out:
-	json_decref(add);
-	return rc == 0 ? 0 : -1;
+	if (lxd_request(c, "PATCH", path, body, NULL, err) != 0)
+		return slxd_fail_prefix(err, "cannot add this step's mounts to %s", name);
+	slxd_log(SLXD_LOG_INFO, "job container %s: added %zu mount(s) for a new step",
+		 name, json_object_size(add));
+	return 0;
 }
 
 static void delete_quietly(lxd_client *c, const char *name)
@@ -264,15 +248,14 @@ static int create(lxd_client *c, const struct slxd_config *cfg, const struct slx
 	 * prolog did already); without one, images are the admin's to
 	 * import.  The hold keeps the image from being evicted until
 	 * the container made from it exists. */
-	int hold;
+	cleanup_fd int hold = -1;
 	if (slxd_image_ensure(cfg, c, job->image, job->fingerprint, &hold, err) != 0)
 		return -1;
-	int rc = lxd_instance_create(c, name, job->fingerprint, config, devices, profiles, err);
-	if (hold >= 0)
-		close(hold);
-	if (rc != 0)
+	if (lxd_instance_create(c, name, job->fingerprint, config, devices, profiles, err) != 0) {
 		delete_quietly(c, name); /* nothing half-made stays */
-	return rc;
+		return -1;
+	}
+	return 0;
 }
 
 /* The container's init from /proc, once it is ours: LXD reports a start
@@ -303,17 +286,15 @@ static bool take_spare(lxd_client *c, const struct slxd_config *cfg,
 		       char name[64])
 {
 	const char *idmap = json_string_value(json_object_get(config, "raw.idmap"));
-	json_t *labels = json_object();
+	json_auto_t *labels = json_object();
 	const char *key;
 	json_t *v;
 	json_object_foreach(config, key, v)
 		if (strncmp(key, "user.", 5) == 0)
 			json_object_set(labels, key, v);
-	bool yes = labels && idmap &&
-		   slxd_spare_take(c, cfg, job->fingerprint, idmap, job->uid, labels, devices,
-				   name) == 1;
-	json_decref(labels);
-	return yes;
+	return labels && idmap &&
+	       slxd_spare_take(c, cfg, job->fingerprint, idmap, job->uid, labels, devices,
+			       name) == 1;
 }
 
 /* The init pid (and, when LXD had to be asked, the status): /proc first. */
@@ -378,130 +359,149 @@ static int verify_staged(const struct slxd_config *cfg, uint32_t jobid, pid_t in
 	return 0;
 }
 
-int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
-			  const struct slxd_job *job, pid_t *init_pid,
-			  slxd_error *err)
+/* Fail closed: a container whose mounts are not all the checked files is
+ * stopped now, under the lock, and no task of the job enters it again. */
+static int stop_tainted(lxd_client *c, const struct slxd_config *cfg, uint32_t jobid,
+			const char *name, slxd_error *err)
 {
-	char name[64], hostname[32];
-	slxd_container_name(job->jobid, hostname);
-	json_t *config = NULL, *devices = NULL, *inst = NULL;
-	int rc = -1;
+	slxd_error ignored;
+	char msg[sizeof(err->msg)];
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	if (slxd_container_kill(c, name, &ignored) != 0)
+		lxd_instance_stop_force(c, name, &ignored);
+	slxd_stage_taint(cfg, jobid);
+	slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": container %s stopped: %s", jobid, name, msg);
+	return slxd_failk(err, SLXD_E_TAMPERED, "%s; the job's container was stopped and the job "
+			  "can run no more steps on this node", msg);
+}
 
-	/* no container on an LXD older than the site's floor */
-	if (lxd_check_version(c, cfg->lxd_min_version, err) != 0)
-		return -1;
-	if (slxd_container_spec(cfg, job, &config, &devices, err) != 0)
-		return -1;
-	int lock = slxd_job_lock(cfg, job->jobid, true, true, err);
-	if (lock < 0)
-		goto out;
-	const char *undo[SLXD_MOUNTS_MAX + 1];
-	size_t nundo = 0;
-	if (slxd_stage_tainted(cfg, job->jobid)) {
-		slxd_fail(err, "this job's container on this node was stopped because a mount in it was "
-			  "not the file that was checked; the job can run no more steps here");
-		goto unlock;
-	}
-	slxd_job_recorded_name(cfg, job->jobid, name);
-	int got = lxd_instance_get(c, name, &inst, err);
-	bool created = false, taken = false;
-	if (got != 0 && got != LXD_NOT_FOUND)
-		goto unlock;
-	/* No container: what an earlier run of the job staged here (a
-	 * requeued job whose end never ran here) serves nothing now. */
-	if (got == LXD_NOT_FOUND)
-		slxd_stage_remove(cfg, job->jobid);
-	if (stage_step(cfg, job, undo, &nundo, err) != 0)
-		goto unlock;
-	if (got == LXD_NOT_FOUND) {
-		if (slxd_subid_check(cfg->subuid_path, cfg->subgid_path, job->uid, job->gid,
-				     job->gids, job->ngids, err) != 0)
-			goto unlock;
-		if (take_spare(c, cfg, job, config, devices, name)) {
-			taken = true;
-			if (slxd_name_file_write(lock, name) != 0) {
-				slxd_fail(err, "cannot record container %s in the job's lock file: %s",
-					  name, strerror(errno));
-				goto cleanup;
-			}
-			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": took spare container %s (image %s, "
-				 "uid %u)", job->jobid, name, job->image, (unsigned)job->uid);
-		} else {
-			json_t *profiles = json_pack("[s]", cfg->profile);
-			char from[80];
-			slxd_container_name(job->jobid, name);
-			slxd_name_file_write(lock, ""); /* an earlier step's spare is gone */
-			int crc = create(c, cfg, job, name, config, devices, profiles, from, err);
-			json_decref(profiles);
-			if (crc != 0)
-				goto unlock;
-			created = true;
-			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": created container %s (image %s, "
-				 "uid %u) from %s", job->jobid, name, job->image, (unsigned)job->uid, from);
-		}
-	} else if (got != 0) {
-		goto unlock;
-	} else if (check_owner(inst, job, name, err) != 0 ||
-		   plug_missing(c, name, inst, devices, err) != 0) {
-		goto unlock;
-	}
-
+/* Start the job's container `name` unless it runs, check its staged mounts
+ * and return its init.  `inst` is what LXD said of it before this step
+ * (NULL when this step made or took it). */
+static int start_checked(lxd_client *c, const struct slxd_config *cfg,
+			 const struct slxd_job *job, const char *name, json_t *inst,
+			 json_t *devices, bool created, bool taken, pid_t *init_pid,
+			 slxd_error *err)
+{
 	/* A container this call made is stopped; a spare it took, or one a
 	 * step made before, is running if its init is there.  /proc answers
 	 * in a few ms where LXD's state takes about 50 (procinit.h); LXD
 	 * decides when /proc does not know. */
 	struct lxd_instance_state st = { .init_pid = 0 };
 	if (!created && find_init(c, name, &st, err) != 0)
-		goto cleanup;
+		return -1;
 	if (st.init_pid <= 0 || (st.status[0] && strcmp(st.status, "Running") != 0)) {
-		if (lxd_instance_start(c, name, err) != 0) {
-			slxd_fail_prefix(err, "container %s did not start", name);
-			goto cleanup;
-		}
+		if (lxd_instance_start(c, name, err) != 0)
+			return slxd_fail_prefix(err, "container %s did not start", name);
 		if (find_init(c, name, &st, err) != 0)
-			goto cleanup;
-		if (st.init_pid <= 0) {
-			slxd_fail(err, "container %s did not start: its init exited at once "
-				  "(an admin should check init= in spank_lxd.conf)", name);
-			goto cleanup;
-		}
+			return -1;
+		if (st.init_pid <= 0)
+			return slxd_fail(err, "container %s did not start: its init exited at once "
+					 "(an admin should check init= in spank_lxd.conf)", name);
 	}
-	/* Fail closed: a container whose mounts are not all the checked
-	 * files is stopped now, under the lock, and no task enters it. */
 	if (verify_staged(cfg, job->jobid, st.init_pid, json_object_get(inst, "devices"),
-			  devices, err) != 0) {
-		slxd_error ignored;
-		char msg[sizeof(err->msg)];
-		snprintf(msg, sizeof(msg), "%s", err->msg);
-		if (slxd_container_kill(c, name, &ignored) != 0)
-			lxd_instance_stop_force(c, name, &ignored);
-		slxd_stage_taint(cfg, job->jobid);
-		slxd_fail(err, "%s; the job's container was stopped and the job can run no more "
-			  "steps on this node", msg);
-		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": container %s stopped: %s", job->jobid,
-			 name, msg);
-		goto cleanup;
-	}
+			  devices, err) != 0)
+		return stop_tainted(c, cfg, job->jobid, name, err);
 	/* Inside, every job's container is called slurm-<jobid>.  Cosmetic,
 	 * so a failure is only logged. */
+	char hostname[32];
 	slxd_error why;
+	slxd_container_name(job->jobid, hostname);
 	if (taken && slxd_set_container_hostname(st.init_pid, hostname, &why) != 0)
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": container %s keeps its host name: %s",
 			 job->jobid, name, why.msg);
 	*init_pid = st.init_pid;
-	rc = 0;
-cleanup:
-	if (rc != 0 && (created || taken)) {
+	return 0;
+}
+
+/* The job has no container: take the spare, or make one, and record which
+ * in the job's lock file.  On failure nothing is left. */
+static int make_or_take(lxd_client *c, const struct slxd_config *cfg,
+			const struct slxd_job *job, int lock, json_t *config,
+			json_t *devices, char name[64], bool *taken, slxd_error *err)
+{
+	if (slxd_subid_check(cfg->subuid_path, cfg->subgid_path, job->uid, job->gid,
+			     job->gids, job->ngids, err) != 0)
+		return -1;
+	*taken = take_spare(c, cfg, job, config, devices, name);
+	if (*taken) {
+		if (slxd_name_file_write(lock, name) != 0) {
+			slxd_fail(err, "cannot record container %s in the job's lock file: %s",
+				  name, strerror(errno));
+			delete_quietly(c, name);
+			slxd_name_file_write(lock, "");
+			return -1;
+		}
+		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": took spare container %s (image %s, "
+			 "uid %u)", job->jobid, name, job->image, (unsigned)job->uid);
+		return 0;
+	}
+	json_auto_t *profiles = json_pack("[s]", cfg->profile);
+	char from[80];
+	slxd_container_name(job->jobid, name);
+	slxd_name_file_write(lock, ""); /* an earlier step's spare is gone */
+	if (create(c, cfg, job, name, config, devices, profiles, from, err) != 0)
+		return -1;
+	slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": created container %s (image %s, "
+		 "uid %u) from %s", job->jobid, name, job->image, (unsigned)job->uid, from);
+	return 0;
+}
+
+/* Everything slxd_container_ensure does under the job's lock but taking
+ * back the stagings of a step that failed. */
+static int ensure_locked(lxd_client *c, const struct slxd_config *cfg,
+			 const struct slxd_job *job, int lock, json_t *config, json_t *devices,
+			 const char **undo, size_t *nundo, pid_t *init_pid, slxd_error *err)
+{
+	char name[64];
+	json_auto_t *inst = NULL;
+	slxd_job_recorded_name(cfg, job->jobid, name);
+	if (lxd_instance_get(c, name, &inst, err) == 0) {
+		if (stage_step(cfg, job, undo, nundo, err) != 0 ||
+		    check_owner(inst, job, name, err) != 0 ||
+		    plug_missing(c, name, inst, devices, err) != 0)
+			return -1;
+		return start_checked(c, cfg, job, name, inst, devices, false, false, init_pid, err);
+	}
+	if (slxd_error_kind(err) != SLXD_E_NOTFOUND)
+		return -1;
+	/* No container: what an earlier run of the job staged here (a
+	 * requeued job whose end never ran here) serves nothing now. */
+	slxd_stage_remove(cfg, job->jobid);
+	bool taken;
+	if (stage_step(cfg, job, undo, nundo, err) != 0 ||
+	    make_or_take(c, cfg, job, lock, config, devices, name, &taken, err) != 0)
+		return -1;
+	if (start_checked(c, cfg, job, name, NULL, devices, !taken, taken, init_pid, err) != 0) {
 		delete_quietly(c, name);
 		slxd_name_file_write(lock, "");
+		return -1;
 	}
-unlock:
+	return 0;
+}
+
+int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
+			  const struct slxd_job *job, pid_t *init_pid,
+			  slxd_error *err)
+{
+	json_auto_t *config = NULL;
+	json_auto_t *devices = NULL;
+
+	/* no container on an LXD older than the site's floor */
+	if (lxd_check_version(c, cfg->lxd_min_version, err) != 0 ||
+	    slxd_container_spec(cfg, job, &config, &devices, err) != 0)
+		return -1;
+	cleanup_fd int lock = slxd_job_lock(cfg, job->jobid, true, true, err);
+	if (lock < 0)
+		return -1;
+	if (slxd_stage_tainted(cfg, job->jobid))
+		return slxd_failk(err, SLXD_E_TAMPERED, "this job's container on this node was "
+				  "stopped because a mount in it was not the file that was checked; "
+				  "the job can run no more steps here");
+	const char *undo[SLXD_MOUNTS_MAX + 1];
+	size_t nundo = 0;
+	int rc = ensure_locked(c, cfg, job, lock, config, devices, undo, &nundo, init_pid, err);
 	for (size_t i = 0; rc != 0 && i < nundo; i++)
 		slxd_stage_undo(cfg, job->jobid, undo[i]);
-	close(lock);
-out:
-	json_decref(inst);
-	json_decref(config);
-	json_decref(devices);
 	return rc;
 }

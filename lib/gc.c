@@ -260,7 +260,7 @@ int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg,
 			if (r == 0) {
 				e->action = SLXD_GC_DELETED;
 				slxd_log(SLXD_LOG_INFO, "removed %s: %s", e->name, e->reason);
-			} else if (r == 1) {
+			} else if (slxd_error_kind(&terr) == SLXD_E_BUSY) {
 				e->action = SLXD_GC_KEEP;
 				snprintf(e->reason, sizeof(e->reason), "a job took this spare just now");
 			} else {

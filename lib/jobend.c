@@ -39,18 +39,17 @@ static int teardown_locked(lxd_client *c, const struct slxd_config *cfg,
 
 			nanosleep(&pause, NULL);
 		}
-		int s = lxd_instance_stop_force(c, name, err);
-		if (s == LXD_NOT_FOUND) {
-			rc = 0;
-			break;
-		}
-		if (s != 0) {
+		if (lxd_instance_stop_force(c, name, err) != 0) {
+			if (slxd_error_kind(err) == SLXD_E_NOTFOUND) {
+				rc = 0;
+				break;
+			}
 			slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": stopping %s failed (try %d): %s",
 				 jobid, name, attempt + 1, err->msg);
 			continue;
 		}
-		int d = lxd_instance_delete(c, name, err);
-		if (d == 0 || d == LXD_NOT_FOUND) {
+		if (lxd_instance_delete(c, name, err) == 0 ||
+		    slxd_error_kind(err) == SLXD_E_NOTFOUND) {
 			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": deleted container %s", jobid, name);
 			rc = 0;
 			break;
@@ -66,8 +65,10 @@ static int teardown_locked(lxd_client *c, const struct slxd_config *cfg,
 int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
 			    uint32_t jobid, const char *name, slxd_error *err)
 {
+	/* held until the end of the teardown */
 	cleanup_fd int lock = slxd_job_lock_bounded(cfg, jobid, cfg->lxd_timeout);
 	char recorded[64];
+	(void)lock;
 	if (!name) {
 		slxd_job_recorded_name(cfg, jobid, recorded);
 		name = recorded;
@@ -93,13 +94,12 @@ int slxd_container_kill(lxd_client *c, const char *name, slxd_error *err)
 			/* no monitor with its one child: stopped, gone, or in
 			 * between; LXD knows which */
 			struct lxd_instance_state st;
-			int s = lxd_instance_state(c, name, &st, err);
-			if (s == LXD_NOT_FOUND) {
+			if (lxd_instance_state(c, name, &st, err) != 0) {
+				if (slxd_error_kind(err) != SLXD_E_NOTFOUND)
+					return -1;
 				slxd_error_clear(err);
 				return 0;
 			}
-			if (s != 0)
-				return -1;
 			return strcmp(st.status, "Stopped") == 0 ? 0 : not_here(err);
 		}
 		cleanup_fd int pidfd = (int)syscall(SYS_pidfd_open, init, 0);
@@ -143,15 +143,18 @@ static int delete_patiently(const struct slxd_config *cfg, uint32_t jobid,
 		bool busy = false;
 		if (*c) {
 			int d = lxd_instance_delete(*c, name, err);
-			busy = d == -1 && strstr(err->msg, "busy") != NULL;
+			bool gone = d != 0 && slxd_error_kind(err) == SLXD_E_NOTFOUND;
+			busy = d != 0 && !gone && strstr(err->msg, "busy") != NULL;
 			/* still running (LXD never saw the init die): stop it;
 			 * anything else is tried again, logged once at the end */
-			if (d == -1 && !busy && lxd_instance_stop_force(*c, name, err) == 0)
+			if (d != 0 && !gone && !busy && lxd_instance_stop_force(*c, name, err) == 0) {
 				d = lxd_instance_delete(*c, name, err);
+				gone = d != 0 && slxd_error_kind(err) == SLXD_E_NOTFOUND;
+			}
 			if (d == 0)
 				slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": deleted container %s",
 					 jobid, name);
-			if (d == 0 || d == LXD_NOT_FOUND)
+			if (d == 0 || gone)
 				return 0;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t);
@@ -221,8 +224,9 @@ static void finish_in_background(const struct slxd_config *cfg, uint32_t jobid,
 	}
 	if (lock >= 0)
 		close(lock); /* the job is done with; the template is not its */
+	enum slxd_spare_made made;
 	if (slxd_template_build_for(c, cfg, inst, &err) != 0 ||
-	    slxd_spare_make(c, cfg, inst, &err) < 0)
+	    slxd_spare_make(c, cfg, inst, &made, &err) != 0)
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", jobid, err.msg);
 	lxd_close(c);
 	_exit(0);
@@ -246,7 +250,8 @@ int slxd_container_end(lxd_client *c, const struct slxd_config *cfg,
 	slxd_job_unmark(cfg, jobid);
 	json_auto_t *inst = NULL;
 	slxd_error ignored;
-	if (lxd_instance_get(c, name, &inst, &ignored) == LXD_NOT_FOUND)
+	if (lxd_instance_get(c, name, &inst, &ignored) != 0 &&
+	    slxd_error_kind(&ignored) == SLXD_E_NOTFOUND)
 		return 0;
 	pid_t pid = fork();
 	if (pid == 0)

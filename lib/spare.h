@@ -41,18 +41,21 @@ int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg,
 		    json_t *labels, json_t *devices, char out[64]);
 
 /* Make the spare for what the job container `inst` (as read from LXD) was
- * made of, from its ready template, unless one is waiting already or
- * other jobs of this user and image are still in progress on the node (a
- * burst: its last job makes one).  Returns 1 when a spare is waiting, 0
- * when there is no ready template to make one from (yet), 2 when none is
- * wanted (spares off, a burst), -1 with err when making one failed (and
- * left nothing). */
+ * made of, from its ready template, unless one is waiting already or other
+ * jobs of this user and image are still in progress on the node (a burst:
+ * its last job makes one).  0 and what became of it in *made, or -1 with
+ * err when making one failed (and left nothing). */
+enum slxd_spare_made {
+	SLXD_SPARE_WAITING,     /* a spare is waiting */
+	SLXD_SPARE_NO_TEMPLATE, /* no ready template to make one from (yet) */
+	SLXD_SPARE_UNWANTED,    /* spares off, or a burst */
+};
 int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
-		    slxd_error *err);
+		    enum slxd_spare_made *made, slxd_error *err);
 
 /* Remove an idle spare (slxd-gc): under its slot lock, and only while it
- * is still one.  0 when removed (or gone), 1 when a job took it meanwhile
- * (left alone), -1 with err. */
+ * is still one.  0 when removed (or gone); -1 with kind SLXD_E_BUSY when a
+ * job took it meanwhile (left alone), or with err. */
 int slxd_spare_remove(lxd_client *c, const struct slxd_config *cfg, const char *name,
 		      slxd_error *err);
 

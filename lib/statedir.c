@@ -24,17 +24,14 @@ int slxd_state_lock(const struct slxd_config *cfg, const char *file, bool create
 	char path[SLXD_PATH_MAX + 96];
 	snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, file);
 	cleanup_fd int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
-	if (fd < 0) {
-		if (errno == ENOENT && !create)
-			return -2;
-		return slxd_fail(err, "cannot open lock %s: %s", path, strerror(errno));
-	}
+	if (fd < 0)
+		return slxd_failk(err, errno == ENOENT ? SLXD_E_NOTFOUND : SLXD_E_FAILED,
+				  "cannot open lock %s: %s", path, strerror(errno));
 	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
 		if (errno == EINTR)
 			continue;
-		if (errno == EWOULDBLOCK && !wait)
-			return -2;
-		return slxd_fail(err, "cannot lock %s: %s", path, strerror(errno));
+		return slxd_failk(err, errno == EWOULDBLOCK ? SLXD_E_BUSY : SLXD_E_FAILED,
+				  "cannot lock %s: %s", path, strerror(errno));
 	}
 	return steal_fd(&fd);
 }

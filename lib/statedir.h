@@ -29,8 +29,9 @@
 #include "error.h"
 
 /* Open and lock (flock, exclusive) state_dir/FILE, creating state_dir
- * and the file when `create`: its descriptor, -2 when it does not exist
- * (!create) or another process holds it (!wait), -1 with err. */
+ * and the file when `create`: its descriptor, or -1 with err, of kind
+ * SLXD_E_NOTFOUND when it does not exist (!create) and SLXD_E_BUSY when
+ * another process holds it (!wait). */
 int slxd_state_lock(const struct slxd_config *cfg, const char *file, bool create,
 		    bool wait, slxd_error *err);
 
@@ -64,8 +65,8 @@ int slxd_container_marked(const struct slxd_config *cfg, uint32_t jobid);
 int slxd_spare_slot_open(const struct slxd_config *cfg, const char *key, bool create,
 			 bool wait, slxd_error *err);
 
-/* The build lock of template `name`, never waited for: -2 when another
- * process builds it. */
+/* The build lock of template `name`, never waited for (SLXD_E_BUSY: another
+ * process builds it). */
 int slxd_template_lock(const struct slxd_config *cfg, const char *name, slxd_error *err);
 
 #endif
