@@ -15,7 +15,7 @@
 #include "labels.h"
 #include "log.h"
 #include "mounts.h"
-#include "nsjoin.h"
+#include "privileged.h"
 #include "procinit.h"
 #include "registry.h"
 #include "spare.h"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "gc.h"
 #include "mounts.h"
+#include "privileged.h"
 
 #include <errno.h>
 #include <inttypes.h>

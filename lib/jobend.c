@@ -20,6 +20,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "privileged.h"
 #include "procinit.h"
 #include "spare.h"
 #include "statedir.h"

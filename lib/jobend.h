@@ -11,13 +11,6 @@
 #include "error.h"
 #include "lxd.h"
 
-/* SIGKILL the init of container `name` and wait (5 s at most) until every
- * process of it is gone.  0 when nothing runs (also when there is no
- * container); -1 with kind SLXD_E_BUSY when the container is in a state
- * this does not handle (frozen, starting, stopping: stop it through LXD),
- * -1 on any other error. */
-int slxd_container_kill(lxd_client *c, const char *name, slxd_error *err);
-
 /* Force-stop and delete the job's container `name` (NULL: the one the
  * job's lock file records, else slurm-<jobid>), retrying transient LXD
  * errors (SLXD_TEARDOWN_TRIES tries over about 3 s), then remove the
@@ -27,10 +20,10 @@ int slxd_container_kill(lxd_client *c, const char *name, slxd_error *err);
 int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
 			    uint32_t jobid, const char *name, slxd_error *err);
 
-/* What slxd-epilog does: slxd_container_kill, then let a detached process
- * delete the container and make the template and the spare for the next
- * job of this user and image, so the next job does not wait for LXD's
- * slow stop.  Falls back to slxd_container_teardown() when the processes
+/* What slxd-epilog does: slxd_container_kill (privileged.h), then let a
+ * detached process delete the container and make the template and the
+ * spare for the next job of this user and image, so the next job does not
+ * wait for LXD's slow stop.  Falls back to slxd_container_teardown() when the processes
  * could not be killed.  Call from a single-threaded process (it forks). */
 int slxd_container_end(lxd_client *c, const struct slxd_config *cfg,
 		       uint32_t jobid, slxd_error *err);

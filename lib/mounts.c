@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE /* pipe2, setresuid, getresuid */
 #include "mounts.h"
+#include "privileged.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -52,25 +53,6 @@ struct report {
 	int err;
 };
 
-static int drop_to(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids)
-{
-	uid_t ru, eu, su;
-	gid_t rg, eg, sg;
-
-	if (setgroups(ngids, gids) < 0 || setresgid(gid, gid, gid) < 0 ||
-	    setresuid(uid, uid, uid) < 0)
-		return -1;
-	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
-		return -1;
-	/* a partial drop, or one root could undo, must not pass as the user */
-	if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid ||
-	    setresuid(0, 0, 0) == 0) {
-		errno = EPERM;
-		return -1;
-	}
-	return 0;
-}
-
 /* Runs in the forked child: only async-signal-safe calls, then _exit.
  * Everything is judged on one opened file, and that very file goes back
  * to root, so a path swapped for a link while this runs, or afterwards,
@@ -88,7 +70,8 @@ static void child(int sock, const struct slxd_mount *m, bool drop, uid_t uid,
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	memset(&r, 0, sizeof(r));
-	if (drop && drop_to(uid, gid, gids, ngids) < 0) {
+	struct slxd_identity id = { uid, gid, gids, ngids };
+	if (drop && slxd_switch_identity(&id) < 0) {
 		r.stage = ST_DROP;
 	} else {
 		f = open(m->src, O_PATH | O_CLOEXEC);

@@ -15,6 +15,7 @@
 #include "labels.h"
 #include "log.h"
 #include "mounts.h"
+#include "privileged.h"
 
 int slxd_state_lock(const struct slxd_config *cfg, const char *file, bool create,
 		    bool wait, slxd_error *err)

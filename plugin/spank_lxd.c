@@ -36,8 +36,8 @@
 #include "log.h"
 #include "lxd.h"
 #include "mounts.h"
-#include "nsjoin.h"
 #include "opts.h"
+#include "privileged.h"
 #include "statedir.h"
 #include "version.h"
 
@@ -352,8 +352,8 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	struct slxd_identity id = { uid, gid, gids, (size_t)ngids };
 	rc = slxd_task_enter(init_pid, &id, start_in, stepid == SLURM_BATCH_SCRIPT, &err);
 	if (rc != 0) {
-		/* rc < 0: still outside, nothing changed; rc > 0: inside and
-		 * unprivileged, but the working directory is missing. */
+		/* still outside with nothing changed, or inside and
+		 * unprivileged without the working directory: no payload */
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", jobid, err.msg);
 		st.pending = err;
 	}

@@ -27,6 +27,7 @@
 #include "labels.h"
 #include "log.h"
 #include "mounts.h"
+#include "privileged.h"
 #include "spare.h"
 #include "statedir.h"
 #include "template.h"

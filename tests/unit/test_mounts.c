@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "mounts.h"
+#include "privileged.h"
 
 /* As root the checks drop to nobody; as anyone else they run as themselves
  * and the tests that need another user are skipped. */
