@@ -11,7 +11,6 @@
 
 #include "cleanup.h"
 #include "idmap.h"
-#include "jobend.h"
 #include "labels.h"
 #include "log.h"
 #include "mounts.h"
@@ -221,7 +220,7 @@ static void delete_quietly(lxd_client *c, const char *name)
 }
 
 /* A copy of the ready template for this image and id map if there is one
- * (no per-file re-owning at start, see template.h), else from the image.
+ * (no per-file re-owning at start: docs/design.md), else from the image.
  * A copy that fails (the template was removed meanwhile) falls back to
  * the image.  On failure nothing half-made is left.  The architecture
  * check is slxd_image_ensure's: a template is per fingerprint and is only

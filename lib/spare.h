@@ -1,24 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Spares: per (image, id map), at most one started container that runs
- * nothing but slxd-init, made off the job's critical path, so that the
- * next job of that user and image starts in it instead of waiting for LXD
- * to copy and start one (about 0.2 s; LXD's start is most of it).
- *
- * A spare is a copy of the template (template.h), started.  It holds no
- * job's data and no mount but slxd-init.  A job takes it once: under the
- * spare's slot lock, one PATCH relabels it as the job's and hot-plugs the
- * job's mounts; its host name becomes the job's container name.  From then
- * on it is that job's container and is torn down with it like any other:
- * a spare is never given back, never reused.
- *
- * LXD cannot rename a running container, so a taken spare keeps its name;
- * the job's lock file in state_dir records it (container.c), and slxd-gc
- * tells a taken spare from an idle one by its user.slurm.role label.
- *
- * Made by the detached half of a job's end (container.c), for that job's
- * user and image; removed by slxd-gc after spare_max_idle seconds unused.
- * The slot file (state_dir/slxd-spare-<fp12>-<map hash>.slot) names the
- * one spare a job may take; every writer of it holds its flock. */
+/* Spares: per (image, id map), at most one started copy of the template
+ * that runs nothing but slxd-init, taken once by the next job of that user
+ * and image and then torn down with it (docs/design.md, "Spares").  The
+ * slot file (statedir.h) names the one spare a job may take; every writer
+ * of it holds its flock. */
 #ifndef SLXD_SPARE_H
 #define SLXD_SPARE_H
 
