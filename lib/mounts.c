@@ -386,11 +386,12 @@ int slxd_mount_verify(pid_t init_pid, const char *what, const char *dst,
 /* ---- the working directory ---------------------------------------------- */
 
 int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX + 1],
-		   slxd_error *err)
+		   bool *mount, slxd_error *err)
 {
 	char path[PATH_MAX], q[SLXD_QUOTE_BUF];
 	size_t n;
 
+	*mount = false;
 	if (fd_path(fd, path, sizeof(path)) < 0)
 		return slxd_fail(err, "cannot read the job's working directory: %s", strerror(errno));
 	slxd_quote(path, q, sizeof(q));
@@ -398,7 +399,7 @@ int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX
 	 * when it cannot enter the job's directory, and the host's /tmp is
 	 * every user's: the container keeps its own. */
 	if (strcmp(path, "/") == 0 || strcmp(path, "/tmp") == 0)
-		return 1;
+		return 0;
 	n = strlen(path);
 	if (path[0] != '/' || n > SLXD_PATH_MAX)
 		return slxd_fail(err, "the working directory %s cannot be mounted into the job "
@@ -414,7 +415,7 @@ int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX
 				 "/dev cannot be mounted into a job container): run from another directory", q);
 	switch (cfg->cwd_policy) {
 	case SLXD_CWD_NONE:
-		return 1;
+		return 0;
 	case SLXD_CWD_ALLOW_LIST:
 		if (!slxd_path_allowed(cfg, path)) {
 			char list[512];
@@ -428,6 +429,7 @@ int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX
 		break;
 	}
 	memcpy(dst, path, n + 1);
+	*mount = true;
 	return 0;
 }
 

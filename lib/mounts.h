@@ -17,13 +17,13 @@
 int slxd_path_allowed(const struct slxd_config *cfg, const char *path);
 
 /* The task's working directory, open at fd (O_PATH of "."): what the
- * container gets.  0: mount it at its real path, written to dst.  1: no
- * mount ("/", "/tmp" -- slurmstepd's fallback, every user's -- and
- * cwd_policy=none).  -1 with err: refused (/proc, /sys, /dev, a path that
- * cannot be a mount path, or outside mount_allow with
+ * container gets.  0 and *mount: mount it at its real path, written to dst;
+ * 0 and !*mount: no mount ("/", "/tmp" -- slurmstepd's fallback, every
+ * user's -- and cwd_policy=none).  -1 with err: refused (/proc, /sys, /dev,
+ * a path that cannot be a mount path, or outside mount_allow with
  * cwd_policy=allow_list). */
 int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX + 1],
-		   slxd_error *err);
+		   bool *mount, slxd_error *err);
 
 /* Staging: LXD is never given a path a user can re-point.  Each user
  * mount (and the working directory) is a detached clone of the very file

@@ -293,14 +293,14 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		slxd_fail(&st.pending, "cannot read the job's working directory: %s", strerror(errno));
 		return 0;
 	}
-	int judged = slxd_cwd_judge(&st.cfg, cwd_fd, cwd, &st.pending);
-	if (judged < 0) {
+	bool mount_cwd;
+	if (slxd_cwd_judge(&st.cfg, cwd_fd, cwd, &mount_cwd, &st.pending) != 0) {
 		close(cwd_fd);
 		return 0;
 	}
 	/* not mounted: /tmp is the container's own, anything else starts at / */
-	const char *start_in = judged == 0 ? cwd : "/";
-	if (judged == 1 && fd_is_tmp(cwd_fd))
+	const char *start_in = mount_cwd ? cwd : "/";
+	if (!mount_cwd && fd_is_tmp(cwd_fd))
 		start_in = "/tmp";
 	char spool[SLXD_PATH_MAX + 32];
 	const char *spool_job = NULL;
@@ -313,7 +313,7 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		.jobid = jobid, .uid = uid, .gid = gid,
 		.gids = gids, .ngids = (size_t)ngids,
 		.image = st.image, .fingerprint = st.fingerprint,
-		.cwd = judged == 0 ? cwd : NULL, .cwd_fd = cwd_fd,
+		.cwd = mount_cwd ? cwd : NULL, .cwd_fd = cwd_fd,
 		.spool_job_dir = spool_job, .user_mounts = &st.mounts,
 		.user_fds = st.mount_fd,
 	};
