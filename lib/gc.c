@@ -224,22 +224,54 @@ static void sweep_stages(const struct slxd_config *cfg, const struct slxd_gc_ent
 	}
 }
 
+/* Remove what was decided to go; e->action says how it went. */
+static void act_on(lxd_client *c, const struct slxd_config *cfg, struct slxd_gc_entry *e)
+{
+	slxd_error terr;
+	int rc;
+	if (e->spare)
+		rc = slxd_spare_remove(c, cfg, e->name, &terr);
+	else if (e->template)
+		rc = slxd_template_delete(c, e->name, &terr);
+	else
+		rc = slxd_container_teardown(c, cfg, e->jobid, e->name, &terr);
+	if (rc == 0) {
+		e->action = SLXD_GC_DELETED;
+		if (e->spare || e->template)
+			slxd_log(SLXD_LOG_INFO, "removed %s: %s", e->name, e->reason);
+		else
+			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": removed leftover container %s: %s",
+				 e->jobid, e->name, e->reason);
+		return;
+	}
+	if (e->spare && slxd_error_kind(&terr) == SLXD_E_BUSY) {
+		e->action = SLXD_GC_KEEP;
+		snprintf(e->reason, sizeof(e->reason), "a job took this spare just now");
+		return;
+	}
+	e->action = SLXD_GC_FAILED;
+	snprintf(e->error, sizeof(e->error), "%s", terr.msg);
+	if (e->spare || e->template)
+		slxd_log(SLXD_LOG_ERROR, "could not remove %s: %s", e->name, terr.msg);
+	else
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": could not remove leftover "
+			 "container %s: %s", e->jobid, e->name, terr.msg);
+}
+
 int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg,
 		slxd_job_lookup lookup, void *lookup_arg,
 		const struct slxd_gc_opts *opts,
 		struct slxd_gc_entry **entries, size_t *n, slxd_error *err)
 {
-	json_t *list = NULL;
+	json_auto_t *list = NULL;
 	*entries = NULL;
 	*n = 0;
 	if (lxd_instances_list(c, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE, &list, err) != 0)
 		return slxd_fail_prefix(err, "cannot list this node's containers");
 	size_t count = json_array_size(list);
 	struct slxd_gc_entry *es = calloc(count ? count : 1, sizeof(*es));
-	if (!es) {
-		json_decref(list);
+	if (!es)
 		return slxd_fail(err, "out of memory");
-	}
 	for (size_t i = 0; i < count; i++) {
 		struct slxd_gc_entry *e = &es[i];
 		read_labels(json_array_get(list, i), e);
@@ -253,47 +285,9 @@ int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg,
 			decide_spare(e, cfg, time(NULL));
 		else
 			decide(e, cfg, time(NULL), lookup, lookup_arg);
-		if (e->action != SLXD_GC_DELETE || !opts->act)
-			continue;
-		slxd_error terr;
-		if (e->spare) {
-			int r = slxd_spare_remove(c, cfg, e->name, &terr);
-			if (r == 0) {
-				e->action = SLXD_GC_DELETED;
-				slxd_log(SLXD_LOG_INFO, "removed %s: %s", e->name, e->reason);
-			} else if (slxd_error_kind(&terr) == SLXD_E_BUSY) {
-				e->action = SLXD_GC_KEEP;
-				snprintf(e->reason, sizeof(e->reason), "a job took this spare just now");
-			} else {
-				e->action = SLXD_GC_FAILED;
-				snprintf(e->error, sizeof(e->error), "%s", terr.msg);
-				slxd_log(SLXD_LOG_ERROR, "could not remove %s: %s", e->name, terr.msg);
-			}
-			continue;
-		}
-		if (e->template) {
-			if (slxd_template_delete(c, e->name, &terr) == 0) {
-				e->action = SLXD_GC_DELETED;
-				slxd_log(SLXD_LOG_INFO, "removed %s: %s", e->name, e->reason);
-			} else {
-				e->action = SLXD_GC_FAILED;
-				snprintf(e->error, sizeof(e->error), "%s", terr.msg);
-				slxd_log(SLXD_LOG_ERROR, "could not remove %s: %s", e->name, terr.msg);
-			}
-			continue;
-		}
-		if (slxd_container_teardown(c, cfg, e->jobid, e->name, &terr) == 0) {
-			e->action = SLXD_GC_DELETED;
-			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": removed leftover container %s: %s",
-				 e->jobid, e->name, e->reason);
-		} else {
-			e->action = SLXD_GC_FAILED;
-			snprintf(e->error, sizeof(e->error), "%s", terr.msg);
-			slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": could not remove leftover "
-				 "container %s: %s", e->jobid, e->name, terr.msg);
-		}
+		if (e->action == SLXD_GC_DELETE && opts->act)
+			act_on(c, cfg, e);
 	}
-	json_decref(list);
 	if (opts->act && opts->decide)
 		sweep_stages(cfg, es, count, lookup, lookup_arg);
 	*entries = es;

@@ -557,7 +557,7 @@ static int create_from(lxd_client *c, const char *name, json_t *source,
 	}
 
 	/* "o" steals the references, also when packing fails. */
-	json_t *body = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}",
+	json_auto_t *body = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}",
 		"name", name, "type", "container", "source", source,
 		"config", config ? json_incref(config) : json_object(),
 		"devices", devices ? json_incref(devices) : json_object(),
@@ -565,9 +565,7 @@ static int create_from(lxd_client *c, const char *name, json_t *source,
 				      : json_pack("[s]", "default"));
 	if (!body)
 		return slxd_fail(err, "cannot %s: out of memory", what);
-	int rc = call(c, "POST", "/1.0/instances", body, NULL, what, err);
-	json_decref(body);
-	return rc;
+	return call(c, "POST", "/1.0/instances", body, NULL, what, err);
 }
 
 int lxd_instance_create(lxd_client *c, const char *name,
@@ -615,23 +613,17 @@ int lxd_instance_start(lxd_client *c, const char *name, slxd_error *err)
 {
 	if (check_name("instance", name, err))
 		return -1;
-	json_t *body = json_pack("{s:s}", "action", "start");
-	int rc = body ? set_state(c, name, "start", body, err)
-		      : slxd_fail(err, "out of memory");
-	json_decref(body);
-	return rc;
+	json_auto_t *body = json_pack("{s:s}", "action", "start");
+	return body ? set_state(c, name, "start", body, err) : slxd_fail(err, "out of memory");
 }
 
 int lxd_instance_stop_force(lxd_client *c, const char *name, slxd_error *err)
 {
 	if (check_name("instance", name, err))
 		return -1;
-	json_t *body = json_pack("{s:s, s:b, s:i}", "action", "stop",
-				 "force", 1, "timeout", -1);
-	int rc = body ? set_state(c, name, "stop", body, err)
-		      : slxd_fail(err, "out of memory");
-	json_decref(body);
-	return rc;
+	json_auto_t *body = json_pack("{s:s, s:b, s:i}", "action", "stop",
+				      "force", 1, "timeout", -1);
+	return body ? set_state(c, name, "stop", body, err) : slxd_fail(err, "out of memory");
 }
 
 int lxd_instance_delete(lxd_client *c, const char *name, slxd_error *err)
@@ -668,19 +660,16 @@ int lxd_instance_state(lxd_client *c, const char *name,
 		       struct lxd_instance_state *st, slxd_error *err)
 {
 	char path[200], what[200];
-	json_t *md;
+	json_auto_t *md = NULL;
 
 	memset(st, 0, sizeof(*st));
 	if (check_name("instance", name, err))
 		return -1;
 	snprintf(path, sizeof(path), "/1.0/instances/%s/state", name);
 	snprintf(what, sizeof(what), "read the state of instance %s", name);
-	int rc = get_typed(c, path, what, JSON_OBJECT, &md, err);
-	if (rc != 0)
-		return rc;
-	rc = lxd_instance_state_read(md, what, st, err);
-	json_decref(md);
-	return rc;
+	if (get_typed(c, path, what, JSON_OBJECT, &md, err) != 0)
+		return -1;
+	return lxd_instance_state_read(md, what, st, err);
 }
 
 int lxd_instance_get(lxd_client *c, const char *name, json_t **out,
@@ -741,7 +730,7 @@ int lxd_image_import(lxd_client *c, int fd, off_t size, long wait_ms,
 {
 	static const char what[] = "import an image";
 	struct curl_slist *hdr = NULL;
-	json_t *md = NULL;
+	json_auto_t *md = NULL;
 	long saved_timeout = c->timeout_ms;
 	int rc;
 
@@ -763,23 +752,15 @@ int lxd_image_import(lxd_client *c, int fd, off_t size, long wait_ms,
 	c->up_fd = -1;
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
 	curl_slist_free_all(hdr);
-	if (rc != 0 && slxd_error_kind(err) == SLXD_E_REFUSED &&
-	    strstr(c->lxd_text, "already exists")) {
-		json_decref(md);
-		err->kind = SLXD_E_EXISTS;
-		return -1;
-	}
 	if (rc != 0) {
-		json_decref(md);
+		if (slxd_error_kind(err) == SLXD_E_REFUSED && strstr(c->lxd_text, "already exists"))
+			err->kind = SLXD_E_EXISTS;
 		return -1;
 	}
 	const char *fp = json_string_value(json_object_get(md, "fingerprint"));
-	if (!fp || strlen(fp) != 64 || !name_ok(fp)) {
-		json_decref(md);
+	if (!fp || strlen(fp) != 64 || !name_ok(fp))
 		return malformed(what, "no image fingerprint in the finished operation", err);
-	}
 	memcpy(fingerprint, fp, 65);
-	json_decref(md);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "log.h"
 
 #ifndef SYS_pidfd_send_signal
@@ -294,25 +295,18 @@ int slxd_set_container_hostname(pid_t init_pid, const char *hostname,
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/ns/uts", (int)init_pid);
-	int theirs = open(path, O_RDONLY | O_CLOEXEC);
-	int ours = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
+	cleanup_fd int theirs = open(path, O_RDONLY | O_CLOEXEC);
+	cleanup_fd int ours = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
 	struct stat a, b;
-	int rc = -1;
-	if (theirs < 0 || ours < 0 || fstat(theirs, &a) != 0 || fstat(ours, &b) != 0) {
-		slxd_fail(err, "cannot open the UTS namespaces (%s): %s", path, strerror(errno));
-		goto out;
-	}
-	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-		slxd_fail(err, "process %d is in the host's UTS namespace; not setting its host name",
-			  (int)init_pid);
-		goto out;
-	}
-	if (setns(theirs, CLONE_NEWUTS) != 0) {
-		slxd_fail(err, "cannot enter the UTS namespace of process %d: %s", (int)init_pid,
-			  strerror(errno));
-		goto out;
-	}
-	rc = sethostname(hostname, strlen(hostname));
+	if (theirs < 0 || ours < 0 || fstat(theirs, &a) != 0 || fstat(ours, &b) != 0)
+		return slxd_fail(err, "cannot open the UTS namespaces (%s): %s", path, strerror(errno));
+	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return slxd_failk(err, SLXD_E_REFUSED, "process %d is in the host's UTS namespace; "
+				  "not setting its host name", (int)init_pid);
+	if (setns(theirs, CLONE_NEWUTS) != 0)
+		return slxd_fail(err, "cannot enter the UTS namespace of process %d: %s", (int)init_pid,
+				 strerror(errno));
+	int rc = sethostname(hostname, strlen(hostname));
 	int e = errno;
 	if (setns(ours, CLONE_NEWUTS) != 0) {
 		/* Still root and still outside every other namespace; only the
@@ -322,12 +316,7 @@ int slxd_set_container_hostname(pid_t init_pid, const char *hostname,
 			 strerror(errno));
 	}
 	if (rc != 0)
-		slxd_fail(err, "sethostname(%s) in process %d's namespace: %s", hostname,
-			  (int)init_pid, strerror(e));
-out:
-	if (theirs >= 0)
-		close(theirs);
-	if (ours >= 0)
-		close(ours);
-	return rc;
+		return slxd_fail(err, "sethostname(%s) in process %d's namespace: %s", hostname,
+				 (int)init_pid, strerror(e));
+	return 0;
 }
