@@ -212,7 +212,7 @@ static void sweep_stages(const struct slxd_config *cfg, const struct slxd_gc_ent
 		if (st != SLXD_JOB_ENDED && st != SLXD_JOB_UNKNOWN)
 			continue;
 		/* not while a task of the job holds its lock */
-		cleanup_fd int lock = -1;
+		int lock = -1;
 		if (slxd_container_marked(cfg, jobs[i])) {
 			lock = slxd_job_lock(cfg, jobs[i], false, false, &err);
 			if (lock < 0)
@@ -221,6 +221,8 @@ static void sweep_stages(const struct slxd_config *cfg, const struct slxd_gc_ent
 		slxd_stage_remove(cfg, jobs[i]);
 		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": removed leftover mount staging points "
 			 "(the job %s)", jobs[i], st == SLXD_JOB_ENDED ? "has ended" : "is unknown to Slurm");
+		if (lock >= 0)
+			close(lock);
 	}
 }
 

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "idmap.h"
-#include "cleanup.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -210,15 +209,17 @@ static int check_file(const char *path, const char *kind, const unsigned *ids,
 	*lacking = false;
 	if (read_ranges(path, &rs, err) < 0)
 		return -1;
-	cleanup_free unsigned *miss = malloc((nids ? nids : 1) * sizeof(*miss));
+	unsigned *miss = malloc((nids ? nids : 1) * sizeof(*miss));
 	for (size_t i = 0; miss && i < nids; i++)
 		if (!covered(&rs, ids[i]))
 			miss[nmiss++] = ids[i];
 	free(rs.r);
 	if (!miss)
 		return slxd_fail(err, "out of memory");
-	if (nmiss == 0)
+	if (nmiss == 0) {
+		free(miss);
 		return 0;
+	}
 	*lacking = true;
 	qsort(miss, nmiss, sizeof(*miss), cmp_id);
 
@@ -245,6 +246,7 @@ static int check_file(const char *path, const char *kind, const unsigned *ids,
 	}
 	if (nruns > SHOW_MAX)
 		cat(msg, msglen, " and %zu more lines", nruns - SHOW_MAX);
+	free(miss);
 	return 0;
 }
 
@@ -308,7 +310,7 @@ int slxd_subid_check(const char *subuid_path, const char *subgid_path,
 
 	if (check_ids(uid, gid, gids, ngids, err) < 0)
 		return -1;
-	cleanup_free unsigned *all = malloc((ngids + 1) * sizeof(*all));
+	unsigned *all = malloc((ngids + 1) * sizeof(*all));
 	if (!all)
 		return slxd_fail(err, "out of memory");
 	all[n++] = gid;
@@ -316,12 +318,17 @@ int slxd_subid_check(const char *subuid_path, const char *subgid_path,
 		if (!seen_before(gid, gids, i))
 			all[n++] = gids[i];
 
-	if (check_file(subuid_path, "uid", uids, 1, msg, sizeof(msg), &uid_bad, err) < 0 ||
-	    check_file(subgid_path, "gid", all, n, msg, sizeof(msg), &gid_bad, err) < 0)
+	int rc = check_file(subuid_path, "uid", uids, 1, msg, sizeof(msg), &uid_bad, err);
+	if (rc == 0)
+		rc = check_file(subgid_path, "gid", all, n, msg, sizeof(msg), &gid_bad, err);
+	int bad = rc == 0 ? uid_bad + gid_bad : 0;
+	if (rc == 0 && !bad)
+		rc = lxd_overlap(subuid_path, subgid_path, uid, all, n, err);
+	free(all);
+	if (rc < 0)
 		return -1;
-	int bad = uid_bad + gid_bad;
 	if (!bad)
-		return lxd_overlap(subuid_path, subgid_path, uid, all, n, err) < 0 ? -1 : 0;
+		return 0;
 	return slxd_fail(err, "%s%s restart LXD (it reads the subuid and subgid files only when it starts)",
 			 msg, bad == 1 ? " and" : "; then");
 }

@@ -54,6 +54,13 @@ struct report {
 	int err;
 };
 
+static int drop_to(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids)
+{
+	const struct slxd_identity id = { uid, gid, gids, ngids };
+
+	return slxd_switch_identity(&id);
+}
+
 /* Runs in the forked child: only async-signal-safe calls, then _exit.
  * Everything is judged on one opened file, and that very file goes back
  * to root, so a path swapped for a link while this runs, or afterwards,
@@ -71,8 +78,7 @@ static void child(int sock, const struct slxd_mount *m, bool drop, uid_t uid,
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	memset(&r, 0, sizeof(r));
-	struct slxd_identity id = { uid, gid, gids, ngids };
-	if (drop && slxd_switch_identity(&id) < 0) {
+	if (drop && drop_to(uid, gid, gids, ngids) < 0) {
 		r.stage = ST_DROP;
 	} else {
 		f = open(m->src, O_PATH | O_CLOEXEC);
