@@ -54,11 +54,19 @@ struct report {
 	int err;
 };
 
+/* From host root to the user: the capabilities went with uid 0, so a
+ * switch that root could undo must not pass as the user. */
 static int drop_to(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids)
 {
 	const struct slxd_identity id = { uid, gid, gids, ngids };
 
-	return slxd_switch_identity(&id);
+	if (slxd_switch_identity(&id) < 0)
+		return -1;
+	if (setresuid(0, 0, 0) == 0) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
 }
 
 /* Runs in the forked child: only async-signal-safe calls, then _exit.

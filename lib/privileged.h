@@ -27,10 +27,12 @@ struct slxd_identity {
 /* ---- Identity (nsjoin.c) ------------------------------------------------- */
 
 /* The one identity switch: groups (gid first, then the supplementary ones),
- * then real, effective and saved gid, then uid, and check the result,
- * including that uid 0 cannot be taken back.  -1 with errno on any
- * failure, the process then half-switched: end it.  Async-signal-safe
- * (runs in forked children). */
+ * then real, effective and saved gid, then uid, and check all three of
+ * each.  -1 with errno on any failure, the process then half-switched: end
+ * it.  Capabilities are the caller's: from host root they went with uid 0
+ * (mounts.c checks uid 0 cannot be retaken); inside the container's user
+ * namespace they did not, and slxd_task_enter clears every set after.
+ * Async-signal-safe (runs in forked children). */
 int slxd_switch_identity(const struct slxd_identity *id);
 
 /* ---- Entering a job's container (nsjoin.c) ------------------------------- */
