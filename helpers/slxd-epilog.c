@@ -19,10 +19,11 @@
 #include <string.h>
 
 #include "config.h"
-#include "container.h"
+#include "jobend.h"
 #include "log.h"
 #include "lxd.h"
 #include "paths.h"
+#include "statedir.h"
 #include "version.h"
 
 static int parse_jobid(const char *s, uint32_t *out)

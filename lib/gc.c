@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "gc.h"
 #include "mounts.h"
+#include "privileged.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -10,9 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "container.h"
+#include "cleanup.h"
+#include "jobend.h"
+#include "labels.h"
 #include "log.h"
 #include "spare.h"
+#include "statedir.h"
 #include "template.h"
 
 const char *slxd_gc_action_name(enum slxd_gc_action a)
@@ -202,16 +206,15 @@ static void sweep_stages(const struct slxd_config *cfg, const struct slxd_gc_ent
 			has_container = es[j].jobid == jobs[i];
 		if (has_container)
 			continue;
-		char state[32] = "", file[32];
+		char state[32] = "";
 		slxd_error err;
 		enum slxd_job_status st = lookup(jobs[i], arg, state, &err);
 		if (st != SLXD_JOB_ENDED && st != SLXD_JOB_UNKNOWN)
 			continue;
 		/* not while a task of the job holds its lock */
-		snprintf(file, sizeof(file), "job-%" PRIu32 ".lock", jobs[i]);
-		int lock = -2;
+		int lock = -1;
 		if (slxd_container_marked(cfg, jobs[i])) {
-			lock = slxd_state_lock(cfg, file, false, false, &err);
+			lock = slxd_job_lock(cfg, jobs[i], false, false, &err);
 			if (lock < 0)
 				continue; /* held (or just gone): the next run decides */
 		}
@@ -223,22 +226,54 @@ static void sweep_stages(const struct slxd_config *cfg, const struct slxd_gc_ent
 	}
 }
 
+/* Remove what was decided to go; e->action says how it went. */
+static void act_on(lxd_client *c, const struct slxd_config *cfg, struct slxd_gc_entry *e)
+{
+	slxd_error terr;
+	int rc;
+	if (e->spare)
+		rc = slxd_spare_remove(c, cfg, e->name, &terr);
+	else if (e->template)
+		rc = slxd_template_delete(c, e->name, &terr);
+	else
+		rc = slxd_container_teardown(c, cfg, e->jobid, e->name, &terr);
+	if (rc == 0) {
+		e->action = SLXD_GC_DELETED;
+		if (e->spare || e->template)
+			slxd_log(SLXD_LOG_INFO, "removed %s: %s", e->name, e->reason);
+		else
+			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": removed leftover container %s: %s",
+				 e->jobid, e->name, e->reason);
+		return;
+	}
+	if (e->spare && slxd_error_kind(&terr) == SLXD_E_BUSY) {
+		e->action = SLXD_GC_KEEP;
+		snprintf(e->reason, sizeof(e->reason), "a job took this spare just now");
+		return;
+	}
+	e->action = SLXD_GC_FAILED;
+	snprintf(e->error, sizeof(e->error), "%s", terr.msg);
+	if (e->spare || e->template)
+		slxd_log(SLXD_LOG_ERROR, "could not remove %s: %s", e->name, terr.msg);
+	else
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": could not remove leftover "
+			 "container %s: %s", e->jobid, e->name, terr.msg);
+}
+
 int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg,
 		slxd_job_lookup lookup, void *lookup_arg,
 		const struct slxd_gc_opts *opts,
 		struct slxd_gc_entry **entries, size_t *n, slxd_error *err)
 {
-	json_t *list = NULL;
+	json_auto_t *list = NULL;
 	*entries = NULL;
 	*n = 0;
 	if (lxd_instances_list(c, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE, &list, err) != 0)
 		return slxd_fail_prefix(err, "cannot list this node's containers");
 	size_t count = json_array_size(list);
 	struct slxd_gc_entry *es = calloc(count ? count : 1, sizeof(*es));
-	if (!es) {
-		json_decref(list);
+	if (!es)
 		return slxd_fail(err, "out of memory");
-	}
 	for (size_t i = 0; i < count; i++) {
 		struct slxd_gc_entry *e = &es[i];
 		read_labels(json_array_get(list, i), e);
@@ -252,47 +287,9 @@ int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg,
 			decide_spare(e, cfg, time(NULL));
 		else
 			decide(e, cfg, time(NULL), lookup, lookup_arg);
-		if (e->action != SLXD_GC_DELETE || !opts->act)
-			continue;
-		slxd_error terr;
-		if (e->spare) {
-			int r = slxd_spare_remove(c, cfg, e->name, &terr);
-			if (r == 0) {
-				e->action = SLXD_GC_DELETED;
-				slxd_log(SLXD_LOG_INFO, "removed %s: %s", e->name, e->reason);
-			} else if (r == 1) {
-				e->action = SLXD_GC_KEEP;
-				snprintf(e->reason, sizeof(e->reason), "a job took this spare just now");
-			} else {
-				e->action = SLXD_GC_FAILED;
-				snprintf(e->error, sizeof(e->error), "%s", terr.msg);
-				slxd_log(SLXD_LOG_ERROR, "could not remove %s: %s", e->name, terr.msg);
-			}
-			continue;
-		}
-		if (e->template) {
-			if (slxd_template_delete(c, e->name, &terr) == 0) {
-				e->action = SLXD_GC_DELETED;
-				slxd_log(SLXD_LOG_INFO, "removed %s: %s", e->name, e->reason);
-			} else {
-				e->action = SLXD_GC_FAILED;
-				snprintf(e->error, sizeof(e->error), "%s", terr.msg);
-				slxd_log(SLXD_LOG_ERROR, "could not remove %s: %s", e->name, terr.msg);
-			}
-			continue;
-		}
-		if (slxd_container_teardown(c, cfg, e->jobid, e->name, &terr) == 0) {
-			e->action = SLXD_GC_DELETED;
-			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": removed leftover container %s: %s",
-				 e->jobid, e->name, e->reason);
-		} else {
-			e->action = SLXD_GC_FAILED;
-			snprintf(e->error, sizeof(e->error), "%s", terr.msg);
-			slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": could not remove leftover "
-				 "container %s: %s", e->jobid, e->name, terr.msg);
-		}
+		if (e->action == SLXD_GC_DELETE && opts->act)
+			act_on(c, cfg, e);
 	}
-	json_decref(list);
 	if (opts->act && opts->decide)
 		sweep_stages(cfg, es, count, lookup, lookup_arg);
 	*entries = es;

@@ -198,28 +198,29 @@ static void cat(char *buf, size_t len, const char *fmt, ...)
 
 #define SHOW_MAX 8 /* missing ids and lines listed before "and N more" */
 
-/* Append to msg what to add to `path` for the ids it lacks. */
+/* Append to msg what to add to `path` for the ids it lacks; *lacking
+ * says whether it lacks any. */
 static int check_file(const char *path, const char *kind, const unsigned *ids,
-		      size_t nids, char *msg, size_t msglen, slxd_error *err)
+		      size_t nids, char *msg, size_t msglen, bool *lacking, slxd_error *err)
 {
 	struct ranges rs;
-	unsigned *miss;
 	size_t nmiss = 0, nruns = 0;
 
+	*lacking = false;
 	if (read_ranges(path, &rs, err) < 0)
 		return -1;
-	if (!(miss = malloc((nids ? nids : 1) * sizeof(*miss)))) {
-		free(rs.r);
-		return slxd_fail(err, "out of memory");
-	}
-	for (size_t i = 0; i < nids; i++)
+	unsigned *miss = malloc((nids ? nids : 1) * sizeof(*miss));
+	for (size_t i = 0; miss && i < nids; i++)
 		if (!covered(&rs, ids[i]))
 			miss[nmiss++] = ids[i];
 	free(rs.r);
+	if (!miss)
+		return slxd_fail(err, "out of memory");
 	if (nmiss == 0) {
 		free(miss);
 		return 0;
 	}
+	*lacking = true;
 	qsort(miss, nmiss, sizeof(*miss), cmp_id);
 
 	if (msg[0])
@@ -246,7 +247,7 @@ static int check_file(const char *path, const char *kind, const unsigned *ids,
 	if (nruns > SHOW_MAX)
 		cat(msg, msglen, " and %zu more lines", nruns - SHOW_MAX);
 	free(miss);
-	return 1;
+	return 0;
 }
 
 /* LXD's own range for containers (shared/idmap DefaultIdmapSet): the
@@ -304,26 +305,24 @@ int slxd_subid_check(const char *subuid_path, const char *subgid_path,
 {
 	char msg[sizeof(err->msg)] = "";
 	unsigned uids[1] = { uid };
-	unsigned *all;
 	size_t n = 0;
-	int bad = 0, rc;
+	bool uid_bad, gid_bad;
 
 	if (check_ids(uid, gid, gids, ngids, err) < 0)
 		return -1;
-	if (!(all = malloc((ngids + 1) * sizeof(*all))))
+	unsigned *all = malloc((ngids + 1) * sizeof(*all));
+	if (!all)
 		return slxd_fail(err, "out of memory");
 	all[n++] = gid;
 	for (size_t i = 0; i < ngids; i++)
 		if (!seen_before(gid, gids, i))
 			all[n++] = gids[i];
 
-	rc = check_file(subuid_path, "uid", uids, 1, msg, sizeof(msg), err);
-	if (rc >= 0) {
-		bad += rc;
-		rc = check_file(subgid_path, "gid", all, n, msg, sizeof(msg), err);
-		bad += rc > 0;
-	}
-	if (rc >= 0 && !bad)
+	int rc = check_file(subuid_path, "uid", uids, 1, msg, sizeof(msg), &uid_bad, err);
+	if (rc == 0)
+		rc = check_file(subgid_path, "gid", all, n, msg, sizeof(msg), &gid_bad, err);
+	int bad = rc == 0 ? uid_bad + gid_bad : 0;
+	if (rc == 0 && !bad)
 		rc = lxd_overlap(subuid_path, subgid_path, uid, all, n, err);
 	free(all);
 	if (rc < 0)

@@ -723,7 +723,7 @@ static int pull_locked(const struct slxd_config *cfg, lxd_client *c, const char 
 		goto out;
 	}
 	int irc = lxd_image_import(c, fd, size, IMPORT_WAIT_MS, lxd_fp, err);
-	if (irc == LXD_IMAGE_EXISTS) {
+	if (irc != 0 && slxd_error_kind(err) == SLXD_E_EXISTS) {
 		/* imported meanwhile outside our lock (an admin): it is LXD's
 		 * fingerprint that names it, so it is the approved image */
 		slxd_log(SLXD_LOG_INFO, "registry: image %s appeared in LXD during the pull", fp);
@@ -737,7 +737,7 @@ static int pull_locked(const struct slxd_config *cfg, lxd_client *c, const char 
 		slxd_fail(err, "refusing image %s: LXD computed fingerprint %s for it (not a unified "
 			  "LXD image tarball?); the import was removed; ask your admin to check the image",
 			  fp, lxd_fp);
-		if (lxd_image_delete(c, lxd_fp, &e2) < 0)
+		if (lxd_image_delete(c, lxd_fp, &e2) < 0 && slxd_error_kind(&e2) != SLXD_E_NOTFOUND)
 			slxd_log(SLXD_LOG_ERROR, "registry: cannot remove the mismatched image %s: %s",
 				 lxd_fp, e2.msg);
 		goto out;
@@ -785,18 +785,18 @@ int slxd_registry_pull(const struct slxd_config *cfg, lxd_client *c,
 		goto lock_failed;
 	rc = lxd_image_get(c, fingerprint, &img, err);
 	json_decref(img);
-	if (rc < 0)
+	if (rc < 0 && slxd_error_kind(err) != SLXD_E_NOTFOUND)
 		goto fail;
-	if (rc == LXD_NOT_FOUND) {
+	if (rc < 0) {
 		/* Let go and queue for the writer's lock: two readers that both
 		 * upgraded in place would wait on each other forever. */
 		if (ofd_lock(lfd, F_UNLCK, false) != 0 || ofd_lock(lfd, F_WRLCK, true) != 0)
 			goto lock_failed;
 		rc = lxd_image_get(c, fingerprint, &img, err);
 		json_decref(img);
-		if (rc < 0)
+		if (rc < 0 && slxd_error_kind(err) != SLXD_E_NOTFOUND)
 			goto fail;
-		if (rc == LXD_NOT_FOUND) {
+		if (rc < 0) {
 			if (pull_locked(cfg, c, fingerprint, err) != 0)
 				goto fail;
 		}
@@ -922,7 +922,7 @@ int slxd_registry_evict(const struct slxd_config *cfg, lxd_client *c,
 			close(lfd);
 			continue;
 		}
-		if (lxd_image_delete(c, cands[i].fp, &e2) < 0) {
+		if (lxd_image_delete(c, cands[i].fp, &e2) < 0 && slxd_error_kind(&e2) != SLXD_E_NOTFOUND) {
 			slxd_log(SLXD_LOG_ERROR, "registry: cannot evict image %s: %s", cands[i].fp, e2.msg);
 		} else {
 			slxd_log(SLXD_LOG_INFO, "registry: evicted image %s (%lld bytes, image_cache_max=%llu)",

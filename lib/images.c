@@ -45,12 +45,12 @@ int slxd_image_ensure(const struct slxd_config *cfg, lxd_client *c, const char *
 			return slxd_fail_prefix(err, "image %s", image);
 		/* held: it stays while we look at its architecture */
 		rc = lxd_image_get(c, fingerprint, &img, err);
-		if (rc == LXD_NOT_FOUND)
+		if (rc != 0 && slxd_error_kind(err) == SLXD_E_NOTFOUND)
 			slxd_fail(err, "image %s (fingerprint %.12s) vanished from this node's LXD "
 				  "right after it was fetched; try again", image, fingerprint);
 	} else {
 		rc = lxd_image_get(c, fingerprint, &img, err);
-		if (rc == LXD_NOT_FOUND)
+		if (rc != 0 && slxd_error_kind(err) == SLXD_E_NOTFOUND)
 			slxd_fail(err, "image %s is approved (fingerprint %.12s) but this node's LXD "
 				  "does not have it; ask your admin to import it on this node",
 				  image, fingerprint);

@@ -217,10 +217,7 @@ int slxd_image_oci_config(struct lxd_client *c, const char *fp, char **env, char
 	slxd_error ignored;
 	*env = NULL;
 	workdir[0] = '\0';
-	int rc = lxd_image_get(c, fp, &img, err);
-	if (rc == LXD_NOT_FOUND)
-		return 1;
-	if (rc != 0)
+	if (lxd_image_get(c, fp, &img, err) != 0)
 		return -1;
 	json_t *props = json_object_get(img, "properties");
 	const char *e = json_string_value(json_object_get(props, "oci.env"));

@@ -71,9 +71,9 @@ void slxd_envops_free(struct slxd_envop *ops, size_t n);
 /* From LXD's object of image fp (GET /1.0/images/FP; its properties are
  * the approved bytes' metadata.yaml): *env the oci.env property (malloc'd
  * JSON text, or NULL), workdir the oci.workdir property when it is a
- * clean absolute path (slxd_check_path), else "".  0; 1 when LXD no
- * longer has the image (the container came from a template or spare made
- * before it was evicted): nothing is known; -1 with err. */
+ * clean absolute path (slxd_check_path), else "".  0, or -1 with err, of
+ * kind SLXD_E_NOTFOUND when LXD no longer has the image (the container
+ * came from a template or spare made before it was evicted). */
 struct lxd_client;
 int slxd_image_oci_config(struct lxd_client *c, const char *fp, char **env, char *workdir,
 			  size_t wlen, slxd_error *err);

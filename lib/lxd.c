@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "cleanup.h"
 #include "version.h"
 
 /* LXD's largest legitimate answers (instance lists with expanded config)
@@ -32,7 +33,7 @@ struct lxd_client {
 	char *body;          /* answer being received, reused between requests */
 	size_t len, cap;
 	bool too_big, no_mem;
-	char lxd_text[512];  /* LXD's error text of the last LXD_REFUSED */
+	char lxd_text[512];  /* LXD's error text of the last refusal */
 	int up_fd;           /* >= 0: the next request's body is read from here */
 	curl_off_t up_size;
 	bool up_fail;
@@ -129,8 +130,8 @@ static int malformed(const char *what, const char *detail, slxd_error *err)
 			 what, detail);
 }
 
-/* Turn an LXD error answer into LXD_REFUSED or LXD_NOT_FOUND, keeping LXD's
- * text in `text`. */
+/* An LXD error answer: -1 of kind SLXD_E_NOTFOUND (404) or SLXD_E_REFUSED,
+ * keeping LXD's text in `text`. */
 static int refused(json_t *root, long status, const char *what, char *text,
 		   size_t textlen, slxd_error *err)
 {
@@ -141,8 +142,8 @@ static int refused(json_t *root, long status, const char *what, char *text,
 		snprintf(text, textlen, "%s", etext);
 	else
 		snprintf(text, textlen, "HTTP %ld", status);
-	slxd_fail(err, "LXD refused to %s: %s", what, text);
-	return status == 404 || code == 404 ? LXD_NOT_FOUND : LXD_REFUSED;
+	return slxd_failk(err, status == 404 || code == 404 ? SLXD_E_NOTFOUND : SLXD_E_REFUSED,
+			  "LXD refused to %s: %s", what, text);
 }
 
 int lxd_answer_read(json_t *root, long status, const char *what,
@@ -189,9 +190,11 @@ int lxd_operation_read(json_t *root, long status, const char *what,
 		char wwhat[300];
 		snprintf(wwhat, sizeof(wwhat), "wait for operation %s (%s)",
 			 operation, what);
+		refused(root, status, wwhat, text, textlen, err);
 		/* A vanished operation is not a missing instance. */
-		int rc = refused(root, status, wwhat, text, textlen, err);
-		return rc == LXD_NOT_FOUND ? -1 : rc;
+		if (slxd_error_kind(err) == SLXD_E_NOTFOUND)
+			err->kind = SLXD_E_FAILED;
+		return -1;
 	}
 	if (!type || strcmp(type, "sync") != 0 || !json_is_integer(code))
 		return malformed(what, "no operation status in the wait answer",
@@ -210,8 +213,7 @@ int lxd_operation_read(json_t *root, long status, const char *what,
 	const char *etext = json_string_value(json_object_get(md, "err"));
 	snprintf(text, textlen, "%s",
 		 etext && *etext ? etext : st ? st : "unknown failure");
-	slxd_fail(err, "LXD failed to %s: %s", what, text);
-	return LXD_REFUSED;
+	return slxd_failk(err, SLXD_E_REFUSED, "LXD failed to %s: %s", what, text);
 }
 
 int lxd_instance_state_read(json_t *md, const char *what,
@@ -307,10 +309,10 @@ static int exchange(lxd_client *c, const char *method, const char *path,
 		return slxd_fail(err, "out of memory reading LXD's answer while "
 				 "trying to %s", what);
 	if (rc == CURLE_COULDNT_CONNECT)
-		return slxd_fail(err, "cannot reach LXD at %s: %s; is the LXD "
+		return slxd_failk(err, SLXD_E_UNREACHABLE, "cannot reach LXD at %s: %s; is the LXD "
 				 "daemon running?", c->socket_path, why);
 	if (rc == CURLE_OPERATION_TIMEDOUT)
-		return slxd_fail(err, "timed out after %ld ms waiting for LXD at "
+		return slxd_failk(err, SLXD_E_TIMEOUT, "timed out after %ld ms waiting for LXD at "
 				 "%s to %s", timeout_ms, c->socket_path, what);
 	if (rc != CURLE_OK)
 		return slxd_fail(err, "lost the connection to LXD at %s while "
@@ -349,22 +351,21 @@ static int wait_operation(lxd_client *c, const char *operation,
 	int rc = lxd_operation_read(root, status, what, operation, op,
 				    c->lxd_text, sizeof(c->lxd_text), err);
 	if (rc == LXD_RUNNING)
-		rc = slxd_fail(err, "timed out after %ld s waiting for LXD at %s to "
+		rc = slxd_failk(err, SLXD_E_TIMEOUT, "timed out after %ld s waiting for LXD at %s to "
 			       "%s (operation still %s)", secs, c->socket_path,
 			       what, c->lxd_text);
 	json_decref(root);
 	return rc;
 }
 
-/* The whole request cycle.  Returns 0, -1, LXD_NOT_FOUND or LXD_REFUSED. */
+/* The whole request cycle: 0, or -1 with the kind of failure. */
 static int call(lxd_client *c, const char *method, const char *path,
 		json_t *body, json_t **metadata, const char *what,
 		slxd_error *err)
 {
-	char *text = NULL;
-	json_t *root = NULL;
+	cleanup_free char *text = NULL;
+	json_auto_t *root = NULL;
 	long status = 0;
-	int rc;
 
 	if (metadata)
 		*metadata = NULL;
@@ -372,37 +373,23 @@ static int call(lxd_client *c, const char *method, const char *path,
 	if (body && !(text = json_dumps(body, JSON_COMPACT)))
 		return slxd_fail(err, "cannot encode the request to %s as JSON",
 				 what);
-	rc = exchange(c, method, path, text, c->timeout_ms, what, &status, &root,
-		      err);
-	free(text);
-	if (rc < 0)
+	if (exchange(c, method, path, text, c->timeout_ms, what, &status, &root,
+		     err) < 0)
 		return -1;
 
 	const char *operation;
-	rc = lxd_answer_read(root, status, what, metadata, &operation,
-			     c->lxd_text, sizeof(c->lxd_text), err);
-	if (rc == LXD_ASYNC) {
-		json_t *op = NULL;
-		rc = wait_operation(c, operation, what, &op, err);
-		if (rc == 0 && metadata) {
-			json_t *md = json_object_get(op, "metadata");
-			*metadata = md ? json_incref(md) : json_null();
-		}
-		json_decref(op);
+	int rc = lxd_answer_read(root, status, what, metadata, &operation,
+				 c->lxd_text, sizeof(c->lxd_text), err);
+	if (rc != LXD_ASYNC)
+		return rc;
+	json_auto_t *op = NULL;
+	if (wait_operation(c, operation, what, &op, err) != 0)
+		return -1;
+	if (metadata) {
+		json_t *md = json_object_get(op, "metadata");
+		*metadata = md ? json_incref(md) : json_null();
 	}
-	json_decref(root);
-	return rc;
-}
-
-static int public_rc(int rc)
-{
-	return rc == LXD_REFUSED ? -1 : rc;
-}
-
-/* For calls whose callers only test `< 0`: a 404 is just a failure. */
-static int failure_rc(int rc)
-{
-	return rc == 0 ? 0 : -1;
+	return 0;
 }
 
 lxd_client *lxd_open(const char *socket_path, long timeout_ms, slxd_error *err)
@@ -528,7 +515,7 @@ int lxd_request(lxd_client *c, const char *method, const char *path,
 		return slxd_fail(err, "refusing unsafe LXD request path \"%.*s\"",
 				 64, path ? path : "(null)");
 	snprintf(what, sizeof(what), "process %s %s", method, path);
-	return public_rc(call(c, method, path, body, metadata, what, err));
+	return call(c, method, path, body, metadata, what, err);
 }
 
 /* POST /1.0/instances with `source` (stolen) as the instance's origin. */
@@ -570,7 +557,7 @@ static int create_from(lxd_client *c, const char *name, json_t *source,
 	}
 
 	/* "o" steals the references, also when packing fails. */
-	json_t *body = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}",
+	json_auto_t *body = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}",
 		"name", name, "type", "container", "source", source,
 		"config", config ? json_incref(config) : json_object(),
 		"devices", devices ? json_incref(devices) : json_object(),
@@ -578,9 +565,7 @@ static int create_from(lxd_client *c, const char *name, json_t *source,
 				      : json_pack("[s]", "default"));
 	if (!body)
 		return slxd_fail(err, "cannot %s: out of memory", what);
-	int rc = call(c, "POST", "/1.0/instances", body, NULL, what, err);
-	json_decref(body);
-	return failure_rc(rc);
+	return call(c, "POST", "/1.0/instances", body, NULL, what, err);
 }
 
 int lxd_instance_create(lxd_client *c, const char *name,
@@ -615,36 +600,30 @@ static int set_state(lxd_client *c, const char *name, const char *verb,
 	snprintf(path, sizeof(path), "/1.0/instances/%s/state", name);
 	snprintf(what, sizeof(what), "%s instance %s", verb, name);
 	int rc = call(c, "PUT", path, body, NULL, what, err);
-	if (rc == LXD_REFUSED && strcmp(verb, "stop") == 0 &&
+	if (rc != 0 && slxd_error_kind(err) == SLXD_E_REFUSED && strcmp(verb, "stop") == 0 &&
 	    (strcasestr(c->lxd_text, "already stopped") ||
 	     strcasestr(c->lxd_text, "not running"))) {
 		slxd_error_clear(err);
 		return 0;
 	}
-	return public_rc(rc);
+	return rc;
 }
 
 int lxd_instance_start(lxd_client *c, const char *name, slxd_error *err)
 {
 	if (check_name("instance", name, err))
 		return -1;
-	json_t *body = json_pack("{s:s}", "action", "start");
-	int rc = body ? set_state(c, name, "start", body, err)
-		      : slxd_fail(err, "out of memory");
-	json_decref(body);
-	return failure_rc(rc);
+	json_auto_t *body = json_pack("{s:s}", "action", "start");
+	return body ? set_state(c, name, "start", body, err) : slxd_fail(err, "out of memory");
 }
 
 int lxd_instance_stop_force(lxd_client *c, const char *name, slxd_error *err)
 {
 	if (check_name("instance", name, err))
 		return -1;
-	json_t *body = json_pack("{s:s, s:b, s:i}", "action", "stop",
-				 "force", 1, "timeout", -1);
-	int rc = body ? set_state(c, name, "stop", body, err)
-		      : slxd_fail(err, "out of memory");
-	json_decref(body);
-	return rc;
+	json_auto_t *body = json_pack("{s:s, s:b, s:i}", "action", "stop",
+				      "force", 1, "timeout", -1);
+	return body ? set_state(c, name, "stop", body, err) : slxd_fail(err, "out of memory");
 }
 
 int lxd_instance_delete(lxd_client *c, const char *name, slxd_error *err)
@@ -655,7 +634,7 @@ int lxd_instance_delete(lxd_client *c, const char *name, slxd_error *err)
 		return -1;
 	snprintf(path, sizeof(path), "/1.0/instances/%s", name);
 	snprintf(what, sizeof(what), "delete instance %s", name);
-	return public_rc(call(c, "DELETE", path, NULL, NULL, what, err));
+	return call(c, "DELETE", path, NULL, NULL, what, err);
 }
 
 /* GET returning metadata of the JSON type `want` (JSON_OBJECT/JSON_ARRAY). */
@@ -667,7 +646,7 @@ static int get_typed(lxd_client *c, const char *path, const char *what,
 
 	*out = NULL;
 	if (rc != 0)
-		return public_rc(rc);
+		return rc;
 	if (json_typeof(md) != want) {
 		json_decref(md);
 		return malformed(what, want == JSON_ARRAY ? "metadata is not a list"
@@ -681,19 +660,16 @@ int lxd_instance_state(lxd_client *c, const char *name,
 		       struct lxd_instance_state *st, slxd_error *err)
 {
 	char path[200], what[200];
-	json_t *md;
+	json_auto_t *md = NULL;
 
 	memset(st, 0, sizeof(*st));
 	if (check_name("instance", name, err))
 		return -1;
 	snprintf(path, sizeof(path), "/1.0/instances/%s/state", name);
 	snprintf(what, sizeof(what), "read the state of instance %s", name);
-	int rc = get_typed(c, path, what, JSON_OBJECT, &md, err);
-	if (rc != 0)
-		return rc;
-	rc = lxd_instance_state_read(md, what, st, err);
-	json_decref(md);
-	return rc;
+	if (get_typed(c, path, what, JSON_OBJECT, &md, err) != 0)
+		return -1;
+	return lxd_instance_state_read(md, what, st, err);
 }
 
 int lxd_instance_get(lxd_client *c, const char *name, json_t **out,
@@ -720,7 +696,7 @@ int lxd_instances_list(lxd_client *c, const char *key, const char *value,
 			   &all, err);
 	if (rc != 0 || !key) {
 		*out = all;
-		return failure_rc(rc);
+		return rc;
 	}
 	json_t *kept = lxd_filter_config(all, key, value);
 	json_decref(all);
@@ -745,8 +721,8 @@ int lxd_image_get(lxd_client *c, const char *fingerprint, json_t **out,
 
 int lxd_images_list(lxd_client *c, json_t **out, slxd_error *err)
 {
-	return failure_rc(get_typed(c, "/1.0/images?recursion=1",
-				    "list images", JSON_ARRAY, out, err));
+	return get_typed(c, "/1.0/images?recursion=1",
+			 "list images", JSON_ARRAY, out, err);
 }
 
 int lxd_image_import(lxd_client *c, int fd, off_t size, long wait_ms,
@@ -754,7 +730,7 @@ int lxd_image_import(lxd_client *c, int fd, off_t size, long wait_ms,
 {
 	static const char what[] = "import an image";
 	struct curl_slist *hdr = NULL;
-	json_t *md = NULL;
+	json_auto_t *md = NULL;
 	long saved_timeout = c->timeout_ms;
 	int rc;
 
@@ -776,21 +752,15 @@ int lxd_image_import(lxd_client *c, int fd, off_t size, long wait_ms,
 	c->up_fd = -1;
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
 	curl_slist_free_all(hdr);
-	if (rc == LXD_REFUSED && strstr(c->lxd_text, "already exists")) {
-		json_decref(md);
-		return LXD_IMAGE_EXISTS;
-	}
 	if (rc != 0) {
-		json_decref(md);
+		if (slxd_error_kind(err) == SLXD_E_REFUSED && strstr(c->lxd_text, "already exists"))
+			err->kind = SLXD_E_EXISTS;
 		return -1;
 	}
 	const char *fp = json_string_value(json_object_get(md, "fingerprint"));
-	if (!fp || strlen(fp) != 64 || !name_ok(fp)) {
-		json_decref(md);
+	if (!fp || strlen(fp) != 64 || !name_ok(fp))
 		return malformed(what, "no image fingerprint in the finished operation", err);
-	}
 	memcpy(fingerprint, fp, 65);
-	json_decref(md);
 	return 0;
 }
 
@@ -802,7 +772,7 @@ int lxd_image_delete(lxd_client *c, const char *fingerprint, slxd_error *err)
 		return -1;
 	snprintf(path, sizeof(path), "/1.0/images/%s", fingerprint);
 	snprintf(what, sizeof(what), "delete image %s", fingerprint);
-	return public_rc(call(c, "DELETE", path, NULL, NULL, what, err));
+	return call(c, "DELETE", path, NULL, NULL, what, err);
 }
 
 /* ---- The server's version ------------------------------------------------- */

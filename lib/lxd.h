@@ -6,8 +6,9 @@
  * the connection stays open.  Every failure is reported through slxd_error
  * with LXD's own error text when LXD gave one.
  *
- * Return values: 0 on success, -1 on error (err filled), and LXD_NOT_FOUND
- * (a positive value) where a missing object is a normal answer. */
+ * Return values: 0 on success, -1 on error with err filled and its kind:
+ * SLXD_E_NOTFOUND (LXD answered 404), SLXD_E_REFUSED (any other refusal),
+ * SLXD_E_UNREACHABLE, SLXD_E_TIMEOUT, SLXD_E_EXISTS (an image import). */
 #ifndef SLXD_LXD_H
 #define SLXD_LXD_H
 
@@ -16,8 +17,6 @@
 #include <sys/types.h>
 
 #include "error.h"
-
-#define LXD_NOT_FOUND 1
 
 typedef struct lxd_client lxd_client;
 
@@ -52,8 +51,7 @@ int lxd_check_image_arch(const lxd_client *c, json_t *image_obj, const char *ima
  * answer, *metadata receives a new reference to the "metadata" member (or
  * json null).  For an async answer the operation is waited on (bounded by
  * the client's timeout) and *metadata receives the finished operation's
- * metadata.  `metadata` may be NULL.  HTTP 404 / error_code 404 returns
- * LXD_NOT_FOUND with err filled. */
+ * metadata.  `metadata` may be NULL. */
 int lxd_request(lxd_client *c, const char *method, const char *path,
 		json_t *body, json_t **metadata, slxd_error *err);
 
@@ -75,10 +73,10 @@ int lxd_instance_copy(lxd_client *c, const char *name, const char *source,
 int lxd_instance_start(lxd_client *c, const char *name, slxd_error *err);
 
 /* PUT .../state {"action":"stop","force":true,"timeout":N}. Waits.
- * A missing instance returns LXD_NOT_FOUND; an already stopped one is 0. */
+ * An already stopped instance is 0. */
 int lxd_instance_stop_force(lxd_client *c, const char *name, slxd_error *err);
 
-/* DELETE /1.0/instances/NAME.  Waits.  Missing returns LXD_NOT_FOUND. */
+/* DELETE /1.0/instances/NAME.  Waits. */
 int lxd_instance_delete(lxd_client *c, const char *name, slxd_error *err);
 
 struct lxd_instance_state {
@@ -91,7 +89,7 @@ int lxd_instance_state(lxd_client *c, const char *name,
 		       struct lxd_instance_state *st, slxd_error *err);
 
 /* GET /1.0/instances/NAME: *out receives the instance object (config,
- * expanded_config, devices, status, ...).  Missing returns LXD_NOT_FOUND. */
+ * expanded_config, devices, status, ...). */
 int lxd_instance_get(lxd_client *c, const char *name, json_t **out,
 		     slxd_error *err);
 
@@ -100,7 +98,7 @@ int lxd_instance_get(lxd_client *c, const char *name, json_t **out,
 int lxd_instances_list(lxd_client *c, const char *key, const char *value,
 		       json_t **out, slxd_error *err);
 
-/* GET /1.0/images/FINGERPRINT.  Missing returns LXD_NOT_FOUND. */
+/* GET /1.0/images/FINGERPRINT. */
 int lxd_image_get(lxd_client *c, const char *fingerprint, json_t **out,
 		  slxd_error *err);
 
@@ -111,12 +109,11 @@ int lxd_images_list(lxd_client *c, json_t **out, slxd_error *err);
  * tarball) as the body, streamed, and wait up to max(wait_ms, the client's
  * timeout) for LXD to unpack it.  On success `fingerprint` receives the
  * fingerprint LXD computed (64 hex + NUL).  If LXD already has the image
- * it returns LXD_IMAGE_EXISTS (err filled) and fingerprint stays "". */
-#define LXD_IMAGE_EXISTS 2
+ * it fails with kind SLXD_E_EXISTS and fingerprint stays "". */
 int lxd_image_import(lxd_client *c, int fd, off_t size, long wait_ms,
 		     char fingerprint[65], slxd_error *err);
 
-/* DELETE /1.0/images/FINGERPRINT.  Waits.  Missing returns LXD_NOT_FOUND. */
+/* DELETE /1.0/images/FINGERPRINT.  Waits. */
 int lxd_image_delete(lxd_client *c, const char *fingerprint, slxd_error *err);
 
 /* ---- Reading LXD's answers ----------------------------------------------
@@ -126,11 +123,11 @@ int lxd_image_delete(lxd_client *c, const char *fingerprint, slxd_error *err);
  * what we were trying to do ("delete instance slurm-12"), for messages;
  * `text` (textlen bytes) receives LXD's own words when it refused. */
 
-/* Return codes of the readers besides 0, -1 and LXD_NOT_FOUND (the public
- * request functions above never return these). */
-#define LXD_REFUSED (-2) /* LXD answered with an error; text has its words */
-#define LXD_ASYNC 2      /* a background operation to wait for */
-#define LXD_RUNNING 3    /* the operation has not finished; text: its status */
+/* What the readers return besides 0 and -1 (the public request functions
+ * above never return these).  An error answer is -1 of kind SLXD_E_NOTFOUND
+ * or SLXD_E_REFUSED, with LXD's words in `text`. */
+#define LXD_ASYNC 2   /* a background operation to wait for */
+#define LXD_RUNNING 3 /* the operation has not finished; text: its status */
 
 /* The body of one HTTP answer (`status` its HTTP status): *root receives
  * the JSON object, NULL on error. */
@@ -140,16 +137,16 @@ int lxd_answer_parse(const char *body, size_t len, long status,
 /* LXD's envelope in root: 0 for a sync answer (*metadata, if metadata is
  * non-NULL, receives a new reference to "metadata" or json null),
  * LXD_ASYNC with *operation pointing into root at the operation's id
- * (checked to be safe in a URL), LXD_NOT_FOUND or LXD_REFUSED for an error
- * answer, -1 for a malformed one. */
+ * (checked to be safe in a URL), -1 for an error answer (kind
+ * SLXD_E_NOTFOUND or SLXD_E_REFUSED) or a malformed one. */
 int lxd_answer_read(json_t *root, long status, const char *what,
 		    json_t **metadata, const char **operation, char *text,
 		    size_t textlen, slxd_error *err);
 
 /* The answer to GET /1.0/operations/OPERATION/wait: 0 with *op a new
- * reference to the finished operation, LXD_RUNNING, LXD_REFUSED (an
- * error answer, or the operation failed), or -1 (malformed, or the
- * operation vanished). */
+ * reference to the finished operation, LXD_RUNNING, or -1: of kind
+ * SLXD_E_REFUSED for an error answer or a failed operation, else
+ * malformed, or the operation vanished. */
 int lxd_operation_read(json_t *root, long status, const char *what,
 		       const char *operation, json_t **op, char *text,
 		       size_t textlen, slxd_error *err);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE /* pipe2, setresuid, getresuid */
 #include "mounts.h"
+#include "cleanup.h"
+#include "privileged.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -52,19 +54,15 @@ struct report {
 	int err;
 };
 
+/* From host root to the user: the capabilities went with uid 0, so a
+ * switch that root could undo must not pass as the user. */
 static int drop_to(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids)
 {
-	uid_t ru, eu, su;
-	gid_t rg, eg, sg;
+	const struct slxd_identity id = { uid, gid, gids, ngids };
 
-	if (setgroups(ngids, gids) < 0 || setresgid(gid, gid, gid) < 0 ||
-	    setresuid(uid, uid, uid) < 0)
+	if (slxd_switch_identity(&id) < 0)
 		return -1;
-	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
-		return -1;
-	/* a partial drop, or one root could undo, must not pass as the user */
-	if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid ||
-	    setresuid(0, 0, 0) == 0) {
+	if (setresuid(0, 0, 0) == 0) {
 		errno = EPERM;
 		return -1;
 	}
@@ -402,11 +400,12 @@ int slxd_mount_verify(pid_t init_pid, const char *what, const char *dst,
 /* ---- the working directory ---------------------------------------------- */
 
 int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX + 1],
-		   slxd_error *err)
+		   bool *mount, slxd_error *err)
 {
 	char path[PATH_MAX], q[SLXD_QUOTE_BUF];
 	size_t n;
 
+	*mount = false;
 	if (fd_path(fd, path, sizeof(path)) < 0)
 		return slxd_fail(err, "cannot read the job's working directory: %s", strerror(errno));
 	slxd_quote(path, q, sizeof(q));
@@ -414,7 +413,7 @@ int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX
 	 * when it cannot enter the job's directory, and the host's /tmp is
 	 * every user's: the container keeps its own. */
 	if (strcmp(path, "/") == 0 || strcmp(path, "/tmp") == 0)
-		return 1;
+		return 0;
 	n = strlen(path);
 	if (path[0] != '/' || n > SLXD_PATH_MAX)
 		return slxd_fail(err, "the working directory %s cannot be mounted into the job "
@@ -430,7 +429,7 @@ int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX
 				 "/dev cannot be mounted into a job container): run from another directory", q);
 	switch (cfg->cwd_policy) {
 	case SLXD_CWD_NONE:
-		return 1;
+		return 0;
 	case SLXD_CWD_ALLOW_LIST:
 		if (!slxd_path_allowed(cfg, path)) {
 			char list[512];
@@ -444,6 +443,7 @@ int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX
 		break;
 	}
 	memcpy(dst, path, n + 1);
+	*mount = true;
 	return 0;
 }
 
@@ -492,24 +492,15 @@ static int root_dir_at(int at, const char *name, bool create)
 static int make_private(int mfd)
 {
 	struct statx sx;
-	int t;
 
 	if (statx(mfd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) < 0)
 		return -1;
 	if ((sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
 	    (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
 		return 0; /* done before (or a mount of its own) */
-	t = open_tree(mfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	if (t < 0)
+	cleanup_fd int t = open_tree(mfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (t < 0 || move_mount(t, "", mfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return -1;
-	if (move_mount(t, "", mfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
-		int e = errno;
-
-		close(t);
-		errno = e;
-		return -1;
-	}
-	close(t);
 	return 0;
 }
 
@@ -518,53 +509,32 @@ static int make_private(int mfd)
 static int job_stage_dir(const struct slxd_config *cfg, uint32_t jobid, bool create)
 {
 	char num[16];
-	int sfd, mfd, jfd;
-
 	struct stat sb;
 
-	sfd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	cleanup_fd int sfd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (sfd < 0)
 		return -1;
 	if (fstat(sfd, &sb) < 0 || sb.st_uid != 0 || (sb.st_mode & 022)) {
-		close(sfd);
 		errno = EPERM;
 		return -1;
 	}
-	mfd = root_dir_at(sfd, STAGE_DIR, create);
+	cleanup_fd int mfd = root_dir_at(sfd, STAGE_DIR, create);
 	if (mfd >= 0 && create) {
 		struct mount_attr priv = { .propagation = MS_PRIVATE };
-		int top;
 
-		if (make_private(mfd) < 0) {
-			int e = errno;
-
-			close(mfd);
-			close(sfd);
-			errno = e;
+		if (make_private(mfd) < 0)
 			return -1;
-		}
 		/* reopen: the bind just made covers the directory mfd names */
-		top = root_dir_at(sfd, STAGE_DIR, false);
-		close(mfd);
+		int top = root_dir_at(sfd, STAGE_DIR, false);
+		close(steal_fd(&mfd));
 		mfd = top;
-		if (mfd >= 0 && mount_setattr(mfd, "", AT_EMPTY_PATH, &priv, sizeof(priv)) < 0) {
-			int e = errno;
-
-			close(mfd);
-			close(sfd);
-			errno = e;
+		if (mfd >= 0 && mount_setattr(mfd, "", AT_EMPTY_PATH, &priv, sizeof(priv)) < 0)
 			return -1;
-		}
 	}
-	close(sfd);
 	if (mfd < 0)
 		return -1;
 	snprintf(num, sizeof(num), "%" PRIu32, jobid);
-	jfd = root_dir_at(mfd, num, create);
-	int e = errno;
-	close(mfd);
-	errno = e;
-	return jfd;
+	return root_dir_at(mfd, num, create);
 }
 
 struct record {
@@ -595,14 +565,12 @@ static int read_record(int jfd, const char *name, struct record *r)
 	unsigned long long ro;
 	size_t len;
 	ssize_t got;
-	int fd;
 
 	snprintf(file, sizeof(file), "%s.rec", name);
-	fd = openat(jfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	cleanup_fd int fd = openat(jfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	got = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
 	if (got <= 0 || buf[got - 1] != '\n')
 		return -1;
 	buf[got - 1] = '\0';
@@ -619,21 +587,18 @@ static int read_record(int jfd, const char *name, struct record *r)
 static int write_record(int jfd, const char *name, const struct record *r)
 {
 	char file[48], tmp[48], buf[SLXD_PATH_MAX + 96];
-	int fd, n;
 
 	snprintf(file, sizeof(file), "%s.rec", name);
 	snprintf(tmp, sizeof(tmp), "%s.new", name);
-	n = snprintf(buf, sizeof(buf), "%llu %llu %d %s\n", r->dev, r->ino, r->ro, r->dst);
+	int n = snprintf(buf, sizeof(buf), "%llu %llu %d %s\n", r->dev, r->ino, r->ro, r->dst);
 	unlinkat(jfd, tmp, 0);
-	fd = openat(jfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	cleanup_fd int fd = openat(jfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	if (write(fd, buf, (size_t)n) != n) {
-		close(fd);
 		unlinkat(jfd, tmp, 0);
 		return -1;
 	}
-	close(fd);
 	return renameat(jfd, tmp, jfd, file);
 }
 
@@ -652,104 +617,91 @@ static void unstage_at(const struct slxd_config *cfg, uint32_t jobid, int jfd, c
 	unlinkat(jfd, file, 0);
 }
 
+/* An empty point for a file to be mounted on. */
+static int make_point_file(int jfd, const char *name)
+{
+	cleanup_fd int pfd = openat(jfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				    0600);
+	return pfd < 0 ? -1 : 0;
+}
+
+/* Attach a detached copy of exactly the checked file open at fd (stat sb)
+ * on the point `name`, and record it: no path is looked up again between
+ * the check and the mount.  The caller takes the point back on failure. */
+static int attach(const struct slxd_config *cfg, int jfd, const char *name, int fd,
+		  const struct stat *sb, bool readonly, const char *dst, const char *qd,
+		  slxd_error *err)
+{
+	struct mount_attr attr = {
+		.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0),
+		.propagation = MS_PRIVATE,
+	};
+	struct stat now;
+
+	cleanup_fd int pfd = openat(jfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	cleanup_fd int tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (pfd < 0 || tree < 0 ||
+	    mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ||
+	    move_mount(tree, "", pfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return slxd_fail(err, "cannot stage the mount of %s for LXD: %s", qd, strerror(errno));
+	close(steal_fd(&pfd));
+	pfd = openat(jfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0 || fstat(pfd, &now) < 0 || now.st_dev != sb->st_dev || now.st_ino != sb->st_ino)
+		return slxd_fail(err, "internal error: the staging point of %s does not hold the checked file", qd);
+	struct record r = { .dev = sb->st_dev, .ino = sb->st_ino, .ro = readonly };
+	snprintf(r.dst, sizeof(r.dst), "%s", dst);
+	if (write_record(jfd, name, &r) < 0)
+		return slxd_fail(err, "cannot record the mount of %s in %s: %s", qd, cfg->state_dir,
+				 strerror(errno));
+	return 0;
+}
+
 int slxd_stage_mount(const struct slxd_config *cfg, uint32_t jobid, const char *dst,
 		     int fd, bool readonly, bool *staged, slxd_error *err)
 {
 	char name[32], qd[SLXD_QUOTE_BUF];
 	struct record r;
-	struct stat sb, now;
-	struct mount_attr attr = {
-		.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0),
-		.propagation = MS_PRIVATE,
-	};
-	int jfd, pfd = -1, tree = -1, rc = -1;
+	struct stat sb;
 
 	*staged = false;
 	slxd_quote(dst, qd, sizeof(qd));
 	if (fd < 0 || fstat(fd, &sb) < 0)
 		return slxd_fail(err, "internal error: no checked file to mount at %s", qd);
-	jfd = job_stage_dir(cfg, jobid, true);
+	cleanup_fd int jfd = job_stage_dir(cfg, jobid, true);
 	if (jfd < 0)
 		return slxd_fail(err, "cannot make the staging directory for the job's mounts under %s "
 				 "(it must be root's and writable by no one else): %s",
 				 cfg->state_dir, strerror(errno));
 	slxd_stage_name(dst, name);
 	if (read_record(jfd, name, &r) == 0) {
-		if (strcmp(r.dst, dst) != 0) {
-			slxd_fail(err, "internal error: two mount paths share staging point %s", name);
-			goto out;
-		}
-		if (r.dev == (unsigned long long)sb.st_dev && r.ino == (unsigned long long)sb.st_ino) {
-			rc = 0; /* an earlier task or step staged this very file */
-			goto out;
-		}
-		slxd_fail(err, "%s is already mounted from another file in this job's container; "
-			  "a step cannot mount something else there", qd);
-		goto out;
+		if (strcmp(r.dst, dst) != 0)
+			return slxd_fail(err, "internal error: two mount paths share staging point %s", name);
+		if (r.dev == (unsigned long long)sb.st_dev && r.ino == (unsigned long long)sb.st_ino)
+			return 0; /* an earlier task or step staged this very file */
+		return slxd_fail(err, "%s is already mounted from another file in this job's container; "
+				 "a step cannot mount something else there", qd);
 	}
 	/* a point left by a task killed half-way: start over */
 	unstage_at(cfg, jobid, jfd, name);
-	if (S_ISDIR(sb.st_mode)) {
-		if (mkdirat(jfd, name, 0700) < 0) {
-			slxd_fail(err, "cannot make the staging point for %s: %s", qd, strerror(errno));
-			goto out;
-		}
-	} else {
-		pfd = openat(jfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (pfd < 0) {
-			slxd_fail(err, "cannot make the staging point for %s: %s", qd, strerror(errno));
-			goto out;
-		}
-		close(pfd);
-	}
-	pfd = openat(jfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	/* a detached copy of exactly the checked file, then attached here:
-	 * no path is looked up again between the check and the mount */
-	tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	if (pfd < 0 || tree < 0 ||
-	    mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ||
-	    move_mount(tree, "", pfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
-		slxd_fail(err, "cannot stage the mount of %s for LXD: %s", qd, strerror(errno));
-		goto fail;
-	}
-	close(pfd);
-	pfd = openat(jfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (pfd < 0 || fstat(pfd, &now) < 0 || now.st_dev != sb.st_dev || now.st_ino != sb.st_ino) {
-		slxd_fail(err, "internal error: the staging point of %s does not hold the checked file", qd);
-		goto fail;
-	}
-	r.dev = sb.st_dev;
-	r.ino = sb.st_ino;
-	r.ro = readonly;
-	snprintf(r.dst, sizeof(r.dst), "%s", dst);
-	if (write_record(jfd, name, &r) < 0) {
-		slxd_fail(err, "cannot record the mount of %s in %s: %s", qd, cfg->state_dir, strerror(errno));
-		goto fail;
+	if ((S_ISDIR(sb.st_mode) ? mkdirat(jfd, name, 0700) : make_point_file(jfd, name)) < 0)
+		return slxd_fail(err, "cannot make the staging point for %s: %s", qd, strerror(errno));
+	if (attach(cfg, jfd, name, fd, &sb, readonly, dst, qd, err) != 0) {
+		unstage_at(cfg, jobid, jfd, name);
+		return -1;
 	}
 	*staged = true;
-	rc = 0;
-	goto out;
-fail:
-	unstage_at(cfg, jobid, jfd, name);
-out:
-	if (tree >= 0)
-		close(tree);
-	if (pfd >= 0)
-		close(pfd);
-	close(jfd);
-	return rc;
+	return 0;
 }
 
 void slxd_stage_undo(const struct slxd_config *cfg, uint32_t jobid, const char *dst)
 {
 	char name[32];
-	int jfd = job_stage_dir(cfg, jobid, false);
+	cleanup_fd int jfd = job_stage_dir(cfg, jobid, false);
 
 	if (jfd < 0)
 		return;
 	slxd_stage_name(dst, name);
 	unstage_at(cfg, jobid, jfd, name);
-	close(jfd);
 }
 
 int slxd_stage_verify(const struct slxd_config *cfg, uint32_t jobid, pid_t init_pid,
@@ -757,38 +709,29 @@ int slxd_stage_verify(const struct slxd_config *cfg, uint32_t jobid, pid_t init_
 {
 	struct record r;
 	char what[SLXD_PATH_MAX + 32];
-	int jfd = job_stage_dir(cfg, jobid, false);
-	int ok = jfd >= 0 && read_record(jfd, name, &r) == 0;
+	cleanup_fd int jfd = job_stage_dir(cfg, jobid, false);
 
-	if (jfd >= 0)
-		close(jfd);
-	if (!ok)
-		return slxd_fail(err, "refusing to run: the job container has a mount (%s) this node "
-				 "has no record of", name);
+	if (jfd < 0 || read_record(jfd, name, &r) != 0)
+		return slxd_failk(err, SLXD_E_TAMPERED, "refusing to run: the job container has a "
+				  "mount (%s) this node has no record of", name);
 	snprintf(what, sizeof(what), "the mount at %s", r.dst);
 	return slxd_mount_verify(init_pid, what, r.dst, (dev_t)r.dev, (ino_t)r.ino, err);
 }
 
 int slxd_stage_taint(const struct slxd_config *cfg, uint32_t jobid)
 {
-	int jfd = job_stage_dir(cfg, jobid, true);
-	int fd = jfd >= 0 ? openat(jfd, TAINT_FILE, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+	cleanup_fd int jfd = job_stage_dir(cfg, jobid, true);
+	cleanup_fd int fd = jfd >= 0 ? openat(jfd, TAINT_FILE,
+					       O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
 
-	if (fd >= 0)
-		close(fd);
-	if (jfd >= 0)
-		close(jfd);
 	return fd >= 0 ? 0 : -1;
 }
 
 bool slxd_stage_tainted(const struct slxd_config *cfg, uint32_t jobid)
 {
-	int jfd = job_stage_dir(cfg, jobid, false);
-	bool yes = jfd >= 0 && faccessat(jfd, TAINT_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	cleanup_fd int jfd = job_stage_dir(cfg, jobid, false);
 
-	if (jfd >= 0)
-		close(jfd);
-	return yes;
+	return jfd >= 0 && faccessat(jfd, TAINT_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 void slxd_stage_remove(const struct slxd_config *cfg, uint32_t jobid)

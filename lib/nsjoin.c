@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
-#include "nsjoin.h"
+#include "privileged.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "log.h"
 
 #ifndef SYS_pidfd_send_signal
@@ -90,6 +91,31 @@ static bool caps_all_zero(void)
 	return true;
 }
 
+int slxd_switch_identity(const struct slxd_identity *id)
+{
+	/* on the stack: no allocation in a forked child */
+	gid_t groups[id->ngids + 1];
+	size_t n = 0;
+	groups[n++] = id->gid;
+	for (size_t i = 0; i < id->ngids; i++)
+		if (id->gids[i] != id->gid)
+			groups[n++] = id->gids[i];
+	if (setgroups(n, groups) != 0 || setresgid(id->gid, id->gid, id->gid) != 0 ||
+	    setresuid(id->uid, id->uid, id->uid) != 0)
+		return -1;
+	uid_t r, e, s;
+	gid_t rg, eg, sg;
+	if (getresuid(&r, &e, &s) != 0 || getresgid(&rg, &eg, &sg) != 0)
+		return -1;
+	/* a partial switch must not pass as the user */
+	if (r != id->uid || e != id->uid || s != id->uid || rg != id->gid || eg != id->gid ||
+	    sg != id->gid) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
 /* In the child, already in the container's pid namespace.  Any failure
  * here leaves a half-switched process, so it ends the process rather than
  * return to slurmstepd. */
@@ -109,24 +135,8 @@ static void become_job_user(int pidfd, const struct slxd_identity *id)
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
 		goto fail;
 
-	step = "setgroups";
-	gid_t *groups = calloc(id->ngids + 1, sizeof(*groups));
-	if (!groups)
-		goto fail;
-	size_t n = 0;
-	groups[n++] = id->gid;
-	for (size_t i = 0; i < id->ngids; i++)
-		if (id->gids[i] != id->gid)
-			groups[n++] = id->gids[i];
-	int set = setgroups(n, groups);
-	free(groups);
-	if (set != 0)
-		goto fail;
-	step = "setresgid";
-	if (setresgid(id->gid, id->gid, id->gid) != 0)
-		goto fail;
-	step = "setresuid";
-	if (setresuid(id->uid, id->uid, id->uid) != 0)
+	step = "switching to the job's user";
+	if (slxd_switch_identity(id) != 0)
 		goto fail;
 	step = "clearing capabilities";
 	if (capset_zero() != 0)
@@ -138,12 +148,8 @@ static void become_job_user(int pidfd, const struct slxd_identity *id)
 	 * so are we.  Set after the id change, which clears it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
-	uid_t r, e, s;
-	gid_t rg, eg, sg;
 	step = "verifying the switch";
-	if (getresuid(&r, &e, &s) != 0 || r != id->uid || e != id->uid || s != id->uid ||
-	    getresgid(&rg, &eg, &sg) != 0 || rg != id->gid || eg != id->gid || sg != id->gid ||
-	    !caps_all_zero() || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
+	if (!caps_all_zero() || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
 		errno = EPERM;
 		goto fail;
 	}
@@ -276,7 +282,7 @@ int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id,
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		if (workdir && chdir(workdir) != 0)
 			return slxd_fail(err, "cannot change to %s inside the container: %s",
-					 workdir, strerror(errno)), 1;
+					 workdir, strerror(errno));
 		return 0;
 	}
 	close(pidfd);
@@ -289,25 +295,18 @@ int slxd_set_container_hostname(pid_t init_pid, const char *hostname,
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/ns/uts", (int)init_pid);
-	int theirs = open(path, O_RDONLY | O_CLOEXEC);
-	int ours = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
+	cleanup_fd int theirs = open(path, O_RDONLY | O_CLOEXEC);
+	cleanup_fd int ours = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
 	struct stat a, b;
-	int rc = -1;
-	if (theirs < 0 || ours < 0 || fstat(theirs, &a) != 0 || fstat(ours, &b) != 0) {
-		slxd_fail(err, "cannot open the UTS namespaces (%s): %s", path, strerror(errno));
-		goto out;
-	}
-	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-		slxd_fail(err, "process %d is in the host's UTS namespace; not setting its host name",
-			  (int)init_pid);
-		goto out;
-	}
-	if (setns(theirs, CLONE_NEWUTS) != 0) {
-		slxd_fail(err, "cannot enter the UTS namespace of process %d: %s", (int)init_pid,
-			  strerror(errno));
-		goto out;
-	}
-	rc = sethostname(hostname, strlen(hostname));
+	if (theirs < 0 || ours < 0 || fstat(theirs, &a) != 0 || fstat(ours, &b) != 0)
+		return slxd_fail(err, "cannot open the UTS namespaces (%s): %s", path, strerror(errno));
+	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return slxd_failk(err, SLXD_E_REFUSED, "process %d is in the host's UTS namespace; "
+				  "not setting its host name", (int)init_pid);
+	if (setns(theirs, CLONE_NEWUTS) != 0)
+		return slxd_fail(err, "cannot enter the UTS namespace of process %d: %s", (int)init_pid,
+				 strerror(errno));
+	int rc = sethostname(hostname, strlen(hostname));
 	int e = errno;
 	if (setns(ours, CLONE_NEWUTS) != 0) {
 		/* Still root and still outside every other namespace; only the
@@ -317,12 +316,7 @@ int slxd_set_container_hostname(pid_t init_pid, const char *hostname,
 			 strerror(errno));
 	}
 	if (rc != 0)
-		slxd_fail(err, "sethostname(%s) in process %d's namespace: %s", hostname,
-			  (int)init_pid, strerror(e));
-out:
-	if (theirs >= 0)
-		close(theirs);
-	if (ours >= 0)
-		close(ours);
-	return rc;
+		return slxd_fail(err, "sethostname(%s) in process %d's namespace: %s", hostname,
+				 (int)init_pid, strerror(e));
+	return 0;
 }

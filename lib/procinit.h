@@ -1,16 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The host pid of a running container's init, read from /proc.
- *
- * LXD's state endpoint also has it, but takes about 50 ms to answer (it
- * gathers disk, memory and network figures too), and a job's start and
- * end each needed it twice.  liblxc runs every container under a monitor
- * process of root's named "[lxc monitor] <lxd dir>/containers <name>",
- * whose one child is the container's init.
- *
- * Only root can own a process of that name, so the monitor cannot be
- * faked by a user.  Callers that need certainty about a pid still pin it
- * with a pidfd and check again (see slxd_container_end); a miss here is
- * never taken as proof of anything, the caller asks LXD instead. */
+/* The host pid of a running container's init, read from /proc: the one
+ * child of root's "[lxc monitor] <lxd dir>/containers <name>" (a user
+ * cannot own a process of that name).  A miss proves nothing: ask LXD.  A
+ * caller that signals the pid pins it with a pidfd first (jobend.c). */
 #ifndef SLXD_PROCINIT_H
 #define SLXD_PROCINIT_H
 

@@ -10,42 +10,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "container.h"
+#include "cleanup.h"
+#include "joblimits.h"
+#include "labels.h"
 #include "log.h"
+#include "statedir.h"
 #include "template.h"
 
-/* "slxd-spare-" + 12 hex + "-" + 16 hex + "-" + 8 hex */
-#define KEY_LEN (12 + 1 + 16)
-#define NAME_LEN (sizeof(SLXD_SPARE_PREFIX) - 1 + KEY_LEN + 1 + 8)
-
-int slxd_spare_name_ok(const char *name)
-{
-	size_t p = sizeof(SLXD_SPARE_PREFIX) - 1;
-	if (strlen(name) != NAME_LEN || strncmp(name, SLXD_SPARE_PREFIX, p) != 0)
-		return 0;
-	for (const char *s = name + p; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || *s == '-'))
-			return 0;
-	return name[p + 12] == '-' && name[p + KEY_LEN] == '-';
-}
-
 /* The (image, map) key a spare shares with its template's name. */
-static void key_of(const char *fp, const char *idmap, char key[KEY_LEN + 1])
+static void key_of(const char *fp, const char *idmap, char key[SLXD_SPARE_KEY_LEN + 1])
 {
 	char tpl[64];
 	slxd_template_name(fp, idmap, tpl);
-	snprintf(key, KEY_LEN + 1, "%s", tpl + sizeof(SLXD_TEMPLATE_PREFIX) - 1);
-}
-
-/* The slot: a file naming the one spare a job may take, locked by every
- * reader and writer.  -2 when it does not exist and !create, or when
- * another process holds it and !wait. */
-static int slot_open(const struct slxd_config *cfg, const char *key, bool create,
-		     bool wait, slxd_error *err)
-{
-	char file[80];
-	snprintf(file, sizeof(file), SLXD_SPARE_PREFIX "%s.slot", key);
-	return slxd_state_lock(cfg, file, create, wait, err);
+	snprintf(key, SLXD_SPARE_KEY_LEN + 1, "%s", tpl + sizeof(SLXD_TEMPLATE_PREFIX) - 1);
 }
 
 static void slot_read(int fd, char out[64])
@@ -108,39 +85,24 @@ static const char *unfit(json_t *inst, const struct slxd_config *cfg, const char
 	return NULL;
 }
 
-int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg,
-		    const char *fingerprint, const char *idmap, uid_t uid,
-		    json_t *labels, json_t *devices, char out[64])
+/* Under the slot's lock: relabel the spare the slot names as the job's.
+ * true when taken; *remove when what is left must go. */
+static bool take_locked(lxd_client *c, const struct slxd_config *cfg, int slot,
+			const char *fingerprint, const char *idmap, uid_t uid, json_t *labels,
+			json_t *devices, char name[64], bool *remove)
 {
-	if (cfg->spare_max_idle == 0 || cfg->gpu_runtime == SLXD_GPU_NVIDIA)
-		return 0;
-	char key[KEY_LEN + 1], name[64];
+	json_auto_t *inst = NULL;
+	json_auto_t *add = json_object();
+	json_auto_t *body = NULL;
 	slxd_error err;
-	key_of(fingerprint, idmap, key);
-	/* Held, it is another job taking the spare (one GET and one PATCH,
-	 * which a loaded LXD can stretch to seconds: in an array of 100,
-	 * every task of a wave once queued behind one take) or a spare being
-	 * offered: either way none is to be had now. */
-	int slot = slot_open(cfg, key, false, false, &err);
-	if (slot == -2)
-		return 0;
-	if (slot < 0) {
-		slxd_log(SLXD_LOG_ERROR, "not using a spare: %s", err.msg);
-		return 0;
-	}
-	int rc = 0;
-	bool remove = false;
-	json_t *inst = NULL, *add = json_object(), *body = NULL;
 	slot_read(slot, name);
 	/* Looked at once: taken now, or never offered again. */
 	if (!name[0] || slxd_name_file_write(slot, "") != 0)
-		goto out;
-	int got = lxd_instance_get(c, name, &inst, &err);
-	if (got == LXD_NOT_FOUND)
-		goto out;
-	if (got != 0) {
-		slxd_log(SLXD_LOG_ERROR, "not using spare %s: %s", name, err.msg);
-		goto out;
+		return false;
+	if (lxd_instance_get(c, name, &inst, &err) != 0) {
+		if (slxd_error_kind(&err) != SLXD_E_NOTFOUND)
+			slxd_log(SLXD_LOG_ERROR, "not using spare %s: %s", name, err.msg);
+		return false;
 	}
 	const char *why = add ? unfit(inst, cfg, fingerprint, idmap, uid, devices, add)
 			      : "out of memory";
@@ -148,7 +110,7 @@ int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg,
 		/* Removing it would cost this job LXD's stop; offered to no one
 		 * now, it waits for slxd-gc (its age, or spare_max_idle). */
 		slxd_log(SLXD_LOG_INFO, "not using spare %s: %s (slxd-gc removes it)", name, why);
-		goto out;
+		return false;
 	}
 	char path[128];
 	snprintf(path, sizeof(path), "/1.0/instances/%s", name);
@@ -157,33 +119,53 @@ int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg,
 		/* half-relabelled is nobody's: it goes */
 		slxd_log(SLXD_LOG_ERROR, "cannot take spare %s: %s; removing it", name,
 			 body ? err.msg : "out of memory");
-		remove = true;
-		goto out;
+		*remove = true;
+		return false;
 	}
-	snprintf(out, 64, "%s", name);
-	rc = 1;
-out:
-	json_decref(body);
-	json_decref(add);
-	json_decref(inst);
+	return true;
+}
+
+int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg,
+		    const char *fingerprint, const char *idmap, uid_t uid,
+		    json_t *labels, json_t *devices, char out[64])
+{
+	if (cfg->spare_max_idle == 0 || cfg->gpu_runtime == SLXD_GPU_NVIDIA)
+		return 0;
+	char key[SLXD_SPARE_KEY_LEN + 1], name[64];
+	slxd_error err;
+	key_of(fingerprint, idmap, key);
+	/* Held, it is another job taking the spare (one GET and one PATCH,
+	 * which a loaded LXD can stretch to seconds: in an array of 100,
+	 * every task of a wave once queued behind one take) or a spare being
+	 * offered: either way none is to be had now. */
+	int slot = slxd_spare_slot_open(cfg, key, false, false, &err);
+	if (slot < 0) {
+		enum slxd_errkind k = slxd_error_kind(&err);
+		if (k != SLXD_E_NOTFOUND && k != SLXD_E_BUSY)
+			slxd_log(SLXD_LOG_ERROR, "not using a spare: %s", err.msg);
+		return 0;
+	}
+	bool remove = false;
+	bool taken = take_locked(c, cfg, slot, fingerprint, idmap, uid, labels, devices, name,
+				 &remove);
 	close(slot);
 	if (remove)
 		remove_quietly(c, name); /* after the unlock: no one waits on it */
-	return rc;
+	if (!taken)
+		return 0;
+	snprintf(out, 64, "%s", name);
+	return 1;
 }
 
 /* Is the spare the slot names still there to take? */
 static bool waiting(lxd_client *c, int slot)
 {
 	char name[64];
-	json_t *inst = NULL;
+	json_auto_t *inst = NULL;
 	slxd_error ignored;
 	slot_read(slot, name);
-	if (!name[0] || lxd_instance_get(c, name, &inst, &ignored) != 0)
-		return false;
-	bool yes = slxd_label_is(inst, SLXD_KEY_ROLE, SLXD_ROLE_SPARE);
-	json_decref(inst);
-	return yes;
+	return name[0] && lxd_instance_get(c, name, &inst, &ignored) == 0 &&
+	       slxd_label_is(inst, SLXD_KEY_ROLE, SLXD_ROLE_SPARE);
 }
 
 /* Are other jobs of this image and id map in progress on the node (their
@@ -192,14 +174,15 @@ static bool waiting(lxd_client *c, int slot)
  * start before a spare made now would be ready, so it would only cost the
  * burst LXD's time.  The burst's last job to end makes one. */
 static int others_in_progress(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
-			      const char *fp, const char *idmap, slxd_error *err)
+			      const char *fp, const char *idmap, bool *others, slxd_error *err)
 {
-	json_t *list = NULL, *other;
+	json_auto_t *list = NULL;
+	json_t *other;
 	size_t i;
+	*others = false;
 	if (lxd_instances_list(c, SLXD_KEY_FINGERPRINT, fp, &list, err) != 0)
 		return -1;
 	const char *self = json_string_value(json_object_get(inst, "name"));
-	int n = 0;
 	json_array_foreach(list, i, other) {
 		const char *name = json_string_value(json_object_get(other, "name"));
 		unsigned long long jobid;
@@ -210,38 +193,63 @@ static int others_in_progress(lxd_client *c, const struct slxd_config *cfg, json
 		    !slxd_label_is(other, "raw.idmap", idmap))
 			continue;
 		if (slxd_container_marked(cfg, (uint32_t)jobid))
-			n++;
+			*others = true;
 	}
-	json_decref(list);
-	return n;
+	return 0;
+}
+
+/* A started copy of template `tpl` named `name`; nothing half-made stays. */
+static int make_one(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
+		    const char *fp, const char *idmap, const char *tpl, const char *name,
+		    slxd_error *err)
+{
+	json_auto_t *config = slxd_template_config(inst, SLXD_ROLE_SPARE, fp, idmap);
+	json_auto_t *profiles = json_pack("[s]", cfg->profile);
+	if (!config || !profiles) {
+		slxd_fail(err, "out of memory");
+		return slxd_fail_prefix(err, "cannot make spare %s", name);
+	}
+	if (lxd_instance_copy(c, name, tpl, config, NULL, profiles, err) == 0 &&
+	    lxd_instance_start(c, name, err) == 0)
+		return 0;
+	remove_quietly(c, name);
+	return slxd_fail_prefix(err, "cannot make spare %s", name);
 }
 
 int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
-		    slxd_error *err)
+		    enum slxd_spare_made *made, slxd_error *err)
 {
 	const char *fp = slxd_label(inst, SLXD_KEY_FINGERPRINT);
 	const char *idmap = slxd_label(inst, "raw.idmap");
-	char tpl[64], key[KEY_LEN + 1], name[64];
+	char tpl[64], key[SLXD_SPARE_KEY_LEN + 1], name[64];
+	*made = SLXD_SPARE_UNWANTED;
 	/* LXD's nvidia.runtime is set when a container is made, never on
 	 * a running one: with gpu_runtime=nvidia, no spares (devices.h) */
 	if (cfg->spare_max_idle == 0 || cfg->gpu_runtime == SLXD_GPU_NVIDIA ||
 	    !fp || !idmap || !slxd_label(inst, SLXD_KEY_UID) ||
 	    !slxd_label_is(inst, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE))
-		return 2;
+		return 0;
 	int found = slxd_template_find(c, cfg, fp, idmap, tpl, err);
-	if (found <= 0)
-		return found;
-	int others = others_in_progress(c, cfg, inst, fp, idmap, err);
-	if (others != 0)
-		return others < 0 ? -1 : 2;
+	if (found < 0)
+		return -1;
+	if (found == 0) {
+		*made = SLXD_SPARE_NO_TEMPLATE;
+		return 0;
+	}
+	bool others;
+	if (others_in_progress(c, cfg, inst, fp, idmap, &others, err) != 0)
+		return -1;
+	if (others)
+		return 0;
 	key_of(fp, idmap, key);
-	int slot = slot_open(cfg, key, true, true, err);
+	int slot = slxd_spare_slot_open(cfg, key, true, true, err);
 	if (slot < 0)
 		return -1;
 	bool there = waiting(c, slot);
 	close(slot);
+	*made = SLXD_SPARE_WAITING;
 	if (there)
-		return 1;
+		return 0;
 
 	/* Made without the lock, which a job's start must never wait
 	 * behind; published under it. */
@@ -249,22 +257,9 @@ int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
 	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
 		r = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 12);
 	snprintf(name, sizeof(name), SLXD_SPARE_PREFIX "%s-%08" PRIx32, key, r);
-	json_t *config = slxd_template_config(inst, SLXD_ROLE_SPARE, fp, idmap);
-	json_t *profiles = json_pack("[s]", cfg->profile);
-	int rc = -1;
-	if (!config || !profiles) {
-		slxd_fail(err, "out of memory");
-	} else if (lxd_instance_copy(c, name, tpl, config, NULL, profiles, err) == 0 &&
-		   lxd_instance_start(c, name, err) == 0) {
-		rc = 0;
-	}
-	json_decref(config);
-	json_decref(profiles);
-	if (rc != 0) {
-		remove_quietly(c, name); /* nothing half-made stays */
-		return slxd_fail_prefix(err, "cannot make spare %s", name);
-	}
-	slot = slot_open(cfg, key, true, true, err);
+	if (make_one(c, cfg, inst, fp, idmap, tpl, name, err) != 0)
+		return -1;
+	slot = slxd_spare_slot_open(cfg, key, true, true, err);
 	if (slot < 0) {
 		remove_quietly(c, name);
 		return -1;
@@ -277,7 +272,7 @@ int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
 		remove_quietly(c, name); /* another end made one first */
 	}
 	close(slot);
-	return 1;
+	return 0;
 }
 
 int slxd_spare_remove(lxd_client *c, const struct slxd_config *cfg, const char *name,
@@ -285,28 +280,22 @@ int slxd_spare_remove(lxd_client *c, const struct slxd_config *cfg, const char *
 {
 	if (!slxd_spare_name_ok(name))
 		return slxd_fail(err, "%s is not a spare's name", name);
-	char key[KEY_LEN + 1];
+	char key[SLXD_SPARE_KEY_LEN + 1];
 	snprintf(key, sizeof(key), "%s", name + sizeof(SLXD_SPARE_PREFIX) - 1);
-	int slot = slot_open(cfg, key, true, true, err);
+	cleanup_fd int slot = slxd_spare_slot_open(cfg, key, true, true, err);
 	if (slot < 0)
 		return -1;
-	json_t *inst = NULL;
-	bool idle = false;
-	int rc = lxd_instance_get(c, name, &inst, err);
-	if (rc == LXD_NOT_FOUND) {
-		rc = 0;
-	} else if (rc == 0 && !slxd_label_is(inst, SLXD_KEY_ROLE, SLXD_ROLE_SPARE)) {
-		rc = 1; /* a job's container now */
-	} else if (rc == 0) {
-		/* offered to no one from now on, so no job can take it while
-		 * LXD stops it, and no job waits on the lock meanwhile */
-		char named[64];
-		slot_read(slot, named);
-		if (strcmp(named, name) == 0)
-			slxd_name_file_write(slot, "");
-		idle = true;
-	}
-	json_decref(inst);
-	close(slot);
-	return idle ? slxd_template_delete(c, name, err) : rc;
+	json_auto_t *inst = NULL;
+	if (lxd_instance_get(c, name, &inst, err) != 0)
+		return slxd_error_kind(err) == SLXD_E_NOTFOUND ? 0 : -1;
+	if (!slxd_label_is(inst, SLXD_KEY_ROLE, SLXD_ROLE_SPARE))
+		return slxd_failk(err, SLXD_E_BUSY, "spare %s was taken by a job", name);
+	/* offered to no one from now on, so no job can take it while LXD
+	 * stops it, and no job waits on the lock meanwhile */
+	char named[64];
+	slot_read(slot, named);
+	if (strcmp(named, name) == 0)
+		slxd_name_file_write(slot, "");
+	close(steal_fd(&slot));
+	return slxd_template_delete(c, name, err);
 }

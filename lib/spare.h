@@ -1,24 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Spares: per (image, id map), at most one started container that runs
- * nothing but slxd-init, made off the job's critical path, so that the
- * next job of that user and image starts in it instead of waiting for LXD
- * to copy and start one (about 0.2 s; LXD's start is most of it).
- *
- * A spare is a copy of the template (template.h), started.  It holds no
- * job's data and no mount but slxd-init.  A job takes it once: under the
- * spare's slot lock, one PATCH relabels it as the job's and hot-plugs the
- * job's mounts; its host name becomes the job's container name.  From then
- * on it is that job's container and is torn down with it like any other:
- * a spare is never given back, never reused.
- *
- * LXD cannot rename a running container, so a taken spare keeps its name;
- * the job's lock file in state_dir records it (container.c), and slxd-gc
- * tells a taken spare from an idle one by its user.slurm.role label.
- *
- * Made by the detached half of a job's end (container.c), for that job's
- * user and image; removed by slxd-gc after spare_max_idle seconds unused.
- * The slot file (state_dir/slxd-spare-<fp12>-<map hash>.slot) names the
- * one spare a job may take; every writer of it holds its flock. */
+/* Spares: per (image, id map), at most one started copy of the template
+ * that runs nothing but slxd-init, taken once by the next job of that user
+ * and image and then torn down with it (docs/design.md, "Spares").  The
+ * slot file (statedir.h) names the one spare a job may take; every writer
+ * of it holds its flock. */
 #ifndef SLXD_SPARE_H
 #define SLXD_SPARE_H
 
@@ -28,12 +13,6 @@
 #include "config.h"
 #include "error.h"
 #include "lxd.h"
-
-#define SLXD_SPARE_PREFIX "slxd-spare-"
-#define SLXD_ROLE_SPARE "spare"
-
-/* Is `name` one that slxd_spare_make could have made? */
-int slxd_spare_name_ok(const char *name);
 
 /* Take the spare for this fingerprint, id map and uid for a job: relabel
  * it with `labels` (config keys) and add those of `devices` it lacks, in
@@ -47,18 +26,21 @@ int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg,
 		    json_t *labels, json_t *devices, char out[64]);
 
 /* Make the spare for what the job container `inst` (as read from LXD) was
- * made of, from its ready template, unless one is waiting already or
- * other jobs of this user and image are still in progress on the node (a
- * burst: its last job makes one).  Returns 1 when a spare is waiting, 0
- * when there is no ready template to make one from (yet), 2 when none is
- * wanted (spares off, a burst), -1 with err when making one failed (and
- * left nothing). */
+ * made of, from its ready template, unless one is waiting already or other
+ * jobs of this user and image are still in progress on the node (a burst:
+ * its last job makes one).  0 and what became of it in *made, or -1 with
+ * err when making one failed (and left nothing). */
+enum slxd_spare_made {
+	SLXD_SPARE_WAITING,     /* a spare is waiting */
+	SLXD_SPARE_NO_TEMPLATE, /* no ready template to make one from (yet) */
+	SLXD_SPARE_UNWANTED,    /* spares off, or a burst */
+};
 int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
-		    slxd_error *err);
+		    enum slxd_spare_made *made, slxd_error *err);
 
 /* Remove an idle spare (slxd-gc): under its slot lock, and only while it
- * is still one.  0 when removed (or gone), 1 when a job took it meanwhile
- * (left alone), -1 with err. */
+ * is still one.  0 when removed (or gone); -1 with kind SLXD_E_BUSY when a
+ * job took it meanwhile (left alone), or with err. */
 int slxd_spare_remove(lxd_client *c, const struct slxd_config *cfg, const char *name,
 		      slxd_error *err);
 

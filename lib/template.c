@@ -8,9 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "container.h"
+#include "cleanup.h"
 #include "fnv.h"
+#include "labels.h"
 #include "log.h"
+#include "statedir.h"
 
 void slxd_template_name(const char *fingerprint, const char *idmap, char out[64])
 {
@@ -25,38 +27,29 @@ int slxd_template_find(lxd_client *c, const struct slxd_config *cfg,
 	if (cfg->template_max_age == 0)
 		return 0;
 	slxd_template_name(fingerprint, idmap, out);
-	json_t *inst = NULL;
-	int rc = lxd_instance_get(c, out, &inst, err);
-	if (rc == LXD_NOT_FOUND) {
+	json_auto_t *inst = NULL;
+	if (lxd_instance_get(c, out, &inst, err) != 0) {
+		if (slxd_error_kind(err) != SLXD_E_NOTFOUND)
+			return -1;
 		slxd_error_clear(err);
 		return 0;
 	}
-	if (rc != 0)
-		return -1;
 	/* The name is a hash; the labels are what is checked. */
-	bool ok = slxd_label_is(inst, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE) &&
-		  slxd_label_is(inst, SLXD_KEY_ROLE, SLXD_ROLE_TEMPLATE) &&
-		  slxd_label_is(inst, SLXD_KEY_FINGERPRINT, fingerprint) &&
-		  slxd_label_is(inst, "raw.idmap", idmap) &&
-		  strcmp(json_string_value(json_object_get(inst, "status")) ?: "", "Stopped") == 0;
-	json_decref(inst);
-	return ok ? 1 : 0;
+	return slxd_label_is(inst, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE) &&
+	       slxd_label_is(inst, SLXD_KEY_ROLE, SLXD_ROLE_TEMPLATE) &&
+	       slxd_label_is(inst, SLXD_KEY_FINGERPRINT, fingerprint) &&
+	       slxd_label_is(inst, "raw.idmap", idmap) &&
+	       strcmp(json_string_value(json_object_get(inst, "status")) ?: "", "Stopped") == 0;
 }
 
 int slxd_template_delete(lxd_client *c, const char *name, slxd_error *err)
 {
-	int rc = lxd_instance_stop_force(c, name, err);
-	if (rc == 0)
-		rc = lxd_instance_delete(c, name, err);
-	return rc == LXD_NOT_FOUND ? 0 : rc;
-}
-
-/* One builder per template per node; a second one has nothing to add. */
-static int try_lock(const struct slxd_config *cfg, const char *name, slxd_error *err)
-{
-	char file[80];
-	snprintf(file, sizeof(file), "%s.lock", name);
-	return slxd_state_lock(cfg, file, true, false, err);
+	if (lxd_instance_stop_force(c, name, err) == 0 && lxd_instance_delete(c, name, err) == 0)
+		return 0;
+	if (slxd_error_kind(err) != SLXD_E_NOTFOUND)
+		return -1;
+	slxd_error_clear(err);
+	return 0;
 }
 
 json_t *slxd_template_config(json_t *inst, const char *role, const char *fp,
@@ -93,52 +86,65 @@ static json_t *template_devices(const struct slxd_config *cfg)
 static int build(lxd_client *c, const struct slxd_config *cfg, const char *name,
 		 json_t *inst, const char *fp, const char *idmap, slxd_error *err)
 {
-	json_t *config = slxd_template_config(inst, SLXD_ROLE_TEMPLATE_BUILDING, fp, idmap);
-	json_t *devices = template_devices(cfg);
-	json_t *profiles = json_pack("[s]", cfg->profile);
-	int rc = -1;
-	if (!config || !devices || !profiles) {
-		slxd_fail(err, "out of memory");
-		goto out;
-	}
+	json_auto_t *config = slxd_template_config(inst, SLXD_ROLE_TEMPLATE_BUILDING, fp, idmap);
+	json_auto_t *devices = template_devices(cfg);
+	json_auto_t *profiles = json_pack("[s]", cfg->profile);
+	json_auto_t *ready = json_pack("{s:{s:s}}", "config", SLXD_KEY_ROLE, SLXD_ROLE_TEMPLATE);
+	if (!config || !devices || !profiles || !ready)
+		return slxd_fail(err, "out of memory");
 	/* Starting it is what makes LXD shift its files; slxd-init is all
 	 * that runs, and it is stopped before it is marked ready. */
-	if (lxd_instance_create(c, name, fp, config, devices, profiles, err) != 0)
-		goto out;
-	if (lxd_instance_start(c, name, err) != 0 ||
-	    lxd_instance_stop_force(c, name, err) != 0)
-		goto out;
-	json_t *ready = json_pack("{s:{s:s}}", "config", SLXD_KEY_ROLE, SLXD_ROLE_TEMPLATE);
 	char path[128];
 	snprintf(path, sizeof(path), "/1.0/instances/%s", name);
-	rc = ready ? lxd_request(c, "PATCH", path, ready, NULL, err)
-		   : slxd_fail(err, "out of memory");
-	json_decref(ready);
-out:
-	json_decref(config);
-	json_decref(devices);
-	json_decref(profiles);
-	return rc == 0 ? 0 : -1;
+	if (lxd_instance_create(c, name, fp, config, devices, profiles, err) != 0 ||
+	    lxd_instance_start(c, name, err) != 0 ||
+	    lxd_instance_stop_force(c, name, err) != 0 ||
+	    lxd_request(c, "PATCH", path, ready, NULL, err) != 0)
+		return -1;
+	return 0;
 }
 
 /* Remove what a build that died half-way left under this name; an
  * instance of that name that is not ours is left alone. */
 static int leftover(lxd_client *c, const char *name, slxd_error *err)
 {
-	json_t *old = NULL;
-	int got = lxd_instance_get(c, name, &old, err);
-	bool ours = got == 0 && slxd_label_is(old, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE);
-	json_decref(old);
-	if (got == LXD_NOT_FOUND) {
+	json_auto_t *old = NULL;
+	if (lxd_instance_get(c, name, &old, err) != 0) {
+		if (slxd_error_kind(err) != SLXD_E_NOTFOUND)
+			return -1;
 		slxd_error_clear(err);
 		return 0;
 	}
-	if (got != 0)
-		return -1;
-	if (!ours)
+	if (!slxd_label_is(old, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE))
 		return slxd_fail(err, "an LXD instance named %s exists but is not slurm-lxd's; "
 				 "not touching it (an admin should rename or remove it)", name);
 	return slxd_template_delete(c, name, err);
+}
+
+/* Under the build lock: anything but a ready template here is a build that
+ * died half-way. */
+static int build_locked(lxd_client *c, const struct slxd_config *cfg, const char *name,
+			json_t *inst, const char *fp, const char *idmap, slxd_error *err)
+{
+	json_auto_t *image = NULL;
+	if (lxd_image_get(c, fp, &image, err) != 0) {
+		if (slxd_error_kind(err) != SLXD_E_NOTFOUND)
+			return -1;
+		/* evicted since: the next job pulls it, a later end builds */
+		slxd_error_clear(err);
+		return 0;
+	}
+	if (leftover(c, name, err) != 0)
+		return slxd_fail_prefix(err, "cannot build template %s", name);
+	if (build(c, cfg, name, inst, fp, idmap, err) != 0) {
+		slxd_error ignored;
+		slxd_template_delete(c, name, &ignored); /* nothing half-made stays */
+		return slxd_fail_prefix(err, "cannot build template %s", name);
+	}
+	slxd_log(SLXD_LOG_INFO, "built template %s (image %s, uid %s) for the next "
+		 "jobs of this user and image", name,
+		 slxd_label(inst, SLXD_KEY_IMAGE) ?: "?", slxd_label(inst, SLXD_KEY_UID) ?: "?");
+	return 0;
 }
 
 int slxd_template_build_for(lxd_client *c, const struct slxd_config *cfg,
@@ -153,37 +159,16 @@ int slxd_template_build_for(lxd_client *c, const struct slxd_config *cfg,
 	int found = slxd_template_find(c, cfg, fp, idmap, name, err);
 	if (found != 0)
 		return found < 0 ? -1 : 0;
-	int lock = try_lock(cfg, name, err);
-	if (lock == -2)
+	cleanup_fd int lock = slxd_template_lock(cfg, name, err);
+	if (lock < 0) {
+		if (slxd_error_kind(err) != SLXD_E_BUSY)
+			return -1;
+		slxd_error_clear(err);
 		return 0; /* being built */
-	if (lock < 0)
-		return -1;
-	/* Checked again under the lock; anything but a ready template here
-	 * is a build that died half-way. */
-	int rc = slxd_template_find(c, cfg, fp, idmap, name, err);
-	if (rc == 0) {
-		json_t *image = NULL;
-		int got = lxd_image_get(c, fp, &image, err);
-		json_decref(image);
-		if (got == LXD_NOT_FOUND) {
-			/* evicted since: the next job pulls it, a later end builds */
-			slxd_error_clear(err);
-		} else if (got != 0) {
-			rc = -1;
-		} else if (leftover(c, name, err) != 0) {
-			slxd_fail_prefix(err, "cannot build template %s", name);
-			rc = -1;
-		} else if (build(c, cfg, name, inst, fp, idmap, err) != 0) {
-			slxd_error ignored;
-			slxd_template_delete(c, name, &ignored); /* nothing half-made stays */
-			slxd_fail_prefix(err, "cannot build template %s", name);
-			rc = -1;
-		} else {
-			slxd_log(SLXD_LOG_INFO, "built template %s (image %s, uid %s) for the next "
-				 "jobs of this user and image", name,
-				 slxd_label(inst, SLXD_KEY_IMAGE) ?: "?", slxd_label(inst, SLXD_KEY_UID) ?: "?");
-		}
 	}
-	close(lock);
-	return rc < 0 ? -1 : 0;
+	/* Checked again under the lock. */
+	found = slxd_template_find(c, cfg, fp, idmap, name, err);
+	if (found != 0)
+		return found < 0 ? -1 : 0;
+	return build_locked(c, cfg, name, inst, fp, idmap, err);
 }

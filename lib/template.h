@@ -1,25 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Templates: per (image, id map), a stopped container whose root file
- * system is already owned by the ids that map needs, so that a job's
- * container, made as a copy-on-write copy of it, starts without LXD
- * re-owning every file of the image.
- *
- * Why: LXD 5.0.2 decides whether the kernel can idmap-mount a file system
- * by trying it with a user namespace that has no id mapping.  Linux 6.x
- * refuses such a namespace (EINVAL), so LXD falls back to chowning the
- * whole root file system at a new container's first start ("Remapping
- * container filesystem"): about 4 s for an image of 55,000 files on two
- * cores, paid by every job.  A copy of a container that was already
- * shifted for the same map keeps LXD's record of it
- * (volatile.last_state.idmap) and starts without the walk.
- *
- * A template never runs anything but slxd-init: it is made from the
- * verified image, started once (that is when LXD shifts it), and stopped.
- * Jobs never run in it, so nothing of one job reaches another; each job
- * still gets a fresh copy, used once.  Templates are built off the job's
- * critical path, by the detached half of slxd-epilog after a job ended,
- * and removed by slxd-gc after template_max_age (and when a build never
- * finished). */
+/* Templates: per (image, id map), a stopped container already shifted for
+ * that map, which a job's container is copied from so that it starts
+ * without LXD re-owning every file (why, and when they are built and
+ * removed: docs/design.md, "Templates"). */
 #ifndef SLXD_TEMPLATE_H
 #define SLXD_TEMPLATE_H
 
@@ -29,13 +12,6 @@
 #include "error.h"
 #include "lxd.h"
 
-#define SLXD_TEMPLATE_PREFIX "slxd-tpl-"
-/* What a managed instance is: "job" (slurm-<jobid>), "template" (ready to
- * copy) or "template-building". */
-#define SLXD_KEY_ROLE "user.slurm.role"
-#define SLXD_ROLE_JOB "job"
-#define SLXD_ROLE_TEMPLATE "template"
-#define SLXD_ROLE_TEMPLATE_BUILDING "template-building"
 /* A build older than this that is still "building" was abandoned. */
 #define SLXD_TEMPLATE_BUILD_MAX_SECONDS 900
 

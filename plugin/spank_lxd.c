@@ -31,13 +31,15 @@
 
 #include "config.h"
 #include "container.h"
+#include "jobend.h"
 #include "images.h"
 #include "joblimits.h"
 #include "log.h"
 #include "lxd.h"
 #include "mounts.h"
-#include "nsjoin.h"
 #include "opts.h"
+#include "privileged.h"
+#include "statedir.h"
 #include "version.h"
 
 SPANK_PLUGIN(lxd, 1);
@@ -364,14 +366,14 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		slxd_fail(&st.pending, "cannot read the job's working directory: %s", strerror(errno));
 		return 0;
 	}
-	int judged = slxd_cwd_judge(&st.cfg, cwd_fd, cwd, &st.pending);
-	if (judged < 0) {
+	bool mount_cwd;
+	if (slxd_cwd_judge(&st.cfg, cwd_fd, cwd, &mount_cwd, &st.pending) != 0) {
 		close(cwd_fd);
 		return 0;
 	}
 	/* not mounted: /tmp is the container's own, anything else starts at / */
-	const char *start_in = judged == 0 ? cwd : "/";
-	if (judged == 1 && fd_is_tmp(cwd_fd))
+	const char *start_in = mount_cwd ? cwd : "/";
+	if (!mount_cwd && fd_is_tmp(cwd_fd))
 		start_in = "/tmp";
 	char spool[SLXD_PATH_MAX + 32];
 	const char *spool_job = NULL;
@@ -395,7 +397,7 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		.jobid = jobid, .uid = uid, .gid = gid,
 		.gids = gids, .ngids = (size_t)ngids,
 		.image = st.image, .fingerprint = st.fingerprint,
-		.cwd = judged == 0 ? cwd : NULL, .cwd_fd = cwd_fd,
+		.cwd = mount_cwd ? cwd : NULL, .cwd_fd = cwd_fd,
 		.spool_job_dir = spool_job, .user_mounts = &st.mounts,
 		.user_fds = st.mount_fd,
 	};
@@ -427,13 +429,17 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	/* Stages this step's mounts, and checks every staged mount of the
 	 * container, under the job's lock (container.h). */
 	int rc = slxd_container_ensure(c, &st.cfg, &job, &init_pid, &err);
-	if (rc == 0 && (rc = slxd_image_oci_config(c, st.fingerprint, &st.image_env, st.image_workdir,
-						   sizeof(st.image_workdir), &err)) > 0) {
-		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": image %s is no longer in LXD: its Env "
-			 "and WorkingDir are not applied", jobid, st.fingerprint);
-		rc = 0;
+	if (rc == 0 && slxd_image_oci_config(c, st.fingerprint, &st.image_env, st.image_workdir,
+					     sizeof(st.image_workdir), &err) != 0) {
+		if (slxd_error_kind(&err) == SLXD_E_NOTFOUND) {
+			slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": image %s is no longer in LXD: its "
+				 "Env and WorkingDir are not applied", jobid, st.fingerprint);
+			slxd_error_clear(&err);
+		} else {
+			rc = -1;
+		}
 	}
-	st.cwd_mounted = judged == 0;
+	st.cwd_mounted = mount_cwd;
 	lxd_close(c);
 	close(cwd_fd);
 	close_mount_fds(); /* nothing of the host goes into the container open */
@@ -447,8 +453,8 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	struct slxd_identity id = { uid, gid, gids, (size_t)ngids };
 	rc = slxd_task_enter(init_pid, &id, start_in, stepid == SLURM_BATCH_SCRIPT, &err);
 	if (rc != 0) {
-		/* rc < 0: still outside, nothing changed; rc > 0: inside and
-		 * unprivileged, but the working directory is missing. */
+		/* still outside with nothing changed, or inside and
+		 * unprivileged without the working directory: no payload */
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", jobid, err.msg);
 		st.pending = err;
 	}
@@ -536,7 +542,7 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
 	lxd_client *c = lxd_open(st.cfg.lxd_socket, st.cfg.lxd_timeout * 1000L, &err);
 	if (!c)
 		return 0;
-	slxd_container_recorded_name(&st.cfg, jobid, name);
+	slxd_job_recorded_name(&st.cfg, jobid, name);
 	if (slxd_joblimits_disk_full(c, name, st.disk, line, sizeof(line)) == 1) {
 		st.disk_told = true;
 		slurm_error("slurm-lxd: job %" PRIu32 ": %s", jobid, line);

@@ -23,9 +23,13 @@
 
 #include "container.h"
 #include "fake_lxd.h"
+#include "jobend.h"
+#include "labels.h"
 #include "log.h"
 #include "mounts.h"
+#include "privileged.h"
 #include "spare.h"
+#include "statedir.h"
 #include "template.h"
 
 #define FP  "23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d737882"
@@ -1446,6 +1450,7 @@ static char spare_slot[256];
  * epilog does); returns the spare's name in `out`. */
 static void make_spare(char out[64])
 {
+	enum slxd_spare_made made;
 	char idmap[1024], tpl[64];
 	pid_t pid = 0;
 	cfg.spare_max_idle = 300;
@@ -1466,7 +1471,8 @@ static void make_spare(char out[64])
 	assert_int_equal(slxd_container_ensure(c, &cfg, &ended, &pid, &err), 0);
 	json_t *inst = fake_lxd_instance_json(f, "slurm-41");
 	assert_int_equal(slxd_container_teardown(c, &cfg, 41, NULL, &err), 0);
-	assert_int_equal(slxd_spare_make(c, &cfg, inst, &err), 1);
+	assert_int_equal(slxd_spare_make(c, &cfg, inst, &made, &err), 0);
+	assert_int_equal(made, SLXD_SPARE_WAITING);
 	json_decref(inst);
 	snprintf(spare_slot, sizeof(spare_slot), "%s/" SLXD_SPARE_PREFIX "%s.slot", cfg.state_dir,
 		 tpl + strlen(SLXD_TEMPLATE_PREFIX));
@@ -1593,6 +1599,7 @@ static off_t file_size(const char *path)
 /* The spare is a started copy of the template, with no job in it. */
 static void test_spare_made_from_template(void **state)
 {
+	enum slxd_spare_made made;
 	char spare[64], idmap[1024], tpl[64], want[96];
 	(void)state;
 	make_spare(spare);
@@ -1616,11 +1623,13 @@ static void test_spare_made_from_template(void **state)
 				  "config", SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE, SLXD_KEY_ROLE,
 				  SLXD_ROLE_JOB, SLXD_KEY_FINGERPRINT, FP, "raw.idmap", idmap,
 				  SLXD_KEY_UID, "2000");
-	assert_int_equal(slxd_spare_make(c, &cfg, ended, &err), 1);
+	assert_int_equal(slxd_spare_make(c, &cfg, ended, &made, &err), 0);
+	assert_int_equal(made, SLXD_SPARE_WAITING);
 	assert_int_equal(fake_lxd_instance_count(f), before);
 	/* spares off */
 	cfg.spare_max_idle = 0;
-	assert_int_equal(slxd_spare_make(c, &cfg, ended, &err), 2);
+	assert_int_equal(slxd_spare_make(c, &cfg, ended, &made, &err), 0);
+	assert_int_equal(made, SLXD_SPARE_UNWANTED);
 	cfg.spare_max_idle = 300;
 	/* a burst: another job of this user and image is in progress here
 	 * (its lock file), so the spare taken now is not replaced */
@@ -1629,16 +1638,19 @@ static void test_spare_made_from_template(void **state)
 	struct slxd_job other = job;
 	other.jobid = 77;
 	assert_int_equal(slxd_container_ensure(c, &cfg, &other, &pid, &err), 0); /* takes it */
-	assert_int_equal(slxd_spare_make(c, &cfg, ended, &err), 2);
+	assert_int_equal(slxd_spare_make(c, &cfg, ended, &made, &err), 0);
+	assert_int_equal(made, SLXD_SPARE_UNWANTED);
 	assert_int_equal(file_size(spare_slot), 0);
 	lock_file(lock, sizeof(lock), 77);
 	unlink(lock); /* job 77 ended */
-	assert_int_equal(slxd_spare_make(c, &cfg, ended, &err), 1);
+	assert_int_equal(slxd_spare_make(c, &cfg, ended, &made, &err), 0);
+	assert_int_equal(made, SLXD_SPARE_WAITING);
 	assert_true(file_size(spare_slot) > 0);
 	/* no template (yet): nothing to make it from */
 	assert_int_equal(slxd_template_delete(c, tpl, &err), 0);
 	assert_int_equal(truncate(spare_slot, 0), 0); /* the spare was taken */
-	assert_int_equal(slxd_spare_make(c, &cfg, ended, &err), 0);
+	assert_int_equal(slxd_spare_make(c, &cfg, ended, &made, &err), 0);
+	assert_int_equal(made, SLXD_SPARE_NO_TEMPLATE);
 	json_decref(ended);
 }
 

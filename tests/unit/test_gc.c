@@ -14,6 +14,7 @@
 #include "container.h"
 #include "fake_lxd.h"
 #include "gc.h"
+#include "labels.h"
 #include "log.h"
 #include "spare.h"
 #include "template.h"

@@ -142,7 +142,8 @@ static void oci_config_from_lxd(void **state)
 	assert_int_equal(slxd_image_oci_config(c, FP2, &env, wd, sizeof(wd), &err), 0);
 	assert_null(env);
 	assert_string_equal(wd, "");
-	assert_int_equal(slxd_image_oci_config(c, FP3, &env, wd, sizeof(wd), &err), 1);
+	assert_int_equal(slxd_image_oci_config(c, FP3, &env, wd, sizeof(wd), &err), -1);
+	assert_int_equal(slxd_error_kind(&err), SLXD_E_NOTFOUND);
 	lxd_close(c);
 	fake_lxd_stop(f);
 }

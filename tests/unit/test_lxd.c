@@ -19,6 +19,14 @@
 #include "log.h"
 #include "lxd.h"
 
+/* -1, and the kind of the failure in *e. */
+#define assert_failk(expr, e, k)                                  \
+	do {                                                      \
+		assert_int_equal((expr), -1);                     \
+		assert_int_equal(slxd_error_kind(e), (k));        \
+	} while (0)
+
+
 #define FP "23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d737882"
 
 struct t {
@@ -263,21 +271,16 @@ static void test_not_found(void **state)
 	json_t *out = NULL;
 	struct lxd_instance_state st;
 
-	assert_int_equal(lxd_instance_get(t->c, "nope", &out, &t->err),
-			 LXD_NOT_FOUND);
+	assert_failk(lxd_instance_get(t->c, "nope", &out, &t->err), &t->err, SLXD_E_NOTFOUND);
 	assert_null(out);
 	assert_contains(t->err.msg, "Instance not found");
-	assert_int_equal(lxd_instance_delete(t->c, "nope", &t->err),
-			 LXD_NOT_FOUND);
-	assert_int_equal(lxd_instance_stop_force(t->c, "nope", &t->err),
-			 LXD_NOT_FOUND);
-	assert_int_equal(lxd_instance_state(t->c, "nope", &st, &t->err),
-			 LXD_NOT_FOUND);
-	assert_int_equal(lxd_image_get(t->c, FP, &out, &t->err), LXD_NOT_FOUND);
-	assert_int_equal(lxd_request(t->c, "GET", "/1.0/nothing/here", NULL,
-				     &out, &t->err), LXD_NOT_FOUND);
-	/* Where the header does not promise LXD_NOT_FOUND, a 404 is a failure
-	 * that `< 0` checks catch. */
+	assert_failk(lxd_instance_delete(t->c, "nope", &t->err), &t->err, SLXD_E_NOTFOUND);
+	assert_failk(lxd_instance_stop_force(t->c, "nope", &t->err), &t->err, SLXD_E_NOTFOUND);
+	assert_failk(lxd_instance_state(t->c, "nope", &st, &t->err), &t->err, SLXD_E_NOTFOUND);
+	assert_failk(lxd_image_get(t->c, FP, &out, &t->err), &t->err, SLXD_E_NOTFOUND);
+	assert_failk(lxd_request(t->c, "GET", "/1.0/nothing/here", NULL,
+				     &out, &t->err), &t->err, SLXD_E_NOTFOUND);
+	/* A 404 fails every call the same way. */
 	assert_int_equal(lxd_instance_start(t->c, "nope", &t->err), -1);
 }
 
@@ -541,8 +544,7 @@ static void test_connection_reuse(void **state)
 	assert_int_equal(lxd_instance_state(t->c, "c1", &st, &t->err), 0);
 	assert_int_equal(lxd_instances_list(t->c, NULL, NULL, &out, &t->err), 0);
 	json_decref(out);
-	assert_int_equal(lxd_instance_get(t->c, "missing", &out, &t->err),
-			 LXD_NOT_FOUND);
+	assert_failk(lxd_instance_get(t->c, "missing", &out, &t->err), &t->err, SLXD_E_NOTFOUND);
 	assert_int_equal(fake_lxd_nrequests(t->f), 1 + 2 + 2 + 1 + 1 + 1);
 	assert_int_equal(fake_lxd_accepts(t->f), 1);
 	assert_int_equal(fake_lxd_request(t->f, -1)->conn, 1);
@@ -740,8 +742,7 @@ static void test_lifecycle(void **state)
 	assert_int_equal(lxd_instance_stop_force(t->c, "slurm-1", &t->err), 0);
 	assert_int_equal(lxd_instance_delete(t->c, "slurm-1", &t->err), 0);
 	assert_false(fake_lxd_instance_exists(t->f, "slurm-1"));
-	assert_int_equal(lxd_instance_get(t->c, "slurm-1", &out, &t->err),
-			 LXD_NOT_FOUND);
+	assert_failk(lxd_instance_get(t->c, "slurm-1", &out, &t->err), &t->err, SLXD_E_NOTFOUND);
 	/* Creating from an unknown image fails in the operation. */
 	assert_int_equal(lxd_instance_create(t->c, "slurm-2", "abc", NULL, NULL,
 					     NULL, &t->err), -1);

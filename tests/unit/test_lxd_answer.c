@@ -8,6 +8,14 @@
 
 #include "lxd.h"
 
+/* -1, and the kind of the failure in *e. */
+#define assert_failk(expr, e, k)                                  \
+	do {                                                      \
+		assert_int_equal((expr), -1);                     \
+		assert_int_equal(slxd_error_kind(e), (k));        \
+	} while (0)
+
+
 static slxd_error err;
 static char text[512];
 
@@ -114,7 +122,7 @@ static void test_read_errors(void **state)
 	json_t *root = answer(500, "{\"type\":\"error\",\"error\":\"disk\\nfull\",\"error_code\":500}");
 	(void)state;
 
-	assert_int_equal(lxd_answer_read(root, 500, "start x", &md, &op, text, sizeof(text), &err), LXD_REFUSED);
+	assert_failk(lxd_answer_read(root, 500, "start x", &md, &op, text, sizeof(text), &err), &err, SLXD_E_REFUSED);
 	assert_null(md);
 	assert_string_equal(text, "disk\nfull");
 	assert_contains(err.msg, "LXD refused to start x: disk full");
@@ -123,15 +131,15 @@ static void test_read_errors(void **state)
 
 	/* a 404 by status or by error_code */
 	root = answer(404, "{\"type\":\"error\",\"error\":\"not found\"}");
-	assert_int_equal(lxd_answer_read(root, 404, "t", &md, &op, text, sizeof(text), &err), LXD_NOT_FOUND);
+	assert_failk(lxd_answer_read(root, 404, "t", &md, &op, text, sizeof(text), &err), &err, SLXD_E_NOTFOUND);
 	json_decref(root);
 	root = answer(200, "{\"type\":\"error\",\"error_code\":404}");
-	assert_int_equal(lxd_answer_read(root, 200, "t", &md, &op, text, sizeof(text), &err), LXD_NOT_FOUND);
+	assert_failk(lxd_answer_read(root, 200, "t", &md, &op, text, sizeof(text), &err), &err, SLXD_E_NOTFOUND);
 	assert_string_equal(text, "HTTP 200");
 	json_decref(root);
 	/* an HTTP error wins over a "sync" type */
 	root = answer(503, "{\"type\":\"sync\",\"metadata\":{}}");
-	assert_int_equal(lxd_answer_read(root, 503, "t", &md, &op, text, sizeof(text), &err), LXD_REFUSED);
+	assert_failk(lxd_answer_read(root, 503, "t", &md, &op, text, sizeof(text), &err), &err, SLXD_E_REFUSED);
 	assert_null(md);
 	json_decref(root);
 
@@ -150,7 +158,7 @@ static void test_read_errors(void **state)
 	memcpy(big, "{\"type\":\"error\",\"error\":\"", 25);
 	memcpy(big + sizeof(big) - 3, "\"}", 3);
 	root = answer(500, big);
-	assert_int_equal(lxd_answer_read(root, 500, "t", &md, &op, small, sizeof(small), &err), LXD_REFUSED);
+	assert_failk(lxd_answer_read(root, 500, "t", &md, &op, small, sizeof(small), &err), &err, SLXD_E_REFUSED);
 	assert_string_equal(small, "eeeeeee");
 	json_decref(root);
 }
@@ -173,13 +181,13 @@ static void test_operation(void **state)
 	json_decref(root);
 
 	root = answer(200, "{\"type\":\"sync\",\"metadata\":{\"status_code\":400,\"status\":\"Failure\",\"err\":\"no space\"}}");
-	assert_int_equal(lxd_operation_read(root, 200, "create x", "abc", &op, text, sizeof(text), &err), LXD_REFUSED);
+	assert_failk(lxd_operation_read(root, 200, "create x", "abc", &op, text, sizeof(text), &err), &err, SLXD_E_REFUSED);
 	assert_string_equal(text, "no space");
 	assert_contains(err.msg, "LXD failed to create x: no space");
 	json_decref(root);
 
 	root = answer(200, "{\"type\":\"sync\",\"metadata\":{\"status_code\":401}}");
-	assert_int_equal(lxd_operation_read(root, 200, "t", "abc", &op, text, sizeof(text), &err), LXD_REFUSED);
+	assert_failk(lxd_operation_read(root, 200, "t", "abc", &op, text, sizeof(text), &err), &err, SLXD_E_REFUSED);
 	assert_string_equal(text, "unknown failure");
 	json_decref(root);
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "mounts.h"
+#include "privileged.h"
 
 /* As root the checks drop to nobody; as anyone else they run as themselves
  * and the tests that need another user are skipped. */
@@ -585,12 +586,14 @@ static void test_stage(void **state)
 static int judge(const char *path, char dst[SLXD_PATH_MAX + 1])
 {
 	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC), rc;
+	bool mount = false;
 
 	assert_true(fd >= 0);
 	memset(&err, 0, sizeof(err));
-	rc = slxd_cwd_judge(&cfg, fd, dst, &err);
+	rc = slxd_cwd_judge(&cfg, fd, dst, &mount, &err);
 	close(fd);
-	return rc;
+	/* 0: mounted, 1: not mounted, -1: refused */
+	return rc == 0 && !mount ? 1 : rc;
 }
 
 static void test_cwd_judge(void **state)
