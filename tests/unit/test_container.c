@@ -911,7 +911,7 @@ static void test_ensure_waits_for_lock(void **state)
 {
 	char lock[256];
 	pthread_t th;
-	struct racer r = { -2, 0, { "" } };
+	struct racer r = { -2, 0, { SLXD_E_NONE, "" } };
 	struct timespec ts = { 0, 300 * 1000 * 1000 };
 	(void)state;
 	assert_int_equal(mkdir(cfg.state_dir, 0700), 0);
