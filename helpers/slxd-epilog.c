@@ -23,6 +23,7 @@
 #include "container.h"
 #include "log.h"
 #include "lxd.h"
+#include "runtime.h"
 #include "version.h"
 
 static void to_syslog(enum slxd_log_level level, const char *line)
@@ -90,7 +91,7 @@ int main(int argc, char **argv)
 	}
 	if (!slxd_container_marked(&cfg, jobid))
 		return 0;
-	lxd_client *c = lxd_open(cfg.lxd_socket, cfg.lxd_timeout * 1000L, &err);
+	lxd_client *c = slxd_runtime_open(&cfg, &err);
 	if (!c || slxd_container_end(c, &cfg, jobid, &err) != 0) {
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": teardown failed: %s", jobid, err.msg);
 		lxd_close(c);

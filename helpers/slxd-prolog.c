@@ -26,6 +26,7 @@
 #include "images.h"
 #include "log.h"
 #include "lxd.h"
+#include "runtime.h"
 #include "opts.h"
 #include "registry.h"
 #include "version.h"
@@ -55,7 +56,7 @@ static int prepare(const struct slxd_config *cfg, const char *image, const char 
 	if (slxd_parse_image_ref(image, &ref, err) != 0 ||
 	    slxd_image_resolve(cfg, &ref, fp, err) != 0)
 		return -1;
-	lxd_client *c = lxd_open(cfg->lxd_socket, cfg->lxd_timeout * 1000L, err);
+	lxd_client *c = slxd_runtime_open(cfg, err);
 	if (!c)
 		return -1;
 	char name[SLXD_IMAGE_NAME_MAX + SLXD_IMAGE_TAG_MAX + 2];

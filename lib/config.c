@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lxd.h"
+#include "runtime.h"
 
 /* Longest line of a config file: room for a full default_mounts list. */
 #define LINE_MAX_BYTES (SLXD_MOUNTS_MAX * (2 * SLXD_PATH_MAX + 4) + 256)
@@ -61,7 +62,7 @@ void slxd_config_defaults(struct slxd_config *cfg)
 
 enum kind { K_PATH, K_NAME, K_NAME_OR_EMPTY, K_MOUNTS, K_ALLOW, K_TIMEOUT,
 	    K_REGISTRY, K_REG_TIMEOUT, K_GRACE, K_BYTES, K_TEMPLATE_AGE,
-	    K_SPARE_IDLE, K_VERSION, K_UID, K_GC_MIN_AGE, K_CWD_POLICY };
+	    K_SPARE_IDLE, K_VERSION, K_UID, K_GC_MIN_AGE, K_CWD_POLICY, K_RUNTIME };
 
 #define FIELD(f) offsetof(struct slxd_config, f), sizeof(((struct slxd_config *)0)->f)
 
@@ -93,12 +94,13 @@ static const struct key {
 	{ "lxd_min_version", K_VERSION, FIELD(lxd_min_version) },
 	{ "gc_min_age", K_GC_MIN_AGE, 0, 0 },
 	{ "cwd_policy", K_CWD_POLICY, 0, 0 },
+	{ "runtime", K_RUNTIME, 0, 0 },
 };
 
 #define KNOWN_KEYS "config, lxd_socket, storage_pool, profile, approved_images, " \
 	"slurmd_spool_dir, state_dir, download_dir, init, subuid, subgid, default_mounts, mount_allow, lxd_timeout, " \
 	"registry, registry_timeout, registry_grace, registry_uid, image_cache_max, template_max_age, " \
-	"spare_max_idle, lxd_min_version, gc_min_age, cwd_policy"
+	"spare_max_idle, lxd_min_version, gc_min_age, cwd_policy, runtime"
 
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */
 static int set_name(char *dst, size_t size, const char *key, const char *v,
@@ -348,6 +350,21 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 					 slxd_quote(v, q, sizeof(q)));
 		}
 		return 0;
+	case K_RUNTIME: {
+		int rt = strcmp(v, "lxd") == 0 ? SLXD_RUNTIME_LXD
+			 : strcmp(v, "incus") == 0 ? SLXD_RUNTIME_INCUS : -1;
+		if (rt < 0) {
+			char q[SLXD_QUOTE_BUF];
+			return slxd_fail(err, "invalid runtime %s: use lxd or incus",
+					 slxd_quote(v, q, sizeof(q)));
+		}
+		/* the default socket follows the runtime; any other
+		 * lxd_socket= stays, before or after runtime= */
+		if (strcmp(cfg->lxd_socket, slxd_runtime_socket(cfg->runtime)) == 0)
+			COPY(cfg->lxd_socket, slxd_runtime_socket(rt));
+		cfg->runtime = rt;
+		return 0;
+	}
 	}
 	return slxd_fail(err, "internal error: bad key kind");
 }

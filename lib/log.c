@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "error.h"
+
 static void stderr_sink(enum slxd_log_level level, const char *line)
 {
 	if (level <= SLXD_LOG_INFO)
@@ -19,10 +21,10 @@ void slxd_log_set_sink(slxd_log_sink sink)
 
 void slxd_log(enum slxd_log_level level, const char *fmt, ...)
 {
-	char line[1024];
+	char line[1024], f[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(line, sizeof(line), slxd_runtime_fmt(fmt, f, sizeof(f)), ap);
 	va_end(ap);
 	current_sink(level, line);
 }

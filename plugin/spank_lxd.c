@@ -34,6 +34,7 @@
 #include "images.h"
 #include "log.h"
 #include "lxd.h"
+#include "runtime.h"
 #include "mounts.h"
 #include "nsjoin.h"
 #include "opts.h"
@@ -316,7 +317,7 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		.user_fds = st.mount_fd,
 	};
 	slxd_error err;
-	lxd_client *c = lxd_open(st.cfg.lxd_socket, st.cfg.lxd_timeout * 1000L, &err);
+	lxd_client *c = slxd_runtime_open(&st.cfg, &err);
 	if (!c) {
 		close(cwd_fd);
 		st.pending = err;
@@ -410,7 +411,7 @@ int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 	}
 	if (!slxd_container_marked(&st.cfg, jobid))
 		return 0; /* no container was ever asked for here: nothing to do */
-	lxd_client *c = lxd_open(st.cfg.lxd_socket, st.cfg.lxd_timeout * 1000L, &err);
+	lxd_client *c = slxd_runtime_open(&st.cfg, &err);
 	if (!c || slxd_container_end(c, &st.cfg, jobid, &err) != 0) {
 		slurm_error("slurm-lxd: job %" PRIu32 ": teardown failed: %s", jobid, err.msg);
 		lxd_close(c);

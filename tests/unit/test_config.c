@@ -252,6 +252,27 @@ static void test_set_registry_keys(void **state)
 	assert_string_equal(cfg.lxd_min_version, "5.21.6");
 }
 
+/* runtime=: the default socket follows the runtime, a chosen one stays */
+static void test_set_runtime(void **state)
+{
+	(void)state;
+	assert_int_equal(cfg.runtime, SLXD_RUNTIME_LXD); /* the default */
+	set_ok("runtime=incus");
+	assert_int_equal(cfg.runtime, SLXD_RUNTIME_INCUS);
+	assert_string_equal(cfg.lxd_socket, "/var/lib/incus/unix.socket");
+	set_ok("runtime=lxd");
+	assert_int_equal(cfg.runtime, SLXD_RUNTIME_LXD);
+	assert_string_equal(cfg.lxd_socket, "/var/lib/lxd/unix.socket");
+	set_ok("lxd_socket=/run/incus/unix.socket");
+	set_ok("runtime=incus");
+	assert_string_equal(cfg.lxd_socket, "/run/incus/unix.socket");
+	set_ok("runtime=incus"); /* again: nothing moves */
+	assert_string_equal(cfg.lxd_socket, "/run/incus/unix.socket");
+	assert_contains(set_bad("runtime=Incus"), "invalid runtime \"Incus\": use lxd or incus");
+	assert_contains(set_bad("runtime="), "invalid runtime");
+	assert_int_equal(cfg.runtime, SLXD_RUNTIME_INCUS);
+}
+
 static void test_set_names(void **state)
 {
 	(void)state;
@@ -546,6 +567,7 @@ int main(void)
 		cmocka_unit_test_setup(test_set_unknown, setup),
 		cmocka_unit_test_setup(test_set_timeout, setup),
 		cmocka_unit_test_setup(test_set_registry_keys, setup),
+		cmocka_unit_test_setup(test_set_runtime, setup),
 		cmocka_unit_test_setup(test_set_names, setup),
 		cmocka_unit_test_setup(test_set_paths, setup),
 		cmocka_unit_test_setup(test_set_mounts_and_allow, setup),
