@@ -344,12 +344,15 @@ t_registry_repush_name_and_private_files() {
 	)
 	rc=$?
 	reg_cleanup "$name:1" "$fp"
+	return $rc
+}
+
 # Issue 13 item 2: LXD unpacks images as root, so the node's pool is
 # mounted nodev,nosuid (tests/cluster/setup.sh, docs/admin-guide.md): a
 # device node or a setuid file on it is inert, on the host and in every
 # container (their root file systems are mounts of it and keep its flags).
 t_registry_pool_is_nodev_nosuid() {
-	local mnt=/var/lib/lxd/storage-pools/$SLXD_POOL opts dev job name rc
+	local mnt=$SLXD_RUNTIME_DIR/storage-pools/$SLXD_POOL opts dev job name rc
 	local ready=$ALICE_DIR/pool-dev.ready result=$ALICE_DIR/pool-dev.out
 	opts=$(awk -v m="$mnt" '$5 == m { print $6; exit }' /proc/self/mountinfo)
 	[ -n "$opts" ] || fail "(setup) the pool is not mounted at $mnt" || return 1
@@ -382,6 +385,9 @@ t_registry_pool_is_nodev_nosuid() {
 	wait_job_gone "$job" 60 || rc=1
 	expect_no_container "$job" || rc=1
 	rm -f "$ready" "$result"
+	return $rc
+}
+
 # An OCI image built here (tests/mkoci.py) on the demo image's busybox
 # userland: pushed as alice with no root and no LXD, converted on the way,
 # approved by fingerprint, run.  Layer 2 deletes and replaces files, layer 3
