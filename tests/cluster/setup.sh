@@ -260,9 +260,12 @@ install_slurm_lxd() {
 		replace_file /etc/slurm/plugstack.conf.d/lxd.conf
 }
 
-# The node's spank_lxd.conf for SLXD_RUNTIME (lxd unless told).
+# The node's spank_lxd.conf for SLXD_RUNTIME (lxd unless told; then no
+# runtime= line, the default, as before there was one).
 write_node_conf() {
-	sed -e "s,@SHARED@,$SLXD_TEST_SHARED,g" -e "s,@APPROVED@,$SLXD_APPROVED,g" \
+	local rt=()
+	[ "$SLXD_RUNTIME" = incus ] || rt=(-e /^runtime=/d)
+	sed "${rt[@]}" -e "s,@SHARED@,$SLXD_TEST_SHARED,g" -e "s,@APPROVED@,$SLXD_APPROVED,g" \
 		-e "s,@REGISTRY@,$SLXD_REGISTRY_URL,g" -e "s,@RUNTIME@,$SLXD_RUNTIME,g" \
 		-e "s,@SOCKET@,$SLXD_RUNTIME_SOCKET,g" \
 		-e "s,@POOL@,$SLXD_POOL,g" "$here/spank_lxd.conf.in" | replace_file /etc/slurm/spank_lxd.conf
