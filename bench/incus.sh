@@ -125,6 +125,7 @@ wait_template() { # runtime
 
 # ---------------------------------------------------------------- set-up
 say "setting up the cluster and Incus"
+command -v pigz >/dev/null || bash "$here/deps.sh" # (the image build's gzip)
 bash "$top/tests/cluster/setup.sh" >/dev/null
 incus_running || we_started_incus=1
 incus_up >/dev/null
