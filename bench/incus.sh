@@ -85,7 +85,7 @@ wait_gone() { # runtime name
 # one job, timed: wall seconds; with cpu=1, CPU from its submit until its
 # container is gone
 job() { # runtime kind srun-args
-	local r=$1 kind=$2 t0 t1 j0 id n
+	local r=$1 kind=$2 t0 t1 j0 id n=
 	shift 2
 	settle
 	j0=$(busy_jiffies)
@@ -93,9 +93,14 @@ job() { # runtime kind srun-args
 	as_user "srun -J slxdbi$$ $*" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
 	t1=$(now)
 	record "${kind}_$r" "$(sub "$t1" "$t0")"
-	id=$(squeue -h -t all -n "slxdbi$$" -o %i --sort=-i | head -1)
-	n=$(logged_container "$id")
-	[ -z "$n" ] || wait_gone "$r" "$n"
+	id=$(squeue -h -t all -n "slxdbi$$" -o %i --sort=-i | head -1) || true
+	# (slurmd's log line may follow the job's end by a moment)
+	for _ in $(seq 20); do
+		[ "$kind" != plain ] && [ -n "$id" ] || break
+		n=$(logged_container "$id" || true)
+		[ -z "$n" ] || { wait_gone "$r" "$n"; break; }
+		sleep 0.1
+	done
 	settle
 	record "${kind}_cpu_$r" "$(cpu_since "$j0")"
 }
