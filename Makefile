@@ -66,7 +66,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_SUPPORT := $(filter-out $(UNIT_SRC) tests/unit/fake_registry.c,$(wildcard tests/unit/*.c))
 MHD_LIBS  = $(shell pkg-config --libs libmicrohttpd)
 
-.PHONY: all deb deps install uninstall unit unit-san check integration integration-multinode demo clean bench registry \
+.PHONY: all deb deps install uninstall unit unit-san check integration integration-incus integration-multinode demo clean bench registry \
 	fuzz fuzz-replay fuzz-build fuzz-targets lint valgrind man-check hardening-check package-check spdx-check \
 	compat-build compat-build-one check-compat version-check systemd-check FORCE rpm
 all: $(PLUGIN) $(HELPERS) registry
@@ -391,8 +391,16 @@ check-compat: compat-build
 deps:
 	bash tests/cluster/setup.sh --packages-only
 
+# RUNTIME=incus: the one-node cluster runs its jobs on Incus
+# (tests/cluster/incus.sh); the node goes back to LXD at the end.
+RUNTIME ?= lxd
+# make check's Incus lane: the core, teardown, security and registry cases
+INCUS_CASES ?= srun_runs|sbatch_runs|ids_match|no_capabilities|exit_code|three_steps|user_mount|lxd_socket_missing|template_makes|spare_takes|scancel_delivers|fault_scancel_while_running|fault_gc_removes|sec_cannot_reach|registry_push_approve|registry_pool
 integration: all
-	bash tests/integration/run.sh
+	SLXD_RUNTIME=$(RUNTIME) bash tests/integration/run.sh
+
+integration-incus: all
+	SLXD_RUNTIME=incus bash tests/integration/run.sh '$(INCUS_CASES)'
 
 # The multi-node lane: its own emulated cluster (tests/cluster/nodes.sh).
 integration-multinode: all
@@ -422,13 +430,14 @@ check: deps
 	$(MAKE) systemd-check
 	$(MAKE) integration
 	$(MAKE) check-compat
+	$(MAKE) integration-incus
 	$(MAKE) integration-multinode
 	$(MAKE) package-check
 
 # NODES=N: the emulated multi-node cluster (tests/cluster/nodes.sh) instead.
 demo: deps
 	$(MAKE) all
-	$(if $(NODES),NODES=$(NODES) bash tests/cluster/demo-nodes.sh,bash tests/cluster/demo.sh)
+	$(if $(NODES),NODES=$(NODES) bash tests/cluster/demo-nodes.sh,SLXD_RUNTIME=$(RUNTIME) bash tests/cluster/demo.sh)
 
 bench: deps
 	bash bench/deps.sh

@@ -705,6 +705,12 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v+0 <= t+0) ? "met" : "missed"
 	echo "| pull ≤ 1.5x by hand | $(div "$(med pull_job)" "$(med pull_hand)")x ($(div "$pull_over" "$(med pull_hand)")x counting only what the job adds to plain) | $(verdict "$(div "$(med pull_job)" "$(med pull_hand)")" 1.5) |"
 	echo "| 16 at once: none failing | $burst_failed_lxd failed | $(verdict "$burst_failed_lxd" 0) |"
 } >"$out/latest.md"
+# LXD against Incus, side by side, when Incus is installed (bench/incus.sh)
+if bash "$top/tests/cluster/incus.sh" installed; then
+	gate
+	say "LXD against Incus"
+	{ echo; RUNS=$RUNS bash "$here/incus.sh"; } >>"$out/latest.md" || say "warning: the Incus section failed"
+fi
 cp "$raw" "$out/latest.tsv"
 plotrow() { local m p mn mx n; read -r m p mn mx n < <(stats "$2"); echo "\"$1\" $m $mn $p"; }
 {

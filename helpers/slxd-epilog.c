@@ -24,6 +24,7 @@
 #include "lxd.h"
 #include "paths.h"
 #include "statedir.h"
+#include "runtime.h"
 #include "version.h"
 
 static int parse_jobid(const char *s, uint32_t *out)
@@ -82,7 +83,7 @@ int main(int argc, char **argv)
 	}
 	if (!slxd_container_marked(&cfg, jobid))
 		return 0;
-	lxd_client *c = lxd_open(cfg.lxd_socket, cfg.lxd_timeout * 1000L, &err);
+	lxd_client *c = slxd_runtime_open(&cfg, &err);
 	if (!c || slxd_container_end(c, &cfg, jobid, &err) != 0) {
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": teardown failed: %s", jobid, err.msg);
 		lxd_close(c);

@@ -39,6 +39,7 @@ typedef hostlist_t slxd_hostlist_t;
 #include "log.h"
 #include "lxd.h"
 #include "paths.h"
+#include "runtime.h"
 #include "version.h"
 #include "nodename.h"
 
@@ -299,7 +300,7 @@ int main(int argc, char **argv)
 				 "every running job's container", node_why);
 	}
 
-	lxd_client *c = lxd_open(cfg.lxd_socket, cfg.lxd_timeout * 1000L, &err);
+	lxd_client *c = slxd_runtime_open(&cfg, &err);
 	if (!c) {
 		fprintf(stderr, "slxd-gc: %s\n", err.msg);
 		return 3;

@@ -25,6 +25,7 @@
 #include "images.h"
 #include "log.h"
 #include "lxd.h"
+#include "runtime.h"
 #include "opts.h"
 #include "paths.h"
 #include "version.h"
@@ -47,7 +48,7 @@ static int prepare(const struct slxd_config *cfg, const char *image, const char 
 		return slxd_fail_prefix(err, "--lxd-image");
 	if (slxd_image_resolve(cfg, &ref, fp, err) != 0)
 		return -1;
-	lxd_client *c = lxd_open(cfg->lxd_socket, cfg->lxd_timeout * 1000L, err);
+	lxd_client *c = slxd_runtime_open(cfg, err);
 	if (!c)
 		return -1;
 	char name[SLXD_IMAGE_NAME_MAX + SLXD_IMAGE_TAG_MAX + 2];

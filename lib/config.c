@@ -17,6 +17,7 @@
 #include "devices.h"
 #include "lxd.h"
 #include "paths.h"
+#include "runtime.h"
 
 /* Longest line of a config file: room for a full default_mounts list. */
 #define LINE_MAX_BYTES (SLXD_MOUNTS_MAX * (2 * SLXD_PATH_MAX + 4) + 256)
@@ -64,7 +65,7 @@ enum kind { K_PATH, K_NAME, K_NAME_OR_EMPTY, K_MOUNTS, K_ALLOW, K_TIMEOUT,
 	    K_REGISTRY, K_REG_TIMEOUT, K_GRACE, K_BYTES, K_TEMPLATE_AGE,
 	    K_SPARE_IDLE, K_VERSION, K_UID, K_GC_MIN_AGE, K_CWD_POLICY,
 	    K_PATH_OR_EMPTY, K_DEVICES, K_GPU_RUNTIME,
-	    K_ENV_ASSIGN, K_ENV_PATTERNS, K_IMAGE_ENV };
+	    K_ENV_ASSIGN, K_ENV_PATTERNS, K_IMAGE_ENV, K_RUNTIME };
 
 #define FIELD(f) offsetof(struct slxd_config, f), sizeof(((struct slxd_config *)0)->f)
 
@@ -105,6 +106,7 @@ static const struct key {
 	{ "env_unset", K_ENV_PATTERNS, FIELD(env_unset) },
 	{ "env_deny", K_ENV_PATTERNS, FIELD(env_deny) },
 	{ "image_env", K_IMAGE_ENV, 0, 0 },
+	{ "runtime", K_RUNTIME, 0, 0 },
 };
 
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */
@@ -392,6 +394,21 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 					 slxd_quote(v, q, sizeof(q)));
 		}
 		return 0;
+	case K_RUNTIME: {
+		int rt = strcmp(v, "lxd") == 0 ? SLXD_RUNTIME_LXD
+			 : strcmp(v, "incus") == 0 ? SLXD_RUNTIME_INCUS : -1;
+		if (rt < 0) {
+			char q[SLXD_QUOTE_BUF];
+			return slxd_fail(err, "invalid runtime %s: use lxd or incus",
+					 slxd_quote(v, q, sizeof(q)));
+		}
+		/* the default socket follows the runtime; any other
+		 * lxd_socket= stays, before or after runtime= */
+		if (strcmp(cfg->lxd_socket, slxd_runtime_socket(cfg->runtime)) == 0)
+			COPY(cfg->lxd_socket, slxd_runtime_socket(rt));
+		cfg->runtime = rt;
+		return 0;
+	}
 	}
 	return slxd_fail(err, "internal error: bad key kind");
 }

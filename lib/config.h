@@ -20,6 +20,7 @@
 
 struct slxd_config {
 	char lxd_socket[SLXD_PATH_MAX + 1];       /* lxd_socket= */
+	int runtime;                              /* runtime= (enum slxd_runtime) */
 	char storage_pool[128];                   /* storage_pool= ("" = profile's) */
 	char profile[128];                        /* profile= (default "default") */
 	char approved_images[SLXD_PATH_MAX + 1];  /* approved_images= */
@@ -75,6 +76,12 @@ enum slxd_cwd_policy {
 	SLXD_CWD_ANY = 0,     /* any directory the task entered (default) */
 	SLXD_CWD_ALLOW_LIST,  /* only below mount_allow */
 	SLXD_CWD_NONE,        /* never: tasks start at / inside */
+};
+
+/* The node's container daemon (runtime.h). */
+enum slxd_runtime {
+	SLXD_RUNTIME_LXD = 0, /* LXD (default) */
+	SLXD_RUNTIME_INCUS,   /* Incus 6.0 or later */
 };
 
 void slxd_config_defaults(struct slxd_config *cfg);

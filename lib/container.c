@@ -17,6 +17,7 @@
 #include "privileged.h"
 #include "procinit.h"
 #include "images.h"
+#include "runtime.h"
 #include "spare.h"
 #include "statedir.h"
 #include "template.h"

@@ -54,4 +54,15 @@ static inline enum slxd_errkind slxd_error_kind(const slxd_error *err)
 
 void slxd_error_clear(slxd_error *err);
 
+/* The node's container daemon by name in this process's own lines: "LXD"
+ * (the default) or "Incus" (runtime=incus; slxd_runtime_open sets it).
+ * Format strings say LXD; slxd_fail*, slxd_fail_prefix and slxd_log put
+ * `name` in place of the word LXD in the format only, never in what is
+ * formatted into it (paths, the daemon's own words).  `name` must be a
+ * string literal (it is kept). */
+void slxd_error_set_runtime(const char *name);
+/* fmt with the word LXD replaced in buf (len bytes), or fmt itself when
+ * there is nothing to replace or it would not fit. */
+const char *slxd_runtime_fmt(const char *fmt, char *buf, size_t len);
+
 #endif

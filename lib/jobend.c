@@ -21,6 +21,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "privileged.h"
+#include "runtime.h"
 #include "procinit.h"
 #include "spare.h"
 #include "statedir.h"
@@ -140,7 +141,7 @@ static int delete_patiently(const struct slxd_config *cfg, uint32_t jobid,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		if (!*c)
-			*c = lxd_open(cfg->lxd_socket, cfg->lxd_timeout * 1000L, err);
+			*c = slxd_runtime_open(cfg, err);
 		bool busy = false;
 		if (*c) {
 			int d = lxd_instance_delete(*c, name, err);

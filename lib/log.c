@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <syslog.h>
 
+#include "error.h"
+
 static void stderr_sink(enum slxd_log_level level, const char *line)
 {
 	if (level <= SLXD_LOG_INFO)
@@ -46,10 +48,10 @@ void slxd_log_to_syslog(const char *ident, int echo_upto)
 
 void slxd_log(enum slxd_log_level level, const char *fmt, ...)
 {
-	char line[2048];
+	char line[2048], f[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(line, sizeof(line), slxd_runtime_fmt(fmt, f, sizeof(f)), ap);
 	va_end(ap);
 	current_sink(level, line);
 }

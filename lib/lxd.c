@@ -392,6 +392,52 @@ static int call(lxd_client *c, const char *method, const char *path,
 	return 0;
 }
 
+/* ---- Incus's words -------------------------------------------------------- */
+
+/* Instance keys Incus 6.0 renamed: LXD's word, Incus's word. */
+static const char *const incus_keys[][2] = {
+	{ "security.devlxd", "security.guestapi" }, /* /dev/lxd, /dev/incus */
+};
+
+static bool is_incus(const lxd_client *c)
+{
+	return strcmp(c->server, "incus") == 0;
+}
+
+/* Rename in the object obj (in place) each key of column `from` (0: from
+ * LXD's word to Incus's, 1: back) to the other column's. */
+static int rename_keys(json_t *obj, int from)
+{
+	for (size_t i = 0; i < sizeof(incus_keys) / sizeof(incus_keys[0]); i++) {
+		json_t *v = json_object_get(obj, incus_keys[i][from]);
+		if (v && (json_object_set(obj, incus_keys[i][!from], v) < 0 ||
+			  json_object_del(obj, incus_keys[i][from]) < 0))
+			return -1;
+	}
+	return 0;
+}
+
+/* A body for Incus: a copy of `body` whose "config" has Incus's words
+ * (the caller's objects stay as they are).  NULL when out of memory. */
+static json_t *body_to_incus(json_t *body)
+{
+	json_t *config = json_object_get(body, "config");
+	if (!json_is_object(config))
+		return json_incref(body);
+	json_auto_t *out = json_copy(body);
+	json_auto_t *cfg = json_copy(config);
+	if (!out || !cfg || rename_keys(cfg, 0) < 0 || json_object_set(out, "config", cfg) < 0)
+		return NULL;
+	return json_incref(out);
+}
+
+/* An instance object read from Incus, back in LXD's words. */
+static void instance_from_incus(json_t *inst)
+{
+	rename_keys(json_object_get(inst, "config"), 1);
+	rename_keys(json_object_get(inst, "expanded_config"), 1);
+}
+
 lxd_client *lxd_open(const char *socket_path, long timeout_ms, slxd_error *err)
 {
 	struct stat st;
@@ -515,7 +561,10 @@ int lxd_request(lxd_client *c, const char *method, const char *path,
 		return slxd_fail(err, "refusing unsafe LXD request path \"%.*s\"",
 				 64, path ? path : "(null)");
 	snprintf(what, sizeof(what), "process %s %s", method, path);
-	return call(c, method, path, body, metadata, what, err);
+	json_auto_t *sent = body && is_incus(c) ? body_to_incus(body) : json_incref(body);
+	if (body && !sent)
+		return slxd_fail(err, "cannot %s: out of memory", what);
+	return call(c, method, path, sent, metadata, what, err);
 }
 
 /* POST /1.0/instances with `source` (stolen) as the instance's origin. */
@@ -563,9 +612,10 @@ static int create_from(lxd_client *c, const char *name, json_t *source,
 		"devices", devices ? json_incref(devices) : json_object(),
 		"profiles", profiles ? json_incref(profiles)
 				      : json_pack("[s]", "default"));
-	if (!body)
+	json_auto_t *sent = body && is_incus(c) ? body_to_incus(body) : json_incref(body);
+	if (!sent)
 		return slxd_fail(err, "cannot %s: out of memory", what);
-	return call(c, "POST", "/1.0/instances", body, NULL, what, err);
+	return call(c, "POST", "/1.0/instances", sent, NULL, what, err);
 }
 
 int lxd_instance_create(lxd_client *c, const char *name,
@@ -682,7 +732,10 @@ int lxd_instance_get(lxd_client *c, const char *name, json_t **out,
 		return -1;
 	snprintf(path, sizeof(path), "/1.0/instances/%s", name);
 	snprintf(what, sizeof(what), "read instance %s", name);
-	return get_typed(c, path, what, JSON_OBJECT, out, err);
+	int rc = get_typed(c, path, what, JSON_OBJECT, out, err);
+	if (rc == 0 && is_incus(c))
+		instance_from_incus(*out);
+	return rc;
 }
 
 int lxd_instances_list(lxd_client *c, const char *key, const char *value,
@@ -694,6 +747,10 @@ int lxd_instances_list(lxd_client *c, const char *key, const char *value,
 	*out = NULL;
 	int rc = get_typed(c, "/1.0/instances?recursion=1", what, JSON_ARRAY,
 			   &all, err);
+	size_t i;
+	json_t *inst;
+	json_array_foreach(is_incus(c) ? all : NULL, i, inst)
+		instance_from_incus(inst);
 	if (rc != 0 || !key) {
 		*out = all;
 		return rc;
@@ -806,6 +863,11 @@ static int vcmp(const unsigned a[3], const unsigned b[3])
 const char *lxd_server_version(const lxd_client *c)
 {
 	return c->server_version;
+}
+
+const char *lxd_server_name(const lxd_client *c)
+{
+	return c->server;
 }
 
 /* The first releases of each LXD series that carry all of the 2026 image

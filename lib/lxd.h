@@ -28,6 +28,12 @@ void lxd_close(lxd_client *c);
 
 /* The server's environment.server_version from lxd_open ("" if unsaid). */
 const char *lxd_server_version(const lxd_client *c);
+/* Its environment.server: "lxd", "incus" ("" if unsaid).  With "incus"
+ * the client renames the instance keys Incus 6.0 renamed
+ * (security.devlxd is security.guestapi) in the config it sends (create,
+ * copy, lxd_request bodies) and back in the instances it reads
+ * (lxd_instance_get, lxd_instances_list): callers use LXD's words. */
+const char *lxd_server_name(const lxd_client *c);
 /* "X.Y[.Z]" (anything after the numbers ignored) into v; 0 or -1. */
 int lxd_parse_version(const char *s, unsigned v[3]);
 /* Refuse (-1, err says which version runs and what to do) an LXD older

@@ -36,6 +36,7 @@
 #include "joblimits.h"
 #include "log.h"
 #include "lxd.h"
+#include "runtime.h"
 #include "mounts.h"
 #include "opts.h"
 #include "privileged.h"
@@ -408,7 +409,7 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	slxd_joblimits_read("/proc/self/cgroup", "/sys/fs/cgroup", jobid, alloc_mb, &job.limits);
 	job.limits.disk = st.disk;
 	slxd_error err;
-	lxd_client *c = lxd_open(st.cfg.lxd_socket, st.cfg.lxd_timeout * 1000L, &err);
+	lxd_client *c = slxd_runtime_open(&st.cfg, &err);
 	if (!c) {
 		close(cwd_fd);
 		st.pending = err;
@@ -539,7 +540,7 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
 		return 0;
 	slxd_error err;
 	char name[64], line[512];
-	lxd_client *c = lxd_open(st.cfg.lxd_socket, st.cfg.lxd_timeout * 1000L, &err);
+	lxd_client *c = slxd_runtime_open(&st.cfg, &err);
 	if (!c)
 		return 0;
 	slxd_job_recorded_name(&st.cfg, jobid, name);
@@ -573,7 +574,7 @@ int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 	}
 	if (!slxd_container_marked(&st.cfg, jobid))
 		return 0; /* no container was ever asked for here: nothing to do */
-	lxd_client *c = lxd_open(st.cfg.lxd_socket, st.cfg.lxd_timeout * 1000L, &err);
+	lxd_client *c = slxd_runtime_open(&st.cfg, &err);
 	if (!c || slxd_container_end(c, &st.cfg, jobid, &err) != 0) {
 		slurm_error("slurm-lxd: job %" PRIu32 ": teardown failed: %s", jobid, err.msg);
 		lxd_close(c);

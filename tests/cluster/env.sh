@@ -23,6 +23,20 @@ SLXD_REGISTRY_URL=http://127.0.0.1:8470     # the test registry (slxd-registryd)
 SLXD_REGISTRY_CONF=/etc/slurm-lxd/registryd.conf
 SLXD_REGISTRY_STORE=/var/lib/slurm-lxd-test/registry
 
+# The node's container daemon (runtime= in spank_lxd.conf): lxd, or incus
+# (tests/cluster/incus.sh) with SLXD_RUNTIME=incus (`make integration
+# RUNTIME=incus`).  The scripts say `lxc`; for Incus that is its client,
+# which takes the same commands.
+SLXD_RUNTIME=${SLXD_RUNTIME:-lxd}
+case "$SLXD_RUNTIME" in
+incus)
+	SLXD_RUNTIME_NAME=Incus SLXD_RUNTIME_DIR=/var/lib/incus
+	lxc() { incus "$@"; } ;;
+lxd) SLXD_RUNTIME_NAME=LXD SLXD_RUNTIME_DIR=/var/lib/lxd ;;
+*) echo "SLXD_RUNTIME=$SLXD_RUNTIME: use lxd or incus" >&2; return 1 ;;
+esac
+SLXD_RUNTIME_SOCKET=$SLXD_RUNTIME_DIR/unix.socket
+
 # A job's container by name: slurm-<job>, or the spare (lib/spare.h) the
 # job took, which keeps its own name.  slurmd's log says which, also after
 # the container is gone.

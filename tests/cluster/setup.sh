@@ -275,11 +275,20 @@ setup_slurm() {
 install_slurm_lxd() {
 	say "installing slurm-lxd"
 	make -C "$top" -s install PREFIX=/usr/local >/dev/null
-	sed -e "s,@SHARED@,$SLXD_TEST_SHARED,g" -e "s,@APPROVED@,$SLXD_APPROVED,g" \
-		-e "s,@REGISTRY@,$SLXD_REGISTRY_URL,g" \
-		-e "s,@POOL@,$SLXD_POOL,g" "$here/spank_lxd.conf.in" | replace_file /etc/slurm/spank_lxd.conf
+	write_node_conf
 	echo "required spank_lxd.so config=/etc/slurm/spank_lxd.conf" |
 		replace_file /etc/slurm/plugstack.conf.d/lxd.conf
+}
+
+# The node's spank_lxd.conf for SLXD_RUNTIME (lxd unless told; then no
+# runtime= line, the default, as before there was one).
+write_node_conf() {
+	local rt=()
+	[ "$SLXD_RUNTIME" = incus ] || rt=(-e /^runtime=/d)
+	sed "${rt[@]}" -e "s,@SHARED@,$SLXD_TEST_SHARED,g" -e "s,@APPROVED@,$SLXD_APPROVED,g" \
+		-e "s,@REGISTRY@,$SLXD_REGISTRY_URL,g" -e "s,@RUNTIME@,$SLXD_RUNTIME,g" \
+		-e "s,@SOCKET@,$SLXD_RUNTIME_SOCKET,g" \
+		-e "s,@POOL@,$SLXD_POOL,g" "$here/spank_lxd.conf.in" | replace_file /etc/slurm/spank_lxd.conf
 }
 
 # Replace FILE with stdin only if it differs, by rename: this runs again
@@ -382,13 +391,17 @@ seed_registry() {
 }
 
 mkdir -p "$SLXD_TEST_RUN" "$SLXD_TEST_LOG"
+# --node-conf: only spank_lxd.conf (e.g. SLXD_RUNTIME=lxd, back to LXD)
+[ "${1:-}" = --node-conf ] && { write_node_conf; exit 0; }
 install_packages
 [ "${1:-}" = --packages-only ] && exit 0
 setup_syslog
 setup_users
 setup_subids
 setup_lxcfs
-setup_lxd
+# shellcheck source=tests/cluster/incus.sh
+. "$here/incus.sh"
+if [ "$SLXD_RUNTIME" = incus ]; then incus_install; incus_start; incus_pool; else setup_lxd; fi
 setup_images
 setup_munge
 install_slurm_lxd

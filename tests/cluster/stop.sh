@@ -26,6 +26,11 @@ stop_pid "$SLXD_TEST_RUN/slurmctld.pid" slurmctld
 stop_pid "$SLXD_TEST_RUN/registryd.pid" slxd-registryd
 stop_pid "$SLXD_TEST_RUN/munged.pid" munged
 stop_pid "$SLXD_TEST_RUN/rsyslogd.pid" rsyslogd
+. "$here/incus.sh"
+if [ -f "$SLXD_TEST_RUN/incusd.pid" ]; then
+	command -v incus >/dev/null && (lxc() { incus "$@"; }; remove_node_cache)
+	incus_stop
+fi
 if [ -f "$SLXD_TEST_RUN/lxd.pid" ]; then
 	lxd shutdown --timeout 60 >/dev/null 2>&1 || stop_pid "$SLXD_TEST_RUN/lxd.pid" lxd
 	rm -f "$SLXD_TEST_RUN/lxd.pid"

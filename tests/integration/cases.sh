@@ -237,7 +237,7 @@ with_node_conf() { # key=value cmd...
 
 t_refuses_when_lxd_socket_missing() {
 	with_node_conf lxd_socket=/run/slxd-test-no-such.socket \
-		expect_refused "LXD socket" --lxd-image="$IMG" true
+		expect_refused "$SLXD_RUNTIME_NAME socket" --lxd-image="$IMG" true
 }
 
 t_refuses_when_container_cannot_start() {

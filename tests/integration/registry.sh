@@ -352,7 +352,7 @@ t_registry_repush_name_and_private_files() {
 # device node or a setuid file on it is inert, on the host and in every
 # container (their root file systems are mounts of it and keep its flags).
 t_registry_pool_is_nodev_nosuid() {
-	local mnt=/var/lib/lxd/storage-pools/$SLXD_POOL opts dev job name rc
+	local mnt=$SLXD_RUNTIME_DIR/storage-pools/$SLXD_POOL opts dev job name rc
 	local ready=$ALICE_DIR/pool-dev.ready result=$ALICE_DIR/pool-dev.out
 	opts=$(awk -v m="$mnt" '$5 == m { print $6; exit }' /proc/self/mountinfo)
 	[ -n "$opts" ] || fail "(setup) the pool is not mounted at $mnt" || return 1

@@ -4,7 +4,10 @@
 # cluster (slurmctld, slurmd, MUNGE) against a real LXD.  It sets the
 # cluster up first (tests/cluster/setup.sh, idempotent) and ends with the
 # line "N passed, N failed".
-#   bash tests/integration/run.sh [NAME-PATTERN]
+#   bash tests/integration/run.sh [NAME-PATTERN[|NAME-PATTERN...]]
+# With SLXD_RUNTIME=incus the node runs its jobs on Incus
+# (tests/cluster/incus.sh); the node config goes back to runtime=lxd and
+# incusd is stopped when the suite ends, however it ends.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -12,6 +15,12 @@ top=$(cd "$here/../.." && pwd)
 . "$top/tests/cluster/env.sh"
 . "$here/lib.sh"
 
+back_to_lxd() {
+	[ "$SLXD_RUNTIME" = incus ] || return 0
+	SLXD_RUNTIME=lxd bash "$top/tests/cluster/setup.sh" --node-conf
+	(. "$top/tests/cluster/incus.sh"; incus_stop)
+}
+trap back_to_lxd EXIT
 # SLXD_LANE_ENV: another cluster's lane (tests/compat/lane.sh), set up by
 # it; the file, sourced after the cases, points them at that cluster.
 [ -n "${SLXD_LANE_ENV:-}" ] || bash "$top/tests/cluster/setup.sh" || { echo "0 passed, 1 failed"; exit 1; }
@@ -28,15 +37,22 @@ for _casefile in cases faults registry security; do
 done
 [ -z "${SLXD_LANE_ENV:-}" ] || . "$SLXD_LANE_ENV"
 SLXD_REPORT=$(mktemp)
-trap 'rm -f "$SLXD_REPORT"' EXIT
+trap 'rm -f "$SLXD_REPORT"; back_to_lxd' EXIT
 
 elapsed() { local ns=$(( $(date +%s%N) - $1 )); printf '%d.%d' $((ns / 1000000000)) $((ns / 100000000 % 10)); }
 
-pattern=${1:-}
+IFS='|' read -ra patterns <<<"${1:-}"
+selected() { # case name: one of the patterns in it (no pattern: all)
+	local p
+	[ ${#patterns[@]} = 0 ] && return 0
+	for p in "${patterns[@]}"; do [[ "$1" == *$p* ]] && return 0; done
+	return 1
+}
+echo "runtime: $SLXD_RUNTIME_NAME ($SLXD_RUNTIME_SOCKET)"
 passed=0 failed=0 failures=()
 leftover_before=$(our_containers)
 for t in $(declare -F | awk '{print $3}' | grep '^t_' ); do
-	[ -n "$pattern" ] && [[ "$t" != *$pattern* ]] && continue
+	selected "$t" || continue
 	[ -n "${SLXD_LANE_CASES:-}" ] && [[ " $SLXD_LANE_CASES " != *" ${t#t_} "* ]] && continue
 	start=$(date +%s%N)
 	: >"$SLXD_REPORT"

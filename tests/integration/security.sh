@@ -74,8 +74,8 @@ t_sec_cannot_write_image_system_files() {
 }
 
 t_sec_cannot_reach_lxd_socket() {
-	local sock=/var/lib/lxd/unix.socket out
-	[ -S "$sock" ] || fail "(setup) $sock is not LXD's socket on the host" || return 1
+	local sock=$SLXD_RUNTIME_SOCKET out
+	[ -S "$sock" ] || fail "(setup) $sock is not $SLXD_RUNTIME_NAME's socket on the host" || return 1
 	# The path itself, through pid 1's root and every visible process's
 	# root, under every mount point of the container, and any socket at
 	# all in its file tree: none, not even LXD's guest API /dev/lxd/sock
@@ -90,6 +90,7 @@ t_sec_cannot_reach_lxd_socket() {
 		done </proc/self/mountinfo
 		find / \\( -path /proc -o -path /sys \\) -prune -o -type s -print 2>/dev/null | sed 's/^/SOCKET:/'
 		test -e /dev/lxd && echo DEVLXD
+		test -e /dev/incus && echo DEVLXD
 		echo checked" 2>&1) || fail "srun: $out" || return 1
 	expect_contains "the checks ran" checked "$out" || return 1
 	expect_not_contains "LXD socket reachable" "VISIBLE:" "$out" || return 1

@@ -98,6 +98,7 @@ struct fake_lxd {
 	struct image *images;
 	pid_t init_pid, next_pid;
 	json_t *arches; /* GET /1.0's environment.architectures, NULL: unsaid */
+	bool incus;     /* answer as Incus 6.0 (fake_lxd_set_incus) */
 	struct conn conns[MAX_CONNS]; /* server thread only */
 	int nconns;
 };
@@ -334,6 +335,11 @@ static void create_inst(struct fake_lxd *f, struct answer *a, json_t *req)
 	    (devices && !json_is_object(devices)) ||
 	    (profiles && !json_is_array(profiles)))
 		return answer_error(a, 400, "Bad config, devices or profiles");
+	/* Incus 6.0's words for what LXD calls security.devlxd */
+	if (json_object_get(config, f->incus ? "security.devlxd" : "security.guestapi"))
+		return answer_error(a, 400, "Failed creating instance record: Unknown "
+				    "configuration key: %s", f->incus ? "security.devlxd"
+				    : "security.guestapi");
 	if (!orig && !find_image(f, fp))
 		return answer_async(f, a, 400, "Failed creating instance from "
 				    "image: Image not found", NULL);
@@ -441,8 +447,8 @@ static void emulate(struct fake_lxd *f, struct answer *a, const char *method,
 		json_t *md = json_pack(
 			"{s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "api_version",
 			"1.0", "api_status", "stable", "auth", "trusted",
-			"environment", "server", "lxd", "server_name", "fake",
-			"server_version", "5.0.2");
+			"environment", "server", f->incus ? "incus" : "lxd", "server_name",
+			"fake", "server_version", f->incus ? "6.0.4" : "5.0.2");
 		if (f->arches)
 			json_object_set(json_object_get(md, "environment"), "architectures",
 					f->arches);
@@ -524,6 +530,8 @@ static void emulate(struct fake_lxd *f, struct answer *a, const char *method,
 			json_t *devs = json_object_get(req, "devices");
 			if ((cfg && !json_is_object(cfg)) || (devs && !json_is_object(devs)))
 				return answer_error(a, 400, "bad config or devices");
+			if (json_object_get(cfg, f->incus ? "security.devlxd" : "security.guestapi"))
+				return answer_error(a, 400, "Unknown configuration key");
 			if (cfg)
 				json_object_update(i->config, cfg);
 			if (devs)
@@ -1082,6 +1090,13 @@ void fake_lxd_add_instance(struct fake_lxd *f, const char *name,
 		set_running(f, i, true);
 	unlock(f);
 	json_decref(config);
+}
+
+void fake_lxd_set_incus(struct fake_lxd *f, bool incus)
+{
+	lock(f);
+	f->incus = incus;
+	unlock(f);
 }
 
 void fake_lxd_set_architectures(struct fake_lxd *f, const char *json)

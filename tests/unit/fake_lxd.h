@@ -123,6 +123,11 @@ void fake_lxd_set_init_pid(struct fake_lxd *f, pid_t pid);
 /* GET /1.0's environment.architectures (a JSON array; NULL: left out,
  * the default).  Read by lxd_open, so set it before. */
 void fake_lxd_set_architectures(struct fake_lxd *f, const char *json);
+/* Answer as Incus 6.0 (GET /1.0 says server "incus", 6.0.4; config
+ * keys are Incus's: security.guestapi, and security.devlxd is refused as
+ * Incus refuses it), or as LXD 5.0.2 (the default), which refuses
+ * security.guestapi.  Read by lxd_open, so set it before. */
+void fake_lxd_set_incus(struct fake_lxd *f, bool incus);
 bool fake_lxd_instance_exists(struct fake_lxd *f, const char *name);
 /* "Running"/"Stopped", or "" if the instance does not exist. */
 const char *fake_lxd_instance_status(struct fake_lxd *f, const char *name);

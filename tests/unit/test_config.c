@@ -118,7 +118,7 @@ static void test_set_unknown(void **state)
 	assert_contains(m, "mount_allow");
 	/* the list is the key table's, config first */
 	assert_contains(m, "known keys: config, lxd_socket, ");
-	assert_contains(m, ", image_env)");
+	assert_contains(m, ", runtime)");
 	assert_contains(set_bad("Profile=x"), "unknown key \"Profile\"");
 	assert_contains(set_bad("=x"), "unknown key \"\"");
 	assert_contains(set_bad("a\nb=x"), "unknown key \"a\\nb\"");
@@ -261,6 +261,27 @@ static void test_set_registry_keys(void **state)
 	for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++)
 		assert_contains(set_bad(bad_versions[i]), "invalid lxd_min_version");
 	assert_string_equal(cfg.lxd_min_version, "5.21.6");
+}
+
+/* runtime=: the default socket follows the runtime, a chosen one stays */
+static void test_set_runtime(void **state)
+{
+	(void)state;
+	assert_int_equal(cfg.runtime, SLXD_RUNTIME_LXD); /* the default */
+	set_ok("runtime=incus");
+	assert_int_equal(cfg.runtime, SLXD_RUNTIME_INCUS);
+	assert_string_equal(cfg.lxd_socket, "/var/lib/incus/unix.socket");
+	set_ok("runtime=lxd");
+	assert_int_equal(cfg.runtime, SLXD_RUNTIME_LXD);
+	assert_string_equal(cfg.lxd_socket, "/var/lib/lxd/unix.socket");
+	set_ok("lxd_socket=/run/incus/unix.socket");
+	set_ok("runtime=incus");
+	assert_string_equal(cfg.lxd_socket, "/run/incus/unix.socket");
+	set_ok("runtime=incus"); /* again: nothing moves */
+	assert_string_equal(cfg.lxd_socket, "/run/incus/unix.socket");
+	assert_contains(set_bad("runtime=Incus"), "invalid runtime \"Incus\": use lxd or incus");
+	assert_contains(set_bad("runtime="), "invalid runtime");
+	assert_int_equal(cfg.runtime, SLXD_RUNTIME_INCUS);
 }
 
 static void test_set_names(void **state)
@@ -557,6 +578,7 @@ int main(void)
 		cmocka_unit_test_setup(test_set_unknown, setup),
 		cmocka_unit_test_setup(test_set_timeout, setup),
 		cmocka_unit_test_setup(test_set_registry_keys, setup),
+		cmocka_unit_test_setup(test_set_runtime, setup),
 		cmocka_unit_test_setup(test_set_names, setup),
 		cmocka_unit_test_setup(test_set_paths, setup),
 		cmocka_unit_test_setup(test_set_mounts_and_allow, setup),

@@ -32,6 +32,31 @@ static void kind_survives_a_prefix(void **state)
 	assert_string_equal(err.msg, "");
 }
 
+/* runtime=incus: our own words say Incus, what is quoted stays */
+static void runtime_named_in_our_words_only(void **state)
+{
+	(void)state;
+	slxd_error err = { 0 };
+	slxd_error_set_runtime("Incus");
+	slxd_fail(&err, "LXD refused to start %s: %s; LXD's log, LXD_X, SLXD", "/srv/LXD",
+		  "LXD said no");
+	slxd_fail_prefix(&err, "cannot reach LXD");
+	slxd_error_set_runtime(NULL);
+	assert_string_equal(err.msg, "cannot reach Incus: Incus refused to start /srv/LXD: "
+			    "LXD said no; Incus's log, LXD_X, SLXD");
+	slxd_fail(&err, "LXD refused");
+	assert_string_equal(err.msg, "LXD refused");
+	/* a format too long for the buffer is used as it is */
+	char big[700], buf[16];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "LXD ", 4);
+	slxd_error_set_runtime("Incus");
+	assert_ptr_equal(slxd_runtime_fmt(big, buf, sizeof(buf)), big);
+	assert_string_equal(slxd_runtime_fmt("LXD", buf, sizeof(buf)), "Incus");
+	slxd_error_set_runtime("LXD");
+}
+
 static void null_error_is_allowed(void **state)
 {
 	(void)state;
@@ -73,6 +98,7 @@ int main(void)
 		cmocka_unit_test(fail_is_one_line_of_kind_failed),
 		cmocka_unit_test(kind_survives_a_prefix),
 		cmocka_unit_test(null_error_is_allowed),
+		cmocka_unit_test(runtime_named_in_our_words_only),
 		cmocka_unit_test(cleanup_closes_unless_stolen),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

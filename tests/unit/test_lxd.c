@@ -18,6 +18,7 @@
 #include "fake_lxd.h"
 #include "log.h"
 #include "lxd.h"
+#include "runtime.h"
 
 /* -1, and the kind of the failure in *e. */
 #define assert_failk(expr, e, k)                                  \
@@ -681,6 +682,110 @@ static void test_create_body(void **state)
 	json_decref(want);
 }
 
+/* Incus 6.0 refuses security.devlxd ("Unknown configuration key"): the
+ * client sends security.guestapi to it, and reads it back as
+ * security.devlxd, so spare.c's check and the labels are the same. */
+static void test_incus_keys(void **state)
+{
+	(void)state;
+	slxd_error err;
+	struct fake_lxd *f = fake_lxd_start();
+	fake_lxd_set_incus(f, true);
+	fake_lxd_add_image(f, FP, NULL);
+	lxd_client *c = lxd_open(fake_lxd_socket(f), 5000, &err);
+	if (!c)
+		fail_msg("lxd_open: %s", err.msg);
+	assert_string_equal(lxd_server_name(c), "incus");
+
+	json_t *config = json_pack("{s:s, s:s}", "security.devlxd", "false",
+				   "user.slurm.job", "12");
+	if (lxd_instance_create(c, "slurm-12", FP, config, NULL, NULL, &err) != 0)
+		fail_msg("create on Incus: %s", err.msg);
+	/* the caller's object keeps LXD's word */
+	assert_non_null(json_object_get(config, "security.devlxd"));
+	json_t *inst = fake_lxd_instance_json(f, "slurm-12");
+	json_t *cfg = json_object_get(inst, "config");
+	assert_string_equal(json_string_value(json_object_get(cfg, "security.guestapi")), "false");
+	assert_null(json_object_get(cfg, "security.devlxd"));
+	json_decref(inst);
+
+	/* a copy (spares from templates) and a PATCH are renamed too */
+	assert_int_equal(lxd_instance_copy(c, "slurm-13", "slurm-12", config, NULL, NULL,
+					   &err), 0);
+	json_t *patch = json_pack("{s:{s:s}}", "config", "security.devlxd", "false");
+	assert_int_equal(lxd_request(c, "PATCH", "/1.0/instances/slurm-13", patch, NULL,
+				     &err), 0);
+	assert_non_null(json_object_get(json_object_get(patch, "config"), "security.devlxd"));
+	json_decref(patch);
+
+	/* what is read back is in LXD's words */
+	assert_int_equal(lxd_instance_get(c, "slurm-13", &inst, &err), 0);
+	for (int k = 0; k < 2; k++) {
+		cfg = json_object_get(inst, k ? "expanded_config" : "config");
+		assert_string_equal(json_string_value(json_object_get(cfg, "security.devlxd")),
+				    "false");
+		assert_null(json_object_get(cfg, "security.guestapi"));
+	}
+	json_decref(inst);
+	json_t *list;
+	assert_int_equal(lxd_instances_list(c, "user.slurm.job", "12", &list, &err), 0);
+	assert_int_equal(json_array_size(list), 2);
+	size_t i;
+	json_array_foreach(list, i, inst)
+		assert_string_equal(json_string_value(json_object_get(json_object_get(
+			inst, "config"), "security.devlxd")), "false");
+	json_decref(list);
+	lxd_close(c);
+
+	/* LXD gets LXD's word (the fake LXD refuses security.guestapi) */
+	fake_lxd_set_incus(f, false);
+	c = lxd_open(fake_lxd_socket(f), 5000, &err);
+	assert_non_null(c);
+	assert_string_equal(lxd_server_name(c), "lxd");
+	assert_int_equal(lxd_instance_create(c, "slurm-14", FP, config, NULL, NULL, &err), 0);
+	inst = fake_lxd_instance_json(f, "slurm-14");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+		inst, "config"), "security.devlxd")), "false");
+	json_decref(inst);
+	json_decref(config);
+	lxd_close(c);
+	fake_lxd_stop(f);
+}
+
+/* runtime= must be the daemon that answers; lines name the runtime */
+static void test_runtime_open(void **state)
+{
+	(void)state;
+	struct slxd_config cfg;
+	slxd_error err;
+	struct fake_lxd *f = fake_lxd_start();
+	slxd_config_defaults(&cfg);
+	assert_int_equal(slxd_config_set(&cfg, "runtime=incus", &err), 0);
+	assert_string_equal(cfg.lxd_socket, "/var/lib/incus/unix.socket");
+	snprintf(cfg.lxd_socket, sizeof(cfg.lxd_socket), "%s.none", fake_lxd_socket(f));
+	assert_null(slxd_runtime_open(&cfg, &err));
+	assert_contains(err.msg, "is Incus installed and running");
+	snprintf(cfg.lxd_socket, sizeof(cfg.lxd_socket), "%s", fake_lxd_socket(f));
+
+	assert_null(slxd_runtime_open(&cfg, &err)); /* the fake is LXD */
+	assert_contains(err.msg, " is LXD, not Incus (runtime=incus): set runtime= and lxd_socket=");
+	assert_int_equal(slxd_error_kind(&err), SLXD_E_INVALID);
+	fake_lxd_set_incus(f, true);
+	lxd_client *c = slxd_runtime_open(&cfg, &err);
+	if (!c)
+		fail_msg("%s", err.msg);
+	lxd_close(c);
+	cfg.runtime = SLXD_RUNTIME_LXD;
+	assert_null(slxd_runtime_open(&cfg, &err));
+	assert_contains(err.msg, " is Incus, not LXD (runtime=lxd)");
+	fake_lxd_set_incus(f, false);
+	c = slxd_runtime_open(&cfg, &err);
+	assert_non_null(c);
+	lxd_close(c);
+	fake_lxd_stop(f);
+	slxd_error_set_runtime(NULL);
+}
+
 static void test_create_rejects_bad_arguments(void **state)
 {
 	struct t *t = *state;
@@ -778,6 +883,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_image_arch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_rejects_bad_arguments, setup, teardown),
+		cmocka_unit_test(test_incus_keys),
+		cmocka_unit_test(test_runtime_open),
 		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
