@@ -40,8 +40,9 @@ static int parse_jobid(const char *s, uint32_t *out)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: slxd-epilog [--config FILE] [JOBID] | --version\n"
-		   "Delete the job's LXD container on this node (JOBID defaults to $SLURM_JOB_ID).\n");
+	fprintf(f,
+		"usage: slxd-epilog [--config FILE] [JOBID] | --version\n"
+		"Delete the job's LXD container on this node (JOBID defaults to $SLURM_JOB_ID).\n");
 }
 
 int main(int argc, char **argv)
@@ -56,10 +57,18 @@ int main(int argc, char **argv)
 	int o;
 	while ((o = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (o) {
-		case 'c': config = optarg; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': slxd_print_version(stdout, "slxd-epilog"); return 0;
-		default: usage(stderr); return 2;
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			slxd_print_version(stdout, "slxd-epilog");
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	slxd_log_to_syslog("slxd-epilog", SLXD_LOG_ERROR);
@@ -78,7 +87,8 @@ int main(int argc, char **argv)
 	/* A broken configuration must not stop the teardown of a container
 	 * that exists: fall back to the defaults and say so. */
 	if (slxd_config_load_file(&cfg, config, &err) != 0) {
-		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s; using default settings", jobid, err.msg);
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s; using default settings", jobid,
+			 err.msg);
 		slxd_config_defaults(&cfg);
 	}
 	if (!slxd_container_marked(&cfg, jobid))

@@ -46,8 +46,8 @@ typedef hostlist_t slxd_hostlist_t;
 static const char *state_word(uint32_t state)
 {
 	static const char *const words[] = {
-		"PENDING", "RUNNING", "SUSPENDED", "COMPLETED", "CANCELLED", "FAILED",
-		"TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY",
+		"PENDING", "RUNNING",   "SUSPENDED", "COMPLETED", "CANCELLED", "FAILED",
+		"TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE",  "OUT_OF_MEMORY",
 	};
 	uint32_t base = state & JOB_STATE_BASE;
 	return base < sizeof(words) / sizeof(words[0]) ? words[base] : "UNKNOWN";
@@ -58,8 +58,7 @@ static const char *state_word(uint32_t state)
 static struct slxd_node_names here;
 static char node_why[256];
 
-static enum slxd_job_status ask_slurm(uint32_t jobid, void *arg, char state[32],
-				      slxd_error *err)
+static enum slxd_job_status ask_slurm(uint32_t jobid, void *arg, char state[32], slxd_error *err)
 {
 	(void)arg;
 	job_info_msg_t *msg = NULL;
@@ -141,26 +140,31 @@ static void find_this_node(const char *given)
 	}
 	snprintf(host, sizeof(host), "%s", ids.names[0]);
 	if (slurm_load_node(0, &nodes, SHOW_ALL) != SLURM_SUCCESS) {
-		snprintf(node_why, sizeof(node_why), "%s; slurmctld's node table could not be "
-			 "read (%s)", tried, slurm_strerror(errno));
+		snprintf(node_why, sizeof(node_why),
+			 "%s; slurmctld's node table could not be "
+			 "read (%s)",
+			 tried, slurm_strerror(errno));
 		return;
 	}
 	for (uint32_t i = 0; i < nodes->record_count; i++) {
 		node_info_t *nd = &nodes->node_array[i];
-		const char *how = slxd_node_record_is_host(nd->name, nd->node_hostname,
-							   nd->node_addr, &ids);
+		const char *how =
+			slxd_node_record_is_host(nd->name, nd->node_hostname, nd->node_addr, &ids);
 		char what[96];
 		if (!how)
 			continue;
 		snprintf(what, sizeof(what), "%s=%s in slurmctld's table", how,
-			 strcmp(how, "NodeAddr") == 0 ? nd->node_addr
-			 : nd->node_hostname && *nd->node_hostname ? nd->node_hostname : nd->name);
+			 strcmp(how, "NodeAddr") == 0              ? nd->node_addr
+			 : nd->node_hostname && *nd->node_hostname ? nd->node_hostname
+								   : nd->name);
 		slxd_node_names_add(&here, nd->name, what);
 	}
 	slurm_free_node_info_msg(nodes);
-	snprintf(node_why, sizeof(node_why), "%s; no node of slurmctld's table has "
+	snprintf(node_why, sizeof(node_why),
+		 "%s; no node of slurmctld's table has "
 		 "NodeHostname or NodeAddr %s or an address of this host: "
-		 "pass --node NAME", tried, host);
+		 "pass --node NAME",
+		 tried, host);
 }
 
 static void usage(FILE *f)
@@ -190,8 +194,8 @@ static void print_human(const struct slxd_gc_entry *es, size_t n, bool list, tim
 	for (size_t i = 0; i < n; i++)
 		if ((int)strlen(es[i].name) > w)
 			w = (int)strlen(es[i].name);
-	printf("%-*s %-8s %-8s %-20s %8s %-8s %s\n", w, "CONTAINER", "JOB", "UID", "IMAGE",
-	       "AGE", "STATUS", list ? "" : "ACTION (WHY)");
+	printf("%-*s %-8s %-8s %-20s %8s %-8s %s\n", w, "CONTAINER", "JOB", "UID", "IMAGE", "AGE",
+	       "STATUS", list ? "" : "ACTION (WHY)");
 	for (size_t i = 0; i < n; i++) {
 		const struct slxd_gc_entry *e = &es[i];
 		char job[16] = "-", uid[16] = "-", age[24] = "-";
@@ -221,15 +225,19 @@ static int print_json(const struct slxd_gc_entry *es, size_t n, bool list, time_
 			break;
 		json_object_set_new(o, "job_id", e->jobid ? json_integer(e->jobid) : json_null());
 		json_object_set_new(o, "uid", e->uid >= 0 ? json_integer(e->uid) : json_null());
-		json_object_set_new(o, "age_seconds", e->created > 0
-				    ? json_integer((json_int_t)(now - e->created)) : json_null());
+		json_object_set_new(o, "age_seconds",
+				    e->created > 0 ? json_integer((json_int_t)(now - e->created))
+						   : json_null());
 		if (!list) {
 			/* a container whose labels name no job was never asked about */
-			json_object_set_new(o, "job", e->jobid ? json_string(slxd_job_status_name(e->job))
-							     : json_null());
-			json_object_set_new(o, "job_state", e->job_state[0]
-					    ? json_string(e->job_state) : json_null());
-			json_object_set_new(o, "action", json_string(slxd_gc_action_name(e->action)));
+			json_object_set_new(o, "job",
+					    e->jobid ? json_string(slxd_job_status_name(e->job))
+						     : json_null());
+			json_object_set_new(o, "job_state",
+					    e->job_state[0] ? json_string(e->job_state)
+							    : json_null());
+			json_object_set_new(o, "action",
+					    json_string(slxd_gc_action_name(e->action)));
 			json_object_set_new(o, "reason", json_string(e->reason));
 			if (e->error[0])
 				json_object_set_new(o, "error", json_string(e->error));
@@ -263,14 +271,30 @@ int main(int argc, char **argv)
 	int o;
 	while ((o = getopt_long(argc, argv, "nljN:c:h", longopts, NULL)) != -1) {
 		switch (o) {
-		case 'n': dry_run = true; break;
-		case 'l': list = true; break;
-		case 'j': json = true; break;
-		case 'N': node = optarg; break;
-		case 'c': config = optarg; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': slxd_print_version(stdout, "slxd-gc"); return 0;
-		default: usage(stderr); return 2;
+		case 'n':
+			dry_run = true;
+			break;
+		case 'l':
+			list = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'N':
+			node = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			slxd_print_version(stdout, "slxd-gc");
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind < argc) {
@@ -296,8 +320,10 @@ int main(int argc, char **argv)
 		if (here.n)
 			slxd_log(SLXD_LOG_DEBUG, "this node in Slurm: %s", names);
 		else
-			slxd_log(SLXD_LOG_ERROR, "this node's Slurm name is unknown (%s): keeping "
-				 "every running job's container", node_why);
+			slxd_log(SLXD_LOG_ERROR,
+				 "this node's Slurm name is unknown (%s): keeping "
+				 "every running job's container",
+				 node_why);
 	}
 
 	lxd_client *c = slxd_runtime_open(&cfg, &err);
@@ -332,10 +358,12 @@ int main(int argc, char **argv)
 		status = 75;
 	if (status == 75 && unreachable)
 		fprintf(stderr, "slxd-gc: slurmctld could not be reached; containers whose "
-			"job could not be checked were kept (run again later)\n");
+				"job could not be checked were kept (run again later)\n");
 	if (status == 75 && unnamed)
-		fprintf(stderr, "slxd-gc: this node's Slurm name is unknown (%s); the containers "
-			"of running jobs were kept\n", node_why);
+		fprintf(stderr,
+			"slxd-gc: this node's Slurm name is unknown (%s); the containers "
+			"of running jobs were kept\n",
+			node_why);
 	if (!list)
 		slurm_fini();
 	free(es);

@@ -27,7 +27,7 @@
 #include "error.h"
 #include "tarcheck.h"
 
-#define NOBODY 65534
+#define NOBODY      65534
 /* a 64 GiB image through xz takes minutes; an hour is a hang */
 #define CPU_SECONDS 3600
 #if defined(__SANITIZE_ADDRESS__)
@@ -54,16 +54,15 @@ static int limit(int res, rlim_t v)
 
 static int confine(slxd_error *err)
 {
-	if (geteuid() == 0 &&
-	    (setgroups(0, NULL) != 0 || setresgid(NOBODY, NOBODY, NOBODY) != 0 ||
-	     setresuid(NOBODY, NOBODY, NOBODY) != 0))
+	if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setresgid(NOBODY, NOBODY, NOBODY) != 0 ||
+			       setresuid(NOBODY, NOBODY, NOBODY) != 0))
 		return slxd_fail(err, "cannot become uid %d: %s", NOBODY, strerror(errno));
 	if (geteuid() == 0 || getegid() == 0)
 		return slxd_fail(err, "still root after dropping privileges");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
-	    limit(RLIMIT_CPU, CPU_SECONDS) != 0 || limit(RLIMIT_AS, MEMORY) != 0 ||
-	    limit(RLIMIT_FSIZE, (rlim_t)1 << 20) != 0 || limit(RLIMIT_CORE, 0) != 0 ||
-	    limit(RLIMIT_NOFILE, 16) != 0)
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || limit(RLIMIT_CPU, CPU_SECONDS) != 0 ||
+	    limit(RLIMIT_AS, MEMORY) != 0 || limit(RLIMIT_FSIZE, (rlim_t)1 << 20) != 0 ||
+	    limit(RLIMIT_CORE, 0) != 0 || limit(RLIMIT_NOFILE, 16) != 0)
 		return slxd_fail(err, "cannot confine the image check: %s", strerror(errno));
 	if (chdir("/") != 0)
 		return slxd_fail(err, "cannot chdir to /: %s", strerror(errno));

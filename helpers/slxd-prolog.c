@@ -57,8 +57,8 @@ static int prepare(const struct slxd_config *cfg, const char *image, const char 
 	lxd_close(c);
 	if (rc != 0)
 		return -1;
-	slxd_log(SLXD_LOG_INFO, "job %s: image %s:%s ready (fingerprint %.12s)", job,
-		 ref.name, ref.tag, fp);
+	slxd_log(SLXD_LOG_INFO, "job %s: image %s:%s ready (fingerprint %.12s)", job, ref.name,
+		 ref.tag, fp);
 	return 0;
 }
 
@@ -76,11 +76,21 @@ int main(int argc, char **argv)
 	int o;
 	while ((o = getopt_long(argc, argv, "c:i:h", longopts, NULL)) != -1) {
 		switch (o) {
-		case 'c': config = optarg; break;
-		case 'i': image = optarg; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': slxd_print_version(stdout, "slxd-prolog"); return 0;
-		default: usage(stderr); return 2;
+		case 'c':
+			config = optarg;
+			break;
+		case 'i':
+			image = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			slxd_print_version(stdout, "slxd-prolog");
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind + 1 < argc) {

@@ -40,7 +40,7 @@ static inline void slxd_fclosep(FILE **f)
 }
 
 #define cleanup_free __attribute__((cleanup(slxd_freep)))
-#define cleanup_fd __attribute__((cleanup(slxd_closep)))
+#define cleanup_fd   __attribute__((cleanup(slxd_closep)))
 #define cleanup_file __attribute__((cleanup(slxd_fclosep)))
 
 static inline void *steal_pointer_(void *pp)

@@ -38,7 +38,8 @@ int slxd_kv_lines(FILE *f, const char *name, size_t max_line,
 			return slxd_failk(err, SLXD_E_INVALID, "%s:%d: line longer than %zu bytes",
 					  name, lineno, max_line);
 		if (strlen(line) != n)
-			return slxd_failk(err, SLXD_E_INVALID, "%s:%d: NUL byte in line", name, lineno);
+			return slxd_failk(err, SLXD_E_INVALID, "%s:%d: NUL byte in line", name,
+					  lineno);
 		slxd_trim(&s, &n);
 		if (n == 0 || *s == '#')
 			continue;
@@ -52,8 +53,8 @@ int slxd_kv_lines(FILE *f, const char *name, size_t max_line,
 }
 
 int slxd_split_list(const char *list, bool trim,
-		    int (*item)(void *arg, const char *s, size_t len, slxd_error *err),
-		    void *arg, slxd_error *err)
+		    int (*item)(void *arg, const char *s, size_t len, slxd_error *err), void *arg,
+		    slxd_error *err)
 {
 	if (!*list)
 		return 0;
@@ -82,11 +83,24 @@ int slxd_parse_size(const char *s, unsigned long long *bytes)
 		return -1;
 	if (n == digits + 1) {
 		switch (s[digits]) {
-		case 'K': case 'k': shift = 10; break;
-		case 'M': case 'm': shift = 20; break;
-		case 'G': case 'g': shift = 30; break;
-		case 'T': case 't': shift = 40; break;
-		default: return -1;
+		case 'K':
+		case 'k':
+			shift = 10;
+			break;
+		case 'M':
+		case 'm':
+			shift = 20;
+			break;
+		case 'G':
+		case 'g':
+			shift = 30;
+			break;
+		case 'T':
+		case 't':
+			shift = 40;
+			break;
+		default:
+			return -1;
 		}
 	} else if (n != digits) {
 		return -1;
@@ -107,8 +121,8 @@ int slxd_open_owned_file(const char *path, uid_t owner, int extra_flags, const c
 
 	if (fd < 0) {
 		int e = errno;
-		slxd_failk(err, e == ENOENT ? SLXD_E_NOTFOUND : SLXD_E_FAILED, "cannot open %s %s: %s",
-			   what, path, strerror(e));
+		slxd_failk(err, e == ENOENT ? SLXD_E_NOTFOUND : SLXD_E_FAILED,
+			   "cannot open %s %s: %s", what, path, strerror(e));
 		errno = e;
 		return -1;
 	}
@@ -124,13 +138,18 @@ int slxd_open_owned_file(const char *path, uid_t owner, int extra_flags, const c
 		snprintf(chown_to, sizeof(chown_to), "%u", (unsigned)owner);
 	}
 	if (!S_ISREG(st.st_mode))
-		return slxd_failk(err, SLXD_E_REFUSED, "%s %s is not a regular file: point it at a "
-				  "file of mode 644 owned by %s", what, path, who);
+		return slxd_failk(err, SLXD_E_REFUSED,
+				  "%s %s is not a regular file: point it at a "
+				  "file of mode 644 owned by %s",
+				  what, path, who);
 	if (st.st_uid != owner || (st.st_mode & (S_IWGRP | S_IWOTH)))
-		return slxd_failk(err, SLXD_E_REFUSED, "%s %s must be owned by %s and writable by "
-				  "no one else (it is owned by uid %u with mode %04o): chown %s %s; "
-				  "chmod 644 %s", what, path, who, (unsigned)st.st_uid,
-				  (unsigned)(st.st_mode & 07777), chown_to, path, path);
+		return slxd_failk(
+			err, SLXD_E_REFUSED,
+			"%s %s must be owned by %s and writable by "
+			"no one else (it is owned by uid %u with mode %04o): chown %s %s; "
+			"chmod 644 %s",
+			what, path, who, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+			chown_to, path, path);
 	return steal_fd(&fd);
 }
 

@@ -29,8 +29,8 @@ int slxd_kv_lines(FILE *f, const char *name, size_t max_line,
  * empty items are passed on (len 0) for the caller to refuse in its own
  * words.  Stops at the first item() failure and returns -1. */
 int slxd_split_list(const char *list, bool trim,
-		    int (*item)(void *arg, const char *s, size_t len, slxd_error *err),
-		    void *arg, slxd_error *err);
+		    int (*item)(void *arg, const char *s, size_t len, slxd_error *err), void *arg,
+		    slxd_error *err);
 
 /* The one size syntax of every config: a whole number of bytes with an
  * optional K, M, G or T suffix (powers of 1024, either case: 20G = 20g),

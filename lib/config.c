@@ -2,7 +2,6 @@
 #define _GNU_SOURCE /* strchrnul */
 #include "config.h"
 
-
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -61,11 +60,31 @@ void slxd_config_defaults(struct slxd_config *cfg)
 	COPY(cfg->env_deny, "SLURM_*");
 }
 
-enum kind { K_PATH, K_NAME, K_NAME_OR_EMPTY, K_MOUNTS, K_ALLOW, K_TIMEOUT,
-	    K_REGISTRY, K_REG_TIMEOUT, K_GRACE, K_BYTES, K_TEMPLATE_AGE,
-	    K_SPARE_IDLE, K_VERSION, K_UID, K_GC_MIN_AGE, K_CWD_POLICY,
-	    K_PATH_OR_EMPTY, K_DEVICES, K_GPU_RUNTIME,
-	    K_ENV_ASSIGN, K_ENV_PATTERNS, K_IMAGE_ENV, K_RUNTIME };
+enum kind {
+	K_PATH,
+	K_NAME,
+	K_NAME_OR_EMPTY,
+	K_MOUNTS,
+	K_ALLOW,
+	K_TIMEOUT,
+	K_REGISTRY,
+	K_REG_TIMEOUT,
+	K_GRACE,
+	K_BYTES,
+	K_TEMPLATE_AGE,
+	K_SPARE_IDLE,
+	K_VERSION,
+	K_UID,
+	K_GC_MIN_AGE,
+	K_CWD_POLICY,
+	K_PATH_OR_EMPTY,
+	K_DEVICES,
+	K_GPU_RUNTIME,
+	K_ENV_ASSIGN,
+	K_ENV_PATTERNS,
+	K_IMAGE_ENV,
+	K_RUNTIME
+};
 
 #define FIELD(f) offsetof(struct slxd_config, f), sizeof(((struct slxd_config *)0)->f)
 
@@ -110,19 +129,22 @@ static const struct key {
 };
 
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */
-static int set_name(char *dst, size_t size, const char *key, const char *v,
-		    bool may_be_empty, slxd_error *err)
+static int set_name(char *dst, size_t size, const char *key, const char *v, bool may_be_empty,
+		    slxd_error *err)
 {
 	size_t n = strlen(v);
 	bool ok = n < size && (n > 0 || may_be_empty) &&
-		  strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n &&
+		  strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
+			  n &&
 		  strcmp(v, ".") != 0 && strcmp(v, "..") != 0;
 
 	if (!ok) {
 		char q[SLXD_QUOTE_BUF];
 
-		return slxd_fail(err, "invalid %s %s: use an LXD name of letters, digits and _ . - (at most %zu characters)",
-				 key, slxd_quote(v, q, sizeof(q)), size - 1);
+		return slxd_fail(
+			err,
+			"invalid %s %s: use an LXD name of letters, digits and _ . - (at most %zu characters)",
+			key, slxd_quote(v, q, sizeof(q)), size - 1);
 	}
 	memcpy(dst, v, n + 1);
 	return 0;
@@ -147,8 +169,10 @@ static int add_allow(void *arg, const char *s, size_t len, slxd_error *err)
 	item[len] = '\0';
 	if (len == 0) {
 		char q[SLXD_QUOTE_BUF];
-		return slxd_fail(err, "invalid mount_allow %s: empty entry: use absolute paths separated by ',' (e.g. mount_allow=/home,/scratch)",
-				 slxd_quote(a->list, q, sizeof(q)));
+		return slxd_fail(
+			err,
+			"invalid mount_allow %s: empty entry: use absolute paths separated by ',' (e.g. mount_allow=/home,/scratch)",
+			slxd_quote(a->list, q, sizeof(q)));
 	}
 	if (slxd_check_path(item, "mount_allow", err) < 0)
 		return -1;
@@ -180,16 +204,16 @@ static int set_timeout(struct slxd_config *cfg, const char *v, slxd_error *err)
 	if (t < 1 || t > 3600) {
 		char q[SLXD_QUOTE_BUF];
 
-		return slxd_fail(err, "invalid lxd_timeout %s: use a whole number of seconds from 1 to 3600",
-				 slxd_quote(v, q, sizeof(q)));
+		return slxd_fail(
+			err, "invalid lxd_timeout %s: use a whole number of seconds from 1 to 3600",
+			slxd_quote(v, q, sizeof(q)));
 	}
 	cfg->lxd_timeout = (int)t;
 	return 0;
 }
 
 /* Whole seconds in [lo, hi]: digits only, no sign, spaces or "0x". */
-static int set_seconds(long *out, const char *key, const char *v, long lo,
-		       long hi, slxd_error *err)
+static int set_seconds(long *out, const char *key, const char *v, long lo, long hi, slxd_error *err)
 {
 	size_t n = strlen(v);
 	long t = -1;
@@ -198,7 +222,8 @@ static int set_seconds(long *out, const char *key, const char *v, long lo,
 		t = strtol(v, NULL, 10);
 	if (t < lo || t > hi) {
 		char q[SLXD_QUOTE_BUF];
-		return slxd_fail(err, "invalid %s %s: use a whole number of seconds from %ld to %ld",
+		return slxd_fail(err,
+				 "invalid %s %s: use a whole number of seconds from %ld to %ld",
 				 key, slxd_quote(v, q, sizeof(q)), lo, hi);
 	}
 	*out = t;
@@ -206,14 +231,14 @@ static int set_seconds(long *out, const char *key, const char *v, long lo,
 }
 
 /* A size in bytes (slxd_parse_size: 20G, 20g, 512M, 1048576). */
-static int set_bytes(unsigned long long *out, const char *key, const char *v,
-		     slxd_error *err)
+static int set_bytes(unsigned long long *out, const char *key, const char *v, slxd_error *err)
 {
 	if (slxd_parse_size(v, out) < 0) {
 		char q[SLXD_QUOTE_BUF];
-		return slxd_failk(err, SLXD_E_INVALID, "invalid %s %s: use a number of bytes with an "
-				  "optional K, M, G or T suffix (e.g. 20G; 0 means no bound)", key,
-				  slxd_quote(v, q, sizeof(q)));
+		return slxd_failk(err, SLXD_E_INVALID,
+				  "invalid %s %s: use a number of bytes with an "
+				  "optional K, M, G or T suffix (e.g. 20G; 0 means no bound)",
+				  key, slxd_quote(v, q, sizeof(q)));
 	}
 	return 0;
 }
@@ -235,7 +260,8 @@ static int set_registry(struct slxd_config *cfg, const char *v, slxd_error *err)
 		return 0;
 	}
 	if (n > SLXD_REGISTRY_URL_MAX)
-		return slxd_fail(err, "invalid registry: longer than %d characters", SLXD_REGISTRY_URL_MAX);
+		return slxd_fail(err, "invalid registry: longer than %d characters",
+				 SLXD_REGISTRY_URL_MAX);
 	if (strncmp(v, "file://", 7) == 0) {
 		if (slxd_check_path(v + 7, "registry file:// path", err) < 0)
 			return -1;
@@ -246,21 +272,25 @@ static int set_registry(struct slxd_config *cfg, const char *v, slxd_error *err)
 		rest = v + 7;
 	else if (strncmp(v, "https://", 8) == 0)
 		rest = v + 8;
-	size_t hlen = rest ? strspn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") : 0;
+	size_t hlen =
+		rest ? strspn(rest,
+			      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")
+		     : 0;
 	/* a trailing '/' is tolerated and dropped; nothing else may follow */
 	if (!rest || hlen == 0 || (rest[hlen] && strcmp(rest + hlen, "/") != 0) || rest[0] == ':') {
 		char q[SLXD_QUOTE_BUF];
-		return slxd_fail(err, "invalid registry %s: use http://HOST:PORT, https://HOST[:PORT] or "
-				 "file:///PATH (no user, path or query), or leave it empty",
-				 slxd_quote(v, q, sizeof(q)));
+		return slxd_fail(
+			err,
+			"invalid registry %s: use http://HOST:PORT, https://HOST[:PORT] or "
+			"file:///PATH (no user, path or query), or leave it empty",
+			slxd_quote(v, q, sizeof(q)));
 	}
 	memcpy(cfg->registry, v, (size_t)(rest - v) + hlen);
 	cfg->registry[(rest - v) + hlen] = '\0';
 	return 0;
 }
 
-static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
-		 slxd_error *err)
+static int apply(struct slxd_config *cfg, const struct key *k, const char *v, slxd_error *err)
 {
 	switch (k->kind) {
 	case K_PATH:
@@ -300,19 +330,21 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 			cfg->registry_uid = -1;
 			return 0;
 		}
-		unsigned long long u = n <= 10 && strspn(v, "0123456789") == n ?
-				       strtoull(v, NULL, 10) : ~0ULL;
+		unsigned long long u =
+			n <= 10 && strspn(v, "0123456789") == n ? strtoull(v, NULL, 10) : ~0ULL;
 		if (u >= 0xffffffffULL) {
 			char q[SLXD_QUOTE_BUF];
-			return slxd_fail(err, "invalid %s %s: give the numeric uid slxd-registryd runs "
-					 "as on the registry host (id -u slxd-registry there)", k->name,
-					 slxd_quote(v, q, sizeof(q)));
+			return slxd_fail(err,
+					 "invalid %s %s: give the numeric uid slxd-registryd runs "
+					 "as on the registry host (id -u slxd-registry there)",
+					 k->name, slxd_quote(v, q, sizeof(q)));
 		}
 		cfg->registry_uid = (long long)u;
 		return 0;
 	}
 	case K_BYTES:
-		return set_bytes((unsigned long long *)(void *)((char *)cfg + k->off), k->name, v, err);
+		return set_bytes((unsigned long long *)(void *)((char *)cfg + k->off), k->name, v,
+				 err);
 	case K_TEMPLATE_AGE:
 		/* 0 = no templates: every container is made from the image */
 		return set_seconds(&cfg->template_max_age, k->name, v, 0, 30L * 86400, err);
@@ -323,11 +355,13 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 		unsigned ver[3];
 		const char *dot = strchr(v, '.');
 		bool three_at_most = !dot || !(dot = strchr(dot + 1, '.')) || !strchr(dot + 1, '.');
-		if (strlen(v) >= k->size || strspn(v, "0123456789.") != strlen(v) || !three_at_most ||
-		    lxd_parse_version(v, ver) != 0 || ver[0] < 5) {
+		if (strlen(v) >= k->size || strspn(v, "0123456789.") != strlen(v) ||
+		    !three_at_most || lxd_parse_version(v, ver) != 0 || ver[0] < 5) {
 			char q[SLXD_QUOTE_BUF];
-			return slxd_fail(err, "invalid %s %s: use an LXD version of 5.0 or later, "
-					 "e.g. 5.0.8 or 5.21.6", k->name, slxd_quote(v, q, sizeof(q)));
+			return slxd_fail(err,
+					 "invalid %s %s: use an LXD version of 5.0 or later, "
+					 "e.g. 5.0.8 or 5.21.6",
+					 k->name, slxd_quote(v, q, sizeof(q)));
 		}
 		memcpy((char *)cfg + k->off, v, strlen(v) + 1);
 		return 0;
@@ -376,8 +410,9 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 	case K_ENV_ASSIGN:
 	case K_ENV_PATTERNS:
 		/* jobenv.h: the lists the payload's environment is made with */
-		if (slxd_env_list_check(v, k->kind == K_ENV_ASSIGN ? SLXD_ENV_ASSIGN : SLXD_ENV_PATTERNS,
-					k->name, err) != 0)
+		if (slxd_env_list_check(
+			    v, k->kind == K_ENV_ASSIGN ? SLXD_ENV_ASSIGN : SLXD_ENV_PATTERNS,
+			    k->name, err) != 0)
 			return -1;
 		memcpy((char *)cfg + k->off, v, strlen(v) + 1);
 		return 0;
@@ -395,8 +430,9 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v,
 		}
 		return 0;
 	case K_RUNTIME: {
-		int rt = strcmp(v, "lxd") == 0 ? SLXD_RUNTIME_LXD
-			 : strcmp(v, "incus") == 0 ? SLXD_RUNTIME_INCUS : -1;
+		int rt = strcmp(v, "lxd") == 0     ? SLXD_RUNTIME_LXD
+			 : strcmp(v, "incus") == 0 ? SLXD_RUNTIME_INCUS
+						   : -1;
 		if (rt < 0) {
 			char q[SLXD_QUOTE_BUF];
 			return slxd_fail(err, "invalid runtime %s: use lxd or incus",
@@ -429,7 +465,9 @@ int slxd_config_set(struct slxd_config *cfg, const char *word, slxd_error *err)
 	slxd_trim(&val, &vlen);
 
 	if (klen == 6 && memcmp(key, "config", 6) == 0)
-		return slxd_fail(err, "config= may only be given on the plugstack.conf line, not in a config file");
+		return slxd_fail(
+			err,
+			"config= may only be given on the plugstack.conf line, not in a config file");
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (strlen(keys[i].name) != klen || memcmp(keys[i].name, key, klen) != 0)
 			continue;
@@ -441,7 +479,8 @@ int slxd_config_set(struct slxd_config *cfg, const char *word, slxd_error *err)
 	}
 	/* config= first: it is a key too, if only on the plugstack.conf line */
 	char known[1024] = "config";
-	for (size_t i = 0, n = strlen(known); i < sizeof(keys) / sizeof(keys[0]) && n < sizeof(known); i++)
+	for (size_t i = 0, n = strlen(known);
+	     i < sizeof(keys) / sizeof(keys[0]) && n < sizeof(known); i++)
 		n += (size_t)snprintf(known + n, sizeof(known) - n, ", %s", keys[i].name);
 	cleanup_free char *k = strndup(key, klen);
 	return slxd_failk(err, SLXD_E_INVALID, "unknown key %s (known keys: %s)",
@@ -453,14 +492,12 @@ static int set_word(void *cfg, const char *word, slxd_error *err)
 	return slxd_config_set(cfg, word, err);
 }
 
-int slxd_config_load_stream(struct slxd_config *cfg, FILE *f,
-			    const char *name, slxd_error *err)
+int slxd_config_load_stream(struct slxd_config *cfg, FILE *f, const char *name, slxd_error *err)
 {
 	return slxd_kv_lines(f, name, LINE_MAX_BYTES, set_word, cfg, err);
 }
 
-int slxd_config_load_file(struct slxd_config *cfg, const char *path,
-			  slxd_error *err)
+int slxd_config_load_file(struct slxd_config *cfg, const char *path, slxd_error *err)
 {
 	cleanup_fd int fd = slxd_open_owned_file(path, 0, 0, "config file", err);
 	cleanup_file FILE *f = NULL;
@@ -478,8 +515,7 @@ static bool is_config_arg(const char *a)
 	return strncmp(a, "config=", 7) == 0;
 }
 
-int slxd_config_from_args(struct slxd_config *cfg, int argc, char **argv,
-			  slxd_error *err)
+int slxd_config_from_args(struct slxd_config *cfg, int argc, char **argv, slxd_error *err)
 {
 	const char *file = NULL;
 

@@ -35,26 +35,28 @@ static void device_name(const char *dst, char out[32])
 	slxd_stage_name(dst, out);
 }
 
-static int add_disk(json_t *devices, const char *name, const char *src,
-		    const char *dst, bool readonly, slxd_error *err)
+static int add_disk(json_t *devices, const char *name, const char *src, const char *dst,
+		    bool readonly, slxd_error *err)
 {
 	json_t *existing = json_object_get(devices, name);
 	if (existing) {
 		const char *s = json_string_value(json_object_get(existing, "source"));
 		if (s && strcmp(s, src) == 0)
 			return 0;
-		return slxd_fail(err, "two different host paths (%s and %s) are to be mounted at %s; "
-				 "choose one", s ? s : "?", src, dst);
+		return slxd_fail(err,
+				 "two different host paths (%s and %s) are to be mounted at %s; "
+				 "choose one",
+				 s ? s : "?", src, dst);
 	}
-	json_t *dev = json_pack("{s:s, s:s, s:s, s:s}", "type", "disk", "source", src,
-				"path", dst, "readonly", readonly ? "true" : "false");
+	json_t *dev = json_pack("{s:s, s:s, s:s, s:s}", "type", "disk", "source", src, "path", dst,
+				"readonly", readonly ? "true" : "false");
 	if (!dev || json_object_set_new(devices, name, dev) != 0)
 		return slxd_fail(err, "out of memory");
 	return 0;
 }
 
-static int add_mount(json_t *devices, const char *src, const char *dst,
-		     bool readonly, slxd_error *err)
+static int add_mount(json_t *devices, const char *src, const char *dst, bool readonly,
+		     slxd_error *err)
 {
 	char name[32];
 	device_name(dst, name);
@@ -78,17 +80,16 @@ static bool site_mounts(const struct slxd_config *cfg, const struct slxd_mount *
 	return false;
 }
 
-int slxd_container_spec(const struct slxd_config *cfg,
-			const struct slxd_job *job, json_t **config_out,
-			json_t **devices_out, slxd_error *err)
+int slxd_container_spec(const struct slxd_config *cfg, const struct slxd_job *job,
+			json_t **config_out, json_t **devices_out, slxd_error *err)
 {
 	char idmap[8192], num[32];
 	json_auto_t *config = json_object();
 	json_auto_t *devices = json_object();
 	if (!config || !devices)
 		return slxd_fail(err, "out of memory");
-	if (slxd_idmap_build(job->uid, job->gid, job->gids, job->ngids, idmap,
-			     sizeof(idmap), err) != 0)
+	if (slxd_idmap_build(job->uid, job->gid, job->gids, job->ngids, idmap, sizeof(idmap),
+			     err) != 0)
 		return -1;
 	if (set_str(config, "security.privileged", "false", err) ||
 	    set_str(config, "security.nesting", "false", err) ||
@@ -119,8 +120,8 @@ int slxd_container_spec(const struct slxd_config *cfg,
 	/* storage_pool= puts the root disk in that pool, overriding the
 	 * profile's; unset, the profile decides. */
 	if (cfg->storage_pool[0]) {
-		json_t *root = json_pack("{s:s, s:s, s:s}", "type", "disk", "path", "/",
-					 "pool", cfg->storage_pool);
+		json_t *root = json_pack("{s:s, s:s, s:s}", "type", "disk", "path", "/", "pool",
+					 cfg->storage_pool);
 		if (!root || json_object_set_new(devices, "root", root) != 0)
 			return slxd_fail(err, "out of memory");
 	}
@@ -157,8 +158,7 @@ int slxd_container_spec(const struct slxd_config *cfg,
 
 /* A container named like ours must also be labelled as this job's, for
  * this user and this image, before any task is let into it. */
-static int check_owner(json_t *inst, const struct slxd_job *job, const char *name,
-		       slxd_error *err)
+static int check_owner(json_t *inst, const struct slxd_job *job, const char *name, slxd_error *err)
 {
 	json_t *config = json_object_get(inst, "config");
 	const char *managed = json_string_value(json_object_get(config, SLXD_KEY_MANAGED));
@@ -170,24 +170,27 @@ static int check_owner(json_t *inst, const struct slxd_job *job, const char *nam
 	snprintf(want_uid, sizeof(want_uid), "%u", (unsigned)job->uid);
 	if (!managed || strcmp(managed, SLXD_MANAGED_VALUE) != 0 || !jobid ||
 	    strcmp(jobid, want_job) != 0 || !uid || strcmp(uid, want_uid) != 0)
-		return slxd_fail(err, "an LXD instance named %s exists but is not this job's "
-				 "container; refusing to use it (an admin should remove it)", name);
+		return slxd_fail(err,
+				 "an LXD instance named %s exists but is not this job's "
+				 "container; refusing to use it (an admin should remove it)",
+				 name);
 	if (!fp || strcmp(fp, job->fingerprint) != 0)
-		return slxd_fail(err, "this job's container already runs image %s; every step of a "
+		return slxd_fail(err,
+				 "this job's container already runs image %s; every step of a "
 				 "job uses the same --lxd-image",
 				 json_string_value(json_object_get(config, SLXD_KEY_IMAGE)) ?: "?");
 	return 0;
 }
 
 /* Add the devices this step needs that the running container lacks. */
-static int plug_missing(lxd_client *c, const char *name, json_t *inst,
-			json_t *wanted, slxd_error *err)
+static int plug_missing(lxd_client *c, const char *name, json_t *inst, json_t *wanted,
+			slxd_error *err)
 {
 	json_t *have = json_object_get(inst, "devices");
 	json_auto_t *add = json_object();
 	const char *key;
 	json_t *dev;
-	json_object_foreach(wanted, key, dev) {
+	json_object_foreach (wanted, key, dev) {
 		json_t *cur = json_object_get(have, key);
 		if (!cur) {
 			json_object_set(add, key, dev);
@@ -200,9 +203,11 @@ static int plug_missing(lxd_client *c, const char *name, json_t *inst,
 		if (!s2 || json_equal(cur, dev))
 			continue;
 		if (!s1 || strcmp(s1, s2) != 0)
-			return slxd_fail(err, "%s is already mounted from %s in this job's container; "
+			return slxd_fail(err,
+					 "%s is already mounted from %s in this job's container; "
 					 "a step cannot mount %s there",
-					 json_string_value(json_object_get(dev, "path")), s1 ? s1 : "?", s2);
+					 json_string_value(json_object_get(dev, "path")),
+					 s1 ? s1 : "?", s2);
 	}
 	if (json_object_size(add) == 0)
 		return 0;
@@ -212,8 +217,8 @@ static int plug_missing(lxd_client *c, const char *name, json_t *inst,
 	snprintf(path, sizeof(path), "/1.0/instances/%s", name);
 	if (lxd_request(c, "PATCH", path, body, NULL, err) != 0)
 		return slxd_fail_prefix(err, "cannot add this step's mounts to %s", name);
-	slxd_log(SLXD_LOG_INFO, "job container %s: added %zu mount(s) for a new step",
-		 name, json_object_size(add));
+	slxd_log(SLXD_LOG_INFO, "job container %s: added %zu mount(s) for a new step", name,
+		 json_object_size(add));
 	return 0;
 }
 
@@ -244,8 +249,10 @@ static int create(lxd_client *c, const struct slxd_config *cfg, const struct slx
 			snprintf(from, 80, "template %s", tpl);
 			return 0;
 		}
-		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": copying template %s failed (%s); "
-			 "making the container from the image", job->jobid, tpl, why.msg);
+		slxd_log(SLXD_LOG_INFO,
+			 "job %" PRIu32 ": copying template %s failed (%s); "
+			 "making the container from the image",
+			 job->jobid, tpl, why.msg);
 		delete_quietly(c, name);
 	}
 	/* With a registry the node fetches what it lacks (usually the
@@ -285,21 +292,20 @@ static int running_init(const char *name, pid_t *pid)
 
 /* The spare for this job's image and id map, if one is waiting: taken
  * for the job (spare.h) with the job's labels and devices. */
-static bool take_spare(lxd_client *c, const struct slxd_config *cfg,
-		       const struct slxd_job *job, json_t *config, json_t *devices,
-		       char name[64])
+static bool take_spare(lxd_client *c, const struct slxd_config *cfg, const struct slxd_job *job,
+		       json_t *config, json_t *devices, char name[64])
 {
 	const char *idmap = json_string_value(json_object_get(config, "raw.idmap"));
 	json_auto_t *labels = json_object();
 	const char *key;
 	json_t *v;
-	json_object_foreach(config, key, v)
+	json_object_foreach (config, key, v)
 		if (strncmp(key, "user.", 5) == 0)
 			json_object_set(labels, key, v);
 	return labels && idmap && slxd_joblimits_copy(config, labels) == 0 &&
 	       slxd_joblimits_spare_fits(&job->limits, "/sys/devices/system/cpu/online") &&
-	       slxd_spare_take(c, cfg, job->fingerprint, idmap, job->uid, labels, devices,
-			       name) == 1;
+	       slxd_spare_take(c, cfg, job->fingerprint, idmap, job->uid, labels, devices, name) ==
+		       1;
 }
 
 /* The init pid (and, when LXD had to be asked, the status): /proc first. */
@@ -313,12 +319,13 @@ static int find_init(lxd_client *c, const char *name, struct lxd_instance_state 
 
 /* Stage this step's mounts (mounts.h) under the job's lock; the paths of
  * those this call staged go to undo[] (taken back if the step fails). */
-static int stage_step(const struct slxd_config *cfg, const struct slxd_job *job,
-		      const char **undo, size_t *nundo, slxd_error *err)
+static int stage_step(const struct slxd_config *cfg, const struct slxd_job *job, const char **undo,
+		      size_t *nundo, slxd_error *err)
 {
 	bool made;
 	if (job->cwd) {
-		if (slxd_stage_mount(cfg, job->jobid, job->cwd, job->cwd_fd, false, &made, err) != 0) {
+		if (slxd_stage_mount(cfg, job->jobid, job->cwd, job->cwd_fd, false, &made, err) !=
+		    0) {
 			slxd_fail_prefix(err, "the working directory");
 			return -1;
 		}
@@ -341,8 +348,8 @@ static int stage_step(const struct slxd_config *cfg, const struct slxd_job *job,
 /* Every mount LXD takes from one of the job's staging points, in the
  * container's devices (`have`) or this step's (`wanted`), must be there
  * as the very file recorded when it was staged. */
-static int verify_staged(const struct slxd_config *cfg, uint32_t jobid, pid_t init,
-			 json_t *have, json_t *wanted, slxd_error *err)
+static int verify_staged(const struct slxd_config *cfg, uint32_t jobid, pid_t init, json_t *have,
+			 json_t *wanted, slxd_error *err)
 {
 	char prefix[SLXD_PATH_MAX + 96];
 	slxd_stage_path(cfg, jobid, "/", prefix, sizeof(prefix));
@@ -352,7 +359,7 @@ static int verify_staged(const struct slxd_config *cfg, uint32_t jobid, pid_t in
 	for (int i = 0; i < 2; i++) {
 		const char *key;
 		json_t *dev;
-		json_object_foreach(sets[i], key, dev) {
+		json_object_foreach (sets[i], key, dev) {
 			const char *src = json_string_value(json_object_get(dev, "source"));
 			if (!src || strncmp(src, prefix, len) != 0)
 				continue;
@@ -376,17 +383,18 @@ static int stop_tainted(lxd_client *c, const struct slxd_config *cfg, uint32_t j
 		lxd_instance_stop_force(c, name, &ignored);
 	slxd_stage_taint(cfg, jobid);
 	slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": container %s stopped: %s", jobid, name, msg);
-	return slxd_failk(err, SLXD_E_TAMPERED, "%s; the job's container was stopped and the job "
-			  "can run no more steps on this node", msg);
+	return slxd_failk(err, SLXD_E_TAMPERED,
+			  "%s; the job's container was stopped and the job "
+			  "can run no more steps on this node",
+			  msg);
 }
 
 /* Start the job's container `name` unless it runs, check its staged mounts
  * and return its init.  `inst` is what LXD said of it before this step
  * (NULL when this step made or took it). */
-static int start_checked(lxd_client *c, const struct slxd_config *cfg,
-			 const struct slxd_job *job, const char *name, json_t *inst,
-			 json_t *devices, bool created, bool taken, pid_t *init_pid,
-			 slxd_error *err)
+static int start_checked(lxd_client *c, const struct slxd_config *cfg, const struct slxd_job *job,
+			 const char *name, json_t *inst, json_t *devices, bool created, bool taken,
+			 pid_t *init_pid, slxd_error *err)
 {
 	/* A container this call made is stopped; a spare it took, or one a
 	 * step made before, is running if its init is there.  /proc answers
@@ -401,17 +409,21 @@ static int start_checked(lxd_client *c, const struct slxd_config *cfg,
 		if (find_init(c, name, &st, err) != 0)
 			return -1;
 		if (st.init_pid <= 0)
-			return slxd_fail(err, "container %s did not start: its init exited at once "
-					 "(an admin should check init= in spank_lxd.conf)", name);
+			return slxd_fail(err,
+					 "container %s did not start: its init exited at once "
+					 "(an admin should check init= in spank_lxd.conf)",
+					 name);
 	}
-	if (verify_staged(cfg, job->jobid, st.init_pid, json_object_get(inst, "devices"),
-			  devices, err) != 0)
+	if (verify_staged(cfg, job->jobid, st.init_pid, json_object_get(inst, "devices"), devices,
+			  err) != 0)
 		return stop_tainted(c, cfg, job->jobid, name, err);
 	/* Inside, every job's container is called slurm-<jobid>.  Cosmetic,
 	 * so a failure is only logged. */
 	if ((taken || created) && slxd_joblimits_settle(st.init_pid, &job->limits, 3000) != 0)
-		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": container %s: LXD has not applied "
-			 "limits.cpu=%s after 3 s", job->jobid, name, job->limits.cpus);
+		slxd_log(SLXD_LOG_INFO,
+			 "job %" PRIu32 ": container %s: LXD has not applied "
+			 "limits.cpu=%s after 3 s",
+			 job->jobid, name, job->limits.cpus);
 	char hostname[32];
 	slxd_error why;
 	slxd_container_name(job->jobid, hostname);
@@ -424,12 +436,12 @@ static int start_checked(lxd_client *c, const struct slxd_config *cfg,
 
 /* The job has no container: take the spare, or make one, and record which
  * in the job's lock file.  On failure nothing is left. */
-static int make_or_take(lxd_client *c, const struct slxd_config *cfg,
-			const struct slxd_job *job, int lock, json_t *config,
-			json_t *devices, char name[64], bool *taken, slxd_error *err)
+static int make_or_take(lxd_client *c, const struct slxd_config *cfg, const struct slxd_job *job,
+			int lock, json_t *config, json_t *devices, char name[64], bool *taken,
+			slxd_error *err)
 {
-	if (slxd_subid_check(cfg->subuid_path, cfg->subgid_path, job->uid, job->gid,
-			     job->gids, job->ngids, err) != 0 ||
+	if (slxd_subid_check(cfg->subuid_path, cfg->subgid_path, job->uid, job->gid, job->gids,
+			     job->ngids, err) != 0 ||
 	    slxd_joblimits_apply(c, cfg, &job->limits, config, devices, err) != 0)
 		return -1;
 	*taken = take_spare(c, cfg, job, config, devices, name);
@@ -441,8 +453,10 @@ static int make_or_take(lxd_client *c, const struct slxd_config *cfg,
 			slxd_name_file_write(lock, "");
 			return -1;
 		}
-		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": took spare container %s (image %s, "
-			 "uid %u)", job->jobid, name, job->image, (unsigned)job->uid);
+		slxd_log(SLXD_LOG_INFO,
+			 "job %" PRIu32 ": took spare container %s (image %s, "
+			 "uid %u)",
+			 job->jobid, name, job->image, (unsigned)job->uid);
 		return 0;
 	}
 	json_auto_t *profiles = json_pack("[s]", cfg->profile);
@@ -451,16 +465,18 @@ static int make_or_take(lxd_client *c, const struct slxd_config *cfg,
 	slxd_name_file_write(lock, ""); /* an earlier step's spare is gone */
 	if (create(c, cfg, job, name, config, devices, profiles, from, err) != 0)
 		return -1;
-	slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": created container %s (image %s, "
-		 "uid %u) from %s", job->jobid, name, job->image, (unsigned)job->uid, from);
+	slxd_log(SLXD_LOG_INFO,
+		 "job %" PRIu32 ": created container %s (image %s, "
+		 "uid %u) from %s",
+		 job->jobid, name, job->image, (unsigned)job->uid, from);
 	return 0;
 }
 
 /* Everything slxd_container_ensure does under the job's lock but taking
  * back the stagings of a step that failed. */
-static int ensure_locked(lxd_client *c, const struct slxd_config *cfg,
-			 const struct slxd_job *job, int lock, json_t *config, json_t *devices,
-			 const char **undo, size_t *nundo, pid_t *init_pid, slxd_error *err)
+static int ensure_locked(lxd_client *c, const struct slxd_config *cfg, const struct slxd_job *job,
+			 int lock, json_t *config, json_t *devices, const char **undo,
+			 size_t *nundo, pid_t *init_pid, slxd_error *err)
 {
 	char name[64];
 	json_auto_t *inst = NULL;
@@ -489,9 +505,8 @@ static int ensure_locked(lxd_client *c, const struct slxd_config *cfg,
 	return 0;
 }
 
-int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
-			  const struct slxd_job *job, pid_t *init_pid,
-			  slxd_error *err)
+int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg, const struct slxd_job *job,
+			  pid_t *init_pid, slxd_error *err)
 {
 	json_auto_t *config = NULL;
 	json_auto_t *devices = NULL;
@@ -504,9 +519,11 @@ int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
 	if (lock < 0)
 		return -1;
 	if (slxd_stage_tainted(cfg, job->jobid))
-		return slxd_failk(err, SLXD_E_TAMPERED, "this job's container on this node was "
-				  "stopped because a mount in it was not the file that was checked; "
-				  "the job can run no more steps here");
+		return slxd_failk(
+			err, SLXD_E_TAMPERED,
+			"this job's container on this node was "
+			"stopped because a mount in it was not the file that was checked; "
+			"the job can run no more steps here");
 	const char *undo[SLXD_MOUNTS_MAX + 1];
 	size_t nundo = 0;
 	int rc = ensure_locked(c, cfg, job, lock, config, devices, undo, &nundo, init_pid, err);

@@ -43,8 +43,7 @@ struct slxd_job {
 };
 
 /* The instance's config and devices (pure: what we ask LXD for). */
-int slxd_container_spec(const struct slxd_config *cfg,
-			const struct slxd_job *job, json_t **config,
+int slxd_container_spec(const struct slxd_config *cfg, const struct slxd_job *job, json_t **config,
 			json_t **devices, slxd_error *err);
 
 /* Make sure the job's container exists, runs the approved image for this
@@ -57,8 +56,7 @@ int slxd_container_spec(const struct slxd_config *cfg,
  * last checks every staged mount the container has against its record: on
  * any mismatch the container's init is killed, the job is marked
  * (slxd_stage_taint) and this and every later call for the job fails. */
-int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg,
-			  const struct slxd_job *job, pid_t *init_pid,
-			  slxd_error *err);
+int slxd_container_ensure(lxd_client *c, const struct slxd_config *cfg, const struct slxd_job *job,
+			  pid_t *init_pid, slxd_error *err);
 
 #endif

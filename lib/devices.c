@@ -21,8 +21,7 @@
 
 #define RANGE_MAX 256 /* names one expression may expand to */
 
-int slxd_expand_range(const char *expr, char (*out)[SLXD_PATH_MAX + 1], size_t max,
-		      slxd_error *err)
+int slxd_expand_range(const char *expr, char (*out)[SLXD_PATH_MAX + 1], size_t max, slxd_error *err)
 {
 	char q[SLXD_QUOTE_BUF];
 	const char *open = strchr(expr, '['), *close = open ? strchr(open, ']') : NULL;
@@ -30,7 +29,8 @@ int slxd_expand_range(const char *expr, char (*out)[SLXD_PATH_MAX + 1], size_t m
 
 	if (strlen(expr) > SLXD_PATH_MAX || (open && !close) || (!open && strchr(expr, ']')) ||
 	    (close && (strchr(close + 1, '[') || strchr(close + 1, ']'))))
-		return slxd_failk(err, SLXD_E_INVALID, "cannot read %s: use at most one [a-b,c] group",
+		return slxd_failk(err, SLXD_E_INVALID,
+				  "cannot read %s: use at most one [a-b,c] group",
 				  slxd_quote(expr, q, sizeof(q)));
 	if (!open) {
 		if (max < 1)
@@ -58,10 +58,11 @@ int slxd_expand_range(const char *expr, char (*out)[SLXD_PATH_MAX + 1], size_t m
 			goto bad;
 		for (unsigned long v = lo; v <= hi; v++) {
 			if (n >= max)
-				return slxd_failk(err, SLXD_E_INVALID, "%s names more than %zu files",
+				return slxd_failk(err, SLXD_E_INVALID,
+						  "%s names more than %zu files",
 						  slxd_quote(expr, q, sizeof(q)), max);
-			int w = snprintf(out[n], SLXD_PATH_MAX + 1, "%.*s%0*lu%s", plen, expr, width, v,
-					 close + 1);
+			int w = snprintf(out[n], SLXD_PATH_MAX + 1, "%.*s%0*lu%s", plen, expr,
+					 width, v, close + 1);
 			if (w < 0 || w > SLXD_PATH_MAX)
 				goto bad;
 			n++;
@@ -71,7 +72,8 @@ int slxd_expand_range(const char *expr, char (*out)[SLXD_PATH_MAX + 1], size_t m
 	}
 	return (int)n;
 bad:
-	return slxd_failk(err, SLXD_E_INVALID, "cannot read %s: use at most one [a-b,c] group of numbers",
+	return slxd_failk(err, SLXD_E_INVALID,
+			  "cannot read %s: use at most one [a-b,c] group of numbers",
 			  slxd_quote(expr, q, sizeof(q)));
 }
 
@@ -126,8 +128,7 @@ static int add_path(struct slxd_device_list *out, const char *path, slxd_error *
 }
 
 /* One gres.conf line: its NodeName= and File= (either may be absent). */
-static int gres_line(char *line, const char *node, struct slxd_device_list *out,
-		     slxd_error *err)
+static int gres_line(char *line, const char *node, struct slxd_device_list *out, slxd_error *err)
 {
 	static char files[RANGE_MAX][SLXD_PATH_MAX + 1];
 	const char *nodes = NULL, *file = NULL;
@@ -176,8 +177,8 @@ static int gres_line(char *line, const char *node, struct slxd_device_list *out,
 	return 0;
 }
 
-int slxd_gres_files(FILE *f, const char *name, const char *node,
-		    struct slxd_device_list *out, slxd_error *err)
+int slxd_gres_files(FILE *f, const char *name, const char *node, struct slxd_device_list *out,
+		    slxd_error *err)
 {
 	char line[8192];
 	unsigned lineno = 0;
@@ -185,7 +186,8 @@ int slxd_gres_files(FILE *f, const char *name, const char *node,
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f))
-			return slxd_failk(err, SLXD_E_INVALID, "%s:%u: line too long", name, lineno);
+			return slxd_failk(err, SLXD_E_INVALID, "%s:%u: line too long", name,
+					  lineno);
 		line[strcspn(line, "#")] = '\0';
 		if (gres_line(line, node, out, err) != 0)
 			return slxd_fail_prefix(err, "%s:%u", name, lineno);
@@ -203,7 +205,8 @@ int slxd_devices_spec_check(const char *spec, slxd_error *err)
 	for (const char *p = spec; *p;) {
 		size_t len = strcspn(p, ",");
 		if (len == 0 || len > SLXD_PATH_MAX || (p[len] == ',' && !p[len + 1]))
-			return slxd_failk(err, SLXD_E_INVALID, "invalid default_devices %s: give "
+			return slxd_failk(err, SLXD_E_INVALID,
+					  "invalid default_devices %s: give "
 					  "absolute paths under /dev/ separated by ','",
 					  slxd_quote(spec, q, sizeof(q)));
 		memcpy(item, p, len);
@@ -211,7 +214,8 @@ int slxd_devices_spec_check(const char *spec, slxd_error *err)
 		const char *last = strrchr(item, '/'), *glob_char = strpbrk(item, "*?[");
 		if (strncmp(item, "/dev/", 5) != 0 || (glob_char && glob_char < last) ||
 		    slxd_check_path(item, "default_devices", err) < 0)
-			return slxd_failk(err, SLXD_E_INVALID, "invalid default_devices entry %s: "
+			return slxd_failk(err, SLXD_E_INVALID,
+					  "invalid default_devices entry %s: "
 					  "use a path under /dev/, a wildcard only in its last "
 					  "part (e.g. /dev/infiniband/*)",
 					  slxd_quote(item, q, sizeof(q)));
@@ -244,8 +248,7 @@ static const struct {
 	{ "/dev/lxd/*", "LXD's guest API" },
 };
 
-bool slxd_device_refused(const char *path, unsigned int major, unsigned int minor,
-			 const char **why)
+bool slxd_device_refused(const char *path, unsigned int major, unsigned int minor, const char **why)
 {
 	for (size_t i = 0; i < sizeof(refused_paths) / sizeof(refused_paths[0]); i++)
 		if (fnmatch(refused_paths[i].pattern, path, FNM_PATHNAME) == 0 ||
@@ -255,12 +258,21 @@ bool slxd_device_refused(const char *path, unsigned int major, unsigned int mino
 			return true;
 		}
 	/* by number, whatever the name: a link or node elsewhere in /dev */
-	static const struct { unsigned int major, minor; const char *why; } nums[] = {
-		{ 1, 1, "physical memory" }, { 1, 2, "kernel memory" }, { 1, 4, "I/O ports" },
-		{ 1, 11, "the kernel log" }, { 10, 237, "loop device control" },
-		{ 10, 236, "device-mapper control" }, { 10, 234, "btrfs control" },
-		{ 10, 223, "input injection" }, { 10, 232, "hardware virtualisation" },
-		{ 10, 130, "the watchdog" }, { 10, 231, "hibernation images" },
+	static const struct {
+		unsigned int major, minor;
+		const char *why;
+	} nums[] = {
+		{ 1, 1, "physical memory" },
+		{ 1, 2, "kernel memory" },
+		{ 1, 4, "I/O ports" },
+		{ 1, 11, "the kernel log" },
+		{ 10, 237, "loop device control" },
+		{ 10, 236, "device-mapper control" },
+		{ 10, 234, "btrfs control" },
+		{ 10, 223, "input injection" },
+		{ 10, 232, "hardware virtualisation" },
+		{ 10, 130, "the watchdog" },
+		{ 10, 231, "hibernation images" },
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
 		if (nums[i].major == major && nums[i].minor == minor) {
@@ -284,17 +296,20 @@ int slxd_device_stat(const char *path, struct slxd_device *d, slxd_error *err)
 		return slxd_failk(err, SLXD_E_REFUSED, "device %s (%s) is never given to a job",
 				  slxd_quote(path, q, sizeof(q)), why);
 	if (stat(path, &sb) != 0)
-		return slxd_failk(err, SLXD_E_NOTFOUND, "device %s: %s", slxd_quote(path, q, sizeof(q)),
-				  strerror(errno));
+		return slxd_failk(err, SLXD_E_NOTFOUND, "device %s: %s",
+				  slxd_quote(path, q, sizeof(q)), strerror(errno));
 	if (S_ISBLK(sb.st_mode))
-		return slxd_failk(err, SLXD_E_REFUSED, "device %s is a block device; only character "
-				  "devices go into a job's container", slxd_quote(path, q, sizeof(q)));
+		return slxd_failk(err, SLXD_E_REFUSED,
+				  "device %s is a block device; only character "
+				  "devices go into a job's container",
+				  slxd_quote(path, q, sizeof(q)));
 	if (!S_ISCHR(sb.st_mode))
 		return slxd_failk(err, SLXD_E_REFUSED, "%s is not a character device",
 				  slxd_quote(path, q, sizeof(q)));
 	if (slxd_device_refused(path, major(sb.st_rdev), minor(sb.st_rdev), &why))
-		return slxd_failk(err, SLXD_E_REFUSED, "device %s (%u:%u, %s) is never given to a job",
-				  slxd_quote(path, q, sizeof(q)), major(sb.st_rdev), minor(sb.st_rdev), why);
+		return slxd_failk(
+			err, SLXD_E_REFUSED, "device %s (%u:%u, %s) is never given to a job",
+			slxd_quote(path, q, sizeof(q)), major(sb.st_rdev), minor(sb.st_rdev), why);
 	snprintf(d->path, sizeof(d->path), "%s", path);
 	d->major = major(sb.st_rdev);
 	d->minor = minor(sb.st_rdev);
@@ -308,8 +323,7 @@ static const char *const nvidia_ctl[] = {
 };
 static const char *const rocm_ctl[] = { "/dev/kfd", NULL };
 
-int slxd_devices_site(const struct slxd_config *cfg, struct slxd_device_list *out,
-		      slxd_error *err)
+int slxd_devices_site(const struct slxd_config *cfg, struct slxd_device_list *out, slxd_error *err)
 {
 	char item[SLXD_PATH_MAX + 1];
 	struct slxd_device_list paths = { .n = 0 };
@@ -340,8 +354,9 @@ int slxd_devices_site(const struct slxd_config *cfg, struct slxd_device_list *ou
 		}
 		globfree(&g);
 	}
-	const char *const *ctl = cfg->gpu_runtime == SLXD_GPU_NVIDIA ? nvidia_ctl :
-				 cfg->gpu_runtime == SLXD_GPU_ROCM ? rocm_ctl : NULL;
+	const char *const *ctl = cfg->gpu_runtime == SLXD_GPU_NVIDIA ? nvidia_ctl
+				 : cfg->gpu_runtime == SLXD_GPU_ROCM ? rocm_ctl
+								     : NULL;
 	for (size_t i = 0; ctl && ctl[i]; i++)
 		if (access(ctl[i], F_OK) == 0 && add_path(&paths, ctl[i], err) < 0)
 			return -1;
@@ -351,7 +366,8 @@ int slxd_devices_site(const struct slxd_config *cfg, struct slxd_device_list *ou
 			return slxd_fail_prefix(err, "default_devices");
 		if (!listed(out, d.path)) {
 			if (out->n >= SLXD_DEVICES_MAX)
-				return slxd_failk(err, SLXD_E_INVALID, "more than %d device files for one job",
+				return slxd_failk(err, SLXD_E_INVALID,
+						  "more than %d device files for one job",
 						  SLXD_DEVICES_MAX);
 			out->d[out->n++] = d;
 		}
@@ -375,8 +391,8 @@ int slxd_device_probe_mknod(const char *dir, const struct slxd_device *d, slxd_e
 			 d->path, dir, strerror(errno));
 }
 
-int slxd_devices_filter(struct slxd_device_list *l, const char *dir,
-			slxd_device_probe probe, slxd_error *err)
+int slxd_devices_filter(struct slxd_device_list *l, const char *dir, slxd_device_probe probe,
+			slxd_error *err)
 {
 	size_t kept = 0;
 
@@ -401,7 +417,8 @@ int slxd_devices_for_task(const struct slxd_config *cfg, const char *node, gid_t
 	if (cfg->gres_conf[0]) {
 		cleanup_file FILE *f = fopen(cfg->gres_conf, "re");
 		if (!f && errno != ENOENT)
-			return slxd_fail(err, "cannot read %s: %s", cfg->gres_conf, strerror(errno));
+			return slxd_fail(err, "cannot read %s: %s", cfg->gres_conf,
+					 strerror(errno));
 		if (f && slxd_gres_files(f, cfg->gres_conf, node, &gres, err) != 0)
 			return -1;
 	}
@@ -445,9 +462,9 @@ int slxd_devices_spec(const struct slxd_device_list *l, json_t *devices, slxd_er
 		snprintf(gid, sizeof(gid), "%u", d->gid);
 		snprintf(maj, sizeof(maj), "%u", d->major);
 		snprintf(min, sizeof(min), "%u", d->minor);
-		json_t *dev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "unix-char",
-					"source", d->path, "path", d->path, "major", maj, "minor", min,
-					"uid", "0", "gid", gid, "mode", mode);
+		json_t *dev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type",
+					"unix-char", "source", d->path, "path", d->path, "major",
+					maj, "minor", min, "uid", "0", "gid", gid, "mode", mode);
 		if (!dev || json_object_set_new(devices, name, dev) != 0)
 			return slxd_fail(err, "out of memory");
 	}

@@ -28,8 +28,8 @@
 struct slxd_device {
 	char path[SLXD_PATH_MAX + 1]; /* on the host, and inside */
 	unsigned int major, minor;
-	unsigned int mode;            /* permission bits, as on the host */
-	unsigned int gid;             /* group inside: the host's when the job has it, else 0 */
+	unsigned int mode; /* permission bits, as on the host */
+	unsigned int gid;  /* group inside: the host's when the job has it, else 0 */
 };
 
 struct slxd_device_list {
@@ -42,8 +42,8 @@ struct slxd_device_list {
  * ranges expanded ("/dev/nvidia[0-3]"), in file order, duplicates
  * dropped; appended to out (only path set).  `name` labels errors
  * ("gres.conf:3: ..."). */
-int slxd_gres_files(FILE *f, const char *name, const char *node,
-		    struct slxd_device_list *out, slxd_error *err);
+int slxd_gres_files(FILE *f, const char *name, const char *node, struct slxd_device_list *out,
+		    slxd_error *err);
 
 /* Expand one Slurm host-list or file expression with at most one bracket
  * group ("n[1-3,5]", "/dev/nvidia[00-03]") into out[0..max): the count,
@@ -72,17 +72,15 @@ int slxd_device_stat(const char *path, struct slxd_device *d, slxd_error *err);
  * nothing adds nothing, a plain path must exist) and gpu_runtime's
  * control devices (those present) to out.  A match that is not a character
  * device, or is refused, fails the whole list with one line naming it. */
-int slxd_devices_site(const struct slxd_config *cfg, struct slxd_device_list *out,
-		      slxd_error *err);
+int slxd_devices_site(const struct slxd_config *cfg, struct slxd_device_list *out, slxd_error *err);
 
 /* Keep in `l` only the devices the calling process's device cgroup lets it
  * create (mknod in dir, a root-only directory, then unlink): 1 allowed,
  * 0 denied.  The probe is a parameter for tests. */
-typedef int (*slxd_device_probe)(const char *dir, const struct slxd_device *d,
-				 slxd_error *err);
+typedef int (*slxd_device_probe)(const char *dir, const struct slxd_device *d, slxd_error *err);
 int slxd_device_probe_mknod(const char *dir, const struct slxd_device *d, slxd_error *err);
-int slxd_devices_filter(struct slxd_device_list *l, const char *dir,
-			slxd_device_probe probe, slxd_error *err);
+int slxd_devices_filter(struct slxd_device_list *l, const char *dir, slxd_device_probe probe,
+			slxd_error *err);
 
 /* What the calling task's step may see: gres.conf's files for `node`
  * (cfg->gres_conf; a missing file means none) and the site's devices,

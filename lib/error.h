@@ -34,8 +34,7 @@ typedef struct slxd_error {
 /* Fill err (if non-NULL) with kind SLXD_E_FAILED and the formatted line;
  * return -1, so callers write `return slxd_fail(err, "...")`.  Control
  * characters become spaces so the message stays one line. */
-int slxd_fail(slxd_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int slxd_fail(slxd_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The same with a kind. */
 int slxd_failk(slxd_error *err, enum slxd_errkind kind, const char *fmt, ...)
@@ -43,8 +42,7 @@ int slxd_failk(slxd_error *err, enum slxd_errkind kind, const char *fmt, ...)
 
 /* Prefix an existing message ("prefix: old message"), keeping its kind.
  * Returns -1. */
-int slxd_fail_prefix(slxd_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int slxd_fail_prefix(slxd_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The kind of the last failure recorded in err (SLXD_E_NONE if none). */
 static inline enum slxd_errkind slxd_error_kind(const slxd_error *err)

@@ -22,10 +22,14 @@
 const char *slxd_gc_action_name(enum slxd_gc_action a)
 {
 	switch (a) {
-	case SLXD_GC_KEEP: return "keep";
-	case SLXD_GC_DELETE: return "delete";
-	case SLXD_GC_DELETED: return "deleted";
-	case SLXD_GC_FAILED: return "failed";
+	case SLXD_GC_KEEP:
+		return "keep";
+	case SLXD_GC_DELETE:
+		return "delete";
+	case SLXD_GC_DELETED:
+		return "deleted";
+	case SLXD_GC_FAILED:
+		return "failed";
 	}
 	return "?";
 }
@@ -33,13 +37,20 @@ const char *slxd_gc_action_name(enum slxd_gc_action a)
 const char *slxd_job_status_name(enum slxd_job_status s)
 {
 	switch (s) {
-	case SLXD_JOB_UNREACHABLE: return "unreachable";
-	case SLXD_JOB_HERE: return "running-here";
-	case SLXD_JOB_ELSEWHERE: return "running-elsewhere";
-	case SLXD_JOB_PENDING: return "pending";
-	case SLXD_JOB_ENDED: return "ended";
-	case SLXD_JOB_UNKNOWN: return "unknown-to-slurm";
-	case SLXD_JOB_NODE_UNKNOWN: return "node-name-unknown";
+	case SLXD_JOB_UNREACHABLE:
+		return "unreachable";
+	case SLXD_JOB_HERE:
+		return "running-here";
+	case SLXD_JOB_ELSEWHERE:
+		return "running-elsewhere";
+	case SLXD_JOB_PENDING:
+		return "pending";
+	case SLXD_JOB_ENDED:
+		return "ended";
+	case SLXD_JOB_UNKNOWN:
+		return "unknown-to-slurm";
+	case SLXD_JOB_NODE_UNKNOWN:
+		return "node-name-unknown";
 	}
 	return "?";
 }
@@ -62,7 +73,8 @@ static void read_labels(json_t *inst, struct slxd_gc_entry *e)
 	e->uid = slxd_label_number(inst, SLXD_KEY_UID, UINT32_MAX, &v) ? (long long)v : -1;
 	e->created = slxd_label_number(inst, SLXD_KEY_CREATED, INT64_MAX, &v) ? (long long)v : 0;
 	const char *role = json_string_value(json_object_get(config, SLXD_KEY_ROLE));
-	e->template = name && strncmp(name, SLXD_TEMPLATE_PREFIX, strlen(SLXD_TEMPLATE_PREFIX)) == 0 &&
+	e->template = name &&
+		      strncmp(name, SLXD_TEMPLATE_PREFIX, strlen(SLXD_TEMPLATE_PREFIX)) == 0 &&
 		      role && strncmp(role, SLXD_ROLE_TEMPLATE, strlen(SLXD_ROLE_TEMPLATE)) == 0;
 	e->template_ready = e->template && strcmp(role, SLXD_ROLE_TEMPLATE) == 0;
 	bool spare_name = name && slxd_spare_name_ok(name);
@@ -76,8 +88,7 @@ static void read_labels(json_t *inst, struct slxd_gc_entry *e)
 	}
 }
 
-static void decide_template(struct slxd_gc_entry *e, const struct slxd_config *cfg,
-			    time_t now)
+static void decide_template(struct slxd_gc_entry *e, const struct slxd_config *cfg, time_t now)
 {
 	long long age = e->created > 0 ? (long long)now - e->created : -1;
 	e->action = SLXD_GC_KEEP;
@@ -88,7 +99,8 @@ static void decide_template(struct slxd_gc_entry *e, const struct slxd_config *c
 		}
 		snprintf(e->reason, sizeof(e->reason), "a template build that never finished");
 	} else if (cfg->template_max_age == 0) {
-		snprintf(e->reason, sizeof(e->reason), "template, and templates are off "
+		snprintf(e->reason, sizeof(e->reason),
+			 "template, and templates are off "
 			 "(template_max_age=0)");
 	} else if (age < 0 || age >= cfg->template_max_age) {
 		snprintf(e->reason, sizeof(e->reason), "template older than template_max_age=%ld s",
@@ -101,19 +113,21 @@ static void decide_template(struct slxd_gc_entry *e, const struct slxd_config *c
 	e->action = SLXD_GC_DELETE;
 }
 
-static void decide_spare(struct slxd_gc_entry *e, const struct slxd_config *cfg,
-			 time_t now)
+static void decide_spare(struct slxd_gc_entry *e, const struct slxd_config *cfg, time_t now)
 {
 	long long age = e->created > 0 ? (long long)now - e->created : -1;
 	e->action = SLXD_GC_DELETE;
 	if (cfg->spare_max_idle == 0) {
-		snprintf(e->reason, sizeof(e->reason), "spare, and spares are off (spare_max_idle=0)");
+		snprintf(e->reason, sizeof(e->reason),
+			 "spare, and spares are off (spare_max_idle=0)");
 	} else if (age < 0 || age >= cfg->spare_max_idle) {
 		snprintf(e->reason, sizeof(e->reason), "spare unused for spare_max_idle=%ld s",
 			 cfg->spare_max_idle);
 	} else {
-		snprintf(e->reason, sizeof(e->reason), "spare for the next job of uid %lld, "
-			 "removed if unused in %lld s", e->uid, (long long)cfg->spare_max_idle - age);
+		snprintf(e->reason, sizeof(e->reason),
+			 "spare for the next job of uid %lld, "
+			 "removed if unused in %lld s",
+			 e->uid, (long long)cfg->spare_max_idle - age);
 		e->action = SLXD_GC_KEEP;
 	}
 }
@@ -129,11 +143,14 @@ static bool young(struct slxd_gc_entry *e, const struct slxd_config *cfg, time_t
 		return false;
 	size_t o = strlen(e->reason);
 	if (age < 0)
-		snprintf(e->reason + o, sizeof(e->reason) - o, "; its container's age is unknown: "
+		snprintf(e->reason + o, sizeof(e->reason) - o,
+			 "; its container's age is unknown: "
 			 "keeping it until the job ends");
 	else
-		snprintf(e->reason + o, sizeof(e->reason) - o, "; its container is %lld s old, "
-			 "under gc_min_age=%ld s: keeping it", age, cfg->gc_min_age);
+		snprintf(e->reason + o, sizeof(e->reason) - o,
+			 "; its container is %lld s old, "
+			 "under gc_min_age=%ld s: keeping it",
+			 age, cfg->gc_min_age);
 	return true;
 }
 
@@ -144,8 +161,9 @@ static void decide(struct slxd_gc_entry *e, const struct slxd_config *cfg, time_
 
 	e->action = SLXD_GC_KEEP;
 	if (e->jobid == 0) {
-		snprintf(e->reason, sizeof(e->reason), "its labels name no job (expected name "
-			 SLXD_CONTAINER_PREFIX "<job id> and a matching " SLXD_KEY_JOB_ID
+		snprintf(e->reason, sizeof(e->reason),
+			 "its labels name no job (expected name " SLXD_CONTAINER_PREFIX
+			 "<job id> and a matching " SLXD_KEY_JOB_ID
 			 "); remove it by hand if it is not in use");
 		return;
 	}
@@ -156,12 +174,16 @@ static void decide(struct slxd_gc_entry *e, const struct slxd_config *cfg, time_
 			 e->jobid);
 		return;
 	case SLXD_JOB_UNREACHABLE:
-		snprintf(e->reason, sizeof(e->reason), "cannot ask Slurm about job %" PRIu32
-			 " (%.100s); keeping it until Slurm answers", e->jobid, err.msg);
+		snprintf(e->reason, sizeof(e->reason),
+			 "cannot ask Slurm about job %" PRIu32
+			 " (%.100s); keeping it until Slurm answers",
+			 e->jobid, err.msg);
 		return;
 	case SLXD_JOB_NODE_UNKNOWN:
-		snprintf(e->reason, sizeof(e->reason), "job %" PRIu32 " is running, and this "
-			 "node's Slurm name is unknown (%.80s); keeping it", e->jobid, err.msg);
+		snprintf(e->reason, sizeof(e->reason),
+			 "job %" PRIu32 " is running, and this "
+			 "node's Slurm name is unknown (%.80s); keeping it",
+			 e->jobid, err.msg);
 		return;
 	case SLXD_JOB_ELSEWHERE:
 		snprintf(e->reason, sizeof(e->reason), "job %" PRIu32 " runs on other nodes now",
@@ -170,14 +192,14 @@ static void decide(struct slxd_gc_entry *e, const struct slxd_config *cfg, time_
 			return;
 		break;
 	case SLXD_JOB_PENDING:
-		snprintf(e->reason, sizeof(e->reason), "job %" PRIu32 " was requeued and is pending",
-			 e->jobid);
+		snprintf(e->reason, sizeof(e->reason),
+			 "job %" PRIu32 " was requeued and is pending", e->jobid);
 		if (young(e, cfg, now))
 			return;
 		break;
 	case SLXD_JOB_ENDED:
-		snprintf(e->reason, sizeof(e->reason), "job %" PRIu32 " has ended (%s)",
-			 e->jobid, e->job_state);
+		snprintf(e->reason, sizeof(e->reason), "job %" PRIu32 " has ended (%s)", e->jobid,
+			 e->job_state);
 		break;
 	case SLXD_JOB_UNKNOWN:
 		snprintf(e->reason, sizeof(e->reason), "Slurm no longer knows job %" PRIu32,
@@ -195,8 +217,8 @@ static void decide(struct slxd_gc_entry *e, const struct slxd_config *cfg, time_
  * Slurm says have ended or never heard of: a job end that never ran (a
  * killed slurmd).  A job with a container is left to its teardown, which
  * takes them too. */
-static void sweep_stages(const struct slxd_config *cfg, const struct slxd_gc_entry *es,
-			 size_t n, slxd_job_lookup lookup, void *arg)
+static void sweep_stages(const struct slxd_config *cfg, const struct slxd_gc_entry *es, size_t n,
+			 slxd_job_lookup lookup, void *arg)
 {
 	uint32_t jobs[256];
 	int k = slxd_stage_jobs(cfg, jobs, 256);
@@ -219,8 +241,10 @@ static void sweep_stages(const struct slxd_config *cfg, const struct slxd_gc_ent
 				continue; /* held (or just gone): the next run decides */
 		}
 		slxd_stage_remove(cfg, jobs[i]);
-		slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": removed leftover mount staging points "
-			 "(the job %s)", jobs[i], st == SLXD_JOB_ENDED ? "has ended" : "is unknown to Slurm");
+		slxd_log(SLXD_LOG_INFO,
+			 "job %" PRIu32 ": removed leftover mount staging points "
+			 "(the job %s)",
+			 jobs[i], st == SLXD_JOB_ENDED ? "has ended" : "is unknown to Slurm");
 		if (lock >= 0)
 			close(lock);
 	}
@@ -242,8 +266,9 @@ static void act_on(lxd_client *c, const struct slxd_config *cfg, struct slxd_gc_
 		if (e->spare || e->template)
 			slxd_log(SLXD_LOG_INFO, "removed %s: %s", e->name, e->reason);
 		else
-			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": removed leftover container %s: %s",
-				 e->jobid, e->name, e->reason);
+			slxd_log(SLXD_LOG_INFO,
+				 "job %" PRIu32 ": removed leftover container %s: %s", e->jobid,
+				 e->name, e->reason);
 		return;
 	}
 	if (e->spare && slxd_error_kind(&terr) == SLXD_E_BUSY) {
@@ -256,14 +281,15 @@ static void act_on(lxd_client *c, const struct slxd_config *cfg, struct slxd_gc_
 	if (e->spare || e->template)
 		slxd_log(SLXD_LOG_ERROR, "could not remove %s: %s", e->name, terr.msg);
 	else
-		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": could not remove leftover "
-			 "container %s: %s", e->jobid, e->name, terr.msg);
+		slxd_log(SLXD_LOG_ERROR,
+			 "job %" PRIu32 ": could not remove leftover "
+			 "container %s: %s",
+			 e->jobid, e->name, terr.msg);
 }
 
-int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg,
-		slxd_job_lookup lookup, void *lookup_arg,
-		const struct slxd_gc_opts *opts,
-		struct slxd_gc_entry **entries, size_t *n, slxd_error *err)
+int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg, slxd_job_lookup lookup,
+		void *lookup_arg, const struct slxd_gc_opts *opts, struct slxd_gc_entry **entries,
+		size_t *n, slxd_error *err)
 {
 	json_auto_t *list = NULL;
 	*entries = NULL;

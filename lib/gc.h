@@ -30,36 +30,36 @@ enum slxd_job_status {
 
 /* Fill `state` with Slurm's own words for the state ("RUNNING",
  * "COMPLETED", ...) when there is one, and err when unreachable. */
-typedef enum slxd_job_status (*slxd_job_lookup)(uint32_t jobid, void *arg,
-						char state[32], slxd_error *err);
+typedef enum slxd_job_status (*slxd_job_lookup)(uint32_t jobid, void *arg, char state[32],
+						slxd_error *err);
 
 enum slxd_gc_action {
-	SLXD_GC_KEEP,     /* its job runs here, or nothing could be proven */
-	SLXD_GC_DELETE,   /* would delete (dry run) */
+	SLXD_GC_KEEP,   /* its job runs here, or nothing could be proven */
+	SLXD_GC_DELETE, /* would delete (dry run) */
 	SLXD_GC_DELETED,
-	SLXD_GC_FAILED,   /* tried and failed: see error */
+	SLXD_GC_FAILED, /* tried and failed: see error */
 };
 
 struct slxd_gc_entry {
-	char name[64];            /* the LXD instance */
-	bool template;            /* a template (template.h), not a job's */
-	bool template_ready;      /* built, not abandoned half-way */
-	bool spare;               /* an idle spare (spare.h); a taken one is its job's */
-	uint32_t jobid;           /* 0 when the labels name no job */
-	long long uid;            /* -1 when unknown */
+	char name[64];       /* the LXD instance */
+	bool template;       /* a template (template.h), not a job's */
+	bool template_ready; /* built, not abandoned half-way */
+	bool spare;          /* an idle spare (spare.h); a taken one is its job's */
+	uint32_t jobid;      /* 0 when the labels name no job */
+	long long uid;       /* -1 when unknown */
 	char image[128];
-	long long created;        /* Unix seconds, 0 when unknown */
-	char status[32];          /* LXD's: "Running", "Stopped", ... */
+	long long created; /* Unix seconds, 0 when unknown */
+	char status[32];   /* LXD's: "Running", "Stopped", ... */
 	enum slxd_job_status job;
-	char job_state[32];       /* Slurm's words, "" when none */
+	char job_state[32]; /* Slurm's words, "" when none */
 	enum slxd_gc_action action;
-	char reason[160];         /* why keep / delete, one line */
-	char error[1024];         /* when FAILED */
+	char reason[160]; /* why keep / delete, one line */
+	char error[1024]; /* when FAILED */
 };
 
 struct slxd_gc_opts {
-	bool act;      /* false: only decide (--dry-run, --list) */
-	bool decide;   /* false: only list, ask Slurm nothing (--list) */
+	bool act;    /* false: only decide (--dry-run, --list) */
+	bool decide; /* false: only list, ask Slurm nothing (--list) */
 };
 
 /* Look at every instance labelled user.slurm.managed_by=slurm-lxd.
@@ -73,10 +73,9 @@ struct slxd_gc_opts {
  * off).  Slurm is not asked about either.  On
  * return *entries (malloc'd, free it) holds one entry per instance.
  * Returns -1 only when LXD itself could not be asked. */
-int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg,
-		slxd_job_lookup lookup, void *lookup_arg,
-		const struct slxd_gc_opts *opts,
-		struct slxd_gc_entry **entries, size_t *n, slxd_error *err);
+int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg, slxd_job_lookup lookup,
+		void *lookup_arg, const struct slxd_gc_opts *opts, struct slxd_gc_entry **entries,
+		size_t *n, slxd_error *err);
 
 const char *slxd_gc_action_name(enum slxd_gc_action a);
 const char *slxd_job_status_name(enum slxd_job_status s);

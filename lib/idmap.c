@@ -10,22 +10,27 @@
 
 /* Ids that must never be mapped onto themselves: root would be root on the
  * host, and (uid_t)-1 is "no id". */
-static int check_ids(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids,
-		     slxd_error *err)
+static int check_ids(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids, slxd_error *err)
 {
 	if (uid == 0)
-		return slxd_fail(err, "jobs of root (uid 0) are not run in LXD containers: submit as an ordinary user or without --lxd-image");
+		return slxd_fail(
+			err,
+			"jobs of root (uid 0) are not run in LXD containers: submit as an ordinary user or without --lxd-image");
 	if (uid == (uid_t)-1)
 		return slxd_fail(err, "internal error: invalid uid -1");
 	if (gid == 0)
-		return slxd_fail(err, "the job's primary group is gid 0 (root's group), which is never mapped into a container: "
-				 "use another primary group or run without --lxd-image");
+		return slxd_fail(
+			err,
+			"the job's primary group is gid 0 (root's group), which is never mapped into a container: "
+			"use another primary group or run without --lxd-image");
 	if (gid == (gid_t)-1)
 		return slxd_fail(err, "internal error: invalid gid -1");
 	for (size_t i = 0; i < ngids; i++) {
 		if (gids[i] == 0)
-			return slxd_fail(err, "the job's groups include gid 0 (root's group), which is never mapped into a container: "
-					 "take the user out of group 0 or run without --lxd-image");
+			return slxd_fail(
+				err,
+				"the job's groups include gid 0 (root's group), which is never mapped into a container: "
+				"take the user out of group 0 or run without --lxd-image");
 		if (gids[i] == (gid_t)-1)
 			return slxd_fail(err, "internal error: invalid gid -1 in the job's groups");
 	}
@@ -43,8 +48,7 @@ static bool seen_before(gid_t gid, const gid_t *gids, size_t i)
 	return false;
 }
 
-static bool append(char *out, size_t outlen, size_t *o, const char *kind,
-		   unsigned id)
+static bool append(char *out, size_t outlen, size_t *o, const char *kind, unsigned id)
 {
 	int n = snprintf(out + *o, outlen - *o, "%s %u %u\n", kind, id, id);
 
@@ -54,8 +58,8 @@ static bool append(char *out, size_t outlen, size_t *o, const char *kind,
 	return true;
 }
 
-int slxd_idmap_build(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids,
-		     char *out, size_t outlen, slxd_error *err)
+int slxd_idmap_build(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids, char *out,
+		     size_t outlen, slxd_error *err)
 {
 	size_t o = 0;
 
@@ -71,8 +75,10 @@ int slxd_idmap_build(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids,
 	return 0;
 small:
 	out[0] = '\0';
-	return slxd_fail(err, "internal error: the id map for uid %u and %zu groups does not fit in %zu bytes",
-			 (unsigned)uid, ngids, outlen);
+	return slxd_fail(
+		err,
+		"internal error: the id map for uid %u and %zu groups does not fit in %zu bytes",
+		(unsigned)uid, ngids, outlen);
 }
 
 struct range {
@@ -140,8 +146,10 @@ static int read_ranges(const char *path, struct ranges *rs, slxd_error *err)
 			*count++ = '\0';
 		extra = count ? strchr(count, ':') : NULL;
 		if (!count || extra || !parse_u32(start, &r.start) || !parse_u32(count, &r.count)) {
-			rc = slxd_fail(err, "%s:%d: malformed line for root: expected root:START:COUNT with decimal numbers",
-				       path, lineno);
+			rc = slxd_fail(
+				err,
+				"%s:%d: malformed line for root: expected root:START:COUNT with decimal numbers",
+				path, lineno);
 			break;
 		}
 		if (r.count == 0)
@@ -181,8 +189,7 @@ static int cmp_id(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void cat(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void cat(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void cat(char *buf, size_t len, const char *fmt, ...)
 {
@@ -200,8 +207,8 @@ static void cat(char *buf, size_t len, const char *fmt, ...)
 
 /* Append to msg what to add to `path` for the ids it lacks; *lacking
  * says whether it lacks any. */
-static int check_file(const char *path, const char *kind, const unsigned *ids,
-		      size_t nids, char *msg, size_t msglen, bool *lacking, slxd_error *err)
+static int check_file(const char *path, const char *kind, const unsigned *ids, size_t nids,
+		      char *msg, size_t msglen, bool *lacking, slxd_error *err)
 {
 	struct ranges rs;
 	size_t nmiss = 0, nruns = 0;
@@ -281,7 +288,8 @@ static int lxd_overlap(const char *subuid_path, const char *subgid_path, uid_t u
 	if (lxd_range(subuid_path, &r, &found, err) < 0)
 		return -1;
 	if (found && uid >= r.start && uid - r.start < r.count)
-		return slxd_fail(err, "uid %u lies in LXD's own id range %llu-%llu (%s, its first "
+		return slxd_fail(err,
+				 "uid %u lies in LXD's own id range %llu-%llu (%s, its first "
 				 "root: line of 65536 ids or more), where other containers' users "
 				 "are mapped: give LXD a range above every user and group id (edit "
 				 "that line, restart LXD) or run this user without --lxd-image",
@@ -290,18 +298,19 @@ static int lxd_overlap(const char *subuid_path, const char *subgid_path, uid_t u
 		return -1;
 	for (size_t i = 0; found && i < ngids; i++)
 		if (gids[i] >= r.start && gids[i] - r.start < r.count)
-			return slxd_fail(err, "gid %u lies in LXD's own id range %llu-%llu (%s, its "
-					 "first root: line of 65536 ids or more), where other "
-					 "containers' groups are mapped: give LXD a range above every "
-					 "user and group id (edit that line, restart LXD) or run "
-					 "without --lxd-image", gids[i], r.start, r.start + r.count - 1,
-					 subgid_path);
+			return slxd_fail(
+				err,
+				"gid %u lies in LXD's own id range %llu-%llu (%s, its "
+				"first root: line of 65536 ids or more), where other "
+				"containers' groups are mapped: give LXD a range above every "
+				"user and group id (edit that line, restart LXD) or run "
+				"without --lxd-image",
+				gids[i], r.start, r.start + r.count - 1, subgid_path);
 	return 0;
 }
 
-int slxd_subid_check(const char *subuid_path, const char *subgid_path,
-		     uid_t uid, gid_t gid, const gid_t *gids, size_t ngids,
-		     slxd_error *err)
+int slxd_subid_check(const char *subuid_path, const char *subgid_path, uid_t uid, gid_t gid,
+		     const gid_t *gids, size_t ngids, slxd_error *err)
 {
 	char msg[sizeof(err->msg)] = "";
 	unsigned uids[1] = { uid };
@@ -329,6 +338,7 @@ int slxd_subid_check(const char *subuid_path, const char *subgid_path,
 		return -1;
 	if (!bad)
 		return 0;
-	return slxd_fail(err, "%s%s restart LXD (it reads the subuid and subgid files only when it starts)",
-			 msg, bad == 1 ? " and" : "; then");
+	return slxd_fail(
+		err, "%s%s restart LXD (it reads the subuid and subgid files only when it starts)",
+		msg, bad == 1 ? " and" : "; then");
 }

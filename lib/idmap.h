@@ -13,8 +13,8 @@
 
 /* "uid U U\ngid G G\n..." with the primary gid first and duplicates
  * removed.  Fails if out is too small. */
-int slxd_idmap_build(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids,
-		     char *out, size_t outlen, slxd_error *err);
+int slxd_idmap_build(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids, char *out,
+		     size_t outlen, slxd_error *err);
 
 /* Every id must lie in a "root:START:COUNT" line of the file.  On failure
  * the message names the exact line to add, e.g.
@@ -22,8 +22,7 @@ int slxd_idmap_build(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids,
  * And no id may lie in LXD's own range for containers (the first root:
  * line of 65536 ids or more, as LXD picks it): there the job's user would
  * be another container's user on the host. */
-int slxd_subid_check(const char *subuid_path, const char *subgid_path,
-		     uid_t uid, gid_t gid, const gid_t *gids, size_t ngids,
-		     slxd_error *err);
+int slxd_subid_check(const char *subuid_path, const char *subgid_path, uid_t uid, gid_t gid,
+		     const gid_t *gids, size_t ngids, slxd_error *err);
 
 #endif

@@ -15,12 +15,17 @@ static FILE *open_trusted(const char *path, slxd_error *err)
 	cleanup_fd int fd = slxd_open_owned_file(path, 0, O_NOFOLLOW, "approved-images list", err);
 	if (fd < 0) {
 		if (slxd_error_kind(err) == SLXD_E_REFUSED)
-			slxd_failk(err, SLXD_E_REFUSED, "refusing the approved-images list %s: it must "
-				   "be a regular file owned by root and writable only by root (fix: "
-				   "chown root:root %s; chmod 644 %s)", path, path, path);
+			slxd_failk(
+				err, SLXD_E_REFUSED,
+				"refusing the approved-images list %s: it must "
+				"be a regular file owned by root and writable only by root (fix: "
+				"chown root:root %s; chmod 644 %s)",
+				path, path, path);
 		else
-			slxd_fail(err, "cannot read the approved-images list %s: %s; ask your admin "
-				  "to check approved_images= in spank_lxd.conf", path, strerror(errno));
+			slxd_fail(err,
+				  "cannot read the approved-images list %s: %s; ask your admin "
+				  "to check approved_images= in spank_lxd.conf",
+				  path, strerror(errno));
 		return NULL;
 	}
 	FILE *f = fdopen(fd, "r");
@@ -31,10 +36,8 @@ static FILE *open_trusted(const char *path, slxd_error *err)
 	return f;
 }
 
-int slxd_image_resolve_stream(FILE *f, const char *name,
-			      const struct slxd_image_ref *ref,
-			      char fingerprint[SLXD_FINGERPRINT_LEN + 1],
-			      slxd_error *err)
+int slxd_image_resolve_stream(FILE *f, const char *name, const struct slxd_image_ref *ref,
+			      char fingerprint[SLXD_FINGERPRINT_LEN + 1], slxd_error *err)
 {
 	char want[SLXD_IMAGE_NAME_MAX + SLXD_IMAGE_TAG_MAX + 2];
 	snprintf(want, sizeof(want), "%s:%s", ref->name, ref->tag);
@@ -45,8 +48,10 @@ int slxd_image_resolve_stream(FILE *f, const char *name,
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f))
-			return slxd_fail(err, "%s:%u: line too long; ask your admin to fix the approved-images list",
-					 name, lineno);
+			return slxd_fail(
+				err,
+				"%s:%u: line too long; ask your admin to fix the approved-images list",
+				name, lineno);
 		char iname[sizeof(line)], fp[sizeof(line)], extra[2];
 		int n = sscanf(line, "%511s %511s %1s", iname, fp, extra);
 		if (n <= 0 || iname[0] == '#')
@@ -55,9 +60,11 @@ int slxd_image_resolve_stream(FILE *f, const char *name,
 		slxd_error perr;
 		if (n != 2 || !slxd_is_fingerprint(fp) ||
 		    slxd_parse_image_ref(iname, &parsed, &perr) != 0 || !strchr(iname, ':'))
-			return slxd_fail(err, "%s:%u: malformed entry (expected 'NAME:TAG FINGERPRINT' with a "
-					 "64-digit lowercase hex fingerprint); ask your admin to fix it",
-					 name, lineno);
+			return slxd_fail(
+				err,
+				"%s:%u: malformed entry (expected 'NAME:TAG FINGERPRINT' with a "
+				"64-digit lowercase hex fingerprint); ask your admin to fix it",
+				name, lineno);
 		if (strcmp(iname, want) == 0) {
 			memcpy(fingerprint, fp, SLXD_FINGERPRINT_LEN + 1);
 			found = true;
@@ -67,7 +74,8 @@ int slxd_image_resolve_stream(FILE *f, const char *name,
 	if (ferror(f))
 		return slxd_fail(err, "cannot read %s: %s", name, strerror(errno));
 	if (!found)
-		return slxd_fail(err, "image %s is not approved on this cluster; list approved images "
+		return slxd_fail(err,
+				 "image %s is not approved on this cluster; list approved images "
 				 "with 'grep -v ^# %s' or ask your admin to approve it",
 				 want, name);
 	return 0;

@@ -19,9 +19,7 @@ int slxd_image_list_resolve(const char *path, const struct slxd_image_ref *ref,
 /* The parser behind slxd_image_resolve, without opening the file or its
  * ownership and mode checks (tests and fuzzers feed it fmemopen streams).
  * `name` labels errors as "name:line: ...". */
-int slxd_image_resolve_stream(FILE *f, const char *name,
-			      const struct slxd_image_ref *ref,
-			      char fingerprint[SLXD_FINGERPRINT_LEN + 1],
-			      slxd_error *err);
+int slxd_image_resolve_stream(FILE *f, const char *name, const struct slxd_image_ref *ref,
+			      char fingerprint[SLXD_FINGERPRINT_LEN + 1], slxd_error *err);
 
 #endif

@@ -20,12 +20,12 @@
 #include "paths.h"
 #include "registry_client.h"
 
-#define CACHE_FILE "registry-cache.json"
-#define CACHE_LOCK "registry-cache.lock"
+#define CACHE_FILE      "registry-cache.json"
+#define CACHE_LOCK      "registry-cache.lock"
 /* The index lists every approved image; far below this on any site. */
-#define INDEX_MAX ((off_t)64 << 20)
+#define INDEX_MAX       ((off_t)64 << 20)
 /* LXD unpacks an imported image inside the operation: allow for big ones. */
-#define IMPORT_WAIT_MS (30L * 60 * 1000)
+#define IMPORT_WAIT_MS  (30L * 60 * 1000)
 /* Answers re-verified this recently are not written again (job arrays). */
 #define CACHE_REWRITE_S 60
 
@@ -51,11 +51,13 @@ static int state_dir_ready(const struct slxd_config *cfg, slxd_error *err)
 	if (mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST)
 		return slxd_fail(err, "cannot create %s: %s; check state_dir= in spank_lxd.conf",
 				 cfg->state_dir, strerror(errno));
-	if (lstat(cfg->state_dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
-		return slxd_fail(err, "refusing state_dir %s: it must be a directory owned by uid %u "
+	if (lstat(cfg->state_dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return slxd_fail(err,
+				 "refusing state_dir %s: it must be a directory owned by uid %u "
 				 "and writable by no one else (fix: chown root %s; chmod 700 %s)",
-				 cfg->state_dir, (unsigned)geteuid(), cfg->state_dir, cfg->state_dir);
+				 cfg->state_dir, (unsigned)geteuid(), cfg->state_dir,
+				 cfg->state_dir);
 	return 0;
 }
 
@@ -75,16 +77,17 @@ static int download_dir_ready(const struct slxd_config *cfg, slxd_error *err)
 		snprintf(parent, sizeof(parent), "/");
 	if ((mkdir(parent, 0755) != 0 && errno != EEXIST) ||
 	    (mkdir(d, 0700) != 0 && errno != EEXIST))
-		return slxd_fail(err, "cannot create %s: %s; check download_dir= in spank_lxd.conf", d,
-				 strerror(errno));
+		return slxd_fail(err, "cannot create %s: %s; check download_dir= in spank_lxd.conf",
+				 d, strerror(errno));
 	if (lstat(parent, &pst) != 0 || !S_ISDIR(pst.st_mode) ||
 	    (pst.st_uid != 0 && pst.st_uid != geteuid()) || (pst.st_mode & (S_IWGRP | S_IWOTH)) ||
 	    lstat(d, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH)))
-		return slxd_fail(err, "refusing download_dir %s: it must be a directory owned by uid %u "
+		return slxd_fail(err,
+				 "refusing download_dir %s: it must be a directory owned by uid %u "
 				 "and writable by no one else, in a directory only root can write "
-				 "(fix: chown root %s; chmod 700 %s; chmod go-w %s)", d,
-				 (unsigned)geteuid(), d, d, parent);
+				 "(fix: chown root %s; chmod 700 %s; chmod go-w %s)",
+				 d, (unsigned)geteuid(), d, d, parent);
 	return 0;
 }
 
@@ -126,13 +129,16 @@ static json_t *cache_load(const struct slxd_config *cfg)
 
 	snprintf(path, sizeof(path), "%s/" CACHE_FILE, cfg->state_dir);
 	slxd_error oerr = { 0 };
-	cleanup_fd int fd = slxd_open_owned_file(path, geteuid(), O_NOFOLLOW, "answer cache", &oerr);
+	cleanup_fd int fd =
+		slxd_open_owned_file(path, geteuid(), O_NOFOLLOW, "answer cache", &oerr);
 	if (fd < 0) {
 		if (slxd_error_kind(&oerr) == SLXD_E_REFUSED)
-			slxd_log(SLXD_LOG_ERROR, "registry: ignoring %s: not a file only uid %u can change",
-				 path, (unsigned)geteuid());
+			slxd_log(SLXD_LOG_ERROR,
+				 "registry: ignoring %s: not a file only uid %u can change", path,
+				 (unsigned)geteuid());
 		else if (slxd_error_kind(&oerr) != SLXD_E_NOTFOUND)
-			slxd_log(SLXD_LOG_ERROR, "registry: ignoring %s: %s", path, strerror(errno));
+			slxd_log(SLXD_LOG_ERROR, "registry: ignoring %s: %s", path,
+				 strerror(errno));
 		return json_object();
 	}
 	json_auto_t *j = json_loadfd(fd, 0, &jerr);
@@ -173,8 +179,7 @@ static int cache_write(const struct slxd_config *cfg, json_t *entries)
 
 /* Record (fingerprint) or forget (NULL) the answer for key.  Failures are
  * logged, not returned: the cache only ever helps during an outage. */
-static void cache_update(const struct slxd_config *cfg, const char *key,
-			 const char *fingerprint)
+static void cache_update(const struct slxd_config *cfg, const char *key, const char *fingerprint)
 {
 	slxd_error e;
 	if (!cache_usable() || state_dir_ready(cfg, &e) != 0)
@@ -198,14 +203,16 @@ static void cache_update(const struct slxd_config *cfg, const char *key,
 		json_int_t at = json_integer_value(json_object_get(old, "verified_at"));
 		json_t *signer = json_object_get(old, "signer_uid");
 		change = !ofp || strcmp(ofp, fingerprint) != 0 || !oreg ||
-			 strcmp(oreg, cfg->registry) != 0 || now - at >= CACHE_REWRITE_S || at > now ||
-			 !json_is_integer(signer) || json_integer_value(signer) != cfg->registry_uid;
+			 strcmp(oreg, cfg->registry) != 0 || now - at >= CACHE_REWRITE_S ||
+			 at > now || !json_is_integer(signer) ||
+			 json_integer_value(signer) != cfg->registry_uid;
 		/* signer_uid: the answer was authenticated as that uid's; an
 		 * entry without it (or after registry_uid= changed) is not used */
-		json_object_set_new(entries, key, json_pack("{s:s, s:s, s:I, s:I}", "registry",
-							    cfg->registry, "fingerprint", fingerprint,
-							    "verified_at", (json_int_t)now,
-							    "signer_uid", (json_int_t)cfg->registry_uid));
+		json_object_set_new(entries, key,
+				    json_pack("{s:s, s:s, s:I, s:I}", "registry", cfg->registry,
+					      "fingerprint", fingerprint, "verified_at",
+					      (json_int_t)now, "signer_uid",
+					      (json_int_t)cfg->registry_uid));
 	}
 	if (change && cache_write(cfg, entries) != 0)
 		slxd_log(SLXD_LOG_ERROR, "registry: cannot write %s/" CACHE_FILE ": %s",
@@ -226,8 +233,8 @@ static bool cache_lookup(const struct slxd_config *cfg, const char *key,
 	json_t *signer = json_object_get(e, "signer_uid");
 	time_t now = time(NULL);
 	bool ok = fp && slxd_is_fingerprint(fp) && reg && strcmp(reg, cfg->registry) == 0 &&
-		  json_is_integer(at) && json_integer_value(at) <= now &&
-		  json_is_integer(signer) && json_integer_value(signer) == cfg->registry_uid;
+		  json_is_integer(at) && json_integer_value(at) <= now && json_is_integer(signer) &&
+		  json_integer_value(signer) == cfg->registry_uid;
 	if (ok) {
 		memcpy(fingerprint, fp, SLXD_FINGERPRINT_LEN + 1);
 		*age = (long)(now - json_integer_value(at));
@@ -253,14 +260,18 @@ static enum verdict ask_http(const struct slxd_config *cfg, const struct slxd_im
 	if (slxd_reg_reply_check(&r, (uid_t)cfg->registry_uid, &why) < 0) {
 		/* not the registry's word: neither a refusal nor an outage the
 		 * cache may bridge, but something to look at now */
-		slxd_fail(err, "refusing the image registry's answer about %s (HTTP %ld): it is %s; "
-			  "is something else answering on %s?", key, r.status, why.msg, cfg->registry);
+		slxd_fail(err,
+			  "refusing the image registry's answer about %s (HTTP %ld): it is %s; "
+			  "is something else answering on %s?",
+			  key, r.status, why.msg, cfg->registry);
 		v = V_ERROR;
 	} else if (r.status == 404) {
 		/* 404 is all a non-admin learns about a revoked image too */
-		slxd_fail(err, "image %s is not approved on this cluster (unknown to the image "
+		slxd_fail(err,
+			  "image %s is not approved on this cluster (unknown to the image "
 			  "registry, or revoked); list approved images with 'slxd-registry list', "
-			  "or push it with 'slxd-registry push'", key);
+			  "or push it with 'slxd-registry push'",
+			  key);
 		v = V_REFUSED;
 	} else if (r.status != 200) {
 		slxd_fail(err, "the image registry at %s refused to say whether %s is approved: %s",
@@ -277,15 +288,21 @@ static enum verdict ask_http(const struct slxd_config *cfg, const struct slxd_im
 		const char *tag = json_string_value(json_object_get(a, "tag"));
 		if (json_is_null(a) || (!a && json_is_array(pending))) {
 			if (json_array_size(pending) > 0)
-				slxd_fail(err, "image %s is waiting for an admin's approval; ask your admin to "
-					  "review it ('slxd-registry show %s')", key, key);
+				slxd_fail(
+					err,
+					"image %s is waiting for an admin's approval; ask your admin to "
+					"review it ('slxd-registry show %s')",
+					key, key);
 			else
-				slxd_fail(err, "image %s is not approved on this cluster (never approved or "
-					  "revoked); see 'slxd-registry show %s'", key, key);
+				slxd_fail(
+					err,
+					"image %s is not approved on this cluster (never approved or "
+					"revoked); see 'slxd-registry show %s'",
+					key, key);
 			v = V_REFUSED;
 		} else if (!json_is_object(a) || !fp || !slxd_is_fingerprint(fp) || !state ||
-			   strcmp(state, "approved") != 0 || !name || strcmp(name, ref->name) != 0 ||
-			   !tag || strcmp(tag, ref->tag) != 0) {
+			   strcmp(state, "approved") != 0 || !name ||
+			   strcmp(name, ref->name) != 0 || !tag || strcmp(tag, ref->tag) != 0) {
 			/* never guess from an answer we do not fully understand */
 			slxd_fail(err, "the image registry at %s sent a malformed answer about %s",
 				  cfg->registry, key);
@@ -325,30 +342,40 @@ static int open_store(const struct slxd_config *cfg, int *out, slxd_error *err)
 			p++;
 		size_t n = strcspn(p, "/"); /* the next component; 0: fd is the store */
 		if (fstat(fd, &st) != 0)
-			return slxd_failk(err, SLXD_E_UNREACHABLE, "cannot use the image registry store "
-					  "%s: %s", store, strerror(errno));
+			return slxd_failk(err, SLXD_E_UNREACHABLE,
+					  "cannot use the image registry store "
+					  "%s: %s",
+					  store, strerror(errno));
 		bool others_write = st.st_mode & (S_IWGRP | S_IWOTH);
 		if ((st.st_uid != 0 && st.st_uid != pin) ||
 		    (others_write && (!n || !(st.st_mode & S_ISVTX))))
-			return slxd_failk(err, SLXD_E_REFUSED, "refusing the image registry store %s: %s "
-					  "(owner uid %u, mode %04o) may be changed by someone other than "
-					  "root and the registry's uid %u (registry_uid=); every directory "
-					  "from / to the store must be owned by one of them and not writable "
-					  "by group or others (sticky /tmp-like directories above the store "
-					  "aside)", store, sofar, (unsigned)st.st_uid,
-					  (unsigned)(st.st_mode & 07777), (unsigned)pin);
+			return slxd_failk(
+				err, SLXD_E_REFUSED,
+				"refusing the image registry store %s: %s "
+				"(owner uid %u, mode %04o) may be changed by someone other than "
+				"root and the registry's uid %u (registry_uid=); every directory "
+				"from / to the store must be owned by one of them and not writable "
+				"by group or others (sticky /tmp-like directories above the store "
+				"aside)",
+				store, sofar, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+				(unsigned)pin);
 		if (!n) {
 			if (st.st_uid != pin)
-				return slxd_failk(err, SLXD_E_REFUSED, "refusing the image registry store "
-						  "%s: it is owned by uid %u, not by the registry's uid %u "
-						  "(registry_uid=)", store, (unsigned)st.st_uid, (unsigned)pin);
+				return slxd_failk(
+					err, SLXD_E_REFUSED,
+					"refusing the image registry store "
+					"%s: it is owned by uid %u, not by the registry's uid %u "
+					"(registry_uid=)",
+					store, (unsigned)st.st_uid, (unsigned)pin);
 			*out = steal_fd(&fd);
 			return 0;
 		}
 		char name[SLXD_PATH_MAX + 1];
 		if (n >= sizeof(name) || slen + n + 1 >= sizeof(sofar))
-			return slxd_failk(err, SLXD_E_REFUSED, "refusing the image registry store %s: "
-					  "path too long", store);
+			return slxd_failk(err, SLXD_E_REFUSED,
+					  "refusing the image registry store %s: "
+					  "path too long",
+					  store);
 		memcpy(name, p, n);
 		name[n] = '\0';
 		p += n;
@@ -356,11 +383,16 @@ static int open_store(const struct slxd_config *cfg, int *out, slxd_error *err)
 		if (next < 0) {
 			int e = errno;
 			if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-				return slxd_failk(err, SLXD_E_REFUSED, "refusing the image registry store "
-						  "%s: %s%s%s is a symbolic link; give registry=file:// the "
-						  "store's real path", store, sofar, slen > 1 ? "/" : "", name);
-			return slxd_failk(err, SLXD_E_UNREACHABLE, "cannot use the image registry store "
-					  "%s: %s", store, strerror(e));
+				return slxd_failk(
+					err, SLXD_E_REFUSED,
+					"refusing the image registry store "
+					"%s: %s%s%s is a symbolic link; give registry=file:// the "
+					"store's real path",
+					store, sofar, slen > 1 ? "/" : "", name);
+			return slxd_failk(err, SLXD_E_UNREACHABLE,
+					  "cannot use the image registry store "
+					  "%s: %s",
+					  store, strerror(e));
 		}
 		close(fd);
 		fd = next;
@@ -376,18 +408,25 @@ static int open_store_file(int dirfd, const char *name, const char *path, uid_t 
 			   slxd_error *err)
 {
 	struct stat st;
-	cleanup_fd int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	cleanup_fd int fd =
+		openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 && errno == ELOOP)
 		/* the service writes files, never links: someone else put it there */
-		return slxd_failk(err, SLXD_E_REFUSED, "refusing %s: it is a symbolic link; ask your "
-				  "admin to fix the store", path);
+		return slxd_failk(err, SLXD_E_REFUSED,
+				  "refusing %s: it is a symbolic link; ask your "
+				  "admin to fix the store",
+				  path);
 	if (fd < 0)
-		return slxd_failk(err, SLXD_E_UNREACHABLE, "cannot read %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_uid != 0 && st.st_uid != owner) || (st.st_mode & (S_IWGRP | S_IWOTH)))
-		return slxd_failk(err, SLXD_E_REFUSED, "refusing %s: it must be a regular file owned "
-				  "by root or the store's owner (uid %u) and writable by no one else; "
-				  "ask your admin to fix the store", path, (unsigned)owner);
+		return slxd_failk(err, SLXD_E_UNREACHABLE, "cannot read %s: %s", path,
+				  strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != owner) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return slxd_failk(
+			err, SLXD_E_REFUSED,
+			"refusing %s: it must be a regular file owned "
+			"by root or the store's owner (uid %u) and writable by no one else; "
+			"ask your admin to fix the store",
+			path, (unsigned)owner);
 	return steal_fd(&fd);
 }
 
@@ -410,7 +449,8 @@ static enum verdict ask_file(const struct slxd_config *cfg, const struct slxd_im
 		return slxd_error_kind(err) == SLXD_E_UNREACHABLE ? V_NO_ANSWER : V_ERROR;
 	if (fstat(fd, &st) != 0 || st.st_size > INDEX_MAX) {
 		close(fd);
-		slxd_fail(err, "refusing %s: larger than %lld MiB", path, (long long)(INDEX_MAX >> 20));
+		slxd_fail(err, "refusing %s: larger than %lld MiB", path,
+			  (long long)(INDEX_MAX >> 20));
 		return V_ERROR;
 	}
 	json_t *j = json_loadfd(fd, 0, &jerr);
@@ -418,21 +458,24 @@ static enum verdict ask_file(const struct slxd_config *cfg, const struct slxd_im
 	json_t *images = json_object_get(j, "images");
 	if (!json_is_array(images) || json_integer_value(json_object_get(j, "version")) != 1) {
 		json_decref(j);
-		slxd_fail(err, "the image registry index %s is malformed (%s); ask your admin to check "
-			  "slxd-registryd", path, jerr.text[0] ? jerr.text : "no version 1 \"images\" list");
+		slxd_fail(err,
+			  "the image registry index %s is malformed (%s); ask your admin to check "
+			  "slxd-registryd",
+			  path, jerr.text[0] ? jerr.text : "no version 1 \"images\" list");
 		return V_NO_ANSWER;
 	}
 	size_t i;
 	json_t *e;
 	enum verdict v = V_REFUSED;
-	json_array_foreach(images, i, e) {
+	json_array_foreach (images, i, e) {
 		const char *n = json_string_value(json_object_get(e, "name"));
 		const char *t = json_string_value(json_object_get(e, "tag"));
 		const char *fp = json_string_value(json_object_get(e, "fingerprint"));
 		if (!n || !t || strcmp(n, ref->name) != 0 || strcmp(t, ref->tag) != 0)
 			continue;
 		if (!fp || !slxd_is_fingerprint(fp)) {
-			slxd_fail(err, "the image registry index %s has a malformed entry for %s", path, key);
+			slxd_fail(err, "the image registry index %s has a malformed entry for %s",
+				  path, key);
 			v = V_NO_ANSWER;
 			break;
 		}
@@ -442,17 +485,17 @@ static enum verdict ask_file(const struct slxd_config *cfg, const struct slxd_im
 	}
 	json_decref(j);
 	if (v == V_REFUSED)
-		slxd_fail(err, "image %s is not approved on this cluster (not in the registry, waiting "
-			  "for approval, or revoked); see 'slxd-registry show %s'", key, key);
+		slxd_fail(err,
+			  "image %s is not approved on this cluster (not in the registry, waiting "
+			  "for approval, or revoked); see 'slxd-registry show %s'",
+			  key, key);
 	return v;
 }
 
 /* ---- Resolve --------------------------------------------------------------- */
 
-int slxd_registry_resolve(const struct slxd_config *cfg,
-			  const struct slxd_image_ref *ref,
-			  char fingerprint[SLXD_FINGERPRINT_LEN + 1],
-			  slxd_error *err)
+int slxd_registry_resolve(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
+			  char fingerprint[SLXD_FINGERPRINT_LEN + 1], slxd_error *err)
 {
 	char key[SLXD_IMAGE_NAME_MAX + SLXD_IMAGE_TAG_MAX + 2];
 	char fp[SLXD_FINGERPRINT_LEN + 1] = "";
@@ -462,9 +505,11 @@ int slxd_registry_resolve(const struct slxd_config *cfg,
 	if (!cfg->registry[0])
 		return slxd_fail(err, "internal error: no registry= configured");
 	if (cfg->registry_uid < 0)
-		return slxd_fail(err, "registry= is set but registry_uid= is not: set registry_uid= in "
-				 "spank_lxd.conf to the uid slxd-registryd runs as on the registry host "
-				 "(id -u slxd-registry there); answers signed by any other uid are refused");
+		return slxd_fail(
+			err,
+			"registry= is set but registry_uid= is not: set registry_uid= in "
+			"spank_lxd.conf to the uid slxd-registryd runs as on the registry host "
+			"(id -u slxd-registry there); answers signed by any other uid are refused");
 	snprintf(key, sizeof(key), "%s:%s", ref->name, ref->tag);
 	memset(&why, 0, sizeof(why));
 	enum verdict v = is_file_registry(cfg) ? ask_file(cfg, ref, key, fp, &why)
@@ -483,15 +528,20 @@ int slxd_registry_resolve(const struct slxd_config *cfg,
 	case V_NO_ANSWER:
 		break;
 	}
-	if (cfg->registry_grace > 0 && cache_lookup(cfg, key, fp, &age) && age <= cfg->registry_grace) {
-		slxd_log(SLXD_LOG_INFO, "registry: %s; using the answer for %s verified %ld s ago "
-			 "(registry_grace=%ld)", why.msg, key, age, cfg->registry_grace);
+	if (cfg->registry_grace > 0 && cache_lookup(cfg, key, fp, &age) &&
+	    age <= cfg->registry_grace) {
+		slxd_log(SLXD_LOG_INFO,
+			 "registry: %s; using the answer for %s verified %ld s ago "
+			 "(registry_grace=%ld)",
+			 why.msg, key, age, cfg->registry_grace);
 		memcpy(fingerprint, fp, sizeof(fp));
 		return 0;
 	}
-	return slxd_failk(err, SLXD_E_UNREACHABLE, "%s; no answer for %s verified in the last %ld s "
+	return slxd_failk(err, SLXD_E_UNREACHABLE,
+			  "%s; no answer for %s verified in the last %ld s "
 			  "is kept on this node, so it cannot be checked: try again later or ask "
-			  "your admin to check the registry", why.msg, key, cfg->registry_grace);
+			  "your admin to check the registry",
+			  why.msg, key, cfg->registry_grace);
 }
 
 /* ---- Pull ------------------------------------------------------------------ */
@@ -510,8 +560,7 @@ static void remove_parts(const struct slxd_config *cfg, const char *fp)
 	closedir(d);
 }
 
-static int copy_hashing(int in, int out, slxd_sha256 *h, off_t *n, const char *src,
-			slxd_error *err)
+static int copy_hashing(int in, int out, slxd_sha256 *h, off_t *n, const char *src, slxd_error *err)
 {
 	char buf[1 << 16];
 	*n = 0;
@@ -555,8 +604,10 @@ static int fetch_file_blob(const struct slxd_config *cfg, const char *fp, int fd
 		return slxd_fail(err, "cannot use %s: %s", path, strerror(errno));
 	if (fstat(bfd, &st) != 0 || (st.st_uid != 0 && st.st_uid != owner) ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH)))
-		return slxd_fail(err, "refusing %s: it must be a directory owned by root or the "
-				 "registry's uid %u and writable by no one else", path, (unsigned)owner);
+		return slxd_fail(err,
+				 "refusing %s: it must be a directory owned by root or the "
+				 "registry's uid %u and writable by no one else",
+				 path, (unsigned)owner);
 	snprintf(path, sizeof(path), "%s/blobs/%s", cfg->registry + 7, fp);
 	cleanup_fd int in = open_store_file(bfd, fp, path, owner, err);
 	if (in < 0)
@@ -577,7 +628,8 @@ static int fetch_blob(const struct slxd_config *cfg, const char *fp, int fd,
 		char path[128];
 		struct slxd_reg_reply r;
 		snprintf(path, sizeof(path), "/v1/blobs/%s", fp);
-		rc = slxd_reg_download(cfg->registry, cfg->registry_timeout, path, fd, h, size, &r, err);
+		rc = slxd_reg_download(cfg->registry, cfg->registry_timeout, path, fd, h, size, &r,
+				       err);
 		if (rc == 0 && r.status != 200)
 			rc = slxd_fail(err, "the image registry at %s refused to send image %s: %s",
 				       cfg->registry, fp, r.error);
@@ -648,7 +700,8 @@ static int check_image(const char *tmp, const char *fp, slxd_error *err)
 	close(in);
 	if (pid < 0) {
 		close(pfd[0]);
-		return slxd_fail(err, "cannot check image %.12s: fork: %s", fp, strerror(fork_errno));
+		return slxd_fail(err, "cannot check image %.12s: fork: %s", fp,
+				 strerror(fork_errno));
 	}
 	for (;;) {
 		ssize_t r = read(pfd[0], out + got, sizeof(out) - 1 - got);
@@ -685,10 +738,12 @@ static int check_image(const char *tmp, const char *fp, slxd_error *err)
 	else if (WIFEXITED(status))
 		snprintf(how, sizeof(how), "exit %d", WEXITSTATUS(status));
 	else
-		snprintf(how, sizeof(how), "killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	return slxd_fail(err, "cannot check image %.12s before LXD unpacks it: %s failed (%s)%s%s; "
-			 "ask your admin to check the slurm-lxd installation", fp, slxd_imagecheck_path,
-			 how, out[0] ? ": " : "", out);
+		snprintf(how, sizeof(how), "killed by signal %d",
+			 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return slxd_fail(err,
+			 "cannot check image %.12s before LXD unpacks it: %s failed (%s)%s%s; "
+			 "ask your admin to check the slurm-lxd installation",
+			 fp, slxd_imagecheck_path, how, out[0] ? ": " : "", out);
 }
 
 /* Download, verify, check, import, verify, mark.  Called under fp's write
@@ -711,9 +766,11 @@ static int pull_locked(const struct slxd_config *cfg, lxd_client *c, const char 
 	if (fetch_blob(cfg, fp, fd, got, &size, err) != 0)
 		goto out;
 	if (strcmp(got, fp) != 0) {
-		slxd_fail(err, "refusing image %s: the bytes received have fingerprint %s (damaged or "
-			  "tampered with in transit or in the store); ask your admin to check the registry",
-			  fp, got);
+		slxd_fail(
+			err,
+			"refusing image %s: the bytes received have fingerprint %s (damaged or "
+			"tampered with in transit or in the store); ask your admin to check the registry",
+			fp, got);
 		goto out;
 	}
 	if (check_image(tmp, fp, err) != 0)
@@ -734,21 +791,28 @@ static int pull_locked(const struct slxd_config *cfg, lxd_client *c, const char 
 		goto out;
 	if (strcmp(lxd_fp, fp) != 0) {
 		slxd_error e2;
-		slxd_fail(err, "refusing image %s: LXD computed fingerprint %s for it (not a unified "
-			  "LXD image tarball?); the import was removed; ask your admin to check the image",
-			  fp, lxd_fp);
+		slxd_fail(
+			err,
+			"refusing image %s: LXD computed fingerprint %s for it (not a unified "
+			"LXD image tarball?); the import was removed; ask your admin to check the image",
+			fp, lxd_fp);
 		if (lxd_image_delete(c, lxd_fp, &e2) < 0 && slxd_error_kind(&e2) != SLXD_E_NOTFOUND)
-			slxd_log(SLXD_LOG_ERROR, "registry: cannot remove the mismatched image %s: %s",
-				 lxd_fp, e2.msg);
+			slxd_log(SLXD_LOG_ERROR,
+				 "registry: cannot remove the mismatched image %s: %s", lxd_fp,
+				 e2.msg);
 		goto out;
 	}
 	if (mark_ours(c, fp, err) != 0) {
-		slxd_fail_prefix(err, "image %s was imported but cannot be marked as pulled by slurm-lxd "
-				 "(it will not be evicted)", fp);
+		slxd_fail_prefix(
+			err,
+			"image %s was imported but cannot be marked as pulled by slurm-lxd "
+			"(it will not be evicted)",
+			fp);
 		/* the image itself is approved and verified: use it anyway */
 		slxd_log(SLXD_LOG_ERROR, "registry: %s", err->msg);
 	}
-	slxd_log(SLXD_LOG_INFO, "registry: pulled image %s (%lld bytes) into LXD", fp, (long long)size);
+	slxd_log(SLXD_LOG_INFO, "registry: pulled image %s (%lld bytes) into LXD", fp,
+		 (long long)size);
 	rc = 0;
 out:
 	close(fd);
@@ -756,8 +820,8 @@ out:
 	return rc;
 }
 
-int slxd_registry_pull(const struct slxd_config *cfg, lxd_client *c,
-		       const char *fingerprint, int *hold_fd, slxd_error *err)
+int slxd_registry_pull(const struct slxd_config *cfg, lxd_client *c, const char *fingerprint,
+		       int *hold_fd, slxd_error *err)
 {
 	char name[128];
 	json_t *img = NULL;
@@ -768,11 +832,15 @@ int slxd_registry_pull(const struct slxd_config *cfg, lxd_client *c,
 	if (!slxd_is_fingerprint(fingerprint))
 		return slxd_fail(err, "internal error: bad image fingerprint");
 	if (!cfg->registry[0])
-		return slxd_fail(err, "image %s is not in LXD and no registry= is configured to pull it "
-				 "from; ask your admin to import it", fingerprint);
+		return slxd_fail(err,
+				 "image %s is not in LXD and no registry= is configured to pull it "
+				 "from; ask your admin to import it",
+				 fingerprint);
 	if (cfg->registry_uid < 0)
-		return slxd_fail(err, "registry= is set but registry_uid= is not: set registry_uid= in "
-				 "spank_lxd.conf to the uid slxd-registryd runs as on the registry host");
+		return slxd_fail(
+			err,
+			"registry= is set but registry_uid= is not: set registry_uid= in "
+			"spank_lxd.conf to the uid slxd-registryd runs as on the registry host");
 	if (state_dir_ready(cfg, err) != 0)
 		return -1;
 	snprintf(name, sizeof(name), "image-%s.lock", fingerprint);
@@ -852,7 +920,7 @@ static bool in_use(json_t *instances, const char *fp)
 {
 	size_t i;
 	json_t *inst;
-	json_array_foreach(instances, i, inst) {
+	json_array_foreach (instances, i, inst) {
 		const char *base = json_string_value(
 			json_object_get(json_object_get(inst, "config"), "volatile.base_image"));
 		if (base && strcmp(base, fp) == 0)
@@ -861,8 +929,8 @@ static bool in_use(json_t *instances, const char *fp)
 	return false;
 }
 
-int slxd_registry_evict(const struct slxd_config *cfg, lxd_client *c,
-			const char *keep, slxd_error *err)
+int slxd_registry_evict(const struct slxd_config *cfg, lxd_client *c, const char *keep,
+			slxd_error *err)
 {
 	json_t *images = NULL, *instances = NULL;
 	struct cand *cands = NULL;
@@ -880,10 +948,10 @@ int slxd_registry_evict(const struct slxd_config *cfg, lxd_client *c,
 		json_decref(images);
 		return slxd_fail(err, "out of memory");
 	}
-	json_array_foreach(images, i, img) {
+	json_array_foreach (images, i, img) {
 		const char *fp = json_string_value(json_object_get(img, "fingerprint"));
-		const char *mark = json_string_value(json_object_get(json_object_get(img, "properties"),
-								     SLXD_IMAGE_PROP_MANAGED));
+		const char *mark = json_string_value(json_object_get(
+			json_object_get(img, "properties"), SLXD_IMAGE_PROP_MANAGED));
 		json_int_t size = json_integer_value(json_object_get(img, "size"));
 		if (!fp || !slxd_is_fingerprint(fp) || !mark ||
 		    strcmp(mark, SLXD_IMAGE_PROP_MANAGED_VALUE) != 0 || size < 0)
@@ -922,10 +990,13 @@ int slxd_registry_evict(const struct slxd_config *cfg, lxd_client *c,
 			close(lfd);
 			continue;
 		}
-		if (lxd_image_delete(c, cands[i].fp, &e2) < 0 && slxd_error_kind(&e2) != SLXD_E_NOTFOUND) {
-			slxd_log(SLXD_LOG_ERROR, "registry: cannot evict image %s: %s", cands[i].fp, e2.msg);
+		if (lxd_image_delete(c, cands[i].fp, &e2) < 0 &&
+		    slxd_error_kind(&e2) != SLXD_E_NOTFOUND) {
+			slxd_log(SLXD_LOG_ERROR, "registry: cannot evict image %s: %s", cands[i].fp,
+				 e2.msg);
 		} else {
-			slxd_log(SLXD_LOG_INFO, "registry: evicted image %s (%lld bytes, image_cache_max=%llu)",
+			slxd_log(SLXD_LOG_INFO,
+				 "registry: evicted image %s (%lld bytes, image_cache_max=%llu)",
 				 cands[i].fp, (long long)cands[i].size, cfg->image_cache_max);
 			total -= (unsigned long long)cands[i].size;
 		}

@@ -16,7 +16,7 @@
 
 /* The image property that marks images this project imported (and may
  * therefore evict).  Images an admin imported by hand are never touched. */
-#define SLXD_IMAGE_PROP_MANAGED "user.slurm.managed_by"
+#define SLXD_IMAGE_PROP_MANAGED       "user.slurm.managed_by"
 #define SLXD_IMAGE_PROP_MANAGED_VALUE "slurm-lxd"
 
 /* NAME:TAG -> approved fingerprint.  Returns 0 (fingerprint filled) or -1
@@ -25,10 +25,8 @@
  * answer: callers that only check early, at submit time, may go on; nodes
  * must refuse the job) or another (a local error).  cfg->registry must be set.
  * The cache is read and written only when running as root. */
-int slxd_registry_resolve(const struct slxd_config *cfg,
-			  const struct slxd_image_ref *ref,
-			  char fingerprint[SLXD_FINGERPRINT_LEN + 1],
-			  slxd_error *err);
+int slxd_registry_resolve(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
+			  char fingerprint[SLXD_FINGERPRINT_LEN + 1], slxd_error *err);
 
 /* The image check program (helpers/slxd-imagecheck.c) that every
  * download goes through; LIBEXECDIR/slxd-imagecheck (tests change it). */
@@ -49,15 +47,15 @@ extern const char *slxd_imagecheck_path;
  * image-<FP>.lock: eviction skips the image while it is held.  Close it
  * once the container made from the image exists (LXD then records the
  * use, and eviction skips images that instances use). */
-int slxd_registry_pull(const struct slxd_config *cfg, lxd_client *c,
-		       const char *fingerprint, int *hold_fd, slxd_error *err);
+int slxd_registry_pull(const struct slxd_config *cfg, lxd_client *c, const char *fingerprint,
+		       int *hold_fd, slxd_error *err);
 
 /* Delete least recently used images marked as ours until their total size
  * (LXD's image sizes) is at most cfg->image_cache_max; 0 = no bound.
  * Skips `keep` (may be NULL), images any instance was created from, and
  * images whose lock is held.  Images LXD refuses to delete are skipped and
  * logged.  Returns 0, or -1 if LXD could not be asked at all. */
-int slxd_registry_evict(const struct slxd_config *cfg, lxd_client *c,
-			const char *keep, slxd_error *err);
+int slxd_registry_evict(const struct slxd_config *cfg, lxd_client *c, const char *keep,
+			slxd_error *err);
 
 #endif

@@ -18,10 +18,8 @@ bool slxd_image_list_readable(const struct slxd_config *cfg)
 	return cfg->registry[0] || access(cfg->approved_images, R_OK) == 0;
 }
 
-int slxd_image_resolve(const struct slxd_config *cfg,
-		       const struct slxd_image_ref *ref,
-		       char fingerprint[SLXD_FINGERPRINT_LEN + 1],
-		       slxd_error *err)
+int slxd_image_resolve(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
+		       char fingerprint[SLXD_FINGERPRINT_LEN + 1], slxd_error *err)
 {
 	/* One source decides: a node that has a registry must not also run
 	 * what an older list file still names (a revocation would not stick). */
@@ -46,12 +44,15 @@ int slxd_image_ensure(const struct slxd_config *cfg, lxd_client *c, const char *
 		/* held: it stays while we look at its architecture */
 		rc = lxd_image_get(c, fingerprint, &img, err);
 		if (rc != 0 && slxd_error_kind(err) == SLXD_E_NOTFOUND)
-			slxd_fail(err, "image %s (fingerprint %.12s) vanished from this node's LXD "
-				  "right after it was fetched; try again", image, fingerprint);
+			slxd_fail(err,
+				  "image %s (fingerprint %.12s) vanished from this node's LXD "
+				  "right after it was fetched; try again",
+				  image, fingerprint);
 	} else {
 		rc = lxd_image_get(c, fingerprint, &img, err);
 		if (rc != 0 && slxd_error_kind(err) == SLXD_E_NOTFOUND)
-			slxd_fail(err, "image %s is approved (fingerprint %.12s) but this node's LXD "
+			slxd_fail(err,
+				  "image %s is approved (fingerprint %.12s) but this node's LXD "
 				  "does not have it; ask your admin to import it on this node",
 				  image, fingerprint);
 	}

@@ -21,10 +21,8 @@
  * the list is missing, unsafe or malformed, or SLXD_E_UNREACHABLE: the
  * registry could not be asked and no recent answer is cached (a node must
  * refuse the job; a submit host may let the node decide). */
-int slxd_image_resolve(const struct slxd_config *cfg,
-		       const struct slxd_image_ref *ref,
-		       char fingerprint[SLXD_FINGERPRINT_LEN + 1],
-		       slxd_error *err);
+int slxd_image_resolve(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
+		       char fingerprint[SLXD_FINGERPRINT_LEN + 1], slxd_error *err);
 
 /* Can this process check images (a registry is configured, or it can read
  * the approved list)?  Submit hosts without it skip

@@ -29,8 +29,8 @@
 
 /* Force-stop and delete, with retries; then the lock marker goes.  The
  * caller holds (or gave up waiting for) the job's lock. */
-static int teardown_locked(lxd_client *c, const struct slxd_config *cfg,
-			   uint32_t jobid, const char *name, slxd_error *err)
+static int teardown_locked(lxd_client *c, const struct slxd_config *cfg, uint32_t jobid,
+			   const char *name, slxd_error *err)
 {
 	int rc = -1;
 	for (int attempt = 0; attempt < SLXD_TEARDOWN_TRIES; attempt++) {
@@ -52,20 +52,21 @@ static int teardown_locked(lxd_client *c, const struct slxd_config *cfg,
 		}
 		if (lxd_instance_delete(c, name, err) == 0 ||
 		    slxd_error_kind(err) == SLXD_E_NOTFOUND) {
-			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": deleted container %s", jobid, name);
+			slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": deleted container %s", jobid,
+				 name);
 			rc = 0;
 			break;
 		}
-		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": deleting %s failed (try %d): %s",
-			 jobid, name, attempt + 1, err->msg);
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": deleting %s failed (try %d): %s", jobid,
+			 name, attempt + 1, err->msg);
 	}
 	if (rc == 0)
 		slxd_job_unmark(cfg, jobid);
 	return rc;
 }
 
-int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
-			    uint32_t jobid, const char *name, slxd_error *err)
+int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg, uint32_t jobid,
+			    const char *name, slxd_error *err)
 {
 	/* held until the end of the teardown */
 	cleanup_fd int lock = slxd_job_lock_bounded(cfg, jobid, cfg->lxd_timeout);
@@ -116,7 +117,8 @@ int slxd_container_kill(lxd_client *c, const char *name, slxd_error *err)
 		if (slxd_proc_ppid("/proc", init) != monitor)
 			continue;
 		if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) != 0 && errno != ESRCH)
-			return slxd_fail(err, "cannot kill the init of %s: %s", name, strerror(errno));
+			return slxd_fail(err, "cannot kill the init of %s: %s", name,
+					 strerror(errno));
 		/* Bounded short: a frozen container (cgroup v1) cannot die
 		 * until thawed, and LXD's stop knows how to thaw it. */
 		struct pollfd p = { .fd = pidfd, .events = POLLIN };
@@ -134,8 +136,8 @@ int slxd_container_kill(lxd_client *c, const char *name, slxd_error *err)
  * ("busy running a stop operation"), and it may be restarting (then it
  * cannot be reached for seconds).  Gives up after lxd_timeout seconds;
  * slxd-gc finds what is left by its labels. */
-static int delete_patiently(const struct slxd_config *cfg, uint32_t jobid,
-			    const char *name, lxd_client **c, slxd_error *err)
+static int delete_patiently(const struct slxd_config *cfg, uint32_t jobid, const char *name,
+			    lxd_client **c, slxd_error *err)
 {
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -149,7 +151,8 @@ static int delete_patiently(const struct slxd_config *cfg, uint32_t jobid,
 			busy = d != 0 && !gone && strstr(err->msg, "busy") != NULL;
 			/* still running (LXD never saw the init die): stop it;
 			 * anything else is tried again, logged once at the end */
-			if (d != 0 && !gone && !busy && lxd_instance_stop_force(*c, name, err) == 0) {
+			if (d != 0 && !gone && !busy &&
+			    lxd_instance_stop_force(*c, name, err) == 0) {
 				d = lxd_instance_delete(*c, name, err);
 				gone = d != 0 && slxd_error_kind(err) == SLXD_E_NOTFOUND;
 			}
@@ -190,8 +193,7 @@ static void close_inherited_streams(void)
 		char *end;
 		long fd = strtol(de->d_name, &end, 10);
 		if (*end == '\0' && fd > 2 && fd <= INT_MAX && fd != dirfd(d) &&
-		    fstat((int)fd, &st) == 0 &&
-		    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		    fstat((int)fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
 			close((int)fd);
 	}
 	closedir(d);
@@ -202,8 +204,8 @@ static void close_inherited_streams(void)
  * starts right after this one (same user and image) is copying the
  * template meanwhile, and a spare made then would only compete with it
  * for LXD (measured: it started later when the spare came first). */
-static void finish_in_background(const struct slxd_config *cfg, uint32_t jobid,
-				 const char *name, json_t *inst, int lock)
+static void finish_in_background(const struct slxd_config *cfg, uint32_t jobid, const char *name,
+				 json_t *inst, int lock)
 {
 	if (setsid() < 0 || fork() != 0)
 		_exit(0);
@@ -220,8 +222,10 @@ static void finish_in_background(const struct slxd_config *cfg, uint32_t jobid,
 	/* A connection of its own: the parent's belongs to the parent. */
 	lxd_client *c = NULL;
 	if (delete_patiently(cfg, jobid, name, &c, &err) != 0) {
-		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": its processes are gone but its container "
-			 "could not be deleted: %s (slxd-gc will retry)", jobid, err.msg);
+		slxd_log(SLXD_LOG_ERROR,
+			 "job %" PRIu32 ": its processes are gone but its container "
+			 "could not be deleted: %s (slxd-gc will retry)",
+			 jobid, err.msg);
 		_exit(1);
 	}
 	if (lock >= 0)
@@ -234,8 +238,8 @@ static void finish_in_background(const struct slxd_config *cfg, uint32_t jobid,
 	_exit(0);
 }
 
-int slxd_container_end(lxd_client *c, const struct slxd_config *cfg,
-		       uint32_t jobid, slxd_error *err)
+int slxd_container_end(lxd_client *c, const struct slxd_config *cfg, uint32_t jobid,
+		       slxd_error *err)
 {
 	char name[64];
 	cleanup_fd int lock = slxd_job_lock_bounded(cfg, jobid, cfg->lxd_timeout);
@@ -257,11 +261,14 @@ int slxd_container_end(lxd_client *c, const struct slxd_config *cfg,
 		return 0;
 	pid_t pid = fork();
 	if (pid == 0)
-		finish_in_background(cfg, jobid, name, inst, lock); /* holds the lock till deleted */
+		finish_in_background(cfg, jobid, name, inst,
+				     lock); /* holds the lock till deleted */
 	if (pid < 0)
 		return teardown_locked(c, cfg, jobid, name, err);
-	slxd_log(SLXD_LOG_INFO, "job %" PRIu32 ": killed the processes of container %s; "
-		 "deleting it in the background", jobid, name);
+	slxd_log(SLXD_LOG_INFO,
+		 "job %" PRIu32 ": killed the processes of container %s; "
+		 "deleting it in the background",
+		 jobid, name);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	return 0;

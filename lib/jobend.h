@@ -17,15 +17,15 @@
  * job's lock.  A missing container is success.  Waits (bounded by
  * cfg->lxd_timeout) for a concurrent slxd_container_ensure of the job. */
 #define SLXD_TEARDOWN_TRIES 5
-int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg,
-			    uint32_t jobid, const char *name, slxd_error *err);
+int slxd_container_teardown(lxd_client *c, const struct slxd_config *cfg, uint32_t jobid,
+			    const char *name, slxd_error *err);
 
 /* What slxd-epilog does: slxd_container_kill (privileged.h), then let a
  * detached process delete the container and make the template and the
  * spare for the next job of this user and image, so the next job does not
  * wait for LXD's slow stop.  Falls back to slxd_container_teardown() when the processes
  * could not be killed.  Call from a single-threaded process (it forks). */
-int slxd_container_end(lxd_client *c, const struct slxd_config *cfg,
-		       uint32_t jobid, slxd_error *err);
+int slxd_container_end(lxd_client *c, const struct slxd_config *cfg, uint32_t jobid,
+		       slxd_error *err);
 
 #endif

@@ -45,8 +45,7 @@ static bool next_item(const char **s, const char **item, size_t *len)
 	return true;
 }
 
-int slxd_env_list_check(const char *s, enum slxd_env_list kind, const char *what,
-			slxd_error *err)
+int slxd_env_list_check(const char *s, enum slxd_env_list kind, const char *what, slxd_error *err)
 {
 	char q[SLXD_QUOTE_BUF];
 	if (!s)
@@ -67,14 +66,18 @@ int slxd_env_list_check(const char *s, enum slxd_env_list kind, const char *what
 			ok = (n && !item[n]) || (n && item[n] == '*' && !item[n + 1]);
 			break;
 		default:
-			ok = n && (!item[n] || (item[n] == '=' && value_ok(item + n + 1, len - n - 1)));
+			ok = n &&
+			     (!item[n] || (item[n] == '=' && value_ok(item + n + 1, len - n - 1)));
 		}
 		if (!ok)
-			return slxd_fail(err, "invalid %s item %s: use %s, NAME of letters, digits and "
-					 "'_' (not first), values without commas or control characters",
-					 what, slxd_quote(item, q, sizeof(q)),
-					 kind == SLXD_ENV_ASSIGN ? "NAME=VALUE" :
-					 kind == SLXD_ENV_PATTERNS ? "NAME or PREFIX*" : "NAME=VALUE or NAME");
+			return slxd_fail(
+				err,
+				"invalid %s item %s: use %s, NAME of letters, digits and "
+				"'_' (not first), values without commas or control characters",
+				what, slxd_quote(item, q, sizeof(q)),
+				kind == SLXD_ENV_ASSIGN     ? "NAME=VALUE"
+				: kind == SLXD_ENV_PATTERNS ? "NAME or PREFIX*"
+							    : "NAME=VALUE or NAME");
 	}
 	return 0;
 }
@@ -100,8 +103,10 @@ int slxd_env_user_allowed(const char *user, const char *deny, slxd_error *err)
 	for (const char *cur = user, *p; next_item(&cur, &p, &len);) {
 		size_t n = name_len(p);
 		if (n && deny && matches(deny, p, n))
-			return slxd_fail(err, "--lxd-env: %.*s may not be set or passed on this cluster "
-					 "(env_deny= in the node configuration); remove it", (int)n, p);
+			return slxd_fail(err,
+					 "--lxd-env: %.*s may not be set or passed on this cluster "
+					 "(env_deny= in the node configuration); remove it",
+					 (int)n, p);
 	}
 	return 0;
 }
@@ -155,13 +160,15 @@ int slxd_jobenv_plan(const struct slxd_env_rules *site, const char *image_env, c
 		return -1;
 
 	json_auto_t *img = site->image_env != SLXD_IMAGE_ENV_NONE && image_env
-				   ? json_loads(image_env, 0, NULL) : NULL;
+				   ? json_loads(image_env, 0, NULL)
+				   : NULL;
 	size_t i;
 	json_t *v;
-	json_array_foreach(img, i, v) {
+	json_array_foreach (img, i, v) {
 		const char *s = json_string_value(v);
 		size_t n = s ? name_len(s) : 0;
-		if (!n || s[n] != '=' || !value_ok(s + n + 1, strlen(s + n + 1)) || matches(deny, s, n))
+		if (!n || s[n] != '=' || !value_ok(s + n + 1, strlen(s + n + 1)) ||
+		    matches(deny, s, n))
 			continue;
 		if (site->image_env == SLXD_IMAGE_ENV_JOB && job_value(jobenv, s, n))
 			continue;

@@ -40,8 +40,7 @@ enum slxd_env_list {
 
 /* 0 if s is a valid list of that kind (empty is valid); `what` names it in
  * the one-line error. */
-int slxd_env_list_check(const char *s, enum slxd_env_list kind, const char *what,
-			slxd_error *err);
+int slxd_env_list_check(const char *s, enum slxd_env_list kind, const char *what, slxd_error *err);
 
 /* 0 if no item of --lxd-env `user` is denied by `deny`; else -1 naming it. */
 int slxd_env_user_allowed(const char *user, const char *deny, slxd_error *err);

@@ -30,8 +30,7 @@ static int read_path(const char *path, char *out, size_t len)
 }
 
 /* The same, of root/dir/file. */
-static int read_line(const char *root, const char *dir, const char *file, char *out,
-		     size_t len)
+static int read_line(const char *root, const char *dir, const char *file, char *out, size_t len)
 {
 	char path[SLXD_PATH_MAX * 2];
 	if ((size_t)snprintf(path, sizeof(path), "%s%s/%s", root, dir, file) >= sizeof(path))
@@ -164,8 +163,8 @@ void slxd_joblimits_human(unsigned long long b, char *out, size_t len)
 		snprintf(out, len, "%.1f%s", v, unit[i]);
 }
 
-int slxd_joblimits_disk(const struct slxd_config *cfg, const char *asked,
-			unsigned long long *out, slxd_error *err)
+int slxd_joblimits_disk(const struct slxd_config *cfg, const char *asked, unsigned long long *out,
+			slxd_error *err)
 {
 	char q[SLXD_QUOTE_BUF];
 	unsigned long long max = cfg->root_size_max, v;
@@ -178,17 +177,22 @@ int slxd_joblimits_disk(const struct slxd_config *cfg, const char *asked,
 	}
 	slxd_error why;
 	if (slxd_parse_bytes(asked, "--lxd-disk", &v, &why) != 0)
-		return slxd_failk(err, SLXD_E_INVALID, "invalid --lxd-disk=%s: use a size with an "
+		return slxd_failk(err, SLXD_E_INVALID,
+				  "invalid --lxd-disk=%s: use a size with an "
 				  "optional K, M, G or T suffix, e.g. --lxd-disk=20G",
 				  slxd_quote(asked, q, sizeof(q)));
 	if (max && (v == 0 || v > max)) {
 		char h1[32], h2[32];
 		slxd_joblimits_human(max, h2, sizeof(h2));
 		if (v == 0)
-			return slxd_failk(err, SLXD_E_INVALID, "--lxd-disk=0 (no limit) is not allowed "
-					  "here: this site's maximum root disk is %s (root_size_max)", h2);
+			return slxd_failk(
+				err, SLXD_E_INVALID,
+				"--lxd-disk=0 (no limit) is not allowed "
+				"here: this site's maximum root disk is %s (root_size_max)",
+				h2);
 		slxd_joblimits_human(v, h1, sizeof(h1));
-		return slxd_failk(err, SLXD_E_INVALID, "--lxd-disk=%s (%s) exceeds this site's "
+		return slxd_failk(err, SLXD_E_INVALID,
+				  "--lxd-disk=%s (%s) exceeds this site's "
 				  "maximum root disk of %s (root_size_max)",
 				  slxd_quote(asked, q, sizeof(q)), h1, h2);
 	}
@@ -212,7 +216,7 @@ static int root_pool(lxd_client *c, const struct slxd_config *cfg, char *out, si
 		return slxd_fail_prefix(err, "cannot read LXD profile %s", cfg->profile), -1;
 	const char *key;
 	json_t *dev;
-	json_object_foreach(json_object_get(prof, "devices"), key, dev) {
+	json_object_foreach (json_object_get(prof, "devices"), key, dev) {
 		const char *p = json_string_value(json_object_get(dev, "path"));
 		const char *pool = json_string_value(json_object_get(dev, "pool"));
 		if (p && pool && strcmp(p, "/") == 0 && strlen(pool) < len) {
@@ -220,8 +224,10 @@ static int root_pool(lxd_client *c, const struct slxd_config *cfg, char *out, si
 			return 0;
 		}
 	}
-	return slxd_fail(err, "a root disk size needs a storage pool: LXD profile %s has no root "
-			 "disk and storage_pool= is not set", cfg->profile);
+	return slxd_fail(err,
+			 "a root disk size needs a storage pool: LXD profile %s has no root "
+			 "disk and storage_pool= is not set",
+			 cfg->profile);
 }
 
 /* Drivers on which LXD enforces a container root disk's size=. */
@@ -265,14 +271,15 @@ int slxd_joblimits_apply(lxd_client *c, const struct slxd_config *cfg,
 	const char *driver = json_string_value(json_object_get(p, "driver"));
 	slxd_joblimits_human(l->disk, size, sizeof(size));
 	if (!quota_driver(driver))
-		return slxd_failk(err, SLXD_E_REFUSED, "a root disk limit (%s, --lxd-disk or "
+		return slxd_failk(err, SLXD_E_REFUSED,
+				  "a root disk limit (%s, --lxd-disk or "
 				  "root_size) cannot be enforced on this node: its storage pool %s "
 				  "uses LXD's %s driver, which has no quotas; ask the admin "
-				  "(docs/admin-guide.md, \"Root disk quotas\")", size, pool,
-				  driver ? driver : "unknown");
+				  "(docs/admin-guide.md, \"Root disk quotas\")",
+				  size, pool, driver ? driver : "unknown");
 	snprintf(num, sizeof(num), "%llu", l->disk);
-	json_t *root = json_pack("{s:s, s:s, s:s, s:s}", "type", "disk", "path", "/",
-				 "pool", pool, "size", num);
+	json_t *root = json_pack("{s:s, s:s, s:s, s:s}", "type", "disk", "path", "/", "pool", pool,
+				 "size", num);
 	if (!root || json_object_set_new(devices, "root", root) != 0)
 		return slxd_fail(err, "out of memory");
 	return 0;
@@ -282,7 +289,7 @@ int slxd_joblimits_copy(json_t *config, json_t *labels)
 {
 	const char *key;
 	json_t *v;
-	json_object_foreach(config, key, v)
+	json_object_foreach (config, key, v)
 		if (strncmp(key, "limits.", 7) == 0 && json_object_set(labels, key, v) != 0)
 			return -1;
 	return 0;
@@ -337,8 +344,8 @@ int slxd_joblimits_settle(pid_t init, const struct slxd_joblimits *l, int ms)
 	}
 }
 
-int slxd_joblimits_disk_full(lxd_client *c, const char *name, unsigned long long disk,
-			     char *out, size_t len)
+int slxd_joblimits_disk_full(lxd_client *c, const char *name, unsigned long long disk, char *out,
+			     size_t len)
 {
 	char path[160], h[32];
 	slxd_error err;
@@ -358,9 +365,11 @@ int slxd_joblimits_disk_full(lxd_client *c, const char *name, unsigned long long
 	char uh[32];
 	slxd_joblimits_human(disk, h, sizeof(h));
 	slxd_joblimits_human(used, uh, sizeof(uh));
-	snprintf(out, len, "the job's container root disk is full: %s used of its %s limit "
+	snprintf(out, len,
+		 "the job's container root disk is full: %s used of its %s limit "
 		 "(--lxd-disk or the site's root_size); writes there fail with \"Disk quota "
 		 "exceeded\" or \"No space left on device\".  Write large data to a mounted "
-		 "directory, or ask for more with --lxd-disk", uh, h);
+		 "directory, or ask for more with --lxd-disk",
+		 uh, h);
 	return 1;
 }

@@ -26,9 +26,9 @@
 #define SLXD_CPUS_MAX 256 /* longest CPU list we pass on */
 
 struct slxd_joblimits {
-	unsigned long long mem;  /* bytes; 0: none known */
+	unsigned long long mem;   /* bytes; 0: none known */
 	char cpus[SLXD_CPUS_MAX]; /* "0-3,8" as LXD wants it; "": none known */
-	unsigned long long disk; /* root disk bytes; 0: no quota */
+	unsigned long long disk;  /* root disk bytes; 0: no quota */
 };
 
 /* The job's memory limit and CPU list on this node from the cgroup named
@@ -44,8 +44,8 @@ void slxd_joblimits_read(const char *self_cgroup, const char *root, uint32_t job
  * within root_size_max, else root_size, else root_size_max.  0: no quota.
  * -1 with one line (kind SLXD_E_INVALID) for a size that does not parse
  * or exceeds the maximum. */
-int slxd_joblimits_disk(const struct slxd_config *cfg, const char *asked,
-			unsigned long long *out, slxd_error *err);
+int slxd_joblimits_disk(const struct slxd_config *cfg, const char *asked, unsigned long long *out,
+			slxd_error *err);
 
 /* Put the limits into a new container's `config` and, for a quota, a
  * root disk device with size= into `devices`; the pool is storage_pool=,
@@ -83,7 +83,7 @@ void slxd_joblimits_human(unsigned long long b, char *out, size_t len);
 /* After a task failed: if the job's container `name` has used its root
  * disk up to `disk` bytes (LXD's usage figure), one line that says so for
  * the job's output in `out`; 1 then, 0 if not full or unknown. */
-int slxd_joblimits_disk_full(lxd_client *c, const char *name, unsigned long long disk,
-			     char *out, size_t len);
+int slxd_joblimits_disk_full(lxd_client *c, const char *name, unsigned long long disk, char *out,
+			     size_t len);
 
 #endif

@@ -10,25 +10,25 @@
 #include <stdint.h>
 
 #define SLXD_CONTAINER_PREFIX "slurm-"
-#define SLXD_TEMPLATE_PREFIX "slxd-tpl-"
-#define SLXD_SPARE_PREFIX "slxd-spare-"
+#define SLXD_TEMPLATE_PREFIX  "slxd-tpl-"
+#define SLXD_SPARE_PREFIX     "slxd-spare-"
 /* A spare's key: 12 hex of the fingerprint, "-", 16 hex of the map's hash. */
-#define SLXD_SPARE_KEY_LEN (12 + 1 + 16)
+#define SLXD_SPARE_KEY_LEN    (12 + 1 + 16)
 
-#define SLXD_KEY_MANAGED "user.slurm.managed_by"
-#define SLXD_MANAGED_VALUE "slurm-lxd"
-#define SLXD_KEY_JOB_ID "user.slurm.job_id"
-#define SLXD_KEY_UID "user.slurm.uid"
-#define SLXD_KEY_CREATED "user.slurm.created"
-#define SLXD_KEY_IMAGE "user.slurm.image"
-#define SLXD_KEY_FINGERPRINT "user.slurm.fingerprint"
+#define SLXD_KEY_MANAGED            "user.slurm.managed_by"
+#define SLXD_MANAGED_VALUE          "slurm-lxd"
+#define SLXD_KEY_JOB_ID             "user.slurm.job_id"
+#define SLXD_KEY_UID                "user.slurm.uid"
+#define SLXD_KEY_CREATED            "user.slurm.created"
+#define SLXD_KEY_IMAGE              "user.slurm.image"
+#define SLXD_KEY_FINGERPRINT        "user.slurm.fingerprint"
 /* What a managed instance is: a job's container, a template (ready to
  * copy, or being built) or an idle spare. */
-#define SLXD_KEY_ROLE "user.slurm.role"
-#define SLXD_ROLE_JOB "job"
-#define SLXD_ROLE_TEMPLATE "template"
+#define SLXD_KEY_ROLE               "user.slurm.role"
+#define SLXD_ROLE_JOB               "job"
+#define SLXD_ROLE_TEMPLATE          "template"
 #define SLXD_ROLE_TEMPLATE_BUILDING "template-building"
-#define SLXD_ROLE_SPARE "spare"
+#define SLXD_ROLE_SPARE             "spare"
 
 /* Where the container's init (slxd-init) is mounted inside every instance. */
 #define SLXD_INIT_PATH "/.slxd/init"

@@ -26,7 +26,7 @@ static int syslog_echo_upto = -1;
 static void syslog_sink(enum slxd_log_level level, const char *line)
 {
 	static const int prio[] = {
-		[SLXD_LOG_ERROR] = LOG_ERR, [SLXD_LOG_WARNING] = LOG_WARNING,
+		[SLXD_LOG_ERROR] = LOG_ERR,     [SLXD_LOG_WARNING] = LOG_WARNING,
 		[SLXD_LOG_NOTICE] = LOG_NOTICE, [SLXD_LOG_INFO] = LOG_INFO,
 		[SLXD_LOG_DEBUG] = LOG_DEBUG,
 	};

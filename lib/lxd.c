@@ -30,17 +30,17 @@ struct lxd_client {
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	long timeout_ms;
 	char curl_err[CURL_ERROR_SIZE];
-	char *body;          /* answer being received, reused between requests */
+	char *body; /* answer being received, reused between requests */
 	size_t len, cap;
 	bool too_big, no_mem;
-	char lxd_text[512];  /* LXD's error text of the last refusal */
-	int up_fd;           /* >= 0: the next request's body is read from here */
+	char lxd_text[512]; /* LXD's error text of the last refusal */
+	int up_fd;          /* >= 0: the next request's body is read from here */
 	curl_off_t up_size;
 	bool up_fail;
-	char server[16];          /* GET /1.0 at open: "lxd", "incus" ("" if unsaid) */
-	char server_version[32];  /* "5.0.2" ("" if unsaid) */
-	char arches[4][24];       /* environment.architectures, native first */
-	size_t narches;           /* 0: LXD did not say */
+	char server[16];         /* GET /1.0 at open: "lxd", "incus" ("" if unsaid) */
+	char server_version[32]; /* "5.0.2" ("" if unsaid) */
+	char arches[4][24];      /* environment.architectures, native first */
+	size_t narches;          /* 0: LXD did not say */
 };
 
 static size_t on_upload(char *buf, size_t size, size_t nitems, void *arg)
@@ -98,42 +98,45 @@ static int check_name(const char *kind, const char *s, slxd_error *err)
 {
 	if (s && name_ok(s))
 		return 0;
-	return slxd_fail(err, "invalid LXD %s name \"%.*s\": only letters, digits "
+	return slxd_fail(err,
+			 "invalid LXD %s name \"%.*s\": only letters, digits "
 			 "and '-' are allowed (1 to %d characters)",
 			 kind, 64, s ? s : "(null)", LXD_MAX_NAME);
 }
 
 /* ---- Reading LXD's answers (no I/O) --------------------------------------- */
 
-int lxd_answer_parse(const char *body, size_t len, long status,
-		     const char *what, json_t **root, slxd_error *err)
+int lxd_answer_parse(const char *body, size_t len, long status, const char *what, json_t **root,
+		     slxd_error *err)
 {
 	json_error_t jerr;
 
 	*root = json_loadb(body ? body : "", len, 0, &jerr);
 	if (!*root)
-		return slxd_fail(err, "LXD sent a malformed answer (HTTP %ld) while "
-				 "trying to %s: %s at line %d", status, what,
-				 jerr.text, jerr.line);
+		return slxd_fail(err,
+				 "LXD sent a malformed answer (HTTP %ld) while "
+				 "trying to %s: %s at line %d",
+				 status, what, jerr.text, jerr.line);
 	if (!json_is_object(*root)) {
 		json_decref(*root);
 		*root = NULL;
-		return slxd_fail(err, "LXD sent a malformed answer (HTTP %ld) while "
-				 "trying to %s: not a JSON object", status, what);
+		return slxd_fail(err,
+				 "LXD sent a malformed answer (HTTP %ld) while "
+				 "trying to %s: not a JSON object",
+				 status, what);
 	}
 	return 0;
 }
 
 static int malformed(const char *what, const char *detail, slxd_error *err)
 {
-	return slxd_fail(err, "LXD sent a malformed answer while trying to %s: %s",
-			 what, detail);
+	return slxd_fail(err, "LXD sent a malformed answer while trying to %s: %s", what, detail);
 }
 
 /* An LXD error answer: -1 of kind SLXD_E_NOTFOUND (404) or SLXD_E_REFUSED,
  * keeping LXD's text in `text`. */
-static int refused(json_t *root, long status, const char *what, char *text,
-		   size_t textlen, slxd_error *err)
+static int refused(json_t *root, long status, const char *what, char *text, size_t textlen,
+		   slxd_error *err)
 {
 	const char *etext = json_string_value(json_object_get(root, "error"));
 	json_int_t code = json_integer_value(json_object_get(root, "error_code"));
@@ -146,9 +149,8 @@ static int refused(json_t *root, long status, const char *what, char *text,
 			  "LXD refused to %s: %s", what, text);
 }
 
-int lxd_answer_read(json_t *root, long status, const char *what,
-		    json_t **metadata, const char **operation, char *text,
-		    size_t textlen, slxd_error *err)
+int lxd_answer_read(json_t *root, long status, const char *what, json_t **metadata,
+		    const char **operation, char *text, size_t textlen, slxd_error *err)
 {
 	static const char prefix[] = "/1.0/operations/";
 	const char *type = json_string_value(json_object_get(root, "type"));
@@ -177,9 +179,8 @@ int lxd_answer_read(json_t *root, long status, const char *what,
 	return malformed(what, "unknown answer \"type\"", err);
 }
 
-int lxd_operation_read(json_t *root, long status, const char *what,
-		       const char *operation, json_t **op, char *text,
-		       size_t textlen, slxd_error *err)
+int lxd_operation_read(json_t *root, long status, const char *what, const char *operation,
+		       json_t **op, char *text, size_t textlen, slxd_error *err)
 {
 	const char *type = json_string_value(json_object_get(root, "type"));
 	json_t *md = json_object_get(root, "metadata");
@@ -188,8 +189,7 @@ int lxd_operation_read(json_t *root, long status, const char *what,
 	*op = NULL;
 	if (status >= 300 || (type && strcmp(type, "error") == 0)) {
 		char wwhat[300];
-		snprintf(wwhat, sizeof(wwhat), "wait for operation %s (%s)",
-			 operation, what);
+		snprintf(wwhat, sizeof(wwhat), "wait for operation %s (%s)", operation, what);
 		refused(root, status, wwhat, text, textlen, err);
 		/* A vanished operation is not a missing instance. */
 		if (slxd_error_kind(err) == SLXD_E_NOTFOUND)
@@ -197,8 +197,7 @@ int lxd_operation_read(json_t *root, long status, const char *what,
 		return -1;
 	}
 	if (!type || strcmp(type, "sync") != 0 || !json_is_integer(code))
-		return malformed(what, "no operation status in the wait answer",
-				 err);
+		return malformed(what, "no operation status in the wait answer", err);
 
 	json_int_t sc = json_integer_value(code);
 	const char *st = json_string_value(json_object_get(md, "status"));
@@ -211,13 +210,12 @@ int lxd_operation_read(json_t *root, long status, const char *what,
 		return LXD_RUNNING;
 	}
 	const char *etext = json_string_value(json_object_get(md, "err"));
-	snprintf(text, textlen, "%s",
-		 etext && *etext ? etext : st ? st : "unknown failure");
+	snprintf(text, textlen, "%s", etext && *etext ? etext : st ? st : "unknown failure");
 	return slxd_failk(err, SLXD_E_REFUSED, "LXD failed to %s: %s", what, text);
 }
 
-int lxd_instance_state_read(json_t *md, const char *what,
-			    struct lxd_instance_state *st, slxd_error *err)
+int lxd_instance_state_read(json_t *md, const char *what, struct lxd_instance_state *st,
+			    slxd_error *err)
 {
 	const char *status = json_string_value(json_object_get(md, "status"));
 	json_t *pid = json_object_get(md, "pid");
@@ -237,9 +235,9 @@ json_t *lxd_filter_config(json_t *all, const char *key, const char *value)
 	json_t *kept = json_array(), *inst;
 	size_t i;
 
-	json_array_foreach(all, i, inst) {
-		const char *v = json_string_value(
-			json_object_get(json_object_get(inst, "config"), key));
+	json_array_foreach (all, i, inst) {
+		const char *v =
+			json_string_value(json_object_get(json_object_get(inst, "config"), key));
 		if (kept && v && (!value || strcmp(v, value) == 0) &&
 		    json_array_append(kept, inst) < 0) {
 			json_decref(kept);
@@ -253,9 +251,8 @@ json_t *lxd_filter_config(json_t *all, const char *key, const char *value)
 
 /* One HTTP exchange.  On success *root is the parsed answer (an object) and
  * *status the HTTP status. */
-static int exchange(lxd_client *c, const char *method, const char *path,
-		    const char *body, long timeout_ms, const char *what,
-		    long *status, json_t **root, slxd_error *err)
+static int exchange(lxd_client *c, const char *method, const char *path, const char *body,
+		    long timeout_ms, const char *what, long *status, json_t **root, slxd_error *err)
 {
 	char url[2048];
 	CURL *h = c->curl;
@@ -263,8 +260,7 @@ static int exchange(lxd_client *c, const char *method, const char *path,
 	*status = 0;
 	*root = NULL;
 	if (snprintf(url, sizeof(url), "http://lxd%s", path) >= (int)sizeof(url))
-		return slxd_fail(err, "LXD request path too long while trying to %s",
-				 what);
+		return slxd_fail(err, "LXD request path too long while trying to %s", what);
 	c->len = 0;
 	c->too_big = c->no_mem = false;
 	c->curl_err[0] = '\0';
@@ -278,8 +274,7 @@ static int exchange(lxd_client *c, const char *method, const char *path,
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, c->up_size);
 	} else if (body) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-				 (curl_off_t)strlen(body));
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
 	} else {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	}
@@ -302,25 +297,34 @@ static int exchange(lxd_client *c, const char *method, const char *path,
 		return slxd_fail(err, "cannot read the image file to %s: %s", what,
 				 strerror(errno));
 	if (c->too_big || rc == CURLE_FILESIZE_EXCEEDED)
-		return slxd_fail(err, "LXD's answer while trying to %s is larger "
-				 "than %zu MiB; refusing it", what,
-				 LXD_MAX_BODY >> 20);
+		return slxd_fail(err,
+				 "LXD's answer while trying to %s is larger "
+				 "than %zu MiB; refusing it",
+				 what, LXD_MAX_BODY >> 20);
 	if (c->no_mem)
-		return slxd_fail(err, "out of memory reading LXD's answer while "
-				 "trying to %s", what);
+		return slxd_fail(err,
+				 "out of memory reading LXD's answer while "
+				 "trying to %s",
+				 what);
 	if (rc == CURLE_COULDNT_CONNECT)
-		return slxd_failk(err, SLXD_E_UNREACHABLE, "cannot reach LXD at %s: %s; is the LXD "
-				 "daemon running?", c->socket_path, why);
+		return slxd_failk(err, SLXD_E_UNREACHABLE,
+				  "cannot reach LXD at %s: %s; is the LXD "
+				  "daemon running?",
+				  c->socket_path, why);
 	if (rc == CURLE_OPERATION_TIMEDOUT)
-		return slxd_failk(err, SLXD_E_TIMEOUT, "timed out after %ld ms waiting for LXD at "
-				 "%s to %s", timeout_ms, c->socket_path, what);
+		return slxd_failk(err, SLXD_E_TIMEOUT,
+				  "timed out after %ld ms waiting for LXD at "
+				  "%s to %s",
+				  timeout_ms, c->socket_path, what);
 	if (rc != CURLE_OK)
-		return slxd_fail(err, "lost the connection to LXD at %s while "
-				 "trying to %s: %s", c->socket_path, what, why);
+		return slxd_fail(err,
+				 "lost the connection to LXD at %s while "
+				 "trying to %s: %s",
+				 c->socket_path, what, why);
 
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-	slxd_log(SLXD_LOG_DEBUG, "lxd: %s %s -> HTTP %ld, %zu bytes", method,
-		 path, *status, c->len);
+	slxd_log(SLXD_LOG_DEBUG, "lxd: %s %s -> HTTP %ld, %zu bytes", method, path, *status,
+		 c->len);
 
 	return lxd_answer_parse(c->body, c->len, *status, what, root, err);
 }
@@ -333,35 +337,33 @@ static long wait_secs(const lxd_client *c)
 
 /* Wait for the background operation `operation` (an id checked by
  * lxd_answer_read) and return (in *op) the finished operation object. */
-static int wait_operation(lxd_client *c, const char *operation,
-			  const char *what, json_t **op, slxd_error *err)
+static int wait_operation(lxd_client *c, const char *operation, const char *what, json_t **op,
+			  slxd_error *err)
 {
 	char path[256];
 	long status = 0;
 	json_t *root = NULL;
 
 	long secs = wait_secs(c);
-	snprintf(path, sizeof(path), "/1.0/operations/%s/wait?timeout=%ld",
-		 operation, secs);
+	snprintf(path, sizeof(path), "/1.0/operations/%s/wait?timeout=%ld", operation, secs);
 	/* Give LXD a second to report its own timeout before curl gives up. */
-	if (exchange(c, "GET", path, NULL, secs * 1000 + 1000, what, &status,
-		     &root, err) < 0)
+	if (exchange(c, "GET", path, NULL, secs * 1000 + 1000, what, &status, &root, err) < 0)
 		return -1;
 
-	int rc = lxd_operation_read(root, status, what, operation, op,
-				    c->lxd_text, sizeof(c->lxd_text), err);
+	int rc = lxd_operation_read(root, status, what, operation, op, c->lxd_text,
+				    sizeof(c->lxd_text), err);
 	if (rc == LXD_RUNNING)
-		rc = slxd_failk(err, SLXD_E_TIMEOUT, "timed out after %ld s waiting for LXD at %s to "
-			       "%s (operation still %s)", secs, c->socket_path,
-			       what, c->lxd_text);
+		rc = slxd_failk(err, SLXD_E_TIMEOUT,
+				"timed out after %ld s waiting for LXD at %s to "
+				"%s (operation still %s)",
+				secs, c->socket_path, what, c->lxd_text);
 	json_decref(root);
 	return rc;
 }
 
 /* The whole request cycle: 0, or -1 with the kind of failure. */
-static int call(lxd_client *c, const char *method, const char *path,
-		json_t *body, json_t **metadata, const char *what,
-		slxd_error *err)
+static int call(lxd_client *c, const char *method, const char *path, json_t *body,
+		json_t **metadata, const char *what, slxd_error *err)
 {
 	cleanup_free char *text = NULL;
 	json_auto_t *root = NULL;
@@ -371,15 +373,13 @@ static int call(lxd_client *c, const char *method, const char *path,
 		*metadata = NULL;
 	c->lxd_text[0] = '\0';
 	if (body && !(text = json_dumps(body, JSON_COMPACT)))
-		return slxd_fail(err, "cannot encode the request to %s as JSON",
-				 what);
-	if (exchange(c, method, path, text, c->timeout_ms, what, &status, &root,
-		     err) < 0)
+		return slxd_fail(err, "cannot encode the request to %s as JSON", what);
+	if (exchange(c, method, path, text, c->timeout_ms, what, &status, &root, err) < 0)
 		return -1;
 
 	const char *operation;
-	int rc = lxd_answer_read(root, status, what, metadata, &operation,
-				 c->lxd_text, sizeof(c->lxd_text), err);
+	int rc = lxd_answer_read(root, status, what, metadata, &operation, c->lxd_text,
+				 sizeof(c->lxd_text), err);
 	if (rc != LXD_ASYNC)
 		return rc;
 	json_auto_t *op = NULL;
@@ -448,25 +448,27 @@ lxd_client *lxd_open(const char *socket_path, long timeout_ms, slxd_error *err)
 		return NULL;
 	}
 	if (strlen(socket_path) >= sizeof(c->socket_path)) {
-		slxd_fail(err, "LXD socket path %s is too long for a unix socket",
-			  socket_path);
+		slxd_fail(err, "LXD socket path %s is too long for a unix socket", socket_path);
 		return NULL;
 	}
 	if (stat(socket_path, &st) < 0) {
-		slxd_fail(err, "cannot use LXD socket %s: %s; is LXD installed "
+		slxd_fail(err,
+			  "cannot use LXD socket %s: %s; is LXD installed "
 			  "and running, and is lxd_socket= set right?",
 			  socket_path, strerror(errno));
 		return NULL;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		slxd_fail(err, "LXD socket %s is not a unix socket; check "
-			  "lxd_socket=", socket_path);
+		slxd_fail(err,
+			  "LXD socket %s is not a unix socket; check "
+			  "lxd_socket=",
+			  socket_path);
 		return NULL;
 	}
 	if (!(c = calloc(1, sizeof(*c))) || !(c->curl = curl_easy_init())) {
 		free(c);
 		slxd_fail(err, "cannot set up an HTTP client for LXD (out of "
-			  "memory?)");
+			       "memory?)");
 		return NULL;
 	}
 	memcpy(c->socket_path, socket_path, strlen(socket_path) + 1); /* fits: checked above */
@@ -495,7 +497,7 @@ lxd_client *lxd_open(const char *socket_path, long timeout_ms, slxd_error *err)
 	if (!c->headers) {
 		lxd_close(c);
 		slxd_fail(err, "cannot set up an HTTP client for LXD (out of "
-			  "memory?)");
+			       "memory?)");
 		return NULL;
 	}
 
@@ -511,14 +513,15 @@ lxd_client *lxd_open(const char *socket_path, long timeout_ms, slxd_error *err)
 	snprintf(c->server_version, sizeof(c->server_version), "%s", version ? version : "");
 	size_t ai;
 	json_t *arch;
-	json_array_foreach(json_object_get(env, "architectures"), ai, arch) {
+	json_array_foreach (json_object_get(env, "architectures"), ai, arch) {
 		const char *a = json_string_value(arch);
 		if (a && c->narches < 4)
 			snprintf(c->arches[c->narches++], sizeof(c->arches[0]), "%s", a);
 	}
 	const char *auth = json_string_value(json_object_get(md, "auth"));
 	if (auth && strcmp(auth, "trusted") != 0) {
-		slxd_fail(err, "LXD at %s does not trust this client (auth: %s); "
+		slxd_fail(err,
+			  "LXD at %s does not trust this client (auth: %s); "
 			  "the plugin needs root's full access to the socket",
 			  socket_path, auth);
 		json_decref(md);
@@ -539,11 +542,10 @@ void lxd_close(lxd_client *c)
 	free(c);
 }
 
-int lxd_request(lxd_client *c, const char *method, const char *path,
-		json_t *body, json_t **metadata, slxd_error *err)
+int lxd_request(lxd_client *c, const char *method, const char *path, json_t *body,
+		json_t **metadata, slxd_error *err)
 {
-	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH",
-					       "DELETE" };
+	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE" };
 	char what[300];
 	size_t i;
 
@@ -558,8 +560,8 @@ int lxd_request(lxd_client *c, const char *method, const char *path,
 	if (!path || strncmp(path, "/1.0", 4) != 0 ||
 	    path[strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 			      "0123456789-._~/?=&%")] != '\0')
-		return slxd_fail(err, "refusing unsafe LXD request path \"%.*s\"",
-				 64, path ? path : "(null)");
+		return slxd_fail(err, "refusing unsafe LXD request path \"%.*s\"", 64,
+				 path ? path : "(null)");
 	snprintf(what, sizeof(what), "process %s %s", method, path);
 	json_auto_t *sent = body && is_incus(c) ? body_to_incus(body) : json_incref(body);
 	if (body && !sent)
@@ -568,9 +570,8 @@ int lxd_request(lxd_client *c, const char *method, const char *path,
 }
 
 /* POST /1.0/instances with `source` (stolen) as the instance's origin. */
-static int create_from(lxd_client *c, const char *name, json_t *source,
-		       json_t *config, json_t *devices, json_t *profiles,
-		       slxd_error *err)
+static int create_from(lxd_client *c, const char *name, json_t *source, json_t *config,
+		       json_t *devices, json_t *profiles, slxd_error *err)
 {
 	char what[200];
 	const char *key;
@@ -584,66 +585,68 @@ static int create_from(lxd_client *c, const char *name, json_t *source,
 	int bad = 0;
 	if (config && !json_is_object(config))
 		bad = slxd_fail(err, "cannot %s: config is not an object", what);
-	json_object_foreach(config, key, v)
+	json_object_foreach (config, key, v)
 		if (!bad && !json_is_string(v))
-			bad = slxd_fail(err, "cannot %s: config key %s is not a "
-					"string", what, key);
+			bad = slxd_fail(err,
+					"cannot %s: config key %s is not a "
+					"string",
+					what, key);
 	if (!bad && devices && !json_is_object(devices))
 		bad = slxd_fail(err, "cannot %s: devices is not an object", what);
-	json_object_foreach(devices, key, v)
+	json_object_foreach (devices, key, v)
 		if (!bad && !json_is_object(v))
-			bad = slxd_fail(err, "cannot %s: device %s is not an "
-					"object", what, key);
+			bad = slxd_fail(err,
+					"cannot %s: device %s is not an "
+					"object",
+					what, key);
 	if (!bad && profiles && !json_is_array(profiles))
 		bad = slxd_fail(err, "cannot %s: profiles is not an array", what);
-	json_array_foreach(profiles, i, v)
+	json_array_foreach (profiles, i, v)
 		if (!bad && !json_is_string(v))
-			bad = slxd_fail(err, "cannot %s: profile %zu is not a "
-					"string", what, i);
+			bad = slxd_fail(err,
+					"cannot %s: profile %zu is not a "
+					"string",
+					what, i);
 	if (bad) {
 		json_decref(source);
 		return -1;
 	}
 
 	/* "o" steals the references, also when packing fails. */
-	json_auto_t *body = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}",
-		"name", name, "type", "container", "source", source,
-		"config", config ? json_incref(config) : json_object(),
-		"devices", devices ? json_incref(devices) : json_object(),
-		"profiles", profiles ? json_incref(profiles)
-				      : json_pack("[s]", "default"));
+	json_auto_t *body =
+		json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "name", name, "type", "container",
+			  "source", source, "config", config ? json_incref(config) : json_object(),
+			  "devices", devices ? json_incref(devices) : json_object(), "profiles",
+			  profiles ? json_incref(profiles) : json_pack("[s]", "default"));
 	json_auto_t *sent = body && is_incus(c) ? body_to_incus(body) : json_incref(body);
 	if (!sent)
 		return slxd_fail(err, "cannot %s: out of memory", what);
 	return call(c, "POST", "/1.0/instances", sent, NULL, what, err);
 }
 
-int lxd_instance_create(lxd_client *c, const char *name,
-			const char *fingerprint, json_t *config,
+int lxd_instance_create(lxd_client *c, const char *name, const char *fingerprint, json_t *config,
 			json_t *devices, json_t *profiles, slxd_error *err)
 {
-	if (check_name("instance", name, err) ||
-	    check_name("image fingerprint", fingerprint, err))
+	if (check_name("instance", name, err) || check_name("image fingerprint", fingerprint, err))
 		return -1;
-	return create_from(c, name, json_pack("{s:s, s:s}", "type", "image",
-					       "fingerprint", fingerprint),
+	return create_from(c, name,
+			   json_pack("{s:s, s:s}", "type", "image", "fingerprint", fingerprint),
 			   config, devices, profiles, err);
 }
 
-int lxd_instance_copy(lxd_client *c, const char *name, const char *source,
-		      json_t *config, json_t *devices, json_t *profiles,
-		      slxd_error *err)
+int lxd_instance_copy(lxd_client *c, const char *name, const char *source, json_t *config,
+		      json_t *devices, json_t *profiles, slxd_error *err)
 {
-	if (check_name("instance", name, err) ||
-	    check_name("instance", source, err))
+	if (check_name("instance", name, err) || check_name("instance", source, err))
 		return -1;
-	return create_from(c, name, json_pack("{s:s, s:s, s:b}", "type", "copy",
-					       "source", source, "instance_only", 1),
-			   config, devices, profiles, err);
+	return create_from(
+		c, name,
+		json_pack("{s:s, s:s, s:b}", "type", "copy", "source", source, "instance_only", 1),
+		config, devices, profiles, err);
 }
 
-static int set_state(lxd_client *c, const char *name, const char *verb,
-		     json_t *body, slxd_error *err)
+static int set_state(lxd_client *c, const char *name, const char *verb, json_t *body,
+		     slxd_error *err)
 {
 	char path[200], what[200];
 
@@ -671,8 +674,8 @@ int lxd_instance_stop_force(lxd_client *c, const char *name, slxd_error *err)
 {
 	if (check_name("instance", name, err))
 		return -1;
-	json_auto_t *body = json_pack("{s:s, s:b, s:i}", "action", "stop",
-				      "force", 1, "timeout", -1);
+	json_auto_t *body =
+		json_pack("{s:s, s:b, s:i}", "action", "stop", "force", 1, "timeout", -1);
 	return body ? set_state(c, name, "stop", body, err) : slxd_fail(err, "out of memory");
 }
 
@@ -688,8 +691,8 @@ int lxd_instance_delete(lxd_client *c, const char *name, slxd_error *err)
 }
 
 /* GET returning metadata of the JSON type `want` (JSON_OBJECT/JSON_ARRAY). */
-static int get_typed(lxd_client *c, const char *path, const char *what,
-		     json_type want, json_t **out, slxd_error *err)
+static int get_typed(lxd_client *c, const char *path, const char *what, json_type want,
+		     json_t **out, slxd_error *err)
 {
 	json_t *md;
 	int rc = call(c, "GET", path, NULL, &md, what, err);
@@ -699,15 +702,17 @@ static int get_typed(lxd_client *c, const char *path, const char *what,
 		return rc;
 	if (json_typeof(md) != want) {
 		json_decref(md);
-		return malformed(what, want == JSON_ARRAY ? "metadata is not a list"
-				 : "metadata is not an object", err);
+		return malformed(what,
+				 want == JSON_ARRAY ? "metadata is not a list"
+						    : "metadata is not an object",
+				 err);
 	}
 	*out = md;
 	return 0;
 }
 
-int lxd_instance_state(lxd_client *c, const char *name,
-		       struct lxd_instance_state *st, slxd_error *err)
+int lxd_instance_state(lxd_client *c, const char *name, struct lxd_instance_state *st,
+		       slxd_error *err)
 {
 	char path[200], what[200];
 	json_auto_t *md = NULL;
@@ -722,8 +727,7 @@ int lxd_instance_state(lxd_client *c, const char *name,
 	return lxd_instance_state_read(md, what, st, err);
 }
 
-int lxd_instance_get(lxd_client *c, const char *name, json_t **out,
-		     slxd_error *err)
+int lxd_instance_get(lxd_client *c, const char *name, json_t **out, slxd_error *err)
 {
 	char path[200], what[200];
 
@@ -738,18 +742,17 @@ int lxd_instance_get(lxd_client *c, const char *name, json_t **out,
 	return rc;
 }
 
-int lxd_instances_list(lxd_client *c, const char *key, const char *value,
-		       json_t **out, slxd_error *err)
+int lxd_instances_list(lxd_client *c, const char *key, const char *value, json_t **out,
+		       slxd_error *err)
 {
 	static const char what[] = "list instances";
 	json_t *all;
 
 	*out = NULL;
-	int rc = get_typed(c, "/1.0/instances?recursion=1", what, JSON_ARRAY,
-			   &all, err);
+	int rc = get_typed(c, "/1.0/instances?recursion=1", what, JSON_ARRAY, &all, err);
 	size_t i;
 	json_t *inst;
-	json_array_foreach(is_incus(c) ? all : NULL, i, inst)
+	json_array_foreach (is_incus(c) ? all : NULL, i, inst)
 		instance_from_incus(inst);
 	if (rc != 0 || !key) {
 		*out = all;
@@ -763,8 +766,7 @@ int lxd_instances_list(lxd_client *c, const char *key, const char *value,
 	return 0;
 }
 
-int lxd_image_get(lxd_client *c, const char *fingerprint, json_t **out,
-		  slxd_error *err)
+int lxd_image_get(lxd_client *c, const char *fingerprint, json_t **out, slxd_error *err)
 {
 	char path[200], what[200];
 
@@ -778,12 +780,11 @@ int lxd_image_get(lxd_client *c, const char *fingerprint, json_t **out,
 
 int lxd_images_list(lxd_client *c, json_t **out, slxd_error *err)
 {
-	return get_typed(c, "/1.0/images?recursion=1",
-			 "list images", JSON_ARRAY, out, err);
+	return get_typed(c, "/1.0/images?recursion=1", "list images", JSON_ARRAY, out, err);
 }
 
-int lxd_image_import(lxd_client *c, int fd, off_t size, long wait_ms,
-		     char fingerprint[65], slxd_error *err)
+int lxd_image_import(lxd_client *c, int fd, off_t size, long wait_ms, char fingerprint[65],
+		     slxd_error *err)
 {
 	static const char what[] = "import an image";
 	struct curl_slist *hdr = NULL;
@@ -873,7 +874,9 @@ const char *lxd_server_name(const lxd_client *c)
 /* The first releases of each LXD series that carry all of the 2026 image
  * fixes we know of (README, "LXD version"): CVE-2026-23954, CVE-2026-33897,
  * GHSA-9j25-mm2h-2f76, GHSA-jpf8-86f3-wp38, GHSA-vghh-5rfx-xhq8. */
-static const struct { unsigned series[2], fixed[3]; } image_fixes[] = {
+static const struct {
+	unsigned series[2], fixed[3];
+} image_fixes[] = {
 	{ { 5, 0 }, { 5, 0, 8 } },
 	{ { 5, 21 }, { 5, 21, 6 } },
 };
@@ -887,13 +890,17 @@ int lxd_check_version(const lxd_client *c, const char *min, slxd_error *err)
 	if (lxd_parse_version(min, want) != 0)
 		return slxd_fail(err, "internal error: bad minimum LXD version %s", min);
 	if (lxd_parse_version(c->server_version, have) != 0)
-		return slxd_fail(err, "%s at %s does not say which version it is (GET /1.0 gave "
-				 "environment.server_version \"%.20s\"); slurm-lxd needs LXD %s or later",
-				 server, c->socket_path, c->server_version, min);
+		return slxd_fail(
+			err,
+			"%s at %s does not say which version it is (GET /1.0 gave "
+			"environment.server_version \"%.20s\"); slurm-lxd needs LXD %s or later",
+			server, c->socket_path, c->server_version, min);
 	if (strcmp(server, "lxd") == 0 && vcmp(have, want) < 0)
-		return slxd_fail(err, "LXD %s on this node is older than %s, the oldest this node "
+		return slxd_fail(err,
+				 "LXD %s on this node is older than %s, the oldest this node "
 				 "accepts (lxd_min_version= in spank_lxd.conf); ask your admin to "
-				 "upgrade LXD", c->server_version, min);
+				 "upgrade LXD",
+				 c->server_version, min);
 	if (warned || strcmp(server, "lxd") != 0)
 		return 0;
 	warned = true;
@@ -907,11 +914,13 @@ int lxd_check_version(const lxd_client *c, const char *min, slxd_error *err)
 	if (!known && (have[0] < 5 || (have[0] == 5 && have[1] < 21)))
 		lacks = true;
 	if (lacks)
-		slxd_log(SLXD_LOG_INFO, "LXD %s lacks fixes for image templates and top-level "
+		slxd_log(SLXD_LOG_INFO,
+			 "LXD %s lacks fixes for image templates and top-level "
 			 "links (CVE-2026-23954, CVE-2026-33897, GHSA-9j25-mm2h-2f76, "
 			 "GHSA-jpf8-86f3-wp38, GHSA-vghh-5rfx-xhq8): images slurm-lxd pulls are "
 			 "checked for them, images imported by hand are not; upgrade to LXD 5.0.8, "
-			 "5.21.6 or later", c->server_version);
+			 "5.21.6 or later",
+			 c->server_version);
 	return 0;
 }
 
@@ -922,9 +931,9 @@ int lxd_check_version(const lxd_client *c, const char *min, slxd_error *err)
 static const char *arch_name(const char *a)
 {
 	static const char *const alias[][2] = {
-		{ "amd64", "x86_64" }, { "x86-64", "x86_64" }, { "arm64", "aarch64" },
-		{ "armhf", "armv7l" }, { "armel", "armv6l" }, { "i386", "i686" },
-		{ "386", "i686" }, { "ppc64el", "ppc64le" }, { "riscv64gc", "riscv64" },
+		{ "amd64", "x86_64" }, { "x86-64", "x86_64" },   { "arm64", "aarch64" },
+		{ "armhf", "armv7l" }, { "armel", "armv6l" },    { "i386", "i686" },
+		{ "386", "i686" },     { "ppc64el", "ppc64le" }, { "riscv64gc", "riscv64" },
 	};
 	for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
 		if (strcmp(a, alias[i][0]) == 0)
@@ -932,8 +941,7 @@ static const char *arch_name(const char *a)
 	return a;
 }
 
-int lxd_check_image_arch(const lxd_client *c, json_t *image_obj, const char *image,
-			 slxd_error *err)
+int lxd_check_image_arch(const lxd_client *c, json_t *image_obj, const char *image, slxd_error *err)
 {
 	const char *want = json_string_value(json_object_get(image_obj, "architecture"));
 	if (!want || !want[0] || c->narches == 0)
@@ -942,6 +950,8 @@ int lxd_check_image_arch(const lxd_client *c, json_t *image_obj, const char *ima
 	for (size_t i = 0; i < c->narches; i++)
 		if (strcmp(arch_name(c->arches[i]), want) == 0)
 			return 0;
-	return slxd_fail(err, "image %s is built for %.24s, this node is %s: ask for an image "
-			 "of this node's architecture", image, want, arch_name(c->arches[0]));
+	return slxd_fail(err,
+			 "image %s is built for %.24s, this node is %s: ask for an image "
+			 "of this node's architecture",
+			 image, want, arch_name(c->arches[0]));
 }

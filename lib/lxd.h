@@ -58,22 +58,20 @@ int lxd_check_image_arch(const lxd_client *c, json_t *image_obj, const char *ima
  * json null).  For an async answer the operation is waited on (bounded by
  * the client's timeout) and *metadata receives the finished operation's
  * metadata.  `metadata` may be NULL. */
-int lxd_request(lxd_client *c, const char *method, const char *path,
-		json_t *body, json_t **metadata, slxd_error *err);
+int lxd_request(lxd_client *c, const char *method, const char *path, json_t *body,
+		json_t **metadata, slxd_error *err);
 
 /* POST /1.0/instances from a local image fingerprint.  `config` is an object
  * of string values, `devices` an object of device objects, `profiles` an
  * array of names (NULL means ["default"]).  Waits for the creation. */
-int lxd_instance_create(lxd_client *c, const char *name,
-			const char *fingerprint, json_t *config,
+int lxd_instance_create(lxd_client *c, const char *name, const char *fingerprint, json_t *config,
 			json_t *devices, json_t *profiles, slxd_error *err);
 
 /* The same, as a copy of the stopped instance `source` (its config and
  * devices are the defaults of the new one's; `config` and `devices` win).
  * On a copy-on-write pool this is a snapshot. */
-int lxd_instance_copy(lxd_client *c, const char *name, const char *source,
-		      json_t *config, json_t *devices, json_t *profiles,
-		      slxd_error *err);
+int lxd_instance_copy(lxd_client *c, const char *name, const char *source, json_t *config,
+		      json_t *devices, json_t *profiles, slxd_error *err);
 
 /* PUT /1.0/instances/NAME/state {"action":"start"}.  Waits. */
 int lxd_instance_start(lxd_client *c, const char *name, slxd_error *err);
@@ -91,22 +89,20 @@ struct lxd_instance_state {
 };
 
 /* GET /1.0/instances/NAME/state. */
-int lxd_instance_state(lxd_client *c, const char *name,
-		       struct lxd_instance_state *st, slxd_error *err);
+int lxd_instance_state(lxd_client *c, const char *name, struct lxd_instance_state *st,
+		       slxd_error *err);
 
 /* GET /1.0/instances/NAME: *out receives the instance object (config,
  * expanded_config, devices, status, ...). */
-int lxd_instance_get(lxd_client *c, const char *name, json_t **out,
-		     slxd_error *err);
+int lxd_instance_get(lxd_client *c, const char *name, json_t **out, slxd_error *err);
 
 /* GET /1.0/instances?recursion=1, keeping only instances whose config has
  * key == value (key NULL keeps all).  *out receives a JSON array. */
-int lxd_instances_list(lxd_client *c, const char *key, const char *value,
-		       json_t **out, slxd_error *err);
+int lxd_instances_list(lxd_client *c, const char *key, const char *value, json_t **out,
+		       slxd_error *err);
 
 /* GET /1.0/images/FINGERPRINT. */
-int lxd_image_get(lxd_client *c, const char *fingerprint, json_t **out,
-		  slxd_error *err);
+int lxd_image_get(lxd_client *c, const char *fingerprint, json_t **out, slxd_error *err);
 
 /* GET /1.0/images?recursion=1.  *out receives a JSON array. */
 int lxd_images_list(lxd_client *c, json_t **out, slxd_error *err);
@@ -116,8 +112,8 @@ int lxd_images_list(lxd_client *c, json_t **out, slxd_error *err);
  * timeout) for LXD to unpack it.  On success `fingerprint` receives the
  * fingerprint LXD computed (64 hex + NUL).  If LXD already has the image
  * it fails with kind SLXD_E_EXISTS and fingerprint stays "". */
-int lxd_image_import(lxd_client *c, int fd, off_t size, long wait_ms,
-		     char fingerprint[65], slxd_error *err);
+int lxd_image_import(lxd_client *c, int fd, off_t size, long wait_ms, char fingerprint[65],
+		     slxd_error *err);
 
 /* DELETE /1.0/images/FINGERPRINT.  Waits. */
 int lxd_image_delete(lxd_client *c, const char *fingerprint, slxd_error *err);
@@ -132,34 +128,32 @@ int lxd_image_delete(lxd_client *c, const char *fingerprint, slxd_error *err);
 /* What the readers return besides 0 and -1 (the public request functions
  * above never return these).  An error answer is -1 of kind SLXD_E_NOTFOUND
  * or SLXD_E_REFUSED, with LXD's words in `text`. */
-#define LXD_ASYNC 2   /* a background operation to wait for */
+#define LXD_ASYNC   2 /* a background operation to wait for */
 #define LXD_RUNNING 3 /* the operation has not finished; text: its status */
 
 /* The body of one HTTP answer (`status` its HTTP status): *root receives
  * the JSON object, NULL on error. */
-int lxd_answer_parse(const char *body, size_t len, long status,
-		     const char *what, json_t **root, slxd_error *err);
+int lxd_answer_parse(const char *body, size_t len, long status, const char *what, json_t **root,
+		     slxd_error *err);
 
 /* LXD's envelope in root: 0 for a sync answer (*metadata, if metadata is
  * non-NULL, receives a new reference to "metadata" or json null),
  * LXD_ASYNC with *operation pointing into root at the operation's id
  * (checked to be safe in a URL), -1 for an error answer (kind
  * SLXD_E_NOTFOUND or SLXD_E_REFUSED) or a malformed one. */
-int lxd_answer_read(json_t *root, long status, const char *what,
-		    json_t **metadata, const char **operation, char *text,
-		    size_t textlen, slxd_error *err);
+int lxd_answer_read(json_t *root, long status, const char *what, json_t **metadata,
+		    const char **operation, char *text, size_t textlen, slxd_error *err);
 
 /* The answer to GET /1.0/operations/OPERATION/wait: 0 with *op a new
  * reference to the finished operation, LXD_RUNNING, or -1: of kind
  * SLXD_E_REFUSED for an error answer or a failed operation, else
  * malformed, or the operation vanished. */
-int lxd_operation_read(json_t *root, long status, const char *what,
-		       const char *operation, json_t **op, char *text,
-		       size_t textlen, slxd_error *err);
+int lxd_operation_read(json_t *root, long status, const char *what, const char *operation,
+		       json_t **op, char *text, size_t textlen, slxd_error *err);
 
 /* The metadata of GET /1.0/instances/NAME/state into *st. */
-int lxd_instance_state_read(json_t *md, const char *what,
-			    struct lxd_instance_state *st, slxd_error *err);
+int lxd_instance_state_read(json_t *md, const char *what, struct lxd_instance_state *st,
+			    slxd_error *err);
 
 /* A new array of the members of `all` whose config has key (== value
  * unless value is NULL); NULL when out of memory. */

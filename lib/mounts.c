@@ -73,8 +73,8 @@ static int drop_to(uid_t uid, gid_t gid, const gid_t *gids, size_t ngids)
  * Everything is judged on one opened file, and that very file goes back
  * to root, so a path swapped for a link while this runs, or afterwards,
  * changes nothing: root mounts what was judged. */
-static void child(int sock, const struct slxd_mount *m, bool drop, uid_t uid,
-		  gid_t gid, const gid_t *gids, size_t ngids)
+static void child(int sock, const struct slxd_mount *m, bool drop, uid_t uid, gid_t gid,
+		  const gid_t *gids, size_t ngids)
 {
 	struct report r;
 	int f = -1;
@@ -139,8 +139,10 @@ static int read_report(int sock, struct report *r, int *fd, long timeout_ms)
 		char buf[CMSG_SPACE(sizeof(int))];
 	} cm;
 	struct iovec iov = { .iov_base = r, .iov_len = sizeof(*r) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = cm.buf,
+			      .msg_controllen = sizeof(cm.buf) };
 	ssize_t n;
 
 	*fd = -1;
@@ -212,11 +214,19 @@ static int resolve_fail(slxd_error *err, const char *src, int e)
 	slxd_quote(src, q, sizeof(q));
 	switch (e) {
 	case ENOENT:
-		return slxd_fail(err, "--lxd-mount: %s does not exist on this node: check the source path", q);
+		return slxd_fail(
+			err, "--lxd-mount: %s does not exist on this node: check the source path",
+			q);
 	case ENOTDIR:
-		return slxd_fail(err, "--lxd-mount: %s does not exist on this node (a component on the way is not a directory)", q);
+		return slxd_fail(
+			err,
+			"--lxd-mount: %s does not exist on this node (a component on the way is not a directory)",
+			q);
 	case EACCES:
-		return slxd_fail(err, "--lxd-mount: %s is not reachable by you: permission denied on a directory on the way", q);
+		return slxd_fail(
+			err,
+			"--lxd-mount: %s is not reachable by you: permission denied on a directory on the way",
+			q);
 	case ELOOP:
 		return slxd_fail(err, "--lxd-mount: %s has too many levels of symbolic links", q);
 	default:
@@ -238,9 +248,8 @@ static int fd_path(int fd, char *out, size_t len)
 	return 0;
 }
 
-int slxd_mount_validate(const struct slxd_config *cfg, struct slxd_mount *m,
-			uid_t uid, gid_t gid, const gid_t *gids, size_t ngids,
-			int *fd_out, slxd_error *err)
+int slxd_mount_validate(const struct slxd_config *cfg, struct slxd_mount *m, uid_t uid, gid_t gid,
+			const gid_t *gids, size_t ngids, int *fd_out, slxd_error *err)
 {
 	char q[SLXD_QUOTE_BUF], as[SLXD_QUOTE_BUF + 32], path[PATH_MAX];
 	struct report r;
@@ -253,8 +262,9 @@ int slxd_mount_validate(const struct slxd_config *cfg, struct slxd_mount *m,
 	if (slxd_check_path(m->src, "--lxd-mount", err) < 0)
 		return -1;
 	if (cfg->n_mount_allow == 0)
-		return slxd_fail(err, "--lxd-mount: mounts of your own are not enabled on this node "
-				 "(its slurm-lxd config has no mount_allow=): ask the administrators");
+		return slxd_fail(
+			err, "--lxd-mount: mounts of your own are not enabled on this node "
+			     "(its slurm-lxd config has no mount_allow=): ask the administrators");
 	if (geteuid() == 0) {
 		if (uid == 0)
 			return slxd_fail(err, "--lxd-mount: refusing to check mounts for uid 0");
@@ -262,7 +272,8 @@ int slxd_mount_validate(const struct slxd_config *cfg, struct slxd_mount *m,
 	} else if (uid == geteuid()) {
 		drop = false; /* unit tests as an ordinary user: already that user */
 	} else {
-		return slxd_fail(err, "internal error: checking mounts for uid %u needs root", (unsigned)uid);
+		return slxd_fail(err, "internal error: checking mounts for uid %u needs root",
+				 (unsigned)uid);
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
 		return slxd_fail(err, "internal error: socketpair: %s", strerror(errno));
@@ -287,8 +298,10 @@ int slxd_mount_validate(const struct slxd_config *cfg, struct slxd_mount *m,
 	reap(pid);
 	slxd_quote(m->src, q, sizeof(q));
 	if (rc == 1)
-		return slxd_fail(err, "--lxd-mount: checking %s took longer than %d s (is its file system hung?)",
-				 q, cfg->lxd_timeout);
+		return slxd_fail(
+			err,
+			"--lxd-mount: checking %s took longer than %d s (is its file system hung?)",
+			q, cfg->lxd_timeout);
 	if (rc < 0)
 		return slxd_fail(err, "internal error: the check of --lxd-mount %s died", q);
 
@@ -298,19 +311,22 @@ int slxd_mount_validate(const struct slxd_config *cfg, struct slxd_mount *m,
 	case ST_WRITE:
 		break;
 	case ST_DROP:
-		rc = slxd_fail(err, "internal error: cannot switch to uid %u to check --lxd-mount %s: %s",
-			       (unsigned)uid, q, strerror(r.err));
+		rc = slxd_fail(
+			err, "internal error: cannot switch to uid %u to check --lxd-mount %s: %s",
+			(unsigned)uid, q, strerror(r.err));
 		goto out;
 	case ST_RESOLVE:
 		rc = resolve_fail(err, m->src, r.err);
 		goto out;
 	default:
-		rc = slxd_fail(err, "internal error: bad report from the check of --lxd-mount %s", q);
+		rc = slxd_fail(err, "internal error: bad report from the check of --lxd-mount %s",
+			       q);
 		goto out;
 	}
 	rc = -1;
 	if (fd < 0 || fd_path(fd, path, sizeof(path)) < 0 || fstat(fd, &sb) < 0) {
-		slxd_fail(err, "internal error: the check of --lxd-mount %s sent no usable file", q);
+		slxd_fail(err, "internal error: the check of --lxd-mount %s sent no usable file",
+			  q);
 		goto out;
 	}
 
@@ -320,32 +336,42 @@ int slxd_mount_validate(const struct slxd_config *cfg, struct slxd_mount *m,
 	if (strcmp(path, m->src) != 0) {
 		char qc[SLXD_QUOTE_BUF];
 
-		snprintf(as, sizeof(as), " (which resolves to %s)", slxd_quote(path, qc, sizeof(qc)));
+		snprintf(as, sizeof(as), " (which resolves to %s)",
+			 slxd_quote(path, qc, sizeof(qc)));
 	}
 	if (slxd_check_path(path, "--lxd-mount", err) < 0) {
-		slxd_fail(err, "--lxd-mount: %s%s cannot be mounted: its real path is not a plain absolute path",
-			  q, as);
+		slxd_fail(
+			err,
+			"--lxd-mount: %s%s cannot be mounted: its real path is not a plain absolute path",
+			q, as);
 		goto out;
 	}
 	if (system_path(path)) {
-		slxd_fail(err, "--lxd-mount: %s%s is a refused system path: /, /proc, /sys and /dev cannot be mounted",
-			  q, as);
+		slxd_fail(
+			err,
+			"--lxd-mount: %s%s is a refused system path: /, /proc, /sys and /dev cannot be mounted",
+			q, as);
 		goto out;
 	}
 	if (!slxd_path_allowed(cfg, path)) {
 		char list[512];
 
-		slxd_fail(err, "--lxd-mount: %s%s is outside the allowed prefixes (%s): mount something under one of them",
-			  q, as, allow_list(cfg, list, sizeof(list)));
+		slxd_fail(
+			err,
+			"--lxd-mount: %s%s is outside the allowed prefixes (%s): mount something under one of them",
+			q, as, allow_list(cfg, list, sizeof(list)));
 		goto out;
 	}
 	if (r.stage == ST_READ) {
-		slxd_fail(err, "--lxd-mount: %s%s is not readable by you (%s)", q, as, strerror(r.err));
+		slxd_fail(err, "--lxd-mount: %s%s is not readable by you (%s)", q, as,
+			  strerror(r.err));
 		goto out;
 	}
 	if (r.stage == ST_WRITE) {
-		slxd_fail(err, "--lxd-mount: %s%s is not writable by you (%s): add :ro to mount it read-only",
-			  q, as, strerror(r.err));
+		slxd_fail(
+			err,
+			"--lxd-mount: %s%s is not writable by you (%s): add :ro to mount it read-only",
+			q, as, strerror(r.err));
 		goto out;
 	}
 	memcpy(m->src, path, strlen(path) + 1);
@@ -360,8 +386,8 @@ out:
 	return rc;
 }
 
-int slxd_mount_verify(pid_t init_pid, const char *what, const char *dst,
-		      dev_t dev, ino_t ino, slxd_error *err)
+int slxd_mount_verify(pid_t init_pid, const char *what, const char *dst, dev_t dev, ino_t ino,
+		      slxd_error *err)
 {
 	char root[64], q[SLXD_QUOTE_BUF], qd[SLXD_QUOTE_BUF];
 	struct open_how how = {
@@ -376,14 +402,18 @@ int slxd_mount_verify(pid_t init_pid, const char *what, const char *dst,
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)init_pid);
 	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0)
-		return slxd_fail(err, "cannot check the mount of %s: the job container's root "
-				 "(pid %d) cannot be opened: %s", q, (int)init_pid, strerror(errno));
+		return slxd_fail(err,
+				 "cannot check the mount of %s: the job container's root "
+				 "(pid %d) cannot be opened: %s",
+				 q, (int)init_pid, strerror(errno));
 	fd = (int)syscall(SYS_openat2, rfd, dst, &how, sizeof(how));
 	e = errno;
 	close(rfd);
 	if (fd < 0)
-		return slxd_fail(err, "refusing to run: %s is not mounted at %s in the job container "
-				 "as checked (%s)", q, qd, strerror(e));
+		return slxd_fail(err,
+				 "refusing to run: %s is not mounted at %s in the job container "
+				 "as checked (%s)",
+				 q, qd, strerror(e));
 	if (fstat(fd, &sb) < 0) {
 		e = errno;
 		close(fd);
@@ -391,23 +421,26 @@ int slxd_mount_verify(pid_t init_pid, const char *what, const char *dst,
 	}
 	close(fd);
 	if (sb.st_dev != dev || sb.st_ino != ino)
-		return slxd_fail(err, "refusing to run: %s changed between its check and the mount "
-				 "(%s in the job container is another file; was it replaced by a link?)",
-				 q, qd);
+		return slxd_fail(
+			err,
+			"refusing to run: %s changed between its check and the mount "
+			"(%s in the job container is another file; was it replaced by a link?)",
+			q, qd);
 	return 0;
 }
 
 /* ---- the working directory ---------------------------------------------- */
 
-int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX + 1],
-		   bool *mount, slxd_error *err)
+int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX + 1], bool *mount,
+		   slxd_error *err)
 {
 	char path[PATH_MAX], q[SLXD_QUOTE_BUF];
 	size_t n;
 
 	*mount = false;
 	if (fd_path(fd, path, sizeof(path)) < 0)
-		return slxd_fail(err, "cannot read the job's working directory: %s", strerror(errno));
+		return slxd_fail(err, "cannot read the job's working directory: %s",
+				 strerror(errno));
 	slxd_quote(path, q, sizeof(q));
 	/* "/" is never mounted (as before); "/tmp" is where slurmstepd goes
 	 * when it cannot enter the job's directory, and the host's /tmp is
@@ -416,17 +449,26 @@ int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX
 		return 0;
 	n = strlen(path);
 	if (path[0] != '/' || n > SLXD_PATH_MAX)
-		return slxd_fail(err, "the working directory %s cannot be mounted into the job "
-				 "container (not a plain absolute path of at most %d bytes): run from "
-				 "another directory", q, SLXD_PATH_MAX);
+		return slxd_fail(
+			err,
+			"the working directory %s cannot be mounted into the job "
+			"container (not a plain absolute path of at most %d bytes): run from "
+			"another directory",
+			q, SLXD_PATH_MAX);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
-			return slxd_fail(err, "the working directory %s cannot be mounted into the job "
-					 "container (control character in its path): run from another "
-					 "directory", q);
+			return slxd_fail(
+				err,
+				"the working directory %s cannot be mounted into the job "
+				"container (control character in its path): run from another "
+				"directory",
+				q);
 	if (system_path(path))
-		return slxd_fail(err, "the working directory %s is a refused system path (/proc, /sys, "
-				 "/dev cannot be mounted into a job container): run from another directory", q);
+		return slxd_fail(
+			err,
+			"the working directory %s is a refused system path (/proc, /sys, "
+			"/dev cannot be mounted into a job container): run from another directory",
+			q);
 	switch (cfg->cwd_policy) {
 	case SLXD_CWD_NONE:
 		return 0;
@@ -434,9 +476,12 @@ int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX
 		if (!slxd_path_allowed(cfg, path)) {
 			char list[512];
 
-			return slxd_fail(err, "the working directory %s is outside the prefixes this node "
-					 "mounts (%s; cwd_policy=allow_list): run from a directory under one "
-					 "of them", q, allow_list(cfg, list, sizeof(list)));
+			return slxd_fail(
+				err,
+				"the working directory %s is outside the prefixes this node "
+				"mounts (%s; cwd_policy=allow_list): run from a directory under one "
+				"of them",
+				q, allow_list(cfg, list, sizeof(list)));
 		}
 		break;
 	default:
@@ -449,7 +494,7 @@ int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX
 
 /* ---- staging -------------------------------------------------------------- */
 
-#define STAGE_DIR "mnt"
+#define STAGE_DIR  "mnt"
 #define TAINT_FILE "failed"
 
 void slxd_stage_name(const char *dst, char out[32])
@@ -457,8 +502,8 @@ void slxd_stage_name(const char *dst, char out[32])
 	snprintf(out, 32, "slxd-%016" PRIx64, slxd_fnv1a(dst, strlen(dst)));
 }
 
-void slxd_stage_path(const struct slxd_config *cfg, uint32_t jobid, const char *dst,
-		     char *out, size_t len)
+void slxd_stage_path(const struct slxd_config *cfg, uint32_t jobid, const char *dst, char *out,
+		     size_t len)
 {
 	char name[32];
 
@@ -499,7 +544,8 @@ static int make_private(int mfd)
 	    (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
 		return 0; /* done before (or a mount of its own) */
 	cleanup_fd int t = open_tree(mfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	if (t < 0 || move_mount(t, "", mfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+	if (t < 0 ||
+	    move_mount(t, "", mfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return -1;
 	return 0;
 }
@@ -592,7 +638,8 @@ static int write_record(int jfd, const char *name, const struct record *r)
 	snprintf(tmp, sizeof(tmp), "%s.new", name);
 	int n = snprintf(buf, sizeof(buf), "%llu %llu %d %s\n", r->dev, r->ino, r->ro, r->dst);
 	unlinkat(jfd, tmp, 0);
-	cleanup_fd int fd = openat(jfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	cleanup_fd int fd =
+		openat(jfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	if (write(fd, buf, (size_t)n) != n) {
@@ -608,7 +655,8 @@ static void unstage_at(const struct slxd_config *cfg, uint32_t jobid, int jfd, c
 {
 	char path[SLXD_PATH_MAX + 96], file[48];
 
-	snprintf(path, sizeof(path), "%s/" STAGE_DIR "/%" PRIu32 "/%s", cfg->state_dir, jobid, name);
+	snprintf(path, sizeof(path), "%s/" STAGE_DIR "/%" PRIu32 "/%s", cfg->state_dir, jobid,
+		 name);
 	for (int i = 0; i < 16 && umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0; i++)
 		;
 	if (unlinkat(jfd, name, AT_REMOVEDIR) < 0)
@@ -620,8 +668,8 @@ static void unstage_at(const struct slxd_config *cfg, uint32_t jobid, int jfd, c
 /* An empty point for a file to be mounted on. */
 static int make_point_file(int jfd, const char *name)
 {
-	cleanup_fd int pfd = openat(jfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				    0600);
+	cleanup_fd int pfd =
+		openat(jfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	return pfd < 0 ? -1 : 0;
 }
 
@@ -633,21 +681,27 @@ static int attach(const struct slxd_config *cfg, int jfd, const char *name, int 
 		  slxd_error *err)
 {
 	struct mount_attr attr = {
-		.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0),
+		.attr_set =
+			MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0),
 		.propagation = MS_PRIVATE,
 	};
 	struct stat now;
 
 	cleanup_fd int pfd = openat(jfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	cleanup_fd int tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	cleanup_fd int tree =
+		open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (pfd < 0 || tree < 0 ||
 	    mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ||
 	    move_mount(tree, "", pfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return slxd_fail(err, "cannot stage the mount of %s for LXD: %s", qd, strerror(errno));
+		return slxd_fail(err, "cannot stage the mount of %s for LXD: %s", qd,
+				 strerror(errno));
 	close(steal_fd(&pfd));
 	pfd = openat(jfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd < 0 || fstat(pfd, &now) < 0 || now.st_dev != sb->st_dev || now.st_ino != sb->st_ino)
-		return slxd_fail(err, "internal error: the staging point of %s does not hold the checked file", qd);
+		return slxd_fail(
+			err,
+			"internal error: the staging point of %s does not hold the checked file",
+			qd);
 	struct record r = { .dev = sb->st_dev, .ino = sb->st_ino, .ro = readonly };
 	snprintf(r.dst, sizeof(r.dst), "%s", dst);
 	if (write_record(jfd, name, &r) < 0)
@@ -656,8 +710,8 @@ static int attach(const struct slxd_config *cfg, int jfd, const char *name, int 
 	return 0;
 }
 
-int slxd_stage_mount(const struct slxd_config *cfg, uint32_t jobid, const char *dst,
-		     int fd, bool readonly, bool *staged, slxd_error *err)
+int slxd_stage_mount(const struct slxd_config *cfg, uint32_t jobid, const char *dst, int fd,
+		     bool readonly, bool *staged, slxd_error *err)
 {
 	char name[32], qd[SLXD_QUOTE_BUF];
 	struct record r;
@@ -669,22 +723,29 @@ int slxd_stage_mount(const struct slxd_config *cfg, uint32_t jobid, const char *
 		return slxd_fail(err, "internal error: no checked file to mount at %s", qd);
 	cleanup_fd int jfd = job_stage_dir(cfg, jobid, true);
 	if (jfd < 0)
-		return slxd_fail(err, "cannot make the staging directory for the job's mounts under %s "
+		return slxd_fail(err,
+				 "cannot make the staging directory for the job's mounts under %s "
 				 "(it must be root's and writable by no one else): %s",
 				 cfg->state_dir, strerror(errno));
 	slxd_stage_name(dst, name);
 	if (read_record(jfd, name, &r) == 0) {
 		if (strcmp(r.dst, dst) != 0)
-			return slxd_fail(err, "internal error: two mount paths share staging point %s", name);
-		if (r.dev == (unsigned long long)sb.st_dev && r.ino == (unsigned long long)sb.st_ino)
+			return slxd_fail(err,
+					 "internal error: two mount paths share staging point %s",
+					 name);
+		if (r.dev == (unsigned long long)sb.st_dev &&
+		    r.ino == (unsigned long long)sb.st_ino)
 			return 0; /* an earlier task or step staged this very file */
-		return slxd_fail(err, "%s is already mounted from another file in this job's container; "
-				 "a step cannot mount something else there", qd);
+		return slxd_fail(err,
+				 "%s is already mounted from another file in this job's container; "
+				 "a step cannot mount something else there",
+				 qd);
 	}
 	/* a point left by a task killed half-way: start over */
 	unstage_at(cfg, jobid, jfd, name);
 	if ((S_ISDIR(sb.st_mode) ? mkdirat(jfd, name, 0700) : make_point_file(jfd, name)) < 0)
-		return slxd_fail(err, "cannot make the staging point for %s: %s", qd, strerror(errno));
+		return slxd_fail(err, "cannot make the staging point for %s: %s", qd,
+				 strerror(errno));
 	if (attach(cfg, jfd, name, fd, &sb, readonly, dst, qd, err) != 0) {
 		unstage_at(cfg, jobid, jfd, name);
 		return -1;
@@ -712,8 +773,10 @@ int slxd_stage_verify(const struct slxd_config *cfg, uint32_t jobid, pid_t init_
 	cleanup_fd int jfd = job_stage_dir(cfg, jobid, false);
 
 	if (jfd < 0 || read_record(jfd, name, &r) != 0)
-		return slxd_failk(err, SLXD_E_TAMPERED, "refusing to run: the job container has a "
-				  "mount (%s) this node has no record of", name);
+		return slxd_failk(err, SLXD_E_TAMPERED,
+				  "refusing to run: the job container has a "
+				  "mount (%s) this node has no record of",
+				  name);
 	snprintf(what, sizeof(what), "the mount at %s", r.dst);
 	return slxd_mount_verify(init_pid, what, r.dst, (dev_t)r.dev, (ino_t)r.ino, err);
 }
@@ -722,7 +785,8 @@ int slxd_stage_taint(const struct slxd_config *cfg, uint32_t jobid)
 {
 	cleanup_fd int jfd = job_stage_dir(cfg, jobid, true);
 	cleanup_fd int fd = jfd >= 0 ? openat(jfd, TAINT_FILE,
-					       O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+					      O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)
+				     : -1;
 
 	return fd >= 0 ? 0 : -1;
 }

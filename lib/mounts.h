@@ -22,8 +22,8 @@ int slxd_path_allowed(const struct slxd_config *cfg, const char *path);
  * user's -- and cwd_policy=none).  -1 with err: refused (/proc, /sys, /dev,
  * a path that cannot be a mount path, or outside mount_allow with
  * cwd_policy=allow_list). */
-int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX + 1],
-		   bool *mount, slxd_error *err);
+int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX + 1], bool *mount,
+		   slxd_error *err);
 
 /* Staging: LXD is never given a path a user can re-point.  Each user
  * mount (and the working directory) is a detached clone of the very file
@@ -40,8 +40,8 @@ int slxd_cwd_judge(const struct slxd_config *cfg, int fd, char dst[SLXD_PATH_MAX
 /* <name> of the staging point for the mount at dst (also LXD's device
  * name: the same path asked twice is one device). */
 void slxd_stage_name(const char *dst, char out[32]);
-void slxd_stage_path(const struct slxd_config *cfg, uint32_t jobid, const char *dst,
-		     char *out, size_t len);
+void slxd_stage_path(const struct slxd_config *cfg, uint32_t jobid, const char *dst, char *out,
+		     size_t len);
 
 /* A job whose container had a mount that failed slxd_stage_verify is
  * marked; no later task of it may enter a container on this node. */

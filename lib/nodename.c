@@ -91,11 +91,13 @@ int slxd_host_ids_read(struct slxd_host_ids *h, slxd_error *err)
 			if (!i->ifa_addr)
 				continue;
 			if (i->ifa_addr->sa_family == AF_INET)
-				slxd_host_ids_add_addr(h, AF_INET,
-						       &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr);
+				slxd_host_ids_add_addr(
+					h, AF_INET,
+					&((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr);
 			else if (i->ifa_addr->sa_family == AF_INET6)
-				slxd_host_ids_add_addr(h, AF_INET6,
-						       &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr);
+				slxd_host_ids_add_addr(
+					h, AF_INET6,
+					&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr);
 		}
 		freeifaddrs(ifs);
 	}
@@ -153,7 +155,8 @@ void slxd_node_names_describe(const struct slxd_node_names *ns, char *out, size_
 		return;
 	out[0] = '\0';
 	for (size_t i = 0; i < ns->n && o < len; i++) {
-		int k = snprintf(out + o, len - o, "%s%s (%s)", i ? ", " : "", ns->v[i], ns->how[i]);
+		int k = snprintf(out + o, len - o, "%s%s (%s)", i ? ", " : "", ns->v[i],
+				 ns->how[i]);
 		if (k < 0)
 			break;
 		o += (size_t)k;

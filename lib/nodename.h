@@ -18,7 +18,7 @@
 #include "error.h"
 
 #define SLXD_NODE_NAMES_MAX 32
-#define SLXD_NODE_NAME_LEN 256
+#define SLXD_NODE_NAME_LEN  256
 #define SLXD_HOST_NAMES_MAX 8
 #define SLXD_HOST_ADDRS_MAX 64
 
@@ -35,7 +35,7 @@ struct slxd_host_ids {
 	char names[SLXD_HOST_NAMES_MAX][SLXD_NODE_NAME_LEN];
 	size_t naddrs;
 	struct {
-		int family;             /* AF_INET or AF_INET6 */
+		int family; /* AF_INET or AF_INET6 */
 		unsigned char a[16];
 	} addrs[SLXD_HOST_ADDRS_MAX];
 };

@@ -63,8 +63,7 @@ static bool maps_identity(pid_t pid, const char *file, unsigned long id)
 	bool ok = false;
 	while (!ok && fgets(line, sizeof(line), f)) {
 		unsigned long v[3]; /* inside, outside, count */
-		if (map_line(line, v) && id >= v[0] && id - v[0] < v[2] &&
-		    v[1] + (id - v[0]) == id)
+		if (map_line(line, v) && id >= v[0] && id - v[0] < v[2] && v[1] + (id - v[0]) == id)
 			ok = true;
 	}
 	fclose(f);
@@ -122,8 +121,8 @@ int slxd_switch_identity(const struct slxd_identity *id)
 static void become_job_user(int pidfd, const struct slxd_identity *id)
 {
 	const char *step = "setns";
-	if (setns(pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS |
-			 CLONE_NEWIPC | CLONE_NEWCGROUP) != 0)
+	if (setns(pidfd,
+		  CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP) != 0)
 		goto fail;
 	close(pidfd);
 
@@ -197,8 +196,15 @@ static void __attribute__((noreturn)) wait_for_payload(void)
 	sigfillset(&sa.sa_mask);
 	for (int sig = 1; sig < NSIG; sig++) {
 		switch (sig) {
-		case SIGKILL: case SIGSTOP: case SIGCHLD:
-		case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP: case SIGSYS:
+		case SIGKILL:
+		case SIGSTOP:
+		case SIGCHLD:
+		case SIGSEGV:
+		case SIGBUS:
+		case SIGFPE:
+		case SIGILL:
+		case SIGTRAP:
+		case SIGSYS:
 			continue;
 		}
 		sigaction(sig, &sa, NULL);
@@ -223,8 +229,8 @@ static void __attribute__((noreturn)) wait_for_payload(void)
 	_exit(128 + sig);
 }
 
-int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id,
-		    const char *workdir, bool is_batch_script, slxd_error *err)
+int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id, const char *workdir,
+		    bool is_batch_script, slxd_error *err)
 {
 	batch_script = is_batch_script;
 	int pidfd = (int)syscall(SYS_pidfd_open, init_pid, 0);
@@ -235,8 +241,10 @@ int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id,
 	    !maps_identity(init_pid, "gid_map", id->gid) ||
 	    syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) != 0) {
 		close(pidfd);
-		return slxd_fail(err, "pid %d is not the init of a container made for uid %u; "
-				 "refusing to enter it", (int)init_pid, (unsigned)id->uid);
+		return slxd_fail(err,
+				 "pid %d is not the init of a container made for uid %u; "
+				 "refusing to enter it",
+				 (int)init_pid, (unsigned)id->uid);
 	}
 	/* pid_for_children only: this process itself stays outside. */
 	if (setns(pidfd, CLONE_NEWPID) != 0) {
@@ -266,7 +274,8 @@ int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id,
 	    (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT))) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(pidfd);
-		return slxd_fail(err, "the step was cancelled while its container was being set up; "
+		return slxd_fail(err,
+				 "the step was cancelled while its container was being set up; "
 				 "its payload was not started");
 	}
 	stepd_pid = getppid();
@@ -290,8 +299,7 @@ int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id,
 	wait_for_payload();
 }
 
-int slxd_set_container_hostname(pid_t init_pid, const char *hostname,
-				slxd_error *err)
+int slxd_set_container_hostname(pid_t init_pid, const char *hostname, slxd_error *err)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/ns/uts", (int)init_pid);
@@ -299,13 +307,16 @@ int slxd_set_container_hostname(pid_t init_pid, const char *hostname,
 	cleanup_fd int ours = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
 	struct stat a, b;
 	if (theirs < 0 || ours < 0 || fstat(theirs, &a) != 0 || fstat(ours, &b) != 0)
-		return slxd_fail(err, "cannot open the UTS namespaces (%s): %s", path, strerror(errno));
-	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-		return slxd_failk(err, SLXD_E_REFUSED, "process %d is in the host's UTS namespace; "
-				  "not setting its host name", (int)init_pid);
-	if (setns(theirs, CLONE_NEWUTS) != 0)
-		return slxd_fail(err, "cannot enter the UTS namespace of process %d: %s", (int)init_pid,
+		return slxd_fail(err, "cannot open the UTS namespaces (%s): %s", path,
 				 strerror(errno));
+	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return slxd_failk(err, SLXD_E_REFUSED,
+				  "process %d is in the host's UTS namespace; "
+				  "not setting its host name",
+				  (int)init_pid);
+	if (setns(theirs, CLONE_NEWUTS) != 0)
+		return slxd_fail(err, "cannot enter the UTS namespace of process %d: %s",
+				 (int)init_pid, strerror(errno));
 	int rc = sethostname(hostname, strlen(hostname));
 	int e = errno;
 	if (setns(ours, CLONE_NEWUTS) != 0) {

@@ -6,11 +6,13 @@
 #include <string.h>
 
 #define STR_(x) #x
-#define STR(x) STR_(x)
+#define STR(x)  STR_(x)
 
-#define IMAGE_HINT "use NAME[:TAG] with NAME of lowercase letters, digits and . _ - / " \
+#define IMAGE_HINT                                                           \
+	"use NAME[:TAG] with NAME of lowercase letters, digits and . _ - / " \
 	"and TAG of letters, digits and _ . - (e.g. ubuntu:22.04)"
-#define PATH_HINT "use an absolute path without \".\", \"..\" or empty components " \
+#define PATH_HINT                                                         \
+	"use an absolute path without \".\", \"..\" or empty components " \
 	"and without a trailing '/' (e.g. /scratch/alice)"
 
 const char *slxd_quote(const char *s, char *buf, size_t buflen)
@@ -89,7 +91,9 @@ static bool name_ok(const char *s, size_t n, char *why, size_t whylen)
 	if (n == 0)
 		return snprintf(why, whylen, "empty name"), false;
 	if (n > SLXD_IMAGE_NAME_MAX)
-		return snprintf(why, whylen, "name longer than " STR(SLXD_IMAGE_NAME_MAX) " characters"), false;
+		return snprintf(why, whylen,
+				"name longer than " STR(SLXD_IMAGE_NAME_MAX) " characters"),
+		       false;
 	for (size_t i = 0; i < n; i++) {
 		if (is_lower_alnum(s[i]))
 			continue;
@@ -107,8 +111,8 @@ static bool name_ok(const char *s, size_t n, char *why, size_t whylen)
 
 static bool is_tag_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.' || c == '-';
 }
 
 /* TAG = [A-Za-z0-9_] [A-Za-z0-9_.-]* */
@@ -119,7 +123,9 @@ static bool tag_ok(const char *s, char *why, size_t whylen)
 	if (n == 0)
 		return snprintf(why, whylen, "empty tag after ':'"), false;
 	if (n > SLXD_IMAGE_TAG_MAX)
-		return snprintf(why, whylen, "tag longer than " STR(SLXD_IMAGE_TAG_MAX) " characters"), false;
+		return snprintf(why, whylen,
+				"tag longer than " STR(SLXD_IMAGE_TAG_MAX) " characters"),
+		       false;
 	for (size_t i = 0; i < n; i++)
 		if (!is_tag_char(s[i]))
 			return bad_char(why, whylen, "the tag", (unsigned char)s[i]), false;
@@ -128,8 +134,7 @@ static bool tag_ok(const char *s, char *why, size_t whylen)
 	return true;
 }
 
-int slxd_parse_image_ref(const char *s, struct slxd_image_ref *out,
-			 slxd_error *err)
+int slxd_parse_image_ref(const char *s, struct slxd_image_ref *out, slxd_error *err)
 {
 	char q[SLXD_QUOTE_BUF], why[80];
 	const char *colon, *tag;
@@ -139,13 +144,14 @@ int slxd_parse_image_ref(const char *s, struct slxd_image_ref *out,
 		return slxd_failk(err, SLXD_E_INVALID, "empty image name: " IMAGE_HINT);
 	colon = strchr(s, ':');
 	if (colon && strchr(colon + 1, ':'))
-		return slxd_failk(err, SLXD_E_INVALID, "invalid image name %s (more than one ':'): " IMAGE_HINT,
-				 slxd_quote(s, q, sizeof(q)));
+		return slxd_failk(err, SLXD_E_INVALID,
+				  "invalid image name %s (more than one ':'): " IMAGE_HINT,
+				  slxd_quote(s, q, sizeof(q)));
 	nlen = colon ? (size_t)(colon - s) : strlen(s);
 	tag = colon ? colon + 1 : "latest";
 	if (!name_ok(s, nlen, why, sizeof(why)) || !tag_ok(tag, why, sizeof(why)))
 		return slxd_failk(err, SLXD_E_INVALID, "invalid image name %s (%s): " IMAGE_HINT,
-				 slxd_quote(s, q, sizeof(q)), why);
+				  slxd_quote(s, q, sizeof(q)), why);
 	memcpy(out->name, s, nlen);
 	out->name[nlen] = '\0';
 	snprintf(out->tag, sizeof(out->tag), "%s", tag);
@@ -193,25 +199,27 @@ int slxd_check_path(const char *p, const char *what, slxd_error *err)
 
 	if (!why)
 		return 0;
-	return slxd_fail(err, "%s: invalid path %s (%s): " PATH_HINT,
-			 what, slxd_quote(p, q, sizeof(q)), why);
+	return slxd_fail(err, "%s: invalid path %s (%s): " PATH_HINT, what,
+			 slxd_quote(p, q, sizeof(q)), why);
 }
 
 #define MOUNT_HINT "use SRC:DST[:ro|:rw] with absolute paths, several separated by ','"
 
-static int mount_fail(slxd_error *err, const char *what, size_t idx,
-		      const char *entry, const char *why)
+static int mount_fail(slxd_error *err, const char *what, size_t idx, const char *entry,
+		      const char *why)
 {
 	char q[SLXD_QUOTE_BUF];
 
-	return slxd_fail(err, "%s: invalid mount %zu %s (%s): " MOUNT_HINT " (e.g. %s=/scratch/alice:/data:ro)",
+	return slxd_fail(err,
+			 "%s: invalid mount %zu %s (%s): " MOUNT_HINT
+			 " (e.g. %s=/scratch/alice:/data:ro)",
 			 what, idx, slxd_quote(entry, q, sizeof(q)), why, what);
 }
 
 /* Why the mount "SRC:DST[:MODE]" in e (cut in place) is unacceptable, in
  * why (left empty when it is fine). */
-static void mount_problem(char *e, const struct slxd_mount_list *out,
-			  char **dst, char **mode, char *why, size_t whylen)
+static void mount_problem(char *e, const struct slxd_mount_list *out, char **dst, char **mode,
+			  char *why, size_t whylen)
 {
 	char q[SLXD_QUOTE_BUF];
 	const char *bad;
@@ -243,12 +251,13 @@ static void mount_problem(char *e, const struct slxd_mount_list *out,
 	else
 		for (size_t i = 0; i < out->n; i++)
 			if (strcmp(out->m[i].dst, *dst) == 0)
-				snprintf(why, whylen, "destination already used by mount %zu", i + 1);
+				snprintf(why, whylen, "destination already used by mount %zu",
+					 i + 1);
 }
 
 /* Parse the len bytes at s as one mount and append it to out. */
-static int parse_one(const char *s, size_t len, const char *what,
-		     struct slxd_mount_list *out, slxd_error *err)
+static int parse_one(const char *s, size_t len, const char *what, struct slxd_mount_list *out,
+		     slxd_error *err)
 {
 	char e[2 * SLXD_PATH_MAX + 8], shown[SLXD_QUOTE_BUF];
 	char why[SLXD_QUOTE_BUF + 64];
@@ -257,13 +266,15 @@ static int parse_one(const char *s, size_t len, const char *what,
 	char *dst = NULL, *mode = NULL;
 
 	/* messages show the entry as given, not the copy cut up below */
-	snprintf(shown, sizeof(shown), "%.*s", (int)(len < sizeof(shown) ? len : sizeof(shown) - 1), s);
+	snprintf(shown, sizeof(shown), "%.*s", (int)(len < sizeof(shown) ? len : sizeof(shown) - 1),
+		 s);
 	if (len == 0)
 		return mount_fail(err, what, idx, shown, "empty entry: stray ','");
 	if (len >= sizeof(e))
 		return mount_fail(err, what, idx, shown, "too long");
 	if (out->n == SLXD_MOUNTS_MAX)
-		return mount_fail(err, what, idx, shown, "more than " STR(SLXD_MOUNTS_MAX) " mounts");
+		return mount_fail(err, what, idx, shown,
+				  "more than " STR(SLXD_MOUNTS_MAX) " mounts");
 	memcpy(e, s, len);
 	e[len] = '\0';
 	mount_problem(e, out, &dst, &mode, why, sizeof(why));
@@ -277,12 +288,13 @@ static int parse_one(const char *s, size_t len, const char *what,
 	return 0;
 }
 
-int slxd_parse_mounts(const char *s, const char *what,
-		      struct slxd_mount_list *out, slxd_error *err)
+int slxd_parse_mounts(const char *s, const char *what, struct slxd_mount_list *out, slxd_error *err)
 {
 	out->n = 0;
 	if (!s || !*s)
-		return slxd_fail(err, "%s: empty mount list: " MOUNT_HINT " (e.g. %s=/scratch/alice:/data:ro)",
+		return slxd_fail(err,
+				 "%s: empty mount list: " MOUNT_HINT
+				 " (e.g. %s=/scratch/alice:/data:ro)",
 				 what, what);
 	for (const char *p = s;;) {
 		const char *end = strchrnul(p, ',');

@@ -13,9 +13,9 @@
 #include "error.h"
 
 #define SLXD_IMAGE_NAME_MAX 128
-#define SLXD_IMAGE_TAG_MAX 128
-#define SLXD_PATH_MAX 1024  /* longest path we accept in any option */
-#define SLXD_MOUNTS_MAX 32  /* per list (user's, or site default) */
+#define SLXD_IMAGE_TAG_MAX  128
+#define SLXD_PATH_MAX       1024 /* longest path we accept in any option */
+#define SLXD_MOUNTS_MAX     32   /* per list (user's, or site default) */
 
 struct slxd_image_ref {
 	/* NAME: lowercase components [a-z0-9]+ joined by single '.', '_',
@@ -27,8 +27,7 @@ struct slxd_image_ref {
 };
 
 /* "NAME" or "NAME:TAG". */
-int slxd_parse_image_ref(const char *s, struct slxd_image_ref *out,
-			 slxd_error *err);
+int slxd_parse_image_ref(const char *s, struct slxd_image_ref *out, slxd_error *err);
 
 /* Check that p is an absolute, normalised path: starts with '/', no "."
  * or ".." components, no empty components ("//"), no trailing '/' (except
@@ -55,8 +54,8 @@ struct slxd_mount_list {
 /* "SRC:DST[:ro|:rw][,SRC:DST[:ro|:rw]...]" ; default rw.  Each SRC and DST
  * passes slxd_check_path.  DST may not be "/" and no two DSTs may be equal.
  * `what` names the option or config key in errors. */
-int slxd_parse_mounts(const char *s, const char *what,
-		      struct slxd_mount_list *out, slxd_error *err);
+int slxd_parse_mounts(const char *s, const char *what, struct slxd_mount_list *out,
+		      slxd_error *err);
 
 /* Write s into buf as a double-quoted string fit for a one-line message:
  * '"', '\\' and bytes outside printable ASCII are escaped (\n, \t, \xNN)

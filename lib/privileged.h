@@ -49,15 +49,14 @@ int slxd_switch_identity(const struct slxd_identity *id);
  * could not start (in the original process, nothing changed) or, in the
  * child, when `workdir` is missing inside: either way no payload may run.
  * is_batch_script: see the signal relay in nsjoin.c. */
-int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id,
-		    const char *workdir, bool is_batch_script, slxd_error *err);
+int slxd_task_enter(pid_t init_pid, const struct slxd_identity *id, const char *workdir,
+		    bool is_batch_script, slxd_error *err);
 
 /* Set the host name seen inside the container whose init is `init_pid` (a
  * taken spare keeps its own name; inside it is its job's).  Enters the
  * container's UTS namespace and comes back; refuses when that is the
  * caller's own, so it can never rename the host. */
-int slxd_set_container_hostname(pid_t init_pid, const char *hostname,
-				slxd_error *err);
+int slxd_set_container_hostname(pid_t init_pid, const char *hostname, slxd_error *err);
 
 /* ---- A user's mounts (mounts.c; design in mounts.h) ---------------------- */
 
@@ -69,17 +68,16 @@ int slxd_set_container_hostname(pid_t init_pid, const char *hostname,
  * /sys and /dev.  On success src is replaced by that canonical path,
  * m->dev, m->ino name the file and *fd holds the descriptor (O_PATH,
  * close-on-exec; the caller closes it): what slxd_stage_mount mounts. */
-int slxd_mount_validate(const struct slxd_config *cfg, struct slxd_mount *m,
-			uid_t uid, gid_t gid, const gid_t *gids, size_t ngids,
-			int *fd, slxd_error *err);
+int slxd_mount_validate(const struct slxd_config *cfg, struct slxd_mount *m, uid_t uid, gid_t gid,
+			const gid_t *gids, size_t ngids, int *fd, slxd_error *err);
 
 /* Stage the file open at fd for the mount at dst: open_tree, mount_setattr
  * and move_mount onto its staging point (and, once, a private bind of
  * state_dir/mnt onto itself).  Already staged for dst: fine when it is the
  * same file (*staged false), refused when another.  *staged: this call made
  * the point (slxd_stage_undo takes it back). */
-int slxd_stage_mount(const struct slxd_config *cfg, uint32_t jobid, const char *dst,
-		     int fd, bool readonly, bool *staged, slxd_error *err);
+int slxd_stage_mount(const struct slxd_config *cfg, uint32_t jobid, const char *dst, int fd,
+		     bool readonly, bool *staged, slxd_error *err);
 void slxd_stage_undo(const struct slxd_config *cfg, uint32_t jobid, const char *dst);
 
 /* At the job's end: every staging point of the job unmounted (umount2,
@@ -92,8 +90,8 @@ void slxd_stage_remove(const struct slxd_config *cfg, uint32_t jobid);
  * be the one that was checked (dev, ino).  A user who swaps a checked path
  * for a link between the check and LXD's mount is caught here.  `what`
  * names the mount in the error. */
-int slxd_mount_verify(pid_t init_pid, const char *what, const char *dst,
-		      dev_t dev, ino_t ino, slxd_error *err);
+int slxd_mount_verify(pid_t init_pid, const char *what, const char *dst, dev_t dev, ino_t ino,
+		      slxd_error *err);
 
 /* The mount whose staging point is `name` is, inside the container of
  * init_pid, the file that was recorded (slxd_mount_verify); refuses a point

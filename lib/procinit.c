@@ -76,8 +76,7 @@ pid_t slxd_proc_ppid(const char *proc, pid_t pid)
 	return (pid_t)ppid;
 }
 
-int slxd_proc_container_init(const char *proc, const char *name, pid_t *init,
-			     pid_t *monitor)
+int slxd_proc_container_init(const char *proc, const char *name, pid_t *init, pid_t *monitor)
 {
 	DIR *d = opendir(proc);
 	if (!d)

@@ -10,8 +10,7 @@
 
 /* 0 and *init (and *monitor, if not NULL) when exactly one monitor of
  * that container name runs with exactly one child; -1 otherwise. */
-int slxd_proc_container_init(const char *proc, const char *name, pid_t *init,
-			     pid_t *monitor);
+int slxd_proc_container_init(const char *proc, const char *name, pid_t *init, pid_t *monitor);
 
 /* The parent pid of `pid` from /proc/PID/stat, -1 if gone. */
 pid_t slxd_proc_ppid(const char *proc, pid_t pid);

@@ -16,7 +16,7 @@
 #include "version.h"
 
 /* The largest JSON answer we accept (a long audit log stays far below). */
-#define REG_MAX_JSON ((size_t)64 << 20)
+#define REG_MAX_JSON       ((size_t)64 << 20)
 /* Error bodies of blob downloads are small JSON objects. */
 #define REG_MAX_ERROR_BODY ((size_t)64 << 10)
 
@@ -144,8 +144,10 @@ static void check_answer(struct xfer *x, const char *auth_value, struct slxd_reg
 		snprintf(r->answer_error, sizeof(r->answer_error), "it carries no %s signature",
 			 SLXD_ANSWER_HEADER);
 	} else if (strncmp(x->answer, scheme, sizeof(scheme) - 1) != 0) {
-		snprintf(r->answer_error, sizeof(r->answer_error), "its %s header is not "
-			 "\"MUNGE <credential>\"", SLXD_ANSWER_HEADER);
+		snprintf(r->answer_error, sizeof(r->answer_error),
+			 "its %s header is not "
+			 "\"MUNGE <credential>\"",
+			 SLXD_ANSWER_HEADER);
 	} else if (slxd_answer_verify(NULL, x->answer + sizeof(scheme) - 1, auth_value, r->status,
 				      x->buf, x->len, &r->answer_uid, &e) < 0) {
 		snprintf(r->answer_error, sizeof(r->answer_error), "%s", e.msg);
@@ -160,8 +162,10 @@ int slxd_reg_reply_check(const struct slxd_reg_reply *r, uid_t registry_uid, slx
 		return slxd_fail(err, "not signed by the registry's uid %u (%s)",
 				 (unsigned)registry_uid, r->answer_error);
 	if (r->answer_uid != registry_uid)
-		return slxd_fail(err, "not signed by the registry's uid %u (registry_uid=) but by "
-				 "uid %u", (unsigned)registry_uid, (unsigned)r->answer_uid);
+		return slxd_fail(err,
+				 "not signed by the registry's uid %u (registry_uid=) but by "
+				 "uid %u",
+				 (unsigned)registry_uid, (unsigned)r->answer_uid);
 	return 0;
 }
 
@@ -179,8 +183,8 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *arg)
 	}
 }
 
-static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-		       curl_off_t ultotal, curl_off_t ulnow)
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
 {
 	struct xfer *x = arg;
 	curl_off_t total = ultotal ? ultotal : dltotal;
@@ -188,7 +192,9 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	if (total > 0) {
 		/* curl's average so far: throughput and time left for long pushes */
 		curl_off_t speed = 0;
-		curl_easy_getinfo(x->h, ultotal ? CURLINFO_SPEED_UPLOAD_T : CURLINFO_SPEED_DOWNLOAD_T, &speed);
+		curl_easy_getinfo(x->h,
+				  ultotal ? CURLINFO_SPEED_UPLOAD_T : CURLINFO_SPEED_DOWNLOAD_T,
+				  &speed);
 		long long eta = speed > 0 ? (long long)((total - now) / speed) : 0;
 		fprintf(stderr, "\r%s %3d%% (%lld of %lld MiB, %.1f MiB/s, ETA %lld:%02lld)  ",
 			ultotal ? "uploading" : "downloading", (int)(now * 100 / total),
@@ -213,7 +219,8 @@ static void read_reply(struct xfer *x, struct slxd_reg_reply *r)
 		if (e && *e)
 			snprintf(r->error, sizeof(r->error), "%s", e);
 		else
-			snprintf(r->error, sizeof(r->error), "HTTP %ld from the registry", r->status);
+			snprintf(r->error, sizeof(r->error), "HTTP %ld from the registry",
+				 r->status);
 		/* the text comes from the network: keep it one printable line */
 		for (char *p = r->error; *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -223,16 +230,15 @@ static void read_reply(struct xfer *x, struct slxd_reg_reply *r)
 
 enum mode { M_JSON, M_DOWNLOAD, M_UPLOAD };
 
-static int perform(const char *base, long timeout_s, const char *method,
-		   const char *path, enum mode mode, const char *body,
-		   const char *body_sha, int fd, off_t size, slxd_sha256 *h,
-		   bool progress, off_t *written, struct slxd_reg_reply *r,
+static int perform(const char *base, long timeout_s, const char *method, const char *path,
+		   enum mode mode, const char *body, const char *body_sha, int fd, off_t size,
+		   slxd_sha256 *h, bool progress, off_t *written, struct slxd_reg_reply *r,
 		   slxd_error *err)
 {
 	char url[2048], sha[SLXD_SHA256_HEX_LEN + 1], ebuf[CURL_ERROR_SIZE] = "";
-	__attribute__((cleanup(xfer_release))) struct xfer x = {
-		.out_fd = -1, .in_fd = -1, .max = REG_MAX_JSON
-	};
+	__attribute__((cleanup(xfer_release))) struct xfer x = { .out_fd = -1,
+								 .in_fd = -1,
+								 .max = REG_MAX_JSON };
 	cleanup_free char *cred = NULL;
 	cleanup_free char *auth = NULL;
 
@@ -313,13 +319,15 @@ static int perform(const char *base, long timeout_s, const char *method,
 	if (x.local_fail)
 		return slxd_fail(err, "%s", x.local_msg);
 	if (cc != CURLE_OK)
-		return slxd_failk(err, SLXD_E_UNREACHABLE, "cannot reach the image registry at %s: %s",
-				  base, ebuf[0] ? ebuf : curl_easy_strerror(cc));
+		return slxd_failk(err, SLXD_E_UNREACHABLE,
+				  "cannot reach the image registry at %s: %s", base,
+				  ebuf[0] ? ebuf : curl_easy_strerror(cc));
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	slxd_log(SLXD_LOG_DEBUG, "registry: %s %s -> HTTP %ld", method, path, r->status);
 	read_reply(&x, r);
 	if (mode == M_DOWNLOAD && r->status == 200)
-		snprintf(r->answer_error, sizeof(r->answer_error), "a download is checked by its "
+		snprintf(r->answer_error, sizeof(r->answer_error),
+			 "a download is checked by its "
 			 "fingerprint, not signed");
 	else
 		check_answer(&x, auth + strlen("Authorization: "), r);
@@ -334,28 +342,25 @@ void slxd_reg_reply_free(struct slxd_reg_reply *r)
 	r->json = NULL;
 }
 
-int slxd_reg_json(const char *base, long timeout_s, const char *method,
-		  const char *path, const char *body, struct slxd_reg_reply *r,
-		  slxd_error *err)
+int slxd_reg_json(const char *base, long timeout_s, const char *method, const char *path,
+		  const char *body, struct slxd_reg_reply *r, slxd_error *err)
 {
-	return perform(base, timeout_s, method, path, M_JSON, body, NULL, -1, 0,
-		       NULL, false, NULL, r, err);
+	return perform(base, timeout_s, method, path, M_JSON, body, NULL, -1, 0, NULL, false, NULL,
+		       r, err);
 }
 
-int slxd_reg_download(const char *base, long timeout_s, const char *path,
-		      int fd, slxd_sha256 *h, off_t *written,
-		      struct slxd_reg_reply *r, slxd_error *err)
+int slxd_reg_download(const char *base, long timeout_s, const char *path, int fd, slxd_sha256 *h,
+		      off_t *written, struct slxd_reg_reply *r, slxd_error *err)
 {
 	*written = 0;
-	return perform(base, timeout_s, "GET", path, M_DOWNLOAD, NULL, NULL, fd, 0,
-		       h, false, written, r, err);
+	return perform(base, timeout_s, "GET", path, M_DOWNLOAD, NULL, NULL, fd, 0, h, false,
+		       written, r, err);
 }
 
-int slxd_reg_upload(const char *base, long timeout_s, const char *path,
-		    int fd, off_t size,
-		    const char body_sha256[SLXD_SHA256_HEX_LEN + 1],
-		    bool progress, struct slxd_reg_reply *r, slxd_error *err)
+int slxd_reg_upload(const char *base, long timeout_s, const char *path, int fd, off_t size,
+		    const char body_sha256[SLXD_SHA256_HEX_LEN + 1], bool progress,
+		    struct slxd_reg_reply *r, slxd_error *err)
 {
-	return perform(base, timeout_s, "PUT", path, M_UPLOAD, NULL, body_sha256,
-		       fd, size, NULL, progress, NULL, r, err);
+	return perform(base, timeout_s, "PUT", path, M_UPLOAD, NULL, body_sha256, fd, size, NULL,
+		       progress, NULL, r, err);
 }

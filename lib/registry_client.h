@@ -24,9 +24,9 @@
 #include "error.h"
 
 struct slxd_reg_reply {
-	long status;      /* HTTP status */
-	json_t *json;     /* the answer if it was a JSON object, else NULL */
-	char error[512];  /* the service's {"error": ...} text, or "HTTP <status>" */
+	long status;     /* HTTP status */
+	json_t *json;    /* the answer if it was a JSON object, else NULL */
+	char error[512]; /* the service's {"error": ...} text, or "HTTP <status>" */
 	/* The answer's signature (lib/reqauth.h, SLXD_ANSWER_HEADER): checked
 	 * against this request, the status and the body for every answer
 	 * except a download's 200 (its bytes are checked against the
@@ -44,24 +44,21 @@ void slxd_reg_reply_free(struct slxd_reg_reply *r);
 int slxd_reg_reply_check(const struct slxd_reg_reply *r, uid_t registry_uid, slxd_error *err);
 
 /* A request with an optional JSON body (NULL: none). */
-int slxd_reg_json(const char *base, long timeout_s, const char *method,
-		  const char *path, const char *body, struct slxd_reg_reply *r,
-		  slxd_error *err);
+int slxd_reg_json(const char *base, long timeout_s, const char *method, const char *path,
+		  const char *body, struct slxd_reg_reply *r, slxd_error *err);
 
 /* GET path and, when the answer is 200, write the body to fd, feeding
  * every byte to h; *written counts them.  A non-200 answer is read into r
  * as for slxd_reg_json.  timeout_s bounds connecting and any stall, not the
  * whole (possibly long) transfer. */
-int slxd_reg_download(const char *base, long timeout_s, const char *path,
-		      int fd, slxd_sha256 *h, off_t *written,
-		      struct slxd_reg_reply *r, slxd_error *err);
+int slxd_reg_download(const char *base, long timeout_s, const char *path, int fd, slxd_sha256 *h,
+		      off_t *written, struct slxd_reg_reply *r, slxd_error *err);
 
 /* PUT `size` bytes read from fd (at its current offset), whose SHA-256 is
  * body_sha256 (the credential binds it).  With progress, a progress line is
  * drawn on stderr. */
-int slxd_reg_upload(const char *base, long timeout_s, const char *path,
-		    int fd, off_t size,
-		    const char body_sha256[SLXD_SHA256_HEX_LEN + 1],
-		    bool progress, struct slxd_reg_reply *r, slxd_error *err);
+int slxd_reg_upload(const char *base, long timeout_s, const char *path, int fd, off_t size,
+		    const char body_sha256[SLXD_SHA256_HEX_LEN + 1], bool progress,
+		    struct slxd_reg_reply *r, slxd_error *err);
 
 #endif

@@ -8,13 +8,13 @@
 
 #include <munge.h>
 
-int slxd_reqauth_payload(char *out, size_t outlen, const char *method,
-			 const char *path, const char body_sha256[SLXD_SHA256_HEX_LEN + 1])
+int slxd_reqauth_payload(char *out, size_t outlen, const char *method, const char *path,
+			 const char body_sha256[SLXD_SHA256_HEX_LEN + 1])
 {
 	if (strpbrk(method, "\r\n") || strpbrk(path, "\r\n"))
 		return -1;
-	int n = snprintf(out, outlen, "%s\n%s\n%s\n%s\n", SLXD_REQAUTH_MAGIC,
-			 method, path, body_sha256);
+	int n = snprintf(out, outlen, "%s\n%s\n%s\n%s\n", SLXD_REQAUTH_MAGIC, method, path,
+			 body_sha256);
 	return (n < 0 || (size_t)n >= outlen) ? -1 : n;
 }
 
@@ -29,8 +29,7 @@ static munge_ctx_t new_ctx(const char *socket)
 }
 
 int slxd_reqauth_sign(const char *socket, const char *method, const char *path,
-		      const char body_sha256[SLXD_SHA256_HEX_LEN + 1], char **cred,
-		      slxd_error *err)
+		      const char body_sha256[SLXD_SHA256_HEX_LEN + 1], char **cred, slxd_error *err)
 {
 	char payload[8192];
 	int len = slxd_reqauth_payload(payload, sizeof(payload), method, path, body_sha256);
@@ -38,17 +37,20 @@ int slxd_reqauth_sign(const char *socket, const char *method, const char *path,
 		return slxd_fail(err, "request path too long or not one line");
 	munge_ctx_t ctx = new_ctx(socket);
 	if (!ctx)
-		return slxd_fail(err, "cannot set up MUNGE (socket %s)", socket ? socket : "default");
+		return slxd_fail(err, "cannot set up MUNGE (socket %s)",
+				 socket ? socket : "default");
 	munge_err_t e = munge_encode(cred, ctx, payload, len);
 	munge_ctx_destroy(ctx);
 	if (e != EMUNGE_SUCCESS)
-		return slxd_fail(err, "cannot get a MUNGE credential: %s; is munged running "
-				 "on this host?", munge_strerror(e));
+		return slxd_fail(err,
+				 "cannot get a MUNGE credential: %s; is munged running "
+				 "on this host?",
+				 munge_strerror(e));
 	return 0;
 }
 
-int slxd_reqauth_decode(const char *socket, const char *cred,
-			struct slxd_reqauth_cred *out, slxd_error *err)
+int slxd_reqauth_decode(const char *socket, const char *cred, struct slxd_reqauth_cred *out,
+			slxd_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	munge_ctx_t ctx = new_ctx(socket);
@@ -67,8 +69,8 @@ int slxd_reqauth_decode(const char *socket, const char *cred,
 	return 0;
 }
 
-int slxd_reqauth_match(const struct slxd_reqauth_cred *c, const char *method,
-		       const char *path, const char *body_sha256, slxd_error *err)
+int slxd_reqauth_match(const struct slxd_reqauth_cred *c, const char *method, const char *path,
+		       const char *body_sha256, slxd_error *err)
 {
 	/* a digest of the right length keeps the payload's shape; cut it off
 	 * again below when only method and path are compared */
@@ -95,9 +97,9 @@ void slxd_reqauth_cred_free(struct slxd_reqauth_cred *c)
 	c->len = 0;
 }
 
-int slxd_reqauth_verify(const char *socket, const char *cred, const char *method,
-			const char *path, const char body_sha256[SLXD_SHA256_HEX_LEN + 1],
-			uid_t *uid, gid_t *gid, slxd_error *err)
+int slxd_reqauth_verify(const char *socket, const char *cred, const char *method, const char *path,
+			const char body_sha256[SLXD_SHA256_HEX_LEN + 1], uid_t *uid, gid_t *gid,
+			slxd_error *err)
 {
 	struct slxd_reqauth_cred c;
 	if (slxd_reqauth_decode(socket, cred, &c, err) < 0)
@@ -122,8 +124,8 @@ int slxd_answer_payload(char *out, size_t outlen, const char *auth_value, long s
 	return (n < 0 || (size_t)n >= outlen) ? -1 : n;
 }
 
-int slxd_answer_sign(const char *socket, const char *auth_value, long status,
-		     const void *body, size_t len, char **cred, slxd_error *err)
+int slxd_answer_sign(const char *socket, const char *auth_value, long status, const void *body,
+		     size_t len, char **cred, slxd_error *err)
 {
 	char payload[256], sha[SLXD_SHA256_HEX_LEN + 1];
 	slxd_sha256_buf(body ? body : "", body ? len : 0, sha);
@@ -134,7 +136,8 @@ int slxd_answer_sign(const char *socket, const char *auth_value, long status,
 	if (!ctx || munge_ctx_set(ctx, MUNGE_OPT_TTL, SLXD_ANSWER_TTL) != EMUNGE_SUCCESS) {
 		if (ctx)
 			munge_ctx_destroy(ctx);
-		return slxd_fail(err, "cannot set up MUNGE (socket %s)", socket ? socket : "default");
+		return slxd_fail(err, "cannot set up MUNGE (socket %s)",
+				 socket ? socket : "default");
 	}
 	munge_err_t e = munge_encode(cred, ctx, payload, plen);
 	munge_ctx_destroy(ctx);
@@ -144,9 +147,8 @@ int slxd_answer_sign(const char *socket, const char *auth_value, long status,
 	return 0;
 }
 
-int slxd_answer_verify(const char *socket, const char *cred, const char *auth_value,
-		       long status, const void *body, size_t len, uid_t *uid,
-		       slxd_error *err)
+int slxd_answer_verify(const char *socket, const char *cred, const char *auth_value, long status,
+		       const void *body, size_t len, uid_t *uid, slxd_error *err)
 {
 	char want[256], sha[SLXD_SHA256_HEX_LEN + 1];
 	struct slxd_reqauth_cred c;

@@ -20,12 +20,12 @@
 #include "error.h"
 
 #define SLXD_REQAUTH_SCHEME "MUNGE "
-#define SLXD_REQAUTH_MAGIC "slxd-registry-v1"
+#define SLXD_REQAUTH_MAGIC  "slxd-registry-v1"
 
 /* The payload for one request; returns its length, or -1 if it does not fit
  * (or method/path hold a newline). */
-int slxd_reqauth_payload(char *out, size_t outlen, const char *method,
-			 const char *path, const char body_sha256[SLXD_SHA256_HEX_LEN + 1]);
+int slxd_reqauth_payload(char *out, size_t outlen, const char *method, const char *path,
+			 const char body_sha256[SLXD_SHA256_HEX_LEN + 1]);
 
 /* Make a credential for one request.  *cred is malloc'd (free it).
  * socket: munged's socket, NULL for the default. */
@@ -35,9 +35,9 @@ int slxd_reqauth_sign(const char *socket, const char *method, const char *path,
 
 /* Check a credential against a request: valid, unexpired, not replayed,
  * payload equal to this request's.  On success sets *uid and *gid. */
-int slxd_reqauth_verify(const char *socket, const char *cred, const char *method,
-			const char *path, const char body_sha256[SLXD_SHA256_HEX_LEN + 1],
-			uid_t *uid, gid_t *gid, slxd_error *err);
+int slxd_reqauth_verify(const char *socket, const char *cred, const char *method, const char *path,
+			const char body_sha256[SLXD_SHA256_HEX_LEN + 1], uid_t *uid, gid_t *gid,
+			slxd_error *err);
 
 /* The same check in two steps, for a server that must know the caller
  * before it has the body (an upload's digest is known only at its end):
@@ -51,13 +51,13 @@ struct slxd_reqauth_cred {
 	size_t len;
 };
 
-int slxd_reqauth_decode(const char *socket, const char *cred,
-			struct slxd_reqauth_cred *out, slxd_error *err);
+int slxd_reqauth_decode(const char *socket, const char *cred, struct slxd_reqauth_cred *out,
+			slxd_error *err);
 
 /* body_sha256 NULL compares everything but the digest: lets a server refuse
  * a credential made for another method or path before reading the body. */
-int slxd_reqauth_match(const struct slxd_reqauth_cred *c, const char *method,
-		       const char *path, const char *body_sha256, slxd_error *err);
+int slxd_reqauth_match(const struct slxd_reqauth_cred *c, const char *method, const char *path,
+		       const char *body_sha256, slxd_error *err);
 
 void slxd_reqauth_cred_free(struct slxd_reqauth_cred *c);
 
@@ -77,23 +77,22 @@ void slxd_reqauth_cred_free(struct slxd_reqauth_cred *c);
  * another, and munged refuses a credential decoded twice.  The receiver
  * checks the uid MUNGE proves against the registry's configured uid. */
 #define SLXD_ANSWER_HEADER "X-Slxd-Answer"
-#define SLXD_ANSWER_MAGIC "slxd-registry-answer-v1"
+#define SLXD_ANSWER_MAGIC  "slxd-registry-answer-v1"
 /* Seconds an answer's credential lives: it is checked as soon as it arrives. */
-#define SLXD_ANSWER_TTL 60
+#define SLXD_ANSWER_TTL    60
 
 int slxd_answer_payload(char *out, size_t outlen, const char *auth_value, long status,
 			const char body_sha256[SLXD_SHA256_HEX_LEN + 1]);
 
 /* Sign an answer (status and body) to the request whose Authorization
  * value was auth_value (NULL: none).  *cred is malloc'd (free it). */
-int slxd_answer_sign(const char *socket, const char *auth_value, long status,
-		     const void *body, size_t len, char **cred, slxd_error *err);
+int slxd_answer_sign(const char *socket, const char *auth_value, long status, const void *body,
+		     size_t len, char **cred, slxd_error *err);
 
 /* Check an answer's credential (the header value without "MUNGE ") against
  * the request we sent (auth_value), the status and body we got.  On success
  * *uid is who signed it: the caller compares it with the registry's uid. */
-int slxd_answer_verify(const char *socket, const char *cred, const char *auth_value,
-		       long status, const void *body, size_t len, uid_t *uid,
-		       slxd_error *err);
+int slxd_answer_verify(const char *socket, const char *cred, const char *auth_value, long status,
+		       const void *body, size_t len, uid_t *uid, slxd_error *err);
 
 #endif

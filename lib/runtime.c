@@ -25,9 +25,14 @@ lxd_client *slxd_runtime_open(const struct slxd_config *cfg, slxd_error *err)
 	bool incus = strcmp(server, "incus") == 0;
 	bool lxd = strcmp(server, "lxd") == 0;
 	if ((server[0] && !incus && !lxd) || incus != (cfg->runtime == SLXD_RUNTIME_INCUS)) {
-		slxd_failk(err, SLXD_E_INVALID, "the daemon at %s is %s, not %s (runtime=%s): "
+		slxd_failk(err, SLXD_E_INVALID,
+			   "the daemon at %s is %s, not %s (runtime=%s): "
 			   "set runtime= and lxd_socket= in spank_lxd.conf to this node's "
-			   "container daemon", cfg->lxd_socket, incus ? "Incus" : lxd ? "LXD" : server,
+			   "container daemon",
+			   cfg->lxd_socket,
+			   incus ? "Incus"
+			   : lxd ? "LXD"
+				 : server,
 			   slxd_runtime_name(cfg->runtime),
 			   cfg->runtime == SLXD_RUNTIME_INCUS ? "incus" : "lxd");
 		lxd_close(c);

@@ -51,7 +51,8 @@ static const char *unfit(json_t *inst, const struct slxd_config *cfg, const char
 	    !slxd_label_is(inst, SLXD_KEY_ROLE, SLXD_ROLE_SPARE))
 		return "it is not an idle spare";
 	if (!slxd_label_is(inst, SLXD_KEY_FINGERPRINT, fp) ||
-	    !slxd_label_is(inst, "raw.idmap", idmap) || !slxd_label_is(inst, SLXD_KEY_UID, want_uid))
+	    !slxd_label_is(inst, "raw.idmap", idmap) ||
+	    !slxd_label_is(inst, SLXD_KEY_UID, want_uid))
 		return "it was made for another image or user";
 	/* a taken spare keeps its own config: only the labels change */
 	if (!slxd_label_is(inst, "security.devlxd", "false"))
@@ -70,7 +71,7 @@ static const char *unfit(json_t *inst, const struct slxd_config *cfg, const char
 	json_t *have = json_object_get(inst, "devices");
 	const char *key;
 	json_t *dev;
-	json_object_foreach(have, key, dev) {
+	json_object_foreach (have, key, dev) {
 		json_t *want = json_object_get(devices, key);
 		/* the job's root disk size: given with the PATCH */
 		if (slxd_joblimits_resized(key, dev, want) && json_object_set(add, key, want) != 0)
@@ -78,7 +79,7 @@ static const char *unfit(json_t *inst, const struct slxd_config *cfg, const char
 		if (!json_equal(dev, want) && !slxd_joblimits_resized(key, dev, want))
 			return "it was made with other devices (init= or storage_pool= changed)";
 	}
-	json_object_foreach(devices, key, dev) {
+	json_object_foreach (devices, key, dev) {
 		if (!json_object_get(have, key) && json_object_set(add, key, dev) != 0)
 			return "out of memory";
 	}
@@ -104,8 +105,8 @@ static bool take_locked(lxd_client *c, const struct slxd_config *cfg, int slot,
 			slxd_log(SLXD_LOG_ERROR, "not using spare %s: %s", name, err.msg);
 		return false;
 	}
-	const char *why = add ? unfit(inst, cfg, fingerprint, idmap, uid, devices, add)
-			      : "out of memory";
+	const char *why =
+		add ? unfit(inst, cfg, fingerprint, idmap, uid, devices, add) : "out of memory";
 	if (why) {
 		/* Removing it would cost this job LXD's stop; offered to no one
 		 * now, it waits for slxd-gc (its age, or spare_max_idle). */
@@ -125,9 +126,8 @@ static bool take_locked(lxd_client *c, const struct slxd_config *cfg, int slot,
 	return true;
 }
 
-int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg,
-		    const char *fingerprint, const char *idmap, uid_t uid,
-		    json_t *labels, json_t *devices, char out[64])
+int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg, const char *fingerprint,
+		    const char *idmap, uid_t uid, json_t *labels, json_t *devices, char out[64])
 {
 	if (cfg->spare_max_idle == 0 || cfg->gpu_runtime == SLXD_GPU_NVIDIA)
 		return 0;
@@ -146,8 +146,8 @@ int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg,
 		return 0;
 	}
 	bool remove = false;
-	bool taken = take_locked(c, cfg, slot, fingerprint, idmap, uid, labels, devices, name,
-				 &remove);
+	bool taken =
+		take_locked(c, cfg, slot, fingerprint, idmap, uid, labels, devices, name, &remove);
 	close(slot);
 	if (remove)
 		remove_quietly(c, name); /* after the unlock: no one waits on it */
@@ -183,7 +183,7 @@ static int others_in_progress(lxd_client *c, const struct slxd_config *cfg, json
 	if (lxd_instances_list(c, SLXD_KEY_FINGERPRINT, fp, &list, err) != 0)
 		return -1;
 	const char *self = json_string_value(json_object_get(inst, "name"));
-	json_array_foreach(list, i, other) {
+	json_array_foreach (list, i, other) {
 		const char *name = json_string_value(json_object_get(other, "name"));
 		unsigned long long jobid;
 		if (!name || (self && strcmp(name, self) == 0) ||
@@ -199,9 +199,8 @@ static int others_in_progress(lxd_client *c, const struct slxd_config *cfg, json
 }
 
 /* A started copy of template `tpl` named `name`; nothing half-made stays. */
-static int make_one(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
-		    const char *fp, const char *idmap, const char *tpl, const char *name,
-		    slxd_error *err)
+static int make_one(lxd_client *c, const struct slxd_config *cfg, json_t *inst, const char *fp,
+		    const char *idmap, const char *tpl, const char *name, slxd_error *err)
 {
 	json_auto_t *config = slxd_template_config(inst, SLXD_ROLE_SPARE, fp, idmap);
 	json_auto_t *profiles = json_pack("[s]", cfg->profile);
@@ -225,8 +224,8 @@ int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
 	*made = SLXD_SPARE_UNWANTED;
 	/* LXD's nvidia.runtime is set when a container is made, never on
 	 * a running one: with gpu_runtime=nvidia, no spares (devices.h) */
-	if (cfg->spare_max_idle == 0 || cfg->gpu_runtime == SLXD_GPU_NVIDIA ||
-	    !fp || !idmap || !slxd_label(inst, SLXD_KEY_UID) ||
+	if (cfg->spare_max_idle == 0 || cfg->gpu_runtime == SLXD_GPU_NVIDIA || !fp || !idmap ||
+	    !slxd_label(inst, SLXD_KEY_UID) ||
 	    !slxd_label_is(inst, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE))
 		return 0;
 	int found = slxd_template_find(c, cfg, fp, idmap, tpl, err);
@@ -265,8 +264,10 @@ int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
 		return -1;
 	}
 	if (!waiting(c, slot) && slxd_name_file_write(slot, name) == 0) {
-		slxd_log(SLXD_LOG_INFO, "made spare container %s (image %s, uid %s) for the next "
-			 "job of this user and image", name, slxd_label(inst, SLXD_KEY_IMAGE) ?: "?",
+		slxd_log(SLXD_LOG_INFO,
+			 "made spare container %s (image %s, uid %s) for the next "
+			 "job of this user and image",
+			 name, slxd_label(inst, SLXD_KEY_IMAGE) ?: "?",
 			 slxd_label(inst, SLXD_KEY_UID));
 	} else {
 		remove_quietly(c, name); /* another end made one first */

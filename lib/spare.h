@@ -21,9 +21,8 @@
  * offered, and left for slxd-gc, so this job does not wait for LXD to
  * stop it).  Never fails the job: whatever goes wrong here is logged and
  * the caller makes a container as if there were no spare. */
-int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg,
-		    const char *fingerprint, const char *idmap, uid_t uid,
-		    json_t *labels, json_t *devices, char out[64]);
+int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg, const char *fingerprint,
+		    const char *idmap, uid_t uid, json_t *labels, json_t *devices, char out[64]);
 
 /* Make the spare for what the job container `inst` (as read from LXD) was
  * made of, from its ready template, unless one is waiting already or other

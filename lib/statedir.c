@@ -17,14 +17,15 @@
 #include "mounts.h"
 #include "privileged.h"
 
-int slxd_state_lock(const struct slxd_config *cfg, const char *file, bool create,
-		    bool wait, slxd_error *err)
+int slxd_state_lock(const struct slxd_config *cfg, const char *file, bool create, bool wait,
+		    slxd_error *err)
 {
 	if (create && mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST)
 		return slxd_fail(err, "cannot create %s: %s", cfg->state_dir, strerror(errno));
 	char path[SLXD_PATH_MAX + 96];
 	snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, file);
-	cleanup_fd int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+	cleanup_fd int fd =
+		open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
 	if (fd < 0)
 		return slxd_failk(err, errno == ENOENT ? SLXD_E_NOTFOUND : SLXD_E_FAILED,
 				  "cannot open lock %s: %s", path, strerror(errno));
@@ -86,8 +87,10 @@ int slxd_job_lock_bounded(const struct slxd_config *cfg, uint32_t jobid, int sec
 		return -1; /* no lock file: nothing of ours is in flight */
 	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; waited++) {
 		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= seconds * 10) {
-			slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s still held after %d s; "
-				 "tearing down without it", jobid, path, seconds);
+			slxd_log(SLXD_LOG_ERROR,
+				 "job %" PRIu32 ": %s still held after %d s; "
+				 "tearing down without it",
+				 jobid, path, seconds);
 			return -1;
 		}
 		struct timespec tenth = { 0, 100000000L };
@@ -127,8 +130,8 @@ int slxd_container_marked(const struct slxd_config *cfg, uint32_t jobid)
 	return access(path, F_OK) == 0;
 }
 
-int slxd_spare_slot_open(const struct slxd_config *cfg, const char *key, bool create,
-			 bool wait, slxd_error *err)
+int slxd_spare_slot_open(const struct slxd_config *cfg, const char *key, bool create, bool wait,
+			 slxd_error *err)
 {
 	char file[80];
 	snprintf(file, sizeof(file), SLXD_SPARE_PREFIX "%s.slot", key);

@@ -32,8 +32,8 @@
  * and the file when `create`: its descriptor, or -1 with err, of kind
  * SLXD_E_NOTFOUND when it does not exist (!create) and SLXD_E_BUSY when
  * another process holds it (!wait). */
-int slxd_state_lock(const struct slxd_config *cfg, const char *file, bool create,
-		    bool wait, slxd_error *err);
+int slxd_state_lock(const struct slxd_config *cfg, const char *file, bool create, bool wait,
+		    slxd_error *err);
 
 /* A small state file that holds one instance name (or nothing): the job's
  * lock file, a spare's slot.  The caller holds the file's lock. */
@@ -62,8 +62,8 @@ void slxd_job_unmark(const struct slxd_config *cfg, uint32_t jobid);
 int slxd_container_marked(const struct slxd_config *cfg, uint32_t jobid);
 
 /* The slot of the spares for `key` (SLXD_SPARE_KEY_LEN), as slxd_state_lock. */
-int slxd_spare_slot_open(const struct slxd_config *cfg, const char *key, bool create,
-			 bool wait, slxd_error *err);
+int slxd_spare_slot_open(const struct slxd_config *cfg, const char *key, bool create, bool wait,
+			 slxd_error *err);
 
 /* The build lock of template `name`, never waited for (SLXD_E_BUSY: another
  * process builds it). */

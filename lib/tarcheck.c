@@ -114,8 +114,8 @@ enum slxd_relpath slxd_relpath_clean(const char *p, char *out, size_t outlen)
 
 /* Normalise a member path into out ("./a//b/" -> "a/b"); refuse absolute
  * paths and ".." anywhere.  `what` is "entry" or "hard link target". */
-static int normalise(const char *p, const char *shown, const char *what, char *out,
-		     size_t outlen, slxd_error *err)
+static int normalise(const char *p, const char *shown, const char *what, char *out, size_t outlen,
+		     slxd_error *err)
 {
 	char q[SLXD_QUOTE_BUF];
 
@@ -123,14 +123,17 @@ static int normalise(const char *p, const char *shown, const char *what, char *o
 	case SLXD_RELPATH_OK:
 		return 0;
 	case SLXD_RELPATH_ABSOLUTE:
-		slxd_fail(err, "not a safe image: %s %s is an absolute path: images hold "
+		slxd_fail(err,
+			  "not a safe image: %s %s is an absolute path: images hold "
 			  "relative paths (metadata.yaml, rootfs/...), as lxc image export "
-			  "writes them", what, slxd_quote(shown, q, sizeof(q)));
+			  "writes them",
+			  what, slxd_quote(shown, q, sizeof(q)));
 		return -1;
 	case SLXD_RELPATH_DOTDOT:
-		slxd_fail(err, "not a safe image: %s %s has a \"..\" component: "
-			  "refused, it could point outside the image", what,
-			  slxd_quote(shown, q, sizeof(q)));
+		slxd_fail(err,
+			  "not a safe image: %s %s has a \"..\" component: "
+			  "refused, it could point outside the image",
+			  what, slxd_quote(shown, q, sizeof(q)));
 		return -1;
 	case SLXD_RELPATH_TOO_LONG:
 	default:
@@ -149,9 +152,10 @@ static int beneath_symlink(const struct set *links, const char *norm, const char
 		size_t len = (size_t)(s - norm);
 		if (set_has(links, norm, len)) {
 			char *prefix = strndup(norm, len);
-			slxd_fail(err, "not a safe image: %s %s lies beneath the symlink %s: an "
-				  "extractor would write through the link", what,
-				  slxd_quote(shown, q, sizeof(q)),
+			slxd_fail(err,
+				  "not a safe image: %s %s lies beneath the symlink %s: an "
+				  "extractor would write through the link",
+				  what, slxd_quote(shown, q, sizeof(q)),
 				  slxd_quote(prefix ? prefix : "", q2, sizeof(q2)));
 			free(prefix);
 			return -1;
@@ -213,21 +217,27 @@ static int y_next(struct yp *y)
 		yaml_event_delete(&y->ev);
 	y->have = false;
 	if (!yaml_parser_parse(&y->p, &y->ev))
-		return slxd_fail(y->err, "not a safe image: metadata.yaml is not valid YAML: %s "
-				 "(line %zu)", y->p.problem ? y->p.problem : "unreadable",
+		return slxd_fail(y->err,
+				 "not a safe image: metadata.yaml is not valid YAML: %s "
+				 "(line %zu)",
+				 y->p.problem ? y->p.problem : "unreadable",
 				 y->p.problem_mark.line + 1);
 	y->have = true;
 	const yaml_char_t *anchor = NULL, *tag = NULL;
 	switch (y->ev.type) {
 	case YAML_ALIAS_EVENT:
-		return slxd_fail(y->err, "not a safe image: metadata.yaml uses a YAML alias "
-				 "(line %zu): write the value out", y->ev.start_mark.line + 1);
+		return slxd_fail(y->err,
+				 "not a safe image: metadata.yaml uses a YAML alias "
+				 "(line %zu): write the value out",
+				 y->ev.start_mark.line + 1);
 	case YAML_SCALAR_EVENT:
 		anchor = y->ev.data.scalar.anchor;
 		tag = y->ev.data.scalar.tag;
 		if (memchr(y->ev.data.scalar.value, '\0', y->ev.data.scalar.length))
-			return slxd_fail(y->err, "not a safe image: metadata.yaml has a NUL byte in "
-					 "a value (line %zu)", y->ev.start_mark.line + 1);
+			return slxd_fail(y->err,
+					 "not a safe image: metadata.yaml has a NUL byte in "
+					 "a value (line %zu)",
+					 y->ev.start_mark.line + 1);
 		break;
 	case YAML_SEQUENCE_START_EVENT:
 		anchor = y->ev.data.sequence_start.anchor;
@@ -241,18 +251,22 @@ static int y_next(struct yp *y)
 		if (y->ev.data.document_start.version_directive ||
 		    y->ev.data.document_start.tag_directives.start)
 			return slxd_fail(y->err, "not a safe image: metadata.yaml has a %%YAML or "
-					 "%%TAG directive: refused");
+						 "%%TAG directive: refused");
 		break;
 	default:
 		break;
 	}
 	if (anchor)
-		return slxd_fail(y->err, "not a safe image: metadata.yaml has a YAML anchor &%s "
+		return slxd_fail(y->err,
+				 "not a safe image: metadata.yaml has a YAML anchor &%s "
 				 "(line %zu): write values out, without anchors and aliases",
-				 slxd_quote((const char *)anchor, q, sizeof(q)), y->ev.start_mark.line + 1);
+				 slxd_quote((const char *)anchor, q, sizeof(q)),
+				 y->ev.start_mark.line + 1);
 	if (tag)
-		return slxd_fail(y->err, "not a safe image: metadata.yaml has an explicit YAML tag "
-				 "%s (line %zu): refused", slxd_quote((const char *)tag, q, sizeof(q)),
+		return slxd_fail(y->err,
+				 "not a safe image: metadata.yaml has an explicit YAML tag "
+				 "%s (line %zu): refused",
+				 slxd_quote((const char *)tag, q, sizeof(q)),
 				 y->ev.start_mark.line + 1);
 	return 0;
 }
@@ -279,16 +293,18 @@ static int y_skip(struct yp *y)
 {
 	unsigned depth = 0;
 	for (;;) {
-		if (y->ev.type == YAML_SEQUENCE_START_EVENT || y->ev.type == YAML_MAPPING_START_EVENT) {
+		if (y->ev.type == YAML_SEQUENCE_START_EVENT ||
+		    y->ev.type == YAML_MAPPING_START_EVENT) {
 			if (++depth > 64)
-				return slxd_fail(y->err, "not a safe image: metadata.yaml nests deeper "
+				return slxd_fail(y->err,
+						 "not a safe image: metadata.yaml nests deeper "
 						 "than 64 levels");
 		} else if (y->ev.type == YAML_SEQUENCE_END_EVENT ||
 			   y->ev.type == YAML_MAPPING_END_EVENT) {
 			depth--;
 		} else if (y->ev.type != YAML_SCALAR_EVENT) {
 			return slxd_fail(y->err, "not a safe image: metadata.yaml is not one YAML "
-					 "document");
+						 "document");
 		}
 		if (depth == 0)
 			return 0;
@@ -303,11 +319,15 @@ static int y_skip(struct yp *y)
 static int y_key(struct yp *y, struct set *seen, const char *where)
 {
 	if (y->ev.type != YAML_SCALAR_EVENT)
-		return slxd_fail(y->err, "not a safe image: metadata.yaml has a key that is not a "
-				 "plain string %s (line %zu)", where, y->ev.start_mark.line + 1);
+		return slxd_fail(y->err,
+				 "not a safe image: metadata.yaml has a key that is not a "
+				 "plain string %s (line %zu)",
+				 where, y->ev.start_mark.line + 1);
 	if (strcmp(y_str(y), "<<") == 0)
-		return slxd_fail(y->err, "not a safe image: metadata.yaml uses a YAML merge key "
-				 "\"<<\" %s (line %zu): refused", where, y->ev.start_mark.line + 1);
+		return slxd_fail(y->err,
+				 "not a safe image: metadata.yaml uses a YAML merge key "
+				 "\"<<\" %s (line %zu): refused",
+				 where, y->ev.start_mark.line + 1);
 	if (set_has(seen, y_str(y), strlen(y_str(y)))) {
 		char q[SLXD_QUOTE_BUF];
 		return slxd_fail(y->err, "not a safe image: metadata.yaml has the key %s twice %s",
@@ -326,8 +346,10 @@ static int tpl_target(const char *t, char **out, const struct slxd_tarcheck_limi
 	size_t len = strlen(t);
 	if (t[0] != '/') {
 		char q[SLXD_QUOTE_BUF];
-		return slxd_fail(err, "not a safe image: template target %s in metadata.yaml is "
-				 "not an absolute path", slxd_quote(t, q, sizeof(q)));
+		return slxd_fail(err,
+				 "not a safe image: template target %s in metadata.yaml is "
+				 "not an absolute path",
+				 slxd_quote(t, q, sizeof(q)));
 	}
 	if (len > lim->max_path)
 		return slxd_fail(err, "not a safe image: template target longer than %zu bytes",
@@ -344,7 +366,8 @@ static int tpl_target(const char *t, char **out, const struct slxd_tarcheck_limi
 	}
 	if (!buf[7]) {
 		free(buf);
-		return slxd_fail(err, "not a safe image: a template in metadata.yaml targets \"/\"");
+		return slxd_fail(err,
+				 "not a safe image: a template in metadata.yaml targets \"/\"");
 	}
 	*out = buf;
 	return 0;
@@ -357,7 +380,8 @@ static int tpl_source(const char *s, char **out, const struct slxd_tarcheck_limi
 	size_t len = strlen(s);
 	if (s[0] == '/') {
 		char q[SLXD_QUOTE_BUF];
-		return slxd_fail(err, "not a safe image: template source %s in metadata.yaml is an "
+		return slxd_fail(err,
+				 "not a safe image: template source %s in metadata.yaml is an "
 				 "absolute path: it must name a file under templates/",
 				 slxd_quote(s, q, sizeof(q)));
 	}
@@ -375,7 +399,7 @@ static int tpl_source(const char *s, char **out, const struct slxd_tarcheck_limi
 	if (!buf[10]) {
 		free(buf);
 		return slxd_fail(err, "not a safe image: a template in metadata.yaml has an empty "
-				 "source");
+				      "source");
 	}
 	*out = buf;
 	return 0;
@@ -395,8 +419,10 @@ static int y_template(struct yp *y, struct meta *m, const char *target)
 	if (y_next(y) < 0)
 		goto out;
 	if (y->ev.type != YAML_MAPPING_START_EVENT) {
-		slxd_fail(y->err, "not a safe image: the template for %s in metadata.yaml is not a "
-			  "mapping", slxd_quote(target, q, sizeof(q)));
+		slxd_fail(y->err,
+			  "not a safe image: the template for %s in metadata.yaml is not a "
+			  "mapping",
+			  slxd_quote(target, q, sizeof(q)));
 		goto out;
 	}
 	for (;;) {
@@ -407,24 +433,30 @@ static int y_template(struct yp *y, struct meta *m, const char *target)
 		if (y_key(y, &seen, "in a template") < 0)
 			goto out;
 		/* the fields LXD's ImageMetadataTemplate has */
-		static const char *const fields[] = { "template", "when", "create_only",
-						      "properties", "uid", "gid", "mode" };
+		static const char *const fields[] = { "template",   "when", "create_only",
+						      "properties", "uid",  "gid",
+						      "mode" };
 		size_t f = 0;
 		while (f < sizeof(fields) / sizeof(fields[0]) && strcmp(y_str(y), fields[f]) != 0)
 			f++;
 		if (f == sizeof(fields) / sizeof(fields[0])) {
-			slxd_fail(y->err, "not a safe image: the template for %s in metadata.yaml has "
-				  "the field %s, which this check does not know (known: template, when, "
-				  "create_only, properties, uid, gid, mode)",
-				  slxd_quote(target, q, sizeof(q)), slxd_quote(y_str(y), q2, sizeof(q2)));
+			slxd_fail(
+				y->err,
+				"not a safe image: the template for %s in metadata.yaml has "
+				"the field %s, which this check does not know (known: template, when, "
+				"create_only, properties, uid, gid, mode)",
+				slxd_quote(target, q, sizeof(q)),
+				slxd_quote(y_str(y), q2, sizeof(q2)));
 			goto out;
 		}
 		if (y_next(y) < 0)
 			goto out;
 		if (f == 0) {
 			if (y->ev.type != YAML_SCALAR_EVENT) {
-				slxd_fail(y->err, "not a safe image: the template source for %s in "
-					  "metadata.yaml is not a string", slxd_quote(target, q, sizeof(q)));
+				slxd_fail(y->err,
+					  "not a safe image: the template source for %s in "
+					  "metadata.yaml is not a string",
+					  slxd_quote(target, q, sizeof(q)));
 				goto out;
 			}
 			if (tpl_source(y_str(y), &src, y->lim, y->err) < 0)
@@ -434,8 +466,10 @@ static int y_template(struct yp *y, struct meta *m, const char *target)
 		}
 	}
 	if (!src) {
-		slxd_fail(y->err, "not a safe image: the template for %s in metadata.yaml names no "
-			  "template file", slxd_quote(target, q, sizeof(q)));
+		slxd_fail(y->err,
+			  "not a safe image: the template for %s in metadata.yaml names no "
+			  "template file",
+			  slxd_quote(target, q, sizeof(q)));
 		goto out;
 	}
 	if (m->n == m->cap) {
@@ -468,7 +502,8 @@ static int y_templates(struct yp *y, struct meta *m)
 	if (y_is_null(y))
 		return 0;
 	if (y->ev.type != YAML_MAPPING_START_EVENT)
-		return slxd_fail(y->err, "not a safe image: \"templates\" in metadata.yaml is not a "
+		return slxd_fail(y->err,
+				 "not a safe image: \"templates\" in metadata.yaml is not a "
 				 "mapping of target paths");
 	for (;;) {
 		if (y_next(y) < 0)
@@ -528,8 +563,10 @@ static int parse_metadata(const char *buf, size_t len, const struct slxd_tarchec
 				if (y_templates(&y, m) < 0)
 					goto out;
 			} else if (strcasecmp(y_str(&y), "templates") == 0) {
-				slxd_fail(err, "not a safe image: metadata.yaml has a key %s: did you "
-					  "mean \"templates\"?", slxd_quote(y_str(&y), q, sizeof(q)));
+				slxd_fail(err,
+					  "not a safe image: metadata.yaml has a key %s: did you "
+					  "mean \"templates\"?",
+					  slxd_quote(y_str(&y), q, sizeof(q)));
 				goto out;
 			} else if (y_next(&y) < 0 || y_skip(&y) < 0) {
 				goto out;
@@ -537,7 +574,7 @@ static int parse_metadata(const char *buf, size_t len, const struct slxd_tarchec
 		}
 	} else if (!y_is_null(&y)) {
 		slxd_fail(err, "not a safe image: metadata.yaml is not a mapping (architecture:, "
-			  "properties:, templates: ...)");
+			       "properties:, templates: ...)");
 		goto out;
 	}
 	/* document end, then the stream's end: a second document is refused */
@@ -578,13 +615,16 @@ static const char *const tags_ok[] = { "if", "elif", "else", "endif", "for", "en
 static int check_template_text(const char *text, size_t len, const char *shown, slxd_error *err)
 {
 	char q[SLXD_QUOTE_BUF], word[32];
-	for (const char *p = text, *end = text + len; (p = memmem(p, (size_t)(end - p), "{%", 2));) {
+	for (const char *p = text, *end = text + len;
+	     (p = memmem(p, (size_t)(end - p), "{%", 2));) {
 		p += 2;
-		while (p < end && (*p == '-' || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		while (p < end &&
+		       (*p == '-' || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
 			p++;
 		size_t n = 0;
 		while (p + n < end && n < sizeof(word) - 1 &&
-		       ((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') || p[n] == '_'))
+		       ((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') ||
+			p[n] == '_'))
 			n++;
 		memcpy(word, p, n);
 		word[n] = '\0';
@@ -592,10 +632,12 @@ static int check_template_text(const char *text, size_t len, const char *shown, 
 		for (size_t i = 0; i < sizeof(tags_ok) / sizeof(tags_ok[0]); i++)
 			ok = ok || strcmp(word, tags_ok[i]) == 0;
 		if (!ok)
-			return slxd_fail(err, "not a safe image: template %s uses the tag {%% %s %%}: LXD "
-					 "renders templates as root on the host, and only if, elif, else, "
-					 "endif, for, endfor and empty are allowed",
-					 slxd_quote(shown, q, sizeof(q)), n ? word : "(none)");
+			return slxd_fail(
+				err,
+				"not a safe image: template %s uses the tag {%% %s %%}: LXD "
+				"renders templates as root on the host, and only if, elif, else, "
+				"endif, for, endfor and empty are allowed",
+				slxd_quote(shown, q, sizeof(q)), n ? word : "(none)");
 		p += n;
 	}
 	return 0;
@@ -616,8 +658,10 @@ static char *read_member(struct archive *a, size_t len, const char *shown, slxd_
 		if (r <= 0) {
 			const char *why = archive_error_string(a);
 			slxd_fail(err, "not an LXD image tarball: cannot read %s: %s",
-				  slxd_quote(shown, q, sizeof(q)), r == 0 ? "truncated" :
-				  why ? why : "unreadable");
+				  slxd_quote(shown, q, sizeof(q)),
+				  r == 0 ? "truncated"
+				  : why  ? why
+					 : "unreadable");
 			free(buf);
 			return NULL;
 		}
@@ -648,9 +692,11 @@ static int check(struct archive *a, const struct slxd_tarcheck_limits *lim, slxd
 	while ((r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
 		if (r < ARCHIVE_WARN) {
 			const char *why = archive_error_string(a);
-			slxd_fail(err, "not an LXD image tarball: %s: upload the unified image file "
-				  "(a tar, optionally compressed with gzip, bzip2, xz, lzma or zstd)",
-				  why ? why : "unreadable archive");
+			slxd_fail(
+				err,
+				"not an LXD image tarball: %s: upload the unified image file "
+				"(a tar, optionally compressed with gzip, bzip2, xz, lzma or zstd)",
+				why ? why : "unreadable archive");
 			goto out;
 		}
 		/* the decompression budget: every byte the decompressor produced
@@ -685,23 +731,28 @@ static int check(struct archive *a, const struct slxd_tarcheck_limits *lim, slxd
 		const char *soft = archive_entry_symlink(e);
 		bool in_templates = top_is(norm, "templates") && strcmp(norm, "templates") != 0;
 		if (in_templates && (hard || type == AE_IFLNK)) {
-			slxd_fail(err, "not a safe image: %s is a %s: nothing under templates/ may be a "
+			slxd_fail(err,
+				  "not a safe image: %s is a %s: nothing under templates/ may be a "
 				  "link (LXD reads templates as root on the host)",
 				  slxd_quote(path, q, sizeof(q)), hard ? "hard link" : "symlink");
 			goto out;
 		}
 		if (hard) {
 			if (strlen(hard) > lim->max_path) {
-				slxd_fail(err, "not a safe image: hard link target longer than %zu bytes",
-					  lim->max_path);
+				slxd_fail(
+					err,
+					"not a safe image: hard link target longer than %zu bytes",
+					lim->max_path);
 				goto out;
 			}
 			if (normalise(hard, hard, "hard link target", tnorm, normlen, err) < 0 ||
 			    beneath_symlink(&links, tnorm, hard, "hard link target", err) < 0)
 				goto out;
 			if (!top_is(tnorm, "rootfs") && !top_is(tnorm, "templates")) {
-				slxd_fail(err, "not a safe image: hard link %s points to %s, outside "
-					  "rootfs/ and templates/", slxd_quote(path, q, sizeof(q)),
+				slxd_fail(err,
+					  "not a safe image: hard link %s points to %s, outside "
+					  "rootfs/ and templates/",
+					  slxd_quote(path, q, sizeof(q)),
 					  slxd_quote(hard, q2, sizeof(q2)));
 				goto out;
 			}
@@ -713,9 +764,10 @@ static int check(struct archive *a, const struct slxd_tarcheck_limits *lim, slxd
 			}
 		} else if (type == AE_IFLNK) {
 			if (!soft || strlen(soft) > lim->max_path) {
-				slxd_fail(err, "not a safe image: symlink %s has no target or one "
-					  "longer than %zu bytes", slxd_quote(path, q, sizeof(q)),
-					  lim->max_path);
+				slxd_fail(err,
+					  "not a safe image: symlink %s has no target or one "
+					  "longer than %zu bytes",
+					  slxd_quote(path, q, sizeof(q)), lim->max_path);
 				goto out;
 			}
 			/* the link's own target may be absolute (it resolves inside
@@ -726,11 +778,13 @@ static int check(struct archive *a, const struct slxd_tarcheck_limits *lim, slxd
 				goto out;
 			}
 		} else if (type != AE_IFREG && type != AE_IFDIR) {
-			const char *kind = type == AE_IFCHR ? "a character device" :
-					   type == AE_IFBLK ? "a block device" :
-					   type == AE_IFIFO ? "a FIFO" :
-					   type == AE_IFSOCK ? "a socket" : "of an unknown type";
-			slxd_fail(err, "not a safe image: entry %s is %s: images may hold only files, "
+			const char *kind = type == AE_IFCHR    ? "a character device"
+					   : type == AE_IFBLK  ? "a block device"
+					   : type == AE_IFIFO  ? "a FIFO"
+					   : type == AE_IFSOCK ? "a socket"
+							       : "of an unknown type";
+			slxd_fail(err,
+				  "not a safe image: entry %s is %s: images may hold only files, "
 				  "directories and links (LXD creates /dev itself)",
 				  slxd_quote(path, q, sizeof(q)), kind);
 			goto out;
@@ -748,24 +802,30 @@ static int check(struct archive *a, const struct slxd_tarcheck_limits *lim, slxd
 		 * GHSA-jpf8-86f3-wp38, GHSA-vghh-5rfx-xhq8). */
 		if (!*norm) {
 			if (type != AE_IFDIR || hard) {
-				slxd_fail(err, "not a safe image: the top-level entry \".\" is not a "
+				slxd_fail(err,
+					  "not a safe image: the top-level entry \".\" is not a "
 					  "directory");
 				goto out;
 			}
 		} else if (strcmp(norm, "metadata.yaml") == 0) {
 			if (type != AE_IFREG || hard) {
-				slxd_fail(err, "not an LXD image tarball: metadata.yaml is not a "
-					  "regular file (a link at the top of an image reaches the host)");
+				slxd_fail(
+					err,
+					"not an LXD image tarball: metadata.yaml is not a "
+					"regular file (a link at the top of an image reaches the host)");
 				goto out;
 			}
 			if (metadata) {
-				slxd_fail(err, "not a safe image: metadata.yaml appears twice (the one "
+				slxd_fail(err,
+					  "not a safe image: metadata.yaml appears twice (the one "
 					  "LXD reads is not the one checked)");
 				goto out;
 			}
 			if ((uint64_t)size > lim->max_metadata_size) {
-				slxd_fail(err, "not a safe image: metadata.yaml is larger than %llu bytes",
-					  (unsigned long long)lim->max_metadata_size);
+				slxd_fail(
+					err,
+					"not a safe image: metadata.yaml is larger than %llu bytes",
+					(unsigned long long)lim->max_metadata_size);
 				goto out;
 			}
 			char *text = read_member(a, (size_t)size, path, err);
@@ -778,22 +838,28 @@ static int check(struct archive *a, const struct slxd_tarcheck_limits *lim, slxd
 			metadata = true;
 		} else if (top_is(norm, "rootfs")) {
 			if (strcmp(norm, "rootfs") == 0 && (type != AE_IFDIR || hard)) {
-				slxd_fail(err, "not an LXD image tarball: rootfs is not a directory (a "
+				slxd_fail(err,
+					  "not an LXD image tarball: rootfs is not a directory (a "
 					  "link at the top of an image reaches the host)");
 				goto out;
 			}
 			rootfs = true;
 		} else if (top_is(norm, "templates")) {
 			if (!in_templates && (type != AE_IFDIR || hard)) {
-				slxd_fail(err, "not an LXD image tarball: templates is not a directory (a "
-					  "link at the top of an image reaches the host)");
+				slxd_fail(
+					err,
+					"not an LXD image tarball: templates is not a directory (a "
+					"link at the top of an image reaches the host)");
 				goto out;
 			}
 			if (in_templates && type == AE_IFREG) {
 				if ((uint64_t)size > lim->max_metadata_size) {
-					slxd_fail(err, "not a safe image: template %s is larger than %llu "
-						  "bytes", slxd_quote(path, q, sizeof(q)),
-						  (unsigned long long)lim->max_metadata_size);
+					slxd_fail(
+						err,
+						"not a safe image: template %s is larger than %llu "
+						"bytes",
+						slxd_quote(path, q, sizeof(q)),
+						(unsigned long long)lim->max_metadata_size);
 					goto out;
 				}
 				char *text = read_member(a, (size_t)size, path, err);
@@ -809,7 +875,8 @@ static int check(struct archive *a, const struct slxd_tarcheck_limits *lim, slxd
 				}
 			}
 		} else {
-			slxd_fail(err, "not an LXD image tarball: unexpected top-level entry %s: a "
+			slxd_fail(err,
+				  "not an LXD image tarball: unexpected top-level entry %s: a "
 				  "unified image holds metadata.yaml, rootfs/ and templates/ only",
 				  slxd_quote(path, q, sizeof(q)));
 			goto out;
@@ -821,13 +888,15 @@ static int check(struct archive *a, const struct slxd_tarcheck_limits *lim, slxd
 		goto out;
 	}
 	if (!metadata) {
-		slxd_fail(err, "not an LXD image tarball: no metadata.yaml at the top level: "
-			  "upload a unified image (lxc image export writes one), not a plain rootfs");
+		slxd_fail(
+			err,
+			"not an LXD image tarball: no metadata.yaml at the top level: "
+			"upload a unified image (lxc image export writes one), not a plain rootfs");
 		goto out;
 	}
 	if (!rootfs) {
 		slxd_fail(err, "not an LXD image tarball: no rootfs/ tree: upload a unified image, "
-			  "not the metadata half of a split one");
+			       "not the metadata half of a split one");
 		goto out;
 	}
 	/* Now that every symlink is known: LXD writes each template as root
@@ -835,12 +904,14 @@ static int check(struct archive *a, const struct slxd_tarcheck_limits *lim, slxd
 	 * itself) points that write at the host (CVE-2026-23954). */
 	for (size_t i = 0; i < meta.n; i++) {
 		const char *t = meta.tpl[i].target, *shown = t + 6; /* "/etc/..." */
-		for (const char *s = strchr(t, '/'); ; s = strchr(s + 1, '/')) {
+		for (const char *s = strchr(t, '/');; s = strchr(s + 1, '/')) {
 			size_t len = s ? (size_t)(s - t) : strlen(t);
 			if (set_has(&links, t, len)) {
-				slxd_fail(err, "not a safe image: template target %s lies on or beneath "
-					  "a symlink of the image (%.*s): LXD would write through it as root",
-					  slxd_quote(shown, q, sizeof(q)), (int)len, t);
+				slxd_fail(
+					err,
+					"not a safe image: template target %s lies on or beneath "
+					"a symlink of the image (%.*s): LXD would write through it as root",
+					slxd_quote(shown, q, sizeof(q)), (int)len, t);
 				goto out;
 			}
 			if (!s)
@@ -848,9 +919,11 @@ static int check(struct archive *a, const struct slxd_tarcheck_limits *lim, slxd
 		}
 		const char *src = meta.tpl[i].source;
 		if (!set_has(&tplfiles, src, strlen(src))) {
-			slxd_fail(err, "not a safe image: the template for %s renders %s, which is not a "
-				  "file of the image", slxd_quote(shown, q, sizeof(q)),
-				  slxd_quote(src, q2, sizeof(q2)));
+			slxd_fail(
+				err,
+				"not a safe image: the template for %s renders %s, which is not a "
+				"file of the image",
+				slxd_quote(shown, q, sizeof(q)), slxd_quote(src, q2, sizeof(q2)));
 			goto out;
 		}
 	}
@@ -900,8 +973,7 @@ static int run(struct archive *a, int opened, const struct slxd_tarcheck_limits 
 	return rc;
 }
 
-int slxd_tarcheck_file(const char *path, const struct slxd_tarcheck_limits *lim,
-		       slxd_error *err)
+int slxd_tarcheck_file(const char *path, const struct slxd_tarcheck_limits *lim, slxd_error *err)
 {
 	struct archive *a = reader();
 	if (!a)

@@ -60,8 +60,7 @@ void slxd_tarcheck_default_limits(struct slxd_tarcheck_limits *lim);
 
 /* 0 if acceptable; else -1 with one line saying what is wrong.  lim NULL
  * means the defaults. */
-int slxd_tarcheck_file(const char *path, const struct slxd_tarcheck_limits *lim,
-		       slxd_error *err);
+int slxd_tarcheck_file(const char *path, const struct slxd_tarcheck_limits *lim, slxd_error *err);
 /* The same for an open descriptor, read from where it stands. */
 int slxd_tarcheck_fd(int fd, const struct slxd_tarcheck_limits *lim, slxd_error *err);
 /* metadata.yaml alone (for fuzzers): 0 if this check follows it and its

@@ -20,9 +20,8 @@ void slxd_template_name(const char *fingerprint, const char *idmap, char out[64]
 		 slxd_fnv1a(idmap, strlen(idmap)));
 }
 
-int slxd_template_find(lxd_client *c, const struct slxd_config *cfg,
-		       const char *fingerprint, const char *idmap, char out[64],
-		       slxd_error *err)
+int slxd_template_find(lxd_client *c, const struct slxd_config *cfg, const char *fingerprint,
+		       const char *idmap, char out[64], slxd_error *err)
 {
 	if (cfg->template_max_age == 0)
 		return 0;
@@ -52,8 +51,7 @@ int slxd_template_delete(lxd_client *c, const char *name, slxd_error *err)
 	return 0;
 }
 
-json_t *slxd_template_config(json_t *inst, const char *role, const char *fp,
-			     const char *idmap)
+json_t *slxd_template_config(json_t *inst, const char *role, const char *fp, const char *idmap)
 {
 	char now[32];
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
@@ -61,30 +59,29 @@ json_t *slxd_template_config(json_t *inst, const char *role, const char *fp,
 	const char *uid = slxd_label(inst, SLXD_KEY_UID);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
 			 "security.privileged", "false", "security.nesting", "false",
-			 "security.devlxd", "false",
-			 "boot.autostart", "false", "raw.idmap", idmap,
-			 "raw.lxc", "lxc.init.cmd = " SLXD_INIT_PATH,
-			 SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE,
-			 SLXD_KEY_ROLE, role,
-			 SLXD_KEY_IMAGE, image ? image : "", SLXD_KEY_FINGERPRINT, fp,
-			 SLXD_KEY_UID, uid ? uid : "", SLXD_KEY_CREATED, now);
+			 "security.devlxd", "false", "boot.autostart", "false", "raw.idmap", idmap,
+			 "raw.lxc", "lxc.init.cmd = " SLXD_INIT_PATH, SLXD_KEY_MANAGED,
+			 SLXD_MANAGED_VALUE, SLXD_KEY_ROLE, role, SLXD_KEY_IMAGE,
+			 image ? image : "", SLXD_KEY_FINGERPRINT, fp, SLXD_KEY_UID, uid ? uid : "",
+			 SLXD_KEY_CREATED, now);
 }
 
 static json_t *template_devices(const struct slxd_config *cfg)
 {
-	json_t *d = json_pack("{s:{s:s, s:s, s:s, s:s}}", "slxd-init", "type", "disk",
-			      "source", cfg->init_path, "path", SLXD_INIT_PATH, "readonly", "true");
+	json_t *d = json_pack("{s:{s:s, s:s, s:s, s:s}}", "slxd-init", "type", "disk", "source",
+			      cfg->init_path, "path", SLXD_INIT_PATH, "readonly", "true");
 	if (d && cfg->storage_pool[0] &&
-	    json_object_set_new(d, "root", json_pack("{s:s, s:s, s:s}", "type", "disk",
-						     "path", "/", "pool", cfg->storage_pool)) != 0) {
+	    json_object_set_new(d, "root",
+				json_pack("{s:s, s:s, s:s}", "type", "disk", "path", "/", "pool",
+					  cfg->storage_pool)) != 0) {
 		json_decref(d);
 		return NULL;
 	}
 	return d;
 }
 
-static int build(lxd_client *c, const struct slxd_config *cfg, const char *name,
-		 json_t *inst, const char *fp, const char *idmap, slxd_error *err)
+static int build(lxd_client *c, const struct slxd_config *cfg, const char *name, json_t *inst,
+		 const char *fp, const char *idmap, slxd_error *err)
 {
 	json_auto_t *config = slxd_template_config(inst, SLXD_ROLE_TEMPLATE_BUILDING, fp, idmap);
 	json_auto_t *devices = template_devices(cfg);
@@ -97,8 +94,7 @@ static int build(lxd_client *c, const struct slxd_config *cfg, const char *name,
 	char path[128];
 	snprintf(path, sizeof(path), "/1.0/instances/%s", name);
 	if (lxd_instance_create(c, name, fp, config, devices, profiles, err) != 0 ||
-	    lxd_instance_start(c, name, err) != 0 ||
-	    lxd_instance_stop_force(c, name, err) != 0 ||
+	    lxd_instance_start(c, name, err) != 0 || lxd_instance_stop_force(c, name, err) != 0 ||
 	    lxd_request(c, "PATCH", path, ready, NULL, err) != 0)
 		return -1;
 	return 0;
@@ -116,8 +112,10 @@ static int leftover(lxd_client *c, const char *name, slxd_error *err)
 		return 0;
 	}
 	if (!slxd_label_is(old, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE))
-		return slxd_fail(err, "an LXD instance named %s exists but is not slurm-lxd's; "
-				 "not touching it (an admin should rename or remove it)", name);
+		return slxd_fail(err,
+				 "an LXD instance named %s exists but is not slurm-lxd's; "
+				 "not touching it (an admin should rename or remove it)",
+				 name);
 	return slxd_template_delete(c, name, err);
 }
 
@@ -141,14 +139,16 @@ static int build_locked(lxd_client *c, const struct slxd_config *cfg, const char
 		slxd_template_delete(c, name, &ignored); /* nothing half-made stays */
 		return slxd_fail_prefix(err, "cannot build template %s", name);
 	}
-	slxd_log(SLXD_LOG_INFO, "built template %s (image %s, uid %s) for the next "
-		 "jobs of this user and image", name,
-		 slxd_label(inst, SLXD_KEY_IMAGE) ?: "?", slxd_label(inst, SLXD_KEY_UID) ?: "?");
+	slxd_log(SLXD_LOG_INFO,
+		 "built template %s (image %s, uid %s) for the next "
+		 "jobs of this user and image",
+		 name, slxd_label(inst, SLXD_KEY_IMAGE) ?: "?",
+		 slxd_label(inst, SLXD_KEY_UID) ?: "?");
 	return 0;
 }
 
-int slxd_template_build_for(lxd_client *c, const struct slxd_config *cfg,
-			    json_t *inst, slxd_error *err)
+int slxd_template_build_for(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
+			    slxd_error *err)
 {
 	const char *fp = slxd_label(inst, SLXD_KEY_FINGERPRINT);
 	const char *idmap = slxd_label(inst, "raw.idmap");

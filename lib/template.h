@@ -22,23 +22,21 @@ void slxd_template_name(const char *fingerprint, const char *idmap, char out[64]
  * name in `out` if so, 0 if not (or templates are off), -1 if LXD could
  * not be asked.  A template is used only if its labels say it was made by
  * this project from exactly this fingerprint for exactly this map. */
-int slxd_template_find(lxd_client *c, const struct slxd_config *cfg,
-		       const char *fingerprint, const char *idmap, char out[64],
-		       slxd_error *err);
+int slxd_template_find(lxd_client *c, const struct slxd_config *cfg, const char *fingerprint,
+		       const char *idmap, char out[64], slxd_error *err);
 
 /* Build the template for what the job container `inst` (an instance
  * object read from LXD) was made of, unless one exists or another process
  * is building it.  The image must still be in LXD's store (nothing is
  * pulled for a template).  Returns 0 when a template is ready or nothing
  * was to be done, -1 with err when a build failed (and left nothing). */
-int slxd_template_build_for(lxd_client *c, const struct slxd_config *cfg,
-			    json_t *inst, slxd_error *err);
+int slxd_template_build_for(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
+			    slxd_error *err);
 
 /* The config of an instance made for what the job container `inst` was
  * made of (its fingerprint, id map, image and uid), labelled with `role`:
  * a template's, and a spare's (spare.h). */
-json_t *slxd_template_config(json_t *inst, const char *role, const char *fp,
-			     const char *idmap);
+json_t *slxd_template_config(json_t *inst, const char *role, const char *fp, const char *idmap);
 
 /* Stop and delete a template (slxd-gc). */
 int slxd_template_delete(lxd_client *c, const char *name, slxd_error *err);

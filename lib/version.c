@@ -15,6 +15,8 @@ const char *slxd_user_agent(void)
 
 void slxd_print_version(FILE *f, const char *prog)
 {
-	fprintf(f, "%s (slurm-lxd) %s\n"
-		"License GPL-2.0-or-later: GNU GPL version 2 or later.\n", prog, slxd_version);
+	fprintf(f,
+		"%s (slurm-lxd) %s\n"
+		"License GPL-2.0-or-later: GNU GPL version 2 or later.\n",
+		prog, slxd_version);
 }

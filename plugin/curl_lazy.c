@@ -39,12 +39,14 @@ static void load(void)
 {
 	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
-		slxd_log(SLXD_LOG_ERROR, "cannot load libcurl.so.4 (install libcurl4): %s", dlerror());
+		slxd_log(SLXD_LOG_ERROR, "cannot load libcurl.so.4 (install libcurl4): %s",
+			 dlerror());
 		return;
 	}
 	static const char *const names[] = {
-		"curl_easy_init", "curl_easy_setopt", "curl_easy_perform", "curl_easy_getinfo",
-		"curl_easy_cleanup", "curl_easy_strerror", "curl_slist_append", "curl_slist_free_all",
+		"curl_easy_init",    "curl_easy_setopt",    "curl_easy_perform",
+		"curl_easy_getinfo", "curl_easy_cleanup",   "curl_easy_strerror",
+		"curl_slist_append", "curl_slist_free_all",
 	};
 	void *p[sizeof(names) / sizeof(names[0])];
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

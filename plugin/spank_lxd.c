@@ -65,7 +65,7 @@ static struct {
 	char workdir[SLXD_PATH_MAX + 1];
 	unsigned long long disk; /* root disk size, 0: none (joblimits.h) */
 	bool disk_told;          /* the job's output has heard it is full */
-	slxd_error pending; /* reported at task_init */
+	slxd_error pending;      /* reported at task_init */
 	/* the image's OCI config (jobenv.h), read in the task's privileged
 	 * callback and applied in task_init */
 	char *image_env;
@@ -170,9 +170,11 @@ static int check_options(bool need_list, slxd_error *err)
 {
 	if (!opt.image)
 		return (opt.mounts || opt.workdir || opt.batch || opt.disk || opt.env)
-			? slxd_fail(err, "--lxd-mount, --lxd-workdir, --lxd-batch, --lxd-disk and --lxd-env "
-				    "need --lxd-image=NAME[:TAG]")
-			: 0;
+			       ? slxd_fail(
+					 err,
+					 "--lxd-mount, --lxd-workdir, --lxd-batch, --lxd-disk and --lxd-env "
+					 "need --lxd-image=NAME[:TAG]")
+			       : 0;
 	if (opt.batch && strcmp(opt.batch, "host") != 0 && strcmp(opt.batch, "container") != 0)
 		return slxd_fail(err, "--lxd-batch=%.64s: use host or container", opt.batch);
 	if (opt.env && (slxd_env_list_check(opt.env, SLXD_ENV_USER, "--lxd-env", err) != 0 ||
@@ -217,8 +219,8 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	 * loads the plugin because it has slurm_spank_init; only then does it
 	 * run slurm_spank_job_epilog.  Slurm has no slurm_spank_slurmd_init.) */
 	if (ctx == S_CTX_SLURMD)
-		slurm_info("slurm-lxd: spank_lxd %s loaded, built for Slurm %u.%02u.%u", slxd_version,
-			   SLURM_VERSION_MAJOR(SLURM_VERSION_NUMBER),
+		slurm_info("slurm-lxd: spank_lxd %s loaded, built for Slurm %u.%02u.%u",
+			   slxd_version, SLURM_VERSION_MAJOR(SLURM_VERSION_NUMBER),
 			   SLURM_VERSION_MINOR(SLURM_VERSION_NUMBER),
 			   SLURM_VERSION_MICRO(SLURM_VERSION_NUMBER));
 	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR || ctx == S_CTX_REMOTE)
@@ -252,7 +254,8 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 	spank_context_t ctx = spank_context();
 
 	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR) {
-		if (!opt.image && !opt.mounts && !opt.workdir && !opt.batch && !opt.disk && !opt.env)
+		if (!opt.image && !opt.mounts && !opt.workdir && !opt.batch && !opt.disk &&
+		    !opt.env)
 			return 0;
 		if (st.pending.msg[0]) {
 			slurm_error("slurm-lxd: %s", st.pending.msg);
@@ -265,8 +268,8 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 		/* For slxd-prolog (as $SPANK_SLXD_IMAGE), so nodes fetch the
 		 * image before the job starts.  Steps of an existing allocation
 		 * have had their prolog: there it is harmless and ignored. */
-		if (opt.image && spank_job_control_setenv(sp, "SLXD_IMAGE", st.image, 1) !=
-		    ESPANK_SUCCESS)
+		if (opt.image &&
+		    spank_job_control_setenv(sp, "SLXD_IMAGE", st.image, 1) != ESPANK_SUCCESS)
 			slurm_debug("slurm-lxd: cannot pass the image to the prolog");
 		return 0;
 	}
@@ -292,8 +295,10 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 	 * silently run the image another component named (docs/batch.md). */
 	char het[16];
 	if (spank_getenv(sp, "SLURM_HET_SIZE", het, sizeof(het)) == ESPANK_SUCCESS) {
-		slxd_fail(&st.pending, "a heterogeneous job cannot use --lxd-image (Slurm passes "
-			  "one value to all its components); submit its components as separate jobs");
+		slxd_fail(
+			&st.pending,
+			"a heterogeneous job cannot use --lxd-image (Slurm passes "
+			"one value to all its components); submit its components as separate jobs");
 		return 0;
 	}
 	if (check_options(true, &err) != 0) {
@@ -315,8 +320,8 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 	/* The descriptors stay open in slurmstepd (close-on-exec) for its
 	 * tasks: each stages exactly the file checked here. */
 	for (size_t i = 0; i < st.mounts.n; i++)
-		if (slxd_mount_validate(&st.cfg, &st.mounts.m[i], uid, gid, gids,
-					(size_t)ngids, &st.mount_fd[i], &st.pending) != 0)
+		if (slxd_mount_validate(&st.cfg, &st.mounts.m[i], uid, gid, gids, (size_t)ngids,
+					&st.mount_fd[i], &st.pending) != 0)
 			return 0;
 	return 0;
 }
@@ -364,7 +369,8 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	char cwd[SLXD_PATH_MAX + 1];
 	int cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cwd_fd < 0) {
-		slxd_fail(&st.pending, "cannot read the job's working directory: %s", strerror(errno));
+		slxd_fail(&st.pending, "cannot read the job's working directory: %s",
+			  strerror(errno));
 		return 0;
 	}
 	bool mount_cwd;
@@ -389,17 +395,24 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	char node[256] = "";
 	if (spank_getenv(sp, "SLURMD_NODENAME", node, sizeof(node)) != ESPANK_SUCCESS)
 		gethostname(node, sizeof(node) - 1);
-	if (slxd_devices_for_task(&st.cfg, node, gid, gids, (size_t)ngids, &devs, &st.pending) != 0) {
+	if (slxd_devices_for_task(&st.cfg, node, gid, gids, (size_t)ngids, &devs, &st.pending) !=
+	    0) {
 		close(cwd_fd);
 		return 0;
 	}
 	struct slxd_job job = {
 		.devices = &devs,
-		.jobid = jobid, .uid = uid, .gid = gid,
-		.gids = gids, .ngids = (size_t)ngids,
-		.image = st.image, .fingerprint = st.fingerprint,
-		.cwd = mount_cwd ? cwd : NULL, .cwd_fd = cwd_fd,
-		.spool_job_dir = spool_job, .user_mounts = &st.mounts,
+		.jobid = jobid,
+		.uid = uid,
+		.gid = gid,
+		.gids = gids,
+		.ngids = (size_t)ngids,
+		.image = st.image,
+		.fingerprint = st.fingerprint,
+		.cwd = mount_cwd ? cwd : NULL,
+		.cwd_fd = cwd_fd,
+		.spool_job_dir = spool_job,
+		.user_mounts = &st.mounts,
 		.user_fds = st.mount_fd,
 	};
 	/* what the job got on this node, for lxcfs to show inside */
@@ -433,8 +446,10 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	if (rc == 0 && slxd_image_oci_config(c, st.fingerprint, &st.image_env, st.image_workdir,
 					     sizeof(st.image_workdir), &err) != 0) {
 		if (slxd_error_kind(&err) == SLXD_E_NOTFOUND) {
-			slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": image %s is no longer in LXD: its "
-				 "Env and WorkingDir are not applied", jobid, st.fingerprint);
+			slxd_log(SLXD_LOG_ERROR,
+				 "job %" PRIu32 ": image %s is no longer in LXD: its "
+				 "Env and WorkingDir are not applied",
+				 jobid, st.fingerprint);
 			slxd_error_clear(&err);
 		} else {
 			rc = -1;
@@ -481,7 +496,8 @@ static void apply_env(spank_t sp)
 		spank_err_t e = ops[i].value ? spank_setenv(sp, ops[i].name, ops[i].value, 1)
 					     : spank_unsetenv(sp, ops[i].name);
 		if (e != ESPANK_SUCCESS && !(e == ESPANK_ENV_NOEXIST && !ops[i].value)) {
-			slxd_fail(&st.pending, "cannot set %s in the job's environment", ops[i].name);
+			slxd_fail(&st.pending, "cannot set %s in the job's environment",
+				  ops[i].name);
 			break;
 		}
 	}
@@ -497,8 +513,9 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	/* slurmstepd changes into the job's working directory after the
 	 * privileged callback, so --lxd-workdir is applied here. */
 	if (!st.pending.msg[0] && st.workdir[0] && chdir(st.workdir) != 0)
-		slxd_fail(&st.pending, "--lxd-workdir: cannot change to %s inside the container: %s",
-			  st.workdir, strerror(errno));
+		slxd_fail(&st.pending,
+			  "--lxd-workdir: cannot change to %s inside the container: %s", st.workdir,
+			  strerror(errno));
 	/* The image's WorkingDir only when neither the user nor Slurm's own
 	 * (mounted) directory says where; missing in the image: stay at /. */
 	if (!st.pending.msg[0] && !st.workdir[0] && !st.cwd_mounted && st.image_workdir[0] &&
@@ -569,7 +586,8 @@ int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 	if (!st.cfg.state_dir[0] && slxd_config_from_args(&st.cfg, ac, av, &err) != 0) {
 		/* as slxd-epilog does: a broken file must not stop a teardown */
 		slurm_error("slurm-lxd: job %" PRIu32 ": node configuration: %s; using default "
-			    "settings", jobid, err.msg);
+			    "settings",
+			    jobid, err.msg);
 		slxd_config_defaults(&st.cfg);
 	}
 	if (!slxd_container_marked(&st.cfg, jobid))

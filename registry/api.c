@@ -18,9 +18,9 @@
 enum route { R_NONE, R_LIST, R_SHOW, R_PUSH, R_APPROVE, R_REVOKE, R_DELETE, R_BLOB, R_LOG };
 
 static const char *const action_names[] = {
-	[R_NONE] = "request", [R_LIST] = "list", [R_SHOW] = "show", [R_PUSH] = "push",
-	[R_APPROVE] = "approve", [R_REVOKE] = "revoke", [R_DELETE] = "delete",
-	[R_BLOB] = "blob", [R_LOG] = "log",
+	[R_NONE] = "request",  [R_LIST] = "list",       [R_SHOW] = "show",
+	[R_PUSH] = "push",     [R_APPROVE] = "approve", [R_REVOKE] = "revoke",
+	[R_DELETE] = "delete", [R_BLOB] = "blob",       [R_LOG] = "log",
 };
 
 struct parsed {
@@ -79,7 +79,8 @@ static void parse_ref(struct parsed *p, const char *s, size_t len)
 	}
 	/* "NAME:" would have become NAME:latest; the path must say it all */
 	size_t tlen = len - nlen - 1;
-	if (strlen(ref.name) != nlen || strlen(ref.tag) != tlen || memcmp(ref.tag, slash + 1, tlen) != 0) {
+	if (strlen(ref.name) != nlen || strlen(ref.tag) != tlen ||
+	    memcmp(ref.tag, slash + 1, tlen) != 0) {
 		bad(p, 400, "invalid image path: give both NAME and TAG");
 		return;
 	}
@@ -111,7 +112,7 @@ static void parse(const struct slxd_api_req *req, struct parsed *p)
 	if (query)
 		query++;
 
-#define IS(lit) (plen == sizeof(lit) - 1 && memcmp(path, lit, plen) == 0)
+#define IS(lit)     (plen == sizeof(lit) - 1 && memcmp(path, lit, plen) == 0)
 #define STARTS(lit) (plen > sizeof(lit) - 1 && memcmp(path, lit, sizeof(lit) - 1) == 0)
 	if (IS("/v1/images")) {
 		p->r = R_LIST;
@@ -132,7 +133,8 @@ static void parse(const struct slxd_api_req *req, struct parsed *p)
 			else if (slash && alen == 6 && memcmp(slash + 1, "revoke", 6) == 0)
 				p->r = R_REVOKE;
 			else
-				bad(p, 404, "no such action: POST to /v1/images/NAME/TAG/approve or "
+				bad(p, 404,
+				    "no such action: POST to /v1/images/NAME/TAG/approve or "
 				    "/v1/images/NAME/TAG/revoke");
 			if (slash)
 				parse_ref(p, rest, (size_t)(slash - rest));
@@ -146,12 +148,16 @@ static void parse(const struct slxd_api_req *req, struct parsed *p)
 			else if (strcmp(m, "DELETE") == 0)
 				p->r = R_DELETE;
 			else
-				bad(p, 405, "%s is not allowed on /v1/images/NAME/TAG: use GET, PUT, "
-				    "DELETE or POST .../approve|revoke", m);
+				bad(p, 405,
+				    "%s is not allowed on /v1/images/NAME/TAG: use GET, PUT, "
+				    "DELETE or POST .../approve|revoke",
+				    m);
 			parse_ref(p, rest, rlen);
 			if (p->r == R_DELETE) {
-				if (!query || !query_is(query, "fingerprint", &v) || !slxd_is_fingerprint(v))
-					bad(p, 400, "DELETE needs ?fingerprint=FP (64 lowercase hex "
+				if (!query || !query_is(query, "fingerprint", &v) ||
+				    !slxd_is_fingerprint(v))
+					bad(p, 400,
+					    "DELETE needs ?fingerprint=FP (64 lowercase hex "
 					    "digits) naming the version to delete");
 				else
 					memcpy(p->fp, v, SLXD_SHA256_HEX_LEN + 1);
@@ -196,16 +202,16 @@ static void parse(const struct slxd_api_req *req, struct parsed *p)
 
 static json_t *version_json(const struct slxd_version *v)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:I, s:s}",
-			      "name", v->name, "tag", v->tag, "fingerprint", v->fingerprint,
-			      "size", (json_int_t)v->size, "state", slxd_state_name(v->state),
-			      "owner_uid", (json_int_t)v->owner_uid, "owner", v->owner,
-			      "uploaded_at", (json_int_t)v->uploaded_at,
-			      "uploaded_from", v->uploaded_from);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:I, s:s}", "name", v->name,
+			      "tag", v->tag, "fingerprint", v->fingerprint, "size",
+			      (json_int_t)v->size, "state", slxd_state_name(v->state), "owner_uid",
+			      (json_int_t)v->owner_uid, "owner", v->owner, "uploaded_at",
+			      (json_int_t)v->uploaded_at, "uploaded_from", v->uploaded_from);
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "decided_by", v->decided ? json_string(v->decided_by) : json_null());
-	json_object_set_new(o, "decided_at", v->decided ? json_integer(v->decided_at) : json_null());
+	json_object_set_new(o, "decided_at",
+			    v->decided ? json_integer(v->decided_at) : json_null());
 	return o;
 }
 
@@ -279,11 +285,16 @@ static void ok(struct slxd_api *api, const struct slxd_api_req *req, const struc
 static int store_status(const slxd_error *err)
 {
 	switch (slxd_error_kind(err)) {
-	case SLXD_E_CONFLICT: return 409;
-	case SLXD_E_NOTFOUND: return 404;
-	case SLXD_E_BUSY: return 429;  /* the count quota: until some are decided or deleted */
-	case SLXD_E_TOOBIG: return 413;
-	default: return 500;
+	case SLXD_E_CONFLICT:
+		return 409;
+	case SLXD_E_NOTFOUND:
+		return 404;
+	case SLXD_E_BUSY:
+		return 429; /* the count quota: until some are decided or deleted */
+	case SLXD_E_TOOBIG:
+		return 413;
+	default:
+		return 500;
 	}
 }
 
@@ -336,12 +347,16 @@ static void do_show(struct slxd_api *api, const struct slxd_api_req *req, const 
 		char msg[512];
 		json_decref(approved);
 		json_decref(pending);
-		snprintf(msg, sizeof(msg), "no image %s:%s (none approved, and no pending version "
-			 "you may see): check the name with GET /v1/images", p->name, p->tag);
+		snprintf(msg, sizeof(msg),
+			 "no image %s:%s (none approved, and no pending version "
+			 "you may see): check the name with GET /v1/images",
+			 p->name, p->tag);
 		return refuse(api, req, p, resp, 404, msg);
 	}
-	ok(api, req, p, resp, 200, json_pack("{s:s, s:s, s:o, s:o}", "name", p->name, "tag", p->tag,
-					     "approved", approved, "pending", pending), false);
+	ok(api, req, p, resp, 200,
+	   json_pack("{s:s, s:s, s:o, s:o}", "name", p->name, "tag", p->tag, "approved", approved,
+		     "pending", pending),
+	   false);
 }
 
 static void do_push(struct slxd_api *api, const struct slxd_api_req *req, struct parsed *p,
@@ -355,12 +370,15 @@ static void do_push(struct slxd_api *api, const struct slxd_api_req *req, struct
 	memcpy(p->fp, slxd_upload_sha256(req->upload), sizeof(p->fp));
 	if (slxd_upload_size(req->upload) > api->max_image_size) {
 		char msg[1024];
-		snprintf(msg, sizeof(msg), "image larger than this registry's limit of %lld bytes "
-			 "(max_image_size)", (long long)api->max_image_size);
+		snprintf(msg, sizeof(msg),
+			 "image larger than this registry's limit of %lld bytes "
+			 "(max_image_size)",
+			 (long long)api->max_image_size);
 		return refuse(api, req, p, resp, 413, msg);
 	}
 	if (req->content_length >= 0 && slxd_upload_size(req->upload) != req->content_length)
-		return refuse(api, req, p, resp, 400, "the body is shorter than its Content-Length");
+		return refuse(api, req, p, resp, 400,
+			      "the body is shorter than its Content-Length");
 	/* A retry of a push that is stored already is a success, and needs
 	 * no second check of the bytes. */
 	int rc = slxd_store_find(api->store, p->name, p->tag, p->fp, &v, &err);
@@ -422,7 +440,7 @@ static void do_approve(struct slxd_api *api, const struct slxd_api_req *req, str
 	json_t *f = json_object_get(j, "fingerprint");
 	const char *key;
 	json_t *val;
-	json_object_foreach(j, key, val) {
+	json_object_foreach (j, key, val) {
 		if (strcmp(key, "fingerprint") != 0) {
 			snprintf(msg, sizeof(msg), "unknown field %s in the body: send %s",
 				 slxd_quote(key, q, sizeof(q)), WANT);
@@ -430,10 +448,13 @@ static void do_approve(struct slxd_api *api, const struct slxd_api_req *req, str
 			return refuse(api, req, p, resp, 400, msg);
 		}
 	}
-	if (!json_is_string(f) || !slxd_is_fingerprint_n(json_string_value(f), json_string_length(f))) {
+	if (!json_is_string(f) ||
+	    !slxd_is_fingerprint_n(json_string_value(f), json_string_length(f))) {
 		json_decref(j);
-		snprintf(msg, sizeof(msg), "the body needs \"fingerprint\": 64 lowercase hex digits "
-			 "(the pending version you reviewed): send %s", WANT);
+		snprintf(msg, sizeof(msg),
+			 "the body needs \"fingerprint\": 64 lowercase hex digits "
+			 "(the pending version you reviewed): send %s",
+			 WANT);
 		return refuse(api, req, p, resp, 400, msg);
 	}
 	memcpy(p->fp, json_string_value(f), sizeof(p->fp));
@@ -441,7 +462,8 @@ static void do_approve(struct slxd_api *api, const struct slxd_api_req *req, str
 
 	struct slxd_version v;
 	slxd_error err;
-	int rc = slxd_store_approve(api->store, p->name, p->tag, p->fp, req->user, now(api), &v, &err);
+	int rc = slxd_store_approve(api->store, p->name, p->tag, p->fp, req->user, now(api), &v,
+				    &err);
 	if (rc < 0)
 		return refuse(api, req, p, resp, store_status(&err), err.msg);
 	ok(api, req, p, resp, 200, version_json(&v), true);
@@ -487,10 +509,13 @@ static void do_delete(struct slxd_api *api, const struct slxd_api_req *req, cons
 		status = 404;
 		snprintf(msg, sizeof(msg), "%s:%s has no version %s that you may see", p->name,
 			 p->tag, p->fp);
-	} else if (!req->admin && !(v->state == SLXD_PENDING && v->owner_uid == (int64_t)req->uid)) {
+	} else if (!req->admin &&
+		   !(v->state == SLXD_PENDING && v->owner_uid == (int64_t)req->uid)) {
 		status = 403;
-		snprintf(msg, sizeof(msg), "only admins may delete a version that is %s or not "
-			 "yours: ask a registry admin", slxd_state_name(v->state));
+		snprintf(msg, sizeof(msg),
+			 "only admins may delete a version that is %s or not "
+			 "yours: ask a registry admin",
+			 slxd_state_name(v->state));
 	}
 	slxd_version_list_free(&l);
 	if (status)
@@ -518,15 +543,19 @@ static void do_blob(struct slxd_api *api, const struct slxd_api_req *req, const 
 	}
 	slxd_version_list_free(&l);
 	if (!visible) {
-		snprintf(msg, sizeof(msg), "no image file %s that you may read (only approved "
-			 "images, and your own pending ones, can be downloaded)", p->fp);
+		snprintf(msg, sizeof(msg),
+			 "no image file %s that you may read (only approved "
+			 "images, and your own pending ones, can be downloaded)",
+			 p->fp);
 		return refuse(api, req, p, resp, 404, msg);
 	}
 	struct stat sb;
 	slxd_store_blob_path(api->store, p->fp, resp->blob_path, sizeof(resp->blob_path));
 	if (stat(resp->blob_path, &sb) < 0) {
-		snprintf(msg, sizeof(msg), "the file of %s is missing from the store (%s): restore "
-			 "it from a backup", p->fp, strerror(errno));
+		snprintf(msg, sizeof(msg),
+			 "the file of %s is missing from the store (%s): restore "
+			 "it from a backup",
+			 p->fp, strerror(errno));
 		resp->blob_path[0] = '\0';
 		return refuse(api, req, p, resp, 500, msg);
 	}
@@ -549,14 +578,14 @@ static void do_log(struct slxd_api *api, const struct slxd_api_req *req, const s
 	for (size_t i = 0; arr && i < l.n; i++) {
 		const struct slxd_audit *a = &l.e[i];
 #define STR_OR_NULL(s) ((s)[0] ? json_string(s) : json_null())
-		json_t *o = json_pack("{s:I, s:I, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:i, s:o}",
-				      "id", (json_int_t)a->id, "time", (json_int_t)a->time,
-				      "uid", a->uid >= 0 ? json_integer(a->uid) : json_null(),
-				      "user", STR_OR_NULL(a->user), "host", STR_OR_NULL(a->host),
-				      "action", a->action, "name", STR_OR_NULL(a->name),
-				      "tag", STR_OR_NULL(a->tag),
-				      "fingerprint", STR_OR_NULL(a->fingerprint),
-				      "status", a->status, "detail", STR_OR_NULL(a->detail));
+		json_t *o =
+			json_pack("{s:I, s:I, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:i, s:o}", "id",
+				  (json_int_t)a->id, "time", (json_int_t)a->time, "uid",
+				  a->uid >= 0 ? json_integer(a->uid) : json_null(), "user",
+				  STR_OR_NULL(a->user), "host", STR_OR_NULL(a->host), "action",
+				  a->action, "name", STR_OR_NULL(a->name), "tag",
+				  STR_OR_NULL(a->tag), "fingerprint", STR_OR_NULL(a->fingerprint),
+				  "status", a->status, "detail", STR_OR_NULL(a->detail));
 #undef STR_OR_NULL
 		json_array_append_new(arr, o);
 	}
@@ -574,7 +603,8 @@ static bool precheck(struct slxd_api *api, const struct slxd_api_req *req, struc
 	memset(resp, 0, sizeof(*resp));
 	parse(req, p);
 	if (!req->authenticated) {
-		snprintf(msg, sizeof(msg), "%s: requests need \"Authorization: MUNGE <credential>\" "
+		snprintf(msg, sizeof(msg),
+			 "%s: requests need \"Authorization: MUNGE <credential>\" "
 			 "made by slxd-registry for this very request",
 			 req->auth_error ? req->auth_error : "no credential");
 		refuse(api, req, p, resp, 401, msg);
@@ -585,8 +615,10 @@ static bool precheck(struct slxd_api *api, const struct slxd_api_req *req, struc
 		return false;
 	}
 	if ((p->r == R_APPROVE || p->r == R_REVOKE) && !req->admin) {
-		snprintf(msg, sizeof(msg), "only registry admins may %s images: ask one to review "
-			 "%s:%s", action_names[p->r], p->name, p->tag);
+		snprintf(msg, sizeof(msg),
+			 "only registry admins may %s images: ask one to review "
+			 "%s:%s",
+			 action_names[p->r], p->name, p->tag);
 		refuse(api, req, p, resp, 403, msg);
 		return false;
 	}
@@ -596,9 +628,10 @@ static bool precheck(struct slxd_api *api, const struct slxd_api_req *req, struc
 			return false;
 		}
 		if (req->content_length > api->max_image_size) {
-			snprintf(msg, sizeof(msg), "image of %lld bytes is over this registry's limit "
-				 "of %lld bytes (max_image_size)", (long long)req->content_length,
-				 (long long)api->max_image_size);
+			snprintf(msg, sizeof(msg),
+				 "image of %lld bytes is over this registry's limit "
+				 "of %lld bytes (max_image_size)",
+				 (long long)req->content_length, (long long)api->max_image_size);
 			refuse(api, req, p, resp, 413, msg);
 			return false;
 		}
@@ -610,16 +643,20 @@ static bool precheck(struct slxd_api *api, const struct slxd_api_req *req, struc
 		slxd_error err;
 		struct slxd_version v;
 		bool retry = req->signed_sha256 && slxd_is_fingerprint(req->signed_sha256) &&
-			     slxd_store_find(api->store, p->name, p->tag, req->signed_sha256, &v, &err) == 0 &&
+			     slxd_store_find(api->store, p->name, p->tag, req->signed_sha256, &v,
+					     &err) == 0 &&
 			     (v.state == SLXD_PENDING || v.state == SLXD_APPROVED);
-		int rc = retry ? 0 : slxd_store_quota_check(api->store, req->uid, req->content_length, &err);
+		int rc = retry ? 0
+			       : slxd_store_quota_check(api->store, req->uid, req->content_length,
+							&err);
 		if (rc < 0) {
 			refuse(api, req, p, resp, store_status(&err), err.msg);
 			return false;
 		}
 	} else if (p->r == R_APPROVE || p->r == R_REVOKE) {
 		if (req->content_length > api->max_body_json) {
-			snprintf(msg, sizeof(msg), "request body larger than %lld bytes (max_body_json)",
+			snprintf(msg, sizeof(msg),
+				 "request body larger than %lld bytes (max_body_json)",
 				 (long long)api->max_body_json);
 			refuse(api, req, p, resp, 413, msg);
 			return false;
@@ -646,15 +683,24 @@ void slxd_api_handle(struct slxd_api *api, const struct slxd_api_req *req,
 	if (!precheck(api, req, &p, resp))
 		return;
 	switch (p.r) {
-	case R_LIST: return do_list(api, req, &p, resp);
-	case R_SHOW: return do_show(api, req, &p, resp);
-	case R_PUSH: return do_push(api, req, &p, resp);
-	case R_APPROVE: return do_approve(api, req, &p, resp);
-	case R_REVOKE: return do_revoke(api, req, &p, resp);
-	case R_DELETE: return do_delete(api, req, &p, resp);
-	case R_BLOB: return do_blob(api, req, &p, resp);
-	case R_LOG: return do_log(api, req, &p, resp);
-	case R_NONE: break;
+	case R_LIST:
+		return do_list(api, req, &p, resp);
+	case R_SHOW:
+		return do_show(api, req, &p, resp);
+	case R_PUSH:
+		return do_push(api, req, &p, resp);
+	case R_APPROVE:
+		return do_approve(api, req, &p, resp);
+	case R_REVOKE:
+		return do_revoke(api, req, &p, resp);
+	case R_DELETE:
+		return do_delete(api, req, &p, resp);
+	case R_BLOB:
+		return do_blob(api, req, &p, resp);
+	case R_LOG:
+		return do_log(api, req, &p, resp);
+	case R_NONE:
+		break;
 	}
 	refuse(api, req, &p, resp, 500, "internal error: unrouted request");
 }

@@ -24,22 +24,22 @@
 
 struct slxd_api {
 	slxd_store *store;
-	int64_t max_image_size;      /* PUT bodies */
-	int64_t max_body_json;       /* other bodies */
+	int64_t max_image_size; /* PUT bodies */
+	int64_t max_body_json;  /* other bodies */
 	bool audit_reads;
 	struct slxd_tarcheck_limits tar;
-	int64_t (*now)(void);        /* NULL: time(NULL); tests pin it */
+	int64_t (*now)(void); /* NULL: time(NULL); tests pin it */
 };
 
 struct slxd_api_req {
 	const char *method;
-	const char *path;            /* as sent, query included */
-	const char *host;            /* peer address */
+	const char *path; /* as sent, query included */
+	const char *host; /* peer address */
 
 	/* who: set by the daemon from the MUNGE credential */
 	bool authenticated;
-	const char *auth_error;      /* why not, when !authenticated (-> 401) */
-	bool uid_known;              /* a credential decoded but did not match */
+	const char *auth_error; /* why not, when !authenticated (-> 401) */
+	bool uid_known;         /* a credential decoded but did not match */
 	uid_t uid;
 	gid_t gid;
 	const char *user;
@@ -60,11 +60,11 @@ struct slxd_api_req {
 
 struct slxd_api_resp {
 	int status;
-	char *json;                  /* malloc'd answer, or NULL when sending a blob */
-	char blob_path[PATH_MAX];    /* GET /v1/blobs/FP */
+	char *json;               /* malloc'd answer, or NULL when sending a blob */
+	char blob_path[PATH_MAX]; /* GET /v1/blobs/FP */
 	int64_t blob_size;
-	bool blob_public;            /* approved: any cache may keep it */
-	char detail[1024];           /* the error line, for the daemon's log */
+	bool blob_public;  /* approved: any cache may keep it */
+	char detail[1024]; /* the error line, for the daemon's log */
 };
 
 /* Decide what can be decided from the request line and headers alone

@@ -18,15 +18,47 @@
 /* ---- security.capability ---------------------------------------------------- */
 
 static const char *const cap_names[] = {
-	"cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner", "cap_fsetid",
-	"cap_kill", "cap_setgid", "cap_setuid", "cap_setpcap", "cap_linux_immutable",
-	"cap_net_bind_service", "cap_net_broadcast", "cap_net_admin", "cap_net_raw",
-	"cap_ipc_lock", "cap_ipc_owner", "cap_sys_module", "cap_sys_rawio", "cap_sys_chroot",
-	"cap_sys_ptrace", "cap_sys_pacct", "cap_sys_admin", "cap_sys_boot", "cap_sys_nice",
-	"cap_sys_resource", "cap_sys_time", "cap_sys_tty_config", "cap_mknod", "cap_lease",
-	"cap_audit_write", "cap_audit_control", "cap_setfcap", "cap_mac_override",
-	"cap_mac_admin", "cap_syslog", "cap_wake_alarm", "cap_block_suspend", "cap_audit_read",
-	"cap_perfmon", "cap_bpf", "cap_checkpoint_restore",
+	"cap_chown",
+	"cap_dac_override",
+	"cap_dac_read_search",
+	"cap_fowner",
+	"cap_fsetid",
+	"cap_kill",
+	"cap_setgid",
+	"cap_setuid",
+	"cap_setpcap",
+	"cap_linux_immutable",
+	"cap_net_bind_service",
+	"cap_net_broadcast",
+	"cap_net_admin",
+	"cap_net_raw",
+	"cap_ipc_lock",
+	"cap_ipc_owner",
+	"cap_sys_module",
+	"cap_sys_rawio",
+	"cap_sys_chroot",
+	"cap_sys_ptrace",
+	"cap_sys_pacct",
+	"cap_sys_admin",
+	"cap_sys_boot",
+	"cap_sys_nice",
+	"cap_sys_resource",
+	"cap_sys_time",
+	"cap_sys_tty_config",
+	"cap_mknod",
+	"cap_lease",
+	"cap_audit_write",
+	"cap_audit_control",
+	"cap_setfcap",
+	"cap_mac_override",
+	"cap_mac_admin",
+	"cap_syslog",
+	"cap_wake_alarm",
+	"cap_block_suspend",
+	"cap_audit_read",
+	"cap_perfmon",
+	"cap_bpf",
+	"cap_checkpoint_restore",
 };
 
 static uint32_t le32(const unsigned char *p)
@@ -53,7 +85,8 @@ static void cap_group(uint64_t set, const char *flags, char *out, size_t outlen)
 	for (unsigned b = 0; b < 64; b++) {
 		if (!(set & (UINT64_C(1) << b)))
 			continue;
-		const char *name = b < sizeof(cap_names) / sizeof(cap_names[0]) ? cap_names[b] : NULL;
+		const char *name =
+			b < sizeof(cap_names) / sizeof(cap_names[0]) ? cap_names[b] : NULL;
 		if (!name) {
 			snprintf(num, sizeof(num), "cap_%u", b);
 			name = num;
@@ -140,11 +173,14 @@ static int read_metadata(const char *buf, size_t len, json_t *rep, slxd_error *e
 				long long t = strtoll(v, &end, 10);
 				if (*v && !*end)
 					json_object_set_new(rep, "creation_date", json_integer(t));
-			} else if (strcmp(k, "properties") == 0 && vn && vn->type == YAML_MAPPING_NODE) {
+			} else if (strcmp(k, "properties") == 0 && vn &&
+				   vn->type == YAML_MAPPING_NODE) {
 				for (yaml_node_pair_t *q = vn->data.mapping.pairs.start;
 				     q < vn->data.mapping.pairs.top; q++) {
-					const char *pk = scalar(&d, yaml_document_get_node(&d, q->key));
-					const char *pv = scalar(&d, yaml_document_get_node(&d, q->value));
+					const char *pk =
+						scalar(&d, yaml_document_get_node(&d, q->key));
+					const char *pv =
+						scalar(&d, yaml_document_get_node(&d, q->value));
 					if (pk && pv)
 						json_object_set_new(props, pk, json_string(pv));
 				}
@@ -159,7 +195,7 @@ static int read_metadata(const char *buf, size_t len, json_t *rep, slxd_error *e
 	json_t *e = env ? json_loads(env, 0, NULL) : NULL;
 	size_t i;
 	json_t *v;
-	json_array_foreach(e, i, v)
+	json_array_foreach (e, i, v)
 		if (!json_is_string(v)) {
 			json_decref(e);
 			e = NULL;
@@ -192,7 +228,7 @@ static json_t *find(const struct finding *f, const char *path)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(f->list, i, v)
+	json_array_foreach (f->list, i, v)
 		if (strcmp(json_string_value(json_object_get(v, "path")) ?: "", path) == 0)
 			return v;
 	return NULL;
@@ -221,7 +257,8 @@ static void mode_str(mode_t m, char out[8])
 static int walk(struct archive *a, json_t *rep, slxd_error *err)
 {
 	struct slxd_tarcheck_limits lim;
-	struct finding fs[3] = { { "setid", json_array(), 0 }, { "capabilities", json_array(), 0 },
+	struct finding fs[3] = { { "setid", json_array(), 0 },
+				 { "capabilities", json_array(), 0 },
 				 { "world_writable_dirs", json_array(), 0 } };
 	struct archive_entry *e;
 	uint64_t entries = 0, files = 0, size = 0, members = 0;
@@ -234,7 +271,8 @@ static int walk(struct archive *a, json_t *rep, slxd_error *err)
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
 		const char *name = archive_entry_pathname(e);
 		if (++members > lim.max_entries) {
-			slxd_fail(err, "the image has more than %llu entries", (unsigned long long)lim.max_entries);
+			slxd_fail(err, "the image has more than %llu entries",
+				  (unsigned long long)lim.max_entries);
 			goto out;
 		}
 		if (!name || slxd_relpath_clean(name, path, sizeof(path)) != SLXD_RELPATH_OK)
@@ -242,14 +280,16 @@ static int walk(struct archive *a, json_t *rep, slxd_error *err)
 		if (strcmp(path, "metadata.yaml") == 0 && !meta) {
 			la_int64_t n = archive_entry_size(e);
 			if (n < 0 || (uint64_t)n > lim.max_metadata_size) {
-				slxd_fail(err, "the image's metadata.yaml is larger than %llu bytes",
+				slxd_fail(err,
+					  "the image's metadata.yaml is larger than %llu bytes",
 					  (unsigned long long)lim.max_metadata_size);
 				goto out;
 			}
 			cleanup_free char *buf = malloc((size_t)n + 1);
 			if (!buf || archive_read_data(a, buf, (size_t)n) != n) {
 				slxd_fail(err, "cannot read the image's metadata.yaml: %s",
-					  buf ? archive_error_string(a) ?: "short read" : "out of memory");
+					  buf ? archive_error_string(a) ?: "short read"
+					      : "out of memory");
 				goto out;
 			}
 			if (read_metadata(buf, (size_t)n, rep, err) < 0)
@@ -286,16 +326,18 @@ static int walk(struct archive *a, json_t *rep, slxd_error *err)
 			size += (uint64_t)archive_entry_size(e);
 			if (m & (S_ISUID | S_ISGID)) {
 				mode_str(m, mode);
-				add(&fs[0], json_pack("{s:o, s:s, s:I, s:I, s:b, s:b}", "path", json_path(rel),
-						      "mode", mode, "uid", (json_int_t)archive_entry_uid(e),
-						      "gid", (json_int_t)archive_entry_gid(e),
-						      "setuid", (m & S_ISUID) != 0, "setgid", (m & S_ISGID) != 0));
+				add(&fs[0],
+				    json_pack("{s:o, s:s, s:I, s:I, s:b, s:b}", "path",
+					      json_path(rel), "mode", mode, "uid",
+					      (json_int_t)archive_entry_uid(e), "gid",
+					      (json_int_t)archive_entry_gid(e), "setuid",
+					      (m & S_ISUID) != 0, "setgid", (m & S_ISGID) != 0));
 			}
 		}
 		if (S_ISDIR(m) && (m & S_IWOTH) && !(m & S_ISVTX)) {
 			mode_str(m, mode);
-			add(&fs[2], json_pack("{s:o, s:s, s:I, s:I}", "path", json_path(rel), "mode", mode,
-					      "uid", (json_int_t)archive_entry_uid(e),
+			add(&fs[2], json_pack("{s:o, s:s, s:I, s:I}", "path", json_path(rel),
+					      "mode", mode, "uid", (json_int_t)archive_entry_uid(e),
 					      "gid", (json_int_t)archive_entry_gid(e)));
 		}
 		const char *xn;
@@ -307,11 +349,13 @@ static int walk(struct archive *a, json_t *rep, slxd_error *err)
 			if (strcmp(xn, "security.capability") != 0)
 				continue;
 			slxd_inspect_caps(xv, xl, caps, sizeof(caps));
-			add(&fs[1], json_pack("{s:o, s:s}", "path", json_path(rel), "capabilities", caps));
+			add(&fs[1],
+			    json_pack("{s:o, s:s}", "path", json_path(rel), "capabilities", caps));
 		}
 	}
 	if (r != ARCHIVE_EOF) {
-		slxd_fail(err, "cannot read the image: %s", archive_error_string(a) ?: "not a tarball");
+		slxd_fail(err, "cannot read the image: %s",
+			  archive_error_string(a) ?: "not a tarball");
 		goto out;
 	}
 	if (!meta) {
@@ -338,7 +382,8 @@ static json_t *run(struct archive *a, int open_rc, slxd_error *err)
 {
 	json_t *rep = json_object();
 	if (open_rc != ARCHIVE_OK) {
-		slxd_fail(err, "cannot read the image: %s", archive_error_string(a) ?: "not a tarball");
+		slxd_fail(err, "cannot read the image: %s",
+			  archive_error_string(a) ?: "not a tarball");
 	} else if (rep && walk(a, rep, err) == 0) {
 		archive_read_free(a);
 		return rep;

@@ -33,10 +33,10 @@
 #include "opts.h"
 #include "tarcheck.h"
 
-#define SMALL_MAX (4u << 20)       /* index.json, manifests, configs */
-#define OUTER_MAX_ENTRIES 1000000u /* members of an oci-archive / docker-archive */
-#define IO_BUF ((size_t)64 * 1024)
-#define TRAILING_MAX (1u << 20)    /* decompressed bytes after a layer's end marker */
+#define SMALL_MAX         (4u << 20) /* index.json, manifests, configs */
+#define OUTER_MAX_ENTRIES 1000000u   /* members of an oci-archive / docker-archive */
+#define IO_BUF            ((size_t)64 * 1024)
+#define TRAILING_MAX      (1u << 20) /* decompressed bytes after a layer's end marker */
 
 void slxd_oci_default_limits(struct slxd_oci_limits *lim)
 {
@@ -58,13 +58,13 @@ bool slxd_oci_is_source(const char *s)
 
 struct node {
 	char *path;
-	int wh;         /* highest layer whose whiteout deletes this path (-1: none) */
-	int opq;        /* highest layer where this directory is opaque */
-	int nd;         /* highest layer where this path is not a directory */
-	int win_layer;  /* the surviving entry: its layer (-1: none) ... */
+	int wh;           /* highest layer whose whiteout deletes this path (-1: none) */
+	int opq;          /* highest layer where this directory is opaque */
+	int nd;           /* highest layer where this path is not a directory */
+	int win_layer;    /* the surviving entry: its layer (-1: none) ... */
 	uint64_t win_ord; /* ... and its position in that layer */
-	char win_type;  /* 'd', 'f', 'l' symlink, 'h' hard link */
-	int seen_layer; /* the latest occurrence while reading (hard link targets) */
+	char win_type;    /* 'd', 'f', 'l' symlink, 'h' hard link */
+	int seen_layer;   /* the latest occurrence while reading (hard link targets) */
 	uint64_t seen_ord;
 	bool emitted;
 	struct archive_entry *dir_meta; /* the surviving directory's header */
@@ -101,7 +101,8 @@ static struct node *map_get(struct map *m, const char *s, size_t len)
 		for (size_t j = 0; j < m->cap; j++) {
 			if (!m->slot[j])
 				continue;
-			size_t i = slxd_fnv1a(m->slot[j]->path, strlen(m->slot[j]->path)) & (ncap - 1);
+			size_t i =
+				slxd_fnv1a(m->slot[j]->path, strlen(m->slot[j]->path)) & (ncap - 1);
 			while (ns[i])
 				i = (i + 1) & (ncap - 1);
 			ns[i] = m->slot[j];
@@ -141,10 +142,10 @@ static void map_free(struct map *m)
 /* ---- The conversion's state ------------------------------------------------ */
 
 struct layer {
-	char *name;       /* file in the layout / member of the archive */
-	char digest[80];  /* sha256:HEX, "" for none (convert_layer_buf) */
-	bool diff_id;     /* the digest is of the decompressed tar (docker-archive) */
-	uint64_t size;    /* the descriptor's size; 0 unknown */
+	char *name;      /* file in the layout / member of the archive */
+	char digest[80]; /* sha256:HEX, "" for none (convert_layer_buf) */
+	bool diff_id;    /* the digest is of the decompressed tar (docker-archive) */
+	uint64_t size;   /* the descriptor's size; 0 unknown */
 };
 
 struct link {
@@ -157,9 +158,9 @@ struct conv {
 	const struct slxd_oci_limits *lim;
 	slxd_error *err;
 	int kind;
-	int dirfd;             /* SRC_DIR */
-	const char *file;      /* SRC_ARCHIVE, SRC_DOCKER */
-	const void *mem;       /* SRC_MEM */
+	int dirfd;        /* SRC_DIR */
+	const char *file; /* SRC_ARCHIVE, SRC_DOCKER */
+	const void *mem;  /* SRC_MEM */
 	size_t memlen;
 	struct layer *layers;
 	int nlayers;
@@ -173,7 +174,7 @@ struct conv {
 	struct archive *out;
 	time_t created;
 	struct slxd_oci_result res;
-	char ref[256]; /* the manifest's own name when the source gives none */
+	char ref[256];                    /* the manifest's own name when the source gives none */
 	char *pbuf, *tbuf, *obuf, *otbuf; /* path scratch, lim->max_path + 16 each */
 	char iobuf[IO_BUF];
 };
@@ -187,8 +188,8 @@ static const char *layer_name(const struct conv *cv, int l, char *buf, size_t le
 	return buf;
 }
 
-__attribute__((format(printf, 4, 5)))
-static int layer_fail(struct conv *cv, int l, const char *entry, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int layer_fail(struct conv *cv, int l,
+							    const char *entry, const char *fmt, ...)
 {
 	char msg[768], ln[64];
 	va_list ap;
@@ -332,12 +333,14 @@ static int outer_open(struct conv *cv, const char *name, struct archive **ap, ui
 			archive_read_free(a);
 			return -1;
 		}
-		while ((r = archive_read_next_header(a, &e)) >= ARCHIVE_WARN && ++n < OUTER_MAX_ENTRIES) {
+		while ((r = archive_read_next_header(a, &e)) >= ARCHIVE_WARN &&
+		       ++n < OUTER_MAX_ENTRIES) {
 			char p[1024], next[1024];
 			const char *path = archive_entry_pathname(e);
 			if (!path || resolve("", path, p, sizeof(p)) < 0 || strcmp(p, want) != 0)
 				continue;
-			const char *hard = archive_entry_hardlink(e), *soft = archive_entry_symlink(e);
+			const char *hard = archive_entry_hardlink(e),
+				   *soft = archive_entry_symlink(e);
 			if (hard) {
 				if (resolve("", hard, next, sizeof(next)) < 0)
 					break;
@@ -351,7 +354,9 @@ static int outer_open(struct conv *cv, const char *name, struct archive **ap, ui
 					break;
 			} else if (archive_entry_filetype(e) == AE_IFREG) {
 				*ap = a;
-				*size = archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : 0;
+				*size = archive_entry_size_is_set(e)
+						? (uint64_t)archive_entry_size(e)
+						: 0;
 				return 0;
 			} else {
 				break;
@@ -363,11 +368,13 @@ static int outer_open(struct conv *cv, const char *name, struct archive **ap, ui
 			slxd_fail(cv->err, "cannot read %s: %s", cv->file,
 				  archive_error_string(a) ?: "not a tar archive");
 		else
-			slxd_fail(cv->err, "not a usable image: %s has no file %s (or it is a link "
-				  "out of the archive)", cv->file, slxd_quote(want, q, sizeof(q)));
+			slxd_fail(cv->err,
+				  "not a usable image: %s has no file %s (or it is a link "
+				  "out of the archive)",
+				  cv->file, slxd_quote(want, q, sizeof(q)));
 		archive_read_free(a);
 		return -1;
-again:
+	again:
 		archive_read_free(a);
 	}
 	return slxd_fail(cv->err, "not a usable image: %s: too many links to reach %s", cv->file,
@@ -392,12 +399,15 @@ static int stream_open(struct conv *cv, struct stream *st, const char *name, uin
 		/* names come from our own checks (blobs/sha256/HEX, index.json) */
 		st->fd = openat(cv->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 		if (st->fd < 0)
-			return slxd_fail(cv->err, "not a usable image: cannot read %s in the layout: %s",
+			return slxd_fail(cv->err,
+					 "not a usable image: cannot read %s in the layout: %s",
 					 slxd_quote(name, q, sizeof(q)), strerror(errno));
 		struct stat sb;
 		if (fstat(st->fd, &sb) != 0 || !S_ISREG(sb.st_mode))
-			return slxd_fail(cv->err, "not a usable image: %s in the layout is not a "
-					 "regular file", slxd_quote(name, q, sizeof(q)));
+			return slxd_fail(cv->err,
+					 "not a usable image: %s in the layout is not a "
+					 "regular file",
+					 slxd_quote(name, q, sizeof(q)));
 		return 0;
 	}
 	uint64_t size;
@@ -446,7 +456,8 @@ static ssize_t raw_read(struct stream *st, void *buf, size_t len)
 	struct conv *cv = st->cv;
 	cv->done += (uint64_t)n;
 	if (cv->progress)
-		cv->progress(cv->progress_arg, cv->done, cv->total > cv->done ? cv->total : cv->done);
+		cv->progress(cv->progress_arg, cv->done,
+			     cv->total > cv->done ? cv->total : cv->done);
 	return n;
 }
 
@@ -455,8 +466,9 @@ static la_ssize_t raw_cb(struct archive *a, void *arg, const void **buf)
 	struct stream *st = arg;
 	ssize_t n = raw_read(st, st->rbuf, sizeof(st->rbuf));
 	if (n < 0) {
-		archive_set_error(a, EIO, "%s", st->too_long ? "the blob is longer than its descriptor says"
-								    : "read error");
+		archive_set_error(a, EIO, "%s",
+				  st->too_long ? "the blob is longer than its descriptor says"
+					       : "read error");
 		return -1;
 	}
 	*buf = st->rbuf;
@@ -483,7 +495,8 @@ static la_ssize_t dec_cb(struct archive *a, void *arg, const void **buf)
 	struct stream *st = arg;
 	ssize_t n = dec_read(st, st->dbuf, sizeof(st->dbuf));
 	if (n < 0) {
-		archive_set_error(a, EIO, "%s", st->over_budget ? "over budget" : "cannot decompress");
+		archive_set_error(a, EIO, "%s",
+				  st->over_budget ? "over budget" : "cannot decompress");
 		return -1;
 	}
 	*buf = st->dbuf;
@@ -493,11 +506,13 @@ static la_ssize_t dec_cb(struct archive *a, void *arg, const void **buf)
 static int stream_error(struct conv *cv, int l, struct stream *st, struct archive *a)
 {
 	if (st->over_budget)
-		return layer_fail(cv, l, NULL, "it unpacks to more than %llu bytes (a decompression "
+		return layer_fail(cv, l, NULL,
+				  "it unpacks to more than %llu bytes (a decompression "
 				  "bomb, or an image too large for the registry)",
 				  (unsigned long long)cv->lim->max_bytes);
 	if (st->too_long)
-		return layer_fail(cv, l, NULL, "the blob is longer than the manifest says (%llu bytes)",
+		return layer_fail(cv, l, NULL,
+				  "the blob is longer than the manifest says (%llu bytes)",
 				  (unsigned long long)st->raw_max);
 	if (!a)
 		return layer_fail(cv, l, NULL, "cannot read the blob");
@@ -538,8 +553,10 @@ static int layer_finish(struct conv *cv, int l, struct stream *st)
 	 * stream of zeros after the end marker) is a bomb: stop early */
 	while ((n = dec_read(st, st->dbuf, sizeof(st->dbuf))) > 0)
 		if (st->dec_n - end > TRAILING_MAX)
-			return layer_fail(cv, l, NULL, "it has more than %u bytes after the end of its "
-					  "tar (a decompression bomb?)", TRAILING_MAX);
+			return layer_fail(cv, l, NULL,
+					  "it has more than %u bytes after the end of its "
+					  "tar (a decompression bomb?)",
+					  TRAILING_MAX);
 	if (n < 0)
 		return stream_error(cv, l, st, st->dec);
 	while ((n = raw_read(st, st->rbuf, sizeof(st->rbuf))) > 0)
@@ -555,7 +572,8 @@ static int layer_finish(struct conv *cv, int l, struct stream *st)
 	else
 		st->raw_h = NULL;
 	if (strcmp(hex, ly->digest + 7) != 0)
-		return layer_fail(cv, l, NULL, "its content does not match its digest (%s is "
+		return layer_fail(cv, l, NULL,
+				  "its content does not match its digest (%s is "
 				  "sha256:%.12s...): the image is damaged or was altered",
 				  ly->diff_id ? "the uncompressed tar" : "the blob", hex);
 	if (!ly->diff_id && ly->size && st->raw_n != ly->size)
@@ -587,15 +605,18 @@ static json_t *read_json(struct conv *cv, const char *name, const char *digest, 
 		goto out_st;
 	}
 	if (len > SMALL_MAX) {
-		slxd_fail(cv->err, "not a usable image: the %s is larger than %u bytes", what, SMALL_MAX);
+		slxd_fail(cv->err, "not a usable image: the %s is larger than %u bytes", what,
+			  SMALL_MAX);
 		goto out_st;
 	}
 	if (digest) {
 		slxd_sha256_final(st->raw_h, hex);
 		st->raw_h = NULL;
 		if (strcmp(hex, digest + 7) != 0) {
-			slxd_fail(cv->err, "not a usable image: the %s does not match its digest %.19s "
-				  "(it is sha256:%.12s): the image is damaged or was altered", what, digest, hex);
+			slxd_fail(cv->err,
+				  "not a usable image: the %s does not match its digest %.19s "
+				  "(it is sha256:%.12s): the image is damaged or was altered",
+				  what, digest, hex);
 			goto out_st;
 		}
 	}
@@ -637,13 +658,20 @@ static char entry_type(struct archive_entry *e)
 	if (archive_entry_hardlink(e))
 		return 'h';
 	switch (archive_entry_filetype(e)) {
-	case AE_IFREG: return 'f';
-	case AE_IFDIR: return 'd';
-	case AE_IFLNK: return 'l';
-	case AE_IFCHR: return 'c';
-	case AE_IFBLK: return 'b';
-	case AE_IFIFO: return 'p';
-	case AE_IFSOCK: return 's';
+	case AE_IFREG:
+		return 'f';
+	case AE_IFDIR:
+		return 'd';
+	case AE_IFLNK:
+		return 'l';
+	case AE_IFCHR:
+		return 'c';
+	case AE_IFBLK:
+		return 'b';
+	case AE_IFIFO:
+		return 'p';
+	case AE_IFSOCK:
+		return 's';
 	}
 	return '?';
 }
@@ -658,23 +686,30 @@ static int check_entry(struct conv *cv, int l, struct archive_entry *e, char *ty
 	if (!path || !*path)
 		return layer_fail(cv, l, NULL, "an entry has no name (or one that cannot be read)");
 	if (strlen(path) > cv->lim->max_path)
-		return layer_fail(cv, l, path, "has a name longer than %zu bytes", cv->lim->max_path);
+		return layer_fail(cv, l, path, "has a name longer than %zu bytes",
+				  cv->lim->max_path);
 	if ((why = clean(path, cv->pbuf, cv->lim->max_path + 16)))
 		return layer_fail(cv, l, path, "%s", why);
 	*type = entry_type(e);
 	switch (*type) {
-	case 'c': case 'b':
-		return layer_fail(cv, l, path, "is a device node: images may not hold devices "
+	case 'c':
+	case 'b':
+		return layer_fail(cv, l, path,
+				  "is a device node: images may not hold devices "
 				  "(LXD creates /dev itself)");
-	case 'p': case 's':
-		return layer_fail(cv, l, path, "is a %s: images may hold only files, directories "
-				  "and links", *type == 'p' ? "FIFO" : "socket");
+	case 'p':
+	case 's':
+		return layer_fail(cv, l, path,
+				  "is a %s: images may hold only files, directories "
+				  "and links",
+				  *type == 'p' ? "FIFO" : "socket");
 	case '?':
 		return layer_fail(cv, l, path, "is of an unknown type");
 	case 'l': {
 		const char *t = archive_entry_symlink(e);
 		if (!t || !*t || strlen(t) > cv->lim->max_path || has_control(t))
-			return layer_fail(cv, l, path, "is a symlink without a target, or with one too "
+			return layer_fail(cv, l, path,
+					  "is a symlink without a target, or with one too "
 					  "long or with control characters");
 		break;
 	}
@@ -713,9 +748,12 @@ static int whiteout(struct conv *cv, int l, const char *path)
 		return 3;
 	const char *name = base + 4;
 	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return layer_fail(cv, l, path, "is a whiteout that escapes its directory (it "
-				  "would delete \"%s\")", name);
-	snprintf(cv->tbuf, cv->lim->max_path + 16, "%.*s%s%s", (int)dirlen, p, dirlen ? "/" : "", name);
+		return layer_fail(cv, l, path,
+				  "is a whiteout that escapes its directory (it "
+				  "would delete \"%s\")",
+				  name);
+	snprintf(cv->tbuf, cv->lim->max_path + 16, "%.*s%s%s", (int)dirlen, p, dirlen ? "/" : "",
+		 name);
 	return 1;
 }
 
@@ -729,14 +767,17 @@ static int pass1_entry(struct conv *cv, int l, uint64_t ord, struct archive_entr
 	if (check_entry(cv, l, e, &type) < 0)
 		return -1;
 	if (type == 'f' && archive_entry_sparse_count(e) > 0)
-		return layer_fail(cv, l, path, "is a sparse file (%lld bytes unpacked): sparse files "
+		return layer_fail(cv, l, path,
+				  "is a sparse file (%lld bytes unpacked): sparse files "
 				  "are refused, they unpack to far more than they hold",
 				  (long long)archive_entry_size(e));
 	if (type == 'f') {
 		int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
 		if (size < 0 || (cv->declared += (uint64_t)size) > cv->lim->max_bytes)
-			return layer_fail(cv, l, path, "takes the image past %llu bytes unpacked "
-					  "(a huge or sparse file?)", (unsigned long long)cv->lim->max_bytes);
+			return layer_fail(cv, l, path,
+					  "takes the image past %llu bytes unpacked "
+					  "(a huge or sparse file?)",
+					  (unsigned long long)cv->lim->max_bytes);
 	}
 	int w = whiteout(cv, l, path);
 	if (w < 0)
@@ -760,7 +801,8 @@ static int pass1_entry(struct conv *cv, int l, uint64_t ord, struct archive_entr
 		struct node *t = map_find(&cv->map, cv->tbuf, strlen(cv->tbuf));
 		if (!t || t->seen_layer != l) {
 			char q[SLXD_QUOTE_BUF];
-			return layer_fail(cv, l, path, "is a hard link to %s, which is not an earlier "
+			return layer_fail(cv, l, path,
+					  "is a hard link to %s, which is not an earlier "
 					  "entry of the same layer",
 					  slxd_quote(archive_entry_hardlink(e), q, sizeof(q)));
 		}
@@ -803,13 +845,17 @@ static int check_links(struct conv *cv)
 		if (k->n->win_layer != k->layer || k->n->win_ord != k->ord)
 			continue;
 		if (k->t->win_layer != k->layer || k->t->win_ord != k->tord)
-			return layer_fail(cv, k->layer, k->n->path, "is a hard link to %s, which a "
-					  "later layer deletes or replaces (hard links are kept only to "
-					  "files that survive; refused rather than copied)",
-					  slxd_quote(k->t->path, q, sizeof(q)));
+			return layer_fail(
+				cv, k->layer, k->n->path,
+				"is a hard link to %s, which a "
+				"later layer deletes or replaces (hard links are kept only to "
+				"files that survive; refused rather than copied)",
+				slxd_quote(k->t->path, q, sizeof(q)));
 		if (k->t->win_type != 'f' && k->t->win_type != 'h')
-			return layer_fail(cv, k->layer, k->n->path, "is a hard link to %s, which is not "
-					  "a regular file", slxd_quote(k->t->path, q, sizeof(q)));
+			return layer_fail(cv, k->layer, k->n->path,
+					  "is a hard link to %s, which is not "
+					  "a regular file",
+					  slxd_quote(k->t->path, q, sizeof(q)));
 	}
 	return 0;
 }
@@ -831,7 +877,11 @@ static void strip_xattrs(struct archive_entry *e)
 	}
 	if (keep == n)
 		return;
-	struct { char *name; void *val; size_t size; } *kept = calloc(keep ? keep : 1, sizeof(*kept));
+	struct {
+		char *name;
+		void *val;
+		size_t size;
+	} *kept = calloc(keep ? keep : 1, sizeof(*kept));
 	size_t k = 0;
 	archive_entry_xattr_reset(e);
 	while (kept && archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
@@ -893,7 +943,8 @@ static int ensure_parents(struct conv *cv, int l, const char *norm)
 		if (!a)
 			return slxd_fail(cv->err, "out of memory");
 		if (a->win_layer >= 0 && a->win_type != 'd')
-			return layer_fail(cv, l, norm, "lies beneath %s %s (from layer %d): writing "
+			return layer_fail(cv, l, norm,
+					  "lies beneath %s %s (from layer %d): writing "
 					  "through it could land outside the image",
 					  a->win_type == 'l' ? "the symlink" : "the file",
 					  slxd_quote(a->path, q, sizeof(q)), a->win_layer + 1);
@@ -950,13 +1001,15 @@ static int pass2_entry(struct conv *cv, int l, uint64_t ord, struct stream *st,
 	}
 	n = map_find(&cv->map, norm, strlen(norm));
 	if (!n) {
-		layer_fail(cv, l, path, "was not there when the layer was first read: the file "
+		layer_fail(cv, l, path,
+			   "was not there when the layer was first read: the file "
 			   "changed during the conversion");
 		goto out;
 	}
 	if (type == 'd') {
 		if (n->win_type == 'd' && !n->emitted && visible(cv, norm, l)) {
-			if (ensure_parents(cv, l, norm) < 0 || write_header(cv, n->dir_meta, norm) < 0)
+			if (ensure_parents(cv, l, norm) < 0 ||
+			    write_header(cv, n->dir_meta, norm) < 0)
 				goto out;
 			n->emitted = true;
 		}
@@ -1020,13 +1073,15 @@ out:
 
 static const char *lxd_arch(const char *arch, const char *variant)
 {
-	static const struct { const char *oci, *variant, *lxd; } map[] = {
-		{ "amd64", NULL, "x86_64" },     { "arm64", NULL, "aarch64" },
-		{ "arm", "v6", "armv6l" },       { "arm", "v5", "armv5tel" },
-		{ "arm", NULL, "armv7l" },       { "386", NULL, "i686" },
-		{ "ppc64le", NULL, "ppc64le" },  { "ppc64", NULL, "ppc64" },
-		{ "s390x", NULL, "s390x" },      { "riscv64", NULL, "riscv64" },
-		{ "mips64le", NULL, "mips64el" }, { "mips64", NULL, "mips64" },
+	static const struct {
+		const char *oci, *variant, *lxd;
+	} map[] = {
+		{ "amd64", NULL, "x86_64" },        { "arm64", NULL, "aarch64" },
+		{ "arm", "v6", "armv6l" },          { "arm", "v5", "armv5tel" },
+		{ "arm", NULL, "armv7l" },          { "386", NULL, "i686" },
+		{ "ppc64le", NULL, "ppc64le" },     { "ppc64", NULL, "ppc64" },
+		{ "s390x", NULL, "s390x" },         { "riscv64", NULL, "riscv64" },
+		{ "mips64le", NULL, "mips64el" },   { "mips64", NULL, "mips64" },
 		{ "loong64", NULL, "loongarch64" },
 	};
 	if (!arch)
@@ -1041,9 +1096,11 @@ static const char *lxd_arch(const char *arch, const char *variant)
 /* The OCI name of this machine's architecture (for multi-platform indexes). */
 static const char *host_arch(void)
 {
-	static const struct { const char *uname, *oci; } map[] = {
-		{ "x86_64", "amd64" }, { "aarch64", "arm64" }, { "ppc64le", "ppc64le" },
-		{ "s390x", "s390x" }, { "riscv64", "riscv64" }, { "i686", "386" },
+	static const struct {
+		const char *uname, *oci;
+	} map[] = {
+		{ "x86_64", "amd64" }, { "aarch64", "arm64" },   { "ppc64le", "ppc64le" },
+		{ "s390x", "s390x" },  { "riscv64", "riscv64" }, { "i686", "386" },
 	};
 	struct utsname u;
 	if (uname(&u) == 0)
@@ -1102,9 +1159,11 @@ static int write_metadata(struct conv *cv, json_t *config, const char *ref)
 		return slxd_fail(cv->err, "not a usable image: it is for %s, not Linux",
 				 slxd_quote(os, q, sizeof(q)));
 	if (!arch)
-		return slxd_fail(cv->err, "not a usable image: unknown architecture %s in its config "
+		return slxd_fail(cv->err,
+				 "not a usable image: unknown architecture %s in its config "
 				 "(known: amd64, arm64, arm, 386, ppc64le, ppc64, s390x, riscv64, "
-				 "mips64le, mips64, loong64)", slxd_quote(oarch ?: "(none)", q, sizeof(q)));
+				 "mips64le, mips64, loong64)",
+				 slxd_quote(oarch ?: "(none)", q, sizeof(q)));
 	snprintf(cv->res.architecture, sizeof(cv->res.architecture), "%s", arch);
 	cv->created = parse_time(json_string_value(json_object_get(config, "created")));
 
@@ -1114,8 +1173,11 @@ static int write_metadata(struct conv *cv, json_t *config, const char *ref)
 	if (!f)
 		return slxd_fail(cv->err, "out of memory");
 	json_t *c = json_object_get(config, "config");
-	snprintf(desc, sizeof(desc), "OCI image %s", ref && *ref ? ref :
-		 cv->res.digest[0] ? cv->res.digest : cv->res.config_digest[0] ? cv->res.config_digest : "(no name)");
+	snprintf(desc, sizeof(desc), "OCI image %s",
+		 ref && *ref                ? ref
+		 : cv->res.digest[0]        ? cv->res.digest
+		 : cv->res.config_digest[0] ? cv->res.config_digest
+					    : "(no name)");
 	yaml_kv(f, "", "architecture", arch);
 	fprintf(f, "creation_date: %lld\nproperties:\n", (long long)cv->created);
 	yaml_kv(f, "  ", "architecture", arch);
@@ -1131,7 +1193,8 @@ static int write_metadata(struct conv *cv, json_t *config, const char *ref)
 	yaml_json(f, "oci.entrypoint", json_object_get(c, "Entrypoint"));
 	yaml_json(f, "oci.cmd", json_object_get(c, "Cmd"));
 	if (json_string_value(json_object_get(c, "WorkingDir")))
-		yaml_kv(f, "  ", "oci.workdir", json_string_value(json_object_get(c, "WorkingDir")));
+		yaml_kv(f, "  ", "oci.workdir",
+			json_string_value(json_object_get(c, "WorkingDir")));
 	if (json_string_value(json_object_get(c, "User")))
 		yaml_kv(f, "  ", "oci.user", json_string_value(json_object_get(c, "User")));
 	if (fclose(f) != 0 || !text) {
@@ -1172,13 +1235,15 @@ static int descriptor(struct conv *cv, json_t *d, const char *what, char digest[
 	json_t *sz = json_object_get(d, "size");
 	if (!is_digest(dg)) {
 		char q[SLXD_QUOTE_BUF];
-		return slxd_fail(cv->err, "not a usable image: the %s's digest %s is not sha256:<64 "
-				 "lowercase hex digits> (other algorithms are not supported)", what,
-				 slxd_quote(dg, q, sizeof(q)));
+		return slxd_fail(cv->err,
+				 "not a usable image: the %s's digest %s is not sha256:<64 "
+				 "lowercase hex digits> (other algorithms are not supported)",
+				 what, slxd_quote(dg, q, sizeof(q)));
 	}
 	snprintf(digest, 80, "%s", dg);
 	snprintf(name, namelen, "blobs/sha256/%s", dg + 7);
-	*size = json_is_integer(sz) && json_integer_value(sz) > 0 ? (uint64_t)json_integer_value(sz) : 0;
+	*size = json_is_integer(sz) && json_integer_value(sz) > 0 ? (uint64_t)json_integer_value(sz)
+								  : 0;
 	return 0;
 }
 
@@ -1194,14 +1259,15 @@ static json_t *pick_manifest(struct conv *cv, const char *ref)
 {
 	char q[SLXD_QUOTE_BUF], digest[80], name[128];
 	uint64_t size;
-	json_t *idx = read_json(cv, "index.json", NULL, "index.json"), *nested = NULL, *found = NULL;
+	json_t *idx = read_json(cv, "index.json", NULL, "index.json"), *nested = NULL,
+	       *found = NULL;
 	json_t *list = json_object_get(idx, "manifests"), *d;
 	size_t i, n = 0;
 	if (!idx)
 		return NULL;
-	json_array_foreach(list, i, d) {
-		const char *rn = json_string_value(json_object_get(json_object_get(d, "annotations"),
-							       "org.opencontainers.image.ref.name"));
+	json_array_foreach (list, i, d) {
+		const char *rn = json_string_value(json_object_get(
+			json_object_get(d, "annotations"), "org.opencontainers.image.ref.name"));
 		if (ref && (!rn || strcmp(rn, ref) != 0))
 			continue;
 		found = d;
@@ -1214,14 +1280,16 @@ static json_t *pick_manifest(struct conv *cv, const char *ref)
 		else if (!n)
 			slxd_fail(cv->err, "not a usable image: index.json lists no manifest");
 		else
-			slxd_fail(cv->err, "not a usable image: index.json lists %zu manifests%s: name one "
-				  "as oci:DIR:REF (its org.opencontainers.image.ref.name)", n,
-				  ref ? " with that name" : "");
+			slxd_fail(cv->err,
+				  "not a usable image: index.json lists %zu manifests%s: name one "
+				  "as oci:DIR:REF (its org.opencontainers.image.ref.name)",
+				  n, ref ? " with that name" : "");
 		goto fail;
 	}
 	if (!ref) {
-		const char *rn = json_string_value(json_object_get(json_object_get(found, "annotations"),
-							       "org.opencontainers.image.ref.name"));
+		const char *rn =
+			json_string_value(json_object_get(json_object_get(found, "annotations"),
+							  "org.opencontainers.image.ref.name"));
 		snprintf(cv->ref, sizeof(cv->ref), "%s", rn ?: "");
 	}
 	if (is_index_type(json_string_value(json_object_get(found, "mediaType")))) {
@@ -1230,7 +1298,7 @@ static json_t *pick_manifest(struct conv *cv, const char *ref)
 		    !(nested = read_json(cv, name, digest, "nested index")))
 			goto fail;
 		found = NULL;
-		json_array_foreach(json_object_get(nested, "manifests"), i, d) {
+		json_array_foreach (json_object_get(nested, "manifests"), i, d) {
 			json_t *p = json_object_get(d, "platform");
 			const char *os = json_string_value(json_object_get(p, "os"));
 			const char *a = json_string_value(json_object_get(p, "architecture"));
@@ -1240,7 +1308,8 @@ static json_t *pick_manifest(struct conv *cv, const char *ref)
 			}
 		}
 		if (!found) {
-			slxd_fail(cv->err, "not a usable image: the index has no linux/%s image", want);
+			slxd_fail(cv->err, "not a usable image: the index has no linux/%s image",
+				  want);
 			goto fail;
 		}
 	}
@@ -1285,14 +1354,17 @@ static int load_oci(struct conv *cv, const char *ref, json_t **config)
 	snprintf(cv->res.digest, sizeof(cv->res.digest), "%s", digest);
 	if (is_index_type(json_string_value(json_object_get(man, "mediaType"))) ||
 	    !json_is_object(json_object_get(man, "config"))) {
-		slxd_fail(cv->err, "not a usable image: the manifest %.19s is not an image manifest", digest);
+		slxd_fail(cv->err,
+			  "not a usable image: the manifest %.19s is not an image manifest",
+			  digest);
 		goto out;
 	}
-	if (descriptor(cv, json_object_get(man, "config"), "config", digest, name, sizeof(name), &size) < 0 ||
+	if (descriptor(cv, json_object_get(man, "config"), "config", digest, name, sizeof(name),
+		       &size) < 0 ||
 	    !(*config = read_json(cv, name, digest, "config")))
 		goto out;
 	snprintf(cv->res.config_digest, sizeof(cv->res.config_digest), "%s", digest);
-	json_array_foreach(json_object_get(man, "layers"), i, d) {
+	json_array_foreach (json_object_get(man, "layers"), i, d) {
 		if (descriptor(cv, d, "layer", digest, name, sizeof(name), &size) < 0 ||
 		    add_layer(cv, name, digest, false, size) < 0)
 			goto out;
@@ -1314,9 +1386,9 @@ static int load_docker(struct conv *cv, const char *ref, json_t **config)
 	size_t i, j, n = 0;
 	if (!man)
 		return -1;
-	json_array_foreach(man, i, d) {
+	json_array_foreach (man, i, d) {
 		bool match = !ref;
-		json_array_foreach(json_object_get(d, "RepoTags"), j, t)
+		json_array_foreach (json_object_get(d, "RepoTags"), j, t)
 			if (ref && json_string_value(t) && strcmp(json_string_value(t), ref) == 0)
 				match = true;
 		if (match) {
@@ -1326,27 +1398,33 @@ static int load_docker(struct conv *cv, const char *ref, json_t **config)
 	}
 	if (n != 1) {
 		if (!n && ref)
-			slxd_fail(cv->err, "not a usable image: no image tagged %s in manifest.json",
+			slxd_fail(cv->err,
+				  "not a usable image: no image tagged %s in manifest.json",
 				  slxd_quote(ref, q, sizeof(q)));
 		else if (!n)
 			slxd_fail(cv->err, "not a usable image: manifest.json lists no image");
 		else
-			slxd_fail(cv->err, "not a usable image: the archive holds %zu images: name one as "
-				  "docker-archive:FILE:REPO:TAG", n);
+			slxd_fail(cv->err,
+				  "not a usable image: the archive holds %zu images: name one as "
+				  "docker-archive:FILE:REPO:TAG",
+				  n);
 		json_decref(man);
 		return -1;
 	}
 	if (!ref)
 		snprintf(cv->ref, sizeof(cv->ref), "%s",
-			 json_string_value(json_array_get(json_object_get(found, "RepoTags"), 0)) ?: "");
+			 json_string_value(json_array_get(json_object_get(found, "RepoTags"), 0))
+				 ?: "");
 	const char *cfg = json_string_value(json_object_get(found, "Config"));
 	const char *base = cfg ? strrchr(cfg, '/') : NULL;
 	base = base ? base + 1 : cfg;
 	/* "HEX.json" (docker < 25) or "blobs/sha256/HEX": the name is its digest */
 	if (!base || !slxd_is_fingerprint_n(base, strnlen(base, 64)) ||
 	    (base[64] && strcmp(base + 64, ".json") != 0)) {
-		slxd_fail(cv->err, "not a usable image: manifest.json's Config %s is not named by its "
-			  "digest, so it cannot be verified", slxd_quote(cfg, q, sizeof(q)));
+		slxd_fail(cv->err,
+			  "not a usable image: manifest.json's Config %s is not named by its "
+			  "digest, so it cannot be verified",
+			  slxd_quote(cfg, q, sizeof(q)));
 		json_decref(man);
 		return -1;
 	}
@@ -1359,15 +1437,18 @@ static int load_docker(struct conv *cv, const char *ref, json_t **config)
 	json_t *diff = json_object_get(json_object_get(*config, "rootfs"), "diff_ids");
 	json_t *layers = json_object_get(found, "Layers");
 	if (json_array_size(diff) != json_array_size(layers)) {
-		slxd_fail(cv->err, "not a usable image: manifest.json lists %zu layers, the config %zu",
+		slxd_fail(cv->err,
+			  "not a usable image: manifest.json lists %zu layers, the config %zu",
 			  json_array_size(layers), json_array_size(diff));
 		json_decref(man);
 		return -1;
 	}
-	json_array_foreach(layers, i, d) {
+	json_array_foreach (layers, i, d) {
 		const char *dg = json_string_value(json_array_get(diff, i));
 		if (!json_string_value(d) || !is_digest(dg)) {
-			slxd_fail(cv->err, "not a usable image: layer %zu has no name or no sha256 diff_id", i + 1);
+			slxd_fail(cv->err,
+				  "not a usable image: layer %zu has no name or no sha256 diff_id",
+				  i + 1);
 			json_decref(man);
 			return -1;
 		}
@@ -1488,25 +1569,30 @@ static struct conv *conv_new(const struct slxd_oci_limits *lim, struct slxd_oci_
 }
 
 int slxd_oci_convert(const char *source, int out_fd, const struct slxd_oci_limits *lim,
-		     slxd_oci_progress_fn progress, void *progress_arg,
-		     struct slxd_oci_result *res, slxd_error *err)
+		     slxd_oci_progress_fn progress, void *progress_arg, struct slxd_oci_result *res,
+		     slxd_error *err)
 {
 	struct slxd_oci_limits def;
 	char q[SLXD_QUOTE_BUF];
 	json_t *config = NULL;
 	int rc = -1;
 	if (strncmp(source, "docker://", 9) == 0)
-		return slxd_fail(err, "%s: no network transport is built in: fetch the image first "
-				 "with 'skopeo copy docker://REPO:TAG oci:DIR:TAG' (Debian package skopeo), "
-				 "then push oci:DIR:TAG", slxd_quote(source, q, sizeof(q)));
+		return slxd_fail(
+			err,
+			"%s: no network transport is built in: fetch the image first "
+			"with 'skopeo copy docker://REPO:TAG oci:DIR:TAG' (Debian package skopeo), "
+			"then push oci:DIR:TAG",
+			slxd_quote(source, q, sizeof(q)));
 	struct conv *cv = conv_new(lim, &def, err);
 	if (!cv)
 		return -1;
 	const char *colon = strchr(source, ':');
 	char *path = colon ? strdup(colon + 1) : NULL, *ref = NULL;
 	if (!path) {
-		slxd_fail(err, "%s is not an image source: give oci:DIR[:REF], oci-archive:FILE[:REF] "
-			  "or docker-archive:FILE[:REF]", slxd_quote(source, q, sizeof(q)));
+		slxd_fail(err,
+			  "%s is not an image source: give oci:DIR[:REF], oci-archive:FILE[:REF] "
+			  "or docker-archive:FILE[:REF]",
+			  slxd_quote(source, q, sizeof(q)));
 		goto out;
 	}
 	/* DIR:REF: a REF has no '/', and DIR may itself hold ':' (then give
@@ -1529,8 +1615,8 @@ int slxd_oci_convert(const char *source, int out_fd, const struct slxd_oci_limit
 		cv->kind = SRC_DIR;
 		cv->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (cv->dirfd < 0) {
-			slxd_fail(err, "cannot open the OCI layout %s: %s", slxd_quote(path, q, sizeof(q)),
-				  strerror(errno));
+			slxd_fail(err, "cannot open the OCI layout %s: %s",
+				  slxd_quote(path, q, sizeof(q)), strerror(errno));
 			goto out;
 		}
 	} else if (strncmp(source, "oci-archive:", 12) == 0) {
@@ -1538,11 +1624,14 @@ int slxd_oci_convert(const char *source, int out_fd, const struct slxd_oci_limit
 	} else if (strncmp(source, "docker-archive:", 15) == 0) {
 		cv->kind = SRC_DOCKER;
 	} else {
-		slxd_fail(err, "%s is not an image source: give oci:DIR[:REF], oci-archive:FILE[:REF] "
-			  "or docker-archive:FILE[:REF]", slxd_quote(source, q, sizeof(q)));
+		slxd_fail(err,
+			  "%s is not an image source: give oci:DIR[:REF], oci-archive:FILE[:REF] "
+			  "or docker-archive:FILE[:REF]",
+			  slxd_quote(source, q, sizeof(q)));
 		goto out;
 	}
-	if ((cv->kind == SRC_DOCKER ? load_docker(cv, ref, &config) : load_oci(cv, ref, &config)) < 0)
+	if ((cv->kind == SRC_DOCKER ? load_docker(cv, ref, &config) : load_oci(cv, ref, &config)) <
+	    0)
 		goto out;
 	if (!(cv->out = writer(cv->lim)) ||
 	    archive_write_open(cv->out, &out_fd, NULL, out_fd_cb, NULL) != ARCHIVE_OK) {
@@ -1580,8 +1669,7 @@ int slxd_oci_convert_layer_buf(const void *layer, size_t len, const struct slxd_
 		slxd_fail(err, "out of memory");
 		goto out;
 	}
-	if (!(cv->out = writer(cv->lim)) ||
-	    archive_write_open_FILE(cv->out, f) != ARCHIVE_OK) {
+	if (!(cv->out = writer(cv->lim)) || archive_write_open_FILE(cv->out, f) != ARCHIVE_OK) {
 		slxd_fail(err, "cannot write the image");
 		goto out;
 	}

@@ -74,8 +74,8 @@ bool slxd_oci_is_source(const char *s);
  * -1 with one line in err; on failure what was written to out_fd is
  * garbage for the caller to drop. */
 int slxd_oci_convert(const char *source, int out_fd, const struct slxd_oci_limits *lim,
-		     slxd_oci_progress_fn progress, void *progress_arg,
-		     struct slxd_oci_result *res, slxd_error *err);
+		     slxd_oci_progress_fn progress, void *progress_arg, struct slxd_oci_result *res,
+		     slxd_error *err);
 
 /* One layer in memory (a tar, compressed or not; no digest to check) with
  * an empty config, converted into a malloc'd unified tarball in *out /

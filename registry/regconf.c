@@ -51,7 +51,8 @@ static int set_uint(unsigned *dst, const char *key, const char *v, unsigned long
 		    unsigned long max, slxd_error *err)
 {
 	size_t n = strlen(v);
-	unsigned long x = n && n <= 7 && strspn(v, "0123456789") == n ? strtoul(v, NULL, 10) : max + 1;
+	unsigned long x =
+		n && n <= 7 && strspn(v, "0123456789") == n ? strtoul(v, NULL, 10) : max + 1;
 	if (x < min || x > max) {
 		char hint[64];
 		snprintf(hint, sizeof(hint), "use a whole number from %lu to %lu", min, max);
@@ -99,7 +100,8 @@ static int set_size(int64_t *dst, const char *key, const char *v, uint64_t min, 
 {
 	unsigned long long x = 0;
 	if (slxd_parse_size(v, &x) < 0)
-		return bad(key, v, "use a whole number of bytes, optionally with K, M, G or T", err);
+		return bad(key, v, "use a whole number of bytes, optionally with K, M, G or T",
+			   err);
 	if (x < min)
 		return bad(key, v, "out of range", err);
 	if (max && x > max)
@@ -118,15 +120,16 @@ static int list_item(void *arg, const char *s, size_t len, slxd_error *err)
 {
 	struct list_ctx *l = arg;
 	if (!len)
-		return bad(l->key, l->list, "empty entry: separate entries with single commas", err);
+		return bad(l->key, l->list, "empty entry: separate entries with single commas",
+			   err);
 	if (l->fn(l->c, s, len, err) < 0)
 		return slxd_fail_prefix(err, "%s", l->key);
 	return 0;
 }
 
 /* Comma-separated items into a callback, so both lists share the parsing. */
-static int each_item(const char *key, const char *v, int (*fn)(struct slxd_regconf *, const char *,
-							      size_t, slxd_error *),
+static int each_item(const char *key, const char *v,
+		     int (*fn)(struct slxd_regconf *, const char *, size_t, slxd_error *),
 		     struct slxd_regconf *c, slxd_error *err)
 {
 	struct list_ctx l = { c, key, v, fn };
@@ -145,7 +148,8 @@ static int add_uid(struct slxd_regconf *c, const char *s, size_t len, slxd_error
 
 static int add_group(struct slxd_regconf *c, const char *s, size_t len, slxd_error *err)
 {
-	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+	static const char ok[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
 	if (len >= sizeof(c->admin_groups[0]) || strspn(s, ok) < len || s[0] == '-')
 		return slxd_fail(err, "%.*s is not a group name", (int)(len > 64 ? 64 : len), s);
 	if (c->n_admin_groups == SLXD_ADMIN_MAX)
@@ -157,18 +161,18 @@ static int add_group(struct slxd_regconf *c, const char *s, size_t len, slxd_err
 
 /* How a key's value is read (and into which field: off). */
 enum kind {
-	K_LISTEN,     /* ADDR:PORT */
-	K_STORE,      /* absolute directory, not / */
-	K_SOCKET,     /* absolute path or "" */
-	K_UIDS,       /* comma list of numeric uids */
-	K_GROUPS,     /* comma list of group names */
-	K_YESNO,      /* bool */
-	K_UINT,       /* unsigned in [lo, hi] */
-	K_COUNT,      /* int64_t in [lo, hi] */
-	K_SIZE,       /* int64_t bytes >= lo */
-	K_SIZE_OR_0,  /* the same, or 0 (no limit) */
-	K_UNPACKED,   /* bytes >= lo, at most the nodes' image check bound */
-	K_ENTRIES,    /* uint64_t in [lo, the nodes' image check bound] */
+	K_LISTEN,    /* ADDR:PORT */
+	K_STORE,     /* absolute directory, not / */
+	K_SOCKET,    /* absolute path or "" */
+	K_UIDS,      /* comma list of numeric uids */
+	K_GROUPS,    /* comma list of group names */
+	K_YESNO,     /* bool */
+	K_UINT,      /* unsigned in [lo, hi] */
+	K_COUNT,     /* int64_t in [lo, hi] */
+	K_SIZE,      /* int64_t bytes >= lo */
+	K_SIZE_OR_0, /* the same, or 0 (no limit) */
+	K_UNPACKED,  /* bytes >= lo, at most the nodes' image check bound */
+	K_ENTRIES,   /* uint64_t in [lo, the nodes' image check bound] */
 };
 
 #define FIELD(f) offsetof(struct slxd_regconf, f)
@@ -210,7 +214,8 @@ static int apply(struct slxd_regconf *c, const struct key *k, const char *v, slx
 		return set_listen(c, v, err);
 	case K_STORE:
 		if (slxd_check_path(v, "store", err) < 0 || strcmp(v, "/") == 0)
-			return bad("store", v, "use the absolute path of a directory for the store", err);
+			return bad("store", v, "use the absolute path of a directory for the store",
+				   err);
 		snprintf(c->store, sizeof(c->store), "%s", v);
 		return 0;
 	case K_SOCKET:
@@ -251,11 +256,11 @@ static int apply(struct slxd_regconf *c, const struct key *k, const char *v, slx
 				"at most 64G, the bound every node checks images with", err);
 	case K_ENTRIES: {
 		size_t n = strlen(v);
-		unsigned long long x = n && n <= 8 && strspn(v, "0123456789") == n ?
-				       strtoull(v, NULL, 10) : 0;
+		unsigned long long x =
+			n && n <= 8 && strspn(v, "0123456789") == n ? strtoull(v, NULL, 10) : 0;
 		if (x < k->lo || x > lim.max_entries)
-			return bad(k->name, v, "use a whole number from 16 to 1000000 (the nodes' bound)",
-				   err);
+			return bad(k->name, v,
+				   "use a whole number from 16 to 1000000 (the nodes' bound)", err);
 		*(uint64_t *)field = x;
 		return 0;
 	}
@@ -285,7 +290,8 @@ int slxd_regconf_set(struct slxd_regconf *c, const char *line, slxd_error *err)
 	}
 	char known[1024] = "", q[SLXD_QUOTE_BUF];
 	for (size_t i = 0, n = 0; i < sizeof(keys) / sizeof(keys[0]) && n < sizeof(known); i++)
-		n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", i ? ", " : "", keys[i].name);
+		n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", i ? ", " : "",
+				      keys[i].name);
 	cleanup_free char *key = strndup(k, klen);
 	return slxd_failk(err, SLXD_E_INVALID, "unknown key %s (known keys: %s)",
 			  slxd_quote(key ? key : "?", q, sizeof(q)), known);
@@ -296,8 +302,7 @@ static int set_word(void *c, const char *word, slxd_error *err)
 	return slxd_regconf_set(c, word, err);
 }
 
-int slxd_regconf_load_stream(struct slxd_regconf *c, FILE *f, const char *name,
-			     slxd_error *err)
+int slxd_regconf_load_stream(struct slxd_regconf *c, FILE *f, const char *name, slxd_error *err)
 {
 	return slxd_kv_lines(f, name, 8192, set_word, c, err);
 }
@@ -308,9 +313,10 @@ int slxd_regconf_load_file(struct slxd_regconf *c, const char *path, slxd_error 
 	cleanup_fd int fd = slxd_open_owned_file(path, 0, 0, "config file", err);
 	if (fd < 0) {
 		if (slxd_error_kind(err) != SLXD_E_REFUSED)
-			return slxd_fail(err, "cannot open config file %s: %s (make install puts an "
-					 "example in " SLXD_REGCONF_DEFAULT ".example)", path,
-					 strerror(errno));
+			return slxd_fail(err,
+					 "cannot open config file %s: %s (make install puts an "
+					 "example in " SLXD_REGCONF_DEFAULT ".example)",
+					 path, strerror(errno));
 		return -1;
 	}
 	cleanup_file FILE *f = fdopen(fd, "r");

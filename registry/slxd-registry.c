@@ -32,13 +32,13 @@
 #include "registry_client.h"
 #include "version.h"
 
-#define EX_OK 0
-#define EX_REFUSED 1
-#define EX_USAGE 2
+#define EX_OK          0
+#define EX_REFUSED     1
+#define EX_USAGE       2
 #define EX_UNREACHABLE 3
 
 #define NODE_CONFIG SLXD_NODE_CONFIG
-#define TIMEOUT_S 30L
+#define TIMEOUT_S   30L
 
 static const char usage_text[] =
 	"usage: slxd-registry [--registry URL] COMMAND [ARGS] | --version\n"
@@ -78,8 +78,7 @@ struct cli {
 
 /* Every message to stderr, "slxd-registry: " first; a usage error also
  * points at --help, which lists what the command line can be. */
-__attribute__((format(printf, 2, 3)))
-static int say(int code, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int say(int code, const char *fmt, ...)
 {
 	va_list ap;
 	fputs("slxd-registry: ", stderr);
@@ -134,7 +133,9 @@ static int pick_registry(struct cli *c)
 		src = "registry= in the node config";
 	}
 	if (!*url)
-		return say(EX_USAGE, "no registry configured: give --registry http://HOST:PORT or set SLXD_REGISTRY");
+		return say(
+			EX_USAGE,
+			"no registry configured: give --registry http://HOST:PORT or set SLXD_REGISTRY");
 	/* the node's own validation: the same addresses are valid everywhere */
 	struct slxd_config cfg;
 	slxd_error err;
@@ -144,8 +145,10 @@ static int pick_registry(struct cli *c)
 	if (slxd_config_set(&cfg, word, &err) != 0)
 		return say(EX_USAGE, "%s: %s", src, err.msg);
 	if (strncmp(cfg.registry, "file://", 7) == 0)
-		return say(EX_USAGE, "%s is %s: file:// is for nodes; this command needs the service's "
-			     "http(s):// address", src, cfg.registry);
+		return say(EX_USAGE,
+			   "%s is %s: file:// is for nodes; this command needs the service's "
+			   "http(s):// address",
+			   src, cfg.registry);
 	snprintf(c->base, sizeof(c->base), "%s", cfg.registry);
 
 	/* Whose answers to believe: $SLXD_REGISTRY_UID, else the node
@@ -174,17 +177,22 @@ static int outcome(const struct cli *c, int rc, const struct slxd_reg_reply *r,
 		   const slxd_error *err)
 {
 	if (rc < 0 && slxd_error_kind(err) == SLXD_E_UNREACHABLE)
-		return say(EX_UNREACHABLE, "%s; is slxd-registryd running there? (check --registry, "
-			   "SLXD_REGISTRY or registry= in " NODE_CONFIG ")", err->msg);
+		return say(EX_UNREACHABLE,
+			   "%s; is slxd-registryd running there? (check --registry, "
+			   "SLXD_REGISTRY or registry= in " NODE_CONFIG ")",
+			   err->msg);
 	if (rc != 0)
 		return say(EX_REFUSED, "%s", err->msg);
 	slxd_error why;
 	if (c->registry_uid >= 0 && slxd_reg_reply_check(r, (uid_t)c->registry_uid, &why) < 0)
-		return say(EX_REFUSED, "refusing the image registry's answer (HTTP %ld): it is %s; "
-			   "is something else answering on %s?", r->status, why.msg, c->base);
+		return say(EX_REFUSED,
+			   "refusing the image registry's answer (HTTP %ld): it is %s; "
+			   "is something else answering on %s?",
+			   r->status, why.msg, c->base);
 	if (r->status == 502 || r->status == 503 || r->status == 504)
-		return say(EX_UNREACHABLE, "the registry at %s is not available: %s; try again later",
-			   c->base, r->error);
+		return say(EX_UNREACHABLE,
+			   "the registry at %s is not available: %s; try again later", c->base,
+			   r->error);
 	if (r->status >= 400)
 		return say(EX_REFUSED, "%s", r->error);
 	if (!r->json)
@@ -193,8 +201,8 @@ static int outcome(const struct cli *c, int rc, const struct slxd_reg_reply *r,
 	return EX_OK;
 }
 
-static int request(const struct cli *c, const char *method, const char *path,
-		   const char *body, struct slxd_reg_reply *r)
+static int request(const struct cli *c, const char *method, const char *path, const char *body,
+		   struct slxd_reg_reply *r)
 {
 	slxd_error err = { 0 };
 	int rc = slxd_reg_json(c->base, TIMEOUT_S, method, path, body, r, &err);
@@ -266,7 +274,8 @@ static void fmt_time(json_t *v, char *out, size_t n)
 {
 	time_t t = (time_t)json_integer_value(v);
 	struct tm tm;
-	if (!json_is_integer(v) || !localtime_r(&t, &tm) || !strftime(out, n, "%Y-%m-%d %H:%M", &tm))
+	if (!json_is_integer(v) || !localtime_r(&t, &tm) ||
+	    !strftime(out, n, "%Y-%m-%d %H:%M", &tm))
 		snprintf(out, n, "-");
 }
 
@@ -290,17 +299,18 @@ static void version_row(struct table *t, json_t *v, bool full)
 {
 	char image[300], fp[SLXD_SHA256_HEX_LEN + 1], size[32], up[32], dec[32];
 	snprintf(image, sizeof(image), "%s:%s", str(v, "name") ?: "?", str(v, "tag") ?: "?");
-	snprintf(fp, sizeof(fp), "%.*s", full ? SLXD_SHA256_HEX_LEN : 12, str(v, "fingerprint") ?: "?");
+	snprintf(fp, sizeof(fp), "%.*s", full ? SLXD_SHA256_HEX_LEN : 12,
+		 str(v, "fingerprint") ?: "?");
 	fmt_size(json_object_get(v, "size"), size, sizeof(size));
 	fmt_time(json_object_get(v, "uploaded_at"), up, sizeof(up));
 	fmt_time(json_object_get(v, "decided_at"), dec, sizeof(dec));
-	const char *cells[] = { image, str(v, "state"), fp, size, str(v, "owner"), up,
-				str(v, "decided_by"), dec };
+	const char *cells[] = { image, str(v, "state"),      fp, size, str(v, "owner"),
+				up,    str(v, "decided_by"), dec };
 	table_add(t, cells);
 }
 
-static const char *version_head[] = { "IMAGE", "STATE", "FINGERPRINT", "SIZE", "OWNER",
-				      "UPLOADED", "DECIDED BY", "DECIDED" };
+static const char *version_head[] = { "IMAGE", "STATE",    "FINGERPRINT", "SIZE",
+				      "OWNER", "UPLOADED", "DECIDED BY",  "DECIDED" };
 
 /* ---- Commands ------------------------------------------------------------------ */
 
@@ -323,13 +333,14 @@ static int cmd_list(struct cli *c)
 		if (c->json) {
 			print_json(r.json);
 		} else if (json_array_size(list) == 0) {
-			fprintf(stderr, "no images%s\n", c->pending ? "" : " approved yet (--pending shows waiting ones)");
+			fprintf(stderr, "no images%s\n",
+				c->pending ? "" : " approved yet (--pending shows waiting ones)");
 		} else {
 			struct table t = { .ncols = 8 };
 			size_t i;
 			json_t *v;
 			table_add(&t, version_head);
-			json_array_foreach(list, i, v)
+			json_array_foreach (list, i, v)
 				version_row(&t, v, false);
 			table_print(&t);
 		}
@@ -362,11 +373,12 @@ static int cmd_show(struct cli *c)
 			table_add(&t, version_head);
 			if (json_is_object(a))
 				version_row(&t, a, true);
-			json_array_foreach(json_object_get(r.json, "pending"), i, v)
+			json_array_foreach (json_object_get(r.json, "pending"), i, v)
 				version_row(&t, v, true);
 			table_print(&t);
 			if (!json_is_object(a))
-				printf("no approved version: jobs cannot use %s:%s\n", ref.name, ref.tag);
+				printf("no approved version: jobs cannot use %s:%s\n", ref.name,
+				       ref.tag);
 		}
 	}
 	slxd_reg_reply_free(&r);
@@ -381,7 +393,7 @@ static int choose(struct cli *c, const char *what, json_t *cands, char out[65])
 	size_t i, n = 0, len = c->fingerprint ? strlen(c->fingerprint) : 0;
 	json_t *v;
 	const char *found = NULL;
-	json_array_foreach(cands, i, v) {
+	json_array_foreach (cands, i, v) {
 		const char *fp = str(v, "fingerprint");
 		if (!fp || !slxd_is_fingerprint(fp))
 			continue;
@@ -395,13 +407,16 @@ static int choose(struct cli *c, const char *what, json_t *cands, char out[65])
 		return EX_OK;
 	}
 	if (n == 0 && c->fingerprint)
-		return say(EX_REFUSED, "no %s version with fingerprint %s; see 'slxd-registry show %s'",
-			   what, c->fingerprint, c->args[0]);
+		return say(EX_REFUSED,
+			   "no %s version with fingerprint %s; see 'slxd-registry show %s'", what,
+			   c->fingerprint, c->args[0]);
 	if (n == 0)
-		return say(EX_REFUSED, "%s has no %s version; see 'slxd-registry show %s'", c->args[0],
-			   what, c->args[0]);
-	return say(EX_USAGE, "%s has %zu %s versions: choose one with --fingerprint (see 'slxd-registry show %s')",
-		     c->args[0], n, what, c->args[0]);
+		return say(EX_REFUSED, "%s has no %s version; see 'slxd-registry show %s'",
+			   c->args[0], what, c->args[0]);
+	return say(
+		EX_USAGE,
+		"%s has %zu %s versions: choose one with --fingerprint (see 'slxd-registry show %s')",
+		c->args[0], n, what, c->args[0]);
 }
 
 /* On a terminal, approve without --fingerprint: show the one pending
@@ -420,9 +435,10 @@ static int confirm_candidate(struct cli *c, const struct slxd_image_ref *ref, ch
 		rc = say(EX_REFUSED, "%s has no pending version; see 'slxd-registry show %s'",
 			 c->args[0], c->args[0]);
 	} else if (json_array_size(cands) > 1) {
-		rc = say(EX_USAGE, "%s has %zu pending versions: choose one with --fingerprint FP, "
-			 "the full 64 digits 'slxd-registry show %s' prints", c->args[0],
-			 json_array_size(cands), c->args[0]);
+		rc = say(EX_USAGE,
+			 "%s has %zu pending versions: choose one with --fingerprint FP, "
+			 "the full 64 digits 'slxd-registry show %s' prints",
+			 c->args[0], json_array_size(cands), c->args[0]);
 	} else if (!fp || !slxd_is_fingerprint(fp)) {
 		rc = say(EX_REFUSED, "the registry at %s sent a malformed answer (no fingerprint)",
 			 c->base);
@@ -430,9 +446,11 @@ static int confirm_candidate(struct cli *c, const struct slxd_image_ref *ref, ch
 		fmt_size(json_object_get(v, "size"), size, sizeof(size));
 		fmt_time(json_object_get(v, "uploaded_at"), up, sizeof(up));
 		struct table t = { .ncols = 2 };
-		const char *rows[][2] = { { "image", c->args[0] }, { "fingerprint", fp },
-					  { "size", size }, { "owner", str(v, "owner") },
-					  { "uploaded", up }, { "from", str(v, "uploaded_from") } };
+		const char *rows[][2] = {
+			{ "image", c->args[0] }, { "fingerprint", fp },
+			{ "size", size },        { "owner", str(v, "owner") },
+			{ "uploaded", up },      { "from", str(v, "uploaded_from") }
+		};
 		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 			table_add(&t, rows[i]);
 		fputs("the pending version:\n", stderr);
@@ -443,10 +461,11 @@ static int confirm_candidate(struct cli *c, const struct slxd_image_ref *ref, ch
 		fflush(stdout);
 		dup2(so, 1);
 		close(so);
-		fputs("Approve exactly this fingerprint (is it the one you reviewed)? [y/N] ", stderr);
+		fputs("Approve exactly this fingerprint (is it the one you reviewed)? [y/N] ",
+		      stderr);
 		fflush(stderr);
-		if (!fgets(line, sizeof(line), stdin) || (strcmp(line, "y\n") != 0 &&
-							  strcmp(line, "yes\n") != 0))
+		if (!fgets(line, sizeof(line), stdin) ||
+		    (strcmp(line, "y\n") != 0 && strcmp(line, "yes\n") != 0))
 			rc = say(EX_REFUSED, "not approved");
 		else
 			memcpy(out, fp, SLXD_SHA256_HEX_LEN + 1);
@@ -468,12 +487,15 @@ static int cmd_decide(struct cli *c, const char *verb)
 		 * or nothing, so a version swapped in after the admin's review
 		 * (or one sharing a short prefix) is never what gets approved. */
 		if (c->fingerprint && !slxd_is_fingerprint(c->fingerprint))
-			return say(EX_USAGE, "approve needs the full fingerprint (64 hex digits, as "
-				   "'slxd-registry show %s' prints it), not a prefix", c->args[0]);
+			return say(EX_USAGE,
+				   "approve needs the full fingerprint (64 hex digits, as "
+				   "'slxd-registry show %s' prints it), not a prefix",
+				   c->args[0]);
 		if (c->fingerprint)
 			memcpy(fp, c->fingerprint, sizeof(fp));
 		else if (isatty(STDIN_FILENO) != 1 || c->json)
-			return say(EX_USAGE, "approve needs --fingerprint FP: the full 64 digits of the "
+			return say(EX_USAGE,
+				   "approve needs --fingerprint FP: the full 64 digits of the "
 				   "version you reviewed ('slxd-registry show %s' prints them)",
 				   c->args[0]);
 		else if ((rc = confirm_candidate(c, &ref, fp)) != EX_OK)
@@ -533,7 +555,9 @@ static int cmd_log(struct cli *c)
 	if (c->since) {
 		size_t n = strlen(c->since);
 		if (n == 0 || n > 18 || strspn(c->since, "0123456789") != n)
-			return say(EX_USAGE, "invalid --since %s: give an entry id (a whole number)", c->since);
+			return say(EX_USAGE,
+				   "invalid --since %s: give an entry id (a whole number)",
+				   c->since);
 		snprintf(path, sizeof(path), "/v1/log?since=%s", c->since);
 	}
 	int rc = request(c, "GET", path, NULL, &r);
@@ -542,25 +566,35 @@ static int cmd_log(struct cli *c)
 			print_json(r.json);
 		} else {
 			struct table t = { .ncols = 9 };
-			static const char *head[] = { "ID", "TIME", "USER", "HOST", "ACTION", "IMAGE",
+			static const char *head[] = { "ID",          "TIME",   "USER",
+						      "HOST",        "ACTION", "IMAGE",
 						      "FINGERPRINT", "STATUS", "DETAIL" };
 			size_t i;
 			json_t *e;
 			table_add(&t, head);
-			json_array_foreach(json_object_get(r.json, "entries"), i, e) {
+			json_array_foreach (json_object_get(r.json, "entries"), i, e) {
 				char id[32], when[32], image[300], fp[16], status[32];
-				snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(e, "id")));
+				snprintf(id, sizeof(id), "%lld",
+					 (long long)json_integer_value(json_object_get(e, "id")));
 				fmt_time(json_object_get(e, "time"), when, sizeof(when));
-				snprintf(image, sizeof(image), "%s%s%s", str(e, "name") ?: "", str(e, "tag") ? ":" : "",
-					 str(e, "tag") ?: "");
+				snprintf(image, sizeof(image), "%s%s%s", str(e, "name") ?: "",
+					 str(e, "tag") ? ":" : "", str(e, "tag") ?: "");
 				snprintf(fp, sizeof(fp), "%.12s", str(e, "fingerprint") ?: "");
 				json_t *st = json_object_get(e, "status");
 				if (json_is_integer(st))
-					snprintf(status, sizeof(status), "%lld", (long long)json_integer_value(st));
+					snprintf(status, sizeof(status), "%lld",
+						 (long long)json_integer_value(st));
 				else
-					snprintf(status, sizeof(status), "%s", json_string_value(st) ?: "-");
-				const char *cells[] = { id, when, str(e, "user"), str(e, "host"), str(e, "action"),
-							image[0] ? image : NULL, fp[0] ? fp : NULL, status,
+					snprintf(status, sizeof(status), "%s",
+						 json_string_value(st) ?: "-");
+				const char *cells[] = { id,
+							when,
+							str(e, "user"),
+							str(e, "host"),
+							str(e, "action"),
+							image[0] ? image : NULL,
+							fp[0] ? fp : NULL,
+							status,
 							str(e, "detail") };
 				table_add(&t, cells);
 			}
@@ -576,8 +610,10 @@ static int push_fd(struct cli *c, const struct slxd_image_ref *ref, int fd, cons
 	struct stat st;
 	char sha[SLXD_SHA256_HEX_LEN + 1], path[400], buf[1 << 16];
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		return say(EX_REFUSED, "%s is not a regular file: give an image tarball "
-			   "('lxc image export ALIAS' makes one)", label);
+		return say(EX_REFUSED,
+			   "%s is not a regular file: give an image tarball "
+			   "('lxc image export ALIAS' makes one)",
+			   label);
 	/* hash first: the credential binds the body's digest */
 	slxd_sha256 *h = slxd_sha256_new();
 	if (!h)
@@ -598,8 +634,8 @@ static int push_fd(struct cli *c, const struct slxd_image_ref *ref, int fd, cons
 	struct slxd_reg_reply r;
 	slxd_error err = { 0 };
 	snprintf(path, sizeof(path), "/v1/images/%s/%s", ref->name, ref->tag);
-	int rc = slxd_reg_upload(c->base, TIMEOUT_S, path, fd, st.st_size, sha, isatty(2) == 1,
-				 &r, &err);
+	int rc = slxd_reg_upload(c->base, TIMEOUT_S, path, fd, st.st_size, sha, isatty(2) == 1, &r,
+				 &err);
 	rc = outcome(c, rc, &r, &err);
 	if (rc == EX_OK) {
 		const char *state = str(r.json, "state") ?: "?";
@@ -633,7 +669,8 @@ static int export_from_lxd(const char *alias, const char *dir, char *file, size_
 	if (pid == 0) {
 		dup2(2, 1); /* lxc's chatter is not our output */
 		execlp(lxc, lxc, "image", "export", alias, target, (char *)NULL);
-		fprintf(stderr, "slxd-registry: cannot run %s: %s; is LXD's client installed? "
+		fprintf(stderr,
+			"slxd-registry: cannot run %s: %s; is LXD's client installed? "
 			"Or export the image yourself ('lxc image export %s') and push the file\n",
 			lxc, strerror(errno), alias);
 		_exit(127);
@@ -645,8 +682,10 @@ static int export_from_lxd(const char *alias, const char *dir, char *file, size_
 	if (!WIFEXITED(status) || WEXITSTATUS(status) == 127)
 		return EX_REFUSED;
 	if (WEXITSTATUS(status) != 0)
-		return say(EX_REFUSED, "'%s image export %s' failed (see above); check the alias with "
-			   "'lxc image list' and that you may use LXD", lxc, alias);
+		return say(EX_REFUSED,
+			   "'%s image export %s' failed (see above); check the alias with "
+			   "'lxc image list' and that you may use LXD",
+			   lxc, alias);
 	DIR *d = opendir(dir);
 	int n = 0;
 	for (struct dirent *e; d && (e = readdir(d));)
@@ -657,8 +696,11 @@ static int export_from_lxd(const char *alias, const char *dir, char *file, size_
 	if (n == 0)
 		return say(EX_REFUSED, "'%s image export %s' made no file", lxc, alias);
 	if (n > 1)
-		return say(EX_REFUSED, "image %s is a split image (metadata and rootfs): the registry "
-			   "takes unified tarballs; republish it ('lxc publish' makes unified images)", alias);
+		return say(
+			EX_REFUSED,
+			"image %s is a split image (metadata and rootfs): the registry "
+			"takes unified tarballs; republish it ('lxc publish' makes unified images)",
+			alias);
 	return EX_OK;
 }
 
@@ -737,7 +779,8 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 		return say(EX_REFUSED, "cannot make a temporary file in %s: %s (set TMPDIR)", tmp,
 			   strerror(errno));
 	clock_gettime(CLOCK_MONOTONIC, &m.start);
-	int rc = slxd_oci_convert(source, fd, NULL, isatty(2) == 1 ? oci_progress : NULL, &m, &res, &err);
+	int rc = slxd_oci_convert(source, fd, NULL, isatty(2) == 1 ? oci_progress : NULL, &m, &res,
+				  &err);
 	if (m.drew)
 		fputc('\n', stderr);
 	if (rc < 0) {
@@ -778,14 +821,18 @@ static int cmd_push(struct cli *c)
 		if (!c->name)
 			return say(EX_USAGE, "push --from-lxd needs --name NAME:TAG");
 		if (c->from_lxd[0] == '-' || !c->from_lxd[0] || strpbrk(c->from_lxd, " \t\r\n"))
-			return say(EX_USAGE, "invalid --from-lxd alias: give an image alias or fingerprint from "
-				     "'lxc image list'");
+			return say(
+				EX_USAGE,
+				"invalid --from-lxd alias: give an image alias or fingerprint from "
+				"'lxc image list'");
 	} else if (c->nargs != 1) {
 		return say(EX_USAGE, "push needs FILE (an LXD image tarball) or --from-lxd ALIAS");
 	} else if (!c->name) {
 		/* no name guessed from the file: the name is what jobs ask for */
-		return say(EX_USAGE, "push %s needs --name NAME:TAG, the name jobs will give "
-			   "--lxd-image", c->args[0]);
+		return say(EX_USAGE,
+			   "push %s needs --name NAME:TAG, the name jobs will give "
+			   "--lxd-image",
+			   c->args[0]);
 	}
 	if ((rc = parse_ref(c->name, &ref)) != EX_OK)
 		return rc;
@@ -803,8 +850,8 @@ static int cmd_push(struct cli *c)
 		tmp = "/tmp";
 	snprintf(dir, sizeof(dir), "%s/slxd-registry-XXXXXX", tmp);
 	if (!mkdtemp(dir))
-		return say(EX_REFUSED, "cannot make a temporary directory in %s: %s (set TMPDIR)", tmp,
-			   strerror(errno));
+		return say(EX_REFUSED, "cannot make a temporary directory in %s: %s (set TMPDIR)",
+			   tmp, strerror(errno));
 	rc = export_from_lxd(c->from_lxd, dir, file, sizeof(file));
 	if (rc == EX_OK) {
 		int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -822,8 +869,8 @@ static int cmd_push(struct cli *c)
 /* NAME:TAG[@FP] (or --fingerprint) -> the name, and the full fingerprint of
  * the one version it names among those the signed lookup lists: the
  * approved one without FP, else a unique prefix of a visible one. */
-static int resolve_version(struct cli *c, struct slxd_image_ref *ref, char refbuf[300],
-			   char fp[65], json_t **version)
+static int resolve_version(struct cli *c, struct slxd_image_ref *ref, char refbuf[300], char fp[65],
+			   json_t **version)
 {
 	struct slxd_reg_reply r = { 0 };
 	const char *at = c->args[0] ? strchr(c->args[0], '@') : NULL;
@@ -831,7 +878,8 @@ static int resolve_version(struct cli *c, struct slxd_image_ref *ref, char refbu
 
 	if (at) {
 		if (c->fingerprint)
-			return say(EX_USAGE, "give the fingerprint once: NAME:TAG@FP or --fingerprint");
+			return say(EX_USAGE,
+				   "give the fingerprint once: NAME:TAG@FP or --fingerprint");
 		size_t n = strlen(at + 1);
 		if (n < 12 || n > 64 || strspn(at + 1, "0123456789abcdef") != n)
 			return say(EX_USAGE, "invalid @FP: give 12 to 64 lowercase hex digits");
@@ -855,7 +903,7 @@ static int resolve_version(struct cli *c, struct slxd_image_ref *ref, char refbu
 	if (rc == EX_OK && version) {
 		size_t i;
 		json_t *v;
-		json_array_foreach(cands, i, v)
+		json_array_foreach (cands, i, v)
 			if (strcmp(str(v, "fingerprint") ?: "", fp) == 0)
 				*version = json_incref(v);
 	}
@@ -866,8 +914,7 @@ static int resolve_version(struct cli *c, struct slxd_image_ref *ref, char refbu
 
 /* The bytes of blob fp into fd; EX_OK only when their SHA-256 is fp and
  * they are on disk.  On failure what fd holds is garbage to drop. */
-static int download_verified(struct cli *c, const char *fp, int fd, const char *label,
-			     off_t *size)
+static int download_verified(struct cli *c, const char *fp, int fd, const char *label, off_t *size)
 {
 	struct slxd_reg_reply r = { 0 };
 	char path[128];
@@ -882,14 +929,17 @@ static int download_verified(struct cli *c, const char *fp, int fd, const char *
 		slxd_sha256_final(h, got);
 		h = NULL;
 		if (strcmp(got, fp) != 0)
-			rc = say(EX_REFUSED, "the registry at %s sent other bytes than image %.12s "
-				 "(their SHA-256 is %.12s): nothing written", c->base, fp, got);
+			rc = say(EX_REFUSED,
+				 "the registry at %s sent other bytes than image %.12s "
+				 "(their SHA-256 is %.12s): nothing written",
+				 c->base, fp, got);
 		else if (fsync(fd) != 0)
 			rc = say(EX_REFUSED, "cannot write %s: %s", label, strerror(errno));
 	} else if (drc == 0) {
 		rc = outcome(c, 0, &r, &err);
 		if (rc == EX_OK)
-			rc = say(EX_REFUSED, "the registry at %s answered HTTP %ld", c->base, r.status);
+			rc = say(EX_REFUSED, "the registry at %s answered HTTP %ld", c->base,
+				 r.status);
 	} else {
 		rc = outcome(c, drc, &r, &err);
 	}
@@ -924,7 +974,8 @@ static int cmd_pull(struct cli *c)
 	if (close(fd) != 0 && rc == EX_OK)
 		rc = say(EX_REFUSED, "cannot write %s: %s", part, strerror(errno));
 	if (rc == EX_OK && rename(part, c->output) != 0)
-		rc = say(EX_REFUSED, "cannot rename %s to %s: %s", part, c->output, strerror(errno));
+		rc = say(EX_REFUSED, "cannot rename %s to %s: %s", part, c->output,
+			 strerror(errno));
 	if (rc != EX_OK) {
 		unlink(part);
 		return rc;
@@ -969,14 +1020,15 @@ static void finding(json_t *rep, const char *key, const char *label, const char 
 		return;
 	}
 	printf("%-22s%lld\n", label, (long long)n);
-	json_array_foreach(list, i, v) {
+	json_array_foreach (list, i, v) {
 		fputs("    ", stdout);
 		if (str(v, "capabilities")) {
 			put_clean(str(v, "capabilities"));
 		} else {
 			json_int_t uid = json_integer_value(json_object_get(v, "uid"));
 			json_int_t gid = json_integer_value(json_object_get(v, "gid"));
-			printf("%s %lld:%lld", str(v, "mode") ?: "?", (long long)uid, (long long)gid);
+			printf("%s %lld:%lld", str(v, "mode") ?: "?", (long long)uid,
+			       (long long)gid);
 		}
 		putchar(' ');
 		put_clean(str(v, "path"));
@@ -999,7 +1051,8 @@ static void print_report(const char *image, json_t *rep)
 	size_t i;
 	field("image", image);
 	field("fingerprint", str(rep, "fingerprint"));
-	snprintf(line, sizeof(line), "%s, owner %s", str(rep, "state") ?: "?", str(rep, "owner") ?: "?");
+	snprintf(line, sizeof(line), "%s, owner %s", str(rep, "state") ?: "?",
+		 str(rep, "owner") ?: "?");
 	field("state", line);
 	field("architecture", str(rep, "architecture"));
 	field("os", str(rep, "os"));
@@ -1007,7 +1060,8 @@ static void print_report(const char *image, json_t *rep)
 	field("created", when);
 	field("description", str(props, "description"));
 	if (str(props, "oci.digest") || str(props, "oci.config_digest")) {
-		field("origin (OCI digest)", str(props, "oci.digest") ?: "- (a docker save archive)");
+		field("origin (OCI digest)",
+		      str(props, "oci.digest") ?: "- (a docker save archive)");
 		field("  config digest", str(props, "oci.config_digest"));
 		field("  ref", str(props, "oci.ref"));
 	} else {
@@ -1025,7 +1079,7 @@ static void print_report(const char *image, json_t *rep)
 	json_t *env = json_object_get(rep, "env");
 	if (json_array_size(env) == 0)
 		field("env", json_is_array(env) ? "(empty)" : "- (none recorded)");
-	json_array_foreach(env, i, v)
+	json_array_foreach (env, i, v)
 		field(i ? "" : "env", json_string_value(v));
 	field("workdir", str(props, "oci.workdir"));
 	field("entrypoint", str(props, "oci.entrypoint"));
@@ -1109,36 +1163,43 @@ static const struct command {
 	const char *options; /* allowed: n=name f=fingerprint l=from-lxd s=since j=json p=pending */
 	int (*run)(struct cli *);
 } commands[] = {
-	{ "push", 0, 1, "nlj", cmd_push },
-	{ "list", 0, 0, "pj", cmd_list },
-	{ "show", 1, 1, "j", cmd_show },
-	{ "approve", 1, 1, "fj", NULL },
-	{ "revoke", 1, 1, "j", NULL },
-	{ "delete", 1, 1, "fj", cmd_delete },
-	{ "log", 0, 0, "sj", cmd_log },
-	{ "pull", 1, 1, "foj", cmd_pull },
+	{ "push", 0, 1, "nlj", cmd_push },      { "list", 0, 0, "pj", cmd_list },
+	{ "show", 1, 1, "j", cmd_show },        { "approve", 1, 1, "fj", NULL },
+	{ "revoke", 1, 1, "j", NULL },          { "delete", 1, 1, "fj", cmd_delete },
+	{ "log", 0, 0, "sj", cmd_log },         { "pull", 1, 1, "foj", cmd_pull },
 	{ "inspect", 1, 1, "fj", cmd_inspect },
 };
 
 static const char *option_name(char key)
 {
 	switch (key) {
-	case 'n': return "--name";
-	case 'f': return "--fingerprint";
-	case 'l': return "--from-lxd";
-	case 's': return "--since";
-	case 'j': return "--json";
-	case 'p': return "--pending";
-	case 'o': return "-o";
+	case 'n':
+		return "--name";
+	case 'f':
+		return "--fingerprint";
+	case 'l':
+		return "--from-lxd";
+	case 's':
+		return "--since";
+	case 'j':
+		return "--json";
+	case 'p':
+		return "--pending";
+	case 'o':
+		return "-o";
 	}
 	return "that option";
 }
 
 static int parse(int argc, char **argv, struct cli *c, const struct command **cmd)
 {
-	static const struct { const char *opt; char key; } valued[] = {
-		{ "--registry", 'r' }, { "--name", 'n' }, { "--fingerprint", 'f' },
-		{ "--from-lxd", 'l' }, { "--since", 's' }, { "-o", 'o' }, { "--output", 'o' },
+	static const struct {
+		const char *opt;
+		char key;
+	} valued[] = {
+		{ "--registry", 'r' }, { "--name", 'n' },  { "--fingerprint", 'f' },
+		{ "--from-lxd", 'l' }, { "--since", 's' }, { "-o", 'o' },
+		{ "--output", 'o' },
 	};
 	char used[16] = "";
 	for (int i = 1; i < argc; i++) {
@@ -1163,20 +1224,34 @@ static int parse(int argc, char **argv, struct cli *c, const struct command **cm
 				size_t n = strlen(valued[k].opt);
 				if (strncmp(a, valued[k].opt, n) == 0 && (a[n] == '=' || !a[n])) {
 					key = valued[k].key;
-					val = a[n] == '=' ? a + n + 1 : (i + 1 < argc ? argv[++i] : NULL);
+					val = a[n] == '=' ? a + n + 1
+							  : (i + 1 < argc ? argv[++i] : NULL);
 					if (!val)
-						return say(EX_USAGE, "%s needs a value", valued[k].opt);
+						return say(EX_USAGE, "%s needs a value",
+							   valued[k].opt);
 				}
 			}
 			if (!key)
 				return say(EX_USAGE, "unknown option %.64s", a);
 			switch (key) {
-			case 'r': c->registry = val; break;
-			case 'n': c->name = val; break;
-			case 'f': c->fingerprint = val; break;
-			case 'l': c->from_lxd = val; break;
-			case 's': c->since = val; break;
-			case 'o': c->output = val; break;
+			case 'r':
+				c->registry = val;
+				break;
+			case 'n':
+				c->name = val;
+				break;
+			case 'f':
+				c->fingerprint = val;
+				break;
+			case 'l':
+				c->from_lxd = val;
+				break;
+			case 's':
+				c->since = val;
+				break;
+			case 'o':
+				c->output = val;
+				break;
 			}
 		} else if (!c->cmd) {
 			c->cmd = a;
@@ -1199,13 +1274,17 @@ static int parse(int argc, char **argv, struct cli *c, const struct command **cm
 		if (c->nargs < commands[k].min_args)
 			return say(EX_USAGE, "%s needs NAME:TAG", c->cmd);
 		if (c->nargs > commands[k].max_args)
-			return say(EX_USAGE, "%s takes %s", c->cmd, commands[k].max_args ? "one NAME:TAG" : "no arguments");
+			return say(EX_USAGE, "%s takes %s", c->cmd,
+				   commands[k].max_args ? "one NAME:TAG" : "no arguments");
 		for (const char *u = used; *u; u++)
 			if (!strchr(commands[k].options, *u))
-				return say(EX_USAGE, "%s does not take %s", c->cmd, option_name(*u));
+				return say(EX_USAGE, "%s does not take %s", c->cmd,
+					   option_name(*u));
 		size_t n = c->fingerprint ? strlen(c->fingerprint) : 0;
-		if (c->fingerprint && (n < 12 || n > 64 || strspn(c->fingerprint, "0123456789abcdef") != n))
-			return say(EX_USAGE, "invalid --fingerprint: give 12 to 64 lowercase hex digits");
+		if (c->fingerprint &&
+		    (n < 12 || n > 64 || strspn(c->fingerprint, "0123456789abcdef") != n))
+			return say(EX_USAGE,
+				   "invalid --fingerprint: give 12 to 64 lowercase hex digits");
 		return EX_OK;
 	}
 	return say(EX_USAGE, "unknown command %.64s", c->cmd);

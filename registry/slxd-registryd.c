@@ -48,7 +48,6 @@ static gid_t admin_gids[SLXD_ADMIN_MAX];
 static size_t n_admin_gids;
 static bool foreground;
 
-
 /* --- the header deadline ------------------------------------------------
  *
  * MHD's connection timeout counts idle time only: a client that sends one
@@ -60,8 +59,8 @@ static bool foreground;
  * closed and the kernel reused is never touched. */
 struct track {
 	struct track *prev, *next;
-	int fd;                    /* our dup of the connection's socket */
-	bool waiting;              /* for a request's headers */
+	int fd;       /* our dup of the connection's socket */
+	bool waiting; /* for a request's headers */
 	struct timespec since;
 	char host[SLXD_HOST_MAX + 1];
 };
@@ -136,8 +135,10 @@ static void *watchdog(void *arg)
 			if (!t->waiting || waited_ms < (long long)conf.header_timeout * 1000)
 				continue;
 			t->waiting = false; /* once */
-			slxd_log(SLXD_LOG_WARNING, "%s: no complete request headers within %u s "
-				"(header_timeout): connection closed", t->host, conf.header_timeout);
+			slxd_log(SLXD_LOG_WARNING,
+				 "%s: no complete request headers within %u s "
+				 "(header_timeout): connection closed",
+				 t->host, conf.header_timeout);
 			shutdown(t->fd, SHUT_RDWR);
 		}
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -185,17 +186,18 @@ static void notify_systemd(const char *msg)
 		return;
 	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
 		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0)
-		slxd_log(SLXD_LOG_WARNING, "cannot tell systemd '%s' at %s: %s", msg, e, strerror(errno));
+		slxd_log(SLXD_LOG_WARNING, "cannot tell systemd '%s' at %s: %s", msg, e,
+			 strerror(errno));
 	close(fd);
 }
 
 /* One request's state across the handler's calls. */
 struct rq {
-	char *uri;                 /* raw, as sent: what the credential signs */
+	char *uri; /* raw, as sent: what the credential signs */
 	bool started;
 	bool answered;
 	char host[SLXD_HOST_MAX + 1];
-	int64_t content_length;    /* -1: none sent */
+	int64_t content_length; /* -1: none sent */
 
 	struct slxd_reqauth_cred cred;
 	bool have_cred;
@@ -204,8 +206,8 @@ struct rq {
 	char user[SLXD_USER_MAX + 1];
 	bool admin;
 
-	slxd_upload *upload;       /* PUT */
-	char *body;                /* other bodies, at most max_body_json + 1 */
+	slxd_upload *upload; /* PUT */
+	char *body;          /* other bodies, at most max_body_json + 1 */
 	size_t body_len;
 	bool body_failed;
 	char body_error[512];
@@ -255,8 +257,8 @@ static void peer(struct MHD_Connection *conn, char *out, size_t len)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
 			  (socklen_t)len);
 	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
-			  (socklen_t)len);
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  out, (socklen_t)len);
 }
 
 /* Who the uid is, and whether it is an admin: by uid, or by any of its
@@ -291,8 +293,8 @@ static void identify(struct rq *rq)
 /* Content-Length as sent, strictly: digits only. */
 static int64_t content_length(struct MHD_Connection *conn)
 {
-	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *v =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	size_t n = v ? strlen(v) : 0;
 	if (!n || n > 18 || strspn(v, "0123456789") != n)
 		return -1;
@@ -331,8 +333,8 @@ static void sign_answer(struct MHD_Connection *conn, struct MHD_Response *r, int
 {
 	slxd_error err;
 	char *cred = NULL, *hdr = NULL;
-	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *auth =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (slxd_answer_sign(conf.munge_socket[0] ? conf.munge_socket : NULL, auth, status, body,
 			     strlen(body), &cred, &err) < 0) {
 		slxd_log(SLXD_LOG_ERROR, "%s", err.msg);
@@ -361,26 +363,31 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct rq *rq, const
 			char etag[SLXD_SHA256_HEX_LEN + 3];
 			const char *fp = strrchr(resp->blob_path, '/') + 1;
 			snprintf(etag, sizeof(etag), "\"%s\"", fp);
-			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+						"application/octet-stream");
 			MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
 			/* an approved file never changes under its name, so any cache
 			 * may keep it; a pending one is for its owner and admins only */
 			MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
-						resp->blob_public ? "public, max-age=31536000, immutable"
-								  : "private, no-store");
+						resp->blob_public
+							? "public, max-age=31536000, immutable"
+							: "private, no-store");
 		} else {
 			if (fd >= 0)
 				close(fd);
 			status = 404;
-			snprintf(resp->detail, sizeof(resp->detail), "image file gone while sending it");
+			snprintf(resp->detail, sizeof(resp->detail),
+				 "image file gone while sending it");
 			free(resp->json);
-			resp->json = strdup("{\"error\":\"the image file was removed while you asked "
-					    "for it: ask again\"}");
+			resp->json =
+				strdup("{\"error\":\"the image file was removed while you asked "
+				       "for it: ask again\"}");
 		}
 	}
 	if (!r) {
 		const char *body = resp->json ? resp->json : "{\"error\":\"out of memory\"}";
-		r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+		r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+						    MHD_RESPMEM_MUST_COPY);
 		if (!r)
 			return MHD_NO;
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
@@ -390,10 +397,11 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct rq *rq, const
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
 	MHD_destroy_response(r);
 	rq->answered = true;
-	slxd_log(status >= 500 ? SLXD_LOG_ERROR : SLXD_LOG_INFO, "%s uid=%s user=%s %s %s -> %d%s%s", rq->host,
-		rq->have_cred ? (snprintf(q, sizeof(q), "%u", (unsigned)rq->cred.uid), q) : "-",
-		rq->have_cred ? rq->user : "-", method, rq->uri, status,
-		resp->detail[0] ? ": " : "", resp->detail);
+	slxd_log(status >= 500 ? SLXD_LOG_ERROR : SLXD_LOG_INFO,
+		 "%s uid=%s user=%s %s %s -> %d%s%s", rq->host,
+		 rq->have_cred ? (snprintf(q, sizeof(q), "%u", (unsigned)rq->cred.uid), q) : "-",
+		 rq->have_cred ? rq->user : "-", method, rq->uri, status,
+		 resp->detail[0] ? ": " : "", resp->detail);
 	slxd_api_resp_free(resp);
 	return ret;
 }
@@ -403,8 +411,8 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct rq *rq, const
 static void authenticate(struct MHD_Connection *conn, struct rq *rq, const char *method)
 {
 	slxd_error err;
-	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *h =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (!h) {
 		snprintf(rq->auth_error, sizeof(rq->auth_error), "no Authorization header");
 		return;
@@ -440,8 +448,10 @@ static void check_digest(struct rq *rq, const char *method, const char *sha)
 	if (!rq->have_cred || rq->auth_error[0])
 		return;
 	if (slxd_reqauth_match(&rq->cred, method, rq->uri, sha, &err) < 0)
-		snprintf(rq->auth_error, sizeof(rq->auth_error), "%s (the body is not the one "
-			 "signed)", err.msg);
+		snprintf(rq->auth_error, sizeof(rq->auth_error),
+			 "%s (the body is not the one "
+			 "signed)",
+			 err.msg);
 }
 
 static enum MHD_Result fail(struct MHD_Connection *conn, struct rq *rq, const char *method,
@@ -518,7 +528,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		if (rq->upload) {
 			if (slxd_upload_size(rq->upload) + (int64_t)n > api.max_image_size) {
 				rq->body_failed = true;
-				snprintf(rq->body_error, sizeof(rq->body_error), "body longer than "
+				snprintf(rq->body_error, sizeof(rq->body_error),
+					 "body longer than "
 					 "max_image_size");
 			} else if (slxd_upload_write(rq->upload, data, n, &err) < 0) {
 				rq->body_failed = true;
@@ -570,7 +581,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: slxd-registryd [-c CONFIG] [-f] [--pidfile PATH]\n"
+	fprintf(f,
+		"usage: slxd-registryd [-c CONFIG] [-f] [--pidfile PATH]\n"
 		"  -c CONFIG        configuration file (default " SLXD_REGCONF_DEFAULT ")\n"
 		"  -f               stay in the foreground and log to stderr too (not when it is the journal)\n"
 		"  --pidfile PATH   write the daemon's pid there\n"
@@ -583,8 +595,10 @@ static int resolve_groups(slxd_error *err)
 	for (size_t i = 0; i < conf.n_admin_groups; i++) {
 		struct group gr, *grp = NULL;
 		if (getgrnam_r(conf.admin_groups[i], &gr, buf, sizeof(buf), &grp) != 0 || !grp)
-			return slxd_fail(err, "admin_groups: no group named %s on this host: fix the "
-					 "name or create the group", conf.admin_groups[i]);
+			return slxd_fail(err,
+					 "admin_groups: no group named %s on this host: fix the "
+					 "name or create the group",
+					 conf.admin_groups[i]);
 		admin_gids[n_admin_gids++] = gr.gr_gid;
 	}
 	return 0;
@@ -594,8 +608,8 @@ static struct MHD_Daemon *start_http(slxd_error *err)
 {
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_ERROR_LOG;
+	unsigned flags =
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	if (strchr(conf.listen_host, ':')) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 		s6->sin6_family = AF_INET6;
@@ -609,18 +623,15 @@ static struct MHD_Daemon *start_http(slxd_error *err)
 		inet_pton(AF_INET, conf.listen_host, &s4->sin_addr);
 	}
 	struct MHD_Daemon *d = MHD_start_daemon(
-		flags, (uint16_t)conf.port, NULL, NULL, handler, NULL,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL,
-		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
-		MHD_OPTION_NOTIFY_CONNECTION, notify_cb, NULL,
-		MHD_OPTION_CONNECTION_LIMIT, conf.max_connections,
+		flags, (uint16_t)conf.port, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR,
+		(struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+		notify_cb, NULL, MHD_OPTION_CONNECTION_LIMIT, conf.max_connections,
 		/* before any credential is checked, one address cannot take
 		 * every thread (0: no limit, e.g. behind a cache) */
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf.max_connections_per_client,
 		/* slow clients may not hold a thread for ever */
-		MHD_OPTION_CONNECTION_TIMEOUT, conf.idle_timeout,
-		MHD_OPTION_END);
+		MHD_OPTION_CONNECTION_TIMEOUT, conf.idle_timeout, MHD_OPTION_END);
 	if (!d)
 		slxd_fail(err, "cannot listen on %s:%u: %s (is another service on that port?)",
 			  conf.listen_host, conf.port, strerror(errno));
@@ -641,12 +652,24 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "c:fh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c': config = optarg; break;
-		case 'f': foreground = true; break;
-		case 'p': pidfile = optarg; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': slxd_print_version(stdout, "slxd-registryd"); return 0;
-		default: usage(stderr); return 2;
+		case 'c':
+			config = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			slxd_print_version(stdout, "slxd-registryd");
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {
@@ -685,7 +708,8 @@ int main(int argc, char **argv)
 		setsid();
 	}
 	/* -f echoes to stderr, unless stderr is the journal syslog(3) reaches too */
-	slxd_log_to_syslog("slxd-registryd", foreground && !stderr_is_journal() ? SLXD_LOG_DEBUG : -1);
+	slxd_log_to_syslog("slxd-registryd",
+			   foreground && !stderr_is_journal() ? SLXD_LOG_DEBUG : -1);
 
 	/* the signals we stop on are taken by sigwait below, in this thread
 	 * only: blocked before MHD starts its threads, which inherit the mask */
@@ -735,14 +759,16 @@ int main(int argc, char **argv)
 	if (pidfile) {
 		FILE *f = fopen(pidfile, "we");
 		if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
-			slxd_log(SLXD_LOG_ERROR, "cannot write pid file %s: %s", pidfile, strerror(errno));
+			slxd_log(SLXD_LOG_ERROR, "cannot write pid file %s: %s", pidfile,
+				 strerror(errno));
 			MHD_stop_daemon(d);
 			slxd_store_close(store);
 			return 1;
 		}
 	}
 	/* tests and scripts read the port from this line (listen=...:0) */
-	slxd_log(SLXD_LOG_NOTICE, "listening on %s:%u, store %s", conf.listen_host, port, conf.store);
+	slxd_log(SLXD_LOG_NOTICE, "listening on %s:%u, store %s", conf.listen_host, port,
+		 conf.store);
 	if (foreground)
 		fflush(stderr);
 	notify_systemd("READY=1");
@@ -754,7 +780,8 @@ int main(int argc, char **argv)
 			dup2(devnull, 2);
 			close(devnull);
 		}
-		if (chdir("/") < 0) { /* nothing relative is used after this */ }
+		if (chdir("/") < 0) { /* nothing relative is used after this */
+		}
 		(void)!write(ready[1], "r", 1);
 		close(ready[1]);
 	}

@@ -92,7 +92,8 @@ static const char SCHEMA[] =
 	" action TEXT NOT NULL, name TEXT, tag TEXT, fingerprint TEXT,"
 	" status INTEGER NOT NULL, detail TEXT);";
 
-#define VCOLS "name, tag, fingerprint, size, state, owner_uid, owner, uploaded_at," \
+#define VCOLS                                                                 \
+	"name, tag, fingerprint, size, state, owner_uid, owner, uploaded_at," \
 	" uploaded_from, decided_by, decided_at"
 
 static int db_fail(slxd_store *st, slxd_error *err, const char *what)
@@ -125,8 +126,7 @@ static void read_version(sqlite3_stmt *s, struct slxd_version *v)
 }
 
 /* Run a prepared SELECT of VCOLS and collect the rows. */
-static int collect(slxd_store *st, sqlite3_stmt *s, struct slxd_version_list *out,
-		   slxd_error *err)
+static int collect(slxd_store *st, sqlite3_stmt *s, struct slxd_version_list *out, slxd_error *err)
 {
 	size_t cap = 0;
 	int rc;
@@ -218,7 +218,9 @@ static int put_index(slxd_store *st, const char *dir, const char *text, slxd_err
 		return slxd_fail(err, "cannot create %s: %s", tmp, strerror(errno));
 	size_t len = strlen(text);
 	int rc = fchmod(fd, 0644) < 0 || write_all(fd, text, len) < 0 ||
-		 write_all(fd, "\n", 1) < 0 || fsync(fd) < 0 ? -1 : 0;
+				 write_all(fd, "\n", 1) < 0 || fsync(fd) < 0
+			 ? -1
+			 : 0;
 	int e = errno;
 	if (close(fd) < 0 && rc == 0) {
 		rc = -1;
@@ -255,8 +257,10 @@ static int export_link(slxd_store *st, const struct slxd_version_list *l, slxd_e
 		/* a blob lost from the store (a partial restore) is answered 500
 		 * by the service, and is simply missing here */
 		if (link(src, dst) < 0 && errno != EEXIST && errno != ENOENT)
-			return slxd_fail(err, "cannot link %s to %s: %s (the store must be one file "
-					 "system that allows hard links)", src, dst, strerror(errno));
+			return slxd_fail(err,
+					 "cannot link %s to %s: %s (the store must be one file "
+					 "system that allows hard links)",
+					 src, dst, strerror(errno));
 	}
 	snprintf(dst, sizeof(dst), "%s/export/blobs", st->dir);
 	return fsync_dir(dst, err);
@@ -276,7 +280,8 @@ static int export_prune(slxd_store *st, const struct slxd_version_list *l, slxd_
 			continue;
 		/* not approved (any more), or not ours: nodes get neither */
 		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
-			rc = slxd_fail(err, "cannot remove %s/%s: %s", path, de->d_name, strerror(errno));
+			rc = slxd_fail(err, "cannot remove %s/%s: %s", path, de->d_name,
+				       strerror(errno));
 	}
 	closedir(d);
 	return rc < 0 ? rc : fsync_dir(path, err);
@@ -289,15 +294,18 @@ static int write_index(slxd_store *st, slxd_error *err)
 	sqlite3_stmt *s;
 	struct slxd_version_list l;
 	char exp[PATH_MAX];
-	if (prepare(st, "SELECT " VCOLS " FROM versions WHERE state = 'approved'"
-		    " ORDER BY name, tag", &s, err) < 0 || collect(st, s, &l, err) < 0)
+	if (prepare(st,
+		    "SELECT " VCOLS " FROM versions WHERE state = 'approved'"
+		    " ORDER BY name, tag",
+		    &s, err) < 0 ||
+	    collect(st, s, &l, err) < 0)
 		return -1;
 
 	json_t *images = json_array();
 	for (size_t i = 0; images && i < l.n; i++)
-		json_array_append_new(images, json_pack("{s:s, s:s, s:s}", "name", l.v[i].name,
-							"tag", l.v[i].tag,
-							"fingerprint", l.v[i].fingerprint));
+		json_array_append_new(images,
+				      json_pack("{s:s, s:s, s:s}", "name", l.v[i].name, "tag",
+						l.v[i].tag, "fingerprint", l.v[i].fingerprint));
 	json_t *root = json_pack("{s:i, s:I, s:o}", "version", 1, "generated_at",
 				 (json_int_t)time(NULL), "images", images);
 	char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
@@ -319,8 +327,9 @@ static int write_index(slxd_store *st, slxd_error *err)
 static int reindex(slxd_store *st, slxd_error *err)
 {
 	if (write_index(st, err) < 0)
-		return slxd_fail_prefix(err, "the change is recorded, but file:// nodes do not "
-					"see it yet (fix this; the next change or restart rewrites it)");
+		return slxd_fail_prefix(
+			err, "the change is recorded, but file:// nodes do not "
+			     "see it yet (fix this; the next change or restart rewrites it)");
 	return 0;
 }
 
@@ -347,8 +356,10 @@ static int blob_sync_mode(slxd_store *st, const char *fp, slxd_error *err)
 {
 	sqlite3_stmt *s;
 	char blob[PATH_MAX];
-	if (prepare(st, "SELECT 1 FROM versions WHERE fingerprint = ?1 AND state = 'approved'"
-		    " LIMIT 1", &s, err) < 0)
+	if (prepare(st,
+		    "SELECT 1 FROM versions WHERE fingerprint = ?1 AND state = 'approved'"
+		    " LIMIT 1",
+		    &s, err) < 0)
 		return -1;
 	sqlite3_bind_text(s, 1, fp, -1, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(s);
@@ -394,7 +405,8 @@ static int clean(slxd_store *st, slxd_error *err)
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
 		    unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
 			/* de points into d: name it before closedir() frees it */
-			slxd_fail(err, "cannot remove %s/%s: %s", path, de->d_name, strerror(errno));
+			slxd_fail(err, "cannot remove %s/%s: %s", path, de->d_name,
+				  strerror(errno));
 			closedir(d);
 			return -1;
 		}
@@ -414,7 +426,8 @@ static int clean(slxd_store *st, slxd_error *err)
 		}
 		if (!used && unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
 			/* de points into d: name it before closedir() frees it */
-			slxd_fail(err, "cannot remove %s/%s: %s", path, de->d_name, strerror(errno));
+			slxd_fail(err, "cannot remove %s/%s: %s", path, de->d_name,
+				  strerror(errno));
 			closedir(d);
 			return -1;
 		}
@@ -455,10 +468,13 @@ int slxd_store_open(const char *dir, slxd_store **out, slxd_error *err)
 	if (strlen(dir) > PATH_MAX - 128)
 		return slxd_fail(err, "store directory path too long: %s", dir);
 	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
-		return slxd_fail(err, "store directory %s does not exist: create it (owned by the "
-				 "service's user, mode 755)", dir);
+		return slxd_fail(err,
+				 "store directory %s does not exist: create it (owned by the "
+				 "service's user, mode 755)",
+				 dir);
 	if (sb.st_mode & (S_IWGRP | S_IWOTH))
-		return slxd_fail(err, "store directory %s is writable by group or others: chmod 755 %s",
+		return slxd_fail(err,
+				 "store directory %s is writable by group or others: chmod 755 %s",
 				 dir, dir);
 
 	__attribute__((cleanup(store_closep))) slxd_store *st = calloc(1, sizeof(*st));
@@ -468,8 +484,14 @@ int slxd_store_open(const char *dir, slxd_store **out, slxd_error *err)
 	pthread_mutex_init(&st->lock, NULL);
 
 	/* parents first; blobs are 0711: readable by name only (store.h) */
-	static const struct { const char *name; mode_t mode; } dirs[] = {
-		{ "blobs", 0711 }, { "tmp", 0700 }, { "export", 0755 }, { "export/blobs", 0711 },
+	static const struct {
+		const char *name;
+		mode_t mode;
+	} dirs[] = {
+		{ "blobs", 0711 },
+		{ "tmp", 0700 },
+		{ "export", 0755 },
+		{ "export/blobs", 0711 },
 	};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, dirs[i].name);
@@ -481,19 +503,22 @@ int slxd_store_open(const char *dir, slxd_store **out, slxd_error *err)
 	 * alone; SQLite gives -wal and -shm the database file's mode, so
 	 * making the file 0600 first covers them, and chmod fixes stores
 	 * made before. */
-	static const char *const dbfiles[] = { "registry.db", "registry.db-wal", "registry.db-shm" };
+	static const char *const dbfiles[] = { "registry.db", "registry.db-wal",
+					       "registry.db-shm" };
 	for (size_t i = 0; i < sizeof(dbfiles) / sizeof(dbfiles[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, dbfiles[i]);
-		cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (i == 0 ? O_CREAT : 0),
-					 0600);
+		cleanup_fd int fd = open(
+			path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (i == 0 ? O_CREAT : 0), 0600);
 		if (fd < 0 && errno == ENOENT)
 			continue;
 		if (fd < 0 || fchmod(fd, 0600) < 0)
-			return slxd_fail(err, "cannot make %s mode 0600: %s", path, strerror(errno));
+			return slxd_fail(err, "cannot make %s mode 0600: %s", path,
+					 strerror(errno));
 	}
 	snprintf(path, sizeof(path), "%s/registry.db", dir);
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &st->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK) {
 		return slxd_fail(err, "cannot open %s: %s", path,
 				 st->db ? sqlite3_errmsg(st->db) : "out of memory");
 	}
@@ -503,12 +528,15 @@ int slxd_store_open(const char *dir, slxd_store **out, slxd_error *err)
 	sqlite3_stmt *s;
 	if (prepare(st, "PRAGMA journal_mode=WAL", &s, err) < 0)
 		return -1;
-	const unsigned char *mode = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
+	const unsigned char *mode =
+		sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
 	bool wal = mode && strcmp((const char *)mode, "wal") == 0;
 	sqlite3_finalize(s);
 	if (!wal)
-		return slxd_fail(err, "%s: cannot switch to WAL journal mode (is the store on a "
-				 "network file system? keep it on a local one)", path);
+		return slxd_fail(err,
+				 "%s: cannot switch to WAL journal mode (is the store on a "
+				 "network file system? keep it on a local one)",
+				 path);
 	if (exec(st, "PRAGMA synchronous=FULL", err) < 0 || exec(st, SCHEMA, err) < 0 ||
 	    clean(st, err) < 0 || write_index(st, err) < 0)
 		return -1;
@@ -613,8 +641,10 @@ static int get_version(slxd_store *st, const char *name, const char *tag, const 
 {
 	sqlite3_stmt *s;
 	struct slxd_version_list l;
-	if (prepare(st, "SELECT " VCOLS " FROM versions WHERE name = ?1 AND tag = ?2"
-		    " AND fingerprint = ?3", &s, err) < 0)
+	if (prepare(st,
+		    "SELECT " VCOLS " FROM versions WHERE name = ?1 AND tag = ?2"
+		    " AND fingerprint = ?3",
+		    &s, err) < 0)
 		return -1;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
@@ -646,8 +676,10 @@ static int usage_locked(slxd_store *st, int64_t uid, int64_t *count, int64_t *by
 			slxd_error *err)
 {
 	sqlite3_stmt *s;
-	if (prepare(st, "SELECT count(*), coalesce(sum(size), 0) FROM versions"
-		    " WHERE owner_uid = ?1 AND state = 'pending'", &s, err) < 0)
+	if (prepare(st,
+		    "SELECT count(*), coalesce(sum(size), 0) FROM versions"
+		    " WHERE owner_uid = ?1 AND state = 'pending'",
+		    &s, err) < 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, uid);
 	int rc = sqlite3_step(s);
@@ -677,17 +709,21 @@ static int quota_locked(slxd_store *st, int64_t uid, int64_t size, slxd_error *e
 	if (usage_locked(st, uid, &count, &bytes, err) < 0)
 		return -1;
 	if (st->quota_count && count + 1 > st->quota_count) {
-		return slxd_failk(err, SLXD_E_BUSY, "you have %lld pending versions, this registry's "
-				  "limit per user (max_pending_per_user=%lld): delete one you no longer "
-				  "need or ask an admin to review them", (long long)count,
-				  (long long)st->quota_count);
+		return slxd_failk(
+			err, SLXD_E_BUSY,
+			"you have %lld pending versions, this registry's "
+			"limit per user (max_pending_per_user=%lld): delete one you no longer "
+			"need or ask an admin to review them",
+			(long long)count, (long long)st->quota_count);
 	}
 	if (st->quota_bytes && bytes + size > st->quota_bytes) {
-		return slxd_failk(err, SLXD_E_TOOBIG, "your pending versions hold %lld bytes; this "
-				  "one (%lld) would go over this registry's limit per user "
-				  "(max_pending_bytes_per_user=%lld): delete one you no longer need or "
-				  "ask an admin to review them", (long long)bytes, (long long)size,
-				  (long long)st->quota_bytes);
+		return slxd_failk(
+			err, SLXD_E_TOOBIG,
+			"your pending versions hold %lld bytes; this "
+			"one (%lld) would go over this registry's limit per user "
+			"(max_pending_bytes_per_user=%lld): delete one you no longer need or "
+			"ask an admin to review them",
+			(long long)bytes, (long long)size, (long long)st->quota_bytes);
 	}
 	return 0;
 }
@@ -710,10 +746,12 @@ static int resubmit_locked(slxd_store *st, slxd_upload *u, const char *name, con
 	int rc = quota_locked(st, owner_uid, u->size, err);
 	if (rc < 0)
 		return rc;
-	if (prepare(st, "UPDATE versions SET state = 'pending', owner_uid = ?4, owner = ?5,"
+	if (prepare(st,
+		    "UPDATE versions SET state = 'pending', owner_uid = ?4, owner = ?5,"
 		    " uploaded_at = ?6, uploaded_from = ?7, decided_by = NULL, decided_at = NULL"
 		    " WHERE name = ?1 AND tag = ?2 AND fingerprint = ?3"
-		    " AND state IN ('revoked', 'superseded')", &s, err) < 0)
+		    " AND state IN ('revoked', 'superseded')",
+		    &s, err) < 0)
 		return -1;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
@@ -728,7 +766,8 @@ static int resubmit_locked(slxd_store *st, slxd_upload *u, const char *name, con
 		return db_fail(st, err, "update");
 	unlink(u->path); /* the blob is there already */
 	u->gone = true;
-	if (get_version(st, name, tag, u->sha, out, err) != 0 || blob_sync_mode(st, u->sha, err) < 0)
+	if (get_version(st, name, tag, u->sha, out, err) != 0 ||
+	    blob_sync_mode(st, u->sha, err) < 0)
 		return -1;
 	return reindex(st, err);
 }
@@ -774,9 +813,11 @@ int slxd_store_add(slxd_store *st, slxd_upload *u, const char *name, const char 
 		goto out;
 
 	sqlite3_stmt *s;
-	if (prepare(st, "INSERT INTO versions (name, tag, fingerprint, size, state, owner_uid,"
+	if (prepare(st,
+		    "INSERT INTO versions (name, tag, fingerprint, size, state, owner_uid,"
 		    " owner, uploaded_at, uploaded_from) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6,"
-		    " ?7, ?8)", &s, err) < 0)
+		    " ?7, ?8)",
+		    &s, err) < 0)
 		goto out;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
@@ -813,10 +854,13 @@ int slxd_store_approve(slxd_store *st, const char *name, const char *tag, const 
 		goto out;
 	rc = get_version(st, name, tag, fp, out, err);
 	if (rc < 0 && slxd_error_kind(err) == SLXD_E_NOTFOUND)
-		slxd_failk(err, SLXD_E_NOTFOUND, "%s:%s has no version with fingerprint %s: check "
-			   "it with GET /v1/images/%s/%s?pending=1", name, tag, fp, name, tag);
+		slxd_failk(err, SLXD_E_NOTFOUND,
+			   "%s:%s has no version with fingerprint %s: check "
+			   "it with GET /v1/images/%s/%s?pending=1",
+			   name, tag, fp, name, tag);
 	else if (rc == 0 && out->state != SLXD_PENDING)
-		rc = slxd_failk(err, SLXD_E_CONFLICT, "%s:%s version %s is %s, not pending: only "
+		rc = slxd_failk(err, SLXD_E_CONFLICT,
+				"%s:%s version %s is %s, not pending: only "
 				"pending versions can be approved (push it again to re-submit)",
 				name, tag, fp, slxd_state_name(out->state));
 	if (rc < 0) {
@@ -824,8 +868,10 @@ int slxd_store_approve(slxd_store *st, const char *name, const char *tag, const 
 		goto out;
 	}
 	rc = -1;
-	if (prepare(st, "UPDATE versions SET state = 'superseded' WHERE name = ?1 AND tag = ?2"
-		    " AND state = 'approved'", &s, err) < 0)
+	if (prepare(st,
+		    "UPDATE versions SET state = 'superseded' WHERE name = ?1 AND tag = ?2"
+		    " AND state = 'approved'",
+		    &s, err) < 0)
 		goto fail;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
@@ -835,8 +881,10 @@ int slxd_store_approve(slxd_store *st, const char *name, const char *tag, const 
 		db_fail(st, err, "update");
 		goto fail;
 	}
-	if (prepare(st, "UPDATE versions SET state = 'approved', decided_by = ?4, decided_at = ?5"
-		    " WHERE name = ?1 AND tag = ?2 AND fingerprint = ?3", &s, err) < 0)
+	if (prepare(st,
+		    "UPDATE versions SET state = 'approved', decided_by = ?4, decided_at = ?5"
+		    " WHERE name = ?1 AND tag = ?2 AND fingerprint = ?3",
+		    &s, err) < 0)
 		goto fail;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
@@ -852,7 +900,8 @@ int slxd_store_approve(slxd_store *st, const char *name, const char *tag, const 
 	if (exec(st, "COMMIT", err) < 0)
 		goto fail;
 	/* readable before the index names it */
-	if (get_version(st, name, tag, fp, out, err) == 0 && tag_sync_modes(st, name, tag, err) == 0)
+	if (get_version(st, name, tag, fp, out, err) == 0 &&
+	    tag_sync_modes(st, name, tag, err) == 0)
 		rc = reindex(st, err);
 	goto out;
 fail:
@@ -862,16 +911,18 @@ out:
 	return rc;
 }
 
-int slxd_store_revoke(slxd_store *st, const char *name, const char *tag,
-		      const char *by, int64_t now, struct slxd_version *out, slxd_error *err)
+int slxd_store_revoke(slxd_store *st, const char *name, const char *tag, const char *by,
+		      int64_t now, struct slxd_version *out, slxd_error *err)
 {
 	struct slxd_version_list l;
 	sqlite3_stmt *s;
 	int rc = -1;
 
 	pthread_mutex_lock(&st->lock);
-	if (prepare(st, "SELECT " VCOLS " FROM versions WHERE name = ?1 AND tag = ?2"
-		    " ORDER BY state = 'approved' DESC", &s, err) < 0)
+	if (prepare(st,
+		    "SELECT " VCOLS " FROM versions WHERE name = ?1 AND tag = ?2"
+		    " ORDER BY state = 'approved' DESC",
+		    &s, err) < 0)
 		goto out;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
@@ -881,7 +932,8 @@ int slxd_store_revoke(slxd_store *st, const char *name, const char *tag,
 	if (l.n == 0)
 		slxd_failk(err, SLXD_E_NOTFOUND, "no image %s:%s", name, tag);
 	else if (l.v[0].state != SLXD_APPROVED)
-		slxd_failk(err, SLXD_E_CONFLICT, "%s:%s has no approved version to revoke", name, tag);
+		slxd_failk(err, SLXD_E_CONFLICT, "%s:%s has no approved version to revoke", name,
+			   tag);
 	else {
 		*out = l.v[0];
 		refused = false;
@@ -890,8 +942,10 @@ int slxd_store_revoke(slxd_store *st, const char *name, const char *tag,
 	if (refused)
 		goto out;
 
-	if (prepare(st, "UPDATE versions SET state = 'revoked', decided_by = ?3, decided_at = ?4"
-		    " WHERE name = ?1 AND tag = ?2 AND state = 'approved'", &s, err) < 0)
+	if (prepare(st,
+		    "UPDATE versions SET state = 'revoked', decided_by = ?3, decided_at = ?4"
+		    " WHERE name = ?1 AND tag = ?2 AND state = 'approved'",
+		    &s, err) < 0)
 		goto out;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
@@ -932,7 +986,8 @@ int slxd_store_delete(slxd_store *st, const char *name, const char *tag, const c
 		goto out;
 	}
 	if (sqlite3_changes(st->db) == 0) {
-		slxd_failk(err, SLXD_E_NOTFOUND, "%s:%s has no version with fingerprint %s", name, tag, fp);
+		slxd_failk(err, SLXD_E_NOTFOUND, "%s:%s has no version with fingerprint %s", name,
+			   tag, fp);
 		goto out;
 	}
 	/* row first, file second: a crash in between leaves an unnamed blob,
@@ -945,8 +1000,10 @@ int slxd_store_delete(slxd_store *st, const char *name, const char *tag, const c
 		slxd_store_blob_path(st, fp, blob, sizeof(blob));
 		snprintf(blobs, sizeof(blobs), "%s/blobs", st->dir);
 		if (unlink(blob) < 0 && errno != ENOENT) {
-			slxd_fail(err, "version deleted, but cannot remove %s: %s (a restart "
-				  "removes it)", blob, strerror(errno));
+			slxd_fail(err,
+				  "version deleted, but cannot remove %s: %s (a restart "
+				  "removes it)",
+				  blob, strerror(errno));
 			goto out;
 		}
 		if (fsync_dir(blobs, err) < 0)
@@ -968,8 +1025,10 @@ int slxd_store_versions(slxd_store *st, const char *name, const char *tag,
 	sqlite3_stmt *s;
 	int rc = -1;
 	pthread_mutex_lock(&st->lock);
-	if (prepare(st, "SELECT " VCOLS " FROM versions WHERE name = ?1 AND tag = ?2"
-		    " ORDER BY uploaded_at, id", &s, err) == 0) {
+	if (prepare(st,
+		    "SELECT " VCOLS " FROM versions WHERE name = ?1 AND tag = ?2"
+		    " ORDER BY uploaded_at, id",
+		    &s, err) == 0) {
 		sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
 		rc = collect(st, s, out, err);
@@ -983,21 +1042,25 @@ int slxd_store_list(slxd_store *st, struct slxd_version_list *out, slxd_error *e
 	sqlite3_stmt *s;
 	int rc = -1;
 	pthread_mutex_lock(&st->lock);
-	if (prepare(st, "SELECT " VCOLS " FROM versions WHERE state IN ('approved', 'pending')"
-		    " ORDER BY name, tag, uploaded_at, id", &s, err) == 0)
+	if (prepare(st,
+		    "SELECT " VCOLS " FROM versions WHERE state IN ('approved', 'pending')"
+		    " ORDER BY name, tag, uploaded_at, id",
+		    &s, err) == 0)
 		rc = collect(st, s, out, err);
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
 
-int slxd_store_by_fingerprint(slxd_store *st, const char *fp,
-			      struct slxd_version_list *out, slxd_error *err)
+int slxd_store_by_fingerprint(slxd_store *st, const char *fp, struct slxd_version_list *out,
+			      slxd_error *err)
 {
 	sqlite3_stmt *s;
 	int rc = -1;
 	pthread_mutex_lock(&st->lock);
-	if (prepare(st, "SELECT " VCOLS " FROM versions WHERE fingerprint = ?1"
-		    " ORDER BY name, tag", &s, err) == 0) {
+	if (prepare(st,
+		    "SELECT " VCOLS " FROM versions WHERE fingerprint = ?1"
+		    " ORDER BY name, tag",
+		    &s, err) == 0) {
 		sqlite3_bind_text(s, 1, fp, -1, SQLITE_TRANSIENT);
 		rc = collect(st, s, out, err);
 	}
@@ -1012,7 +1075,8 @@ int slxd_store_audit(slxd_store *st, const struct slxd_audit *e, slxd_error *err
 	sqlite3_stmt *s;
 	int rc = -1;
 	pthread_mutex_lock(&st->lock);
-	if (prepare(st, "INSERT INTO audit (time, uid, user, host, action, name, tag,"
+	if (prepare(st,
+		    "INSERT INTO audit (time, uid, user, host, action, name, tag,"
 		    " fingerprint, status, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 		    &s, err) == 0) {
 		sqlite3_bind_int64(s, 1, e->time ? e->time : (int64_t)time(NULL));
@@ -1049,13 +1113,15 @@ int slxd_store_audit_read(slxd_store *st, int64_t since, int64_t uid, size_t lim
 	out->n = 0;
 	pthread_mutex_lock(&st->lock);
 	/* since < 0: the newest `limit` entries, still oldest first */
-	if (prepare(st, since < 0 ?
-		    "SELECT * FROM (SELECT id, time, uid, user, host, action, name, tag, fingerprint,"
-		    " status, detail FROM audit WHERE ?1 < 0 AND (?2 < 0 OR uid = ?2)"
-		    " ORDER BY id DESC LIMIT ?3) ORDER BY id" :
-		    "SELECT id, time, uid, user, host, action, name, tag, fingerprint,"
-		    " status, detail FROM audit WHERE id > ?1 AND (?2 < 0 OR uid = ?2)"
-		    " ORDER BY id LIMIT ?3", &s, err) < 0)
+	if (prepare(st,
+		    since < 0
+			    ? "SELECT * FROM (SELECT id, time, uid, user, host, action, name, tag, fingerprint,"
+			      " status, detail FROM audit WHERE ?1 < 0 AND (?2 < 0 OR uid = ?2)"
+			      " ORDER BY id DESC LIMIT ?3) ORDER BY id"
+			    : "SELECT id, time, uid, user, host, action, name, tag, fingerprint,"
+			      " status, detail FROM audit WHERE id > ?1 AND (?2 < 0 OR uid = ?2)"
+			      " ORDER BY id LIMIT ?3",
+		    &s, err) < 0)
 		goto out;
 	sqlite3_bind_int64(s, 1, since);
 	sqlite3_bind_int64(s, 2, uid);

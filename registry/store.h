@@ -13,8 +13,8 @@
 #include "error.h"
 #include "opts.h"
 
-#define SLXD_USER_MAX 64   /* user names as stored (longer ones are cut) */
-#define SLXD_HOST_MAX 64   /* peer addresses: an IPv6 literal fits */
+#define SLXD_USER_MAX 64 /* user names as stored (longer ones are cut) */
+#define SLXD_HOST_MAX 64 /* peer addresses: an IPv6 literal fits */
 
 enum slxd_state {
 	SLXD_PENDING,
@@ -35,7 +35,7 @@ struct slxd_version {
 	char owner[SLXD_USER_MAX + 1];
 	int64_t uploaded_at;
 	char uploaded_from[SLXD_HOST_MAX + 1];
-	bool decided;          /* decided_* are null in JSON when false */
+	bool decided; /* decided_* are null in JSON when false */
 	char decided_by[SLXD_USER_MAX + 1];
 	int64_t decided_at;
 };
@@ -50,11 +50,11 @@ void slxd_version_list_free(struct slxd_version_list *l);
 struct slxd_audit {
 	int64_t id;
 	int64_t time;
-	int64_t uid;            /* -1: unknown (no valid credential) */
+	int64_t uid; /* -1: unknown (no valid credential) */
 	char user[SLXD_USER_MAX + 1];
 	char host[SLXD_HOST_MAX + 1];
 	char action[16];
-	char name[SLXD_IMAGE_NAME_MAX + 1];   /* "" when none */
+	char name[SLXD_IMAGE_NAME_MAX + 1]; /* "" when none */
 	char tag[SLXD_IMAGE_TAG_MAX + 1];
 	char fingerprint[SLXD_SHA256_HEX_LEN + 1];
 	int status;
@@ -126,8 +126,8 @@ int slxd_store_approve(slxd_store *st, const char *name, const char *tag, const 
 
 /* Approved -> revoked.  SLXD_E_NOTFOUND: no version of name:tag at all;
  * SLXD_E_CONFLICT: none approved. */
-int slxd_store_revoke(slxd_store *st, const char *name, const char *tag,
-		      const char *by, int64_t now, struct slxd_version *out, slxd_error *err);
+int slxd_store_revoke(slxd_store *st, const char *name, const char *tag, const char *by,
+		      int64_t now, struct slxd_version *out, slxd_error *err);
 
 /* Remove a version; the blob goes with it when no other version uses it.
  * SLXD_E_NOTFOUND: no such version. */
@@ -145,8 +145,8 @@ int slxd_store_versions(slxd_store *st, const char *name, const char *tag,
 /* Approved and pending versions of every image, by name, tag, upload. */
 int slxd_store_list(slxd_store *st, struct slxd_version_list *out, slxd_error *err);
 /* Every version, of any name, whose file is fp. */
-int slxd_store_by_fingerprint(slxd_store *st, const char *fp,
-			      struct slxd_version_list *out, slxd_error *err);
+int slxd_store_by_fingerprint(slxd_store *st, const char *fp, struct slxd_version_list *out,
+			      slxd_error *err);
 /* Path of the blob fp (whether or not it exists). */
 void slxd_store_blob_path(const slxd_store *st, const char *fp, char *buf, size_t len);
 

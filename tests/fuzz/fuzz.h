@@ -17,12 +17,13 @@
 
 #include "error.h"
 
-#define FUZZ_CHECK(cond) do {                                               \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",    \
-				__FILE__, __LINE__, #cond);                 \
-			abort();                                            \
-		}                                                           \
+#define FUZZ_CHECK(cond)                                                                     \
+	do {                                                                                 \
+		if (!(cond)) {                                                               \
+			fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, \
+				#cond);                                                      \
+			abort();                                                             \
+		}                                                                            \
 	} while (0)
 
 /* The input as a C string in a heap block of exactly size + 1 bytes, so

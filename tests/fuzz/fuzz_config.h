@@ -13,15 +13,16 @@ static inline void fuzz_check_name(const char *s, size_t size, int may_be_empty)
 
 	FUZZ_CHECK(n < size);
 	FUZZ_CHECK(n > 0 || may_be_empty);
-	FUZZ_CHECK(strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n);
+	FUZZ_CHECK(strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
+		   n);
 	FUZZ_CHECK(strcmp(s, ".") != 0 && strcmp(s, "..") != 0);
 }
 
 static inline void fuzz_check_config(const struct slxd_config *cfg)
 {
 	const char *const paths[] = {
-		cfg->lxd_socket, cfg->approved_images, cfg->spool_dir, cfg->state_dir,
-		cfg->init_path, cfg->subuid_path, cfg->subgid_path,
+		cfg->lxd_socket, cfg->approved_images, cfg->spool_dir,   cfg->state_dir,
+		cfg->init_path,  cfg->subuid_path,     cfg->subgid_path,
 	};
 	slxd_error err;
 

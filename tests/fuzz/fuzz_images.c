@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		fuzz_error_init(&err);
 		memset(fp, 'Z', sizeof(fp));
-		if (slxd_image_resolve_stream(f, "/etc/slurm/lxd-images.conf", &ref, fp, &err) != 0) {
+		if (slxd_image_resolve_stream(f, "/etc/slurm/lxd-images.conf", &ref, fp, &err) !=
+		    0) {
 			fuzz_check_error(&err);
 		} else {
 			FUZZ_CHECK(slxd_is_fingerprint(fp));

@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	/* "NNN\n" up front is the status */
-	if (size >= 4 && isdigit(data[0]) && isdigit(data[1]) && isdigit(data[2]) && data[3] == '\n') {
+	if (size >= 4 && isdigit(data[0]) && isdigit(data[1]) && isdigit(data[2]) &&
+	    data[3] == '\n') {
 		status = (data[0] - '0') * 100 + (data[1] - '0') * 10 + (data[2] - '0');
 		body += 4;
 		size -= 4;
@@ -57,10 +58,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* goes into the next URL unescaped */
 		FUZZ_CHECK(md == NULL && opid != NULL);
 		FUZZ_CHECK(*opid && strlen(opid) <= 128);
-		FUZZ_CHECK(strspn(opid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == strlen(opid));
+		FUZZ_CHECK(
+			strspn(opid,
+			       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") ==
+			strlen(opid));
 		break;
 	case -1:
-		if (slxd_error_kind(&err) == SLXD_E_NOTFOUND || slxd_error_kind(&err) == SLXD_E_REFUSED)
+		if (slxd_error_kind(&err) == SLXD_E_NOTFOUND ||
+		    slxd_error_kind(&err) == SLXD_E_REFUSED)
 			FUZZ_CHECK(strnlen(text, sizeof(text)) < sizeof(text));
 		FUZZ_CHECK(md == NULL && opid == NULL);
 		fuzz_check_error(&err);
@@ -73,7 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		fuzz_error_init(&err);
 		if (lxd_instance_state_read(md, "fuzz", &st, &err) == 0)
-			FUZZ_CHECK(strnlen(st.status, sizeof(st.status)) < sizeof(st.status) && st.init_pid >= 0);
+			FUZZ_CHECK(strnlen(st.status, sizeof(st.status)) < sizeof(st.status) &&
+				   st.init_pid >= 0);
 		else
 			fuzz_check_error(&err);
 	} else if (json_is_array(md)) {
@@ -87,7 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_decref(md);
 
 	fuzz_error_init(&err);
-	rc = lxd_operation_read(root, status, "fuzz", "0d5c0ba6-5cd1", &op, text, sizeof(text), &err);
+	rc = lxd_operation_read(root, status, "fuzz", "0d5c0ba6-5cd1", &op, text, sizeof(text),
+				&err);
 	FUZZ_CHECK(rc == 0 || rc == -1 || rc == LXD_RUNNING);
 	FUZZ_CHECK((rc == 0) == (op != NULL));
 	if (rc == -1)

@@ -54,10 +54,11 @@ static void add(const char *name, const char *tag, const char *content, bool app
 	slxd_error err;
 	slxd_upload *u;
 	struct slxd_version v;
-	if (slxd_upload_begin(store, &u, &err) || slxd_upload_write(u, content, strlen(content), &err) ||
-	    slxd_upload_finish(u, &err) ||
+	if (slxd_upload_begin(store, &u, &err) ||
+	    slxd_upload_write(u, content, strlen(content), &err) || slxd_upload_finish(u, &err) ||
 	    slxd_store_add(store, u, name, tag, 1000, "alice", "10.0.0.1", clock_now, &v, &err) ||
-	    (approve && slxd_store_approve(store, name, tag, v.fingerprint, "root", clock_now, &v, &err))) {
+	    (approve &&
+	     slxd_store_approve(store, name, tag, v.fingerprint, "root", clock_now, &v, &err))) {
 		fprintf(stderr, "fuzz_registry_api: cannot seed the store: %s\n", err.msg);
 		abort();
 	}
@@ -126,9 +127,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		path = "/v1/images";
 	const char *who = l1end ? in + off1 : "";
 	struct slxd_api_req req = {
-		.method = method, .path = path, .host = "10.0.0.2",
-		.authenticated = !strstr(who, "auth=0"), .auth_error = NULL,
-		.uid = 1000, .gid = 1000, .user = "alice",
+		.method = method,
+		.path = path,
+		.host = "10.0.0.2",
+		.authenticated = !strstr(who, "auth=0"),
+		.auth_error = NULL,
+		.uid = 1000,
+		.gid = 1000,
+		.user = "alice",
 		.content_length = -1,
 	};
 	const char *v;
@@ -147,8 +153,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		req.content_length = strtoll(v + 3, NULL, 10);
 
 	struct slxd_api api = {
-		.store = store, .max_image_size = 1 << 20, .max_body_json = 4096,
-		.audit_reads = strstr(who, "audit=1") != NULL, .now = fixed_now,
+		.store = store,
+		.max_image_size = 1 << 20,
+		.max_body_json = 4096,
+		.audit_reads = strstr(who, "audit=1") != NULL,
+		.now = fixed_now,
 	};
 	slxd_tarcheck_default_limits(&api.tar);
 

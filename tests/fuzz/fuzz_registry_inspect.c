@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(json_is_array(list));
 		FUZZ_CHECK((json_int_t)json_array_size(list) <= n);
 		FUZZ_CHECK(json_array_size(list) <= SLXD_INSPECT_MAX_LIST);
-		json_array_foreach(list, i, v) {
+		json_array_foreach (list, i, v) {
 			const char *p = json_string_value(json_object_get(v, "path"));
 			FUZZ_CHECK(p && p[0] == '/');
 		}

@@ -13,7 +13,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct slxd_oci_limits lim = {
-		.max_bytes = 1 << 20, .max_entries = 256, .max_path = 255, .gzip_level = 0,
+		.max_bytes = 1 << 20,
+		.max_entries = 256,
+		.max_path = 255,
+		.gzip_level = 0,
 	};
 	slxd_error err;
 	void *out = NULL, *out2 = NULL;

@@ -12,8 +12,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct slxd_tarcheck_limits small = {
-		.max_entries = 64, .max_total_size = 1 << 20,
-		.max_metadata_size = 4096, .max_path = 255,
+		.max_entries = 64,
+		.max_total_size = 1 << 20,
+		.max_metadata_size = 4096,
+		.max_path = 255,
 	};
 	slxd_error err;
 

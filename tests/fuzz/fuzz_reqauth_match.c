@@ -59,8 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					 memcmp(want, c.payload, plen) == 0));
 	} else {
 		size_t n = (size_t)wlen - SLXD_SHA256_HEX_LEN - 1;
-		FUZZ_CHECK((rc == 0) == ((size_t)wlen == plen && c.payload &&
-					 memcmp(want, c.payload, n) == 0));
+		FUZZ_CHECK((rc == 0) ==
+			   ((size_t)wlen == plen && c.payload && memcmp(want, c.payload, n) == 0));
 	}
 	if (wlen >= 0) {
 		FUZZ_CHECK(!strpbrk(method, "\r\n") && !strpbrk(path, "\r\n"));

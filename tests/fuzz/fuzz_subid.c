@@ -76,14 +76,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_error_init(&err);
 	if (slxd_subid_check(path_for(fd_uid, su, nu, pu, sizeof(pu)),
-			     path_for(fd_gid, sg, ng, pg, sizeof(pg)),
-			     (uid_t)ids[0], (gid_t)ids[1], gids, nids - 2, &err) != 0)
+			     path_for(fd_gid, sg, ng, pg, sizeof(pg)), (uid_t)ids[0], (gid_t)ids[1],
+			     gids, nids - 2, &err) != 0)
 		fuzz_check_error(&err);
 
 	/* the id map of the same ids fits or fails cleanly */
 	char map[256];
 	fuzz_error_init(&err);
-	if (slxd_idmap_build((uid_t)ids[0], (gid_t)ids[1], gids, nids - 2, map, sizeof(map), &err) != 0)
+	if (slxd_idmap_build((uid_t)ids[0], (gid_t)ids[1], gids, nids - 2, map, sizeof(map),
+			     &err) != 0)
 		fuzz_check_error(&err);
 	else
 		FUZZ_CHECK(strncmp(map, "uid ", 4) == 0 && strnlen(map, sizeof(map)) < sizeof(map));

@@ -19,9 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CONNS 64
-#define MAX_HEAD (64 * 1024)
-#define MAX_BODY ((size_t)32 << 20)
+#define MAX_CONNS  64
+#define MAX_HEAD   (64 * 1024)
+#define MAX_BODY   ((size_t)32 << 20)
 #define MAX_WAIT_S 10
 
 enum kind { K_RAW, K_ASYNC, K_CLOSE, K_HUGE };
@@ -97,14 +97,13 @@ struct fake_lxd {
 	struct inst *insts;
 	struct image *images;
 	pid_t init_pid, next_pid;
-	json_t *arches; /* GET /1.0's environment.architectures, NULL: unsaid */
-	bool incus;     /* answer as Incus 6.0 (fake_lxd_set_incus) */
+	json_t *arches;               /* GET /1.0's environment.architectures, NULL: unsaid */
+	bool incus;                   /* answer as Incus 6.0 (fake_lxd_set_incus) */
 	struct conn conns[MAX_CONNS]; /* server thread only */
 	int nconns;
 };
 
-__attribute__((noreturn, format(printf, 1, 2)))
-static void die(const char *fmt, ...)
+__attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -146,8 +145,14 @@ static json_t *parse(const char *text)
 	return j;
 }
 
-static void lock(struct fake_lxd *f) { pthread_mutex_lock(&f->mu); }
-static void unlock(struct fake_lxd *f) { pthread_mutex_unlock(&f->mu); }
+static void lock(struct fake_lxd *f)
+{
+	pthread_mutex_lock(&f->mu);
+}
+static void unlock(struct fake_lxd *f)
+{
+	pthread_mutex_unlock(&f->mu);
+}
 
 /* Sleep `ms`, waking up early when the fake is being stopped. */
 static void nap(struct fake_lxd *f, long ms)
@@ -172,17 +177,16 @@ static void answer_json(struct answer *a, int status, json_t *j)
 
 static json_t *sync_body(json_t *md)
 {
-	return json_pack("{s:s, s:s, s:i, s:s, s:i, s:s, s:o}", "type", "sync",
-			 "status", "Success", "status_code", 200, "operation", "",
-			 "error_code", 0, "error", "", "metadata",
-			 md ? md : json_null());
+	return json_pack("{s:s, s:s, s:i, s:s, s:i, s:s, s:o}", "type", "sync", "status", "Success",
+			 "status_code", 200, "operation", "", "error_code", 0, "error", "",
+			 "metadata", md ? md : json_null());
 }
 
 static json_t *error_body(int code, const char *text)
 {
-	return json_pack("{s:s, s:s, s:i, s:s, s:i, s:s, s:n}", "type", "error",
-			 "status", "", "status_code", 0, "operation", "",
-			 "error_code", code, "error", text, "metadata");
+	return json_pack("{s:s, s:s, s:i, s:s, s:i, s:s, s:n}", "type", "error", "status", "",
+			 "status_code", 0, "operation", "", "error_code", code, "error", text,
+			 "metadata");
 }
 
 static void answer_sync(struct answer *a, json_t *md)
@@ -203,30 +207,33 @@ static void answer_error(struct answer *a, int code, const char *fmt, ...)
 static const char *op_status_text(int code)
 {
 	switch (code) {
-	case 200: return "Success";
-	case 103: return "Running";
-	case 105: return "Pending";
-	case 401: return "Cancelled";
-	default: return "Failure";
+	case 200:
+		return "Success";
+	case 103:
+		return "Running";
+	case 105:
+		return "Pending";
+	case 401:
+		return "Cancelled";
+	default:
+		return "Failure";
 	}
 }
 
 static json_t *op_json(const struct op *op, int status)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:{}, s:O, s:b, s:s, s:s}",
-			 "id", op->id, "class", "task", "description", "fake",
-			 "status", op_status_text(status), "status_code", status,
-			 "resources", "metadata", op->md, "may_cancel", 0,
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:{}, s:O, s:b, s:s, s:s}", "id", op->id,
+			 "class", "task", "description", "fake", "status", op_status_text(status),
+			 "status_code", status, "resources", "metadata", op->md, "may_cancel", 0,
 			 "err", status >= 400 ? op->err : "", "location", "none");
 }
 
 /* Register an operation and answer with LXD's 202 async response. */
-static void answer_async(struct fake_lxd *f, struct answer *a, int status,
-			 const char *err, json_t *md)
+static void answer_async(struct fake_lxd *f, struct answer *a, int status, const char *err,
+			 json_t *md)
 {
 	struct op *op = xcalloc(sizeof(*op));
-	snprintf(op->id, sizeof(op->id), "0f4e0000-0000-4000-8000-%012d",
-		 ++f->nops);
+	snprintf(op->id, sizeof(op->id), "0f4e0000-0000-4000-8000-%012d", ++f->nops);
 	op->status = status;
 	op->err = xstrdup(err ? err : "");
 	op->md = md ? md : json_null();
@@ -235,11 +242,10 @@ static void answer_async(struct fake_lxd *f, struct answer *a, int status,
 
 	char path[80];
 	snprintf(path, sizeof(path), "/1.0/operations/%s", op->id);
-	answer_json(a, 202, json_pack("{s:s, s:s, s:i, s:s, s:i, s:s, s:o}",
-				      "type", "async", "status",
-				      "Operation created", "status_code", 100,
-				      "operation", path, "error_code", 0,
-				      "error", "", "metadata", op_json(op, 103)));
+	answer_json(a, 202,
+		    json_pack("{s:s, s:s, s:i, s:s, s:i, s:s, s:o}", "type", "async", "status",
+			      "Operation created", "status_code", 100, "operation", path,
+			      "error_code", 0, "error", "", "metadata", op_json(op, 103)));
 }
 
 /* ---- The in-memory LXD -------------------------------------------------- */
@@ -265,17 +271,14 @@ static json_t *inst_json(const struct inst *i)
 	bool running = strcmp(i->status, "Running") == 0;
 	return json_pack("{s:s, s:s, s:s, s:i, s:O, s:O, s:O, s:O, s:O, s:b, "
 			 "s:s, s:s, s:s}",
-			 "name", i->name, "type", "container", "status",
-			 i->status, "status_code", running ? 103 : 102,
-			 "config", i->config, "expanded_config", i->config,
-			 "devices", i->devices, "expanded_devices", i->devices,
-			 "profiles", i->profiles, "ephemeral", 0,
-			 "architecture", "x86_64", "project", "default",
-			 "location", "none");
+			 "name", i->name, "type", "container", "status", i->status, "status_code",
+			 running ? 103 : 102, "config", i->config, "expanded_config", i->config,
+			 "devices", i->devices, "expanded_devices", i->devices, "profiles",
+			 i->profiles, "ephemeral", 0, "architecture", "x86_64", "project",
+			 "default", "location", "none");
 }
 
-static struct inst *add_inst(struct fake_lxd *f, const char *name,
-			     const char *status)
+static struct inst *add_inst(struct fake_lxd *f, const char *name, const char *status)
 {
 	struct inst *i = xcalloc(sizeof(*i));
 	i->name = xstrdup(name);
@@ -319,8 +322,7 @@ static void create_inst(struct fake_lxd *f, struct answer *a, json_t *req)
 	if (!name || !*name)
 		return answer_error(a, 400, "No name provided");
 	if (find_inst(f, name))
-		return answer_error(a, 409, "Instance \"%s\" already exists",
-				    name);
+		return answer_error(a, 409, "Instance \"%s\" already exists", name);
 	const char *from = json_string_value(json_object_get(src, "source"));
 	struct inst *orig = NULL;
 	if (type && strcmp(type, "copy") == 0 && from) {
@@ -328,21 +330,24 @@ static void create_inst(struct fake_lxd *f, struct answer *a, json_t *req)
 		if (!orig)
 			return answer_error(a, 404, "Instance not found");
 	} else if (!type || strcmp(type, "image") != 0 || !fp) {
-		return answer_error(a, 400, "The fake only creates instances "
+		return answer_error(a, 400,
+				    "The fake only creates instances "
 				    "from an image fingerprint or as a copy");
 	}
-	if ((config && !json_is_object(config)) ||
-	    (devices && !json_is_object(devices)) ||
+	if ((config && !json_is_object(config)) || (devices && !json_is_object(devices)) ||
 	    (profiles && !json_is_array(profiles)))
 		return answer_error(a, 400, "Bad config, devices or profiles");
 	/* Incus 6.0's words for what LXD calls security.devlxd */
 	if (json_object_get(config, f->incus ? "security.devlxd" : "security.guestapi"))
-		return answer_error(a, 400, "Failed creating instance record: Unknown "
-				    "configuration key: %s", f->incus ? "security.devlxd"
-				    : "security.guestapi");
+		return answer_error(a, 400,
+				    "Failed creating instance record: Unknown "
+				    "configuration key: %s",
+				    f->incus ? "security.devlxd" : "security.guestapi");
 	if (!orig && !find_image(f, fp))
-		return answer_async(f, a, 400, "Failed creating instance from "
-				    "image: Image not found", NULL);
+		return answer_async(f, a, 400,
+				    "Failed creating instance from "
+				    "image: Image not found",
+				    NULL);
 
 	struct inst *i = add_inst(f, name, "Stopped");
 	/* A copy starts from its source's config and devices; the request's
@@ -364,8 +369,7 @@ static void create_inst(struct fake_lxd *f, struct answer *a, json_t *req)
 	answer_async(f, a, 200, NULL, NULL);
 }
 
-static void put_state(struct fake_lxd *f, struct answer *a, struct inst *i,
-		      json_t *req)
+static void put_state(struct fake_lxd *f, struct answer *a, struct inst *i, json_t *req)
 {
 	const char *action = json_string_value(json_object_get(req, "action"));
 	bool running = strcmp(i->status, "Running") == 0;
@@ -374,18 +378,24 @@ static void put_state(struct fake_lxd *f, struct answer *a, struct inst *i,
 		return answer_error(a, 400, "No action provided");
 	if (strcmp(action, "start") == 0) {
 		if (running)
-			return answer_async(f, a, 400, "The instance is already "
-					    "running", NULL);
+			return answer_async(f, a, 400,
+					    "The instance is already "
+					    "running",
+					    NULL);
 		set_running(f, i, true);
 	} else if (strcmp(action, "stop") == 0) {
 		if (!running)
-			return answer_async(f, a, 400, "The instance is already "
-					    "stopped", NULL);
+			return answer_async(f, a, 400,
+					    "The instance is already "
+					    "stopped",
+					    NULL);
 		set_running(f, i, false);
 	} else if (strcmp(action, "restart") == 0) {
 		if (!running)
-			return answer_async(f, a, 400, "The instance isn't "
-					    "running", NULL);
+			return answer_async(f, a, 400,
+					    "The instance isn't "
+					    "running",
+					    NULL);
 		set_running(f, i, true);
 	} else {
 		return answer_error(a, 400, "Unknown action %s", action);
@@ -419,8 +429,7 @@ static struct image *new_image(const char *fingerprint, json_t *obj)
 
 /* POST /1.0/images with a raw tarball: the fingerprint is its SHA-256,
  * as LXD computes it for a unified image. */
-static void import_image(struct fake_lxd *f, struct answer *a, const char *body,
-			 size_t blen)
+static void import_image(struct fake_lxd *f, struct answer *a, const char *body, size_t blen)
 {
 	char fp[65];
 	slxd_sha256_buf(body, blen, fp);
@@ -434,9 +443,8 @@ static void import_image(struct fake_lxd *f, struct answer *a, const char *body,
 	answer_async(f, a, 200, NULL, json_pack("{s:s, s:s}", "fingerprint", fp, "size", "0"));
 }
 
-static void emulate(struct fake_lxd *f, struct answer *a, const char *method,
-		    const char *path, const char *query, json_t *req,
-		    const char *body, size_t blen)
+static void emulate(struct fake_lxd *f, struct answer *a, const char *method, const char *path,
+		    const char *query, json_t *req, const char *body, size_t blen)
 {
 	bool get = strcmp(method, "GET") == 0;
 	bool recursion = query_long(query, "recursion", 0) > 0;
@@ -444,11 +452,10 @@ static void emulate(struct fake_lxd *f, struct answer *a, const char *method,
 	json_t *list;
 
 	if (strcmp(path, "/1.0") == 0 && get) {
-		json_t *md = json_pack(
-			"{s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "api_version",
-			"1.0", "api_status", "stable", "auth", "trusted",
-			"environment", "server", f->incus ? "incus" : "lxd", "server_name",
-			"fake", "server_version", f->incus ? "6.0.4" : "5.0.2");
+		json_t *md = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "api_version", "1.0",
+				       "api_status", "stable", "auth", "trusted", "environment",
+				       "server", f->incus ? "incus" : "lxd", "server_name", "fake",
+				       "server_version", f->incus ? "6.0.4" : "5.0.2");
 		if (f->arches)
 			json_object_set(json_object_get(md, "environment"), "architectures",
 					f->arches);
@@ -458,8 +465,9 @@ static void emulate(struct fake_lxd *f, struct answer *a, const char *method,
 	if (strcmp(path, "/1.0/images") == 0 && get) {
 		list = json_array();
 		for (struct image *i = f->images; i; i = i->next)
-			json_array_append_new(list, recursion ? json_incref(i->obj)
-				: json_sprintf("/1.0/images/%s", i->fp));
+			json_array_append_new(list,
+					      recursion ? json_incref(i->obj)
+							: json_sprintf("/1.0/images/%s", i->fp));
 		return answer_sync(a, list);
 	}
 	if (strcmp(path, "/1.0/images") == 0 && strcmp(method, "POST") == 0)
@@ -498,8 +506,9 @@ static void emulate(struct fake_lxd *f, struct answer *a, const char *method,
 			return answer_error(a, 405, "method not allowed");
 		list = json_array();
 		for (struct inst *i = f->insts; i; i = i->next)
-			json_array_append_new(list, recursion ? inst_json(i)
-				: json_sprintf("/1.0/instances/%s", i->name));
+			json_array_append_new(
+				list, recursion ? inst_json(i)
+						: json_sprintf("/1.0/instances/%s", i->name));
 		return answer_sync(a, list);
 	}
 	if (sscanf(path, "/1.0/instances/%255[^/]%255s", name, rest) >= 1) {
@@ -519,10 +528,11 @@ static void emulate(struct fake_lxd *f, struct answer *a, const char *method,
 			return answer_async(f, a, 200, NULL, NULL);
 		}
 		if (strcmp(rest, "/state") == 0 && get)
-			return answer_sync(a, json_pack(
-				"{s:s, s:i, s:i, s:i}", "status", i->status,
-				"status_code", strcmp(i->status, "Running") ? 102 : 103,
-				"pid", (int)i->pid, "processes", i->pid ? 1 : 0));
+			return answer_sync(a, json_pack("{s:s, s:i, s:i, s:i}", "status", i->status,
+							"status_code",
+							strcmp(i->status, "Running") ? 102 : 103,
+							"pid", (int)i->pid, "processes",
+							i->pid ? 1 : 0));
 		if (strcmp(rest, "/state") == 0 && strcmp(method, "PUT") == 0)
 			return put_state(f, a, i, req);
 		if (!*rest && strcmp(method, "PATCH") == 0) {
@@ -530,7 +540,8 @@ static void emulate(struct fake_lxd *f, struct answer *a, const char *method,
 			json_t *devs = json_object_get(req, "devices");
 			if ((cfg && !json_is_object(cfg)) || (devs && !json_is_object(devs)))
 				return answer_error(a, 400, "bad config or devices");
-			if (json_object_get(cfg, f->incus ? "security.devlxd" : "security.guestapi"))
+			if (json_object_get(cfg,
+					    f->incus ? "security.devlxd" : "security.guestapi"))
 				return answer_error(a, 400, "Unknown configuration key");
 			if (cfg)
 				json_object_update(i->config, cfg);
@@ -568,9 +579,8 @@ static bool prefix_match(const char *path, const char *prefix)
 	return strncmp(path, prefix, n) == 0;
 }
 
-static void handle(struct fake_lxd *f, struct conn *c, const char *method,
-		   const char *target, const char *body, size_t blen,
-		   struct answer *a)
+static void handle(struct fake_lxd *f, struct conn *c, const char *method, const char *target,
+		   const char *body, size_t blen, struct answer *a)
 {
 	struct fake_request *r = xcalloc(sizeof(*r));
 	snprintf(r->method, sizeof(r->method), "%s", method);
@@ -591,8 +601,7 @@ static void handle(struct fake_lxd *f, struct conn *c, const char *method,
 	struct fake_route *rt = f->routes;
 	for (; rt; rt = rt->next)
 		if ((!rt->method || strcmp(rt->method, method) == 0) &&
-		    prefix_match(target, rt->prefix) &&
-		    (rt->times < 0 || rt->hits < rt->times))
+		    prefix_match(target, rt->prefix) && (rt->times < 0 || rt->hits < rt->times))
 			break;
 	if (rt) {
 		rt->hits++;
@@ -636,20 +645,27 @@ static int send_all(int fd, const char *p, size_t n)
 static const char *reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 202: return "Accepted";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	default: return status < 400 ? "OK" : "Error";
+	case 200:
+		return "OK";
+	case 202:
+		return "Accepted";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	default:
+		return status < 400 ? "OK" : "Error";
 	}
 }
 
 /* Returns -1 when the connection must be closed. */
-static int respond(struct fake_lxd *f, struct conn *c, struct answer *a,
-		   bool close_after)
+static int respond(struct fake_lxd *f, struct conn *c, struct answer *a, bool close_after)
 {
 	char head[256];
 	int rc = 0;
@@ -662,11 +678,12 @@ static int respond(struct fake_lxd *f, struct conn *c, struct answer *a,
 					    "\"status_code\":200,\"metadata\":\"";
 		char chunk[65536];
 		size_t left = a->len;
-		snprintf(head, sizeof(head), a->content_length ?
-			 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-			 "Content-Length: %zu\r\n\r\n" :
-			 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-			 "Connection: close\r\n\r\n", a->len);
+		snprintf(head, sizeof(head),
+			 a->content_length ? "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+					     "Content-Length: %zu\r\n\r\n"
+					   : "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+					     "Connection: close\r\n\r\n",
+			 a->len);
 		memset(chunk, 'A', sizeof(chunk));
 		if (send_all(c->fd, head, strlen(head)) < 0)
 			return -1;
@@ -680,17 +697,16 @@ static int respond(struct fake_lxd *f, struct conn *c, struct answer *a,
 		}
 		return a->content_length && !close_after ? 0 : -1;
 	}
-	snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: "
-		 "application/json\r\nContent-Length: %zu\r\n%s\r\n", a->status,
-		 reason(a->status), a->len, close_after ? "Connection: close\r\n" : "");
-	if (send_all(c->fd, head, strlen(head)) < 0 ||
-	    send_all(c->fd, a->body, a->len) < 0)
+	snprintf(head, sizeof(head),
+		 "HTTP/1.1 %d %s\r\nContent-Type: "
+		 "application/json\r\nContent-Length: %zu\r\n%s\r\n",
+		 a->status, reason(a->status), a->len, close_after ? "Connection: close\r\n" : "");
+	if (send_all(c->fd, head, strlen(head)) < 0 || send_all(c->fd, a->body, a->len) < 0)
 		rc = -1;
 	return close_after ? -1 : rc;
 }
 
-static const char *header(const char *head, const char *name, char *out,
-			  size_t outlen)
+static const char *header(const char *head, const char *name, char *out, size_t outlen)
 {
 	size_t n = strlen(name);
 	for (const char *p = strstr(head, "\r\n"); p; p = strstr(p + 2, "\r\n"))
@@ -773,8 +789,7 @@ static void *server(void *arg)
 		int n = f->nconns;
 		pfd[0] = (struct pollfd){ .fd = f->lfd, .events = POLLIN };
 		for (int k = 0; k < n; k++)
-			pfd[k + 1] = (struct pollfd){ .fd = f->conns[k].fd,
-						      .events = POLLIN };
+			pfd[k + 1] = (struct pollfd){ .fd = f->conns[k].fd, .events = POLLIN };
 		if (poll(pfd, n + 1, 20) <= 0)
 			continue;
 		/* Walk backwards: drop_conn moves the last entry into slot k. */
@@ -887,8 +902,7 @@ const char *fake_lxd_socket(const struct fake_lxd *f)
 	return f->sock;
 }
 
-struct fake_route *fake_lxd_on(struct fake_lxd *f, const char *method,
-			       const char *prefix)
+struct fake_route *fake_lxd_on(struct fake_lxd *f, const char *method, const char *prefix)
 {
 	struct fake_route *r = xcalloc(sizeof(*r));
 	r->f = f;
@@ -909,9 +923,8 @@ struct fake_route *fake_lxd_on(struct fake_lxd *f, const char *method,
 }
 
 /* The server reads routes under the lock, so setters take it too. */
-static struct fake_route *set_reply(struct fake_route *r, enum kind kind,
-				    int status, char *body, size_t len,
-				    json_t *op_md)
+static struct fake_route *set_reply(struct fake_route *r, enum kind kind, int status, char *body,
+				    size_t len, json_t *op_md)
 {
 	lock(r->f);
 	if (r->set)
@@ -927,14 +940,13 @@ static struct fake_route *set_reply(struct fake_route *r, enum kind kind,
 	return r;
 }
 
-struct fake_route *fake_reply_raw(struct fake_route *r, int http_status,
-				  const char *body, size_t len)
+struct fake_route *fake_reply_raw(struct fake_route *r, int http_status, const char *body,
+				  size_t len)
 {
 	return set_reply(r, K_RAW, http_status, xstrndup(body, len), len, NULL);
 }
 
-static struct fake_route *reply_json(struct fake_route *r, int status,
-				     json_t *j)
+static struct fake_route *reply_json(struct fake_route *r, int status, json_t *j)
 {
 	char *body = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
@@ -943,24 +955,21 @@ static struct fake_route *reply_json(struct fake_route *r, int status,
 	return set_reply(r, K_RAW, status, body, strlen(body), NULL);
 }
 
-struct fake_route *fake_reply_sync(struct fake_route *r,
-				   const char *metadata_json)
+struct fake_route *fake_reply_sync(struct fake_route *r, const char *metadata_json)
 {
 	return reply_json(r, 200, sync_body(parse(metadata_json)));
 }
 
-struct fake_route *fake_reply_error(struct fake_route *r, int code,
-				    const char *text)
+struct fake_route *fake_reply_error(struct fake_route *r, int code, const char *text)
 {
 	return reply_json(r, code, error_body(code, text));
 }
 
-struct fake_route *fake_reply_async(struct fake_route *r, int op_status,
-				    const char *op_err,
+struct fake_route *fake_reply_async(struct fake_route *r, int op_status, const char *op_err,
 				    const char *op_metadata_json)
 {
-	return set_reply(r, K_ASYNC, op_status, xstrdup(op_err ? op_err : ""),
-			 0, parse(op_metadata_json));
+	return set_reply(r, K_ASYNC, op_status, xstrdup(op_err ? op_err : ""), 0,
+			 parse(op_metadata_json));
 }
 
 struct fake_route *fake_reply_close(struct fake_route *r)
@@ -968,8 +977,7 @@ struct fake_route *fake_reply_close(struct fake_route *r)
 	return set_reply(r, K_CLOSE, 0, NULL, 0, NULL);
 }
 
-struct fake_route *fake_reply_huge(struct fake_route *r, size_t size,
-				   bool content_length)
+struct fake_route *fake_reply_huge(struct fake_route *r, size_t size, bool content_length)
 {
 	set_reply(r, K_HUGE, 200, NULL, size, NULL);
 	lock(r->f);
@@ -1022,15 +1030,14 @@ const struct fake_request *fake_lxd_request(struct fake_lxd *f, int i)
 	return r;
 }
 
-static const struct fake_request *find(struct fake_lxd *f, const char *method,
-				       const char *prefix, bool last)
+static const struct fake_request *find(struct fake_lxd *f, const char *method, const char *prefix,
+				       bool last)
 {
 	const struct fake_request *found = NULL;
 	lock(f);
 	for (int i = 0; i < f->nreqs; i++) {
 		const struct fake_request *r = f->reqs[last ? f->nreqs - 1 - i : i];
-		if ((!method || strcmp(r->method, method) == 0) &&
-		    prefix_match(r->path, prefix)) {
+		if ((!method || strcmp(r->method, method) == 0) && prefix_match(r->path, prefix)) {
 			found = r;
 			break;
 		}
@@ -1039,14 +1046,12 @@ static const struct fake_request *find(struct fake_lxd *f, const char *method,
 	return found;
 }
 
-const struct fake_request *fake_lxd_find(struct fake_lxd *f,
-					 const char *method, const char *prefix)
+const struct fake_request *fake_lxd_find(struct fake_lxd *f, const char *method, const char *prefix)
 {
 	return find(f, method, prefix, false);
 }
 
-const struct fake_request *fake_lxd_find_last(struct fake_lxd *f,
-					      const char *method,
+const struct fake_request *fake_lxd_find_last(struct fake_lxd *f, const char *method,
 					      const char *prefix)
 {
 	return find(f, method, prefix, true);
@@ -1065,8 +1070,7 @@ int fake_lxd_accepts(struct fake_lxd *f)
 	return n;
 }
 
-void fake_lxd_add_image(struct fake_lxd *f, const char *fingerprint,
-			const char *json)
+void fake_lxd_add_image(struct fake_lxd *f, const char *fingerprint, const char *json)
 {
 	struct image *i = new_image(fingerprint, json ? parse(json) : json_object());
 	lock(f);
@@ -1075,8 +1079,8 @@ void fake_lxd_add_image(struct fake_lxd *f, const char *fingerprint,
 	unlock(f);
 }
 
-void fake_lxd_add_instance(struct fake_lxd *f, const char *name,
-			   const char *status, const char *config_json)
+void fake_lxd_add_instance(struct fake_lxd *f, const char *name, const char *status,
+			   const char *config_json)
 {
 	json_t *config = config_json ? parse(config_json) : json_object();
 	if (!json_is_object(config))

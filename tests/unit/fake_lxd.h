@@ -36,10 +36,10 @@ struct fake_route;
 
 struct fake_request {
 	char method[16];
-	char *path;       /* with query string, e.g. "/1.0/instances?recursion=1" */
-	char *body;       /* NUL-terminated, "" when none */
+	char *path; /* with query string, e.g. "/1.0/instances?recursion=1" */
+	char *body; /* NUL-terminated, "" when none */
 	size_t body_len;
-	int conn;         /* 1-based number of the connection it came on */
+	int conn; /* 1-based number of the connection it came on */
 };
 
 struct fake_lxd *fake_lxd_start(void);
@@ -54,32 +54,27 @@ const char *fake_lxd_socket(const struct fake_lxd *f);
  * query string included); then one fake_reply_* sets its answer (default:
  * the sync answer with null metadata).  Each returns the route for
  * chaining. */
-struct fake_route *fake_lxd_on(struct fake_lxd *f, const char *method,
-			       const char *prefix);
+struct fake_route *fake_lxd_on(struct fake_lxd *f, const char *method, const char *prefix);
 /* Any status, any body bytes (need not be JSON). */
-struct fake_route *fake_reply_raw(struct fake_route *r, int http_status,
-				  const char *body, size_t len);
+struct fake_route *fake_reply_raw(struct fake_route *r, int http_status, const char *body,
+				  size_t len);
 /* {"type":"sync",...,"metadata":<metadata_json>} with HTTP 200. */
-struct fake_route *fake_reply_sync(struct fake_route *r,
-				   const char *metadata_json);
+struct fake_route *fake_reply_sync(struct fake_route *r, const char *metadata_json);
 /* LXD's error answer: HTTP `code`, error_code `code`, error `text`. */
-struct fake_route *fake_reply_error(struct fake_route *r, int code,
-				    const char *text);
+struct fake_route *fake_reply_error(struct fake_route *r, int code, const char *text);
 /* HTTP 202 async answer naming a new operation.  Its wait endpoint answers
  * with status_code `op_status` (200 Success, 400 Failure with `op_err`,
  * 401 Cancelled; 103 Running = never finishes: the wait then takes its
  * ?timeout= seconds, capped at 10, and reports it still running) and
  * operation metadata `op_metadata_json` (NULL: null). */
-struct fake_route *fake_reply_async(struct fake_route *r, int op_status,
-				    const char *op_err,
+struct fake_route *fake_reply_async(struct fake_route *r, int op_status, const char *op_err,
 				    const char *op_metadata_json);
 /* Close the connection without answering. */
 struct fake_route *fake_reply_close(struct fake_route *r);
 /* 200 with a body of `size` bytes that starts like a sync answer.  With
  * `content_length` the size is announced, otherwise the body runs until
  * the connection closes. */
-struct fake_route *fake_reply_huge(struct fake_route *r, size_t size,
-				   bool content_length);
+struct fake_route *fake_reply_huge(struct fake_route *r, size_t size, bool content_length);
 /* Sleep this long before answering (the server checks for stop meanwhile). */
 struct fake_route *fake_route_delay(struct fake_route *r, int ms);
 /* Use the route only `n` times (default: unlimited). */
@@ -94,11 +89,9 @@ int fake_lxd_nrequests(struct fake_lxd *f);
 const struct fake_request *fake_lxd_request(struct fake_lxd *f, int i);
 /* The first/last request with this method (NULL: any) and path prefix
  * (a trailing '$' as in fake_lxd_on). */
-const struct fake_request *fake_lxd_find(struct fake_lxd *f,
-					 const char *method,
+const struct fake_request *fake_lxd_find(struct fake_lxd *f, const char *method,
 					 const char *prefix);
-const struct fake_request *fake_lxd_find_last(struct fake_lxd *f,
-					      const char *method,
+const struct fake_request *fake_lxd_find_last(struct fake_lxd *f, const char *method,
 					      const char *prefix);
 /* The request body parsed as JSON (new reference), NULL if not JSON. */
 json_t *fake_request_json(const struct fake_request *req);
@@ -108,15 +101,14 @@ int fake_lxd_accepts(struct fake_lxd *f);
 /* ---- The in-memory LXD ------------------------------------------------- */
 /* `json` is the image object's extra members, e.g.
  * "{\"properties\":{\"os\":\"busybox\"}}" or NULL. */
-void fake_lxd_add_image(struct fake_lxd *f, const char *fingerprint,
-			const char *json);
+void fake_lxd_add_image(struct fake_lxd *f, const char *fingerprint, const char *json);
 bool fake_lxd_image_exists(struct fake_lxd *f, const char *fingerprint);
 /* The image object (new reference), NULL if missing. */
 json_t *fake_lxd_image_json(struct fake_lxd *f, const char *fingerprint);
 int fake_lxd_image_count(struct fake_lxd *f);
 /* Pre-existing instance ("Running" or "Stopped"), config as JSON or NULL. */
-void fake_lxd_add_instance(struct fake_lxd *f, const char *name,
-			   const char *status, const char *config_json);
+void fake_lxd_add_instance(struct fake_lxd *f, const char *name, const char *status,
+			   const char *config_json);
 /* The pid reported for started instances (default 0: a fake pid counter
  * starting at 10000; tests that look at /proc can pass getpid()). */
 void fake_lxd_set_init_pid(struct fake_lxd *f, pid_t pid);

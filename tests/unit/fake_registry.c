@@ -94,8 +94,8 @@ static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k
 static enum MHD_Result reply(struct MHD_Connection *c, int status, const char *body, size_t len,
 			     const char *type, const char *sig)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body,
-								 MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	MHD_add_response_header(r, "Content-Type", type);
 	if (sig)
 		MHD_add_response_header(r, SLXD_ANSWER_HEADER, sig);
@@ -105,8 +105,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, int status, const char *b
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
-			       const char *method, const char *version,
-			       const char *upload, size_t *upload_size, void **con_cls)
+			       const char *method, const char *version, const char *upload,
+			       size_t *upload_size, void **con_cls)
 {
 	struct fake_reg *f = cls;
 	struct req *q = *con_cls;
@@ -184,7 +184,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	if (!blob && f->sign != FAKE_UNSIGNED) {
 		char *cred = NULL;
 		slxd_error e;
-		if (slxd_answer_sign(NULL, f->sign == FAKE_SIGNED_ELSEWHERE ? "MUNGE another" : auth,
+		if (slxd_answer_sign(NULL,
+				     f->sign == FAKE_SIGNED_ELSEWHERE ? "MUNGE another" : auth,
 				     status, body, len, &cred, &e) < 0)
 			die(e.msg);
 		if (asprintf(&sig, SLXD_REQAUTH_SCHEME "%s", cred) < 0)
@@ -241,10 +242,10 @@ struct fake_reg *fake_reg_start(void)
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	pthread_mutex_init(&f->mu, NULL);
-	f->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				MHD_USE_ERROR_LOG, 0, NULL, NULL, handler, f,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				MHD_OPTION_NOTIFY_COMPLETED, done, f, MHD_OPTION_END);
+	f->d = MHD_start_daemon(
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+		0, NULL, NULL, handler, f, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_NOTIFY_COMPLETED, done, f, MHD_OPTION_END);
 	if (!f->d)
 		die("cannot start libmicrohttpd");
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(f->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -284,8 +285,8 @@ const char *fake_reg_url(const struct fake_reg *f)
 	return f->url;
 }
 
-void fake_reg_answer(struct fake_reg *f, const char *method, const char *path,
-		     int status, const void *body, size_t len)
+void fake_reg_answer(struct fake_reg *f, const char *method, const char *path, int status,
+		     const void *body, size_t len)
 {
 	pthread_mutex_lock(&f->mu);
 	struct route *r = f->routes;
@@ -313,8 +314,7 @@ void fake_reg_signing(struct fake_reg *f, enum fake_sign how)
 	pthread_mutex_unlock(&f->mu);
 }
 
-void fake_reg_rewrite(struct fake_reg *f, const char *method, const char *path,
-		      const char *json)
+void fake_reg_rewrite(struct fake_reg *f, const char *method, const char *path, const char *json)
 {
 	struct route *r = xmalloc(sizeof(*r));
 	r->method = xstrdup(method);
@@ -327,8 +327,8 @@ void fake_reg_rewrite(struct fake_reg *f, const char *method, const char *path,
 	pthread_mutex_unlock(&f->mu);
 }
 
-void fake_reg_json(struct fake_reg *f, const char *method, const char *path,
-		   int status, const char *json)
+void fake_reg_json(struct fake_reg *f, const char *method, const char *path, int status,
+		   const char *json)
 {
 	fake_reg_answer(f, method, path, status, json, strlen(json));
 }
@@ -345,7 +345,8 @@ int fake_reg_hits(struct fake_reg *f, const char *method, const char *path)
 	int n = 0;
 	pthread_mutex_lock(&f->mu);
 	for (struct hit *h = f->hits; h; h = h->next)
-		if ((!method || strcmp(h->method, method) == 0) && (!path || strcmp(h->path, path) == 0))
+		if ((!method || strcmp(h->method, method) == 0) &&
+		    (!path || strcmp(h->path, path) == 0))
 			n++;
 	pthread_mutex_unlock(&f->mu);
 	return n;

@@ -21,25 +21,24 @@ const char *fake_reg_url(const struct fake_reg *r);
 /* Answer METHOD PATH (exact, query included) with status and body bytes
  * (JSON unless it is a blob).  Replaces an earlier answer for the same
  * request. */
-void fake_reg_answer(struct fake_reg *r, const char *method, const char *path,
-		     int status, const void *body, size_t len);
+void fake_reg_answer(struct fake_reg *r, const char *method, const char *path, int status,
+		     const void *body, size_t len);
 /* The same with a NUL-terminated body. */
-void fake_reg_json(struct fake_reg *r, const char *method, const char *path,
-		   int status, const char *json);
+void fake_reg_json(struct fake_reg *r, const char *method, const char *path, int status,
+		   const char *json);
 /* Answers are signed as the real service signs them (lib/reqauth.h,
  * SLXD_ANSWER_HEADER: MUNGE, as this process's uid) except a blob's 200.
  * These break that, as whoever else answers on the address would: */
 enum fake_sign {
-	FAKE_SIGNED,              /* the default */
-	FAKE_UNSIGNED,            /* no signature header */
-	FAKE_SIGNED_ELSEWHERE,    /* signed for another request */
-	FAKE_SIGNED_REPLAYED,     /* the previous answer's signature, resent */
+	FAKE_SIGNED,           /* the default */
+	FAKE_UNSIGNED,         /* no signature header */
+	FAKE_SIGNED_ELSEWHERE, /* signed for another request */
+	FAKE_SIGNED_REPLAYED,  /* the previous answer's signature, resent */
 };
 void fake_reg_signing(struct fake_reg *r, enum fake_sign how);
 /* A man in the middle: METHOD PATH is answered with json instead of its
  * scripted body, under the signature made for the scripted one. */
-void fake_reg_rewrite(struct fake_reg *r, const char *method, const char *path,
-		      const char *json);
+void fake_reg_rewrite(struct fake_reg *r, const char *method, const char *path, const char *json);
 
 /* Sleep this long before every answer. */
 void fake_reg_delay(struct fake_reg *r, int ms);

@@ -18,8 +18,8 @@
 
 struct tentry {
 	const char *path;
-	char type;            /* f file, d dir, l symlink, h hard link, c char dev, b block dev, p fifo */
-	const char *data;     /* file content or link target */
+	char type; /* f file, d dir, l symlink, h hard link, c char dev, b block dev, p fifo */
+	const char *data; /* file content or link target */
 };
 
 /* Write entries as a tar (gzip-compressed when gz) to path. */
@@ -42,14 +42,35 @@ static inline void make_tar(const char *path, const struct tentry *e, size_t n, 
 		archive_entry_set_pathname(ae, e[i].path);
 		archive_entry_set_perm(ae, 0644);
 		switch (e[i].type) {
-		case 'f': archive_entry_set_filetype(ae, AE_IFREG); archive_entry_set_size(ae, (la_int64_t)len); break;
-		case 'd': archive_entry_set_filetype(ae, AE_IFDIR); archive_entry_set_perm(ae, 0755); break;
-		case 'l': archive_entry_set_filetype(ae, AE_IFLNK); archive_entry_set_symlink(ae, e[i].data); break;
-		case 'h': archive_entry_set_filetype(ae, AE_IFREG); archive_entry_set_hardlink(ae, e[i].data); break;
-		case 'c': archive_entry_set_filetype(ae, AE_IFCHR); archive_entry_set_rdev(ae, makedev(1, 3)); break;
-		case 'b': archive_entry_set_filetype(ae, AE_IFBLK); archive_entry_set_rdev(ae, makedev(8, 0)); break;
-		case 'p': archive_entry_set_filetype(ae, AE_IFIFO); break;
-		default: abort();
+		case 'f':
+			archive_entry_set_filetype(ae, AE_IFREG);
+			archive_entry_set_size(ae, (la_int64_t)len);
+			break;
+		case 'd':
+			archive_entry_set_filetype(ae, AE_IFDIR);
+			archive_entry_set_perm(ae, 0755);
+			break;
+		case 'l':
+			archive_entry_set_filetype(ae, AE_IFLNK);
+			archive_entry_set_symlink(ae, e[i].data);
+			break;
+		case 'h':
+			archive_entry_set_filetype(ae, AE_IFREG);
+			archive_entry_set_hardlink(ae, e[i].data);
+			break;
+		case 'c':
+			archive_entry_set_filetype(ae, AE_IFCHR);
+			archive_entry_set_rdev(ae, makedev(1, 3));
+			break;
+		case 'b':
+			archive_entry_set_filetype(ae, AE_IFBLK);
+			archive_entry_set_rdev(ae, makedev(8, 0));
+			break;
+		case 'p':
+			archive_entry_set_filetype(ae, AE_IFIFO);
+			break;
+		default:
+			abort();
 		}
 		if (archive_write_header(a, ae) != ARCHIVE_OK)
 			abort();
@@ -79,7 +100,9 @@ static inline void make_image(const char *path, const char *salt)
 
 static inline int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
-	(void)sb; (void)flag; (void)ftw;
+	(void)sb;
+	(void)flag;
+	(void)ftw;
 	return remove(p);
 }
 

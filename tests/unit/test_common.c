@@ -32,8 +32,20 @@ static void size_syntax(void **state)
 	assert_int_equal(slxd_parse_size("1048576T", &b), 0);
 	assert_true(b == 1ULL << 60);
 	static const char *const bad[] = {
-		"", "G", "-1", "+1", " 1", "1 ", "1.5G", "10X", "1GB", "0x10", "1e9",
-		"1048577T", "99999999999999G", "1234567890123456789",
+		"",
+		"G",
+		"-1",
+		"+1",
+		" 1",
+		"1 ",
+		"1.5G",
+		"10X",
+		"1GB",
+		"0x10",
+		"1e9",
+		"1048577T",
+		"99999999999999G",
+		"1234567890123456789",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		b = 7;
@@ -226,12 +238,9 @@ static void syslog_sink_echo(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(size_syntax),
-		cmocka_unit_test(list_split),
-		cmocka_unit_test(kv_reader),
-		cmocka_unit_test(fingerprints),
-		cmocka_unit_test(owned_file),
-		cmocka_unit_test(syslog_sink_echo),
+		cmocka_unit_test(size_syntax), cmocka_unit_test(list_split),
+		cmocka_unit_test(kv_reader),   cmocka_unit_test(fingerprints),
+		cmocka_unit_test(owned_file),  cmocka_unit_test(syslog_sink_echo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -135,10 +135,11 @@ static void test_set_timeout(void **state)
 	set_ok("lxd_timeout=3600");
 	assert_int_equal(cfg.lxd_timeout, 3600);
 	static const char *bad[] = {
-		"lxd_timeout=0", "lxd_timeout=3601", "lxd_timeout=-1", "lxd_timeout=+5",
-		"lxd_timeout=5s", "lxd_timeout=0x10", "lxd_timeout=1e3", "lxd_timeout=",
-		"lxd_timeout=99999999999999999999", "lxd_timeout=60 60", "lxd_timeout=6.5",
-		"lxd_timeout=\xd9\xa3", "lxd_timeout=00000060",
+		"lxd_timeout=0",        "lxd_timeout=3601", "lxd_timeout=-1",
+		"lxd_timeout=+5",       "lxd_timeout=5s",   "lxd_timeout=0x10",
+		"lxd_timeout=1e3",      "lxd_timeout=",     "lxd_timeout=99999999999999999999",
+		"lxd_timeout=60 60",    "lxd_timeout=6.5",  "lxd_timeout=\xd9\xa3",
+		"lxd_timeout=00000060",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *m = set_bad(bad[i]);
@@ -162,10 +163,10 @@ static void test_set_registry_keys(void **state)
 	set_ok("registry=");
 	assert_string_equal(cfg.registry, "");
 	static const char *bad_reg[] = {
-		"registry=ftp://x", "registry=http://", "registry=http://u@h:1",
-		"registry=http://h/v1", "registry=http://h?x=1", "registry=reg:8080",
+		"registry=ftp://x",         "registry=http://",        "registry=http://u@h:1",
+		"registry=http://h/v1",     "registry=http://h?x=1",   "registry=reg:8080",
 		"registry=file://relative", "registry=file:///a/../b", "registry=http://h h",
-		"registry=HTTP://h", "registry=http://:80",
+		"registry=HTTP://h",        "registry=http://:80",
 	};
 	for (size_t i = 0; i < sizeof(bad_reg) / sizeof(bad_reg[0]); i++)
 		assert_contains(set_bad(bad_reg[i]), "registry");
@@ -209,9 +210,14 @@ static void test_set_registry_keys(void **state)
 	set_ok("image_cache_max=2T");
 	assert_true(cfg.image_cache_max == 2ULL << 40);
 	static const char *bad_bytes[] = {
-		"image_cache_max=", "image_cache_max=G", "image_cache_max=10GB",
-		"image_cache_max=-1", "image_cache_max=1.5G", "image_cache_max=10P",
-		"image_cache_max=999999999999999T", "image_cache_max= 1 G",
+		"image_cache_max=",
+		"image_cache_max=G",
+		"image_cache_max=10GB",
+		"image_cache_max=-1",
+		"image_cache_max=1.5G",
+		"image_cache_max=10P",
+		"image_cache_max=999999999999999T",
+		"image_cache_max= 1 G",
 	};
 	for (size_t i = 0; i < sizeof(bad_bytes) / sizeof(bad_bytes[0]); i++)
 		assert_contains(set_bad(bad_bytes[i]), "invalid image_cache_max");
@@ -246,7 +252,8 @@ static void test_set_registry_keys(void **state)
 	assert_int_equal(cfg.cwd_policy, SLXD_CWD_NONE);
 	set_ok("cwd_policy=any");
 	assert_int_equal(cfg.cwd_policy, SLXD_CWD_ANY);
-	assert_contains(set_bad("cwd_policy=ANY"), "invalid cwd_policy \"ANY\": use any, allow_list or none");
+	assert_contains(set_bad("cwd_policy=ANY"),
+			"invalid cwd_policy \"ANY\": use any, allow_list or none");
 	assert_contains(set_bad("cwd_policy="), "invalid cwd_policy");
 	assert_contains(set_bad("template_max_age=-5"), "invalid template_max_age");
 	assert_contains(set_bad("template_max_age=2592001"), "from 0 to 2592000");
@@ -255,9 +262,12 @@ static void test_set_registry_keys(void **state)
 	assert_string_equal(cfg.lxd_min_version, "5.0"); /* Debian 12's 5.0.2 meets it */
 	set_ok("lxd_min_version=5.21.6");
 	assert_string_equal(cfg.lxd_min_version, "5.21.6");
-	static const char *bad_versions[] = { "lxd_min_version=", "lxd_min_version=5",
-		"lxd_min_version=4.0.9", "lxd_min_version=5.0.", "lxd_min_version=5..0",
-		"lxd_min_version=5.0.8-rc1", "lxd_min_version=99999.0", "lxd_min_version=5.0.8.1.2.3.4.5" };
+	static const char *bad_versions[] = {
+		"lxd_min_version=",        "lxd_min_version=5",
+		"lxd_min_version=4.0.9",   "lxd_min_version=5.0.",
+		"lxd_min_version=5..0",    "lxd_min_version=5.0.8-rc1",
+		"lxd_min_version=99999.0", "lxd_min_version=5.0.8.1.2.3.4.5"
+	};
 	for (size_t i = 0; i < sizeof(bad_versions) / sizeof(bad_versions[0]); i++)
 		assert_contains(set_bad(bad_versions[i]), "invalid lxd_min_version");
 	assert_string_equal(cfg.lxd_min_version, "5.21.6");
@@ -291,9 +301,9 @@ static void test_set_names(void **state)
 
 	assert_contains(set_bad("profile="), "invalid profile \"\"");
 	static const char *bad[] = {
-		"profile=a/b", "profile=..", "profile=.", "profile=a b", "profile=a$(x)",
-		"profile=a;b", "profile=a\nb", "storage_pool=a/b", "storage_pool=%2e%2e",
-		"storage_pool=..", "profile=caf\xc3\xa9",
+		"profile=a/b",         "profile=..",      "profile=.",           "profile=a b",
+		"profile=a$(x)",       "profile=a;b",     "profile=a\nb",        "storage_pool=a/b",
+		"storage_pool=%2e%2e", "storage_pool=..", "profile=caf\xc3\xa9",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_contains(set_bad(bad[i]), "letters, digits and _ . -");
@@ -313,8 +323,10 @@ static void test_set_paths(void **state)
 {
 	(void)state;
 	static const char *bad[] = {
-		"lxd_socket=unix.socket", "approved_images=/etc/../tmp/x", "state_dir=/run/x/",
-		"init=", "subuid=/etc//subuid", "subgid=/etc/./subgid", "slurmd_spool_dir=/a\tb",
+		"lxd_socket=unix.socket", "approved_images=/etc/../tmp/x",
+		"state_dir=/run/x/",      "init=",
+		"subuid=/etc//subuid",    "subgid=/etc/./subgid",
+		"slurmd_spool_dir=/a\tb",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_contains(set_bad(bad[i]), "invalid path");
@@ -361,15 +373,14 @@ static void test_set_mounts_and_allow(void **state)
 static void test_stream(void **state)
 {
 	(void)state;
-	static char text[] =
-		"# slurm-lxd config\n"
-		"\n"
-		"   profile = hpc   \n"
-		"\tlxd_timeout=30\r\n"
-		"mount_allow=/home,/scratch\n"
-		"   # indented comment\n"
-		"storage_pool=   \n"
-		"default_mounts=/opt/sw:/opt/sw:ro";  /* no final newline */
+	static char text[] = "# slurm-lxd config\n"
+			     "\n"
+			     "   profile = hpc   \n"
+			     "\tlxd_timeout=30\r\n"
+			     "mount_allow=/home,/scratch\n"
+			     "   # indented comment\n"
+			     "storage_pool=   \n"
+			     "default_mounts=/opt/sw:/opt/sw:ro"; /* no final newline */
 	FILE *f = fmemopen(text, strlen(text), "r");
 
 	assert_non_null(f);

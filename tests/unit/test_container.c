@@ -32,20 +32,20 @@
 #include "statedir.h"
 #include "template.h"
 
-#define FP  "23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d737882"
-#define FP2 "5e1a000000000000000000000000000000000000000000000000000000000bad"
-#define JOBID 42
-#define NAME "slurm-42"
-#define IPATH "/1.0/instances/" NAME
-#define SPATH IPATH "/state"
-#define UID 2000
-#define GID 2000
+#define FP        "23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d737882"
+#define FP2       "5e1a000000000000000000000000000000000000000000000000000000000bad"
+#define JOBID     42
+#define NAME      "slurm-42"
+#define IPATH     "/1.0/instances/" NAME
+#define SPATH     IPATH "/state"
+#define UID       2000
+#define GID       2000
 /* The fake's init: this process, whose root stands in for the container's
  * when staged mounts are checked (a mount's path inside is then the
  * directory's own path). */
-#define INIT_PID getpid()
-#define CWD "/home/alice/run"
-#define SPOOL "/var/spool/slurmd/job00042"
+#define INIT_PID  getpid()
+#define CWD       "/home/alice/run"
+#define SPOOL     "/var/spool/slurmd/job00042"
 #define INIT_HOST "/usr/local/libexec/slurm-lxd/slxd-init"
 
 static char dir[64], su[128], sg[128];
@@ -118,10 +118,18 @@ static int setup(void **state)
 	if (mkdir(rcwd, 0755) != 0)
 		return -1;
 	job = (struct slxd_job){
-		.jobid = JOBID, .uid = UID, .gid = GID, .gids = gids, .ngids = 4,
-		.image = "ubuntu:22.04", .fingerprint = FP,
-		.cwd = staging ? rcwd : NULL, .cwd_fd = open(rcwd, O_PATH | O_CLOEXEC),
-		.spool_job_dir = SPOOL, .user_mounts = &um, .user_fds = um_fd,
+		.jobid = JOBID,
+		.uid = UID,
+		.gid = GID,
+		.gids = gids,
+		.ngids = 4,
+		.image = "ubuntu:22.04",
+		.fingerprint = FP,
+		.cwd = staging ? rcwd : NULL,
+		.cwd_fd = open(rcwd, O_PATH | O_CLOEXEC),
+		.spool_job_dir = SPOOL,
+		.user_mounts = &um,
+		.user_fds = um_fd,
 	};
 	memset(&err, 0, sizeof(err));
 	logbuf[0] = '\0';
@@ -190,7 +198,7 @@ static json_t *dev_at(json_t *devices, const char *path, const char **name)
 {
 	const char *key;
 	json_t *dev, *found = NULL;
-	json_object_foreach(devices, key, dev) {
+	json_object_foreach (devices, key, dev) {
 		if (strcmp(json_string_value(json_object_get(dev, "path")), path) != 0)
 			continue;
 		if (found)
@@ -261,7 +269,13 @@ static const char *staged(const char *dst)
 	return p[k];
 }
 
-#define NEEDS_STAGING() do { if (!staging) { skip(); return; } } while (0)
+#define NEEDS_STAGING()         \
+	do {                    \
+		if (!staging) { \
+			skip(); \
+			return; \
+		}               \
+	} while (0)
 
 static int write_str(const char *path, const char *s)
 {
@@ -345,7 +359,7 @@ static void test_spec_config(void **state)
 	/* every value is a string: LXD refuses anything else */
 	const char *key;
 	json_t *v;
-	json_object_foreach(config, key, v)
+	json_object_foreach (config, key, v)
 		assert_true(json_is_string(v));
 	json_decref(config);
 	json_decref(devices);
@@ -391,7 +405,7 @@ static void test_spec_devices(void **state)
 	/* device names are LXD-safe (letters, digits, '-') and ours */
 	const char *key;
 	json_t *dev;
-	json_object_foreach(devices, key, dev) {
+	json_object_foreach (devices, key, dev) {
 		assert_true(strncmp(key, "slxd-", 5) == 0);
 		assert_int_equal(strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789-"), strlen(key));
 	}
@@ -475,15 +489,18 @@ static void test_spec_conflicts(void **state)
 	job.cwd = CWD;
 	set_ok("default_mounts=/b:/data");
 	mounts("/a:/data");
-	snprintf(want, sizeof(want), "two different host paths (/b and %s) are to be mounted at "
-		 "/data; choose one", staged("/data"));
+	snprintf(want, sizeof(want),
+		 "two different host paths (/b and %s) are to be mounted at "
+		 "/data; choose one",
+		 staged("/data"));
 	spec_refused(want);
 
 	/* against the spool directory (against the working directory, both
 	 * are staged at one point: test_ensure_stage_conflict) */
 	set_ok("default_mounts=/scratch:/scratch");
 	mounts("/tmp/evil:" SPOOL);
-	snprintf(want, sizeof(want), "(" SPOOL " and %s) are to be mounted at " SPOOL, staged(SPOOL));
+	snprintf(want, sizeof(want), "(" SPOOL " and %s) are to be mounted at " SPOOL,
+		 staged(SPOOL));
 	spec_refused(want);
 
 	/* the container's init cannot be replaced */
@@ -568,7 +585,8 @@ static void test_ensure_creates_and_starts(void **state)
 	assert_int_equal(st.st_mode & 07777, 0700);
 	assert_true(slxd_container_marked(&cfg, JOBID));
 	assert_false(slxd_container_marked(&cfg, JOBID + 1));
-	assert_contains(logbuf, "job 42: created container slurm-42 (image ubuntu:22.04, uid 2000)");
+	assert_contains(logbuf,
+			"job 42: created container slurm-42 (image ubuntu:22.04, uid 2000)");
 }
 
 static void test_ensure_second_call(void **state)
@@ -620,7 +638,8 @@ static void test_ensure_foreign_instance(void **state)
 		"\"user.slurm.uid\":\"2000\",\"user.slurm.fingerprint\":\"" FP "\"}",
 		"{\"user.slurm.job_id\":\"%u\",\"user.slurm.uid\":\"2000\","
 		"\"user.slurm.fingerprint\":\"" FP "\"}",
-		"{\"user.slurm.managed_by\":\"slurm-lxd\",\"user.slurm.uid\":\"2000\"," "\"x\":\"%u\"}",
+		"{\"user.slurm.managed_by\":\"slurm-lxd\",\"user.slurm.uid\":\"2000\","
+		"\"x\":\"%u\"}",
 		"{\"user.slurm.managed_by\":\"slurm-lxd\",\"user.slurm.job_id\":\"%u\"}",
 		"{\"image.os\":\"mine-%u\"}",
 	};
@@ -638,8 +657,10 @@ static void test_ensure_foreign_instance(void **state)
 		memset(&err, 0, sizeof(err));
 		assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
 		assert_one_line(err.msg);
-		snprintf(want, sizeof(want), "an LXD instance named %s exists but is not this "
-			 "job's container; refusing to use it (an admin should remove it)", name);
+		snprintf(want, sizeof(want),
+			 "an LXD instance named %s exists but is not this "
+			 "job's container; refusing to use it (an admin should remove it)",
+			 name);
 		assert_string_equal(err.msg, want);
 		assert_int_equal(pid, -7);
 		/* not started, patched, deleted or re-created */
@@ -656,14 +677,15 @@ static void test_ensure_other_image(void **state)
 {
 	pid_t pid = 0;
 	(void)state;
-	fake_lxd_add_instance(f, NAME, "Running",
+	fake_lxd_add_instance(
+		f, NAME, "Running",
 		"{\"user.slurm.managed_by\":\"slurm-lxd\",\"user.slurm.job_id\":\"42\","
 		"\"user.slurm.uid\":\"2000\",\"user.slurm.image\":\"debian:12\","
 		"\"user.slurm.fingerprint\":\"" FP2 "\"}");
 	json_t *before = fake_lxd_instance_json(f, NAME);
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
 	assert_string_equal(err.msg, "this job's container already runs image debian:12; "
-			    "every step of a job uses the same --lxd-image");
+				     "every step of a job uses the same --lxd-image");
 	assert_int_equal(nwrites(), 0);
 	json_t *after = fake_lxd_instance_json(f, NAME);
 	assert_true(json_equal(before, after));
@@ -679,7 +701,8 @@ static void test_ensure_image_missing(void **state)
 	job.fingerprint = FP2;
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
 	assert_one_line(err.msg);
-	assert_string_equal(err.msg, "image ubuntu:22.04 is approved (fingerprint 5e1a00000000) "
+	assert_string_equal(err.msg,
+			    "image ubuntu:22.04 is approved (fingerprint 5e1a00000000) "
 			    "but this node's LXD does not have it; ask your admin to import it "
 			    "on this node");
 	assert_int_equal(nreq("GET", "/1.0/images/" FP2), 1);
@@ -704,7 +727,7 @@ static void test_ensure_image_other_arch(void **state)
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
 	assert_one_line(err.msg);
 	assert_string_equal(err.msg, "image ubuntu:22.04 is built for aarch64, this node is "
-			    "x86_64: ask for an image of this node's architecture");
+				     "x86_64: ask for an image of this node's architecture");
 	assert_int_equal(nwrites(), 0);
 	assert_int_equal(fake_lxd_instance_count(f), 0);
 	assert_int_equal(pid, 0);
@@ -738,8 +761,10 @@ static void test_ensure_subuid_not_granted(void **state)
 	job.uid = 5000;
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
 	assert_one_line(err.msg);
-	snprintf(want, sizeof(want), "uid 5000 is not granted to root in %s: add the line "
-		 "'root:5000:1' and restart LXD", su);
+	snprintf(want, sizeof(want),
+		 "uid 5000 is not granted to root in %s: add the line "
+		 "'root:5000:1' and restart LXD",
+		 su);
 	assert_contains(err.msg, want);
 	/* refused before the image is looked up or anything is created */
 	assert_int_equal(nreq("GET", "/1.0/images/" FP), 0);
@@ -750,8 +775,10 @@ static void test_ensure_subuid_not_granted(void **state)
 	job.uid = UID;
 	gids[2] = 7777;
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
-	snprintf(want, sizeof(want), "gid 7777 is not granted to root in %s: add the line "
-		 "'root:7777:1'", sg);
+	snprintf(want, sizeof(want),
+		 "gid 7777 is not granted to root in %s: add the line "
+		 "'root:7777:1'",
+		 sg);
 	assert_contains(err.msg, want);
 	assert_int_equal(nwrites(), 0);
 	assert_int_equal(fake_lxd_instance_count(f), 0);
@@ -762,7 +789,8 @@ static void test_ensure_create_fails(void **state)
 	pid_t pid = 0;
 	(void)state;
 	fake_route_times(fake_reply_error(fake_lxd_on(f, "POST", "/1.0/instances$"), 400,
-					  "Invalid devices: boom"), 1);
+					  "Invalid devices: boom"),
+			 1);
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
 	assert_contains(err.msg, "LXD refused to create instance slurm-42: Invalid devices: boom");
 	/* whatever LXD may have left behind is removed */
@@ -813,8 +841,7 @@ static void test_ensure_existing_start_fails_kept(void **state)
 	(void)state;
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 	assert_int_equal(lxd_instance_stop_force(c, NAME, &err), 0);
-	fake_route_times(fake_reply_async(fake_lxd_on(f, "PUT", SPATH "$"), 400,
-					  "no", NULL), 1);
+	fake_route_times(fake_reply_async(fake_lxd_on(f, "PUT", SPATH "$"), 400, "no", NULL), 1);
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
 	assert_contains(err.msg, "did not start");
 	assert_true(fake_lxd_instance_exists(f, NAME));
@@ -1066,8 +1093,7 @@ static void test_teardown_transient(void **state)
 
 	/* the same for a failed delete */
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
-	r = fake_route_times(fake_reply_error(fake_lxd_on(f, "DELETE", IPATH "$"), 500,
-					      "busy"), 1);
+	r = fake_route_times(fake_reply_error(fake_lxd_on(f, "DELETE", IPATH "$"), 500, "busy"), 1);
 	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), 0);
 	assert_int_equal(fake_route_hits(r), 1);
 	assert_false(fake_lxd_instance_exists(f, NAME));
@@ -1079,8 +1105,8 @@ static void test_teardown_persistent_stop(void **state)
 	pid_t pid = 0;
 	(void)state;
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
-	struct fake_route *r = fake_reply_error(fake_lxd_on(f, "PUT", SPATH "$"), 500,
-						"storage pool is gone");
+	struct fake_route *r =
+		fake_reply_error(fake_lxd_on(f, "PUT", SPATH "$"), 500, "storage pool is gone");
 	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), -1);
 	assert_one_line(err.msg);
 	assert_contains(err.msg, "storage pool is gone");
@@ -1097,8 +1123,8 @@ static void test_teardown_persistent_delete(void **state)
 	pid_t pid = 0;
 	(void)state;
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
-	struct fake_route *r = fake_reply_error(fake_lxd_on(f, "DELETE", IPATH "$"), 500,
-						"device busy");
+	struct fake_route *r =
+		fake_reply_error(fake_lxd_on(f, "DELETE", IPATH "$"), 500, "device busy");
 	assert_int_equal(slxd_container_teardown(c, &cfg, JOBID, NULL, &err), -1);
 	assert_contains(err.msg, "device busy");
 	assert_int_equal(fake_route_hits(r), SLXD_TEARDOWN_TRIES);
@@ -1174,7 +1200,6 @@ static void test_teardown_lock_wait_bounded(void **state)
 	waitpid(holder, NULL, 0);
 }
 
-
 /* ---- templates (template.h) and the epilog's end (slxd_container_end) -- */
 
 /* The raw.idmap this job's container gets, and the name of the template
@@ -1189,13 +1214,13 @@ static void job_template(char idmap[1024], char tpl[64])
 	slxd_template_name(FP, idmap, tpl);
 }
 
-static void add_template(const char *name, const char *role, const char *fp,
-			 const char *idmap, const char *status)
+static void add_template(const char *name, const char *role, const char *fp, const char *idmap,
+			 const char *status)
 {
-	json_t *config = json_pack("{s:s, s:s, s:s, s:s, s:s}", SLXD_KEY_MANAGED,
-				   SLXD_MANAGED_VALUE, SLXD_KEY_ROLE, role,
-				   SLXD_KEY_FINGERPRINT, fp, "raw.idmap", idmap,
-				   "volatile.last_state.idmap", "[shifted]");
+	json_t *config =
+		json_pack("{s:s, s:s, s:s, s:s, s:s}", SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE,
+			  SLXD_KEY_ROLE, role, SLXD_KEY_FINGERPRINT, fp, "raw.idmap", idmap,
+			  "volatile.last_state.idmap", "[shifted]");
 	char *text = json_dumps(config, 0);
 	fake_lxd_add_instance(f, name, status, text);
 	free(text);
@@ -1209,8 +1234,9 @@ static const char *created_from(void)
 	json_t *src = json_object_get(body, "source");
 	const char *type = json_string_value(json_object_get(src, "type"));
 	snprintf(from, sizeof(from), "%s:%s", type ? type : "?",
-		 json_string_value(json_object_get(src, strcmp(type ? type : "", "copy") == 0
-						   ? "source" : "fingerprint")) ?: "?");
+		 json_string_value(json_object_get(
+			 src, strcmp(type ? type : "", "copy") == 0 ? "source" : "fingerprint"))
+			 ?: "?");
 	json_decref(body);
 	return from;
 }
@@ -1252,11 +1278,13 @@ static void test_ensure_ignores_other_templates(void **state)
 	(void)state;
 	job_template(idmap, tpl);
 	snprintf(other, sizeof(other), "uid 2001 2001\ngid 2001 2001\n");
-	struct { const char *role, *fp, *idmap, *status; } bad[] = {
+	struct {
+		const char *role, *fp, *idmap, *status;
+	} bad[] = {
 		{ SLXD_ROLE_TEMPLATE_BUILDING, FP, idmap, "Stopped" },
-		{ SLXD_ROLE_TEMPLATE, FP2, idmap, "Stopped" },     /* other image */
-		{ SLXD_ROLE_TEMPLATE, FP, other, "Stopped" },      /* another user's map */
-		{ SLXD_ROLE_TEMPLATE, FP, idmap, "Running" },      /* being built */
+		{ SLXD_ROLE_TEMPLATE, FP2, idmap, "Stopped" }, /* other image */
+		{ SLXD_ROLE_TEMPLATE, FP, other, "Stopped" },  /* another user's map */
+		{ SLXD_ROLE_TEMPLATE, FP, idmap, "Running" },  /* being built */
 		{ SLXD_ROLE_JOB, FP, idmap, "Stopped" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1291,7 +1319,8 @@ static void test_ensure_template_copy_fails(void **state)
 	job_template(idmap, tpl);
 	add_template(tpl, SLXD_ROLE_TEMPLATE, FP, idmap, "Stopped");
 	fake_route_times(fake_reply_async(fake_lxd_on(f, "POST", "/1.0/instances$"), 400,
-					  "Failed copying: instance not found", NULL), 1);
+					  "Failed copying: instance not found", NULL),
+			 1);
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 	assert_string_equal(created_from(), "image:" FP);
 	assert_int_equal(nreq("POST", "/1.0/instances"), 2);
@@ -1403,7 +1432,8 @@ static void test_template_build_failure_leaves_nothing(void **state)
 	char path[128];
 	snprintf(path, sizeof(path), "/1.0/instances/%s/state", tpl);
 	fake_route_times(fake_reply_async(fake_lxd_on(f, "PUT", path), 400,
-					  "Failed to run: remap failed", NULL), 1);
+					  "Failed to run: remap failed", NULL),
+			 1);
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 	json_t *inst = fake_lxd_instance_json(f, NAME);
 	assert_int_equal(slxd_template_build_for(c, &cfg, inst, &err), -1);
@@ -1462,8 +1492,9 @@ static void make_spare(char out[64])
 	/* what a built template has: slxd-init, nothing of any job's */
 	char path[128];
 	snprintf(path, sizeof(path), "/1.0/instances/%s", tpl);
-	json_t *devs = json_pack("{s:{s:{s:s, s:s, s:s, s:s}}}", "devices", "slxd-init", "type",
-				 "disk", "source", INIT_HOST, "path", SLXD_INIT_PATH, "readonly", "true");
+	json_t *devs =
+		json_pack("{s:{s:{s:s, s:s, s:s, s:s}}}", "devices", "slxd-init", "type", "disk",
+			  "source", INIT_HOST, "path", SLXD_INIT_PATH, "readonly", "true");
 	assert_int_equal(lxd_request(c, "PATCH", path, devs, NULL, &err), 0);
 	json_decref(devs);
 	struct slxd_job ended = job;
@@ -1503,8 +1534,9 @@ static void job_limits(void)
 	else
 		snprintf(job.limits.cpus, sizeof(job.limits.cpus), "%s", online);
 	job.limits.disk = 64ULL << 20;
-	fake_reply_sync(fake_lxd_on(f, "GET", "/1.0/profiles/hpc"),
-			"{\"devices\":{\"root\":{\"type\":\"disk\",\"path\":\"/\",\"pool\":\"tank\"}}}");
+	fake_reply_sync(
+		fake_lxd_on(f, "GET", "/1.0/profiles/hpc"),
+		"{\"devices\":{\"root\":{\"type\":\"disk\",\"path\":\"/\",\"pool\":\"tank\"}}}");
 }
 
 /* A new container gets the job's memory and CPUs as LXD limits (what
@@ -1619,10 +1651,10 @@ static void test_spare_made_from_template(void **state)
 
 	/* one waits already: nothing more is made */
 	int before = fake_lxd_instance_count(f);
-	json_t *ended = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}}", "name", "slurm-40",
-				  "config", SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE, SLXD_KEY_ROLE,
-				  SLXD_ROLE_JOB, SLXD_KEY_FINGERPRINT, FP, "raw.idmap", idmap,
-				  SLXD_KEY_UID, "2000");
+	json_t *ended =
+		json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}}", "name", "slurm-40", "config",
+			  SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE, SLXD_KEY_ROLE, SLXD_ROLE_JOB,
+			  SLXD_KEY_FINGERPRINT, FP, "raw.idmap", idmap, SLXD_KEY_UID, "2000");
 	assert_int_equal(slxd_spare_make(c, &cfg, ended, &made, &err), 0);
 	assert_int_equal(made, SLXD_SPARE_WAITING);
 	assert_int_equal(fake_lxd_instance_count(f), before);
@@ -1721,8 +1753,8 @@ static void test_ensure_skips_unfit_spare(void **state)
 		"{\"config\":{\"user.slurm.created\":\"1000\"}}", /* waited too long */
 		"{\"config\":{\"user.slurm.role\":\"job\"}}",     /* some job's already */
 		"{\"config\":{\"security.devlxd\":\"true\"}}",    /* made before devlxd=false */
-		NULL,                                                /* stopped */
-		"",                                                  /* made with another init */
+		NULL,                                             /* stopped */
+		"",                                               /* made with another init */
 	};
 	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
 		pid_t pid = 0;
@@ -1787,7 +1819,7 @@ static void test_take_does_not_wait_for_slot(void **state)
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 	assert_true(now_s() - t0 < 1.5);
 	assert_true(fake_lxd_instance_exists(f, NAME)); /* its own */
-	assert_true(file_size(spare_slot) > 0);          /* still offered */
+	assert_true(file_size(spare_slot) > 0);         /* still offered */
 	assert_string_equal(fake_lxd_instance_status(f, spare), "Running");
 	kill(holder, SIGKILL);
 	waitpid(holder, NULL, 0);
@@ -1801,8 +1833,9 @@ static void test_ensure_spare_patch_fails(void **state)
 	(void)state;
 	make_spare(spare);
 	snprintf(path, sizeof(path), "/1.0/instances/%s$", spare);
-	fake_route_times(fake_reply_error(fake_lxd_on(f, "PATCH", path), 400,
-					  "Failed to add device: busy"), 1);
+	fake_route_times(
+		fake_reply_error(fake_lxd_on(f, "PATCH", path), 400, "Failed to add device: busy"),
+		1);
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 	assert_contains(logbuf, "cannot take spare");
 	assert_contains(logbuf, "busy");
@@ -1888,7 +1921,8 @@ static void test_ensure_verifies_every_staged_mount(void **state)
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), -1);
 	assert_one_line(err.msg);
 	assert_contains(err.msg, "changed between its check and the mount");
-	assert_contains(err.msg, "the job's container was stopped and the job can run no more steps");
+	assert_contains(err.msg,
+			"the job's container was stopped and the job can run no more steps");
 	assert_string_equal(fake_lxd_instance_status(f, NAME), "Stopped");
 	assert_contains(logbuf, "job 42: container slurm-42 stopped: ");
 	assert_true(slxd_stage_tainted(&cfg, JOBID));
@@ -1998,21 +2032,25 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ensure_create_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_start_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_init_exits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ensure_existing_start_fails_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_existing_start_fails_kept, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_plugs_new_mount, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ensure_plug_conflict_and_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_plug_conflict_and_failure, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_plugs_new_gres_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_waits_for_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_lock_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_bad_spec, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ensure_verifies_every_staged_mount, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_verifies_every_staged_mount, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_stage_conflict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_drops_stale_staging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_refuses_unrecorded_staged_mount, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_teardown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_copies_ready_template, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ensure_ignores_other_templates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_ignores_other_templates, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_template_copy_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_deletes_in_background_and_builds_template,
 						setup, teardown),
@@ -2025,12 +2063,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_spare_made_from_template, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_takes_waiting_spare, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_limits_and_disk, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ensure_disk_on_dir_pool_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ensure_disk_on_dir_pool_refused, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_spare_gets_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_skips_unfit_spare, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_spare_patch_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_take_does_not_wait_for_slot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_end_waits_for_spare_being_taken, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_end_waits_for_spare_being_taken, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_only_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_transient, setup, teardown),

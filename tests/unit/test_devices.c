@@ -45,7 +45,9 @@ static void test_expand(void **state)
 	assert_int_equal(slxd_expand_range("plain", out, 8, &err), 1);
 	assert_string_equal(out[0], "plain");
 	/* malformed or too many: one line, nothing guessed */
-	const char *bad[] = { "a[1-", "a]", "a[1][2]", "a[x]", "a[3-1]", "a[1,]", "a[-1]", "a[1-9]" };
+	const char *bad[] = {
+		"a[1-", "a]", "a[1][2]", "a[x]", "a[3-1]", "a[1,]", "a[-1]", "a[1-9]"
+	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(slxd_expand_range(bad[i], out, 8, &err), -1);
 		assert_one_line(err.msg);
@@ -93,8 +95,8 @@ static void test_spec_check(void **state)
 			       "/dev/dri/renderD[0-9]*" };
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		assert_int_equal(slxd_devices_spec_check(good[i], &err), 0);
-	const char *bad[] = { "/etc/passwd", "fuse", "/dev/*/uverbs0", "/dev/fuse,", ",/dev/fuse",
-			      "/dev/../etc/x", "/dev/a//b", "/dev" };
+	const char *bad[] = { "/etc/passwd", "fuse",          "/dev/*/uverbs0", "/dev/fuse,",
+			      ",/dev/fuse",  "/dev/../etc/x", "/dev/a//b",      "/dev" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(slxd_devices_spec_check(bad[i], &err), -1);
 		assert_one_line(err.msg);
@@ -102,7 +104,8 @@ static void test_spec_check(void **state)
 	struct slxd_config cfg;
 	slxd_config_defaults(&cfg);
 	assert_string_equal(cfg.gres_conf, "/etc/slurm/gres.conf");
-	assert_int_equal(slxd_config_set(&cfg, "default_devices=/dev/infiniband/*,/dev/fuse", &err), 0);
+	assert_int_equal(slxd_config_set(&cfg, "default_devices=/dev/infiniband/*,/dev/fuse", &err),
+			 0);
 	assert_string_equal(cfg.default_devices, "/dev/infiniband/*,/dev/fuse");
 	assert_int_equal(slxd_config_set(&cfg, "default_devices=/home/x", &err), -1);
 	assert_contains(err.msg, "default_devices");
@@ -172,7 +175,8 @@ static void test_site(void **state)
 	assert_int_equal(slxd_devices_site(&cfg, &l, &err), 0);
 	assert_int_equal(l.n, 0);
 	/* a glob matching nothing is no error; a plain path must exist */
-	snprintf(cfg.default_devices, sizeof(cfg.default_devices), "/dev/nul?,/dev/slxd-none*,/dev/zero");
+	snprintf(cfg.default_devices, sizeof(cfg.default_devices),
+		 "/dev/nul?,/dev/slxd-none*,/dev/zero");
 	assert_int_equal(slxd_devices_site(&cfg, &l, &err), 0);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.d[0].path, "/dev/null");
@@ -289,8 +293,12 @@ static void test_container_spec(void **state)
 	l.d[0].minor = 1;
 	l.d[0].mode = 0660;
 	l.d[0].gid = 44;
-	struct slxd_job job = { .jobid = 7, .uid = 1000, .gid = 1000, .image = "i:1",
-				.fingerprint = "abc", .devices = &l };
+	struct slxd_job job = { .jobid = 7,
+				.uid = 1000,
+				.gid = 1000,
+				.image = "i:1",
+				.fingerprint = "abc",
+				.devices = &l };
 	json_t *config, *devices;
 	assert_int_equal(slxd_container_spec(&cfg, &job, &config, &devices, &err), 0);
 	char name[32];
@@ -314,8 +322,9 @@ static void test_container_spec(void **state)
 	assert_int_equal(slxd_container_spec(&cfg, &job, &config, &devices, &err), 0);
 	assert_null(json_object_get(devices, name));
 	assert_string_equal(json_string_value(json_object_get(config, "nvidia.runtime")), "true");
-	assert_string_equal(json_string_value(json_object_get(config, "nvidia.driver.capabilities")),
-			    "compute,utility");
+	assert_string_equal(
+		json_string_value(json_object_get(config, "nvidia.driver.capabilities")),
+		"compute,utility");
 	json_decref(config);
 	json_decref(devices);
 }
@@ -323,14 +332,10 @@ static void test_container_spec(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_expand),
-		cmocka_unit_test(test_gres_conf),
-		cmocka_unit_test(test_spec_check),
-		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_site),
-		cmocka_unit_test(test_filter),
-		cmocka_unit_test(test_probe_mknod),
-		cmocka_unit_test(test_for_task),
+		cmocka_unit_test(test_expand),         cmocka_unit_test(test_gres_conf),
+		cmocka_unit_test(test_spec_check),     cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_site),           cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_probe_mknod),    cmocka_unit_test(test_for_task),
 		cmocka_unit_test(test_container_spec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,7 +43,7 @@ static void runtime_named_in_our_words_only(void **state)
 	slxd_fail_prefix(&err, "cannot reach LXD");
 	slxd_error_set_runtime(NULL);
 	assert_string_equal(err.msg, "cannot reach Incus: Incus refused to start /srv/LXD: "
-			    "LXD said no; Incus's log, LXD_X, SLXD");
+				     "LXD said no; Incus's log, LXD_X, SLXD");
 	slxd_fail(&err, "LXD refused");
 	assert_string_equal(err.msg, "LXD refused");
 	/* a format too long for the buffer is used as it is */

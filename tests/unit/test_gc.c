@@ -73,15 +73,29 @@ static enum slxd_job_status scripted(uint32_t jobid, void *arg, char state[32], 
 	(void)arg;
 	lookups++;
 	switch (jobid % 10) {
-	case 1: snprintf(state, 32, "COMPLETED"); return SLXD_JOB_ENDED;
-	case 2: snprintf(state, 32, "RUNNING"); return SLXD_JOB_HERE;
-	case 3: slxd_fail(err, "Unable to contact slurm controller"); return SLXD_JOB_UNREACHABLE;
-	case 4: snprintf(state, 32, "PENDING"); return SLXD_JOB_PENDING;
-	case 5: snprintf(state, 32, "RUNNING"); return SLXD_JOB_ELSEWHERE;
-	case 6: return SLXD_JOB_UNKNOWN;
-	case 7: slxd_fail(err, "no node of slurmctld's table is this host");
-		snprintf(state, 32, "RUNNING"); return SLXD_JOB_NODE_UNKNOWN;
-	default: fail_msg("unexpected lookup of job %" PRIu32, jobid);
+	case 1:
+		snprintf(state, 32, "COMPLETED");
+		return SLXD_JOB_ENDED;
+	case 2:
+		snprintf(state, 32, "RUNNING");
+		return SLXD_JOB_HERE;
+	case 3:
+		slxd_fail(err, "Unable to contact slurm controller");
+		return SLXD_JOB_UNREACHABLE;
+	case 4:
+		snprintf(state, 32, "PENDING");
+		return SLXD_JOB_PENDING;
+	case 5:
+		snprintf(state, 32, "RUNNING");
+		return SLXD_JOB_ELSEWHERE;
+	case 6:
+		return SLXD_JOB_UNKNOWN;
+	case 7:
+		slxd_fail(err, "no node of slurmctld's table is this host");
+		snprintf(state, 32, "RUNNING");
+		return SLXD_JOB_NODE_UNKNOWN;
+	default:
+		fail_msg("unexpected lookup of job %" PRIu32, jobid);
 	}
 	return SLXD_JOB_UNREACHABLE;
 }
@@ -96,8 +110,7 @@ static struct slxd_gc_entry *sweep(bool act, bool decide, size_t *n)
 	return es;
 }
 
-static const struct slxd_gc_entry *find(const struct slxd_gc_entry *es, size_t n,
-					const char *name)
+static const struct slxd_gc_entry *find(const struct slxd_gc_entry *es, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(es[i].name, name) == 0)
@@ -114,11 +127,10 @@ static void seed(void)
 	add_ours("slurm-14", "14");
 	add_ours("slurm-15", "15");
 	add_ours("slurm-16", "16");
-	add_ours("slurm-17", "18");     /* name and label disagree */
-	add_ours("slurm-19", "junk");   /* label is not a job id */
+	add_ours("slurm-17", "18");                            /* name and label disagree */
+	add_ours("slurm-19", "junk");                          /* label is not a job id */
 	fake_lxd_add_instance(f, "slurm-21", "Running", NULL); /* not ours: no label */
-	fake_lxd_add_instance(f, "web", "Running",
-			      "{\"" SLXD_KEY_MANAGED "\":\"someone-else\"}");
+	fake_lxd_add_instance(f, "web", "Running", "{\"" SLXD_KEY_MANAGED "\":\"someone-else\"}");
 }
 
 static void deletes_only_what_slurm_proves_over(void **state)
@@ -315,7 +327,9 @@ static void spares_idle_out(void **state)
 	 * removal, under the slot's lock, sees it and leaves it */
 	fake_route_times(fake_reply_sync(fake_lxd_on(f, "GET", "/1.0/instances/" SPARE(1) "$"),
 					 "{\"name\":\"" SPARE(1) "\",\"status\":\"Running\","
-					 "\"config\":{\"" SLXD_KEY_ROLE "\":\"job\"}}"), 1);
+								 "\"config\":{\"" SLXD_KEY_ROLE
+								 "\":\"job\"}}"),
+			 1);
 	cfg.spare_max_idle = 0;
 	es = sweep(true, true, &n);
 	e = find(es, n, SPARE(1));
@@ -338,11 +352,11 @@ static void young_container_of_live_job_is_kept(void **state)
 {
 	(void)state;
 	cfg.gc_min_age = 120;
-	add_ours_aged("slurm-14", "14", 30);   /* pending, young */
-	add_ours_aged("slurm-24", "24", 121);  /* pending, old enough */
-	add_ours_aged("slurm-15", "15", 30);   /* elsewhere, young */
-	add_ours_aged("slurm-11", "11", 30);   /* ended: no guard */
-	add_ours_aged("slurm-16", "16", 30);   /* unknown to Slurm: no guard */
+	add_ours_aged("slurm-14", "14", 30);            /* pending, young */
+	add_ours_aged("slurm-24", "24", 121);           /* pending, old enough */
+	add_ours_aged("slurm-15", "15", 30);            /* elsewhere, young */
+	add_ours_aged("slurm-11", "11", 30);            /* ended: no guard */
+	add_ours_aged("slurm-16", "16", 30);            /* unknown to Slurm: no guard */
 	fake_lxd_add_instance(f, "slurm-34", "Running", /* no created label */
 			      "{\"" SLXD_KEY_MANAGED "\":\"" SLXD_MANAGED_VALUE "\","
 			      "\"" SLXD_KEY_JOB_ID "\":\"34\"}");
@@ -449,15 +463,19 @@ int main(void)
 {
 	slxd_log_set_sink(NULL);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(deletes_only_what_slurm_proves_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(deletes_only_what_slurm_proves_over, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(dry_run_deletes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_asks_slurm_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(failed_delete_is_reported_not_hidden, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_delete_is_reported_not_hidden, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(lxd_down_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(templates_age_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(spares_idle_out, setup, teardown),
-		cmocka_unit_test_setup_teardown(young_container_of_live_job_is_kept, setup, teardown),
-		cmocka_unit_test_setup_teardown(running_job_kept_when_node_name_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(young_container_of_live_job_is_kept, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(running_job_kept_when_node_name_unknown, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(stale_staging_points_are_swept, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

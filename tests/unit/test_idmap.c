@@ -135,8 +135,10 @@ static void test_subid_exact_message(void **state)
 	put(su, "lxd:1000000:1000000000\nroot:1000000:1000000000\n");
 	put(sg, "root:1000000:1000000000\nroot:2001:1\n");
 	assert_int_equal(check(2001, 2001, NULL, 0), -1);
-	snprintf(want, sizeof(want),
-		 "uid 2001 is not granted to root in %s: add the line 'root:2001:1' and restart LXD", su);
+	snprintf(
+		want, sizeof(want),
+		"uid 2001 is not granted to root in %s: add the line 'root:2001:1' and restart LXD",
+		su);
 	assert_contains(err.msg, want);
 	assert_contains(err.msg, "only when it starts");
 	assert_not_contains(err.msg, sg);
@@ -169,7 +171,8 @@ static void test_subid_boundaries(void **state)
 	/* the top of the 32-bit space */
 	put(su, "root:1000000:1000000000\nroot:4294967294:1\n");
 	assert_int_equal(check(4294967294u, 100000, NULL, 0), 0);
-	put(su, "root:1000000:1000000000\nroot:4294967200:4294967295\n"); /* overlong count does not wrap */
+	put(su,
+	    "root:1000000:1000000000\nroot:4294967200:4294967295\n"); /* overlong count does not wrap */
 	assert_int_equal(check(5, 100000, NULL, 0), -1);
 	assert_int_equal(check(4294967294u, 100000, NULL, 0), 0);
 }
@@ -199,9 +202,9 @@ static void test_subid_malformed_root(void **state)
 {
 	(void)state;
 	static const char *bad[] = {
-		"root:2001\n", "root:2001:1:1\n", "root:abc:1\n", "root:2001:1x\n",
-		"root:-1:5\n", "root::1\n", "root:2001:\n", "root:4294967296:1\n",
-		"root:+2001:1\n", "root: 2001:1\n", "root\n",
+		"root:2001\n",    "root:2001:1:1\n", "root:abc:1\n", "root:2001:1x\n",
+		"root:-1:5\n",    "root::1\n",       "root:2001:\n", "root:4294967296:1\n",
+		"root:+2001:1\n", "root: 2001:1\n",  "root\n",
 	};
 	char want[200];
 
@@ -244,9 +247,11 @@ static void test_subid_both_missing(void **state)
 	put(su, "root:1000000:65536\n");
 	put(sg, "root:1000000:65536\n");
 	assert_int_equal(check(2001, 2001, NULL, 0), -1);
-	snprintf(want, sizeof(want),
-		 "uid 2001 is not granted to root in %s: add the line 'root:2001:1'; "
-		 "gid 2001 is not granted to root in %s: add the line 'root:2001:1'; then restart LXD", su, sg);
+	snprintf(
+		want, sizeof(want),
+		"uid 2001 is not granted to root in %s: add the line 'root:2001:1'; "
+		"gid 2001 is not granted to root in %s: add the line 'root:2001:1'; then restart LXD",
+		su, sg);
 	assert_contains(err.msg, want);
 }
 
@@ -306,8 +311,10 @@ static void test_subid_lxd_range(void **state)
 	put(sg, "root:100000:10000001\nroot:2000:1000\n");
 	assert_int_equal(check(2001, 2001, NULL, 0), 0);
 	assert_int_equal(check(150000, 2001, NULL, 0), -1);
-	snprintf(want, sizeof(want), "uid 150000 lies in LXD's own id range 100000-10100000 (%s, "
-		 "its first root: line of 65536 ids or more)", su);
+	snprintf(want, sizeof(want),
+		 "uid 150000 lies in LXD's own id range 100000-10100000 (%s, "
+		 "its first root: line of 65536 ids or more)",
+		 su);
 	assert_contains(err.msg, want);
 	assert_contains(err.msg, "give LXD a range above every user and group id");
 	assert_int_equal(check(2001, 2001, gids, 2), -1);
@@ -342,15 +349,21 @@ int main(void)
 		cmocka_unit_test(test_build_buffer_size),
 		cmocka_unit_test(test_build_many_groups),
 		cmocka_unit_test(test_build_refuses_root),
-		cmocka_unit_test_setup_teardown(test_subid_exact_message, files_setup, files_teardown),
+		cmocka_unit_test_setup_teardown(test_subid_exact_message, files_setup,
+						files_teardown),
 		cmocka_unit_test_setup_teardown(test_subid_boundaries, files_setup, files_teardown),
 		cmocka_unit_test_setup_teardown(test_subid_who_counts, files_setup, files_teardown),
-		cmocka_unit_test_setup_teardown(test_subid_malformed_root, files_setup, files_teardown),
+		cmocka_unit_test_setup_teardown(test_subid_malformed_root, files_setup,
+						files_teardown),
 		cmocka_unit_test_setup_teardown(test_subid_groups, files_setup, files_teardown),
-		cmocka_unit_test_setup_teardown(test_subid_both_missing, files_setup, files_teardown),
-		cmocka_unit_test_setup_teardown(test_subid_many_missing, files_setup, files_teardown),
-		cmocka_unit_test_setup_teardown(test_subid_missing_files, files_setup, files_teardown),
-		cmocka_unit_test_setup_teardown(test_subid_refuses_root, files_setup, files_teardown),
+		cmocka_unit_test_setup_teardown(test_subid_both_missing, files_setup,
+						files_teardown),
+		cmocka_unit_test_setup_teardown(test_subid_many_missing, files_setup,
+						files_teardown),
+		cmocka_unit_test_setup_teardown(test_subid_missing_files, files_setup,
+						files_teardown),
+		cmocka_unit_test_setup_teardown(test_subid_refuses_root, files_setup,
+						files_teardown),
 		cmocka_unit_test_setup_teardown(test_subid_lxd_range, files_setup, files_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,9 +14,9 @@
 #include "image_list.h"
 #include "images.h"
 
-#define FP1 "23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d737882"
-#define FP2 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define FP3 "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+#define FP1   "23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d737882"
+#define FP2   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define FP3   "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
 #define UNSET "unset"
 
 static struct slxd_config cfg;
@@ -109,7 +109,8 @@ static void test_is_fingerprint(void **state)
 	assert_false(slxd_is_fingerprint("23d3c0a0f74c"));
 
 	/* lowercase hex only: one bad character anywhere */
-	static const char bad[] = { 'A', 'F', 'g', 'x', ' ', '\n', '\t', ':', '-', '.', '\x80', '\xff' };
+	static const char bad[] = { 'A',  'F', 'g', 'x', ' ',    '\n',
+				    '\t', ':', '-', '.', '\x80', '\xff' };
 	for (size_t pos = 0; pos < 64; pos += 21) {
 		for (size_t i = 0; i < sizeof(bad); i++) {
 			snprintf(s, sizeof(s), "%s", FP1);
@@ -135,7 +136,8 @@ static void test_resolve_found(void **state)
 	need_root();
 	write_list("ubuntu:22.04 " FP1 "\n"
 		   "library/debian:12 " FP2 "\n"
-		   "ubuntu:24.04 " FP3 "\n", 0644);
+		   "ubuntu:24.04 " FP3 "\n",
+		   0644);
 	resolves("ubuntu:22.04", FP1);
 	resolves("library/debian:12", FP2);
 	resolves("ubuntu:24.04", FP3);
@@ -147,7 +149,8 @@ static void test_resolve_tag_default(void **state)
 	(void)state;
 	need_root();
 	write_list("ubuntu:22.04 " FP1 "\n"
-		   "ubuntu:latest " FP2 "\n", 0644);
+		   "ubuntu:latest " FP2 "\n",
+		   0644);
 	resolves("ubuntu", FP2);
 	resolves("ubuntu:latest", FP2);
 
@@ -162,8 +165,10 @@ static void test_resolve_not_approved(void **state)
 	(void)state;
 	need_root();
 	write_list("# approved\nubuntu:22.04 " FP1 "\nlibrary/debian:12 " FP2 "\n", 0644);
-	snprintf(want, sizeof(want), "image ubuntu:24.04 is not approved on this cluster; list "
-		 "approved images with 'grep -v ^# %s' or ask your admin to approve it", list);
+	snprintf(want, sizeof(want),
+		 "image ubuntu:24.04 is not approved on this cluster; list "
+		 "approved images with 'grep -v ^# %s' or ask your admin to approve it",
+		 list);
 	refused("ubuntu:24.04", want);
 	/* names and tags match exactly, not by prefix or component */
 	refused("ubuntu:22", "not approved");
@@ -179,25 +184,27 @@ static void test_resolve_not_approved(void **state)
 static void test_resolve_malformed(void **state)
 {
 	static const char *const lines[] = {
-		"ubuntu:22.04 23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d73788",   /* 63 */
+		"ubuntu:22.04 23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d73788", /* 63 */
 		"ubuntu:22.04 23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d7378820", /* 65 */
-		"ubuntu:22.04 23D3C0A0F74C24D81129988BF62B94DB68EEA8C0AEED656580E89C292D737882",  /* upper */
-		"ubuntu:22.04 23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d73788g",  /* not hex */
+		"ubuntu:22.04 23D3C0A0F74C24D81129988BF62B94DB68EEA8C0AEED656580E89C292D737882", /* upper */
+		"ubuntu:22.04 23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d73788g", /* not hex */
 		"ubuntu:22.04 sha256:" FP1,
 		"ubuntu:22.04 " FP1 " extra",
 		"ubuntu:22.04 " FP1 " " FP2,
 		"ubuntu:22.04",
-		"ubuntu " FP1,           /* no tag */
-		"Ubuntu:22.04 " FP1,     /* bad name */
-		"ubuntu:22.04:x " FP1,   /* two ':' */
-		"ubuntu:-x " FP1,        /* bad tag */
-		FP1 " ubuntu:22.04",     /* swapped */
+		"ubuntu " FP1,         /* no tag */
+		"Ubuntu:22.04 " FP1,   /* bad name */
+		"ubuntu:22.04:x " FP1, /* two ':' */
+		"ubuntu:-x " FP1,      /* bad tag */
+		FP1 " ubuntu:22.04",   /* swapped */
 	};
 	char text[512], want[300];
 	(void)state;
 	need_root();
-	snprintf(want, sizeof(want), "%s:3: malformed entry (expected 'NAME:TAG FINGERPRINT' with a "
-		 "64-digit lowercase hex fingerprint); ask your admin to fix it", list);
+	snprintf(want, sizeof(want),
+		 "%s:3: malformed entry (expected 'NAME:TAG FINGERPRINT' with a "
+		 "64-digit lowercase hex fingerprint); ask your admin to fix it",
+		 list);
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		/* the bad line comes after the one asked for: still an error */
 		snprintf(text, sizeof(text), "# list\nubuntu:22.04 " FP1 "\n%s\n", lines[i]);
@@ -252,9 +259,11 @@ static void test_resolve_unsafe_file(void **state)
 	char want[300];
 	(void)state;
 	need_root();
-	snprintf(want, sizeof(want), "refusing the approved-images list %s: it must be a regular "
+	snprintf(want, sizeof(want),
+		 "refusing the approved-images list %s: it must be a regular "
 		 "file owned by root and writable only by root (fix: chown root:root %s; "
-		 "chmod 644 %s)", list, list, list);
+		 "chmod 644 %s)",
+		 list, list, list);
 	for (size_t i = 0; i < sizeof(bad_modes) / sizeof(bad_modes[0]); i++) {
 		write_list("ubuntu:22.04 " FP1 "\n", bad_modes[i]);
 		if (resolve("ubuntu:22.04") != -1)
@@ -332,8 +341,10 @@ static void test_resolve_missing(void **state)
 {
 	char want[300];
 	(void)state;
-	snprintf(want, sizeof(want), "cannot read the approved-images list %s: No such file or "
-		 "directory; ask your admin to check approved_images= in spank_lxd.conf", list);
+	snprintf(want, sizeof(want),
+		 "cannot read the approved-images list %s: No such file or "
+		 "directory; ask your admin to check approved_images= in spank_lxd.conf",
+		 list);
 	refused("ubuntu:22.04", want);
 	assert_string_equal(err.msg, want);
 	assert_false(slxd_image_list_readable(&cfg));

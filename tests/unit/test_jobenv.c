@@ -7,9 +7,10 @@
 #include "jobenv.h"
 #include "lxd.h"
 
-static char *JOB[] = { "PATH=/usr/bin:/bin", "HOME=/home/alice", "LANG=C", "SLURM_JOB_ID=7",
-		       "SECRET_TOKEN=x", NULL };
-#define IMG "[\"PATH=/opt/app/bin:/bin\",\"APP=1\",\"LANG=C.UTF-8\",\"SLURM_JOB_ID=99\",\"bad name=1\",\"noequals\",7]"
+static char *JOB[] = { "PATH=/usr/bin:/bin", "HOME=/home/alice", "LANG=C",
+		       "SLURM_JOB_ID=7",     "SECRET_TOKEN=x",   NULL };
+#define IMG \
+	"[\"PATH=/opt/app/bin:/bin\",\"APP=1\",\"LANG=C.UTF-8\",\"SLURM_JOB_ID=99\",\"bad name=1\",\"noequals\",7]"
 
 static struct slxd_envop *ops;
 static size_t nops;
@@ -69,7 +70,8 @@ static void user_option(void **state)
 
 	struct slxd_env_rules r = { "", "", "SLURM_*,LD_*", 0 };
 	slxd_error err = { 0 };
-	assert_int_equal(slxd_jobenv_plan(&r, IMG, "OK=1,LD_PRELOAD=/x.so", JOB, &ops, &nops, &err), -1);
+	assert_int_equal(slxd_jobenv_plan(&r, IMG, "OK=1,LD_PRELOAD=/x.so", JOB, &ops, &nops, &err),
+			 -1);
 	assert_contains(err.msg, "--lxd-env: LD_PRELOAD may not be set or passed on this cluster");
 	assert_null(ops);
 	assert_int_equal(slxd_env_user_allowed("SLURM_JOB_ID", "SLURM_*", &err), -1);
@@ -83,7 +85,8 @@ static void site_rules(void **state)
 	(void)state;
 	/* env_unset removes what the job, the image and the user set; env_set
 	 * wins over all */
-	plan(SLXD_IMAGE_ENV_IMAGE, "SITE=yes,APP=site", "SECRET_*,LANG", "SLURM_*", "LANG=fr,SECRET_X=1");
+	plan(SLXD_IMAGE_ENV_IMAGE, "SITE=yes,APP=site", "SECRET_*,LANG", "SLURM_*",
+	     "LANG=fr,SECRET_X=1");
 	assert_string_equal(after("SECRET_TOKEN"), "(unset)");
 	assert_string_equal(after("SECRET_X"), "(unset)");
 	assert_string_equal(after("LANG"), "(unset)");
@@ -100,14 +103,16 @@ static void lists_are_checked(void **state)
 {
 	(void)state;
 	slxd_error err;
-	assert_int_equal(slxd_env_list_check("A=1,B_2=x y,_C=", SLXD_ENV_ASSIGN, "env_set", &err), 0);
+	assert_int_equal(slxd_env_list_check("A=1,B_2=x y,_C=", SLXD_ENV_ASSIGN, "env_set", &err),
+			 0);
 	assert_int_equal(slxd_env_list_check("", SLXD_ENV_ASSIGN, "env_set", &err), 0);
 	assert_int_equal(slxd_env_list_check("A", SLXD_ENV_ASSIGN, "env_set", &err), -1);
 	assert_contains(err.msg, "invalid env_set item \"A\"");
 	assert_int_equal(slxd_env_list_check("1A=2", SLXD_ENV_ASSIGN, "env_set", &err), -1);
 	assert_int_equal(slxd_env_list_check("A=\x1b[2J", SLXD_ENV_ASSIGN, "env_set", &err), -1);
 	assert_int_equal(slxd_env_list_check("A,,B", SLXD_ENV_PATTERNS, "env_unset", &err), -1);
-	assert_int_equal(slxd_env_list_check("SLURM_*,LD_PRELOAD", SLXD_ENV_PATTERNS, "env_deny", &err), 0);
+	assert_int_equal(
+		slxd_env_list_check("SLURM_*,LD_PRELOAD", SLXD_ENV_PATTERNS, "env_deny", &err), 0);
 	assert_int_equal(slxd_env_list_check("*", SLXD_ENV_PATTERNS, "env_deny", &err), -1);
 	assert_int_equal(slxd_env_list_check("A*B", SLXD_ENV_PATTERNS, "env_deny", &err), -1);
 	assert_int_equal(slxd_env_list_check("A=1", SLXD_ENV_PATTERNS, "env_deny", &err), -1);
@@ -126,13 +131,17 @@ static void oci_config_from_lxd(void **state)
 {
 	(void)state;
 	static const char FP[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-	static const char FP2[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-	static const char FP3[] = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+	static const char FP2[] =
+		"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	static const char FP3[] =
+		"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
 	struct fake_lxd *f = fake_lxd_start();
 	slxd_error err = { 0 };
 	lxd_client *c = lxd_open(fake_lxd_socket(f), 5000, &err);
 	assert_non_null(c);
-	fake_lxd_add_image(f, FP, "{\"properties\":{\"oci.env\":\"[\\\"A=1\\\"]\",\"oci.workdir\":\"/srv/app\"}}");
+	fake_lxd_add_image(
+		f, FP,
+		"{\"properties\":{\"oci.env\":\"[\\\"A=1\\\"]\",\"oci.workdir\":\"/srv/app\"}}");
 	fake_lxd_add_image(f, FP2, "{\"properties\":{\"oci.workdir\":\"/srv/../etc\"}}");
 	char *env = NULL, wd[64];
 	assert_int_equal(slxd_image_oci_config(c, FP, &env, wd, sizeof(wd), &err), 0);

@@ -150,7 +150,7 @@ static void test_disk(void **state)
 	assert_true(v == 50ULL << 30);
 	assert_int_equal(slxd_joblimits_disk(&cfg, "51G", &v, &err), -1);
 	assert_string_equal(err.msg, "--lxd-disk=\"51G\" (51GiB) exceeds this site's maximum root "
-			    "disk of 50GiB (root_size_max)");
+				     "disk of 50GiB (root_size_max)");
 	assert_int_equal(slxd_error_kind(&err), SLXD_E_INVALID);
 	assert_int_equal(slxd_joblimits_disk(&cfg, "0", &v, &err), -1);
 	assert_contains(err.msg, "not allowed here");
@@ -169,10 +169,10 @@ static void test_resized(void **state)
 {
 	(void)state;
 	json_auto_t *have = json_pack("{s:s, s:s, s:s}", "type", "disk", "path", "/", "pool", "p");
-	json_auto_t *want = json_pack("{s:s, s:s, s:s, s:s}", "type", "disk", "path", "/",
-				      "pool", "p", "size", "1000");
-	json_auto_t *other = json_pack("{s:s, s:s, s:s, s:s}", "type", "disk", "path", "/",
-				       "pool", "q", "size", "1000");
+	json_auto_t *want = json_pack("{s:s, s:s, s:s, s:s}", "type", "disk", "path", "/", "pool",
+				      "p", "size", "1000");
+	json_auto_t *other = json_pack("{s:s, s:s, s:s, s:s}", "type", "disk", "path", "/", "pool",
+				       "q", "size", "1000");
 	assert_true(slxd_joblimits_resized("root", have, want));
 	assert_false(slxd_joblimits_resized("root", have, other)); /* another pool */
 	assert_false(slxd_joblimits_resized("data", have, want));
@@ -189,15 +189,20 @@ static void test_disk_full(void **state)
 	lxd_client *c = lxd_open(fake_lxd_socket(f), 5000, &err);
 	assert_non_null(c);
 	fake_route_times(fake_reply_sync(fake_lxd_on(f, "GET", "/1.0/instances/slurm-9/state"),
-					 "{\"disk\":{\"root\":{\"usage\":60000000}}}"), 1);
-	assert_int_equal(slxd_joblimits_disk_full(c, "slurm-9", 64ULL << 20, line, sizeof(line)), 1);
+					 "{\"disk\":{\"root\":{\"usage\":60000000}}}"),
+			 1);
+	assert_int_equal(slxd_joblimits_disk_full(c, "slurm-9", 64ULL << 20, line, sizeof(line)),
+			 1);
 	assert_contains(line, "57.2MiB used of its 64MiB limit");
 	assert_one_line(line);
 	fake_route_times(fake_reply_sync(fake_lxd_on(f, "GET", "/1.0/instances/slurm-9/state"),
-					 "{\"disk\":{\"root\":{\"usage\":58720255}}}"), 1);
-	assert_int_equal(slxd_joblimits_disk_full(c, "slurm-9", 64ULL << 20, line, sizeof(line)), 0);
+					 "{\"disk\":{\"root\":{\"usage\":58720255}}}"),
+			 1);
+	assert_int_equal(slxd_joblimits_disk_full(c, "slurm-9", 64ULL << 20, line, sizeof(line)),
+			 0);
 	/* gone, or no figure: nothing said */
-	assert_int_equal(slxd_joblimits_disk_full(c, "slurm-9", 64ULL << 20, line, sizeof(line)), 0);
+	assert_int_equal(slxd_joblimits_disk_full(c, "slurm-9", 64ULL << 20, line, sizeof(line)),
+			 0);
 	lxd_close(c);
 	fake_lxd_stop(f);
 }

@@ -21,12 +21,11 @@
 #include "runtime.h"
 
 /* -1, and the kind of the failure in *e. */
-#define assert_failk(expr, e, k)                                  \
-	do {                                                      \
-		assert_int_equal((expr), -1);                     \
-		assert_int_equal(slxd_error_kind(e), (k));        \
+#define assert_failk(expr, e, k)                           \
+	do {                                               \
+		assert_int_equal((expr), -1);              \
+		assert_int_equal(slxd_error_kind(e), (k)); \
 	} while (0)
-
 
 #define FP "23d3c0a0f74c24d81129988bf62b94db68eea8c0aeed656580e89c292d737882"
 
@@ -63,11 +62,10 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-#define assert_contains(hay, needle)                                         \
-	do {                                                                 \
-		if (!strstr((hay), (needle)))                                \
-			fail_msg("\"%s\" does not contain \"%s\"", (hay),   \
-				 (needle));                                  \
+#define assert_contains(hay, needle)                                                 \
+	do {                                                                         \
+		if (!strstr((hay), (needle)))                                        \
+			fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle)); \
 	} while (0)
 
 /* ---- lxd_open ----------------------------------------------------------- */
@@ -154,13 +152,14 @@ static void capture(enum slxd_log_level level, const char *line)
 }
 
 /* Open a fake LXD that says it is `server` `version`; check against min. */
-static int version_check(const char *server, const char *version, const char *min,
-			 slxd_error *err)
+static int version_check(const char *server, const char *version, const char *min, slxd_error *err)
 {
 	char md[256];
 	struct fake_lxd *f = fake_lxd_start();
-	snprintf(md, sizeof(md), "{\"auth\":\"trusted\",\"environment\":{\"server\":\"%s\","
-		 "\"server_version\":\"%s\"}}", server, version);
+	snprintf(md, sizeof(md),
+		 "{\"auth\":\"trusted\",\"environment\":{\"server\":\"%s\","
+		 "\"server_version\":\"%s\"}}",
+		 server, version);
 	fake_reply_sync(fake_lxd_on(f, "GET", "/1.0$"), md);
 	lxd_client *c = lxd_open(fake_lxd_socket(f), 1000, err);
 	if (!c)
@@ -223,10 +222,8 @@ static void test_sync_request(void **state)
 {
 	struct t *t = *state;
 	json_t *md = NULL;
-	fake_reply_sync(fake_lxd_on(t->f, "GET", "/1.0/things"),
-			"{\"answer\":42}");
-	assert_int_equal(lxd_request(t->c, "GET", "/1.0/things", NULL, &md,
-				     &t->err), 0);
+	fake_reply_sync(fake_lxd_on(t->f, "GET", "/1.0/things"), "{\"answer\":42}");
+	assert_int_equal(lxd_request(t->c, "GET", "/1.0/things", NULL, &md, &t->err), 0);
 	assert_int_equal(json_integer_value(json_object_get(md, "answer")), 42);
 	json_decref(md);
 }
@@ -235,10 +232,8 @@ static void test_async_success(void **state)
 {
 	struct t *t = *state;
 	json_t *md = NULL, *body = json_pack("{s:s}", "k", "v");
-	fake_reply_async(fake_lxd_on(t->f, "POST", "/1.0/things"), 200, NULL,
-			 "{\"return\":7}");
-	assert_int_equal(lxd_request(t->c, "POST", "/1.0/things", body, &md,
-				     &t->err), 0);
+	fake_reply_async(fake_lxd_on(t->f, "POST", "/1.0/things"), 200, NULL, "{\"return\":7}");
+	assert_int_equal(lxd_request(t->c, "POST", "/1.0/things", body, &md, &t->err), 0);
 	json_decref(body);
 	/* The finished operation's own metadata comes back. */
 	assert_int_equal(json_integer_value(json_object_get(md, "return")), 7);
@@ -250,7 +245,7 @@ static void test_async_success(void **state)
 	assert_string_equal(post->body, "{\"k\":\"v\"}");
 	assert_string_equal(wait->method, "GET");
 	assert_string_equal(wait->path, "/1.0/operations/"
-			    "0f4e0000-0000-4000-8000-000000000001/wait?timeout=5");
+					"0f4e0000-0000-4000-8000-000000000001/wait?timeout=5");
 }
 
 static void test_operation_failure_text(void **state)
@@ -258,12 +253,10 @@ static void test_operation_failure_text(void **state)
 	struct t *t = *state;
 	fake_lxd_add_image(t->f, FP, NULL);
 	fake_reply_async(fake_lxd_on(t->f, "POST", "/1.0/instances"), 400,
-			 "Failed creating instance record: disk quota exceeded",
-			 NULL);
-	assert_int_equal(lxd_instance_create(t->c, "slurm-12", FP, NULL, NULL,
-					     NULL, &t->err), -1);
+			 "Failed creating instance record: disk quota exceeded", NULL);
+	assert_int_equal(lxd_instance_create(t->c, "slurm-12", FP, NULL, NULL, NULL, &t->err), -1);
 	assert_string_equal(t->err.msg, "LXD failed to create instance slurm-12: "
-			    "Failed creating instance record: disk quota exceeded");
+					"Failed creating instance record: disk quota exceeded");
 }
 
 static void test_not_found(void **state)
@@ -279,8 +272,8 @@ static void test_not_found(void **state)
 	assert_failk(lxd_instance_stop_force(t->c, "nope", &t->err), &t->err, SLXD_E_NOTFOUND);
 	assert_failk(lxd_instance_state(t->c, "nope", &st, &t->err), &t->err, SLXD_E_NOTFOUND);
 	assert_failk(lxd_image_get(t->c, FP, &out, &t->err), &t->err, SLXD_E_NOTFOUND);
-	assert_failk(lxd_request(t->c, "GET", "/1.0/nothing/here", NULL,
-				     &out, &t->err), &t->err, SLXD_E_NOTFOUND);
+	assert_failk(lxd_request(t->c, "GET", "/1.0/nothing/here", NULL, &out, &t->err), &t->err,
+		     SLXD_E_NOTFOUND);
 	/* A 404 fails every call the same way. */
 	assert_int_equal(lxd_instance_start(t->c, "nope", &t->err), -1);
 }
@@ -293,21 +286,22 @@ static void test_instance_copy(void **state)
 	fake_lxd_add_image(t->f, FP, NULL);
 	assert_int_equal(lxd_instance_create(t->c, "tpl", FP, NULL, NULL, NULL, &t->err), 0);
 	json_t *config = json_pack("{s:s}", "user.slurm.job_id", "12");
-	assert_int_equal(lxd_instance_copy(t->c, "slurm-12", "tpl", config, NULL, NULL,
-					   &t->err), 0);
+	assert_int_equal(lxd_instance_copy(t->c, "slurm-12", "tpl", config, NULL, NULL, &t->err),
+			 0);
 	json_t *body = fake_request_json(fake_lxd_find_last(t->f, "POST", "/1.0/instances$"));
 	json_t *src = json_object_get(body, "source");
 	assert_string_equal(json_string_value(json_object_get(src, "type")), "copy");
 	assert_string_equal(json_string_value(json_object_get(src, "source")), "tpl");
 	assert_true(json_is_true(json_object_get(src, "instance_only")));
 	assert_string_equal(json_string_value(json_object_get(json_object_get(body, "config"),
-							      "user.slurm.job_id")), "12");
+							      "user.slurm.job_id")),
+			    "12");
 	json_decref(body);
 	assert_true(fake_lxd_instance_exists(t->f, "slurm-12"));
 
 	int before = fake_lxd_nrequests(t->f);
-	assert_int_equal(lxd_instance_copy(t->c, "slurm-13", "../tpl", NULL, NULL, NULL,
-					   &t->err), -1);
+	assert_int_equal(lxd_instance_copy(t->c, "slurm-13", "../tpl", NULL, NULL, NULL, &t->err),
+			 -1);
 	assert_contains(t->err.msg, "invalid LXD instance name");
 	json_t *bad = json_pack("{s:b}", "security.nesting", 1);
 	assert_int_equal(lxd_instance_copy(t->c, "slurm-13", "tpl", bad, NULL, NULL, &t->err), -1);
@@ -326,11 +320,10 @@ static void test_error_text_verbatim(void **state)
 	static const char text[] = "Invalid devices: Device validation failed "
 				   "for \"home\": Missing source path \"/x y\"";
 	fake_reply_error(fake_lxd_on(t->f, "POST", "/1.0/instances"), 400, text);
-	assert_int_equal(lxd_instance_create(t->c, "slurm-12", FP, NULL, NULL,
-					     NULL, &t->err), -1);
+	assert_int_equal(lxd_instance_create(t->c, "slurm-12", FP, NULL, NULL, NULL, &t->err), -1);
 	assert_string_equal(t->err.msg, "LXD refused to create instance "
-			    "slurm-12: Invalid devices: Device validation "
-			    "failed for \"home\": Missing source path \"/x y\"");
+					"slurm-12: Invalid devices: Device validation "
+					"failed for \"home\": Missing source path \"/x y\"");
 }
 
 /* A failed wait must not look like a missing instance to the caller. */
@@ -338,8 +331,7 @@ static void test_vanished_operation_is_error(void **state)
 {
 	struct t *t = *state;
 	fake_lxd_add_instance(t->f, "c1", "Running", NULL);
-	fake_reply_error(fake_lxd_on(t->f, "GET", "/1.0/operations/"), 404,
-			 "Operation not found");
+	fake_reply_error(fake_lxd_on(t->f, "GET", "/1.0/operations/"), 404, "Operation not found");
 	assert_int_equal(lxd_instance_stop_force(t->c, "c1", &t->err), -1);
 	assert_contains(t->err.msg, "Operation not found");
 }
@@ -353,10 +345,8 @@ static void test_stop_running(void **state)
 	assert_int_equal(lxd_instance_stop_force(t->c, "c1", &t->err), 0);
 	assert_string_equal(fake_lxd_instance_status(t->f, "c1"), "Stopped");
 
-	json_t *body = fake_request_json(fake_lxd_find(t->f, "PUT",
-				"/1.0/instances/c1/state"));
-	json_t *want = json_pack("{s:s, s:b, s:i}", "action", "stop", "force", 1,
-				 "timeout", -1);
+	json_t *body = fake_request_json(fake_lxd_find(t->f, "PUT", "/1.0/instances/c1/state"));
+	json_t *want = json_pack("{s:s, s:b, s:i}", "action", "stop", "force", 1, "timeout", -1);
 	assert_true(json_equal(body, want));
 	json_decref(body);
 	json_decref(want);
@@ -380,7 +370,7 @@ static void test_stop_already_stopped(void **state)
 			 "Failed to stop: device busy", NULL);
 	assert_int_equal(lxd_instance_stop_force(t->c, "c3", &t->err), -1);
 	assert_contains(t->err.msg, "LXD failed to stop instance c3: Failed to "
-			"stop: device busy");
+				    "stop: device busy");
 }
 
 /* ---- Hostile or broken peers -------------------------------------------- */
@@ -388,8 +378,14 @@ static void test_stop_already_stopped(void **state)
 static void test_malformed_json(void **state)
 {
 	struct t *t = *state;
-#define B(s) { s, sizeof(s) - 1 }
-	static const struct { const char *s; size_t len; } bodies[] = {
+#define B(s)                     \
+	{                        \
+		s, sizeof(s) - 1 \
+	}
+	static const struct {
+		const char *s;
+		size_t len;
+	} bodies[] = {
 		B(""),
 		B("{\"type\":\"sync\",\"metadata\":"),
 		B("not json at all"),
@@ -411,8 +407,7 @@ static void test_malformed_json(void **state)
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 		struct lxd_instance_state st;
 		snprintf(name, sizeof(name), "/1.0/instances/m%zu/", i);
-		fake_reply_raw(fake_lxd_on(t->f, "GET", name), 200, bodies[i].s,
-			       bodies[i].len);
+		fake_reply_raw(fake_lxd_on(t->f, "GET", name), 200, bodies[i].s, bodies[i].len);
 		snprintf(name, sizeof(name), "m%zu", i);
 		slxd_error_clear(&t->err);
 		if (lxd_instance_state(t->c, name, &st, &t->err) != -1)
@@ -427,18 +422,17 @@ static void test_malformed_json(void **state)
 		"{\"type\":\"sync\",\"metadata\":{\"status_code\":\"200\"}}",
 		"{\"type\":\"sync\",\"metadata\":[200]}",
 	};
-	fake_reply_async(fake_lxd_on(t->f, "PUT", "/1.0/instances/w/state"), 200,
-			 NULL, NULL);
+	fake_reply_async(fake_lxd_on(t->f, "PUT", "/1.0/instances/w/state"), 200, NULL, NULL);
 	for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++) {
-		fake_route_times(fake_reply_raw(fake_lxd_on(t->f, "GET",
-			"/1.0/operations/"), 200, waits[i], strlen(waits[i])), 1);
+		fake_route_times(fake_reply_raw(fake_lxd_on(t->f, "GET", "/1.0/operations/"), 200,
+						waits[i], strlen(waits[i])),
+				 1);
 		if (lxd_instance_start(t->c, "w", &t->err) != -1)
 			fail_msg("wait answer %zu accepted: %s", i, waits[i]);
 		assert_contains(t->err.msg, "malformed");
 	}
 	/* A non-JSON error page is not mistaken for LXD's 404. */
-	fake_reply_raw(fake_lxd_on(t->f, "GET", "/1.0/instances/p"), 404,
-		       "<html>", 6);
+	fake_reply_raw(fake_lxd_on(t->f, "GET", "/1.0/instances/p"), 404, "<html>", 6);
 	json_t *out;
 	assert_int_equal(lxd_instance_get(t->c, "p", &out, &t->err), -1);
 }
@@ -447,10 +441,8 @@ static void test_oversize_body(void **state)
 {
 	struct t *t = *state;
 	json_t *out = NULL;
-	fake_reply_huge(fake_lxd_on(t->f, "GET", "/1.0/instances/big1"),
-			20 << 20, true);
-	fake_reply_huge(fake_lxd_on(t->f, "GET", "/1.0/instances/big2"),
-			20 << 20, false);
+	fake_reply_huge(fake_lxd_on(t->f, "GET", "/1.0/instances/big1"), 20 << 20, true);
+	fake_reply_huge(fake_lxd_on(t->f, "GET", "/1.0/instances/big2"), 20 << 20, false);
 	assert_int_equal(lxd_instance_get(t->c, "big1", &out, &t->err), -1);
 	assert_contains(t->err.msg, "larger than 16 MiB");
 	assert_int_equal(lxd_instance_get(t->c, "big2", &out, &t->err), -1);
@@ -508,20 +500,17 @@ static void test_operation_never_finishes(void **state)
 	assert_non_null(c);
 
 	/* LXD answers the wait after ?timeout= with the operation running. */
-	fake_reply_async(fake_lxd_on(t->f, "PUT", "/1.0/instances/a/state"), 103,
-			 NULL, NULL);
+	fake_reply_async(fake_lxd_on(t->f, "PUT", "/1.0/instances/a/state"), 103, NULL, NULL);
 	long t0 = now_ms();
 	assert_int_equal(lxd_instance_start(c, "a", &err), -1);
 	long took = now_ms() - t0;
 	assert_contains(err.msg, "timed out after 1 s");
 	assert_contains(err.msg, "still Running");
-	assert_string_equal(fake_lxd_request(t->f, -1)->path + 52,
-			    "/wait?timeout=1");
+	assert_string_equal(fake_lxd_request(t->f, -1)->path + 52, "/wait?timeout=1");
 	assert_true(took >= 900 && took < 2500);
 
 	/* A wait that hangs is cut off by curl a little later. */
-	fake_reply_async(fake_lxd_on(t->f, "PUT", "/1.0/instances/b/state"), 200,
-			 NULL, NULL);
+	fake_reply_async(fake_lxd_on(t->f, "PUT", "/1.0/instances/b/state"), 200, NULL, NULL);
 	fake_route_delay(fake_lxd_on(t->f, "GET", "/1.0/operations/"), 10000);
 	t0 = now_ms();
 	assert_int_equal(lxd_instance_start(c, "b", &err), -1);
@@ -539,8 +528,7 @@ static void test_connection_reuse(void **state)
 	struct lxd_instance_state st;
 	json_t *out;
 	fake_lxd_add_image(t->f, FP, NULL);
-	assert_int_equal(lxd_instance_create(t->c, "c1", FP, NULL, NULL, NULL,
-					     &t->err), 0);
+	assert_int_equal(lxd_instance_create(t->c, "c1", FP, NULL, NULL, NULL, &t->err), 0);
 	assert_int_equal(lxd_instance_start(t->c, "c1", &t->err), 0);
 	assert_int_equal(lxd_instance_state(t->c, "c1", &st, &t->err), 0);
 	assert_int_equal(lxd_instances_list(t->c, NULL, NULL, &out, &t->err), 0);
@@ -562,17 +550,15 @@ static void test_list_filter(void **state)
 	fake_lxd_add_instance(t->f, "c", "Stopped", "{\"user.other\":\"12\"}");
 	fake_lxd_add_instance(t->f, "d", "Running", "{\"user.slurm.job\":\"12\"}");
 
-	assert_int_equal(lxd_instances_list(t->c, "user.slurm.job", "12", &out,
-					    &t->err), 0);
+	assert_int_equal(lxd_instances_list(t->c, "user.slurm.job", "12", &out, &t->err), 0);
 	assert_int_equal(json_array_size(out), 2);
-	assert_string_equal(json_string_value(json_object_get(
-		json_array_get(out, 0), "name")), "a");
-	assert_string_equal(json_string_value(json_object_get(
-		json_array_get(out, 1), "name")), "d");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(out, 0), "name")),
+			    "a");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(out, 1), "name")),
+			    "d");
 	json_decref(out);
 
-	assert_int_equal(lxd_instances_list(t->c, "user.slurm.job", NULL, &out,
-					    &t->err), 0);
+	assert_int_equal(lxd_instances_list(t->c, "user.slurm.job", NULL, &out, &t->err), 0);
 	assert_int_equal(json_array_size(out), 3);
 	json_decref(out);
 
@@ -580,12 +566,10 @@ static void test_list_filter(void **state)
 	assert_int_equal(json_array_size(out), 4);
 	json_decref(out);
 
-	assert_int_equal(lxd_instances_list(t->c, "user.slurm.job", "99", &out,
-					    &t->err), 0);
+	assert_int_equal(lxd_instances_list(t->c, "user.slurm.job", "99", &out, &t->err), 0);
 	assert_int_equal(json_array_size(out), 0);
 	json_decref(out);
-	assert_string_equal(fake_lxd_request(t->f, -1)->path,
-			    "/1.0/instances?recursion=1");
+	assert_string_equal(fake_lxd_request(t->f, -1)->path, "/1.0/instances?recursion=1");
 }
 
 static void test_images(void **state)
@@ -597,8 +581,7 @@ static void test_images(void **state)
 	assert_int_equal(json_array_size(out), 1);
 	json_decref(out);
 	assert_int_equal(lxd_image_get(t->c, FP, &out, &t->err), 0);
-	assert_string_equal(json_string_value(json_object_get(out, "fingerprint")),
-			    FP);
+	assert_string_equal(json_string_value(json_object_get(out, "fingerprint")), FP);
 	json_decref(out);
 }
 
@@ -616,9 +599,12 @@ static void test_image_arch(void **state)
 	int before = fake_lxd_nrequests(t->f);
 	assert_int_equal(lxd_check_image_arch(t->c, img, "a:1", &t->err), -1);
 	assert_string_equal(t->err.msg, "image a:1 is built for aarch64, this node is x86_64: "
-			    "ask for an image of this node's architecture");
-	static const struct { const char *arch; int rc; } cases[] = {
-		{ "x86_64", 0 }, { "amd64", 0 }, { "i686", 0 }, { "i386", 0 },
+					"ask for an image of this node's architecture");
+	static const struct {
+		const char *arch;
+		int rc;
+	} cases[] = {
+		{ "x86_64", 0 }, { "amd64", 0 },   { "i686", 0 },     { "i386", 0 },
 		{ "arm64", -1 }, { "armv7l", -1 }, { "ppc64le", -1 }, { "", 0 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -636,23 +622,19 @@ static void test_image_arch(void **state)
 static void test_create_body(void **state)
 {
 	struct t *t = *state;
-	json_t *config = json_pack("{s:s, s:s}", "security.idmap.isolated",
-				   "true", "user.slurm.job", "12");
-	json_t *devices = json_pack("{s:{s:s, s:s, s:s}}", "home", "type",
-				    "disk", "source", "/home/u", "path",
-				    "/home/u");
+	json_t *config =
+		json_pack("{s:s, s:s}", "security.idmap.isolated", "true", "user.slurm.job", "12");
+	json_t *devices = json_pack("{s:{s:s, s:s, s:s}}", "home", "type", "disk", "source",
+				    "/home/u", "path", "/home/u");
 	json_t *profiles = json_pack("[s]", "slurm");
 	fake_lxd_add_image(t->f, FP, NULL);
 
-	assert_int_equal(lxd_instance_create(t->c, "slurm-12", FP, config,
-					     devices, profiles, &t->err), 0);
-	json_t *body = fake_request_json(fake_lxd_find(t->f, "POST",
-						       "/1.0/instances$"));
-	json_t *want = json_pack("{s:s, s:s, s:{s:s, s:s}, s:O, s:O, s:O}",
-				 "name", "slurm-12", "type", "container",
-				 "source", "type", "image", "fingerprint", FP,
-				 "config", config, "devices", devices,
-				 "profiles", profiles);
+	assert_int_equal(
+		lxd_instance_create(t->c, "slurm-12", FP, config, devices, profiles, &t->err), 0);
+	json_t *body = fake_request_json(fake_lxd_find(t->f, "POST", "/1.0/instances$"));
+	json_t *want = json_pack("{s:s, s:s, s:{s:s, s:s}, s:O, s:O, s:O}", "name", "slurm-12",
+				 "type", "container", "source", "type", "image", "fingerprint", FP,
+				 "config", config, "devices", devices, "profiles", profiles);
 	if (!json_equal(body, want))
 		fail_msg("sent %s", fake_lxd_find(t->f, "POST", "/1.0/instances")->body);
 	json_decref(body);
@@ -661,22 +643,20 @@ static void test_create_body(void **state)
 	assert_int_equal(config->refcount, 1);
 
 	json_t *inst = fake_lxd_instance_json(t->f, "slurm-12");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(
-		inst, "config"), "user.slurm.job")), "12");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(inst, "config"),
+							      "user.slurm.job")),
+			    "12");
 	json_decref(inst);
 	json_decref(config);
 	json_decref(devices);
 	json_decref(profiles);
 
 	/* Defaults: empty config and devices, the "default" profile. */
-	assert_int_equal(lxd_instance_create(t->c, "slurm-13", FP, NULL, NULL,
-					     NULL, &t->err), 0);
-	body = fake_request_json(fake_lxd_find_last(t->f, "POST",
-						    "/1.0/instances$"));
-	want = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{}, s:{}, s:[s]}", "name",
-			 "slurm-13", "type", "container", "source", "type",
-			 "image", "fingerprint", FP, "config", "devices",
-			 "profiles", "default");
+	assert_int_equal(lxd_instance_create(t->c, "slurm-13", FP, NULL, NULL, NULL, &t->err), 0);
+	body = fake_request_json(fake_lxd_find_last(t->f, "POST", "/1.0/instances$"));
+	want = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{}, s:{}, s:[s]}", "name", "slurm-13", "type",
+			 "container", "source", "type", "image", "fingerprint", FP, "config",
+			 "devices", "profiles", "default");
 	assert_true(json_equal(body, want));
 	json_decref(body);
 	json_decref(want);
@@ -697,8 +677,8 @@ static void test_incus_keys(void **state)
 		fail_msg("lxd_open: %s", err.msg);
 	assert_string_equal(lxd_server_name(c), "incus");
 
-	json_t *config = json_pack("{s:s, s:s}", "security.devlxd", "false",
-				   "user.slurm.job", "12");
+	json_t *config =
+		json_pack("{s:s, s:s}", "security.devlxd", "false", "user.slurm.job", "12");
 	if (lxd_instance_create(c, "slurm-12", FP, config, NULL, NULL, &err) != 0)
 		fail_msg("create on Incus: %s", err.msg);
 	/* the caller's object keeps LXD's word */
@@ -710,11 +690,9 @@ static void test_incus_keys(void **state)
 	json_decref(inst);
 
 	/* a copy (spares from templates) and a PATCH are renamed too */
-	assert_int_equal(lxd_instance_copy(c, "slurm-13", "slurm-12", config, NULL, NULL,
-					   &err), 0);
+	assert_int_equal(lxd_instance_copy(c, "slurm-13", "slurm-12", config, NULL, NULL, &err), 0);
 	json_t *patch = json_pack("{s:{s:s}}", "config", "security.devlxd", "false");
-	assert_int_equal(lxd_request(c, "PATCH", "/1.0/instances/slurm-13", patch, NULL,
-				     &err), 0);
+	assert_int_equal(lxd_request(c, "PATCH", "/1.0/instances/slurm-13", patch, NULL, &err), 0);
 	assert_non_null(json_object_get(json_object_get(patch, "config"), "security.devlxd"));
 	json_decref(patch);
 
@@ -731,9 +709,10 @@ static void test_incus_keys(void **state)
 	assert_int_equal(lxd_instances_list(c, "user.slurm.job", "12", &list, &err), 0);
 	assert_int_equal(json_array_size(list), 2);
 	size_t i;
-	json_array_foreach(list, i, inst)
-		assert_string_equal(json_string_value(json_object_get(json_object_get(
-			inst, "config"), "security.devlxd")), "false");
+	json_array_foreach (list, i, inst)
+		assert_string_equal(json_string_value(json_object_get(
+					    json_object_get(inst, "config"), "security.devlxd")),
+				    "false");
 	json_decref(list);
 	lxd_close(c);
 
@@ -744,8 +723,9 @@ static void test_incus_keys(void **state)
 	assert_string_equal(lxd_server_name(c), "lxd");
 	assert_int_equal(lxd_instance_create(c, "slurm-14", FP, config, NULL, NULL, &err), 0);
 	inst = fake_lxd_instance_json(f, "slurm-14");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(
-		inst, "config"), "security.devlxd")), "false");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(inst, "config"),
+							      "security.devlxd")),
+			    "false");
 	json_decref(inst);
 	json_decref(config);
 	lxd_close(c);
@@ -768,7 +748,8 @@ static void test_runtime_open(void **state)
 	snprintf(cfg.lxd_socket, sizeof(cfg.lxd_socket), "%s", fake_lxd_socket(f));
 
 	assert_null(slxd_runtime_open(&cfg, &err)); /* the fake is LXD */
-	assert_contains(err.msg, " is LXD, not Incus (runtime=incus): set runtime= and lxd_socket=");
+	assert_contains(err.msg,
+			" is LXD, not Incus (runtime=incus): set runtime= and lxd_socket=");
 	assert_int_equal(slxd_error_kind(&err), SLXD_E_INVALID);
 	fake_lxd_set_incus(f, true);
 	lxd_client *c = slxd_runtime_open(&cfg, &err);
@@ -789,30 +770,25 @@ static void test_runtime_open(void **state)
 static void test_create_rejects_bad_arguments(void **state)
 {
 	struct t *t = *state;
-	static const char *const names[] = { "", "a/b", "..", "x y", "a?b",
-					     "a%2f", "caf\xc3\xa9", "a_b" };
+	static const char *const names[] = { "",    "a/b",  "..",          "x y",
+					     "a?b", "a%2f", "caf\xc3\xa9", "a_b" };
 	json_t *bad_config = json_pack("{s:i}", "limits.cpu", 2);
 	json_t *out;
 	int before = fake_lxd_nrequests(t->f);
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		assert_int_equal(lxd_instance_create(t->c, names[i], FP, NULL,
-						     NULL, NULL, &t->err), -1);
+		assert_int_equal(lxd_instance_create(t->c, names[i], FP, NULL, NULL, NULL, &t->err),
+				 -1);
 		assert_contains(t->err.msg, "invalid LXD instance name");
 		assert_int_equal(lxd_instance_delete(t->c, names[i], &t->err), -1);
 		assert_int_equal(lxd_instance_get(t->c, names[i], &out, &t->err), -1);
 	}
-	assert_int_equal(lxd_instance_create(t->c, "ok", "../../x", NULL, NULL,
-					     NULL, &t->err), -1);
-	assert_int_equal(lxd_instance_create(t->c, "ok", FP, bad_config, NULL,
-					     NULL, &t->err), -1);
+	assert_int_equal(lxd_instance_create(t->c, "ok", "../../x", NULL, NULL, NULL, &t->err), -1);
+	assert_int_equal(lxd_instance_create(t->c, "ok", FP, bad_config, NULL, NULL, &t->err), -1);
 	assert_contains(t->err.msg, "limits.cpu");
-	assert_int_equal(lxd_request(t->c, "GET", "/1.0/x y", NULL, NULL,
-				     &t->err), -1);
-	assert_int_equal(lxd_request(t->c, "GET", "/2.0/x", NULL, NULL,
-				     &t->err), -1);
-	assert_int_equal(lxd_request(t->c, "TRACE", "/1.0", NULL, NULL,
-				     &t->err), -1);
+	assert_int_equal(lxd_request(t->c, "GET", "/1.0/x y", NULL, NULL, &t->err), -1);
+	assert_int_equal(lxd_request(t->c, "GET", "/2.0/x", NULL, NULL, &t->err), -1);
+	assert_int_equal(lxd_request(t->c, "TRACE", "/1.0", NULL, NULL, &t->err), -1);
 	assert_int_equal(fake_lxd_nrequests(t->f), before);
 	json_decref(bad_config);
 }
@@ -825,8 +801,7 @@ static void test_lifecycle(void **state)
 	fake_lxd_add_image(t->f, FP, NULL);
 	fake_lxd_set_init_pid(t->f, 4321);
 
-	assert_int_equal(lxd_instance_create(t->c, "slurm-1", FP, NULL, NULL,
-					     NULL, &t->err), 0);
+	assert_int_equal(lxd_instance_create(t->c, "slurm-1", FP, NULL, NULL, NULL, &t->err), 0);
 	assert_int_equal(lxd_instance_state(t->c, "slurm-1", &st, &t->err), 0);
 	assert_string_equal(st.status, "Stopped");
 	assert_int_equal(st.init_pid, 0);
@@ -839,7 +814,7 @@ static void test_lifecycle(void **state)
 	/* Starting twice is LXD's error, reported as such. */
 	assert_int_equal(lxd_instance_start(t->c, "slurm-1", &t->err), -1);
 	assert_string_equal(t->err.msg, "LXD failed to start instance slurm-1: "
-			    "The instance is already running");
+					"The instance is already running");
 	/* Deleting a running instance is refused. */
 	assert_int_equal(lxd_instance_delete(t->c, "slurm-1", &t->err), -1);
 	assert_contains(t->err.msg, "Instance is running");
@@ -849,8 +824,8 @@ static void test_lifecycle(void **state)
 	assert_false(fake_lxd_instance_exists(t->f, "slurm-1"));
 	assert_failk(lxd_instance_get(t->c, "slurm-1", &out, &t->err), &t->err, SLXD_E_NOTFOUND);
 	/* Creating from an unknown image fails in the operation. */
-	assert_int_equal(lxd_instance_create(t->c, "slurm-2", "abc", NULL, NULL,
-					     NULL, &t->err), -1);
+	assert_int_equal(lxd_instance_create(t->c, "slurm-2", "abc", NULL, NULL, NULL, &t->err),
+			 -1);
 	assert_contains(t->err.msg, "Image not found");
 }
 

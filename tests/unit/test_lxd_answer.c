@@ -9,12 +9,11 @@
 #include "lxd.h"
 
 /* -1, and the kind of the failure in *e. */
-#define assert_failk(expr, e, k)                                  \
-	do {                                                      \
-		assert_int_equal((expr), -1);                     \
-		assert_int_equal(slxd_error_kind(e), (k));        \
+#define assert_failk(expr, e, k)                           \
+	do {                                               \
+		assert_int_equal((expr), -1);              \
+		assert_int_equal(slxd_error_kind(e), (k)); \
 	} while (0)
-
 
 static slxd_error err;
 static char text[512];
@@ -85,10 +84,12 @@ static void test_read_async(void **state)
 {
 	const char *op = NULL;
 	json_t *md = (json_t *)1;
-	json_t *root = answer(202, "{\"type\":\"async\",\"operation\":\"/1.0/operations/5e1f-77ab\"}");
+	json_t *root =
+		answer(202, "{\"type\":\"async\",\"operation\":\"/1.0/operations/5e1f-77ab\"}");
 	(void)state;
 
-	assert_int_equal(lxd_answer_read(root, 202, "t", &md, &op, text, sizeof(text), &err), LXD_ASYNC);
+	assert_int_equal(lxd_answer_read(root, 202, "t", &md, &op, text, sizeof(text), &err),
+			 LXD_ASYNC);
 	assert_null(md);
 	assert_string_equal(op, "5e1f-77ab");
 	json_decref(root);
@@ -119,10 +120,12 @@ static void test_read_errors(void **state)
 {
 	const char *op;
 	json_t *md;
-	json_t *root = answer(500, "{\"type\":\"error\",\"error\":\"disk\\nfull\",\"error_code\":500}");
+	json_t *root =
+		answer(500, "{\"type\":\"error\",\"error\":\"disk\\nfull\",\"error_code\":500}");
 	(void)state;
 
-	assert_failk(lxd_answer_read(root, 500, "start x", &md, &op, text, sizeof(text), &err), &err, SLXD_E_REFUSED);
+	assert_failk(lxd_answer_read(root, 500, "start x", &md, &op, text, sizeof(text), &err),
+		     &err, SLXD_E_REFUSED);
 	assert_null(md);
 	assert_string_equal(text, "disk\nfull");
 	assert_contains(err.msg, "LXD refused to start x: disk full");
@@ -131,23 +134,28 @@ static void test_read_errors(void **state)
 
 	/* a 404 by status or by error_code */
 	root = answer(404, "{\"type\":\"error\",\"error\":\"not found\"}");
-	assert_failk(lxd_answer_read(root, 404, "t", &md, &op, text, sizeof(text), &err), &err, SLXD_E_NOTFOUND);
+	assert_failk(lxd_answer_read(root, 404, "t", &md, &op, text, sizeof(text), &err), &err,
+		     SLXD_E_NOTFOUND);
 	json_decref(root);
 	root = answer(200, "{\"type\":\"error\",\"error_code\":404}");
-	assert_failk(lxd_answer_read(root, 200, "t", &md, &op, text, sizeof(text), &err), &err, SLXD_E_NOTFOUND);
+	assert_failk(lxd_answer_read(root, 200, "t", &md, &op, text, sizeof(text), &err), &err,
+		     SLXD_E_NOTFOUND);
 	assert_string_equal(text, "HTTP 200");
 	json_decref(root);
 	/* an HTTP error wins over a "sync" type */
 	root = answer(503, "{\"type\":\"sync\",\"metadata\":{}}");
-	assert_failk(lxd_answer_read(root, 503, "t", &md, &op, text, sizeof(text), &err), &err, SLXD_E_REFUSED);
+	assert_failk(lxd_answer_read(root, 503, "t", &md, &op, text, sizeof(text), &err), &err,
+		     SLXD_E_REFUSED);
 	assert_null(md);
 	json_decref(root);
 
 	/* unknown or missing type */
-	static const char *const bad[] = { "{}", "{\"type\":1}", "{\"type\":\"Sync\"}", "{\"type\":null}" };
+	static const char *const bad[] = { "{}", "{\"type\":1}", "{\"type\":\"Sync\"}",
+					   "{\"type\":null}" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		root = answer(200, bad[i]);
-		assert_int_equal(lxd_answer_read(root, 200, "t", &md, &op, text, sizeof(text), &err), -1);
+		assert_int_equal(
+			lxd_answer_read(root, 200, "t", &md, &op, text, sizeof(text), &err), -1);
 		assert_contains(err.msg, "unknown answer \"type\"");
 		json_decref(root);
 	}
@@ -158,7 +166,8 @@ static void test_read_errors(void **state)
 	memcpy(big, "{\"type\":\"error\",\"error\":\"", 25);
 	memcpy(big + sizeof(big) - 3, "\"}", 3);
 	root = answer(500, big);
-	assert_failk(lxd_answer_read(root, 500, "t", &md, &op, small, sizeof(small), &err), &err, SLXD_E_REFUSED);
+	assert_failk(lxd_answer_read(root, 500, "t", &md, &op, small, sizeof(small), &err), &err,
+		     SLXD_E_REFUSED);
 	assert_string_equal(small, "eeeeeee");
 	json_decref(root);
 }
@@ -166,34 +175,48 @@ static void test_read_errors(void **state)
 static void test_operation(void **state)
 {
 	json_t *op = (json_t *)1;
-	json_t *root = answer(200, "{\"type\":\"sync\",\"metadata\":{\"status_code\":200,\"metadata\":{\"x\":2}}}");
+	json_t *root = answer(
+		200,
+		"{\"type\":\"sync\",\"metadata\":{\"status_code\":200,\"metadata\":{\"x\":2}}}");
 	(void)state;
 
-	assert_int_equal(lxd_operation_read(root, 200, "t", "abc", &op, text, sizeof(text), &err), 0);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(op, "metadata"), "x")), 2);
+	assert_int_equal(lxd_operation_read(root, 200, "t", "abc", &op, text, sizeof(text), &err),
+			 0);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(op, "metadata"), "x")),
+			 2);
 	json_decref(op);
 	json_decref(root);
 
-	root = answer(200, "{\"type\":\"sync\",\"metadata\":{\"status_code\":103,\"status\":\"Running\"}}");
-	assert_int_equal(lxd_operation_read(root, 200, "t", "abc", &op, text, sizeof(text), &err), LXD_RUNNING);
+	root = answer(
+		200,
+		"{\"type\":\"sync\",\"metadata\":{\"status_code\":103,\"status\":\"Running\"}}");
+	assert_int_equal(lxd_operation_read(root, 200, "t", "abc", &op, text, sizeof(text), &err),
+			 LXD_RUNNING);
 	assert_null(op);
 	assert_string_equal(text, "Running");
 	json_decref(root);
 
-	root = answer(200, "{\"type\":\"sync\",\"metadata\":{\"status_code\":400,\"status\":\"Failure\",\"err\":\"no space\"}}");
-	assert_failk(lxd_operation_read(root, 200, "create x", "abc", &op, text, sizeof(text), &err), &err, SLXD_E_REFUSED);
+	root = answer(
+		200,
+		"{\"type\":\"sync\",\"metadata\":{\"status_code\":400,\"status\":\"Failure\",\"err\":\"no space\"}}");
+	assert_failk(
+		lxd_operation_read(root, 200, "create x", "abc", &op, text, sizeof(text), &err),
+		&err, SLXD_E_REFUSED);
 	assert_string_equal(text, "no space");
 	assert_contains(err.msg, "LXD failed to create x: no space");
 	json_decref(root);
 
 	root = answer(200, "{\"type\":\"sync\",\"metadata\":{\"status_code\":401}}");
-	assert_failk(lxd_operation_read(root, 200, "t", "abc", &op, text, sizeof(text), &err), &err, SLXD_E_REFUSED);
+	assert_failk(lxd_operation_read(root, 200, "t", "abc", &op, text, sizeof(text), &err), &err,
+		     SLXD_E_REFUSED);
 	assert_string_equal(text, "unknown failure");
 	json_decref(root);
 
 	/* a vanished operation is an error, not a missing instance */
 	root = answer(404, "{\"type\":\"error\",\"error\":\"not found\",\"error_code\":404}");
-	assert_int_equal(lxd_operation_read(root, 404, "delete x", "abc", &op, text, sizeof(text), &err), -1);
+	assert_int_equal(
+		lxd_operation_read(root, 404, "delete x", "abc", &op, text, sizeof(text), &err),
+		-1);
 	assert_contains(err.msg, "wait for operation abc (delete x)");
 	json_decref(root);
 
@@ -225,7 +248,10 @@ static void test_state(void **state)
 	assert_int_equal(st.init_pid, 4242);
 	json_decref(md);
 
-	static const struct { const char *json; pid_t pid; } ok[] = {
+	static const struct {
+		const char *json;
+		pid_t pid;
+	} ok[] = {
 		{ "{\"status\":\"Stopped\",\"pid\":-1}", 0 },
 		{ "{\"status\":\"Stopped\",\"pid\":0}", 0 },
 		{ "{\"status\":\"Stopped\"}", 0 },
@@ -246,8 +272,11 @@ static void test_state(void **state)
 	json_decref(md);
 
 	static const char *const bad[] = {
-		"{}", "{\"status\":1}", "{\"status\":\"Running\",\"pid\":\"12\"}",
-		"{\"status\":\"Running\",\"pid\":1.5}", "[]",
+		"{}",
+		"{\"status\":1}",
+		"{\"status\":\"Running\",\"pid\":\"12\"}",
+		"{\"status\":\"Running\",\"pid\":1.5}",
+		"[]",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		md = json_loads(bad[i], 0, NULL);
@@ -265,14 +294,16 @@ static void test_filter(void **state)
 				 "{\"name\":\"b\",\"config\":{\"k\":\"2\"}},"
 				 "{\"name\":\"c\",\"config\":{\"k\":2}},"
 				 "{\"name\":\"d\",\"config\":[]},"
-				 "{\"name\":\"e\"}, 7, null, \"s\"]", 0, NULL);
+				 "{\"name\":\"e\"}, 7, null, \"s\"]",
+				 0, NULL);
 	json_t *kept;
 	(void)state;
 
 	assert_non_null(all);
 	kept = lxd_filter_config(all, "k", "2");
 	assert_int_equal(json_array_size(kept), 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(kept, 0), "name")), "b");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(kept, 0), "name")),
+			    "b");
 	json_decref(kept);
 	kept = lxd_filter_config(all, "k", NULL);
 	assert_int_equal(json_array_size(kept), 2);
@@ -290,12 +321,9 @@ static void test_filter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_read_sync),
-		cmocka_unit_test(test_read_async),
-		cmocka_unit_test(test_read_errors),
-		cmocka_unit_test(test_operation),
-		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_parse),      cmocka_unit_test(test_read_sync),
+		cmocka_unit_test(test_read_async), cmocka_unit_test(test_read_errors),
+		cmocka_unit_test(test_operation),  cmocka_unit_test(test_state),
 		cmocka_unit_test(test_filter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,7 +26,7 @@
 
 /* As root the checks drop to nobody; as anyone else they run as themselves
  * and the tests that need another user are skipped. */
-#define NOBODY 65534
+#define NOBODY  65534
 #define TESTGRP 4242
 
 static struct slxd_config cfg;
@@ -172,7 +172,7 @@ static const char *bad_as(const char *src, bool ro, gid_t gid, const gid_t *gids
 }
 
 #define ok(src, ro, canon) ok_as((src), (ro), group, NULL, 0, (canon))
-#define bad(src, ro) bad_as((src), (ro), group, NULL, 0)
+#define bad(src, ro)       bad_as((src), (ro), group, NULL, 0)
 
 static void test_path_allowed(void **state)
 {
@@ -250,9 +250,9 @@ static void test_system_paths(void **state)
 	(void)state;
 	strcpy(cfg.mount_allow[1], "/");
 	cfg.n_mount_allow = 2;
-	static const char *sys[] = { "/", "/proc", "/proc/self", "/proc/1", "/sys",
-				     "/sys/kernel", "/dev", "/dev/null", "/dev/shm",
-				     "allowed/tosys", "allowed/toroot" };
+	static const char *sys[] = { "/",        "/proc",         "/proc/self",    "/proc/1",
+				     "/sys",     "/sys/kernel",   "/dev",          "/dev/null",
+				     "/dev/shm", "allowed/tosys", "allowed/toroot" };
 	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
 		assert_contains(bad(sys[i], true), "is a refused system path");
 	/* not a system path, allowed by "/" */
@@ -351,7 +351,8 @@ static void test_other_uid_needs_root(void **state)
 
 	if (root)
 		skip();
-	assert_int_equal(slxd_mount_validate(&cfg, &m, geteuid() + 1, group, NULL, 0, &vfd, &err), -1);
+	assert_int_equal(slxd_mount_validate(&cfg, &m, geteuid() + 1, group, NULL, 0, &vfd, &err),
+			 -1);
 	assert_contains(err.msg, "needs root");
 }
 
@@ -384,7 +385,8 @@ static void test_verify(void **state)
 	assert_int_equal(slxd_mount_verify(getpid(), "x", m.src, m.dev, m.ino, &err), 0);
 	/* another file there (the path was swapped after the check) */
 	path_of(p, sizeof(p), "outside");
-	assert_int_equal(slxd_mount_verify(getpid(), "--lxd-mount /srv/x", p, m.dev, m.ino, &err), -1);
+	assert_int_equal(slxd_mount_verify(getpid(), "--lxd-mount /srv/x", p, m.dev, m.ino, &err),
+			 -1);
 	assert_one_line(err.msg);
 	assert_contains(err.msg, "changed between its check and the mount");
 	/* reached through a link: refused, even when it leads to the file */
@@ -425,8 +427,14 @@ static void test_validate_hands_back_the_checked_file(void **state)
 
 /* ---- staging (needs a mount namespace of its own) ------------------------ */
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: %s (%s; %s)\n", __FILE__, __LINE__, \
-	#c, strerror(errno), err.msg); _exit(1); } } while (0)
+#define CHECK(c)                                                                        \
+	do {                                                                            \
+		if (!(c)) {                                                             \
+			fprintf(stderr, "%s:%d: %s (%s; %s)\n", __FILE__, __LINE__, #c, \
+				strerror(errno), err.msg);                              \
+			_exit(1);                                                       \
+		}                                                                       \
+	} while (0)
 
 static int write_str(const char *path, const char *s)
 {

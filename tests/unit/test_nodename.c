@@ -50,9 +50,11 @@ static void node_hostname_and_addr_match(void **state)
 			    "NodeHostname");
 	/* only the address says so (a cloud node slurmctld was told the IP of) */
 	assert_string_equal(slxd_node_record_is_host("cn005", "cn005", "10.0.0.5", &h), "NodeAddr");
-	assert_string_equal(slxd_node_record_is_host("cn005", "cn005", "fd00:0::5", &h), "NodeAddr");
+	assert_string_equal(slxd_node_record_is_host("cn005", "cn005", "fd00:0::5", &h),
+			    "NodeAddr");
 	/* no NodeHostname reported: it is the NodeName */
-	assert_string_equal(slxd_node_record_is_host("ip-10-0-0-5", NULL, NULL, &h), "NodeHostname");
+	assert_string_equal(slxd_node_record_is_host("ip-10-0-0-5", NULL, NULL, &h),
+			    "NodeHostname");
 	assert_string_equal(slxd_node_record_is_host("ip-10-0-0-5", "", "", &h), "NodeHostname");
 }
 
@@ -109,7 +111,8 @@ static void reads_this_host(void **state)
 	assert_true(h.nnames >= 1);
 	assert_string_equal(h.names[0], name);
 	assert_string_equal(slxd_node_record_is_host("whatever", name, NULL, &h), "NodeHostname");
-	assert_string_equal(slxd_node_record_is_host("whatever", "nope", "127.0.0.1", &h), "NodeAddr");
+	assert_string_equal(slxd_node_record_is_host("whatever", "nope", "127.0.0.1", &h),
+			    "NodeAddr");
 }
 
 int main(void)

@@ -126,8 +126,8 @@ static void exports_only_the_spank_abi(void **state)
 	assert_non_null(dlsym(plugin, "slurm_spank_job_epilog"));
 	/* libslxd's functions stay inside: another plugin may have its own */
 	static const char *const internal[] = {
-		"slxd_config_defaults", "slxd_fail", "slxd_version", "lxd_open",
-		"slxd_container_end", "slxd_log_set_sink",
+		"slxd_config_defaults", "slxd_fail",         "slxd_version", "lxd_open",
+		"slxd_container_end",   "slxd_log_set_sink",
 	};
 	for (size_t i = 0; i < sizeof(internal) / sizeof(internal[0]); i++)
 		if (dlsym(plugin, internal[i]))

@@ -48,7 +48,7 @@ static void process(int pid, const char *cmdline, size_t cmdlen, int ppid, const
 	put(rel, children, strlen(children));
 }
 
-#define MON(name) "[lxc monitor] /var/lib/lxd/containers " name
+#define MON(name)    "[lxc monitor] /var/lib/lxd/containers " name
 #define MONLEN(name) sizeof(MON(name)) /* with its NUL */
 
 static int setup(void **state)
@@ -160,7 +160,8 @@ static void real_proc(void **state)
 {
 	pid_t init = 0;
 	(void)state;
-	assert_int_equal(slxd_proc_container_init("/proc", "slxd-no-such-container", &init, NULL), -1);
+	assert_int_equal(slxd_proc_container_init("/proc", "slxd-no-such-container", &init, NULL),
+			 -1);
 	pid_t child = fork();
 	assert_true(child >= 0);
 	if (child == 0) {

@@ -10,9 +10,9 @@
 
 #include "api.h"
 
-#define ROOT 0
+#define ROOT  0
 #define ALICE 1000
-#define BOB 1001
+#define BOB   1001
 
 static char sub[300];
 static struct slxd_api api;
@@ -91,7 +91,8 @@ static int run(const struct slxd_api_req *req)
 		J = json_loads(R.json, 0, &je);
 		assert_non_null(J);
 		if (R.status >= 400) {
-			assert_string_equal(R.detail, json_string_value(json_object_get(J, "error")));
+			assert_string_equal(R.detail,
+					    json_string_value(json_object_get(J, "error")));
 			assert_one_line(R.detail);
 		}
 	}
@@ -190,7 +191,7 @@ static void no_credential_is_401_and_audited(void **state)
 	assert_contains(R.detail, "Replayed");
 	struct slxd_audit a = last_audit();
 	assert_int_equal(a.status, 401);
-	assert_int_equal(a.uid, -1);    /* who it was is not known */
+	assert_int_equal(a.uid, -1); /* who it was is not known */
 	assert_string_equal(a.action, "list");
 	assert_string_equal(a.host, "10.1.2.3");
 
@@ -344,7 +345,8 @@ static void push_refusals(void **state)
 	assert_int_equal(count_files(blobs), 0);
 
 	/* unsafe: a device node */
-	const struct tentry dev[] = { { "metadata.yaml", 'f', "a: b\n" }, { "rootfs", 'd', NULL },
+	const struct tentry dev[] = { { "metadata.yaml", 'f', "a: b\n" },
+				      { "rootfs", 'd', NULL },
 				      { "rootfs/dev/kmem", 'c', NULL } };
 	snprintf(file, sizeof(file), "%s/dev.tar.gz", dir);
 	make_tar(file, dev, 3, 1);
@@ -368,10 +370,11 @@ static void push_refusals(void **state)
 	slxd_api_resp_free(&R);
 
 	/* names outside the grammar, refused before the body */
-	const char *bad[] = { "/v1/images/Demo/1.0", "/v1/images/demo/", "/v1/images/demo",
-			      "/v1/images/de..mo/1.0", "/v1/images/demo/1.0?x=1",
-			      "/v1/images/demo/-1", "/v1/images//demo/1.0",
-			      "/v1/images/demo/1%2e0", "/v1/images/demo:1.0/x" };
+	const char *bad[] = { "/v1/images/Demo/1.0",     "/v1/images/demo/",
+			      "/v1/images/demo",         "/v1/images/de..mo/1.0",
+			      "/v1/images/demo/1.0?x=1", "/v1/images/demo/-1",
+			      "/v1/images//demo/1.0",    "/v1/images/demo/1%2e0",
+			      "/v1/images/demo:1.0/x" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		base_req(&req, "PUT", bad[i], ALICE);
 		req.content_length = 10;
@@ -400,7 +403,8 @@ static void pending_is_visible_to_owner_and_admins_only(void **state)
 	assert_int_equal(json_array_size(json_object_get(J, "images")), 1);
 	assert_int_equal(call("GET", "/v1/images?pending=1", ROOT, NULL), 200);
 	assert_int_equal(json_array_size(json_object_get(J, "images")), 1);
-	assert_string_equal(jstr(json_array_get(json_object_get(J, "images"), 0), "fingerprint"), fp);
+	assert_string_equal(jstr(json_array_get(json_object_get(J, "images"), 0), "fingerprint"),
+			    fp);
 
 	assert_int_equal(call("GET", "/v1/images/demo/1.0", BOB, NULL), 404);
 	assert_int_equal(call("GET", "/v1/images/demo/1.0", ALICE, NULL), 200);
@@ -440,8 +444,13 @@ static void approve_rules(void **state)
 
 	/* bodies: exactly {"fingerprint": "<64 hex>"} */
 	const char *bodies[] = {
-		"", "{}", "[]", "\"x\"", "{\"fingerprint\": 5}",
-		"{\"fingerprint\": \"ABC\"}", "{\"fingerprint\": null}",
+		"",
+		"{}",
+		"[]",
+		"\"x\"",
+		"{\"fingerprint\": 5}",
+		"{\"fingerprint\": \"ABC\"}",
+		"{\"fingerprint\": null}",
 		/* a prefix, however long: only the whole fingerprint names what
 		 * was reviewed */
 		"{\"fingerprint\": \"000000000000\"}",
@@ -450,7 +459,8 @@ static void approve_rules(void **state)
 		"{\"fingerprint\": \"0000000000000000000000000000000000000000000000000000000000000000\", \"x\": 1}",
 		"{\"fingerprint\": \"0000000000000000000000000000000000000000000000000000000000000000\","
 		" \"fingerprint\": \"0000000000000000000000000000000000000000000000000000000000000000\"}",
-		"{\"fingerprint\": ", "{\"fingerprint\": \"0000000000000000000000000000000000000000000000000000000000000000\"} x",
+		"{\"fingerprint\": ",
+		"{\"fingerprint\": \"0000000000000000000000000000000000000000000000000000000000000000\"} x",
 	};
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 		before = audit_count();
@@ -474,8 +484,11 @@ static void approve_rules(void **state)
 	assert_int_equal(run(&req), 413);
 
 	/* a fingerprint that is not a version of this tag */
-	assert_int_equal(call("POST", "/v1/images/demo/1.0/approve", ROOT,
-			      approve_of("0000000000000000000000000000000000000000000000000000000000000000")), 404);
+	assert_int_equal(
+		call("POST", "/v1/images/demo/1.0/approve", ROOT,
+		     approve_of(
+			     "0000000000000000000000000000000000000000000000000000000000000000")),
+		404);
 	assert_int_equal(call("POST", "/v1/images/other/1.0/approve", ROOT, approve_of(fp1)), 404);
 
 	assert_int_equal(call("POST", "/v1/images/demo/1.0/approve", ROOT, approve_of(fp1)), 200);
@@ -673,7 +686,8 @@ static void log_shows_each_caller_their_own(void **state)
 	es = json_object_get(J, "entries");
 	assert_int_equal(json_array_size(es), SLXD_LOG_PAGE);
 	assert_string_equal(jstr(json_array_get(es, 0), "action"), "push");
-	snprintf(path, sizeof(path), "/v1/log?since=%lld", (long long)json_integer_value(
+	snprintf(path, sizeof(path), "/v1/log?since=%lld",
+		 (long long)json_integer_value(
 			 json_object_get(json_array_get(es, SLXD_LOG_PAGE - 1), "id")));
 	assert_int_equal(call("GET", path, ROOT, NULL), 200);
 	assert_int_equal(json_array_size(json_object_get(J, "entries")), 4);
@@ -692,7 +706,10 @@ static void log_shows_each_caller_their_own(void **state)
 static void grammar_and_methods(void **state)
 {
 	(void)state;
-	static const struct { const char *m, *p; int status; } cases[] = {
+	static const struct {
+		const char *m, *p;
+		int status;
+	} cases[] = {
 		{ "GET", "/", 404 },
 		{ "GET", "/v1", 404 },
 		{ "GET", "/v1/imagesx", 404 },
@@ -705,23 +722,31 @@ static void grammar_and_methods(void **state)
 		{ "GET", "/v1/images/demo/1.0?x", 400 },
 		{ "POST", "/v1/images/demo/1.0/approve?x=1", 400 },
 		{ "POST", "/v1/images/approve", 404 },
-		{ "PUT", "/v1/blobs/0000000000000000000000000000000000000000000000000000000000000000", 405 },
+		{ "PUT",
+		  "/v1/blobs/0000000000000000000000000000000000000000000000000000000000000000",
+		  405 },
 		{ "GET", "/v1/blobs/00", 400 },
-		{ "GET", "/v1/blobs/ABCDEF0000000000000000000000000000000000000000000000000000000000", 400 },
+		{ "GET",
+		  "/v1/blobs/ABCDEF0000000000000000000000000000000000000000000000000000000000",
+		  400 },
 		{ "GET", "/v1/blobs/../registry.db", 400 },
 		{ "POST", "/v1/log", 405 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		size_t before = audit_count();
-		if (call(cases[i].m, cases[i].p, BOB, cases[i].m[0] == 'P' ? "{}" : NULL) != cases[i].status)
+		if (call(cases[i].m, cases[i].p, BOB, cases[i].m[0] == 'P' ? "{}" : NULL) !=
+		    cases[i].status)
 			fail_msg("%s %s: %d, expected %d (%s)", cases[i].m, cases[i].p, R.status,
 				 cases[i].status, R.detail);
 		assert_int_equal(audit_count(), before + 1);
 	}
 	/* a body where none belongs */
 	assert_int_equal(call("GET", "/v1/images", BOB, "{}"), 400);
-	assert_int_equal(call("DELETE", "/v1/images/demo/1.0?fingerprint="
-			      "0000000000000000000000000000000000000000000000000000000000000000", ROOT, "x"), 400);
+	assert_int_equal(call("DELETE",
+			      "/v1/images/demo/1.0?fingerprint="
+			      "0000000000000000000000000000000000000000000000000000000000000000",
+			      ROOT, "x"),
+			 400);
 	/* a tag named like an action is a tag for GET, an action for POST */
 	assert_int_equal(push("/v1/images/demo/approve", ALICE, "t", NULL), 201);
 	assert_int_equal(call("GET", "/v1/images/demo/approve", ALICE, NULL), 200);
@@ -731,16 +756,21 @@ static void grammar_and_methods(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(no_credential_is_401_and_audited, each_setup, each_teardown),
-		cmocka_unit_test_setup_teardown(push_creates_a_pending_version, each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(no_credential_is_401_and_audited, each_setup,
+						each_teardown),
+		cmocka_unit_test_setup_teardown(push_creates_a_pending_version, each_setup,
+						each_teardown),
 		cmocka_unit_test_setup_teardown(push_refusals, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(pending_quota_per_user, each_setup, each_teardown),
-		cmocka_unit_test_setup_teardown(pending_is_visible_to_owner_and_admins_only, each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(pending_is_visible_to_owner_and_admins_only,
+						each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(approve_rules, each_setup, each_teardown),
-		cmocka_unit_test_setup_teardown(bad_json_bodies_are_one_printable_line, each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(bad_json_bodies_are_one_printable_line, each_setup,
+						each_teardown),
 		cmocka_unit_test_setup_teardown(revoke_rules, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(delete_rules, each_setup, each_teardown),
-		cmocka_unit_test_setup_teardown(log_shows_each_caller_their_own, each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(log_shows_each_caller_their_own, each_setup,
+						each_teardown),
 		cmocka_unit_test_setup_teardown(grammar_and_methods, each_setup, each_teardown),
 	};
 	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);

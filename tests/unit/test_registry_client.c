@@ -81,7 +81,8 @@ static const char *refused(const char *image, bool unreachable)
 	int rc = resolve(image);
 	if (rc != -1 || (slxd_error_kind(&err) == SLXD_E_UNREACHABLE) != unreachable)
 		fail_msg("%s: rc %d kind %d, wanted -1 and %s (fp %s, err %s)", image, rc,
-			 slxd_error_kind(&err), unreachable ? "unreachable" : "refused", fp, err.msg);
+			 slxd_error_kind(&err), unreachable ? "unreachable" : "refused", fp,
+			 err.msg);
 	assert_string_equal(fp, "unset");
 	assert_one_line(err.msg);
 	return err.msg;
@@ -93,14 +94,19 @@ static void answer(const char *name, const char *tag, const char *approved_fp,
 	char path[256], body[2048], appr[512] = "null", pend[512] = "";
 	snprintf(path, sizeof(path), "/v1/images/%s/%s", name, tag);
 	if (approved_fp)
-		snprintf(appr, sizeof(appr), "{\"name\":\"%s\",\"tag\":\"%s\",\"fingerprint\":\"%s\","
-			 "\"size\":10,\"state\":\"approved\",\"owner_uid\":2001,\"owner\":\"alice\"}",
-			 name, tag, approved_fp);
+		snprintf(
+			appr, sizeof(appr),
+			"{\"name\":\"%s\",\"tag\":\"%s\",\"fingerprint\":\"%s\","
+			"\"size\":10,\"state\":\"approved\",\"owner_uid\":2001,\"owner\":\"alice\"}",
+			name, tag, approved_fp);
 	if (pending_fp)
-		snprintf(pend, sizeof(pend), "{\"name\":\"%s\",\"tag\":\"%s\",\"fingerprint\":\"%s\","
-			 "\"size\":10,\"state\":\"pending\"}", name, tag, pending_fp);
-	snprintf(body, sizeof(body), "{\"name\":\"%s\",\"tag\":\"%s\",\"approved\":%s,\"pending\":[%s]}",
-		 name, tag, appr, pend);
+		snprintf(pend, sizeof(pend),
+			 "{\"name\":\"%s\",\"tag\":\"%s\",\"fingerprint\":\"%s\","
+			 "\"size\":10,\"state\":\"pending\"}",
+			 name, tag, pending_fp);
+	snprintf(body, sizeof(body),
+		 "{\"name\":\"%s\",\"tag\":\"%s\",\"approved\":%s,\"pending\":[%s]}", name, tag,
+		 appr, pend);
 	fake_reg_json(reg, "GET", path, 200, body);
 }
 
@@ -161,7 +167,8 @@ static void refusals_are_clear(void **state)
 	assert_contains(refused("demo:1.0", false), "demo:1.0 is waiting for an admin's approval");
 	answer("demo", "2.0", NULL, NULL);
 	assert_contains(refused("demo:2.0", false), "demo:2.0 is not approved on this cluster");
-	assert_contains(refused("nothere:1", false), "nothere:1 is not approved on this cluster (unknown to the image registry");
+	assert_contains(refused("nothere:1", false),
+			"nothere:1 is not approved on this cluster (unknown to the image registry");
 	/* an answer that does not say approved is never taken as approval */
 	fake_reg_json(reg, "GET", "/v1/images/odd/1", 200,
 		      "{\"approved\":{\"name\":\"other\",\"tag\":\"1\",\"fingerprint\":\"" FP1 "\","
@@ -182,7 +189,8 @@ static void unreachable_within_grace_uses_cache(void **state)
 	answer("demo", "1.0", FP1, NULL);
 	resolves("demo:1.0", FP1);
 	/* a failing service is no answer */
-	fake_reg_json(reg, "GET", "/v1/images/demo/1.0", 503, "{\"error\":\"down for maintenance\"}");
+	fake_reg_json(reg, "GET", "/v1/images/demo/1.0", 503,
+		      "{\"error\":\"down for maintenance\"}");
 	resolves("demo:1.0", FP1);
 	/* nor is a registry that is gone */
 	go_down();
@@ -286,9 +294,11 @@ static void make_store(void)
 	snprintf(store, sizeof(store), "%s/store", dir);
 	assert_int_equal(mkdir(store, 0755), 0);
 	snprintf(path, sizeof(path), "%s/index.json", store);
-	write_file(path, "{\"version\":1,\"generated_at\":1764000000,\"images\":["
+	write_file(path,
+		   "{\"version\":1,\"generated_at\":1764000000,\"images\":["
 		   "{\"name\":\"demo\",\"tag\":\"1.0\",\"fingerprint\":\"" FP1 "\"},"
-		   "{\"name\":\"lab/x\",\"tag\":\"latest\",\"fingerprint\":\"" FP2 "\"}]}", 0644);
+		   "{\"name\":\"lab/x\",\"tag\":\"latest\",\"fingerprint\":\"" FP2 "\"}]}",
+		   0644);
 	snprintf(cfg.registry, sizeof(cfg.registry), "file://%s", store);
 }
 
@@ -327,7 +337,8 @@ static void file_store_unsafe_is_refused(void **state)
 	resolves("demo:1.0", FP1);
 	/* and it must be its own: not root's, not anyone else's */
 	assert_int_equal(chown(store, 0, 0), 0);
-	assert_contains(refused("demo:1.0", false), "owned by uid 0, not by the registry's uid 65534");
+	assert_contains(refused("demo:1.0", false),
+			"owned by uid 0, not by the registry's uid 65534");
 	cfg.registry_uid = 0;
 	assert_int_equal(chown(store, 0, 0), 0);
 	assert_int_equal(chown(index, 0, 0), 0);
@@ -362,8 +373,10 @@ static void file_store_parents_are_pinned(void **state)
 	assert_int_equal(mkdir(real, 0755), 0);
 	char index[256];
 	snprintf(index, sizeof(index), "%s/index.json", real);
-	write_file(index, "{\"version\":1,\"images\":[{\"name\":\"demo\",\"tag\":\"1.0\","
-		   "\"fingerprint\":\"" FP1 "\"}]}", 0644);
+	write_file(index,
+		   "{\"version\":1,\"images\":[{\"name\":\"demo\",\"tag\":\"1.0\","
+		   "\"fingerprint\":\"" FP1 "\"}]}",
+		   0644);
 	snprintf(cfg.registry, sizeof(cfg.registry), "file://%s", real);
 	resolves("demo:1.0", FP1);
 	/* a parent another user owns */
@@ -383,7 +396,8 @@ static void file_store_parents_are_pinned(void **state)
 	snprintf(link, sizeof(link), "%s/link", dir);
 	assert_int_equal(symlink(sub, link), 0);
 	snprintf(cfg.registry, sizeof(cfg.registry), "file://%s/store", link);
-	assert_contains(refused("demo:1.0", false), "is a symbolic link; give registry=file:// the store's real path");
+	assert_contains(refused("demo:1.0", false),
+			"is a symbolic link; give registry=file:// the store's real path");
 	/* registry_uid= must be given */
 	snprintf(cfg.registry, sizeof(cfg.registry), "file://%s", real);
 	cfg.registry_uid = -1;
@@ -406,7 +420,7 @@ static void rewritten_answer_is_refused(void **state)
 			 "\"state\":\"approved\"},\"pending\":[]}");
 	const char *m = refused("demo:1.0", false);
 	assert_contains(m, "refusing the image registry's answer about demo:1.0 (HTTP 200): it is "
-			"not signed by the registry's uid");
+			   "not signed by the registry's uid");
 	assert_contains(m, "made for another request, status or body");
 	assert_contains(m, "is something else answering on http://127.0.0.1:");
 	if (geteuid() == 0)
@@ -440,7 +454,8 @@ static void answers_of_another_uid_are_refused(void **state)
 	answer("demo", "1.0", FP1, NULL);
 	cfg.registry_uid = (long long)geteuid() + 1;
 	char want[160];
-	snprintf(want, sizeof(want), "not signed by the registry's uid %u (registry_uid=) but by uid %u",
+	snprintf(want, sizeof(want),
+		 "not signed by the registry's uid %u (registry_uid=) but by uid %u",
 		 (unsigned)geteuid() + 1, (unsigned)geteuid());
 	assert_contains(refused("demo:1.0", false), want);
 	cfg.registry_uid = -1;
@@ -477,18 +492,23 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(approved_resolves_and_is_signed, setup, teardown),
 		cmocka_unit_test_setup_teardown(refusals_are_clear, setup, teardown),
-		cmocka_unit_test_setup_teardown(unreachable_within_grace_uses_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(unreachable_within_grace_uses_cache, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(unreachable_past_grace_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(cache_never_overrides_a_refusal, setup, teardown),
-		cmocka_unit_test_setup_teardown(cache_of_another_registry_or_unsafe_is_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(cache_of_another_registry_or_unsafe_is_ignored,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(registry_wins_over_the_list_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(file_store_resolves, setup, teardown),
 		cmocka_unit_test_setup_teardown(file_store_unsafe_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(file_store_parents_are_pinned, setup, teardown),
 		cmocka_unit_test_setup_teardown(rewritten_answer_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(unsigned_or_misbound_answers_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(answers_of_another_uid_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(cache_is_only_of_authenticated_answers, setup, teardown),
+		cmocka_unit_test_setup_teardown(unsigned_or_misbound_answers_are_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(answers_of_another_uid_are_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(cache_is_only_of_authenticated_answers, setup,
+						teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();

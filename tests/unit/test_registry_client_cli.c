@@ -98,8 +98,8 @@ static void expect_usage(const char *want, const char *first, ...)
 	int rc = run(n > 0 ? argv[0] : NULL, n > 1 ? argv[1] : NULL, n > 2 ? argv[2] : NULL,
 		     n > 3 ? argv[3] : NULL, n > 4 ? argv[4] : NULL, n > 5 ? argv[5] : NULL, NULL);
 	if (rc != EX_USAGE)
-		fail_msg("%s %s: rc %d, wanted 2 (stderr: %s)", first ? first : "", n > 1 ? argv[1] : "",
-			 rc, errout);
+		fail_msg("%s %s: rc %d, wanted 2 (stderr: %s)", first ? first : "",
+			 n > 1 ? argv[1] : "", rc, errout);
 	assert_contains(errout, want);
 	/* one line, then nothing */
 	assert_true(strchr(errout, '\n') == errout + strlen(errout) - 1);
@@ -120,7 +120,8 @@ static void usage_errors(void **state)
 	expect_usage("show needs NAME:TAG", "show", NULL);
 	expect_usage("show takes one NAME:TAG", "show", "a:1", "b:2", NULL);
 	expect_usage("list does not take --fingerprint", "list", "--fingerprint", FP1, NULL);
-	expect_usage("revoke does not take --fingerprint", "revoke", "a:1", "--fingerprint", FP1, NULL);
+	expect_usage("revoke does not take --fingerprint", "revoke", "a:1", "--fingerprint", FP1,
+		     NULL);
 	expect_usage("--since needs a value", "log", "--since", NULL);
 	expect_usage("invalid --since", "log", "--since", "abc", NULL);
 	expect_usage("invalid --fingerprint", "approve", "a:1", "--fingerprint", "XYZ", NULL);
@@ -141,7 +142,8 @@ static void usage_names_json_where_taken(void **state)
 		char head[32];
 		int lines = 0;
 		snprintf(head, sizeof(head), "  %s ", commands[k].name);
-		for (const char *l = usage_text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		for (const char *l = usage_text; l && *l;
+		     l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
 			size_t n = strcspn(l, "\n");
 			if (strncmp(l, head, strlen(head)) != 0)
 				continue;
@@ -188,33 +190,38 @@ static void unreachable_is_3(void **state)
 	assert_contains(errout, "maintenance");
 }
 
-#define V(name, tag, fp, state) \
+#define V(name, tag, fp, state)                                                                   \
 	"{\"name\":\"" name "\",\"tag\":\"" tag "\",\"fingerprint\":\"" fp "\",\"size\":2097152," \
-	"\"state\":\"" state "\",\"owner_uid\":2001,\"owner\":\"alice\",\"uploaded_at\":1764000000," \
+	"\"state\":\"" state                                                                      \
+	"\",\"owner_uid\":2001,\"owner\":\"alice\",\"uploaded_at\":1764000000,"                   \
 	"\"uploaded_from\":\"login1\",\"decided_by\":null,\"decided_at\":null}"
 
 static void list_show_and_json(void **state)
 {
 	(void)state;
-	fake_reg_json(reg, "GET", "/v1/images", 200, "{\"images\":[" V("demo", "1.0", FP1, "approved") ","
-		      V("lab/tools", "latest", FP2, "approved") "]}");
+	fake_reg_json(reg, "GET", "/v1/images", 200,
+		      "{\"images\":[" V("demo", "1.0", FP1, "approved") "," V(
+			      "lab/tools", "latest", FP2, "approved") "]}");
 	assert_int_equal(run("list", NULL), 0);
 	assert_contains(out, "IMAGE             STATE     FINGERPRINT   SIZE     OWNER");
 	assert_contains(out, "demo:1.0          approved  23d3c0a0f74c  2.0 MiB  alice");
 	assert_contains(out, "lab/tools:latest  approved  0123456789ab");
 	assert_int_equal(run("list", "--pending", "--json", NULL), 1); /* no such route: 404 */
-	fake_reg_json(reg, "GET", "/v1/images?pending=1", 200, "{\"images\":[" V("demo", "2.0", FP2, "pending") "]}");
+	fake_reg_json(reg, "GET", "/v1/images?pending=1", 200,
+		      "{\"images\":[" V("demo", "2.0", FP2, "pending") "]}");
 	assert_int_equal(run("list", "--pending", "--json", NULL), 0);
 	json_t *j = json_loads(out, 0, NULL);
 	assert_non_null(j);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "images"), 0),
-							      "state")), "pending");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(j, "images"), 0), "state")),
+			    "pending");
 	json_decref(j);
 
 	assert_int_equal(run("show", "nothere:1", NULL), EX_REFUSED);
 	assert_contains(errout, "slxd-registry: no such image in the fake registry");
 	fake_reg_json(reg, "GET", "/v1/images/demo/2.0", 200,
-		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V("demo", "2.0", FP2, "pending") "]}");
+		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V(
+			      "demo", "2.0", FP2, "pending") "]}");
 	assert_int_equal(run("show", "demo:2.0", NULL), 0);
 	/* whole: what an admin reviews is what approve takes */
 	assert_contains(out, "demo:2.0  pending  " FP2 "  2.0 MiB");
@@ -232,14 +239,17 @@ static void answers_checked_when_the_uid_is_known(void **state)
 	snprintf(uid, sizeof(uid), "%u", (unsigned)geteuid());
 	snprintf(other, sizeof(other), "%u", (unsigned)geteuid() + 1);
 	fake_reg_json(reg, "GET", "/v1/images/demo/2.0", 200,
-		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V("demo", "2.0", FP2, "pending") "]}");
+		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V(
+			      "demo", "2.0", FP2, "pending") "]}");
 	setenv("SLXD_REGISTRY_UID", uid, 1);
 	assert_int_equal(run("show", "demo:2.0", NULL), 0);
 	assert_contains(out, "demo:2.0  pending  0123456789ab");
 	fake_reg_rewrite(reg, "GET", "/v1/images/demo/2.0",
-			 "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V("demo", "2.0", FP1, "pending") "]}");
+			 "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V(
+				 "demo", "2.0", FP1, "pending") "]}");
 	assert_int_equal(run("show", "demo:2.0", NULL), EX_REFUSED);
-	assert_contains(errout, "refusing the image registry's answer (HTTP 200): it is not signed by the "
+	assert_contains(errout,
+			"refusing the image registry's answer (HTTP 200): it is not signed by the "
 			"registry's uid");
 	assert_contains(errout, "is something else answering on http://127.0.0.1:");
 	assert_not_contains(out, "23d3c0a0f74c");
@@ -284,13 +294,16 @@ static void approve_takes_only_the_full_fingerprint(void **state)
 	(void)state;
 	/* the admin reviewed FPA; the author swapped in FPB since */
 	fake_reg_json(reg, "GET", "/v1/images/demo/2.0", 200,
-		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V("demo", "2.0", FPB, "pending") "]}");
-	fake_reg_json(reg, "POST", "/v1/images/demo/2.0/approve", 200, V("demo", "2.0", FPB, "approved"));
+		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V(
+			      "demo", "2.0", FPB, "pending") "]}");
+	fake_reg_json(reg, "POST", "/v1/images/demo/2.0/approve", 200,
+		      V("demo", "2.0", FPB, "approved"));
 	/* no fingerprint, not on a terminal: refused, nothing sent */
 	assert_int_equal(run("approve", "demo:2.0", NULL), EX_USAGE);
 	assert_contains(errout, "approve needs --fingerprint FP: the full 64 digits");
 	/* the 12-digit prefix the tables show: refused, nothing sent */
-	assert_int_equal(run("approve", "demo:2.0", "--fingerprint", "0123456789ab", NULL), EX_USAGE);
+	assert_int_equal(run("approve", "demo:2.0", "--fingerprint", "0123456789ab", NULL),
+			 EX_USAGE);
 	assert_contains(errout, "approve needs the full fingerprint (64 hex digits");
 	assert_int_equal(fake_reg_hits(reg, "POST", NULL), 0);
 	/* the full one is sent as given (the service refuses it when it is
@@ -323,8 +336,10 @@ static void approve_on_a_terminal_shows_and_asks(void **state)
 	int saved = dup(0);
 	dup2(slave, 0);
 	fake_reg_json(reg, "GET", "/v1/images/demo/2.0", 200,
-		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V("demo", "2.0", FPB, "pending") "]}");
-	fake_reg_json(reg, "POST", "/v1/images/demo/2.0/approve", 200, V("demo", "2.0", FPB, "approved"));
+		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V(
+			      "demo", "2.0", FPB, "pending") "]}");
+	fake_reg_json(reg, "POST", "/v1/images/demo/2.0/approve", 200,
+		      V("demo", "2.0", FPB, "approved"));
 	assert_int_equal(write(master, "n\n", 2), 2);
 	assert_int_equal(run("approve", "demo:2.0", NULL), EX_REFUSED);
 	assert_contains(errout, "fingerprint  " FPB);
@@ -335,9 +350,10 @@ static void approve_on_a_terminal_shows_and_asks(void **state)
 	assert_int_equal(run("approve", "demo:2.0", NULL), 0);
 	assert_string_equal(approved_fp(), FPB);
 	/* two candidates: the admin must name one */
-	fake_reg_json(reg, "GET", "/v1/images/demo/2.0", 200,
-		      "{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":["
-		      V("demo", "2.0", FPB, "pending") "," V("demo", "2.0", FPA, "pending") "]}");
+	fake_reg_json(
+		reg, "GET", "/v1/images/demo/2.0", 200,
+		"{\"name\":\"demo\",\"tag\":\"2.0\",\"approved\":null,\"pending\":[" V(
+			"demo", "2.0", FPB, "pending") "," V("demo", "2.0", FPA, "pending") "]}");
 	assert_int_equal(run("approve", "demo:2.0", NULL), EX_USAGE);
 	assert_contains(errout, "has 2 pending versions: choose one with --fingerprint FP");
 	assert_int_equal(fake_reg_hits(reg, "POST", NULL), 1);
@@ -350,7 +366,8 @@ static void approve_on_a_terminal_shows_and_asks(void **state)
 static void revoke_delete_and_log(void **state)
 {
 	(void)state;
-	fake_reg_json(reg, "POST", "/v1/images/demo/1.0/revoke", 200, V("demo", "1.0", FP1, "revoked"));
+	fake_reg_json(reg, "POST", "/v1/images/demo/1.0/revoke", 200,
+		      V("demo", "1.0", FP1, "revoked"));
 	assert_int_equal(run("revoke", "demo:1.0", NULL), 0);
 	char *body = fake_reg_last_body(reg, NULL);
 	assert_string_equal(body, "{}");
@@ -358,15 +375,19 @@ static void revoke_delete_and_log(void **state)
 	assert_contains(out, "is now revoked");
 
 	fake_reg_json(reg, "GET", "/v1/images/demo/1.0", 200,
-		      "{\"name\":\"demo\",\"tag\":\"1.0\",\"approved\":" V("demo", "1.0", FP1, "approved") ",\"pending\":[]}");
-	fake_reg_json(reg, "DELETE", "/v1/images/demo/1.0?fingerprint=" FP1, 200, "{\"deleted\":\"" FP1 "\"}");
+		      "{\"name\":\"demo\",\"tag\":\"1.0\",\"approved\":" V(
+			      "demo", "1.0", FP1, "approved") ",\"pending\":[]}");
+	fake_reg_json(reg, "DELETE", "/v1/images/demo/1.0?fingerprint=" FP1, 200,
+		      "{\"deleted\":\"" FP1 "\"}");
 	assert_int_equal(run("delete", "demo:1.0", NULL), 0);
 	assert_int_equal(fake_reg_hits(reg, "DELETE", "/v1/images/demo/1.0?fingerprint=" FP1), 1);
 
-	fake_reg_json(reg, "GET", "/v1/log?since=41", 200,
-		      "{\"entries\":[{\"id\":42,\"time\":1764000100,\"uid\":0,\"user\":\"root\",\"host\":\"adm1\","
-		      "\"action\":\"approve\",\"name\":\"demo\",\"tag\":\"2.0\",\"fingerprint\":\"" FP2 "\","
-		      "\"status\":200,\"detail\":\"ok\"}]}");
+	fake_reg_json(
+		reg, "GET", "/v1/log?since=41", 200,
+		"{\"entries\":[{\"id\":42,\"time\":1764000100,\"uid\":0,\"user\":\"root\",\"host\":\"adm1\","
+		"\"action\":\"approve\",\"name\":\"demo\",\"tag\":\"2.0\",\"fingerprint\":\"" FP2
+		"\","
+		"\"status\":200,\"detail\":\"ok\"}]}");
 	assert_int_equal(run("log", "--since", "41", NULL), 0);
 	assert_contains(out, "ID  TIME");
 	assert_contains(out, "42  ");
@@ -387,7 +408,8 @@ static void push_file_and_from_lxd(void **state)
 	assert_int_equal(run("push", file, NULL), EX_USAGE);
 	assert_contains(errout, "needs --name NAME:TAG");
 	assert_int_equal(fake_reg_hits(reg, NULL, NULL), 0);
-	fake_reg_json(reg, "PUT", "/v1/images/demo/latest", 201, V("demo", "latest", FP1, "pending"));
+	fake_reg_json(reg, "PUT", "/v1/images/demo/latest", 201,
+		      V("demo", "latest", FP1, "pending"));
 	assert_int_equal(run("push", file, "--name", "demo", NULL), 0);
 	size_t len;
 	char *body = fake_reg_last_body(reg, &len);
@@ -406,15 +428,18 @@ static void push_file_and_from_lxd(void **state)
 	fake_reg_json(reg, "PUT", "/v1/images/demo/1.0", 200, V("demo", "1.0", FP1, "pending"));
 	assert_int_equal(run("push", file, "--name", "demo:1.0", NULL), 0);
 	assert_contains(out, "already pushed demo:1.0");
-	assert_int_equal(run("push", "/nonexistent.tar.gz", "--name", "demo:1.0", NULL), EX_REFUSED);
+	assert_int_equal(run("push", "/nonexistent.tar.gz", "--name", "demo:1.0", NULL),
+			 EX_REFUSED);
 	assert_contains(errout, "cannot read /nonexistent.tar.gz");
 
 	/* --from-lxd runs `lxc image export ALIAS DIR/image` as the caller */
 	char lxc[128];
 	snprintf(lxc, sizeof(lxc), "%s/lxc", dir);
 	f = fopen(lxc, "w");
-	fprintf(f, "#!/bin/sh\n[ \"$1 $2 $3\" = 'image export myimg' ] || exit 1\n"
-		"printf %%s '%s' > \"$4.tar.gz\"\n", data);
+	fprintf(f,
+		"#!/bin/sh\n[ \"$1 $2 $3\" = 'image export myimg' ] || exit 1\n"
+		"printf %%s '%s' > \"$4.tar.gz\"\n",
+		data);
 	fclose(f);
 	chmod(lxc, 0755);
 	setenv("SLXD_LXC", lxc, 1);
@@ -424,10 +449,12 @@ static void push_file_and_from_lxd(void **state)
 	body = fake_reg_last_body(reg, &len);
 	assert_int_equal(len, strlen(data));
 	free(body);
-	assert_int_equal(run("push", "--from-lxd", "other", "--name", "demo:2.0", NULL), EX_REFUSED);
+	assert_int_equal(run("push", "--from-lxd", "other", "--name", "demo:2.0", NULL),
+			 EX_REFUSED);
 	assert_contains(errout, "image export other' failed");
 	setenv("SLXD_LXC", "/nonexistent/lxc", 1);
-	assert_int_equal(run("push", "--from-lxd", "myimg", "--name", "demo:2.0", NULL), EX_REFUSED);
+	assert_int_equal(run("push", "--from-lxd", "myimg", "--name", "demo:2.0", NULL),
+			 EX_REFUSED);
 	assert_contains(errout, "cannot run /nonexistent/lxc");
 	unsetenv("TMPDIR");
 	/* nothing left behind in TMPDIR but our own files */
@@ -479,10 +506,12 @@ static void push_oci_sources(void **state)
 	assert_int_equal(fake_reg_hits(reg, "PUT", NULL), puts_before);
 	/* an unreachable registry is found before the (long) conversion */
 	snprintf(src, sizeof(src), "oci:%s/layout0", dir);
-	assert_int_equal(run("--registry", "http://127.0.0.1:1", "push", src, "--name", "demo:oci", NULL),
-			 EX_UNREACHABLE);
+	assert_int_equal(
+		run("--registry", "http://127.0.0.1:1", "push", src, "--name", "demo:oci", NULL),
+		EX_UNREACHABLE);
 	assert_not_contains(errout, "converted");
-	assert_int_equal(run("push", "docker://example.org/x:1", "--name", "demo:bad", NULL), EX_REFUSED);
+	assert_int_equal(run("push", "docker://example.org/x:1", "--name", "demo:bad", NULL),
+			 EX_REFUSED);
 	assert_contains(errout, "skopeo copy");
 	unsetenv("TMPDIR");
 	DIR *d = opendir(tmp);
@@ -506,9 +535,11 @@ static void pull_checks_the_bytes(void **state)
 	snprintf(path, sizeof(path), "%s/img.tar.gz", dir);
 	snprintf(part, sizeof(part), "%s.part", path);
 	char show[2048];
-	snprintf(show, sizeof(show), "{\"name\":\"demo\",\"tag\":\"1.0\",\"approved\":"
-		 V("demo", "1.0", "%s", "approved") ",\"pending\":[" V("demo", "1.0", "%s", "pending")
-		 "]}", fp, bad);
+	snprintf(show, sizeof(show),
+		 "{\"name\":\"demo\",\"tag\":\"1.0\",\"approved\":" V(
+			 "demo", "1.0", "%s", "approved") ",\"pending\":[" V("demo", "1.0", "%s",
+									     "pending") "]}",
+		 fp, bad);
 	fake_reg_json(reg, "GET", "/v1/images/demo/1.0", 200, show);
 	char bpath[128];
 	snprintf(bpath, sizeof(bpath), "/v1/blobs/%s", fp);
@@ -564,13 +595,15 @@ static void inspect_reports_the_checked_bytes(void **state)
 	snprintf(tmp, sizeof(tmp), "%s/tmp", dir);
 	mkdir(tmp, 0700);
 	snprintf(img, sizeof(img), "%s/img.tar.gz", dir);
-	snprintf(cmd, sizeof(cmd),
-		 "set -e; cd %s; mkdir -p t/rootfs/bin t/rootfs/srv t/rootfs/tmp; "
-		 "printf 'architecture: x86_64\\ncreation_date: 1700000000\\nproperties:\\n"
-		 "  os: linux\\n  oci.env: '\\''[\"PATH=/bin\",\"HOME=/root\"]'\\''\\n' >t/metadata.yaml; "
-		 "echo x >t/rootfs/bin/su; chmod 4755 t/rootfs/bin/su; chmod 0777 t/rootfs/srv; "
-		 "chmod 1777 t/rootfs/tmp; tar --numeric-owner --owner=0 --group=0 -C t -czf %s "
-		 "metadata.yaml rootfs", dir, img);
+	snprintf(
+		cmd, sizeof(cmd),
+		"set -e; cd %s; mkdir -p t/rootfs/bin t/rootfs/srv t/rootfs/tmp; "
+		"printf 'architecture: x86_64\\ncreation_date: 1700000000\\nproperties:\\n"
+		"  os: linux\\n  oci.env: '\\''[\"PATH=/bin\",\"HOME=/root\"]'\\''\\n' >t/metadata.yaml; "
+		"echo x >t/rootfs/bin/su; chmod 4755 t/rootfs/bin/su; chmod 0777 t/rootfs/srv; "
+		"chmod 1777 t/rootfs/tmp; tar --numeric-owner --owner=0 --group=0 -C t -czf %s "
+		"metadata.yaml rootfs",
+		dir, img);
 	assert_int_equal(system(cmd), 0);
 	size_t len;
 	FILE *f = fopen(img, "rb");
@@ -579,8 +612,10 @@ static void inspect_reports_the_checked_bytes(void **state)
 	fclose(f);
 	slxd_sha256_buf(blob, len, fp);
 	slxd_sha256_buf("y", 1, other);
-	snprintf(show, sizeof(show), "{\"name\":\"demo\",\"tag\":\"1.0\",\"approved\":null,\"pending\":["
-		 V("demo", "1.0", "%s", "pending") "," V("demo", "1.0", "%s", "pending") "]}", fp, other);
+	snprintf(show, sizeof(show),
+		 "{\"name\":\"demo\",\"tag\":\"1.0\",\"approved\":null,\"pending\":[" V(
+			 "demo", "1.0", "%s", "pending") "," V("demo", "1.0", "%s", "pending") "]}",
+		 fp, other);
 	fake_reg_json(reg, "GET", "/v1/images/demo/1.0", 200, show);
 	snprintf(bpath, sizeof(bpath), "/v1/blobs/%s", fp);
 	fake_reg_answer(reg, "GET", bpath, 200, blob, len);
@@ -636,9 +671,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(registry_from_node_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(unreachable_is_3, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_show_and_json, setup, teardown),
-		cmocka_unit_test_setup_teardown(approve_takes_only_the_full_fingerprint, setup, teardown),
-		cmocka_unit_test_setup_teardown(approve_on_a_terminal_shows_and_asks, setup, teardown),
-		cmocka_unit_test_setup_teardown(answers_checked_when_the_uid_is_known, setup, teardown),
+		cmocka_unit_test_setup_teardown(approve_takes_only_the_full_fingerprint, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(approve_on_a_terminal_shows_and_asks, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(answers_checked_when_the_uid_is_known, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(revoke_delete_and_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(push_file_and_from_lxd, setup, teardown),
 		cmocka_unit_test_setup_teardown(push_oci_sources, setup, teardown),

@@ -148,8 +148,8 @@ static const char *managed(const char *f)
 {
 	static char v[64];
 	json_t *img = fake_lxd_image_json(lxd, f);
-	const char *m = json_string_value(json_object_get(json_object_get(img, "properties"),
-							  SLXD_IMAGE_PROP_MANAGED));
+	const char *m = json_string_value(
+		json_object_get(json_object_get(img, "properties"), SLXD_IMAGE_PROP_MANAGED));
 	snprintf(v, sizeof(v), "%s", m ? m : "");
 	json_decref(img);
 	return v;
@@ -313,8 +313,10 @@ static void image_ensure_with_and_without_registry(void **state)
 	assert_int_equal(slxd_image_ensure(&cfg, cl, "busybox:1", fp, &hold, &err), -1);
 	assert_int_equal(hold, -1);
 	char want[256];
-	snprintf(want, sizeof(want), "image busybox:1 is approved (fingerprint %.12s) but "
-		 "this node's LXD does not have it; ask your admin to import it on this node", fp);
+	snprintf(want, sizeof(want),
+		 "image busybox:1 is approved (fingerprint %.12s) but "
+		 "this node's LXD does not have it; ask your admin to import it on this node",
+		 fp);
 	assert_string_equal(err.msg, want);
 	assert_int_equal(fake_reg_hits(reg, NULL, NULL), 1);
 
@@ -339,7 +341,7 @@ static void image_ensure_refuses_another_architecture(void **state)
 	assert_int_equal(slxd_image_ensure(&cfg, cl, "busybox:1", fp, &hold, &err), -1);
 	assert_int_equal(hold, -1);
 	assert_string_equal(err.msg, "image busybox:1 is built for aarch64, this node is x86_64: "
-			    "ask for an image of this node's architecture");
+				     "ask for an image of this node's architecture");
 	assert_null(fake_lxd_find(lxd, "POST", "/1.0/instances"));
 }
 
@@ -475,9 +477,12 @@ static void file_store_pull(void **state)
 static void add_ours(const char *f, int size, const char *used)
 {
 	char json[512];
-	snprintf(json, sizeof(json), "{\"size\":%d,\"uploaded_at\":\"2026-01-01T00:00:00Z\","
-		 "\"last_used_at\":\"%s\",\"properties\":{\"" SLXD_IMAGE_PROP_MANAGED "\":\"slurm-lxd\","
-		 "\"os\":\"busybox\"}}", size, used);
+	snprintf(json, sizeof(json),
+		 "{\"size\":%d,\"uploaded_at\":\"2026-01-01T00:00:00Z\","
+		 "\"last_used_at\":\"%s\",\"properties\":{\"" SLXD_IMAGE_PROP_MANAGED
+		 "\":\"slurm-lxd\","
+		 "\"os\":\"busybox\"}}",
+		 size, used);
 	fake_lxd_add_image(lxd, f, json);
 }
 
@@ -522,8 +527,7 @@ static void lru_skips_kept_used_locked_and_refused(void **state)
 	lru_images();
 	cfg.image_cache_max = 100;
 	/* C: just pulled; A: an instance runs it; B: LXD refuses to delete it */
-	fake_lxd_add_instance(lxd, "slurm-7", "Running",
-			      "{\"volatile.base_image\":\"" FA "\"}");
+	fake_lxd_add_instance(lxd, "slurm-7", "Running", "{\"volatile.base_image\":\"" FA "\"}");
 	fake_reply_error(fake_lxd_on(lxd, "DELETE", "/1.0/images/" FB), 400, "Image is in use");
 	assert_int_equal(evict(FC), 0);
 	assert_true(fake_lxd_image_exists(lxd, FA));
@@ -601,12 +605,14 @@ static void node_refuses_crafted_images(void **state)
 {
 	(void)state;
 	/* the 2026 advisories, one image each (tests/integration/badimages.py) */
-	refused_on_the_node("bad-adv-top-metadata-symlink.tar", "metadata.yaml is not a regular file");
+	refused_on_the_node("bad-adv-top-metadata-symlink.tar",
+			    "metadata.yaml is not a regular file");
 	refused_on_the_node("bad-adv-top-rootfs-symlink.tar", "rootfs is not a directory");
 	refused_on_the_node("bad-adv-top-templates-symlink.tar", "templates is not a directory");
 	refused_on_the_node("bad-adv-template-target-dotdot.tar", "template target");
 	refused_on_the_node("bad-adv-template-source-dotdot.tar", "template source");
-	refused_on_the_node("bad-adv-template-target-symlink.tar", "beneath a symlink of the image");
+	refused_on_the_node("bad-adv-template-target-symlink.tar",
+			    "beneath a symlink of the image");
 	refused_on_the_node("bad-adv-template-include.tar", "{% include %}");
 	refused_on_the_node("bad-adv-hardlink-to-symlink.tar", "beneath the symlink \"rootfs/h\"");
 	/* a bomb: refused at its header, without decompressing 100 GiB */
@@ -647,7 +653,8 @@ static void old_lxd_gets_no_image(void **state)
 {
 	(void)state;
 	struct fake_lxd *old = fake_lxd_start();
-	fake_reply_sync(fake_lxd_on(old, "GET", "/1.0$"), "{\"auth\":\"trusted\",\"environment\":"
+	fake_reply_sync(fake_lxd_on(old, "GET", "/1.0$"),
+			"{\"auth\":\"trusted\",\"environment\":"
 			"{\"server\":\"lxd\",\"server_version\":\"5.0.2\"}}");
 	lxd_client *oc = lxd_open(fake_lxd_socket(old), 5000, &err);
 	assert_non_null(oc);
@@ -681,16 +688,22 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(present_image_needs_no_registry, setup, teardown),
 		cmocka_unit_test_setup_teardown(tampered_blob_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(registry_refusal_of_blob, setup, teardown),
-		cmocka_unit_test_setup_teardown(downloads_are_staged_in_download_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(lxd_fingerprint_mismatch_is_removed, setup, teardown),
+		cmocka_unit_test_setup_teardown(downloads_are_staged_in_download_dir, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(lxd_fingerprint_mismatch_is_removed, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(lxd_import_failure_is_reported, setup, teardown),
-		cmocka_unit_test_setup_teardown(image_ensure_with_and_without_registry, setup, teardown),
-		cmocka_unit_test_setup_teardown(image_ensure_refuses_another_architecture, setup, teardown),
+		cmocka_unit_test_setup_teardown(image_ensure_with_and_without_registry, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(image_ensure_refuses_another_architecture, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(concurrent_pulls_download_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(file_store_pull, setup, teardown),
 		cmocka_unit_test_setup_teardown(lru_evicts_oldest_to_the_bound, setup, teardown),
-		cmocka_unit_test_setup_teardown(lru_skips_kept_used_locked_and_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(lru_respects_holders_and_recent_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(lru_skips_kept_used_locked_and_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(lru_respects_holders_and_recent_use, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(pull_evicts_beyond_the_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(node_refuses_crafted_images, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_checker_fails_closed, setup, teardown),

@@ -103,7 +103,8 @@ static int setup(void **state)
 	if (mkdir(store, 0755) < 0)
 		return -1;
 	FILE *f = fopen(conf, "w");
-	fprintf(f, "# written by test_registry_daemon\n"
+	fprintf(f,
+		"# written by test_registry_daemon\n"
 		"listen = 127.0.0.1:0\n"
 		"store = %s\n"
 		"admin_uids = 0\n"
@@ -112,7 +113,8 @@ static int setup(void **state)
 		/* short, so the slow-client cases take seconds */
 		"header_timeout = 2\n"
 		"max_connections_per_client = 6\n"
-		"max_pending_per_user = 3\n", store);
+		"max_pending_per_user = 3\n",
+		store);
 	fclose(f);
 	chmod(conf, 0644);
 	make_image(image, "end-to-end");
@@ -127,7 +129,8 @@ static int teardown(void **state)
 	if (getenv("SLXD_TEST_VERBOSE")) {
 		char cmd[400];
 		snprintf(cmd, sizeof(cmd), "cat %s >&2", logpath);
-		if (system(cmd)) {}
+		if (system(cmd)) {
+		}
 	}
 	scratch_teardown(state);
 	curl_global_cleanup();
@@ -213,8 +216,8 @@ struct reply {
 	struct buf body;
 	char cache_control[128];
 	json_t *json;
-	char answer[4096];      /* SLXD_ANSWER_HEADER's value, if any */
-	bool answer_ok;         /* it verified for this request, status, body */
+	char answer[4096]; /* SLXD_ANSWER_HEADER's value, if any */
+	bool answer_ok;    /* it verified for this request, status, body */
 	uid_t answer_uid;
 };
 
@@ -223,7 +226,8 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 	struct reply *r = ud;
 	size_t n = size * nmemb;
 	if (n > 15 && strncasecmp(data, "Cache-Control: ", 15) == 0)
-		snprintf(r->cache_control, sizeof(r->cache_control), "%.*s", (int)(n - 17), data + 15);
+		snprintf(r->cache_control, sizeof(r->cache_control), "%.*s", (int)(n - 17),
+			 data + 15);
 	size_t hl = strlen(SLXD_ANSWER_HEADER ": ");
 	if (n > hl + 2 && strncasecmp(data, SLXD_ANSWER_HEADER ": ", hl) == 0)
 		snprintf(r->answer, sizeof(r->answer), "%.*s", (int)(n - hl - 2), data + hl);
@@ -233,8 +237,8 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 enum { SEND_LENGTH, SEND_CHUNKED };
 
 /* cred NULL: no Authorization header; "" : sign as uid for this request. */
-static long http(struct reply *r, const char *method, const char *path, const char *cred,
-		 uid_t uid, const void *body, size_t len, int mode)
+static long http(struct reply *r, const char *method, const char *path, const char *cred, uid_t uid,
+		 const void *body, size_t len, int mode)
 {
 	char url[512], auth[4200];
 	struct curl_slist *h = NULL;
@@ -276,9 +280,9 @@ static long http(struct reply *r, const char *method, const char *path, const ch
 	free(made);
 	slxd_error e;
 	if (strncmp(r->answer, "MUNGE ", 6) == 0)
-		r->answer_ok = slxd_answer_verify(NULL, r->answer + 6, cred ? auth + 15 : NULL,
-						  r->status, r->body.p, r->body.n, &r->answer_uid,
-						  &e) == 0;
+		r->answer_ok =
+			slxd_answer_verify(NULL, r->answer + 6, cred ? auth + 15 : NULL, r->status,
+					   r->body.p, r->body.n, &r->answer_uid, &e) == 0;
 	if (r->body.p && r->body.p[0] == '{')
 		r->json = json_loads(r->body.p, 0, NULL);
 	if (getenv("SLXD_TEST_VERBOSE"))
@@ -321,13 +325,15 @@ static void push_approve_download(void **state)
 	assert_string_equal(json_string_value(json_object_get(r.json, "fingerprint")), fp);
 	assert_string_equal(json_string_value(json_object_get(r.json, "state")), "pending");
 	assert_string_equal(json_string_value(json_object_get(r.json, "owner")), "root");
-	assert_string_equal(json_string_value(json_object_get(r.json, "uploaded_from")), "127.0.0.1");
+	assert_string_equal(json_string_value(json_object_get(r.json, "uploaded_from")),
+			    "127.0.0.1");
 	done(&r);
 
 	char body[128];
 	snprintf(body, sizeof(body), "{\"fingerprint\": \"%s\"}", fp);
 	assert_int_equal(http(&r, "POST", "/v1/images/demo/1.0/approve", "", 0, body, strlen(body),
-			      SEND_LENGTH), 200);
+			      SEND_LENGTH),
+			 200);
 	assert_string_equal(json_string_value(json_object_get(r.json, "state")), "approved");
 	done(&r);
 
@@ -343,7 +349,8 @@ static void push_approve_download(void **state)
 	done(&r);
 	assert_int_equal(http(&r, "GET", "/v1/images/demo/1.0", "", NOBODY, NULL, 0, 0), 200);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "approved"),
-							      "fingerprint")), fp);
+							      "fingerprint")),
+			    fp);
 	assert_string_equal(r.cache_control, "no-store");
 	/* the answer a node acts on is signed by the service's uid, for this
 	 * request and this body */
@@ -378,13 +385,15 @@ static void a_user_pushes_but_does_not_approve(void **state)
 	char nfp[65];
 	slxd_sha256_buf(img, len, nfp);
 
-	assert_int_equal(http(&r, "PUT", "/v1/images/tools/2", "", NOBODY, img, len, SEND_LENGTH), 201);
+	assert_int_equal(http(&r, "PUT", "/v1/images/tools/2", "", NOBODY, img, len, SEND_LENGTH),
+			 201);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "owner_uid")), NOBODY);
 	done(&r);
 	char body[128];
 	snprintf(body, sizeof(body), "{\"fingerprint\": \"%s\"}", nfp);
-	assert_int_equal(http(&r, "POST", "/v1/images/tools/2/approve", "", NOBODY, body, strlen(body),
-			      SEND_LENGTH), 403);
+	assert_int_equal(http(&r, "POST", "/v1/images/tools/2/approve", "", NOBODY, body,
+			      strlen(body), SEND_LENGTH),
+			 403);
 	done(&r);
 	/* the owner downloads their pending file; no cache may keep it */
 	char path[128];
@@ -441,7 +450,8 @@ static void refusals_on_the_wire(void **state)
 	size_t olen;
 	char *swapped = slurp(other, &olen);
 	cred = sign_as(0, "PUT", "/v1/images/demo/3.0", img, len);
-	assert_int_equal(http(&r, "PUT", "/v1/images/demo/3.0", cred, 0, swapped, olen, SEND_LENGTH), 401);
+	assert_int_equal(
+		http(&r, "PUT", "/v1/images/demo/3.0", cred, 0, swapped, olen, SEND_LENGTH), 401);
 	assert_contains(json_string_value(json_object_get(r.json, "error")), "not the one signed");
 	done(&r);
 	free(cred);
@@ -450,11 +460,13 @@ static void refusals_on_the_wire(void **state)
 	assert_int_equal(count_files(blobs), nblobs);
 
 	/* no Content-Length, and too large: before the body */
-	assert_int_equal(http(&r, "PUT", "/v1/images/demo/4.0", "", 0, img, len, SEND_CHUNKED), 411);
+	assert_int_equal(http(&r, "PUT", "/v1/images/demo/4.0", "", 0, img, len, SEND_CHUNKED),
+			 411);
 	done(&r);
 	char *big = calloc(1, (1 << 20) + 1);
-	assert_int_equal(http(&r, "PUT", "/v1/images/demo/4.0", "", 0, big, (1 << 20) + 1,
-			      SEND_LENGTH), 413);
+	assert_int_equal(
+		http(&r, "PUT", "/v1/images/demo/4.0", "", 0, big, (1 << 20) + 1, SEND_LENGTH),
+		413);
 	done(&r);
 	free(big);
 	/* a JSON body over max_body_json */
@@ -463,13 +475,18 @@ static void refusals_on_the_wire(void **state)
 	huge[8191] = '\0';
 	huge[0] = '{';
 	huge[8190] = '}';
-	assert_int_equal(http(&r, "POST", "/v1/images/demo/1.0/revoke", "", 0, huge, 8191, SEND_LENGTH), 413);
+	assert_int_equal(
+		http(&r, "POST", "/v1/images/demo/1.0/revoke", "", 0, huge, 8191, SEND_LENGTH),
+		413);
 	done(&r);
-	assert_int_equal(http(&r, "POST", "/v1/images/demo/1.0/revoke", "", 0, huge, 8191, SEND_CHUNKED), 413);
+	assert_int_equal(
+		http(&r, "POST", "/v1/images/demo/1.0/revoke", "", 0, huge, 8191, SEND_CHUNKED),
+		413);
 	done(&r);
 	free(huge);
 	/* not a tarball */
-	assert_int_equal(http(&r, "PUT", "/v1/images/demo/5.0", "", 0, "hello", 5, SEND_LENGTH), 415);
+	assert_int_equal(http(&r, "PUT", "/v1/images/demo/5.0", "", 0, "hello", 5, SEND_LENGTH),
+			 415);
 	done(&r);
 	assert_int_equal(count_files(tmpdir), 0);
 	free(img);
@@ -501,8 +518,8 @@ static void files_are_private_until_approved(void **state)
 	assert_int_equal(mode_of("%s/registry.db%s", "-wal"), 0600);
 	assert_int_equal(mode_of("%s/registry.db%s", "-shm"), 0600);
 	assert_int_equal(mode_of("%s/%s", "tmp"), 0700);
-	assert_int_equal(mode_of("%s/blobs/%s", nfp), 0600);  /* pending */
-	assert_int_equal(mode_of("%s/blobs/%s", fp), 0644);   /* approved */
+	assert_int_equal(mode_of("%s/blobs/%s", nfp), 0600); /* pending */
+	assert_int_equal(mode_of("%s/blobs/%s", fp), 0644);  /* approved */
 	assert_int_equal(mode_of("%s/%s", "index.json"), 0644);
 }
 
@@ -583,7 +600,8 @@ static void slow_headers_are_cut(void **state)
 	}
 	close(fd);
 	if (cut < 0)
-		fail_msg("a client sending its headers a byte at a time was still connected after 10 s");
+		fail_msg(
+			"a client sending its headers a byte at a time was still connected after 10 s");
 	if (!(cut >= 1.5 && cut < 5))
 		fail_msg("cut after %.2f s, expected at header_timeout (2 s)", cut);
 	/* the service still answers others */
@@ -651,7 +669,8 @@ static void stops_on_sigterm_and_keeps_what_was_acknowledged(void **state)
 	assert_int_equal(http(&r, "GET", "/v1/images", "", NOBODY, NULL, 0, 0), 200);
 	json_t *imgs = json_object_get(r.json, "images");
 	assert_int_equal(json_array_size(imgs), 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(imgs, 0), "fingerprint")), fp);
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(imgs, 0), "fingerprint")), fp);
 	done(&r);
 }
 
@@ -659,7 +678,9 @@ static void bad_configs_exit_2(void **state)
 {
 	(void)state;
 	char bad[400], cmd[1200];
-	static const struct { const char *line, *says; } cases[] = {
+	static const struct {
+		const char *line, *says;
+	} cases[] = {
 		{ "colour = blue\n", "bad.conf:1: unknown key \"colour\"" },
 		{ "listen = localhost:80\n", "bad.conf:1: invalid listen" },
 		{ "max_image_size = -1\n", "bad.conf:1: invalid max_image_size" },

@@ -15,11 +15,11 @@
 
 struct member {
 	const char *path;
-	mode_t mode;          /* type and permissions */
+	mode_t mode; /* type and permissions */
 	int uid, gid;
-	const char *data;     /* file content, or hard link target when link */
+	const char *data; /* file content, or hard link target when link */
 	bool link;
-	const void *cap;      /* security.capability value */
+	const void *cap; /* security.capability value */
 	size_t caplen;
 };
 
@@ -45,7 +45,8 @@ static void build(const struct member *m, size_t n)
 		else if (S_ISREG(m[i].mode))
 			archive_entry_set_size(e, (la_int64_t)len);
 		if (m[i].cap)
-			archive_entry_xattr_add_entry(e, "security.capability", m[i].cap, m[i].caplen);
+			archive_entry_xattr_add_entry(e, "security.capability", m[i].cap,
+						      m[i].caplen);
 		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
 		if (len)
 			assert_int_equal(archive_write_data(a, m[i].data, len), (la_ssize_t)len);
@@ -58,10 +59,9 @@ static void build(const struct member *m, size_t n)
 /* vfs_cap_data revision 2: cap_net_raw (13) permitted, effective */
 static const unsigned char CAP_NET_RAW_EP[20] = { 0x01, 0, 0, 0x02, 0, 0x20, 0, 0 };
 
-static const char META[] =
-	"architecture: aarch64\ncreation_date: 1714979289\nproperties:\n"
-	"  os: linux\n  description: a test\n  oci.digest: sha256:abc\n"
-	"  oci.env: '[\"PATH=/bin\",\"LANG=C.UTF-8\"]'\n";
+static const char META[] = "architecture: aarch64\ncreation_date: 1714979289\nproperties:\n"
+			   "  os: linux\n  description: a test\n  oci.digest: sha256:abc\n"
+			   "  oci.env: '[\"PATH=/bin\",\"LANG=C.UTF-8\"]'\n";
 
 static void reports_what_an_admin_must_see(void **state)
 {
@@ -88,8 +88,9 @@ static void reports_what_an_admin_must_see(void **state)
 	assert_string_equal(json_string_value(json_object_get(r, "architecture")), "aarch64");
 	assert_string_equal(json_string_value(json_object_get(r, "os")), "linux");
 	assert_int_equal(json_integer_value(json_object_get(r, "creation_date")), 1714979289);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "properties"),
-							      "oci.digest")), "sha256:abc");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(r, "properties"), "oci.digest")),
+		"sha256:abc");
 	json_t *env = json_object_get(r, "env");
 	assert_int_equal(json_array_size(env), 2);
 	assert_string_equal(json_string_value(json_array_get(env, 1)), "LANG=C.UTF-8");
@@ -100,25 +101,32 @@ static void reports_what_an_admin_must_see(void **state)
 	/* setuid su, its hard link (the target's mode, as tar extracts it), setgid wall */
 	json_t *s = json_object_get(r, "setid");
 	assert_int_equal(json_integer_value(json_object_get(r, "setid_count")), 3);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(s, 0), "path")), "/bin/su");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(s, 0), "mode")), "4755");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(s, 1), "path")), "/bin/su2");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(s, 0), "path")),
+			    "/bin/su");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(s, 0), "mode")),
+			    "4755");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(s, 1), "path")),
+			    "/bin/su2");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(s, 1), "hardlink_to")),
 			    "/bin/su");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(s, 2), "path")), "/bin/wall");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(s, 2), "path")),
+			    "/bin/wall");
 	assert_true(json_is_true(json_object_get(json_array_get(s, 2), "setgid")));
 	assert_true(json_is_false(json_object_get(json_array_get(s, 2), "setuid")));
 
 	json_t *c = json_array_get(json_object_get(r, "capabilities"), 0);
 	assert_int_equal(json_integer_value(json_object_get(r, "capabilities_count")), 1);
 	assert_string_equal(json_string_value(json_object_get(c, "path")), "/bin/ping");
-	assert_string_equal(json_string_value(json_object_get(c, "capabilities")), "cap_net_raw=ep");
+	assert_string_equal(json_string_value(json_object_get(c, "capabilities")),
+			    "cap_net_raw=ep");
 
 	/* /srv (0777), not /tmp (sticky) nor /var (setgid, not world-writable) */
 	json_t *w = json_object_get(r, "world_writable_dirs");
 	assert_int_equal(json_integer_value(json_object_get(r, "world_writable_dirs_count")), 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(w, 0), "path")), "/srv");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(w, 0), "mode")), "0777");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(w, 0), "path")),
+			    "/srv");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(w, 0), "mode")),
+			    "0777");
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(w, 0), "uid")), 1000);
 }
 
@@ -126,7 +134,8 @@ static void a_plain_image_has_empty_findings(void **state)
 {
 	(void)state;
 	const struct member m[] = {
-		{ "metadata.yaml", S_IFREG | 0644, 0, 0, "architecture: x86_64\ncreation_date: 1\n", false, NULL, 0 },
+		{ "metadata.yaml", S_IFREG | 0644, 0, 0, "architecture: x86_64\ncreation_date: 1\n",
+		  false, NULL, 0 },
 		{ "rootfs/", S_IFDIR | 0755, 0, 0, NULL, false, NULL, 0 },
 		{ "rootfs/tmp/", S_IFDIR | 01777, 0, 0, NULL, false, NULL, 0 },
 	};
@@ -162,8 +171,8 @@ static void capabilities_as_getcap_spells_them(void **state)
 	slxd_inspect_caps(v1, sizeof(v1), out, sizeof(out));
 	assert_string_equal(out, "cap_chown=ip");
 	/* revision 3: cap_sys_admin (21) and bit 40 permitted, effective, rootid 1000 */
-	const unsigned char v3[24] = { 0x01, 0, 0, 0x03, 0, 0, 0x20, 0, 0, 0, 0, 0,
-				       0, 0x01, 0, 0, 0, 0, 0, 0, 0xe8, 0x03, 0, 0 };
+	const unsigned char v3[24] = { 0x01, 0,    0, 0x03, 0, 0, 0x20, 0, 0,    0,    0, 0,
+				       0,    0x01, 0, 0,    0, 0, 0,    0, 0xe8, 0x03, 0, 0 };
 	slxd_inspect_caps(v3, sizeof(v3), out, sizeof(out));
 	assert_string_equal(out, "cap_sys_admin,cap_checkpoint_restore=ep [rootid=1000]");
 	slxd_inspect_caps(v3, 7, out, sizeof(out));
@@ -181,14 +190,16 @@ static void a_converted_oci_image(void **state)
 	snprintf(out, sizeof(out), "%s/out.tar.gz", dir);
 	FILE *f = fopen(spec, "w");
 	assert_non_null(f);
-	fprintf(f, "{\"ref\": \"t\", \"layout\": \"%s/layout\", \"config\": {\"architecture\": \"amd64\","
+	fprintf(f,
+		"{\"ref\": \"t\", \"layout\": \"%s/layout\", \"config\": {\"architecture\": \"amd64\","
 		" \"os\": \"linux\", \"config\": {\"Env\": [\"PATH=/bin\", \"X=1\"]}}, \"layers\": [{\"entries\": ["
 		"{\"path\": \"bin\", \"type\": \"d\"},"
 		"{\"path\": \"bin/suid\", \"data\": \"x\", \"mode\": 2541},"
 		"{\"path\": \"bin/ping\", \"data\": \"x\", \"mode\": 493,"
 		" \"xattrs\": {\"security.capability\": \"\\u0001\\u0000\\u0000\\u0002\\u0000 \\u0000\\u0000"
 		"\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000\\u0000\"}},"
-		"{\"path\": \"drop\", \"type\": \"d\", \"mode\": 511}]}]}", dir);
+		"{\"path\": \"drop\", \"type\": \"d\", \"mode\": 511}]}]}",
+		dir);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "python3 tests/mkoci.py %s > %s/digest", spec, dir);
 	assert_int_equal(system(cmd), 0);
@@ -208,16 +219,22 @@ static void a_converted_oci_image(void **state)
 	assert_non_null(fgets(digest, sizeof(digest), f));
 	fclose(f);
 	digest[strcspn(digest, "\n")] = '\0';
-	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "properties"),
-							      "oci.digest")), digest);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(r, "properties"), "oci.digest")),
+		digest);
 	assert_string_equal(json_string_value(json_object_get(r, "architecture")), "x86_64");
 	assert_string_equal(json_string_value(json_array_get(json_object_get(r, "env"), 1)), "X=1");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(r, "setid"), 0),
-							      "path")), "/bin/suid");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(r, "capabilities"), 0),
-							      "capabilities")), "cap_net_raw=ep");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(r, "world_writable_dirs"), 0),
-							      "path")), "/drop");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(r, "setid"), 0), "path")),
+			    "/bin/suid");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(r, "capabilities"), 0), "capabilities")),
+		"cap_net_raw=ep");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(r, "world_writable_dirs"), 0), "path")),
+		"/drop");
 }
 
 int main(void)
@@ -227,7 +244,8 @@ int main(void)
 		cmocka_unit_test(a_plain_image_has_empty_findings),
 		cmocka_unit_test(not_an_image),
 		cmocka_unit_test(capabilities_as_getcap_spells_them),
-		cmocka_unit_test_setup_teardown(a_converted_oci_image, scratch_setup, scratch_teardown),
+		cmocka_unit_test_setup_teardown(a_converted_oci_image, scratch_setup,
+						scratch_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

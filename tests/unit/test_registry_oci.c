@@ -28,11 +28,12 @@ static void build(json_t *layers, json_t *extra, char src[3][300])
 	snprintf(d[0], sizeof(d[0]), "%s/layout%d", dir, nspec);
 	snprintf(d[1], sizeof(d[1]), "%s/img%d.oci.tar", dir, nspec);
 	snprintf(d[2], sizeof(d[2]), "%s/img%d.docker.tar", dir, nspec);
-	json_t *s = json_pack("{s:s, s:o, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:{s:[s,s], s:[s], s:s, s:s}}}",
-			      "ref", "t:1", "layers", layers, "layout", d[0], "oci_archive", d[1],
-			      "docker_archive", d[2], "config", "architecture", "arm64", "os", "linux",
-			      "created", "2024-05-06T07:08:09.5+02:00", "config", "Env", "PATH=/bin",
-			      "A=\"b\"", "Cmd", "/bin/sh", "WorkingDir", "/work", "User", "1000");
+	json_t *s = json_pack(
+		"{s:s, s:o, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:{s:[s,s], s:[s], s:s, s:s}}}", "ref",
+		"t:1", "layers", layers, "layout", d[0], "oci_archive", d[1], "docker_archive",
+		d[2], "config", "architecture", "arm64", "os", "linux", "created",
+		"2024-05-06T07:08:09.5+02:00", "config", "Env", "PATH=/bin", "A=\"b\"", "Cmd",
+		"/bin/sh", "WorkingDir", "/work", "User", "1000");
 	assert_non_null(s);
 	if (extra)
 		json_object_update(s, extra);
@@ -47,20 +48,26 @@ static void build(json_t *layers, json_t *extra, char src[3][300])
 	snprintf(src[2], 300, "docker-archive:%s", d[2]);
 }
 
-#define F(p, d) json_pack("{s:s, s:s}", "path", p, "data", d)
-#define D(p) json_pack("{s:s, s:s}", "path", p, "type", "d")
-#define L(p, t) json_pack("{s:s, s:s, s:s}", "path", p, "type", "l", "target", t)
-#define H(p, t) json_pack("{s:s, s:s, s:s}", "path", p, "type", "h", "target", t)
+#define F(p, d)         json_pack("{s:s, s:s}", "path", p, "data", d)
+#define D(p)            json_pack("{s:s, s:s}", "path", p, "type", "d")
+#define L(p, t)         json_pack("{s:s, s:s, s:s}", "path", p, "type", "l", "target", t)
+#define H(p, t)         json_pack("{s:s, s:s, s:s}", "path", p, "type", "h", "target", t)
 #define LAYER(fmt, ...) json_pack("{s:[" fmt "]}", "entries", __VA_ARGS__)
 
 /* The converted image, read back. */
 struct out {
 	int n;
-	struct { char path[256], type, link[256], data[64]; unsigned mode; long uid, gid; char xattr[64]; } e[64];
+	struct {
+		char path[256], type, link[256], data[64];
+		unsigned mode;
+		long uid, gid;
+		char xattr[64];
+	} e[64];
 	char meta[4096];
 };
 
-static int convert(const char *src, const struct slxd_oci_limits *lim, struct out *o, slxd_error *err)
+static int convert(const char *src, const struct slxd_oci_limits *lim, struct out *o,
+		   slxd_error *err)
 {
 	char path[300];
 	snprintf(path, sizeof(path), "%s/out.tar.gz", dir);
@@ -90,15 +97,18 @@ static int convert(const char *src, const struct slxd_oci_limits *lim, struct ou
 		x->mode = archive_entry_perm(e);
 		x->uid = (long)archive_entry_uid(e);
 		x->gid = (long)archive_entry_gid(e);
-		x->type = archive_entry_hardlink(e) ? 'h' : archive_entry_filetype(e) == AE_IFDIR ? 'd' :
-			  archive_entry_filetype(e) == AE_IFLNK ? 'l' : 'f';
+		x->type = archive_entry_hardlink(e)               ? 'h'
+			  : archive_entry_filetype(e) == AE_IFDIR ? 'd'
+			  : archive_entry_filetype(e) == AE_IFLNK ? 'l'
+								  : 'f';
 		snprintf(x->link, sizeof(x->link), "%s", archive_entry_hardlink(e) ?: archive_entry_symlink(e) ?: "");
 		const char *xn;
 		const void *xv;
 		size_t xs;
 		archive_entry_xattr_reset(e);
 		if (archive_entry_xattr_next(e, &xn, &xv, &xs) == ARCHIVE_OK)
-			snprintf(x->xattr, sizeof(x->xattr), "%s=%.*s", xn, (int)xs, (const char *)xv);
+			snprintf(x->xattr, sizeof(x->xattr), "%s=%.*s", xn, (int)xs,
+				 (const char *)xv);
 		if (strcmp(x->path, "metadata.yaml") == 0)
 			archive_read_data(a, o->meta, sizeof(o->meta) - 1);
 		else if (x->type == 'f')
@@ -116,18 +126,27 @@ static int find(const struct out *o, const char *path)
 	return -1;
 }
 
-#define GET(o, p) ({ int i_ = find(o, p); if (i_ < 0) fail_msg("%s is not in the image", p); &(o)->e[i_]; })
+#define GET(o, p)                                              \
+	({                                                     \
+		int i_ = find(o, p);                           \
+		if (i_ < 0)                                    \
+			fail_msg("%s is not in the image", p); \
+		&(o)->e[i_];                                   \
+	})
 
 static json_t *three_layers(void)
 {
-	json_t *base = LAYER("o,o,o,o,o,o,o,o,o,o,o", D("etc"), F("etc/passwd", "root:x:0:0::/:/bin/sh\n"),
-			     F("etc/gone", "bye\n"), F("etc/replaced", "old\n"), D("opq"), F("opq/old", "old\n"),
-			     D("dir2file"), F("dir2file/x", "x"), F("file2dir", "f"), D("bin"), L("bin/ash", "sh"));
-	json_t *mid = json_pack("{s:s, s:[o, {s:s, s:s, s:i, s:i, s:i}, {s:s, s:s, s:i, s:i, s:i}, o, o, o]}",
-				"compress", "none", "entries", F("etc/.wh.gone", ""),
-				"path", "etc/replaced", "data", "new\n", "mode", 0640, "uid", 1234, "gid", 5678,
-				"path", "home", "type", "d", "mode", 0700, "uid", 1000, "gid", 1000,
-				F("dir2file", "now a file"), D("file2dir"), F("file2dir/y", "y"));
+	json_t *base =
+		LAYER("o,o,o,o,o,o,o,o,o,o,o", D("etc"), F("etc/passwd", "root:x:0:0::/:/bin/sh\n"),
+		      F("etc/gone", "bye\n"), F("etc/replaced", "old\n"), D("opq"),
+		      F("opq/old", "old\n"), D("dir2file"), F("dir2file/x", "x"),
+		      F("file2dir", "f"), D("bin"), L("bin/ash", "sh"));
+	json_t *mid = json_pack(
+		"{s:s, s:[o, {s:s, s:s, s:i, s:i, s:i}, {s:s, s:s, s:i, s:i, s:i}, o, o, o]}",
+		"compress", "none", "entries", F("etc/.wh.gone", ""), "path", "etc/replaced",
+		"data", "new\n", "mode", 0640, "uid", 1234, "gid", 5678, "path", "home", "type",
+		"d", "mode", 0700, "uid", 1000, "gid", 1000, F("dir2file", "now a file"),
+		D("file2dir"), F("file2dir/y", "y"));
 	json_t *top = json_pack("{s:[{s:s, s:s, s:i}, o, {s:s, s:s, s:{s:s}}, o, o]}", "entries",
 				"path", "opq", "type", "d", "mode", 0711, F("opq/.wh..wh..opq", ""),
 				"path", "opq/new", "data", "new\n", "xattrs", "user.test", "yes",
@@ -181,7 +200,8 @@ static void layers_apply_in_order(void **state)
 		assert_contains(o.meta, "creation_date: 1714972089\n");
 		assert_contains(o.meta, "  os: \"linux\"\n");
 		assert_contains(o.meta, "  oci.ref: \"t:1\"\n");
-		assert_contains(o.meta, "  oci.env: \"[\\\"PATH=/bin\\\",\\\"A=\\\\\\\"b\\\\\\\"\\\"]\"\n");
+		assert_contains(o.meta,
+				"  oci.env: \"[\\\"PATH=/bin\\\",\\\"A=\\\\\\\"b\\\\\\\"\\\"]\"\n");
 		assert_contains(o.meta, "  oci.cmd: \"[\\\"/bin/sh\\\"]\"\n");
 		assert_contains(o.meta, "  oci.workdir: \"/work\"\n");
 		assert_contains(o.meta, "  oci.user: \"1000\"\n");
@@ -224,14 +244,15 @@ static void hostile_layers_are_refused(void **state)
 {
 	(void)state;
 	refused(LAYER("o", F("../x", "x")), NULL, NULL, "layer 2 of 2");
-	refused(LAYER("o", F("etc/../../x", "x")), NULL, NULL, "entry \"etc/../../x\" has a \"..\" component");
+	refused(LAYER("o", F("etc/../../x", "x")), NULL, NULL,
+		"entry \"etc/../../x\" has a \"..\" component");
 	refused(LAYER("o", F("/etc/shadow", "x")), NULL, NULL, "is an absolute path");
-	refused(json_pack("{s:[{s:s, s:s}]}", "entries", "path", "dev/sda", "type", "b"), NULL, NULL,
-		"\"dev/sda\" is a device node");
-	refused(json_pack("{s:[{s:s, s:s}]}", "entries", "path", "dev/null", "type", "c"), NULL, NULL,
-		"is a device node");
-	refused(json_pack("{s:[{s:s, s:s}]}", "entries", "path", "run/fifo", "type", "p"), NULL, NULL,
-		"is a FIFO");
+	refused(json_pack("{s:[{s:s, s:s}]}", "entries", "path", "dev/sda", "type", "b"), NULL,
+		NULL, "\"dev/sda\" is a device node");
+	refused(json_pack("{s:[{s:s, s:s}]}", "entries", "path", "dev/null", "type", "c"), NULL,
+		NULL, "is a device node");
+	refused(json_pack("{s:[{s:s, s:s}]}", "entries", "path", "run/fifo", "type", "p"), NULL,
+		NULL, "is a FIFO");
 	refused(LAYER("o", F("etc/.wh..", "")), NULL, NULL, "is a whiteout that escapes");
 	refused(LAYER("o", F(".wh...", "")), NULL, NULL, "is a whiteout that escapes");
 	refused(LAYER("o", F("etc/a\nb", "")), NULL, NULL, "control characters");
@@ -239,8 +260,8 @@ static void hostile_layers_are_refused(void **state)
 	refused(LAYER("o,o", L("evil", "/etc"), F("evil/passwd", "x")), NULL, NULL,
 		"\"evil/passwd\" lies beneath the symlink \"evil\"");
 	refused(LAYER("o", L("etc/a/b", "/")), NULL, NULL, "lies beneath the file \"etc/a\"");
-	json_t *two = json_pack("[{s:[o]}, {s:[o]}]", "entries", L("evil", "/root"),
-				"entries", F("evil/.ssh", "key"));
+	json_t *two = json_pack("[{s:[o]}, {s:[o]}]", "entries", L("evil", "/root"), "entries",
+				F("evil/.ssh", "key"));
 	char src[3][300];
 	struct out o;
 	slxd_error err;
@@ -248,21 +269,24 @@ static void hostile_layers_are_refused(void **state)
 	assert_int_equal(convert(src[0], NULL, &o, &err), -1);
 	assert_contains(err.msg, "lies beneath the symlink \"evil\" (from layer 1)");
 	/* hard links: to nothing, to something later deleted */
-	refused(LAYER("o", H("etc/b", "etc/missing")), NULL, NULL, "not an earlier entry of the same layer");
-	refused(LAYER("o", H("etc/b", "etc/a")), NULL, NULL, "not an earlier entry of the same layer");
+	refused(LAYER("o", H("etc/b", "etc/missing")), NULL, NULL,
+		"not an earlier entry of the same layer");
+	refused(LAYER("o", H("etc/b", "etc/a")), NULL, NULL,
+		"not an earlier entry of the same layer");
 	json_t *gone = json_pack("[{s:[o,o]}, {s:[o]}]", "entries", F("x", "x"), H("y", "x"),
 				 "entries", F(".wh.x", ""));
 	build(gone, NULL, src);
 	assert_int_equal(convert(src[0], NULL, &o, &err), -1);
-	assert_contains(err.msg, "entry \"y\" is a hard link to \"x\", which a later layer deletes");
+	assert_contains(err.msg,
+			"entry \"y\" is a hard link to \"x\", which a later layer deletes");
 	/* sizes: a 10 GiB sparse file, a header claiming more than the budget */
-	refused(json_pack("{s:[{s:s, s:i}]}", "entries", "path", "big", "sparse_gib", 10), NULL, NULL,
-		"is a sparse file (10737418240 bytes unpacked)");
+	refused(json_pack("{s:[{s:s, s:i}]}", "entries", "path", "big", "sparse_gib", 10), NULL,
+		NULL, "is a sparse file (10737418240 bytes unpacked)");
 	struct slxd_oci_limits lim;
 	slxd_oci_default_limits(&lim);
 	lim.max_bytes = 1 << 20;
-	refused(json_pack("{s:[{s:s, s:i}]}", "entries", "path", "huge", "size", 2 << 20), NULL, &lim,
-		"entry \"huge\" takes the image past 1048576 bytes unpacked");
+	refused(json_pack("{s:[{s:s, s:i}]}", "entries", "path", "huge", "size", 2 << 20), NULL,
+		&lim, "entry \"huge\" takes the image past 1048576 bytes unpacked");
 	slxd_oci_default_limits(&lim);
 	lim.max_entries = 3;
 	refused(LAYER("o,o", F("b", "b"), F("c", "c")), NULL, &lim, "more than 3 entries");
@@ -280,17 +304,19 @@ static void decompression_bomb_is_refused(void **state)
 	struct out o;
 	slxd_error err;
 	snprintf(layout, sizeof(layout), "%s/bomb", dir);
-	snprintf(cmd, sizeof(cmd),
-		 "python3 - %s <<'EOF'\n"
-		 "import gzip, hashlib, json, os, sys\n"
-		 "d = sys.argv[1]; os.makedirs(d + '/blobs/sha256')\n"
-		 "def put(b):\n"
-		 "    h = hashlib.sha256(b).hexdigest(); open(d + '/blobs/sha256/' + h, 'wb').write(b)\n"
-		 "    return {'digest': 'sha256:' + h, 'size': len(b), 'mediaType': 'x'}\n"
-		 "z = gzip.compress(bytes(64 << 20), mtime=0)\n"
-		 "m = {'schemaVersion': 2, 'config': put(b'{\"architecture\":\"amd64\",\"os\":\"linux\"}'), 'layers': [put(z)]}\n"
-		 "json.dump({'manifests': [put(json.dumps(m).encode())]}, open(d + '/index.json', 'w'))\n"
-		 "EOF", layout);
+	snprintf(
+		cmd, sizeof(cmd),
+		"python3 - %s <<'EOF'\n"
+		"import gzip, hashlib, json, os, sys\n"
+		"d = sys.argv[1]; os.makedirs(d + '/blobs/sha256')\n"
+		"def put(b):\n"
+		"    h = hashlib.sha256(b).hexdigest(); open(d + '/blobs/sha256/' + h, 'wb').write(b)\n"
+		"    return {'digest': 'sha256:' + h, 'size': len(b), 'mediaType': 'x'}\n"
+		"z = gzip.compress(bytes(64 << 20), mtime=0)\n"
+		"m = {'schemaVersion': 2, 'config': put(b'{\"architecture\":\"amd64\",\"os\":\"linux\"}'), 'layers': [put(z)]}\n"
+		"json.dump({'manifests': [put(json.dumps(m).encode())]}, open(d + '/index.json', 'w'))\n"
+		"EOF",
+		layout);
 	assert_int_equal(system(cmd), 0);
 	/* zeros read as the tar's end: what follows stops at 1 MiB */
 	snprintf(path, sizeof(path), "oci:%s", layout);
@@ -314,12 +340,12 @@ static void replacements_hide_lower_contents(void **state)
 	char src[3][300];
 	struct out o;
 	slxd_error err;
-	json_t *layers = json_pack("[{s:[o,o,o,o]}, {s:[o,o,o,o]}, {s:[o]}]",
-				   "entries", D("a"), F("a/x", "x"), D("b"), F("b/y", "y"),
-				   "entries", L("a", "/etc"), F(".wh.b", ""), D("b"), F("b/z", "z"),
-				   "entries", F("c/d/e", "e"));
-	json_t *opaque_root = json_pack("[{s:[o]}, {s:[o,o]}]", "entries", F("old", "o"),
-					"entries", F(".wh..wh..opq", ""), F("new", "n"));
+	json_t *layers =
+		json_pack("[{s:[o,o,o,o]}, {s:[o,o,o,o]}, {s:[o]}]", "entries", D("a"),
+			  F("a/x", "x"), D("b"), F("b/y", "y"), "entries", L("a", "/etc"),
+			  F(".wh.b", ""), D("b"), F("b/z", "z"), "entries", F("c/d/e", "e"));
+	json_t *opaque_root = json_pack("[{s:[o]}, {s:[o,o]}]", "entries", F("old", "o"), "entries",
+					F(".wh..wh..opq", ""), F("new", "n"));
 	build(layers, json_pack("{s:b}", "platform_index", 1), src);
 	for (int k = 0; k < 3; k++) {
 		assert_int_equal(convert(src[k], NULL, &o, &err), 0);
@@ -373,8 +399,9 @@ static void layer_buffer_form(void **state)
 	(void)state;
 	char path[300];
 	const struct tentry e[] = {
-		{ "./", 'd', NULL }, { "./bin", 'd', NULL }, { "./bin/sh", 'f', "x" },
-		{ "./bin/ash", 'h', "./bin/sh" }, { "./usr", 'l', "/" },
+		{ "./", 'd', NULL },      { "./bin", 'd', NULL },
+		{ "./bin/sh", 'f', "x" }, { "./bin/ash", 'h', "./bin/sh" },
+		{ "./usr", 'l', "/" },
 	};
 	snprintf(path, sizeof(path), "%s/layer.tar", dir);
 	make_tar(path, e, sizeof(e) / sizeof(e[0]), 1);

@@ -77,10 +77,11 @@ static const char *index_fp(const char *name, const char *tag)
 	json_t *imgs = json_object_get(j, "images"), *e;
 	size_t i;
 	fp[0] = '\0';
-	json_array_foreach(imgs, i, e) {
+	json_array_foreach (imgs, i, e) {
 		if (strcmp(json_string_value(json_object_get(e, "name")), name) == 0 &&
 		    strcmp(json_string_value(json_object_get(e, "tag")), tag) == 0)
-			snprintf(fp, sizeof(fp), "%s", json_string_value(json_object_get(e, "fingerprint")));
+			snprintf(fp, sizeof(fp), "%s",
+				 json_string_value(json_object_get(e, "fingerprint")));
 	}
 	json_decref(j);
 	return fp;
@@ -101,7 +102,8 @@ static void upload_is_hashed_and_lands_in_blobs(void **state)
 	assert_int_equal(slxd_upload_size(u), 3);
 	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", sub);
 	assert_int_equal(count_files(tmpdir), 1);
-	assert_int_equal(slxd_store_add(st, u, "demo", "1.0", 1000, "alice", "h1", 100, &v, &err), 0);
+	assert_int_equal(slxd_store_add(st, u, "demo", "1.0", 1000, "alice", "h1", 100, &v, &err),
+			 0);
 	slxd_upload_free(u);
 	/* moved, not copied: tmp/ is empty; pending, the blob is the
 	 * service's alone (readable by all once approved) */
@@ -200,8 +202,9 @@ static void approve_supersede_revoke(void **state)
 	assert_int_equal(slxd_store_versions(st, "demo", "1.0", &l, &err), 0);
 	assert_int_equal(l.n, 2);
 	for (size_t i = 0; i < l.n; i++)
-		assert_int_equal(l.v[i].state, strcmp(l.v[i].fingerprint, fp1) == 0 ?
-				 SLXD_SUPERSEDED : SLXD_APPROVED);
+		assert_int_equal(l.v[i].state, strcmp(l.v[i].fingerprint, fp1) == 0
+						       ? SLXD_SUPERSEDED
+						       : SLXD_APPROVED);
 	slxd_version_list_free(&l);
 	/* the listing holds approved and pending only */
 	assert_int_equal(slxd_store_list(st, &l, &err), 0);
@@ -322,8 +325,9 @@ static void at_most_one_approved_in_the_schema(void **state)
 	sqlite3 *h;
 	snprintf(db, sizeof(db), "%s/registry.db", sub);
 	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	assert_int_not_equal(sqlite3_exec(h, "UPDATE versions SET state='approved'", NULL, NULL, &msg),
-			     SQLITE_OK);
+	assert_int_not_equal(
+		sqlite3_exec(h, "UPDATE versions SET state='approved'", NULL, NULL, &msg),
+		SQLITE_OK);
 	sqlite3_free(msg);
 	/* WAL and FULL are what the store asked for */
 	sqlite3_stmt *s;

@@ -8,7 +8,6 @@
 
 #include "tarcheck.h"
 
-
 static int check(const struct tentry *e, size_t n, int gz, slxd_error *err)
 {
 	char path[256];
@@ -17,11 +16,20 @@ static int check(const struct tentry *e, size_t n, int gz, slxd_error *err)
 	return slxd_tarcheck_file(path, NULL, err);
 }
 
-#define CHECK(gz, ...) ({ const struct tentry e_[] = { __VA_ARGS__ }; \
-	check(e_, sizeof(e_) / sizeof(e_[0]), gz, &err); })
+#define CHECK(gz, ...)                                           \
+	({                                                       \
+		const struct tentry e_[] = { __VA_ARGS__ };      \
+		check(e_, sizeof(e_) / sizeof(e_[0]), gz, &err); \
+	})
 
-#define META { "metadata.yaml", 'f', "architecture: x86_64\n" }
-#define ROOT { "rootfs", 'd', NULL }
+#define META                                                   \
+	{                                                      \
+		"metadata.yaml", 'f', "architecture: x86_64\n" \
+	}
+#define ROOT                        \
+	{                           \
+		"rootfs", 'd', NULL \
+	}
 
 static void good_images_pass(void **state)
 {
@@ -35,7 +43,8 @@ static void good_images_pass(void **state)
 	assert_int_equal(CHECK(0, { "./", 'd', NULL }, { "./metadata.yaml", 'f', "a: b\n" },
 			       { "./rootfs/", 'd', NULL }, { "./rootfs/etc/hostname", 'f', "x\n" },
 			       { "./rootfs/lib", 'l', "usr/lib" },
-			       { "./templates/hosts.tpl", 'f', "x" }), 0);
+			       { "./templates/hosts.tpl", 'f', "x" }),
+			 0);
 }
 
 static void buffer_form_agrees(void **state)
@@ -97,15 +106,18 @@ static void escapes_are_refused(void **state)
 	assert_contains(err.msg, "outside rootfs/");
 	/* written through a symlink to the host */
 	assert_int_equal(CHECK(1, META, ROOT, { "rootfs/evil", 'l', "/etc" },
-			       { "rootfs/evil/passwd", 'f', "root::0:0::/:/bin/sh\n" }), -1);
+			       { "rootfs/evil/passwd", 'f', "root::0:0::/:/bin/sh\n" }),
+			 -1);
 	assert_contains(err.msg, "beneath the symlink");
 	assert_contains(err.msg, "rootfs/evil");
 	assert_int_equal(CHECK(1, META, ROOT, { "rootfs/evil", 'l', "/etc" },
-			       { "rootfs/x", 'h', "rootfs/evil/shadow" }), -1);
+			       { "rootfs/x", 'h', "rootfs/evil/shadow" }),
+			 -1);
 	assert_contains(err.msg, "beneath the symlink");
 	/* "./" and "//" spellings of the same thing do not get around it */
 	assert_int_equal(CHECK(1, META, ROOT, { "rootfs/evil", 'l', "/etc" },
-			       { "./rootfs//evil/./passwd", 'f', "x" }), -1);
+			       { "./rootfs//evil/./passwd", 'f', "x" }),
+			 -1);
 	assert_contains(err.msg, "beneath the symlink");
 	assert_one_line(err.msg);
 }
@@ -150,7 +162,7 @@ static void limits_hold(void **state)
 	char path[256];
 	struct slxd_tarcheck_limits lim;
 	snprintf(path, sizeof(path), "%s/good.tar.gz", dir);
-	make_image(path, "0123456789");   /* 8 entries */
+	make_image(path, "0123456789"); /* 8 entries */
 
 	slxd_tarcheck_default_limits(&lim);
 	lim.max_entries = 7;
@@ -176,11 +188,21 @@ static void limits_hold(void **state)
 }
 
 /* metadata.yaml that names one template, hostname.tpl, for target */
-#define META_TPL(target, source) { "metadata.yaml", 'f', \
-	"architecture: x86_64\ntemplates:\n  " target ":\n    when:\n    - create\n" \
-	"    template: " source "\n" }
-#define TPLDIR { "templates", 'd', NULL }
-#define TPL(name, text) { "templates/" name, 'f', text }
+#define META_TPL(target, source)                                      \
+	{                                                             \
+		"metadata.yaml", 'f',                                 \
+			"architecture: x86_64\ntemplates:\n  " target \
+			":\n    when:\n    - create\n"                \
+			"    template: " source "\n"                  \
+	}
+#define TPLDIR                         \
+	{                              \
+		"templates", 'd', NULL \
+	}
+#define TPL(name, text)                      \
+	{                                    \
+		"templates/" name, 'f', text \
+	}
 
 /* The top-level names LXD opens after unpacking (GHSA-9j25-mm2h-2f76,
  * GHSA-jpf8-86f3-wp38, GHSA-vghh-5rfx-xhq8, fixed together in LXD's
@@ -191,30 +213,37 @@ static void top_level_links_are_refused(void **state)
 	(void)state;
 	slxd_error err;
 	/* templates/ a symlink to the host: template sources read from /etc */
-	assert_int_equal(CHECK(1, META_TPL("/etc/motd", "shadow"), ROOT,
-			       { "templates", 'l', "/etc" }), -1);
+	assert_int_equal(
+		CHECK(1, META_TPL("/etc/motd", "shadow"), ROOT, { "templates", 'l', "/etc" }), -1);
 	assert_contains(err.msg, "templates");
 	assert_one_line(err.msg);
 	assert_int_equal(CHECK(1, META, ROOT, { "./templates", 'l', "../../../etc" }), -1);
 	assert_contains(err.msg, "templates");
 	/* templates a hard link (to a file of the image, then opened as a dir) */
-	assert_int_equal(CHECK(1, META, ROOT, { "rootfs/x", 'f', "x" },
-			       { "templates", 'h', "rootfs/x" }), -1);
+	assert_int_equal(
+		CHECK(1, META, ROOT, { "rootfs/x", 'f', "x" }, { "templates", 'h', "rootfs/x" }),
+		-1);
 	assert_contains(err.msg, "templates");
 	/* rootfs a symlink to the host's root, or a hard link */
 	assert_int_equal(CHECK(1, META, { "rootfs", 'l', "/" }), -1);
 	assert_contains(err.msg, "rootfs");
-	assert_int_equal(CHECK(1, META, { "templates/x", 'f', "x" }, { "rootfs", 'h', "templates/x" }), -1);
+	assert_int_equal(
+		CHECK(1, META, { "templates/x", 'f', "x" }, { "rootfs", 'h', "templates/x" }), -1);
 	assert_contains(err.msg, "rootfs");
 	/* metadata.yaml a symlink to a host file, or a hard link */
 	assert_int_equal(CHECK(1, ROOT, { "metadata.yaml", 'l', "/etc/shadow" }), -1);
 	assert_contains(err.msg, "metadata.yaml");
-	assert_int_equal(CHECK(1, ROOT, { "rootfs/m", 'f', "a: b\n" }, { "metadata.yaml", 'h', "rootfs/m" }), -1);
+	assert_int_equal(
+		CHECK(1, ROOT, { "rootfs/m", 'f', "a: b\n" }, { "metadata.yaml", 'h', "rootfs/m" }),
+		-1);
 	assert_contains(err.msg, "metadata.yaml");
 	/* "." itself */
 	assert_int_equal(CHECK(1, { ".", 'l', "/" }, META, ROOT), -1);
 	/* the same name twice: the later one wins when unpacked */
-	assert_int_equal(CHECK(1, META, ROOT, { "metadata.yaml", 'f', "templates:\n  /etc/x:\n    template: ../../x\n" }), -1);
+	assert_int_equal(
+		CHECK(1, META, ROOT,
+		      { "metadata.yaml", 'f', "templates:\n  /etc/x:\n    template: ../../x\n" }),
+		-1);
 	assert_contains(err.msg, "metadata.yaml");
 }
 
@@ -226,18 +255,22 @@ static void hard_link_to_symlink_is_a_symlink(void **state)
 	slxd_error err;
 	assert_int_equal(CHECK(1, META, ROOT, { "rootfs/l", 'l', "/etc" },
 			       { "rootfs/h", 'h', "rootfs/l" },
-			       { "rootfs/h/cron.d/x", 'f', "* * * * * root id\n" }), -1);
+			       { "rootfs/h/cron.d/x", 'f', "* * * * * root id\n" }),
+			 -1);
 	assert_contains(err.msg, "beneath the symlink");
 	assert_contains(err.msg, "rootfs/h");
 	assert_one_line(err.msg);
 	/* and a hard link to that hard link */
 	assert_int_equal(CHECK(1, META, ROOT, { "rootfs/l", 'l', "/etc" },
 			       { "rootfs/h", 'h', "rootfs/l" }, { "rootfs/h2", 'h', "rootfs/h" },
-			       { "rootfs/h2/passwd", 'f', "x" }), -1);
+			       { "rootfs/h2/passwd", 'f', "x" }),
+			 -1);
 	assert_contains(err.msg, "beneath the symlink");
 	/* a hard link to a plain file stays fine */
-	assert_int_equal(CHECK(1, META, ROOT, { "rootfs/f", 'f', "x" }, { "rootfs/g", 'h', "rootfs/f" },
-			       { "rootfs/d", 'd', NULL }, { "rootfs/d/x", 'f', "x" }), 0);
+	assert_int_equal(CHECK(1, META, ROOT, { "rootfs/f", 'f', "x" },
+			       { "rootfs/g", 'h', "rootfs/f" }, { "rootfs/d", 'd', NULL },
+			       { "rootfs/d/x", 'f', "x" }),
+			 0);
 }
 
 /* CVE-2026-23954: template targets and sources with "..", absolute
@@ -251,34 +284,42 @@ static void unsafe_templates_are_refused(void **state)
 		  TPL("hostname.tpl", "{{ container.name }}\n")) != 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(CHECK(1, META_TPL("/etc/../../../../etc/cron.d/x", "hostname.tpl"), ROOT,
-			       TPLDIR, TPL("hostname.tpl", "x")), -1);
+			       TPLDIR, TPL("hostname.tpl", "x")),
+			 -1);
 	assert_contains(err.msg, "\"..\"");
 	assert_one_line(err.msg);
 	assert_int_equal(CHECK(1, META_TPL("etc/hostname", "hostname.tpl"), ROOT, TPLDIR,
-			       TPL("hostname.tpl", "x")), -1);
+			       TPL("hostname.tpl", "x")),
+			 -1);
 	assert_contains(err.msg, "absolute");
-	assert_int_equal(CHECK(1, META_TPL("/etc/hostname", "../../../../etc/shadow"), ROOT, TPLDIR), -1);
+	assert_int_equal(
+		CHECK(1, META_TPL("/etc/hostname", "../../../../etc/shadow"), ROOT, TPLDIR), -1);
 	assert_contains(err.msg, "\"..\"");
 	assert_int_equal(CHECK(1, META_TPL("/etc/hostname", "/etc/shadow"), ROOT, TPLDIR), -1);
 	assert_contains(err.msg, "/etc/shadow");
 	/* the target's directory is a symlink of the image (to the host's /etc
 	 * when LXD writes it) */
 	assert_int_equal(CHECK(1, META_TPL("/etc/cron.d/x", "hostname.tpl"), ROOT,
-			       { "rootfs/etc", 'l', "/etc" }, TPLDIR, TPL("hostname.tpl", "x")), -1);
+			       { "rootfs/etc", 'l', "/etc" }, TPLDIR, TPL("hostname.tpl", "x")),
+			 -1);
 	assert_contains(err.msg, "symlink");
 	assert_contains(err.msg, "/etc/cron.d/x");
 	/* or the target itself */
 	assert_int_equal(CHECK(1, META_TPL("/etc/hostname", "hostname.tpl"), ROOT,
-			       { "rootfs/etc", 'd', NULL }, { "rootfs/etc/hostname", 'l', "/etc/shadow" },
-			       TPLDIR, TPL("hostname.tpl", "x")), -1);
+			       { "rootfs/etc", 'd', NULL },
+			       { "rootfs/etc/hostname", 'l', "/etc/shadow" }, TPLDIR,
+			       TPL("hostname.tpl", "x")),
+			 -1);
 	assert_contains(err.msg, "symlink");
 	/* links under templates/ */
 	assert_int_equal(CHECK(1, META_TPL("/etc/hostname", "hostname.tpl"), ROOT, TPLDIR,
-			       { "templates/hostname.tpl", 'l', "/etc/shadow" }), -1);
+			       { "templates/hostname.tpl", 'l', "/etc/shadow" }),
+			 -1);
 	assert_contains(err.msg, "templates/hostname.tpl");
 	assert_int_equal(CHECK(1, META_TPL("/etc/hostname", "hostname.tpl"), ROOT,
 			       { "rootfs/s", 'f', "x" }, TPLDIR,
-			       { "templates/hostname.tpl", 'h', "rootfs/s" }), -1);
+			       { "templates/hostname.tpl", 'h', "rootfs/s" }),
+			 -1);
 	assert_contains(err.msg, "templates/hostname.tpl");
 	/* a source the image does not hold */
 	assert_int_equal(CHECK(1, META_TPL("/etc/hostname", "missing.tpl"), ROOT, TPLDIR), -1);
@@ -292,20 +333,25 @@ static void unsafe_template_text_is_refused(void **state)
 	(void)state;
 	slxd_error err;
 	assert_int_equal(CHECK(1, META_TPL("/etc/motd", "motd.tpl"), ROOT, TPLDIR,
-			       TPL("motd.tpl", "hello {% include \"/etc/shadow\" %}\n")), -1);
+			       TPL("motd.tpl", "hello {% include \"/etc/shadow\" %}\n")),
+			 -1);
 	assert_contains(err.msg, "include");
 	assert_contains(err.msg, "templates/motd.tpl");
 	assert_one_line(err.msg);
 	assert_int_equal(CHECK(1, META_TPL("/etc/motd", "motd.tpl"), ROOT, TPLDIR,
-			       TPL("motd.tpl", "{%ssi \"/etc/shadow\" parsed%}")), -1);
+			       TPL("motd.tpl", "{%ssi \"/etc/shadow\" parsed%}")),
+			 -1);
 	assert_int_equal(CHECK(1, META_TPL("/etc/motd", "motd.tpl"), ROOT, TPLDIR,
-			       TPL("motd.tpl", "{%- import \"/root/x\" y -%}")), -1);
+			       TPL("motd.tpl", "{%- import \"/root/x\" y -%}")),
+			 -1);
 	assert_int_equal(CHECK(1, META_TPL("/etc/motd", "motd.tpl"), ROOT, TPLDIR,
-			       TPL("motd.tpl", "{% extends \"/etc/passwd\" %}")), -1);
+			       TPL("motd.tpl", "{% extends \"/etc/passwd\" %}")),
+			 -1);
 	/* conditions and loops over the instance's data are fine */
 	if (CHECK(1, META_TPL("/etc/motd", "motd.tpl"), ROOT, TPLDIR,
 		  TPL("motd.tpl", "{% if config_get(\"user.x\", \"\") %}x{% else %}y{% endif %}\n"
-				  "{% for k, v in properties %}{{ k }}={{ v }}{% endfor %}\n")) != 0)
+				  "{% for k, v in properties %}{{ k }}={{ v }}{% endfor %}\n")) !=
+	    0)
 		fail_msg("%s", err.msg);
 }
 
@@ -316,12 +362,13 @@ static void metadata_yaml_is_checked(void **state)
 	(void)state;
 	slxd_error err;
 	/* real metadata as lxc image export and distrobuilder write it */
-	if (CHECK(1, { "metadata.yaml", 'f',
-		       "architecture: x86_64\ncreation_date: 1700000000\nexpiry_date: 0\n"
-		       "properties:\n  description: \"Debian 12\"\n  os: debian\n  serial: '20240101_05:24'\n"
-		       "templates:\n  /etc/hostname:\n    when:\n    - create\n    - copy\n"
-		       "    create_only: false\n    template: hostname.tpl\n    properties: {}\n"
-		       "  /etc/hosts: {when: [create, copy], template: hosts.tpl}\n" },
+	if (CHECK(1,
+		  { "metadata.yaml", 'f',
+		    "architecture: x86_64\ncreation_date: 1700000000\nexpiry_date: 0\n"
+		    "properties:\n  description: \"Debian 12\"\n  os: debian\n  serial: '20240101_05:24'\n"
+		    "templates:\n  /etc/hostname:\n    when:\n    - create\n    - copy\n"
+		    "    create_only: false\n    template: hostname.tpl\n    properties: {}\n"
+		    "  /etc/hosts: {when: [create, copy], template: hosts.tpl}\n" },
 		  ROOT, TPLDIR, TPL("hostname.tpl", "{{ container.name }}\n"),
 		  TPL("hosts.tpl", "127.0.1.1 {{ container.name }}\n")) != 0)
 		fail_msg("%s", err.msg);
@@ -329,18 +376,25 @@ static void metadata_yaml_is_checked(void **state)
 	assert_contains(err.msg, "metadata.yaml");
 	assert_one_line(err.msg);
 	/* aliases could smuggle a template in where the check does not look */
-	assert_int_equal(CHECK(1, { "metadata.yaml", 'f',
-				    "x: &t {template: ../../etc/shadow}\ntemplates:\n  /etc/a: *t\n" },
-			       ROOT), -1);
+	assert_int_equal(CHECK(1,
+			       { "metadata.yaml", 'f',
+				 "x: &t {template: ../../etc/shadow}\ntemplates:\n  /etc/a: *t\n" },
+			       ROOT),
+			 -1);
 	assert_contains(err.msg, "metadata.yaml");
 	/* a key given twice: which one counts depends on the parser */
-	assert_int_equal(CHECK(1, { "metadata.yaml", 'f',
-				    "templates: {}\ntemplates:\n  /etc/a: {template: ../x}\n" }, ROOT), -1);
+	assert_int_equal(CHECK(1,
+			       { "metadata.yaml", 'f',
+				 "templates: {}\ntemplates:\n  /etc/a: {template: ../x}\n" },
+			       ROOT),
+			 -1);
 	assert_contains(err.msg, "templates");
 	/* a template field this check does not know */
-	assert_int_equal(CHECK(1, { "metadata.yaml", 'f',
-				    "templates:\n  /etc/a: {template: a.tpl, follow: yes}\n" },
-			       ROOT, TPLDIR, TPL("a.tpl", "x")), -1);
+	assert_int_equal(CHECK(1,
+			       { "metadata.yaml", 'f',
+				 "templates:\n  /etc/a: {template: a.tpl, follow: yes}\n" },
+			       ROOT, TPLDIR, TPL("a.tpl", "x")),
+			 -1);
 	assert_contains(err.msg, "follow");
 	/* not a mapping at the top */
 	assert_int_equal(CHECK(1, { "metadata.yaml", 'f', "- a\n- b\n" }, ROOT), -1);
@@ -365,7 +419,11 @@ static void decompression_budget_counts_headers(void **state)
 	for (int i = 0; i < 64; i++) {
 		struct archive_entry *ae = archive_entry_new();
 		char name[64];
-		snprintf(name, sizeof(name), i == 0 ? "metadata.yaml" : i == 1 ? "rootfs" : "rootfs/f%d", i);
+		snprintf(name, sizeof(name),
+			 i == 0   ? "metadata.yaml"
+			 : i == 1 ? "rootfs"
+				  : "rootfs/f%d",
+			 i);
 		archive_entry_set_pathname(ae, name);
 		archive_entry_set_filetype(ae, i == 1 ? AE_IFDIR : AE_IFREG);
 		archive_entry_set_perm(ae, 0644);
@@ -405,8 +463,8 @@ static void crafted_images_are_refused(void **state)
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		char path[256];
 		slxd_error err;
-		snprintf(path, sizeof(path), "tests/fuzz/corpus/fuzz_registry_tarcheck/bad-adv-%s.tar",
-			 kinds[i][0]);
+		snprintf(path, sizeof(path),
+			 "tests/fuzz/corpus/fuzz_registry_tarcheck/bad-adv-%s.tar", kinds[i][0]);
 		if (slxd_tarcheck_file(path, NULL, &err) != -1)
 			fail_msg("%s: accepted", path);
 		if (!strstr(err.msg, kinds[i][1]))

@@ -10,8 +10,7 @@
 #include "digest.h"
 #include "reqauth.h"
 
-static const char EMPTY_SHA[] =
-	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+static const char EMPTY_SHA[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 static void sha256_known_vectors(void **state)
 {
@@ -20,7 +19,8 @@ static void sha256_known_vectors(void **state)
 	slxd_sha256_buf("", 0, hex);
 	assert_string_equal(hex, EMPTY_SHA);
 	slxd_sha256_buf("abc", 3, hex);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(hex,
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 static void sha256_streamed_equals_whole(void **state)
@@ -53,8 +53,11 @@ static void payload_is_bound_and_one_line_only(void **state)
 	char out[256];
 	int n = slxd_reqauth_payload(out, sizeof(out), "POST", "/v1/images/a/b", EMPTY_SHA);
 	assert_true(n > 0);
-	assert_string_equal(out, "slxd-registry-v1\nPOST\n/v1/images/a/b\n" "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n");
-	assert_int_equal(slxd_reqauth_payload(out, sizeof(out), "GET", "/v1/x\nPOST", EMPTY_SHA), -1);
+	assert_string_equal(out,
+			    "slxd-registry-v1\nPOST\n/v1/images/a/b\n"
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n");
+	assert_int_equal(slxd_reqauth_payload(out, sizeof(out), "GET", "/v1/x\nPOST", EMPTY_SHA),
+			 -1);
 	assert_int_equal(slxd_reqauth_payload(out, 20, "GET", "/v1/x", EMPTY_SHA), -1);
 }
 
@@ -68,23 +71,29 @@ static void credential_round_trip_and_refusals(void **state)
 	gid_t gid = 12345;
 
 	/* made for another request: refused, whatever part differs */
-	assert_int_equal(slxd_reqauth_verify(NULL, cred, "GET", "/v1/log", EMPTY_SHA, &uid, &gid, &err), -1);
+	assert_int_equal(
+		slxd_reqauth_verify(NULL, cred, "GET", "/v1/log", EMPTY_SHA, &uid, &gid, &err), -1);
 	assert_contains(err.msg, "another request");
 	free(cred);
 
 	assert_int_equal(slxd_reqauth_sign(NULL, "GET", "/v1/images", EMPTY_SHA, &cred, &err), 0);
-	assert_int_equal(slxd_reqauth_verify(NULL, cred, "GET", "/v1/images", EMPTY_SHA, &uid, &gid, &err), 0);
+	assert_int_equal(
+		slxd_reqauth_verify(NULL, cred, "GET", "/v1/images", EMPTY_SHA, &uid, &gid, &err),
+		0);
 	assert_int_equal(uid, geteuid());
 	assert_int_equal(gid, getegid());
 	/* the same credential again is a replay */
-	assert_int_equal(slxd_reqauth_verify(NULL, cred, "GET", "/v1/images", EMPTY_SHA, &uid, &gid, &err), -1);
+	assert_int_equal(
+		slxd_reqauth_verify(NULL, cred, "GET", "/v1/images", EMPTY_SHA, &uid, &gid, &err),
+		-1);
 	assert_contains(err.msg, "credential refused");
 	assert_one_line(err.msg);
 	free(cred);
 
 	/* forged: not a credential at all */
-	assert_int_equal(slxd_reqauth_verify(NULL, "MUNGE:AAAAforged:", "GET", "/v1/images", EMPTY_SHA,
-					     &uid, &gid, &err), -1);
+	assert_int_equal(slxd_reqauth_verify(NULL, "MUNGE:AAAAforged:", "GET", "/v1/images",
+					     EMPTY_SHA, &uid, &gid, &err),
+			 -1);
 	assert_contains(err.msg, "credential refused");
 }
 
@@ -97,7 +106,8 @@ static void decode_then_match(void **state)
 		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 	slxd_error err;
 	char *cred = NULL;
-	assert_int_equal(slxd_reqauth_sign(NULL, "PUT", "/v1/images/a/b", BODY_SHA, &cred, &err), 0);
+	assert_int_equal(slxd_reqauth_sign(NULL, "PUT", "/v1/images/a/b", BODY_SHA, &cred, &err),
+			 0);
 
 	struct slxd_reqauth_cred c;
 	assert_int_equal(slxd_reqauth_decode(NULL, cred, &c, &err), 0);
@@ -134,30 +144,40 @@ static void answer_round_trip_and_refusals(void **state)
 	char out[256];
 	int n = slxd_answer_payload(out, sizeof(out), "", 404, EMPTY_SHA);
 	assert_true(n > 0);
-	assert_string_equal(out, "slxd-registry-answer-v1\n"
-			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n404\n"
-			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n");
+	assert_string_equal(
+		out, "slxd-registry-answer-v1\n"
+		     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n404\n"
+		     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n");
 
 	slxd_error err;
 	char *cred = NULL;
 	uid_t uid = 12345;
-	struct { const char *auth; long status; const char *body; } other[] = {
+	struct {
+		const char *auth;
+		long status;
+		const char *body;
+	} other[] = {
 		{ "MUNGE MUNGE:another:", 200, BODY },
 		{ NULL, 200, BODY },
 		{ AUTH, 404, BODY },
 		{ AUTH, 200, "{\"approved\":{\"x\":1}}" },
 	};
 	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
-		assert_int_equal(slxd_answer_sign(NULL, AUTH, 200, BODY, strlen(BODY), &cred, &err), 0);
+		assert_int_equal(slxd_answer_sign(NULL, AUTH, 200, BODY, strlen(BODY), &cred, &err),
+				 0);
 		assert_int_equal(slxd_answer_verify(NULL, cred, other[i].auth, other[i].status,
-						    other[i].body, strlen(other[i].body), &uid, &err), -1);
+						    other[i].body, strlen(other[i].body), &uid,
+						    &err),
+				 -1);
 		assert_contains(err.msg, "made for another request, status or body");
 		free(cred);
 	}
 	assert_int_equal(slxd_answer_sign(NULL, AUTH, 200, BODY, strlen(BODY), &cred, &err), 0);
-	assert_int_equal(slxd_answer_verify(NULL, cred, AUTH, 200, BODY, strlen(BODY), &uid, &err), 0);
+	assert_int_equal(slxd_answer_verify(NULL, cred, AUTH, 200, BODY, strlen(BODY), &uid, &err),
+			 0);
 	assert_int_equal(uid, geteuid());
-	assert_int_equal(slxd_answer_verify(NULL, cred, AUTH, 200, BODY, strlen(BODY), &uid, &err), -1);
+	assert_int_equal(slxd_answer_verify(NULL, cred, AUTH, 200, BODY, strlen(BODY), &uid, &err),
+			 -1);
 	assert_contains(err.msg, "credential refused");
 	assert_one_line(err.msg);
 	free(cred);
