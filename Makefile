@@ -277,7 +277,7 @@ LINT_FLAGS = -std=gnu11 -Ilib $(if $(wildcard registry/*.h),-Iregistry) \
 CLANG_TIDY ?= clang-tidy
 CPPCHECK   ?= cppcheck
 
-lint:
+lint: format-check
 	$(CPPCHECK) --quiet --error-exitcode=1 --std=c11 --platform=unix64 --library=posix \
 		--library=lint/jansson.cfg \
 		--enable=warning,style,performance,portability \
@@ -342,6 +342,19 @@ version-check: all
 # line (GPL-2.0-or-later, Slurm's licence; LICENSE holds the text).
 SPDX_FILES = $(shell git ls-files '*.c' '*.h' '*.sh' '*.py' '*.gp' 'man/*' 'etc/*' \
 	     'tests/cluster/*.in' Makefile debian/rules .ci/run 2>/dev/null)
+# One formatting style (.clang-format: kernel/crun-like), checked, never
+# hand-argued: `make format` applies it, `make format-check` fails on any
+# difference (in make check and make lint).
+CLANG_FORMAT ?= clang-format
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find lib plugin helpers registry tests -name '*.[ch]')
+
+.PHONY: format format-check
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_SRC)
+
+format-check:
+	@$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRC) && echo "format-check: $(words $(FORMAT_SRC)) files as .clang-format says"
+
 spdx-check:
 	@missing=$$(for f in $(SPDX_FILES); do grep -q 'SPDX-License-Identifier: GPL-2.0-or-later' $$f || echo $$f; done); \
 	if [ -n "$$missing" ]; then echo "spdx-check: no SPDX line in:" $$missing >&2; exit 1; fi; \
@@ -416,6 +429,7 @@ check-gpu: all
 # The cluster comes up first: some unit tests use the real munged.
 check: deps
 	$(MAKE) spdx-check
+	$(MAKE) format-check
 	$(MAKE) all
 	$(MAKE) compat-build
 	$(MAKE) hardening-check

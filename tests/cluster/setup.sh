@@ -22,7 +22,7 @@ PACKAGES=(slurmctld slurmd slurm-client libslurm-dev munge libmunge-dev
 	lxd lxd-client btrfs-progs squashfs-tools busybox-static
 	build-essential pkg-config libcurl4-openssl-dev libjansson-dev
 	libcmocka-dev libmicrohttpd-dev libsqlite3-dev sqlite3 curl jq
-	libssl-dev libarchive-dev libyaml-dev clang libclang-rt-14-dev valgrind
+	libssl-dev libarchive-dev libyaml-dev clang clang-format libclang-rt-14-dev valgrind
 	python3 procps psmisc util-linux
 	debhelper dpkg-dev fakeroot adduser rsyslog rpm
 	libpmix2 libpmix-dev mmdebstrap lxcfs)
