@@ -13,10 +13,8 @@
 
 #include "cleanup.h"
 #include "common.h"
-#include "devices.h"
 #include "lxd.h"
 #include "paths.h"
-#include "runtime.h"
 
 /* Longest line of a config file: room for a full default_mounts list. */
 #define LINE_MAX_BYTES (SLXD_MOUNTS_MAX * (2 * SLXD_PATH_MAX + 4) + 256)
@@ -85,6 +83,10 @@ enum kind {
 	K_IMAGE_ENV,
 	K_RUNTIME
 };
+
+/* the default socket of each runtime */
+#define RUNTIME_SOCKET(rt) \
+	((rt) == SLXD_RUNTIME_INCUS ? SLXD_DEFAULT_INCUS_SOCKET : SLXD_DEFAULT_LXD_SOCKET)
 
 #define FIELD(f) offsetof(struct slxd_config, f), sizeof(((struct slxd_config *)0)->f)
 
@@ -440,8 +442,8 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v, sl
 		}
 		/* the default socket follows the runtime; any other
 		 * lxd_socket= stays, before or after runtime= */
-		if (strcmp(cfg->lxd_socket, slxd_runtime_socket(cfg->runtime)) == 0)
-			COPY(cfg->lxd_socket, slxd_runtime_socket(rt));
+		if (strcmp(cfg->lxd_socket, RUNTIME_SOCKET(cfg->runtime)) == 0)
+			COPY(cfg->lxd_socket, RUNTIME_SOCKET(rt));
 		cfg->runtime = rt;
 		return 0;
 	}

@@ -51,11 +51,6 @@ int slxd_gres_files(FILE *f, const char *name, const char *node, struct slxd_dev
 int slxd_expand_range(const char *expr, char (*out)[SLXD_PATH_MAX + 1], size_t max,
 		      slxd_error *err);
 
-/* default_devices= as configured: comma-separated absolute paths under
- * /dev/, a glob ('*', '?', '[...]') only in the last component.  Checks the
- * spelling only; the files are judged at job start. */
-int slxd_devices_spec_check(const char *spec, slxd_error *err);
-
 /* Is `path` (or its device number, for a link that leads there) a device
  * no job may have: /dev/mem, /dev/kmem, /dev/port, /dev/kmsg, the
  * loop/device-mapper/btrfs control files, /dev/cpu/<n>/msr, ttys and

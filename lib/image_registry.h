@@ -10,7 +10,8 @@
 
 #include "config.h"
 #include "error.h"
-#include "images.h"
+#include "lxd.h"
+#include "opts.h"
 #include "lxd.h"
 #include "opts.h"
 

@@ -308,3 +308,30 @@ int slxd_parse_mounts(const char *s, const char *what, struct slxd_mount_list *o
 		p = end + 1;
 	}
 }
+
+int slxd_devices_spec_check(const char *spec, slxd_error *err)
+{
+	char q[SLXD_QUOTE_BUF];
+	char item[SLXD_PATH_MAX + 1];
+
+	for (const char *p = spec; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == 0 || len > SLXD_PATH_MAX || (p[len] == ',' && !p[len + 1]))
+			return slxd_failk(err, SLXD_E_INVALID,
+					  "invalid default_devices %s: give "
+					  "absolute paths under /dev/ separated by ','",
+					  slxd_quote(spec, q, sizeof(q)));
+		memcpy(item, p, len);
+		item[len] = '\0';
+		const char *last = strrchr(item, '/'), *glob_char = strpbrk(item, "*?[");
+		if (strncmp(item, "/dev/", 5) != 0 || (glob_char && glob_char < last) ||
+		    slxd_check_path(item, "default_devices", err) < 0)
+			return slxd_failk(err, SLXD_E_INVALID,
+					  "invalid default_devices entry %s: "
+					  "use a path under /dev/, a wildcard only in its last "
+					  "part (e.g. /dev/infiniband/*)",
+					  slxd_quote(item, q, sizeof(q)));
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}

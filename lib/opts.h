@@ -65,4 +65,9 @@ int slxd_parse_mounts(const char *s, const char *what, struct slxd_mount_list *o
 #define SLXD_QUOTE_BUF 160
 const char *slxd_quote(const char *s, char *buf, size_t buflen);
 
+/* default_devices= as configured: comma-separated absolute paths under
+ * /dev/, a glob ('*', '?', '[...]') only in the last component.  Checks the
+ * spelling only; devices.h judges the files at job start. */
+int slxd_devices_spec_check(const char *spec, slxd_error *err);
+
 #endif

@@ -15,6 +15,7 @@
 /* The node */
 #define SLXD_NODE_CONFIG          "/etc/slurm/spank_lxd.conf"  /* helpers' -c */
 #define SLXD_DEFAULT_LXD_SOCKET   "/var/lib/lxd/unix.socket"   /* lxd_socket= */
+#define SLXD_DEFAULT_INCUS_SOCKET "/var/lib/incus/unix.socket" /* lxd_socket= with runtime=incus */
 #define SLXD_DEFAULT_APPROVED     "/etc/slurm/lxd-images.conf" /* approved_images= */
 #define SLXD_DEFAULT_SPOOL_DIR    "/var/spool/slurmd"          /* slurmd_spool_dir= */
 #define SLXD_DEFAULT_STATE_DIR    "/run/slurm-lxd"             /* state_dir= */

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "runtime.h"
 
+#include "paths.h"
+
 #include <string.h>
 
 const char *slxd_runtime_name(int runtime)
@@ -10,8 +12,7 @@ const char *slxd_runtime_name(int runtime)
 
 const char *slxd_runtime_socket(int runtime)
 {
-	return runtime == SLXD_RUNTIME_INCUS ? "/var/lib/incus/unix.socket"
-					     : "/var/lib/lxd/unix.socket";
+	return runtime == SLXD_RUNTIME_INCUS ? SLXD_DEFAULT_INCUS_SOCKET : SLXD_DEFAULT_LXD_SOCKET;
 }
 
 lxd_client *slxd_runtime_open(const struct slxd_config *cfg, slxd_error *err)

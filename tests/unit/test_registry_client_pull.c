@@ -19,6 +19,7 @@
 #include "fake_lxd.h"
 #include "fake_registry.h"
 #include "image_registry.h"
+#include "images.h"
 
 /* The image: a real (tiny) unified tarball, since every download now goes
  * through slxd-imagecheck. */
