@@ -107,6 +107,11 @@ stop_lxd() {
 # own cgroup, where the job's limits are (lib/joblimits.h).
 setup_lxcfs() {
 	pid_alive "$SLXD_TEST_RUN/lxcfs.pid" lxcfs && return 0
+	# an lxcfs that died (or was stopped) leaves a mount nothing can use
+	if grep -q ' /var/lib/lxcfs fuse.lxcfs ' /proc/self/mounts && ! stat /var/lib/lxcfs >/dev/null 2>&1; then
+		say "lxcfs: removing the mount a stopped lxcfs left behind"
+		umount -l /var/lib/lxcfs
+	fi
 	if mountpoint -q /var/lib/lxcfs; then
 		say "lxcfs: /var/lib/lxcfs is mounted by something else; using it"
 		return 0

@@ -8,6 +8,14 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/env.sh"
 
+# lxcfs leaves its FUSE mount behind when it stops ("Transport endpoint is
+# not connected" for every later user): take it away once no lxcfs serves it.
+lxcfs_drop_dead_mount() {
+	grep -q ' /var/lib/lxcfs fuse.lxcfs ' /proc/self/mounts || return 0
+	stat /var/lib/lxcfs >/dev/null 2>&1 && return 0
+	umount -l /var/lib/lxcfs
+}
+
 stop_pid() { # pidfile expected-name
 	local pid i
 	pid=$(cat "$1" 2>/dev/null) || return 0
@@ -37,3 +45,4 @@ if [ -f "$SLXD_TEST_RUN/lxd.pid" ]; then
 fi
 # after LXD: its containers' /proc files were lxcfs's
 stop_pid "$SLXD_TEST_RUN/lxcfs.pid" lxcfs
+lxcfs_drop_dead_mount
