@@ -128,6 +128,7 @@ static const struct key {
 	{ "env_deny", K_ENV_PATTERNS, FIELD(env_deny) },
 	{ "image_env", K_IMAGE_ENV, 0, 0 },
 	{ "runtime", K_RUNTIME, 0, 0 },
+	{ "node_name", K_NAME_OR_EMPTY, FIELD(node_name) },
 };
 
 /* LXD object names: they end up in API paths, so no '/', and not "." or "..". */

@@ -59,8 +59,10 @@ struct slxd_config {
 	/* devices.h: where the GRES device files are named ("" = none), the
 	 * site's devices for every job, and which GPU user space is set up */
 	char gres_conf[SLXD_PATH_MAX + 1]; /* gres_conf= */
-	char default_devices[4096];        /* default_devices=a,b (paths, globs) */
-	int gpu_runtime;                   /* gpu_runtime= (enum slxd_gpu_runtime) */
+	/* this node's NodeName for gres.conf's NodeName= ("" = short host name) */
+	char node_name[128];        /* node_name= */
+	char default_devices[4096]; /* default_devices=a,b (paths, globs) */
+	int gpu_runtime;            /* gpu_runtime= (enum slxd_gpu_runtime) */
 };
 
 enum slxd_gpu_runtime {

@@ -390,11 +390,17 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		spool_job = spool;
 
 	/* The device files this task's step may use, as its device cgroup
-	 * says (devices.h); SLURMD_NODENAME only picks gres.conf's lines. */
+	 * says (devices.h); the node's name picks gres.conf's lines.  Never
+	 * SLURMD_NODENAME: here it is still the job's environment, which the
+	 * user writes (Slurm sets the real one later, in exec_task). */
 	static struct slxd_device_list devs;
 	char node[256] = "";
-	if (spank_getenv(sp, "SLURMD_NODENAME", node, sizeof(node)) != ESPANK_SUCCESS)
+	if (st.cfg.node_name[0]) {
+		snprintf(node, sizeof(node), "%s", st.cfg.node_name);
+	} else {
 		gethostname(node, sizeof(node) - 1);
+		node[strcspn(node, ".")] = '\0';
+	}
 	if (slxd_devices_for_task(&st.cfg, node, gid, gids, (size_t)ngids, &devs, &st.pending) !=
 	    0) {
 		close(cwd_fd);

@@ -259,7 +259,7 @@ write_confs() {
 		replace_file "$d/slurm.conf" <"$MN_CONF"
 		cgroup_conf | replace_file "$d/cgroup.conf"
 		gres_conf | replace_file "$d/gres.conf"
-		spank_conf /etc/slurm/lxd-images.conf | replace_file "$d/spank_lxd.conf"
+		{ spank_conf /etc/slurm/lxd-images.conf; echo "node_name=mn$i"; } | replace_file "$d/spank_lxd.conf"
 		echo "required $plugin config=/etc/slurm/spank_lxd.conf" | replace_file "$d/plugstack.conf"
 	done
 }

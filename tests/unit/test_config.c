@@ -71,6 +71,10 @@ static void test_set_every_key(void **state)
 	assert_string_equal(cfg.storage_pool, "");
 	set_ok("profile=hpc");
 	assert_string_equal(cfg.profile, "hpc");
+	assert_string_equal(cfg.node_name, ""); /* default: the host name */
+	set_ok("node_name=mn3");
+	assert_string_equal(cfg.node_name, "mn3");
+	assert_contains(set_bad("node_name=a/b"), "invalid node_name");
 	set_ok("approved_images=/etc/x/images");
 	assert_string_equal(cfg.approved_images, "/etc/x/images");
 	set_ok("slurmd_spool_dir=/var/lib/slurm/d");
@@ -118,7 +122,7 @@ static void test_set_unknown(void **state)
 	assert_contains(m, "mount_allow");
 	/* the list is the key table's, config first */
 	assert_contains(m, "known keys: config, lxd_socket, ");
-	assert_contains(m, ", runtime)");
+	assert_contains(m, ", node_name)");
 	assert_contains(set_bad("Profile=x"), "unknown key \"Profile\"");
 	assert_contains(set_bad("=x"), "unknown key \"\"");
 	assert_contains(set_bad("a\nb=x"), "unknown key \"a\\nb\"");

@@ -70,6 +70,9 @@ static void user_option(void **state)
 
 	struct slxd_env_rules r = { "", "", "SLURM_*,LD_*", 0 };
 	slxd_error err = { 0 };
+	slxd_envops_free(ops, nops); /* the plan above: this call replaces it */
+	ops = NULL;
+	nops = 0;
 	assert_int_equal(slxd_jobenv_plan(&r, IMG, "OK=1,LD_PRELOAD=/x.so", JOB, &ops, &nops, &err),
 			 -1);
 	assert_contains(err.msg, "--lxd-env: LD_PRELOAD may not be set or passed on this cluster");
