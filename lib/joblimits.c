@@ -213,7 +213,7 @@ static int root_pool(lxd_client *c, const struct slxd_config *cfg, char *out, si
 	snprintf(path, sizeof(path), "/1.0/profiles/%s", cfg->profile);
 	json_auto_t *prof = NULL;
 	if (lxd_request(c, "GET", path, NULL, &prof, err) != 0)
-		return slxd_fail_prefix(err, "cannot read LXD profile %s", cfg->profile), -1;
+		return slxd_fail_prefix(err, "cannot read LXD profile %s", cfg->profile);
 	const char *key;
 	json_t *dev;
 	json_object_foreach (json_object_get(prof, "devices"), key, dev) {
@@ -267,7 +267,7 @@ int slxd_joblimits_apply(lxd_client *c, const struct slxd_config *cfg,
 	snprintf(path, sizeof(path), "/1.0/storage-pools/%s", pool);
 	json_auto_t *p = NULL;
 	if (lxd_request(c, "GET", path, NULL, &p, err) != 0)
-		return slxd_fail_prefix(err, "cannot read LXD storage pool %s", pool), -1;
+		return slxd_fail_prefix(err, "cannot read LXD storage pool %s", pool);
 	const char *driver = json_string_value(json_object_get(p, "driver"));
 	slxd_joblimits_human(l->disk, size, sizeof(size));
 	if (!quota_driver(driver))
