@@ -188,6 +188,8 @@ start_holder() {
 build() {
 	local src=$L_ROOT/usr/src/slurm-lxd b=build-2411 out
 	say "building slurm-lxd in the root against libslurm-dev $(l_exec dpkg-query -W -f '${Version}' libslurm-dev)"
+	# a fresh copy: a file removed from the tree must not linger in the root
+	rm -rf "$src"
 	mkdir -p "$src"
 	(cd "$top" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) | tar -C "$src" -xf -
 	out=$(l_exec make -C /usr/src/slurm-lxd -s BUILD=$b LIBEXECDIR=/usr/local/libexec/slurm-lxd \
