@@ -112,6 +112,7 @@ write_config() {
 	# dirs; the approved list a copy in the root.
 	sed -e "s,@SHARED@,$SLXD_TEST_SHARED,g" -e "s,@APPROVED@,$SLXD_APPROVED,g" \
 		-e "s,@REGISTRY@,$SLXD_REGISTRY_URL,g" -e "s,@POOL@,$SLXD_POOL,g" \
+		-e /^runtime=/d -e "s,@SOCKET@,/var/lib/lxd/unix.socket,g" \
 		-e "s,^state_dir=.*,state_dir=$L_STATE/state," -e "s,^slurmd_spool_dir=.*,slurmd_spool_dir=$L_STATE/spool," \
 		"$top/tests/cluster/spank_lxd.conf.in" | replace_file "$L_ROOT/etc/slurm/spank_lxd.conf"
 	replace_file "$L_ROOT/etc/slurm/lxd-images.conf" <"$SLXD_APPROVED"
