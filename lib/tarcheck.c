@@ -937,7 +937,7 @@ out:
 	return rc;
 }
 
-static struct archive *reader(void)
+struct archive *slxd_tarcheck_reader(void)
 {
 	struct archive *a = archive_read_new();
 	if (!a)
@@ -975,7 +975,7 @@ static int run(struct archive *a, int opened, const struct slxd_tarcheck_limits 
 
 int slxd_tarcheck_file(const char *path, const struct slxd_tarcheck_limits *lim, slxd_error *err)
 {
-	struct archive *a = reader();
+	struct archive *a = slxd_tarcheck_reader();
 	if (!a)
 		return slxd_fail(err, "out of memory");
 	/* a descriptor of our own, so O_NOFOLLOW and O_CLOEXEC hold */
@@ -991,7 +991,7 @@ int slxd_tarcheck_file(const char *path, const struct slxd_tarcheck_limits *lim,
 
 int slxd_tarcheck_fd(int fd, const struct slxd_tarcheck_limits *lim, slxd_error *err)
 {
-	struct archive *a = reader();
+	struct archive *a = slxd_tarcheck_reader();
 	if (!a)
 		return slxd_fail(err, "out of memory");
 	return run(a, archive_read_open_fd(a, fd, (size_t)64 * 1024), lim, err);
@@ -1000,7 +1000,7 @@ int slxd_tarcheck_fd(int fd, const struct slxd_tarcheck_limits *lim, slxd_error 
 int slxd_tarcheck_buf(const void *buf, size_t len, const struct slxd_tarcheck_limits *lim,
 		      slxd_error *err)
 {
-	struct archive *a = reader();
+	struct archive *a = slxd_tarcheck_reader();
 	if (!a)
 		return slxd_fail(err, "out of memory");
 	return run(a, archive_read_open_memory(a, buf, len), lim, err);

@@ -72,4 +72,9 @@ int slxd_tarcheck_metadata(const char *buf, size_t len, size_t *ntemplates, slxd
 int slxd_tarcheck_buf(const void *buf, size_t len, const struct slxd_tarcheck_limits *lim,
 		      slxd_error *err);
 
+/* A libarchive reader of exactly the formats LXD takes for an image (tar,
+ * uncompressed or gzip/bzip2/xz/lzma/zstd); NULL when out of memory. */
+struct archive;
+struct archive *slxd_tarcheck_reader(void);
+
 #endif

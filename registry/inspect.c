@@ -393,25 +393,9 @@ static json_t *run(struct archive *a, int open_rc, slxd_error *err)
 	return NULL;
 }
 
-/* The formats LXD takes (as lib/tarcheck.c). */
-static struct archive *reader(void)
-{
-	struct archive *a = archive_read_new();
-	if (!a)
-		return NULL;
-	archive_read_support_format_tar(a);
-	archive_read_support_filter_none(a);
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_bzip2(a);
-	archive_read_support_filter_xz(a);
-	archive_read_support_filter_lzma(a);
-	archive_read_support_filter_zstd(a);
-	return a;
-}
-
 json_t *slxd_inspect_fd(int fd, slxd_error *err)
 {
-	struct archive *a = reader();
+	struct archive *a = slxd_tarcheck_reader();
 	if (!a) {
 		slxd_fail(err, "out of memory");
 		return NULL;
@@ -421,7 +405,7 @@ json_t *slxd_inspect_fd(int fd, slxd_error *err)
 
 json_t *slxd_inspect_buf(const void *buf, size_t len, slxd_error *err)
 {
-	struct archive *a = reader();
+	struct archive *a = slxd_tarcheck_reader();
 	if (!a) {
 		slxd_fail(err, "out of memory");
 		return NULL;
