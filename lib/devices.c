@@ -77,6 +77,19 @@ bad:
 			  slxd_quote(expr, q, sizeof(q)));
 }
 
+/* The length of the first item of a Slurm list ("n[1,3-4],m"): a comma
+ * inside brackets does not end it. */
+static size_t bracketed_item_len(const char *p)
+{
+	size_t len = 0;
+	int depth = 0;
+	while (p[len] && (depth || p[len] != ',')) {
+		depth += p[len] == '[' ? 1 : p[len] == ']' ? -1 : 0;
+		len++;
+	}
+	return len;
+}
+
 /* Does the host list `list` ("n1,n[3-5]") name `node`? */
 static int hostlist_has(const char *list, const char *node, slxd_error *err)
 {
@@ -85,12 +98,7 @@ static int hostlist_has(const char *list, const char *node, slxd_error *err)
 	const char *p = list;
 
 	while (*p) {
-		size_t len = 0;
-		int depth = 0;
-		while (p[len] && (depth || p[len] != ',')) {
-			depth += p[len] == '[' ? 1 : p[len] == ']' ? -1 : 0;
-			len++;
-		}
+		size_t len = bracketed_item_len(p);
 		if (len == 0 || len > SLXD_PATH_MAX)
 			return slxd_failk(err, SLXD_E_INVALID, "cannot read NodeName=%.64s", list);
 		memcpy(item, p, len);
@@ -154,12 +162,7 @@ static int gres_line(char *line, const char *node, struct slxd_device_list *out,
 	/* File= is itself a list: "/dev/nvidia0,/dev/nvidia[2-3]" */
 	char item[SLXD_PATH_MAX + 1];
 	for (const char *p = file; *p;) {
-		size_t len = 0;
-		int depth = 0;
-		while (p[len] && (depth || p[len] != ',')) {
-			depth += p[len] == '[' ? 1 : p[len] == ']' ? -1 : 0;
-			len++;
-		}
+		size_t len = bracketed_item_len(p);
 		if (len == 0 || len > SLXD_PATH_MAX)
 			return slxd_failk(err, SLXD_E_INVALID, "cannot read File=%.64s", file);
 		memcpy(item, p, len);
