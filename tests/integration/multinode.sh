@@ -438,9 +438,6 @@ t_mn_node_rebooted_gc_cleans() {
 	fail "nodes are not idle: $(mn sinfo -h -p "$MN_PARTITION" -o '%N %T %E')"
 }
 
-# --- runner ----------------------------------------------------------------
-export -f fail alice job_containers all_job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
-export MN_CONF MN_STATE MN_NODES MN_RUN MN_LOG MN_CGROUP ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE MN_PREFIX MN_PARTITION
 # --- GRES devices (fake GPUs, nodes.sh: gres.conf File=/dev/slxd-fakegpu[0-3]) --
 # What a task sees of the fake devices, one word each: fakegpuN when it can
 # open it as far as the device cgroup goes (no driver: ENXIO),
@@ -531,19 +528,23 @@ t_mn_gres_every_node_its_own() {
 	local out
 	out=$(alice timeout 120 srun -N"$MN_NODES" -l --gres=gpu:1 --lxd-image="$IMG" sh -c "$SEE" 2>&1) ||
 		fail "srun failed: $out" || return 1
-	[ "$(echo "$out" | grep -c .)" = "$MN_NODES" ] || fail "expected $MN_NODES lines: $out" || return 1
+	# srun's own lines ("queued and waiting for resources" while an earlier
+	# case's nodes finish their epilog) are not the tasks' output.
+	local tasks
+	tasks=$(echo "$out" | grep '^[0-9]*: ')
+	[ "$(echo "$tasks" | grep -c .)" = "$MN_NODES" ] || fail "expected $MN_NODES task lines: $out" || return 1
 	local line
 	while read -r line; do
 		[ "$(echo "$line" | tr ' ' '\n' | grep -c '^fakegpu[0-9]$')" = 1 ] && gpus_match "$line" ||
 			fail "a node's container does not have exactly its GPU: $out" || return 1
 		echo "$line" | grep -q denied && { fail "a node shows a GPU it did not give: $out"; return 1; }
-	done <<<"$out"
+	done <<<"$tasks"
 	return 0
 }
 
 # --- runner ----------------------------------------------------------------
-export -f gpus_match fail alice job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
-export SEE MN_CONF MN_STATE MN_NODES MN_RUN MN_LOG MN_CGROUP ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE
+export -f gpus_match fail alice job_containers all_job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
+export SEE MN_CONF MN_STATE MN_NODES MN_RUN MN_LOG MN_CGROUP ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE MN_PREFIX MN_PARTITION
 pattern=${1:-}
 passed=0 failed=0
 elapsed() { local ns=$(( $(date +%s%N) - $1 )); printf '%d.%d' $((ns / 1000000000)) $((ns / 100000000 % 10)); }
