@@ -663,7 +663,7 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v+0 <= t+0) ? "met" : "missed"
 	row "\`sbatch --array=0-$((ARRAY_N - 1)) --lxd-image=$SLXD_IMAGE\`" array_lxd "$(med array_plain)"
 	echo
 	echo "Overhead per task: $arr_over s; tasks that did not run: $array_failed."
-	echo "CPU of every process on the node, from the submit until the last container was gone: $(med array_cpu_plain) s plain, $(med array_cpu_lxd) s with the image, so $arr_cpu s per task for its container (LXD's copy, start and delete, liblxc, the plugin, the epilog).  Spread over $(nproc) cores that is $arr_floor s per task: the array is bound by the CPU LXD spends on each task's container, which spares do not remove (each task still gets a container of its own, used once; spares move a container's start off a job's path, not its cost off the node's CPUs).  In a burst like this one no spares are made (README, How it works)."
+	echo "CPU of every process on the node, from the submit until the last container was gone: $(med array_cpu_plain) s plain, $(med array_cpu_lxd) s with the image, so $arr_cpu s per task for its container (LXD's copy, start and delete, liblxc, the plugin, the epilog).  Spread over $(nproc) cores that is $arr_floor s per task: the array is bound by the CPU LXD spends on each task's container, which spares do not remove (each task still gets a container of its own, used once; spares move a container's start off a job's path, not its cost off the node's CPUs).  In a burst like this one no spares are made (docs/how-it-works.md)."
 	echo
 	echo "### 5. $BURST_N jobs submitted at once, each from its sbatch to its payload"
 	echo

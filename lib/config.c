@@ -50,7 +50,7 @@ void slxd_config_defaults(struct slxd_config *cfg)
 	 * and slxd-init); slxd-gc runs every 5 min, so an unused one is gone
 	 * within 10. */
 	cfg->spare_max_idle = 300;
-	/* Debian 12's LXD is 5.0.2: a floor it meets (README, "LXD version") */
+	/* Debian 12's LXD is 5.0.2: a floor it meets (docs/compatibility.md) */
 	COPY(cfg->lxd_min_version, "5.0");
 	/* Longer than a requeued job takes to start again on the node. */
 	cfg->gc_min_age = 120;

@@ -872,7 +872,7 @@ const char *lxd_server_name(const lxd_client *c)
 }
 
 /* The first releases of each LXD series that carry all of the 2026 image
- * fixes we know of (README, "LXD version"): CVE-2026-23954, CVE-2026-33897,
+ * fixes we know of (docs/compatibility.md): CVE-2026-23954, CVE-2026-33897,
  * GHSA-9j25-mm2h-2f76, GHSA-jpf8-86f3-wp38, GHSA-vghh-5rfx-xhq8. */
 static const struct {
 	unsigned series[2], fixed[3];

@@ -41,7 +41,7 @@ if [ -n "$(lxc list --format csv -c n "user.slurm.job_id=$job")" ]; then
 fi
 echo "== container ${ct:-of job $job} is gone."
 # The job's end also left the node a template and a spare for this user
-# and image (README, "How it works"): the user's next job there starts in
+# and image (docs/how-it-works.md): the user's next job there starts in
 # the spare.
 for _ in $(seq 100); do
 	slxd-gc --list 2>/dev/null | grep -q '^slxd-spare-.* Running' && break

@@ -9,7 +9,7 @@
 # A node is a namespace holder process (net, uts, mount, cgroup) in
 # cgroups of its own; in it run the node's LXD and slurmd, with /etc/slurm,
 # /var/spool/slurmd, /var/lib/lxd, /run/slurm-lxd, /run/lxc and the cgroup
-# hierarchies private.  README, "How a node is emulated".  slurm-lxd is
+# hierarchies private.  docs/testing.md, "How a node is emulated".  slurm-lxd is
 # installed from this tree into $MN_PREFIX; MUNGE is the machine's.
 # Clients: SLURM_CONF=/var/lib/slxd-mn/etc/slurm.conf srun ...
 set -euo pipefail
@@ -70,7 +70,7 @@ setup_bridge() {
 # cgroups before it unshared: its cgroup namespace is rooted there.  The
 # node has its own PID 1 (a bash that reaps orphans), as a real node has:
 # liblxc bases a container's cgroups on /proc/1/cgroup, which must be the
-# node's own (README, "How a node is emulated").
+# node's own (docs/testing.md, "How a node is emulated").
 start_holder() { # i
 	local i=$1 pid
 	holder_alive "$i" && return 0
@@ -187,7 +187,7 @@ Prolog=$MN_PREFIX/usr/local/sbin/slxd-prolog
 Epilog=$MN_PREFIX/usr/local/sbin/slxd-epilog
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/cgroup
-# Every node is the same 2 cores of this machine (README, "How a node is emulated").
+# Every node is the same 2 cores of this machine (docs/testing.md, "How a node is emulated").
 ${nodes}PartitionName=$MN_PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 }
@@ -440,7 +440,7 @@ down() {
 	stop_pid "$MN_RUN/slurmctld.pid" slurmctld
 	for i in $(seq "$MN_NODES"); do
 		if mn_pid_is "$i" "$MN_RUN/node$i.lxd" lxd; then
-			# idle spares are cache (README, "How it works"), and LXD would
+			# idle spares are cache (docs/how-it-works.md), and LXD would
 			# wait for each to stop: remove them; templates are stopped
 			for c in $(mn_lxc "$i" list --format csv -c n user.slurm.role=spare 2>/dev/null); do
 				mn_lxc "$i" delete -f "$c" >/dev/null 2>&1 || true

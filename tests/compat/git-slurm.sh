@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Lay out one Slurm release's public headers from a clone of Slurm's git
-# repository, for a by-hand `make compat-build-one`: what the README's
+# repository, for a by-hand `make compat-build-one`: what docs/compatibility.md's
 # compatibility table was checked with for the releases Debian does not
 # package.  Nothing of Slurm's is kept in this tree.
 #
