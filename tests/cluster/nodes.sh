@@ -411,10 +411,15 @@ up() {
 	bash "$here/mpi-image.sh" "$MN_STATE/images/demo-mpi.tar.gz"
 	setup_bridge
 	for i in $(seq "$MN_NODES"); do start_holder "$i"; done
-	local before
-	before=$(cat "$MN_CONF" "$MN_ETC/cgroup.conf" "$MN_STATE/node1/etc/gres.conf" 2>/dev/null | cksum) || true
+	local before gres_before
+	gres_before=$(cksum 2>/dev/null <"$MN_STATE/node1/etc/gres.conf") || true
+	before=$(cat "$MN_CONF" "$MN_ETC/cgroup.conf" 2>/dev/null | cksum) || true
 	write_confs
-	if [ "$before" != "$(cat "$MN_CONF" "$MN_ETC/cgroup.conf" "$MN_STATE/node1/etc/gres.conf" | cksum)" ] &&
+	# slurmd reads gres.conf only when it starts: start them again
+	if [ "$gres_before" != "$(cksum <"$MN_STATE/node1/etc/gres.conf")" ]; then
+		for i in $(seq "$MN_NODES"); do stop_pid "$MN_STATE/node$i/spool/slurmd.pid" slurmd "$i"; done
+	fi
+	if [ "$before" != "$(cat "$MN_CONF" "$MN_ETC/cgroup.conf" | cksum)" ] &&
 	   pid_is "$MN_RUN/slurmctld.pid" slurmctld; then
 		say "configuration changed: scontrol reconfigure"
 		mn scontrol reconfigure || true
