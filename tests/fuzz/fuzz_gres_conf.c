@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* gres.conf (gres_conf=): slxd_gres_files (lib/devices.c), which root runs
  * in every task of a job on the file the admin wrote.  The first byte picks
- * the node's name; the rest is the file, via fmemopen.  On success every
- * path is a valid absolute path, listed once, within SLXD_DEVICES_MAX, and
- * the same bytes give the same list again; a failure leaves one line. */
+ * the node's name ('0' mn1, '1' mn3, '2' gpu07, ...); the rest is the file,
+ * via fmemopen.  On success every path is a valid absolute path, listed
+ * once, within SLXD_DEVICES_MAX, and the same bytes give the same list
+ * again; a failure leaves one line. */
 #include "devices.h"
 #include "fuzz.h"
 #include "opts.h"
@@ -30,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct slxd_device_list *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
 	slxd_error err;
-	const char *node = nodes[(size ? data[0] : 0) % (sizeof(nodes) / sizeof(nodes[0]))];
+	const char *node = nodes[(unsigned)((size ? data[0] : '0') - '0') %
+				 (sizeof(nodes) / sizeof(nodes[0]))];
 
 	if (!a || !b)
 		abort();
