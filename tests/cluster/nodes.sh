@@ -206,24 +206,32 @@ ConstrainDevices=yes
 EOF
 }
 
-# Every node has the same $MN_FAKE_GPUS fake GPUs, /dev/slxd-fakegpuN, and one
-# device for every job, /dev/slxd-fakesite0: character devices of a major
-# kept for local use (61), which no driver claims, so opening an allowed
-# one fails with ENXIO and a denied one with EPERM (docs/testing.md).
+# Every node has $MN_FAKE_GPUS fake GPUs and one device for every job,
+# /dev/slxd-fakesite0: character devices of a major kept for local use
+# (61), which no driver claims, so opening an allowed one fails with ENXIO
+# and a denied one with EPERM (docs/testing.md).  One gres.conf for all
+# nodes, as sites write it, with NodeName= lines that differ: the last node
+# (whose host name is not its NodeName) has /dev/slxd-fakegpu4..7, the
+# others /dev/slxd-fakegpu0..3.  On the last node the others' files are no
+# GRES of its slurmd, so its device cgroup lets every job reach them: only
+# the right NodeName= line keeps them out of a job's container
+# (t_mn_gres_forged_nodename).
 make_fake_devices() {
 	local n
-	for n in $(seq 0 $((MN_FAKE_GPUS - 1))); do
+	for n in $(seq 0 $((2 * MN_FAKE_GPUS - 1))); do
 		[ -c "/dev/slxd-fakegpu$n" ] || mknod -m 0666 "/dev/slxd-fakegpu$n" c "$MN_FAKE_MAJOR" "$n"
 	done
 	[ -c /dev/slxd-fakesite0 ] || mknod -m 0666 /dev/slxd-fakesite0 c "$MN_FAKE_MAJOR" 99
 }
 
 gres_conf() {
+	local last=$MN_NODES
 	cat <<EOF
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Written by tests/cluster/nodes.sh: fake GPUs, no NVML.
 AutoDetect=off
-Name=gpu File=/dev/slxd-fakegpu[0-$((MN_FAKE_GPUS - 1))]
+NodeName=mn[1-$((last - 1))] Name=gpu File=/dev/slxd-fakegpu[0-$((MN_FAKE_GPUS - 1))]
+NodeName=$(mn_node_name "$last") Name=gpu File=/dev/slxd-fakegpu[$MN_FAKE_GPUS-$((2 * MN_FAKE_GPUS - 1))]
 EOF
 }
 
@@ -403,9 +411,14 @@ up() {
 	bash "$here/mpi-image.sh" "$MN_STATE/images/demo-mpi.tar.gz"
 	setup_bridge
 	for i in $(seq "$MN_NODES"); do start_holder "$i"; done
-	local before
+	local before gres_before
+	gres_before=$(cksum 2>/dev/null <"$MN_STATE/node1/etc/gres.conf") || true
 	before=$(cat "$MN_CONF" "$MN_ETC/cgroup.conf" 2>/dev/null | cksum) || true
 	write_confs
+	# slurmd reads gres.conf only when it starts: start them again
+	if [ "$gres_before" != "$(cksum <"$MN_STATE/node1/etc/gres.conf")" ]; then
+		for i in $(seq "$MN_NODES"); do stop_pid "$MN_STATE/node$i/spool/slurmd.pid" slurmd "$i"; done
+	fi
 	if [ "$before" != "$(cat "$MN_CONF" "$MN_ETC/cgroup.conf" | cksum)" ] &&
 	   pid_is "$MN_RUN/slurmctld.pid" slurmctld; then
 		say "configuration changed: scontrol reconfigure"

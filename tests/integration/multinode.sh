@@ -438,16 +438,21 @@ t_mn_node_rebooted_gc_cleans() {
 	fail "nodes are not idle: $(mn sinfo -h -p "$MN_PARTITION" -o '%N %T %E')"
 }
 
-# --- GRES devices (fake GPUs, nodes.sh: gres.conf File=/dev/slxd-fakegpu[0-3]) --
+# --- GRES devices (fake GPUs, nodes.sh: gres.conf File=/dev/slxd-fakegpu[0-3],
+# on the last node File=/dev/slxd-fakegpu[4-7]) --------------------------------
 # What a task sees of the fake devices, one word each: fakegpuN when it can
 # open it as far as the device cgroup goes (no driver: ENXIO),
-# fakegpuN:denied when the cgroup refuses it (EPERM); then the step's
-# SLURM_STEP_GPUS.
-SEE='for d in /dev/slxd-fakegpu* /dev/slxd-fakesite0; do [ -e "$d" ] || continue; e=$(cat "$d" 2>&1); case "$e" in *"not permitted"*) printf "%s:denied " "${d#/dev/slxd-}";; *) printf "%s " "${d#/dev/slxd-}";; esac; done; echo "gpus=${SLURM_STEP_GPUS:-}"'
-# The fakegpuN words of a listing whose N are exactly SLURM_STEP_GPUS.
+# fakegpuN:denied when the cgroup refuses it (EPERM); first the node's
+# name (node=NAME), last the step's SLURM_STEP_GPUS.
+SEE='printf "node=%s " "$SLURMD_NODENAME"; for d in /dev/slxd-fakegpu* /dev/slxd-fakesite0; do [ -e "$d" ] || continue; e=$(cat "$d" 2>&1); case "$e" in *"not permitted"*) printf "%s:denied " "${d#/dev/slxd-}";; *) printf "%s " "${d#/dev/slxd-}";; esac; done; echo "gpus=${SLURM_STEP_GPUS:-}"'
+# The fakegpuN words of a listing are exactly the files SLURM_STEP_GPUS
+# names: its numbers are indexes into the node's File= list, which starts
+# at fakegpu4 on the last node (nodes.sh).
 gpus_match() { # line
-	local want got
-	want=$(echo "$1" | sed -n 's/.*gpus=\([0-9,]*\).*/\1/p' | tr ',' '\n' | sed '/^$/d;s/^/fakegpu/' | sort | tr '\n' ' ')
+	local want got off=0
+	[ "$(echo "$1" | sed -n 's/.*node=\([^ ]*\).*/\1/p')" = "$(mn_node_name "$MN_NODES")" ] && off=$MN_FAKE_GPUS
+	want=$(echo "$1" | sed -n 's/.*gpus=\([0-9,]*\).*/\1/p' | tr ',' '\n' | sed '/^$/d' |
+		while read -r n; do echo "fakegpu$((n + off))"; done | sort | tr '\n' ' ')
 	got=$(echo "$1" | tr ' ' '\n' | grep '^fakegpu[0-9]*$' | sort | tr '\n' ' ')
 	[ -n "$want" ] && [ "$want" = "$got" ]
 }
@@ -523,7 +528,13 @@ t_mn_gres_step_asking_fewer_sees_fewer() {
 		fail "ConstrainDevices does not govern the later one-GPU step: $out"
 }
 
-# Multi-node: every node's container has exactly that node's GPU.
+# The fake GPUs gres.conf's NodeName= lines give node $1 (nodes.sh).
+own_gpus() { # node-name
+	if [ "$1" = "$(mn_node_name "$MN_NODES")" ]; then echo '^fakegpu[4-7]$'; else echo '^fakegpu[0-3]$'; fi
+}
+
+# Multi-node: every node's container has exactly that node's GPU, one of
+# the files its own NodeName= line of gres.conf names.
 t_mn_gres_every_node_its_own() {
 	local out
 	out=$(alice timeout 120 srun -N"$MN_NODES" -l --gres=gpu:1 --lxd-image="$IMG" sh -c "$SEE" 2>&1) ||
@@ -538,13 +549,39 @@ t_mn_gres_every_node_its_own() {
 		[ "$(echo "$line" | tr ' ' '\n' | grep -c '^fakegpu[0-9]$')" = 1 ] && gpus_match "$line" ||
 			fail "a node's container does not have exactly its GPU: $out" || return 1
 		echo "$line" | grep -q denied && { fail "a node shows a GPU it did not give: $out"; return 1; }
+		echo "$line" | tr ' ' '\n' | grep -q "$(own_gpus "$(echo "$line" | sed -n 's/.*node=\([^ ]*\).*/\1/p')")" ||
+			fail "a node's container has another node's GPU: $out" || return 1
 	done <<<"$tasks"
 	return 0
 }
 
+# The node's name that picks gres.conf's NodeName= lines is the node's own
+# (node_name=, else the short host name), never the SLURMD_NODENAME of the
+# job's environment, which the user writes and which is still the job's
+# when the plugin reads the lines.  Forged to name the other kind of node,
+# the container still has exactly its own node's GPU and none of the files
+# the other node's line names (no GRES of this node's slurmd, so its
+# device cgroup does not guard them: only the line keeps them out).
+t_mn_gres_forged_nodename() {
+	local last out line on forged
+	last=$(mn_node_name "$MN_NODES")
+	for on in "$last" mn1; do
+		forged=mn1
+		[ "$on" = mn1 ] && forged=$last
+		out=$(alice timeout 120 env SLURMD_NODENAME="$forged" srun -N1 -w "$on" --gres=gpu:1 \
+			--lxd-image="$IMG" sh -c "$SEE" 2>&1) || fail "srun failed: $out" || return 1
+		line=$(echo "$out" | grep 'gpus=' | tail -n 1)
+		[ "$(echo "$line" | tr ' ' '\n' | grep -c '^fakegpu[0-9]$')" = 1 ] && gpus_match "$line" &&
+			echo "$line" | tr ' ' '\n' | grep -q "$(own_gpus "$on")" ||
+			fail "on $on with SLURMD_NODENAME=$forged the container does not have exactly $on's GPU: $out" || return 1
+		echo "$line" | grep -q denied && { fail "on $on a device it was not given is in its container: $out"; return 1; }
+	done
+	return 0
+}
+
 # --- runner ----------------------------------------------------------------
-export -f gpus_match fail alice job_containers all_job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
-export SEE MN_CONF MN_STATE MN_NODES MN_RUN MN_LOG MN_CGROUP ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE MN_PREFIX MN_PARTITION
+export -f gpus_match own_gpus fail alice job_containers all_job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
+export SEE MN_FAKE_GPUS MN_CONF MN_STATE MN_NODES MN_RUN MN_LOG MN_CGROUP ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE MN_PREFIX MN_PARTITION
 pattern=${1:-}
 passed=0 failed=0
 elapsed() { local ns=$(( $(date +%s%N) - $1 )); printf '%d.%d' $((ns / 1000000000)) $((ns / 100000000 % 10)); }
