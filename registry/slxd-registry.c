@@ -29,6 +29,7 @@
 #include "oci.h"
 #include "opts.h"
 #include "paths.h"
+#include "progress.h"
 #include "registry_client.h"
 #include "version.h"
 
@@ -616,17 +617,24 @@ static int push_fd(struct cli *c, const struct slxd_image_ref *ref, int fd, cons
 			   label);
 	/* hash first: the credential binds the body's digest */
 	slxd_sha256 *h = slxd_sha256_new();
+	struct slxd_progress m;
+	uint64_t done = 0;
 	if (!h)
 		return say(EX_REFUSED, "out of memory");
+	slxd_progress_start(&m, "hashing", isatty(2) == 1);
 	for (ssize_t n; (n = read(fd, buf, sizeof(buf))) != 0;) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
+			slxd_progress_end(&m);
 			slxd_sha256_free(h);
 			return say(EX_REFUSED, "cannot read %s: %s", label, strerror(errno));
 		}
 		slxd_sha256_update(h, buf, (size_t)n);
+		done += (uint64_t)n;
+		slxd_progress_update(&m, done, (uint64_t)st.st_size);
 	}
+	slxd_progress_end(&m);
 	slxd_sha256_final(h, sha);
 	if (lseek(fd, 0, SEEK_SET) != 0)
 		return say(EX_REFUSED, "cannot rewind %s: %s", label, strerror(errno));
@@ -717,11 +725,6 @@ static void remove_tree(const char *dir)
 
 /* ---- OCI and docker-archive sources (registry/oci.c) ---------------------- */
 
-struct meter {
-	struct timespec start, last;
-	bool drew;
-};
-
 static double since(const struct timespec *a, const struct timespec *b)
 {
 	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
@@ -730,18 +733,7 @@ static double since(const struct timespec *a, const struct timespec *b)
 /* On a terminal only: what was read, how fast, and how long is left. */
 static void oci_progress(void *arg, uint64_t done, uint64_t total)
 {
-	struct meter *m = arg;
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (m->drew && since(&m->last, &now) < 0.25 && done < total)
-		return;
-	m->last = now;
-	double t = since(&m->start, &now), rate = t > 0 ? (double)done / t : 0;
-	long eta = rate > 0 ? (long)((double)(total - done) / rate) : 0;
-	fprintf(stderr, "\rconverting %3d%% (%llu of %llu MiB read, %.1f MiB/s, ETA %ld:%02ld)  ",
-		total ? (int)(done * 100 / total) : 0, (unsigned long long)(done >> 20),
-		(unsigned long long)(total >> 20), rate / (1 << 20), eta / 60, eta % 60);
-	m->drew = true;
+	slxd_progress_update(arg, done, total);
 }
 
 /* Convert into an unlinked file in TMPDIR, then the usual upload: nothing
@@ -751,7 +743,7 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 	const char *tmp = getenv("TMPDIR");
 	slxd_error err = { 0 };
 	struct slxd_oci_result res;
-	struct meter m = { .drew = false };
+	struct slxd_progress m;
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
 	/* docker:// is refused at once, with what to do instead */
@@ -778,11 +770,9 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 	if (fd < 0)
 		return say(EX_REFUSED, "cannot make a temporary file in %s: %s (set TMPDIR)", tmp,
 			   strerror(errno));
-	clock_gettime(CLOCK_MONOTONIC, &m.start);
-	int rc = slxd_oci_convert(source, fd, NULL, isatty(2) == 1 ? oci_progress : NULL, &m, &res,
-				  &err);
-	if (m.drew)
-		fputc('\n', stderr);
+	slxd_progress_start(&m, "converting", isatty(2) == 1);
+	int rc = slxd_oci_convert(source, fd, NULL, m.show ? oci_progress : NULL, &m, &res, &err);
+	slxd_progress_end(&m);
 	if (rc < 0) {
 		close(fd);
 		return say(EX_REFUSED, "%s", err.msg);
@@ -922,7 +912,8 @@ static int download_verified(struct cli *c, const char *fp, int fd, const char *
 	slxd_sha256 *h = slxd_sha256_new();
 	slxd_error err = { 0 };
 	snprintf(path, sizeof(path), "/v1/blobs/%s", fp);
-	int drc = h ? slxd_reg_download(c->base, TIMEOUT_S, path, fd, h, size, &r, &err)
+	int drc = h ? slxd_reg_download_shown(c->base, TIMEOUT_S, path, fd, h, isatty(2) == 1, size,
+					      &r, &err)
 		    : slxd_fail(&err, "out of memory");
 	if (drc == 0 && r.status == 200) {
 		char got[65];
