@@ -31,6 +31,7 @@
 #include "paths.h"
 #include "progress.h"
 #include "registry_client.h"
+#include "skopeo.h"
 #include "version.h"
 
 #define EX_OK          0
@@ -746,10 +747,6 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 	struct slxd_progress m;
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
-	/* docker:// is refused at once, with what to do instead */
-	if (strncmp(source, "docker://", 9) == 0 &&
-	    slxd_oci_convert(source, -1, NULL, NULL, NULL, NULL, &err) < 0)
-		return say(EX_REFUSED, "%s", err.msg);
 	/* a conversion takes minutes: learn first that the registry is down */
 	struct slxd_reg_reply r;
 	int prc = slxd_reg_json(c->base, TIMEOUT_S, "GET", "/v1/images", NULL, &r, &err);
@@ -770,9 +767,18 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 	if (fd < 0)
 		return say(EX_REFUSED, "cannot make a temporary file in %s: %s (set TMPDIR)", tmp,
 			   strerror(errno));
+	/* docker://: skopeo fetches it into a private layout (registry/skopeo.h) */
+	struct slxd_skopeo sk = { .cleaner = -1, .guard = -1 };
+	bool docker = strncmp(source, "docker://", 9) == 0;
+	if (docker && slxd_skopeo_fetch(source, tmp, isatty(2) == 1, &sk, &err) < 0) {
+		close(fd);
+		return say(EX_REFUSED, "%s", err.msg);
+	}
 	slxd_progress_start(&m, "converting", isatty(2) == 1);
-	int rc = slxd_oci_convert(source, fd, NULL, m.show ? oci_progress : NULL, &m, &res, &err);
+	int rc = slxd_oci_convert(docker ? sk.layout : source, fd, NULL,
+				  m.show ? oci_progress : NULL, &m, &res, &err);
 	slxd_progress_end(&m);
+	slxd_skopeo_done(&sk); /* its room is free before the upload */
 	if (rc < 0) {
 		close(fd);
 		return say(EX_REFUSED, "%s", err.msg);
