@@ -40,6 +40,8 @@ static __attribute__((noreturn)) void cleaner(int rfd, const char *dir)
 {
 	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGTSTP };
 	char c;
+	/* not matched by `pkill -x slxd-registry`, which would kill it too */
+	prctl(PR_SET_NAME, "slxd-reg-clean");
 	setsid();
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		signal(sigs[i], SIG_IGN);
@@ -185,11 +187,12 @@ static int run_skopeo(const char *skopeo, const char *source, const char *dest, 
 	const char *exec_failed = strstr(out, "slxd-exec-failed: ");
 	if (exec_failed) {
 		exec_failed += strlen("slxd-exec-failed: ");
-		return slxd_failk(err, SLXD_E_NOTFOUND,
-				  "docker:// sources need skopeo, and %s cannot be run (%.*s): "
-				  "install it (Debian: apt install skopeo), or copy the image "
-				  "elsewhere with 'skopeo copy %s oci:DIR:TAG' and push oci:DIR:TAG",
-				  skopeo, (int)strcspn(exec_failed, "\n"), exec_failed, source);
+		return slxd_failk(
+			err, SLXD_E_NOTFOUND,
+			"docker:// sources need skopeo, and %s cannot be run (%.*s): "
+			"install it (Debian: apt install skopeo), or copy the image "
+			"elsewhere with 'skopeo copy %s oci:DIR:TAG' and push oci:DIR:TAG",
+			skopeo, (int)strcspn(exec_failed, "\n"), exec_failed, source);
 	}
 	if (WIFSIGNALED(status))
 		return slxd_fail(err, "cannot fetch %s: skopeo was killed by signal %d", source,

@@ -43,7 +43,8 @@ static void fake_skopeo(const char *body)
 {
 	FILE *f = fopen(fake, "w");
 	assert_non_null(f);
-	fprintf(f, "#!/bin/sh\nfor a; do dest=$a; done\ndest=${dest#oci:}; dest=${dest%%%%:*}\n%s\n",
+	fprintf(f,
+		"#!/bin/sh\nfor a; do dest=$a; done\ndest=${dest#oci:}; dest=${dest%%%%:*}\n%s\n",
 		body);
 	fclose(f);
 	chmod(fake, 0755);
@@ -77,9 +78,9 @@ static void fetched_then_removed(void **state)
 	fake_skopeo("[ \"$1 $2\" = \"copy --quiet\" ] || exit 3\n"
 		    "[ \"$3\" = docker://127.0.0.1:5000/lab/tools:1.0 ] || exit 4\n"
 		    "mkdir -p \"$dest/blobs/sha256\" && echo '{}' >\"$dest/index.json\"");
-	assert_int_equal(slxd_skopeo_fetch("docker://127.0.0.1:5000/lab/tools:1.0", tmp, false, &s,
-					   &err),
-			 0);
+	assert_int_equal(
+		slxd_skopeo_fetch("docker://127.0.0.1:5000/lab/tools:1.0", tmp, false, &s, &err),
+		0);
 	/* the REF is where it came from (oci.ref) */
 	snprintf(path, sizeof(path), "oci:%s/layout:127.0.0.1:5000/lab/tools:1.0", s.dir);
 	assert_string_equal(s.layout, path);
@@ -103,9 +104,9 @@ static void reason_in_one_line(void **state)
 		    "echo 'time=\"2026-12-01T22:31:25Z\" level=fatal msg=\"initializing source "
 		    "docker://127.0.0.1:5000/lab/tools:nope: reading manifest nope in "
 		    "127.0.0.1:5000/lab/tools: manifest unknown: \\\\\"nope\\\\\"\"' >&2; exit 1");
-	assert_int_equal(slxd_skopeo_fetch("docker://127.0.0.1:5000/lab/tools:nope", tmp, false, &s,
-					   &err),
-			 -1);
+	assert_int_equal(
+		slxd_skopeo_fetch("docker://127.0.0.1:5000/lab/tools:nope", tmp, false, &s, &err),
+		-1);
 	assert_one_line(err.msg);
 	assert_string_equal(
 		err.msg, "cannot fetch docker://127.0.0.1:5000/lab/tools:nope: initializing source "
@@ -154,8 +155,8 @@ static void refused_before_anything(void **state)
 	slxd_error err = { 0 };
 	(void)state;
 	fake_skopeo("touch \"$dest.ran\"; exit 0");
-	assert_int_equal(slxd_skopeo_fetch("docker://h/r:t --insecure-policy", tmp, false, &s, &err),
-			 -1);
+	assert_int_equal(
+		slxd_skopeo_fetch("docker://h/r:t --insecure-policy", tmp, false, &s, &err), -1);
 	assert_int_equal(slxd_error_kind(&err), SLXD_E_INVALID);
 	assert_int_equal(slxd_skopeo_fetch("docker://h/r:t\n", tmp, false, &s, &err), -1);
 	assert_int_equal(slxd_skopeo_fetch("docker://", tmp, false, &s, &err), -1);
@@ -208,8 +209,8 @@ static void killed_leaves_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(fetched_then_removed), cmocka_unit_test(reason_in_one_line),
-		cmocka_unit_test(skopeo_missing),       cmocka_unit_test(refused_before_anything),
+		cmocka_unit_test(fetched_then_removed),  cmocka_unit_test(reason_in_one_line),
+		cmocka_unit_test(skopeo_missing),        cmocka_unit_test(refused_before_anything),
 		cmocka_unit_test(killed_leaves_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
