@@ -607,7 +607,9 @@ static int cmd_log(struct cli *c)
 	return rc;
 }
 
-static int push_fd(struct cli *c, const struct slxd_image_ref *ref, int fd, const char *label)
+/* converted: what the conversion made, added to --json's answer as "oci". */
+static int push_fd(struct cli *c, const struct slxd_image_ref *ref, int fd, const char *label,
+		   json_t *converted)
 {
 	struct stat st;
 	char sha[SLXD_SHA256_HEX_LEN + 1], path[400], buf[1 << 16];
@@ -648,9 +650,11 @@ static int push_fd(struct cli *c, const struct slxd_image_ref *ref, int fd, cons
 	rc = outcome(c, rc, &r, &err);
 	if (rc == EX_OK) {
 		const char *state = str(r.json, "state") ?: "?";
-		if (c->json)
+		if (c->json) {
+			if (converted && json_is_object(r.json))
+				json_object_set(r.json, "oci", converted);
 			print_json(r.json);
-		else if (r.status == 200 && strcmp(state, "pending") != 0)
+		} else if (r.status == 200 && strcmp(state, "pending") != 0)
 			/* the same bytes again: nothing new to review */
 			printf("%s:%s already has these bytes (fingerprint %s), %s\n", ref->name,
 			       ref->tag, sha, state);
@@ -795,7 +799,12 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 		close(fd);
 		return say(EX_REFUSED, "cannot rewind the converted image: %s", strerror(errno));
 	}
-	rc = push_fd(c, ref, fd, "the converted image");
+	json_t *conv = json_pack("{s:s, s:s?, s:s, s:s, s:I, s:I}", "source", source, "digest",
+				 res.digest[0] ? res.digest : NULL, "config_digest",
+				 res.config_digest, "architecture", res.architecture, "entries",
+				 (json_int_t)res.entries, "bytes", (json_int_t)res.bytes);
+	rc = push_fd(c, ref, fd, "the converted image", conv);
+	json_decref(conv);
 	close(fd);
 	return rc;
 }
@@ -836,7 +845,7 @@ static int cmd_push(struct cli *c)
 		int fd = open(c->args[0], O_RDONLY | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0)
 			return say(EX_REFUSED, "cannot read %s: %s", c->args[0], strerror(errno));
-		rc = push_fd(c, &ref, fd, c->args[0]);
+		rc = push_fd(c, &ref, fd, c->args[0], NULL);
 		close(fd);
 		return rc;
 	}
@@ -852,7 +861,7 @@ static int cmd_push(struct cli *c)
 	if (rc == EX_OK) {
 		int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		rc = fd < 0 ? say(EX_REFUSED, "cannot read %s: %s", file, strerror(errno))
-			    : push_fd(c, &ref, fd, file);
+			    : push_fd(c, &ref, fd, file, NULL);
 		if (fd >= 0)
 			close(fd);
 	}

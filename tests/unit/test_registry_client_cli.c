@@ -529,9 +529,19 @@ static void push_oci_sources(void **state)
 	setenv("SLXD_SKOPEO", skopeo, 1);
 	fake_reg_json(reg, "PUT", "/v1/images/demo/docker", 201,
 		      V("demo", "docker", FP1, "pending"));
-	assert_int_equal(run("push", "docker://reg.example/lab/x:1", "--name", "demo:docker", NULL),
+	assert_int_equal(run("push", "docker://reg.example/lab/x:1", "--name", "demo:docker",
+			     "--json", NULL),
 			 0);
-	assert_contains(out, "pushed demo:docker");
+	/* --json: the registry's answer, and what the conversion made */
+	json_t *j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "fingerprint")), FP1);
+	json_t *o = json_object_get(j, "oci");
+	assert_string_equal(json_string_value(json_object_get(o, "source")),
+			    "docker://reg.example/lab/x:1");
+	assert_int_equal(strncmp(json_string_value(json_object_get(o, "digest")), "sha256:", 7), 0);
+	assert_true(json_integer_value(json_object_get(o, "entries")) >= 1);
+	json_decref(j);
 	body = (unsigned char *)fake_reg_last_body(reg, &len);
 	assert_true(len > 100 && body[0] == 0x1f && body[1] == 0x8b);
 	free(body);
