@@ -17,8 +17,8 @@ static double seconds(const struct timespec *a, const struct timespec *b)
 void slxd_progress_size(char *buf, size_t n, uint64_t bytes)
 {
 	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double v = (double)bytes;
-	int u = -1;
+	double v = (double)bytes / 1024;
+	int u = 0;
 	if (bytes < 1024) {
 		snprintf(buf, n, "%llu B", (unsigned long long)bytes);
 		return;

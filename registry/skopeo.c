@@ -16,8 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-
 /* skopeo's complaint: only its last line matters, bounded (a hostile
  * registry writes the error text it quotes). */
 #define ERR_KEEP 8192
@@ -62,7 +60,7 @@ static __attribute__((noreturn)) void cleaner(int rfd, const char *dir)
 		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 		if (access(dir, F_OK) != 0 && errno == ENOENT)
 			_exit(0);
-		nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 }, NULL);
+		nanosleep(&(struct timespec){ .tv_nsec = 50L * 1000 * 1000 }, NULL);
 	}
 	_exit(1);
 }
@@ -131,9 +129,7 @@ static int run_skopeo(const char *skopeo, const char *source, const char *dest, 
 {
 	int ep[2];
 	pid_t parent = getpid();
-	cleanup_free char *out = calloc(1, ERR_KEEP + 1);
-	if (!out)
-		return slxd_fail(err, "out of memory");
+	char out[ERR_KEEP + 1] = "";
 	if (pipe2(ep, O_CLOEXEC) != 0)
 		return slxd_fail(err, "cannot run %s: %s", skopeo, strerror(errno));
 	pid_t pid = fork();
@@ -174,7 +170,8 @@ static int run_skopeo(const char *skopeo, const char *source, const char *dest, 
 		}
 		/* NULs would end the text early */
 		for (ssize_t i = 0; i < r; i++)
-			out[len++] = chunk[i] ? chunk[i] : ' ';
+			if ((out[len++] = chunk[i]) == '\0')
+				out[len - 1] = ' ';
 		out[len] = '\0';
 	}
 	close(ep[0]);
