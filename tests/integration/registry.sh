@@ -563,10 +563,12 @@ t_registry_docker_transport() {
 	echo "$fp" >"$dir/fp"
 	expect_eq "nothing left in TMPDIR after the push" "" "$(ls -A "$dir/tmp")" || exit 1
 	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
+	# stdout only: srun may say on stderr that the job waits for the node
 	out=$(with_node_conf "$REG_CONF" alice srun --lxd-image="$name:1" sh -c \
-		'cat /etc/oci-top; test -e /etc/slxd-image && echo whiteout-ignored || echo whited-out' 2>&1)
+		'cat /etc/oci-top; test -e /etc/slxd-image && echo whiteout-ignored || echo whited-out' \
+		2>"$dir/srun.err")
 	expect_eq "the image from docker:// runs" "top-layer
-whited-out" "$out" || exit 1
+whited-out" "$out" || fail "srun said: $(cat "$dir/srun.err")" || exit 1
 	expect_eq "oci.ref says where it came from" "127.0.0.1:$port/lab/$name:1" \
 		"$(lxc query "/1.0/images/$fp" | jq -r '.properties["oci.ref"]')" || exit 1
 
