@@ -516,9 +516,10 @@ static void push_oci_sources(void **state)
 	FILE *f = fopen(skopeo, "w");
 	fprintf(f,
 		"#!/bin/sh\nfor a; do last=$a; done\nd=${last#oci:}; ref=${d#*:}; d=${d%%%%:*}\n"
-		"[ \"$2 $3\" = '--quiet docker://reg.example/lab/x:1' ] || "
-		"{ echo 'level=fatal msg=\"manifest unknown\"' >&2; exit 1; }\n"
-		"mkdir -p \"$d\" && cp -r %s/layout0/. \"$d/\" && python3 -c '\n"
+		"case \"$2 $3\" in\n'--quiet docker://reg.example/lab/x:1') l=layout0 ;;\n"
+		"'--quiet docker://reg.example/lab/x:evil') l=layout1 ;;\n"
+		"*) echo 'level=fatal msg=\"manifest unknown\"' >&2; exit 1 ;;\nesac\n"
+		"mkdir -p \"$d\" && cp -r %s/$l/. \"$d/\" && python3 -c '\n"
 		"import json, sys\np = sys.argv[1] + \"/index.json\"\nj = json.load(open(p))\n"
 		"j[\"manifests\"][0][\"annotations\"] = "
 		"{\"org.opencontainers.image.ref.name\": sys.argv[2]}\n"
@@ -552,6 +553,11 @@ static void push_oci_sources(void **state)
 	assert_string_equal(errout, "slxd-registry: cannot fetch docker://reg.example/lab/x:nope: "
 				    "manifest unknown; check the repository and tag (skopeo "
 				    "list-tags docker://REGISTRY/REPO)\n");
+	/* what the remote registry sent is checked as any OCI layer */
+	assert_int_equal(run("push", "docker://reg.example/lab/x:evil", "--name", "demo:bad", NULL),
+			 EX_REFUSED);
+	assert_contains(errout, "\"evil/passwd\" lies beneath the symlink \"evil\"");
+	assert_true(strchr(errout, '\n') == errout + strlen(errout) - 1);
 	/* no skopeo: what to install */
 	setenv("SLXD_SKOPEO", "/nonexistent/skopeo", 1);
 	assert_int_equal(run("push", "docker://example.org/x:1", "--name", "demo:bad", NULL),
