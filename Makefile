@@ -58,6 +58,8 @@ REGISTRYD    := $(BUILD)/slxd-registryd
 OCI_OBJ      := $(BUILD)/registry/oci.o
 # So does the image review (slxd-registry inspect).
 OCI_OBJ      += $(BUILD)/registry/inspect.o
+# And docker:// sources through skopeo.
+OCI_OBJ      += $(BUILD)/registry/skopeo.o
 ARCHIVE_LIBS  = $(shell pkg-config --libs libarchive yaml-0.1)
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)

@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "progress.h"
 #include "reqauth.h"
 #include "version.h"
 
@@ -34,8 +35,8 @@ struct xfer {
 	/* local failures inside callbacks (not the peer's fault) */
 	bool local_fail;
 	char local_msg[256];
-	/* a progress line was drawn (and needs its newline) */
-	bool drew;
+	/* the progress line (lib/progress.h), drawn only when asked */
+	struct slxd_progress meter;
 	/* the last response's SLXD_ANSWER_HEADER value ("" if none) */
 	char answer[4096];
 	bool answer_too_long;
@@ -187,21 +188,10 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 		       curl_off_t ulnow)
 {
 	struct xfer *x = arg;
-	curl_off_t total = ultotal ? ultotal : dltotal;
-	curl_off_t now = ultotal ? ulnow : dlnow;
-	if (total > 0) {
-		/* curl's average so far: throughput and time left for long pushes */
-		curl_off_t speed = 0;
-		curl_easy_getinfo(x->h,
-				  ultotal ? CURLINFO_SPEED_UPLOAD_T : CURLINFO_SPEED_DOWNLOAD_T,
-				  &speed);
-		long long eta = speed > 0 ? (long long)((total - now) / speed) : 0;
-		fprintf(stderr, "\r%s %3d%% (%lld of %lld MiB, %.1f MiB/s, ETA %lld:%02lld)  ",
-			ultotal ? "uploading" : "downloading", (int)(now * 100 / total),
-			(long long)(now >> 20), (long long)(total >> 20), (double)speed / (1 << 20),
-			eta / 60, eta % 60);
-		x->drew = true;
-	}
+	if (ultotal > 0)
+		slxd_progress_update(&x->meter, (uint64_t)ulnow, (uint64_t)ultotal);
+	else if (dltotal > 0 || dlnow > 0)
+		slxd_progress_update(&x->meter, (uint64_t)dlnow, (uint64_t)dltotal);
 	return 0;
 }
 
@@ -308,14 +298,14 @@ static int perform(const char *base, long timeout_s, const char *method, const c
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
 	}
 	if (progress) {
+		slxd_progress_start(&x.meter, mode == M_UPLOAD ? "uploading" : "downloading", true);
 		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 		curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
 	}
 
 	CURLcode cc = curl_easy_perform(c);
-	if (x.drew)
-		fputc('\n', stderr);
+	slxd_progress_end(&x.meter);
 	if (x.local_fail)
 		return slxd_fail(err, "%s", x.local_msg);
 	if (cc != CURLE_OK)
@@ -352,8 +342,15 @@ int slxd_reg_json(const char *base, long timeout_s, const char *method, const ch
 int slxd_reg_download(const char *base, long timeout_s, const char *path, int fd, slxd_sha256 *h,
 		      off_t *written, struct slxd_reg_reply *r, slxd_error *err)
 {
+	return slxd_reg_download_shown(base, timeout_s, path, fd, h, false, written, r, err);
+}
+
+int slxd_reg_download_shown(const char *base, long timeout_s, const char *path, int fd,
+			    slxd_sha256 *h, bool progress, off_t *written, struct slxd_reg_reply *r,
+			    slxd_error *err)
+{
 	*written = 0;
-	return perform(base, timeout_s, "GET", path, M_DOWNLOAD, NULL, NULL, fd, 0, h, false,
+	return perform(base, timeout_s, "GET", path, M_DOWNLOAD, NULL, NULL, fd, 0, h, progress,
 		       written, r, err);
 }
 

@@ -54,6 +54,12 @@ int slxd_reg_json(const char *base, long timeout_s, const char *method, const ch
 int slxd_reg_download(const char *base, long timeout_s, const char *path, int fd, slxd_sha256 *h,
 		      off_t *written, struct slxd_reg_reply *r, slxd_error *err);
 
+/* The same, with a progress line on stderr when progress (slxd-registry
+ * pull on a terminal). */
+int slxd_reg_download_shown(const char *base, long timeout_s, const char *path, int fd,
+			    slxd_sha256 *h, bool progress, off_t *written, struct slxd_reg_reply *r,
+			    slxd_error *err);
+
 /* PUT `size` bytes read from fd (at its current offset), whose SHA-256 is
  * body_sha256 (the credential binds it).  With progress, a progress line is
  * drawn on stderr. */

@@ -29,7 +29,9 @@
 #include "oci.h"
 #include "opts.h"
 #include "paths.h"
+#include "progress.h"
 #include "registry_client.h"
+#include "skopeo.h"
 #include "version.h"
 
 #define EX_OK          0
@@ -46,7 +48,8 @@ static const char usage_text[] =
 	"  push --from-lxd ALIAS --name NAME:TAG [--json]\n"
 	"                                           submit an image from your own LXD\n"
 	"  push SOURCE --name NAME:TAG [--json]     convert an OCI or docker save image, submit it\n"
-	"       (SOURCE: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF])\n"
+	"       (SOURCE: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF],\n"
+	"        docker://REGISTRY/REPO:TAG through skopeo)\n"
 	"  list [--pending] [--json]                approved images (--pending: also waiting ones)\n"
 	"  show NAME:TAG [--json]                   versions of one image\n"
 	"  approve NAME:TAG --fingerprint FP [--json]\n"
@@ -605,7 +608,9 @@ static int cmd_log(struct cli *c)
 	return rc;
 }
 
-static int push_fd(struct cli *c, const struct slxd_image_ref *ref, int fd, const char *label)
+/* converted: what the conversion made, added to --json's answer as "oci". */
+static int push_fd(struct cli *c, const struct slxd_image_ref *ref, int fd, const char *label,
+		   json_t *converted)
 {
 	struct stat st;
 	char sha[SLXD_SHA256_HEX_LEN + 1], path[400], buf[1 << 16];
@@ -616,17 +621,24 @@ static int push_fd(struct cli *c, const struct slxd_image_ref *ref, int fd, cons
 			   label);
 	/* hash first: the credential binds the body's digest */
 	slxd_sha256 *h = slxd_sha256_new();
+	struct slxd_progress m;
+	uint64_t done = 0;
 	if (!h)
 		return say(EX_REFUSED, "out of memory");
+	slxd_progress_start(&m, "hashing", isatty(2) == 1);
 	for (ssize_t n; (n = read(fd, buf, sizeof(buf))) != 0;) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
+			slxd_progress_end(&m);
 			slxd_sha256_free(h);
 			return say(EX_REFUSED, "cannot read %s: %s", label, strerror(errno));
 		}
 		slxd_sha256_update(h, buf, (size_t)n);
+		done += (uint64_t)n;
+		slxd_progress_update(&m, done, (uint64_t)st.st_size);
 	}
+	slxd_progress_end(&m);
 	slxd_sha256_final(h, sha);
 	if (lseek(fd, 0, SEEK_SET) != 0)
 		return say(EX_REFUSED, "cannot rewind %s: %s", label, strerror(errno));
@@ -639,9 +651,11 @@ static int push_fd(struct cli *c, const struct slxd_image_ref *ref, int fd, cons
 	rc = outcome(c, rc, &r, &err);
 	if (rc == EX_OK) {
 		const char *state = str(r.json, "state") ?: "?";
-		if (c->json)
+		if (c->json) {
+			if (converted && json_is_object(r.json))
+				json_object_set(r.json, "oci", converted);
 			print_json(r.json);
-		else if (r.status == 200 && strcmp(state, "pending") != 0)
+		} else if (r.status == 200 && strcmp(state, "pending") != 0)
 			/* the same bytes again: nothing new to review */
 			printf("%s:%s already has these bytes (fingerprint %s), %s\n", ref->name,
 			       ref->tag, sha, state);
@@ -717,11 +731,6 @@ static void remove_tree(const char *dir)
 
 /* ---- OCI and docker-archive sources (registry/oci.c) ---------------------- */
 
-struct meter {
-	struct timespec start, last;
-	bool drew;
-};
-
 static double since(const struct timespec *a, const struct timespec *b)
 {
 	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
@@ -730,18 +739,7 @@ static double since(const struct timespec *a, const struct timespec *b)
 /* On a terminal only: what was read, how fast, and how long is left. */
 static void oci_progress(void *arg, uint64_t done, uint64_t total)
 {
-	struct meter *m = arg;
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (m->drew && since(&m->last, &now) < 0.25 && done < total)
-		return;
-	m->last = now;
-	double t = since(&m->start, &now), rate = t > 0 ? (double)done / t : 0;
-	long eta = rate > 0 ? (long)((double)(total - done) / rate) : 0;
-	fprintf(stderr, "\rconverting %3d%% (%llu of %llu MiB read, %.1f MiB/s, ETA %ld:%02ld)  ",
-		total ? (int)(done * 100 / total) : 0, (unsigned long long)(done >> 20),
-		(unsigned long long)(total >> 20), rate / (1 << 20), eta / 60, eta % 60);
-	m->drew = true;
+	slxd_progress_update(arg, done, total);
 }
 
 /* Convert into an unlinked file in TMPDIR, then the usual upload: nothing
@@ -751,13 +749,9 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 	const char *tmp = getenv("TMPDIR");
 	slxd_error err = { 0 };
 	struct slxd_oci_result res;
-	struct meter m = { .drew = false };
+	struct slxd_progress m;
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
-	/* docker:// is refused at once, with what to do instead */
-	if (strncmp(source, "docker://", 9) == 0 &&
-	    slxd_oci_convert(source, -1, NULL, NULL, NULL, NULL, &err) < 0)
-		return say(EX_REFUSED, "%s", err.msg);
 	/* a conversion takes minutes: learn first that the registry is down */
 	struct slxd_reg_reply r;
 	int prc = slxd_reg_json(c->base, TIMEOUT_S, "GET", "/v1/images", NULL, &r, &err);
@@ -778,11 +772,18 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 	if (fd < 0)
 		return say(EX_REFUSED, "cannot make a temporary file in %s: %s (set TMPDIR)", tmp,
 			   strerror(errno));
-	clock_gettime(CLOCK_MONOTONIC, &m.start);
-	int rc = slxd_oci_convert(source, fd, NULL, isatty(2) == 1 ? oci_progress : NULL, &m, &res,
-				  &err);
-	if (m.drew)
-		fputc('\n', stderr);
+	/* docker://: skopeo fetches it into a private layout (registry/skopeo.h) */
+	struct slxd_skopeo sk = { .cleaner = -1, .guard = -1 };
+	bool docker = strncmp(source, "docker://", 9) == 0;
+	if (docker && slxd_skopeo_fetch(source, tmp, isatty(2) == 1, &sk, &err) < 0) {
+		close(fd);
+		return say(EX_REFUSED, "%s", err.msg);
+	}
+	slxd_progress_start(&m, "converting", isatty(2) == 1);
+	int rc = slxd_oci_convert(docker ? sk.layout : source, fd, NULL,
+				  m.show ? oci_progress : NULL, &m, &res, &err);
+	slxd_progress_end(&m);
+	slxd_skopeo_done(&sk); /* its room is free before the upload */
 	if (rc < 0) {
 		close(fd);
 		return say(EX_REFUSED, "%s", err.msg);
@@ -799,7 +800,12 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 		close(fd);
 		return say(EX_REFUSED, "cannot rewind the converted image: %s", strerror(errno));
 	}
-	rc = push_fd(c, ref, fd, "the converted image");
+	json_t *conv = json_pack("{s:s, s:s?, s:s, s:s, s:I, s:I}", "source", source, "digest",
+				 res.digest[0] ? res.digest : NULL, "config_digest",
+				 res.config_digest, "architecture", res.architecture, "entries",
+				 (json_int_t)res.entries, "bytes", (json_int_t)res.bytes);
+	rc = push_fd(c, ref, fd, "the converted image", conv);
+	json_decref(conv);
 	close(fd);
 	return rc;
 }
@@ -840,7 +846,7 @@ static int cmd_push(struct cli *c)
 		int fd = open(c->args[0], O_RDONLY | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0)
 			return say(EX_REFUSED, "cannot read %s: %s", c->args[0], strerror(errno));
-		rc = push_fd(c, &ref, fd, c->args[0]);
+		rc = push_fd(c, &ref, fd, c->args[0], NULL);
 		close(fd);
 		return rc;
 	}
@@ -856,7 +862,7 @@ static int cmd_push(struct cli *c)
 	if (rc == EX_OK) {
 		int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		rc = fd < 0 ? say(EX_REFUSED, "cannot read %s: %s", file, strerror(errno))
-			    : push_fd(c, &ref, fd, file);
+			    : push_fd(c, &ref, fd, file, NULL);
 		if (fd >= 0)
 			close(fd);
 	}
@@ -922,7 +928,8 @@ static int download_verified(struct cli *c, const char *fp, int fd, const char *
 	slxd_sha256 *h = slxd_sha256_new();
 	slxd_error err = { 0 };
 	snprintf(path, sizeof(path), "/v1/blobs/%s", fp);
-	int drc = h ? slxd_reg_download(c->base, TIMEOUT_S, path, fd, h, size, &r, &err)
+	int drc = h ? slxd_reg_download_shown(c->base, TIMEOUT_S, path, fd, h, isatty(2) == 1, size,
+					      &r, &err)
 		    : slxd_fail(&err, "out of memory");
 	if (drc == 0 && r.status == 200) {
 		char got[65];

@@ -484,10 +484,116 @@ t_registry_oci_hostile_refused() {
 	expect_eq "nothing left in TMPDIR" "" "$(ls -A "$dir/tmp")" || exit 1
 	out=$(reg_admin list --pending --json) || fail "list" || exit 1
 	expect_not_contains "nothing stored" "$name" "$out" || exit 1
-	out=$(reg_alice push "docker://docker.io/library/debian:12" --name "$name:1" 2>&1)
-	expect_contains "docker:// says what to do" "skopeo copy" "$out"
 	)
 	rc=$?
+	rm -rf "$dir"
+	return $rc
+}
+
+# A CNCF distribution registry of the case's own (Debian's docker-registry),
+# plain HTTP on a free loopback port, storage under DIR; started and
+# stopped by its pid (DIR/pid).
+docker_registry_start() { # dir
+	local port pid i
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	mkdir -p "$1/store"
+	cat >"$1/registry.yml" <<EOF2
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $1/store
+http:
+  addr: 127.0.0.1:$port
+EOF2
+	docker-registry serve "$1/registry.yml" </dev/null >"$1/registry.log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$1/pid"
+	for i in $(seq 1 100); do
+		# ours, not whatever else took the port meanwhile
+		if ss -Hltnp "sport = :$port" 2>/dev/null | grep -q "pid=$pid,"; then
+			echo "$port"
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "docker-registry did not start: $(tail -3 "$1/registry.log")"
+}
+
+docker_registry_stop() { # dir
+	local pid i
+	pid=$(cat "$1/pid" 2>/dev/null) || return 0
+	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = docker-registry ] || { rm -f "$1/pid"; return 0; }
+	kill "$pid"
+	for i in $(seq 1 50); do
+		[ -d "/proc/$pid" ] || break
+		sleep 0.1
+	done
+	[ -d "/proc/$pid" ] && kill -9 "$pid"
+	rm -f "$1/pid"
+}
+
+# Issue 16: docker://REGISTRY/REPO:TAG as alice (no root, no LXD): skopeo
+# fetches it from a registry of the case's own into a private layout in
+# TMPDIR, converted and pushed; the image runs in a job.  A missing tag and
+# an unreachable registry: one line each, nothing stored, nothing left in
+# TMPDIR.
+t_registry_docker_transport() {
+	local name=ocidk$RANDOM dir out rc fp port src n
+	dir=$ALICE_DIR/$name
+	(
+	oci_build "$dir" >/dev/null || fail "building the OCI image" || exit 1
+	mkdir -p "$dir/dreg" "$dir/tmp" "$dir/home/.config/containers"
+	port=$(docker_registry_start "$dir/dreg") || exit 1
+	src=docker://127.0.0.1:$port/lab/$name:1
+	skopeo copy -q --dest-tls-verify=false "oci:$dir/layout:t1" "$src" ||
+		fail "skopeo copy into the case's registry" || exit 1
+	# plain HTTP: alice says so as any skopeo user does
+	printf '[[registry]]\nlocation = "127.0.0.1:%s"\ninsecure = true\n' "$port" \
+		>"$dir/home/.config/containers/registries.conf"
+	chown -R "$SLXD_TEST_USER" "$dir"
+	push_as_alice() { alice env HOME="$dir/home" TMPDIR="$dir/tmp" slxd-registry "${REG[@]}" push "$@"; }
+	out=$(push_as_alice "$src" --name "$name:1" --json 2>&1) || fail "push $src: $out" || exit 1
+	fp=$(printf '%s' "$out" | jq -r .fingerprint)
+	[ ${#fp} = 64 ] || fail "push --json gave no fingerprint: $out" || exit 1
+	echo "$fp" >"$dir/fp"
+	expect_eq "nothing left in TMPDIR after the push" "" "$(ls -A "$dir/tmp")" || exit 1
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
+	# stdout only: srun may say on stderr that the job waits for the node
+	out=$(with_node_conf "$REG_CONF" alice srun --lxd-image="$name:1" sh -c \
+		'cat /etc/oci-top; test -e /etc/slxd-image && echo whiteout-ignored || echo whited-out' \
+		2>"$dir/srun.err")
+	expect_eq "the image from docker:// runs" "top-layer
+whited-out" "$out" || fail "srun said: $(cat "$dir/srun.err")" || exit 1
+	expect_eq "oci.ref says where it came from" "127.0.0.1:$port/lab/$name:1" \
+		"$(lxc query "/1.0/images/$fp" | jq -r '.properties["oci.ref"]')" || exit 1
+
+	out=$(push_as_alice "docker://127.0.0.1:$port/lab/$name:nope" --name "$name:2" 2>&1)
+	rc=$?
+	expect_eq "a missing tag: exit" 1 "$rc" || exit 1
+	expect_eq "a missing tag: one line" 1 "$(printf '%s\n' "$out" | wc -l)" || exit 1
+	expect_contains "a missing tag: why" "slxd-registry: cannot fetch docker://127.0.0.1:$port/lab/$name:nope: " "$out" || exit 1
+	expect_contains "a missing tag: what to do" "check the repository and tag" "$out" || exit 1
+	expect_eq "a missing tag: nothing left in TMPDIR" "" "$(ls -A "$dir/tmp")" || exit 1
+
+	docker_registry_stop "$dir/dreg"
+	out=$(push_as_alice "$src" --name "$name:3" 2>&1)
+	rc=$?
+	expect_eq "unreachable: exit" 1 "$rc" || exit 1
+	expect_eq "unreachable: one line" 1 "$(printf '%s\n' "$out" | wc -l)" || exit 1
+	expect_contains "unreachable: why" "connection refused; is the registry reachable from this host?" "$out" || exit 1
+	expect_eq "unreachable: nothing left in TMPDIR" "" "$(ls -A "$dir/tmp")" || exit 1
+	n=$(reg_admin list --pending --json | jq --arg n "$name" '[.images[] | select(.name == $n and .tag != "1")] | length')
+	expect_eq "nothing stored for the refused pushes" 0 "$n" || exit 1
+	)
+	rc=$?
+	docker_registry_stop "$dir/dreg"
+	fp=$(cat "$dir/fp" 2>/dev/null)
+	[ -n "$fp" ] && reg_cleanup "$name:1" "$fp"
 	rm -rf "$dir"
 	return $rc
 }

@@ -510,9 +510,62 @@ static void push_oci_sources(void **state)
 		run("--registry", "http://127.0.0.1:1", "push", src, "--name", "demo:oci", NULL),
 		EX_UNREACHABLE);
 	assert_not_contains(errout, "converted");
+	/* docker://: skopeo (a stand-in here) fetches a layout, converted as oci: */
+	char skopeo[160];
+	snprintf(skopeo, sizeof(skopeo), "%s/skopeo", dir);
+	FILE *f = fopen(skopeo, "w");
+	fprintf(f,
+		"#!/bin/sh\nfor a; do last=$a; done\nd=${last#oci:}; ref=${d#*:}; d=${d%%%%:*}\n"
+		"case \"$2 $3\" in\n'--quiet docker://reg.example/lab/x:1') l=layout0 ;;\n"
+		"'--quiet docker://reg.example/lab/x:evil') l=layout1 ;;\n"
+		"*) echo 'level=fatal msg=\"manifest unknown\"' >&2; exit 1 ;;\nesac\n"
+		"mkdir -p \"$d\" && cp -r %s/$l/. \"$d/\" && python3 -c '\n"
+		"import json, sys\np = sys.argv[1] + \"/index.json\"\nj = json.load(open(p))\n"
+		"j[\"manifests\"][0][\"annotations\"] = "
+		"{\"org.opencontainers.image.ref.name\": sys.argv[2]}\n"
+		"json.dump(j, open(p, \"w\"))' \"$d\" \"$ref\"\n",
+		dir);
+	fclose(f);
+	chmod(skopeo, 0755);
+	setenv("SLXD_SKOPEO", skopeo, 1);
+	fake_reg_json(reg, "PUT", "/v1/images/demo/docker", 201,
+		      V("demo", "docker", FP1, "pending"));
+	assert_int_equal(run("push", "docker://reg.example/lab/x:1", "--name", "demo:docker",
+			     "--json", NULL),
+			 0);
+	/* --json: the registry's answer, and what the conversion made */
+	json_t *j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "fingerprint")), FP1);
+	json_t *o = json_object_get(j, "oci");
+	assert_string_equal(json_string_value(json_object_get(o, "source")),
+			    "docker://reg.example/lab/x:1");
+	assert_int_equal(strncmp(json_string_value(json_object_get(o, "digest")), "sha256:", 7), 0);
+	assert_true(json_integer_value(json_object_get(o, "entries")) >= 1);
+	json_decref(j);
+	body = (unsigned char *)fake_reg_last_body(reg, &len);
+	assert_true(len > 100 && body[0] == 0x1f && body[1] == 0x8b);
+	free(body);
+	/* a missing tag: skopeo's reason in one line, nothing uploaded */
+	puts_before = fake_reg_hits(reg, "PUT", NULL);
+	assert_int_equal(run("push", "docker://reg.example/lab/x:nope", "--name", "demo:bad", NULL),
+			 EX_REFUSED);
+	assert_string_equal(errout, "slxd-registry: cannot fetch docker://reg.example/lab/x:nope: "
+				    "manifest unknown; check the repository and tag (skopeo "
+				    "list-tags docker://REGISTRY/REPO)\n");
+	/* what the remote registry sent is checked as any OCI layer */
+	assert_int_equal(run("push", "docker://reg.example/lab/x:evil", "--name", "demo:bad", NULL),
+			 EX_REFUSED);
+	assert_contains(errout, "\"evil/passwd\" lies beneath the symlink \"evil\"");
+	assert_true(strchr(errout, '\n') == errout + strlen(errout) - 1);
+	/* no skopeo: what to install */
+	setenv("SLXD_SKOPEO", "/nonexistent/skopeo", 1);
 	assert_int_equal(run("push", "docker://example.org/x:1", "--name", "demo:bad", NULL),
 			 EX_REFUSED);
-	assert_contains(errout, "skopeo copy");
+	assert_contains(errout, "apt install skopeo");
+	assert_true(strchr(errout, '\n') == errout + strlen(errout) - 1);
+	assert_int_equal(fake_reg_hits(reg, "PUT", NULL), puts_before);
+	unsetenv("SLXD_SKOPEO");
 	unsetenv("TMPDIR");
 	DIR *d = opendir(tmp);
 	for (struct dirent *e; (e = readdir(d));)
