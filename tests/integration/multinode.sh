@@ -253,10 +253,24 @@ t_mn_lxd_restarted_mid_job() {
 # MPI across the nodes with Slurm's PMIx: every rank in its node's job
 # container (Debian 12 image, OpenMPI), the allreduce right, three nodes,
 # and no PMIx error (slurm-lxd gives the ranks what PMIx needs).
+# OpenMPI 4.1's start-up race (docs/testing.md, "The rare MPI_Init
+# segfault"): a rank dies of SIGSEGV in MPI_Init, in its own signal report,
+# and nothing else went wrong.
+mpi_init_race() { # srun output
+	echo "$1" | grep -q '\*\*\* Process received signal \*\*\*$' &&
+		echo "$1" | grep -q '\] Signal: Segmentation fault (11)$' &&
+		! echo "$1" | grep -q -e 'slurm-lxd' -e 'PMIX ERROR'
+}
 t_mn_mpi_pmix_allreduce_across_nodes() {
-	local out job
-	out=$(alice timeout 120 srun -N3 -n6 --mpi=pmix --lxd-image="$MN_MPI_IMAGE" mpi-hello 2>&1) ||
-		fail "srun --mpi=pmix failed: $out" || return 1
+	local out job rc
+	out=$(alice timeout 120 srun -N3 -n6 --mpi=pmix --lxd-image="$MN_MPI_IMAGE" mpi-hello 2>&1)
+	rc=$?
+	if [ $rc != 0 ] && mpi_init_race "$out"; then
+		echo "  (a rank hit OpenMPI's MPI_Init race; once more)" >&2
+		out=$(alice timeout 120 srun -N3 -n6 --mpi=pmix --lxd-image="$MN_MPI_IMAGE" mpi-hello 2>&1)
+		rc=$?
+	fi
+	[ $rc = 0 ] || fail "srun --mpi=pmix failed: $out" || return 1
 	! echo "$out" | grep -q 'PMIX ERROR' || fail "PMIx errors: $out" || return 1
 	[ "$(echo "$out" | grep -c '^rank [0-5] of 6 host slurm-[0-9]* node mn[0-9] allreduce 6 ok$')" = 6 ] ||
 		fail "not 6 ranks with the right sum in their containers: $out" || return 1
@@ -589,7 +603,7 @@ t_mn_accounting_sstat_sacct_see_container_payload() {
 }
 
 # --- runner ----------------------------------------------------------------
-export -f mn_kb mn_secs gpus_match fail alice job_containers all_job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
+export -f mpi_init_race mn_kb mn_secs gpus_match fail alice job_containers all_job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
 export SEE MN_CONF MN_STATE MN_NODES MN_RUN MN_LOG MN_CGROUP ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE MN_PREFIX MN_PARTITION
 pattern=${1:-}
 passed=0 failed=0
