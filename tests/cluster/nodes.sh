@@ -185,8 +185,13 @@ MinJobAge=30
 JobCompType=jobcomp/none
 Prolog=$MN_PREFIX/usr/local/sbin/slxd-prolog
 Epilog=$MN_PREFIX/usr/local/sbin/slxd-epilog
-AccountingStorageType=accounting_storage/none
+# Accounting (sacct) through the slurmdbd start_slurmdbd runs; sstat
+# asks the steps' slurmstepds, which sample every 5 s.
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=$MN_NET.1
+AccountingStoragePort=$MN_DBD_PORT
 JobAcctGatherType=jobacct_gather/cgroup
+JobAcctGatherFrequency=task=5
 # Every node is the same 2 cores of this machine (docs/testing.md, "How a node is emulated").
 ${nodes}PartitionName=$MN_PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
@@ -361,6 +366,77 @@ write_approved() {
 	done
 }
 
+# Accounting as a site runs it: MariaDB (its own datadir under $MN_STATE,
+# a socket only: --skip-networking) and slurmdbd (port $MN_DBD_PORT), both
+# on the host, started and stopped by pid; the datadir is made once.
+# MariaDB syncs nothing (a test database: speed over durability).
+db_opts=(--innodb-buffer-pool-size=16M --innodb-log-file-size=4M --innodb-flush-log-at-trx-commit=0
+	--innodb-doublewrite=0 --innodb-flush-method=nosync)
+start_mariadb() {
+	pid_is "$MN_DB_RUN/mysqld.pid" mariadbd && return 0
+	mkdir -p "$MN_DB_RUN"
+	chown mysql:mysql "$MN_DB_RUN"
+	chmod 0700 "$MN_DB_RUN"
+	if [ ! -d "$MN_DB/mysql" ]; then
+		say "accounting: creating MariaDB's datadir $MN_DB (once)"
+		rm -rf "$MN_DB.new"
+		mkdir -p "$MN_DB.new"
+		chown mysql:mysql "$MN_DB.new"
+		mariadb-install-db --no-defaults --user=mysql --datadir="$MN_DB.new" --skip-test-db \
+			--auth-root-authentication-method=socket "${db_opts[@]}" >"$MN_LOG/mariadb-install.log" 2>&1 ||
+			{ echo "nodes.sh: mariadb-install-db failed; see $MN_LOG/mariadb-install.log" >&2; exit 1; }
+		mv "$MN_DB.new" "$MN_DB"
+	fi
+	say "accounting: starting MariaDB (socket $MN_DB_RUN/mysqld.sock, no TCP)"
+	setsid mariadbd --no-defaults --user=mysql --datadir="$MN_DB" --socket="$MN_DB_RUN/mysqld.sock" \
+		--pid-file="$MN_DB_RUN/mysqld.pid" --skip-networking "${db_opts[@]}" \
+		--log-error="$MN_LOG/mariadb.log" </dev/null >/dev/null 2>&1 &
+	for _ in $(seq 300); do
+		pid_is "$MN_DB_RUN/mysqld.pid" mariadbd &&
+			mariadb-admin --no-defaults -S "$MN_DB_RUN/mysqld.sock" ping >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "nodes.sh: MariaDB did not come up; see $MN_LOG/mariadb.log" >&2
+	exit 1
+}
+
+# slurmdbd reads slurmdbd.conf next to $SLURM_CONF; it reaches MariaDB by
+# the socket (libmariadb's MYSQL_UNIX_PORT) as root, whom MariaDB knows by
+# the socket's peer (unix_socket authentication): no password anywhere.
+start_slurmdbd() {
+	replace_file "$MN_ETC/slurmdbd.conf" <<EOF
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Written by tests/cluster/nodes.sh.
+AuthType=auth/munge
+DbdHost=$(hostname -s)
+DbdPort=$MN_DBD_PORT
+SlurmUser=root
+PidFile=$MN_RUN/slurmdbd.pid
+LogFile=$MN_LOG/slurmdbd.log
+StorageType=accounting_storage/mysql
+StorageHost=localhost
+StorageUser=root
+StorageLoc=slxdmn_acct
+EOF
+	chmod 0600 "$MN_ETC/slurmdbd.conf"
+	if ! pid_is "$MN_RUN/slurmdbd.pid" slurmdbd; then
+		say "accounting: starting slurmdbd (port $MN_DBD_PORT)"
+		SLURM_CONF=$MN_CONF MYSQL_UNIX_PORT=$MN_DB_RUN/mysqld.sock slurmdbd
+	fi
+	for _ in $(seq 300); do
+		mn sacctmgr -n list cluster >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	# the cluster, an account and the test users, once
+	if [ -z "$(mn sacctmgr -n -P list user "$SLXD_TEST_USER2" 2>/dev/null)" ]; then
+		say "accounting: adding cluster slxdmn, account slxd-test, $SLXD_TEST_USER and $SLXD_TEST_USER2"
+		{ mn sacctmgr -i add cluster slxdmn
+		  mn sacctmgr -i add account slxd-test cluster=slxdmn
+		  mn sacctmgr -i add user "$SLXD_TEST_USER","$SLXD_TEST_USER2" account=slxd-test cluster=slxdmn; } >/dev/null ||
+			{ echo "nodes.sh: sacctmgr could not add the test users; see $MN_LOG/slurmdbd.log" >&2; exit 1; }
+	fi
+}
+
 start_slurmctld() {
 	mkdir -p "$MN_STATE/ctld"
 	if ! pid_is "$MN_RUN/slurmctld.pid" slurmctld; then
@@ -426,6 +502,11 @@ up() {
 	fi
 	write_approved
 	for i in $(seq "$MN_NODES"); do setup_lxcfs "$i"; setup_lxd "$i"; done
+	local ta
+	ta=$(date +%s%N)
+	start_mariadb
+	start_slurmdbd
+	say "accounting up in $(( ($(date +%s%N) - ta) / 1000000 )) ms"
 	start_slurmctld
 	make_fake_devices
 	for i in $(seq "$MN_NODES"); do start_slurmd "$i"; done
@@ -451,6 +532,8 @@ down() {
 	fi
 	for i in $(seq "$MN_NODES"); do stop_pid "$MN_STATE/node$i/spool/slurmd.pid" slurmd "$i"; done
 	stop_pid "$MN_RUN/slurmctld.pid" slurmctld
+	stop_pid "$MN_RUN/slurmdbd.pid" slurmdbd
+	stop_pid "$MN_DB_RUN/mysqld.pid" mariadbd
 	for i in $(seq "$MN_NODES"); do
 		if mn_pid_is "$i" "$MN_RUN/node$i.lxd" lxd; then
 			# idle spares are cache (docs/how-it-works.md), and LXD would

@@ -25,7 +25,7 @@ PACKAGES=(slurmctld slurmd slurm-client libslurm-dev munge libmunge-dev
 	libssl-dev libarchive-dev libyaml-dev clang clang-format libclang-rt-14-dev valgrind
 	python3 procps psmisc util-linux
 	debhelper dpkg-dev fakeroot adduser rsyslog rpm
-	libpmix2 libpmix-dev mmdebstrap lxcfs skopeo docker-registry)
+	libpmix2 libpmix-dev mmdebstrap lxcfs skopeo docker-registry mariadb-server slurmdbd)
 # debhelper, dpkg-dev, fakeroot: `make deb` (debian/control's other
 # Build-Depends are above); adduser: the registry package's postinst runs
 # it.  rpm: `make rpm` (rpmbuild).  rsyslog: the helpers and slxd-registryd log through syslog(3), and
@@ -36,6 +36,8 @@ PACKAGES=(slurmctld slurmd slurm-client libslurm-dev munge libmunge-dev
 # lxcfs: the job's own memory and CPUs in its /proc (setup_lxcfs).
 # skopeo, docker-registry: push docker:// from a registry a case starts by
 # pid on a loopback port (t_registry_docker_transport); Debian's service is not used.
+# mariadb-server, slurmdbd: the multi-node cluster's accounting (sacct;
+# nodes.sh start_accounting), each started by pid, never as a service.
 
 install_packages() {
 	local missing=() p

@@ -253,10 +253,24 @@ t_mn_lxd_restarted_mid_job() {
 # MPI across the nodes with Slurm's PMIx: every rank in its node's job
 # container (Debian 12 image, OpenMPI), the allreduce right, three nodes,
 # and no PMIx error (slurm-lxd gives the ranks what PMIx needs).
+# OpenMPI 4.1's start-up race (docs/testing.md, "The rare MPI_Init
+# segfault"): a rank dies of SIGSEGV in MPI_Init, in its own signal report,
+# and nothing else went wrong.
+mpi_init_race() { # srun output
+	echo "$1" | grep -q '\*\*\* Process received signal \*\*\*$' &&
+		echo "$1" | grep -q '\] Signal: Segmentation fault (11)$' &&
+		! echo "$1" | grep -q -e 'slurm-lxd' -e 'PMIX ERROR'
+}
 t_mn_mpi_pmix_allreduce_across_nodes() {
-	local out job
-	out=$(alice timeout 120 srun -N3 -n6 --mpi=pmix --lxd-image="$MN_MPI_IMAGE" mpi-hello 2>&1) ||
-		fail "srun --mpi=pmix failed: $out" || return 1
+	local out job rc
+	out=$(alice timeout 120 srun -N3 -n6 --mpi=pmix --lxd-image="$MN_MPI_IMAGE" mpi-hello 2>&1)
+	rc=$?
+	if [ $rc != 0 ] && mpi_init_race "$out"; then
+		echo "  (a rank hit OpenMPI's MPI_Init race; once more)" >&2
+		out=$(alice timeout 120 srun -N3 -n6 --mpi=pmix --lxd-image="$MN_MPI_IMAGE" mpi-hello 2>&1)
+		rc=$?
+	fi
+	[ $rc = 0 ] || fail "srun --mpi=pmix failed: $out" || return 1
 	! echo "$out" | grep -q 'PMIX ERROR' || fail "PMIx errors: $out" || return 1
 	[ "$(echo "$out" | grep -c '^rank [0-5] of 6 host slurm-[0-9]* node mn[0-9] allreduce 6 ok$')" = 6 ] ||
 		fail "not 6 ranks with the right sum in their containers: $out" || return 1
@@ -579,8 +593,54 @@ t_mn_gres_forged_nodename() {
 	return 0
 }
 
+# Accounting sees what runs in the container: the payload (awk holding
+# ~128 MB and spinning) is in the step's cgroup, so sstat, while it runs,
+# and sacct, after it, show its memory (MaxRSS) and CPU time.  A payload
+# outside the step's cgroup (in the container's own) would show next to
+# nothing: the step's only process of its own is a sleeping shell.
+# kB of a Slurm size ("123456K", "120.5M", "1.2G"; "0" or "" is 0).
+mn_kb() { awk -v v="$1" 'BEGIN { n = v + 0; u = substr(v, length(v)); if (u == "M") n *= 1024; else if (u == "G") n *= 1048576; else if (u == "T") n *= 1073741824; printf "%d\n", n }'; }
+# seconds of a Slurm CPU time ("[D-][HH:]MM:SS[.mmm]")
+mn_secs() { awk -v v="$1" 'BEGIN { d = 0; if (index(v, "-")) { d = substr(v, 1, index(v, "-") - 1); v = substr(v, index(v, "-") + 1) } n = split(v, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%d\n", d * 86400 + s }'; }
+t_mn_accounting_sstat_sacct_see_container_payload() {
+	local f job st rss cpu line
+	f=$(mktemp)
+	chmod 0666 "$f"
+	alice timeout 120 srun -N1 -n1 --mem=512M --lxd-image="$IMG" sh -c '
+		echo "JOB $SLURM_JOB_ID $(hostname)"
+		awk "BEGIN { s = \"x\"; while (length(s) < 134217728) s = s s; while (1) n++ }" & a=$!
+		sleep 15; kill $a; echo DONE' >"$f" 2>&1 &
+	for _ in $(seq 120); do job=$(awk '$1 == "JOB" {print $2; exit}' "$f"); [ -n "$job" ] && break; sleep 0.5; done
+	[ -n "$job" ] || { fail "the step did not start: $(cat "$f")"; rm -f "$f"; return 1; }
+	grep -q "^JOB $job slurm-$job$" "$f" || { fail "not in its container: $(cat "$f")"; rm -f "$f"; return 1; }
+	# sstat, while it runs: the step's slurmstepd samples its cgroup
+	for _ in $(seq 40); do
+		st=$(alice sstat -n -P -j "$job.0" -o MaxRSS,AveCPU 2>/dev/null | head -1)
+		rss=$(mn_kb "${st%%|*}")
+		[ "$rss" -ge 51200 ] && break
+		sleep 0.5
+	done
+	echo "  (sstat $job.0: MaxRSS|AveCPU $st)" >&2
+	[ "$rss" -ge 51200 ] || { fail "sstat shows MaxRSS '${st%%|*}' (< 50M) for the running payload of job $job"; rm -f "$f"; return 1; }
+	wait
+	grep -qx DONE "$f" || { fail "the step did not end well: $(cat "$f")"; rm -f "$f"; return 1; }
+	rm -f "$f"
+	# sacct, after it: slurmctld sends the step's record to slurmdbd
+	for _ in $(seq 60); do
+		line=$(alice sacct -n -P -j "$job.0" -o MaxRSS,TotalCPU,State 2>/dev/null | head -1)
+		case $line in *"|COMPLETED") [ -n "${line%%|*}" ] && break ;; esac
+		sleep 0.5
+	done
+	echo "  (sacct $job.0: MaxRSS|TotalCPU|State $line)" >&2
+	rss=$(mn_kb "$(echo "$line" | cut -d'|' -f1)")
+	cpu=$(mn_secs "$(echo "$line" | cut -d'|' -f2)")
+	[ "$rss" -ge 51200 ] || fail "sacct shows MaxRSS $rss kB (< 50M) for job $job's payload: $line" || return 1
+	[ "$cpu" -ge 1 ] || fail "sacct shows TotalCPU ${cpu} s (< 1 s) for a payload that spun 15 s: $line" || return 1
+	wait_job_gone "$job" 60
+}
+
 # --- runner ----------------------------------------------------------------
-export -f gpus_match own_gpus fail alice job_containers all_job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
+export -f mpi_init_race mn_kb mn_secs gpus_match own_gpus fail alice job_containers all_job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
 export SEE MN_FAKE_GPUS MN_CONF MN_STATE MN_NODES MN_RUN MN_LOG MN_CGROUP ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE MN_PREFIX MN_PARTITION
 pattern=${1:-}
 passed=0 failed=0
