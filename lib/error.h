@@ -52,12 +52,15 @@ static inline enum slxd_errkind slxd_error_kind(const slxd_error *err)
 
 void slxd_error_clear(slxd_error *err);
 
-/* The node's container daemon by name in this process's own lines: "LXD"
- * (the default) or "Incus" (runtime=incus; slxd_runtime_open sets it).
- * Format strings say LXD; slxd_fail*, slxd_fail_prefix and slxd_log put
- * `name` in place of the word LXD in the format only, never in what is
- * formatted into it (paths, the daemon's own words).  `name` must be a
- * string literal (it is kept). */
+/* The naming scheme for the node's container daemon in our own lines:
+ * the word LXD (whole: not SLXD, LXD_X, lxd_socket or /dev/lxd) in a
+ * format string names the daemon this node runs, "LXD" (the default) or
+ * "Incus" (runtime=incus; slxd_runtime_open sets it from runtime.c's
+ * table).  slxd_fail*, slxd_fail_prefix and slxd_log put `name` in its
+ * place in the format only, never in what is formatted into it (paths,
+ * the daemon's own words).  A line about LXD the product (its releases,
+ * its fixes) passes "LXD" as an argument, so it stays LXD.  `name` must
+ * be a string literal (it is kept). */
 void slxd_error_set_runtime(const char *name);
 /* fmt with the word LXD replaced in buf (len bytes), or fmt itself when
  * there is nothing to replace or it would not fit. */

@@ -888,20 +888,25 @@ int lxd_check_version(const lxd_client *c, const char *min, slxd_error *err)
 	const char *server = c->server[0] ? c->server : "lxd";
 
 	if (lxd_parse_version(min, want) != 0)
-		return slxd_fail(err, "internal error: bad minimum LXD version %s", min);
+		return slxd_fail(err, "internal error: bad minimum %s version %s", "LXD", min);
+	/* lxd_min_version= and the fixes below are LXD's releases: Incus is
+	 * not held to them (lxd.h).  "LXD" the product is an argument, never
+	 * the runtime word (error.h). */
+	if (strcmp(server, "lxd") != 0)
+		return 0;
 	if (lxd_parse_version(c->server_version, have) != 0)
 		return slxd_fail(
 			err,
 			"%s at %s does not say which version it is (GET /1.0 gave "
-			"environment.server_version \"%.20s\"); slurm-lxd needs LXD %s or later",
-			server, c->socket_path, c->server_version, min);
-	if (strcmp(server, "lxd") == 0 && vcmp(have, want) < 0)
+			"environment.server_version \"%.20s\"); slurm-lxd needs %s %s or later",
+			server, c->socket_path, c->server_version, "LXD", min);
+	if (vcmp(have, want) < 0)
 		return slxd_fail(err,
-				 "LXD %s on this node is older than %s, the oldest this node "
+				 "%s %s on this node is older than %s, the oldest this node "
 				 "accepts (lxd_min_version= in spank_lxd.conf); ask your admin to "
-				 "upgrade LXD",
-				 c->server_version, min);
-	if (warned || strcmp(server, "lxd") != 0)
+				 "upgrade %s",
+				 "LXD", c->server_version, min, "LXD");
+	if (warned)
 		return 0;
 	warned = true;
 	bool known = false, lacks = false;
@@ -915,12 +920,12 @@ int lxd_check_version(const lxd_client *c, const char *min, slxd_error *err)
 		lacks = true;
 	if (lacks)
 		slxd_log(SLXD_LOG_INFO,
-			 "LXD %s lacks fixes for image templates and top-level "
+			 "%s %s lacks fixes for image templates and top-level "
 			 "links (CVE-2026-23954, CVE-2026-33897, GHSA-9j25-mm2h-2f76, "
 			 "GHSA-jpf8-86f3-wp38, GHSA-vghh-5rfx-xhq8): images slurm-lxd pulls are "
-			 "checked for them, images imported by hand are not; upgrade to LXD 5.0.8, "
+			 "checked for them, images imported by hand are not; upgrade to %s 5.0.8, "
 			 "5.21.6 or later",
-			 c->server_version);
+			 "LXD", c->server_version, "LXD");
 	return 0;
 }
 

@@ -12,10 +12,16 @@
 #include "error.h"
 #include "lxd.h"
 
+/* One table (runtime.c) holds each runtime's words; an unknown value is
+ * taken for SLXD_RUNTIME_LXD. */
+/* "lxd" or "incus": runtime= and GET /1.0's environment.server. */
+const char *slxd_runtime_key(int runtime);
 /* "LXD" or "Incus", as messages name it. */
 const char *slxd_runtime_name(int runtime);
 /* The daemon's socket when lxd_socket= is not set. */
 const char *slxd_runtime_socket(int runtime);
+/* The runtime whose key is `key`, or -1. */
+int slxd_runtime_of_key(const char *key);
 
 /* lxd_open of cfg's socket (cfg->lxd_timeout), after naming the runtime
  * in this process's lines (slxd_error_set_runtime).  Fails (NULL, err

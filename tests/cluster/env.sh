@@ -30,12 +30,14 @@ SLXD_REGISTRY_STORE=/var/lib/slurm-lxd-test/registry
 SLXD_RUNTIME=${SLXD_RUNTIME:-lxd}
 case "$SLXD_RUNTIME" in
 incus)
-	SLXD_RUNTIME_NAME=Incus SLXD_RUNTIME_DIR=/var/lib/incus
+	SLXD_RUNTIME_NAME=Incus SLXD_RUNTIME_DIR=/var/lib/incus SLXD_RUNTIME_COMM=incusd
 	lxc() { incus "$@"; } ;;
-lxd) SLXD_RUNTIME_NAME=LXD SLXD_RUNTIME_DIR=/var/lib/lxd ;;
+lxd) SLXD_RUNTIME_NAME=LXD SLXD_RUNTIME_DIR=/var/lib/lxd SLXD_RUNTIME_COMM=lxd ;;
 *) echo "SLXD_RUNTIME=$SLXD_RUNTIME: use lxd or incus" >&2; return 1 ;;
 esac
 SLXD_RUNTIME_SOCKET=$SLXD_RUNTIME_DIR/unix.socket
+# Its daemon as setup.sh started it: the pid file and /proc/PID/comm
+SLXD_RUNTIME_PIDFILE=$SLXD_TEST_RUN/$SLXD_RUNTIME_COMM.pid
 
 # A job's container by name: slurm-<job>, or the spare (lib/spare.h) the
 # job took, which keeps its own name.  slurmd's log says which, also after

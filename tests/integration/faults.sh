@@ -120,12 +120,18 @@ t_fault_lxd_restarted() {
 	local job
 	job=$(fault_job lxd)
 	wait_file "$ALICE_DIR/lxd.ready" 60 || { scancel "$job"; return 1; }
-	kill_recorded "$SLXD_TEST_RUN/lxd.pid" lxd TERM || { restart_daemons; scancel "$job"; return 1; }
+	# the node's own daemon (runtime=): LXD's, or incusd on Incus
+	local before
+	before=$(cat "$SLXD_RUNTIME_PIDFILE" 2>/dev/null)
+	kill_recorded "$SLXD_RUNTIME_PIDFILE" "$SLXD_RUNTIME_COMM" TERM ||
+		{ restart_daemons; scancel "$job"; return 1; }
 	restart_daemons
+	[ "$(cat "$SLXD_RUNTIME_PIDFILE" 2>/dev/null)" != "$before" ] ||
+		fail "$SLXD_RUNTIME_NAME (pid $before) was not restarted" || { scancel "$job"; return 1; }
 	touch "$ALICE_DIR/lxd.go"
-	expect_teardown_after_end "$job" "LXD restarted mid-job" || return 1
+	expect_teardown_after_end "$job" "$SLXD_RUNTIME_NAME restarted mid-job" || return 1
 	# (it may fail; here the payload does not need LXD once started)
-	report "(payload after the LXD restart: $(tail -1 "$ALICE_DIR/lxd.out"))"
+	report "(payload after the $SLXD_RUNTIME_NAME restart: $(tail -1 "$ALICE_DIR/lxd.out"))"
 }
 
 # A container as a node crash leaves it: labelled for a job that has

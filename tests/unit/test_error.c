@@ -57,6 +57,35 @@ static void runtime_named_in_our_words_only(void **state)
 	slxd_error_set_runtime("LXD");
 }
 
+/* The naming scheme (error.h): only the whole word LXD of our formats */
+static void runtime_word_is_whole_word_only(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{ "LXD", "Incus" },
+		{ "(LXD)", "(Incus)" },
+		{ "an LXD instance, LXD's log", "an Incus instance, Incus's log" },
+		{ "LXD.LXD,LXD", "Incus.Incus,Incus" },
+		{ "SLXD LXD_X LXDs xLXD lxd /dev/lxd lxd_socket=",
+		  "SLXD LXD_X LXDs xLXD lxd /dev/lxd lxd_socket=" },
+		{ "%s LXD %d", "%s Incus %d" },
+		{ "", "" },
+	};
+	char buf[128];
+	slxd_error_set_runtime("Incus");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(slxd_runtime_fmt(cases[i][0], buf, sizeof(buf)), cases[i][1]);
+	/* the default name leaves every format as it is, unread */
+	slxd_error_set_runtime(NULL);
+	assert_ptr_equal(slxd_runtime_fmt(cases[2][0], buf, sizeof(buf)), cases[2][0]);
+	/* a product named by argument stays */
+	slxd_error err = { 0 };
+	slxd_error_set_runtime("Incus");
+	slxd_fail(&err, "LXD is not %s %s", "LXD", "5.0");
+	slxd_error_set_runtime(NULL);
+	assert_string_equal(err.msg, "Incus is not LXD 5.0");
+}
+
 static void null_error_is_allowed(void **state)
 {
 	(void)state;
@@ -99,6 +128,7 @@ int main(void)
 		cmocka_unit_test(kind_survives_a_prefix),
 		cmocka_unit_test(null_error_is_allowed),
 		cmocka_unit_test(runtime_named_in_our_words_only),
+		cmocka_unit_test(runtime_word_is_whole_word_only),
 		cmocka_unit_test(cleanup_closes_unless_stolen),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -213,6 +213,15 @@ static void test_server_version(void **state)
 	assert_int_equal(version_check("lxd", "5.0.8", "5.0.8", &err), 0);
 	assert_int_equal(version_check("lxd", "5.21.6", "5.0", &err), 0);
 	assert_int_equal(version_check("incus", "6.0.1", "5.0", &err), 0);
+	/* lxd_min_version= is LXD's: an Incus that does not say its version
+	 * is not told it needs "Incus 5.0" (a release Incus never had) */
+	slxd_error_set_runtime("Incus");
+	assert_int_equal(version_check("incus", "", "5.0", &err), 0);
+	/* LXD's own releases stay LXD in a line, whatever the runtime word */
+	assert_int_equal(version_check("lxd", "4.0.9", "5.0", &err), -1);
+	assert_contains(err.msg, "LXD 4.0.9 on this node is older than 5.0");
+	assert_contains(err.msg, "upgrade LXD");
+	slxd_error_set_runtime(NULL);
 	slxd_log_set_sink(NULL);
 }
 
@@ -732,6 +741,33 @@ static void test_incus_keys(void **state)
 	fake_lxd_stop(f);
 }
 
+/* runtime.c's table: each runtime's key, name and socket, both ways */
+static void test_runtime_table(void **state)
+{
+	(void)state;
+	static const struct {
+		int rt;
+		const char *key, *name, *socket;
+	} want[] = {
+		{ SLXD_RUNTIME_LXD, "lxd", "LXD", "/var/lib/lxd/unix.socket" },
+		{ SLXD_RUNTIME_INCUS, "incus", "Incus", "/var/lib/incus/unix.socket" },
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_string_equal(slxd_runtime_key(want[i].rt), want[i].key);
+		assert_string_equal(slxd_runtime_name(want[i].rt), want[i].name);
+		assert_string_equal(slxd_runtime_socket(want[i].rt), want[i].socket);
+		assert_int_equal(slxd_runtime_of_key(want[i].key), want[i].rt);
+	}
+	/* names are not keys; what the table lacks is no runtime */
+	assert_int_equal(slxd_runtime_of_key("Incus"), -1);
+	assert_int_equal(slxd_runtime_of_key("docker"), -1);
+	assert_int_equal(slxd_runtime_of_key(""), -1);
+	assert_int_equal(slxd_runtime_of_key(NULL), -1);
+	/* a value outside the table is read as LXD, never past its end */
+	assert_string_equal(slxd_runtime_name(-1), "LXD");
+	assert_string_equal(slxd_runtime_key(99), "lxd");
+}
+
 /* runtime= must be the daemon that answers; lines name the runtime */
 static void test_runtime_open(void **state)
 {
@@ -859,6 +895,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_rejects_bad_arguments, setup, teardown),
 		cmocka_unit_test(test_incus_keys),
+		cmocka_unit_test(test_runtime_table),
 		cmocka_unit_test(test_runtime_open),
 		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
 	};
