@@ -29,6 +29,7 @@
 #include <slurm/slurm.h>
 #include <slurm/spank.h>
 
+#include "arch.h"
 #include "config.h"
 #include "container.h"
 #include "jobend.h"
@@ -195,7 +196,8 @@ static int check_options(bool need_list, slxd_error *err)
 	if (slxd_joblimits_disk(&st.cfg, opt.disk, &st.disk, err) != 0)
 		return -1;
 	if (need_list || slxd_image_list_readable(&st.cfg)) {
-		int rc = slxd_image_resolve(&st.cfg, &st.ref, st.fingerprint, err);
+		char arch[SLXD_ARCH_MAX + 1];
+		int rc = slxd_image_resolve_arch(&st.cfg, &st.ref, st.fingerprint, arch, err);
 		/* At submit time a registry outage is not the user's error: the
 		 * node checks again, and refuses if it still cannot. */
 		if (rc < 0 && slxd_error_kind(err) == SLXD_E_UNREACHABLE && !need_list) {
@@ -203,6 +205,11 @@ static int check_options(bool need_list, slxd_error *err)
 			return 0;
 		}
 		if (rc != 0)
+			return -1;
+		/* the node checks too (lxd_check_image_arch), before any
+		 * container: this only says it early */
+		if (!need_list &&
+		    slxd_arch_check_submit(st.image, arch, st.cfg.architectures, err) != 0)
 			return -1;
 	}
 	return 0;
