@@ -63,8 +63,8 @@ static void setting(void **state)
 	assert_int_equal(slxd_config_set(&cfg, "architectures=", &err), 0);
 	assert_string_equal(cfg.architectures, "");
 	static const char *const bad[] = { "architectures=x86_64,", "architectures=,x86_64",
-					   "architectures=x86_64,,aarch64",
-					   "architectures=X86", "architectures=a;b" };
+					   "architectures=x86_64,,aarch64", "architectures=X86",
+					   "architectures=a;b" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(slxd_config_set(&cfg, bad[i], &err), -1);
 		assert_contains(err.msg, "invalid architectures");

@@ -40,9 +40,9 @@ static void hostile_entrypoints(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"\"/bin/sh\"",          "{\"a\":1}", "[\"/bin/sh\",7]", "[null]",
-		"[[\"x\"]]",            "[\"/bin/sh\",\"a\\u0000b\"]",  "[\"\"]",
-		"not json",             "[\"a\"",
+		"\"/bin/sh\"", "{\"a\":1}", "[\"/bin/sh\",7]",
+		"[null]",      "[[\"x\"]]", "[\"/bin/sh\",\"a\\u0000b\"]",
+		"[\"\"]",      "not json",  "[\"a\"",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(parse(bad[i]), -1);
@@ -92,8 +92,8 @@ static void encode_decode(void **state)
 	char *rest[] = { "a b", "", "c:1" };
 	char **argv = slxd_entrypoint_decode(enc, rest, 3);
 	assert_non_null(argv);
-	const char *want[] = { "/bin/sh", "-c", "echo \"$@\"\n:", "12:x", "", "/usr/bin/job",
-			       "a b",     "",   "c:1" };
+	const char *want[] = { "/bin/sh", "-c", "echo \"$@\"\n:", "12:x", "", "/usr/bin/job", "a b",
+			       "",        "c:1" };
 	for (size_t i = 0; i < 9; i++)
 		assert_string_equal(argv[i], want[i]);
 	assert_null(argv[9]);
@@ -101,8 +101,9 @@ static void encode_decode(void **state)
 	free(argv);
 	free(enc);
 	/* malformed values give nothing to exec */
-	static const char *const bad[] = { "",    "3:abc", "x:a1:b", "5:ab",
-					   "1a:b", ":a",    "99999999999999999999:a" };
+	static const char *const bad[] = {
+		"", "3:abc", "x:a1:b", "5:ab", "1a:b", ":a", "99999999999999999999:a"
+	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_null(slxd_entrypoint_decode(bad[i], rest, 3));
 }
