@@ -31,9 +31,12 @@ static int trampoline(int argc, char **argv, const char *enc)
 		return 127;
 	}
 	execvp(args[0], args);
+	int e = errno;
 	fprintf(stderr,
 		"slurm-lxd: error: --lxd-entrypoint: cannot run the image's Entrypoint %s: %s\n",
-		args[0], strerror(errno));
+		args[0], strerror(e));
+	free(args[0]); /* the decoded strings (entrypoint.h) */
+	free(args);
 	return 127;
 }
 

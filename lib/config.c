@@ -423,7 +423,7 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v, sl
 		memcpy((char *)cfg + k->off, v, strlen(v) + 1);
 		return 0;
 	case K_ARCHES: {
-		char q[SLXD_QUOTE_BUF], item[SLXD_ARCH_MAX + 2];
+		char item[SLXD_ARCH_MAX + 2];
 		bool ok = strlen(v) < k->size && v[strlen(v) - (*v != 0)] != ',';
 		for (const char *p = v; ok && *p;) {
 			size_t len = strcspn(p, ",");
@@ -432,11 +432,13 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v, sl
 			p += len;
 			p += *p == ',';
 		}
-		if (!ok)
+		if (!ok) {
+			char q[SLXD_QUOTE_BUF];
 			return slxd_fail(err,
 					 "invalid architectures %s: use NAME,... as uname -m says "
 					 "them (x86_64,aarch64), or any",
 					 slxd_quote(v, q, sizeof(q)));
+		}
 		memcpy((char *)cfg + k->off, v, strlen(v) + 1);
 		return 0;
 	}
