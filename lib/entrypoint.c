@@ -54,7 +54,9 @@ int slxd_entrypoint_parse(const char *json, char ***argv, size_t *n, slxd_error 
 	if (total > SLXD_EP_MAX_TOTAL)
 		return slxd_fail(err, "%s is longer than %d bytes in all: not usable", what,
 				 SLXD_EP_MAX_TOTAL);
-	if (count && json_string_length(json_array_get(j, 0)) == 0)
+	if (count == 0)
+		return 0;
+	if (json_string_length(json_array_get(j, 0)) == 0)
 		return slxd_fail(err, "%s: its program (word 1) is empty: not usable", what);
 	char **v = calloc(count + 1, sizeof(*v));
 	if (!v)

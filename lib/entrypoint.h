@@ -30,8 +30,8 @@
 #include "error.h"
 
 /* The oci.entrypoint property (NULL or "null": none) -> *argv (malloc'd,
- * NULL-terminated, free with slxd_entrypoint_free) of *n strings; n 0 for
- * none or an empty array.  -1 with one line saying what is wrong. */
+ * NULL-terminated, free with slxd_entrypoint_free) of *n strings; *argv
+ * NULL and n 0 for none or an empty array.  -1 with one line saying what is wrong. */
 int slxd_entrypoint_parse(const char *json, char ***argv, size_t *n, slxd_error *err);
 void slxd_entrypoint_free(char **argv);
 
