@@ -712,9 +712,9 @@ t_registry_oci_entrypoint() {
 	echo "$fp" >"$dir/fp"
 	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
 
-	out=$(alice srun --lxd-image="$name:1" /bin/echo plain 2>&1)
+	out=$(alice srun --lxd-image="$name:1" /bin/echo plain 2>/dev/null)
 	expect_eq "without --lxd-entrypoint the job's command runs alone" plain "$out" || exit 1
-	out=$(alice srun --lxd-entrypoint --lxd-image="$name:1" /bin/echo "two  three" 4 2>&1)
+	out=$(alice srun --lxd-entrypoint --lxd-image="$name:1" /bin/echo "two  three" 4 2>/dev/null)
 	expect_eq "Entrypoint + the job's command" "ep:/bin/echo:two  three 4:unset" "$out" || exit 1
 	# a batch job: the Entrypoint gets the script (Slurm's copy) as its argument
 	job=$(sbatch_wait "$SLXD_TEST_USER" --wrap='echo batch' --lxd-entrypoint --lxd-image="$name:1")
@@ -728,7 +728,7 @@ t_registry_oci_entrypoint() {
 	fp2=$(printf '%s' "$out" | jq -r .fingerprint)
 	echo "$fp2" >"$dir/fp2"
 	reg_admin approve "$name:2" --fingerprint "$fp2" >/dev/null || fail "approve 2" || exit 1
-	out=$(alice srun --lxd-image="$name:2" /bin/echo fine 2>&1)
+	out=$(alice srun --lxd-image="$name:2" /bin/echo fine 2>/dev/null)
 	expect_eq "an unusable Entrypoint does not matter without the option" fine "$out" || exit 1
 	out=$(alice srun --lxd-entrypoint --lxd-image="$name:2" /bin/echo no 2>&1)
 	rc=$?
