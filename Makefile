@@ -107,7 +107,7 @@ $(PLUGIN): plugin/spank_lxd.c plugin/curl_lazy.c plugin/spank_lxd.map $(LIBSLXD)
 # The container's init: static so it runs in any image, tiny so it is
 # obviously harmless (it runs as the container's root); static-pie so it
 # is still loaded at a random address, like every other program here.
-$(INIT): helpers/slxd-init.c
+$(INIT): helpers/slxd-init.c lib/entrypoint.h
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -fPIC,$(CFLAGS)) -fPIE -static-pie -o $@ $< $(LDFLAGS)
 

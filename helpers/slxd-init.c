@@ -5,13 +5,47 @@
  * root, which holds capabilities over the job user's processes and files
  * inside the container's user namespace.  This init only reaps orphans
  * (payloads that daemonise end up here) and exits on the signals LXD uses
- * to stop a container.  Static, so it works in any image. */
+ * to stop a container.  Static, so it works in any image.
+ *
+ * Started as a job's task instead (not pid 1, with SLXD_ENTRYPOINT set:
+ * --lxd-entrypoint, lib/entrypoint.h), it is only a trampoline: as the
+ * user, it execs the image's Entrypoint followed by the job's command. */
+#define SLXD_ENTRYPOINT_DECODE_ONLY
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-int main(void)
+#include "entrypoint.h"
+
+static int trampoline(int argc, char **argv, const char *enc)
 {
+	char **args = slxd_entrypoint_decode(enc, argv + 1, argc > 1 ? (size_t)argc - 1 : 0);
+	unsetenv(SLXD_ENTRYPOINT_ENV);
+	if (!args) {
+		fputs("slurm-lxd: error: --lxd-entrypoint: malformed " SLXD_ENTRYPOINT_ENV "\n",
+		      stderr);
+		return 127;
+	}
+	execvp(args[0], args);
+	int e = errno;
+	fprintf(stderr,
+		"slurm-lxd: error: --lxd-entrypoint: cannot run the image's Entrypoint %s: %s\n",
+		args[0], strerror(e));
+	free(args[0]); /* the decoded strings (entrypoint.h) */
+	free(args);
+	return 127;
+}
+
+int main(int argc, char **argv)
+{
+	const char *enc = getenv(SLXD_ENTRYPOINT_ENV);
+	if (getpid() != 1 && enc)
+		return trampoline(argc, argv, enc);
+
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "cleanup.h"
 #include "common.h"
 #include "lxd.h"
@@ -81,6 +82,7 @@ enum kind {
 	K_ENV_ASSIGN,
 	K_ENV_PATTERNS,
 	K_IMAGE_ENV,
+	K_ARCHES,
 	K_RUNTIME
 };
 
@@ -127,6 +129,7 @@ static const struct key {
 	{ "env_unset", K_ENV_PATTERNS, FIELD(env_unset) },
 	{ "env_deny", K_ENV_PATTERNS, FIELD(env_deny) },
 	{ "image_env", K_IMAGE_ENV, 0, 0 },
+	{ "architectures", K_ARCHES, FIELD(architectures) },
 	{ "runtime", K_RUNTIME, 0, 0 },
 	{ "node_name", K_NAME_OR_EMPTY, FIELD(node_name) },
 };
@@ -419,6 +422,26 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v, sl
 			return -1;
 		memcpy((char *)cfg + k->off, v, strlen(v) + 1);
 		return 0;
+	case K_ARCHES: {
+		char item[SLXD_ARCH_MAX + 2];
+		bool ok = strlen(v) < k->size && v[strlen(v) - (*v != 0)] != ',';
+		for (const char *p = v; ok && *p;) {
+			size_t len = strcspn(p, ",");
+			snprintf(item, sizeof(item), "%.*s", (int)len, p);
+			ok = len <= SLXD_ARCH_MAX && slxd_arch_valid(item);
+			p += len;
+			p += *p == ',';
+		}
+		if (!ok) {
+			char q[SLXD_QUOTE_BUF];
+			return slxd_fail(err,
+					 "invalid architectures %s: use NAME,... as uname -m says "
+					 "them (x86_64,aarch64), or any",
+					 slxd_quote(v, q, sizeof(q)));
+		}
+		memcpy((char *)cfg + k->off, v, strlen(v) + 1);
+		return 0;
+	}
 	case K_IMAGE_ENV:
 		if (strcmp(v, "image") == 0)
 			cfg->image_env = SLXD_IMAGE_ENV_IMAGE;

@@ -56,6 +56,9 @@ struct slxd_config {
 	char env_unset[SLXD_ENV_LIST_MAX + 1]; /* env_unset=PATTERN,... */
 	char env_deny[SLXD_ENV_LIST_MAX + 1];  /* env_deny=PATTERN,... (default SLURM_*) */
 	int image_env;                         /* image_env= (enum slxd_image_env) */
+	/* architectures= the nodes' (arch.h): "" this host's, "any" no
+	 * check at submit */
+	char architectures[128];
 	/* devices.h: where the GRES device files are named ("" = none), the
 	 * site's devices for every job, and which GPU user space is set up */
 	char gres_conf[SLXD_PATH_MAX + 1]; /* gres_conf= */

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "cleanup.h"
 #include "digest.h"
 #include "log.h"
@@ -244,9 +245,18 @@ static bool cache_lookup(const struct slxd_config *cfg, const char *key,
 
 /* ---- Asking the registry over HTTP ----------------------------------------- */
 
+/* The version's architecture when the answer names a plain one (records
+ * made before the registry kept it have none): into arch, else "". */
+static void answer_arch(json_t *version, char *arch)
+{
+	const char *a = json_string_value(json_object_get(version, "architecture"));
+	if (arch)
+		snprintf(arch, SLXD_ARCH_MAX + 1, "%s", a && slxd_arch_valid(a) ? a : "");
+}
+
 static enum verdict ask_http(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
 			     const char *key, char fingerprint[SLXD_FINGERPRINT_LEN + 1],
-			     slxd_error *err)
+			     char *arch, slxd_error *err)
 {
 	char path[SLXD_IMAGE_NAME_MAX + SLXD_IMAGE_TAG_MAX + 32];
 	struct slxd_reg_reply r;
@@ -308,6 +318,7 @@ static enum verdict ask_http(const struct slxd_config *cfg, const struct slxd_im
 				  cfg->registry, key);
 		} else {
 			memcpy(fingerprint, fp, SLXD_FINGERPRINT_LEN + 1);
+			answer_arch(a, arch);
 			v = V_OK;
 		}
 	}
@@ -432,7 +443,7 @@ static int open_store_file(int dirfd, const char *name, const char *path, uid_t 
 
 static enum verdict ask_file(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
 			     const char *key, char fingerprint[SLXD_FINGERPRINT_LEN + 1],
-			     slxd_error *err)
+			     char *arch, slxd_error *err)
 {
 	char path[SLXD_PATH_MAX + 64];
 	struct stat st;
@@ -480,6 +491,7 @@ static enum verdict ask_file(const struct slxd_config *cfg, const struct slxd_im
 			break;
 		}
 		memcpy(fingerprint, fp, SLXD_FINGERPRINT_LEN + 1);
+		answer_arch(e, arch);
 		v = V_OK;
 		break;
 	}
@@ -497,6 +509,15 @@ static enum verdict ask_file(const struct slxd_config *cfg, const struct slxd_im
 int slxd_registry_resolve(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
 			  char fingerprint[SLXD_FINGERPRINT_LEN + 1], slxd_error *err)
 {
+	return slxd_registry_resolve_arch(cfg, ref, fingerprint, NULL, err);
+}
+
+int slxd_registry_resolve_arch(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
+			       char fingerprint[SLXD_FINGERPRINT_LEN + 1], char *arch,
+			       slxd_error *err)
+{
+	if (arch)
+		arch[0] = '\0';
 	char key[SLXD_IMAGE_NAME_MAX + SLXD_IMAGE_TAG_MAX + 2];
 	char fp[SLXD_FINGERPRINT_LEN + 1] = "";
 	slxd_error why;
@@ -512,8 +533,8 @@ int slxd_registry_resolve(const struct slxd_config *cfg, const struct slxd_image
 			"(id -u slxd-registry there); answers signed by any other uid are refused");
 	snprintf(key, sizeof(key), "%s:%s", ref->name, ref->tag);
 	memset(&why, 0, sizeof(why));
-	enum verdict v = is_file_registry(cfg) ? ask_file(cfg, ref, key, fp, &why)
-					       : ask_http(cfg, ref, key, fp, &why);
+	enum verdict v = is_file_registry(cfg) ? ask_file(cfg, ref, key, fp, arch, &why)
+					       : ask_http(cfg, ref, key, fp, arch, &why);
 	switch (v) {
 	case V_OK:
 		cache_update(cfg, key, fp);

@@ -28,6 +28,12 @@
  * The cache is read and written only when running as root. */
 int slxd_registry_resolve(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
 			  char fingerprint[SLXD_FINGERPRINT_LEN + 1], slxd_error *err);
+/* The same; arch (NULL, or SLXD_ARCH_MAX + 1 bytes) receives the approved
+ * version's architecture as the registry recorded it at push, "" when it
+ * has none (records made before it kept one, an answer from the cache). */
+int slxd_registry_resolve_arch(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
+			       char fingerprint[SLXD_FINGERPRINT_LEN + 1], char *arch,
+			       slxd_error *err);
 
 /* The image check program (helpers/slxd-imagecheck.c) that every
  * download goes through; LIBEXECDIR/slxd-imagecheck (tests change it). */

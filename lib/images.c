@@ -21,10 +21,18 @@ bool slxd_image_list_readable(const struct slxd_config *cfg)
 int slxd_image_resolve(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
 		       char fingerprint[SLXD_FINGERPRINT_LEN + 1], slxd_error *err)
 {
+	return slxd_image_resolve_arch(cfg, ref, fingerprint, NULL, err);
+}
+
+int slxd_image_resolve_arch(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
+			    char fingerprint[SLXD_FINGERPRINT_LEN + 1], char *arch, slxd_error *err)
+{
+	if (arch)
+		arch[0] = '\0';
 	/* One source decides: a node that has a registry must not also run
 	 * what an older list file still names (a revocation would not stick). */
 	if (cfg->registry[0])
-		return slxd_registry_resolve(cfg, ref, fingerprint, err);
+		return slxd_registry_resolve_arch(cfg, ref, fingerprint, arch, err);
 	return slxd_image_list_resolve(cfg->approved_images, ref, fingerprint, err);
 }
 

@@ -23,6 +23,12 @@
  * refuse the job; a submit host may let the node decide). */
 int slxd_image_resolve(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
 		       char fingerprint[SLXD_FINGERPRINT_LEN + 1], slxd_error *err);
+/* The same; arch (NULL, or SLXD_ARCH_MAX + 1 bytes) receives the image's
+ * architecture when the registry recorded one, else "" (the list file
+ * records none). */
+int slxd_image_resolve_arch(const struct slxd_config *cfg, const struct slxd_image_ref *ref,
+			    char fingerprint[SLXD_FINGERPRINT_LEN + 1], char *arch,
+			    slxd_error *err);
 
 /* Can this process check images (a registry is configured, or it can read
  * the approved list)?  Submit hosts without it skip

@@ -139,8 +139,14 @@ static void put(struct plan *pl, const char *name, size_t nlen, const char *val,
 			return;
 		}
 		pl->ops = o;
+		/* whole, never cut: a cut name would unset another variable */
+		char *copy = strndup(name, nlen);
+		if (!copy) {
+			pl->oom = true;
+			return;
+		}
 		op = &o[pl->n++];
-		snprintf(op->name, sizeof(op->name), "%.*s", (int)nlen, name);
+		op->name = copy;
 		op->value = NULL;
 	}
 	free(op->value);
@@ -212,8 +218,10 @@ int slxd_jobenv_plan(const struct slxd_env_rules *site, const char *image_env, c
 
 void slxd_envops_free(struct slxd_envop *ops, size_t n)
 {
-	for (size_t i = 0; ops && i < n; i++)
+	for (size_t i = 0; ops && i < n; i++) {
+		free(ops[i].name);
 		free(ops[i].value);
+	}
 	free(ops);
 }
 

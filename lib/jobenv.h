@@ -51,9 +51,10 @@ struct slxd_env_rules {
 };
 
 /* One change to the job's environment: set name to value, or unset it
- * (value NULL). */
+ * (value NULL).  The name is whole: a job variable to unset may have a
+ * name longer than SLXD_ENV_NAME_MAX (Slurm passes the submit side's). */
 struct slxd_envop {
-	char name[SLXD_ENV_NAME_MAX + 1];
+	char *name;
 	char *value;
 };
 

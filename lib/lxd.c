@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "log.h"
 #include "cleanup.h"
 #include "version.h"
@@ -931,32 +932,17 @@ int lxd_check_version(const lxd_client *c, const char *min, slxd_error *err)
 
 /* ---- The image's architecture --------------------------------------------- */
 
-/* LXD's names (Linux's uname -m) for the Debian/OCI spellings an image's
- * metadata.yaml or an older LXD may carry. */
-static const char *arch_name(const char *a)
-{
-	static const char *const alias[][2] = {
-		{ "amd64", "x86_64" }, { "x86-64", "x86_64" },   { "arm64", "aarch64" },
-		{ "armhf", "armv7l" }, { "armel", "armv6l" },    { "i386", "i686" },
-		{ "386", "i686" },     { "ppc64el", "ppc64le" }, { "riscv64gc", "riscv64" },
-	};
-	for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
-		if (strcmp(a, alias[i][0]) == 0)
-			return alias[i][1];
-	return a;
-}
-
 int lxd_check_image_arch(const lxd_client *c, json_t *image_obj, const char *image, slxd_error *err)
 {
 	const char *want = json_string_value(json_object_get(image_obj, "architecture"));
 	if (!want || !want[0] || c->narches == 0)
 		return 0;
-	want = arch_name(want);
+	want = slxd_arch_name(want);
 	for (size_t i = 0; i < c->narches; i++)
-		if (strcmp(arch_name(c->arches[i]), want) == 0)
+		if (strcmp(slxd_arch_name(c->arches[i]), want) == 0)
 			return 0;
 	return slxd_fail(err,
 			 "image %s is built for %.24s, this node is %s: ask for an image "
 			 "of this node's architecture",
-			 image, want, arch_name(c->arches[0]));
+			 image, want, slxd_arch_name(c->arches[0]));
 }

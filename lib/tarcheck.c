@@ -14,6 +14,7 @@
 #include <archive_entry.h>
 #include <yaml.h>
 
+#include "arch.h"
 #include "fnv.h"
 #include "opts.h"
 
@@ -185,6 +186,7 @@ struct tpl {
 struct meta {
 	struct tpl *tpl;
 	size_t n, cap;
+	char arch[SLXD_ARCH_MAX + 1]; /* top-level architecture:, "" if none */
 };
 
 static void meta_free(struct meta *m)
@@ -562,6 +564,15 @@ static int parse_metadata(const char *buf, size_t len, const struct slxd_tarchec
 			if (strcmp(y_str(&y), "templates") == 0) {
 				if (y_templates(&y, m) < 0)
 					goto out;
+			} else if (strcmp(y_str(&y), "architecture") == 0) {
+				if (y_next(&y) < 0)
+					goto out;
+				/* recorded only when it is a plain name; LXD
+				 * judges the rest at import */
+				if (y.ev.type == YAML_SCALAR_EVENT && slxd_arch_valid(y_str(&y)))
+					snprintf(m->arch, sizeof(m->arch), "%s", y_str(&y));
+				else if (y_skip(&y) < 0)
+					goto out;
 			} else if (strcasecmp(y_str(&y), "templates") == 0) {
 				slxd_fail(err,
 					  "not a safe image: metadata.yaml has a key %s: did you "
@@ -673,7 +684,8 @@ static char *read_member(struct archive *a, size_t len, const char *shown, slxd_
 
 /* ---- The archive ------------------------------------------------------------ */
 
-static int check(struct archive *a, const struct slxd_tarcheck_limits *lim, slxd_error *err)
+static int check(struct archive *a, const struct slxd_tarcheck_limits *lim, char *arch,
+		 slxd_error *err)
 {
 	char q[SLXD_QUOTE_BUF], q2[SLXD_QUOTE_BUF];
 	struct archive_entry *e;
@@ -929,6 +941,8 @@ static int check(struct archive *a, const struct slxd_tarcheck_limits *lim, slxd
 	}
 	rc = 0;
 out:
+	if (rc == 0 && arch)
+		memcpy(arch, meta.arch, sizeof(meta.arch));
 	meta_free(&meta);
 	set_free(&links);
 	set_free(&tplfiles);
@@ -953,7 +967,7 @@ struct archive *slxd_tarcheck_reader(void)
 	return a;
 }
 
-static int run(struct archive *a, int opened, const struct slxd_tarcheck_limits *lim,
+static int run(struct archive *a, int opened, const struct slxd_tarcheck_limits *lim, char *arch,
 	       slxd_error *err)
 {
 	struct slxd_tarcheck_limits def;
@@ -967,14 +981,17 @@ static int run(struct archive *a, int opened, const struct slxd_tarcheck_limits 
 		const char *why = archive_error_string(a);
 		rc = slxd_fail(err, "not an LXD image tarball: %s", why ? why : "unreadable");
 	} else {
-		rc = check(a, lim, err);
+		rc = check(a, lim, arch, err);
 	}
 	archive_read_free(a);
 	return rc;
 }
 
-int slxd_tarcheck_file(const char *path, const struct slxd_tarcheck_limits *lim, slxd_error *err)
+int slxd_tarcheck_file_arch(const char *path, const struct slxd_tarcheck_limits *lim,
+			    char arch[SLXD_ARCH_MAX + 1], slxd_error *err)
 {
+	if (arch)
+		arch[0] = '\0';
 	struct archive *a = slxd_tarcheck_reader();
 	if (!a)
 		return slxd_fail(err, "out of memory");
@@ -984,9 +1001,14 @@ int slxd_tarcheck_file(const char *path, const struct slxd_tarcheck_limits *lim,
 		archive_read_free(a);
 		return slxd_fail(err, "cannot open %s: %s", path, strerror(errno));
 	}
-	int rc = run(a, archive_read_open_fd(a, fd, (size_t)64 * 1024), lim, err);
+	int rc = run(a, archive_read_open_fd(a, fd, (size_t)64 * 1024), lim, arch, err);
 	close(fd);
 	return rc;
+}
+
+int slxd_tarcheck_file(const char *path, const struct slxd_tarcheck_limits *lim, slxd_error *err)
+{
+	return slxd_tarcheck_file_arch(path, lim, NULL, err);
 }
 
 int slxd_tarcheck_fd(int fd, const struct slxd_tarcheck_limits *lim, slxd_error *err)
@@ -994,7 +1016,7 @@ int slxd_tarcheck_fd(int fd, const struct slxd_tarcheck_limits *lim, slxd_error 
 	struct archive *a = slxd_tarcheck_reader();
 	if (!a)
 		return slxd_fail(err, "out of memory");
-	return run(a, archive_read_open_fd(a, fd, (size_t)64 * 1024), lim, err);
+	return run(a, archive_read_open_fd(a, fd, (size_t)64 * 1024), lim, NULL, err);
 }
 
 int slxd_tarcheck_buf(const void *buf, size_t len, const struct slxd_tarcheck_limits *lim,
@@ -1003,5 +1025,5 @@ int slxd_tarcheck_buf(const void *buf, size_t len, const struct slxd_tarcheck_li
 	struct archive *a = slxd_tarcheck_reader();
 	if (!a)
 		return slxd_fail(err, "out of memory");
-	return run(a, archive_read_open_memory(a, buf, len), lim, err);
+	return run(a, archive_read_open_memory(a, buf, len), lim, NULL, err);
 }

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch.h"
 #include "error.h"
 
 /* A member path made relative and plain ("./a//b/" -> "a/b", "" for the
@@ -61,6 +62,10 @@ void slxd_tarcheck_default_limits(struct slxd_tarcheck_limits *lim);
 /* 0 if acceptable; else -1 with one line saying what is wrong.  lim NULL
  * means the defaults. */
 int slxd_tarcheck_file(const char *path, const struct slxd_tarcheck_limits *lim, slxd_error *err);
+/* The same, and arch receives metadata.yaml's architecture: when it is a
+ * plain name (arch.h), else "" (the registry records it per version). */
+int slxd_tarcheck_file_arch(const char *path, const struct slxd_tarcheck_limits *lim,
+			    char arch[SLXD_ARCH_MAX + 1], slxd_error *err);
 /* The same for an open descriptor, read from where it stands. */
 int slxd_tarcheck_fd(int fd, const struct slxd_tarcheck_limits *lim, slxd_error *err);
 /* metadata.yaml alone (for fuzzers): 0 if this check follows it and its

@@ -29,11 +29,15 @@
 #include <slurm/slurm.h>
 #include <slurm/spank.h>
 
+#include "arch.h"
 #include "config.h"
+#include "cleanup.h"
 #include "container.h"
+#include "entrypoint.h"
 #include "jobend.h"
 #include "images.h"
 #include "joblimits.h"
+#include "labels.h"
 #include "log.h"
 #include "lxd.h"
 #include "runtime.h"
@@ -52,6 +56,7 @@ static struct {
 	char *batch; /* --lxd-batch: host or container */
 	char *disk;
 	char *env;
+	bool entrypoint; /* --lxd-entrypoint (entrypoint.h) */
 } opt;
 
 static struct {
@@ -71,6 +76,8 @@ static struct {
 	char *image_env;
 	char image_workdir[SLXD_PATH_MAX + 1];
 	bool cwd_mounted;
+	char **entrypoint; /* --lxd-entrypoint: the image's, NULL: none */
+	size_t nentrypoint;
 } st;
 
 static void to_slurm_log(enum slxd_log_level level, const char *line)
@@ -132,6 +139,13 @@ static int opt_env(int val, const char *arg, int remote)
 	return store(&opt.env, arg);
 }
 
+static int opt_entrypoint(int val, const char *arg, int remote)
+{
+	(void)val, (void)arg, (void)remote;
+	opt.entrypoint = true;
+	return 0;
+}
+
 /* Registered from slurm_spank_init: sbatch and salloc (allocator context)
  * do not read a static spank_options table in Slurm 22.05. */
 static struct spank_option lxd_options[] = {
@@ -161,6 +175,10 @@ static struct spank_option lxd_options[] = {
 	  "With --lxd-image: set NAME in the container, or keep the job's NAME "
 	  "over the image's Env.",
 	  1, 0, opt_env },
+	{ "lxd-entrypoint", NULL,
+	  "With --lxd-image: run the image's OCI Entrypoint with the job's "
+	  "command as its arguments, as docker run does.",
+	  0, 0, opt_entrypoint },
 	SPANK_OPTIONS_TABLE_END
 };
 
@@ -169,11 +187,12 @@ static struct spank_option lxd_options[] = {
 static int check_options(bool need_list, slxd_error *err)
 {
 	if (!opt.image)
-		return (opt.mounts || opt.workdir || opt.batch || opt.disk || opt.env)
+		return (opt.mounts || opt.workdir || opt.batch || opt.disk || opt.env ||
+			opt.entrypoint)
 			       ? slxd_fail(
 					 err,
-					 "--lxd-mount, --lxd-workdir, --lxd-batch, --lxd-disk and --lxd-env "
-					 "need --lxd-image=NAME[:TAG]")
+					 "--lxd-mount, --lxd-workdir, --lxd-batch, --lxd-disk, --lxd-env and "
+					 "--lxd-entrypoint need --lxd-image=NAME[:TAG]")
 			       : 0;
 	if (opt.batch && strcmp(opt.batch, "host") != 0 && strcmp(opt.batch, "container") != 0)
 		return slxd_fail(err, "--lxd-batch=%.64s: use host or container", opt.batch);
@@ -195,7 +214,8 @@ static int check_options(bool need_list, slxd_error *err)
 	if (slxd_joblimits_disk(&st.cfg, opt.disk, &st.disk, err) != 0)
 		return -1;
 	if (need_list || slxd_image_list_readable(&st.cfg)) {
-		int rc = slxd_image_resolve(&st.cfg, &st.ref, st.fingerprint, err);
+		char arch[SLXD_ARCH_MAX + 1];
+		int rc = slxd_image_resolve_arch(&st.cfg, &st.ref, st.fingerprint, arch, err);
 		/* At submit time a registry outage is not the user's error: the
 		 * node checks again, and refuses if it still cannot. */
 		if (rc < 0 && slxd_error_kind(err) == SLXD_E_UNREACHABLE && !need_list) {
@@ -203,6 +223,11 @@ static int check_options(bool need_list, slxd_error *err)
 			return 0;
 		}
 		if (rc != 0)
+			return -1;
+		/* the node checks too (lxd_check_image_arch), before any
+		 * container: this only says it early */
+		if (!need_list &&
+		    slxd_arch_check_submit(st.image, arch, st.cfg.architectures, err) != 0)
 			return -1;
 	}
 	return 0;
@@ -255,7 +280,7 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 
 	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR) {
 		if (!opt.image && !opt.mounts && !opt.workdir && !opt.batch && !opt.disk &&
-		    !opt.env)
+		    !opt.env && !opt.entrypoint)
 			return 0;
 		if (st.pending.msg[0]) {
 			slurm_error("slurm-lxd: %s", st.pending.msg);
@@ -273,8 +298,8 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 			slurm_debug("slurm-lxd: cannot pass the image to the prolog");
 		return 0;
 	}
-	if (ctx != S_CTX_REMOTE ||
-	    (!opt.image && !opt.mounts && !opt.workdir && !opt.batch && !opt.disk && !opt.env))
+	if (ctx != S_CTX_REMOTE || (!opt.image && !opt.mounts && !opt.workdir && !opt.batch &&
+				    !opt.disk && !opt.env && !opt.entrypoint))
 		return 0;
 
 	uint32_t stepid;
@@ -341,6 +366,16 @@ static bool fd_is_tmp(int fd)
 	struct stat a, b;
 	return fstat(fd, &a) == 0 && stat("/tmp", &b) == 0 && a.st_dev == b.st_dev &&
 	       a.st_ino == b.st_ino;
+}
+
+/* --lxd-entrypoint: the image's Entrypoint, checked (entrypoint.h). */
+static int image_entrypoint(lxd_client *c, slxd_error *err)
+{
+	cleanup_free char *json = NULL;
+	if (slxd_image_entrypoint(c, st.fingerprint, &json, err) != 0)
+		return slxd_fail_prefix(err,
+					"--lxd-entrypoint: cannot read the image's Entrypoint");
+	return slxd_entrypoint_parse(json, &st.entrypoint, &st.nentrypoint, err);
 }
 
 /* Per task, in the process slurmstepd forked for it, as root. */
@@ -461,6 +496,8 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 			rc = -1;
 		}
 	}
+	if (rc == 0 && opt.entrypoint && image_entrypoint(c, &err) != 0)
+		rc = -1;
 	st.cwd_mounted = mount_cwd;
 	lxd_close(c);
 	close(cwd_fd);
@@ -481,6 +518,31 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		st.pending = err;
 	}
 	return 0;
+}
+
+/* --lxd-entrypoint: Slurm execs the task's argv next, an array this plugin
+ * cannot lengthen; its argv[0] becomes the container's init, which execs
+ * the Entrypoint and the job's command (entrypoint.h).  No Entrypoint: the
+ * job's command as it is. */
+static void apply_entrypoint(spank_t sp)
+{
+	int argc = 0;
+	char **argv = NULL;
+	if (!st.nentrypoint)
+		return;
+	if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS || argc < 1 || !argv ||
+	    !argv[0]) {
+		slxd_fail(&st.pending,
+			  "--lxd-entrypoint: cannot read the job's command from Slurm");
+		return;
+	}
+	cleanup_free char *enc = slxd_entrypoint_encode(st.entrypoint, st.nentrypoint, argv[0]);
+	if (!enc || spank_setenv(sp, SLXD_ENTRYPOINT_ENV, enc, 1) != ESPANK_SUCCESS) {
+		slxd_fail(&st.pending, "--lxd-entrypoint: cannot pass the image's Entrypoint");
+		return;
+	}
+	static char init_path[] = SLXD_INIT_PATH;
+	argv[0] = init_path; /* Slurm's copy is this process's until it execs */
 }
 
 /* The image's Env, --lxd-env and the site's env_* rules (jobenv.h) onto
@@ -530,6 +592,8 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 			    strerror(errno));
 	if (!st.pending.msg[0])
 		apply_env(sp);
+	if (!st.pending.msg[0] && opt.entrypoint)
+		apply_entrypoint(sp);
 	/* A PMIx step (--mpi=pmix): slurmstepd's PMIx server keeps its
 	 * shared-memory job store (gds ds12/ds21) in its directory under
 	 * SlurmdSpoolDir, which the container does not show, so every rank
@@ -619,6 +683,10 @@ int slurm_spank_exit(spank_t sp, int ac, char **av)
 	free(opt.env);
 	free(st.image_env);
 	st.image_env = NULL;
+	slxd_entrypoint_free(st.entrypoint);
+	st.entrypoint = NULL;
+	st.nentrypoint = 0;
+	opt.entrypoint = false;
 	opt.image = opt.mounts = opt.workdir = opt.batch = opt.disk = opt.env = NULL;
 	return 0;
 }

@@ -212,6 +212,8 @@ static json_t *version_json(const struct slxd_version *v)
 	json_object_set_new(o, "decided_by", v->decided ? json_string(v->decided_by) : json_null());
 	json_object_set_new(o, "decided_at",
 			    v->decided ? json_integer(v->decided_at) : json_null());
+	json_object_set_new(o, "architecture",
+			    v->architecture[0] ? json_string(v->architecture) : json_null());
 	return o;
 }
 
@@ -386,8 +388,10 @@ static void do_push(struct slxd_api *api, const struct slxd_api_req *req, struct
 		return ok(api, req, p, resp, 200, version_json(&v), true);
 	if (rc < 0 && slxd_error_kind(&err) != SLXD_E_NOTFOUND)
 		return refuse(api, req, p, resp, 500, err.msg);
-	if (slxd_tarcheck_file(slxd_upload_path(req->upload), &api->tar, &err) < 0)
+	char arch[SLXD_ARCH_MAX + 1];
+	if (slxd_tarcheck_file_arch(slxd_upload_path(req->upload), &api->tar, arch, &err) < 0)
 		return refuse(api, req, p, resp, 415, err.msg);
+	slxd_upload_set_arch(req->upload, arch);
 	rc = slxd_store_add(api->store, req->upload, p->name, p->tag, req->uid, req->user,
 			    req->host ? req->host : "", now(api), &v, &err);
 	if (rc < 0)

@@ -1179,7 +1179,10 @@ static int write_metadata(struct conv *cv, json_t *config, const char *ref)
 		 : cv->res.config_digest[0] ? cv->res.config_digest
 					    : "(no name)");
 	yaml_kv(f, "", "architecture", arch);
-	fprintf(f, "creation_date: %lld\nproperties:\n", (long long)cv->created);
+	/* OCI's created is optional, LXD refuses an image dated 0: 1 keeps the
+	 * conversion reproducible */
+	fprintf(f, "creation_date: %lld\nproperties:\n",
+		(long long)(cv->created > 0 ? cv->created : 1));
 	yaml_kv(f, "  ", "architecture", arch);
 	yaml_kv(f, "  ", "description", desc);
 	yaml_kv(f, "  ", "os", os ?: "linux");

@@ -307,13 +307,15 @@ static void version_row(struct table *t, json_t *v, bool full)
 	fmt_size(json_object_get(v, "size"), size, sizeof(size));
 	fmt_time(json_object_get(v, "uploaded_at"), up, sizeof(up));
 	fmt_time(json_object_get(v, "decided_at"), dec, sizeof(dec));
-	const char *cells[] = { image, str(v, "state"),      fp, size, str(v, "owner"),
-				up,    str(v, "decided_by"), dec };
+	const char *cells[] = {
+		image, str(v, "state"),       fp, size, str(v, "owner"), up, str(v, "decided_by"),
+		dec,   str(v, "architecture")
+	};
 	table_add(t, cells);
 }
 
-static const char *version_head[] = { "IMAGE", "STATE",    "FINGERPRINT", "SIZE",
-				      "OWNER", "UPLOADED", "DECIDED BY",  "DECIDED" };
+static const char *version_head[] = { "IMAGE",    "STATE",      "FINGERPRINT", "SIZE", "OWNER",
+				      "UPLOADED", "DECIDED BY", "DECIDED",     "ARCH" };
 
 /* ---- Commands ------------------------------------------------------------------ */
 
@@ -339,7 +341,7 @@ static int cmd_list(struct cli *c)
 			fprintf(stderr, "no images%s\n",
 				c->pending ? "" : " approved yet (--pending shows waiting ones)");
 		} else {
-			struct table t = { .ncols = 8 };
+			struct table t = { .ncols = 9 };
 			size_t i;
 			json_t *v;
 			table_add(&t, version_head);
@@ -370,7 +372,7 @@ static int cmd_show(struct cli *c)
 		if (c->json) {
 			print_json(r.json);
 		} else {
-			struct table t = { .ncols = 8 };
+			struct table t = { .ncols = 9 };
 			json_t *a = json_object_get(r.json, "approved"), *v;
 			size_t i;
 			table_add(&t, version_head);
@@ -449,11 +451,13 @@ static int confirm_candidate(struct cli *c, const struct slxd_image_ref *ref, ch
 		fmt_size(json_object_get(v, "size"), size, sizeof(size));
 		fmt_time(json_object_get(v, "uploaded_at"), up, sizeof(up));
 		struct table t = { .ncols = 2 };
-		const char *rows[][2] = {
-			{ "image", c->args[0] }, { "fingerprint", fp },
-			{ "size", size },        { "owner", str(v, "owner") },
-			{ "uploaded", up },      { "from", str(v, "uploaded_from") }
-		};
+		const char *rows[][2] = { { "image", c->args[0] },
+					  { "fingerprint", fp },
+					  { "size", size },
+					  { "owner", str(v, "owner") },
+					  { "uploaded", up },
+					  { "from", str(v, "uploaded_from") },
+					  { "arch", str(v, "architecture") } };
 		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 			table_add(&t, rows[i]);
 		fputs("the pending version:\n", stderr);

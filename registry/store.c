@@ -35,6 +35,7 @@ struct slxd_upload {
 	char sha[SLXD_SHA256_HEX_LEN + 1];
 	int64_t size;
 	bool finished, gone;
+	char arch[SLXD_ARCH_MAX + 1]; /* metadata.yaml's, "" unknown */
 };
 
 static const char *const state_names[] = {
@@ -80,6 +81,7 @@ static const char SCHEMA[] =
 	" owner_uid INTEGER NOT NULL, owner TEXT NOT NULL,"
 	" uploaded_at INTEGER NOT NULL, uploaded_from TEXT NOT NULL,"
 	" decided_by TEXT, decided_at INTEGER,"
+	" architecture TEXT,"
 	" UNIQUE (name, tag, fingerprint));"
 	/* the database itself refuses a second approved version of a tag */
 	"CREATE UNIQUE INDEX IF NOT EXISTS one_approved ON versions (name, tag)"
@@ -94,7 +96,7 @@ static const char SCHEMA[] =
 
 #define VCOLS                                                                 \
 	"name, tag, fingerprint, size, state, owner_uid, owner, uploaded_at," \
-	" uploaded_from, decided_by, decided_at"
+	" uploaded_from, decided_by, decided_at, architecture"
 
 static int db_fail(slxd_store *st, slxd_error *err, const char *what)
 {
@@ -123,6 +125,7 @@ static void read_version(sqlite3_stmt *s, struct slxd_version *v)
 	v->decided = sqlite3_column_type(s, 9) != SQLITE_NULL;
 	copy_col(v->decided_by, sizeof(v->decided_by), s, 9);
 	v->decided_at = sqlite3_column_int64(s, 10);
+	copy_col(v->architecture, sizeof(v->architecture), s, 11);
 }
 
 /* Run a prepared SELECT of VCOLS and collect the rows. */
@@ -303,9 +306,11 @@ static int write_index(slxd_store *st, slxd_error *err)
 
 	json_t *images = json_array();
 	for (size_t i = 0; images && i < l.n; i++)
-		json_array_append_new(images,
-				      json_pack("{s:s, s:s, s:s}", "name", l.v[i].name, "tag",
-						l.v[i].tag, "fingerprint", l.v[i].fingerprint));
+		json_array_append_new(
+			images,
+			json_pack("{s:s, s:s, s:s, s:s?}", "name", l.v[i].name, "tag", l.v[i].tag,
+				  "fingerprint", l.v[i].fingerprint, "architecture",
+				  l.v[i].architecture[0] ? l.v[i].architecture : NULL));
 	json_t *root = json_pack("{s:i, s:I, s:o}", "version", 1, "generated_at",
 				 (json_int_t)time(NULL), "images", images);
 	char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
@@ -320,6 +325,20 @@ static int write_index(slxd_store *st, slxd_error *err)
 	free(text);
 	slxd_version_list_free(&l);
 	return rc;
+}
+
+/* Stores made before versions had an architecture get the column; their
+ * rows keep NULL (unknown: no check at submit, the node still checks). */
+static int add_arch_column(slxd_store *st, slxd_error *err)
+{
+	sqlite3_stmt *s;
+	bool have = false;
+	if (prepare(st, "SELECT 1 FROM pragma_table_info('versions') WHERE name = 'architecture'",
+		    &s, err) < 0)
+		return -1;
+	have = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_finalize(s);
+	return have ? 0 : exec(st, "ALTER TABLE versions ADD COLUMN architecture TEXT", err);
 }
 
 /* After a committed change: a stale index.json could keep a revoked image
@@ -538,7 +557,7 @@ int slxd_store_open(const char *dir, slxd_store **out, slxd_error *err)
 				 "network file system? keep it on a local one)",
 				 path);
 	if (exec(st, "PRAGMA synchronous=FULL", err) < 0 || exec(st, SCHEMA, err) < 0 ||
-	    clean(st, err) < 0 || write_index(st, err) < 0)
+	    add_arch_column(st, err) < 0 || clean(st, err) < 0 || write_index(st, err) < 0)
 		return -1;
 	*out = steal_pointer(&st);
 	return 0;
@@ -615,6 +634,14 @@ const char *slxd_upload_path(const slxd_upload *u)
 const char *slxd_upload_sha256(const slxd_upload *u)
 {
 	return u->finished ? u->sha : NULL;
+}
+
+void slxd_upload_set_arch(slxd_upload *u, const char *arch)
+{
+	if (arch && slxd_arch_valid(arch))
+		snprintf(u->arch, sizeof(u->arch), "%s", arch);
+	else
+		u->arch[0] = '\0';
 }
 
 int64_t slxd_upload_size(const slxd_upload *u)
@@ -748,7 +775,8 @@ static int resubmit_locked(slxd_store *st, slxd_upload *u, const char *name, con
 		return rc;
 	if (prepare(st,
 		    "UPDATE versions SET state = 'pending', owner_uid = ?4, owner = ?5,"
-		    " uploaded_at = ?6, uploaded_from = ?7, decided_by = NULL, decided_at = NULL"
+		    " uploaded_at = ?6, uploaded_from = ?7, decided_by = NULL, decided_at = NULL,"
+		    " architecture = COALESCE(?8, architecture)"
 		    " WHERE name = ?1 AND tag = ?2 AND fingerprint = ?3"
 		    " AND state IN ('revoked', 'superseded')",
 		    &s, err) < 0)
@@ -760,6 +788,10 @@ static int resubmit_locked(slxd_store *st, slxd_upload *u, const char *name, con
 	sqlite3_bind_text(s, 5, owner, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 6, now);
 	sqlite3_bind_text(s, 7, host, -1, SQLITE_TRANSIENT);
+	if (u->arch[0])
+		sqlite3_bind_text(s, 8, u->arch, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, 8);
 	int step = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (step != SQLITE_DONE)
@@ -815,8 +847,8 @@ int slxd_store_add(slxd_store *st, slxd_upload *u, const char *name, const char 
 	sqlite3_stmt *s;
 	if (prepare(st,
 		    "INSERT INTO versions (name, tag, fingerprint, size, state, owner_uid,"
-		    " owner, uploaded_at, uploaded_from) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6,"
-		    " ?7, ?8)",
+		    " owner, uploaded_at, uploaded_from, architecture) VALUES (?1, ?2, ?3, ?4,"
+		    " 'pending', ?5, ?6, ?7, ?8, ?9)",
 		    &s, err) < 0)
 		goto out;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
@@ -827,6 +859,10 @@ int slxd_store_add(slxd_store *st, slxd_upload *u, const char *name, const char 
 	sqlite3_bind_text(s, 6, owner, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 7, now);
 	sqlite3_bind_text(s, 8, host, -1, SQLITE_TRANSIENT);
+	if (u->arch[0])
+		sqlite3_bind_text(s, 9, u->arch, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, 9);
 	int step = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (step != SQLITE_DONE) {

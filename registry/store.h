@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "arch.h"
 #include "digest.h"
 #include "error.h"
 #include "opts.h"
@@ -38,6 +39,7 @@ struct slxd_version {
 	bool decided; /* decided_* are null in JSON when false */
 	char decided_by[SLXD_USER_MAX + 1];
 	int64_t decided_at;
+	char architecture[SLXD_ARCH_MAX + 1]; /* "" unknown (older records) */
 };
 
 struct slxd_version_list {
@@ -88,6 +90,9 @@ int slxd_upload_finish(slxd_upload *u, slxd_error *err);
 const char *slxd_upload_path(const slxd_upload *u);
 const char *slxd_upload_sha256(const slxd_upload *u); /* after finish */
 int64_t slxd_upload_size(const slxd_upload *u);
+/* metadata.yaml's architecture (a plain name, else none), recorded with
+ * the version slxd_store_add makes of u. */
+void slxd_upload_set_arch(slxd_upload *u, const char *arch);
 /* Remove the temporary file unless it was added, and free u. */
 void slxd_upload_free(slxd_upload *u);
 

@@ -722,3 +722,134 @@ $ALICE_DIR" "$out" || exit 1
 	rm -rf "$dir"
 	return $rc
 }
+
+# An image whose metadata.yaml says riscv64 on this x86_64 cluster: the
+# registry records the architecture at push and shows it; srun refuses it
+# at submit with one line naming both; with the submit-side check off
+# (architectures=any) or for a record made before the registry kept
+# architectures, the node refuses it before any container, naming both.
+t_registry_other_architecture_refused() {
+	local name=arch$RANDOM img fp out rc job before d db
+	d=$(mktemp -d)
+	tar -C "$d" -xzf "$SLXD_TEST_STATE/$SLXD_IMAGE_ALIAS.tar.gz"
+	sed -i 's/^architecture: .*/architecture: riscv64/' "$d/metadata.yaml"
+	img=$ALICE_DIR/$name.tar.gz
+	tar --numeric-owner --owner=0 --group=0 -C "$d" -czf "$img" metadata.yaml rootfs
+	rm -rf "$d"
+	chown "$SLXD_TEST_USER" "$img"
+	fp=$(fp_of "$img")
+	(
+	[ "$(uname -m)" = x86_64 ] || { fail "(setup) this case assumes an x86_64 node"; exit 1; }
+	out=$(reg_alice push "$img" --name "$name:1" --json 2>&1) || fail "push: $out" || exit 1
+	expect_eq "the push records the architecture" riscv64 "$(printf '%s' "$out" | jq -r .architecture)" || exit 1
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
+	out=$(reg_admin show "$name:1" 2>&1)
+	expect_contains "show lists it" "riscv64" "$out" || exit 1
+
+	# at submit: nothing reaches the node
+	before=$(last_job_of "$SLXD_TEST_USER")
+	out=$(alice srun --lxd-image="$name:1" true 2>&1)
+	rc=$?
+	[ $rc != 0 ] || fail "an image of another architecture ran" || exit 1
+	expect_contains "refused at submit, naming both" \
+		"slurm-lxd: image $name:1 is built for riscv64, this cluster's nodes are x86_64 (this submit host's;" "$out" || exit 1
+	expect_eq "one line" 1 "$(printf '%s\n' "$out" | grep -c 'is built for riscv64')" || exit 1
+	expect_eq "no job was submitted" "$before" "$(last_job_of "$SLXD_TEST_USER")" || exit 1
+
+	# on the node: submit-side check off
+	out=$(with_node_conf "$(printf '%s\narchitectures=any' "$REG_CONF")" alice srun --lxd-image="$name:1" true 2>&1)
+	rc=$?
+	job=$(last_job_of "$SLXD_TEST_USER")
+	[ $rc != 0 ] || fail "an image of another architecture ran on the node" || exit 1
+	expect_contains "refused on the node, naming both" \
+		"slurm-lxd: error: image $name:1 is built for riscv64, this node is x86_64" "$out" || exit 1
+	# (slurmstepd also relays the plugin's log line, as for every node refusal)
+	expect_eq "one line (node)" 1 "$(printf '%s\n' "$out" | grep -c '^slurm-lxd: error: .*is built for riscv64')" || exit 1
+	[ -n "$job" ] && [ "$job" != "$before" ] || fail "(setup) no job id" || exit 1
+	expect_no_container "$job" || exit 1
+
+	# a record from before the registry kept architectures: unknown at
+	# submit, so the node decides
+	db=$SLXD_REGISTRY_STORE/registry.db
+	sqlite3 "$db" "UPDATE versions SET architecture = NULL WHERE fingerprint = '$fp'" ||
+		fail "(setup) cannot make an old record" || exit 1
+	out=$(reg_admin show "$name:1" --json 2>&1)
+	expect_eq "an old record has no architecture" null "$(printf '%s' "$out" | jq -r '.approved.architecture')" || exit 1
+	out=$(alice srun --lxd-image="$name:1" true 2>&1)
+	[ $? != 0 ] || fail "an old record of another architecture ran" || exit 1
+	expect_contains "old record: refused on the node" "this node is x86_64" "$out" || exit 1
+	job=$(last_job_of "$SLXD_TEST_USER")
+	expect_no_container "$job" || exit 1
+	)
+	rc=$?
+	reg_cleanup "$name:1" "$fp"
+	return $rc
+}
+
+# --lxd-entrypoint on OCI images converted here: without it the image's
+# Entrypoint is never run; with it, the Entrypoint gets the job's command
+# as its arguments (Docker's ENTRYPOINT + arguments), and the trampoline's
+# variable does not reach the payload.  An Entrypoint that is not an array
+# of strings is refused with one line, and nothing is left behind.
+ep_build() { # out-dir entrypoint-json; prints nothing
+	local d
+	d=$(mktemp -d)
+	tar -C "$d" -xzf "$SLXD_TEST_STATE/$SLXD_IMAGE_ALIAS.tar.gz" rootfs
+	mkdir -p "$1"
+	cat >"$1/spec.json" <<EOF2
+{"ref": "t1",
+ "config": {"architecture": "amd64", "os": "linux",
+            "config": {"Entrypoint": $2, "Cmd": ["never-run"]}},
+ "layers": [{"dir": "$d/rootfs"}], "layout": "$1/layout"}
+EOF2
+	python3 "$top/tests/mkoci.py" "$1/spec.json" >/dev/null
+	rm -rf "$d"
+	chown -R "$SLXD_TEST_USER" "$1"
+}
+
+t_registry_oci_entrypoint() {
+	local name=ociep$RANDOM dir out fp fp2 rc job
+	dir=$ALICE_DIR/$name
+	(
+	ep_build "$dir/good" '["/bin/sh", "-c", "echo \"ep:$0:$*:${SLXD_ENTRYPOINT-unset}\""]' ||
+		fail "building the OCI image" || exit 1
+	out=$(reg_alice push "oci:$dir/good/layout:t1" --name "$name:1" --json 2>&1) || fail "push: $out" || exit 1
+	fp=$(printf '%s' "$out" | jq -r .fingerprint)
+	echo "$fp" >"$dir/fp"
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
+
+	out=$(alice srun --lxd-image="$name:1" /bin/echo plain 2>/dev/null)
+	expect_eq "without --lxd-entrypoint the job's command runs alone" plain "$out" || exit 1
+	out=$(alice srun --lxd-entrypoint --lxd-image="$name:1" /bin/echo "two  three" 4 2>/dev/null)
+	expect_eq "Entrypoint + the job's command" "ep:/bin/echo:two  three 4:unset" "$out" || exit 1
+	# a batch job: the Entrypoint gets the script (Slurm's copy) as its argument
+	job=$(sbatch_wait "$SLXD_TEST_USER" --wrap='echo batch' --lxd-entrypoint --lxd-image="$name:1")
+	out=$(cat "$ALICE_DIR/slurm-$job.out" 2>&1)
+	rm -f "$ALICE_DIR/slurm-$job.out"
+	case "$out" in ep:/*::unset) ;; *) fail "batch: Entrypoint + the script: $out"; exit 1 ;; esac
+
+	# hostile metadata: the second word is a number
+	ep_build "$dir/bad" '["/bin/sh", 7]' || fail "building the bad OCI image" || exit 1
+	out=$(reg_alice push "oci:$dir/bad/layout:t1" --name "$name:2" --json 2>&1) || fail "push: $out" || exit 1
+	fp2=$(printf '%s' "$out" | jq -r .fingerprint)
+	echo "$fp2" >"$dir/fp2"
+	reg_admin approve "$name:2" --fingerprint "$fp2" >/dev/null || fail "approve 2" || exit 1
+	out=$(alice srun --lxd-image="$name:2" /bin/echo fine 2>/dev/null)
+	expect_eq "an unusable Entrypoint does not matter without the option" fine "$out" || exit 1
+	out=$(alice srun --lxd-entrypoint --lxd-image="$name:2" /bin/echo no 2>&1)
+	rc=$?
+	job=$(last_job_of "$SLXD_TEST_USER")
+	[ $rc != 0 ] || fail "an unusable Entrypoint ran" || exit 1
+	expect_contains "refused with one line" \
+		"slurm-lxd: error: --lxd-entrypoint: the image's Entrypoint (oci.entrypoint): word 2 is not a string: not usable" "$out" || exit 1
+	! printf '%s\n' "$out" | grep -qx no || fail "the payload ran: $out" || exit 1
+	expect_no_container "$job" || exit 1
+	)
+	rc=$?
+	fp=$(cat "$dir/fp" 2>/dev/null)
+	fp2=$(cat "$dir/fp2" 2>/dev/null)
+	[ -n "$fp" ] && reg_cleanup "$name:1" "$fp"
+	[ -n "$fp2" ] && reg_cleanup "$name:2" "$fp2"
+	rm -rf "$dir"
+	return $rc
+}

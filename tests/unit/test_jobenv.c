@@ -102,6 +102,26 @@ static void site_rules(void **state)
 			assert_string_not_equal(ops[i].name, ops[j].name);
 }
 
+/* env_unset= matches a job variable by its whole name, however long:
+ * Slurm passes the submit environment's names as they are, and a name cut
+ * to SLXD_ENV_NAME_MAX would unset some other (absent) variable and leave
+ * the real one in the payload's environment. */
+static void unset_long_job_names(void **state)
+{
+	(void)state;
+	char longname[300], entry[320];
+	memset(longname, 'S', sizeof(longname) - 1);
+	memcpy(longname, "SECRET_", 7);
+	longname[sizeof(longname) - 1] = '\0';
+	snprintf(entry, sizeof(entry), "%s=leak", longname);
+	char *job[] = { "PATH=/bin", entry, NULL };
+	struct slxd_env_rules r = { "", "SECRET_*", "", SLXD_IMAGE_ENV_NONE };
+	slxd_error err = { 0 };
+	assert_int_equal(slxd_jobenv_plan(&r, NULL, NULL, job, &ops, &nops, &err), 0);
+	assert_int_equal(nops, 1);
+	assert_string_equal(after(longname), "(unset)");
+}
+
 static void lists_are_checked(void **state)
 {
 	(void)state;
@@ -175,6 +195,7 @@ int main(void)
 		cmocka_unit_test_teardown(image_env_policies, teardown),
 		cmocka_unit_test_teardown(user_option, teardown),
 		cmocka_unit_test_teardown(site_rules, teardown),
+		cmocka_unit_test_teardown(unset_long_job_names, teardown),
 		cmocka_unit_test(lists_are_checked),
 		cmocka_unit_test(oci_config_from_lxd),
 	};

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fake_registry.h"
+#include "arch.h"
 #include "images.h"
 #include "image_registry.h"
 
@@ -138,6 +139,38 @@ static void go_down(void)
 {
 	fake_reg_stop(reg);
 	reg = NULL;
+}
+
+/* The approved version's architecture comes with the answer when it is a
+ * plain name; an old record (none) or a hostile value gives "". */
+static void architecture_comes_with_the_answer(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *field, *want;
+	} cases[] = {
+		{ ",\"architecture\":\"riscv64\"", "riscv64" },
+		{ "", "" },
+		{ ",\"architecture\":null", "" },
+		{ ",\"architecture\":7", "" },
+		{ ",\"architecture\":\"x86_64\\nEVIL\"", "" },
+	};
+	const char *fpa = "ab00000000000000000000000000000000000000000000000000000000000000";
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char body[1024], arch[SLXD_ARCH_MAX + 1] = "junk";
+		snprintf(body, sizeof(body),
+			 "{\"name\":\"demo\",\"tag\":\"1\",\"approved\":{\"name\":\"demo\","
+			 "\"tag\":\"1\",\"fingerprint\":\"%s\",\"state\":\"approved\"%s},"
+			 "\"pending\":[]}",
+			 fpa, cases[i].field);
+		fake_reg_json(reg, "GET", "/v1/images/demo/1", 200, body);
+		struct slxd_image_ref ref;
+		assert_int_equal(slxd_parse_image_ref("demo:1", &ref, &err), 0);
+		if (slxd_image_resolve_arch(&cfg, &ref, fp, arch, &err) != 0)
+			fail_msg("case %zu: %s", i, err.msg);
+		assert_string_equal(fp, fpa);
+		assert_string_equal(arch, cases[i].want);
+	}
 }
 
 static void approved_resolves_and_is_signed(void **state)
@@ -491,6 +524,8 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(approved_resolves_and_is_signed, setup, teardown),
+		cmocka_unit_test_setup_teardown(architecture_comes_with_the_answer, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(refusals_are_clear, setup, teardown),
 		cmocka_unit_test_setup_teardown(unreachable_within_grace_uses_cache, setup,
 						teardown),

@@ -14,6 +14,8 @@
 #include "store.h"
 
 static char sub[300];
+/* sha256("old") */
+#define FP_OLD "cba06b5736faf67e54b07b561eae94395e774c517a7d910a54369e1263ccfbd4"
 
 /* A fresh store per test. */
 static slxd_store *fresh(void)
@@ -501,10 +503,83 @@ static void bad_store_directories_are_refused(void **state)
 	assert_one_line(err.msg);
 }
 
+/* The architecture recorded at push: kept with the version, shown in
+ * index.json; a store made before the column existed is migrated and its
+ * rows read back as unknown (""). */
+static void architecture_is_recorded_and_old_stores_migrate(void **state)
+{
+	(void)state;
+	slxd_error err;
+	slxd_upload *u;
+	struct slxd_version v;
+	slxd_store *st = fresh();
+	upload(st, "arch-one", &u);
+	slxd_upload_set_arch(u, "riscv64");
+	assert_int_equal(slxd_store_add(st, u, "demo", "rv", 1000, "alice", "h", 100, &v, &err), 0);
+	slxd_upload_free(u);
+	assert_string_equal(v.architecture, "riscv64");
+	upload(st, "arch-two", &u);
+	slxd_upload_set_arch(u, "bad arch\n"); /* not a plain name: none */
+	assert_int_equal(slxd_store_add(st, u, "demo", "none", 1000, "alice", "h", 100, &v, &err),
+			 0);
+	slxd_upload_free(u);
+	assert_string_equal(v.architecture, "");
+	struct slxd_version_list l;
+	assert_int_equal(slxd_store_versions(st, "demo", "rv", &l, &err), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(
+		slxd_store_approve(st, "demo", "rv", l.v[0].fingerprint, "root", 101, &v, &err), 0);
+	slxd_version_list_free(&l);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/index.json", sub);
+	char *idx = slurp(path);
+	assert_non_null(idx);
+	assert_non_null(strstr(idx, "\"architecture\": \"riscv64\""));
+	free(idx);
+	slxd_store_close(st);
+
+	/* an old store: the table without the column, one row */
+	char db[400];
+	sqlite3 *h;
+	st = fresh();
+	slxd_store_close(st);
+	snprintf(db, sizeof(db), "%s/registry.db", sub);
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(h,
+			     "DROP TABLE versions;"
+			     "CREATE TABLE versions (id INTEGER PRIMARY KEY,"
+			     " name TEXT NOT NULL, tag TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+			     " size INTEGER NOT NULL, state TEXT NOT NULL, owner_uid INTEGER NOT"
+			     " NULL, owner TEXT NOT NULL, uploaded_at INTEGER NOT NULL,"
+			     " uploaded_from TEXT NOT NULL, decided_by TEXT, decided_at INTEGER,"
+			     " UNIQUE (name, tag, fingerprint));"
+			     "INSERT INTO versions VALUES (1, 'old', '1', '" FP_OLD "', 3,"
+			     " 'approved', 1000, 'alice', 1, 'h', 'root', 2);",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(h);
+	char blob[400];
+	snprintf(blob, sizeof(blob), "%s/blobs/" FP_OLD, sub);
+	FILE *f = fopen(blob, "w");
+	assert_non_null(f);
+	fputs("old", f);
+	fclose(f);
+	if (slxd_store_open(sub, &st, &err) != 0)
+		fail_msg("open: %s", err.msg);
+	assert_int_equal(slxd_store_versions(st, "old", "1", &l, &err), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].architecture, "");
+	assert_int_equal(l.v[0].state, SLXD_APPROVED);
+	slxd_version_list_free(&l);
+	slxd_store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(upload_is_hashed_and_lands_in_blobs),
+		cmocka_unit_test(architecture_is_recorded_and_old_stores_migrate),
 		cmocka_unit_test(same_bytes_twice_is_a_retry_and_shared_across_names),
 		cmocka_unit_test(modes_keep_pending_and_the_database_private),
 		cmocka_unit_test(approve_supersede_revoke),

@@ -503,6 +503,47 @@ static void metadata_seeds(void **state)
 	assert_true(seen >= 10);
 }
 
+/* metadata.yaml's architecture, which the registry records per version:
+ * a plain name only; anything else (a list, a mapping, control
+ * characters, an overlong or upper-case name) records none and is not an
+ * error here (LXD judges it at import). */
+static void architecture_is_reported(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *yaml, *want;
+	} cases[] = {
+		{ "architecture: riscv64\n", "riscv64" },
+		{ "properties:\n  os: x\narchitecture: \"arm64\"\n", "arm64" },
+		{ "a: b\n", "" },
+		{ "architecture: [x86_64]\n", "" },
+		{ "architecture: {a: b}\n", "" },
+		{ "architecture: \"x86_64\\n\"\n", "" },
+		{ "architecture: X86\n", "" },
+		{ "architecture: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", "" },
+		{ "architecture: x86_64\ntemplates: {}\n", "x86_64" },
+	};
+	char path[256], arch[SLXD_ARCH_MAX + 1];
+	slxd_error err;
+	snprintf(path, sizeof(path), "%s/a.tar", dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct tentry e[] = { { "metadata.yaml", 'f', cases[i].yaml }, ROOT };
+		make_tar(path, e, 2, 1);
+		strcpy(arch, "junk");
+		if (slxd_tarcheck_file_arch(path, NULL, arch, &err) != 0)
+			fail_msg("case %zu: %s", i, err.msg);
+		assert_string_equal(arch, cases[i].want);
+	}
+	/* a refused image reports none */
+	const struct tentry bad[] = { { "metadata.yaml", 'f', "architecture: riscv64\n" },
+				      ROOT,
+				      { "rootfs/../x", 'f', "x" } };
+	make_tar(path, bad, 3, 1);
+	strcpy(arch, "junk");
+	assert_int_equal(slxd_tarcheck_file_arch(path, NULL, arch, &err), -1);
+	assert_string_equal(arch, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -521,6 +562,7 @@ int main(void)
 		cmocka_unit_test(decompression_budget_counts_headers),
 		cmocka_unit_test(crafted_images_are_refused),
 		cmocka_unit_test(metadata_seeds),
+		cmocka_unit_test(architecture_is_reported),
 	};
 	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
