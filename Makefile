@@ -52,7 +52,7 @@ SBINDIR ?= $(PREFIX)/sbin
 REG_PKGS     := sqlite3 libmicrohttpd libarchive yaml-0.1 jansson
 REG_CFLAGS   := $(shell pkg-config --cflags $(REG_PKGS))
 REG_LDLIBS   := $(shell pkg-config --libs $(REG_PKGS))
-REG_OBJ      := $(patsubst registry/%.c,$(BUILD)/registry/%.o,registry/store.c registry/api.c registry/regconf.c)
+REG_OBJ      := $(patsubst registry/%.c,$(BUILD)/registry/%.o,registry/store.c registry/api.c registry/regconf.c registry/blobhttp.c)
 REGISTRYD    := $(BUILD)/slxd-registryd
 # The OCI converter runs in the user's command (and its tests), not the service.
 OCI_OBJ      := $(BUILD)/registry/oci.o
