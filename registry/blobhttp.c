@@ -128,15 +128,20 @@ void slxd_blob_http_decide(uint64_t size, const char *fp, const char *if_none_ma
 	if (suffix) {
 		p++;
 		if (!number(&p, &last))
-			return refuse(o, size, "the Range header is not bytes=FIRST-[LAST] or bytes=-N");
+			return refuse(o, size,
+				      "the Range header is not bytes=FIRST-[LAST] or bytes=-N");
 	} else {
 		if (!number(&p, &first) || *p++ != '-')
-			return refuse(o, size, "the Range header is not bytes=FIRST-[LAST] or bytes=-N");
+			return refuse(o, size,
+				      "the Range header is not bytes=FIRST-[LAST] or bytes=-N");
 		if (*p >= '0' && *p <= '9') {
 			if (!number(&p, &last))
-				return refuse(o, size, "the Range header is not bytes=FIRST-[LAST] or bytes=-N");
+				return refuse(
+					o, size,
+					"the Range header is not bytes=FIRST-[LAST] or bytes=-N");
 			if (last < first)
-				return refuse(o, size, "the Range's last byte comes before its first");
+				return refuse(o, size,
+					      "the Range's last byte comes before its first");
 		} else {
 			last = UINT64_MAX;
 		}

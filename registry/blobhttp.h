@@ -22,12 +22,12 @@
 #define SLXD_BLOB_CACHE_PRIVATE "private, no-store"
 
 struct slxd_blob_http {
-	int status;       /* 200, 206, 304 or 416 */
-	uint64_t offset;  /* first byte to send (206) */
-	uint64_t length;  /* bytes to send (200, 206) */
-	char etag[68];    /* "\"FP\"" */
-	char range[96];   /* Content-Range value (206, 416), else "" */
-	const char *why;  /* for 416: one line saying what was wrong */
+	int status;      /* 200, 206, 304 or 416 */
+	uint64_t offset; /* first byte to send (206) */
+	uint64_t length; /* bytes to send (200, 206) */
+	char etag[68];   /* "\"FP\"" */
+	char range[96];  /* Content-Range value (206, 416), else "" */
+	const char *why; /* for 416: one line saying what was wrong */
 };
 
 /* Decide the answer for a blob of `size` bytes whose fingerprint is fp

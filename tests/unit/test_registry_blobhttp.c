@@ -55,8 +55,10 @@ static void plain_and_etag(void **state)
 static void if_none_match(void **state)
 {
 	(void)state;
-	static const char *hit[] = { ETAG, "*", " * ", "W/" ETAG, "\"x\", " ETAG,
-				     "\"x\"," ETAG " , \"y\"", "\t" ETAG "\t" };
+	static const char *hit[] = { ETAG,           "*",
+				     " * ",          "W/" ETAG,
+				     "\"x\", " ETAG, "\"x\"," ETAG " , \"y\"",
+				     "\t" ETAG "\t" };
 	for (size_t i = 0; i < sizeof(hit) / sizeof(hit[0]); i++) {
 		decide(hit[i], NULL, NULL);
 		if (o.status != 304)
@@ -67,9 +69,11 @@ static void if_none_match(void **state)
 		assert_int_equal(o.status, 304);
 	}
 	/* anything else, well-formed or not, gets the whole blob */
-	static const char *miss[] = { "", "\"x\"", FP, "\"" FP, ETAG "x", "*, " ETAG,
-				      "\"a b\", " ETAG, "W/" FP, "\"0123\"", ETAG " junk",
-				      "\"" FP "0\"" };
+	static const char *miss[] = {
+		"",           "\"x\"",          FP,      "\"" FP,    ETAG "x",
+		"*, " ETAG,   "\"a b\", " ETAG, "W/" FP, "\"0123\"", ETAG " junk",
+		"\"" FP "0\""
+	};
 	for (size_t i = 0; i < sizeof(miss) / sizeof(miss[0]); i++) {
 		decide(miss[i], NULL, NULL);
 		if (o.status != 200 || o.length != SIZE)
@@ -105,12 +109,21 @@ static void ranges(void **state)
 static void hostile_ranges(void **state)
 {
 	(void)state;
-	static const char *bad[] = { "bytes=",        "bytes=-",         "bytes=a-b",
-				     "bytes=1",       "bytes=1-2x",      "bytes= 1-2",
-				     "bytes=+1-2",    "bytes=1--2",      "bytes=0x10-",
-				     "bytes=1-\n2",   "bytes=-1-2",      "bytes=1 -2",
+	static const char *bad[] = { "bytes=",
+				     "bytes=-",
+				     "bytes=a-b",
+				     "bytes=1",
+				     "bytes=1-2x",
+				     "bytes= 1-2",
+				     "bytes=+1-2",
+				     "bytes=1--2",
+				     "bytes=0x10-",
+				     "bytes=1-\n2",
+				     "bytes=-1-2",
+				     "bytes=1 -2",
 				     "bytes=18446744073709551616-", /* 2^64 */
-				     "bytes=99999999999999999999-", "bytes=-99999999999999999999" };
+				     "bytes=99999999999999999999-",
+				     "bytes=-99999999999999999999" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		decide(NULL, bad[i], NULL);
 		if (o.status != 416)
