@@ -25,7 +25,7 @@ PACKAGES=(slurmctld slurmd slurm-client libslurm-dev munge libmunge-dev
 	libssl-dev libarchive-dev libyaml-dev clang clang-format libclang-rt-14-dev valgrind
 	python3 procps psmisc util-linux
 	debhelper dpkg-dev fakeroot adduser rsyslog rpm
-	libpmix2 libpmix-dev mmdebstrap lxcfs)
+	libpmix2 libpmix-dev mmdebstrap lxcfs nginx-light)
 # debhelper, dpkg-dev, fakeroot: `make deb` (debian/control's other
 # Build-Depends are above); adduser: the registry package's postinst runs
 # it.  rpm: `make rpm` (rpmbuild).  rsyslog: the helpers and slxd-registryd log through syslog(3), and
@@ -34,6 +34,7 @@ PACKAGES=(slurmctld slurmd slurm-client libslurm-dev munge libmunge-dev
 # (tests/cluster/nodes.sh) dlopens pmix2/lib/libpmix.so, which is in -dev;
 # mmdebstrap builds its MPI test image (tests/cluster/mpi-image.sh).
 # lxcfs: the job's own memory and CPUs in its /proc (setup_lxcfs).
+# nginx-light: the HTTP cache in front of the registry (t_registry_cache_*, bench/cache.sh).
 
 install_packages() {
 	local missing=() p
