@@ -32,6 +32,7 @@ REF=bench-cache:$CACHE_BLOB_MB
 out=$here/results
 mkdir -p "$out"
 work=$(mktemp -d /var/tmp/slxd-bench-cache-XXXXXX)
+chmod 711 "$work" # nginx's workers (www-data) reach their cache below it
 reg=(slxd-registry --registry "$SLXD_REGISTRY_URL")
 fp=
 cleanup() {
@@ -88,7 +89,15 @@ run() { # kind n
 	t1=$(date +%s.%N) w1=$(wchar)
 	synced
 	a1=$(answers)
-	[ "$kind" != cache ] || nginx_cache_stop
+	if [ "$kind" = cache ]; then
+		nginx_cache_stop
+		# an installed slxd-registry from before registry caches would
+		# quietly go straight to the registry
+		[ "$(awk -v u="/v1/blobs/$fp" '$1 == u' "$work/nginx/access.log" | wc -l)" = "$n" ] || {
+			echo "bench/cache.sh: the pulls did not go through the cache; install this tree (tests/cluster/setup.sh)" >&2
+			exit 1
+		}
+	fi
 	rm -f "$work"/pull.*
 	printf '%s\t%s\t%s\t%s\t%s\n' "$kind" "$n" "$(awk -v a="$t1" -v b="$t0" 'BEGIN{printf "%.3f", a-b}')" \
 		"$((w1 - w0))" "$((a1 - a0))" >>"$raw"
