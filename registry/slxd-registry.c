@@ -972,12 +972,13 @@ static int cmd_pull(struct cli *c)
 	/* the file may come through a cache (the node's registry_cache=): the
 	 * lookup above went to the registry, and the bytes are checked */
 	const char *cache = getenv("SLXD_REGISTRY_CACHE");
-	char cbuf[SLXD_REGISTRY_URL_MAX + 1], word[SLXD_REGISTRY_URL_MAX + 32];
+	char cbuf[SLXD_REGISTRY_URL_MAX + 1] = "";
 	if (!cache) {
 		registry_from_config("registry_cache", cbuf, sizeof(cbuf));
 		cache = cbuf;
 	}
 	if (*cache) {
+		char word[SLXD_REGISTRY_URL_MAX + 32];
 		struct slxd_config cfg;
 		slxd_error err;
 		slxd_config_defaults(&cfg);
