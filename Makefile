@@ -195,6 +195,7 @@ unit-san:
 # The registry's parsers (registry/; libslxd holds lib/reqauth.c already):
 fuzz_registry_tarcheck_LDLIBS := $(shell pkg-config --libs libarchive yaml-0.1)
 fuzz_image_metadata_LDLIBS    := $(shell pkg-config --libs libarchive yaml-0.1)
+fuzz_registry_blobhttp_SRC    := registry/blobhttp.c
 fuzz_registry_conf_SRC        := registry/regconf.c
 fuzz_registry_conf_LDLIBS     := $(shell pkg-config --libs libarchive yaml-0.1)
 fuzz_registry_api_SRC         := registry/api.c registry/store.c
