@@ -52,7 +52,7 @@ SBINDIR ?= $(PREFIX)/sbin
 REG_PKGS     := sqlite3 libmicrohttpd libarchive yaml-0.1 jansson
 REG_CFLAGS   := $(shell pkg-config --cflags $(REG_PKGS))
 REG_LDLIBS   := $(shell pkg-config --libs $(REG_PKGS))
-REG_OBJ      := $(patsubst registry/%.c,$(BUILD)/registry/%.o,registry/store.c registry/api.c registry/regconf.c)
+REG_OBJ      := $(patsubst registry/%.c,$(BUILD)/registry/%.o,registry/store.c registry/api.c registry/regconf.c registry/blobhttp.c)
 REGISTRYD    := $(BUILD)/slxd-registryd
 # The OCI converter runs in the user's command (and its tests), not the service.
 OCI_OBJ      := $(BUILD)/registry/oci.o
@@ -197,6 +197,7 @@ unit-san:
 # The registry's parsers (registry/; libslxd holds lib/reqauth.c already):
 fuzz_registry_tarcheck_LDLIBS := $(shell pkg-config --libs libarchive yaml-0.1)
 fuzz_image_metadata_LDLIBS    := $(shell pkg-config --libs libarchive yaml-0.1)
+fuzz_registry_blobhttp_SRC    := registry/blobhttp.c
 fuzz_registry_conf_SRC        := registry/regconf.c
 fuzz_registry_conf_LDLIBS     := $(shell pkg-config --libs libarchive yaml-0.1)
 fuzz_registry_api_SRC         := registry/api.c registry/store.c

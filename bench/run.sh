@@ -16,6 +16,8 @@
 #   7 multi-node: srun -N3 against -N1, with and without the image and
 #     spares, and an MPI hello, on the emulated nodes (bench/multinode.sh;
 #     BENCH_MULTINODE=0 skips it)
+#   8 registry cache: N=8/32 pullers with and without an nginx cache in
+#     front of the registry (bench/cache.sh; BENCH_REGCACHE=0 skips it)
 # Writes bench/results/latest.md, latest.tsv (raw samples) and latest.png.
 #
 #   RUNS=N          cached srun runs of each kind (default 10)
@@ -736,6 +738,15 @@ if [ "${BENCH_GRES:-1}" = 1 ]; then
 		{ echo; cat "$out/gres.md"; } >>"$out/latest.md"
 	else
 		say "warning: the GRES section (bench/gres.sh) failed"
+	fi
+fi
+# Registry cache section: N pullers with and without an nginx cache in
+# front of the registry (bench/cache.sh); BENCH_REGCACHE=0 leaves it out.
+if [ "${BENCH_REGCACHE:-1}" = 1 ]; then
+	if bash "$here/cache.sh" >/dev/null; then
+		{ echo; cat "$out/cache.md"; } >>"$out/latest.md"
+	else
+		say "warning: the registry cache section (bench/cache.sh) failed"
 	fi
 fi
 cat "$out/latest.md"

@@ -67,6 +67,7 @@ enum kind {
 	K_ALLOW,
 	K_TIMEOUT,
 	K_REGISTRY,
+	K_REGISTRY_CACHE,
 	K_REG_TIMEOUT,
 	K_GRACE,
 	K_BYTES,
@@ -114,6 +115,7 @@ static const struct key {
 	{ "registry_timeout", K_REG_TIMEOUT, 0, 0 },
 	{ "registry_grace", K_GRACE, 0, 0 },
 	{ "registry_uid", K_UID, 0, 0 },
+	{ "registry_cache", K_REGISTRY_CACHE, 0, 0 },
 	{ "image_cache_max", K_BYTES, FIELD(image_cache_max) },
 	{ "root_size", K_BYTES, FIELD(root_size) },
 	{ "root_size_max", K_BYTES, FIELD(root_size_max) },
@@ -254,24 +256,25 @@ int slxd_parse_bytes(const char *v, const char *what, unsigned long long *out, s
 	return set_bytes(out, what, v, err);
 }
 
-/* The registry's address.  It becomes a URL prefix or a directory: only
- * scheme://HOST[:PORT] (no user, path, query) or file:// + a clean path. */
-static int set_registry(struct slxd_config *cfg, const char *v, slxd_error *err)
+/* The registry's address (or a cache's, `name`).  It becomes a URL prefix
+ * or a directory: only scheme://HOST[:PORT] (no user, path, query) or, when
+ * file_ok, file:// + a clean path. */
+static int set_url(char *dst, const char *name, const char *v, bool file_ok, slxd_error *err)
 {
 	size_t n = strlen(v);
 	const char *rest = NULL;
 
 	if (n == 0) {
-		cfg->registry[0] = '\0';
+		dst[0] = '\0';
 		return 0;
 	}
 	if (n > SLXD_REGISTRY_URL_MAX)
-		return slxd_fail(err, "invalid registry: longer than %d characters",
+		return slxd_fail(err, "invalid %s: longer than %d characters", name,
 				 SLXD_REGISTRY_URL_MAX);
-	if (strncmp(v, "file://", 7) == 0) {
+	if (file_ok && strncmp(v, "file://", 7) == 0) {
 		if (slxd_check_path(v + 7, "registry file:// path", err) < 0)
 			return -1;
-		memcpy(cfg->registry, v, n + 1);
+		memcpy(dst, v, n + 1);
 		return 0;
 	}
 	if (strncmp(v, "http://", 7) == 0)
@@ -285,14 +288,14 @@ static int set_registry(struct slxd_config *cfg, const char *v, slxd_error *err)
 	/* a trailing '/' is tolerated and dropped; nothing else may follow */
 	if (!rest || hlen == 0 || (rest[hlen] && strcmp(rest + hlen, "/") != 0) || rest[0] == ':') {
 		char q[SLXD_QUOTE_BUF];
-		return slxd_fail(
-			err,
-			"invalid registry %s: use http://HOST:PORT, https://HOST[:PORT] or "
-			"file:///PATH (no user, path or query), or leave it empty",
-			slxd_quote(v, q, sizeof(q)));
+		return slxd_fail(err,
+				 "invalid %s %s: use http://HOST:PORT, https://HOST[:PORT]%s (no "
+				 "user, path or query), or leave it empty",
+				 name, slxd_quote(v, q, sizeof(q)),
+				 file_ok ? " or file:///PATH" : "");
 	}
-	memcpy(cfg->registry, v, (size_t)(rest - v) + hlen);
-	cfg->registry[(rest - v) + hlen] = '\0';
+	memcpy(dst, v, (size_t)(rest - v) + hlen);
+	dst[(rest - v) + hlen] = '\0';
 	return 0;
 }
 
@@ -319,7 +322,9 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v, sl
 	case K_TIMEOUT:
 		return set_timeout(cfg, v, err);
 	case K_REGISTRY:
-		return set_registry(cfg, v, err);
+		return set_url(cfg->registry, "registry", v, true, err);
+	case K_REGISTRY_CACHE:
+		return set_url(cfg->registry_cache, "registry_cache", v, false, err);
 	case K_REG_TIMEOUT: {
 		long t = 0;
 		if (set_seconds(&t, k->name, v, 1, 3600, err) < 0)

@@ -37,6 +37,10 @@ struct slxd_config {
 	/* registry= "" (approved_images file only), http(s)://HOST[:PORT]
 	 * or file:///STORE (the service's store on a shared file system) */
 	char registry[SLXD_REGISTRY_URL_MAX + 1];
+	/* registry_cache= "" or http(s)://HOST[:PORT]: an HTTP cache in front
+	 * of an http(s) registry that blob downloads go through (lookups
+	 * still go to registry=; the node checks every byte's digest) */
+	char registry_cache[SLXD_REGISTRY_URL_MAX + 1];
 	int registry_timeout; /* registry_timeout= seconds */
 	long registry_grace;  /* registry_grace= seconds */
 	/* registry_uid= the uid slxd-registryd runs as (MUNGE proves it on

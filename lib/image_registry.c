@@ -636,27 +636,59 @@ static int fetch_file_blob(const struct slxd_config *cfg, const char *fp, int fd
 	return copy_hashing(in, fd, h, size, path, err);
 }
 
+/* fp's blob from an HTTP registry or cache at base, into fd through h. */
+static int fetch_http_blob(const struct slxd_config *cfg, const char *base, const char *fp, int fd,
+			   slxd_sha256 *h, off_t *size, slxd_error *err)
+{
+	char path[128];
+	struct slxd_reg_reply r;
+	int rc;
+	snprintf(path, sizeof(path), "/v1/blobs/%s", fp);
+	rc = slxd_reg_download(base, cfg->registry_timeout, path, fd, h, size, &r, err);
+	if (rc == 0 && r.status != 200)
+		rc = slxd_fail(err, "the image registry at %s refused to send image %s: %s", base,
+			       fp, r.error);
+	else if (rc != 0)
+		rc = slxd_fail_prefix(err, "cannot download image %s", fp);
+	slxd_reg_reply_free(&r);
+	return rc;
+}
+
+/* Fetch fp's blob into fd, hashing it; got receives the digest and *via
+ * the cache it came through (NULL: from the registry or store itself).
+ * With registry_cache= the bytes come through the cache; a cache that
+ * gives no answer at all is bypassed (jobs should not fail for it, and the
+ * bytes are checked either way), anything it does answer stands. */
 static int fetch_blob(const struct slxd_config *cfg, const char *fp, int fd,
-		      char got[SLXD_SHA256_HEX_LEN + 1], off_t *size, slxd_error *err)
+		      char got[SLXD_SHA256_HEX_LEN + 1], off_t *size, const char **via,
+		      slxd_error *err)
 {
 	slxd_sha256 *h = slxd_sha256_new();
 	int rc = -1;
+	*via = NULL;
 	if (!h)
 		return slxd_fail(err, "out of memory");
 	if (is_file_registry(cfg)) {
 		rc = fetch_file_blob(cfg, fp, fd, h, size, err);
+	} else if (cfg->registry_cache[0]) {
+		*via = cfg->registry_cache;
+		rc = fetch_http_blob(cfg, cfg->registry_cache, fp, fd, h, size, err);
+		if (rc != 0 && slxd_error_kind(err) == SLXD_E_UNREACHABLE) {
+			slxd_log(SLXD_LOG_ERROR,
+				 "registry: %s (registry_cache=); fetching it from %s instead",
+				 err->msg, cfg->registry);
+			*via = NULL;
+			slxd_sha256_free(h);
+			if (!(h = slxd_sha256_new()))
+				return slxd_fail(err, "out of memory");
+			if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
+				rc = slxd_fail(err, "cannot rewind the download: %s",
+					       strerror(errno));
+			else
+				rc = fetch_http_blob(cfg, cfg->registry, fp, fd, h, size, err);
+		}
 	} else {
-		char path[128];
-		struct slxd_reg_reply r;
-		snprintf(path, sizeof(path), "/v1/blobs/%s", fp);
-		rc = slxd_reg_download(cfg->registry, cfg->registry_timeout, path, fd, h, size, &r,
-				       err);
-		if (rc == 0 && r.status != 200)
-			rc = slxd_fail(err, "the image registry at %s refused to send image %s: %s",
-				       cfg->registry, fp, r.error);
-		else if (rc != 0)
-			rc = slxd_fail_prefix(err, "cannot download image %s", fp);
-		slxd_reg_reply_free(&r);
+		rc = fetch_http_blob(cfg, cfg->registry, fp, fd, h, size, err);
 	}
 	if (rc == 0)
 		slxd_sha256_final(h, got);
@@ -773,6 +805,7 @@ static int pull_locked(const struct slxd_config *cfg, lxd_client *c, const char 
 		       slxd_error *err)
 {
 	char tmp[SLXD_PATH_MAX + 128], got[SLXD_SHA256_HEX_LEN + 1], lxd_fp[65];
+	const char *via = NULL;
 	off_t size = 0;
 	int rc = -1;
 
@@ -784,8 +817,16 @@ static int pull_locked(const struct slxd_config *cfg, lxd_client *c, const char 
 	if (fd < 0)
 		return slxd_fail(err, "cannot create a temporary file in %s: %s (download_dir=)",
 				 cfg->download_dir, strerror(errno));
-	if (fetch_blob(cfg, fp, fd, got, &size, err) != 0)
+	if (fetch_blob(cfg, fp, fd, got, &size, &via, err) != 0)
 		goto out;
+	if (strcmp(got, fp) != 0 && via) {
+		slxd_failk(err, SLXD_E_TAMPERED,
+			   "refusing image %s: the bytes the cache %s (registry_cache=) sent have "
+			   "fingerprint %s (its copy is damaged or was tampered with); nothing "
+			   "was imported; ask your admin to purge or fix that cache",
+			   fp, via, got);
+		goto out;
+	}
 	if (strcmp(got, fp) != 0) {
 		slxd_fail(
 			err,

@@ -63,8 +63,9 @@ struct slxd_api_resp {
 	char *json;               /* malloc'd answer, or NULL when sending a blob */
 	char blob_path[PATH_MAX]; /* GET /v1/blobs/FP */
 	int64_t blob_size;
-	bool blob_public;  /* approved: any cache may keep it */
-	char detail[1024]; /* the error line, for the daemon's log */
+	bool blob_public;       /* approved: any cache may keep it */
+	char content_range[96]; /* set by the daemon for a 416 */
+	char detail[1024];      /* the error line, for the daemon's log */
 };
 
 /* Decide what can be decided from the request line and headers alone

@@ -67,7 +67,8 @@ static const char usage_text[] =
 	"                                           OS, size, files, origin, setuid/setgid files,\n"
 	"                                           capabilities, world-writable dirs, Env\n"
 	"--json prints the registry's own JSON answer, for scripts.\n"
-	"The registry is --registry URL, else $SLXD_REGISTRY, else registry= in " NODE_CONFIG ".\n";
+	"The registry is --registry URL, else $SLXD_REGISTRY, else registry= in " NODE_CONFIG ".\n"
+	"pull fetches the file through $SLXD_REGISTRY_CACHE, else registry_cache= there, if set.\n";
 
 struct cli {
 	const char *cmd;
@@ -76,6 +77,8 @@ struct cli {
 	const char *registry, *name, *fingerprint, *from_lxd, *since, *output;
 	bool json, pending;
 	char base[SLXD_REGISTRY_URL_MAX + 1];
+	/* pull: an HTTP cache the image file comes through ("" = none) */
+	char cache[SLXD_REGISTRY_URL_MAX + 1];
 	long long registry_uid; /* whose signature answers need; -1: unknown, unchecked */
 };
 
@@ -932,7 +935,8 @@ static int download_verified(struct cli *c, const char *fp, int fd, const char *
 	slxd_sha256 *h = slxd_sha256_new();
 	slxd_error err = { 0 };
 	snprintf(path, sizeof(path), "/v1/blobs/%s", fp);
-	int drc = h ? slxd_reg_download_shown(c->base, TIMEOUT_S, path, fd, h, isatty(2) == 1, size,
+	const char *from = c->cache[0] ? c->cache : c->base;
+	int drc = h ? slxd_reg_download_shown(from, TIMEOUT_S, path, fd, h, isatty(2) == 1, size,
 					      &r, &err)
 		    : slxd_fail(&err, "out of memory");
 	if (drc == 0 && r.status == 200) {
@@ -941,9 +945,9 @@ static int download_verified(struct cli *c, const char *fp, int fd, const char *
 		h = NULL;
 		if (strcmp(got, fp) != 0)
 			rc = say(EX_REFUSED,
-				 "the registry at %s sent other bytes than image %.12s "
+				 "the %s at %s sent other bytes than image %.12s "
 				 "(their SHA-256 is %.12s): nothing written",
-				 c->base, fp, got);
+				 c->cache[0] ? "cache" : "registry", from, fp, got);
 		else if (fsync(fd) != 0)
 			rc = say(EX_REFUSED, "cannot write %s: %s", label, strerror(errno));
 	} else if (drc == 0) {
@@ -976,6 +980,24 @@ static int cmd_pull(struct cli *c)
 		return say(EX_USAGE, "-o: the file name is too long");
 	if ((rc = resolve_version(c, &ref, refbuf, fp, NULL)) != EX_OK)
 		return rc;
+	/* the file may come through a cache (the node's registry_cache=): the
+	 * lookup above went to the registry, and the bytes are checked */
+	const char *cache = getenv("SLXD_REGISTRY_CACHE");
+	char cbuf[SLXD_REGISTRY_URL_MAX + 1] = "";
+	if (!cache) {
+		registry_from_config("registry_cache", cbuf, sizeof(cbuf));
+		cache = cbuf;
+	}
+	if (*cache) {
+		char word[SLXD_REGISTRY_URL_MAX + 32];
+		struct slxd_config cfg;
+		slxd_error err;
+		slxd_config_defaults(&cfg);
+		snprintf(word, sizeof(word), "registry_cache=%s", cache);
+		if (slxd_config_set(&cfg, word, &err) != 0)
+			return say(EX_USAGE, "SLXD_REGISTRY_CACHE or registry_cache=: %s", err.msg);
+		snprintf(c->cache, sizeof(c->cache), "%s", cfg.registry_cache);
+	}
 
 	int fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)

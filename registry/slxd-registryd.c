@@ -34,6 +34,7 @@
 #include <microhttpd.h>
 
 #include "api.h"
+#include "blobhttp.h"
 #include "digest.h"
 #include "opts.h"
 #include "log.h"
@@ -348,6 +349,59 @@ static void sign_answer(struct MHD_Connection *conn, struct MHD_Response *r, int
 	free(cred);
 }
 
+/* A blob's answer (registry/blobhttp.h): the whole file, a byte range of
+ * it, 304 to a cache that has it, or NULL with *status 416 and resp->json
+ * saying why.  Takes fd.  Only reached once the API has decided the caller
+ * may read the blob, so a 304 or a 416 tells nothing to anyone else. */
+static struct MHD_Response *blob_response(struct MHD_Connection *conn, struct slxd_api_resp *resp,
+					  int fd, uint64_t size, int *status)
+{
+	struct slxd_blob_http d;
+	struct MHD_Response *r = NULL;
+	const char *fp = strrchr(resp->blob_path, '/') + 1;
+
+	slxd_blob_http_decide(
+		size, fp, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match"),
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE),
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-Range"), &d);
+	if (d.status == 416) {
+		close(fd);
+		char body[256];
+		snprintf(body, sizeof(body), "{\"error\":\"%s (the image file has %llu bytes)\"}",
+			 d.why, (unsigned long long)size);
+		free(resp->json);
+		resp->json = strdup(body);
+		snprintf(resp->detail, sizeof(resp->detail), "%s", d.why);
+		snprintf(resp->content_range, sizeof(resp->content_range), "%s", d.range);
+		*status = 416;
+		return NULL;
+	}
+	if (d.status == 304) {
+		close(fd);
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	} else {
+		r = MHD_create_response_from_fd_at_offset64(d.length, fd, d.offset);
+		if (!r)
+			close(fd);
+	}
+	if (!r)
+		return NULL;
+	*status = d.status;
+	if (d.status != 304)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"application/octet-stream");
+	if (d.status == 206)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, d.range);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, d.etag);
+	/* an approved file never changes under its name, so any cache may
+	 * keep it; a pending one is for its owner and admins only */
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+				resp->blob_public ? SLXD_BLOB_CACHE_PUBLIC
+						  : SLXD_BLOB_CACHE_PRIVATE);
+	return r;
+}
+
 static enum MHD_Result respond(struct MHD_Connection *conn, struct rq *rq, const char *method,
 			       struct slxd_api_resp *resp)
 {
@@ -358,23 +412,11 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct rq *rq, const
 	if (resp->blob_path[0]) {
 		int fd = open(resp->blob_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		struct stat sb;
-		if (fd >= 0 && fstat(fd, &sb) == 0 &&
-		    (r = MHD_create_response_from_fd64((uint64_t)sb.st_size, fd))) {
-			char etag[SLXD_SHA256_HEX_LEN + 3];
-			const char *fp = strrchr(resp->blob_path, '/') + 1;
-			snprintf(etag, sizeof(etag), "\"%s\"", fp);
-			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-						"application/octet-stream");
-			MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
-			/* an approved file never changes under its name, so any cache
-			 * may keep it; a pending one is for its owner and admins only */
-			MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
-						resp->blob_public
-							? "public, max-age=31536000, immutable"
-							: "private, no-store");
-		} else {
-			if (fd >= 0)
-				close(fd);
+		if (fd >= 0 && fstat(fd, &sb) == 0)
+			r = blob_response(conn, resp, fd, (uint64_t)sb.st_size, &status);
+		else if (fd >= 0)
+			close(fd);
+		if (!r && status != 416) {
 			status = 404;
 			snprintf(resp->detail, sizeof(resp->detail),
 				 "image file gone while sending it");
@@ -392,6 +434,9 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct rq *rq, const
 			return MHD_NO;
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+		if (status == 416 && resp->content_range[0])
+			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE,
+						resp->content_range);
 		sign_answer(conn, r, status, body);
 	}
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);

@@ -25,7 +25,7 @@ PACKAGES=(slurmctld slurmd slurm-client libslurm-dev munge libmunge-dev
 	libssl-dev libarchive-dev libyaml-dev clang clang-format libclang-rt-14-dev valgrind
 	python3 procps psmisc util-linux
 	debhelper dpkg-dev fakeroot adduser rsyslog rpm
-	libpmix2 libpmix-dev mmdebstrap lxcfs skopeo docker-registry mariadb-server slurmdbd)
+	libpmix2 libpmix-dev mmdebstrap lxcfs skopeo docker-registry mariadb-server slurmdbd nginx-light)
 # debhelper, dpkg-dev, fakeroot: `make deb` (debian/control's other
 # Build-Depends are above); adduser: the registry package's postinst runs
 # it.  rpm: `make rpm` (rpmbuild).  rsyslog: the helpers and slxd-registryd log through syslog(3), and
@@ -38,6 +38,7 @@ PACKAGES=(slurmctld slurmd slurm-client libslurm-dev munge libmunge-dev
 # pid on a loopback port (t_registry_docker_transport); Debian's service is not used.
 # mariadb-server, slurmdbd: the multi-node cluster's accounting (sacct;
 # nodes.sh start_accounting), each started by pid, never as a service.
+# nginx-light: the HTTP cache in front of the registry (t_registry_cache_*, bench/cache.sh).
 
 install_packages() {
 	local missing=() p

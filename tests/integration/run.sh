@@ -31,7 +31,7 @@ IMG=$SLXD_IMAGE
 NODE_CONF=/etc/slurm/spank_lxd.conf
 
 # A case file that does not parse would silently run none of its cases.
-for _casefile in cases faults registry security; do
+for _casefile in cases faults registry security cache; do
 	bash -n "$here/$_casefile.sh" || { echo "$_casefile.sh does not parse"; echo "0 passed, 1 failed"; exit 1; }
 	. "$here/$_casefile.sh"
 done

@@ -176,6 +176,19 @@ static void test_set_registry_keys(void **state)
 		assert_contains(set_bad(bad_reg[i]), "registry");
 	assert_contains(set_bad("registry=http://h/v1"), "use http://HOST:PORT");
 
+	/* a cache is an HTTP address only: a file:// store needs none */
+	assert_string_equal(cfg.registry_cache, "");
+	set_ok("registry_cache=http://cache.rack7:3128/");
+	assert_string_equal(cfg.registry_cache, "http://cache.rack7:3128");
+	set_ok("registry_cache=");
+	assert_string_equal(cfg.registry_cache, "");
+	static const char *bad_cache[] = { "registry_cache=file:///gpfs/x", "registry_cache=h:80",
+					   "registry_cache=http://h/v1",
+					   "registry_cache=http://u@h" };
+	for (size_t i = 0; i < sizeof(bad_cache) / sizeof(bad_cache[0]); i++)
+		assert_contains(set_bad(bad_cache[i]), "invalid registry_cache");
+	assert_contains(set_bad("registry_cache=file:///x"), "https://HOST[:PORT] (no user");
+
 	set_ok("registry_timeout=5");
 	assert_int_equal(cfg.registry_timeout, 5);
 	assert_contains(set_bad("registry_timeout=0"), "from 1 to 3600");

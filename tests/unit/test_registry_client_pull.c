@@ -195,6 +195,67 @@ static void present_image_needs_no_registry(void **state)
 	assert_string_equal(managed(fp), "");
 }
 
+/* registry_cache=: blobs come through the cache (the registry is not asked
+ * for them), a cache's altered bytes are refused with a line naming the
+ * cache and nothing imported, and a cache that does not answer at all is
+ * bypassed. */
+static void pulls_through_the_cache(void **state)
+{
+	(void)state;
+	struct fake_reg *cache = fake_reg_start();
+	snprintf(cfg.registry_cache, sizeof(cfg.registry_cache), "%s", fake_reg_url(cache));
+	fake_reg_answer(cache, "GET", blob_path, 200, BLOB, blob_len);
+	if (pull(fp) != 0)
+		fail_msg("%s", err.msg);
+	assert_true(fake_lxd_image_exists(lxd, fp));
+	assert_int_equal(fake_reg_hits(cache, "GET", blob_path), 1);
+	assert_int_equal(fake_reg_hits(reg, "GET", blob_path), 0);
+	/* the request through the cache is the node's own, MUNGE and all */
+	assert_int_equal(fake_reg_bad_auth(cache), 0);
+	assert_int_equal(fake_reg_last_uid(cache), geteuid());
+	assert_int_equal(leftovers(), 0);
+	fake_reg_stop(cache);
+}
+
+static void tampered_cache_is_refused(void **state)
+{
+	(void)state;
+	struct fake_reg *cache = fake_reg_start();
+	snprintf(cfg.registry_cache, sizeof(cfg.registry_cache), "%s", fake_reg_url(cache));
+	char evil[sizeof(BLOB)];
+	memcpy(evil, BLOB, blob_len);
+	evil[600] ^= 1; /* one bit of the file's contents */
+	fake_reg_answer(cache, "GET", blob_path, 200, evil, blob_len);
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
+	assert_int_equal(pull(fp), -1);
+	assert_one_line(err.msg);
+	assert_int_equal(slxd_error_kind(&err), SLXD_E_TAMPERED);
+	char want[256];
+	snprintf(want, sizeof(want), "the bytes the cache %s (registry_cache=) sent",
+		 fake_reg_url(cache));
+	assert_contains(err.msg, "refusing image");
+	assert_contains(err.msg, want);
+	assert_contains(err.msg, "nothing was imported");
+	assert_false(fake_lxd_image_exists(lxd, fp));
+	assert_null(fake_lxd_find(lxd, "POST", "/1.0/images"));
+	/* not papered over by asking the registry: the admin must see it */
+	assert_int_equal(fake_reg_hits(reg, "GET", blob_path), 0);
+	assert_int_equal(leftovers(), 0);
+	fake_reg_stop(cache);
+}
+
+static void dead_cache_is_bypassed(void **state)
+{
+	(void)state;
+	strcpy(cfg.registry_cache, "http://127.0.0.1:1");
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
+	if (pull(fp) != 0)
+		fail_msg("%s", err.msg);
+	assert_true(fake_lxd_image_exists(lxd, fp));
+	assert_int_equal(fake_reg_hits(reg, "GET", blob_path), 1);
+	assert_int_equal(leftovers(), 0);
+}
+
 static void tampered_blob_is_refused(void **state)
 {
 	(void)state;
@@ -688,6 +749,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(pulls_verifies_imports_and_marks, setup, teardown),
 		cmocka_unit_test_setup_teardown(present_image_needs_no_registry, setup, teardown),
 		cmocka_unit_test_setup_teardown(tampered_blob_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(pulls_through_the_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(tampered_cache_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(dead_cache_is_bypassed, setup, teardown),
 		cmocka_unit_test_setup_teardown(registry_refusal_of_blob, setup, teardown),
 		cmocka_unit_test_setup_teardown(downloads_are_staged_in_download_dir, setup,
 						teardown),

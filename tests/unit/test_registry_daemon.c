@@ -215,6 +215,7 @@ struct reply {
 	long status;
 	struct buf body;
 	char cache_control[128];
+	char etag[128], content_range[128], accept_ranges[32];
 	json_t *json;
 	char answer[4096]; /* SLXD_ANSWER_HEADER's value, if any */
 	bool answer_ok;    /* it verified for this request, status, body */
@@ -228,6 +229,14 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 	if (n > 15 && strncasecmp(data, "Cache-Control: ", 15) == 0)
 		snprintf(r->cache_control, sizeof(r->cache_control), "%.*s", (int)(n - 17),
 			 data + 15);
+	if (n > 6 && strncasecmp(data, "ETag: ", 6) == 0)
+		snprintf(r->etag, sizeof(r->etag), "%.*s", (int)(n - 8), data + 6);
+	if (n > 15 && strncasecmp(data, "Content-Range: ", 15) == 0)
+		snprintf(r->content_range, sizeof(r->content_range), "%.*s", (int)(n - 17),
+			 data + 15);
+	if (n > 15 && strncasecmp(data, "Accept-Ranges: ", 15) == 0)
+		snprintf(r->accept_ranges, sizeof(r->accept_ranges), "%.*s", (int)(n - 17),
+			 data + 15);
 	size_t hl = strlen(SLXD_ANSWER_HEADER ": ");
 	if (n > hl + 2 && strncasecmp(data, SLXD_ANSWER_HEADER ": ", hl) == 0)
 		snprintf(r->answer, sizeof(r->answer), "%.*s", (int)(n - hl - 2), data + hl);
@@ -235,6 +244,9 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 }
 
 enum { SEND_LENGTH, SEND_CHUNKED };
+
+/* More request headers for the next http() call (Range, If-None-Match). */
+static const char *extra_headers[4];
 
 /* cred NULL: no Authorization header; "" : sign as uid for this request. */
 static long http(struct reply *r, const char *method, const char *path, const char *cred, uid_t uid,
@@ -261,6 +273,9 @@ static long http(struct reply *r, const char *method, const char *path, const ch
 		snprintf(auth, sizeof(auth), "Authorization: MUNGE %s", cred);
 		h = curl_slist_append(h, auth);
 	}
+	for (size_t i = 0; i < 4 && extra_headers[i]; i++)
+		h = curl_slist_append(h, extra_headers[i]);
+	memset(extra_headers, 0, sizeof(extra_headers));
 	if (body) {
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, source);
@@ -311,6 +326,7 @@ static char *slurp(const char *path, size_t *len)
 /* --- tests ---------------------------------------------------------------- */
 
 static char fp[SLXD_SHA256_HEX_LEN + 1];
+static char nobody_fp[SLXD_SHA256_HEX_LEN + 1]; /* a pending file of NOBODY's */
 
 static void push_approve_download(void **state)
 {
@@ -382,7 +398,7 @@ static void a_user_pushes_but_does_not_approve(void **state)
 	snprintf(other, sizeof(other), "%s/nobody.tar.gz", dir);
 	make_image(other, "nobody's");
 	char *img = slurp(other, &len);
-	char nfp[65];
+	char *nfp = nobody_fp;
 	slxd_sha256_buf(img, len, nfp);
 
 	assert_int_equal(http(&r, "PUT", "/v1/images/tools/2", "", NOBODY, img, len, SEND_LENGTH),
@@ -407,6 +423,83 @@ static void a_user_pushes_but_does_not_approve(void **state)
 	json_t *es = json_object_get(r.json, "entries");
 	assert_int_equal(json_array_size(es), 2);
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(es, 1), "status")), 403);
+	done(&r);
+	free(img);
+}
+
+/* What a cache in front and a resuming node rely on, through the real
+ * daemon: ETag, 304, one byte range, 416 on a bad one; and a pending file
+ * stays uncacheable, ranges or not. */
+static void ranges_and_conditionals_on_the_wire(void **state)
+{
+	(void)state;
+	struct reply r;
+	size_t len;
+	char path[128], etag[80], inm[120];
+	char *img = slurp(image, &len);
+	snprintf(path, sizeof(path), "/v1/blobs/%s", fp); /* approved above */
+	snprintf(etag, sizeof(etag), "\"%s\"", fp);
+
+	assert_int_equal(http(&r, "GET", path, "", NOBODY, NULL, 0, 0), 200);
+	assert_string_equal(r.etag, etag);
+	assert_string_equal(r.accept_ranges, "bytes");
+	assert_string_equal(r.cache_control, "public, max-age=31536000, immutable");
+	done(&r);
+
+	extra_headers[0] = "Range: bytes=10-19";
+	assert_int_equal(http(&r, "GET", path, "", NOBODY, NULL, 0, 0), 206);
+	assert_int_equal(r.body.n, 10);
+	assert_memory_equal(r.body.p, img + 10, 10);
+	char cr[128];
+	snprintf(cr, sizeof(cr), "bytes 10-19/%zu", len);
+	assert_string_equal(r.content_range, cr);
+	assert_string_equal(r.etag, etag);
+	assert_contains(r.cache_control, "public");
+	done(&r);
+
+	/* resuming at an offset: the rest, to the end */
+	extra_headers[0] = "Range: bytes=100-";
+	extra_headers[1] = inm;
+	snprintf(inm, sizeof(inm), "If-Range: %s", etag);
+	assert_int_equal(http(&r, "GET", path, "", NOBODY, NULL, 0, 0), 206);
+	assert_int_equal(r.body.n, len - 100);
+	assert_memory_equal(r.body.p, img + 100, len - 100);
+	done(&r);
+
+	snprintf(inm, sizeof(inm), "If-None-Match: %s", etag);
+	extra_headers[0] = inm;
+	assert_int_equal(http(&r, "GET", path, "", NOBODY, NULL, 0, 0), 304);
+	assert_int_equal(r.body.n, 0);
+	assert_string_equal(r.etag, etag);
+	done(&r);
+
+	static const char *bad[] = { "Range: bytes=5-4", "Range: bytes=99999999-",
+				     "Range: bytes=0-1,4-5", "Range: bytes=x-" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		extra_headers[0] = bad[i];
+		assert_int_equal(http(&r, "GET", path, "", NOBODY, NULL, 0, 0), 416);
+		snprintf(cr, sizeof(cr), "bytes */%zu", len);
+		assert_string_equal(r.content_range, cr);
+		assert_string_equal(r.cache_control, "no-store");
+		assert_non_null(r.json);
+		assert_one_line(json_string_value(json_object_get(r.json, "error")));
+		assert_true(r.answer_ok);
+		done(&r);
+	}
+
+	/* the pending file of a_user_pushes_but_does_not_approve: a range
+	 * for its owner, never cacheable; nothing at all (not even a 304 or
+	 * a 416 that would tell it exists) for someone else */
+	char pend[128];
+	snprintf(pend, sizeof(pend), "/v1/blobs/%s", nobody_fp);
+	extra_headers[0] = "Range: bytes=0-0";
+	assert_int_equal(http(&r, "GET", pend, "", NOBODY, NULL, 0, 0), 206);
+	assert_string_equal(r.cache_control, "private, no-store");
+	done(&r);
+	snprintf(inm, sizeof(inm), "If-None-Match: \"%s\"", nobody_fp);
+	extra_headers[0] = inm;
+	extra_headers[1] = "Range: bytes=99999999-";
+	assert_int_equal(http(&r, "GET", pend, "", 1, NULL, 0, 0), 404);
 	done(&r);
 	free(img);
 }
@@ -719,6 +812,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(push_approve_download),
 		cmocka_unit_test(a_user_pushes_but_does_not_approve),
+		cmocka_unit_test(ranges_and_conditionals_on_the_wire),
 		cmocka_unit_test(refusals_on_the_wire),
 		cmocka_unit_test(files_are_private_until_approved),
 		cmocka_unit_test(repush_succeeds_and_pending_quota_holds),
