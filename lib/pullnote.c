@@ -42,8 +42,7 @@ void slxd_pullnote_begin(void)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!sink)
 		return;
-	snprintf(line, sizeof(line), "slurm-lxd: pulling image %s onto %s",
-		 image, node);
+	snprintf(line, sizeof(line), "slurm-lxd: pulling image %s onto %s", image, node);
 	sink(line);
 }
 
@@ -108,7 +107,8 @@ size_t slxd_pullnote_take(const struct slxd_config *cfg, uint32_t jobid, char *b
 	if (fd < 0)
 		return 0;
 	/* a regular file of ours (root's), ours alone to print: the unlink decides */
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || unlink(path) != 0)
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+	    unlink(path) != 0)
 		return 0;
 	while (got < len - 1) {
 		ssize_t r = read(fd, buf + got, len - 1 - got);
