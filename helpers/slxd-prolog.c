@@ -53,10 +53,16 @@ static const struct slxd_config *note_cfg;
 static uint32_t note_job;
 static pid_t notifier = -1;
 
+/* A slurmctld that does not answer must not hold up the job's start: the
+ * last line's sender gets 3 s, then is left to finish (or not) alone. */
 static void wait_notifier(void)
 {
-	while (notifier > 0 && waitpid(notifier, NULL, 0) < 0 && errno == EINTR)
-		;
+	for (int i = 0; notifier > 0 && i < 60; i++) {
+		pid_t w = waitpid(notifier, NULL, WNOHANG);
+		if (w == notifier || (w < 0 && errno != EINTR))
+			break;
+		usleep(50 * 1000);
+	}
 	notifier = -1;
 }
 
