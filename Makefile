@@ -115,9 +115,9 @@ $(INIT): helpers/slxd-init.c lib/entrypoint.h
 $(BUILD)/slxd-%: helpers/slxd-%.c $(LIBSLXD)
 	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(LDFLAGS) $(LDLIBS)
 
-# The only program that asks slurmctld about jobs, so the only one linked
-# against libslurm.
-$(GC): helpers/slxd-gc.c $(LIBSLXD)
+# The only programs that talk to slurmctld (about jobs; the prolog to tell
+# srun of an image pull), so the only ones linked against libslurm.
+$(GC) $(PROLOG): $(BUILD)/slxd-%: helpers/slxd-%.c $(LIBSLXD)
 	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(SLURM_LDFLAGS) $(LDFLAGS) $(LDLIBS) -lslurm
 
 # The image check as a program (lib/tarcheck.h): the only node program

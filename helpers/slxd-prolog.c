@@ -13,13 +13,22 @@
  * It always exits 0 after logging what went wrong: a non-zero prolog makes
  * Slurm drain the node and requeue the job, which is the wrong answer to an
  * unapproved image or a registry hiccup.  The job's own steps then refuse
- * with the same one-line reason, in the user's output. */
+ * with the same one-line reason, in the user's output.
+ *
+ * A prolog cannot write to the job's output.  When it pulls the image, its
+ * two lines (pullnote.h) go to srun or salloc through slurmctld (as
+ * `scontrol notify` does), live, and into a note that the job's batch step
+ * copies into its output file. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <slurm/slurm.h>
 
 #include "config.h"
 #include "images.h"
@@ -28,6 +37,7 @@
 #include "runtime.h"
 #include "opts.h"
 #include "paths.h"
+#include "pullnote.h"
 #include "version.h"
 
 #define IMAGE_ENV "SPANK_SLXD_IMAGE"
@@ -37,6 +47,41 @@ static void usage(FILE *f)
 	fprintf(f, "usage: slxd-prolog [--config FILE] [--image NAME[:TAG]] [JOBID] | --version\n"
 		   "Resolve and fetch the job's approved image on this node (JOBID defaults to\n"
 		   "$SLURM_JOB_ID, the image to $" IMAGE_ENV ").  Exits 0 unless misused.\n");
+}
+
+static const struct slxd_config *note_cfg;
+static uint32_t note_job;
+static pid_t notifier = -1;
+
+/* A slurmctld that does not answer must not hold up the job's start: the
+ * last line's sender gets 3 s, then is left to finish (or not) alone. */
+static void wait_notifier(void)
+{
+	for (int i = 0; notifier > 0 && i < 60; i++) {
+		pid_t w = waitpid(notifier, NULL, WNOHANG);
+		if (w == notifier || (w < 0 && errno != EINTR))
+			break;
+		usleep(50 * 1000);
+	}
+	notifier = -1;
+}
+
+/* Only ever called when a pull begins or ends: the cached path neither
+ * forks nor asks slurmctld anything. */
+static void to_job(const char *line)
+{
+	slxd_error err;
+	if (slxd_pullnote_record(note_cfg, note_job, line, &err) != 0)
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", note_job, err.msg);
+	wait_notifier(); /* the lines arrive in order */
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* libslurm ends the process on a configuration it cannot
+		 * read: in a child, the pull goes on whatever happens here */
+		slurm_init(NULL);
+		_exit(slurm_notify_job(note_job, (char *)line) == 0 ? 0 : 1);
+	}
+	notifier = pid;
 }
 
 static int prepare(const struct slxd_config *cfg, const char *image, const char *job,
@@ -115,7 +160,14 @@ int main(int argc, char **argv)
 		slxd_log(SLXD_LOG_ERROR, "job %s: %s", job, err.msg);
 		return 0;
 	}
+	if (strcmp(job, "?") != 0) {
+		note_cfg = &cfg;
+		note_job = (uint32_t)strtoul(job, NULL, 10);
+		slxd_pullnote_set_sink(to_job, cfg.node_name[0] ? cfg.node_name
+								: getenv("SLURMD_NODENAME"));
+	}
 	if (prepare(&cfg, image, job, &err) != 0)
 		slxd_log(SLXD_LOG_ERROR, "job %s: image not prepared: %s", job, err.msg);
+	wait_notifier();
 	return 0;
 }

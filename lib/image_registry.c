@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "log.h"
+#include "pullnote.h"
 #include "paths.h"
 #include "registry_client.h"
 
@@ -918,6 +919,7 @@ int slxd_registry_pull(const struct slxd_config *cfg, lxd_client *c, const char 
 	if (rc < 0 && slxd_error_kind(err) != SLXD_E_NOTFOUND)
 		goto fail;
 	if (rc < 0) {
+		slxd_pullnote_begin(); /* the user hears of it before the wait */
 		/* Let go and queue for the writer's lock: two readers that both
 		 * upgraded in place would wait on each other forever. */
 		if (ofd_lock(lfd, F_UNLCK, false) != 0 || ofd_lock(lfd, F_WRLCK, true) != 0)

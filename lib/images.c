@@ -3,6 +3,7 @@
 
 #include "image_list.h"
 #include "image_registry.h"
+#include "pullnote.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -47,8 +48,11 @@ int slxd_image_ensure(const struct slxd_config *cfg, lxd_client *c, const char *
 	json_auto_t *img = NULL;
 	int rc;
 	if (cfg->registry[0]) {
-		if (slxd_registry_pull(cfg, c, fingerprint, hold_fd, err) != 0)
+		slxd_pullnote_arm(image);
+		if (slxd_registry_pull(cfg, c, fingerprint, hold_fd, err) != 0) {
+			slxd_pullnote_end(false, -1);
 			return slxd_fail_prefix(err, "image %s", image);
+		}
 		/* held: it stays while we look at its architecture */
 		rc = lxd_image_get(c, fingerprint, &img, err);
 		if (rc != 0 && slxd_error_kind(err) == SLXD_E_NOTFOUND)
@@ -63,6 +67,10 @@ int slxd_image_ensure(const struct slxd_config *cfg, lxd_client *c, const char *
 				  "image %s is approved (fingerprint %.12s) but this node's LXD "
 				  "does not have it; ask your admin to import it on this node",
 				  image, fingerprint);
+	}
+	if (cfg->registry[0]) {
+		json_t *size = rc == 0 ? json_object_get(img, "size") : NULL;
+		slxd_pullnote_end(rc == 0, json_is_integer(size) ? json_integer_value(size) : -1);
 	}
 	/* An image of another architecture would make a container that
 	 * fails at its first exec with ENOEXEC; say why before any exists. */

@@ -16,6 +16,9 @@
  *   image-<fp>.lock         OFD lock holding an image against eviction; its
  *                           mtime is the image's last use (registry.c).
  *   registry-cache.json     the registry client's cache (registry.c).
+ *   pull-<jobid>.note       what slxd-prolog said of its pull, for the
+ *                           job's batch output (pullnote.h); removed by
+ *                           the job's first step on the node, or its end.
  *
  * Slots and template and image locks are never removed: a few bytes each,
  * one per image and id map, and a lock file must outlive its holders. */

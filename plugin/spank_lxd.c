@@ -43,6 +43,7 @@
 #include "runtime.h"
 #include "mounts.h"
 #include "opts.h"
+#include "pullnote.h"
 #include "privileged.h"
 #include "statedir.h"
 #include "version.h"
@@ -94,6 +95,18 @@ static void to_slurm_log(enum slxd_log_level level, const char *line)
 	default:
 		slurm_debug("slurm-lxd: %s", line);
 	}
+}
+
+/* A pull's progress (pullnote.h) to the task's stderr, which slurmstepd
+ * has made the job's (srun's, or the batch output file) before it forks
+ * the task: one write per line, so tasks' lines do not interleave. */
+static void pull_to_stderr(const char *line)
+{
+	char buf[600];
+	int n = snprintf(buf, sizeof(buf), "%s\n", line);
+	if (n > 0 &&
+	    write(STDERR_FILENO, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1) < 0)
+		slurm_debug("slurm-lxd: %s", line);
 }
 
 static int store(char **slot, const char *value)
@@ -481,6 +494,13 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	prctl(PR_GET_NAME, comm);
 	prctl(PR_SET_NAME, "slxd-setup");
 	pid_t init_pid = 0;
+	/* What slxd-prolog said of its pull: srun and salloc heard it live,
+	 * a batch job's output file hears it now. */
+	char note[1024];
+	if (slxd_pullnote_take(&st.cfg, jobid, note, sizeof(note)) > 0 &&
+	    stepid == SLURM_BATCH_SCRIPT && write(STDERR_FILENO, note, strlen(note)) < 0)
+		slurm_debug("slurm-lxd: %s", note);
+	slxd_pullnote_set_sink(pull_to_stderr, node);
 	/* Stages this step's mounts, and checks every staged mount of the
 	 * container, under the job's lock (container.h). */
 	int rc = slxd_container_ensure(c, &st.cfg, &job, &init_pid, &err);
@@ -660,6 +680,8 @@ int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 			    jobid, err.msg);
 		slxd_config_defaults(&st.cfg);
 	}
+	char note[8]; /* a job that ran no step here leaves no note */
+	slxd_pullnote_take(&st.cfg, jobid, note, sizeof(note));
 	if (!slxd_container_marked(&st.cfg, jobid))
 		return 0; /* no container was ever asked for here: nothing to do */
 	lxd_client *c = slxd_runtime_open(&st.cfg, &err);

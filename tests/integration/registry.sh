@@ -853,3 +853,60 @@ t_registry_oci_entrypoint() {
 	rm -rf "$dir"
 	return $rc
 }
+
+# Issue 19 item 2: a job whose image is not cached on the node hears which
+# image is pulled onto which node, its size, and when it is ready; the next
+# job, on the cached image, hears nothing of it.  The step's own pull (an
+# image the job did not name at submission), then slxd-prolog's for srun
+# (live, through slurmctld) and for a batch job (its output file).
+t_registry_pull_is_announced() {
+	local name=pullmsg$RANDOM img fp out job rc
+	img=$(variant_image "$name")
+	fp=$(fp_of "$img")
+	(
+	reg_alice push "$img" --name "$name:1" >/dev/null || fail "push" || exit 1
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
+	! lxc image info "$fp" >/dev/null 2>&1 || fail "(setup) image already in LXD" || exit 1
+
+	# first, while no template or spare of it exists: no prolog pulls
+	# it, the step's set-up does, and says so on the step's stderr
+	job=$(sbatch_wait "$SLXD_TEST_USER" -o "$ALICE_DIR/pm-%j.out" \
+		--wrap "srun --lxd-image=$name:1 cat /etc/slxd-image") || fail "sbatch" || exit 1
+	out=$(cat "$ALICE_DIR/pm-$job.out")
+	report "step: $out"
+	expect_contains "step: the job ran" "$name" "$out" || exit 1
+	expect_contains "step: pulling line" "slurm-lxd: pulling image $name:1 onto " "$out" || exit 1
+	[[ "$out" =~ slurm-lxd:\ image\ $name:1\ \([0-9.]+[KMG]iB\)\ ready\ on\ [^\ ]+\ after\ [0-9]+\.[0-9]\ s ]] ||
+		fail "step: no ready line with the size in: $out" || exit 1
+
+	lxc image delete "$fp" >/dev/null || fail "(setup) cannot remove the image" || exit 1
+	out=$(alice srun --lxd-image="$name:1" cat /etc/slxd-image 2>&1)
+	report "srun: $out"
+	expect_contains "srun: the job ran" "$name" "$out" || exit 1
+	expect_contains "srun: pulling line" "slurm-lxd: pulling image $name:1 onto " "$out" || exit 1
+	expect_contains "srun: ready line" "slurm-lxd: image $name:1 (" "$out" || exit 1
+	# (srun may also say the job queued while the last one ends: the
+	# lines that matter are looked for, not counted)
+	out=$(alice srun --lxd-image="$name:1" cat /etc/slxd-image 2>&1)
+	expect_contains "cached: the job ran" "$name" "$out" || exit 1
+	expect_not_contains "cached: no pulling line" "pulling image" "$out" || exit 1
+	expect_not_contains "cached: no ready line" "ready on" "$out" || exit 1
+
+	lxc image delete "$fp" >/dev/null || fail "(setup) cannot remove the image" || exit 1
+	job=$(sbatch_wait "$SLXD_TEST_USER" --lxd-image="$name:1" -o "$ALICE_DIR/pm-%j.out" \
+		--wrap 'cat /etc/slxd-image') || fail "sbatch" || exit 1
+	out=$(cat "$ALICE_DIR/pm-$job.out")
+	report "batch: $out"
+	expect_contains "batch: the job ran" "$name" "$out" || exit 1
+	expect_contains "batch: pulling line" "slurm-lxd: pulling image $name:1 onto " "$out" || exit 1
+	expect_contains "batch: ready line" "slurm-lxd: image $name:1 (" "$out" || exit 1
+	job=$(sbatch_wait "$SLXD_TEST_USER" --lxd-image="$name:1" -o "$ALICE_DIR/pm-%j.out" \
+		--wrap 'cat /etc/slxd-image') || fail "sbatch" || exit 1
+	expect_eq "batch, cached: the payload's output only" "$name" "$(cat "$ALICE_DIR/pm-$job.out")" || exit 1
+	[ -z "$(ls "$(sed -n 's/^state_dir=//p' "$NODE_CONF")" | grep '^pull-.*\.note$')" ] || fail "a note was left behind"
+	)
+	rc=$?
+	rm -f "$ALICE_DIR"/pm-*.out
+	reg_cleanup "$name:1" "$fp"
+	return $rc
+}

@@ -20,6 +20,8 @@
 #include "fake_registry.h"
 #include "image_registry.h"
 #include "images.h"
+#include "joblimits.h"
+#include "pullnote.h"
 
 /* The image: a real (tiny) unified tarball, since every download now goes
  * through slxd-imagecheck. */
@@ -386,6 +388,69 @@ static void image_ensure_with_and_without_registry(void **state)
 	assert_int_equal(slxd_image_ensure(&cfg, cl, "busybox:1", fp, &hold, &err), 0);
 	assert_int_equal(hold, -1);
 	assert_null(fake_lxd_find(lxd, "POST", "/1.0/images"));
+}
+
+/* The user hears of a pull (pullnote.h): two lines when the image had to
+ * be fetched, naming it, the node and its size; none when it was cached,
+ * nor a ready line when the pull failed. */
+static char said[4][512];
+static int nsaid;
+static void hear(const char *line)
+{
+	if (nsaid < 4)
+		snprintf(said[nsaid], sizeof(said[0]), "%s", line);
+	nsaid++;
+}
+
+static void pull_is_announced_only_when_it_happens(void **state)
+{
+	(void)state;
+	slxd_pullnote_set_sink(hear, "node7");
+	nsaid = 0;
+	fake_reg_json(reg, "GET", blob_path, 403, "{\"error\":\"image is not approved\"}");
+	assert_int_equal(slxd_image_ensure(&cfg, cl, "busybox:1", fp, NULL, &err), -1);
+	assert_int_equal(nsaid, 1); /* it began; the error line says the rest */
+	assert_string_equal(said[0], "slurm-lxd: pulling image busybox:1 onto node7");
+
+	nsaid = 0;
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
+	if (slxd_image_ensure(&cfg, cl, "busybox:1", fp, NULL, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(nsaid, 2);
+	assert_string_equal(said[0], "slurm-lxd: pulling image busybox:1 onto node7");
+	char want[128], h[24];
+	slxd_joblimits_human(blob_len, h, sizeof(h)); /* LXD's size of it */
+	snprintf(want, sizeof(want), "slurm-lxd: image busybox:1 (%s) ready on node7 after ", h);
+	assert_true(strncmp(said[1], want, strlen(want)) == 0);
+	assert_true(strlen(said[1]) > 4 && strcmp(said[1] + strlen(said[1]) - 2, " s") == 0);
+
+	nsaid = 0; /* cached: not a word */
+	assert_int_equal(slxd_image_ensure(&cfg, cl, "busybox:1", fp, NULL, &err), 0);
+	assert_int_equal(nsaid, 0);
+	slxd_pullnote_set_sink(NULL, NULL);
+}
+
+/* slxd-prolog's note: recorded lines come back once, to one taker. */
+static void prolog_note_is_taken_once(void **state)
+{
+	(void)state;
+	char buf[256];
+	assert_int_equal(mkdir(cfg.state_dir, 0700), 0); /* as a pull makes it */
+	assert_int_equal(slxd_pullnote_take(&cfg, 42, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	assert_int_equal(slxd_pullnote_record(&cfg, 42, "slurm-lxd: one", &err), 0);
+	assert_int_equal(slxd_pullnote_record(&cfg, 42, "slurm-lxd: two", &err), 0);
+	assert_int_equal(slxd_pullnote_take(&cfg, 43, buf, sizeof(buf)), 0);
+	assert_int_equal(slxd_pullnote_take(&cfg, 42, buf, sizeof(buf)), 30);
+	assert_string_equal(buf, "slurm-lxd: one\nslurm-lxd: two\n");
+	assert_int_equal(slxd_pullnote_take(&cfg, 42, buf, sizeof(buf)), 0);
+	/* a link planted in its place is not followed */
+	char path[256];
+	snprintf(path, sizeof(path), "%s/pull-44.note", cfg.state_dir);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	assert_int_equal(slxd_pullnote_take(&cfg, 44, buf, sizeof(buf)), 0);
+	assert_int_equal(slxd_pullnote_record(&cfg, 44, "x", &err), -1);
+	unlink(path);
 }
 
 /* With a registry, an image fetched or cached here whose architecture
@@ -762,6 +827,9 @@ int main(int argc, char **argv)
 						teardown),
 		cmocka_unit_test_setup_teardown(image_ensure_refuses_another_architecture, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(pull_is_announced_only_when_it_happens, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(prolog_note_is_taken_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_pulls_download_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(file_store_pull, setup, teardown),
 		cmocka_unit_test_setup_teardown(lru_evicts_oldest_to_the_bound, setup, teardown),
