@@ -319,7 +319,15 @@ refused_checks() { # jobid init-pid container
 	local i line
 	expect_node_idle || return 1
 	! kill -0 "$2" 2>/dev/null || fail "the container's init (pid $2) outlived the job" || return 1
-	expect_eq "container status" Stopped "$(lxc query "/1.0/instances/$3" | jq -r .status)" || return 1
+	# the init is gone (above); the daemon reports Stopped once its
+	# monitor has seen that (Incus: a moment later)
+	local status
+	for i in $(seq 50); do
+		status=$(lxc query "/1.0/instances/$3" | jq -r .status)
+		[ "$status" = Stopped ] && break
+		sleep 0.2
+	done
+	expect_eq "container status" Stopped "$status" || return 1
 	# (the deleter gives up after lxd_timeout=60 s of trying)
 	for i in $(seq 900); do
 		line=$(job_story "$1" | grep "its processes are gone but its container could not be deleted")
