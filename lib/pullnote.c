@@ -121,3 +121,23 @@ size_t slxd_pullnote_take(const struct slxd_config *cfg, uint32_t jobid, char *b
 	buf[got] = '\0';
 	return got;
 }
+
+void slxd_pullnote_say(int fd, const char *buf, size_t len)
+{
+	struct stat sb;
+	if (fstat(fd, &sb) != 0)
+		return;
+	/* O_NONBLOCK means nothing to a regular file, and a pipe, FIFO,
+	 * socket or terminal is the task's own open file (slurmstepd opens
+	 * one per task): set it for this write only */
+	int flags = S_ISREG(sb.st_mode) ? -1 : fcntl(fd, F_GETFL);
+	if (!S_ISREG(sb.st_mode) &&
+	    (flags < 0 || (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)))
+		return;
+	ssize_t w;
+	do
+		w = write(fd, buf, len);
+	while (w < 0 && errno == EINTR);
+	if (flags >= 0 && !(flags & O_NONBLOCK))
+		fcntl(fd, F_SETFL, flags);
+}

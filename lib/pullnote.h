@@ -48,4 +48,11 @@ int slxd_pullnote_record(const struct slxd_config *cfg, uint32_t jobid, const ch
 			 slxd_error *err);
 size_t slxd_pullnote_take(const struct slxd_config *cfg, uint32_t jobid, char *buf, size_t len);
 
+/* Write buf to fd, the job's stderr (a file, pipe, FIFO or terminal the
+ * user chose with --error), never waiting for it: root writes there while
+ * holding the image's lock that other jobs' pulls wait for, and a FIFO the
+ * user filled or a terminal stopped with ^S must not hold it.  What does
+ * not fit at once is dropped.  fd's flags are as they were on return. */
+void slxd_pullnote_say(int fd, const char *buf, size_t len);
+
 #endif

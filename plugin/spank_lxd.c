@@ -104,9 +104,9 @@ static void pull_to_stderr(const char *line)
 {
 	char buf[600];
 	int n = snprintf(buf, sizeof(buf), "%s\n", line);
-	if (n > 0 &&
-	    write(STDERR_FILENO, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1) < 0)
-		slurm_debug("slurm-lxd: %s", line);
+	if (n > 0) /* never waits: the image's lock is held (pullnote.h) */
+		slxd_pullnote_say(STDERR_FILENO, buf,
+				  (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
 static int store(char **slot, const char *value)
@@ -498,8 +498,8 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	 * a batch job's output file hears it now. */
 	char note[1024];
 	if (slxd_pullnote_take(&st.cfg, jobid, note, sizeof(note)) > 0 &&
-	    stepid == SLURM_BATCH_SCRIPT && write(STDERR_FILENO, note, strlen(note)) < 0)
-		slurm_debug("slurm-lxd: %s", note);
+	    stepid == SLURM_BATCH_SCRIPT)
+		slxd_pullnote_say(STDERR_FILENO, note, strlen(note));
 	slxd_pullnote_set_sink(pull_to_stderr, node);
 	/* Stages this step's mounts, and checks every staged mount of the
 	 * container, under the job's lock (container.h). */

@@ -913,3 +913,56 @@ t_registry_pull_is_announced() {
 	reg_cleanup "$name:1" "$fp"
 	return $rc
 }
+
+# Security review: the step's pull line goes to the task's stderr while
+# root holds the image's lock that every other job's pull of that image
+# waits for.  Alice points her step's --error at a FIFO she filled (a
+# reader that never reads holds it open): her line must be dropped, not
+# waited on, and Bob's job on the same image must still run.
+t_registry_pull_line_cannot_stall_others() {
+	local name=pullfifo$RANDOM img fp out job rc fifo pidf lock
+	img=$(variant_image "$name")
+	fp=$(fp_of "$img")
+	fifo=$ALICE_DIR/pf-$name.fifo0 # task 0's --error=...%t: slurmstepd opens it, not srun
+	pidf=$ALICE_DIR/pf-$name.pid
+	lock=$SLXD_STATE_DIR/image-$fp.lock
+	(
+	reg_alice push "$img" --name "$name:1" >/dev/null || fail "push" || exit 1
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
+	! lxc image info "$fp" >/dev/null 2>&1 || fail "(setup) image already in LXD" || exit 1
+	alice mkfifo "$fifo" || fail "(setup) mkfifo" || exit 1
+	# O_RDWR: a reader that never reads, so opening it for writing does not wait
+	alice sh -c 'echo $$ >"$2"; exec sleep 600 <>"$1"' sh "$fifo" "$pidf" &
+	for _ in $(seq 50); do [ -s "$pidf" ] && break; sleep 0.1; done
+	[ -s "$pidf" ] || fail "(setup) the FIFO's holder did not start" || exit 1
+	alice dd if=/dev/zero of="$fifo" bs=4096 count=1000 oflag=nonblock status=none 2>/dev/null
+	# no image at submission: no prolog pulls it, the step's set-up does
+	job=$(alice sbatch --parsable -o /dev/null \
+		--wrap "srun --lxd-image=$name:1 --error=${fifo%0}%t true") || fail "sbatch" || exit 1
+	echo "$job" >"$ALICE_DIR/pf-$name.job"
+	for _ in $(seq 600); do
+		[ -e "$lock" ] && break
+		[ -z "$(squeue -h -j "$job" -o %i 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	[ -e "$lock" ] || fail "(setup) alice's step did not begin its pull" || exit 1
+	out=$(bob timeout 120 srun --lxd-image="$name:1" cat /etc/slxd-image 2>/dev/null)
+	rc=$?
+	report "bob while alice's FIFO is full: rc $rc, $out"
+	expect_eq "bob's job on the same image ran" "$name" "$out" || exit 1
+	)
+	rc=$?
+	job=$(cat "$ALICE_DIR/pf-$name.job" 2>/dev/null)
+	[ -n "$job" ] && scancel "$job" 2>/dev/null
+	job=$(last_job_of "$SLXD_TEST_USER2")
+	[ -n "$job" ] && scancel "$job" 2>/dev/null
+	[ -s "$pidf" ] && kill "$(cat "$pidf")" 2>/dev/null
+	wait
+	for _ in $(seq 100); do
+		[ -z "$(squeue -h -u "$SLXD_TEST_USER,$SLXD_TEST_USER2" -o %i 2>/dev/null)" ] && break
+		sleep 0.2
+	done
+	rm -f "$fifo" "$pidf" "$ALICE_DIR/pf-$name.job"
+	reg_cleanup "$name:1" "$fp"
+	return $rc
+}

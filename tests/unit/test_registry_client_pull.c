@@ -453,6 +453,35 @@ static void prolog_note_is_taken_once(void **state)
 	unlink(path);
 }
 
+/* The lines go to the job's stderr while root holds the image's lock:
+ * a FIFO the user filled (or a terminal stopped with ^S) must not hold
+ * the writer, or every other job waiting for that image waits with it. */
+static void say_never_waits_on_a_full_pipe(void **state)
+{
+	(void)state;
+	int p[2];
+	char junk[4096];
+	memset(junk, 'x', sizeof(junk));
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
+	while (write(p[1], junk, sizeof(junk)) > 0)
+		;
+	assert_int_equal(fcntl(p[1], F_SETFL, 0), 0); /* as slurmstepd leaves it */
+	alarm(10); /* the old plain write() waits here for ever: SIGALRM ends the test */
+	const char *line = "slurm-lxd: pulling image a:1 onto n\n";
+	slxd_pullnote_say(p[1], line, strlen(line));
+	alarm(0);
+	assert_int_equal(fcntl(p[1], F_GETFL) & O_NONBLOCK, 0); /* the payload's, untouched */
+	assert_true(read(p[0], junk, sizeof(junk)) > 0);        /* room again: it is written */
+	slxd_pullnote_say(p[1], "line\n", 5);
+	close(p[1]);
+	ssize_t r, last = 0;
+	while ((r = read(p[0], junk, sizeof(junk))) > 0)
+		last = r;
+	assert_true(last >= 5 && memcmp(junk + last - 5, "line\n", 5) == 0);
+	close(p[0]);
+}
+
 /* With a registry, an image fetched or cached here whose architecture
  * this node does not run is refused with a line naming both, and the
  * caller holds no lock on it. */
@@ -841,6 +870,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(node_refuses_crafted_images, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_checker_fails_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(old_lxd_gets_no_image, setup, teardown),
+		cmocka_unit_test(say_never_waits_on_a_full_pipe),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();
