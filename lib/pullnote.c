@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -134,10 +135,27 @@ void slxd_pullnote_say(int fd, const char *buf, size_t len)
 	if (!S_ISREG(sb.st_mode) &&
 	    (flags < 0 || (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)))
 		return;
+	/* A FIFO whose reader is gone must not kill the task in its set-up:
+	 * SIGPIPE is held for the write, and the one it raised is taken */
+	sigset_t pipe_only, before;
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	bool held = sigprocmask(SIG_BLOCK, &pipe_only, &before) == 0;
+	bool was_pending = false;
+	sigset_t pending;
+	if (held && sigpending(&pending) == 0)
+		was_pending = sigismember(&pending, SIGPIPE) == 1;
 	ssize_t w;
 	do
 		w = write(fd, buf, len);
 	while (w < 0 && errno == EINTR);
+	if (w < 0 && errno == EPIPE && held && !was_pending) {
+		const struct timespec now = { 0, 0 };
+		while (sigtimedwait(&pipe_only, NULL, &now) < 0 && errno == EINTR)
+			;
+	}
+	if (held)
+		sigprocmask(SIG_SETMASK, &before, NULL);
 	if (flags >= 0 && !(flags & O_NONBLOCK))
 		fcntl(fd, F_SETFL, flags);
 }

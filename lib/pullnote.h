@@ -52,7 +52,8 @@ size_t slxd_pullnote_take(const struct slxd_config *cfg, uint32_t jobid, char *b
  * user chose with --error), never waiting for it: root writes there while
  * holding the image's lock that other jobs' pulls wait for, and a FIFO the
  * user filled or a terminal stopped with ^S must not hold it.  What does
- * not fit at once is dropped.  fd's flags are as they were on return. */
+ * not fit at once is dropped, and a reader that went away (EPIPE) raises
+ * no SIGPIPE.  fd's flags and the signal mask are as they were on return. */
 void slxd_pullnote_say(int fd, const char *buf, size_t len);
 
 #endif

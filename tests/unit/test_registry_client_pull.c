@@ -482,6 +482,24 @@ static void say_never_waits_on_a_full_pipe(void **state)
 	close(p[0]);
 }
 
+/* A FIFO whose reader went away: the line is lost, the task lives on
+ * (SIGPIPE's default would end it in its set-up), nothing stays pending. */
+static void say_survives_a_gone_reader(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	close(p[0]);
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
+	assert_int_equal(sigaction(SIGPIPE, &dfl, &old), 0);
+	slxd_pullnote_say(p[1], "line\n", 5);
+	sigset_t pending;
+	assert_int_equal(sigpending(&pending), 0);
+	assert_int_equal(sigismember(&pending, SIGPIPE), 0);
+	sigaction(SIGPIPE, &old, NULL);
+	close(p[1]);
+}
+
 /* With a registry, an image fetched or cached here whose architecture
  * this node does not run is refused with a line naming both, and the
  * caller holds no lock on it. */
@@ -871,6 +889,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(missing_checker_fails_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(old_lxd_gets_no_image, setup, teardown),
 		cmocka_unit_test(say_never_waits_on_a_full_pipe),
+		cmocka_unit_test(say_survives_a_gone_reader),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();
