@@ -659,7 +659,6 @@ static int fetch_http_blob(const struct slxd_config *cfg, const char *base, cons
 {
 	char path[128];
 	struct slxd_reg_resume rs = { 0 };
-	int rc;
 	snprintf(path, sizeof(path), "/v1/blobs/%s", fp);
 	*tries = 0;
 	for (;;) {
@@ -667,8 +666,8 @@ static int fetch_http_blob(const struct slxd_config *cfg, const char *base, cons
 		off_t before = rs.have;
 		if (lseek(fd, rs.have, SEEK_SET) != rs.have || ftruncate(fd, rs.have) != 0)
 			return slxd_fail(err, "cannot resume the download: %s", strerror(errno));
-		rc = slxd_reg_download_resume(base, cfg->registry_timeout, path, fd, h, &rs, &r,
-					      err);
+		int rc = slxd_reg_download_resume(base, cfg->registry_timeout, path, fd, h, &rs, &r,
+						  err);
 		long status = rc == 0 ? r.status : 0;
 		char why[512];
 		snprintf(why, sizeof(why), "%s", rc == 0 ? r.error : err->msg);

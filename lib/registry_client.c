@@ -352,10 +352,10 @@ static int perform(const char *base, long timeout_s, const char *method, const c
 	if (!x.hdr || (mode != M_UPLOAD && !curl_slist_append(x.hdr, "Expect:")))
 		return slxd_fail(err, "out of memory");
 	if (rs) {
-		char line[320];
 		rs->restarted = rs->range_wrong = false;
 		x.rs = rs;
 		if (rs->have > 0) {
+			char line[320];
 			snprintf(line, sizeof(line), "Range: bytes=%lld-", (long long)rs->have);
 			if (!curl_slist_append(x.hdr, line))
 				return slxd_fail(err, "out of memory");
@@ -415,7 +415,7 @@ static int perform(const char *base, long timeout_s, const char *method, const c
 	slxd_progress_end(&x.meter);
 	if (x.local_fail)
 		return slxd_fail(err, "%s", x.local_msg);
-	if (x.range_bad)
+	if (x.range_bad && rs)
 		return slxd_fail(err,
 				 "the image registry at %s answered a download resumed at byte "
 				 "%lld with another part (Content-Range: %s)",
@@ -427,7 +427,7 @@ static int perform(const char *base, long timeout_s, const char *method, const c
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	slxd_log(SLXD_LOG_DEBUG, "registry: %s %s -> HTTP %ld", method, path, r->status);
 	bool blob = r->status == 200 || (r->status == 206 && rs && rs->have > 0);
-	if (mode == M_DOWNLOAD && blob && !x.body_begun && !begin_body(&x, r->status)) {
+	if (mode == M_DOWNLOAD && blob && rs && !x.body_begun && !begin_body(&x, r->status)) {
 		/* an empty answer: it is refused (or restarts) all the same */
 		if (x.local_fail)
 			return slxd_fail(err, "%s", x.local_msg);
