@@ -17,6 +17,10 @@
 #   CACHE_NS="8 32"   puller counts (default)
 #   CACHE_BLOB_MB=64  the image's size (BENCH_QUICK=1: 16)
 #   CACHE_RUNS=2      runs of each (BENCH_QUICK=1: 1)
+#   BENCH_CACHE_SCALE=0  leaves out the emulated-scale part that follows
+#     (bench/cache-scale.sh: N=8/32/64 pullers in network namespaces on
+#     tc-limited links, registry egress and time, and file://), whose
+#     table is appended to cache.md
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -141,4 +145,11 @@ mb() { awk -v b="$1" 'BEGIN{printf "%.1f", b / 1048576}'; }
 		done
 		echo $ok)."
 } >"$out/cache.md"
+if [ "${BENCH_CACHE_SCALE:-1}" != 0 ]; then
+	if bash "$here/cache-scale.sh" >/dev/null; then
+		{ echo; cat "$out/cache-scale.md"; } >>"$out/cache.md"
+	else
+		say "warning: the emulated-scale part (bench/cache-scale.sh) failed"
+	fi
+fi
 cat "$out/cache.md"

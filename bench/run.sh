@@ -17,7 +17,8 @@
 #     spares, and an MPI hello, on the emulated nodes (bench/multinode.sh;
 #     BENCH_MULTINODE=0 skips it)
 #   8 registry cache: N=8/32 pullers with and without an nginx cache in
-#     front of the registry (bench/cache.sh; BENCH_REGCACHE=0 skips it)
+#     front of the registry, and N=8/32/64 on tc-limited links in network
+#     namespaces, with file:// (bench/cache.sh; BENCH_REGCACHE=0 skips it)
 # Writes bench/results/latest.md, latest.tsv (raw samples) and latest.png.
 #
 #   RUNS=N          cached srun runs of each kind (default 10)

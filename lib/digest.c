@@ -47,6 +47,11 @@ void slxd_sha256_final(slxd_sha256 *h, char hex[SLXD_SHA256_HEX_LEN + 1])
 	slxd_sha256_free(h);
 }
 
+int slxd_sha256_reset(slxd_sha256 *h)
+{
+	return EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) == 1 ? 0 : -1;
+}
+
 void slxd_sha256_free(slxd_sha256 *h)
 {
 	if (!h)

@@ -32,6 +32,7 @@
 #define CACHE_REWRITE_S 60
 
 const char *slxd_imagecheck_path = SLXD_IMAGECHECK;
+unsigned slxd_registry_resume_pause_ms = 1000;
 
 enum verdict {
 	V_OK,        /* approved: fingerprint filled */
@@ -637,22 +638,81 @@ static int fetch_file_blob(const struct slxd_config *cfg, const char *fp, int fd
 	return copy_hashing(in, fd, h, size, path, err);
 }
 
-/* fp's blob from an HTTP registry or cache at base, into fd through h. */
+/* Empty fd and h: the next attempt fetches the whole file. */
+static int download_restart(int fd, slxd_sha256 *h, struct slxd_reg_resume *rs, slxd_error *err)
+{
+	rs->have = 0;
+	rs->etag[0] = '\0';
+	if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0 || slxd_sha256_reset(h) != 0)
+		return slxd_fail(err, "cannot restart the download: %s", strerror(errno));
+	return 0;
+}
+
+/* fp's blob from an HTTP registry or cache at base, into fd through h.
+ * A transfer that breaks off after bytes arrived is resumed where it
+ * stopped (Range, If-Range: the ETag it gave), at most SLXD_RESUME_MAX
+ * times; an answer with the wrong part, or 416, starts it over; a 200
+ * starts it over by itself.  Nothing here trusts the bytes: the caller
+ * checks the whole file's digest.  *tries counts the extra attempts. */
 static int fetch_http_blob(const struct slxd_config *cfg, const char *base, const char *fp, int fd,
-			   slxd_sha256 *h, off_t *size, slxd_error *err)
+			   slxd_sha256 *h, off_t *size, int *tries, slxd_error *err)
 {
 	char path[128];
-	struct slxd_reg_reply r;
-	int rc;
+	struct slxd_reg_resume rs = { 0 };
 	snprintf(path, sizeof(path), "/v1/blobs/%s", fp);
-	rc = slxd_reg_download(base, cfg->registry_timeout, path, fd, h, size, &r, err);
-	if (rc == 0 && r.status != 200)
-		rc = slxd_fail(err, "the image registry at %s refused to send image %s: %s", base,
-			       fp, r.error);
-	else if (rc != 0)
-		rc = slxd_fail_prefix(err, "cannot download image %s", fp);
-	slxd_reg_reply_free(&r);
-	return rc;
+	*tries = 0;
+	for (;;) {
+		struct slxd_reg_reply r;
+		off_t before = rs.have;
+		if (lseek(fd, rs.have, SEEK_SET) != rs.have || ftruncate(fd, rs.have) != 0)
+			return slxd_fail(err, "cannot resume the download: %s", strerror(errno));
+		int rc = slxd_reg_download_resume(base, cfg->registry_timeout, path, fd, h, &rs, &r,
+						  err);
+		long status = rc == 0 ? r.status : 0;
+		char why[512];
+		snprintf(why, sizeof(why), "%s", rc == 0 ? r.error : err->msg);
+		slxd_reg_reply_free(&r);
+		if (rc == 0 && (status == 200 || (status == 206 && before > 0))) {
+			*size = rs.have;
+			return 0;
+		}
+		bool cut = rc != 0 && slxd_error_kind(err) == SLXD_E_UNREACHABLE &&
+			   (rs.have > 0 || *tries > 0);
+		bool again = rs.range_wrong || (rc == 0 && status == 416 && before > 0);
+		if (!cut && !again) {
+			if (rc == 0)
+				return slxd_fail(err,
+						 "the image registry at %s refused to send image "
+						 "%s: %s",
+						 base, fp, why);
+			return slxd_fail_prefix(err, "cannot download image %s", fp);
+		}
+		if (*tries >= SLXD_RESUME_MAX)
+			return slxd_failk(err, SLXD_E_UNREACHABLE,
+					  "cannot download image %s from %s: the transfer failed "
+					  "%d times (the last at byte %lld: %s); nothing was "
+					  "imported; check the network to it, or try again later",
+					  fp, base, *tries + 1, (long long)rs.have, why);
+		++*tries;
+		if (again) {
+			slxd_log(SLXD_LOG_ERROR,
+				 "registry: %s; fetching image %s from %s whole again (%d of %d)",
+				 status == 416 ? "the resumed range was refused (416)" : why, fp,
+				 base, *tries, SLXD_RESUME_MAX);
+			if (download_restart(fd, h, &rs, err) != 0)
+				return -1;
+		} else {
+			slxd_log(SLXD_LOG_INFO,
+				 "registry: %s; resuming image %s at byte %lld (%d of %d)", why, fp,
+				 (long long)rs.have, *tries, SLXD_RESUME_MAX);
+		}
+		if (slxd_registry_resume_pause_ms) {
+			struct timespec ts = { slxd_registry_resume_pause_ms / 1000,
+					       (long)(slxd_registry_resume_pause_ms % 1000) *
+						       1000000L };
+			nanosleep(&ts, NULL);
+		}
+	}
 }
 
 /* Fetch fp's blob into fd, hashing it; got receives the digest and *via
@@ -661,19 +721,20 @@ static int fetch_http_blob(const struct slxd_config *cfg, const char *base, cons
  * gives no answer at all is bypassed (jobs should not fail for it, and the
  * bytes are checked either way), anything it does answer stands. */
 static int fetch_blob(const struct slxd_config *cfg, const char *fp, int fd,
-		      char got[SLXD_SHA256_HEX_LEN + 1], off_t *size, const char **via,
+		      char got[SLXD_SHA256_HEX_LEN + 1], off_t *size, const char **via, int *tries,
 		      slxd_error *err)
 {
 	slxd_sha256 *h = slxd_sha256_new();
 	int rc = -1;
 	*via = NULL;
+	*tries = 0;
 	if (!h)
 		return slxd_fail(err, "out of memory");
 	if (is_file_registry(cfg)) {
 		rc = fetch_file_blob(cfg, fp, fd, h, size, err);
 	} else if (cfg->registry_cache[0]) {
 		*via = cfg->registry_cache;
-		rc = fetch_http_blob(cfg, cfg->registry_cache, fp, fd, h, size, err);
+		rc = fetch_http_blob(cfg, cfg->registry_cache, fp, fd, h, size, tries, err);
 		if (rc != 0 && slxd_error_kind(err) == SLXD_E_UNREACHABLE) {
 			slxd_log(SLXD_LOG_ERROR,
 				 "registry: %s (registry_cache=); fetching it from %s instead",
@@ -686,10 +747,11 @@ static int fetch_blob(const struct slxd_config *cfg, const char *fp, int fd,
 				rc = slxd_fail(err, "cannot rewind the download: %s",
 					       strerror(errno));
 			else
-				rc = fetch_http_blob(cfg, cfg->registry, fp, fd, h, size, err);
+				rc = fetch_http_blob(cfg, cfg->registry, fp, fd, h, size, tries,
+						     err);
 		}
 	} else {
-		rc = fetch_http_blob(cfg, cfg->registry, fp, fd, h, size, err);
+		rc = fetch_http_blob(cfg, cfg->registry, fp, fd, h, size, tries, err);
 	}
 	if (rc == 0)
 		slxd_sha256_final(h, got);
@@ -807,8 +869,9 @@ static int pull_locked(const struct slxd_config *cfg, lxd_client *c, const char 
 {
 	char tmp[SLXD_PATH_MAX + 128], got[SLXD_SHA256_HEX_LEN + 1], lxd_fp[65];
 	const char *via = NULL;
+	char resumed[64] = "";
 	off_t size = 0;
-	int rc = -1;
+	int rc = -1, tries = 0;
 
 	if (download_dir_ready(cfg, err) != 0)
 		return -1;
@@ -818,22 +881,25 @@ static int pull_locked(const struct slxd_config *cfg, lxd_client *c, const char 
 	if (fd < 0)
 		return slxd_fail(err, "cannot create a temporary file in %s: %s (download_dir=)",
 				 cfg->download_dir, strerror(errno));
-	if (fetch_blob(cfg, fp, fd, got, &size, &via, err) != 0)
+	if (fetch_blob(cfg, fp, fd, got, &size, &via, &tries, err) != 0)
 		goto out;
+	if (tries)
+		snprintf(resumed, sizeof(resumed), " (over %d attempts)", tries + 1);
 	if (strcmp(got, fp) != 0 && via) {
-		slxd_failk(err, SLXD_E_TAMPERED,
-			   "refusing image %s: the bytes the cache %s (registry_cache=) sent have "
-			   "fingerprint %s (its copy is damaged or was tampered with); nothing "
-			   "was imported; ask your admin to purge or fix that cache",
-			   fp, via, got);
+		slxd_failk(
+			err, SLXD_E_TAMPERED,
+			"refusing image %s: the bytes the cache %s (registry_cache=) sent%s have "
+			"fingerprint %s (its copy is damaged or was tampered with); nothing "
+			"was imported; ask your admin to purge or fix that cache",
+			fp, via, resumed, got);
 		goto out;
 	}
 	if (strcmp(got, fp) != 0) {
-		slxd_fail(
-			err,
-			"refusing image %s: the bytes received have fingerprint %s (damaged or "
-			"tampered with in transit or in the store); ask your admin to check the registry",
-			fp, got);
+		slxd_failk(err, SLXD_E_TAMPERED,
+			   "refusing image %s: the bytes received%s have fingerprint %s (damaged "
+			   "or tampered with in transit or in the store); nothing was imported; "
+			   "ask your admin to check the registry",
+			   fp, resumed, got);
 		goto out;
 	}
 	if (check_image(tmp, fp, err) != 0)

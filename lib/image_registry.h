@@ -39,6 +39,13 @@ int slxd_registry_resolve_arch(const struct slxd_config *cfg, const struct slxd_
  * download goes through; LIBEXECDIR/slxd-imagecheck (tests change it). */
 extern const char *slxd_imagecheck_path;
 
+/* A download over HTTP that breaks off after bytes arrived is resumed
+ * (Range, If-Range) at most this many times, after a pause of
+ * slxd_registry_resume_pause_ms each (tests set it to 0); the digest over
+ * the whole file stays the only check of its bytes. */
+#define SLXD_RESUME_MAX 4
+extern unsigned slxd_registry_resume_pause_ms;
+
 /* Make sure LXD has image `fingerprint` (one that slxd_registry_resolve
  * just returned).  If LXD has it, only its last-use time is updated.
  * Otherwise, under STATE_DIR/image-<FP>.lock (concurrent pulls of one

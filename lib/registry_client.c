@@ -30,6 +30,11 @@ struct xfer {
 	int out_fd;
 	slxd_sha256 *hash;
 	off_t written;
+	/* resuming (NULL: a plain download); the answer's Content-Range and
+	 * ETag; whether its body was started (checked once) */
+	struct slxd_reg_resume *rs;
+	char crange[128], etag[256];
+	bool body_begun, range_bad;
 	/* upload source */
 	int in_fd;
 	/* local failures inside callbacks (not the peer's fault) */
@@ -82,6 +87,61 @@ static size_t keep(struct xfer *x, const char *data, size_t n)
 	return n;
 }
 
+/* "bytes FIRST-LAST/(SIZE|*)", strictly; *first receives FIRST. */
+static bool parse_content_range(const char *v, unsigned long long *first)
+{
+	unsigned long long a = 0, b = 0;
+	int digits = 0;
+	if (strncmp(v, "bytes ", 6) != 0)
+		return false;
+	for (v += 6; *v >= '0' && *v <= '9' && digits < 19; v++, digits++)
+		a = a * 10 + (unsigned)(*v - '0');
+	if (!digits || *v++ != '-')
+		return false;
+	for (digits = 0; *v >= '0' && *v <= '9' && digits < 19; v++, digits++)
+		b = b * 10 + (unsigned)(*v - '0');
+	if (!digits || b < a || *v++ != '/')
+		return false;
+	if (*v == '*')
+		v++;
+	else
+		for (digits = 0; *v >= '0' && *v <= '9' && digits < 19; v++, digits++)
+			;
+	*first = a;
+	return *v == '\0';
+}
+
+/* Once per answer, before its first byte is kept: is it one to write, and
+ * from where?  Returns false to refuse it (nothing written). */
+static bool begin_body(struct xfer *x, long status)
+{
+	struct slxd_reg_resume *rs = x->rs;
+	x->body_begun = true;
+	if (!rs)
+		return true;
+	snprintf(rs->etag, sizeof(rs->etag), "%s", x->etag);
+	if (status == 206) {
+		unsigned long long first;
+		if (!parse_content_range(x->crange, &first) ||
+		    first != (unsigned long long)rs->have) {
+			rs->range_wrong = x->range_bad = true;
+			return false;
+		}
+		return true;
+	}
+	if (rs->have > 0) {
+		/* the whole file again: what we had goes */
+		if (ftruncate(x->out_fd, 0) != 0 || lseek(x->out_fd, 0, SEEK_SET) != 0 ||
+		    slxd_sha256_reset(x->hash) != 0) {
+			local_fail(x, "cannot restart the download");
+			return false;
+		}
+		rs->have = 0;
+		rs->restarted = true;
+	}
+	return true;
+}
+
 static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct xfer *x = arg;
@@ -90,8 +150,10 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
 
 	if (x->out_fd >= 0)
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
-	if (x->out_fd < 0 || status != 200)
+	if (x->out_fd < 0 || !(status == 200 || (status == 206 && x->rs && x->rs->have > 0)))
 		return keep(x, data, n);
+	if (!x->body_begun && !begin_body(x, status))
+		return 0;
 	for (size_t done = 0; done < n;) {
 		ssize_t w = write(x->out_fd, data + done, n - done);
 		if (w < 0 && errno == EINTR)
@@ -102,7 +164,33 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
 	}
 	slxd_sha256_update(x->hash, data, n);
 	x->written += (off_t)n;
+	if (x->rs)
+		x->rs->have += (off_t)n;
 	return n;
+}
+
+/* If the header line data[n] is `name`, its value (printable, trimmed) into
+ * out ("" when it does not fit or is not printable); true if it was. */
+static bool keep_header(const char *data, size_t n, const char *name, char *out, size_t size)
+{
+	size_t nl = strlen(name);
+	if (n <= nl || strncasecmp(data, name, nl) != 0)
+		return false;
+	const char *v = data + nl;
+	size_t vlen = n - nl;
+	while (vlen && (*v == ' ' || *v == '\t'))
+		v++, vlen--;
+	while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+		vlen--;
+	out[0] = '\0';
+	if (vlen >= size)
+		return true;
+	for (size_t i = 0; i < vlen; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] >= 0x7f)
+			return true;
+	memcpy(out, v, vlen);
+	out[vlen] = '\0';
+	return true;
 }
 
 /* Keep the answer's signature header.  Headers of an interim response
@@ -116,6 +204,12 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *arg)
 	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
 		x->answer[0] = '\0';
 		x->answer_too_long = false;
+		x->crange[0] = x->etag[0] = '\0';
+	} else if (x->rs && keep_header(data, n, "Content-Range:", x->crange, sizeof(x->crange))) {
+	} else if (x->rs && keep_header(data, n, "ETag:", x->etag, sizeof(x->etag))) {
+		/* a weak one cannot stand in If-Range */
+		if (strncmp(x->etag, "W/", 2) == 0)
+			x->etag[0] = '\0';
 	} else if (n > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
 		const char *v = data + sizeof(name) - 1;
 		size_t vlen = n - (sizeof(name) - 1);
@@ -222,8 +316,8 @@ enum mode { M_JSON, M_DOWNLOAD, M_UPLOAD };
 
 static int perform(const char *base, long timeout_s, const char *method, const char *path,
 		   enum mode mode, const char *body, const char *body_sha, int fd, off_t size,
-		   slxd_sha256 *h, bool progress, off_t *written, struct slxd_reg_reply *r,
-		   slxd_error *err)
+		   slxd_sha256 *h, bool progress, off_t *written, struct slxd_reg_resume *rs,
+		   struct slxd_reg_reply *r, slxd_error *err)
 {
 	char url[2048], sha[SLXD_SHA256_HEX_LEN + 1], ebuf[CURL_ERROR_SIZE] = "";
 	__attribute__((cleanup(xfer_release))) struct xfer x = { .out_fd = -1,
@@ -257,6 +351,19 @@ static int perform(const char *base, long timeout_s, const char *method, const c
 		x.hdr = curl_slist_append(x.hdr, "Content-Type: application/json");
 	if (!x.hdr || (mode != M_UPLOAD && !curl_slist_append(x.hdr, "Expect:")))
 		return slxd_fail(err, "out of memory");
+	if (rs) {
+		rs->restarted = rs->range_wrong = false;
+		x.rs = rs;
+		if (rs->have > 0) {
+			char line[320];
+			snprintf(line, sizeof(line), "Range: bytes=%lld-", (long long)rs->have);
+			if (!curl_slist_append(x.hdr, line))
+				return slxd_fail(err, "out of memory");
+			snprintf(line, sizeof(line), "If-Range: %s", rs->etag);
+			if (rs->etag[0] && !curl_slist_append(x.hdr, line))
+				return slxd_fail(err, "out of memory");
+		}
+	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x.hdr);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, slxd_user_agent());
@@ -308,14 +415,29 @@ static int perform(const char *base, long timeout_s, const char *method, const c
 	slxd_progress_end(&x.meter);
 	if (x.local_fail)
 		return slxd_fail(err, "%s", x.local_msg);
+	if (x.range_bad && rs)
+		return slxd_fail(err,
+				 "the image registry at %s answered a download resumed at byte "
+				 "%lld with another part (Content-Range: %s)",
+				 base, (long long)rs->have, x.crange[0] ? x.crange : "none");
 	if (cc != CURLE_OK)
 		return slxd_failk(err, SLXD_E_UNREACHABLE,
 				  "cannot reach the image registry at %s: %s", base,
 				  ebuf[0] ? ebuf : curl_easy_strerror(cc));
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	slxd_log(SLXD_LOG_DEBUG, "registry: %s %s -> HTTP %ld", method, path, r->status);
+	bool blob = r->status == 200 || (r->status == 206 && rs && rs->have > 0);
+	if (mode == M_DOWNLOAD && blob && rs && !x.body_begun && !begin_body(&x, r->status)) {
+		/* an empty answer: it is refused (or restarts) all the same */
+		if (x.local_fail)
+			return slxd_fail(err, "%s", x.local_msg);
+		return slxd_fail(err,
+				 "the image registry at %s answered a download resumed at byte "
+				 "%lld with another part (Content-Range: %s)",
+				 base, (long long)rs->have, x.crange[0] ? x.crange : "none");
+	}
 	read_reply(&x, r);
-	if (mode == M_DOWNLOAD && r->status == 200)
+	if (mode == M_DOWNLOAD && blob)
 		snprintf(r->answer_error, sizeof(r->answer_error),
 			 "a download is checked by its "
 			 "fingerprint, not signed");
@@ -336,7 +458,7 @@ int slxd_reg_json(const char *base, long timeout_s, const char *method, const ch
 		  const char *body, struct slxd_reg_reply *r, slxd_error *err)
 {
 	return perform(base, timeout_s, method, path, M_JSON, body, NULL, -1, 0, NULL, false, NULL,
-		       r, err);
+		       NULL, r, err);
 }
 
 int slxd_reg_download(const char *base, long timeout_s, const char *path, int fd, slxd_sha256 *h,
@@ -351,7 +473,7 @@ int slxd_reg_download_shown(const char *base, long timeout_s, const char *path, 
 {
 	*written = 0;
 	return perform(base, timeout_s, "GET", path, M_DOWNLOAD, NULL, NULL, fd, 0, h, progress,
-		       written, r, err);
+		       written, NULL, r, err);
 }
 
 int slxd_reg_upload(const char *base, long timeout_s, const char *path, int fd, off_t size,
@@ -359,5 +481,13 @@ int slxd_reg_upload(const char *base, long timeout_s, const char *path, int fd, 
 		    struct slxd_reg_reply *r, slxd_error *err)
 {
 	return perform(base, timeout_s, "PUT", path, M_UPLOAD, NULL, body_sha256, fd, size, NULL,
-		       progress, NULL, r, err);
+		       progress, NULL, NULL, r, err);
+}
+
+int slxd_reg_download_resume(const char *base, long timeout_s, const char *path, int fd,
+			     slxd_sha256 *h, struct slxd_reg_resume *rs, struct slxd_reg_reply *r,
+			     slxd_error *err)
+{
+	return perform(base, timeout_s, "GET", path, M_DOWNLOAD, NULL, NULL, fd, 0, h, false, NULL,
+		       rs, r, err);
 }

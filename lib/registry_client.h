@@ -54,6 +54,34 @@ int slxd_reg_json(const char *base, long timeout_s, const char *method, const ch
 int slxd_reg_download(const char *base, long timeout_s, const char *path, int fd, slxd_sha256 *h,
 		      off_t *written, struct slxd_reg_reply *r, slxd_error *err);
 
+/* A download that may resume (HTTP Range, RFC 9110 section 14): the
+ * caller keeps this between attempts at one file. */
+struct slxd_reg_resume {
+	/* in: bytes already in fd (at its offset) and fed to h; with have > 0
+	 * the request asks for "Range: bytes=have-" (and If-Range: etag).
+	 * out: bytes in fd and h now, including what came before a cut */
+	off_t have;
+	/* in: the If-Range validator ("" for none); out: the strong ETag of
+	 * the last 200 or 206 answer ("" if it gave none or a weak one) */
+	char etag[256];
+	/* out: a 200 answered the ranged request: fd was truncated to 0 and
+	 * h reset before its body was taken */
+	bool restarted;
+	/* out: a 206 whose Content-Range does not start at `have` (or cannot
+	 * be parsed); nothing of it was written.  The call returned -1. */
+	bool range_wrong;
+};
+
+/* slxd_reg_download, resuming at rs->have: a 200 or a 206 starting at
+ * rs->have is written (r->status says which), any other answer is read
+ * into r.  A connection lost mid-body returns -1 with kind
+ * SLXD_E_UNREACHABLE and rs->have counting the bytes that did arrive, so
+ * the caller may try again from there.  The bytes are never trusted
+ * here: the caller checks the whole file's digest. */
+int slxd_reg_download_resume(const char *base, long timeout_s, const char *path, int fd,
+			     slxd_sha256 *h, struct slxd_reg_resume *rs, struct slxd_reg_reply *r,
+			     slxd_error *err);
+
 /* The same, with a progress line on stderr when progress (slxd-registry
  * pull on a terminal). */
 int slxd_reg_download_shown(const char *base, long timeout_s, const char *path, int fd,

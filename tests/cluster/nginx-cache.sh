@@ -4,7 +4,9 @@
 # stopped by pid on a loopback port.  Sourced by tests/integration/cache.sh
 # and bench/cache.sh.
 #
-#   nginx_cache_start DIR PORT UPSTREAM_URL   sets NGINX_CACHE_PID
+#   nginx_cache_start DIR PORT UPSTREAM_URL [ADDR]   sets NGINX_CACHE_PID
+#     (listens on ADDR, default 127.0.0.1; inside network namespace
+#     $NGINX_CACHE_NETNS when that is set: bench/cache-scale.sh)
 #   nginx_cache_stop                          stops that pid, waits for it
 #
 # Call both from the same shell (not start in a ( ) subshell): the pid and
@@ -36,7 +38,7 @@ http {
 	# image files only: keep them a week after their last use, up to 20 GB
 	proxy_cache_path $1/cache levels=1:2 keys_zone=slxd_blobs:10m max_size=20g inactive=7d use_temp_path=off;
 	server {
-		listen 127.0.0.1:$2;
+		listen ${4:-127.0.0.1}:$2;
 		# only the content-addressed image files; lookups go to the registry
 		location /v1/blobs/ {
 			proxy_pass $3;
@@ -65,14 +67,14 @@ nginx_cache_start() { # dir port upstream
 	chown www-data "$1/tmp" "$1/cache"
 	nginx_cache_conf "$@" >"$1/nginx.conf"
 	# not on our stdout: a caller's $(...) would wait for nginx to end
-	/usr/sbin/nginx -c "$1/nginx.conf" -e "$1/error.log" </dev/null >/dev/null 2>>"$1/error.log" &
+	${NGINX_CACHE_NETNS:+ip netns exec "$NGINX_CACHE_NETNS"} /usr/sbin/nginx -c "$1/nginx.conf" -e "$1/error.log" </dev/null >/dev/null 2>>"$1/error.log" &
 	NGINX_CACHE_PID=$!
 	for i in $(seq 100); do
-		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$2/")" = 404 ] && return 0
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://${4:-127.0.0.1}:$2/")" = 404 ] && return 0
 		kill -0 "$NGINX_CACHE_PID" 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "nginx did not start on 127.0.0.1:$2; see $1/error.log:" >&2
+	echo "nginx did not start on ${4:-127.0.0.1}:$2; see $1/error.log:" >&2
 	tail -5 "$1/error.log" >&2
 	nginx_cache_stop
 	return 1

@@ -134,3 +134,40 @@ t_registry_cache_tampered_copy_refused() {
 	reg_cleanup "$name:1" "$fp"
 	return $rc
 }
+
+# A download cut in the middle (a relay in front of the cache closes the
+# node's first connection after 256 KiB): the node resumes it with a range
+# request (the cache answers 206 from its copy), checks the whole file and
+# runs the job; no partial file is left.
+t_registry_cache_cut_download_resumes() {
+	local name=cachecut$RANDOM img fp d rc out pp i port=8476
+	img=$(variant_image "$name")
+	fp=$(fp_of "$img")
+	d=$(mktemp -d /tmp/slxd-cache-test-XXXXXX)
+	nginx_cache_start "$d" "$CACHE_PORT" "$SLXD_REGISTRY_URL" || { rm -rf "$d"; return 1; }
+	python3 "$top/tests/cluster/cut-proxy.py" "$port" "$CACHE_PORT" 262144 >"$d/proxy.out" 2>&1 &
+	pp=$!
+	for i in $(seq 100); do grep -qx ready "$d/proxy.out" && break; sleep 0.1; done
+	(
+	grep -qx ready "$d/proxy.out" || fail "the relay did not start: $(cat "$d/proxy.out")" || exit 1
+	reg_alice push "$img" --name "$name:1" >/dev/null || fail "push" || exit 1
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
+	# the cache holds the file first: the resumed request is then a HIT
+	cache_pulls 1 "$name:1" "$d" || { fail "warming the cache: $(cat "$d/pull.1.log")"; exit 1; }
+	lxc image info "$fp" >/dev/null 2>&1 && { fail "(setup) the image is in LXD already"; exit 1; }
+	out=$(with_node_conf "registry_cache=http://127.0.0.1:$port" alice srun --lxd-image="$name:1" cat /etc/slxd-image 2>/dev/null)
+	expect_eq "a job's image over a link cut once" "$name" "$out" || exit 1
+	expect_eq "the relay cut the first transfer" 1 "$(grep -c '^cut after' "$d/proxy.out")" || exit 1
+	expect_eq "the node resumed it with a range (206 from the cache)" 1 \
+		"$(awk -v u="/v1/blobs/$fp" '$1 == u && $2 == 206' "$d/access.log" | wc -l)" || exit 1
+	[ -z "$(ls "$(sed -n 's/^download_dir=//p' "$NODE_CONF")" | grep '\.part\.')" ] ||
+		fail "download left behind" || exit 1
+	)
+	rc=$?
+	kill "$pp" 2>/dev/null
+	wait "$pp" 2>/dev/null
+	nginx_cache_stop
+	rm -rf "$d"
+	reg_cleanup "$name:1" "$fp"
+	return $rc
+}

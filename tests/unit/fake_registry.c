@@ -45,6 +45,9 @@ struct fake_reg {
 	char *last_body;
 	size_t last_len;
 	uid_t last_uid;
+	int faults;
+	size_t fault_k;
+	char last_range[128], last_if_range[128];
 };
 
 struct req {
@@ -99,6 +102,79 @@ static enum MHD_Result reply(struct MHD_Connection *c, int status, const char *b
 	MHD_add_response_header(r, "Content-Type", type);
 	if (sig)
 		MHD_add_response_header(r, SLXD_ANSWER_HEADER, sig);
+	enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+/* A body that breaks off: the connection is closed after `cut` bytes. */
+struct cut_body {
+	char *data;
+	size_t len, cut;
+};
+
+static ssize_t cut_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct cut_body *b = cls;
+	if (pos >= b->cut)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	size_t n = b->cut - pos;
+	if (n > max)
+		n = max;
+	memcpy(buf, b->data + pos, n);
+	return (ssize_t)n;
+}
+
+static void cut_free(void *cls)
+{
+	struct cut_body *b = cls;
+	free(b->data);
+	free(b);
+}
+
+/* A blob's 200, as the faults say; body[len] is the whole blob. */
+static enum MHD_Result reply_blob(struct fake_reg *f, struct MHD_Connection *c, const char *body,
+				  size_t len)
+{
+	char etag[80], sha[SLXD_SHA256_HEX_LEN + 1], crange[128] = "";
+	const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
+	const char *if_range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Range");
+	unsigned long long from = 0;
+	int status = 200;
+
+	slxd_sha256_buf(body, len, sha);
+	snprintf(etag, sizeof(etag), "\"%s\"", sha);
+	pthread_mutex_lock(&f->mu);
+	snprintf(f->last_range, sizeof(f->last_range), "%s", range ? range : "");
+	snprintf(f->last_if_range, sizeof(f->last_if_range), "%s", if_range ? if_range : "");
+	int faults = f->faults;
+	size_t k = f->fault_k;
+	f->faults &= ~FAKE_CUT_ONCE;
+	pthread_mutex_unlock(&f->mu);
+
+	if (range && sscanf(range, "bytes=%llu-", &from) == 1 && from < len &&
+	    (!if_range || strcmp(if_range, etag) == 0) && !(faults & FAKE_RANGE_IGNORED)) {
+		status = 206;
+		if (faults & FAKE_RANGE_WRONG)
+			from /= 2;
+		snprintf(crange, sizeof(crange), "bytes %llu-%zu/%zu", from, len - 1, len);
+	} else {
+		from = 0;
+	}
+	struct cut_body *b = xmalloc(sizeof(*b));
+	b->len = len - from;
+	b->data = xmalloc(b->len + 1);
+	memcpy(b->data, body + from, b->len);
+	if (status == 206 && (faults & FAKE_RANGE_CORRUPT))
+		for (size_t i = 0; i < b->len; i++)
+			b->data[i] ^= 0x5a;
+	b->cut = (faults & (FAKE_CUT_ONCE | FAKE_CUT_ALWAYS)) && k < b->len ? k : b->len;
+	struct MHD_Response *r =
+		MHD_create_response_from_callback(b->len, 1024, cut_read, b, cut_free);
+	MHD_add_response_header(r, "Content-Type", "application/octet-stream");
+	MHD_add_response_header(r, "ETag", etag);
+	if (crange[0])
+		MHD_add_response_header(r, "Content-Range", crange);
 	enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
 	return rc;
@@ -215,8 +291,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		struct timespec ts = { delay / 1000, (delay % 1000) * 1000000L };
 		nanosleep(&ts, NULL);
 	}
-	enum MHD_Result rc = reply(c, status, body, len,
-				   blob ? "application/octet-stream" : "application/json", sig);
+	enum MHD_Result rc = blob ? reply_blob(f, c, body, len)
+				  : reply(c, status, body, len, "application/json", sig);
 	free(sig);
 	free(body);
 	free(path);
@@ -331,6 +407,22 @@ void fake_reg_json(struct fake_reg *f, const char *method, const char *path, int
 		   const char *json)
 {
 	fake_reg_answer(f, method, path, status, json, strlen(json));
+}
+
+void fake_reg_blob_fault(struct fake_reg *f, int faults, size_t k)
+{
+	pthread_mutex_lock(&f->mu);
+	f->faults = faults;
+	f->fault_k = k;
+	pthread_mutex_unlock(&f->mu);
+}
+
+void fake_reg_last_range(struct fake_reg *f, char range[128], char if_range[128])
+{
+	pthread_mutex_lock(&f->mu);
+	memcpy(range, f->last_range, 128);
+	memcpy(if_range, f->last_if_range, 128);
+	pthread_mutex_unlock(&f->mu);
 }
 
 void fake_reg_delay(struct fake_reg *f, int ms)

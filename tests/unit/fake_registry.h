@@ -40,6 +40,21 @@ void fake_reg_signing(struct fake_reg *r, enum fake_sign how);
  * scripted body, under the signature made for the scripted one. */
 void fake_reg_rewrite(struct fake_reg *r, const char *method, const char *path, const char *json);
 
+/* Blob answers (a blob's 200) that misbehave, or-ed together, for the
+ * node's resumed downloads.  Without any, a blob answer carries ETag
+ * "\"<its sha256>\"" and a "Range: bytes=N-" is answered 206 from N
+ * unless If-Range names another ETag (RFC 9110). */
+enum fake_blob_fault {
+	FAKE_CUT_ONCE = 1,       /* the next blob answer stops after k bytes (closed) */
+	FAKE_CUT_ALWAYS = 2,     /* every blob answer stops after k bytes of its body */
+	FAKE_RANGE_WRONG = 4,    /* a Range from N is answered 206 from N/2 */
+	FAKE_RANGE_IGNORED = 8,  /* a Range is answered 200, the whole blob */
+	FAKE_RANGE_CORRUPT = 16, /* a Range's 206 has its bytes flipped */
+};
+void fake_reg_blob_fault(struct fake_reg *r, int faults, size_t k);
+/* The last blob request's Range and If-Range ("" when absent). */
+void fake_reg_last_range(struct fake_reg *r, char range[128], char if_range[128]);
+
 /* Sleep this long before every answer. */
 void fake_reg_delay(struct fake_reg *r, int ms);
 

@@ -104,6 +104,7 @@ static int setup(void **state)
 	if (!cl)
 		return -1;
 	slxd_sha256_buf(BLOB, blob_len, fp);
+	slxd_registry_resume_pause_ms = 0;
 	snprintf(blob_path, sizeof(blob_path), "/v1/blobs/%s", fp);
 	memset(&err, 0, sizeof(err));
 	return 0;
@@ -256,6 +257,125 @@ static void dead_cache_is_bypassed(void **state)
 	assert_true(fake_lxd_image_exists(lxd, fp));
 	assert_int_equal(fake_reg_hits(reg, "GET", blob_path), 1);
 	assert_int_equal(leftovers(), 0);
+}
+
+/* A download cut after 1000 bytes is resumed where it stopped, with
+ * If-Range naming the ETag it gave, into the same file, and imported whole. */
+static void resumes_a_cut_download(void **state)
+{
+	char range[128], if_range[128], want[80];
+	(void)state;
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
+	fake_reg_blob_fault(reg, FAKE_CUT_ONCE, 1000);
+	if (pull(fp) != 0)
+		fail_msg("%s", err.msg);
+	assert_true(fake_lxd_image_exists(lxd, fp));
+	assert_int_equal(fake_reg_hits(reg, "GET", blob_path), 2);
+	fake_reg_last_range(reg, range, if_range);
+	assert_string_equal(range, "bytes=1000-");
+	snprintf(want, sizeof(want), "\"%s\"", fp);
+	assert_string_equal(if_range, want);
+	const struct fake_request *imp = fake_lxd_find(lxd, "POST", "/1.0/images$");
+	assert_non_null(imp);
+	assert_int_equal(imp->body_len, blob_len);
+	assert_int_equal(leftovers(), 0);
+}
+
+/* A link that keeps breaking: SLXD_RESUME_MAX more attempts (each
+ * resuming), then one line, nothing imported, no file left. */
+static void gives_up_after_the_bound(void **state)
+{
+	(void)state;
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
+	fake_reg_blob_fault(reg, FAKE_CUT_ALWAYS, 300);
+	assert_int_equal(pull(fp), -1);
+	assert_one_line(err.msg);
+	assert_int_equal(slxd_error_kind(&err), SLXD_E_UNREACHABLE);
+	assert_contains(err.msg, "the transfer failed 5 times");
+	assert_contains(err.msg, "nothing was imported");
+	assert_int_equal(fake_reg_hits(reg, "GET", blob_path), 1 + SLXD_RESUME_MAX);
+	char range[128], if_range[128];
+	fake_reg_last_range(reg, range, if_range);
+	assert_string_equal(range, "bytes=1200-"); /* 4 x 300 bytes kept */
+	assert_false(fake_lxd_image_exists(lxd, fp));
+	assert_null(fake_lxd_find(lxd, "POST", "/1.0/images"));
+	assert_int_equal(leftovers(), 0);
+}
+
+/* A 206 with another part than asked is not appended: the file is
+ * fetched whole again. */
+static void wrong_content_range_starts_over(void **state)
+{
+	char range[128], if_range[128];
+	(void)state;
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
+	fake_reg_blob_fault(reg, FAKE_CUT_ONCE | FAKE_RANGE_WRONG, 1000);
+	if (pull(fp) != 0)
+		fail_msg("%s", err.msg);
+	assert_true(fake_lxd_image_exists(lxd, fp));
+	assert_int_equal(fake_reg_hits(reg, "GET", blob_path), 3);
+	fake_reg_last_range(reg, range, if_range);
+	assert_string_equal(range, ""); /* the last one asked for it all */
+	assert_int_equal(leftovers(), 0);
+}
+
+/* A 200 to the ranged request replaces what came before (not appended). */
+static void full_answer_to_a_range_starts_over(void **state)
+{
+	(void)state;
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
+	fake_reg_blob_fault(reg, FAKE_CUT_ONCE | FAKE_RANGE_IGNORED, 1000);
+	if (pull(fp) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(fake_reg_hits(reg, "GET", blob_path), 2);
+	const struct fake_request *imp = fake_lxd_find(lxd, "POST", "/1.0/images$");
+	assert_non_null(imp);
+	assert_int_equal(imp->body_len, blob_len);
+	assert_int_equal(leftovers(), 0);
+}
+
+/* Resumed bytes are checked with the rest: wrong ones are SLXD_E_TAMPERED,
+ * nothing imported, the file removed. */
+static void corrupt_resumed_part_is_refused(void **state)
+{
+	(void)state;
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
+	fake_reg_blob_fault(reg, FAKE_CUT_ONCE | FAKE_RANGE_CORRUPT, 1000);
+	assert_int_equal(pull(fp), -1);
+	assert_one_line(err.msg);
+	assert_int_equal(slxd_error_kind(&err), SLXD_E_TAMPERED);
+	assert_contains(err.msg, "refusing image");
+	assert_contains(err.msg, "over 2 attempts");
+	assert_contains(err.msg, "nothing was imported");
+	assert_false(fake_lxd_image_exists(lxd, fp));
+	assert_null(fake_lxd_find(lxd, "POST", "/1.0/images"));
+	assert_int_equal(leftovers(), 0);
+}
+
+/* Through a cache: resumed from the cache; a cache whose transfers keep
+ * breaking is given up on after the bound and the registry serves it. */
+static void cache_downloads_resume(void **state)
+{
+	(void)state;
+	struct fake_reg *cache = fake_reg_start();
+	snprintf(cfg.registry_cache, sizeof(cfg.registry_cache), "%s", fake_reg_url(cache));
+	fake_reg_answer(cache, "GET", blob_path, 200, BLOB, blob_len);
+	fake_reg_answer(reg, "GET", blob_path, 200, BLOB, blob_len);
+	fake_reg_blob_fault(cache, FAKE_CUT_ONCE, 2000);
+	if (pull(fp) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(fake_reg_hits(cache, "GET", blob_path), 2);
+	assert_int_equal(fake_reg_hits(reg, "GET", blob_path), 0);
+	assert_int_equal(lxd_image_delete(cl, fp, &err), 0);
+
+	fake_reg_blob_fault(cache, FAKE_CUT_ALWAYS, 100);
+	if (pull(fp) != 0)
+		fail_msg("%s", err.msg);
+	assert_true(fake_lxd_image_exists(lxd, fp));
+	assert_int_equal(fake_reg_hits(cache, "GET", blob_path), 2 + 1 + SLXD_RESUME_MAX);
+	assert_int_equal(fake_reg_hits(reg, "GET", blob_path), 1);
+	assert_int_equal(leftovers(), 0);
+	fake_reg_stop(cache);
 }
 
 static void tampered_blob_is_refused(void **state)
@@ -864,6 +984,13 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(pulls_through_the_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(tampered_cache_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(dead_cache_is_bypassed, setup, teardown),
+		cmocka_unit_test_setup_teardown(resumes_a_cut_download, setup, teardown),
+		cmocka_unit_test_setup_teardown(gives_up_after_the_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(wrong_content_range_starts_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(full_answer_to_a_range_starts_over, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(corrupt_resumed_part_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(cache_downloads_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(registry_refusal_of_blob, setup, teardown),
 		cmocka_unit_test_setup_teardown(downloads_are_staged_in_download_dir, setup,
 						teardown),
