@@ -114,10 +114,11 @@ int slxd_recompress_zstd(int in, int out, uint64_t max_bytes, struct slxd_recomp
 					 archive_error_string(r));
 		res->tar_bytes += (uint64_t)n;
 		if (max_bytes && res->tar_bytes > max_bytes)
-			return slxd_fail(err,
-					 "the image decompresses to more than %llu bytes (the nodes' "
-					 "bound): refusing to convert it",
-					 (unsigned long long)max_bytes);
+			return slxd_fail(
+				err,
+				"the image decompresses to more than %llu bytes (the nodes' "
+				"bound): refusing to convert it",
+				(unsigned long long)max_bytes);
 		if (archive_write_data(w, buf, (size_t)n) != n)
 			return slxd_fail(err, "cannot write the zstd image: %s",
 					 archive_error_string(w));

@@ -793,12 +793,15 @@ static int push_file(struct cli *c, const struct slxd_image_ref *ref, int fd, co
 		return say(EX_REFUSED, "cannot rewind the re-compressed image: %s",
 			   strerror(errno));
 	}
-	fprintf(stderr,
-		"slxd-registry: pushing %s re-compressed from %s to zstd (%llu -> %llu bytes; "
-		"nodes unpack zstd faster); --keep-format pushes the file as it is\n",
-		label, res.from, (unsigned long long)st.st_size, (unsigned long long)ost.st_size);
 	rc = push_fd(c, ref, out, label, NULL);
 	close(out);
+	/* after the answer: a refusal stays the one line that says why */
+	if (rc == EX_OK)
+		fprintf(stderr,
+			"slxd-registry: pushed %s re-compressed from %s to zstd (%llu -> %llu "
+			"bytes; nodes unpack zstd faster); --keep-format pushes the file as it is\n",
+			label, res.from, (unsigned long long)st.st_size,
+			(unsigned long long)ost.st_size);
 	return rc;
 }
 
