@@ -11,6 +11,7 @@
 #include <fcntl.h>
 
 #include "recompress.h"
+#include "tarcheck.h"
 
 static const struct tentry image[] = {
 	{ "metadata.yaml", 'f', "architecture: x86_64\ncreation_date: 1\n" },
@@ -201,6 +202,35 @@ static void refused_with_one_line(void **state)
 	close(out);
 }
 
+/* A split image's squashfs rootfs is not something the registry or the
+ * node's check parses: it is refused, never passed on to LXD's unsquashfs
+ * (docs/registry.md, "Image format"), whether pushed as it is or re-wrapped
+ * in zstd by the client. */
+static void squashfs_is_not_taken(void **state)
+{
+	(void)state;
+	char path[300], zpath[300];
+	static char sq[8192];
+	slxd_error err = { 0 };
+	struct slxd_recompress_result res;
+	memcpy(sq, "hsqs", 4); /* squashfs's magic, then a superblock of zeros */
+	snprintf(path, sizeof(path), "%s/rootfs.sqfs", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(sq, 1, sizeof(sq), f), sizeof(sq));
+	fclose(f);
+	assert_int_equal(slxd_tarcheck_file(path, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "not an LXD image tarball"));
+	int in = open_in("rootfs.sqfs"), out = open_out("rootfs.sqfs.zst");
+	assert_int_equal(slxd_recompress_zstd(in, out, 0, &res, &err), 1);
+	assert_string_equal(res.from, "none");
+	close(in);
+	close(out);
+	snprintf(zpath, sizeof(zpath), "%s/rootfs.sqfs.zst", dir);
+	assert_int_equal(slxd_tarcheck_file(zpath, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "not an LXD image tarball"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +238,7 @@ int main(void)
 		cmocka_unit_test(the_same_input_gives_the_same_bytes),
 		cmocka_unit_test(zstd_is_left_as_it_is),
 		cmocka_unit_test(refused_with_one_line),
+		cmocka_unit_test(squashfs_is_not_taken),
 	};
 	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
