@@ -3,11 +3,9 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cleanup.h"
 #include "recompress.h"
 
 static void free_reader(struct archive **a)
@@ -48,11 +46,11 @@ int slxd_recompress_zstd(int in, int out, uint64_t max_bytes, struct slxd_recomp
 	__attribute__((cleanup(free_reader))) struct archive *r = archive_read_new();
 	__attribute__((cleanup(free_writer))) struct archive *w = archive_write_new();
 	struct archive_entry *e;
-	const size_t bufsize = 1 << 17;
-	cleanup_free char *buf = malloc(bufsize);
+	char buf[1 << 16];
+	const size_t bufsize = sizeof(buf);
 
 	memset(res, 0, sizeof(*res));
-	if (!r || !w || !buf)
+	if (!r || !w)
 		return slxd_fail(err, "out of memory");
 	if (lseek(in, 0, SEEK_SET) != 0)
 		return slxd_fail(err, "cannot rewind the image: %s", strerror(errno));
