@@ -876,6 +876,24 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 		close(fd);
 		return say(EX_REFUSED, "cannot rewind the converted image: %s", strerror(errno));
 	}
+	/* the converter writes gzip; what nodes get is zstd (recompress.h) */
+	if (!c->keep_format) {
+		struct slxd_recompress_result zres;
+		int zfd = tmp_file();
+		if (zfd < 0) {
+			close(fd);
+			return EX_REFUSED;
+		}
+		if (slxd_recompress_zstd(fd, zfd, 0, &zres, &err) < 0 ||
+		    lseek(zfd, 0, SEEK_SET) != 0) {
+			close(fd);
+			close(zfd);
+			return say(EX_REFUSED, "cannot re-compress the converted image: %s",
+				   err.msg[0] ? err.msg : strerror(errno));
+		}
+		close(fd);
+		fd = zfd;
+	}
 	json_t *conv = json_pack("{s:s, s:s?, s:s, s:s, s:I, s:I}", "source", source, "digest",
 				 res.digest[0] ? res.digest : NULL, "config_digest",
 				 res.config_digest, "architecture", res.architecture, "entries",
