@@ -43,6 +43,15 @@ pullfmt_setup() {
 	large_zst_size=$("${reg[@]}" show "$LARGE_ZST" --json | jq -r '.approved.size // empty')
 }
 
+# run.sh's clean-up: what an interrupted run of these leaves
+pullfmt_cleanup() {
+	local fp
+	for fp in $(cat "$raw.pullfmt" 2>/dev/null) ${large_zst_fp:-}; do
+		lxc image delete "$fp" >/dev/null 2>&1
+	done
+	rm -f "$raw.pullfmt" "$BENCH_CACHE/download.tar.zst"
+}
+
 drop_fp() { # fingerprint: the image and its templates, as a first job finds the node
 	wait_containers_gone
 	drop_templates "$1"
@@ -56,6 +65,7 @@ hand_import_launch() { # name files...
 	shift
 	t0=$(now)
 	fp=$(lxc image import "$@" 2>&1 | sed -n 's/.*fingerprint: \([0-9a-f]\{64\}\).*/\1/p')
+	echo "$fp" >>"$raw.pullfmt" # (in a subshell: a variable would not outlive it)
 	lxc launch "$fp" "$c" -s "$SLXD_POOL" >/dev/null
 	t1=$(now)
 	lxc delete -f "$c" >/dev/null

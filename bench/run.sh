@@ -190,6 +190,7 @@ cleanup() {
 	# the large image leaves LXD (1 GiB in the pool); it stays approved in
 	# the registry, so a rerun only pulls it again (section 1 does anyway)
 	[ -n "$large_fp" ] && lxc image delete "$large_fp" >/dev/null 2>&1
+	pullfmt_cleanup
 	rm -rf "$work" "$raw" "$jobs_file" "$BENCH_CACHE/download.tar.gz" "/tmp/slxd-bench-runc-$SLXD_TEST_USER"
 }
 trap cleanup EXIT
