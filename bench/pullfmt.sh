@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash disable=SC2154 # run.sh sets reg, raw, large_fp, pm
 # Section 1/3 of `make bench`, by image format (issue 19 item 2): the large
 # image's first job when it was pushed as zstd (slxd-registry push's
 # default), and by hand, for each format LXD 5.0.2 takes, `lxc image
