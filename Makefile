@@ -60,6 +60,8 @@ OCI_OBJ      := $(BUILD)/registry/oci.o
 OCI_OBJ      += $(BUILD)/registry/inspect.o
 # And docker:// sources through skopeo.
 OCI_OBJ      += $(BUILD)/registry/skopeo.o
+# And re-compressing pushed images as zstd.
+OCI_OBJ      += $(BUILD)/registry/recompress.o
 ARCHIVE_LIBS  = $(shell pkg-config --libs libarchive yaml-0.1)
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)

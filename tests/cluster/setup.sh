@@ -19,7 +19,7 @@ top=$(cd "$here/../.." && pwd)
 say() { printf '[setup] %s\n' "$*"; }
 
 PACKAGES=(slurmctld slurmd slurm-client libslurm-dev munge libmunge-dev
-	lxd lxd-client btrfs-progs squashfs-tools busybox-static
+	lxd lxd-client btrfs-progs squashfs-tools busybox-static zstd
 	build-essential pkg-config libcurl4-openssl-dev libjansson-dev
 	libcmocka-dev libmicrohttpd-dev libsqlite3-dev sqlite3 curl jq
 	libssl-dev libarchive-dev libyaml-dev clang clang-format libclang-rt-14-dev valgrind

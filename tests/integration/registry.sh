@@ -8,7 +8,16 @@ REG=(--registry "$SLXD_REGISTRY_URL")
 # restates it for cases that add other keys.
 REG_CONF="registry=$SLXD_REGISTRY_URL"
 
-reg_alice() { alice slxd-registry "${REG[@]}" "$@"; }
+# push --keep-format: these cases check the registry against the file's own
+# sha256; t_registry_zstd_push_approve_run checks the default re-compression
+reg_alice() {
+	if [ "${1:-}" = push ]; then
+		shift
+		alice slxd-registry "${REG[@]}" push --keep-format "$@"
+	else
+		alice slxd-registry "${REG[@]}" "$@"
+	fi
+}
 reg_admin() { slxd-registry "${REG[@]}" "$@"; }
 
 # A test image that differs from every other (its own fingerprint, never
@@ -964,5 +973,64 @@ t_registry_pull_line_cannot_stall_others() {
 	done
 	rm -f "$fifo" "$pidf" "$ALICE_DIR/pf-$name.job"
 	reg_cleanup "$name:1" "$fp"
+	return $rc
+}
+
+# issue 19: push re-compresses a gzip'd image as zstd (what LXD unpacks
+# fastest); the registry stores, the admin approves and the node runs the
+# zstd bytes; what cannot be converted, or is hostile inside, is refused
+# with one line and nothing is stored.
+t_registry_zstd_push_approve_run() {
+	local name=zst$RANDOM img fp out rc d
+	img=$(variant_image "$name")
+	d=$(mktemp -d /tmp/slxd-zstd-test-XXXXXX)
+	(
+	out=$(alice slxd-registry "${REG[@]}" push "$img" --name "$name:1" 2>&1) || fail "push: $out" || exit 1
+	expect_contains "push says it re-compressed" "re-compressed from gzip to zstd" "$out" || exit 1
+	fp=$(printf '%s\n' "$out" | sed -n 's/.*(fingerprint \([0-9a-f]\{64\}\)).*/\1/p' | head -n1)
+	[ -n "$fp" ] || fail "no fingerprint in: $out" || exit 1
+	[ "$fp" != "$(fp_of "$img")" ] || fail "the gzip file itself was pushed" || exit 1
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
+	# what the admin approved: zstd around the very tar that was gzip'd
+	reg_admin pull "$name:1" -o "$d/pulled" >/dev/null 2>&1 || fail "pull" || exit 1
+	expect_eq "registry keeps the pushed bytes" "$fp" "$(fp_of "$d/pulled")" || exit 1
+	expect_eq "stored as zstd" "28b52ffd" "$(head -c4 "$d/pulled" | od -An -tx1 | tr -d ' \n')" || exit 1
+	cmp -s <(zstd -dc "$d/pulled") <(gzip -dc "$img") || fail "the tar inside changed" || exit 1
+	lxc image info "$fp" >/dev/null 2>&1 && { fail "image was in LXD before the job"; exit 1; }
+	out=$(with_node_conf "$REG_CONF" alice srun --lxd-image="$name:1" \
+		sh -c 'cat /etc/slxd-image; test -x /bin/busybox && echo busybox' 2>/dev/null)
+	expect_eq "the zstd image runs (pulled by the node)" "$name
+busybox" "$out" || exit 1
+	lxc image info "$fp" >/dev/null 2>&1 || fail "the node did not import the zstd image" || exit 1
+
+	# hostile inside: converted, then refused by the registry's check
+	python3 - "$d/evil.tar.gz" <<'EOP' || { fail "(setup) evil tarball"; exit 1; }
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w:gz") as t:
+    for name, data in (("metadata.yaml", b"architecture: x86_64\ncreation_date: 1\n"), ("rootfs/../../etc/zst-evil", b"x\n")):
+        ti = tarfile.TarInfo(name); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+EOP
+	chown "$SLXD_TEST_USER" "$d" "$d/evil.tar.gz"
+	out=$(alice slxd-registry "${REG[@]}" push "$d/evil.tar.gz" --name "$name:evil" 2>&1)
+	expect_eq "hostile push: exit" 1 "$?" || exit 1
+	expect_contains "hostile entry refused" "not a safe image" "$out" || exit 1
+	expect_eq "hostile push: one line" 1 "$(printf '%s\n' "$out" | wc -l)" || exit 1
+	# gzip inside xz: not an image LXD takes, refused before any upload
+	gzip -c "$img" | xz -c >"$d/twice.tar.gz.xz"
+	chown "$SLXD_TEST_USER" "$d/twice.tar.gz.xz"
+	out=$(alice slxd-registry "${REG[@]}" push "$d/twice.tar.gz.xz" --name "$name:twice" 2>&1)
+	expect_eq "double compression: exit" 1 "$?" || exit 1
+	expect_contains "double compression refused" "compressed twice" "$out" || exit 1
+	expect_eq "double compression: one line" 1 "$(printf '%s\n' "$out" | wc -l)" || exit 1
+	for t in evil twice; do
+		out=$(reg_admin show "$name:$t" 2>&1) && { fail "a refused image was stored: $out"; exit 1; }
+	done
+	exit 0
+	)
+	rc=$?
+	fp=$(reg_admin show "$name:1" --json 2>/dev/null | jq -r '.. | .fingerprint? // empty' | head -n1)
+	[ -n "$fp" ] && reg_cleanup "$name:1" "$fp"
+	rm -f "$img"
+	rm -rf "$d"
 	return $rc
 }

@@ -410,12 +410,20 @@ static void push_file_and_from_lxd(void **state)
 	assert_int_equal(fake_reg_hits(reg, NULL, NULL), 0);
 	fake_reg_json(reg, "PUT", "/v1/images/demo/latest", 201,
 		      V("demo", "latest", FP1, "pending"));
-	assert_int_equal(run("push", file, "--name", "demo", NULL), 0);
+	/* --keep-format: the file's own bytes */
+	assert_int_equal(run("push", file, "--name", "demo", "--keep-format", NULL), 0);
 	size_t len;
 	char *body = fake_reg_last_body(reg, &len);
 	assert_int_equal(len, strlen(data));
 	assert_memory_equal(body, data, len);
 	free(body);
+	/* by default re-compressed as zstd (registry/recompress.h), and said */
+	assert_int_equal(run("push", file, "--name", "demo", NULL), 0);
+	body = fake_reg_last_body(reg, &len);
+	assert_true(len > 4);
+	assert_memory_equal(body, "\x28\xb5\x2f\xfd", 4);
+	free(body);
+	assert_contains(errout, "re-compressed from none to zstd");
 	assert_int_equal(fake_reg_bad_auth(reg), 0);
 	assert_contains(out, "pushed demo:latest");
 	assert_contains(out, "slxd-registry approve demo:latest --fingerprint");
@@ -445,10 +453,17 @@ static void push_file_and_from_lxd(void **state)
 	setenv("SLXD_LXC", lxc, 1);
 	setenv("TMPDIR", dir, 1);
 	fake_reg_json(reg, "PUT", "/v1/images/demo/2.0", 201, V("demo", "2.0", FP1, "pending"));
-	assert_int_equal(run("push", "--from-lxd", "myimg", "--name", "demo:2.0", NULL), 0);
+	assert_int_equal(
+		run("push", "--from-lxd", "myimg", "--name", "demo:2.0", "--keep-format", NULL), 0);
 	body = fake_reg_last_body(reg, &len);
 	assert_int_equal(len, strlen(data));
 	free(body);
+	assert_int_equal(run("push", "--from-lxd", "myimg", "--name", "demo:2.0", NULL), 0);
+	body = fake_reg_last_body(reg, &len);
+	assert_memory_equal(body, "\x28\xb5\x2f\xfd", 4);
+	free(body);
+	/* only push takes it */
+	assert_int_equal(run("list", "--keep-format", NULL), EX_USAGE);
 	assert_int_equal(run("push", "--from-lxd", "other", "--name", "demo:2.0", NULL),
 			 EX_REFUSED);
 	assert_contains(errout, "image export other' failed");
@@ -494,9 +509,14 @@ static void push_oci_sources(void **state)
 	assert_int_equal(run("push", src, "--name", "demo:oci", NULL), 0);
 	size_t len;
 	unsigned char *body = (unsigned char *)fake_reg_last_body(reg, &len);
-	assert_true(len > 100 && body[0] == 0x1f && body[1] == 0x8b); /* gzip */
+	assert_true(len > 100 && memcmp(body, "\x28\xb5\x2f\xfd", 4) == 0); /* zstd */
 	free(body);
 	assert_contains(out, "pushed demo:oci");
+	/* --keep-format: the converter's own gzip */
+	assert_int_equal(run("push", src, "--name", "demo:oci", "--keep-format", NULL), 0);
+	body = (unsigned char *)fake_reg_last_body(reg, &len);
+	assert_true(len > 100 && body[0] == 0x1f && body[1] == 0x8b);
+	free(body);
 
 	int puts_before = fake_reg_hits(reg, "PUT", NULL);
 	snprintf(src, sizeof(src), "oci:%s/layout1", dir);
@@ -544,7 +564,7 @@ static void push_oci_sources(void **state)
 	assert_true(json_integer_value(json_object_get(o, "entries")) >= 1);
 	json_decref(j);
 	body = (unsigned char *)fake_reg_last_body(reg, &len);
-	assert_true(len > 100 && body[0] == 0x1f && body[1] == 0x8b);
+	assert_true(len > 100 && memcmp(body, "\x28\xb5\x2f\xfd", 4) == 0); /* zstd */
 	free(body);
 	/* a missing tag: skopeo's reason in one line, nothing uploaded */
 	puts_before = fake_reg_hits(reg, "PUT", NULL);
