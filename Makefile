@@ -297,7 +297,7 @@ lint: format-check
 # The unit tests (the plain build, not the sanitizer one) and the helpers
 # that run without a cluster, under memcheck: any report fails.
 VALGRIND ?= valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible \
-	--suppressions=tests/valgrind/fake-lxd-fork.supp
+	--suppressions=tests/valgrind/forked-child.supp
 
 valgrind: $(UNIT_BIN) $(EPILOG)
 	@set -e; for t in $(UNIT_BIN); do \

@@ -175,6 +175,15 @@ static void bind_text(sqlite3_stmt *s, int i, const char *t)
 		sqlite3_bind_null(s, i);
 }
 
+/* Run a statement that returns no rows and finalize it; WHAT names it in
+ * the error. */
+static int step_done(slxd_store *st, sqlite3_stmt *s, const char *what, slxd_error *err)
+{
+	int step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return step == SQLITE_DONE ? 0 : db_fail(st, err, what);
+}
+
 static int exec(slxd_store *st, const char *sql, slxd_error *err)
 {
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -788,14 +797,9 @@ static int resubmit_locked(slxd_store *st, slxd_upload *u, const char *name, con
 	sqlite3_bind_text(s, 5, owner, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 6, now);
 	sqlite3_bind_text(s, 7, host, -1, SQLITE_TRANSIENT);
-	if (u->arch[0])
-		sqlite3_bind_text(s, 8, u->arch, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, 8);
-	int step = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (step != SQLITE_DONE)
-		return db_fail(st, err, "update");
+	bind_text(s, 8, u->arch);
+	if (step_done(st, s, "update", err) < 0)
+		return -1;
 	unlink(u->path); /* the blob is there already */
 	u->gone = true;
 	if (get_version(st, name, tag, u->sha, out, err) != 0 ||
@@ -859,14 +863,8 @@ int slxd_store_add(slxd_store *st, slxd_upload *u, const char *name, const char 
 	sqlite3_bind_text(s, 6, owner, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 7, now);
 	sqlite3_bind_text(s, 8, host, -1, SQLITE_TRANSIENT);
-	if (u->arch[0])
-		sqlite3_bind_text(s, 9, u->arch, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, 9);
-	int step = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (step != SQLITE_DONE) {
-		db_fail(st, err, "insert");
+	bind_text(s, 9, u->arch);
+	if (step_done(st, s, "insert", err) < 0) {
 		bool used = true;
 		if (fp_used(st, u->sha, &used, NULL) && !used)
 			unlink(blob);
@@ -911,12 +909,8 @@ int slxd_store_approve(slxd_store *st, const char *name, const char *tag, const 
 		goto fail;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
-	int step = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (step != SQLITE_DONE) {
-		db_fail(st, err, "update");
+	if (step_done(st, s, "update", err) < 0)
 		goto fail;
-	}
 	if (prepare(st,
 		    "UPDATE versions SET state = 'approved', decided_by = ?4, decided_at = ?5"
 		    " WHERE name = ?1 AND tag = ?2 AND fingerprint = ?3",
@@ -927,12 +921,8 @@ int slxd_store_approve(slxd_store *st, const char *name, const char *tag, const 
 	sqlite3_bind_text(s, 3, fp, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 4, by, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 5, now);
-	step = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (step != SQLITE_DONE) {
-		db_fail(st, err, "update");
+	if (step_done(st, s, "update", err) < 0)
 		goto fail;
-	}
 	if (exec(st, "COMMIT", err) < 0)
 		goto fail;
 	/* readable before the index names it */
@@ -987,12 +977,8 @@ int slxd_store_revoke(slxd_store *st, const char *name, const char *tag, const c
 	sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 3, by, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, now);
-	int step = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (step != SQLITE_DONE) {
-		db_fail(st, err, "update");
+	if (step_done(st, s, "update", err) < 0)
 		goto out;
-	}
 	char fp[SLXD_SHA256_HEX_LEN + 1];
 	memcpy(fp, out->fingerprint, sizeof(fp));
 	if (get_version(st, name, tag, fp, out, err) == 0 && blob_sync_mode(st, fp, err) == 0)
@@ -1015,12 +1001,8 @@ int slxd_store_delete(slxd_store *st, const char *name, const char *tag, const c
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, tag, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 3, fp, -1, SQLITE_TRANSIENT);
-	int step = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (step != SQLITE_DONE) {
-		db_fail(st, err, "delete");
+	if (step_done(st, s, "delete", err) < 0)
 		goto out;
-	}
 	if (sqlite3_changes(st->db) == 0) {
 		slxd_failk(err, SLXD_E_NOTFOUND, "%s:%s has no version with fingerprint %s", name,
 			   tag, fp);

@@ -14,6 +14,9 @@
 # its own btrfs pool like LXD's, no network, and the same test images.
 # Everything is idempotent.
 
+# shellcheck source=tests/cluster/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 SLXD_INCUS_DIR=/var/lib/incus
 SLXD_INCUS_SOCKET=$SLXD_INCUS_DIR/unix.socket
 SLXD_INCUS_PACKAGES=(incus-base incus-client)
@@ -50,12 +53,6 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
 
 incus_running() { incus query /1.0 >/dev/null 2>&1; }
 
-incus_pid_alive() {
-	local pid
-	pid=$(cat "$SLXD_TEST_RUN/incusd.pid" 2>/dev/null) || return 1
-	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = incusd ]
-}
-
 incus_start() {
 	incus_running && return 0
 	echo "[incus] starting incusd"
@@ -66,33 +63,19 @@ incus_start() {
 }
 
 incus_stop() {
-	incus_pid_alive || { rm -f "$SLXD_TEST_RUN/incusd.pid"; return 0; }
-	local pid i
+	pid_alive "$SLXD_TEST_RUN/incusd.pid" incusd || { rm -f "$SLXD_TEST_RUN/incusd.pid"; return 0; }
+	local pid
 	pid=$(cat "$SLXD_TEST_RUN/incusd.pid")
 	# "shutdown" stops the instances first; the pid is the fallback
 	incus admin shutdown --timeout 60 >/dev/null 2>&1 || kill "$pid"
-	for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	slxd_wait_gone "$pid" || true
 	rm -f "$SLXD_TEST_RUN/incusd.pid"
 }
 
 incus_pool() {
 	if ! incus storage show "$SLXD_POOL" >/dev/null 2>&1; then
 		echo "[incus] creating storage pool $SLXD_POOL (btrfs on a loop file)"
-		incus admin init --preseed <<EOF
-storage_pools:
-- name: $SLXD_POOL
-  driver: btrfs
-  config:
-    size: 16GiB
-    btrfs.mount_options: $SLXD_POOL_MOUNT_OPTIONS
-profiles:
-- name: default
-  devices:
-    root:
-      path: /
-      pool: $SLXD_POOL
-      type: disk
-EOF
+		slxd_pool_preseed "$SLXD_POOL" 16GiB "$SLXD_POOL_MOUNT_OPTIONS" | incus admin init --preseed
 	fi
 	if [ "$(incus storage get "$SLXD_POOL" btrfs.mount_options)" != "$SLXD_POOL_MOUNT_OPTIONS" ]; then
 		incus storage set "$SLXD_POOL" btrfs.mount_options "$SLXD_POOL_MOUNT_OPTIONS"
@@ -127,7 +110,6 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 	# shellcheck source=tests/cluster/env.sh
 	. "$here/env.sh"
-	SLXD_POOL_MOUNT_OPTIONS=user_subvol_rm_allowed,nodev,nosuid
 	case "${1:-}" in
 	up) incus_up ;;
 	down) incus_stop ;;

@@ -20,20 +20,17 @@ top=$(cd "$here/../.." && pwd)
 . "$here/env.sh"
 # shellcheck source=tests/cluster/nodes-env.sh
 . "$here/nodes-env.sh"
+# shellcheck source=tests/cluster/lib.sh
+. "$here/lib.sh"
 
-[ "$(id -u)" = 0 ] || { echo "nodes.sh: run as root" >&2; exit 1; }
+slxd_require_root nodes.sh
 say() { printf '[nodes] %s\n' "$*"; }
 
-pid_is() { # pidfile comm
-	local pid
-	pid=$(cat "$1" 2>/dev/null) || return 1
-	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]
-}
 # The holder is an `unshare` whose child, the node's PID 1, is in a
 # network namespace that is not ours.
 holder_alive() { # i
 	local init
-	pid_is "$MN_RUN/node$1.holder" unshare && init=$(mn_init "$1") &&
+	pid_alive "$MN_RUN/node$1.holder" unshare && init=$(mn_init "$1") &&
 		[ "$(readlink "/proc/$init/ns/net")" != "$(readlink /proc/self/ns/net)" ]
 }
 
@@ -81,8 +78,7 @@ start_holder() { # i
 		"$MN_CGROUP/node$i" </dev/null >/dev/null 2>&1 &
 	pid=$!
 	echo "$pid" >"$MN_RUN/node$i.holder"
-	for _ in $(seq 50); do holder_alive "$i" && break; sleep 0.1; done
-	holder_alive "$i" || { echo "nodes.sh: node $i's namespaces did not come up" >&2; exit 1; }
+	slxd_wait_for 50 holder_alive "$i" || { echo "nodes.sh: node $i's namespaces did not come up" >&2; exit 1; }
 	say "node $i: namespaces held by pid $pid"
 	# network: a veth pair on the bridge
 	pid=$(mn_init "$i")
@@ -134,14 +130,6 @@ install_prefix() {
 
 plugin_path() { find "$MN_PREFIX" -name spank_lxd.so | head -1; }
 
-replace_file() { # file < content
-	local tmp
-	tmp=$(mktemp "$1.XXXXXX")
-	cat >"$tmp"
-	chmod 0644 "$tmp"
-	if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; fi
-}
-
 write_slurm_conf() {
 	local i nodes=""
 	for i in $(seq "$MN_NODES"); do
@@ -157,9 +145,7 @@ FirstJobId=5000000
 SlurmctldHost=$(hostname -s)($MN_NET.1)
 SlurmctldPort=$MN_CTLD_PORT
 SlurmdPort=$MN_SLURMD_PORT
-SlurmUser=root
-AuthType=auth/munge
-CredType=cred/munge
+$(slxd_slurm_conf_auth)
 # Fake GPUs (gres_conf below): character devices with no driver.
 GresTypes=gpu
 MpiDefault=pmix
@@ -175,14 +161,7 @@ SlurmdSpoolDir=/var/spool/slurmd
 StateSaveLocation=$MN_STATE/ctld
 SlurmctldLogFile=$MN_LOG/slurmctld.log
 SlurmdLogFile=$MN_LOG/slurmd-%n.log
-SlurmdDebug=verbose
-SlurmctldDebug=info
-ReturnToService=2
-KillWait=5
-MessageTimeout=30
-InactiveLimit=0
-MinJobAge=30
-JobCompType=jobcomp/none
+$(slxd_slurm_conf_timing)
 Prolog=$MN_PREFIX/usr/local/sbin/slxd-prolog
 Epilog=$MN_PREFIX/usr/local/sbin/slxd-epilog
 # Accounting (sacct) through the slurmdbd start_slurmdbd runs; sstat
@@ -277,29 +256,6 @@ write_confs() {
 	done
 }
 
-# The busybox test image of setup.sh, built here from the same recipe.
-build_image() { # out
-	local d a
-	d=$(mktemp -d)
-	mkdir -p "$d"/rootfs/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,run,var/tmp,home}
-	chmod 1777 "$d/rootfs/tmp" "$d/rootfs/var/tmp"
-	cp /bin/busybox "$d/rootfs/bin/busybox"
-	for a in $(/bin/busybox --list-full); do
-		[ -e "$d/rootfs/$a" ] || ln -s /bin/busybox "$d/rootfs/$a"
-	done
-	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$d/rootfs/etc/passwd"
-	printf 'root:x:0:\nnogroup:x:65534:\n' >"$d/rootfs/etc/group"
-	echo "image:mn-demo" >"$d/rootfs/etc/slxd-image"
-	rm -f "$d/rootfs/sbin/init"
-	printf '#!/bin/sh\nexec /bin/sleep 2147483647\n' >"$d/rootfs/sbin/init"
-	chmod 755 "$d/rootfs/sbin/init"
-	printf 'architecture: x86_64\ncreation_date: %s\nproperties:\n  description: slurm-lxd multi-node test image\n  os: busybox\n' \
-		"$(date +%s)" >"$d/metadata.yaml"
-	tar --numeric-owner --owner=0 --group=0 -C "$d" -czf "$1.tmp" metadata.yaml rootfs
-	mv -f "$1.tmp" "$1"
-	rm -rf "$d"
-}
-
 # The node's own lxcfs on its /var/lib/lxcfs, as a real node has (one per
 # node, seeing the node's pids and cgroups): the node's containers show the
 # job's memory and CPUs in /proc (lib/joblimits.h).
@@ -312,7 +268,7 @@ setup_lxcfs() { # i
 	mn_exec "$1" bash -c 'umount -l /var/lib/lxcfs 2>/dev/null; mkdir -p /var/lib/lxcfs
 		echo $$ >"$0"; exec setsid lxcfs -p "$1" /var/lib/lxcfs' "$pidf" "$MN_RUN/node$1.lxcfs-lock" \
 		</dev/null >>"$MN_LOG/lxcfs-node$1.log" 2>&1 &
-	for _ in $(seq 50); do mn_exec "$1" test -d /var/lib/lxcfs/proc && return 0; sleep 0.1; done
+	slxd_wait_for 50 mn_exec "$1" test -d /var/lib/lxcfs/proc && return 0
 	echo "nodes.sh: node $1's lxcfs did not come up (see $MN_LOG/lxcfs-node$1.log)" >&2
 	exit 1
 }
@@ -328,20 +284,7 @@ setup_lxd() { # i
 	fi
 	if ! mn_lxc "$i" storage show "$SLXD_POOL" >/dev/null 2>&1; then
 		say "node $i: creating storage pool $SLXD_POOL (btrfs on a loop file)"
-		LXD_DIR=$MN_STATE/node$i/lxd lxd init --preseed <<EOF
-storage_pools:
-- name: $SLXD_POOL
-  driver: btrfs
-  config:
-    size: 4GiB
-profiles:
-- name: default
-  devices:
-    root:
-      path: /
-      pool: $SLXD_POOL
-      type: disk
-EOF
+		slxd_pool_preseed "$SLXD_POOL" 4GiB | LXD_DIR=$MN_STATE/node$i/lxd lxd init --preseed
 	fi
 	local name
 	for name in demo demo-mpi; do
@@ -373,7 +316,7 @@ write_approved() {
 db_opts=(--innodb-buffer-pool-size=16M --innodb-log-file-size=4M --innodb-flush-log-at-trx-commit=0
 	--innodb-doublewrite=0 --innodb-flush-method=nosync)
 start_mariadb() {
-	pid_is "$MN_DB_RUN/mysqld.pid" mariadbd && return 0
+	pid_alive "$MN_DB_RUN/mysqld.pid" mariadbd && return 0
 	mkdir -p "$MN_DB_RUN"
 	chown mysql:mysql "$MN_DB_RUN"
 	chmod 0700 "$MN_DB_RUN"
@@ -391,11 +334,8 @@ start_mariadb() {
 	setsid mariadbd --no-defaults --user=mysql --datadir="$MN_DB" --socket="$MN_DB_RUN/mysqld.sock" \
 		--pid-file="$MN_DB_RUN/mysqld.pid" --skip-networking "${db_opts[@]}" \
 		--log-error="$MN_LOG/mariadb.log" </dev/null >/dev/null 2>&1 &
-	for _ in $(seq 300); do
-		pid_is "$MN_DB_RUN/mysqld.pid" mariadbd &&
-			mariadb-admin --no-defaults -S "$MN_DB_RUN/mysqld.sock" ping >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
+	slxd_wait_for 300 eval 'pid_alive "$MN_DB_RUN/mysqld.pid" mariadbd &&
+		mariadb-admin --no-defaults -S "$MN_DB_RUN/mysqld.sock" ping >/dev/null 2>&1' && return 0
 	echo "nodes.sh: MariaDB did not come up; see $MN_LOG/mariadb.log" >&2
 	exit 1
 }
@@ -419,14 +359,11 @@ StorageUser=root
 StorageLoc=slxdmn_acct
 EOF
 	chmod 0600 "$MN_ETC/slurmdbd.conf"
-	if ! pid_is "$MN_RUN/slurmdbd.pid" slurmdbd; then
+	if ! pid_alive "$MN_RUN/slurmdbd.pid" slurmdbd; then
 		say "accounting: starting slurmdbd (port $MN_DBD_PORT)"
 		SLURM_CONF=$MN_CONF MYSQL_UNIX_PORT=$MN_DB_RUN/mysqld.sock slurmdbd
 	fi
-	for _ in $(seq 300); do
-		mn sacctmgr -n list cluster >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	slxd_wait_for 300 eval 'mn sacctmgr -n list cluster >/dev/null 2>&1' || true
 	# the cluster, an account and the test users, once
 	if [ -z "$(mn sacctmgr -n -P list user "$SLXD_TEST_USER2" 2>/dev/null)" ]; then
 		say "accounting: adding cluster slxdmn, account slxd-test, $SLXD_TEST_USER and $SLXD_TEST_USER2"
@@ -439,10 +376,10 @@ EOF
 
 start_slurmctld() {
 	mkdir -p "$MN_STATE/ctld"
-	if ! pid_is "$MN_RUN/slurmctld.pid" slurmctld; then
+	if ! pid_alive "$MN_RUN/slurmctld.pid" slurmctld; then
 		say "starting slurmctld ($MN_NET.1:$MN_CTLD_PORT)"
 		SLURM_CONF=$MN_CONF slurmctld -i
-		for _ in $(seq 50); do pid_is "$MN_RUN/slurmctld.pid" slurmctld && break; sleep 0.1; done
+		slxd_wait_for 50 pid_alive "$MN_RUN/slurmctld.pid" slurmctld || true
 	fi
 }
 
@@ -459,20 +396,11 @@ start_slurmd() { # i
 }
 
 wait_idle() {
-	local i state name
+	local i name
 	for i in $(seq "$MN_NODES"); do
 		name=$(mn_node_name "$i")
-		for _ in $(seq 120); do
-			state=$(mn sinfo -h -n "$name" -o %T 2>/dev/null || true)
-			case "$state" in
-			idle|mixed|allocated) break ;;
-			down*|drain*|fail*) mn scontrol update nodename="$name" state=resume >/dev/null 2>&1 || true ;;
-			esac
-			sleep 0.5
-		done
-		case "$state" in idle|mixed|allocated) ;; *)
-			echo "nodes.sh: node $name is '$state'; see $MN_LOG/slurmd-$name.log" >&2; exit 1 ;;
-		esac
+		slxd_wait_node "$name" mn ||
+			{ echo "nodes.sh: node $name is '$slxd_node_state'; see $MN_LOG/slurmd-$name.log" >&2; exit 1; }
 	done
 }
 
@@ -482,7 +410,9 @@ up() {
 	mkdir -p "$MN_RUN" "$MN_STATE/images" "$MN_LOG"
 	chmod 0755 "$MN_STATE"
 	install_prefix
-	[ -f "$MN_STATE/images/demo.tar.gz" ] || build_image "$MN_STATE/images/demo.tar.gz"
+	# the busybox test image of setup.sh (no setuid copy)
+	[ -f "$MN_STATE/images/demo.tar.gz" ] ||
+		slxd_build_busybox_image "$MN_STATE/images/demo.tar.gz" image:mn-demo "slurm-lxd multi-node test image"
 	# Debian 12 + OpenMPI + PMIx, built once with mmdebstrap, then cached
 	bash "$here/mpi-image.sh" "$MN_STATE/images/demo-mpi.tar.gz"
 	setup_bridge
@@ -496,7 +426,7 @@ up() {
 		for i in $(seq "$MN_NODES"); do stop_pid "$MN_STATE/node$i/spool/slurmd.pid" slurmd "$i"; done
 	fi
 	if [ "$before" != "$(cat "$MN_CONF" "$MN_ETC/cgroup.conf" | cksum)" ] &&
-	   pid_is "$MN_RUN/slurmctld.pid" slurmctld; then
+	   pid_alive "$MN_RUN/slurmctld.pid" slurmctld; then
 		say "configuration changed: scontrol reconfigure"
 		mn scontrol reconfigure || true
 	fi
@@ -519,15 +449,14 @@ stop_pid() { # pidfile comm [node]: the pid is the node's when a node is given
 	pid=$(cat "$1" 2>/dev/null) || return 0
 	[ -z "${3:-}" ] || pid=$(mn_host_pid "$3" "$pid") || pid=
 	if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]; then
-		kill "$pid" 2>/dev/null || true
-		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		slxd_kill_wait "$pid" || true
 	fi
 	rm -f "$1"
 }
 
 down() {
 	local i c h
-	if pid_is "$MN_RUN/slurmctld.pid" slurmctld; then
+	if pid_alive "$MN_RUN/slurmctld.pid" slurmctld; then
 		for c in $(mn squeue -h -o %i 2>/dev/null); do mn scancel "$c" 2>/dev/null || true; done
 	fi
 	for i in $(seq "$MN_NODES"); do stop_pid "$MN_STATE/node$i/spool/slurmd.pid" slurmd "$i"; done
@@ -554,7 +483,7 @@ down() {
 		if holder_alive "$i"; then
 			h=$(cat "$MN_RUN/node$i.holder")
 			kill "$(mn_init "$i")" 2>/dev/null || true
-			for _ in $(seq 100); do kill -0 "$h" 2>/dev/null || break; sleep 0.1; done
+			slxd_wait_gone "$h" || true
 		fi
 		rm -f "$MN_RUN/node$i.holder"
 		ip link del "mnv$i" 2>/dev/null || true

@@ -13,8 +13,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 # shellcheck source=tests/cluster/env.sh
 . "$here/env.sh"
+# shellcheck source=tests/cluster/lib.sh
+. "$here/lib.sh"
 
-[ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (it installs packages and starts daemons)" >&2; exit 1; }
+slxd_require_root setup.sh "it installs packages and starts daemons"
 
 say() { printf '[setup] %s\n' "$*"; }
 
@@ -57,14 +59,6 @@ install_packages() {
 
 ensure_line() { # file line
 	grep -qxF "$2" "$1" 2>/dev/null || echo "$2" >>"$1"
-}
-
-# Is the process recorded in pidfile $1 alive and really named $2?  (A
-# stale file's pid may belong to anything by now.)
-pid_alive() {
-	local pid
-	pid=$(cat "$1" 2>/dev/null) || return 1
-	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]
 }
 
 setup_users() {
@@ -125,12 +119,10 @@ setup_lxcfs() {
 	mkdir -p /var/lib/lxcfs
 	(setsid lxcfs /var/lib/lxcfs </dev/null >>"$SLXD_TEST_LOG/lxcfs.log" 2>&1 &
 		echo $! >"$SLXD_TEST_RUN/lxcfs.pid")
-	for _ in $(seq 50); do [ -d /var/lib/lxcfs/proc ] && return 0; sleep 0.1; done
+	slxd_wait_for 50 test -d /var/lib/lxcfs/proc && return 0
 	echo "setup.sh: lxcfs did not come up (see $SLXD_TEST_LOG/lxcfs.log)" >&2
 	exit 1
 }
-
-SLXD_POOL_MOUNT_OPTIONS=user_subvol_rm_allowed,nodev,nosuid
 
 setup_lxd() {
 	if ! lxd_running; then
@@ -141,21 +133,7 @@ setup_lxd() {
 	fi
 	if ! lxc storage show "$SLXD_POOL" >/dev/null 2>&1; then
 		say "creating LXD storage pool $SLXD_POOL (btrfs on a loop file: copy-on-write instances)"
-		lxd init --preseed <<EOF
-storage_pools:
-- name: $SLXD_POOL
-  driver: btrfs
-  config:
-    size: 16GiB
-    btrfs.mount_options: $SLXD_POOL_MOUNT_OPTIONS
-profiles:
-- name: default
-  devices:
-    root:
-      path: /
-      pool: $SLXD_POOL
-      type: disk
-EOF
+		slxd_pool_preseed "$SLXD_POOL" 16GiB "$SLXD_POOL_MOUNT_OPTIONS" | lxd init --preseed
 	fi
 	# LXD unpacks images as root: with nodev,nosuid a device node or setuid
 	# file an image brings is inert (docs/admin-guide.md, "The storage pool")
@@ -163,40 +141,6 @@ EOF
 		say "LXD storage pool $SLXD_POOL: btrfs.mount_options=$SLXD_POOL_MOUNT_OPTIONS"
 		lxc storage set "$SLXD_POOL" btrfs.mount_options "$SLXD_POOL_MOUNT_OPTIONS"
 	fi
-}
-
-# A tiny image built from busybox-static: nothing can be downloaded here.
-build_test_image() {
-	local alias=$1 marker=$2 out=$3
-	local d
-	d=$(mktemp -d)
-	mkdir -p "$d"/rootfs/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,run,var/tmp,home}
-	chmod 1777 "$d/rootfs/tmp" "$d/rootfs/var/tmp"
-	cp /bin/busybox "$d/rootfs/bin/busybox"
-	local a
-	for a in $(/bin/busybox --list-full); do
-		[ -e "$d/rootfs/$a" ] || ln -s /bin/busybox "$d/rootfs/$a"
-	done
-	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$d/rootfs/etc/passwd"
-	printf 'root:x:0:\nnogroup:x:65534:\n' >"$d/rootfs/etc/group"
-	echo "$marker" >"$d/rootfs/etc/slxd-image"
-	# A setuid-root copy of busybox: the payload must not gain root from it.
-	# (busybox runs as a multi-call binary when its name starts with "busybox")
-	cp /bin/busybox "$d/rootfs/bin/busybox-suid"
-	chmod 4755 "$d/rootfs/bin/busybox-suid"
-	# The applet links point at /bin/busybox: replace, never write through.
-	rm -f "$d/rootfs/sbin/init"
-	printf '#!/bin/sh\nexec /bin/sleep 2147483647\n' >"$d/rootfs/sbin/init"
-	chmod 755 "$d/rootfs/sbin/init"
-	cat >"$d/metadata.yaml" <<EOF
-architecture: x86_64
-creation_date: $(date +%s)
-properties:
-  description: slurm-lxd test image ($alias)
-  os: busybox
-EOF
-	tar --numeric-owner --owner=0 --group=0 -C "$d" -czf "$out" metadata.yaml rootfs
-	rm -rf "$d"
 }
 
 setup_images() {
@@ -209,7 +153,8 @@ setup_images() {
 			lxc image delete "$alias"
 		fi
 		if ! lxc image info "$alias" >/dev/null 2>&1; then
-			[ -f "$img" ] || build_test_image "$alias" "image:$alias" "$img"
+			[ -f "$img" ] ||
+				slxd_build_busybox_image "$img" "image:$alias" "slurm-lxd test image ($alias)" --suid
 			say "importing test image $alias"
 			lxc image import "$img" --alias "$alias" >/dev/null
 		fi
@@ -231,15 +176,16 @@ setup_images() {
 	mv -f "$tmp" "$SLXD_APPROVED"
 }
 
+munge_works() { munge -n 2>/dev/null | unmunge >/dev/null 2>&1; }
+
 setup_munge() {
 	[ -s /etc/munge/munge.key ] || { mungekey --create --keyfile=/etc/munge/munge.key; chown munge:munge /etc/munge/munge.key; chmod 0400 /etc/munge/munge.key; }
 	install -d -o munge -g munge -m 0755 /run/munge
-	if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
+	if ! munge_works; then
 		say "starting munged"
 		runuser -u munge -- /usr/sbin/munged --pid-file=/run/munge/munged.pid
 		cp /run/munge/munged.pid "$SLXD_TEST_RUN/munged.pid"
-		local i
-		for i in $(seq 50); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.1; done
+		slxd_wait_for 50 munge_works || true
 	fi
 }
 
@@ -268,18 +214,8 @@ setup_slurm() {
 		sleep 0.5
 		cp /run/slurmd.pid "$SLXD_TEST_RUN/slurmd.pid"
 	fi
-	local i state
-	for i in $(seq 120); do
-		state=$(sinfo -h -n "$host" -o %T 2>/dev/null || true)
-		case "$state" in
-		idle|mixed|allocated) break ;;
-		down*|drain*|fail*) scontrol update nodename="$host" state=resume >/dev/null 2>&1 || true ;;
-		esac
-		sleep 0.5
-	done
-	case "$state" in idle|mixed|allocated) ;; *)
-		echo "setup.sh: node $host is '$state', not ready; see $SLXD_TEST_LOG/slurmd.log" >&2; exit 1 ;;
-	esac
+	slxd_wait_node "$host" ||
+		{ echo "setup.sh: node $host is '$slxd_node_state', not ready; see $SLXD_TEST_LOG/slurmd.log" >&2; exit 1; }
 }
 
 install_slurm_lxd() {
@@ -301,24 +237,13 @@ write_node_conf() {
 		-e "s,@POOL@,$SLXD_POOL,g" "$here/spank_lxd.conf.in" | replace_file /etc/slurm/spank_lxd.conf
 }
 
-# Replace FILE with stdin only if it differs, by rename: this runs again
-# in the middle of the fault cases, while jobs and epilogs read these
-# files, and they must never see one empty or half-edited.
-replace_file() { # file
-	local tmp
-	tmp=$(mktemp "$1.XXXXXX")
-	cat >"$tmp"
-	chmod 0644 "$tmp"
-	if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; fi
-}
-
 # A syslog daemon of the test cluster's own, started by pid (not through
 # systemd) with its own configuration: every line sent to /dev/log lands in
 # $SLXD_TEST_LOG/syslog, next to slurmd.log, so a job's whole story can be
 # grepped (docs/admin-guide.md, "Logging").  A syslog daemon not of ours
 # that already serves /dev/log is left alone.
 setup_syslog() {
-	local conf=$SLXD_TEST_RUN/rsyslog.conf pidfile=$SLXD_TEST_RUN/rsyslogd.pid i
+	local conf=$SLXD_TEST_RUN/rsyslog.conf pidfile=$SLXD_TEST_RUN/rsyslogd.pid
 	pid_alive "$pidfile" rsyslogd && return 0
 	if [ -S /dev/log ] && logger --socket-errors=on -u /dev/log -t slxd-setup "syslog check" 2>/dev/null; then
 		say "a syslog daemon not started by setup.sh serves /dev/log: leaving it"
@@ -337,15 +262,17 @@ EOF
 	rm -f "$pidfile" /dev/log # (a socket nobody serves)
 	say "starting rsyslogd (to $SLXD_TEST_LOG/syslog)"
 	rsyslogd -f "$conf" -i "$pidfile"
-	for i in $(seq 50); do
-		[ -S /dev/log ] && pid_alive "$pidfile" rsyslogd && return 0
-		sleep 0.1
-	done
+	slxd_wait_for 50 eval '[ -S /dev/log ] && pid_alive "$pidfile" rsyslogd' && return 0
 	echo "setup.sh: rsyslogd did not start (configuration $conf)" >&2
 	exit 1
 }
 
 # The image registry, started by pid like the other daemons.
+stop_registryd() {
+	pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd || return 0
+	slxd_kill_wait "$(cat "$SLXD_TEST_RUN/registryd.pid")" || true
+}
+
 setup_registry() {
 	local new
 	new=$(mktemp)
@@ -355,13 +282,7 @@ setup_registry() {
 	if ! cmp -s "$new" "$SLXD_REGISTRY_CONF" ||
 	   [ /usr/local/sbin/slxd-registryd -nt "$SLXD_TEST_RUN/registryd.pid" ]; then
 		install -m 0644 "$new" "$SLXD_REGISTRY_CONF"
-		if pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd; then
-			kill "$(cat "$SLXD_TEST_RUN/registryd.pid")"
-			for _ in $(seq 50); do
-				pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd || break
-				sleep 0.1
-			done
-		fi
+		stop_registryd
 	fi
 	rm -f "$new"
 	# `make install` replaced the binary: run the one just installed (nodes
@@ -369,9 +290,7 @@ setup_registry() {
 	if pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd &&
 		! cmp -s "/proc/$(cat "$SLXD_TEST_RUN/registryd.pid")/exe" /usr/local/sbin/slxd-registryd; then
 		say "restarting slxd-registryd (another binary was installed)"
-		kill "$(cat "$SLXD_TEST_RUN/registryd.pid")"
-		local i
-		for i in $(seq 50); do pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd || break; sleep 0.1; done
+		stop_registryd
 	fi
 	install -d -m 0755 "$SLXD_REGISTRY_STORE"
 	if ! pid_alive "$SLXD_TEST_RUN/registryd.pid" slxd-registryd; then

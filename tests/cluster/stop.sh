@@ -7,6 +7,8 @@
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/env.sh"
+# shellcheck source=tests/cluster/lib.sh
+. "$here/lib.sh"
 
 # lxcfs leaves its FUSE mount behind when it stops ("Transport endpoint is
 # not connected" for every later user): take it away once no lxcfs serves it.
@@ -17,12 +19,7 @@ lxcfs_drop_dead_mount() {
 }
 
 stop_pid() { # pidfile expected-name
-	local pid i
-	pid=$(cat "$1" 2>/dev/null) || return 0
-	if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]; then
-		kill "$pid"
-		for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	fi
+	pid_alive "$1" "$2" && slxd_kill_wait "$(cat "$1")"
 	rm -f "$1"
 }
 

@@ -16,8 +16,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 # shellcheck source=tests/compat/lane-env.sh
 . "$here/lane-env.sh"
+# shellcheck source=tests/cluster/lib.sh
+. "$top/tests/cluster/lib.sh"
 
-[ "$(id -u)" = 0 ] || { echo "lane.sh: run as root" >&2; exit 1; }
+slxd_require_root lane.sh
 say() { printf '[2411] %s\n' "$*"; }
 
 # The root, made once per package list (its hash names the directory):
@@ -38,14 +40,6 @@ make_root() {
 	done
 }
 
-replace_file() { # file < content
-	local tmp
-	tmp=$(mktemp "$1.XXXXXX")
-	cat >"$tmp"
-	chmod 0644 "$tmp"
-	if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; fi
-}
-
 # slurm.conf for the daemons in the root (plugin dir and plugstack are the
 # root's defaults) or for the clients on the host (the root's, by host path).
 slurm_conf() { # daemons|clients
@@ -57,9 +51,7 @@ SlurmctldHost=$L_HOST($L_ADDR)
 SlurmctldPort=$L_CTLD_PORT
 SlurmdPort=$L_SLURMD_PORT
 FirstJobId=$L_FIRST_JOB
-SlurmUser=root
-AuthType=auth/munge
-CredType=cred/munge
+$(slxd_slurm_conf_auth)
 MpiDefault=none
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -72,14 +64,7 @@ SlurmdSpoolDir=$L_STATE/spool
 StateSaveLocation=/var/spool/slurmctld
 SlurmctldLogFile=/var/log/slxd-2411/slurmctld.log
 SlurmdLogFile=/var/log/slxd-2411/slurmd.log
-SlurmdDebug=verbose
-SlurmctldDebug=info
-ReturnToService=2
-KillWait=5
-MessageTimeout=30
-InactiveLimit=0
-MinJobAge=30
-JobCompType=jobcomp/none
+$(slxd_slurm_conf_timing)
 Prolog=/usr/local/sbin/slxd-prolog
 Epilog=/usr/local/sbin/slxd-epilog
 AccountingStorageType=accounting_storage/none
@@ -179,8 +164,7 @@ start_holder() {
 		</dev/null >/dev/null 2>"$L_RUN/holder.err" &
 	pid=$!
 	echo "$pid" >"$L_RUN/holder.pid"
-	for _ in $(seq 50); do l_holder >/dev/null && break; sleep 0.1; done
-	l_holder >/dev/null || { echo "lane.sh: the UTS namespace did not come up: $(cat "$L_RUN/holder.err")" >&2; exit 1; }
+	slxd_wait_for 50 l_holder >/dev/null || { echo "lane.sh: the UTS namespace did not come up: $(cat "$L_RUN/holder.err")" >&2; exit 1; }
 	say "host name $L_HOST held by pid $pid"
 }
 
@@ -205,9 +189,7 @@ build() {
 }
 
 daemon_pid() { # name: its pid, if running
-	local pid
-	pid=$(cat "$L_ROOT/run/$1.pid" 2>/dev/null) || return 1
-	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ] && echo "$pid"
+	pid_alive "$L_ROOT/run/$1.pid" "$1" && cat "$L_ROOT/run/$1.pid"
 }
 
 start_daemons() {
@@ -231,10 +213,7 @@ start_daemons() {
 }
 
 stop_pid() { # pid
-	local i
-	kill "$1" 2>/dev/null || return 0
-	for i in $(seq 100); do [ -d "/proc/$1" ] || return 0; sleep 0.1; done
-	kill -KILL "$1" 2>/dev/null || true
+	slxd_kill_wait "$1" || kill -KILL "$1" 2>/dev/null || true
 }
 
 down() {

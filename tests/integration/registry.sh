@@ -47,6 +47,16 @@ reg_cleanup() { # name:tag fingerprint...
 	rm -f "$ALICE_DIR/${ref%%:*}"*.tar.gz
 }
 
+# The end of a case that works in DIR and, from its subshell, records the
+# fingerprints it pushed as NAME:1 and NAME:2 in DIR/fp and DIR/fp2 (the
+# subshell's variables are gone): reg_cleanup each one pushed, then DIR.
+reg_case_end() { # dir name
+	local fp
+	fp=$(cat "$1/fp" 2>/dev/null) && [ -n "$fp" ] && reg_cleanup "$2:1" "$fp"
+	fp=$(cat "$1/fp2" 2>/dev/null) && [ -n "$fp" ] && reg_cleanup "$2:2" "$fp"
+	rm -rf "$1"
+}
+
 t_registry_push_approve_run_revoke() {
 	local name=lab$RANDOM img1 img2 fp1 fp2 out rc
 	img1=$(variant_image "$name-one")
@@ -470,11 +480,7 @@ busybox-runs" "$out" || exit 1
 	printf '%s' "$out" | jq -r .fingerprint >"$dir/fp2"
 	)
 	rc=$?
-	fp=$(cat "$dir/fp" 2>/dev/null)
-	fp2=$(cat "$dir/fp2" 2>/dev/null)
-	[ -n "$fp" ] && reg_cleanup "$name:1" "$fp"
-	[ -n "$fp2" ] && reg_cleanup "$name:2" "$fp2"
-	rm -rf "$dir"
+	reg_case_end "$dir" "$name"
 	return $rc
 }
 
@@ -604,9 +610,7 @@ whited-out" "$out" || fail "srun said: $(cat "$dir/srun.err")" || exit 1
 	)
 	rc=$?
 	docker_registry_stop "$dir/dreg"
-	fp=$(cat "$dir/fp" 2>/dev/null)
-	[ -n "$fp" ] && reg_cleanup "$name:1" "$fp"
-	rm -rf "$dir"
+	reg_case_end "$dir" "$name"
 	return $rc
 }
 
@@ -667,9 +671,7 @@ t_registry_inspect_before_approval() {
 	expect_eq "nothing left in TMPDIR" "" "$(ls -A /tmp | grep '^slxd-registry-' || true)"
 	)
 	rc=$?
-	fp=$(cat "$dir/fp" 2>/dev/null)
-	[ -n "$fp" ] && reg_cleanup "$name:1" "$fp"
-	rm -rf "$dir"
+	reg_case_end "$dir" "$name"
 	return $rc
 }
 
@@ -729,9 +731,7 @@ $ALICE_DIR" "$out" || exit 1
 	expect_contains "SLURM_* denied by default" "SLURM_JOB_ID may not be set" "$out"
 	)
 	rc=$?
-	fp=$(cat "$dir/fp" 2>/dev/null)
-	[ -n "$fp" ] && reg_cleanup "$name:1" "$fp"
-	rm -rf "$dir"
+	reg_case_end "$dir" "$name"
 	return $rc
 }
 
@@ -858,11 +858,7 @@ t_registry_oci_entrypoint() {
 	expect_no_container "$job" || exit 1
 	)
 	rc=$?
-	fp=$(cat "$dir/fp" 2>/dev/null)
-	fp2=$(cat "$dir/fp2" 2>/dev/null)
-	[ -n "$fp" ] && reg_cleanup "$name:1" "$fp"
-	[ -n "$fp2" ] && reg_cleanup "$name:2" "$fp2"
-	rm -rf "$dir"
+	reg_case_end "$dir" "$name"
 	return $rc
 }
 
