@@ -265,6 +265,12 @@ static int run_skopeo(const char *skopeo, const char *source, const char *dir, c
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return slxd_fail(err, "cannot wait for %s: %s", skopeo, strerror(errno));
+	/* a blob reached RLIMIT_FSIZE: skopeo (Go ignores SIGXFSZ) got EFBIG,
+	 * removed its partial file and gave up, or a child died of it */
+	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) &&
+	    ((WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ) ||
+	     strstr(out, "file too large") || strstr(out, "File too large")))
+		over = true;
 	if (over) {
 		uint64_t mib = max_bytes >> 20;
 		return slxd_failk(err, SLXD_E_INVALID,

@@ -244,6 +244,14 @@ static void flood_stopped(void **state)
 	/* one blob, then a clean exit: checked again at the end */
 	expect_stopped("mkdir -p \"$dest/blobs/sha256\"; "
 		       "head -c 67108864 /dev/zero >\"$dest/blobs/sha256/big\"; exit 0");
+	/* skopeo itself (Go ignores SIGXFSZ): EFBIG at the file-size limit,
+	 * its partial blob removed, its own complaint (the blob is unlinked
+	 * at once here, so only the limit, never the watch, can stop it) */
+	expect_stopped("mkdir -p \"$dest/blobs/sha256\"; trap '' XFSZ; "
+		       "exec 3>\"$dest/blobs/part\"; rm -f \"$dest/blobs/part\"; "
+		       "head -c 67108864 /dev/zero >&3 2>/dev/null; "
+		       "echo 'level=fatal msg=\"writing blob: write "
+		       "'\"$dest\"'/oci-put-blob1: file too large\"' >&2; exit 1");
 	/* its own temporary files count too (TMPDIR is the private directory) */
 	expect_stopped("[ \"${TMPDIR#\"$(dirname \"$dest\")\"}\" != \"$TMPDIR\" ] || exit 9; "
 		       "head -c 67108864 /dev/zero >\"$TMPDIR/buffer\"; exit 0");
