@@ -846,6 +846,24 @@ t_registry_oci_entrypoint() {
 	out=$(cat "$ALICE_DIR/slurm-$job.out" 2>&1)
 	rm -f "$ALICE_DIR/slurm-$job.out"
 	case "$out" in ep:/*::unset) ;; *) fail "batch: Entrypoint + the script: $out"; exit 1 ;; esac
+	# srun --multi-prog: slurmstepd makes each task's command after the
+	# plugin's last step, so the Entrypoint cannot go in front of it (it
+	# used to be dropped silently): refused with one line, nothing runs;
+	# without --lxd-entrypoint the tasks run in the container
+	printf '0 /bin/echo first %%t\n1 echo second %%t\n' >"$ALICE_DIR/$name.mp"
+	chown "$SLXD_TEST_USER" "$ALICE_DIR/$name.mp"
+	out=$(alice srun -n2 --multi-prog --lxd-image="$name:1" "$name.mp" 2>"$dir/mp.err" | sort)
+	expect_eq "--multi-prog without --lxd-entrypoint" "first 0
+second 1" "$out" || fail "srun said: $(cat "$dir/mp.err")" || exit 1
+	out=$(alice srun -n2 --multi-prog --lxd-entrypoint --lxd-image="$name:1" "$name.mp" 2>&1)
+	rc=$?
+	job=$(last_job_of "$SLXD_TEST_USER")
+	rm -f "$ALICE_DIR/$name.mp"
+	[ $rc != 0 ] || fail "--multi-prog with --lxd-entrypoint ran: $out" || exit 1
+	expect_contains "--multi-prog with --lxd-entrypoint: refused with one line" \
+		"--lxd-entrypoint cannot be used with srun --multi-prog (Slurm makes each task's command after the plugin's last step): name the Entrypoint in the multi-prog lines, or leave out --lxd-entrypoint" "$out" || exit 1
+	! printf '%s\n' "$out" | grep -q '^first\|^second' || fail "the payload ran: $out" || exit 1
+	expect_no_container "$job" || exit 1
 
 	# hostile metadata: the second word is a number
 	ep_build "$dir/bad" '["/bin/sh", 7]' || fail "building the bad OCI image" || exit 1
