@@ -19,6 +19,8 @@
 #   8 registry cache: N=8/32 pullers with and without an nginx cache in
 #     front of the registry, and N=8/32/64 on tc-limited links in network
 #     namespaces, with file:// (bench/cache.sh; BENCH_REGCACHE=0 skips it)
+#   9 OCI: a 1 GB OCI image pushed by slxd-registry against skopeo + umoci +
+#     tar by hand (bench/oci.sh; BENCH_OCI=0 skips it)
 # Writes bench/results/latest.md, latest.tsv (raw samples) and latest.png.
 #
 #   RUNS=N          cached srun runs of each kind (default 10)
@@ -758,6 +760,15 @@ if [ "${BENCH_REGCACHE:-1}" = 1 ]; then
 		{ echo; cat "$out/cache.md"; } >>"$out/latest.md"
 	else
 		say "warning: the registry cache section (bench/cache.sh) failed"
+	fi
+fi
+# OCI conversion section: slxd-registry push oci: against skopeo + umoci +
+# tar by hand (bench/oci.sh); BENCH_OCI=0 leaves it out.
+if [ "${BENCH_OCI:-1}" = 1 ]; then
+	if bash "$here/oci.sh" >/dev/null; then
+		{ echo; cat "$out/oci.md"; } >>"$out/latest.md"
+	else
+		say "warning: the OCI conversion section (bench/oci.sh) failed"
 	fi
 fi
 cat "$out/latest.md"

@@ -4,8 +4,11 @@
 #define _GNU_SOURCE
 #include "entrypoint.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "lxd.h"
@@ -100,4 +103,47 @@ int slxd_image_entrypoint(struct lxd_client *c, const char *fp, char **json, slx
 	if (e && !(*json = strdup(e)))
 		return slxd_fail(err, "out of memory");
 	return 0;
+}
+
+/* Every line blank, a comment, or a rank list and a blank (at least one). */
+static bool multi_prog_text(const char *s)
+{
+	bool ranks = false;
+	if (!strchr(s, '\n'))
+		return false;
+	for (const char *line = s; *line;) {
+		size_t len = strcspn(line, "\n");
+		size_t lead = strspn(line, " \t");
+		if (lead < len && line[lead] != '#') {
+			size_t r = strspn(line + lead, "0123456789*,-");
+			if (!r || lead + r >= len ||
+			    (line[lead + r] != ' ' && line[lead + r] != '\t'))
+				return false;
+			ranks = true;
+		}
+		line += len + (line[len] == '\n');
+	}
+	return ranks;
+}
+
+bool slxd_multi_prog_argv(int argc, char *const *argv, bool strict)
+{
+	if (argc < 2 || !argv || !argv[0] || !argv[1] || !multi_prog_text(argv[1]))
+		return false;
+	if (!strict)
+		return true;
+	/* srun reads at most 60000 bytes of it */
+	cleanup_fd int fd = open(argv[0], O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	char buf[65536];
+	size_t n = 0, want = strlen(argv[1]);
+	if (fd < 0 || want >= sizeof(buf))
+		return false;
+	for (ssize_t r; n < sizeof(buf) && (r = read(fd, buf + n, sizeof(buf) - n)) != 0;) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return false;
+		n += (size_t)r;
+	}
+	return n == want && memcmp(buf, argv[1], n) == 0;
 }

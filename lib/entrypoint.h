@@ -40,6 +40,16 @@ void slxd_entrypoint_free(char **argv);
  * cannot hold NUL).  malloc'd, or NULL when out of memory. */
 char *slxd_entrypoint_encode(char *const *ep, size_t n, const char *argv0);
 
+/* srun --multi-prog: slurmstepd builds each task's argv from the
+ * configuration srun sent, after the last SPANK callback that could
+ * change it, so --lxd-entrypoint cannot be applied there (S_JOB_ARGV is the
+ * step's [CONFIG-PATH, CONFIG-TEXT, ...], not the task's).  Does argv look
+ * like that?  Remote (strict = false): argv[1] is a multi-line text whose
+ * every line is blank, a comment, or starts with a rank list ([0-9*,-]+)
+ * and a blank.  Local, in srun (strict = true): argv[1] is also exactly
+ * the contents of the file argv[0], read as the user. */
+bool slxd_multi_prog_argv(int argc, char *const *argv, bool strict);
+
 struct lxd_client;
 /* The oci.entrypoint property of LXD's image fp: *json malloc'd or NULL
  * when the image has none.  -1 with err (SLXD_E_NOTFOUND: LXD no longer

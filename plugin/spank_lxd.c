@@ -285,6 +285,19 @@ static int job_ids(spank_t sp, uid_t *uid, gid_t *gid, uint32_t *jobid)
 	return 0;
 }
 
+#define MULTI_PROG_MSG                                                                         \
+	"--lxd-entrypoint cannot be used with srun --multi-prog (Slurm makes each task's "     \
+	"command after the plugin's last step): name the Entrypoint in the multi-prog lines, " \
+	"or leave out --lxd-entrypoint"
+
+static bool multi_prog(spank_t sp, bool strict)
+{
+	int argc = 0;
+	char **argv = NULL;
+	return spank_get_item(sp, S_JOB_ARGV, &argc, &argv) == ESPANK_SUCCESS &&
+	       slxd_multi_prog_argv(argc, argv, strict);
+}
+
 int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 {
 	(void)ac, (void)av;
@@ -339,6 +352,10 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 			"one value to all its components); submit its components as separate jobs");
 		return 0;
 	}
+	if (opt.entrypoint && multi_prog(sp, false)) {
+		slxd_fail(&st.pending, "%s", MULTI_PROG_MSG);
+		return 0;
+	}
 	if (check_options(true, &err) != 0) {
 		st.pending = err;
 		return 0;
@@ -362,6 +379,17 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 					&st.mount_fd[i], &st.pending) != 0)
 			return 0;
 	return 0;
+}
+
+/* srun, once it knows the step's command: --lxd-entrypoint with
+ * --multi-prog refused before anything starts (entrypoint.h). */
+int slurm_spank_local_user_init(spank_t sp, int ac, char **av)
+{
+	(void)ac, (void)av;
+	if (!opt.image || !opt.entrypoint || !multi_prog(sp, true))
+		return 0;
+	slurm_error("slurm-lxd: %s", MULTI_PROG_MSG);
+	return -1;
 }
 
 static void close_mount_fds(void)

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -19,6 +21,46 @@
 /* skopeo's complaint: only its last line matters, bounded (a hostile
  * registry writes the error text it quotes). */
 #define ERR_KEEP 8192
+
+/* How often the layout's size is looked at while skopeo writes: what it
+ * may write beyond the bound is what a disk takes in that time. */
+#define WATCH_MS 50
+
+/* What the directory may hold: the conversion's limit on unpacked bytes,
+ * and slack for what compression adds to an incompressible layer and for
+ * index.json, the manifest and the config (registry/oci.c's 4 MiB each). */
+static uint64_t dir_bound(uint64_t max_bytes)
+{
+	return max_bytes + max_bytes / 64 + (16ULL << 20);
+}
+
+static uint64_t du_total;
+
+static int du_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)p;
+	(void)f;
+	if (flag == FTW_F || flag == FTW_SL) {
+		uint64_t used = (uint64_t)st->st_blocks * 512;
+		du_total += (uint64_t)st->st_size > used ? (uint64_t)st->st_size : used;
+	}
+	return 0;
+}
+
+/* Bytes under dir (sizes, or blocks when larger: either fills a disk). */
+static uint64_t dir_bytes(const char *dir)
+{
+	du_total = 0;
+	nftw(dir, du_one, 16, FTW_PHYS);
+	return du_total;
+}
+
+static uint64_t ms_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
@@ -123,10 +165,20 @@ static void reason(const char *out, char *buf, size_t n, const char **hint)
 		*hint = "; is the registry reachable from this host?";
 }
 
-/* Run skopeo copy; 0, or -1 with its reason. */
-static int run_skopeo(const char *skopeo, const char *source, const char *dest, bool show,
-		      slxd_error *err)
+/* Run skopeo copy into dir's layout; 0, or -1 with its reason.  skopeo
+ * runs in a process group of its own, which is killed whole once dir holds
+ * more than bound bytes (a wrapper's children too); RLIMIT_FSIZE stops one
+ * file's growth between two looks; its TMPDIR is dir/tmp, so what it
+ * buffers counts and goes with the rest. */
+static int run_skopeo(const char *skopeo, const char *source, const char *dir, const char *dest,
+		      bool show, uint64_t max_bytes, slxd_error *err)
 {
+	uint64_t bound = dir_bound(max_bytes);
+	char tmpdir[600];
+	bool over = false;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", dir);
+	if (mkdir(tmpdir, 0700) != 0)
+		return slxd_fail(err, "cannot make %s: %s", tmpdir, strerror(errno));
 	int ep[2];
 	pid_t parent = getpid();
 	char out[ERR_KEEP + 1] = "";
@@ -143,6 +195,12 @@ static int run_skopeo(const char *skopeo, const char *source, const char *dest, 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(127);
+		setpgid(0, 0);
+		/* its progress still reaches the terminal from this group */
+		signal(SIGTTOU, SIG_IGN);
+		struct rlimit fs = { .rlim_cur = bound + 1, .rlim_max = bound + 1 };
+		if (setrlimit(RLIMIT_FSIZE, &fs) != 0 || setenv("TMPDIR", tmpdir, 1) != 0)
+			_exit(127);
 		int null = open("/dev/null", O_RDWR);
 		dup2(null, 0);
 		dup2(show ? 2 : null, 1); /* skopeo's progress, on the terminal */
@@ -155,9 +213,29 @@ static int run_skopeo(const char *skopeo, const char *source, const char *dest, 
 		_exit(127);
 	}
 	close(ep[1]);
+	setpgid(pid, pid); /* no race with the child's own */
 	size_t len = 0;
 	char chunk[4096];
-	for (ssize_t r; (r = read(ep[0], chunk, sizeof(chunk))) != 0;) {
+	uint64_t looked = ms_now();
+	for (;;) {
+		struct pollfd pfd = { .fd = ep[0], .events = POLLIN };
+		int n = poll(&pfd, 1, WATCH_MS);
+		if (ms_now() - looked >= WATCH_MS) {
+			looked = ms_now();
+			if (dir_bytes(dir) > bound) {
+				/* skopeo is not reaped yet: its group is still its own */
+				kill(-pid, SIGKILL);
+				over = true;
+				break;
+			}
+		}
+		if (n == 0 || (n < 0 && errno == EINTR))
+			continue;
+		if (n < 0)
+			break;
+		ssize_t r = read(ep[0], chunk, sizeof(chunk));
+		if (r == 0)
+			break;
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -176,9 +254,32 @@ static int run_skopeo(const char *skopeo, const char *source, const char *dest, 
 	}
 	close(ep[0]);
 	int status;
+	siginfo_t si;
+	/* once more at its end, before its pid (its group's id) is free */
+	while (!over && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+		;
+	if (!over && dir_bytes(dir) > bound) {
+		kill(-pid, SIGKILL);
+		over = true;
+	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return slxd_fail(err, "cannot wait for %s: %s", skopeo, strerror(errno));
+	/* a blob reached RLIMIT_FSIZE: skopeo (Go ignores SIGXFSZ) got EFBIG,
+	 * removed its partial file and gave up, or a child died of it */
+	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) &&
+	    ((WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ) ||
+	     strstr(out, "file too large") || strstr(out, "File too large")))
+		over = true;
+	if (over) {
+		uint64_t mib = max_bytes >> 20;
+		return slxd_failk(err, SLXD_E_INVALID,
+				  "cannot fetch %s: the registry sent more than %llu %s, the most "
+				  "this push converts (--max-size): stopped, nothing kept; check "
+				  "the reference, or raise --max-size",
+				  source, (unsigned long long)(mib ? mib : max_bytes),
+				  mib ? "MiB" : "bytes");
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	const char *exec_failed = strstr(out, "slxd-exec-failed: ");
@@ -200,8 +301,8 @@ static int run_skopeo(const char *skopeo, const char *source, const char *dest, 
 	return slxd_failk(err, SLXD_E_NOTFOUND, "cannot fetch %s: %s%s", source, why, hint);
 }
 
-int slxd_skopeo_fetch(const char *source, const char *tmpdir, bool show, struct slxd_skopeo *s,
-		      slxd_error *err)
+int slxd_skopeo_fetch(const char *source, const char *tmpdir, bool show, uint64_t max_bytes,
+		      struct slxd_skopeo *s, slxd_error *err)
 {
 	int gp[2];
 	const char *skopeo = getenv("SLXD_SKOPEO");
@@ -257,7 +358,7 @@ int slxd_skopeo_fetch(const char *source, const char *tmpdir, bool show, struct 
 	s->guard = gp[1];
 	/* the REF records where the image came from (oci.ref, the description) */
 	snprintf(s->layout, sizeof(s->layout), "oci:%s/layout:%s", s->dir, source + 9);
-	if (run_skopeo(skopeo, source, s->layout, show, err) < 0) {
+	if (run_skopeo(skopeo, source, s->dir, s->layout, show, max_bytes, err) < 0) {
 		slxd_skopeo_done(s);
 		return -1;
 	}

@@ -16,6 +16,7 @@
 #define SLXD_REGISTRY_SKOPEO_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -28,11 +29,14 @@ struct slxd_skopeo {
 };
 
 /* Fetch source (a docker:// reference) into s->layout.  show: let skopeo
- * draw its progress on stderr (a terminal).  Returns 0, or -1 with one
- * line in err (skopeo missing, its own reason for failing, ...) and
- * nothing left behind. */
-int slxd_skopeo_fetch(const char *source, const char *tmpdir, bool show, struct slxd_skopeo *s,
-		      slxd_error *err);
+ * draw its progress on stderr (a terminal).  max_bytes: the conversion's
+ * limit (slxd_oci_limits.max_bytes); skopeo is stopped once the directory
+ * holds more than that and a little slack (what a layer's compression may
+ * add), so a hostile registry cannot fill tmpdir first.  Returns 0, or -1
+ * with one line in err (skopeo missing, its own reason for failing, the
+ * limit, ...) and nothing left behind. */
+int slxd_skopeo_fetch(const char *source, const char *tmpdir, bool show, uint64_t max_bytes,
+		      struct slxd_skopeo *s, slxd_error *err);
 
 /* Remove the directory and reap the cleaner (idempotent). */
 void slxd_skopeo_done(struct slxd_skopeo *s);

@@ -54,7 +54,8 @@ static const char usage_text[] =
 	"        the file's own bytes)\n"
 	"  push SOURCE --name NAME:TAG [--json]     convert an OCI or docker save image, submit it\n"
 	"       (SOURCE: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF],\n"
-	"        docker://REGISTRY/REPO:TAG through skopeo)\n"
+	"        docker://REGISTRY/REPO:TAG through skopeo; [--max-size SIZE]: the most it\n"
+	"        unpacks or fetches, default and at most 64G)\n"
 	"  list [--pending] [--json]                approved images (--pending: also waiting ones)\n"
 	"  show NAME:TAG [--json]                   versions of one image\n"
 	"  approve NAME:TAG --fingerprint FP [--json]\n"
@@ -79,7 +80,7 @@ struct cli {
 	const char *cmd;
 	const char *args[2];
 	int nargs;
-	const char *registry, *name, *fingerprint, *from_lxd, *since, *output;
+	const char *registry, *name, *fingerprint, *from_lxd, *since, *output, *max_size;
 	bool json, pending, keep_format;
 	char base[SLXD_REGISTRY_URL_MAX + 1];
 	/* pull: an HTTP cache the image file comes through ("" = none) */
@@ -826,8 +827,19 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 	slxd_error err = { 0 };
 	struct slxd_oci_result res;
 	struct slxd_progress m;
+	struct slxd_oci_limits lim;
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
+	slxd_oci_default_limits(&lim);
+	if (c->max_size) {
+		unsigned long long v;
+		if (slxd_parse_size(c->max_size, &v) != 0 || v == 0 || v > lim.max_bytes)
+			return say(
+				EX_USAGE,
+				"invalid --max-size %.64s: give bytes with K, M or G, at most 64G",
+				c->max_size);
+		lim.max_bytes = v;
+	}
 	/* a conversion takes minutes: learn first that the registry is down */
 	struct slxd_reg_reply r;
 	int prc = slxd_reg_json(c->base, TIMEOUT_S, "GET", "/v1/images", NULL, &r, &err);
@@ -851,12 +863,13 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 	/* docker://: skopeo fetches it into a private layout (registry/skopeo.h) */
 	struct slxd_skopeo sk = { .cleaner = -1, .guard = -1 };
 	bool docker = strncmp(source, "docker://", 9) == 0;
-	if (docker && slxd_skopeo_fetch(source, tmp, isatty(2) == 1, &sk, &err) < 0) {
+	if (docker &&
+	    slxd_skopeo_fetch(source, tmp, isatty(2) == 1, lim.max_bytes, &sk, &err) < 0) {
 		close(fd);
 		return say(EX_REFUSED, "%s", err.msg);
 	}
 	slxd_progress_start(&m, "converting", isatty(2) == 1);
-	int rc = slxd_oci_convert(docker ? sk.layout : source, fd, NULL,
+	int rc = slxd_oci_convert(docker ? sk.layout : source, fd, &lim,
 				  m.show ? oci_progress : NULL, &m, &res, &err);
 	slxd_progress_end(&m);
 	slxd_skopeo_done(&sk); /* its room is free before the upload */
@@ -915,6 +928,9 @@ static int cmd_push(struct cli *c)
 			return rc;
 		return push_oci(c, &ref, c->args[0]);
 	}
+	if (c->max_size)
+		return say(EX_USAGE, "--max-size bounds only OCI and docker sources (oci:, "
+				     "oci-archive:, docker-archive:, docker://)");
 	if (c->from_lxd) {
 		if (c->nargs)
 			return say(EX_USAGE, "push takes FILE or --from-lxd ALIAS, not both");
@@ -1281,10 +1297,10 @@ static const struct command {
 	const char *name;
 	int min_args, max_args;
 	const char *options; /* allowed: n=name f=fingerprint l=from-lxd s=since j=json p=pending
-			      * k=keep-format */
+			      * k=keep-format m=max-size */
 	int (*run)(struct cli *);
 } commands[] = {
-	{ "push", 0, 1, "nljk", cmd_push },     { "list", 0, 0, "pj", cmd_list },
+	{ "push", 0, 1, "nljkm", cmd_push },    { "list", 0, 0, "pj", cmd_list },
 	{ "show", 1, 1, "j", cmd_show },        { "approve", 1, 1, "fj", NULL },
 	{ "revoke", 1, 1, "j", NULL },          { "delete", 1, 1, "fj", cmd_delete },
 	{ "log", 0, 0, "sj", cmd_log },         { "pull", 1, 1, "foj", cmd_pull },
@@ -1310,6 +1326,8 @@ static const char *option_name(char key)
 		return "--keep-format";
 	case 'o':
 		return "-o";
+	case 'm':
+		return "--max-size";
 	}
 	return "that option";
 }
@@ -1320,9 +1338,9 @@ static int parse(int argc, char **argv, struct cli *c, const struct command **cm
 		const char *opt;
 		char key;
 	} valued[] = {
-		{ "--registry", 'r' }, { "--name", 'n' },  { "--fingerprint", 'f' },
-		{ "--from-lxd", 'l' }, { "--since", 's' }, { "-o", 'o' },
-		{ "--output", 'o' },
+		{ "--registry", 'r' }, { "--name", 'n' },     { "--fingerprint", 'f' },
+		{ "--from-lxd", 'l' }, { "--since", 's' },    { "-o", 'o' },
+		{ "--output", 'o' },   { "--max-size", 'm' },
 	};
 	char used[16] = "";
 	for (int i = 1; i < argc; i++) {
@@ -1377,6 +1395,9 @@ static int parse(int argc, char **argv, struct cli *c, const struct command **cm
 				break;
 			case 'o':
 				c->output = val;
+				break;
+			case 'm':
+				c->max_size = val;
 				break;
 			}
 		} else if (!c->cmd) {

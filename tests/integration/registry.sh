@@ -557,9 +557,9 @@ docker_registry_stop() { # dir
 
 # Issue 16: docker://REGISTRY/REPO:TAG as alice (no root, no LXD): skopeo
 # fetches it from a registry of the case's own into a private layout in
-# TMPDIR, converted and pushed; the image runs in a job.  A missing tag and
-# an unreachable registry: one line each, nothing stored, nothing left in
-# TMPDIR.
+# TMPDIR, converted and pushed; the image runs in a job.  A missing tag, an
+# unreachable registry and an image larger than --max-size: one line each,
+# nothing stored, nothing left in TMPDIR.
 t_registry_docker_transport() {
 	local name=ocidk$RANDOM dir out rc fp port src n
 	dir=$ALICE_DIR/$name
@@ -597,6 +597,22 @@ whited-out" "$out" || fail "srun said: $(cat "$dir/srun.err")" || exit 1
 	expect_contains "a missing tag: why" "slxd-registry: cannot fetch docker://127.0.0.1:$port/lab/$name:nope: " "$out" || exit 1
 	expect_contains "a missing tag: what to do" "check the repository and tag" "$out" || exit 1
 	expect_eq "a missing tag: nothing left in TMPDIR" "" "$(ls -A "$dir/tmp")" || exit 1
+
+	# a registry that sends more than the push converts: skopeo is stopped
+	# at --max-size (and its slack, 16 MiB), not when TMPDIR is full
+	mkdir -p "$dir/big/opt"
+	head -c $((40 << 20)) /dev/urandom >"$dir/big/opt/noise"
+	printf '{"ref": "big", "config": {"architecture": "amd64", "os": "linux"}, "layers": [{"dir": "%s"}], "layout": "%s"}' \
+		"$dir/big" "$dir/biglayout" >"$dir/big.json"
+	python3 "$top/tests/mkoci.py" "$dir/big.json" >/dev/null || fail "building the large image" || exit 1
+	skopeo copy -q --dest-tls-verify=false "oci:$dir/biglayout:big" "docker://127.0.0.1:$port/lab/$name:big" ||
+		fail "skopeo copy of the large image" || exit 1
+	rm -rf "$dir/big" "$dir/biglayout"
+	out=$(push_as_alice "docker://127.0.0.1:$port/lab/$name:big" --name "$name:4" --max-size 1M 2>&1)
+	rc=$?
+	expect_eq "too large: exit" 1 "$rc" || exit 1
+	expect_eq "too large: one line" "slxd-registry: cannot fetch docker://127.0.0.1:$port/lab/$name:big: the registry sent more than 1 MiB, the most this push converts (--max-size): stopped, nothing kept; check the reference, or raise --max-size" "$out" || exit 1
+	expect_eq "too large: nothing left in TMPDIR" "" "$(ls -A "$dir/tmp")" || exit 1
 
 	docker_registry_stop "$dir/dreg"
 	out=$(push_as_alice "$src" --name "$name:3" 2>&1)
@@ -839,6 +855,24 @@ t_registry_oci_entrypoint() {
 	out=$(cat "$ALICE_DIR/slurm-$job.out" 2>&1)
 	rm -f "$ALICE_DIR/slurm-$job.out"
 	case "$out" in ep:/*::unset) ;; *) fail "batch: Entrypoint + the script: $out"; exit 1 ;; esac
+	# srun --multi-prog: slurmstepd makes each task's command after the
+	# plugin's last step, so the Entrypoint cannot go in front of it (it
+	# used to be dropped silently): refused with one line, nothing runs;
+	# without --lxd-entrypoint the tasks run in the container
+	printf '0 /bin/echo first %%t\n1 echo second %%t\n' >"$ALICE_DIR/$name.mp"
+	chown "$SLXD_TEST_USER" "$ALICE_DIR/$name.mp"
+	out=$(alice srun -n2 --multi-prog --lxd-image="$name:1" "$name.mp" 2>"$dir/mp.err" | sort)
+	expect_eq "--multi-prog without --lxd-entrypoint" "first 0
+second 1" "$out" || fail "srun said: $(cat "$dir/mp.err")" || exit 1
+	out=$(alice srun -n2 --multi-prog --lxd-entrypoint --lxd-image="$name:1" "$name.mp" 2>&1)
+	rc=$?
+	job=$(last_job_of "$SLXD_TEST_USER")
+	rm -f "$ALICE_DIR/$name.mp"
+	[ $rc != 0 ] || fail "--multi-prog with --lxd-entrypoint ran: $out" || exit 1
+	expect_contains "--multi-prog with --lxd-entrypoint: refused with one line" \
+		"--lxd-entrypoint cannot be used with srun --multi-prog (Slurm makes each task's command after the plugin's last step): name the Entrypoint in the multi-prog lines, or leave out --lxd-entrypoint" "$out" || exit 1
+	! printf '%s\n' "$out" | grep -q '^first\|^second' || fail "the payload ran: $out" || exit 1
+	expect_no_container "$job" || exit 1
 
 	# hostile metadata: the second word is a number
 	ep_build "$dir/bad" '["/bin/sh", 7]' || fail "building the bad OCI image" || exit 1

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* --lxd-entrypoint (lib/entrypoint.c): the image's Entrypoint checked as
  * hostile input, and the encoding slxd-init's trampoline decodes. */
+#include <unistd.h>
+
 #include "testutil.h"
 
 #include "entrypoint.h"
@@ -138,6 +140,37 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* srun --multi-prog's step argv: [CONFIG-PATH, CONFIG-TEXT]. */
+static void multi_prog(void **state)
+{
+	(void)state;
+	const char *conf = "# two programs\n0 /bin/echo a %t\n\n1-3,5 echo b\n* true\n";
+	char path[] = "/tmp/slxd-mp-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, conf, strlen(conf)), (ssize_t)strlen(conf));
+	close(fd);
+	char *mp[] = { path, (char *)conf, NULL };
+	assert_true(slxd_multi_prog_argv(2, mp, false));
+	assert_true(slxd_multi_prog_argv(2, mp, true));
+	/* srun: the text must be the file's */
+	char *other[] = { path, "0 /bin/echo a %t\n", NULL };
+	assert_true(slxd_multi_prog_argv(2, other, false));
+	assert_false(slxd_multi_prog_argv(2, other, true));
+	unlink(path);
+	assert_false(slxd_multi_prog_argv(2, mp, true));
+	/* ordinary commands */
+	char *a[] = { "/bin/echo", "0 hello", NULL };  /* one line */
+	char *b[] = { "/bin/sh", "-c\nx", NULL };      /* no rank */
+	char *c[] = { "/bin/echo", "0\n1 x\n", NULL }; /* a rank alone */
+	char *d[] = { "/bin/true", NULL };
+	assert_false(slxd_multi_prog_argv(2, a, false));
+	assert_false(slxd_multi_prog_argv(2, b, false));
+	assert_false(slxd_multi_prog_argv(2, c, false));
+	assert_false(slxd_multi_prog_argv(1, d, false));
+	assert_false(slxd_multi_prog_argv(0, NULL, false));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +178,7 @@ int main(void)
 		cmocka_unit_test_teardown(hostile_entrypoints, teardown),
 		cmocka_unit_test_teardown(encode_decode, teardown),
 		cmocka_unit_test(from_lxd),
+		cmocka_unit_test(multi_prog),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -125,6 +125,13 @@ static void usage_errors(void **state)
 	expect_usage("--since needs a value", "log", "--since", NULL);
 	expect_usage("invalid --since", "log", "--since", "abc", NULL);
 	expect_usage("invalid --fingerprint", "approve", "a:1", "--fingerprint", "XYZ", NULL);
+	expect_usage("invalid --max-size 1X", "push", "oci:d", "--name", "a:1", "--max-size", "1X",
+		     NULL);
+	expect_usage("invalid --max-size 65G", "push", "oci:d", "--name", "a:1", "--max-size",
+		     "65G", NULL);
+	expect_usage("--max-size bounds only OCI", "push", "f.tar.gz", "--name", "a:1",
+		     "--max-size", "1G", NULL);
+	expect_usage("list does not take --max-size", "list", "--max-size", "1G", NULL);
 	expect_usage("registry", "list", "--registry", "ftp://x", NULL);
 	expect_usage("file:// is for nodes", "list", "--registry", "file:///srv/store", NULL);
 	unsetenv("SLXD_REGISTRY");
@@ -530,6 +537,12 @@ static void push_oci_sources(void **state)
 		run("--registry", "http://127.0.0.1:1", "push", src, "--name", "demo:oci", NULL),
 		EX_UNREACHABLE);
 	assert_not_contains(errout, "converted");
+	/* --max-size lowers the conversion's limit: refused, nothing sent */
+	assert_int_equal(run("push", src, "--name", "demo:oci", "--max-size", "1K", NULL),
+			 EX_REFUSED);
+	assert_contains(errout, "it unpacks to more than 1024 bytes");
+	assert_true(strchr(errout, '\n') == errout + strlen(errout) - 1);
+	assert_int_equal(fake_reg_hits(reg, "PUT", NULL), puts_before);
 	/* docker://: skopeo (a stand-in here) fetches a layout, converted as oci: */
 	char skopeo[160];
 	snprintf(skopeo, sizeof(skopeo), "%s/skopeo", dir);

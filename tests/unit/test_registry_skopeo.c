@@ -16,6 +16,9 @@
 
 #include "skopeo.h"
 
+/* no test fetches more than this, but the one that must be stopped */
+#define LIM (1ULL << 20)
+
 static char dir[64], tmp[128], fake[128];
 
 static int setup(void **state)
@@ -78,9 +81,9 @@ static void fetched_then_removed(void **state)
 	fake_skopeo("[ \"$1 $2\" = \"copy --quiet\" ] || exit 3\n"
 		    "[ \"$3\" = docker://127.0.0.1:5000/lab/tools:1.0 ] || exit 4\n"
 		    "mkdir -p \"$dest/blobs/sha256\" && echo '{}' >\"$dest/index.json\"");
-	assert_int_equal(
-		slxd_skopeo_fetch("docker://127.0.0.1:5000/lab/tools:1.0", tmp, false, &s, &err),
-		0);
+	assert_int_equal(slxd_skopeo_fetch("docker://127.0.0.1:5000/lab/tools:1.0", tmp, false, LIM,
+					   &s, &err),
+			 0);
 	/* the REF is where it came from (oci.ref) */
 	snprintf(path, sizeof(path), "oci:%s/layout:127.0.0.1:5000/lab/tools:1.0", s.dir);
 	assert_string_equal(s.layout, path);
@@ -104,9 +107,9 @@ static void reason_in_one_line(void **state)
 		    "echo 'time=\"2026-12-01T22:31:25Z\" level=fatal msg=\"initializing source "
 		    "docker://127.0.0.1:5000/lab/tools:nope: reading manifest nope in "
 		    "127.0.0.1:5000/lab/tools: manifest unknown: \\\\\"nope\\\\\"\"' >&2; exit 1");
-	assert_int_equal(
-		slxd_skopeo_fetch("docker://127.0.0.1:5000/lab/tools:nope", tmp, false, &s, &err),
-		-1);
+	assert_int_equal(slxd_skopeo_fetch("docker://127.0.0.1:5000/lab/tools:nope", tmp, false,
+					   LIM, &s, &err),
+			 -1);
 	assert_one_line(err.msg);
 	assert_string_equal(
 		err.msg, "cannot fetch docker://127.0.0.1:5000/lab/tools:nope: initializing source "
@@ -118,7 +121,7 @@ static void reason_in_one_line(void **state)
 
 	/* no fatal line: its last line; the hint for a plain-HTTP registry */
 	fake_skopeo("echo 'http: server gave HTTP response to HTTPS client' >&2; exit 1");
-	assert_int_equal(slxd_skopeo_fetch("docker://h/r:t", tmp, false, &s, &err), -1);
+	assert_int_equal(slxd_skopeo_fetch("docker://h/r:t", tmp, false, LIM, &s, &err), -1);
 	assert_string_equal(err.msg, "cannot fetch docker://h/r:t: http: server gave HTTP response "
 				     "to HTTPS client; a registry without TLS must be marked "
 				     "insecure = true in ~/.config/containers/registries.conf");
@@ -128,7 +131,7 @@ static void reason_in_one_line(void **state)
 	fake_skopeo("head -c 1000000 /dev/zero | tr '\\0' x >&2; head -c 10000 /dev/zero >&2; "
 		    "echo >&2; "
 		    "echo 'level=fatal msg=\"dial tcp: connection refused\"' >&2; exit 1");
-	assert_int_equal(slxd_skopeo_fetch("docker://h/r:t", tmp, false, &s, &err), -1);
+	assert_int_equal(slxd_skopeo_fetch("docker://h/r:t", tmp, false, LIM, &s, &err), -1);
 	assert_string_equal(err.msg, "cannot fetch docker://h/r:t: dial tcp: connection refused; "
 				     "is the registry reachable from this host?");
 	expect_empty_tmp();
@@ -140,7 +143,7 @@ static void skopeo_missing(void **state)
 	slxd_error err = { 0 };
 	(void)state;
 	setenv("SLXD_SKOPEO", "/nonexistent/skopeo", 1);
-	assert_int_equal(slxd_skopeo_fetch("docker://h/r:t", tmp, false, &s, &err), -1);
+	assert_int_equal(slxd_skopeo_fetch("docker://h/r:t", tmp, false, LIM, &s, &err), -1);
 	setenv("SLXD_SKOPEO", fake, 1);
 	assert_one_line(err.msg);
 	assert_contains(err.msg, "docker:// sources need skopeo, and /nonexistent/skopeo cannot be "
@@ -156,11 +159,12 @@ static void refused_before_anything(void **state)
 	(void)state;
 	fake_skopeo("touch \"$dest.ran\"; exit 0");
 	assert_int_equal(
-		slxd_skopeo_fetch("docker://h/r:t --insecure-policy", tmp, false, &s, &err), -1);
+		slxd_skopeo_fetch("docker://h/r:t --insecure-policy", tmp, false, LIM, &s, &err),
+		-1);
 	assert_int_equal(slxd_error_kind(&err), SLXD_E_INVALID);
-	assert_int_equal(slxd_skopeo_fetch("docker://h/r:t\n", tmp, false, &s, &err), -1);
-	assert_int_equal(slxd_skopeo_fetch("docker://", tmp, false, &s, &err), -1);
-	assert_int_equal(slxd_skopeo_fetch("docker://h/r:t", "/tmp/a:b", false, &s, &err), -1);
+	assert_int_equal(slxd_skopeo_fetch("docker://h/r:t\n", tmp, false, LIM, &s, &err), -1);
+	assert_int_equal(slxd_skopeo_fetch("docker://", tmp, false, LIM, &s, &err), -1);
+	assert_int_equal(slxd_skopeo_fetch("docker://h/r:t", "/tmp/a:b", false, LIM, &s, &err), -1);
 	assert_contains(err.msg, "set TMPDIR to another directory");
 	assert_int_equal(entries(tmp), 0);
 }
@@ -180,7 +184,7 @@ static void killed_leaves_nothing(void **state)
 	if (pid == 0) {
 		struct slxd_skopeo s;
 		slxd_error err = { 0 };
-		_exit(slxd_skopeo_fetch("docker://h/r:t", tmp, false, &s, &err) == 0 ? 0 : 1);
+		_exit(slxd_skopeo_fetch("docker://h/r:t", tmp, false, LIM, &s, &err) == 0 ? 0 : 1);
 	}
 	/* wait until skopeo writes, then kill the fetcher */
 	FILE *f = NULL;
@@ -206,12 +210,59 @@ static void killed_leaves_nothing(void **state)
 	unsetenv("SLXD_TEST_PIDFILE");
 }
 
+/* A registry that sends more than the conversion would read: skopeo (and
+ * whatever it started) is stopped at the limit, not when TMPDIR is full;
+ * one line; nothing left, and nothing written afterwards. */
+static void expect_stopped(const char *body)
+{
+	struct slxd_skopeo s;
+	slxd_error err = { 0 };
+	struct timespec t0, t1;
+	fake_skopeo(body);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(slxd_skopeo_fetch("docker://h/r:t", tmp, false, LIM, &s, &err), -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_one_line(err.msg);
+	assert_string_equal(err.msg, "cannot fetch docker://h/r:t: the registry sent more than "
+				     "1 MiB, the most this push converts (--max-size): stopped, "
+				     "nothing kept; check the reference, or raise --max-size");
+	assert_int_equal(slxd_error_kind(&err), SLXD_E_INVALID);
+	expect_empty_tmp();
+	/* the writer is gone, not merely its directory */
+	nanosleep(&(struct timespec){ .tv_nsec = 300 * 1000 * 1000 }, NULL);
+	assert_int_equal(entries(tmp), 0);
+	assert_true(t1.tv_sec - t0.tv_sec < 20);
+}
+
+static void flood_stopped(void **state)
+{
+	(void)state;
+	/* many blobs, from a child of skopeo; 256 MiB if nothing stops it */
+	expect_stopped("mkdir -p \"$dest/blobs/sha256\"\n"
+		       "(i=0; while [ $i -lt 4096 ]; do i=$((i+1)); "
+		       "head -c 65536 /dev/zero >\"$dest/blobs/sha256/b$i\"; done) & wait; exit 0");
+	/* one blob, then a clean exit: checked again at the end */
+	expect_stopped("mkdir -p \"$dest/blobs/sha256\"; "
+		       "head -c 67108864 /dev/zero >\"$dest/blobs/sha256/big\"; exit 0");
+	/* skopeo itself (Go ignores SIGXFSZ): EFBIG at the file-size limit,
+	 * its partial blob removed, its own complaint (the blob is unlinked
+	 * at once here, so only the limit, never the watch, can stop it) */
+	expect_stopped("mkdir -p \"$dest/blobs/sha256\"; trap '' XFSZ; "
+		       "exec 3>\"$dest/blobs/part\"; rm -f \"$dest/blobs/part\"; "
+		       "head -c 67108864 /dev/zero >&3 2>/dev/null; "
+		       "echo 'level=fatal msg=\"writing blob: write "
+		       "'\"$dest\"'/oci-put-blob1: file too large\"' >&2; exit 1");
+	/* its own temporary files count too (TMPDIR is the private directory) */
+	expect_stopped("[ \"${TMPDIR#\"$(dirname \"$dest\")\"}\" != \"$TMPDIR\" ] || exit 9; "
+		       "head -c 67108864 /dev/zero >\"$TMPDIR/buffer\"; exit 0");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fetched_then_removed),  cmocka_unit_test(reason_in_one_line),
 		cmocka_unit_test(skopeo_missing),        cmocka_unit_test(refused_before_anything),
-		cmocka_unit_test(killed_leaves_nothing),
+		cmocka_unit_test(killed_leaves_nothing), cmocka_unit_test(flood_stopped),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
