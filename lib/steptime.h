@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* A task's set-up timeline on its node, for the multi-node bench
+ * (bench/multinode.sh, docs/benchmarks.md): the plugin marks when
+ * slurmstepd loaded it (the step's start on this node), when the task's
+ * privileged callback began, when the job's container was ready and when
+ * the task was inside; just before exec it formats one line with each mark
+ * as seconds after the step's start, the exec's own, the step's start as
+ * wall-clock time (to line it up with slurmd's "launch task" line and
+ * other nodes) and the CPU seconds the task's process spent so far (its
+ * set-up: the process is forked per task).  Cheap: a few clock reads. */
+#ifndef SLXD_STEPTIME_H
+#define SLXD_STEPTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct slxd_steptime {
+	struct timespec wall0; /* CLOCK_REALTIME at the step's start */
+	struct timespec start; /* CLOCK_MONOTONIC, as the marks below */
+	struct timespec priv, ready, entered;
+};
+
+/* Fills *t with now (CLOCK_MONOTONIC); start also sets wall0. */
+void slxd_steptime_start(struct slxd_steptime *st);
+void slxd_steptime_mark(struct timespec *t);
+
+/* "timing: job J step S task T: step start WALL; privileged +A ready +B
+ * entered +C exec +D s; cpu E s" into buf (a mark never set prints "-").
+ * Returns the length snprintf gave, or -1 when buf cannot hold it. */
+int slxd_steptime_format(const struct slxd_steptime *st, const struct timespec *exec_at,
+			 double cpu, uint32_t job, uint32_t step, uint32_t task, char *buf,
+			 size_t n);
+
+#endif
