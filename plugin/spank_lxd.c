@@ -536,6 +536,7 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		return 0;
 	}
 
+	slxd_steptime_runq(&st.times, "/proc/thread-self/schedstat");
 	struct slxd_identity id = { uid, gid, gids, (size_t)ngids };
 	rc = slxd_task_enter(init_pid, &id, start_in, stepid == SLURM_BATCH_SCRIPT, &err);
 	slxd_steptime_mark(&st.times.entered);
