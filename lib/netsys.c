@@ -104,8 +104,7 @@ int slxd_netsys_show_node(pid_t init_pid, slxd_error *err)
 	cleanup_fd int pidfd = (int)syscall(SYS_pidfd_open, init_pid, 0);
 	int p[2];
 	if (pidfd < 0)
-		return slxd_fail(err, "cannot open process %d: %s", (int)init_pid,
-				 strerror(errno));
+		return slxd_fail(err, "cannot open process %d: %s", (int)init_pid, strerror(errno));
 	/* never the caller's own mount namespace (the host's /sys) */
 	char path[64];
 	struct stat a, b;
@@ -114,9 +113,10 @@ int slxd_netsys_show_node(pid_t init_pid, slxd_error *err)
 		return slxd_fail(err, "cannot read the mount namespaces (%s): %s", path,
 				 strerror(errno));
 	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-		return slxd_failk(err, SLXD_E_REFUSED,
-				  "process %d is in the host's mount namespace; not touching its /sys",
-				  (int)init_pid);
+		return slxd_failk(
+			err, SLXD_E_REFUSED,
+			"process %d is in the host's mount namespace; not touching its /sys",
+			(int)init_pid);
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return slxd_fail(err, "pipe: %s", strerror(errno));
 	pid_t pid = fork();

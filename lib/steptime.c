@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "steptime.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 
 void slxd_steptime_start(struct slxd_steptime *st)
@@ -17,13 +19,23 @@ void slxd_steptime_mark(struct timespec *t)
 
 void slxd_steptime_runq(struct slxd_steptime *st, const char *schedstat)
 {
-	unsigned long long run, wait;
+	char line[128];
 	FILE *f = fopen(schedstat, "re");
 	st->runq = -1;
 	if (!f)
 		return;
-	if (fscanf(f, "%llu %llu", &run, &wait) == 2)
-		st->runq = (double)wait / 1e9;
+	if (fgets(line, sizeof(line), f)) {
+		/* "on-cpu wait slices", nanoseconds: the second field */
+		char *end;
+		errno = 0;
+		strtoull(line, &end, 10);
+		if (!errno && end != line && *end == ' ') {
+			char *p = end + 1, *e2;
+			unsigned long long wait = strtoull(p, &e2, 10);
+			if (!errno && e2 != p)
+				st->runq = (double)wait / 1e9;
+		}
+	}
 	fclose(f);
 }
 
