@@ -5,7 +5,8 @@
  * root, which holds capabilities over the job user's processes and files
  * inside the container's user namespace.  This init only reaps orphans
  * (payloads that daemonise end up here) and exits on the signals LXD uses
- * to stop a container.  Static, so it works in any image.
+ * to stop a container.  Static, so it works in any image.  It gives the
+ * container the /dev/shm an image's init would mount (LXD's /dev has none).
  *
  * Started as a job's task instead (not pid 1, with SLXD_ENTRYPOINT set:
  * --lxd-entrypoint, lib/entrypoint.h), it is only a trampoline: as the
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,12 +43,26 @@ static int trampoline(int argc, char **argv, const char *enc)
 	return 127;
 }
 
+/* POSIX shared memory (shm_open: MPI's and UCX's intra-node transports)
+ * needs a tmpfs at /dev/shm.  Its pages are charged to the memory cgroup of
+ * the task that touches them, so the job's limit holds.  One the image or
+ * LXD already made is left alone.  Nobody to tell if it fails: the payload
+ * then sees no /dev/shm, as before. */
+static void mount_dev_shm(void)
+{
+	if (mkdir("/dev/shm", 01777) == 0 &&
+	    mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0)
+		rmdir("/dev/shm");
+}
+
 int main(int argc, char **argv)
 {
 	const char *enc = getenv(SLXD_ENTRYPOINT_ENV);
 	if (getpid() != 1 && enc)
 		return trampoline(argc, argv, enc);
 
+	if (getpid() == 1)
+		mount_dev_shm();
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);

@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "idmap.h"
 #include "labels.h"
+#include "netsys.h"
 #include "log.h"
 #include "mounts.h"
 #include "privileged.h"
@@ -430,6 +431,11 @@ static int start_checked(lxd_client *c, const struct slxd_config *cfg, const str
 	if (taken && slxd_set_container_hostname(st.init_pid, hostname, &why) != 0)
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": container %s keeps its host name: %s",
 			 job->jobid, name, why.msg);
+	/* the tasks' network, as /sys shows it (netsys.h); not fatal: only
+	 * what looks for interfaces in /sys misses them */
+	if ((taken || created) && slxd_netsys_show_node(st.init_pid, &why) != 0)
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": container %s: %s", job->jobid, name,
+			 why.msg);
 	*init_pid = st.init_pid;
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,6 +47,7 @@
 #include "pullnote.h"
 #include "privileged.h"
 #include "statedir.h"
+#include "steptime.h"
 #include "version.h"
 
 SPANK_PLUGIN(lxd, 1);
@@ -79,6 +81,7 @@ static struct {
 	bool cwd_mounted;
 	char **entrypoint; /* --lxd-entrypoint: the image's, NULL: none */
 	size_t nentrypoint;
+	struct slxd_steptime times; /* SlurmdDebug=verbose's timing line */
 } st;
 
 static void to_slurm_log(enum slxd_log_level level, const char *line)
@@ -252,6 +255,8 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	spank_context_t ctx = spank_context();
 	if (ctx == S_CTX_REMOTE || ctx == S_CTX_JOB_SCRIPT || ctx == S_CTX_SLURMD)
 		slxd_log_set_sink(to_slurm_log);
+	if (ctx == S_CTX_REMOTE)
+		slxd_steptime_start(&st.times);
 	/* Once per slurmd start, in its log: which release runs, and for which
 	 * Slurm (slurmd refuses a plugin of another major release).  (slurmd
 	 * loads the plugin because it has slurm_spank_init; only then does it
@@ -425,6 +430,7 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	(void)ac, (void)av;
 	if (!st.active || st.pending.msg[0])
 		return 0;
+	slxd_steptime_mark(&st.times.priv);
 
 	uid_t uid;
 	gid_t gid;
@@ -532,6 +538,7 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	/* Stages this step's mounts, and checks every staged mount of the
 	 * container, under the job's lock (container.h). */
 	int rc = slxd_container_ensure(c, &st.cfg, &job, &init_pid, &err);
+	slxd_steptime_mark(&st.times.ready);
 	if (rc == 0 && slxd_image_oci_config(c, st.fingerprint, &st.image_env, st.image_workdir,
 					     sizeof(st.image_workdir), &err) != 0) {
 		if (slxd_error_kind(&err) == SLXD_E_NOTFOUND) {
@@ -557,8 +564,10 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 		return 0;
 	}
 
+	slxd_steptime_runq(&st.times, "/proc/thread-self/schedstat");
 	struct slxd_identity id = { uid, gid, gids, (size_t)ngids };
 	rc = slxd_task_enter(init_pid, &id, start_in, stepid == SLURM_BATCH_SCRIPT, &err);
+	slxd_steptime_mark(&st.times.entered);
 	if (rc != 0) {
 		/* still outside with nothing changed, or inside and
 		 * unprivileged without the working directory: no payload */
@@ -620,6 +629,30 @@ static void apply_env(spank_t sp)
 	slxd_envops_free(ops, n);
 }
 
+/* The task's set-up timeline (steptime.h), shown at SlurmdDebug=verbose
+ * and above: bench/multinode.sh reads it from each node's slurmd log.
+ * Microseconds (two getrusage, a format); Slurm drops it below verbose. */
+static void log_timing(spank_t sp)
+{
+	struct timespec now;
+	struct rusage self, kids;
+	uint32_t job = 0, step = 0, task = 0;
+	char line[300];
+	slxd_steptime_mark(&now);
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	double cpu = (double)(self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec +
+			      kids.ru_stime.tv_sec) +
+		     (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec +
+			      kids.ru_utime.tv_usec + kids.ru_stime.tv_usec) /
+			     1e6;
+	spank_get_item(sp, S_JOB_ID, &job);
+	spank_get_item(sp, S_JOB_STEPID, &step);
+	spank_get_item(sp, S_TASK_GLOBAL_ID, &task);
+	if (slxd_steptime_format(&st.times, &now, cpu, job, step, task, line, sizeof(line)) > 0)
+		slurm_verbose("slurm-lxd: %s", line);
+}
+
 /* Per task, as the user, with the job's stdio: the last stop before exec. */
 int slurm_spank_task_init(spank_t sp, int ac, char **av)
 {
@@ -654,8 +687,10 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	    spank_setenv(sp, "PMIX_MCA_gds", "hash", 0) != ESPANK_SUCCESS &&
 	    spank_getenv(sp, "PMIX_MCA_gds", tmpdir, sizeof(tmpdir)) == ESPANK_ENV_NOEXIST)
 		slurm_debug("slurm-lxd: cannot set PMIX_MCA_gds for the task");
-	if (!st.pending.msg[0])
+	if (!st.pending.msg[0]) {
+		log_timing(sp);
 		return 0;
+	}
 	fprintf(stderr, "slurm-lxd: error: %s\n", st.pending.msg);
 	fflush(stderr);
 	return -1;

@@ -20,6 +20,7 @@ MN_CGROUP=slxd-mn                   # /sys/fs/cgroup/<ctrl>/slxd-mn/<node>
 MN_PARTITION=mn
 MN_IMAGE=demo:1.0                   # approved (list mode), imported in every node's LXD
 MN_MPI_IMAGE=demo-mpi:1.0           # Debian 12, OpenMPI, PMIx, mpi-hello (tests/cluster/mpi-image.sh)
+MN_MPICH_IMAGE=demo-mpich:1.0       # Debian 12, MPICH (its PMI client: --mpi=pmi2), mpi-hello
 MN_NODES=${NODES:-3}
 MN_FAKE_GPUS=4                      # per node: /dev/slxd-fakegpu0..3, the last node 4..7 (gres.conf)
 MN_FAKE_MAJOR=61                    # a character major for local use: no driver

@@ -287,7 +287,7 @@ setup_lxd() { # i
 		slxd_pool_preseed "$SLXD_POOL" 4GiB | LXD_DIR=$MN_STATE/node$i/lxd lxd init --preseed
 	fi
 	local name
-	for name in demo demo-mpi; do
+	for name in demo demo-mpi demo-mpich; do
 		mn_lxc "$i" image info "slxd-mn-$name" >/dev/null 2>&1 && continue
 		say "node $i: importing $name:1.0"
 		mn_lxc "$i" image import "$MN_STATE/images/$name.tar.gz" --alias "slxd-mn-$name" >/dev/null
@@ -303,6 +303,7 @@ write_approved() {
 		echo "# NAME:TAG FINGERPRINT — written by tests/cluster/nodes.sh"
 		echo "$MN_IMAGE $(sha256sum "$MN_STATE/images/demo.tar.gz" | cut -d' ' -f1)"
 		echo "$MN_MPI_IMAGE $(sha256sum "$MN_STATE/images/demo-mpi.tar.gz" | cut -d' ' -f1)"
+		echo "$MN_MPICH_IMAGE $(sha256sum "$MN_STATE/images/demo-mpich.tar.gz" | cut -d' ' -f1)"
 	} | replace_file "$MN_ETC/lxd-images.conf"
 	for i in $(seq "$MN_NODES"); do
 		replace_file "$MN_STATE/node$i/etc/lxd-images.conf" <"$MN_ETC/lxd-images.conf"
@@ -415,6 +416,7 @@ up() {
 		slxd_build_busybox_image "$MN_STATE/images/demo.tar.gz" image:mn-demo "slurm-lxd multi-node test image"
 	# Debian 12 + OpenMPI + PMIx, built once with mmdebstrap, then cached
 	bash "$here/mpi-image.sh" "$MN_STATE/images/demo-mpi.tar.gz"
+	bash "$here/mpi-image.sh" "$MN_STATE/images/demo-mpich.tar.gz" mpich # --mpi=pmi2
 	setup_bridge
 	for i in $(seq "$MN_NODES"); do start_holder "$i"; done
 	local before gres_before

@@ -370,6 +370,79 @@ t_mn_mpi_pmi2_debian_openmpi_fails_clearly() {
 	wait_job_gone "$job" 60
 }
 
+# --mpi=pmi2 with a real MPI: Debian 12's MPICH 4.0.2 and its own simple
+# PMI client (no Slurm library in the image), which finds Slurm's mpi/pmi2
+# server through PMI_FD, PMI_RANK and PMI_SIZE: slurmstepd opens the socket
+# and sets them before the task enters its container, and both survive the
+# entry (slurm-lxd closes only its own descriptors).  Every rank in its
+# node's job container as the user, the allreduce right, three nodes.
+# Only stdout is compared (srun's stderr may say the job waited).
+t_mn_mpi_pmi2_mpich_allreduce_across_nodes() {
+	local out err job
+	err=$(mktemp)
+	# shellcheck disable=SC2016
+	out=$(alice timeout 120 srun -N3 -n6 --mpi=pmi2 --lxd-image="$MN_MPICH_IMAGE" \
+		sh -c 'echo "WHO $PMI_RANK $(id -u) $(hostname) $(cat /etc/slxd-image)"; exec mpi-hello' 2>"$err") ||
+		{ fail "srun --mpi=pmi2 with MPICH failed: $out $(cat "$err")"; rm -f "$err"; return 1; }
+	rm -f "$err"
+	job=$(echo "$out" | awk '$1 == "rank" {sub("slurm-", "", $6); print $6; exit}')
+	[ -n "$job" ] || fail "no rank printed: $out" || return 1
+	[ "$(echo "$out" | grep -E "^rank [0-5] of 6 host slurm-$job node mn[0-9] allreduce 6 ok$" |
+		awk '{print $2}' | sort -u | wc -l)" = 6 ] ||
+		fail "not ranks 0-5 of 6 with the right sum in job $job's containers: $out" || return 1
+	[ "$(echo "$out" | grep -E "^WHO [0-5] $(id -u "$SLXD_TEST_USER") slurm-$job image:demo-mpich$" |
+		awk '{print $2}' | sort -u | wc -l)" = 6 ] ||
+		fail "not every rank in job $job's container as $SLXD_TEST_USER: $out" || return 1
+	[ "$(echo "$out" | awk '$1 == "rank" {print $8}' | sort -u | wc -l)" = 3 ] ||
+		fail "ranks did not run on 3 nodes: $out" || return 1
+	wait_job_gone "$job" 60
+}
+
+# The tasks' network as /sys shows it: tasks stay in the node's network
+# namespace, and /sys/class/net in their container lists the same
+# interfaces as /proc/net/dev (not only the container's own "lo"), with
+# their attributes readable: UCX (MPICH) and libfabric look there.
+t_mn_sysfs_net_is_the_tasks_network() {
+	local out
+	# shellcheck disable=SC2016
+	out=$(alice timeout 60 srun -N"$MN_NODES" --lxd-image="$IMG" sh -c '
+		echo "SYS $SLURMD_NODENAME $(ls /sys/class/net | sort | tr "\n" " ")"
+		echo "NET $SLURMD_NODENAME $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | sort | tr "\n" " ")"
+		echo "MAC $SLURMD_NODENAME $(cat /sys/class/net/eth0/address)"' 2>/dev/null) ||
+		fail "srun failed: $out" || return 1
+	local n
+	for n in $(seq "$MN_NODES"); do
+		echo "$out" | grep -qx "NET mn$n eth0 lo " || fail "node mn$n: unexpected network: $out" || return 1
+		echo "$out" | grep -qx "SYS mn$n eth0 lo " ||
+			fail "node mn$n: /sys/class/net is not the tasks' network: $out" || return 1
+		echo "$out" | grep -Eqx "MAC mn$n ([0-9a-f]{2}:){5}[0-9a-f]{2}" ||
+			fail "node mn$n: eth0's address unreadable in /sys: $out" || return 1
+	done
+}
+
+# POSIX shared memory in a job container: /dev/shm is a tmpfs the user can
+# write (slxd-init mounts it; LXD's /dev has none, and MPICH's and UCX's
+# intra-node transports shm_open there).  Two steps of one job share it,
+# as on a node.
+t_mn_dev_shm_in_job_container() {
+	local out job
+	cat >"$ALICE_DIR/mn-shm.sh" <<-'EOS'
+	#!/bin/sh
+	srun sh -c 'grep " /dev/shm " /proc/mounts | cut -d" " -f3 | sed "s/^/FS /"; echo "$SLURM_JOB_ID" >/dev/shm/slxd-t && echo WROTE'
+	srun sh -c 'echo "READ $(cat /dev/shm/slxd-t) $SLURM_JOB_ID"'
+	echo "JOB $SLURM_JOB_ID"
+	EOS
+	chown "$SLXD_TEST_USER" "$ALICE_DIR/mn-shm.sh"
+	out=$(alice timeout 60 salloc -N1 --lxd-image="$IMG" sh mn-shm.sh 2>/dev/null)
+	rm -f "$ALICE_DIR/mn-shm.sh"
+	job=$(echo "$out" | awk '$1 == "JOB" {print $2}')
+	[ -n "$job" ] || fail "the allocation did not run: $out" || return 1
+	echo "$out" | grep -qx 'FS tmpfs' || fail "no tmpfs at /dev/shm in the container: $out" || return 1
+	echo "$out" | grep -qx 'WROTE' || fail "the user cannot write /dev/shm: $out" || return 1
+	echo "$out" | grep -qx "READ $job $job" || fail "the next step did not see the file: $out" || return 1
+	wait_job_gone "$job" 60
+}
+
 # A heterogeneous job cannot name one image per component: Slurm passes a
 # plugin option once, with the last value, to every component (component
 # 0 asked for demo:1.0 and ran demo-mpi:1.0).  It is refused with one
@@ -641,7 +714,7 @@ t_mn_accounting_sstat_sacct_see_container_payload() {
 
 # --- runner ----------------------------------------------------------------
 export -f mpi_init_race mn_kb mn_secs gpus_match own_gpus fail alice job_containers all_job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
-export SEE MN_FAKE_GPUS MN_CONF MN_STATE MN_NODES MN_RUN MN_LOG MN_CGROUP ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE MN_PREFIX MN_PARTITION
+export SEE MN_FAKE_GPUS MN_CONF MN_STATE MN_NODES MN_RUN MN_LOG MN_CGROUP ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE MN_MPICH_IMAGE MN_PREFIX MN_PARTITION
 pattern=${1:-}
 passed=0 failed=0
 elapsed() { local ns=$(( $(date +%s%N) - $1 )); printf '%d.%d' $((ns / 1000000000)) $((ns / 100000000 % 10)); }

@@ -1725,6 +1725,8 @@ static void test_ensure_takes_waiting_spare(void **state)
 	/* its host name stays when the namespace is the host's */
 	assert_contains(logbuf, "keeps its host name");
 	assert_contains(logbuf, "host's UTS namespace");
+	/* nor does netsys.h bind the node's sysfs over the host's own /sys */
+	assert_contains(logbuf, "host's mount namespace; not touching its /sys");
 
 	/* a later step: the same container, nothing made or relabelled */
 	int writes = nwrites();

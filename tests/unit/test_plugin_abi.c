@@ -46,6 +46,11 @@ void slurm_debug(const char *fmt, ...)
 	(void)fmt; /* not slurmd's log at its default level */
 }
 
+void slurm_verbose(const char *fmt, ...)
+{
+	(void)fmt; /* the timing line (steptime.h): SlurmdDebug=verbose only */
+}
+
 spank_context_t spank_context(void)
 {
 	return context;
