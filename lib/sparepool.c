@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "sparepool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "labels.h"
+#include "statedir.h"
+
+int slxd_pool_slot_open(const struct slxd_config *cfg, const char *key, unsigned i, bool create,
+			bool wait, slxd_error *err)
+{
+	char file[96];
+	if (i >= SLXD_SPARES_LIMIT)
+		return slxd_fail(err, "spare slot %u is beyond the limit of %d", i,
+				 SLXD_SPARES_LIMIT);
+	if (i == 0)
+		return slxd_spare_slot_open(cfg, key, create, wait, err);
+	snprintf(file, sizeof(file), SLXD_SPARE_PREFIX "%s.%u.slot", key, i);
+	return slxd_state_lock(cfg, file, create, wait, err);
+}
+
+const char *slxd_pool_meminfo = "/proc/meminfo";
+
+unsigned slxd_pool_first(uint32_t seed, unsigned n)
+{
+	return n ? seed % n : 0;
+}
+
+long slxd_pool_demand(const struct slxd_config *cfg, const char *key, bool last, slxd_error *err)
+{
+	char file[96], buf[64] = "";
+	snprintf(file, sizeof(file), SLXD_SPARE_PREFIX "%s.demand", key);
+	cleanup_fd int fd = slxd_state_lock(cfg, file, true, true, err);
+	if (fd < 0)
+		return -1;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	long long count = 0, since = 0;
+	time_t now = time(NULL);
+	if (n <= 0 || sscanf(buf, "%lld %lld", &count, &since) != 2 || count < 0 ||
+	    count > 1000000 || since > (long long)now || (long long)now - since >= cfg->spare_max_idle)
+		count = 0, since = (long long)now;
+	count++;
+	long want = 0;
+	if (last) {
+		want = count < cfg->spares_max ? (long)count : cfg->spares_max;
+		count = 0;
+		since = (long long)now;
+	}
+	int len = snprintf(buf, sizeof(buf), "%lld %lld\n", count, since);
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)len, 0) != len)
+		return slxd_fail(err, "cannot write %s/%s: %s", cfg->state_dir, file,
+				 strerror(errno));
+	return want;
+}
+
+bool slxd_pool_memory_ok(const char *meminfo)
+{
+	cleanup_file FILE *fp = fopen(meminfo, "re");
+	char line[128];
+	unsigned long long total = 0, avail = 0, v;
+	if (!fp)
+		return false;
+	while (fgets(line, sizeof(line), fp)) {
+		if (sscanf(line, "MemTotal: %llu kB", &v) == 1)
+			total = v;
+		else if (sscanf(line, "MemAvailable: %llu kB", &v) == 1)
+			avail = v;
+	}
+	return total && avail >= total / 10 && avail >= 256ULL * 1024;
+}
