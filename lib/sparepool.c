@@ -43,7 +43,8 @@ long slxd_pool_demand(const struct slxd_config *cfg, const char *key, bool last,
 	long long count = 0, since = 0;
 	time_t now = time(NULL);
 	if (n <= 0 || sscanf(buf, "%lld %lld", &count, &since) != 2 || count < 0 ||
-	    count > 1000000 || since > (long long)now || (long long)now - since >= cfg->spare_max_idle)
+	    count > 1000000 || since > (long long)now ||
+	    (long long)now - since >= cfg->spare_max_idle)
 		count = 0, since = (long long)now;
 	count++;
 	long want = 0;
