@@ -32,6 +32,19 @@ unsigned slxd_pool_first(uint32_t seed, unsigned n)
 	return n ? seed % n : 0;
 }
 
+/* "N" at the start of *p, a decimal of at most 18 digits; *p moves past it. */
+static bool number(const char **p, long long *out)
+{
+	char *end;
+	while (**p == ' ')
+		(*p)++;
+	if (**p < '0' || **p > '9' || strspn(*p, "0123456789") > 18)
+		return false;
+	*out = strtoll(*p, &end, 10);
+	*p = end;
+	return true;
+}
+
 long slxd_pool_demand(const struct slxd_config *cfg, const char *key, bool last, slxd_error *err)
 {
 	char file[96], buf[64] = "";
@@ -42,9 +55,9 @@ long slxd_pool_demand(const struct slxd_config *cfg, const char *key, bool last,
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 	long long count = 0, since = 0;
 	time_t now = time(NULL);
-	if (n <= 0 || sscanf(buf, "%lld %lld", &count, &since) != 2 || count < 0 ||
-	    count > 1000000 || since > (long long)now ||
-	    (long long)now - since >= cfg->spare_max_idle)
+	const char *p = buf;
+	if (n <= 0 || !number(&p, &count) || !number(&p, &since) || count < 0 || count > 1000000 ||
+	    since > (long long)now || (long long)now - since >= cfg->spare_max_idle)
 		count = 0, since = (long long)now;
 	count++;
 	long want = 0;
@@ -64,14 +77,18 @@ bool slxd_pool_memory_ok(const char *meminfo)
 {
 	cleanup_file FILE *fp = fopen(meminfo, "re");
 	char line[128];
-	unsigned long long total = 0, avail = 0, v;
+	long long total = 0, avail = 0;
 	if (!fp)
 		return false;
 	while (fgets(line, sizeof(line), fp)) {
-		if (sscanf(line, "MemTotal: %llu kB", &v) == 1)
-			total = v;
-		else if (sscanf(line, "MemAvailable: %llu kB", &v) == 1)
-			avail = v;
+		const char *p = line + strcspn(line, ":");
+		if (*p != ':')
+			continue;
+		p++;
+		if (strncmp(line, "MemTotal:", 9) == 0 && !number(&p, &total))
+			return false;
+		if (strncmp(line, "MemAvailable:", 13) == 0 && !number(&p, &avail))
+			return false;
 	}
-	return total && avail >= total / 10 && avail >= 256ULL * 1024;
+	return total > 0 && avail >= total / 10 && avail >= 256LL * 1024;
 }
