@@ -461,11 +461,11 @@ wait_idle_spares() { # uid count seconds
 	done
 	fail "$(idle_spares_of "$1" | wc -l) idle spares for uid $1 after $3 s, not $2"
 }
-burst_of() { # n -> the ids of n jobs of alice's run at once (each 3 s), after they ended
+burst_of() { # n -> the ids of n jobs of alice's run at once (each 8 s: they overlap on a loaded node), after they ended
 	local k d
 	d=$(mktemp -d)
 	for k in $(seq "$1"); do
-		sbatch_wait "$SLXD_TEST_USER" --lxd-image="$IMG" -o /dev/null --wrap 'sleep 3' >"$d/$k" &
+		sbatch_wait "$SLXD_TEST_USER" --lxd-image="$IMG" -o /dev/null --wrap 'sleep 8' >"$d/$k" &
 	done
 	wait
 	cat "$d"/*
