@@ -47,26 +47,29 @@ static bool number(const char **p, long long *out)
 
 long slxd_pool_demand(const struct slxd_config *cfg, const char *key, bool last, slxd_error *err)
 {
-	char file[96], buf[64] = "";
+	char file[96], buf[80] = "";
 	snprintf(file, sizeof(file), SLXD_SPARE_PREFIX "%s.demand", key);
 	cleanup_fd int fd = slxd_state_lock(cfg, file, true, true, err);
 	if (fd < 0)
 		return -1;
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-	long long count = 0, since = 0;
-	time_t now = time(NULL);
+	/* the burst's ends so far, the time of the latest, and whether that
+	 * one saw no other job in progress */
+	long long count = 0, at = 0, closed = 1;
+	long long now = (long long)time(NULL);
 	const char *p = buf;
-	if (n <= 0 || !number(&p, &count) || !number(&p, &since) || count < 0 || count > 1000000 ||
-	    since > (long long)now || (long long)now - since >= cfg->spare_max_idle)
-		count = 0, since = (long long)now;
-	count++;
-	long want = 0;
-	if (last) {
-		want = count < cfg->spares_max ? (long)count : cfg->spares_max;
+	if (n <= 0 || !number(&p, &count) || !number(&p, &at) || !number(&p, &closed) ||
+	    count < 0 || count > 1000000 || at > now || now - at >= cfg->spare_max_idle)
+		count = 0, closed = 1;
+	/* Ends of one burst come close together, and several of them can
+	 * see no other job in progress (each job's end unmarks it before
+	 * the detached half counts): the count goes on until an end comes
+	 * SLXD_POOL_BURST_GAP s after one that saw none. */
+	if (closed && now - at > SLXD_POOL_BURST_GAP)
 		count = 0;
-		since = (long long)now;
-	}
-	int len = snprintf(buf, sizeof(buf), "%lld %lld\n", count, since);
+	count++;
+	long want = last ? (count < cfg->spares_max ? (long)count : cfg->spares_max) : 0;
+	int len = snprintf(buf, sizeof(buf), "%lld %lld %d\n", count, now, last ? 1 : 0);
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)len, 0) != len)
 		return slxd_fail(err, "cannot write %s/%s: %s", cfg->state_dir, file,
 				 strerror(errno));

@@ -23,12 +23,14 @@ int slxd_pool_slot_open(const struct slxd_config *cfg, const char *key, unsigned
  * taker's pid), so the jobs of a burst do not all try slot 0 first. */
 unsigned slxd_pool_first(uint32_t seed, unsigned n);
 
-/* One job of `key` ended on the node.  A burst is the run of ends while
- * other jobs of the key are in progress; `last` says this is its last.
- * Counts the end (slxd-spare-<key>.demand, under its flock); when `last`,
- * returns how many spares the pool should hold (the burst's jobs, at most
- * spares_max) and starts the next count; else 0.  A count older than
+/* One job of `key` ended on the node; `last`: it saw no other job of the
+ * key in progress.  A burst is a run of ends that overlapped with other
+ * jobs of the key or came within SLXD_POOL_BURST_GAP seconds of one
+ * another.  Counts the end (slxd-spare-<key>.demand, under its flock) and,
+ * when `last`, returns how many spares the pool should hold: the burst's
+ * ends so far, at most spares_max; else 0.  A count older than
  * spare_max_idle is forgotten.  -1 with err when the file cannot be used. */
+#define SLXD_POOL_BURST_GAP 3
 long slxd_pool_demand(const struct slxd_config *cfg, const char *key, bool last, slxd_error *err);
 
 /* Is there memory for one more spare: MemAvailable in `meminfo`

@@ -1476,6 +1476,15 @@ static void test_end_falls_back_to_lxd_stop(void **state)
 
 static char spare_slot[256];
 
+/* The count of ends that sizes the pool forgotten: the next end is a
+ * job of its own, not one more of a burst (sparepool.h). */
+static void demand_forget(void)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -f %s/*.demand", cfg.state_dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* A ready template for the job, and a finished job container of the same
  * user and image whose end makes the spare (as the detached half of the
  * epilog does); returns the spare's name in `out`. */
@@ -1503,6 +1512,7 @@ static void make_spare(char out[64])
 	assert_int_equal(slxd_container_ensure(c, &cfg, &ended, &pid, &err), 0);
 	json_t *inst = fake_lxd_instance_json(f, "slurm-41");
 	assert_int_equal(slxd_container_teardown(c, &cfg, 41, NULL, &err), 0);
+	demand_forget();
 	assert_int_equal(slxd_spare_make(c, &cfg, inst, &made, &err), 0);
 	assert_int_equal(made, SLXD_SPARE_WAITING);
 	json_decref(inst);
@@ -1712,21 +1722,28 @@ static void test_pool_gc_removes_idle(void **state)
 static void test_pool_demand(void **state)
 {
 	const char *key = "0123456789ab-0123456789abcdef";
-	char path[512];
+	char path[512], text[64];
 	(void)state;
 	cfg.spare_max_idle = 300;
 	cfg.spares_max = 4;
+	snprintf(path, sizeof(path), "%s/" SLXD_SPARE_PREFIX "%s.demand", cfg.state_dir, key);
 	assert_int_equal(slxd_pool_demand(&cfg, key, false, &err), 0);
 	assert_int_equal(slxd_pool_demand(&cfg, key, false, &err), 0);
 	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 3);
-	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 1); /* one at a time */
+	/* two ends of one burst that both saw no other job: the second
+	 * still counts the whole burst (found on the cluster: 2 of 4) */
+	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 4);
+	/* one job at a time, its end long after the last one: one spare */
+	snprintf(text, sizeof(text), "5 %lld 1\n", (long long)time(NULL) - 20);
+	write_file(path, text);
+	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 1);
+	/* a burst that overlapped: however long, at most spares_max */
+	snprintf(text, sizeof(text), "5 %lld 1\n", (long long)time(NULL) - 20);
+	write_file(path, text);
 	for (int i = 0; i < 9; i++)
 		assert_int_equal(slxd_pool_demand(&cfg, key, false, &err), 0);
-	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 4); /* the cap */
-	assert_int_equal(slxd_pool_demand(&cfg, key, false, &err), 0);
-	snprintf(path, sizeof(path), "%s/" SLXD_SPARE_PREFIX "%s.demand", cfg.state_dir, key);
-	char text[64];
-	snprintf(text, sizeof(text), "7 %lld\n", (long long)time(NULL) - 400);
+	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 4);
+	snprintf(text, sizeof(text), "7 %lld 0\n", (long long)time(NULL) - 400);
 	write_file(path, text); /* older than spare_max_idle */
 	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 1);
 	write_file(path, "garbage");
@@ -1897,6 +1914,7 @@ static void test_spare_made_from_template(void **state)
 		json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}}", "name", "slurm-40", "config",
 			  SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE, SLXD_KEY_ROLE, SLXD_ROLE_JOB,
 			  SLXD_KEY_FINGERPRINT, FP, "raw.idmap", idmap, SLXD_KEY_UID, "2000");
+	demand_forget();
 	assert_int_equal(slxd_spare_make(c, &cfg, ended, &made, &err), 0);
 	assert_int_equal(made, SLXD_SPARE_WAITING);
 	assert_int_equal(fake_lxd_instance_count(f), before);
