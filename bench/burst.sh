@@ -77,6 +77,13 @@ cleanup() {
 	[ ! -e "$node_conf.burst-saved" ] || mv -f "$node_conf.burst-saved" "$node_conf"
 	local id; for id in $(sort -u "$ids_file"); do scancel "$id" 2>/dev/null; done
 	containers_gone
+	# the last burst's pool is still being made: until no new one for 10 s
+	local last=-1 now_n t=$SECONDS
+	while [ $((SECONDS - t)) -lt 10 ]; do
+		now_n=$(idle_spares | wc -l)
+		[ "$now_n" != "$last" ] && { last=$now_n; t=$SECONDS; }
+		sleep 1
+	done
 	drop_spares
 	rm -rf "$work" "$raw" "$ids_file"
 }
