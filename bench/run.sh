@@ -11,7 +11,8 @@
 #     user's next job) and, spares off, from the template; teardown and
 #     whether it delays a job started right after; what a spare costs
 #   3 array: 100 short tasks, with and without the image
-#   4 burst: 16 jobs submitted at once, submit-to-payload latency p50/p95
+#   4 burst: 16 and 64 jobs submitted at once, cold and with spares warm,
+#     submit-to-payload latency p50/p95, CPU per job (bench/burst.sh)
 #   5 breakdown: the same LXD operations by hand (lxc), to say where it goes
 #   7 multi-node: srun -N3 against -N1, with and without the image and
 #     spares, and an MPI hello, on the emulated nodes (bench/multinode.sh;
@@ -26,7 +27,8 @@
 #   RUNS=N          cached srun runs of each kind (default 10)
 #   PULL_RUNS=N     first-job pulls and by-hand pulls (default 3)
 #   ARRAY_RUNS=N    job arrays of each kind (default 2)
-#   BURST_RUNS=N    bursts of 16 of each kind (default 3)
+#   BURST_RUNS=N    rounds of bursts of each size (default 2)
+#   BURST_SIZES="16 64"  burst sizes (BENCH_QUICK=1: 16)
 #   BENCH_QUICK=1   1-3 of everything, to try it out (figures are not results)
 #   BENCH_GATE_FILE=F  wait (polling) until F exists before each section (for
 #                   a shared test machine)
@@ -46,8 +48,9 @@ top=$(cd "$here/.." && pwd)
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	RUNS=${RUNS:-3} PULL_RUNS=${PULL_RUNS:-1} ARRAY_RUNS=${ARRAY_RUNS:-1} BURST_RUNS=${BURST_RUNS:-1}
+	export BURST_SIZES=${BURST_SIZES:-16}
 fi
-RUNS=${RUNS:-10} PULL_RUNS=${PULL_RUNS:-3} ARRAY_RUNS=${ARRAY_RUNS:-2} BURST_RUNS=${BURST_RUNS:-3}
+RUNS=${RUNS:-10} PULL_RUNS=${PULL_RUNS:-3} ARRAY_RUNS=${ARRAY_RUNS:-2} BURST_RUNS=${BURST_RUNS:-2}
 ARRAY_N=100 BURST_N=16
 LARGE=bench-large:1 # the large image's name in the registry
 out=$here/results
@@ -497,43 +500,13 @@ for i in $(seq "$ARRAY_RUNS"); do
 done
 
 # ---------------------------------------------------------------- 4 burst
-# 16 jobs submitted at once; each one's latency is from its own sbatch call
-# to its payload (which touches a file).  Failures: no file, or not 0.
+# BURST_SIZES (16 and 64) jobs submitted at once, plain, cold and with the
+# pool of spares warm (bench/burst.sh, which also runs alone); its cold
+# bursts of 16 are burst_plain and burst_lxd here.
 gate
-say "burst: $BURST_RUNS x $BURST_N jobs at once of each kind"
-burst_failed_plain=0 burst_failed_lxd=0
-run_burst() { # kind sbatch-options
-	local d=$work/burst-$1-$i k ids=() id t0 t
-	as_user "mkdir -p '$d'"
-	settle
-	for k in $(seq "$BURST_N"); do
-		(
-			t0=$(now)
-			id=$(as_user "sbatch --parsable -J $(jobname)-$k -o /dev/null $2 --wrap ': >$d/$k'") || id=fail
-			echo "$t0 $id" >"$work/submit-$1-$k"
-		) &
-	done
-	wait
-	for k in $(seq "$BURST_N"); do
-		read -r t0 id <"$work/submit-$1-$k"
-		[ "$id" != fail ] && { ids+=("$id"); echo "$id" >>"$jobs_file"; }
-	done
-	[ ${#ids[@]} -gt 0 ] && { wait_jobs_done "${ids[@]}" || true; }
-	for k in $(seq "$BURST_N"); do
-		read -r t0 id <"$work/submit-$1-$k"
-		if [ -f "$d/$k" ]; then
-			t=$(stat -c %.9Y "$d/$k")
-			record "burst_$1" "$(sub "$t" "$t0")"
-		else
-			eval "burst_failed_$1=\$((burst_failed_$1 + 1))"
-		fi
-	done
-	wait_containers_gone 300
-}
-for i in $(seq "$BURST_RUNS"); do
-	run_burst plain ""
-	run_burst lxd "--lxd-image=$SLXD_IMAGE"
-done
+say "burst: $BURST_RUNS rounds of ${BURST_SIZES:-16 64} jobs at once"
+BURST_RAW=$raw BURST_MD=$work/burst.md BURST_RUNS=$BURST_RUNS bash "$here/burst.sh" >/dev/null
+. "$work/burst.md.vars"
 
 # ---------------------------------------------------------- 5 breakdown
 # The plugin's work, by hand with lxc against the same pool: create (a
@@ -687,6 +660,8 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v+0 <= t+0) ? "met" : "missed"
 	row "\`--lxd-image=$SLXD_IMAGE\`" burst_lxd "$bp50"
 	echo
 	echo "Start overhead: p50 $(sub "$bl50" "$bp50") s, p95 $(sub "$bl95" "$bp95") s; failed: $burst_failed_lxd with the image, $burst_failed_plain plain."
+	echo
+	cat "$work/burst.md"
 	echo
 	echo "### Where it goes: the same LXD operations by hand (\`lxc\`)"
 	echo

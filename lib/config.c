@@ -51,6 +51,9 @@ void slxd_config_defaults(struct slxd_config *cfg)
 	 * and slxd-init); slxd-gc runs every 5 min, so an unused one is gone
 	 * within 10. */
 	cfg->spare_max_idle = 300;
+	/* a burst of 16 jobs of one user and image finds a spare each; 16
+	 * waiting spares hold about 256 MB (docs/benchmarks.md) */
+	cfg->spares_max = 16;
 	/* Debian 12's LXD is 5.0.2: a floor it meets (docs/compatibility.md) */
 	COPY(cfg->lxd_min_version, "5.0");
 	/* Longer than a requeued job takes to start again on the node. */
@@ -73,6 +76,7 @@ enum kind {
 	K_BYTES,
 	K_TEMPLATE_AGE,
 	K_SPARE_IDLE,
+	K_SPARES_MAX,
 	K_VERSION,
 	K_UID,
 	K_GC_MIN_AGE,
@@ -121,6 +125,7 @@ static const struct key {
 	{ "root_size_max", K_BYTES, FIELD(root_size_max) },
 	{ "template_max_age", K_TEMPLATE_AGE, 0, 0 },
 	{ "spare_max_idle", K_SPARE_IDLE, 0, 0 },
+	{ "spares_max", K_SPARES_MAX, 0, 0 },
 	{ "lxd_min_version", K_VERSION, FIELD(lxd_min_version) },
 	{ "gc_min_age", K_GC_MIN_AGE, 0, 0 },
 	{ "cwd_policy", K_CWD_POLICY, 0, 0 },
@@ -362,6 +367,17 @@ static int apply(struct slxd_config *cfg, const struct key *k, const char *v, sl
 	case K_SPARE_IDLE:
 		/* 0 = no spares: every job's container is made when it starts */
 		return set_seconds(&cfg->spare_max_idle, k->name, v, 0, 86400, err);
+	case K_SPARES_MAX: {
+		size_t n = strlen(v);
+		long m = n > 0 && n <= 3 && strspn(v, "0123456789") == n ? strtol(v, NULL, 10) : 0;
+		if (m < 1 || m > SLXD_SPARES_LIMIT) {
+			char q[SLXD_QUOTE_BUF];
+			return slxd_fail(err, "invalid %s %s: use a whole number from 1 to %d",
+					 k->name, slxd_quote(v, q, sizeof(q)), SLXD_SPARES_LIMIT);
+		}
+		cfg->spares_max = m;
+		return 0;
+	}
 	case K_VERSION: {
 		unsigned ver[3];
 		const char *dot = strchr(v, '.');

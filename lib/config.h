@@ -17,6 +17,7 @@
 
 #define SLXD_ALLOW_MAX        32
 #define SLXD_REGISTRY_URL_MAX 512
+#define SLXD_SPARES_LIMIT     256 /* spares_max= at most */
 
 struct slxd_config {
 	char lxd_socket[SLXD_PATH_MAX + 1];      /* lxd_socket= */
@@ -52,9 +53,10 @@ struct slxd_config {
 	unsigned long long root_size_max;   /* root_size_max= bytes, 0 = no maximum */
 	long template_max_age;              /* template_max_age= seconds, 0 = none */
 	long spare_max_idle;                /* spare_max_idle= seconds, 0 = no spares */
-	char lxd_min_version[16];           /* lxd_min_version= X.Y[.Z] (default 5.0) */
-	long gc_min_age;                    /* gc_min_age= seconds (slxd-gc, gc.h) */
-	int cwd_policy;                     /* cwd_policy= (enum slxd_cwd_policy) */
+	long spares_max;          /* spares_max= spares per user and image (sparepool.h) */
+	char lxd_min_version[16]; /* lxd_min_version= X.Y[.Z] (default 5.0) */
+	long gc_min_age;          /* gc_min_age= seconds (slxd-gc, gc.h) */
+	int cwd_policy;           /* cwd_policy= (enum slxd_cwd_policy) */
 	/* the payload's environment (jobenv.h) */
 	char env_set[SLXD_ENV_LIST_MAX + 1];   /* env_set=NAME=VALUE,... */
 	char env_unset[SLXD_ENV_LIST_MAX + 1]; /* env_unset=PATTERN,... */

@@ -14,6 +14,7 @@
 #include "joblimits.h"
 #include "labels.h"
 #include "log.h"
+#include "sparepool.h"
 #include "statedir.h"
 #include "template.h"
 
@@ -134,27 +135,32 @@ int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg, const char *fi
 	char key[SLXD_SPARE_KEY_LEN + 1], name[64];
 	slxd_error err;
 	key_of(fingerprint, idmap, key);
-	/* Held, it is another job taking the spare (one GET and one PATCH,
-	 * which a loaded LXD can stretch to seconds: in an array of 100,
-	 * every task of a wave once queued behind one take) or a spare being
-	 * offered: either way none is to be had now. */
-	int slot = slxd_spare_slot_open(cfg, key, false, false, &err);
-	if (slot < 0) {
-		enum slxd_errkind k = slxd_error_kind(&err);
-		if (k != SLXD_E_NOTFOUND && k != SLXD_E_BUSY)
-			slxd_log(SLXD_LOG_ERROR, "not using a spare: %s", err.msg);
-		return 0;
+	unsigned n = (unsigned)cfg->spares_max;
+	unsigned first = slxd_pool_first((uint32_t)getpid(), n);
+	for (unsigned k = 0; k < n; k++) {
+		/* Held, it is another job taking that spare (one GET and one
+		 * PATCH, which a loaded LXD can stretch to seconds: in an array
+		 * of 100, every task of a wave once queued behind one take) or
+		 * a spare being offered: the next slot, never a wait. */
+		int slot = slxd_pool_slot_open(cfg, key, (first + k) % n, false, false, &err);
+		if (slot < 0) {
+			enum slxd_errkind kind = slxd_error_kind(&err);
+			if (kind != SLXD_E_NOTFOUND && kind != SLXD_E_BUSY)
+				slxd_log(SLXD_LOG_ERROR, "not using a spare: %s", err.msg);
+			continue;
+		}
+		bool remove = false;
+		bool taken = take_locked(c, cfg, slot, fingerprint, idmap, uid, labels, devices,
+					 name, &remove);
+		close(slot);
+		if (remove)
+			remove_quietly(c, name); /* after the unlock: no one waits on it */
+		if (taken) {
+			snprintf(out, 64, "%s", name);
+			return 1;
+		}
 	}
-	bool remove = false;
-	bool taken =
-		take_locked(c, cfg, slot, fingerprint, idmap, uid, labels, devices, name, &remove);
-	close(slot);
-	if (remove)
-		remove_quietly(c, name); /* after the unlock: no one waits on it */
-	if (!taken)
-		return 0;
-	snprintf(out, 64, "%s", name);
-	return 1;
+	return 0;
 }
 
 /* Is the spare the slot names still there to take? */
@@ -215,18 +221,80 @@ static int make_one(lxd_client *c, const struct slxd_config *cfg, json_t *inst, 
 	return slxd_fail_prefix(err, "cannot make spare %s", name);
 }
 
+/* Fill the pool of `key` up to `want` waiting spares, one slot at a
+ * time: each is made without its slot's lock, which a job's start must
+ * never wait behind, and published under it. */
+static int fill(lxd_client *c, const struct slxd_config *cfg, json_t *inst, const char *fp,
+		const char *idmap, const char *tpl, const char *key, long want, slxd_error *err)
+{
+	long have = 0;
+	char name[64];
+	for (unsigned i = 0; i < (unsigned)cfg->spares_max && have < want; i++) {
+		int slot = slxd_pool_slot_open(cfg, key, i, true, true, err);
+		if (slot < 0)
+			return -1;
+		bool there = waiting(c, slot);
+		close(slot);
+		if (there) {
+			have++;
+			continue;
+		}
+		/* a waiting spare holds about 16 MB: never at the cost of jobs */
+		if (!slxd_pool_memory_ok(slxd_pool_meminfo)) {
+			slxd_log(SLXD_LOG_INFO,
+				 "not making more spares of image %s for uid %s: "
+				 "the node is short of memory",
+				 slxd_label(inst, SLXD_KEY_IMAGE) ?: "?",
+				 slxd_label(inst, SLXD_KEY_UID));
+			return 0;
+		}
+		uint32_t r;
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			r = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 12) ^ i;
+		snprintf(name, sizeof(name), SLXD_SPARE_PREFIX "%s-%08" PRIx32, key, r);
+		if (make_one(c, cfg, inst, fp, idmap, tpl, name, err) != 0)
+			return -1;
+		slot = slxd_pool_slot_open(cfg, key, i, true, true, err);
+		if (slot < 0) {
+			remove_quietly(c, name);
+			return -1;
+		}
+		if (!waiting(c, slot) && slxd_name_file_write(slot, name) == 0) {
+			slxd_log(SLXD_LOG_INFO,
+				 "made spare container %s (image %s, uid %s) for the next "
+				 "job of this user and image",
+				 name, slxd_label(inst, SLXD_KEY_IMAGE) ?: "?",
+				 slxd_label(inst, SLXD_KEY_UID));
+		} else {
+			remove_quietly(c, name); /* another end filled it first */
+		}
+		have++;
+		close(slot);
+	}
+	return 0;
+}
+
 int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
 		    enum slxd_spare_made *made, slxd_error *err)
 {
 	const char *fp = slxd_label(inst, SLXD_KEY_FINGERPRINT);
 	const char *idmap = slxd_label(inst, "raw.idmap");
-	char tpl[64], key[SLXD_SPARE_KEY_LEN + 1], name[64];
+	char tpl[64], key[SLXD_SPARE_KEY_LEN + 1];
 	*made = SLXD_SPARE_UNWANTED;
 	/* LXD's nvidia.runtime is set when a container is made, never on
 	 * a running one: with gpu_runtime=nvidia, no spares (devices.h) */
 	if (cfg->spare_max_idle == 0 || cfg->gpu_runtime == SLXD_GPU_NVIDIA || !fp || !idmap ||
 	    !slxd_label(inst, SLXD_KEY_UID) ||
 	    !slxd_label_is(inst, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE))
+		return 0;
+	bool others;
+	if (others_in_progress(c, cfg, inst, fp, idmap, &others, err) != 0)
+		return -1;
+	key_of(fp, idmap, key);
+	long want = slxd_pool_demand(cfg, key, !others, err);
+	if (want < 0)
+		return -1;
+	if (others)
 		return 0;
 	int found = slxd_template_find(c, cfg, fp, idmap, tpl, err);
 	if (found < 0)
@@ -235,45 +303,8 @@ int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
 		*made = SLXD_SPARE_NO_TEMPLATE;
 		return 0;
 	}
-	bool others;
-	if (others_in_progress(c, cfg, inst, fp, idmap, &others, err) != 0)
-		return -1;
-	if (others)
-		return 0;
-	key_of(fp, idmap, key);
-	int slot = slxd_spare_slot_open(cfg, key, true, true, err);
-	if (slot < 0)
-		return -1;
-	bool there = waiting(c, slot);
-	close(slot);
 	*made = SLXD_SPARE_WAITING;
-	if (there)
-		return 0;
-
-	/* Made without the lock, which a job's start must never wait
-	 * behind; published under it. */
-	uint32_t r;
-	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		r = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 12);
-	snprintf(name, sizeof(name), SLXD_SPARE_PREFIX "%s-%08" PRIx32, key, r);
-	if (make_one(c, cfg, inst, fp, idmap, tpl, name, err) != 0)
-		return -1;
-	slot = slxd_spare_slot_open(cfg, key, true, true, err);
-	if (slot < 0) {
-		remove_quietly(c, name);
-		return -1;
-	}
-	if (!waiting(c, slot) && slxd_name_file_write(slot, name) == 0) {
-		slxd_log(SLXD_LOG_INFO,
-			 "made spare container %s (image %s, uid %s) for the next "
-			 "job of this user and image",
-			 name, slxd_label(inst, SLXD_KEY_IMAGE) ?: "?",
-			 slxd_label(inst, SLXD_KEY_UID));
-	} else {
-		remove_quietly(c, name); /* another end made one first */
-	}
-	close(slot);
-	return 0;
+	return fill(c, cfg, inst, fp, idmap, tpl, key, want, err);
 }
 
 int slxd_spare_remove(lxd_client *c, const struct slxd_config *cfg, const char *name,
@@ -283,20 +314,36 @@ int slxd_spare_remove(lxd_client *c, const struct slxd_config *cfg, const char *
 		return slxd_fail(err, "%s is not a spare's name", name);
 	char key[SLXD_SPARE_KEY_LEN + 1];
 	snprintf(key, sizeof(key), "%s", name + sizeof(SLXD_SPARE_PREFIX) - 1);
-	cleanup_fd int slot = slxd_spare_slot_open(cfg, key, true, true, err);
-	if (slot < 0)
-		return -1;
+	/* Every slot of the key, in order (a taker or maker holds one at a
+	 * time: no deadlock): a job that is taking this spare holds the slot
+	 * that named it, and is waited for. */
+	int slots[SLXD_SPARES_LIMIT];
+	unsigned n = 0;
+	for (unsigned i = 0; i < SLXD_SPARES_LIMIT; i++) {
+		int s = slxd_pool_slot_open(cfg, key, i, i == 0, true, err);
+		if (s >= 0)
+			slots[n++] = s;
+		else if (slxd_error_kind(err) != SLXD_E_NOTFOUND)
+			break;
+	}
+	int rc = 0;
 	json_auto_t *inst = NULL;
-	if (lxd_instance_get(c, name, &inst, err) != 0)
-		return slxd_error_kind(err) == SLXD_E_NOTFOUND ? 0 : -1;
-	if (!slxd_label_is(inst, SLXD_KEY_ROLE, SLXD_ROLE_SPARE))
-		return slxd_failk(err, SLXD_E_BUSY, "spare %s was taken by a job", name);
+	if (n == 0 || (n < SLXD_SPARES_LIMIT && slxd_error_kind(err) != SLXD_E_NOTFOUND))
+		rc = -1;
+	else if (lxd_instance_get(c, name, &inst, err) != 0)
+		rc = slxd_error_kind(err) == SLXD_E_NOTFOUND ? 1 : -1;
+	else if (!slxd_label_is(inst, SLXD_KEY_ROLE, SLXD_ROLE_SPARE))
+		rc = slxd_failk(err, SLXD_E_BUSY, "spare %s was taken by a job", name);
 	/* offered to no one from now on, so no job can take it while LXD
 	 * stops it, and no job waits on the lock meanwhile */
-	char named[64];
-	slot_read(slot, named);
-	if (strcmp(named, name) == 0)
-		slxd_name_file_write(slot, "");
-	close(steal_fd(&slot));
+	for (unsigned i = 0; i < n; i++) {
+		char named[64];
+		slot_read(slots[i], named);
+		if (rc == 0 && strcmp(named, name) == 0)
+			slxd_name_file_write(slots[i], "");
+		close(slots[i]);
+	}
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
 	return slxd_template_delete(c, name, err);
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Spares: per (image, id map), at most one started copy of the template
- * that runs nothing but slxd-init, taken once by the next job of that user
- * and image and then torn down with it (docs/design.md, "Spares").  The
- * slot file (statedir.h) names the one spare a job may take; every writer
- * of it holds its flock. */
+/* Spares: per (image, id map), up to spares_max started copies of the
+ * template that run nothing but slxd-init, each taken once by a next job of
+ * that user and image and then torn down with it (docs/design.md,
+ * "Spares").  Each slot file (sparepool.h) names one spare a job may take;
+ * every writer of it holds its flock. */
 #ifndef SLXD_SPARE_H
 #define SLXD_SPARE_H
 
@@ -24,10 +24,10 @@
 int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg, const char *fingerprint,
 		    const char *idmap, uid_t uid, json_t *labels, json_t *devices, char out[64]);
 
-/* Make the spare for what the job container `inst` (as read from LXD) was
- * made of, from its ready template, unless one is waiting already or other
- * jobs of this user and image are still in progress on the node (a burst:
- * its last job makes one).  0 and what became of it in *made, or -1 with
+/* Count the end of the job container `inst` (as read from LXD) and, unless
+ * other jobs of this user and image are still in progress on the node (a
+ * burst: its last job does it), fill the pool from the ready template up
+ * to as many spares as the burst had jobs (sparepool.h).  0 and what became of it in *made, or -1 with
  * err when making one failed (and left nothing). */
 enum slxd_spare_made {
 	SLXD_SPARE_WAITING,     /* a spare is waiting */

@@ -11,7 +11,9 @@
  *                           taint file (mounts.h); removed with the job's
  *                           lock (slxd_stage_remove), or by slxd-gc.
  *   slxd-spare-<key>.slot   names the one spare a job may take (spare.c);
- *                           every reader and writer holds its flock.
+ *                           every reader and writer holds its flock.  A
+ *                           pool has more: slxd-spare-<key>.<i>.slot, and
+ *                           slxd-spare-<key>.demand (sparepool.h).
  *   slxd-tpl-<key>.lock     one template builder per node (template.c).
  *   image-<fp>.lock         OFD lock holding an image against eviction; its
  *                           mtime is the image's last use (registry.c).

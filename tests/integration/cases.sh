@@ -446,3 +446,75 @@ t_disk_refused_on_dir_pool() {
 	lxc storage delete slxd-test-dir >/dev/null || fail "cannot remove the dir pool" || return 1
 	return $rc
 }
+
+# --- a pool of spares, sized to the last burst (lib/sparepool.h) ---
+
+idle_spares_of() { # uid -> the names of its idle spares
+	lxc list --format csv -c n,config:user.slurm.role,config:user.slurm.uid 2>/dev/null |
+		awk -F, -v u="$1" '$2 == "spare" && $3 == u && $1 ~ /^slxd-spare-/ {print $1}'
+}
+wait_idle_spares() { # uid count seconds
+	local i
+	for i in $(seq $(($3 * 2))); do
+		[ "$(idle_spares_of "$1" | wc -l)" -ge "$2" ] && return 0
+		sleep 0.5
+	done
+	fail "$(idle_spares_of "$1" | wc -l) idle spares for uid $1 after $3 s, not $2"
+}
+burst_of() { # n -> the ids of n jobs of alice's run at once (each 8 s: they overlap on a loaded node), after they ended
+	local k d
+	d=$(mktemp -d)
+	for k in $(seq "$1"); do
+		sbatch_wait "$SLXD_TEST_USER" --lxd-image="$IMG" -o /dev/null --wrap 'sleep 8' >"$d/$k" &
+	done
+	wait
+	cat "$d"/*
+	rm -rf "$d"
+}
+
+# After a burst of 4 of alice's jobs (spares_max=3), 3 spares wait for
+# alice and the image, none for bob; the next burst's jobs each take a
+# different one; slxd-gc removes the idle ones after spare_max_idle.
+t_spare_pool_after_burst() {
+	local rc
+	cp -p "$NODE_CONF" "$NODE_CONF.pool-saved"
+	echo spares_max=3 >>"$NODE_CONF"
+	spare_pool_body
+	rc=$?
+	mv -f "$NODE_CONF.pool-saved" "$NODE_CONF"
+	return $rc
+}
+spare_pool_body() {
+	local pool job taken=() n s
+	remove_node_cache
+	sbatch_wait "$SLXD_TEST_USER" --lxd-image="$IMG" -o /dev/null --wrap true >/dev/null
+	wait_template "$SLXD_TEST_UID" 60 >/dev/null || return 1
+	wait_idle_spares "$SLXD_TEST_UID" 1 60 || return 1
+	burst_of 4 >/dev/null
+	wait_idle_spares "$SLXD_TEST_UID" 3 120 || return 1
+	sleep 2 # (none more is coming: the cap)
+	expect_eq "alice's idle spares, spares_max=3" 3 "$(idle_spares_of "$SLXD_TEST_UID" | wc -l)" || return 1
+	expect_eq "bob's idle spares" 0 "$(idle_spares_of "$SLXD_TEST_UID2" | wc -l)" || return 1
+	pool=$(idle_spares_of "$SLXD_TEST_UID" | sort)
+	for job in $(burst_of 3); do
+		n=$(job_story "$job" | grep -o "took spare container [^ ]*" | awk '{print $NF}')
+		[ -n "$n" ] || fail "job $job took no spare: $(job_story "$job")" || return 1
+		expect_contains "job $job's spare is one of the pool" "$n" "$pool" || return 1
+		for s in "${taken[@]}"; do
+			[ "$s" != "$n" ] || fail "spare $n taken twice" || return 1
+		done
+		taken+=("$n")
+		expect_no_container "$job" || return 1
+	done
+	expect_eq "spares taken" 3 "${#taken[@]}" || return 1
+	# the pool is made again; unused, slxd-gc removes every one
+	wait_idle_spares "$SLXD_TEST_UID" 3 120 || return 1
+	sleep 2
+	local out idle
+	idle=$(idle_spares_of "$SLXD_TEST_UID")
+	out=$(with_node_conf spare_max_idle=1 slxd-gc --json) || fail "slxd-gc: $out" || return 1
+	for s in $idle; do
+		expect_eq "slxd-gc on idle spare $s" deleted "$(gc_action "$out" "$s")" || return 1
+	done
+	expect_eq "idle spares after slxd-gc" 0 "$(idle_spares_of "$SLXD_TEST_UID" | wc -l)"
+}

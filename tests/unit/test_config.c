@@ -261,6 +261,12 @@ static void test_set_registry_keys(void **state)
 	assert_int_equal(cfg.spare_max_idle, 900);
 	assert_contains(set_bad("spare_max_idle=-1"), "invalid spare_max_idle");
 	assert_contains(set_bad("spare_max_idle=86401"), "invalid spare_max_idle");
+	assert_int_equal(cfg.spares_max, 16); /* the default */
+	set_ok("spares_max=64");
+	assert_int_equal(cfg.spares_max, 64);
+	assert_contains(set_bad("spares_max=0"), "invalid spares_max");
+	assert_contains(set_bad("spares_max=257"), "invalid spares_max");
+	assert_contains(set_bad("spares_max=4x"), "invalid spares_max");
 	/* which working directories are mounted (mounts.h) */
 	assert_int_equal(cfg.cwd_policy, SLXD_CWD_ANY); /* the default */
 	set_ok("cwd_policy=allow_list");

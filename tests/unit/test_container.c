@@ -29,6 +29,7 @@
 #include "mounts.h"
 #include "privileged.h"
 #include "spare.h"
+#include "sparepool.h"
 #include "statedir.h"
 #include "template.h"
 
@@ -1475,6 +1476,15 @@ static void test_end_falls_back_to_lxd_stop(void **state)
 
 static char spare_slot[256];
 
+/* The count of ends that sizes the pool forgotten: the next end is a
+ * job of its own, not one more of a burst (sparepool.h). */
+static void demand_forget(void)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -f %s/*.demand", cfg.state_dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* A ready template for the job, and a finished job container of the same
  * user and image whose end makes the spare (as the detached half of the
  * epilog does); returns the spare's name in `out`. */
@@ -1502,6 +1512,7 @@ static void make_spare(char out[64])
 	assert_int_equal(slxd_container_ensure(c, &cfg, &ended, &pid, &err), 0);
 	json_t *inst = fake_lxd_instance_json(f, "slurm-41");
 	assert_int_equal(slxd_container_teardown(c, &cfg, 41, NULL, &err), 0);
+	demand_forget();
 	assert_int_equal(slxd_spare_make(c, &cfg, inst, &made, &err), 0);
 	assert_int_equal(made, SLXD_SPARE_WAITING);
 	json_decref(inst);
@@ -1514,6 +1525,254 @@ static void make_spare(char out[64])
 	out[strcspn(out, "\n")] = '\0';
 	assert_true(slxd_spare_name_ok(out));
 	assert_string_equal(fake_lxd_instance_status(f, out), "Running");
+}
+
+/* ---- the pool of spares (sparepool.h) ----------------------------------- */
+
+/* The name slot `i` of the job's (image, map) offers, "" when none. */
+static void slot_name(unsigned i, char out[64])
+{
+	char idmap[1024], tpl[64], path[512];
+	job_template(idmap, tpl);
+	if (i == 0)
+		snprintf(path, sizeof(path), "%s/" SLXD_SPARE_PREFIX "%s.slot", cfg.state_dir,
+			 tpl + strlen(SLXD_TEMPLATE_PREFIX));
+	else
+		snprintf(path, sizeof(path), "%s/" SLXD_SPARE_PREFIX "%s.%u.slot", cfg.state_dir,
+			 tpl + strlen(SLXD_TEMPLATE_PREFIX), i);
+	out[0] = '\0';
+	FILE *fp = fopen(path, "r");
+	if (fp) {
+		if (!fgets(out, 64, fp))
+			out[0] = '\0';
+		fclose(fp);
+	}
+	out[strcspn(out, "\n")] = '\0';
+}
+
+/* A ready template, then `n` jobs of the user and image that run at once
+ * (ids from `first`) and end one after the other, each end as the
+ * detached half of the epilog does it: only the burst's last makes spares. */
+static void burst(unsigned n, uint32_t first)
+{
+	char idmap[1024], tpl[64], names[64][64];
+	pid_t pid = 0;
+	cfg.spare_max_idle = 300;
+	fake_lxd_set_init_pid(f, getpid());
+	job_template(idmap, tpl);
+	if (!fake_lxd_instance_exists(f, tpl)) {
+		add_template(tpl, SLXD_ROLE_TEMPLATE, FP, idmap, "Stopped");
+		char path[128];
+		snprintf(path, sizeof(path), "/1.0/instances/%s", tpl);
+		json_t *devs = json_pack("{s:{s:{s:s, s:s, s:s, s:s}}}", "devices", "slxd-init",
+					 "type", "disk", "source", INIT_HOST, "path",
+					 SLXD_INIT_PATH, "readonly", "true");
+		assert_int_equal(lxd_request(c, "PATCH", path, devs, NULL, &err), 0);
+		json_decref(devs);
+	}
+	for (unsigned k = 0; k < n; k++) {
+		struct slxd_job j = job;
+		j.jobid = first + k;
+		assert_int_equal(slxd_container_ensure(c, &cfg, &j, &pid, &err), 0);
+		slxd_job_recorded_name(&cfg, j.jobid, names[k]);
+	}
+	for (unsigned k = 0; k < n; k++) {
+		enum slxd_spare_made made;
+		json_t *inst = fake_lxd_instance_json(f, names[k]);
+		assert_non_null(inst);
+		assert_int_equal(slxd_container_teardown(c, &cfg, first + k, NULL, &err), 0);
+		assert_int_equal(slxd_spare_make(c, &cfg, inst, &made, &err), 0);
+		assert_int_equal(made, k + 1 < n ? SLXD_SPARE_UNWANTED : SLXD_SPARE_WAITING);
+		json_decref(inst);
+	}
+}
+
+static int count_substr(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* After a burst the pool holds a spare per job of it, up to spares_max;
+ * the next burst's jobs each take a different one, and the job beyond
+ * them gets a copy of the template.  Another user (another id map) is
+ * offered none of them. */
+static void test_pool_sized_to_burst(void **state)
+{
+	char name[64], seen[4][64];
+	pid_t pid = 0;
+	(void)state;
+	cfg.spares_max = 3;
+	burst(4, 100); /* 4 jobs, a cap of 3 */
+	for (unsigned i = 0; i < 3; i++) {
+		slot_name(i, seen[i]);
+		assert_true(slxd_spare_name_ok(seen[i]));
+		assert_string_equal(fake_lxd_instance_status(f, seen[i]), "Running");
+		for (unsigned k = 0; k < i; k++)
+			assert_string_not_equal(seen[i], seen[k]);
+	}
+	slot_name(3, name);
+	assert_string_equal(name, ""); /* the cap */
+	assert_int_equal(count_substr(logbuf, "made spare container"), 3);
+
+	/* another id map (another user) finds none of them */
+	json_t *labels = json_object(), *devices = json_object();
+	char idmap[1024], tpl[64];
+	job_template(idmap, tpl);
+	assert_int_equal(slxd_spare_take(c, &cfg, FP, "uid 2999 2999\ngid 2999 2999", 2999, labels,
+					 devices, name),
+			 0);
+	json_decref(labels);
+	json_decref(devices);
+	for (unsigned i = 0; i < 3; i++) {
+		slot_name(i, name);
+		assert_string_equal(name, seen[i]);
+	}
+
+	/* the next burst: a different spare each, then a copy */
+	logbuf[0] = '\0';
+	for (unsigned k = 0; k < 4; k++) {
+		struct slxd_job j = job;
+		j.jobid = 200 + k;
+		assert_int_equal(slxd_container_ensure(c, &cfg, &j, &pid, &err), 0);
+		slxd_job_recorded_name(&cfg, j.jobid, seen[k]);
+		for (unsigned i = 0; i < k; i++)
+			assert_string_not_equal(seen[k], seen[i]);
+	}
+	assert_int_equal(count_substr(logbuf, "took spare container"), 3);
+	assert_string_equal(seen[3], "slurm-203");
+	for (unsigned i = 0; i < 3; i++) {
+		slot_name(i, name);
+		assert_string_equal(name, "");
+	}
+}
+
+/* A slot another job holds (taking its spare) is passed over, never
+ * waited for: the job takes the spare of the next slot. */
+static void test_pool_take_skips_held_slot(void **state)
+{
+	char s0[64], s1[64], got[64], path[512];
+	pid_t pid = 0;
+	int ready[2];
+	(void)state;
+	cfg.spares_max = 2;
+	burst(2, 100);
+	slot_name(0, s0);
+	slot_name(1, s1);
+	assert_true(slxd_spare_name_ok(s0) && slxd_spare_name_ok(s1));
+	char idmap[1024], tpl[64];
+	job_template(idmap, tpl);
+	snprintf(path, sizeof(path), "%s/" SLXD_SPARE_PREFIX "%s.slot", cfg.state_dir,
+		 tpl + strlen(SLXD_TEMPLATE_PREFIX));
+	assert_int_equal(pipe(ready), 0);
+	pid_t holder = fork();
+	assert_true(holder >= 0);
+	if (holder == 0) {
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX) != 0 || write(ready[1], "x", 1) != 1)
+			_exit(1);
+		usleep(3000000);
+		_exit(0);
+	}
+	char x;
+	assert_int_equal(read(ready[0], &x, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	double t0 = now_s();
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	assert_true(now_s() - t0 < 1.5);
+	slxd_job_recorded_name(&cfg, JOBID, got);
+	assert_string_equal(got, s1);
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	slot_name(0, got);
+	assert_string_equal(got, s0); /* still offered */
+}
+
+/* slxd-gc removes an idle spare of any slot and clears that slot only; a
+ * spare a job took is left alone. */
+static void test_pool_gc_removes_idle(void **state)
+{
+	char s0[64], s1[64], name[64];
+	pid_t pid = 0;
+	(void)state;
+	cfg.spares_max = 2;
+	burst(2, 100);
+	slot_name(0, s0);
+	slot_name(1, s1);
+	assert_int_equal(slxd_spare_remove(c, &cfg, s1, &err), 0);
+	assert_false(fake_lxd_instance_exists(f, s1));
+	slot_name(1, name);
+	assert_string_equal(name, "");
+	slot_name(0, name);
+	assert_string_equal(name, s0);
+	/* a job takes the other: it is the job's now */
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	slxd_job_recorded_name(&cfg, JOBID, name);
+	assert_string_equal(name, s0);
+	assert_int_equal(slxd_spare_remove(c, &cfg, s0, &err), -1);
+	assert_int_equal(slxd_error_kind(&err), SLXD_E_BUSY);
+	assert_true(fake_lxd_instance_exists(f, s0));
+}
+
+/* The demand: a burst's ends are counted, its last gets their number (at
+ * most spares_max) and starts the next count; a stale count is forgotten. */
+static void test_pool_demand(void **state)
+{
+	const char *key = "0123456789ab-0123456789abcdef";
+	char path[512], text[64];
+	(void)state;
+	cfg.spare_max_idle = 300;
+	cfg.spares_max = 4;
+	snprintf(path, sizeof(path), "%s/" SLXD_SPARE_PREFIX "%s.demand", cfg.state_dir, key);
+	assert_int_equal(slxd_pool_demand(&cfg, key, false, &err), 0);
+	assert_int_equal(slxd_pool_demand(&cfg, key, false, &err), 0);
+	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 3);
+	/* two ends of one burst that both saw no other job: the second
+	 * still counts the whole burst (found on the cluster: 2 of 4) */
+	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 4);
+	/* one job at a time, its end long after the last one: one spare */
+	snprintf(text, sizeof(text), "5 %lld 1\n", (long long)time(NULL) - 20);
+	write_file(path, text);
+	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 1);
+	/* a burst that overlapped: however long, at most spares_max */
+	snprintf(text, sizeof(text), "5 %lld 1\n", (long long)time(NULL) - 20);
+	write_file(path, text);
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(slxd_pool_demand(&cfg, key, false, &err), 0);
+	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 4);
+	snprintf(text, sizeof(text), "7 %lld 0\n", (long long)time(NULL) - 400);
+	write_file(path, text); /* older than spare_max_idle */
+	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 1);
+	write_file(path, "garbage");
+	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 1);
+}
+
+/* No spare is made when the node is short of memory. */
+static void test_pool_memory(void **state)
+{
+	char path[512];
+	(void)state;
+	snprintf(path, sizeof(path), "%s/meminfo", cfg.state_dir);
+	mkdir(cfg.state_dir, 0700);
+	write_file(path, "MemTotal: 16000000 kB\nMemFree: 100 kB\nMemAvailable: 8000000 kB\n");
+	assert_true(slxd_pool_memory_ok(path));
+	write_file(path, "MemTotal: 16000000 kB\nMemAvailable: 1500000 kB\n"); /* < 10 % */
+	assert_false(slxd_pool_memory_ok(path));
+	write_file(path, "MemTotal: 1000000 kB\nMemAvailable: 200000 kB\n"); /* < 256 MB */
+	assert_false(slxd_pool_memory_ok(path));
+	assert_false(slxd_pool_memory_ok("/nonexistent/meminfo"));
+	/* and the pool stops there */
+	slxd_pool_meminfo = path;
+	cfg.spares_max = 3;
+	burst(3, 100);
+	slxd_pool_meminfo = "/proc/meminfo";
+	char name[64];
+	slot_name(0, name);
+	assert_string_equal(name, "");
+	assert_contains(logbuf, "short of memory");
 }
 
 /* ---- the job's own resources (joblimits.h) ------------------------------ */
@@ -1655,6 +1914,7 @@ static void test_spare_made_from_template(void **state)
 		json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}}", "name", "slurm-40", "config",
 			  SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE, SLXD_KEY_ROLE, SLXD_ROLE_JOB,
 			  SLXD_KEY_FINGERPRINT, FP, "raw.idmap", idmap, SLXD_KEY_UID, "2000");
+	demand_forget();
 	assert_int_equal(slxd_spare_make(c, &cfg, ended, &made, &err), 0);
 	assert_int_equal(made, SLXD_SPARE_WAITING);
 	assert_int_equal(fake_lxd_instance_count(f), before);
@@ -2071,6 +2331,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ensure_skips_unfit_spare, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_spare_patch_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_take_does_not_wait_for_slot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_sized_to_burst, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_take_skips_held_slot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_gc_removes_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_demand, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_waits_for_spare_being_taken, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_missing, setup, teardown),
