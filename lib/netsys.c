@@ -101,10 +101,7 @@ int slxd_netsys_show_node(pid_t init_pid, slxd_error *err)
 					    "entering the container's mount namespace",
 					    "binding /sys/class/net",
 					    "binding a device's net directory" };
-	cleanup_fd int pidfd = (int)syscall(SYS_pidfd_open, init_pid, 0);
 	int p[2];
-	if (pidfd < 0)
-		return slxd_fail(err, "cannot open process %d: %s", (int)init_pid, strerror(errno));
 	/* never the caller's own mount namespace (the host's /sys) */
 	char path[64];
 	struct stat a, b;
@@ -117,6 +114,9 @@ int slxd_netsys_show_node(pid_t init_pid, slxd_error *err)
 			err, SLXD_E_REFUSED,
 			"process %d is in the host's mount namespace; not touching its /sys",
 			(int)init_pid);
+	cleanup_fd int pidfd = (int)syscall(SYS_pidfd_open, init_pid, 0);
+	if (pidfd < 0)
+		return slxd_fail(err, "cannot open process %d: %s", (int)init_pid, strerror(errno));
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return slxd_fail(err, "pipe: %s", strerror(errno));
 	pid_t pid = fork();
