@@ -516,5 +516,14 @@ spare_pool_body() {
 	for s in $idle; do
 		expect_eq "slxd-gc on idle spare $s" deleted "$(gc_action "$out" "$s")" || return 1
 	done
+	# A filler of the pool that waited on a slot gc held may make one more
+	# spare after gc let go (it is idle, so the next gc takes it): gc
+	# again, a bounded number of times, until none is left.
+	local i
+	for i in 1 2 3 4 5; do
+		[ "$(idle_spares_of "$SLXD_TEST_UID" | wc -l)" = 0 ] && break
+		sleep 2
+		with_node_conf spare_max_idle=1 slxd-gc --json >/dev/null || fail "slxd-gc again" || return 1
+	done
 	expect_eq "idle spares after slxd-gc" 0 "$(idle_spares_of "$SLXD_TEST_UID" | wc -l)"
 }
