@@ -742,12 +742,18 @@ static void remove_tree(const char *dir)
 	rmdir(dir);
 }
 
-/* An unlinked file in TMPDIR (nothing is left behind, whatever happens). */
-static int tmp_file(void)
+/* TMPDIR, or /tmp when it is unset or empty. */
+static const char *tmp_dir(void)
 {
 	const char *tmp = getenv("TMPDIR");
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
+	return tmp && *tmp ? tmp : "/tmp";
+}
+
+/* An unlinked file in TMPDIR (nothing is left behind, whatever happens);
+ * -1 once the reason is said (the caller exits EX_REFUSED). */
+static int tmp_file(void)
+{
+	const char *tmp = tmp_dir();
 	int fd = open(tmp, O_RDWR | O_TMPFILE | O_CLOEXEC | O_EXCL, 0600);
 	if (fd < 0) {
 		char path[512];
@@ -823,13 +829,11 @@ static void oci_progress(void *arg, uint64_t done, uint64_t total)
  * is left behind, whatever happens. */
 static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char *source)
 {
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp = tmp_dir();
 	slxd_error err = { 0 };
 	struct slxd_oci_result res;
 	struct slxd_progress m;
 	struct slxd_oci_limits lim;
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
 	slxd_oci_default_limits(&lim);
 	if (c->max_size) {
 		unsigned long long v;
@@ -849,17 +853,9 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 		return prc;
 	}
 	slxd_reg_reply_free(&r);
-	int fd = open(tmp, O_RDWR | O_TMPFILE | O_CLOEXEC | O_EXCL, 0600);
-	if (fd < 0) {
-		char path[512];
-		snprintf(path, sizeof(path), "%s/slxd-registry-XXXXXX", tmp);
-		fd = mkostemp(path, O_CLOEXEC);
-		if (fd >= 0)
-			unlink(path);
-	}
+	int fd = tmp_file();
 	if (fd < 0)
-		return say(EX_REFUSED, "cannot make a temporary file in %s: %s (set TMPDIR)", tmp,
-			   strerror(errno));
+		return EX_REFUSED;
 	/* docker://: skopeo fetches it into a private layout (registry/skopeo.h) */
 	struct slxd_skopeo sk = { .cleaner = -1, .guard = -1 };
 	bool docker = strncmp(source, "docker://", 9) == 0;
@@ -961,9 +957,7 @@ static int cmd_push(struct cli *c)
 		return rc;
 	}
 	char dir[256], file[600];
-	const char *tmp = getenv("TMPDIR");
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
+	const char *tmp = tmp_dir();
 	snprintf(dir, sizeof(dir), "%s/slxd-registry-XXXXXX", tmp);
 	if (!mkdtemp(dir))
 		return say(EX_REFUSED, "cannot make a temporary directory in %s: %s (set TMPDIR)",
@@ -1240,25 +1234,14 @@ static int cmd_inspect(struct cli *c)
 	char refbuf[300], fp[65], image[300];
 	json_t *version = NULL;
 	off_t size = 0;
-	const char *tmp = getenv("TMPDIR");
 	int rc;
 
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
 	if ((rc = resolve_version(c, &ref, refbuf, fp, &version)) != EX_OK)
 		return rc;
-	int fd = open(tmp, O_RDWR | O_TMPFILE | O_CLOEXEC | O_EXCL, 0600);
-	if (fd < 0) {
-		char path[512];
-		snprintf(path, sizeof(path), "%s/slxd-registry-XXXXXX", tmp);
-		fd = mkostemp(path, O_CLOEXEC);
-		if (fd >= 0)
-			unlink(path);
-	}
+	int fd = tmp_file();
 	if (fd < 0) {
 		json_decref(version);
-		return say(EX_REFUSED, "cannot make a temporary file in %s: %s (set TMPDIR)", tmp,
-			   strerror(errno));
+		return EX_REFUSED;
 	}
 	if ((rc = download_verified(c, fp, fd, "the temporary file", &size)) == EX_OK &&
 	    lseek(fd, 0, SEEK_SET) != 0)
