@@ -1166,6 +1166,28 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* A child holding the slot file `path` locked (another job taking its
+ * spare) for 3 s; returns once it holds it.  The caller kills it. */
+static pid_t hold_slot(const char *path)
+{
+	int ready[2];
+	char x;
+	assert_int_equal(pipe(ready), 0);
+	pid_t holder = fork();
+	assert_true(holder >= 0);
+	if (holder == 0) {
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX) != 0 || write(ready[1], "x", 1) != 1)
+			_exit(1);
+		usleep(3000000);
+		_exit(0);
+	}
+	assert_int_equal(read(ready[0], &x, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	return holder;
+}
+
 /* Teardown must not delete while an ensure of the same job is in flight,
  * or the ensure would leave a fresh container behind it. */
 static void test_teardown_waits_for_ensure(void **state)
@@ -1655,7 +1677,6 @@ static void test_pool_take_skips_held_slot(void **state)
 {
 	char s0[64], s1[64], got[64], path[512];
 	pid_t pid = 0;
-	int ready[2];
 	(void)state;
 	cfg.spares_max = 2;
 	burst(2, 100);
@@ -1666,20 +1687,7 @@ static void test_pool_take_skips_held_slot(void **state)
 	job_template(idmap, tpl);
 	snprintf(path, sizeof(path), "%s/" SLXD_SPARE_PREFIX "%s.slot", cfg.state_dir,
 		 tpl + strlen(SLXD_TEMPLATE_PREFIX));
-	assert_int_equal(pipe(ready), 0);
-	pid_t holder = fork();
-	assert_true(holder >= 0);
-	if (holder == 0) {
-		int fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0 || flock(fd, LOCK_EX) != 0 || write(ready[1], "x", 1) != 1)
-			_exit(1);
-		usleep(3000000);
-		_exit(0);
-	}
-	char x;
-	assert_int_equal(read(ready[0], &x, 1), 1);
-	close(ready[0]);
-	close(ready[1]);
+	pid_t holder = hold_slot(path);
 	double t0 = now_s();
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 	assert_true(now_s() - t0 < 1.5);
@@ -2060,23 +2068,9 @@ static void test_take_does_not_wait_for_slot(void **state)
 {
 	char spare[64];
 	pid_t pid = 0;
-	int ready[2];
 	(void)state;
 	make_spare(spare);
-	assert_int_equal(pipe(ready), 0);
-	pid_t holder = fork();
-	assert_true(holder >= 0);
-	if (holder == 0) {
-		int fd = open(spare_slot, O_RDWR | O_CLOEXEC);
-		if (fd < 0 || flock(fd, LOCK_EX) != 0 || write(ready[1], "x", 1) != 1)
-			_exit(1);
-		usleep(3000000);
-		_exit(0);
-	}
-	char x;
-	assert_int_equal(read(ready[0], &x, 1), 1);
-	close(ready[0]);
-	close(ready[1]);
+	pid_t holder = hold_slot(spare_slot);
 	double t0 = now_s();
 	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
 	assert_true(now_s() - t0 < 1.5);
