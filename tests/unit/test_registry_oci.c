@@ -14,6 +14,7 @@
 
 #include "digest.h"
 #include "oci.h"
+#include "recompress.h"
 #include "tarcheck.h"
 
 static int nspec;
@@ -274,6 +275,22 @@ static void zstd_output_is_the_gzip_tar(void **state)
 			assert_string_equal(oz.e[i].path, og.e[i].path);
 		assert_string_equal(GET(&oz, "rootfs/opq/new")->data, "new\n");
 		assert_string_equal(GET(&oz, "rootfs/etc/replaced")->data, "new\n");
+		/* the very bytes the gzip + re-compression path uploaded: an
+		 * image pushed before keeps its fingerprint */
+		char pg[300], pr[300], pz[300], hr[65], hz[65];
+		struct slxd_recompress_result rr;
+		snprintf(pg, sizeof(pg), "%s/out.tar.gz", dir);
+		snprintf(pr, sizeof(pr), "%s/re.tar.zst", dir);
+		snprintf(pz, sizeof(pz), "%s/out.tar.zst", dir);
+		int in = open(pg, O_RDONLY | O_CLOEXEC);
+		int rout = open(pr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		assert_true(in >= 0 && rout >= 0);
+		assert_int_equal(slxd_recompress_zstd(in, rout, 0, &rr, &err), 1);
+		close(in);
+		close(rout);
+		assert_int_equal(slxd_sha256_file(pr, hr, &err), 0);
+		assert_int_equal(slxd_sha256_file(pz, hz, &err), 0);
+		assert_string_equal(hr, hz);
 	}
 }
 
