@@ -103,10 +103,13 @@ fp_of() { jq -r .fingerprint <<<"$1"; }
 ours() { # run
 	local t0 t1 o
 	t0=$(now)
-	o=$(user "slxd-registry --registry $SLXD_REGISTRY_URL push oci:$layout:bench --name $NAME:ours$1 --json")
+	o=$(user "/usr/bin/time -f '%U %S' -o ours.cpu slxd-registry --registry $SLXD_REGISTRY_URL push oci:$layout:bench --name $NAME:ours$1 --json")
 	t1=$(now)
 	fps+=("ours$1:$(fp_of "$o")")
 	rec ours_total "$(span "$t0" "$t1")"
+	rec ours_cpu "$(awk '{printf "%.1f", $1 + $2}' "$work/ours.cpu")"
+	# what push oci: uploads: zstd from the converter (gzip before issue 19)
+	ours_comp=$(jq -r '.oci.compression // "gzip, re-compressed to zstd"' <<<"$o" 2>/dev/null || echo "?")
 	ours_entries=$(jq -r .oci.entries <<<"$o" 2>/dev/null || echo "?")
 }
 
@@ -147,7 +150,7 @@ conv=$(awk -v a="$(med ours_total)" -v b="$(med hand_push)" 'BEGIN{printf "%.1f"
 {
 	echo "### OCI image to LXD image: \`slxd-registry push oci:DIR\` against skopeo + umoci + tar by hand"
 	echo
-	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), as $SLXD_TEST_USER, TMPDIR on $(df --output=fstype "$work" | tail -1); skopeo $(skopeo --version | awk '{print $3}'), umoci $(umoci --version | awk '{print $3}'). The image: $LAYERS gzip'd layers, $((blobs / 1000000)) MB of blobs, $OCI_MB MB of files (bench/mkdata.py), $ours_entries entries. Median of $OCI_RUNS run(s), seconds$([ "${BENCH_QUICK:-0}" = 1 ] && echo ', BENCH_QUICK: not a result')."
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), as $SLXD_TEST_USER, TMPDIR on $(df --output=fstype "$work" | tail -1); skopeo $(skopeo --version | awk '{print $3}'), umoci $(umoci --version | awk '{print $3}'). The image: $LAYERS gzip'd layers, $((blobs / 1000000)) MB of blobs, $OCI_MB MB of files (bench/mkdata.py), $ours_entries entries. Ours uploads $ours_comp. Median of $OCI_RUNS run(s), seconds$([ "${BENCH_QUICK:-0}" = 1 ] && echo ', BENCH_QUICK: not a result')."
 	echo
 	echo "| step | ours | by hand |"
 	echo "| --- | --- | --- |"
@@ -157,5 +160,6 @@ conv=$(awk -v a="$(med ours_total)" -v b="$(med hand_push)" 'BEGIN{printf "%.1f"
 	echo "| convert (ours: total minus the by-hand upload) | $conv | $(awk -v a="$(med hand_skopeo)" -v b="$(med hand_umoci)" -v c="$(med hand_tar)" 'BEGIN{printf "%.1f", a+b+c}') |"
 	echo "| upload + the registry's check (slxd-registry push FILE) | (in the total) | $(med hand_push) |"
 	echo "| **total** | **$(med ours_total)** | **$(med hand_total)** |"
+	echo "| CPU of slxd-registry push oci: (user + system) | $(med ours_cpu) | - |"
 } >"$out/oci.md"
 cat "$out/oci.md"

@@ -43,6 +43,7 @@ void slxd_oci_default_limits(struct slxd_oci_limits *lim)
 	lim->max_bytes = 64ULL << 30;
 	lim->max_entries = 1000000;
 	lim->max_path = 4096;
+	lim->zstd_level = 3;
 	lim->gzip_level = 6;
 }
 
@@ -1489,13 +1490,27 @@ static la_ssize_t out_fd_cb(struct archive *a, void *arg, const void *buf, size_
 static struct archive *writer(const struct slxd_oci_limits *lim)
 {
 	struct archive *a = archive_write_new();
+	char level[4];
 	if (!a)
 		return NULL;
 	archive_write_set_format_pax_restricted(a);
 	/* xattrs as GNU tar reads them (LXD unpacks with it) */
 	archive_write_set_format_option(a, "pax", "xattrheader", "SCHILY");
-	if (lim->gzip_level > 0) {
-		char level[4];
+	if (lim->zstd_level > 0) {
+		/* libzstd's streaming API through libarchive: the tar is
+		 * compressed as it is written, never deflated first */
+		snprintf(level, sizeof(level), "%d", lim->zstd_level > 19 ? 19 : lim->zstd_level);
+		if (archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
+		    archive_write_set_filter_option(a, "zstd", "compression-level", level) !=
+			    ARCHIVE_OK) {
+			archive_write_free(a);
+			return NULL;
+		}
+		/* a fixed worker count, as recompress.c: zstd's output depends
+		 * only on whether it runs workers, so every machine makes the
+		 * same bytes (and the same fingerprint) */
+		archive_write_set_filter_option(a, "zstd", "threads", "2");
+	} else if (lim->gzip_level > 0) {
 		archive_write_add_filter_gzip(a);
 		/* the same image gives the same bytes: no time in the gzip header */
 		archive_write_set_filter_option(a, "gzip", "timestamp", NULL);

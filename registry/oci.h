@@ -26,8 +26,11 @@
  * unpacked, counted both as declared sizes and as decompressed bytes;
  * entries).
  *
- * Output: gzip'd tar, metadata.yaml first, then rootfs/...; the same image
- * gives the same bytes (no timestamps of the conversion).  metadata.yaml:
+ * Output: a tar compressed as it is written (zstd by default, what
+ * `slxd-registry push` uploads: no gzip pass then re-compression, see
+ * registry/recompress.h; or gzip), metadata.yaml first, then rootfs/...;
+ * the same image gives the same bytes on any machine (no timestamps of the
+ * conversion, a fixed zstd worker count).  metadata.yaml:
  * architecture (LXD's name), creation_date (the config's created), and
  * properties: os, architecture, description, oci.digest (the manifest's,
  * when there is one), oci.config_digest, oci.ref, and from the config
@@ -47,11 +50,14 @@ struct slxd_oci_limits {
 			       * and separately the sum of its entries' sizes */
 	uint64_t max_entries; /* entries over all layers */
 	size_t max_path;      /* bytes in an entry's name or link target */
-	int gzip_level;       /* output compression, 1..9 (0: uncompressed) */
+	int zstd_level;       /* >0: zstd at this level (default 3, as push's
+			       * re-compression); 0: gzip_level says */
+	int gzip_level;       /* gzip 1..9 (0: uncompressed) when zstd_level is 0 */
 };
 
 /* The registry's own tarball limits (64 GiB, 1,000,000 entries, 4096-byte
- * paths): what it would refuse anyway is refused before the upload. */
+ * paths): what it would refuse anyway is refused before the upload.
+ * Output zstd level 3 (gzip_level 6 for those who clear zstd_level). */
 void slxd_oci_default_limits(struct slxd_oci_limits *lim);
 
 /* Progress: bytes of blobs read so far and the total to read (both passes). */

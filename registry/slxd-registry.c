@@ -55,7 +55,8 @@ static const char usage_text[] =
 	"  push SOURCE --name NAME:TAG [--json]     convert an OCI or docker save image, submit it\n"
 	"       (SOURCE: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF],\n"
 	"        docker://REGISTRY/REPO:TAG through skopeo; [--max-size SIZE]: the most it\n"
-	"        unpacks or fetches, default and at most 64G)\n"
+	"        unpacks or fetches, default and at most 64G; written as zstd,\n"
+	"        --keep-format: as gzip)\n"
 	"  list [--pending] [--json]                approved images (--pending: also waiting ones)\n"
 	"  show NAME:TAG [--json]                   versions of one image\n"
 	"  approve NAME:TAG --fingerprint FP [--json]\n"
@@ -844,6 +845,10 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 				c->max_size);
 		lim.max_bytes = v;
 	}
+	/* the converter writes zstd itself, what push FILE would re-compress
+	 * to (recompress.h); --keep-format: gzip, as before zstd */
+	if (c->keep_format)
+		lim.zstd_level = 0;
 	/* a conversion takes minutes: learn first that the registry is down */
 	struct slxd_reg_reply r;
 	int prc = slxd_reg_json(c->base, TIMEOUT_S, "GET", "/v1/images", NULL, &r, &err);
@@ -876,37 +881,21 @@ static int push_oci(struct cli *c, const struct slxd_image_ref *ref, const char 
 	if (isatty(2) == 1) {
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		fprintf(stderr, "converted %s: %s, %llu entries, %llu MiB of files, in %.1f s\n",
+		fprintf(stderr,
+			"converted %s: %s, %llu entries, %llu MiB of files, %s, in %.1f s\n",
 			res.digest[0] ? res.digest : res.config_digest, res.architecture,
 			(unsigned long long)res.entries, (unsigned long long)(res.bytes >> 20),
-			since(&m.start, &now));
+			lim.zstd_level > 0 ? "zstd" : "gzip", since(&m.start, &now));
 	}
 	if (lseek(fd, 0, SEEK_SET) != 0) {
 		close(fd);
 		return say(EX_REFUSED, "cannot rewind the converted image: %s", strerror(errno));
 	}
-	/* the converter writes gzip; what nodes get is zstd (recompress.h) */
-	if (!c->keep_format) {
-		struct slxd_recompress_result zres;
-		int zfd = tmp_file();
-		if (zfd < 0) {
-			close(fd);
-			return EX_REFUSED;
-		}
-		if (slxd_recompress_zstd(fd, zfd, 0, &zres, &err) < 0 ||
-		    lseek(zfd, 0, SEEK_SET) != 0) {
-			close(fd);
-			close(zfd);
-			return say(EX_REFUSED, "cannot re-compress the converted image: %s",
-				   err.msg[0] ? err.msg : strerror(errno));
-		}
-		close(fd);
-		fd = zfd;
-	}
-	json_t *conv = json_pack("{s:s, s:s?, s:s, s:s, s:I, s:I}", "source", source, "digest",
+	json_t *conv = json_pack("{s:s, s:s?, s:s, s:s, s:I, s:I, s:s}", "source", source, "digest",
 				 res.digest[0] ? res.digest : NULL, "config_digest",
 				 res.config_digest, "architecture", res.architecture, "entries",
-				 (json_int_t)res.entries, "bytes", (json_int_t)res.bytes);
+				 (json_int_t)res.entries, "bytes", (json_int_t)res.bytes,
+				 "compression", lim.zstd_level > 0 ? "zstd" : "gzip");
 	rc = push_fd(c, ref, fd, "the converted image", conv);
 	json_decref(conv);
 	close(fd);

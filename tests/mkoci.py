@@ -12,7 +12,7 @@ SPEC (JSON):
    "layout": "DIR",                       # write an OCI image layout here
    "oci_archive": "FILE",                 # and/or a tar of that layout
    "docker_archive": "FILE"}              # and/or a `docker save` tar
-LAYER: {"compress": "gzip"|"none", "dir": "PATH"} (a directory tree, owned by
+LAYER: {"compress": "gzip"|"zstd"|"none", "dir": "PATH"} (a directory tree, owned by
 root, as tar would add it) or {"entries": [ENTRY, ...]} with
 ENTRY: {"path": "etc/x", "type": "f|d|l|h|c|b|p", "data": "...",
         "target": "...", "mode": 420, "uid": 0, "gid": 0, "mtime": 0,
@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import os
+import subprocess
 import sys
 import tarfile
 
@@ -110,6 +111,10 @@ def main():
         if l.get("compress", "gzip") == "gzip":
             layers.append(blob(store, gzip.compress(raw, mtime=0),
                                "application/vnd.oci.image.layer.v1.tar+gzip"))
+        elif l["compress"] == "zstd":  # the zstd command (a dependency of the package)
+            z = subprocess.run(["zstd", "-q", "-c"], input=raw, stdout=subprocess.PIPE,
+                               check=True).stdout
+            layers.append(blob(store, z, "application/vnd.oci.image.layer.v1.tar+zstd"))
         else:
             layers.append(blob(store, raw, "application/vnd.oci.image.layer.v1.tar"))
     config = dict(spec.get("config", {}))

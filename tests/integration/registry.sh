@@ -484,6 +484,53 @@ busybox-runs" "$out" || exit 1
 	return $rc
 }
 
+# issue 19: push oci: writes zstd straight from the converter (no gzip pass
+# re-compressed afterwards): the registry stores and the admin approves
+# those very bytes, the node's LXD imports them and the job runs;
+# --keep-format gives the converter's gzip around the same tar.
+t_registry_oci_zstd_push_run() {
+	local name=ocizst$RANDOM dir out fp rc
+	dir=$ALICE_DIR/$name
+	(
+	oci_build "$dir" >/dev/null || fail "building the OCI image" || exit 1
+	out=$(alice slxd-registry "${REG[@]}" push "oci:$dir/layout:t1" --name "$name:1" --json 2>"$dir/stderr") ||
+		fail "push: $out $(cat "$dir/stderr")" || exit 1
+	fp=$(printf '%s' "$out" | jq -r .fingerprint)
+	[ ${#fp} = 64 ] || fail "push --json gave no fingerprint: $out" || exit 1
+	echo "$fp" >"$dir/fp"
+	expect_eq "converted as zstd" zstd "$(printf '%s' "$out" | jq -r .oci.compression)" || exit 1
+	expect_not_contains "no re-compression pass" "re-compress" "$(cat "$dir/stderr")" || exit 1
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
+	reg_admin pull "$name:1" -o "$dir/pulled" >/dev/null 2>&1 || fail "pull" || exit 1
+	expect_eq "the approved bytes are the pushed ones" "$fp" "$(fp_of "$dir/pulled")" || exit 1
+	expect_eq "stored as zstd" "28b52ffd" "$(head -c4 "$dir/pulled" | od -An -tx1 | tr -d ' \n')" || exit 1
+	expect_eq "metadata.yaml first" "metadata.yaml" \
+		"$(zstd -q -dc "$dir/pulled" | tar -tf - 2>/dev/null | sed -n 1p)" || exit 1
+	lxc image info "$fp" >/dev/null 2>&1 && { fail "image was in LXD before the job"; exit 1; }
+	out=$(with_node_conf "$REG_CONF" alice srun --lxd-image="$name:1" sh -c '
+		cat /etc/oci-top
+		test -e /opt/data/old && echo opaque-ignored || echo opaque
+		/bin/busybox true && echo busybox-runs' 2>"$dir/stderr")
+	expect_eq "the zstd image runs (stderr: $(cat "$dir/stderr"))" "top-layer
+opaque
+busybox-runs" "$out" || exit 1
+	lxc image info "$fp" >/dev/null 2>&1 || fail "the node's LXD did not import the zstd image" || exit 1
+	# --keep-format: gzip, around the same tar
+	out=$(alice slxd-registry "${REG[@]}" push --keep-format "oci:$dir/layout:t1" --name "$name:2" --json 2>&1) ||
+		fail "push --keep-format: $out" || exit 1
+	printf '%s' "$out" | jq -r .fingerprint >"$dir/fp2"
+	expect_eq "--keep-format: gzip" gzip "$(printf '%s' "$out" | jq -r .oci.compression)" || exit 1
+	reg_admin approve "$name:2" --fingerprint "$(cat "$dir/fp2")" >/dev/null || fail "approve 2" || exit 1
+	reg_admin pull "$name:2" -o "$dir/pulled2" >/dev/null 2>&1 || fail "pull 2" || exit 1
+	expect_eq "kept as gzip" "1f8b" "$(head -c2 "$dir/pulled2" | od -An -tx1 | tr -d ' \n')" || exit 1
+	cmp -s <(zstd -q -dc "$dir/pulled") <(gzip -dc "$dir/pulled2") ||
+		fail "zstd and gzip hold different tars" || exit 1
+	)
+	rc=$?
+	reg_case_end "$dir" "$name"
+	return $rc
+}
+
 # A hostile layer (a symlink, then a write through it): refused with one
 # line before anything is uploaded, and no temporary file left.
 t_registry_oci_hostile_refused() {

@@ -575,6 +575,9 @@ static void push_oci_sources(void **state)
 			    "docker://reg.example/lab/x:1");
 	assert_int_equal(strncmp(json_string_value(json_object_get(o, "digest")), "sha256:", 7), 0);
 	assert_true(json_integer_value(json_object_get(o, "entries")) >= 1);
+	/* written as zstd by the converter, not re-compressed afterwards */
+	assert_string_equal(json_string_value(json_object_get(o, "compression")), "zstd");
+	assert_not_contains(errout, "re-compressed");
 	json_decref(j);
 	body = (unsigned char *)fake_reg_last_body(reg, &len);
 	assert_true(len > 100 && memcmp(body, "\x28\xb5\x2f\xfd", 4) == 0); /* zstd */

@@ -14,6 +14,7 @@
 
 #include "digest.h"
 #include "oci.h"
+#include "recompress.h"
 #include "tarcheck.h"
 
 static int nspec;
@@ -87,6 +88,8 @@ static int convert(const char *src, const struct slxd_oci_limits *lim, struct ou
 	struct archive_entry *e;
 	archive_read_support_format_tar(a);
 	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_filter_none(a);
 	assert_int_equal(archive_read_open_filename(a, path, 65536), ARCHIVE_OK);
 	while (archive_read_next_header(a, &e) == ARCHIVE_OK && o->n < 64) {
 		typeof(o->e[0]) *x = &o->e[o->n++];
@@ -221,6 +224,74 @@ static void layers_apply_in_order(void **state)
 	assert_int_equal(slxd_sha256_file(p1, h1, &err), 0);
 	assert_int_equal(slxd_sha256_file(p2, h2, &err), 0);
 	assert_string_equal(h1, h2);
+}
+
+/* The first 4 bytes of dir/NAME as hex. */
+static void magic(const char *name, char hex[9])
+{
+	char path[300];
+	unsigned char b[4] = { 0 };
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(b, 1, 4, f), 4);
+	fclose(f);
+	snprintf(hex, 9, "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
+}
+
+/* push oci: uploads what the converter writes: zstd by default (no gzip
+ * pass to re-compress), gzip when asked (--keep-format); the tar inside is
+ * the same byte for byte, whatever the layers' own compression. */
+static void zstd_output_is_the_gzip_tar(void **state)
+{
+	(void)state;
+	char src[3][300], hex[9], cmd[1200];
+	struct out oz, og;
+	slxd_error err;
+	struct slxd_oci_limits lim;
+	json_t *layers = three_layers();
+	/* input layers of each kind: gzip, none (mid), zstd */
+	json_object_set_new(json_array_get(layers, 2), "compress", json_string("zstd"));
+	build(layers, NULL, src);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(convert(src[k], NULL, &oz, &err), 0);
+		magic("out.tar.gz", hex);
+		assert_string_equal(hex, "28b52ffd"); /* a zstd frame */
+		snprintf(cmd, sizeof(cmd), "mv %s/out.tar.gz %s/out.tar.zst", dir, dir);
+		assert_int_equal(system(cmd), 0);
+		slxd_oci_default_limits(&lim);
+		lim.zstd_level = 0;
+		assert_int_equal(convert(src[k], &lim, &og, &err), 0);
+		magic("out.tar.gz", hex);
+		assert_string_equal(hex, "1f8b0800"); /* gzip, deflate */
+		/* decompressed by the tools LXD runs: the same tar */
+		snprintf(cmd, sizeof(cmd),
+			 "zstd -q -dc %s/out.tar.zst >%s/z.tar && gzip -dc %s/out.tar.gz >%s/g.tar "
+			 "&& cmp -s %s/z.tar %s/g.tar",
+			 dir, dir, dir, dir, dir, dir);
+		assert_int_equal(system(cmd), 0);
+		assert_int_equal(oz.n, og.n);
+		for (int i = 0; i < oz.n; i++)
+			assert_string_equal(oz.e[i].path, og.e[i].path);
+		assert_string_equal(GET(&oz, "rootfs/opq/new")->data, "new\n");
+		assert_string_equal(GET(&oz, "rootfs/etc/replaced")->data, "new\n");
+		/* the very bytes the gzip + re-compression path uploaded: an
+		 * image pushed before keeps its fingerprint */
+		char pg[300], pr[300], pz[300], hr[65], hz[65];
+		struct slxd_recompress_result rr;
+		snprintf(pg, sizeof(pg), "%s/out.tar.gz", dir);
+		snprintf(pr, sizeof(pr), "%s/re.tar.zst", dir);
+		snprintf(pz, sizeof(pz), "%s/out.tar.zst", dir);
+		int in = open(pg, O_RDONLY | O_CLOEXEC);
+		int rout = open(pr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		assert_true(in >= 0 && rout >= 0);
+		assert_int_equal(slxd_recompress_zstd(in, rout, 0, &rr, &err), 1);
+		close(in);
+		close(rout);
+		assert_int_equal(slxd_sha256_file(pr, hr, &err), 0);
+		assert_int_equal(slxd_sha256_file(pz, hz, &err), 0);
+		assert_string_equal(hr, hz);
+	}
 }
 
 /* One layer (after a harmless base) that must be refused, for every source. */
@@ -429,6 +500,7 @@ int main(void)
 		cmocka_unit_test(replacements_hide_lower_contents),
 		cmocka_unit_test(sources_are_parsed),
 		cmocka_unit_test(layer_buffer_form),
+		cmocka_unit_test(zstd_output_is_the_gzip_tar),
 	};
 	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
