@@ -953,6 +953,46 @@ t_registry_pull_is_announced() {
 	return $rc
 }
 
+# The prolog's pull lines go to slurmctld from a child that may wait out
+# MessageTimeout (30 s here) on a slow slurmctld.  That child must hold
+# nothing of the prolog's: not the image's lock (which it would otherwise
+# keep, so that eviction skips the image), not the prolog's output.
+# slurmctld is stopped while the prolog runs by hand (a job id no job has:
+# only the notifier talks to slurmctld), and continued however this ends.
+t_registry_prolog_notifier_holds_nothing() {
+	local name=notifd$RANDOM img fp lock out ctld job=3999999$((RANDOM % 900 + 100)) rc
+	img=$(variant_image "$name")
+	fp=$(fp_of "$img")
+	lock=$SLXD_STATE_DIR/image-$fp.lock
+	out=$(mktemp)
+	ctld=$(cat /run/slurmctld.pid 2>/dev/null)
+	(
+	[ -n "$ctld" ] && [ "$(cat "/proc/$ctld/comm" 2>/dev/null)" = slurmctld ] ||
+		fail "(setup) no slurmctld at /run/slurmctld.pid" || exit 1
+	reg_alice push "$img" --name "$name:1" >/dev/null || fail "push" || exit 1
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
+	! lxc image info "$fp" >/dev/null 2>&1 || fail "(setup) image already in LXD" || exit 1
+	trap 'kill -CONT "$ctld"' EXIT
+	kill -STOP "$ctld" || fail "(setup) cannot stop slurmctld" || exit 1
+	SPANK_SLXD_IMAGE=$name:1 timeout 120 /usr/local/sbin/slxd-prolog "$job" </dev/null >"$out" 2>&1
+	lxc image info "$fp" >/dev/null 2>&1 || fail "(setup) the prolog did not pull the image" || exit 1
+	# the prolog is gone; its notifiers wait on the stopped slurmctld
+	local held=() f
+	for f in /proc/[0-9]*/fd/*; do
+		case $(readlink "$f" 2>/dev/null) in
+		"$lock" | "$out") held+=("$(cat "${f%/fd/*}/comm" 2>/dev/null)[${f#/proc/}]") ;;
+		esac
+	done
+	report "held after the prolog ended: ${held[*]:-nothing}"
+	[ ${#held[@]} = 0 ] || fail "the prolog's fds outlive it: ${held[*]}" || exit 1
+	)
+	rc=$?
+	kill -CONT "$ctld" 2>/dev/null
+	rm -f "$out" "$SLXD_STATE_DIR/pull-$job.note"
+	reg_cleanup "$name:1" "$fp"
+	return $rc
+}
+
 # Security review: the step's pull line goes to the task's stderr while
 # root holds the image's lock that every other job's pull of that image
 # waits for.  Alice points her step's --error at a FIFO she filled (a
