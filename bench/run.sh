@@ -60,24 +60,9 @@ raw=$(mktemp)
 started=$(date +%s)
 mkdir -p "$out"
 
-say() { printf '[bench %4ds] %s\n' "$(($(date +%s) - started))" "$*" >&2; }
-now() { date +%s.%N; }
-# CPU time spent by every process on the machine, in clock ticks (user,
-# nice, system, irq, softirq): what LXD spends on containers, on a node
-# that does nothing else
-busy_jiffies() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
-sub() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", a-b}'; }
-div() { awk -v a="$1" -v b="$2" 'BEGIN{if (b+0 == 0) print "-"; else printf "%.2f", a/b}'; }
-record() { printf '%s\t%s\n' "$1" "$2" >>"$raw"; } # kind seconds
-samples() { awk -F'\t' -v k="$1" '$1==k{print $2}' "$raw"; }
-# median p95 min max n of the samples of kind $1 (p95: nearest rank)
-stats() {
-	samples "$1" | sort -g | awk '{v[NR]=$1} END{
-		if (!NR) {print "- - - - 0"; exit}
-		m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; p=int(0.95*NR+0.999)
-		printf "%.3f %.3f %.3f %.3f %d\n", m, v[p], v[1], v[NR], NR}'
-}
-med() { stats "$1" | cut -d' ' -f1; }
+BENCH_TAG=bench
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 gate() { # a shared machine: wait until its owner says the cluster is free
 	[ -n "${BENCH_GATE_FILE:-}" ] || return 0
