@@ -141,7 +141,7 @@ bench_padded_image "$work" "$SCALE_MB" bench-scale.bin
 fp=$(sha256sum "$work/image.tar.gz" | cut -d' ' -f1)
 size=$(stat -c %s "$work/image.tar.gz")
 REF=bench-scale:1
-"$REGC" --registry "$REGURL" push "$work/image.tar.gz" --name "$REF" >/dev/null
+"$REGC" --registry "$REGURL" push "$work/image.tar.gz" --name "$REF" --keep-format >/dev/null
 "$REGC" --registry "$REGURL" approve "$REF" --fingerprint "$fp" >/dev/null
 rm -f "$work/image.tar.gz"
 

@@ -55,7 +55,7 @@ say "building a $CACHE_BLOB_MB MB image"
 bench_padded_image "$work" "$CACHE_BLOB_MB" bench-cache.bin
 fp=$(sha256sum "$work/image.tar.gz" | cut -d' ' -f1)
 size=$(stat -c %s "$work/image.tar.gz")
-"${reg[@]}" push "$work/image.tar.gz" --name "$REF" >/dev/null
+"${reg[@]}" push "$work/image.tar.gz" --name "$REF" --keep-format >/dev/null
 "${reg[@]}" approve "$REF" --fingerprint "$fp" >/dev/null
 
 regpid=$(cat "$SLXD_TEST_RUN/registryd.pid")
