@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <slurm/slurm.h>
@@ -63,7 +64,7 @@ static void wait_notifier(void)
 		pid_t w = waitpid(notifier, NULL, WNOHANG);
 		if (w == notifier || (w < 0 && errno != EINTR))
 			break;
-		usleep(50 * 1000);
+		nanosleep(&(struct timespec){ .tv_nsec = 50000000 }, NULL);
 	}
 	notifier = -1;
 }
