@@ -974,17 +974,28 @@ t_registry_prolog_notifier_holds_nothing() {
 	! lxc image info "$fp" >/dev/null 2>&1 || fail "(setup) image already in LXD" || exit 1
 	trap 'kill -CONT "$ctld"' EXIT
 	kill -STOP "$ctld" || fail "(setup) cannot stop slurmctld" || exit 1
-	SPANK_SLXD_IMAGE=$name:1 timeout 120 /usr/local/sbin/slxd-prolog "$job" </dev/null >"$out" 2>&1
-	lxc image info "$fp" >/dev/null 2>&1 || fail "(setup) the prolog did not pull the image" || exit 1
-	# the prolog is gone; its notifiers wait on the stopped slurmctld
-	local held=() f
-	for f in /proc/[0-9]*/fd/*; do
-		case $(readlink "$f" 2>/dev/null) in
-		"$lock" | "$out") held+=("$(cat "${f%/fd/*}/comm" 2>/dev/null)[${f#/proc/}]") ;;
+	# Watched while it runs and just after (a notifier gives up after
+	# MessageTimeout): any other process with its lock or output open.
+	SPANK_SLXD_IMAGE=$name:1 /usr/local/sbin/slxd-prolog "$job" </dev/null >"$out" 2>&1 &
+	local pid=$! held=() after=0 f p t=$((SECONDS + 120))
+	while [ $after -lt 3 ]; do
+		case $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) in
+		R | S | D) ;;
+		*) after=$((after + 1)) ;; # ended (a zombie until waited for)
 		esac
+		for f in $(find /proc/[0-9]*/fd -maxdepth 1 \( -lname "$lock" -o -lname "$out" \) 2>/dev/null); do
+			p=${f#/proc/}
+			p=${p%%/*}
+			[ "$p" = "$pid" ] || [[ " ${held[*]} " == *" $p:"* ]] ||
+				held+=("$p:$(cat "/proc/$p/comm" 2>/dev/null)")
+		done
+		[ $SECONDS -lt $t ] || { kill "$pid"; fail "(setup) the prolog ran for 120 s"; exit 1; }
+		sleep 0.2
 	done
-	report "held after the prolog ended: ${held[*]:-nothing}"
-	[ ${#held[@]} = 0 ] || fail "the prolog's fds outlive it: ${held[*]}" || exit 1
+	wait "$pid"
+	lxc image info "$fp" >/dev/null 2>&1 || fail "(setup) the prolog did not pull the image" || exit 1
+	report "held by another process than the prolog: ${held[*]:-nothing}"
+	[ ${#held[@]} = 0 ] || fail "the prolog's lock or output held by pid:comm ${held[*]}" || exit 1
 	)
 	rc=$?
 	kill -CONT "$ctld" 2>/dev/null
