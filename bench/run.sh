@@ -31,6 +31,8 @@
 #                   samples; a round of both sizes takes about 10 min)
 #   INCUS_RUNS=N    jobs of each kind in the Incus section (default 5)
 #   OCI_RUNS=N      pushes of the 1 GB OCI image and by-hand conversions (1)
+#   MN_RUNS=N       multi-node runs of each kind (default 3: about 2 min each)
+#   GRES_RUNS=N     GRES section runs of each kind (default 5)
 # Defaults keep the whole run under 30 minutes on the 2-core test machine
 # (docs/benchmarks.md, "Running the bench": each section's time); each
 # section's time is said as it ends and written in latest.md's header.
@@ -718,13 +720,13 @@ gnuplot -e "datafile='$work/plot.dat'; outfile='$out/latest.png'" "$here/plot.gp
 	say "warning: gnuplot failed; no plot"
 # 7 multi-node (bench/multinode.sh): the emulated cluster, under its lock
 section multinode
-[ "${BENCH_MULTINODE:-1}" = 0 ] || flock -o /tmp/slxd-mn.lock bash "$here/multinode.sh" >>"$out/latest.md" ||
+[ "${BENCH_MULTINODE:-1}" = 0 ] || MN_RUNS=${MN_RUNS:-3} flock -o /tmp/slxd-mn.lock bash "$here/multinode.sh" >>"$out/latest.md" ||
 	say "warning: the multi-node section failed"
 # GRES section: --gres=gpu:1 against without, on the multi-node cluster's
 # fake GPUs (bench/gres.sh, its own lock); BENCH_GRES=0 leaves it out.
 section gres
 if [ "${BENCH_GRES:-1}" = 1 ]; then
-	if flock -o /tmp/slxd-mn.lock bash "$here/gres.sh" >/dev/null; then
+	if GRES_RUNS=${GRES_RUNS:-5} flock -o /tmp/slxd-mn.lock bash "$here/gres.sh" >/dev/null; then
 		{ echo; cat "$out/gres.md"; } >>"$out/latest.md"
 	else
 		say "warning: the GRES section (bench/gres.sh) failed"
