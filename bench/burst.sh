@@ -33,18 +33,10 @@ work=$SLXD_TEST_SHARED/$SLXD_TEST_USER/burst.$$
 raw=$(mktemp) ids_file=$(mktemp)
 pool_max=$(echo "$BURST_SIZES" | tr ' ' '\n' | sort -n | tail -1)
 started=$(date +%s)
-say() { printf '[burst %4ds] %s\n' "$(($(date +%s) - started))" "$*" >&2; }
-now() { date +%s.%N; }
-busy_jiffies() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
-sub() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", a-b}'; }
+BENCH_TAG=burst
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 record() { printf '%s\t%s\n' "$1" "$2" >>"$raw"; [ -z "${BURST_RAW:-}" ] || printf '%s\t%s\n' "$1" "$2" >>"$BURST_RAW"; }
-stats() { # median p95 min max n of kind $1
-	awk -F'\t' -v k="$1" '$1==k{print $2}' "$raw" | sort -g | awk '{v[NR]=$1} END{
-		if (!NR) {print "- - - - 0"; exit}
-		m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; p=int(0.95*NR+0.999)
-		printf "%.3f %.3f %.3f %.3f %d\n", m, v[p], v[1], v[NR], NR}'
-}
-med() { stats "$1" | cut -d' ' -f1; }
 as_user() { runuser -u "$SLXD_TEST_USER" -- sh -c "cd '$work' && $*"; }
 jobs_left() { [ -n "$(squeue -h -u "$SLXD_TEST_USER" -t PD,R,CF,CG -o %i 2>/dev/null)" ]; }
 settle() { local i; for i in $(seq 600); do jobs_left || return 0; sleep 0.1; done; say "warning: jobs still there"; }

@@ -53,7 +53,9 @@ mkdir -p "$out"
 work=$(mktemp -d /var/tmp/slxd-bench-scale-XXXXXX)
 chmod 711 "$work" # nginx's workers (www-data) reach their cache below it
 regpid=
-say() { printf '[bench cache-scale] %s\n' "$*" >&2; }
+BENCH_TAG="bench cache-scale"
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 max_n() { local m=0 n; for n in $SCALE_NS; do [ "$n" -gt "$m" ] && m=$n; done; echo "$m"; }
 NMAX=$(max_n)
 
@@ -135,15 +137,11 @@ for i in $(seq 100); do
 done
 
 say "building a $SCALE_MB MB image"
-mkdir "$work/img"
-tar -C "$work/img" -xzf "$SLXD_TEST_STATE/$SLXD_IMAGE_ALIAS.tar.gz"
-head -c "$((SCALE_MB << 20))" /dev/urandom >"$work/img/rootfs/bench-scale.bin"
-tar --numeric-owner --owner=0 --group=0 -C "$work/img" -czf "$work/image.tar.gz" metadata.yaml rootfs
-rm -rf "$work/img"
+bench_padded_image "$work" "$SCALE_MB" bench-scale.bin
 fp=$(sha256sum "$work/image.tar.gz" | cut -d' ' -f1)
 size=$(stat -c %s "$work/image.tar.gz")
 REF=bench-scale:1
-"$REGC" --registry "$REGURL" push "$work/image.tar.gz" --name "$REF" >/dev/null
+"$REGC" --registry "$REGURL" push "$work/image.tar.gz" --name "$REF" --keep-format >/dev/null
 "$REGC" --registry "$REGURL" approve "$REF" --fingerprint "$fp" >/dev/null
 rm -f "$work/image.tar.gz"
 
@@ -199,11 +197,10 @@ floor() { # kind n
 		BEGIN { if (k == "direct") f = max(s / p, n * s / r); else f = s / r + max(s / p, n * s / c); printf "%.1f", f }'
 }
 col() { awk -F'\t' -v k="$1" -v n="$2" -v c="$3" '$1==k && $2==n{print $c; exit}' "$raw"; }
-mb() { awk -v b="$1" 'BEGIN{printf "%.1f", b / 1048576}'; }
 {
 	echo "### Many nodes, one image: emulated links (bench/cache-scale.sh)"
 	echo
-	echo "$(date -u +%Y-%m-%d). N pullers, each in its own network namespace, fetch one approved $(mb "$size") MB image at once over a bridge; tc tbf limits each puller's link to $SCALE_PULLER_RATE, the registry's to $SCALE_REG_RATE and the nginx cache's (cold at each run, \`proxy_cache_lock on\`) to $SCALE_CACHE_RATE. Each puller is \`slxd-registry pull\` (signed lookup at the registry, the file through the cache when there is one, SHA-256 checked). Egress: bytes the registry's link carried (TCP/IP included). The links' floor: the time the rates alone allow (above it: this machine's CPU, shared, and TCP). file://: the same N read the store's export and hash it (no shared file system link is emulated: local disk and page cache). One run each$([ "${BENCH_QUICK:-0}" = 1 ] && echo ' (BENCH_QUICK: N=8 only)')."
+	echo "$(date -u +%Y-%m-%d). N pullers, each in its own network namespace, fetch one approved $(mib "$size") MB image at once over a bridge; tc tbf limits each puller's link to $SCALE_PULLER_RATE, the registry's to $SCALE_REG_RATE and the nginx cache's (cold at each run, \`proxy_cache_lock on\`) to $SCALE_CACHE_RATE. Each puller is \`slxd-registry pull\` (signed lookup at the registry, the file through the cache when there is one, SHA-256 checked). Egress: bytes the registry's link carried (TCP/IP included). The links' floor: the time the rates alone allow (above it: this machine's CPU, shared, and TCP). file://: the same N read the store's export and hash it (no shared file system link is emulated: local disk and page cache). One run each$([ "${BENCH_QUICK:-0}" = 1 ] && echo ' (BENCH_QUICK: N=8 only)')."
 	echo
 	echo "| N | from | until all have it (s) | the links' floor (s) | registry egress (MB) | egress / image |"
 	echo "| --- | --- | --- | --- | --- | --- |"
@@ -214,7 +211,7 @@ mb() { awk -v b="$1" 'BEGIN{printf "%.1f", b / 1048576}'; }
 			e=$(col "$k" "$n" 4)
 			printf '| %s | %s | %s | %s | %s | %s |\n' "$n" \
 				"$(case $k in direct) echo registry ;; cache) echo "nginx cache" ;; file) echo "file:// (local)" ;; esac)" \
-				"$t" "$(floor "$k" "$n")" "$(mb "$e")" "$(awk -v e="$e" -v s="$size" 'BEGIN{printf "%.2f", e / s}')"
+				"$t" "$(floor "$k" "$n")" "$(mib "$e")" "$(awk -v e="$e" -v s="$size" 'BEGIN{printf "%.2f", e / s}')"
 		done
 	done
 	echo

@@ -45,19 +45,17 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-say() { printf '[bench cache] %s\n' "$*" >&2; }
+BENCH_TAG="bench cache"
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 # The image: the demo image with CACHE_BLOB_MB of random bytes (they do
 # not compress: the file is about that large), pushed and approved.
 say "building a $CACHE_BLOB_MB MB image"
-mkdir "$work/img"
-tar -C "$work/img" -xzf "$SLXD_TEST_STATE/$SLXD_IMAGE_ALIAS.tar.gz"
-head -c "$((CACHE_BLOB_MB << 20))" /dev/urandom >"$work/img/rootfs/bench-cache.bin"
-tar --numeric-owner --owner=0 --group=0 -C "$work/img" -czf "$work/image.tar.gz" metadata.yaml rootfs
-rm -rf "$work/img"
+bench_padded_image "$work" "$CACHE_BLOB_MB" bench-cache.bin
 fp=$(sha256sum "$work/image.tar.gz" | cut -d' ' -f1)
 size=$(stat -c %s "$work/image.tar.gz")
-"${reg[@]}" push "$work/image.tar.gz" --name "$REF" >/dev/null
+"${reg[@]}" push "$work/image.tar.gz" --name "$REF" --keep-format >/dev/null
 "${reg[@]}" approve "$REF" --fingerprint "$fp" >/dev/null
 
 regpid=$(cat "$SLXD_TEST_RUN/registryd.pid")
@@ -120,11 +118,10 @@ med() { # kind n column
 	awk -F'\t' -v k="$1" -v n="$2" -v c="$3" '$1==k && $2==n{print $c}' "$raw" | sort -g |
 		awk '{v[NR]=$1} END{if (!NR) print "-"; else print (NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2}'
 }
-mb() { awk -v b="$1" 'BEGIN{printf "%.1f", b / 1048576}'; }
 {
 	echo "### Many nodes, one image: through an HTTP cache (bench/cache.sh)"
 	echo
-	echo "N pullers fetch one approved $(mb "$size") MB image at once, straight from \`slxd-registryd\` and through an nginx \`proxy_cache\` (cold at each run, \`proxy_cache_lock on\`) on loopback; each checks the SHA-256 as a node does. Medians of $CACHE_RUNS run(s)$([ "${BENCH_QUICK:-0}" = 1 ] && echo ' (BENCH_QUICK: not a result)'). Egress: bytes the registry process wrote (\`/proc/PID/io\` wchar, sendfile included); answers: whole-file 200s in its log."
+	echo "N pullers fetch one approved $(mib "$size") MB image at once, straight from \`slxd-registryd\` and through an nginx \`proxy_cache\` (cold at each run, \`proxy_cache_lock on\`) on loopback; each checks the SHA-256 as a node does. Medians of $CACHE_RUNS run(s)$([ "${BENCH_QUICK:-0}" = 1 ] && echo ' (BENCH_QUICK: not a result)'). Egress: bytes the registry process wrote (\`/proc/PID/io\` wchar, sendfile included); answers: whole-file 200s in its log."
 	echo
 	echo "| N | from | until all have it (s) | registry egress (MB) | egress / image | registry answers |"
 	echo "| --- | --- | --- | --- | --- | --- |"
@@ -133,7 +130,7 @@ mb() { awk -v b="$1" 'BEGIN{printf "%.1f", b / 1048576}'; }
 			e=$(med "$k" "$n" 4)
 			printf '| %s | %s | %s | %s | %s | %s |\n' "$n" \
 				"$([ "$k" = cache ] && echo "nginx cache" || echo "registry")" \
-				"$(med "$k" "$n" 3)" "$(mb "$e")" \
+				"$(med "$k" "$n" 3)" "$(mib "$e")" \
 				"$(awk -v e="$e" -v s="$size" 'BEGIN{printf "%.2f", e / s}')" "$(med "$k" "$n" 5)"
 		done
 	done

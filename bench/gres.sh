@@ -19,6 +19,9 @@ top=$(cd "$here/.." && pwd)
 RUNS=${GRES_RUNS:-10}
 out=$here/results
 raw=$(mktemp)
+BENCH_TAG=bench-gres
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 mkdir -p "$out"
 bash "$top/tests/cluster/nodes.sh" up >/dev/null
 # slurmds started from a tree without the fake GPUs: start them again
@@ -32,17 +35,11 @@ alice() { (cd "$SLXD_TEST_SHARED/$SLXD_TEST_USER" && runuser -u "$SLXD_TEST_USER
 timed() { # kind srun-args...
 	local k=$1 t0 t1
 	shift
-	t0=$(date +%s.%N)
+	t0=$(now)
 	alice srun -N1 -w mn1 "$@" true >/dev/null 2>&1 || { echo "bench/gres.sh: srun $* failed" >&2; return 1; }
-	t1=$(date +%s.%N)
-	printf '%s\t%s\n' "$k" "$(awk -v a="$t1" -v b="$t0" 'BEGIN{printf "%.3f", a-b}')" >>"$raw"
+	t1=$(now)
+	record "$k" "$(sub "$t1" "$t0")"
 	sleep 0.5 # the job's end (teardown is detached) settles
-}
-stats() {
-	awk -F'\t' -v k="$1" '$1==k{print $2}' "$raw" | sort -g | awk '{v[NR]=$1} END{
-		if (!NR) {print "- - - - 0"; exit}
-		m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; p=int(0.95*NR+0.999)
-		printf "%.3f %.3f %.3f %.3f %d\n", m, v[p], v[1], v[NR], NR}'
 }
 # Each container job starts with a spare waiting (the user's next job, as
 # on a busy node): wait for the one the last job's end makes.
@@ -60,7 +57,6 @@ for _ in $(seq "$RUNS"); do
 	wait_spare; timed lxd --lxd-image="$MN_IMAGE"
 	wait_spare; timed lxd_gres --lxd-image="$MN_IMAGE" --gres=gpu:1
 done
-med() { stats "$1" | cut -d' ' -f1; }
 row() { local m p mn mx n; read -r m p mn mx n < <(stats "$2"); echo "| $1 | $m | $p | $mn | $mx | $n |"; }
 {
 	echo "## --gres=gpu:1 against without (fake GPUs, emulated node mn1, $(date -u +%F))"

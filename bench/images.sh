@@ -9,22 +9,15 @@ BENCH_LARGE_FILES=${BENCH_LARGE_FILES:-55000}
 BENCH_LARGE_BYTES=${BENCH_LARGE_BYTES:-1100000000}
 BENCH_LARGE_TAR=$BENCH_CACHE/large-$BENCH_LARGE_FILES-$BENCH_LARGE_BYTES.tar.gz
 
-# A busybox tree at $1 where `true` and /sbin/init work.
+# shellcheck source=tests/cluster/lib.sh
+. "$here/../tests/cluster/lib.sh"
+
+# The test image's busybox tree at $1, and what runc and ch-run expect.
 bench_rootfs() {
-	local r=$1 a
-	mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,run,var/tmp,home,mnt}
-	chmod 1777 "$r/tmp" "$r/var/tmp"
-	cp /bin/busybox "$r/bin/busybox"
-	for a in $(/bin/busybox --list-full); do
-		[ -e "$r/$a" ] || ln -s /bin/busybox "$r/$a"
-	done
-	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$r/etc/passwd"
-	printf 'root:x:0:\nnogroup:x:65534:\n' >"$r/etc/group"
-	: >"$r/etc/hosts"
-	: >"$r/etc/resolv.conf"
-	rm -f "$r/sbin/init"
-	printf '#!/bin/sh\nexec /bin/sleep 2147483647\n' >"$r/sbin/init"
-	chmod 755 "$r/sbin/init"
+	slxd_busybox_rootfs "$1"
+	mkdir -p "$1/mnt"
+	: >"$1/etc/hosts"
+	: >"$1/etc/resolv.conf"
 }
 
 # The large image's unified LXD tarball, built once (a few minutes on 2 cores).

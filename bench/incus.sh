@@ -36,14 +36,10 @@ raw=$(mktemp)
 work=$SLXD_TEST_SHARED/$SLXD_TEST_USER/bench-incus.$$
 node_conf=/etc/slurm/spank_lxd.conf
 
-say() { printf '[bench incus %4ds] %s\n' "$(($(date +%s) - started))" "$*" >&2; }
-now() { date +%s.%N; }
-busy_jiffies() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+BENCH_TAG="bench incus"
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 cpu_since() { awk -v a="$1" -v b="$(busy_jiffies)" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", (b - a) / hz}'; }
-sub() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", a-b}'; }
-record() { printf '%s\t%s\n' "$1" "$2" >>"$raw"; }
-med() { awk -F'\t' -v k="$1" '$1==k{print $2}' "$raw" | sort -g |
-	awk '{v[NR]=$1} END{if (!NR) print "-"; else printf "%.3f\n", (NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2}'; }
 cli() { local r=$1; shift; if [ "$r" = incus ]; then incus "$@"; else command lxc "$@"; fi; }
 dir_of() { [ "$1" = incus ] && echo /var/lib/incus || echo /var/lib/lxd; }
 

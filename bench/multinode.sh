@@ -24,17 +24,9 @@ dir=$SLXD_TEST_SHARED/$SLXD_TEST_USER
 uid=$(id -u "$SLXD_TEST_USER")
 raw=$(mktemp)
 started=$(date +%s)
-say() { printf '[bench-mn %4ds] %s\n' "$(($(date +%s) - started))" "$*" >&2; }
-now() { date +%s.%N; }
-sub() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", a-b}'; }
-record() { printf '%s\t%s\n' "$1" "$2" >>"$raw"; }
-stats() { # median p95 min max n of kind $1
-	awk -F'\t' -v k="$1" '$1==k{print $2}' "$raw" | sort -g | awk '{v[NR]=$1} END{
-		if (!NR) {print "- - - - 0"; exit}
-		m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; p=int(0.95*NR+0.999)
-		printf "%.3f %.3f %.3f %.3f %d\n", m, v[p], v[1], v[NR], NR}'
-}
-med() { stats "$1" | cut -d' ' -f1; }
+BENCH_TAG=bench-mn
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 alice() { (cd "$dir" && runuser -u "$SLXD_TEST_USER" -- env SLURM_CONF="$MN_CONF" "$@"); }
 
 spares() { # on/off: every node's configuration (read per job)

@@ -40,8 +40,9 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-say() { printf '[bench oci] %s\n' "$*" >&2; }
-now() { date +%s.%N; }
+BENCH_TAG="bench oci"
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 user() { runuser -u "$SLXD_TEST_USER" -- env TMPDIR="$work" sh -c "cd '$work' && $*"; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 

@@ -27,7 +27,15 @@
 #   RUNS=N          cached srun runs of each kind (default 10)
 #   PULL_RUNS=N     first-job pulls and by-hand pulls (default 3)
 #   ARRAY_RUNS=N    job arrays of each kind (default 2)
-#   BURST_RUNS=N    rounds of bursts of each size (default 2)
+#   BURST_RUNS=N    rounds of bursts of each size (default 1: 16 and 64
+#                   samples; a round of both sizes takes about 10 min)
+#   INCUS_RUNS=N    jobs of each kind in the Incus section (default 5)
+#   OCI_RUNS=N      pushes of the 1 GB OCI image and by-hand conversions (1)
+#   MN_RUNS=N       multi-node runs of each kind (default 3: about 2 min each)
+#   GRES_RUNS=N     GRES section runs of each kind (default 5)
+# Defaults keep the whole run under 30 minutes on the 2-core test machine
+# (docs/benchmarks.md, "Running the bench": each section's time); each
+# section's time is said as it ends and written in latest.md's header.
 #   BURST_SIZES="16 64"  burst sizes (BENCH_QUICK=1: 16)
 #   BENCH_QUICK=1   1-3 of everything, to try it out (figures are not results)
 #   BENCH_GATE_FILE=F  wait (polling) until F exists before each section (for
@@ -50,7 +58,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	RUNS=${RUNS:-3} PULL_RUNS=${PULL_RUNS:-1} ARRAY_RUNS=${ARRAY_RUNS:-1} BURST_RUNS=${BURST_RUNS:-1}
 	export BURST_SIZES=${BURST_SIZES:-16}
 fi
-RUNS=${RUNS:-10} PULL_RUNS=${PULL_RUNS:-3} ARRAY_RUNS=${ARRAY_RUNS:-2} BURST_RUNS=${BURST_RUNS:-2}
+RUNS=${RUNS:-10} PULL_RUNS=${PULL_RUNS:-3} ARRAY_RUNS=${ARRAY_RUNS:-2} BURST_RUNS=${BURST_RUNS:-1}
 ARRAY_N=100 BURST_N=16
 LARGE=bench-large:1 # the large image's name in the registry
 out=$here/results
@@ -60,24 +68,9 @@ raw=$(mktemp)
 started=$(date +%s)
 mkdir -p "$out"
 
-say() { printf '[bench %4ds] %s\n' "$(($(date +%s) - started))" "$*" >&2; }
-now() { date +%s.%N; }
-# CPU time spent by every process on the machine, in clock ticks (user,
-# nice, system, irq, softirq): what LXD spends on containers, on a node
-# that does nothing else
-busy_jiffies() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
-sub() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", a-b}'; }
-div() { awk -v a="$1" -v b="$2" 'BEGIN{if (b+0 == 0) print "-"; else printf "%.2f", a/b}'; }
-record() { printf '%s\t%s\n' "$1" "$2" >>"$raw"; } # kind seconds
-samples() { awk -F'\t' -v k="$1" '$1==k{print $2}' "$raw"; }
-# median p95 min max n of the samples of kind $1 (p95: nearest rank)
-stats() {
-	samples "$1" | sort -g | awk '{v[NR]=$1} END{
-		if (!NR) {print "- - - - 0"; exit}
-		m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; p=int(0.95*NR+0.999)
-		printf "%.3f %.3f %.3f %.3f %d\n", m, v[p], v[1], v[NR], NR}'
-}
-med() { stats "$1" | cut -d' ' -f1; }
+BENCH_TAG=bench
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 gate() { # a shared machine: wait until its owner says the cluster is free
 	[ -n "${BENCH_GATE_FILE:-}" ] || return 0
@@ -254,6 +247,7 @@ fi
 
 # ---------------------------------------------------------------- set-up
 gate
+section setup
 say "setting up the cluster, the packages and the images"
 bash "$here/deps.sh"
 bash "$top/tests/cluster/setup.sh" >/dev/null
@@ -300,6 +294,7 @@ chdir=$BENCH_CACHE/chroot
 # the first LXD job returns, a poller times its container's removal while a
 # second one ("back-to-back") starts at once.
 gate
+section cached
 say "cached: $RUNS runs of each kind (after one warm-up each)"
 poll_gone() { # job name -> the time its container is gone
 	local id n
@@ -431,6 +426,7 @@ mv -f "$plugstack.bench-saved" "$plugstack"
 # the same blob with curl (MUNGE-signed GET, as the node does), `lxc image
 # import`, `lxc launch` (create + unpack + start).
 gate
+section pull
 say "pull: $PULL_RUNS first jobs and $PULL_RUNS by hand (${large_gz} bytes)"
 drop_large() { # the image and its templates: a first job has neither
 	local t
@@ -470,6 +466,7 @@ pullfmt_runs
 # Wall time from submitting the array until the last task's payload ran
 # (each task touches a file; its mtime is when it ran).
 gate
+section array
 say "array: $ARRAY_RUNS x $ARRAY_N tasks of each kind"
 array_failed=0
 run_array() { # kind sbatch-options
@@ -504,6 +501,7 @@ done
 # pool of spares warm (bench/burst.sh, which also runs alone); its cold
 # bursts of 16 are burst_plain and burst_lxd here.
 gate
+section burst
 say "burst: $BURST_RUNS rounds of ${BURST_SIZES:-16 64} jobs at once"
 BURST_RAW=$raw BURST_MD=$work/burst.md BURST_RUNS=$BURST_RUNS bash "$here/burst.sh" >/dev/null
 . "$work/burst.md.vars"
@@ -515,6 +513,7 @@ BURST_RAW=$raw BURST_MD=$work/burst.md BURST_RUNS=$BURST_RUNS bash "$here/burst.
 # delete.  And one signed registry lookup (the plugin makes two per job:
 # at submit and on the node; the prolog a third).
 gate
+section breakdown
 say "breakdown by hand"
 lxc image info "$large_fp" >/dev/null 2>&1 || lxc image import "$BENCH_LARGE_TAR" >/dev/null
 # What the large image's template adds to the pool: built afresh, the
@@ -565,6 +564,7 @@ spares_on
 tpl_cost=$(awk -v a="$meta0" -v b="$meta1" 'BEGIN{printf "%.1f MB of btrfs metadata (DUP: counted twice)", (b - a) / 1e6}')
 
 # ---------------------------------------------------------------- report
+section
 elapsed=$(($(date +%s) - started - gate_waited))
 pm=$(med plain)
 row() { # label kind [ratio-to|-] [minus-to|-]
@@ -600,6 +600,7 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v+0 <= t+0) ? "met" : "missed"
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $(free -g | awk '/Mem:/{print $2}') GiB RAM;"
 	echo "Linux $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME"); Slurm $(sinfo -V | awk '{print $2}'), LXD $(lxd --version) (btrfs pool),"
 	echo "runc $(runc --version | awk 'NR==1{print $3}'), Charliecloud $(dpkg-query -W -f='${Version}' charliecloud-runtime)."
+	echo "Sections: @SECTIONS@"
 	echo "\`make bench\` took $((elapsed / 60)) min $((elapsed % 60)) s$([ $gate_waited -gt 0 ] && echo " (not counting $((gate_waited / 60)) min $((gate_waited % 60)) s waiting for $BENCH_GATE_FILE)") (RUNS=$RUNS, PULL_RUNS=$PULL_RUNS, ARRAY_RUNS=$ARRAY_RUNS, BURST_RUNS=$BURST_RUNS$([ "${BENCH_QUICK:-0}" = 1 ] && echo ', BENCH_QUICK: not a result')). Seconds."
 	echo
 	echo "Images: small = \`$SLXD_IMAGE\` (busybox, $(mb "$small_gz") gzip'd); large = \`$LARGE\`, built locally: busybox + $large_files entries, $(mb "$large_bytes") uncompressed, $(mb "$large_gz") gzip'd."
@@ -698,8 +699,9 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v+0 <= t+0) ? "met" : "missed"
 # LXD against Incus, side by side, when Incus is installed (bench/incus.sh)
 if bash "$top/tests/cluster/incus.sh" installed; then
 	gate
+	section incus
 	say "LXD against Incus"
-	{ echo; RUNS=$RUNS bash "$here/incus.sh"; } >>"$out/latest.md" || say "warning: the Incus section failed"
+	{ echo; RUNS=${INCUS_RUNS:-$((RUNS < 5 ? RUNS : 5))} bash "$here/incus.sh"; } >>"$out/latest.md" || say "warning: the Incus section failed"
 fi
 cp "$raw" "$out/latest.tsv"
 plotrow() { local m p mn mx n; read -r m p mn mx n < <(stats "$2"); echo "\"$1\" $m $mn $p"; }
@@ -717,12 +719,14 @@ plotrow() { local m p mn mx n; read -r m p mn mx n < <(stats "$2"); echo "\"$1\"
 gnuplot -e "datafile='$work/plot.dat'; outfile='$out/latest.png'" "$here/plot.gp" ||
 	say "warning: gnuplot failed; no plot"
 # 7 multi-node (bench/multinode.sh): the emulated cluster, under its lock
-[ "${BENCH_MULTINODE:-1}" = 0 ] || flock -o /tmp/slxd-mn.lock bash "$here/multinode.sh" >>"$out/latest.md" ||
+section multinode
+[ "${BENCH_MULTINODE:-1}" = 0 ] || MN_RUNS=${MN_RUNS:-3} flock -o /tmp/slxd-mn.lock bash "$here/multinode.sh" >>"$out/latest.md" ||
 	say "warning: the multi-node section failed"
 # GRES section: --gres=gpu:1 against without, on the multi-node cluster's
 # fake GPUs (bench/gres.sh, its own lock); BENCH_GRES=0 leaves it out.
+section gres
 if [ "${BENCH_GRES:-1}" = 1 ]; then
-	if flock -o /tmp/slxd-mn.lock bash "$here/gres.sh" >/dev/null; then
+	if GRES_RUNS=${GRES_RUNS:-5} flock -o /tmp/slxd-mn.lock bash "$here/gres.sh" >/dev/null; then
 		{ echo; cat "$out/gres.md"; } >>"$out/latest.md"
 	else
 		say "warning: the GRES section (bench/gres.sh) failed"
@@ -730,6 +734,7 @@ if [ "${BENCH_GRES:-1}" = 1 ]; then
 fi
 # Registry cache section: N pullers with and without an nginx cache in
 # front of the registry (bench/cache.sh); BENCH_REGCACHE=0 leaves it out.
+section regcache
 if [ "${BENCH_REGCACHE:-1}" = 1 ]; then
 	if bash "$here/cache.sh" >/dev/null; then
 		{ echo; cat "$out/cache.md"; } >>"$out/latest.md"
@@ -739,12 +744,16 @@ if [ "${BENCH_REGCACHE:-1}" = 1 ]; then
 fi
 # OCI conversion section: slxd-registry push oci: against skopeo + umoci +
 # tar by hand (bench/oci.sh); BENCH_OCI=0 leaves it out.
+section oci
 if [ "${BENCH_OCI:-1}" = 1 ]; then
-	if bash "$here/oci.sh" >/dev/null; then
+	if OCI_RUNS=${OCI_RUNS:-1} bash "$here/oci.sh" >/dev/null; then
 		{ echo; cat "$out/oci.md"; } >>"$out/latest.md"
 	else
 		say "warning: the OCI conversion section (bench/oci.sh) failed"
 	fi
 fi
+section
+elapsed=$(($(date +%s) - started - gate_waited))
+sed -i "s/^Sections: @SECTIONS@\$/Sections: $section_times; all: $((elapsed / 60)) min $((elapsed % 60)) s (budget: 30 min)./" "$out/latest.md"
 cat "$out/latest.md"
 say "done in $((elapsed / 60)) min $((elapsed % 60)) s"

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE /* close_range */
 /* slxd-prolog: slurm.conf Prolog= helper.  Before a job that asked for
  * --lxd-image starts on this node, resolve the image to its approved
  * fingerprint and make sure this node's LXD has it, so that image work
@@ -20,12 +21,14 @@
  * `scontrol notify` does), live, and into a note that the job's batch step
  * copies into its output file. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <slurm/slurm.h>
@@ -61,9 +64,28 @@ static void wait_notifier(void)
 		pid_t w = waitpid(notifier, NULL, WNOHANG);
 		if (w == notifier || (w < 0 && errno != EINTR))
 			break;
-		usleep(50 * 1000);
+		nanosleep(&(struct timespec){ .tv_nsec = 50000000 }, NULL);
 	}
 	notifier = -1;
+}
+
+/* /dev/null on 0-2, every other fd closed. */
+static void detach_fds(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		for (int fd = 0; fd <= 2; fd++)
+			if (fd != null)
+				dup2(null, fd);
+	}
+	if (close_range(3, ~0U, 0) != 0) {
+		/* a kernel older than 5.9 */
+		long max = sysconf(_SC_OPEN_MAX);
+		if (max < 0 || max > 65536)
+			max = 65536;
+		for (int fd = 3; fd < max; fd++)
+			close(fd);
+	}
 }
 
 /* Only ever called when a pull begins or ends: the cached path neither
@@ -76,6 +98,11 @@ static void to_job(const char *line)
 	wait_notifier(); /* the lines arrive in order */
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* It may wait out MessageTimeout on a slow slurmctld, long
+		 * after the prolog ended: it must not keep the prolog's fds,
+		 * above all the image's lock (eviction would skip the image)
+		 * and slurmd's pipe on the prolog's output. */
+		detach_fds();
 		/* libslurm ends the process on a configuration it cannot
 		 * read: in a child, the pull goes on whatever happens here */
 		slurm_init(NULL);

@@ -102,31 +102,38 @@ slxd_wait_node() { # name [prefix...]
 	return 1
 }
 
+# A busybox tree at DIR where `sh`, `true` and /sbin/init work (also the
+# bench's images, bench/images.sh).
+slxd_busybox_rootfs() { # dir
+	local r=$1 a
+	mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,run,var/tmp,home}
+	chmod 1777 "$r/tmp" "$r/var/tmp"
+	cp /bin/busybox "$r/bin/busybox"
+	for a in $(/bin/busybox --list-full); do
+		[ -e "$r/$a" ] || ln -s /bin/busybox "$r/$a"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$r/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$r/etc/group"
+	# The applet links point at /bin/busybox: replace, never write through.
+	rm -f "$r/sbin/init"
+	printf '#!/bin/sh\nexec /bin/sleep 2147483647\n' >"$r/sbin/init"
+	chmod 755 "$r/sbin/init"
+}
+
 # The tiny busybox-static test image (nothing can be downloaded here) as
 # an LXD image tarball OUT, with MARKER in its /etc/slxd-image.  With
 # --suid it also holds a setuid-root busybox the payload must not gain
 # root from.
 slxd_build_busybox_image() { # out marker description [--suid]
-	local out=$1 d a
+	local out=$1 d
 	d=$(mktemp -d)
-	mkdir -p "$d"/rootfs/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,run,var/tmp,home}
-	chmod 1777 "$d/rootfs/tmp" "$d/rootfs/var/tmp"
-	cp /bin/busybox "$d/rootfs/bin/busybox"
-	for a in $(/bin/busybox --list-full); do
-		[ -e "$d/rootfs/$a" ] || ln -s /bin/busybox "$d/rootfs/$a"
-	done
-	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$d/rootfs/etc/passwd"
-	printf 'root:x:0:\nnogroup:x:65534:\n' >"$d/rootfs/etc/group"
+	slxd_busybox_rootfs "$d/rootfs"
 	echo "$2" >"$d/rootfs/etc/slxd-image"
 	if [ "${4:-}" = --suid ]; then
 		# busybox runs as a multi-call binary when its name starts with "busybox"
 		cp /bin/busybox "$d/rootfs/bin/busybox-suid"
 		chmod 4755 "$d/rootfs/bin/busybox-suid"
 	fi
-	# The applet links point at /bin/busybox: replace, never write through.
-	rm -f "$d/rootfs/sbin/init"
-	printf '#!/bin/sh\nexec /bin/sleep 2147483647\n' >"$d/rootfs/sbin/init"
-	chmod 755 "$d/rootfs/sbin/init"
 	printf 'architecture: x86_64\ncreation_date: %s\nproperties:\n  description: %s\n  os: busybox\n' \
 		"$(date +%s)" "$3" >"$d/metadata.yaml"
 	tar --numeric-owner --owner=0 --group=0 -C "$d" -czf "$out.tmp" metadata.yaml rootfs

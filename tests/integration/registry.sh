@@ -1000,6 +1000,57 @@ t_registry_pull_is_announced() {
 	return $rc
 }
 
+# The prolog's pull lines go to slurmctld from a child that may wait out
+# MessageTimeout (30 s here) on a slow slurmctld.  That child must hold
+# nothing of the prolog's: not the image's lock (which it would otherwise
+# keep, so that eviction skips the image), not the prolog's output.
+# slurmctld is stopped while the prolog runs by hand (a job id no job has:
+# only the notifier talks to slurmctld), and continued however this ends.
+t_registry_prolog_notifier_holds_nothing() {
+	local name=notifd$RANDOM img fp lock out ctld job=3999999$((RANDOM % 900 + 100)) rc
+	img=$(variant_image "$name")
+	fp=$(fp_of "$img")
+	lock=$SLXD_STATE_DIR/image-$fp.lock
+	out=$(mktemp)
+	ctld=$(cat /run/slurmctld.pid 2>/dev/null)
+	(
+	[ -n "$ctld" ] && [ "$(cat "/proc/$ctld/comm" 2>/dev/null)" = slurmctld ] ||
+		fail "(setup) no slurmctld at /run/slurmctld.pid" || exit 1
+	reg_alice push "$img" --name "$name:1" >/dev/null || fail "push" || exit 1
+	reg_admin approve "$name:1" --fingerprint "$fp" >/dev/null || fail "approve" || exit 1
+	! lxc image info "$fp" >/dev/null 2>&1 || fail "(setup) image already in LXD" || exit 1
+	trap 'kill -CONT "$ctld"' EXIT
+	kill -STOP "$ctld" || fail "(setup) cannot stop slurmctld" || exit 1
+	# Watched while it runs and just after (a notifier gives up after
+	# MessageTimeout): any other process with its lock or output open.
+	SPANK_SLXD_IMAGE=$name:1 /usr/local/sbin/slxd-prolog "$job" </dev/null >"$out" 2>&1 &
+	local pid=$! held=() after=0 f p t=$((SECONDS + 120))
+	while [ $after -lt 3 ]; do
+		case $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) in
+		R | S | D) ;;
+		*) after=$((after + 1)) ;; # ended (a zombie until waited for)
+		esac
+		for f in $(find /proc/[0-9]*/fd -maxdepth 1 \( -lname "$lock" -o -lname "$out" \) 2>/dev/null); do
+			p=${f#/proc/}
+			p=${p%%/*}
+			[ "$p" = "$pid" ] || [[ " ${held[*]} " == *" $p:"* ]] ||
+				held+=("$p:$(cat "/proc/$p/comm" 2>/dev/null)")
+		done
+		[ $SECONDS -lt $t ] || { kill "$pid"; fail "(setup) the prolog ran for 120 s"; exit 1; }
+		sleep 0.2
+	done
+	wait "$pid"
+	lxc image info "$fp" >/dev/null 2>&1 || fail "(setup) the prolog did not pull the image" || exit 1
+	report "held by another process than the prolog: ${held[*]:-nothing}"
+	[ ${#held[@]} = 0 ] || fail "the prolog's lock or output held by pid:comm ${held[*]}" || exit 1
+	)
+	rc=$?
+	kill -CONT "$ctld" 2>/dev/null
+	rm -f "$out" "$SLXD_STATE_DIR/pull-$job.note"
+	reg_cleanup "$name:1" "$fp"
+	return $rc
+}
+
 # Security review: the step's pull line goes to the task's stderr while
 # root holds the image's lock that every other job's pull of that image
 # waits for.  Alice points her step's --error at a FIFO she filled (a
