@@ -111,6 +111,7 @@ job() { # runtime kind srun-args
 	t1=$(now)
 	record "${kind}_$r" "$(sub "$t1" "$t0")"
 	id=$(squeue -h -t all -n "slxdbi$$" -o %i --sort=-i | head -1) || true
+	last_job=$id
 	# (slurmd's log line may follow the job's end by a moment)
 	for _ in $(seq 20); do
 		[[ $kind != *plain ]] && [ -n "$id" ] || break
@@ -277,6 +278,29 @@ pull_by_hand() { # runtime run
 	record "hpull_start_$r" "$(sub "$t5" "$t4")"
 	record "hpull_all_$r" "$(sub "$t5" "$t0")"
 }
+# The first job's own parts, from the prolog's log lines (ms): the signed
+# lookup answered -> the blob's GET done (download) -> the POST of the
+# image to the runtime done (the check, then the upload of the body) ->
+# "pulled" (the runtime's import operation); and the step's timing line
+# (lib/steptime.h): its container ready, after the step's start.
+log_time() { date -d "$(printf '%s' "$1" | sed 's/^\[\([^]]*\)\].*/\1/; s/T/ /')" +%s.%N; }
+pull_parts() { # runtime job-id
+	local r=$1 j=$2 syslog=$SLXD_TEST_LOG/syslog at pid lines t_look t_blob t_post t_pulled ready
+	at=$(grep -n "slxd-prolog\[[0-9]*\]: job $j: image $LARGE_ZST ready" "$syslog" | tail -1)
+	[ -n "$at" ] || return 1
+	pid=$(printf '%s' "$at" | sed 's/.*slxd-prolog\[\([0-9]*\)\].*/\1/')
+	# this prolog's lines up to that one, the last pull's only
+	lines=$(head -n "${at%%:*}" "$syslog" | grep -F "slxd-prolog[$pid]:" | tail -n 40)
+	t_look=$(log_time "$(printf '%s\n' "$lines" | grep -F "GET /v1/images/${LARGE_ZST%%:*}/" | tail -1)")
+	t_blob=$(log_time "$(printf '%s\n' "$lines" | grep -F "GET /v1/blobs/$large_zst_fp" | tail -1)")
+	t_post=$(log_time "$(printf '%s\n' "$lines" | grep -F "POST /1.0/images ->" | tail -1)")
+	t_pulled=$(log_time "$(printf '%s\n' "$lines" | grep -F "pulled image $large_zst_fp" | tail -1)")
+	ready=$(grep -h "timing: job $j step 0 task 0:" "$SLXD_TEST_LOG/slurmd.log" | tail -1 | sed -n 's/.* ready +\([0-9.]*\) .*/\1/p')
+	record "ppart_get_$r" "$(sub "$t_blob" "$t_look")"
+	record "ppart_check_$r" "$(sub "$t_post" "$t_blob")"
+	record "ppart_import_$r" "$(sub "$t_pulled" "$t_post")"
+	[ -z "$ready" ] || record "ppart_ready_$r" "$ready"
+}
 if want pull; then
 	pull_setup
 	say "first pull: $PULL_RUNS first jobs with $LARGE_ZST and $PULL_RUNS by hand on each runtime"
@@ -286,6 +310,7 @@ if want pull; then
 			job "$r" pplain "true"
 			drop_large "$r"
 			job "$r" pull "--lxd-image=$LARGE_ZST true"
+			pull_parts "$r" "$last_job" || say "warning: no prolog timeline for job $last_job"
 			drop_large "$r"
 			pull_by_hand "$r" "$i"
 			drop_large "$r"
@@ -407,6 +432,10 @@ if want pull; then
 	echo "| … \`image import\` | $(med hpull_import_lxd) | $(med hpull_import_incus) |"
 	echo "| … create with the job's \`raw.idmap\` (unpacks the image into the pool) | $(med hpull_create_lxd) | $(med hpull_create_incus) |"
 	echo "| … first start | $(med hpull_start_lxd) | $(med hpull_start_incus) |"
+	echo "| the first job's parts (its logs): lookup answered to the blob's GET done | $(med ppart_get_lxd) | $(med ppart_get_incus) |"
+	echo "| … to the POST of the image done (slxd-imagecheck, then the upload of the body) | $(med ppart_check_lxd) | $(med ppart_check_incus) |"
+	echo "| … to imported (the runtime's import operation) | $(med ppart_import_lxd) | $(med ppart_import_incus) |"
+	echo "| … the step: its container created and started (\`ready\` after the step's start) | $(med ppart_ready_lxd) | $(med ppart_ready_incus) |"
 	echo "| first job minus by hand (the plugin's own cost, Slurm's included) | $(sub "$(med pull_lxd)" "$(med hpull_all_lxd)") | $(sub "$(med pull_incus)" "$(med hpull_all_incus)") |"
 	po=$(sub "$(med pull_incus)" "$(med pplain_incus)")
 	echo
