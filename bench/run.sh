@@ -29,7 +29,8 @@
 #   ARRAY_RUNS=N    job arrays of each kind (default 2)
 #   BURST_RUNS=N    rounds of bursts of each size (default 1: 16 and 64
 #                   samples; a round of both sizes takes about 10 min)
-#   INCUS_RUNS=N    jobs of each kind in the Incus section (default 5)
+#   INCUS_RUNS=N    jobs of each kind in the Incus section (default 5);
+#                   INCUS_PULL_RUNS (2), INCUS_ARRAY_RUNS (1), INCUS_HAND_RUNS (2)
 #   OCI_RUNS=N      pushes of the 1 GB OCI image and by-hand conversions (1)
 #   MN_RUNS=N       multi-node runs of each kind (default 3: about 2 min each)
 #   GRES_RUNS=N     GRES section runs of each kind (default 5)
@@ -701,7 +702,8 @@ if bash "$top/tests/cluster/incus.sh" installed; then
 	gate
 	section incus
 	say "LXD against Incus"
-	{ echo; RUNS=${INCUS_RUNS:-$((RUNS < 5 ? RUNS : 5))} bash "$here/incus.sh"; } >>"$out/latest.md" || say "warning: the Incus section failed"
+	{ echo; RUNS=${INCUS_RUNS:-$((RUNS < 5 ? RUNS : 5))} PULL_RUNS=${INCUS_PULL_RUNS:-$((PULL_RUNS < 2 ? PULL_RUNS : 2))} \
+		ARRAY_RUNS=${INCUS_ARRAY_RUNS:-1} HAND_RUNS=${INCUS_HAND_RUNS:-2} bash "$here/incus.sh"; } >>"$out/latest.md" || say "warning: the Incus section failed"
 fi
 cp "$raw" "$out/latest.tsv"
 plotrow() { local m p mn mx n; read -r m p mn mx n < <(stats "$2"); echo "\"$1\" $m $mn $p"; }
