@@ -37,7 +37,7 @@ cp -p "$node_conf" "$node_conf.jobcpu-saved"
 echo "spare_max_idle=0" >>"$node_conf"
 
 snapshot() { # pid starttime ticks ppid argv of every process
-	local f pid rest argv
+	local f pid rest argv line
 	for f in /proc/[0-9]*/stat; do
 		pid=${f#/proc/}
 		pid=${pid%/stat}
@@ -45,11 +45,11 @@ snapshot() { # pid starttime ticks ppid argv of every process
 		rest=${rest##*) }
 		argv=()
 		mapfile -t -d '' argv <"/proc/$pid/cmdline" 2>/dev/null || true
-		argv=("${argv[*]:0:3}")
-		argv=${argv//[[:space:]]/ }
+		line="${argv[*]:0:3}"
+		line=${line//[[:space:]]/ }
 		# shellcheck disable=SC2086
 		set -- $rest
-		printf '%s %s %s %s %s\n' "$pid" "${20}" "$((${12} + ${13}))" "$2" "${argv:0:200}"
+		printf '%s %s %s %s %s\n' "$pid" "${20}" "$((${12} + ${13}))" "$2" "${line:0:200}"
 	done
 }
 busy() { # no job process left, no job container left
