@@ -119,8 +119,19 @@ $(BUILD)/slxd-%: helpers/slxd-%.c $(LIBSLXD)
 
 # The only programs that talk to slurmctld (about jobs; the prolog to tell
 # srun of an image pull), so the only ones linked against libslurm.
-$(GC) $(PROLOG): $(BUILD)/slxd-%: helpers/slxd-%.c $(LIBSLXD)
+$(GC): $(BUILD)/slxd-%: helpers/slxd-%.c $(LIBSLXD)
 	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIBSLXD) $(SLURM_LDFLAGS) $(LDFLAGS) $(LDLIBS) -lslurm
+
+# slurmd runs these two for every job, most of which never talk to LXD or
+# the registry: libcurl is loaded when first used (plugin/curl_lazy.c), as
+# in the plugin.  Loading it and its ~30 libraries costs ~28 ms of CPU per
+# exec (docs/benchmarks.md, "Where a container job's CPU goes").
+$(PROLOG): $(BUILD)/slxd-%: helpers/slxd-%.c plugin/curl_lazy.c $(LIBSLXD)
+	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< plugin/curl_lazy.c $(LIBSLXD) $(SLURM_LDFLAGS) \
+		$(LDFLAGS) $(filter-out -lcurl,$(LDLIBS)) -lslurm
+$(EPILOG): $(BUILD)/slxd-%: helpers/slxd-%.c plugin/curl_lazy.c $(LIBSLXD)
+	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< plugin/curl_lazy.c $(LIBSLXD) $(LDFLAGS) \
+		$(filter-out -lcurl,$(LDLIBS))
 
 # The image check as a program (lib/tarcheck.h): the only node program
 # linked against libarchive and libyaml; the plugin and slxd-prolog run it

@@ -8,8 +8,9 @@
  * functions: the first call dlopens libcurl's ABI, libcurl.so.4, found as
  * the dynamic linker finds any library of a root process.  The plugin
  * defines the eight curl functions lib/ calls here and nowhere else; the
- * version script keeps them local (plugin/spank_lxd.map).  The programs
- * link libcurl as usual.
+ * version script keeps them local (plugin/spank_lxd.map).  slxd-prolog and
+ * slxd-epilog, which slurmd runs for every job, use it too (Makefile); the
+ * other programs link libcurl as usual.
  *
  * Without libcurl, curl_easy_init() returns NULL (the callers fail with
  * one line) after one log line saying why. */
