@@ -98,7 +98,10 @@ window() { # name srun-options
 }
 window lxd "--lxd-image=$SLXD_IMAGE"
 window plain ""
-echo "# CPU-seconds per job, by process ($N jobs each; $(date -u '+%F %H:%M') UTC)"
+echo "### Where a container job's CPU goes (\`bench/jobcpu.sh\`)"
+echo
+echo "CPU-seconds per job, by process ($N jobs each, spares off; $(date -u '+%F %H:%M') UTC):"
+echo
 join -t $'\t' -a1 -a2 -e 0 -o 0,1.2,2.2 <(sort "$out/lxd/table") <(sort "$out/plain/table") |
 	awk -F'\t' '{printf "%s\t%.3f\t%.3f\t%.3f\n", $1, $2, $3, $2-$3}' | sort -t $'\t' -k4,4gr |
 	awk -F'\t' 'BEGIN{print "| process | container job | plain job | difference |"; print "| --- | --- | --- | --- |"}

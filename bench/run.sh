@@ -34,6 +34,7 @@
 #   OCI_RUNS=N      pushes of the 1 GB OCI image and by-hand conversions (1)
 #   MN_RUNS=N       multi-node runs of each kind (default 3: about 2 min each)
 #   GRES_RUNS=N     GRES section runs of each kind (default 5)
+#   JOBCPU_N=N      jobs of each kind in the CPU-by-process section (10)
 # Defaults keep the whole run under 30 minutes on the 2-core test machine
 # (docs/benchmarks.md, "Running the bench": each section's time); each
 # section's time is said as it ends and written in latest.md's header.
@@ -753,6 +754,18 @@ if [ "${BENCH_OCI:-1}" = 1 ]; then
 	else
 		say "warning: the OCI conversion section (bench/oci.sh) failed"
 	fi
+fi
+# CPU per container job, by process (bench/jobcpu.sh: BSD process
+# accounting); BENCH_JOBCPU=0 leaves it out.
+if [ "${BENCH_JOBCPU:-1}" = 1 ]; then
+	section jobcpu
+	jobcpu_md=$(mktemp)
+	if JOBCPU_N=${JOBCPU_N:-$((RUNS < 10 ? RUNS : 10))} bash "$here/jobcpu.sh" >"$jobcpu_md"; then
+		{ echo; cat "$jobcpu_md"; } >>"$out/latest.md"
+	else
+		say "warning: the CPU-by-process section (bench/jobcpu.sh) failed"
+	fi
+	rm -f "$jobcpu_md"
 fi
 section
 elapsed=$(($(date +%s) - started - gate_waited))
