@@ -207,14 +207,14 @@ static int make_one(lxd_client *c, const struct slxd_config *cfg, json_t *inst, 
 static int fill(lxd_client *c, const struct slxd_config *cfg, json_t *inst, const char *fp,
 		const char *idmap, const char *tpl, const char *key, slxd_error *err)
 {
-	long have = 0, want;
+	long have = 0;
 	bool starting;
 	char name[64];
 	for (unsigned i = 0; i < (unsigned)cfg->spares_max; i++) {
 		int slot = slxd_pool_slot_open(cfg, key, i, true, true, err);
 		if (slot < 0)
 			return -1;
-		want = slxd_pool_wanted(cfg, key, &starting, err);
+		long want = slxd_pool_wanted(cfg, key, &starting, err);
 		if (want < 0 || have >= want || starting) {
 			close(slot);
 			return want < 0 ? -1 : 0;

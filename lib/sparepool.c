@@ -75,15 +75,12 @@ bool (*slxd_pool_alive)(const struct slxd_config *cfg, uint32_t jobid) = job_ali
 static int demand_open(const struct slxd_config *cfg, const char *key, struct demand *d,
 		       slxd_error *err)
 {
-	char file[96];
-	cleanup_free char *buf = malloc(DEMAND_BUF);
+	char file[96], buf[DEMAND_BUF];
 	snprintf(file, sizeof(file), SLXD_SPARE_PREFIX "%s.demand", key);
-	if (!buf)
-		return slxd_fail(err, "out of memory");
 	int fd = slxd_state_lock(cfg, file, true, true, err);
 	if (fd < 0)
 		return -1;
-	ssize_t n = pread(fd, buf, DEMAND_BUF - 1, 0);
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 	buf[n > 0 ? n : 0] = '\0';
 	long long now = (long long)time(NULL), id;
 	const char *p = buf;
@@ -102,13 +99,11 @@ static int demand_open(const struct slxd_config *cfg, const char *key, struct de
 static int demand_write(const struct slxd_config *cfg, int fd, const struct demand *d,
 			slxd_error *err)
 {
-	cleanup_free char *buf = malloc(DEMAND_BUF);
-	if (!buf)
-		return slxd_fail(err, "out of memory");
-	int len = snprintf(buf, DEMAND_BUF, "%lld %lld %lld", d->want, d->peak,
+	char buf[DEMAND_BUF];
+	int len = snprintf(buf, sizeof(buf), "%lld %lld %lld", d->want, d->peak,
 			   (long long)time(NULL));
 	for (unsigned i = 0; i < d->n; i++)
-		len += snprintf(buf + len, DEMAND_BUF - (size_t)len, " %" PRIu32, d->ids[i]);
+		len += snprintf(buf + len, sizeof(buf) - (size_t)len, " %" PRIu32, d->ids[i]);
 	buf[len++] = '\n';
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)len, 0) != len)
 		return slxd_fail(err, "cannot write the demand of the spares in %s: %s",
@@ -128,9 +123,7 @@ static void demand_prune(const struct slxd_config *cfg, struct demand *d, uint32
 
 int slxd_pool_start(const struct slxd_config *cfg, const char *key, uint32_t jobid, slxd_error *err)
 {
-	cleanup_free struct demand *d = malloc(sizeof(*d));
-	if (!d)
-		return slxd_fail(err, "out of memory");
+	struct demand dd, *d = &dd;
 	cleanup_fd int fd = demand_open(cfg, key, d, err);
 	if (fd < 0)
 		return -1;
@@ -145,9 +138,7 @@ int slxd_pool_start(const struct slxd_config *cfg, const char *key, uint32_t job
 
 long slxd_pool_end(const struct slxd_config *cfg, const char *key, uint32_t jobid, slxd_error *err)
 {
-	cleanup_free struct demand *d = malloc(sizeof(*d));
-	if (!d)
-		return slxd_fail(err, "out of memory");
+	struct demand dd, *d = &dd;
 	cleanup_fd int fd = demand_open(cfg, key, d, err);
 	if (fd < 0)
 		return -1;
@@ -170,9 +161,7 @@ long slxd_pool_end(const struct slxd_config *cfg, const char *key, uint32_t jobi
 long slxd_pool_wanted(const struct slxd_config *cfg, const char *key, bool *starting,
 		      slxd_error *err)
 {
-	cleanup_free struct demand *d = malloc(sizeof(*d));
-	if (!d)
-		return slxd_fail(err, "out of memory");
+	struct demand dd, *d = &dd;
 	cleanup_fd int fd = demand_open(cfg, key, d, err);
 	if (fd < 0)
 		return -1;
@@ -182,9 +171,7 @@ long slxd_pool_wanted(const struct slxd_config *cfg, const char *key, bool *star
 
 int slxd_pool_forget(const struct slxd_config *cfg, const char *key, slxd_error *err)
 {
-	cleanup_free struct demand *d = malloc(sizeof(*d));
-	if (!d)
-		return slxd_fail(err, "out of memory");
+	struct demand dd, *d = &dd;
 	cleanup_fd int fd = demand_open(cfg, key, d, err);
 	if (fd < 0)
 		return -1;
