@@ -135,13 +135,6 @@ int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg, const char *fi
 	char key[SLXD_SPARE_KEY_LEN + 1], name[64];
 	slxd_error err;
 	key_of(fingerprint, idmap, key);
-	/* the job counts in the demand from here to its end (sparepool.h) */
-	unsigned long long jobid;
-	json_auto_t *as_inst = json_pack("{s:O}", "config", labels);
-	if (as_inst && slxd_label_number(as_inst, SLXD_KEY_JOB_ID, UINT32_MAX, &jobid) &&
-	    jobid > 0 && slxd_pool_start(cfg, key, (uint32_t)jobid, &err) != 0)
-		slxd_log(SLXD_LOG_ERROR, "not counting job %llu in the demand for spares: %s",
-			 jobid, err.msg);
 	unsigned n = (unsigned)cfg->spares_max;
 	unsigned first = slxd_pool_first((uint32_t)getpid(), n);
 	for (unsigned k = 0; k < n; k++) {
@@ -168,6 +161,20 @@ int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg, const char *fi
 		}
 	}
 	return 0;
+}
+
+void slxd_spare_started(const struct slxd_config *cfg, const char *fingerprint, const char *idmap,
+			uint32_t jobid)
+{
+	char key[SLXD_SPARE_KEY_LEN + 1];
+	slxd_error err;
+	if (cfg->spare_max_idle == 0 || cfg->gpu_runtime == SLXD_GPU_NVIDIA || !idmap)
+		return;
+	key_of(fingerprint, idmap, key);
+	if (slxd_pool_start(cfg, key, jobid, &err) != 0)
+		slxd_log(SLXD_LOG_ERROR,
+			 "job %" PRIu32 ": not counted in the demand for spares: %s", jobid,
+			 err.msg);
 }
 
 /* Is the spare the slot names still there to take? */
