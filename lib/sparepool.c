@@ -144,14 +144,19 @@ long slxd_pool_end(const struct slxd_config *cfg, const char *key, uint32_t jobi
 		return -1;
 	demand_prune(cfg, d, jobid);
 	long want = 0;
-	if (d->n == 0) {
-		/* the burst is over; a job whose start was not counted (a
-		 * spare could not fit it) still asks for one */
-		want = d->peak < 1                 ? 1
-		       : d->peak > cfg->spares_max ? cfg->spares_max
-						   : (long)d->peak;
+	if (d->n == 0 && d->peak > 0) {
+		/* the burst is over: its peak sizes the pool */
+		want = d->peak > cfg->spares_max ? cfg->spares_max : (long)d->peak;
 		d->want = want;
 		d->peak = 0;
+	} else if (d->n == 0) {
+		/* An end of a burst that an earlier end already closed: the
+		 * jobs of a burst that end together are unmarked before their
+		 * ends are counted, so the first end sees none in progress.
+		 * It keeps the burst's size; a job whose start was not
+		 * counted (a spare could not fit it) still asks for one. */
+		want = d->want > 0 ? (long)d->want : 1;
+		d->want = want;
 	}
 	if (demand_write(cfg, fd, d, err) != 0)
 		return -1;

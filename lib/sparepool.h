@@ -38,7 +38,8 @@ int slxd_pool_start(const struct slxd_config *cfg, const char *key, uint32_t job
 /* Job `jobid` of `key` ended.  When no other job of the key is in progress
  * any more, the burst is over: returns the pool size it asks for (its
  * peak, at least 1, at most spares_max) and starts the next peak; else 0.
- * -1 with err when the file cannot be used. */
+ * The later ends of a burst an earlier end closed (its jobs that ended
+ * together) keep that size.  -1 with err when the file cannot be used. */
 long slxd_pool_end(const struct slxd_config *cfg, const char *key, uint32_t jobid, slxd_error *err);
 
 /* For a filler, under a slot's lock: the pool size the last burst asked

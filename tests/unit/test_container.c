@@ -1864,6 +1864,17 @@ static void test_pool_demand(void **state)
 	for (uint32_t id = 10; id < 19; id++)
 		assert_int_equal(slxd_pool_end(&cfg, key, id, &err), 0);
 	assert_int_equal(slxd_pool_end(&cfg, key, 19, &err), 4);
+	/* A burst's jobs that end together are unmarked before their ends
+	 * are counted: the first end closes the burst, the later ones keep
+	 * its size (it was 1 from the second end on) */
+	for (uint32_t id = 30; id < 33; id++)
+		assert_int_equal(slxd_pool_start(&cfg, key, id, &err), 0);
+	slxd_pool_alive = alive_never;
+	assert_int_equal(slxd_pool_end(&cfg, key, 30, &err), 3);
+	assert_int_equal(slxd_pool_end(&cfg, key, 31, &err), 3);
+	assert_int_equal(slxd_pool_end(&cfg, key, 32, &err), 3);
+	assert_int_equal(slxd_pool_wanted(&cfg, key, &starting, &err), 3);
+	slxd_pool_alive = alive_always;
 	/* slxd-gc emptied the pool: a filler asks for none */
 	assert_int_equal(slxd_pool_forget(&cfg, key, &err), 0);
 	assert_int_equal(slxd_pool_wanted(&cfg, key, &starting, &err), 0);
