@@ -53,7 +53,7 @@ void slxd_config_defaults(struct slxd_config *cfg)
 	cfg->spare_max_idle = 300;
 	/* a burst of 16 jobs of one user and image finds a spare each; 16
 	 * waiting spares hold about 256 MB (docs/benchmarks.md) */
-	cfg->spares_max = 1; /* the pool is opt-in: how-it-works.md */
+	cfg->spares_max = 16; /* sized by each burst's peak: sparepool.h, how-it-works.md */
 	/* Debian 12's LXD is 5.0.2: a floor it meets (docs/compatibility.md) */
 	COPY(cfg->lxd_min_version, "5.0");
 	/* Longer than a requeued job takes to start again on the node. */

@@ -303,6 +303,7 @@ static bool take_spare(lxd_client *c, const struct slxd_config *cfg, const struc
 	json_object_foreach (config, key, v)
 		if (strncmp(key, "user.", 5) == 0)
 			json_object_set(labels, key, v);
+	slxd_spare_started(cfg, job->fingerprint, idmap, job->jobid);
 	return labels && idmap && slxd_joblimits_copy(config, labels) == 0 &&
 	       slxd_joblimits_spare_fits(&job->limits, "/sys/devices/system/cpu/online") &&
 	       slxd_spare_take(c, cfg, job->fingerprint, idmap, job->uid, labels, devices, name) ==

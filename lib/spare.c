@@ -163,6 +163,20 @@ int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg, const char *fi
 	return 0;
 }
 
+void slxd_spare_started(const struct slxd_config *cfg, const char *fingerprint, const char *idmap,
+			uint32_t jobid)
+{
+	char key[SLXD_SPARE_KEY_LEN + 1];
+	slxd_error err;
+	if (cfg->spare_max_idle == 0 || cfg->gpu_runtime == SLXD_GPU_NVIDIA || !idmap)
+		return;
+	key_of(fingerprint, idmap, key);
+	if (slxd_pool_start(cfg, key, jobid, &err) != 0)
+		slxd_log(SLXD_LOG_ERROR,
+			 "job %" PRIu32 ": not counted in the demand for spares: %s", jobid,
+			 err.msg);
+}
+
 /* Is the spare the slot names still there to take? */
 static bool waiting(lxd_client *c, int slot)
 {
@@ -172,36 +186,6 @@ static bool waiting(lxd_client *c, int slot)
 	slot_read(slot, name);
 	return name[0] && lxd_instance_get(c, name, &inst, &ignored) == 0 &&
 	       slxd_label_is(inst, SLXD_KEY_ROLE, SLXD_ROLE_SPARE);
-}
-
-/* Are other jobs of this image and id map in progress on the node (their
- * lock files say so)?  Then the node is in a burst of them (an array,
- * many jobs at once): those jobs have their containers, and the next ones
- * start before a spare made now would be ready, so it would only cost the
- * burst LXD's time.  The burst's last job to end makes one. */
-static int others_in_progress(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
-			      const char *fp, const char *idmap, bool *others, slxd_error *err)
-{
-	json_auto_t *list = NULL;
-	json_t *other;
-	size_t i;
-	*others = false;
-	if (lxd_instances_list(c, SLXD_KEY_FINGERPRINT, fp, &list, err) != 0)
-		return -1;
-	const char *self = json_string_value(json_object_get(inst, "name"));
-	json_array_foreach (list, i, other) {
-		const char *name = json_string_value(json_object_get(other, "name"));
-		unsigned long long jobid;
-		if (!name || (self && strcmp(name, self) == 0) ||
-		    !slxd_label_number(other, SLXD_KEY_JOB_ID, UINT32_MAX, &jobid) || jobid == 0 ||
-		    !slxd_label_is(other, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE) ||
-		    !slxd_label_is(other, SLXD_KEY_ROLE, SLXD_ROLE_JOB) ||
-		    !slxd_label_is(other, "raw.idmap", idmap))
-			continue;
-		if (slxd_container_marked(cfg, (uint32_t)jobid))
-			*others = true;
-	}
-	return 0;
 }
 
 /* A started copy of template `tpl` named `name`; nothing half-made stays. */
@@ -221,18 +205,27 @@ static int make_one(lxd_client *c, const struct slxd_config *cfg, json_t *inst, 
 	return slxd_fail_prefix(err, "cannot make spare %s", name);
 }
 
-/* Fill the pool of `key` up to `want` waiting spares, one slot at a
- * time: each is made without its slot's lock, which a job's start must
- * never wait behind, and published under it. */
+/* Fill the pool of `key` up to the size the demand asks for, one slot at
+ * a time: each is made without its slot's lock, which a job's start must
+ * never wait behind, and published under it.  The demand is read again
+ * under each slot's lock: slxd-gc (which holds them all) may have emptied
+ * the pool meanwhile, and a job of the key that started since gets the
+ * node's CPU first (its end fills the pool). */
 static int fill(lxd_client *c, const struct slxd_config *cfg, json_t *inst, const char *fp,
-		const char *idmap, const char *tpl, const char *key, long want, slxd_error *err)
+		const char *idmap, const char *tpl, const char *key, slxd_error *err)
 {
 	long have = 0;
+	bool starting;
 	char name[64];
-	for (unsigned i = 0; i < (unsigned)cfg->spares_max && have < want; i++) {
+	for (unsigned i = 0; i < (unsigned)cfg->spares_max; i++) {
 		int slot = slxd_pool_slot_open(cfg, key, i, true, true, err);
 		if (slot < 0)
 			return -1;
+		long want = slxd_pool_wanted(cfg, key, &starting, err);
+		if (want < 0 || have >= want || starting) {
+			close(slot);
+			return want < 0 ? -1 : 0;
+		}
 		bool there = waiting(c, slot);
 		close(slot);
 		if (there) {
@@ -259,14 +252,18 @@ static int fill(lxd_client *c, const struct slxd_config *cfg, json_t *inst, cons
 			remove_quietly(c, name);
 			return -1;
 		}
-		if (!waiting(c, slot) && slxd_name_file_write(slot, name) == 0) {
+		want = slxd_pool_wanted(cfg, key, &starting, err);
+		if (have < want && !waiting(c, slot) && slxd_name_file_write(slot, name) == 0) {
 			slxd_log(SLXD_LOG_INFO,
 				 "made spare container %s (image %s, uid %s) for the next "
 				 "job of this user and image",
 				 name, slxd_label(inst, SLXD_KEY_IMAGE) ?: "?",
 				 slxd_label(inst, SLXD_KEY_UID));
 		} else {
-			remove_quietly(c, name); /* another end filled it first */
+			close(slot);
+			/* another end filled it first, or slxd-gc emptied the pool */
+			remove_quietly(c, name);
+			return want < 0 ? -1 : 0;
 		}
 		have++;
 		close(slot);
@@ -287,15 +284,14 @@ int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
 	    !slxd_label(inst, SLXD_KEY_UID) ||
 	    !slxd_label_is(inst, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE))
 		return 0;
-	bool others;
-	if (others_in_progress(c, cfg, inst, fp, idmap, &others, err) != 0)
-		return -1;
+	unsigned long long jobid;
+	if (!slxd_label_number(inst, SLXD_KEY_JOB_ID, UINT32_MAX, &jobid))
+		jobid = 0;
 	key_of(fp, idmap, key);
-	long want = slxd_pool_demand(cfg, key, !others, err);
-	if (want < 0)
-		return -1;
-	if (others)
-		return 0;
+	/* other jobs of the key still in progress: the burst's last fills */
+	long want = slxd_pool_end(cfg, key, (uint32_t)jobid, err);
+	if (want <= 0)
+		return want < 0 ? -1 : 0;
 	int found = slxd_template_find(c, cfg, fp, idmap, tpl, err);
 	if (found < 0)
 		return -1;
@@ -304,7 +300,7 @@ int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
 		return 0;
 	}
 	*made = SLXD_SPARE_WAITING;
-	return fill(c, cfg, inst, fp, idmap, tpl, key, want, err);
+	return fill(c, cfg, inst, fp, idmap, tpl, key, err);
 }
 
 int slxd_spare_remove(lxd_client *c, const struct slxd_config *cfg, const char *name,
@@ -334,6 +330,11 @@ int slxd_spare_remove(lxd_client *c, const struct slxd_config *cfg, const char *
 		rc = slxd_error_kind(err) == SLXD_E_NOTFOUND ? 1 : -1;
 	else if (!slxd_label_is(inst, SLXD_KEY_ROLE, SLXD_ROLE_SPARE))
 		rc = slxd_failk(err, SLXD_E_BUSY, "spare %s was taken by a job", name);
+	/* the pool asks for none until the next burst ends: a filler that
+	 * waits on one of these locks stops there (sparepool.h) */
+	slxd_error ignored;
+	if (rc == 0 && slxd_pool_forget(cfg, key, &ignored) != 0)
+		slxd_log(SLXD_LOG_ERROR, "spare %s: %s", name, ignored.msg);
 	/* offered to no one from now on, so no job can take it while LXD
 	 * stops it, and no job waits on the lock meanwhile */
 	for (unsigned i = 0; i < n; i++) {

@@ -8,6 +8,7 @@
 #define SLXD_SPARE_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -23,6 +24,12 @@
  * the caller makes a container as if there were no spare. */
 int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg, const char *fingerprint,
 		    const char *idmap, uid_t uid, json_t *labels, json_t *devices, char out[64]);
+
+/* Job `jobid` of this image and id map starts on the node: counted in the
+ * demand for spares (sparepool.h) until its end, whether or not it can
+ * take a spare (a job pinned to some CPUs cannot).  Never fails the job. */
+void slxd_spare_started(const struct slxd_config *cfg, const char *fingerprint, const char *idmap,
+			uint32_t jobid);
 
 /* Count the end of the job container `inst` (as read from LXD) and, unless
  * other jobs of this user and image are still in progress on the node (a

@@ -2,6 +2,8 @@
 #include "sparepool.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,35 +47,141 @@ static bool number(const char **p, long long *out)
 	return true;
 }
 
-long slxd_pool_demand(const struct slxd_config *cfg, const char *key, bool last, slxd_error *err)
+/* What a demand file holds: "want peak at id...". */
+struct demand {
+	long long want, peak, at;
+	unsigned n;
+	uint32_t ids[SLXD_POOL_JOBS];
+};
+
+#define DEMAND_BUF (SLXD_POOL_JOBS * 11 + 80)
+
+static bool job_alive(const struct slxd_config *cfg, uint32_t jobid)
 {
-	char file[96], buf[80] = "";
+	slxd_error err;
+	if (slxd_container_marked(cfg, jobid))
+		return true;
+	/* still setting its container up, or tearing it down */
+	int fd = slxd_job_lock(cfg, jobid, false, false, &err);
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 && slxd_error_kind(&err) == SLXD_E_BUSY;
+}
+
+bool (*slxd_pool_alive)(const struct slxd_config *cfg, uint32_t jobid) = job_alive;
+
+/* The demand file of `key`, locked, and what it says in *d (nothing when
+ * unreadable or stale). */
+static int demand_open(const struct slxd_config *cfg, const char *key, struct demand *d,
+		       slxd_error *err)
+{
+	char file[96], buf[DEMAND_BUF];
 	snprintf(file, sizeof(file), SLXD_SPARE_PREFIX "%s.demand", key);
-	cleanup_fd int fd = slxd_state_lock(cfg, file, true, true, err);
+	int fd = slxd_state_lock(cfg, file, true, true, err);
 	if (fd < 0)
 		return -1;
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-	/* the burst's ends so far, the time of the latest, and whether that
-	 * one saw no other job in progress */
-	long long count = 0, at = 0, closed = 1;
-	long long now = (long long)time(NULL);
+	buf[n > 0 ? n : 0] = '\0';
+	long long now = (long long)time(NULL), id;
 	const char *p = buf;
-	if (n <= 0 || !number(&p, &count) || !number(&p, &at) || !number(&p, &closed) ||
-	    count < 0 || count > 1000000 || at > now || now - at >= cfg->spare_max_idle)
-		count = 0, closed = 1;
-	/* Ends of one burst come close together, and several of them can
-	 * see no other job in progress (each job's end unmarks it before
-	 * the detached half counts): the count goes on until an end comes
-	 * SLXD_POOL_BURST_GAP s after one that saw none. */
-	if (closed && now - at > SLXD_POOL_BURST_GAP)
-		count = 0;
-	count++;
-	long want = last ? (count < cfg->spares_max ? (long)count : cfg->spares_max) : 0;
-	int len = snprintf(buf, sizeof(buf), "%lld %lld %d\n", count, now, last ? 1 : 0);
+	memset(d, 0, offsetof(struct demand, ids));
+	if (n <= 0 || !number(&p, &d->want) || !number(&p, &d->peak) || !number(&p, &d->at) ||
+	    d->at > now || now - d->at >= cfg->spare_max_idle) {
+		memset(d, 0, offsetof(struct demand, ids));
+		return fd;
+	}
+	while (d->n < SLXD_POOL_JOBS && number(&p, &id))
+		if (id > 0 && id <= UINT32_MAX)
+			d->ids[d->n++] = (uint32_t)id;
+	return fd;
+}
+
+static int demand_write(const struct slxd_config *cfg, int fd, const struct demand *d,
+			slxd_error *err)
+{
+	char buf[DEMAND_BUF];
+	int len = snprintf(buf, sizeof(buf), "%lld %lld %lld", d->want, d->peak,
+			   (long long)time(NULL));
+	for (unsigned i = 0; i < d->n; i++)
+		len += snprintf(buf + len, sizeof(buf) - (size_t)len, " %" PRIu32, d->ids[i]);
+	buf[len++] = '\n';
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)len, 0) != len)
-		return slxd_fail(err, "cannot write %s/%s: %s", cfg->state_dir, file,
-				 strerror(errno));
+		return slxd_fail(err, "cannot write the demand of the spares in %s: %s",
+				 cfg->state_dir, strerror(errno));
+	return 0;
+}
+
+/* Drop `jobid` (0: none) and every job that died without its end counted. */
+static void demand_prune(const struct slxd_config *cfg, struct demand *d, uint32_t jobid)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < d->n; i++)
+		if (d->ids[i] != jobid && slxd_pool_alive(cfg, d->ids[i]))
+			d->ids[k++] = d->ids[i];
+	d->n = k;
+}
+
+int slxd_pool_start(const struct slxd_config *cfg, const char *key, uint32_t jobid, slxd_error *err)
+{
+	struct demand dd, *d = &dd;
+	cleanup_fd int fd = demand_open(cfg, key, d, err);
+	if (fd < 0)
+		return -1;
+	demand_prune(cfg, d, jobid);
+	long long running = d->n + 1; /* this one, even when the file is full */
+	if (d->n < SLXD_POOL_JOBS)
+		d->ids[d->n++] = jobid;
+	if (running > d->peak)
+		d->peak = running;
+	return demand_write(cfg, fd, d, err);
+}
+
+long slxd_pool_end(const struct slxd_config *cfg, const char *key, uint32_t jobid, slxd_error *err)
+{
+	struct demand dd, *d = &dd;
+	cleanup_fd int fd = demand_open(cfg, key, d, err);
+	if (fd < 0)
+		return -1;
+	demand_prune(cfg, d, jobid);
+	long want = 0;
+	if (d->n == 0 && d->peak > 0) {
+		/* the burst is over: its peak sizes the pool */
+		want = d->peak > cfg->spares_max ? cfg->spares_max : (long)d->peak;
+		d->want = want;
+		d->peak = 0;
+	} else if (d->n == 0) {
+		/* An end of a burst that an earlier end already closed: the
+		 * jobs of a burst that end together are unmarked before their
+		 * ends are counted, so the first end sees none in progress.
+		 * It keeps the burst's size; a job whose start was not
+		 * counted (a spare could not fit it) still asks for one. */
+		want = d->want > 0 ? (long)d->want : 1;
+		d->want = want;
+	}
+	if (demand_write(cfg, fd, d, err) != 0)
+		return -1;
 	return want;
+}
+
+long slxd_pool_wanted(const struct slxd_config *cfg, const char *key, bool *starting,
+		      slxd_error *err)
+{
+	struct demand dd, *d = &dd;
+	cleanup_fd int fd = demand_open(cfg, key, d, err);
+	if (fd < 0)
+		return -1;
+	*starting = d->n > 0;
+	return d->want > cfg->spares_max ? cfg->spares_max : (long)d->want;
+}
+
+int slxd_pool_forget(const struct slxd_config *cfg, const char *key, slxd_error *err)
+{
+	struct demand dd, *d = &dd;
+	cleanup_fd int fd = demand_open(cfg, key, d, err);
+	if (fd < 0)
+		return -1;
+	d->want = 0;
+	return demand_write(cfg, fd, d, err);
 }
 
 bool slxd_pool_memory_ok(const char *meminfo)

@@ -2,8 +2,8 @@
 /* The pool of spares of one (image, id map), that is of one user and image:
  * up to spares_max slots, each the slot file of spare.h (names one spare,
  * read once, every reader and writer holds its flock), and the demand that
- * sizes it: how many jobs the last burst of that user and image ran on the
- * node (docs/design.md, "Spares").  No LXD here: spare.c does the rest. */
+ * sizes it: the most jobs of that user and image the last burst ran at
+ * once on the node (docs/design.md, "Spares").  No LXD here: spare.c does the rest. */
 #ifndef SLXD_SPAREPOOL_H
 #define SLXD_SPAREPOOL_H
 
@@ -23,15 +23,40 @@ int slxd_pool_slot_open(const struct slxd_config *cfg, const char *key, unsigned
  * taker's pid), so the jobs of a burst do not all try slot 0 first. */
 unsigned slxd_pool_first(uint32_t seed, unsigned n);
 
-/* One job of `key` ended on the node; `last`: it saw no other job of the
- * key in progress.  A burst is a run of ends that overlapped with other
- * jobs of the key or came within SLXD_POOL_BURST_GAP seconds of one
- * another.  Counts the end (slxd-spare-<key>.demand, under its flock) and,
- * when `last`, returns how many spares the pool should hold: the burst's
- * ends so far, at most spares_max; else 0.  A count older than
- * spare_max_idle is forgotten.  -1 with err when the file cannot be used. */
-#define SLXD_POOL_BURST_GAP 3
-long slxd_pool_demand(const struct slxd_config *cfg, const char *key, bool last, slxd_error *err);
+/* The demand that sizes the pool of `key` (slxd-spare-<key>.demand, read
+ * and written under its flock): the ids of the key's jobs in progress on
+ * the node, the PEAK of how many ran at once since the last burst ended,
+ * and the pool size that burst asked for.  A job counts from its start
+ * (slxd_pool_start) to its end (slxd_pool_end); one that died without its
+ * end counted is dropped as soon as it is neither marked (statedir.h) nor
+ * holding its job lock; a file not written for spare_max_idle is forgotten.
+ * Back-to-back jobs, one at a time, ask for one spare. */
+#define SLXD_POOL_JOBS 512 /* job ids a demand file keeps; more still count in the peak */
+int slxd_pool_start(const struct slxd_config *cfg, const char *key, uint32_t jobid,
+		    slxd_error *err);
+
+/* Job `jobid` of `key` ended.  When no other job of the key is in progress
+ * any more, the burst is over: returns the pool size it asks for (its
+ * peak, at least 1, at most spares_max) and starts the next peak; else 0.
+ * The later ends of a burst an earlier end closed (its jobs that ended
+ * together) keep that size.  -1 with err when the file cannot be used. */
+long slxd_pool_end(const struct slxd_config *cfg, const char *key, uint32_t jobid, slxd_error *err);
+
+/* For a filler, under a slot's lock: the pool size the last burst asked
+ * for (0 once slxd_pool_forget ran or the file is stale), and in
+ * *starting whether a job of the key started since (a filler then stops:
+ * it would take that job's CPU, and the job's end fills). */
+long slxd_pool_wanted(const struct slxd_config *cfg, const char *key, bool *starting,
+		      slxd_error *err);
+
+/* slxd-gc, under every slot's lock, removed an idle spare: the pool asks
+ * for none until the next burst ends, so a filler that waited on gc's
+ * slot lock stops there. */
+int slxd_pool_forget(const struct slxd_config *cfg, const char *key, slxd_error *err);
+
+/* Is job `jobid` still in progress here (marked, or its lock held)?
+ * Tests point it elsewhere. */
+extern bool (*slxd_pool_alive)(const struct slxd_config *cfg, uint32_t jobid);
 
 /* Is there memory for one more spare: MemAvailable in `meminfo`
  * (/proc/meminfo) at least a tenth of MemTotal and at least 256 MB?  false

@@ -261,7 +261,7 @@ static void test_set_registry_keys(void **state)
 	assert_int_equal(cfg.spare_max_idle, 900);
 	assert_contains(set_bad("spare_max_idle=-1"), "invalid spare_max_idle");
 	assert_contains(set_bad("spare_max_idle=86401"), "invalid spare_max_idle");
-	assert_int_equal(cfg.spares_max, 1); /* the default: one spare, no pool */
+	assert_int_equal(cfg.spares_max, 16); /* the default: a pool sized by the peak */
 	set_ok("spares_max=64");
 	assert_int_equal(cfg.spares_max, 64);
 	assert_contains(set_bad("spares_max=0"), "invalid spares_max");

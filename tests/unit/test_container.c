@@ -1725,37 +1725,174 @@ static void test_pool_gc_removes_idle(void **state)
 	assert_true(fake_lxd_instance_exists(f, s0));
 }
 
-/* The demand: a burst's ends are counted, its last gets their number (at
- * most spares_max) and starts the next count; a stale count is forgotten. */
+/* Job `id` (container `name`) of the user and image ends, as the detached
+ * half of the epilog does it. */
+static enum slxd_spare_made end_job(uint32_t id, const char *name)
+{
+	enum slxd_spare_made made;
+	json_t *inst = fake_lxd_instance_json(f, name);
+	assert_non_null(inst);
+	assert_int_equal(slxd_container_teardown(c, &cfg, id, NULL, &err), 0);
+	assert_int_equal(slxd_spare_make(c, &cfg, inst, &made, &err), 0);
+	json_decref(inst);
+	return made;
+}
+
+static void start_job(uint32_t id, char name[64])
+{
+	pid_t pid = 0;
+	struct slxd_job j = job;
+	j.jobid = id;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &j, &pid, &err), 0);
+	slxd_job_recorded_name(&cfg, id, name);
+}
+
+/* Back-to-back jobs of one user and image, one at a time (each ending
+ * right before the next starts): the pool stays at one spare, however
+ * many of them (the count of ends within seconds grew it to the cap). */
+static void test_pool_back_to_back(void **state)
+{
+	char name[64];
+	(void)state;
+	cfg.spares_max = 4;
+	burst(1, 100);
+	for (uint32_t id = 300; id < 304; id++) {
+		start_job(id, name);
+		assert_int_equal(end_job(id, name), SLXD_SPARE_WAITING);
+	}
+	slot_name(0, name);
+	assert_true(slxd_spare_name_ok(name));
+	for (unsigned i = 1; i < 4; i++) {
+		slot_name(i, name);
+		assert_string_equal(name, "");
+	}
+}
+
+/* The pool is sized by the most jobs that ran at once, not by how many
+ * ended: 5 at once, 3 of them end, 3 more start (5 at once again), all
+ * end: 5 spares, not 8. */
+static void test_pool_sized_by_peak(void **state)
+{
+	char names[8][64], name[64];
+	(void)state;
+	cfg.spares_max = 8;
+	burst(0, 0); /* the template */
+	for (unsigned k = 0; k < 5; k++)
+		start_job(100 + k, names[k]);
+	for (unsigned k = 0; k < 3; k++)
+		assert_int_equal(end_job(100 + k, names[k]), SLXD_SPARE_UNWANTED);
+	for (unsigned k = 5; k < 8; k++)
+		start_job(100 + k, names[k]);
+	for (unsigned k = 3; k < 8; k++)
+		assert_int_equal(end_job(100 + k, names[k]),
+				 k < 7 ? SLXD_SPARE_UNWANTED : SLXD_SPARE_WAITING);
+	for (unsigned i = 0; i < 5; i++) {
+		slot_name(i, name);
+		assert_true(slxd_spare_name_ok(name));
+	}
+	slot_name(5, name);
+	assert_string_equal(name, "");
+	assert_int_equal(count_substr(logbuf, "made spare container"), 5);
+}
+
+/* A job whose end is never counted (its epilog's detached half died) is
+ * forgotten as soon as it is no longer in progress: the other job's end
+ * still fills the pool, to the 2 that ran at once. */
+static void test_pool_dead_job_forgotten(void **state)
+{
+	char a[64], b[64], name[64];
+	(void)state;
+	cfg.spares_max = 4;
+	burst(0, 0);
+	start_job(100, a);
+	start_job(101, b);
+	assert_int_equal(slxd_container_teardown(c, &cfg, 100, NULL, &err), 0); /* no count */
+	assert_int_equal(end_job(101, b), SLXD_SPARE_WAITING);
+	for (unsigned i = 0; i < 2; i++) {
+		slot_name(i, name);
+		assert_true(slxd_spare_name_ok(name));
+	}
+	slot_name(2, name);
+	assert_string_equal(name, "");
+}
+
+static bool alive_never(const struct slxd_config *cf, uint32_t jobid)
+{
+	(void)cf;
+	(void)jobid;
+	return false;
+}
+
+static bool alive_always(const struct slxd_config *cf, uint32_t jobid)
+{
+	(void)cf;
+	(void)jobid;
+	return true;
+}
+
+/* The demand file: the peak of jobs in progress at once; the end of the
+ * last gives it (at least 1, at most spares_max) and starts the next; a
+ * filler sees a job that started since; gc's forget asks for none; a
+ * stale or unreadable file is forgotten. */
 static void test_pool_demand(void **state)
 {
 	const char *key = "0123456789ab-0123456789abcdef";
 	char path[512], text[64];
+	bool starting;
+	bool (*alive)(const struct slxd_config *, uint32_t) = slxd_pool_alive;
 	(void)state;
 	cfg.spare_max_idle = 300;
 	cfg.spares_max = 4;
+	mkdir(cfg.state_dir, 0700);
 	snprintf(path, sizeof(path), "%s/" SLXD_SPARE_PREFIX "%s.demand", cfg.state_dir, key);
-	assert_int_equal(slxd_pool_demand(&cfg, key, false, &err), 0);
-	assert_int_equal(slxd_pool_demand(&cfg, key, false, &err), 0);
-	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 3);
-	/* two ends of one burst that both saw no other job: the second
-	 * still counts the whole burst (found on the cluster: 2 of 4) */
-	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 4);
-	/* one job at a time, its end long after the last one: one spare */
-	snprintf(text, sizeof(text), "5 %lld 1\n", (long long)time(NULL) - 20);
+	slxd_pool_alive = alive_always;
+	for (uint32_t id = 1; id <= 3; id++)
+		assert_int_equal(slxd_pool_start(&cfg, key, id, &err), 0);
+	assert_int_equal(slxd_pool_start(&cfg, key, 2, &err), 0); /* counted once */
+	assert_int_equal(slxd_pool_wanted(&cfg, key, &starting, &err), 0);
+	assert_true(starting);
+	assert_int_equal(slxd_pool_end(&cfg, key, 1, &err), 0);
+	assert_int_equal(slxd_pool_end(&cfg, key, 3, &err), 0);
+	assert_int_equal(slxd_pool_end(&cfg, key, 2, &err), 3);
+	assert_int_equal(slxd_pool_wanted(&cfg, key, &starting, &err), 3);
+	assert_false(starting);
+	/* one at a time: 1; more at once than the cap: the cap */
+	assert_int_equal(slxd_pool_start(&cfg, key, 9, &err), 0);
+	assert_int_equal(slxd_pool_end(&cfg, key, 9, &err), 1);
+	for (uint32_t id = 10; id < 20; id++)
+		assert_int_equal(slxd_pool_start(&cfg, key, id, &err), 0);
+	for (uint32_t id = 10; id < 19; id++)
+		assert_int_equal(slxd_pool_end(&cfg, key, id, &err), 0);
+	assert_int_equal(slxd_pool_end(&cfg, key, 19, &err), 4);
+	/* A burst's jobs that end together are unmarked before their ends
+	 * are counted: the first end closes the burst, the later ones keep
+	 * its size (it was 1 from the second end on) */
+	for (uint32_t id = 30; id < 33; id++)
+		assert_int_equal(slxd_pool_start(&cfg, key, id, &err), 0);
+	slxd_pool_alive = alive_never;
+	assert_int_equal(slxd_pool_end(&cfg, key, 30, &err), 3);
+	assert_int_equal(slxd_pool_end(&cfg, key, 31, &err), 3);
+	assert_int_equal(slxd_pool_end(&cfg, key, 32, &err), 3);
+	assert_int_equal(slxd_pool_wanted(&cfg, key, &starting, &err), 3);
+	slxd_pool_alive = alive_always;
+	/* slxd-gc emptied the pool: a filler asks for none */
+	assert_int_equal(slxd_pool_forget(&cfg, key, &err), 0);
+	assert_int_equal(slxd_pool_wanted(&cfg, key, &starting, &err), 0);
+	/* jobs that died without their ends counted are dropped */
+	for (uint32_t id = 20; id < 23; id++)
+		assert_int_equal(slxd_pool_start(&cfg, key, id, &err), 0);
+	slxd_pool_alive = alive_never;
+	assert_int_equal(slxd_pool_end(&cfg, key, 22, &err), 3);
+	/* stale (older than spare_max_idle), or garbage: forgotten */
+	snprintf(text, sizeof(text), "4 7 %lld 5 6 7\n", (long long)time(NULL) - 400);
 	write_file(path, text);
-	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 1);
-	/* a burst that overlapped: however long, at most spares_max */
-	snprintf(text, sizeof(text), "5 %lld 1\n", (long long)time(NULL) - 20);
-	write_file(path, text);
-	for (int i = 0; i < 9; i++)
-		assert_int_equal(slxd_pool_demand(&cfg, key, false, &err), 0);
-	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 4);
-	snprintf(text, sizeof(text), "7 %lld 0\n", (long long)time(NULL) - 400);
-	write_file(path, text); /* older than spare_max_idle */
-	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 1);
+	slxd_pool_alive = alive_always;
+	assert_int_equal(slxd_pool_wanted(&cfg, key, &starting, &err), 0);
+	assert_false(starting);
+	assert_int_equal(slxd_pool_end(&cfg, key, 8, &err), 1);
 	write_file(path, "garbage");
-	assert_int_equal(slxd_pool_demand(&cfg, key, true, &err), 1);
+	assert_int_equal(slxd_pool_end(&cfg, key, 8, &err), 1);
+	slxd_pool_alive = alive;
 }
 
 /* No spare is made when the node is short of memory. */
@@ -2329,6 +2466,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pool_take_skips_held_slot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_gc_removes_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_demand, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_back_to_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_sized_by_peak, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_dead_job_forgotten, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_waits_for_spare_being_taken, setup,
 						teardown),
