@@ -70,6 +70,16 @@ static bool job_alive(const struct slxd_config *cfg, uint32_t jobid)
 
 bool (*slxd_pool_alive)(const struct slxd_config *cfg, uint32_t jobid) = job_alive;
 
+/* Drop `jobid` (0: none) and every job that died without its end counted. */
+static void demand_prune(const struct slxd_config *cfg, struct demand *d, uint32_t jobid)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < d->n; i++)
+		if (d->ids[i] != jobid && slxd_pool_alive(cfg, d->ids[i]))
+			d->ids[k++] = d->ids[i];
+	d->n = k;
+}
+
 /* The demand file of `key`, locked, and what it says in *d (nothing when
  * unreadable or stale). */
 static int demand_open(const struct slxd_config *cfg, const char *key, struct demand *d,
@@ -85,14 +95,19 @@ static int demand_open(const struct slxd_config *cfg, const char *key, struct de
 	long long now = (long long)time(NULL), id;
 	const char *p = buf;
 	memset(d, 0, offsetof(struct demand, ids));
-	if (n <= 0 || !number(&p, &d->want) || !number(&p, &d->peak) || !number(&p, &d->at) ||
-	    d->at > now || now - d->at >= cfg->spare_max_idle) {
+	if (n <= 0 || !number(&p, &d->want) || !number(&p, &d->peak) || !number(&p, &d->at)) {
 		memset(d, 0, offsetof(struct demand, ids));
 		return fd;
 	}
 	while (d->n < SLXD_POOL_JOBS && number(&p, &id))
 		if (id > 0 && id <= UINT32_MAX)
 			d->ids[d->n++] = (uint32_t)id;
+	if (d->at > now || now - d->at >= cfg->spare_max_idle) {
+		/* Not written for spare_max_idle: the pool it sized is gone
+		 * (slxd-gc).  Its peak stays for the ends of the jobs it
+		 * counts: a burst of jobs that run longer than that. */
+		d->want = 0;
+	}
 	return fd;
 }
 
@@ -111,16 +126,6 @@ static int demand_write(const struct slxd_config *cfg, int fd, const struct dema
 	return 0;
 }
 
-/* Drop `jobid` (0: none) and every job that died without its end counted. */
-static void demand_prune(const struct slxd_config *cfg, struct demand *d, uint32_t jobid)
-{
-	unsigned k = 0;
-	for (unsigned i = 0; i < d->n; i++)
-		if (d->ids[i] != jobid && slxd_pool_alive(cfg, d->ids[i]))
-			d->ids[k++] = d->ids[i];
-	d->n = k;
-}
-
 int slxd_pool_start(const struct slxd_config *cfg, const char *key, uint32_t jobid, slxd_error *err)
 {
 	struct demand dd, *d = &dd;
@@ -128,6 +133,9 @@ int slxd_pool_start(const struct slxd_config *cfg, const char *key, uint32_t job
 	if (fd < 0)
 		return -1;
 	demand_prune(cfg, d, jobid);
+	if (d->n == 0)
+		d->peak = 0;          /* none in progress: a new burst (the last one's
+			      * ends may have been lost) */
 	long long running = d->n + 1; /* this one, even when the file is full */
 	if (d->n < SLXD_POOL_JOBS)
 		d->ids[d->n++] = jobid;
@@ -142,9 +150,12 @@ long slxd_pool_end(const struct slxd_config *cfg, const char *key, uint32_t jobi
 	cleanup_fd int fd = demand_open(cfg, key, d, err);
 	if (fd < 0)
 		return -1;
+	bool counted = false;
+	for (unsigned i = 0; i < d->n; i++)
+		counted = counted || d->ids[i] == jobid;
 	demand_prune(cfg, d, jobid);
 	long want = 0;
-	if (d->n == 0 && d->peak > 0) {
+	if (d->n == 0 && counted && d->peak > 0) {
 		/* the burst is over: its peak sizes the pool */
 		want = d->peak > cfg->spares_max ? cfg->spares_max : (long)d->peak;
 		d->want = want;
@@ -154,9 +165,10 @@ long slxd_pool_end(const struct slxd_config *cfg, const char *key, uint32_t jobi
 		 * jobs of a burst that end together are unmarked before their
 		 * ends are counted, so the first end sees none in progress.
 		 * It keeps the burst's size; a job whose start was not
-		 * counted (a spare could not fit it) still asks for one. */
+		 * counted (or a forgotten file) still asks for one. */
 		want = d->want > 0 ? (long)d->want : 1;
 		d->want = want;
+		d->peak = 0;
 	}
 	if (demand_write(cfg, fd, d, err) != 0)
 		return -1;
@@ -170,6 +182,7 @@ long slxd_pool_wanted(const struct slxd_config *cfg, const char *key, bool *star
 	cleanup_fd int fd = demand_open(cfg, key, d, err);
 	if (fd < 0)
 		return -1;
+	demand_prune(cfg, d, 0); /* a job that died is not starting */
 	*starting = d->n > 0;
 	return d->want > cfg->spares_max ? cfg->spares_max : (long)d->want;
 }

@@ -29,7 +29,9 @@ unsigned slxd_pool_first(uint32_t seed, unsigned n);
  * and the pool size that burst asked for.  A job counts from its start
  * (slxd_pool_start) to its end (slxd_pool_end); one that died without its
  * end counted is dropped as soon as it is neither marked (statedir.h) nor
- * holding its job lock; a file not written for spare_max_idle is forgotten.
+ * holding its job lock; a file not written for spare_max_idle forgets the
+ * pool size it asked for, and its peak once none of its jobs runs (a
+ * burst of jobs longer than spare_max_idle keeps its peak).
  * Back-to-back jobs, one at a time, ask for one spare. */
 #define SLXD_POOL_JOBS 512 /* job ids a demand file keeps; more still count in the peak */
 int slxd_pool_start(const struct slxd_config *cfg, const char *key, uint32_t jobid,

@@ -1875,6 +1875,17 @@ static void test_pool_demand(void **state)
 	assert_int_equal(slxd_pool_end(&cfg, key, 32, &err), 3);
 	assert_int_equal(slxd_pool_wanted(&cfg, key, &starting, &err), 3);
 	slxd_pool_alive = alive_always;
+	/* a burst of jobs that run longer than spare_max_idle: the file is
+	 * old at their ends, its peak still counts (it was 1) */
+	for (uint32_t id = 40; id < 43; id++)
+		assert_int_equal(slxd_pool_start(&cfg, key, id, &err), 0);
+	snprintf(text, sizeof(text), "3 3 %lld 40 41 42\n", (long long)time(NULL) - 4000);
+	write_file(path, text);
+	assert_int_equal(slxd_pool_wanted(&cfg, key, &starting, &err), 0);
+	assert_true(starting);
+	slxd_pool_alive = alive_never;
+	assert_int_equal(slxd_pool_end(&cfg, key, 40, &err), 3);
+	slxd_pool_alive = alive_always;
 	/* slxd-gc emptied the pool: a filler asks for none */
 	assert_int_equal(slxd_pool_forget(&cfg, key, &err), 0);
 	assert_int_equal(slxd_pool_wanted(&cfg, key, &starting, &err), 0);
@@ -1883,13 +1894,18 @@ static void test_pool_demand(void **state)
 		assert_int_equal(slxd_pool_start(&cfg, key, id, &err), 0);
 	slxd_pool_alive = alive_never;
 	assert_int_equal(slxd_pool_end(&cfg, key, 22, &err), 3);
-	/* stale (older than spare_max_idle), or garbage: forgotten */
+	/* stale (older than spare_max_idle) with its jobs gone, or garbage:
+	 * forgotten; an end whose start was not counted asks for one */
 	snprintf(text, sizeof(text), "4 7 %lld 5 6 7\n", (long long)time(NULL) - 400);
 	write_file(path, text);
-	slxd_pool_alive = alive_always;
+	slxd_pool_alive = alive_never;
 	assert_int_equal(slxd_pool_wanted(&cfg, key, &starting, &err), 0);
 	assert_false(starting);
 	assert_int_equal(slxd_pool_end(&cfg, key, 8, &err), 1);
+	/* a start after them begins a new peak */
+	assert_int_equal(slxd_pool_start(&cfg, key, 9, &err), 0);
+	assert_int_equal(slxd_pool_end(&cfg, key, 9, &err), 1);
+	slxd_pool_alive = alive_always;
 	write_file(path, "garbage");
 	assert_int_equal(slxd_pool_end(&cfg, key, 8, &err), 1);
 	slxd_pool_alive = alive;
