@@ -309,7 +309,8 @@ registry_approve() { # name:tag file
 	cur=$("${reg[@]}" show "$1" --json 2>/dev/null | jq -r '.approved.fingerprint // empty' || true)
 	[ "$cur" = "$fp" ] && return 0
 	say "registry: pushing and approving $1"
-	"${reg[@]}" push "$2" --name "$1" >/dev/null 2>&1 || true # already pending is fine
+	# --keep-format: these exact bytes (push re-compresses to zstd otherwise)
+	"${reg[@]}" push "$2" --name "$1" --keep-format >/dev/null 2>&1 || true # already pending is fine
 	"${reg[@]}" approve "$1" --fingerprint "$fp" >/dev/null
 }
 
