@@ -205,7 +205,7 @@ static void close_inherited_streams(void)
  * template meanwhile, and a spare made then would only compete with it
  * for LXD (measured: it started later when the spare came first). */
 static void finish_in_background(const struct slxd_config *cfg, uint32_t jobid, const char *name,
-				 json_t *inst, int lock)
+				 json_t *inst, int lock, long want)
 {
 	if (setsid() < 0 || fork() != 0)
 		_exit(0);
@@ -232,7 +232,7 @@ static void finish_in_background(const struct slxd_config *cfg, uint32_t jobid, 
 		close(lock); /* the job is done with; the template is not its */
 	enum slxd_spare_made made;
 	if (slxd_template_build_for(c, cfg, inst, &err) != 0 ||
-	    slxd_spare_make(c, cfg, inst, &made, &err) != 0)
+	    slxd_spare_make(c, cfg, inst, want, &made, &err) != 0)
 		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", jobid, err.msg);
 	lxd_close(c);
 	_exit(0);
@@ -249,20 +249,28 @@ int slxd_container_end(lxd_client *c, const struct slxd_config *cfg, uint32_t jo
 			 err->msg, name);
 		return teardown_locked(c, cfg, jobid, name, err);
 	}
+	json_auto_t *inst = NULL;
+	slxd_error ignored;
+	bool gone = lxd_instance_get(c, name, &inst, &ignored) != 0 &&
+		    slxd_error_kind(&ignored) == SLXD_E_NOTFOUND;
+	/* Its end counted in the demand for spares before the marker goes:
+	 * the marker's file is also the lock's, so after it the job would
+	 * look like one that died to the other ends of its burst, which drop
+	 * such jobs, and with the burst's last, the burst's size (spare.h). */
+	long want = inst ? slxd_spare_ended(cfg, inst, &ignored) : 0;
+	if (want < 0)
+		slxd_log(SLXD_LOG_ERROR, "job %" PRIu32 ": %s", jobid, ignored.msg);
 	/* Nothing of the job runs: the marker goes now, so a second end of
 	 * the job (the plugin's, then Epilog=slxd-epilog) returns at once
 	 * instead of waiting on the lock the deleter holds.  What the deleter
 	 * cannot delete, slxd-gc finds by its labels. */
 	slxd_job_unmark(cfg, jobid);
-	json_auto_t *inst = NULL;
-	slxd_error ignored;
-	if (lxd_instance_get(c, name, &inst, &ignored) != 0 &&
-	    slxd_error_kind(&ignored) == SLXD_E_NOTFOUND)
+	if (gone)
 		return 0;
 	pid_t pid = fork();
 	if (pid == 0)
-		finish_in_background(cfg, jobid, name, inst,
-				     lock); /* holds the lock till deleted */
+		finish_in_background(cfg, jobid, name, inst, lock,
+				     want); /* holds the lock till deleted */
 	if (pid < 0)
 		return teardown_locked(c, cfg, jobid, name, err);
 	slxd_log(SLXD_LOG_INFO,

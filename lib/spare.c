@@ -271,27 +271,42 @@ static int fill(lxd_client *c, const struct slxd_config *cfg, json_t *inst, cons
 	return 0;
 }
 
-int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
-		    enum slxd_spare_made *made, slxd_error *err)
+/* The key of `inst`'s pool, or false when it has none: spares off, or a
+ * container that is not one of ours. */
+static bool pool_key(const struct slxd_config *cfg, json_t *inst, char key[SLXD_SPARE_KEY_LEN + 1])
 {
 	const char *fp = slxd_label(inst, SLXD_KEY_FINGERPRINT);
 	const char *idmap = slxd_label(inst, "raw.idmap");
-	char tpl[64], key[SLXD_SPARE_KEY_LEN + 1];
-	*made = SLXD_SPARE_UNWANTED;
 	/* LXD's nvidia.runtime is set when a container is made, never on
 	 * a running one: with gpu_runtime=nvidia, no spares (devices.h) */
 	if (cfg->spare_max_idle == 0 || cfg->gpu_runtime == SLXD_GPU_NVIDIA || !fp || !idmap ||
 	    !slxd_label(inst, SLXD_KEY_UID) ||
 	    !slxd_label_is(inst, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE))
-		return 0;
+		return false;
+	key_of(fp, idmap, key);
+	return true;
+}
+
+long slxd_spare_ended(const struct slxd_config *cfg, json_t *inst, slxd_error *err)
+{
+	char key[SLXD_SPARE_KEY_LEN + 1];
 	unsigned long long jobid;
+	if (!pool_key(cfg, inst, key))
+		return 0;
 	if (!slxd_label_number(inst, SLXD_KEY_JOB_ID, UINT32_MAX, &jobid))
 		jobid = 0;
-	key_of(fp, idmap, key);
-	/* other jobs of the key still in progress: the burst's last fills */
-	long want = slxd_pool_end(cfg, key, (uint32_t)jobid, err);
-	if (want <= 0)
-		return want < 0 ? -1 : 0;
+	return slxd_pool_end(cfg, key, (uint32_t)jobid, err);
+}
+
+int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst, long want,
+		    enum slxd_spare_made *made, slxd_error *err)
+{
+	char tpl[64], key[SLXD_SPARE_KEY_LEN + 1];
+	*made = SLXD_SPARE_UNWANTED;
+	if (want <= 0 || !pool_key(cfg, inst, key))
+		return 0;
+	const char *fp = slxd_label(inst, SLXD_KEY_FINGERPRINT);
+	const char *idmap = slxd_label(inst, "raw.idmap");
 	int found = slxd_template_find(c, cfg, fp, idmap, tpl, err);
 	if (found < 0)
 		return -1;

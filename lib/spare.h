@@ -31,17 +31,27 @@ int slxd_spare_take(lxd_client *c, const struct slxd_config *cfg, const char *fi
 void slxd_spare_started(const struct slxd_config *cfg, const char *fingerprint, const char *idmap,
 			uint32_t jobid);
 
-/* Count the end of the job container `inst` (as read from LXD) and, unless
- * other jobs of this user and image are still in progress on the node (a
- * burst: its last job does it), fill the pool from the ready template up
- * to as many spares as the burst had jobs (sparepool.h).  0 and what became of it in *made, or -1 with
- * err when making one failed (and left nothing). */
+/* Count the end of the job container `inst` (as read from LXD) in the
+ * demand for spares (sparepool.h): how many spares the pool of its user
+ * and image should hold now, 0 while other jobs of theirs are still in
+ * progress on the node (a burst: its last end sizes the pool) or when
+ * spares are off, -1 with err.  Call it before the job's marker goes
+ * (slxd_job_unmark, which also removes its lock's file): a job neither
+ * marked nor holding its lock counts as one that died without its end,
+ * and the ends of the rest of its burst would drop it, and with the
+ * burst's last, the burst's size. */
+long slxd_spare_ended(const struct slxd_config *cfg, json_t *inst, slxd_error *err);
+
+/* After slxd_spare_ended said `want` (> 0), the container deleted: fill
+ * the pool from the ready template up to the size the demand asks for.
+ * 0 and what became of it in *made, or -1 with err when making one failed
+ * (and left nothing). */
 enum slxd_spare_made {
 	SLXD_SPARE_WAITING,     /* a spare is waiting */
 	SLXD_SPARE_NO_TEMPLATE, /* no ready template to make one from (yet) */
 	SLXD_SPARE_UNWANTED,    /* spares off, or a burst */
 };
-int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst,
+int slxd_spare_make(lxd_client *c, const struct slxd_config *cfg, json_t *inst, long want,
 		    enum slxd_spare_made *made, slxd_error *err);
 
 /* Remove an idle spare (slxd-gc): under its slot lock, and only while it

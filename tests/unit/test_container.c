@@ -1445,6 +1445,58 @@ static void test_end_background_keeps_no_inherited_pipe(void **state)
 	assert_true(wait_until_gone(NAME, 10));
 }
 
+/* The whole of a small file, as text; -1 when unreadable. */
+static int read_text(const char *p, char *out, size_t size)
+{
+	FILE *fp = fopen(p, "r");
+	if (!fp)
+		return -1;
+	size_t n = fread(out, 1, size - 1, fp);
+	out[n] = '\0';
+	fclose(fp);
+	return 0;
+}
+
+/* A job's end is counted in the demand for spares before its marker goes.
+ * The marker's file is also its lock's, and a job neither marked nor
+ * locked is taken for one that died: counted after (in the detached
+ * half, once the container was deleted), the ends of the rest of a burst
+ * dropped it meanwhile, and when it was the burst's last, the burst's size
+ * with it: a burst of 64 left 1 spare.  Here the template build after the
+ * delete waits 2 s for LXD; by the time the job's lock is free, the job
+ * must no longer be listed as in progress. */
+static void test_end_counted_before_lock_released(void **state)
+{
+	char idmap[1024], tpl[64], path[512], text[256], id[16];
+	pid_t pid = 0;
+	(void)state;
+	cfg.spare_max_idle = 300;
+	assert_int_equal(slxd_container_ensure(c, &cfg, &job, &pid, &err), 0);
+	job_template(idmap, tpl);
+	snprintf(path, sizeof(path), "%s/" SLXD_SPARE_PREFIX "%s.demand", cfg.state_dir,
+		 tpl + strlen(SLXD_TEMPLATE_PREFIX));
+	snprintf(id, sizeof(id), " %u", (unsigned)JOBID);
+	assert_int_equal(read_text(path, text, sizeof(text)), 0);
+	assert_non_null(strstr(text, id)); /* in progress */
+	assert_int_equal(lxd_instance_stop_force(c, NAME, &err), 0);
+	fake_route_times(fake_route_delay(fake_lxd_on(f, "GET", "/1.0/images/" FP), 2000), 1);
+	assert_int_equal(slxd_container_end(c, &cfg, JOBID, &err), 0);
+	/* free: taken, or its file gone with the job */
+	bool busy = true;
+	for (int i = 0; i < 200 && busy; i++) {
+		int lock = slxd_job_lock(&cfg, JOBID, false, false, &err);
+		busy = lock < 0 && slxd_error_kind(&err) == SLXD_E_BUSY;
+		if (lock >= 0)
+			close(lock);
+		if (busy)
+			usleep(10000);
+	}
+	assert_false(busy);
+	assert_int_equal(read_text(path, text, sizeof(text)), 0);
+	assert_null(strstr(text, id));
+	assert_true(wait_until_gone(NAME, 10));
+}
+
 /* A failed template build leaves nothing, and the job's end is unaffected. */
 static void test_template_build_failure_leaves_nothing(void **state)
 {
@@ -1535,7 +1587,8 @@ static void make_spare(char out[64])
 	json_t *inst = fake_lxd_instance_json(f, "slurm-41");
 	assert_int_equal(slxd_container_teardown(c, &cfg, 41, NULL, &err), 0);
 	demand_forget();
-	assert_int_equal(slxd_spare_make(c, &cfg, inst, &made, &err), 0);
+	assert_int_equal(
+		slxd_spare_make(c, &cfg, inst, slxd_spare_ended(&cfg, inst, &err), &made, &err), 0);
 	assert_int_equal(made, SLXD_SPARE_WAITING);
 	json_decref(inst);
 	snprintf(spare_slot, sizeof(spare_slot), "%s/" SLXD_SPARE_PREFIX "%s.slot", cfg.state_dir,
@@ -1603,7 +1656,9 @@ static void burst(unsigned n, uint32_t first)
 		json_t *inst = fake_lxd_instance_json(f, names[k]);
 		assert_non_null(inst);
 		assert_int_equal(slxd_container_teardown(c, &cfg, first + k, NULL, &err), 0);
-		assert_int_equal(slxd_spare_make(c, &cfg, inst, &made, &err), 0);
+		assert_int_equal(slxd_spare_make(c, &cfg, inst, slxd_spare_ended(&cfg, inst, &err),
+						 &made, &err),
+				 0);
 		assert_int_equal(made, k + 1 < n ? SLXD_SPARE_UNWANTED : SLXD_SPARE_WAITING);
 		json_decref(inst);
 	}
@@ -1733,7 +1788,8 @@ static enum slxd_spare_made end_job(uint32_t id, const char *name)
 	json_t *inst = fake_lxd_instance_json(f, name);
 	assert_non_null(inst);
 	assert_int_equal(slxd_container_teardown(c, &cfg, id, NULL, &err), 0);
-	assert_int_equal(slxd_spare_make(c, &cfg, inst, &made, &err), 0);
+	assert_int_equal(
+		slxd_spare_make(c, &cfg, inst, slxd_spare_ended(&cfg, inst, &err), &made, &err), 0);
 	json_decref(inst);
 	return made;
 }
@@ -2076,12 +2132,16 @@ static void test_spare_made_from_template(void **state)
 			  SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE, SLXD_KEY_ROLE, SLXD_ROLE_JOB,
 			  SLXD_KEY_FINGERPRINT, FP, "raw.idmap", idmap, SLXD_KEY_UID, "2000");
 	demand_forget();
-	assert_int_equal(slxd_spare_make(c, &cfg, ended, &made, &err), 0);
+	assert_int_equal(
+		slxd_spare_make(c, &cfg, ended, slxd_spare_ended(&cfg, ended, &err), &made, &err),
+		0);
 	assert_int_equal(made, SLXD_SPARE_WAITING);
 	assert_int_equal(fake_lxd_instance_count(f), before);
 	/* spares off */
 	cfg.spare_max_idle = 0;
-	assert_int_equal(slxd_spare_make(c, &cfg, ended, &made, &err), 0);
+	assert_int_equal(
+		slxd_spare_make(c, &cfg, ended, slxd_spare_ended(&cfg, ended, &err), &made, &err),
+		0);
 	assert_int_equal(made, SLXD_SPARE_UNWANTED);
 	cfg.spare_max_idle = 300;
 	/* a burst: another job of this user and image is in progress here
@@ -2091,18 +2151,24 @@ static void test_spare_made_from_template(void **state)
 	struct slxd_job other = job;
 	other.jobid = 77;
 	assert_int_equal(slxd_container_ensure(c, &cfg, &other, &pid, &err), 0); /* takes it */
-	assert_int_equal(slxd_spare_make(c, &cfg, ended, &made, &err), 0);
+	assert_int_equal(
+		slxd_spare_make(c, &cfg, ended, slxd_spare_ended(&cfg, ended, &err), &made, &err),
+		0);
 	assert_int_equal(made, SLXD_SPARE_UNWANTED);
 	assert_int_equal(file_size(spare_slot), 0);
 	lock_file(lock, sizeof(lock), 77);
 	unlink(lock); /* job 77 ended */
-	assert_int_equal(slxd_spare_make(c, &cfg, ended, &made, &err), 0);
+	assert_int_equal(
+		slxd_spare_make(c, &cfg, ended, slxd_spare_ended(&cfg, ended, &err), &made, &err),
+		0);
 	assert_int_equal(made, SLXD_SPARE_WAITING);
 	assert_true(file_size(spare_slot) > 0);
 	/* no template (yet): nothing to make it from */
 	assert_int_equal(slxd_template_delete(c, tpl, &err), 0);
 	assert_int_equal(truncate(spare_slot, 0), 0); /* the spare was taken */
-	assert_int_equal(slxd_spare_make(c, &cfg, ended, &made, &err), 0);
+	assert_int_equal(
+		slxd_spare_make(c, &cfg, ended, slxd_spare_ended(&cfg, ended, &err), &made, &err),
+		0);
 	assert_int_equal(made, SLXD_SPARE_NO_TEMPLATE);
 	json_decref(ended);
 }
@@ -2464,6 +2530,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_end_deletes_in_background_and_builds_template,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_background_keeps_no_inherited_pipe, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_end_counted_before_lock_released, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_template_build_failure_leaves_nothing, setup,
 						teardown),
