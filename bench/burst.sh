@@ -53,13 +53,23 @@ containers_gone() { # the bench user's job containers (a taken spare included)
 }
 idle_spares() { ours spare | grep '^slxd-spare-' || true; }
 drop_spares() { local n; for n in $(idle_spares); do lxc delete -f "$n" >/dev/null 2>&1 || true; done; }
-wait_pool() { # size: until min(size, pool_max) spares wait, or 120 s with no new one
-	local want=$1 have last=-1 t=$SECONDS
+# The size the cold burst asked its pool to be: the demand file's first
+# field (lib/sparepool.c), read once its jobs are gone.
+pool_wanted() {
+	local tpl
+	tpl=$(ours template | head -n1)
+	[ -n "$tpl" ] || { echo 0; return; }
+	awk '{print $1 + 0; exit}' "/run/slurm-lxd/slxd-spare-${tpl#slxd-tpl-}.demand" 2>/dev/null || echo 0
+}
+wait_pool() { # size: until as many spares wait as the burst asked for, or 30 s with no new one
+	local want have last=-1 t=$SECONDS
+	want=$(pool_wanted)
+	[ "$want" -gt 0 ] && [ "$want" -le "$1" ] || want=$1
 	while :; do
 		have=$(idle_spares | wc -l)
 		[ "$have" -ge "$want" ] && break
 		[ "$have" != "$last" ] && { last=$have; t=$SECONDS; }
-		[ $((SECONDS - t)) -ge 120 ] && { say "warning: $have of $want spares after 120 s"; break; }
+		[ $((SECONDS - t)) -ge 30 ] && { say "warning: $have of $want spares after 30 s with no new one"; break; }
 		sleep 1
 	done
 	echo "$have"

@@ -77,8 +77,9 @@ hand_import_launch() { # name files...
 
 pullfmt_runs() {
 	local i n t0 t1 cred
-	say "pull formats: $PULL_RUNS first jobs with $LARGE_ZST and $PULL_RUNS by hand of each format"
-	for i in $(seq "$PULL_RUNS"); do
+	local runs=${PULLFMT_RUNS:-1}
+	say "pull formats: $runs first jobs with $LARGE_ZST and $runs by hand of each format"
+	for i in $(seq "$runs"); do
 		drop_fp "$large_zst_fp"
 		n=$(jobname)
 		record pull_job_zstd "$(timed "srun -J $n --lxd-image=$LARGE_ZST true")"

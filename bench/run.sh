@@ -25,15 +25,18 @@
 # Writes bench/results/latest.md, latest.tsv (raw samples) and latest.png.
 #
 #   RUNS=N          cached srun runs of each kind (default 10)
-#   PULL_RUNS=N     first-job pulls and by-hand pulls (default 3)
-#   ARRAY_RUNS=N    job arrays of each kind (default 2)
+#   PULL_RUNS=N     first-job pulls and by-hand pulls (default 2)
+#   PULLFMT_RUNS=N  first jobs with the zstd image and by-hand imports of
+#                   each format (default 1: five 1 GB imports a round)
+#   ARRAY_RUNS=N    job arrays of each kind (default 1)
 #   BURST_RUNS=N    rounds of bursts of each size (default 1: 16 and 64
 #                   samples; a round of both sizes takes about 10 min)
-#   INCUS_RUNS=N    jobs of each kind in the Incus section (default 5);
-#                   INCUS_PULL_RUNS (2), INCUS_ARRAY_RUNS (1), INCUS_HAND_RUNS (2)
+#   INCUS_RUNS=N    jobs of each kind in the Incus section (default 3);
+#                   INCUS_PULL_RUNS (1), INCUS_ARRAY_RUNS (1), INCUS_HAND_RUNS (1)
 #   OCI_RUNS=N      pushes of the 1 GB OCI image and by-hand conversions (1)
-#   MN_RUNS=N       multi-node runs of each kind (default 3: about 2 min each)
-#   GRES_RUNS=N     GRES section runs of each kind (default 5)
+#   MN_RUNS=N       multi-node runs of each kind (default 2: about 2 min each)
+#   GRES_RUNS=N     GRES section runs of each kind (default 4)
+#   CACHE_RUNS=N    runs of each N in the registry cache section (default 1)
 #   JOBCPU_N=N      jobs of each kind in the CPU-by-process section (10)
 # Defaults keep the whole run under 30 minutes on the 2-core test machine
 # (docs/benchmarks.md, "Running the bench": each section's time); each
@@ -60,7 +63,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	RUNS=${RUNS:-3} PULL_RUNS=${PULL_RUNS:-1} ARRAY_RUNS=${ARRAY_RUNS:-1} BURST_RUNS=${BURST_RUNS:-1}
 	export BURST_SIZES=${BURST_SIZES:-16}
 fi
-RUNS=${RUNS:-10} PULL_RUNS=${PULL_RUNS:-3} ARRAY_RUNS=${ARRAY_RUNS:-2} BURST_RUNS=${BURST_RUNS:-1}
+RUNS=${RUNS:-10} PULL_RUNS=${PULL_RUNS:-2} ARRAY_RUNS=${ARRAY_RUNS:-1} BURST_RUNS=${BURST_RUNS:-1}
 ARRAY_N=100 BURST_N=16
 LARGE=bench-large:1 # the large image's name in the registry
 out=$here/results
@@ -703,8 +706,8 @@ if bash "$top/tests/cluster/incus.sh" installed; then
 	gate
 	section incus
 	say "LXD against Incus"
-	{ echo; RUNS=${INCUS_RUNS:-$((RUNS < 5 ? RUNS : 5))} PULL_RUNS=${INCUS_PULL_RUNS:-$((PULL_RUNS < 2 ? PULL_RUNS : 2))} \
-		ARRAY_RUNS=${INCUS_ARRAY_RUNS:-1} HAND_RUNS=${INCUS_HAND_RUNS:-2} bash "$here/incus.sh"; } >>"$out/latest.md" || say "warning: the Incus section failed"
+	{ echo; RUNS=${INCUS_RUNS:-$((RUNS < 3 ? RUNS : 3))} PULL_RUNS=${INCUS_PULL_RUNS:-1} \
+		ARRAY_RUNS=${INCUS_ARRAY_RUNS:-1} HAND_RUNS=${INCUS_HAND_RUNS:-1} bash "$here/incus.sh"; } >>"$out/latest.md" || say "warning: the Incus section failed"
 fi
 cp "$raw" "$out/latest.tsv"
 plotrow() { local m p mn mx n; read -r m p mn mx n < <(stats "$2"); echo "\"$1\" $m $mn $p"; }
@@ -723,13 +726,13 @@ gnuplot -e "datafile='$work/plot.dat'; outfile='$out/latest.png'" "$here/plot.gp
 	say "warning: gnuplot failed; no plot"
 # 7 multi-node (bench/multinode.sh): the emulated cluster, under its lock
 section multinode
-[ "${BENCH_MULTINODE:-1}" = 0 ] || MN_RUNS=${MN_RUNS:-3} flock -o /tmp/slxd-mn.lock bash "$here/multinode.sh" >>"$out/latest.md" ||
+[ "${BENCH_MULTINODE:-1}" = 0 ] || MN_RUNS=${MN_RUNS:-2} flock -o /tmp/slxd-mn.lock bash "$here/multinode.sh" >>"$out/latest.md" ||
 	say "warning: the multi-node section failed"
 # GRES section: --gres=gpu:1 against without, on the multi-node cluster's
 # fake GPUs (bench/gres.sh, its own lock); BENCH_GRES=0 leaves it out.
 section gres
 if [ "${BENCH_GRES:-1}" = 1 ]; then
-	if GRES_RUNS=${GRES_RUNS:-5} flock -o /tmp/slxd-mn.lock bash "$here/gres.sh" >/dev/null; then
+	if GRES_RUNS=${GRES_RUNS:-4} flock -o /tmp/slxd-mn.lock bash "$here/gres.sh" >/dev/null; then
 		{ echo; cat "$out/gres.md"; } >>"$out/latest.md"
 	else
 		say "warning: the GRES section (bench/gres.sh) failed"
@@ -739,7 +742,7 @@ fi
 # front of the registry (bench/cache.sh); BENCH_REGCACHE=0 leaves it out.
 section regcache
 if [ "${BENCH_REGCACHE:-1}" = 1 ]; then
-	if bash "$here/cache.sh" >/dev/null; then
+	if CACHE_RUNS=${CACHE_RUNS:-1} bash "$here/cache.sh" >/dev/null; then
 		{ echo; cat "$out/cache.md"; } >>"$out/latest.md"
 	else
 		say "warning: the registry cache section (bench/cache.sh) failed"
