@@ -24,20 +24,21 @@
 #     tar by hand (bench/oci.sh; BENCH_OCI=0 skips it)
 # Writes bench/results/latest.md, latest.tsv (raw samples) and latest.png.
 #
-#   RUNS=N          cached srun runs of each kind (default 10)
-#   PULL_RUNS=N     first-job pulls and by-hand pulls (default 2)
+#   RUNS=N          cached srun runs of each kind (default 8)
+#   PULL_RUNS=N     first-job pulls and by-hand pulls (default 1)
 #   PULLFMT_RUNS=N  first jobs with the zstd image and by-hand imports of
 #                   each format (default 1: five 1 GB imports a round)
 #   ARRAY_RUNS=N    job arrays of each kind (default 1)
 #   BURST_RUNS=N    rounds of bursts of each size (default 1: 16 and 64
 #                   samples; a round of both sizes takes about 10 min)
 #   INCUS_RUNS=N    jobs of each kind in the Incus section (default 3);
-#                   INCUS_PULL_RUNS (1), INCUS_ARRAY_RUNS (1), INCUS_HAND_RUNS (1)
+#                   INCUS_PULL_RUNS (1), INCUS_ARRAY_RUNS (1), INCUS_HAND_RUNS (1),
+#                   INCUS_ARRAY_N (30 tasks; section 3's arrays have 100)
 #   OCI_RUNS=N      pushes of the 1 GB OCI image and by-hand conversions (1)
-#   MN_RUNS=N       multi-node runs of each kind (default 2: about 2 min each)
+#   MN_RUNS=N       multi-node runs of each kind (default 1: about 2 min each)
 #   GRES_RUNS=N     GRES section runs of each kind (default 4)
 #   CACHE_RUNS=N    runs of each N in the registry cache section (default 1)
-#   JOBCPU_N=N      jobs of each kind in the CPU-by-process section (10)
+#   JOBCPU_N=N      jobs of each kind in the CPU-by-process section (5)
 # Defaults keep the whole run under 30 minutes on the 2-core test machine
 # (docs/benchmarks.md, "Running the bench": each section's time); each
 # section's time is said as it ends and written in latest.md's header.
@@ -63,7 +64,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	RUNS=${RUNS:-3} PULL_RUNS=${PULL_RUNS:-1} ARRAY_RUNS=${ARRAY_RUNS:-1} BURST_RUNS=${BURST_RUNS:-1}
 	export BURST_SIZES=${BURST_SIZES:-16}
 fi
-RUNS=${RUNS:-10} PULL_RUNS=${PULL_RUNS:-2} ARRAY_RUNS=${ARRAY_RUNS:-1} BURST_RUNS=${BURST_RUNS:-1}
+RUNS=${RUNS:-8} PULL_RUNS=${PULL_RUNS:-1} ARRAY_RUNS=${ARRAY_RUNS:-1} BURST_RUNS=${BURST_RUNS:-1}
 ARRAY_N=100 BURST_N=16
 LARGE=bench-large:1 # the large image's name in the registry
 out=$here/results
@@ -606,7 +607,7 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v+0 <= t+0) ? "met" : "missed"
 	echo "Linux $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME"); Slurm $(sinfo -V | awk '{print $2}'), LXD $(lxd --version) (btrfs pool),"
 	echo "runc $(runc --version | awk 'NR==1{print $3}'), Charliecloud $(dpkg-query -W -f='${Version}' charliecloud-runtime)."
 	echo "Sections: @SECTIONS@"
-	echo "\`make bench\` took $((elapsed / 60)) min $((elapsed % 60)) s$([ $gate_waited -gt 0 ] && echo " (not counting $((gate_waited / 60)) min $((gate_waited % 60)) s waiting for $BENCH_GATE_FILE)") (RUNS=$RUNS, PULL_RUNS=$PULL_RUNS, ARRAY_RUNS=$ARRAY_RUNS, BURST_RUNS=$BURST_RUNS$([ "${BENCH_QUICK:-0}" = 1 ] && echo ', BENCH_QUICK: not a result')). Seconds."
+	echo "Sections 1-6 took $((elapsed / 60)) min $((elapsed % 60)) s$([ $gate_waited -gt 0 ] && echo " (not counting $((gate_waited / 60)) min $((gate_waited % 60)) s waiting for $BENCH_GATE_FILE)") (RUNS=$RUNS, PULL_RUNS=$PULL_RUNS, ARRAY_RUNS=$ARRAY_RUNS, BURST_RUNS=$BURST_RUNS; the whole run: the line above$([ "${BENCH_QUICK:-0}" = 1 ] && echo ', BENCH_QUICK: not a result')). Seconds."
 	echo
 	echo "Images: small = \`$SLXD_IMAGE\` (busybox, $(mb "$small_gz") gzip'd); large = \`$LARGE\`, built locally: busybox + $large_files entries, $(mb "$large_bytes") uncompressed, $(mb "$large_gz") gzip'd."
 	echo
@@ -707,7 +708,7 @@ if bash "$top/tests/cluster/incus.sh" installed; then
 	section incus
 	say "LXD against Incus"
 	{ echo; RUNS=${INCUS_RUNS:-$((RUNS < 3 ? RUNS : 3))} PULL_RUNS=${INCUS_PULL_RUNS:-1} \
-		ARRAY_RUNS=${INCUS_ARRAY_RUNS:-1} HAND_RUNS=${INCUS_HAND_RUNS:-1} bash "$here/incus.sh"; } >>"$out/latest.md" || say "warning: the Incus section failed"
+		ARRAY_RUNS=${INCUS_ARRAY_RUNS:-1} HAND_RUNS=${INCUS_HAND_RUNS:-1} ARRAY_N=${INCUS_ARRAY_N:-30} bash "$here/incus.sh"; } >>"$out/latest.md" || say "warning: the Incus section failed"
 fi
 cp "$raw" "$out/latest.tsv"
 plotrow() { local m p mn mx n; read -r m p mn mx n < <(stats "$2"); echo "\"$1\" $m $mn $p"; }
@@ -726,7 +727,7 @@ gnuplot -e "datafile='$work/plot.dat'; outfile='$out/latest.png'" "$here/plot.gp
 	say "warning: gnuplot failed; no plot"
 # 7 multi-node (bench/multinode.sh): the emulated cluster, under its lock
 section multinode
-[ "${BENCH_MULTINODE:-1}" = 0 ] || MN_RUNS=${MN_RUNS:-2} flock -o /tmp/slxd-mn.lock bash "$here/multinode.sh" >>"$out/latest.md" ||
+[ "${BENCH_MULTINODE:-1}" = 0 ] || MN_RUNS=${MN_RUNS:-1} flock -o /tmp/slxd-mn.lock bash "$here/multinode.sh" >>"$out/latest.md" ||
 	say "warning: the multi-node section failed"
 # GRES section: --gres=gpu:1 against without, on the multi-node cluster's
 # fake GPUs (bench/gres.sh, its own lock); BENCH_GRES=0 leaves it out.
@@ -763,7 +764,7 @@ fi
 if [ "${BENCH_JOBCPU:-1}" = 1 ]; then
 	section jobcpu
 	jobcpu_md=$(mktemp)
-	if JOBCPU_N=${JOBCPU_N:-$((RUNS < 10 ? RUNS : 10))} bash "$here/jobcpu.sh" >"$jobcpu_md"; then
+	if JOBCPU_N=${JOBCPU_N:-$((RUNS < 5 ? RUNS : 5))} bash "$here/jobcpu.sh" >"$jobcpu_md"; then
 		{ echo; cat "$jobcpu_md"; } >>"$out/latest.md"
 	else
 		say "warning: the CPU-by-process section (bench/jobcpu.sh) failed"

@@ -161,11 +161,10 @@ long slxd_pool_end(const struct slxd_config *cfg, const char *key, uint32_t jobi
 		d->want = want;
 		d->peak = 0;
 	} else if (d->n == 0) {
-		/* An end of a burst that an earlier end already closed: the
-		 * jobs of a burst that end together are unmarked before their
-		 * ends are counted, so the first end sees none in progress.
-		 * It keeps the burst's size; a job whose start was not
-		 * counted (or a forgotten file) still asks for one. */
+		/* None in progress, and this job's start was not counted (it
+		 * began with spares off, or the file was forgotten) or the
+		 * burst was closed already: the last burst's size, at least
+		 * one. */
 		want = d->want > 0 ? (long)d->want : 1;
 		d->want = want;
 		d->peak = 0;

@@ -27,7 +27,8 @@ unsigned slxd_pool_first(uint32_t seed, unsigned n);
  * and written under its flock): the ids of the key's jobs in progress on
  * the node, the PEAK of how many ran at once since the last burst ended,
  * and the pool size that burst asked for.  A job counts from its start
- * (slxd_pool_start) to its end (slxd_pool_end); one that died without its
+ * (slxd_pool_start) to its end (slxd_pool_end, before its marker goes:
+ * spare.h, slxd_spare_ended); one that died without its
  * end counted is dropped as soon as it is neither marked (statedir.h) nor
  * holding its job lock; a file not written for spare_max_idle forgets the
  * pool size it asked for, and its peak once none of its jobs runs (a
@@ -40,8 +41,10 @@ int slxd_pool_start(const struct slxd_config *cfg, const char *key, uint32_t job
 /* Job `jobid` of `key` ended.  When no other job of the key is in progress
  * any more, the burst is over: returns the pool size it asks for (its
  * peak, at least 1, at most spares_max) and starts the next peak; else 0.
- * The later ends of a burst an earlier end closed (its jobs that ended
- * together) keep that size.  -1 with err when the file cannot be used. */
+ * An end that finds none in progress without its own start counted (a
+ * job that started with spares off, or a forgotten file) keeps the size
+ * the last burst asked for, at least 1.  -1 with err when the file cannot
+ * be used. */
 long slxd_pool_end(const struct slxd_config *cfg, const char *key, uint32_t jobid, slxd_error *err);
 
 /* For a filler, under a slot's lock: the pool size the last burst asked
