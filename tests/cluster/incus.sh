@@ -42,7 +42,8 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
 	[ "$(cat "$pin" 2>/dev/null)" = "$want_pin" ] || printf '%s\n' "$want_pin" >"$pin"
 	[ "$(cat "$src" 2>/dev/null)" = "$want_src" ] || printf '%s\n' "$want_src" >"$src"
-	if ! apt-cache show incus-base/bookworm-backports >/dev/null 2>&1; then
+	# (apt-cache exits 0 with nothing printed for a release it has no lists of)
+	if ! apt-cache show incus-base/bookworm-backports 2>/dev/null | grep -q '^Package:'; then
 		apt-get update -qq -o Dir::Etc::sourcelist="$src" -o Dir::Etc::sourceparts=- \
 			-o APT::Get::List-Cleanup=0
 	fi

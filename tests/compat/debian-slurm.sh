@@ -35,7 +35,8 @@ Pin-Priority: 1"
 [ "$(cat "$pin" 2>/dev/null)" = "$want_pin" ] || printf '%s\n' "$want_pin" >"$pin"
 [ "$(cat "$src" 2>/dev/null)" = "$want_src" ] || printf '%s\n' "$want_src" >"$src"
 
-if ! apt-cache show "libslurm-dev/$suite" >/dev/null 2>&1; then
+# (apt-cache exits 0 with nothing printed for a release it has no lists of)
+if ! apt-cache show "libslurm-dev/$suite" 2>/dev/null | grep -q '^Package:'; then
 	echo "debian-slurm.sh: refreshing apt's lists for $suite"
 	apt-get update -qq -o Dir::Etc::sourcelist="$src" -o Dir::Etc::sourceparts=- \
 		-o APT::Get::List-Cleanup=0
