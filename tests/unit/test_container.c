@@ -1559,6 +1559,13 @@ static void demand_forget(void)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The end of job container `inst` as slxd_container_end counts it, then
+ * the fill its detached half does. */
+static int end_and_fill(json_t *inst, enum slxd_spare_made *made)
+{
+	return slxd_spare_make(c, &cfg, inst, slxd_spare_ended(&cfg, inst, &err), made, &err);
+}
+
 /* A ready template for the job, and a finished job container of the same
  * user and image whose end makes the spare (as the detached half of the
  * epilog does); returns the spare's name in `out`. */
@@ -1587,8 +1594,7 @@ static void make_spare(char out[64])
 	json_t *inst = fake_lxd_instance_json(f, "slurm-41");
 	assert_int_equal(slxd_container_teardown(c, &cfg, 41, NULL, &err), 0);
 	demand_forget();
-	assert_int_equal(
-		slxd_spare_make(c, &cfg, inst, slxd_spare_ended(&cfg, inst, &err), &made, &err), 0);
+	assert_int_equal(end_and_fill(inst, &made), 0);
 	assert_int_equal(made, SLXD_SPARE_WAITING);
 	json_decref(inst);
 	snprintf(spare_slot, sizeof(spare_slot), "%s/" SLXD_SPARE_PREFIX "%s.slot", cfg.state_dir,
@@ -1656,9 +1662,7 @@ static void burst(unsigned n, uint32_t first)
 		json_t *inst = fake_lxd_instance_json(f, names[k]);
 		assert_non_null(inst);
 		assert_int_equal(slxd_container_teardown(c, &cfg, first + k, NULL, &err), 0);
-		assert_int_equal(slxd_spare_make(c, &cfg, inst, slxd_spare_ended(&cfg, inst, &err),
-						 &made, &err),
-				 0);
+		assert_int_equal(end_and_fill(inst, &made), 0);
 		assert_int_equal(made, k + 1 < n ? SLXD_SPARE_UNWANTED : SLXD_SPARE_WAITING);
 		json_decref(inst);
 	}
@@ -1788,8 +1792,7 @@ static enum slxd_spare_made end_job(uint32_t id, const char *name)
 	json_t *inst = fake_lxd_instance_json(f, name);
 	assert_non_null(inst);
 	assert_int_equal(slxd_container_teardown(c, &cfg, id, NULL, &err), 0);
-	assert_int_equal(
-		slxd_spare_make(c, &cfg, inst, slxd_spare_ended(&cfg, inst, &err), &made, &err), 0);
+	assert_int_equal(end_and_fill(inst, &made), 0);
 	json_decref(inst);
 	return made;
 }
@@ -2132,16 +2135,12 @@ static void test_spare_made_from_template(void **state)
 			  SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE, SLXD_KEY_ROLE, SLXD_ROLE_JOB,
 			  SLXD_KEY_FINGERPRINT, FP, "raw.idmap", idmap, SLXD_KEY_UID, "2000");
 	demand_forget();
-	assert_int_equal(
-		slxd_spare_make(c, &cfg, ended, slxd_spare_ended(&cfg, ended, &err), &made, &err),
-		0);
+	assert_int_equal(end_and_fill(ended, &made), 0);
 	assert_int_equal(made, SLXD_SPARE_WAITING);
 	assert_int_equal(fake_lxd_instance_count(f), before);
 	/* spares off */
 	cfg.spare_max_idle = 0;
-	assert_int_equal(
-		slxd_spare_make(c, &cfg, ended, slxd_spare_ended(&cfg, ended, &err), &made, &err),
-		0);
+	assert_int_equal(end_and_fill(ended, &made), 0);
 	assert_int_equal(made, SLXD_SPARE_UNWANTED);
 	cfg.spare_max_idle = 300;
 	/* a burst: another job of this user and image is in progress here
@@ -2151,24 +2150,18 @@ static void test_spare_made_from_template(void **state)
 	struct slxd_job other = job;
 	other.jobid = 77;
 	assert_int_equal(slxd_container_ensure(c, &cfg, &other, &pid, &err), 0); /* takes it */
-	assert_int_equal(
-		slxd_spare_make(c, &cfg, ended, slxd_spare_ended(&cfg, ended, &err), &made, &err),
-		0);
+	assert_int_equal(end_and_fill(ended, &made), 0);
 	assert_int_equal(made, SLXD_SPARE_UNWANTED);
 	assert_int_equal(file_size(spare_slot), 0);
 	lock_file(lock, sizeof(lock), 77);
 	unlink(lock); /* job 77 ended */
-	assert_int_equal(
-		slxd_spare_make(c, &cfg, ended, slxd_spare_ended(&cfg, ended, &err), &made, &err),
-		0);
+	assert_int_equal(end_and_fill(ended, &made), 0);
 	assert_int_equal(made, SLXD_SPARE_WAITING);
 	assert_true(file_size(spare_slot) > 0);
 	/* no template (yet): nothing to make it from */
 	assert_int_equal(slxd_template_delete(c, tpl, &err), 0);
 	assert_int_equal(truncate(spare_slot, 0), 0); /* the spare was taken */
-	assert_int_equal(
-		slxd_spare_make(c, &cfg, ended, slxd_spare_ended(&cfg, ended, &err), &made, &err),
-		0);
+	assert_int_equal(end_and_fill(ended, &made), 0);
 	assert_int_equal(made, SLXD_SPARE_NO_TEMPLATE);
 	json_decref(ended);
 }
