@@ -152,6 +152,9 @@ MpiDefault=pmix
 ProctrackType=proctrack/cgroup
 TaskPlugin=task/cgroup,task/affinity
 SchedulerType=sched/backfill
+# Only the backfill scheduler starts a heterogeneous job, every bf_interval
+# (30 s by default): the lane's cases take seconds.
+SchedulerParameters=bf_interval=2
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=200
