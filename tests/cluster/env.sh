@@ -74,3 +74,13 @@ remove_node_cache() { # [fingerprint prefix, default all]
 	done
 	return 0
 }
+
+# Is test case NAME one the runner was asked for: 'PATTERN|PATTERN...',
+# substrings of case names (none: every case)?  For run.sh and multinode.sh.
+slxd_case_selected() { # name patterns
+	local p ps
+	[ -z "$2" ] && return 0
+	IFS='|' read -ra ps <<<"$2"
+	for p in "${ps[@]}"; do [[ "$1" == *$p* ]] && return 0; done
+	return 1
+}

@@ -718,13 +718,7 @@ t_mn_accounting_sstat_sacct_see_container_payload() {
 # --- runner ----------------------------------------------------------------
 export -f mpi_init_race mn_kb mn_secs gpus_match own_gpus fail alice job_containers all_job_containers wait_job_gone job_state wait_state mn mn_lxc mn_node_name mn_host_name mn_addr mn_init mn_exec mn_host_pid
 export SEE MN_FAKE_GPUS MN_CONF MN_STATE MN_NODES MN_RUN MN_LOG MN_CGROUP ALICE_DIR IMG SLXD_TEST_USER MN_MPI_IMAGE MN_MPICH_IMAGE MN_PREFIX MN_PARTITION
-IFS='|' read -ra patterns <<<"${1:-}"
-selected() { # case name: one of the patterns in it (no pattern: all)
-	local p
-	[ ${#patterns[@]} = 0 ] && return 0
-	for p in "${patterns[@]}"; do [[ "$1" == *$p* ]] && return 0; done
-	return 1
-}
+pattern=${1:-}
 passed=0 failed=0
 elapsed() { local ns=$(( $(date +%s%N) - $1 )); printf '%d.%d' $((ns / 1000000000)) $((ns / 100000000 % 10)); }
 queue() { mn squeue -h -o '%i %T %r %N' 2>/dev/null; }
@@ -748,7 +742,7 @@ after_case() {
 	return 1
 }
 for t in $(declare -F | awk '{print $3}' | grep '^t_mn_'); do
-	selected "${t#t_}" || continue
+	slxd_case_selected "${t#t_}" "$pattern" || continue
 	export -f "$t"
 	start=$(date +%s%N)
 	out=$(timeout "$MN_CASE_TIMEOUT" bash -c "$t" 2>&1)
@@ -768,7 +762,7 @@ for t in $(declare -F | awk '{print $3}' | grep '^t_mn_'); do
 		printf 'FAIL %-50s %5ss\n%s\n' "${t#t_}" "$took" "$out"
 	fi
 done
-[ $((passed + failed)) = 0 ] && { echo "no case matches '${1:-}'"; failed=1; }
+[ $((passed + failed)) = 0 ] && { echo "no case matches '$pattern'"; failed=1; }
 # Nothing of ours outlives the lane: no job, no job container on any node.
 for c in $(mn squeue -h -o %i 2>/dev/null); do mn scancel "$c"; done
 for _ in $(seq 120); do [ -z "$(all_job_containers)" ] && break; sleep 0.5; done

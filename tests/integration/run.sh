@@ -41,18 +41,12 @@ trap 'rm -f "$SLXD_REPORT"; back_to_lxd' EXIT
 
 elapsed() { local ns=$(( $(date +%s%N) - $1 )); printf '%d.%d' $((ns / 1000000000)) $((ns / 100000000 % 10)); }
 
-IFS='|' read -ra patterns <<<"${1:-}"
-selected() { # case name: one of the patterns in it (no pattern: all)
-	local p
-	[ ${#patterns[@]} = 0 ] && return 0
-	for p in "${patterns[@]}"; do [[ "$1" == *$p* ]] && return 0; done
-	return 1
-}
+pattern=${1:-}
 echo "runtime: $SLXD_RUNTIME_NAME ($SLXD_RUNTIME_SOCKET)"
 passed=0 failed=0 failures=()
 leftover_before=$(our_containers)
 for t in $(declare -F | awk '{print $3}' | grep '^t_' ); do
-	selected "$t" || continue
+	slxd_case_selected "$t" "$pattern" || continue
 	[ -n "${SLXD_LANE_CASES:-}" ] && [[ " $SLXD_LANE_CASES " != *" ${t#t_} "* ]] && continue
 	start=$(date +%s%N)
 	: >"$SLXD_REPORT"
