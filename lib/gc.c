@@ -3,6 +3,7 @@
 #include "mounts.h"
 #include "privileged.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "labels.h"
 #include "log.h"
 #include "spare.h"
+#include "sparepool.h"
 #include "statedir.h"
 #include "template.h"
 
@@ -250,6 +252,50 @@ static void sweep_stages(const struct slxd_config *cfg, const struct slxd_gc_ent
 	}
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static bool template_lock_unused(const struct slxd_config *cfg, const char *file,
+				 const char *content)
+{
+	(void)cfg;
+	(void)file;
+	return content[0] == '\0'; /* a lock, nothing more: free is unused */
+}
+
+/* The files of pools and templates in state_dir that nothing uses any
+ * more (statedir.h): one set per user and image the node ever ran, which
+ * would otherwise stay until the node reboots. */
+static void sweep_state_files(const struct slxd_config *cfg)
+{
+	time_t now = time(NULL);
+	DIR *d = opendir(cfg->state_dir);
+	if (!d)
+		return;
+	unsigned removed = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		const char *f = de->d_name;
+		if (strlen(f) > 96)
+			continue;
+		if (strncmp(f, SLXD_SPARE_PREFIX, strlen(SLXD_SPARE_PREFIX)) == 0 &&
+		    (ends_with(f, ".slot") || ends_with(f, ".demand")))
+			removed += slxd_state_remove_unused(cfg, f, now - cfg->spare_max_idle,
+							    slxd_pool_file_unused) == 1;
+		else if (strncmp(f, SLXD_TEMPLATE_PREFIX, strlen(SLXD_TEMPLATE_PREFIX)) == 0 &&
+			 ends_with(f, ".lock"))
+			removed += slxd_state_remove_unused(cfg, f, now - cfg->template_max_age,
+							    template_lock_unused) == 1;
+	}
+	closedir(d);
+	if (removed)
+		slxd_log(SLXD_LOG_INFO, "removed %u unused spare and template files from %s",
+			 removed, cfg->state_dir);
+}
+
 /* Remove what was decided to go; e->action says how it went. */
 static void act_on(lxd_client *c, const struct slxd_config *cfg, struct slxd_gc_entry *e)
 {
@@ -316,8 +362,10 @@ int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg, slxd_job_lookup lo
 		if (e->action == SLXD_GC_DELETE && opts->act)
 			act_on(c, cfg, e);
 	}
-	if (opts->act && opts->decide)
+	if (opts->act && opts->decide) {
 		sweep_stages(cfg, es, count, lookup, lookup_arg);
+		sweep_state_files(cfg);
+	}
 	*entries = es;
 	*n = count;
 	return 0;

@@ -70,7 +70,9 @@ struct slxd_gc_opts {
  * Templates are deleted once older than cfg->template_max_age (or any
  * age when templates are off), and when a build was abandoned; idle
  * spares once older than cfg->spare_max_idle (any age when spares are
- * off).  Slurm is not asked about either.  On
+ * off).  Slurm is not asked about either.  Then (acting) the files in
+ * state_dir of pools and templates that nothing uses go
+ * (slxd_state_remove_unused).  On
  * return *entries (malloc'd, free it) holds one entry per instance.
  * Returns -1 only when LXD itself could not be asked. */
 int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg, slxd_job_lookup lookup,

@@ -55,6 +55,7 @@ struct demand {
 };
 
 #define DEMAND_BUF (SLXD_POOL_JOBS * 11 + 80)
+_Static_assert(DEMAND_BUF <= SLXD_STATE_FILE_MAX, "slxd-gc reads demand files whole");
 
 static bool job_alive(const struct slxd_config *cfg, uint32_t jobid)
 {
@@ -80,6 +81,23 @@ static void demand_prune(const struct slxd_config *cfg, struct demand *d, uint32
 	d->n = k;
 }
 
+/* What a demand file says, from its text `buf`: false (and *d zeroed)
+ * when it is not one. */
+static bool demand_parse(const char *buf, struct demand *d)
+{
+	const char *p = buf;
+	long long id;
+	memset(d, 0, offsetof(struct demand, ids));
+	if (!number(&p, &d->want) || !number(&p, &d->peak) || !number(&p, &d->at)) {
+		memset(d, 0, offsetof(struct demand, ids));
+		return false;
+	}
+	while (d->n < SLXD_POOL_JOBS && number(&p, &id))
+		if (id > 0 && id <= UINT32_MAX)
+			d->ids[d->n++] = (uint32_t)id;
+	return true;
+}
+
 /* The demand file of `key`, locked, and what it says in *d (nothing when
  * unreadable or stale). */
 static int demand_open(const struct slxd_config *cfg, const char *key, struct demand *d,
@@ -92,16 +110,9 @@ static int demand_open(const struct slxd_config *cfg, const char *key, struct de
 		return -1;
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 	buf[n > 0 ? n : 0] = '\0';
-	long long now = (long long)time(NULL), id;
-	const char *p = buf;
-	memset(d, 0, offsetof(struct demand, ids));
-	if (n <= 0 || !number(&p, &d->want) || !number(&p, &d->peak) || !number(&p, &d->at)) {
-		memset(d, 0, offsetof(struct demand, ids));
+	long long now = (long long)time(NULL);
+	if (!demand_parse(buf, d))
 		return fd;
-	}
-	while (d->n < SLXD_POOL_JOBS && number(&p, &id))
-		if (id > 0 && id <= UINT32_MAX)
-			d->ids[d->n++] = (uint32_t)id;
 	if (d->at > now || now - d->at >= cfg->spare_max_idle) {
 		/* Not written for spare_max_idle: the pool it sized is gone
 		 * (slxd-gc).  Its peak stays for the ends of the jobs it
@@ -109,6 +120,21 @@ static int demand_open(const struct slxd_config *cfg, const char *key, struct de
 		d->want = 0;
 	}
 	return fd;
+}
+
+bool slxd_pool_file_unused(const struct slxd_config *cfg, const char *file, const char *content)
+{
+	size_t len = strlen(file), sfx = strlen(".demand");
+	if (len < sfx || strcmp(file + len - sfx, ".demand") != 0)
+		return content[0] == '\0'; /* a slot that names no spare */
+	/* a demand file none of whose jobs runs: the same as none */
+	struct demand dd, *d = &dd;
+	if (!demand_parse(content, d))
+		return true;
+	for (unsigned i = 0; i < d->n; i++)
+		if (slxd_pool_alive(cfg, d->ids[i]))
+			return false;
+	return true;
 }
 
 static int demand_write(const struct slxd_config *cfg, int fd, const struct demand *d,

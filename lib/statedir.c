@@ -17,6 +17,16 @@
 #include "mounts.h"
 #include "privileged.h"
 
+/* Is `fd` still the file state_dir/FILE names?  slxd-gc removes unused
+ * lock files (slxd_state_remove_unused) under their lock, so a lock won on
+ * a file removed meanwhile guards nothing. */
+static bool still_named(int fd, const char *path)
+{
+	struct stat held, named;
+	return fstat(fd, &held) == 0 && lstat(path, &named) == 0 && held.st_dev == named.st_dev &&
+	       held.st_ino == named.st_ino;
+}
+
 int slxd_state_lock(const struct slxd_config *cfg, const char *file, bool create, bool wait,
 		    slxd_error *err)
 {
@@ -24,18 +34,43 @@ int slxd_state_lock(const struct slxd_config *cfg, const char *file, bool create
 		return slxd_fail(err, "cannot create %s: %s", cfg->state_dir, strerror(errno));
 	char path[SLXD_PATH_MAX + 96];
 	snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, file);
-	cleanup_fd int fd =
-		open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
-	if (fd < 0)
-		return slxd_failk(err, errno == ENOENT ? SLXD_E_NOTFOUND : SLXD_E_FAILED,
-				  "cannot open lock %s: %s", path, strerror(errno));
-	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
-		if (errno == EINTR)
-			continue;
-		return slxd_failk(err, errno == EWOULDBLOCK ? SLXD_E_BUSY : SLXD_E_FAILED,
-				  "cannot lock %s: %s", path, strerror(errno));
+	for (;;) {
+		cleanup_fd int fd =
+			open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+		if (fd < 0)
+			return slxd_failk(err, errno == ENOENT ? SLXD_E_NOTFOUND : SLXD_E_FAILED,
+					  "cannot open lock %s: %s", path, strerror(errno));
+		while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+			if (errno == EINTR)
+				continue;
+			return slxd_failk(err, errno == EWOULDBLOCK ? SLXD_E_BUSY : SLXD_E_FAILED,
+					  "cannot lock %s: %s", path, strerror(errno));
+		}
+		if (still_named(fd, path))
+			return steal_fd(&fd);
+		/* removed while we waited: the path's file now, or none */
 	}
-	return steal_fd(&fd);
+}
+
+int slxd_state_remove_unused(const struct slxd_config *cfg, const char *file, time_t before,
+			     bool (*unused)(const struct slxd_config *cfg, const char *file,
+					    const char *content))
+{
+	char path[SLXD_PATH_MAX + 96], content[SLXD_STATE_FILE_MAX + 1];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, file);
+	cleanup_fd int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_mtime > before ||
+	    flock(fd, LOCK_EX | LOCK_NB) != 0 || !still_named(fd, path))
+		return 0;
+	/* Under its lock, as every writer: what it says now is what it says. */
+	ssize_t n = pread(fd, content, sizeof(content), 0);
+	if (n < 0 || (size_t)n == sizeof(content))
+		return 0; /* unreadable, or more than such a file holds: not ours to judge */
+	content[n] = '\0';
+	if (fstat(fd, &st) != 0 || st.st_mtime > before || !unused(cfg, file, content))
+		return 0;
+	return unlink(path) == 0 ? 1 : 0;
 }
 
 void slxd_name_file_read(int fd, char out[64])

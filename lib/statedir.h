@@ -22,13 +22,17 @@
  *                           job's batch output (pullnote.h); removed by
  *                           the job's first step on the node, or its end.
  *
- * Slots and template and image locks are never removed: a few bytes each,
- * one per image and id map, and a lock file must outlive its holders. */
+ * Slots, demand files and template locks (one set per image and id map,
+ * that is per user and image) are removed by slxd-gc once unused
+ * (slxd_state_remove_unused): every locker checks, once it holds the lock,
+ * that the path still names its file.  Image locks are never removed:
+ * their mtime is the image's last use, and there is one per image. */
 #ifndef SLXD_STATEDIR_H
 #define SLXD_STATEDIR_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "config.h"
 #include "error.h"
@@ -39,6 +43,18 @@
  * another process holds it (!wait). */
 int slxd_state_lock(const struct slxd_config *cfg, const char *file, bool create, bool wait,
 		    slxd_error *err);
+
+/* The most a slot, demand file or lock of state_dir holds (a demand file:
+ * sparepool.h). */
+#define SLXD_STATE_FILE_MAX 8192
+
+/* Remove state_dir/FILE if nothing uses it: a regular file not modified
+ * since `before`, whose lock is free (never waited for), and of which
+ * `unused` says so from what it holds, read under that lock.  1 when
+ * removed, 0 when kept (or gone already). */
+int slxd_state_remove_unused(const struct slxd_config *cfg, const char *file, time_t before,
+			     bool (*unused)(const struct slxd_config *cfg, const char *file,
+					    const char *content));
 
 /* A small state file that holds one instance name (or nothing): the job's
  * lock file, a spare's slot.  The caller holds the file's lock. */

@@ -479,6 +479,10 @@ burst_of() { # n -> the ids of n jobs of alice's run at once (each 8 s: they ove
 # After a burst of 4 of alice's jobs at once (spares_max=3), 3 spares wait
 # for alice and the image, none for bob; the next burst's jobs each take a
 # different one; slxd-gc removes the idle ones after spare_max_idle.
+# The state files of the pool of spares of KEY (statedir.h), one line.
+pool_files() { # key
+	find "$SLXD_STATE_DIR" -maxdepth 1 -name "slxd-spare-$1.*" -printf '%f '
+}
 t_spare_pool_after_burst() {
 	local rc
 	cp -p "$NODE_CONF" "$NODE_CONF.pool-saved"
@@ -523,5 +527,13 @@ spare_pool_body() {
 	# one gc is enough: a filler that waited on a slot lock gc held reads
 	# the demand gc forgot and makes none after it (lib/sparepool.h)
 	sleep 3
-	expect_eq "idle spares after slxd-gc" 0 "$(idle_spares_of "$SLXD_TEST_UID" | wc -l)"
+	expect_eq "idle spares after slxd-gc" 0 "$(idle_spares_of "$SLXD_TEST_UID" | wc -l)" || return 1
+	# then the pool's files in state_dir, which nothing uses any more, go
+	# too (statedir.h); each was last written over a second ago
+	local key
+	key=$(echo "$idle" | head -1 | cut -c12-40)
+	[ -n "$(pool_files "$key")" ] || fail "no files of pool $key in $SLXD_STATE_DIR" || return 1
+	sleep 2
+	out=$(with_node_conf spare_max_idle=1 slxd-gc 2>&1) || fail "slxd-gc: $out" || return 1
+	[ -z "$(pool_files "$key")" ] || fail "slxd-gc left the unused files of pool $key: $(pool_files "$key")"
 }

@@ -1018,6 +1018,45 @@ static void test_ensure_lock_symlink(void **state)
 	assert_int_equal(fake_lxd_nrequests(f), 1);
 }
 
+/* slxd-gc removes an unused lock file under its lock: a process that was
+ * waiting on that file then holds a lock nobody else can meet, so it must
+ * take the one the path names now. */
+static void test_lock_follows_file_removed_while_waiting(void **state)
+{
+	char path[256];
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	(void)state;
+	snprintf(path, sizeof(path), "%s/slxd-spare-k.slot", cfg.state_dir);
+	int held = slxd_state_lock(&cfg, "slxd-spare-k.slot", true, true, &err);
+	assert_true(held >= 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		slxd_error e;
+		struct stat mine, named;
+		close(held); /* the parent's lock, not the child's */
+		int fd = slxd_state_lock(&cfg, "slxd-spare-k.slot", true, true, &e);
+		_exit(fd >= 0 && fstat(fd, &mine) == 0 && lstat(path, &named) == 0 &&
+				      mine.st_ino == named.st_ino
+			      ? 0
+			      : 1);
+	}
+	nanosleep(&ts, NULL); /* the child waits on the file */
+	assert_int_equal(unlink(path), 0);
+	close(held);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* and without create, a removed file is not found */
+	held = slxd_state_lock(&cfg, "slxd-spare-k.slot", false, false, &err);
+	assert_true(held >= 0);
+	assert_int_equal(unlink(path), 0);
+	close(held);
+	assert_int_equal(slxd_state_lock(&cfg, "slxd-spare-k.slot", false, false, &err), -1);
+	assert_int_equal(slxd_error_kind(&err), SLXD_E_NOTFOUND);
+}
+
 /* A bad spec is refused before the lock or LXD are touched. */
 static void test_ensure_bad_spec(void **state)
 {
@@ -2508,6 +2547,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ensure_plugs_new_gres_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_waits_for_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_lock_symlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_follows_file_removed_while_waiting, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_bad_spec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_verifies_every_staged_mount, setup,
 						teardown),

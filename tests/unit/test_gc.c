@@ -3,6 +3,8 @@
  * against the fake LXD and a scripted Slurm. */
 #include "testutil.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -459,6 +461,72 @@ static void stale_staging_points_are_swept(void **state)
 	}
 }
 
+/* state_dir/NAME holding `content`, last written `age` seconds ago. */
+static void state_file(const char *name, const char *content, long age)
+{
+	char p[160];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FILE *fp = fopen(p, "w");
+	assert_non_null(fp);
+	fputs(content, fp);
+	fclose(fp);
+	struct timespec t[2] = { { time(NULL) - age, 0 }, { time(NULL) - age, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, p, t, 0), 0);
+}
+
+static bool state_file_there(const char *name)
+{
+	char p[160];
+	struct stat sb;
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return stat(p, &sb) == 0;
+}
+
+/* Files of pools and templates that nothing uses go; every other stays. */
+static void unused_state_files_are_swept(void **state)
+{
+	char demand[64], p[160];
+	size_t n;
+	(void)state;
+	long old = cfg.template_max_age + 60; /* past both idle times */
+	state_file("slxd-spare-a.slot", "", old);
+	state_file("slxd-spare-a.3.slot", "slxd-spare-a-1\n", old); /* names a spare */
+	state_file("slxd-spare-b.slot", "", 10);                    /* written just now */
+	state_file("slxd-spare-c.slot", "", old);                   /* held, below */
+	snprintf(demand, sizeof(demand), "2 0 %lld", (long long)time(NULL) - old);
+	state_file("slxd-spare-a.demand", demand, old); /* counts no job */
+	snprintf(demand, sizeof(demand), "2 3 %lld 4242", (long long)time(NULL) - old);
+	state_file("slxd-spare-d.demand", demand, old); /* job 4242 runs */
+	snprintf(demand, sizeof(demand), "2 3 %lld 4343", (long long)time(NULL) - old);
+	state_file("slxd-spare-e.demand", demand, old); /* job 4343 is gone */
+	state_file("job-4242.lock", "", old);           /* its marker */
+	state_file("slxd-tpl-a.lock", "", old);
+	state_file("image-a.lock", "", old);
+	state_file("registry-cache.json", "{}", old);
+	snprintf(p, sizeof(p), "%s/slxd-spare-c.slot", dir);
+	int held = open(p, O_RDONLY | O_CLOEXEC);
+	assert_true(held >= 0);
+	assert_int_equal(flock(held, LOCK_EX), 0);
+
+	free(sweep(false, true, &n)); /* a dry run removes nothing */
+	assert_true(state_file_there("slxd-spare-a.slot"));
+	assert_true(state_file_there("slxd-tpl-a.lock"));
+
+	free(sweep(true, true, &n));
+	assert_false(state_file_there("slxd-spare-a.slot"));
+	assert_false(state_file_there("slxd-spare-a.demand"));
+	assert_false(state_file_there("slxd-spare-e.demand"));
+	assert_false(state_file_there("slxd-tpl-a.lock"));
+	assert_true(state_file_there("slxd-spare-a.3.slot"));
+	assert_true(state_file_there("slxd-spare-b.slot"));
+	assert_true(state_file_there("slxd-spare-c.slot"));
+	assert_true(state_file_there("slxd-spare-d.demand"));
+	assert_true(state_file_there("job-4242.lock"));
+	assert_true(state_file_there("image-a.lock"));
+	assert_true(state_file_there("registry-cache.json"));
+	close(held);
+}
+
 int main(void)
 {
 	slxd_log_set_sink(NULL);
@@ -477,6 +545,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(running_job_kept_when_node_name_unknown, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(stale_staging_points_are_swept, setup, teardown),
+		cmocka_unit_test_setup_teardown(unused_state_files_are_swept, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
