@@ -258,20 +258,48 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-static bool template_lock_unused(const struct slxd_config *cfg, const char *file,
-				 const char *content)
+/* What slxd-gc judges the state files by: the instances it listed. */
+struct sweep_ctx {
+	const struct slxd_config *cfg;
+	const struct slxd_gc_entry *es;
+	size_t n;
+};
+
+/* A demand file that counts no live job, or a slot that names no spare of
+ * the node's (none, or one deleted without slxd-gc: by hand, or by a test
+ * clean-up). */
+static bool pool_file_unused(const char *file, const char *content, void *arg)
 {
-	(void)cfg;
+	const struct sweep_ctx *x = arg;
+	if (ends_with(file, ".demand"))
+		return slxd_pool_demand_unused(x->cfg, content);
+	size_t len = strcspn(content, "\n");
+	for (size_t i = 0; i < x->n; i++)
+		if (strlen(x->es[i].name) == len && strncmp(x->es[i].name, content, len) == 0)
+			return false;
+	return true;
+}
+
+static bool template_lock_unused(const char *file, const char *content, void *arg)
+{
 	(void)file;
+	(void)arg;
 	return content[0] == '\0'; /* a lock, nothing more: free is unused */
 }
 
 /* The files of pools and templates in state_dir that nothing uses any
  * more (statedir.h): one set per user and image the node ever ran, which
- * would otherwise stay until the node reboots. */
-static void sweep_state_files(const struct slxd_config *cfg)
+ * would otherwise stay until the node reboots.  `listed`: when the
+ * instances in es were listed; a slot written since may name one made
+ * after, so it waits for the next run. */
+static void sweep_state_files(const struct slxd_config *cfg, const struct slxd_gc_entry *es,
+			      size_t n, time_t listed)
 {
-	time_t now = time(NULL);
+	struct sweep_ctx x = { cfg, es, n };
+	time_t now = time(NULL), pool = now - cfg->spare_max_idle,
+	       tpl = now - cfg->template_max_age;
+	if (pool >= listed)
+		pool = listed - 1;
 	DIR *d = opendir(cfg->state_dir);
 	if (!d)
 		return;
@@ -283,12 +311,12 @@ static void sweep_state_files(const struct slxd_config *cfg)
 			continue;
 		if (strncmp(f, SLXD_SPARE_PREFIX, strlen(SLXD_SPARE_PREFIX)) == 0 &&
 		    (ends_with(f, ".slot") || ends_with(f, ".demand")))
-			removed += slxd_state_remove_unused(cfg, f, now - cfg->spare_max_idle,
-							    slxd_pool_file_unused) == 1;
+			removed +=
+				slxd_state_remove_unused(cfg, f, pool, pool_file_unused, &x) == 1;
 		else if (strncmp(f, SLXD_TEMPLATE_PREFIX, strlen(SLXD_TEMPLATE_PREFIX)) == 0 &&
 			 ends_with(f, ".lock"))
-			removed += slxd_state_remove_unused(cfg, f, now - cfg->template_max_age,
-							    template_lock_unused) == 1;
+			removed += slxd_state_remove_unused(cfg, f, tpl, template_lock_unused,
+							    NULL) == 1;
 	}
 	closedir(d);
 	if (removed)
@@ -340,6 +368,7 @@ int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg, slxd_job_lookup lo
 	json_auto_t *list = NULL;
 	*entries = NULL;
 	*n = 0;
+	time_t listed = time(NULL);
 	if (lxd_instances_list(c, SLXD_KEY_MANAGED, SLXD_MANAGED_VALUE, &list, err) != 0)
 		return slxd_fail_prefix(err, "cannot list this node's containers");
 	size_t count = json_array_size(list);
@@ -364,7 +393,7 @@ int slxd_gc_run(lxd_client *c, const struct slxd_config *cfg, slxd_job_lookup lo
 	}
 	if (opts->act && opts->decide) {
 		sweep_stages(cfg, es, count, lookup, lookup_arg);
-		sweep_state_files(cfg);
+		sweep_state_files(cfg, es, count, listed);
 	}
 	*entries = es;
 	*n = count;

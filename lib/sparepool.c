@@ -122,12 +122,8 @@ static int demand_open(const struct slxd_config *cfg, const char *key, struct de
 	return fd;
 }
 
-bool slxd_pool_file_unused(const struct slxd_config *cfg, const char *file, const char *content)
+bool slxd_pool_demand_unused(const struct slxd_config *cfg, const char *content)
 {
-	size_t len = strlen(file), sfx = strlen(".demand");
-	if (len < sfx || strcmp(file + len - sfx, ".demand") != 0)
-		return content[0] == '\0'; /* a slot that names no spare */
-	/* a demand file none of whose jobs runs: the same as none */
 	struct demand dd, *d = &dd;
 	if (!demand_parse(content, d))
 		return true;

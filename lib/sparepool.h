@@ -54,12 +54,10 @@ long slxd_pool_end(const struct slxd_config *cfg, const char *key, uint32_t jobi
 long slxd_pool_wanted(const struct slxd_config *cfg, const char *key, bool *starting,
 		      slxd_error *err);
 
-/* For slxd-gc (slxd_state_remove_unused): is state file `file` of a pool,
- * holding `content`, one nothing uses?  A slot that names no spare; a
- * demand file none of whose jobs is alive.  Either is the same as no file:
- * a stale demand asks for no spares (it is older than spare_max_idle when
- * slxd-gc looks). */
-bool slxd_pool_file_unused(const struct slxd_config *cfg, const char *file, const char *content);
+/* For slxd-gc (slxd_state_remove_unused): does a demand file holding
+ * `content` count no job that is alive?  Then, once older than
+ * spare_max_idle, it is the same as no file (it asks for no spares). */
+bool slxd_pool_demand_unused(const struct slxd_config *cfg, const char *content);
 
 /* slxd-gc, under every slot's lock, removed an idle spare: the pool asks
  * for none until the next burst ends, so a filler that waited on gc's

@@ -53,8 +53,8 @@ int slxd_state_lock(const struct slxd_config *cfg, const char *file, bool create
 }
 
 int slxd_state_remove_unused(const struct slxd_config *cfg, const char *file, time_t before,
-			     bool (*unused)(const struct slxd_config *cfg, const char *file,
-					    const char *content))
+			     bool (*unused)(const char *file, const char *content, void *arg),
+			     void *arg)
 {
 	char path[SLXD_PATH_MAX + 96], content[SLXD_STATE_FILE_MAX + 1];
 	struct stat st;
@@ -68,7 +68,7 @@ int slxd_state_remove_unused(const struct slxd_config *cfg, const char *file, ti
 	if (n < 0 || (size_t)n == sizeof(content))
 		return 0; /* unreadable, or more than such a file holds: not ours to judge */
 	content[n] = '\0';
-	if (fstat(fd, &st) != 0 || st.st_mtime > before || !unused(cfg, file, content))
+	if (fstat(fd, &st) != 0 || st.st_mtime > before || !unused(file, content, arg))
 		return 0;
 	return unlink(path) == 0 ? 1 : 0;
 }

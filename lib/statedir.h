@@ -50,11 +50,11 @@ int slxd_state_lock(const struct slxd_config *cfg, const char *file, bool create
 
 /* Remove state_dir/FILE if nothing uses it: a regular file not modified
  * since `before`, whose lock is free (never waited for), and of which
- * `unused` says so from what it holds, read under that lock.  1 when
- * removed, 0 when kept (or gone already). */
+ * `unused(file, content, arg)` says so from what it holds, read under that
+ * lock.  1 when removed, 0 when kept (or gone already). */
 int slxd_state_remove_unused(const struct slxd_config *cfg, const char *file, time_t before,
-			     bool (*unused)(const struct slxd_config *cfg, const char *file,
-					    const char *content));
+			     bool (*unused)(const char *file, const char *content, void *arg),
+			     void *arg);
 
 /* A small state file that holds one instance name (or nothing): the job's
  * lock file, a spare's slot.  The caller holds the file's lock. */

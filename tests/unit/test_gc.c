@@ -490,9 +490,14 @@ static void unused_state_files_are_swept(void **state)
 	(void)state;
 	long old = cfg.template_max_age + 60; /* past both idle times */
 	state_file("slxd-spare-a.slot", "", old);
-	state_file("slxd-spare-a.3.slot", "slxd-spare-a-1\n", old); /* names a spare */
-	state_file("slxd-spare-b.slot", "", 10);                    /* written just now */
-	state_file("slxd-spare-c.slot", "", old);                   /* held, below */
+	char named[96];
+	add_spare(SPARE(1), SLXD_ROLE_SPARE, "", 10);
+	snprintf(named, sizeof(named), "%s\n", SPARE(1));
+	state_file("slxd-spare-a.3.slot", named, old); /* names a spare */
+	snprintf(named, sizeof(named), "%s\n", SPARE(2));
+	state_file("slxd-spare-a.4.slot", named, old); /* names one deleted by hand */
+	state_file("slxd-spare-b.slot", "", 10);       /* written just now */
+	state_file("slxd-spare-c.slot", "", old);      /* held, below */
 	snprintf(demand, sizeof(demand), "2 0 %lld", (long long)time(NULL) - old);
 	state_file("slxd-spare-a.demand", demand, old); /* counts no job */
 	snprintf(demand, sizeof(demand), "2 3 %lld 4242", (long long)time(NULL) - old);
@@ -517,6 +522,7 @@ static void unused_state_files_are_swept(void **state)
 	assert_false(state_file_there("slxd-spare-a.demand"));
 	assert_false(state_file_there("slxd-spare-e.demand"));
 	assert_false(state_file_there("slxd-tpl-a.lock"));
+	assert_false(state_file_there("slxd-spare-a.4.slot"));
 	assert_true(state_file_there("slxd-spare-a.3.slot"));
 	assert_true(state_file_there("slxd-spare-b.slot"));
 	assert_true(state_file_there("slxd-spare-c.slot"));
